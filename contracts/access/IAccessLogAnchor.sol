@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+/// @title IAccessLogAnchor
+/// @notice Merkle roots of batches of off-chain access-log entries. One transaction anchors any
+/// number of entries; anyone holding an entry and its proof can show it was anchored.
+/// @dev Leaves follow @openzeppelin/merkle-tree's StandardMerkleTree with the leaf encoding
+/// `["uint256", "bytes32"]` = (index of the entry in its batch, keccak256 of the entry's
+/// canonical bytes): leaf = keccak256(bytes.concat(keccak256(abi.encode(index, entryHash)))).
+interface IAccessLogAnchor {
+    /// @notice An anchored batch.
+    struct Anchor {
+        bytes32 root;
+        uint64 caseId;
+        uint32 participant;
+        uint32 entryCount;
+        uint40 anchoredAt;
+    }
+
+    /// @notice A participant anchored a batch of access-log entries.
+    /// @param anchorId the anchor
+    /// @param caseId the case the entries belong to (0: entries of several cases or none)
+    /// @param participant the anchoring participant
+    /// @param root the Merkle root
+    /// @param entryCount the number of entries (leaves)
+    /// @param signer the key that sent the transaction
+    event LogAnchored(
+        uint256 indexed anchorId,
+        uint256 indexed caseId,
+        uint32 indexed participant,
+        bytes32 root,
+        uint32 entryCount,
+        address signer
+    );
+
+    /// @notice The consortium is paused.
+    error ConsortiumPaused();
+    /// @notice The root is zero or the batch is empty.
+    error EmptyBatch();
+    /// @notice `anchorId` does not exist.
+    error UnknownAnchor(uint256 anchorId);
+
+    /// @notice Anchor the Merkle root of `entryCount` access-log entries.
+    /// @dev Caller: an active key of an active participant; a non-zero `caseId` must be an
+    /// approved, open, unexpired case. Emits {LogAnchored}.
+    /// @return anchorId the new anchor's id
+    function anchor(uint256 caseId, bytes32 root, uint32 entryCount) external returns (uint256 anchorId);
+
+    /// @notice Whether the entry (`index`, `entryHash`) is in the batch `anchorId`.
+    function verifyEntry(
+        uint256 anchorId,
+        uint256 index,
+        bytes32 entryHash,
+        bytes32[] calldata proof
+    ) external view returns (bool);
+
+    /// @notice An anchor.
+    function getAnchor(uint256 anchorId) external view returns (Anchor memory);
+
+    /// @notice The number of anchors ever made.
+    function anchorCount() external view returns (uint256);
+}

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+/// @title IParticipantRegistry
+/// @notice The consortium's membership: institutions, their signing keys, the council that
+/// votes on every membership change, and the emergency pause.
+/// @dev Participants are numbered from 1; id 0 means "none". Kinds are short ASCII names
+/// packed in a bytes32 (for example `bytes32("POLICE")`), so the council can admit a new kind
+/// of institution without a contract upgrade.
+interface IParticipantRegistry {
+    /// @notice Lifecycle of a participant. Revoked is final.
+    enum Status {
+        None,
+        Active,
+        Suspended,
+        Revoked
+    }
+
+    /// @notice What a council proposal does once a quorum approved it.
+    enum Action {
+        Admit, // (bytes32 kind, bytes32 metadataCommitment, address signingKey)
+        Suspend, // (uint32 participantId)
+        Reinstate, // (uint32 participantId)
+        Revoke, // (uint32 participantId)
+        AddSigningKey, // (uint32 participantId, address key)
+        RemoveSigningKey, // (uint32 participantId, address key)
+        AddCouncilMember, // (uint32 participantId)
+        RemoveCouncilMember, // (uint32 participantId)
+        SetQuorum, // (uint16 quorum)
+        Unpause // ()
+    }
+
+    /// @notice A founding council member, admitted at deployment.
+    struct Founder {
+        bytes32 kind;
+        bytes32 metadataCommitment;
+        address signingKey;
+    }
+
+    /// @notice A registered institution.
+    struct Participant {
+        bytes32 kind;
+        bytes32 metadataCommitment;
+        Status status;
+        uint40 admittedAt;
+        uint16 activeKeys;
+    }
+
+    /// @notice The history of one signing key. A key belongs to one participant forever.
+    struct SigningKey {
+        uint32 participantId;
+        uint40 addedAt;
+        uint40 removedAt;
+    }
+
+    /// @notice A council proposal.
+    struct Proposal {
+        Action action;
+        uint32 proposer;
+        uint40 createdAt;
+        uint40 expiresAt;
+        bool executed;
+        bytes args;
+    }
+
+    // ------------------------------------------------------------------ events
+
+    /// @notice An institution joined the consortium.
+    /// @param participantId the new participant's id
+    /// @param kind its kind, e.g. bytes32("BANK")
+    /// @param metadataCommitment hash of its off-chain registration record
+    /// @param signingKey its first signing key
+    /// @param proposalId the council proposal that admitted it (0 for founders)
+    event ParticipantAdmitted(
+        uint32 indexed participantId,
+        bytes32 indexed kind,
+        bytes32 metadataCommitment,
+        address signingKey,
+        uint256 indexed proposalId
+    );
+
+    /// @notice A participant's status changed (suspended, reinstated or revoked).
+    /// @param participantId the participant
+    /// @param previous its status before
+    /// @param current its status now
+    /// @param proposalId the council proposal that decided it
+    event ParticipantStatusChanged(
+        uint32 indexed participantId,
+        Status previous,
+        Status current,
+        uint256 indexed proposalId
+    );
+
+    /// @notice A signing key was bound to a participant.
+    /// @param participantId the participant
+    /// @param key the key's address
+    /// @param proposalId the council proposal that decided it (0 for founders)
+    event SigningKeyAdded(uint32 indexed participantId, address indexed key, uint256 indexed proposalId);
+
+    /// @notice A signing key stopped speaking for its participant (its history stays).
+    /// @param participantId the participant
+    /// @param key the key's address
+    /// @param proposalId the council proposal that decided it
+    event SigningKeyRemoved(uint32 indexed participantId, address indexed key, uint256 indexed proposalId);
+
+    /// @notice The council or its quorum changed.
+    /// @param members the council members after the change
+    /// @param quorum the number of approvals a proposal needs after the change
+    /// @param proposalId the council proposal that decided it (0 at deployment)
+    event CouncilChanged(uint32[] members, uint16 quorum, uint256 indexed proposalId);
+
+    /// @notice A council member proposed a change.
+    /// @param proposalId the proposal
+    /// @param proposer the proposing council member (its approval is counted)
+    /// @param action what the proposal does
+    /// @param args the ABI-encoded arguments of the action
+    /// @param expiresAt the time after which it can no longer be approved or executed
+    /// @param signer the key that sent the transaction
+    event ProposalCreated(
+        uint256 indexed proposalId,
+        uint32 indexed proposer,
+        Action action,
+        bytes args,
+        uint40 expiresAt,
+        address signer
+    );
+
+    /// @notice A council member approved a proposal.
+    /// @param proposalId the proposal
+    /// @param approver the approving council member
+    /// @param signer the key that sent the transaction
+    event ProposalApproved(uint256 indexed proposalId, uint32 indexed approver, address signer);
+
+    /// @notice A council member stopped all case and access activity.
+    /// @param participantId the council member
+    /// @param signer the key that sent the transaction
+    event EmergencyPaused(uint32 indexed participantId, address signer);
+
+    /// @notice A quorum of the council lifted the emergency pause.
+    /// @param proposalId the proposal that lifted it
+    event EmergencyUnpaused(uint256 indexed proposalId);
+
+    // ------------------------------------------------------------------ errors
+
+    /// @notice `key` is not an active signing key of any participant.
+    error UnknownSigningKey(address key);
+    /// @notice `participantId` does not exist.
+    error UnknownParticipant(uint32 participantId);
+    /// @notice `participantId` is not active (it is `status`).
+    error ParticipantNotActive(uint32 participantId, Status status);
+    /// @notice `participantId` is not a council member.
+    error NotCouncilMember(uint32 participantId);
+    /// @notice `participantId` sits on the council: remove it from the council before suspending
+    /// or revoking it, so the quorum stays reachable.
+    error RemoveFromCouncilFirst(uint32 participantId);
+    /// @notice `length` bytes of arguments do not fit `action`.
+    error InvalidProposalArgs(Action action, uint256 length);
+    /// @notice `participantId` is already a council member.
+    error AlreadyCouncilMember(uint32 participantId);
+    /// @notice A quorum of `quorum` is impossible with `members` council members.
+    error InvalidQuorum(uint16 quorum, uint256 members);
+    /// @notice The council would have more than `max` members.
+    error CouncilTooLarge(uint256 max);
+    /// @notice `key` is already bound to participant `participantId`.
+    error SigningKeyAlreadyRegistered(address key, uint32 participantId);
+    /// @notice `key` is not an active key of `participantId`.
+    error SigningKeyNotActive(address key, uint32 participantId);
+    /// @notice Removing the only active key of `participantId` would leave it unable to act.
+    error LastSigningKey(uint32 participantId);
+    /// @notice A zero address, kind or commitment was given where a value is needed.
+    error ZeroValue(string field);
+    /// @notice `participantId` can't go from `current` to the requested status.
+    error InvalidStatusTransition(uint32 participantId, Status current, Status requested);
+    /// @notice `proposalId` does not exist.
+    error UnknownProposal(uint256 proposalId);
+    /// @notice `proposalId` expired at `expiresAt`.
+    error ProposalExpired(uint256 proposalId, uint40 expiresAt);
+    /// @notice `proposalId` was already executed.
+    error ProposalAlreadyExecuted(uint256 proposalId);
+    /// @notice `participantId` already approved `proposalId`.
+    error AlreadyApproved(uint256 proposalId, uint32 participantId);
+    /// @notice `proposalId` has `approvals` approvals of current council members; `quorum` needed.
+    error QuorumNotReached(uint256 proposalId, uint256 approvals, uint16 quorum);
+    /// @notice The proposal's lifetime `lifetime` is outside [min, max].
+    error InvalidProposalLifetime(uint40 lifetime, uint40 min, uint40 max);
+    /// @notice The consortium is paused.
+    error EmergencyPauseActive();
+    /// @notice The consortium is not paused.
+    error NotPaused();
+
+    // ------------------------------------------------------------------ council actions
+
+    /// @notice Propose a membership change; the proposer's approval is counted at once.
+    /// @dev Caller: an active signing key of an active council member. Emits {ProposalCreated}.
+    /// @param action what to do
+    /// @param args the ABI-encoded arguments (see {Action})
+    /// @param lifetime seconds until the proposal expires
+    /// @return proposalId the new proposal's id
+    function propose(Action action, bytes calldata args, uint40 lifetime) external returns (uint256 proposalId);
+
+    /// @notice Approve a proposal.
+    /// @dev Caller: an active signing key of an active council member who has not approved it yet.
+    /// Emits {ProposalApproved}.
+    function approve(uint256 proposalId) external;
+
+    /// @notice Carry out a proposal that a quorum of current council members approved.
+    /// @dev Caller: anyone (the approvals are the authority). Emits the event of the action.
+    function execute(uint256 proposalId) external;
+
+    /// @notice Stop all case and access activity at once.
+    /// @dev Caller: an active signing key of an active council member. Emits {EmergencyPaused}.
+    function pause() external;
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The participant an active signing key speaks for; reverts if the key is not active
+    /// or the participant is not active.
+    /// @return participantId the participant
+    /// @return kind its kind
+    function activeParticipantOf(address key) external view returns (uint32 participantId, bytes32 kind);
+
+    /// @notice Whether `participantId` is active.
+    function isActive(uint32 participantId) external view returns (bool);
+
+    /// @notice Whether the consortium is paused.
+    function paused() external view returns (bool);
+
+    /// @notice A participant's record.
+    function participant(uint32 participantId) external view returns (Participant memory);
+
+    /// @notice A signing key's history.
+    function signingKey(address key) external view returns (SigningKey memory);
+
+    /// @notice The council members and the quorum.
+    function council() external view returns (uint32[] memory members, uint16 quorum);
+
+    /// @notice A proposal.
+    function proposal(uint256 proposalId) external view returns (Proposal memory);
+
+    /// @notice How many current council members approved `proposalId`.
+    function approvalCount(uint256 proposalId) external view returns (uint256);
+
+    /// @notice Whether `participantId` approved `proposalId`.
+    function hasApproved(uint256 proposalId, uint32 participantId) external view returns (bool);
+
+    /// @notice The number of participants ever admitted.
+    function participantCount() external view returns (uint32);
+
+    /// @notice The number of proposals ever made.
+    function proposalCount() external view returns (uint256);
+}

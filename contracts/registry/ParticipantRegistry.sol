@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IParticipantRegistry} from "./IParticipantRegistry.sol";
+
+/// @title ParticipantRegistry
+/// @notice Institutions, their signing keys and the council that governs both. Every
+/// membership change is a proposal that takes effect only once a quorum of the current
+/// council approved it.
+contract ParticipantRegistry is IParticipantRegistry {
+    /// @notice Upper bound on the council's size, so that counting approvals stays cheap.
+    uint256 public constant MAX_COUNCIL = 32;
+    /// @notice Shortest lifetime of a proposal.
+    uint40 public constant MIN_PROPOSAL_LIFETIME = 1 hours;
+    /// @notice Longest lifetime of a proposal.
+    uint40 public constant MAX_PROPOSAL_LIFETIME = 30 days;
+
+    /// @notice The block this registry was deployed in: where indexers start reading the
+    /// consortium's events (the other contracts are deployed after it).
+    uint256 public immutable deploymentBlock;
+
+    mapping(uint32 participantId => Participant) private _participants;
+    mapping(address key => SigningKey) private _keys;
+    mapping(uint256 proposalId => Proposal) private _proposals;
+    mapping(uint256 proposalId => mapping(uint32 participantId => bool)) private _approved;
+
+    uint32[] private _council;
+    uint16 private _quorum;
+    bool private _paused;
+    uint32 private _participantCount;
+    uint256 private _proposalCount;
+
+    /// @param founders the founding council members, admitted as active participants
+    /// @param quorum approvals a proposal needs (1 ≤ quorum ≤ founders.length)
+    constructor(Founder[] memory founders, uint16 quorum) {
+        deploymentBlock = block.number;
+        if (founders.length > MAX_COUNCIL) revert CouncilTooLarge(MAX_COUNCIL);
+        if (quorum == 0 || quorum > founders.length) revert InvalidQuorum(quorum, founders.length);
+        for (uint256 i = 0; i < founders.length; ++i) {
+            uint32 id = _admit(founders[i].kind, founders[i].metadataCommitment, founders[i].signingKey, 0);
+            _council.push(id);
+        }
+        _quorum = quorum;
+        emit CouncilChanged(_council, quorum, 0);
+    }
+
+    // ------------------------------------------------------------------ council actions
+
+    /// @inheritdoc IParticipantRegistry
+    function propose(Action action, bytes calldata args, uint40 lifetime) external returns (uint256 proposalId) {
+        uint32 proposer = _requireCouncilCaller();
+        if (lifetime < MIN_PROPOSAL_LIFETIME || lifetime > MAX_PROPOSAL_LIFETIME) {
+            revert InvalidProposalLifetime(lifetime, MIN_PROPOSAL_LIFETIME, MAX_PROPOSAL_LIFETIME);
+        }
+        if (args.length != _argsLength(action)) revert InvalidProposalArgs(action, args.length);
+        proposalId = ++_proposalCount;
+        uint40 expiresAt = uint40(block.timestamp) + lifetime;
+        _proposals[proposalId] = Proposal({
+            action: action,
+            proposer: proposer,
+            createdAt: uint40(block.timestamp),
+            expiresAt: expiresAt,
+            executed: false,
+            args: args
+        });
+        _approved[proposalId][proposer] = true;
+        emit ProposalCreated(proposalId, proposer, action, args, expiresAt, msg.sender);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function approve(uint256 proposalId) external {
+        uint32 approver = _requireCouncilCaller();
+        _requireOpenProposal(proposalId);
+        if (_approved[proposalId][approver]) revert AlreadyApproved(proposalId, approver);
+        _approved[proposalId][approver] = true;
+        emit ProposalApproved(proposalId, approver, msg.sender);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function execute(uint256 proposalId) external {
+        Proposal storage p = _requireOpenProposal(proposalId);
+        uint256 approvals = approvalCount(proposalId);
+        if (approvals < _quorum) revert QuorumNotReached(proposalId, approvals, _quorum);
+        p.executed = true;
+        _apply(proposalId, p.action, p.args);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function pause() external {
+        uint32 member = _requireCouncilCaller();
+        if (_paused) revert EmergencyPauseActive();
+        _paused = true;
+        emit EmergencyPaused(member, msg.sender);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IParticipantRegistry
+    function activeParticipantOf(address key) external view returns (uint32 participantId, bytes32 kind) {
+        participantId = _activeKeyOwner(key);
+        kind = _participants[participantId].kind;
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function isActive(uint32 participantId) external view returns (bool) {
+        return _participants[participantId].status == Status.Active;
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function paused() external view returns (bool) {
+        return _paused;
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function participant(uint32 participantId) external view returns (Participant memory) {
+        return _participants[participantId];
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function signingKey(address key) external view returns (SigningKey memory) {
+        return _keys[key];
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function council() external view returns (uint32[] memory members, uint16 quorum) {
+        return (_council, _quorum);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function proposal(uint256 proposalId) external view returns (Proposal memory) {
+        return _proposals[proposalId];
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function approvalCount(uint256 proposalId) public view returns (uint256 count) {
+        // Only current council members count: a member removed after approving no longer does.
+        uint256 n = _council.length;
+        for (uint256 i = 0; i < n; ++i) {
+            if (_approved[proposalId][_council[i]]) ++count;
+        }
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function hasApproved(uint256 proposalId, uint32 participantId) external view returns (bool) {
+        return _approved[proposalId][participantId];
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function participantCount() external view returns (uint32) {
+        return _participantCount;
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function proposalCount() external view returns (uint256) {
+        return _proposalCount;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _apply(uint256 proposalId, Action action, bytes memory args) private {
+        if (action == Action.Admit) {
+            (bytes32 kind, bytes32 metadata, address key) = abi.decode(args, (bytes32, bytes32, address));
+            _admit(kind, metadata, key, proposalId);
+        } else if (action == Action.Suspend) {
+            _transition(abi.decode(args, (uint32)), Status.Active, Status.Suspended, proposalId);
+        } else if (action == Action.Reinstate) {
+            _transition(abi.decode(args, (uint32)), Status.Suspended, Status.Active, proposalId);
+        } else if (action == Action.Revoke) {
+            _revoke(abi.decode(args, (uint32)), proposalId);
+        } else if (action == Action.AddSigningKey) {
+            (uint32 id, address key) = abi.decode(args, (uint32, address));
+            _requireExisting(id);
+            if (_participants[id].status == Status.Revoked) {
+                revert InvalidStatusTransition(id, Status.Revoked, Status.Active);
+            }
+            _addKey(id, key, proposalId);
+        } else if (action == Action.RemoveSigningKey) {
+            (uint32 id, address key) = abi.decode(args, (uint32, address));
+            _removeKey(id, key, proposalId);
+        } else if (action == Action.AddCouncilMember) {
+            _addCouncilMember(abi.decode(args, (uint32)), proposalId);
+        } else if (action == Action.RemoveCouncilMember) {
+            _removeCouncilMember(abi.decode(args, (uint32)), proposalId);
+        } else if (action == Action.SetQuorum) {
+            uint16 quorum = abi.decode(args, (uint16));
+            if (quorum == 0 || quorum > _council.length) revert InvalidQuorum(quorum, _council.length);
+            _quorum = quorum;
+            emit CouncilChanged(_council, quorum, proposalId);
+        } else {
+            // Action.Unpause: the enum has no other member, and decoding the action rejects others.
+            if (!_paused) revert NotPaused();
+            _paused = false;
+            emit EmergencyUnpaused(proposalId);
+        }
+    }
+
+    function _admit(bytes32 kind, bytes32 metadata, address key, uint256 proposalId) private returns (uint32 id) {
+        if (kind == bytes32(0)) revert ZeroValue("kind");
+        if (metadata == bytes32(0)) revert ZeroValue("metadataCommitment");
+        if (key == address(0)) revert ZeroValue("signingKey");
+        uint32 owner = _keys[key].participantId;
+        if (owner != 0) revert SigningKeyAlreadyRegistered(key, owner);
+        id = ++_participantCount;
+        _participants[id] = Participant({
+            kind: kind,
+            metadataCommitment: metadata,
+            status: Status.Active,
+            admittedAt: uint40(block.timestamp),
+            activeKeys: 1
+        });
+        _keys[key] = SigningKey({participantId: id, addedAt: uint40(block.timestamp), removedAt: 0});
+        emit ParticipantAdmitted(id, kind, metadata, key, proposalId);
+    }
+
+    function _transition(uint32 id, Status from, Status to, uint256 proposalId) private {
+        Status current = _requireExisting(id);
+        if (current != from) revert InvalidStatusTransition(id, current, to);
+        // A suspended council member could not vote and might leave the quorum unreachable.
+        if (to == Status.Suspended && _isCouncilMember(id)) revert RemoveFromCouncilFirst(id);
+        _participants[id].status = to;
+        emit ParticipantStatusChanged(id, from, to, proposalId);
+    }
+
+    function _revoke(uint32 id, uint256 proposalId) private {
+        Status current = _requireExisting(id);
+        if (current == Status.Revoked) revert InvalidStatusTransition(id, current, Status.Revoked);
+        if (_isCouncilMember(id)) revert RemoveFromCouncilFirst(id);
+        _participants[id].status = Status.Revoked;
+        emit ParticipantStatusChanged(id, current, Status.Revoked, proposalId);
+    }
+
+    function _addKey(uint32 id, address key, uint256 proposalId) private {
+        if (key == address(0)) revert ZeroValue("signingKey");
+        uint32 owner = _keys[key].participantId;
+        if (owner != 0) revert SigningKeyAlreadyRegistered(key, owner);
+        _keys[key] = SigningKey({participantId: id, addedAt: uint40(block.timestamp), removedAt: 0});
+        ++_participants[id].activeKeys;
+        emit SigningKeyAdded(id, key, proposalId);
+    }
+
+    function _removeKey(uint32 id, address key, uint256 proposalId) private {
+        SigningKey storage k = _keys[key];
+        if (k.participantId != id || k.removedAt != 0) revert SigningKeyNotActive(key, id);
+        Participant storage p = _participants[id];
+        if (p.activeKeys == 1) revert LastSigningKey(id);
+        k.removedAt = uint40(block.timestamp);
+        --p.activeKeys;
+        emit SigningKeyRemoved(id, key, proposalId);
+    }
+
+    function _addCouncilMember(uint32 id, uint256 proposalId) private {
+        Status status = _requireExisting(id);
+        if (status != Status.Active) revert ParticipantNotActive(id, status);
+        if (_isCouncilMember(id)) revert AlreadyCouncilMember(id);
+        if (_council.length == MAX_COUNCIL) revert CouncilTooLarge(MAX_COUNCIL);
+        _council.push(id);
+        emit CouncilChanged(_council, _quorum, proposalId);
+    }
+
+    function _removeCouncilMember(uint32 id, uint256 proposalId) private {
+        uint256 n = _council.length;
+        // n ≥ quorum ≥ 1, so n - 1 cannot underflow.
+        if (_quorum > n - 1) revert InvalidQuorum(_quorum, n - 1);
+        for (uint256 i = 0; i < n; ++i) {
+            if (_council[i] == id) {
+                _council[i] = _council[n - 1];
+                _council.pop();
+                emit CouncilChanged(_council, _quorum, proposalId);
+                return;
+            }
+        }
+        revert NotCouncilMember(id);
+    }
+
+    function _argsLength(Action action) private pure returns (uint256) {
+        if (action == Action.Admit) return 96;
+        if (action == Action.AddSigningKey || action == Action.RemoveSigningKey) return 64;
+        if (action == Action.Unpause) return 0;
+        return 32;
+    }
+
+    function _requireCouncilCaller() private view returns (uint32 id) {
+        id = _activeKeyOwner(msg.sender);
+        if (!_isCouncilMember(id)) revert NotCouncilMember(id);
+    }
+
+    function _requireOpenProposal(uint256 proposalId) private view returns (Proposal storage p) {
+        p = _proposals[proposalId];
+        if (p.createdAt == 0) revert UnknownProposal(proposalId);
+        if (p.executed) revert ProposalAlreadyExecuted(proposalId);
+        if (block.timestamp > p.expiresAt) revert ProposalExpired(proposalId, p.expiresAt);
+    }
+
+    function _requireExisting(uint32 id) private view returns (Status status) {
+        status = _participants[id].status;
+        if (status == Status.None) revert UnknownParticipant(id);
+    }
+
+    function _activeKeyOwner(address key) private view returns (uint32 id) {
+        SigningKey storage k = _keys[key];
+        id = k.participantId;
+        if (id == 0 || k.removedAt != 0) revert UnknownSigningKey(key);
+        Status status = _participants[id].status;
+        if (status != Status.Active) revert ParticipantNotActive(id, status);
+    }
+
+    function _isCouncilMember(uint32 id) private view returns (bool) {
+        uint256 n = _council.length;
+        for (uint256 i = 0; i < n; ++i) {
+            if (_council[i] == id) return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,50 @@
+import { createRequire } from "node:module";
+import hardhatToolboxMochaEthersPlugin from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import { defineConfig } from "hardhat/config";
+
+const require = createRequire(import.meta.url);
+
+/** The compiler ships with the `solc` npm package: nothing is downloaded. */
+const SOLC_VERSION = "0.8.28";
+const solcPath = require.resolve("solc/soljson.js");
+
+const localRpcUrl = process.env.VERITRACE_RPC_URL ?? "http://127.0.0.1:8545";
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthersPlugin],
+  solidity: {
+    profiles: {
+      default: {
+        version: SOLC_VERSION,
+        path: solcPath,
+        settings: {
+          evmVersion: "cancun",
+          optimizer: { enabled: true, runs: 10_000 },
+        },
+      },
+      production: {
+        version: SOLC_VERSION,
+        path: solcPath,
+        settings: {
+          evmVersion: "cancun",
+          optimizer: { enabled: true, runs: 10_000 },
+        },
+      },
+    },
+  },
+  test: {
+    solidity: {
+      fuzz: { runs: 256 },
+    },
+    mocha: {
+      timeout: 120_000,
+    },
+  },
+  networks: {
+    localhost: {
+      type: "http",
+      chainType: "l1",
+      url: localRpcUrl,
+    },
+  },
+});
