@@ -1,0 +1,110 @@
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { ContractRunner } from "ethers";
+import {
+  AccessLedger__factory,
+  AccessLogAnchor__factory,
+  CaseRegistry__factory,
+  ParticipantRegistry__factory,
+  type AccessLedger,
+  type AccessLogAnchor,
+  type CaseRegistry,
+  type ParticipantRegistry,
+} from "../../types/ethers-contracts/index.js";
+import { InputError } from "./errors.js";
+import { requireAddress } from "./validate.js";
+
+/** Where a consortium lives: what indexers and clients read to find it. */
+export interface DeploymentRecord {
+  /** Format version of this record. */
+  version: 1;
+  chainId: number;
+  /** The block of the first consortium contract: indexers start here. */
+  startBlock: number;
+  contracts: {
+    ParticipantRegistry: string;
+    CaseRegistry: string;
+    AccessLedger: string;
+    AccessLogAnchor: string;
+  };
+}
+
+/** The consortium's contracts, typed. */
+export interface ConsortiumContracts {
+  registry: ParticipantRegistry;
+  cases: CaseRegistry;
+  access: AccessLedger;
+  anchor: AccessLogAnchor;
+}
+
+const CONTRACT_NAMES = [
+  "ParticipantRegistry",
+  "CaseRegistry",
+  "AccessLedger",
+  "AccessLogAnchor",
+] as const;
+
+/** Validates an untrusted value as a deployment record, naming the first thing wrong. */
+export function parseDeployment(value: unknown, source = "deployment"): DeploymentRecord {
+  if (value === null || typeof value !== "object")
+    throw new InputError(source, "is not a JSON object");
+  const v = value as Record<string, unknown>;
+  if (v["version"] !== 1) throw new InputError(`${source}.version`, "must be 1");
+  const chainId = v["chainId"];
+  if (typeof chainId !== "number" || !Number.isSafeInteger(chainId) || chainId <= 0) {
+    throw new InputError(`${source}.chainId`, "must be a positive integer");
+  }
+  const startBlock = v["startBlock"];
+  if (typeof startBlock !== "number" || !Number.isSafeInteger(startBlock) || startBlock < 0) {
+    throw new InputError(`${source}.startBlock`, "must be a non-negative integer");
+  }
+  const contracts = v["contracts"];
+  if (contracts === null || typeof contracts !== "object") {
+    throw new InputError(`${source}.contracts`, "is missing");
+  }
+  const c = contracts as Record<string, unknown>;
+  const out: Record<string, string> = {};
+  for (const name of CONTRACT_NAMES) {
+    const a = c[name];
+    if (typeof a !== "string") throw new InputError(`${source}.contracts.${name}`, "is missing");
+    out[name] = requireAddress(`${source}.contracts.${name}`, a);
+  }
+  return { version: 1, chainId, startBlock, contracts: out as DeploymentRecord["contracts"] };
+}
+
+/** Reads and validates a deployment record file. */
+export function readDeployment(file: string): DeploymentRecord {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new InputError(file, `cannot read: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new InputError(file, "is not valid JSON");
+  }
+  return parseDeployment(json, file);
+}
+
+/** Writes a deployment record atomically (a reader never sees half a file). */
+export function writeDeployment(file: string, record: DeploymentRecord): void {
+  const checked = parseDeployment(record);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(checked, null, 2)}\n`);
+  renameSync(tmp, file);
+}
+
+/** Typed contract instances of a deployment, bound to a signer or provider. */
+export function connectConsortium(
+  record: DeploymentRecord,
+  runner: ContractRunner,
+): ConsortiumContracts {
+  return {
+    registry: ParticipantRegistry__factory.connect(record.contracts.ParticipantRegistry, runner),
+    cases: CaseRegistry__factory.connect(record.contracts.CaseRegistry, runner),
+    access: AccessLedger__factory.connect(record.contracts.AccessLedger, runner),
+    anchor: AccessLogAnchor__factory.connect(record.contracts.AccessLogAnchor, runner),
+  };
+}

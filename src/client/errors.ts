@@ -1,0 +1,121 @@
+import { Interface, type ErrorDescription, type Result } from "ethers";
+import {
+  AccessLedger__factory,
+  AccessLogAnchor__factory,
+  CaseRegistry__factory,
+  ParticipantRegistry__factory,
+} from "../../types/ethers-contracts/index.js";
+
+/** Base class of every error the client raises on purpose. */
+export class VeritraceError extends Error {
+  override name = "VeritraceError";
+}
+
+/** An input was rejected before anything was sent to the chain. */
+export class InputError extends VeritraceError {
+  override name = "InputError";
+  /** The offending field. */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/** A contract reverted with one of the consortium's custom errors. */
+export class ContractRevertError extends VeritraceError {
+  override name = "ContractRevertError";
+  /** The custom error's name, e.g. "CaseNotApproved". */
+  readonly errorName: string;
+  /** The error's arguments by name. */
+  readonly args: Readonly<Record<string, unknown>>;
+  constructor(errorName: string, args: Record<string, unknown>, cause?: unknown) {
+    const shown = Object.entries(args)
+      .map(([k, v]) => `${k}=${formatValue(v)}`)
+      .join(", ");
+    super(`${errorName}(${shown})`, { cause });
+    this.errorName = errorName;
+    this.args = args;
+  }
+}
+
+function formatValue(v: unknown): string {
+  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "string") return v;
+  if (Array.isArray(v)) return `[${v.map(formatValue).join(", ")}]`;
+  return String(v);
+}
+
+/** Every custom error of every consortium contract, for decoding reverts that bubble across contracts. */
+const consortiumErrors = new Interface(
+  dedupe([
+    ...ParticipantRegistry__factory.abi,
+    ...CaseRegistry__factory.abi,
+    ...AccessLedger__factory.abi,
+    ...AccessLogAnchor__factory.abi,
+  ]).filter((f) => f.type === "error"),
+);
+
+function dedupe<T extends { type: string; name?: string }>(fragments: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return fragments.filter((f) => {
+    const key = `${f.type}:${f.name ?? ""}:${JSON.stringify(f)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Finds the revert data (0x-prefixed hex) anywhere in an error thrown by ethers or a provider. */
+export function revertDataOf(error: unknown, depth = 0): string | undefined {
+  if (depth > 6 || error === null || typeof error !== "object") return undefined;
+  const e = error as Record<string, unknown>;
+  const data = e["data"];
+  if (typeof data === "string" && /^0x[0-9a-fA-F]{8}/.test(data)) return data;
+  if (typeof data === "object" && data !== null) {
+    const inner = revertDataOf(data, depth + 1);
+    if (inner !== undefined) return inner;
+  }
+  for (const key of ["error", "info", "cause", "revert"]) {
+    const inner = revertDataOf(e[key], depth + 1);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
+}
+
+function toObject(desc: ErrorDescription): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  desc.fragment.inputs.forEach((input, i) => {
+    out[input.name === "" ? `arg${i}` : input.name] = plain(desc.args[i]);
+  });
+  return out;
+}
+
+function plain(v: unknown): unknown {
+  if (v !== null && typeof v === "object" && "toArray" in v)
+    return (v as Result).toArray().map(plain);
+  return v;
+}
+
+/**
+ * Turns an error thrown by a contract call into a {@link ContractRevertError} naming the custom
+ * error and its values, when the revert data is one of the consortium's errors; otherwise returns
+ * the error unchanged.
+ */
+export function decodeRevert(error: unknown): unknown {
+  if (error instanceof VeritraceError) return error;
+  const data = revertDataOf(error);
+  if (data === undefined) return error;
+  const desc = consortiumErrors.parseError(data);
+  if (desc === null) return error;
+  return new ContractRevertError(desc.name, toObject(desc), error);
+}
+
+/** Runs `fn`, rethrowing consortium reverts as {@link ContractRevertError}. */
+export async function withDecodedReverts<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw decodeRevert(error);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The Veritrace client: typed access to the consortium's contracts for every role, EIP-712
+ * signing of deliveries, keyed commitments of identifiers, and readable contract errors.
+ */
+export * from "./anchoring.js";
+export * from "./auditor.js";
+export * from "./commitments.js";
+export * from "./deployment.js";
+export * from "./eip712.js";
+export * from "./errors.js";
+export * from "./kinds.js";
+export * from "./roles.js";
+export * from "./validate.js";

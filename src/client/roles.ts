@@ -1,0 +1,432 @@
+import {
+  AbiCoder,
+  type BaseContract,
+  type ContractTransactionReceipt,
+  type ContractTransactionResponse,
+  type Result,
+  type Signer,
+  type TypedDataDomain,
+} from "ethers";
+import { buildLogBatch, type LogBatch } from "./anchoring.js";
+import {
+  commitCaseNumber,
+  commitSubject,
+  hashDocument,
+  type IdentifierType,
+} from "./commitments.js";
+import type { ConsortiumContracts } from "./deployment.js";
+import {
+  accessLedgerDomain,
+  signAcknowledgement,
+  signDelivery,
+  validateDelivery,
+  type Delivery,
+} from "./eip712.js";
+import { VeritraceError, withDecodedReverts } from "./errors.js";
+import { encodeKind, scopeOf } from "./kinds.js";
+import {
+  requireAddress,
+  requireCommitment,
+  requireFuture,
+  requireInteger,
+  UINT16_MAX,
+  UINT32_MAX,
+  UINT64_MAX,
+  type Bytes32,
+} from "./validate.js";
+
+/** Council proposal actions, in the order of IParticipantRegistry.Action. */
+export const ProposalAction = {
+  Admit: 0,
+  Suspend: 1,
+  Reinstate: 2,
+  Revoke: 3,
+  AddSigningKey: 4,
+  RemoveSigningKey: 5,
+  AddCouncilMember: 6,
+  RemoveCouncilMember: 7,
+  SetQuorum: 8,
+  Unpause: 9,
+} as const;
+export type ProposalAction = (typeof ProposalAction)[keyof typeof ProposalAction];
+
+const coder = AbiCoder.defaultAbiCoder();
+const DAY = 24 * 60 * 60;
+
+/** Sends a transaction, waits for it, and turns consortium reverts into readable errors. */
+async function transact(
+  send: () => Promise<ContractTransactionResponse>,
+): Promise<ContractTransactionReceipt> {
+  return withDecodedReverts(async () => {
+    const tx = await send();
+    const receipt = await tx.wait();
+    if (receipt === null) throw new VeritraceError(`transaction ${tx.hash} was dropped`);
+    return receipt;
+  });
+}
+
+/** The arguments of the first `name` event that `contract` emitted in `receipt`. */
+async function eventOf(
+  receipt: ContractTransactionReceipt,
+  contract: BaseContract,
+  name: string,
+): Promise<Result> {
+  const address = (await contract.getAddress()).toLowerCase();
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== address) continue;
+    const parsed = contract.interface.parseLog(log);
+    if (parsed?.name === name) return parsed.args;
+  }
+  throw new VeritraceError(`no ${name} event in transaction ${receipt.hash}`);
+}
+
+function participantId(field: string, id: number): number {
+  return Number(requireInteger(field, id, 1n, UINT32_MAX));
+}
+
+/** What every role shares: the consortium's contracts and the signer acting for an institution. */
+export class ParticipantClient {
+  constructor(
+    readonly contracts: ConsortiumContracts,
+    readonly signer: Signer,
+  ) {}
+
+  /** The latest block's timestamp (the chain's clock, which may run ahead of this machine's). */
+  async now(): Promise<bigint> {
+    const provider = this.signer.provider;
+    if (provider === null) throw new VeritraceError("the signer has no provider");
+    const block = await provider.getBlock("latest");
+    if (block === null) throw new VeritraceError("the node returned no latest block");
+    return BigInt(block.timestamp);
+  }
+
+  /** The participant this signer speaks for (reverts if its key or institution is not active). */
+  async participantId(): Promise<number> {
+    const [id] = await withDecodedReverts(() =>
+      this.contracts.registry.activeParticipantOf(this.signer.getAddress()),
+    );
+    return Number(id);
+  }
+
+  /** Anchors the Merkle root of a batch of access-log entries; returns the anchor id and the batch. */
+  async anchorLog(
+    caseId: bigint,
+    entries: readonly unknown[],
+  ): Promise<{ anchorId: bigint; batch: LogBatch }> {
+    const batch = buildLogBatch(entries);
+    const count = requireInteger("entries", entries.length, 1n, UINT32_MAX);
+    const receipt = await transact(() =>
+      this.contracts.anchor.connect(this.signer).anchor(caseId, batch.root, count),
+    );
+    const args = await eventOf(receipt, this.contracts.anchor, "LogAnchored");
+    return { anchorId: args.getValue("anchorId") as bigint, batch };
+  }
+
+  /** The EIP-712 domain of this consortium's access ledger. */
+  async domain(): Promise<TypedDataDomain> {
+    const provider = this.signer.provider;
+    if (provider === null) throw new VeritraceError("the signer has no provider");
+    const { chainId } = await provider.getNetwork();
+    return accessLedgerDomain(chainId, await this.contracts.access.getAddress());
+  }
+}
+
+/** A council member: proposes, approves and executes membership changes; can pause. */
+export class CouncilMember extends ParticipantClient {
+  /** Proposes a change; returns the proposal id. `lifetime` in seconds (default 7 days). */
+  async propose(action: ProposalAction, args: string, lifetime = 7 * DAY): Promise<bigint> {
+    const receipt = await transact(() =>
+      this.contracts.registry.connect(this.signer).propose(action, args, lifetime),
+    );
+    const ev = await eventOf(receipt, this.contracts.registry, "ProposalCreated");
+    return ev.getValue("proposalId") as bigint;
+  }
+
+  /** Proposes to admit an institution. */
+  async proposeAdmit(p: {
+    kind: string;
+    metadataCommitment: string;
+    signingKey: string;
+  }): Promise<bigint> {
+    const args = coder.encode(
+      ["bytes32", "bytes32", "address"],
+      [
+        encodeKind(p.kind),
+        requireCommitment("metadataCommitment", p.metadataCommitment),
+        requireAddress("signingKey", p.signingKey),
+      ],
+    );
+    return this.propose(ProposalAction.Admit, args);
+  }
+
+  /** Proposes a status change of a participant. */
+  async proposeStatus(
+    action: "suspend" | "reinstate" | "revoke",
+    participant: number,
+  ): Promise<bigint> {
+    const code = {
+      suspend: ProposalAction.Suspend,
+      reinstate: ProposalAction.Reinstate,
+      revoke: ProposalAction.Revoke,
+    };
+    return this.propose(
+      code[action],
+      coder.encode(["uint32"], [participantId("participant", participant)]),
+    );
+  }
+
+  /** Proposes to add or remove a signing key of a participant. */
+  async proposeKey(action: "add" | "remove", participant: number, key: string): Promise<bigint> {
+    const args = coder.encode(
+      ["uint32", "address"],
+      [participantId("participant", participant), requireAddress("key", key)],
+    );
+    return this.propose(
+      action === "add" ? ProposalAction.AddSigningKey : ProposalAction.RemoveSigningKey,
+      args,
+    );
+  }
+
+  /** Proposes to add or remove a council member. */
+  async proposeCouncil(action: "add" | "remove", participant: number): Promise<bigint> {
+    const args = coder.encode(["uint32"], [participantId("participant", participant)]);
+    return this.propose(
+      action === "add" ? ProposalAction.AddCouncilMember : ProposalAction.RemoveCouncilMember,
+      args,
+    );
+  }
+
+  /** Proposes a new quorum. */
+  async proposeQuorum(quorum: number): Promise<bigint> {
+    return this.propose(
+      ProposalAction.SetQuorum,
+      coder.encode(["uint16"], [requireInteger("quorum", quorum, 1n, UINT16_MAX)]),
+    );
+  }
+
+  /** Proposes to lift the emergency pause. */
+  async proposeUnpause(): Promise<bigint> {
+    return this.propose(ProposalAction.Unpause, "0x");
+  }
+
+  /** Approves a proposal. */
+  async approve(proposalId: bigint): Promise<ContractTransactionReceipt> {
+    return transact(() => this.contracts.registry.connect(this.signer).approve(proposalId));
+  }
+
+  /** Executes a proposal that has its quorum. */
+  async execute(proposalId: bigint): Promise<ContractTransactionReceipt> {
+    return transact(() => this.contracts.registry.connect(this.signer).execute(proposalId));
+  }
+
+  /** Executes an Admit proposal and returns the new participant's id. */
+  async executeAdmission(proposalId: bigint): Promise<number> {
+    const receipt = await this.execute(proposalId);
+    const ev = await eventOf(receipt, this.contracts.registry, "ParticipantAdmitted");
+    return Number(ev.getValue("participantId"));
+  }
+
+  /** Stops all case and access activity at once. */
+  async pause(): Promise<ContractTransactionReceipt> {
+    return transact(() => this.contracts.registry.connect(this.signer).pause());
+  }
+}
+
+/** Input of {@link Investigator.openCase}. */
+export interface OpenCaseInput {
+  /** The internal case number (never sent: only its keyed commitment). */
+  caseNumber: string;
+  /** The case's 32-byte key, held off-chain by the case's parties. */
+  caseKey: string;
+  /** The legal-basis document (bytes or text): only its hash is sent. */
+  legalBasis: Uint8Array | string;
+  /** Data kinds that may be requested. */
+  scope: readonly number[];
+  /** Expiry (unix seconds). */
+  expiresAt: bigint | number;
+}
+
+/** Input of {@link Investigator.request}. */
+export interface RequestInput {
+  caseId: bigint;
+  provider: number;
+  datasetId: bigint;
+  subject: { type: IdentifierType; identifier: string; defaultCountryCode?: string };
+  caseKey: string;
+  purposeCode: number;
+}
+
+/** A police investigator: opens cases, requests data, acknowledges deliveries. */
+export class Investigator extends ParticipantClient {
+  /** Opens a case; returns its id and the case number commitment. */
+  async openCase(input: OpenCaseInput): Promise<{ caseId: bigint; caseNumberCommitment: Bytes32 }> {
+    const caseNumberCommitment = commitCaseNumber(input.caseNumber, input.caseKey);
+    const legalBasis = hashDocument(input.legalBasis);
+    const scope = scopeOf(input.scope);
+    const expiresAt = requireFuture("expiresAt", input.expiresAt, await this.now());
+    const receipt = await transact(() =>
+      this.contracts.cases
+        .connect(this.signer)
+        .openCase(caseNumberCommitment, legalBasis, scope, expiresAt),
+    );
+    const ev = await eventOf(receipt, this.contracts.cases, "CaseOpened");
+    return { caseId: ev.getValue("caseId") as bigint, caseNumberCommitment };
+  }
+
+  /** Asks to extend an approved case. */
+  async requestExtension(
+    caseId: bigint,
+    newExpiry: bigint | number,
+  ): Promise<ContractTransactionReceipt> {
+    const expiry = requireFuture("newExpiry", newExpiry, await this.now());
+    return transact(() =>
+      this.contracts.cases.connect(this.signer).requestExtension(caseId, expiry),
+    );
+  }
+
+  /** Closes a case. */
+  async closeCase(caseId: bigint, reasonCode: number): Promise<ContractTransactionReceipt> {
+    const code = requireInteger("reasonCode", reasonCode, 0n, UINT16_MAX);
+    return transact(() => this.contracts.cases.connect(this.signer).closeCase(caseId, code));
+  }
+
+  /** Requests data about a subject; only the subject's keyed commitment is sent. */
+  async request(input: RequestInput): Promise<{ requestId: bigint; subjectCommitment: Bytes32 }> {
+    const subjectCommitment = commitSubject(
+      input.subject.type,
+      input.subject.identifier,
+      input.caseKey,
+      {
+        defaultCountryCode: input.subject.defaultCountryCode,
+      },
+    );
+    const provider = participantId("provider", input.provider);
+    const datasetId = requireInteger("datasetId", input.datasetId, 1n, UINT64_MAX);
+    const purpose = requireInteger("purposeCode", input.purposeCode, 0n, UINT16_MAX);
+    const receipt = await transact(() =>
+      this.contracts.access
+        .connect(this.signer)
+        .request(input.caseId, provider, datasetId, subjectCommitment, purpose),
+    );
+    const ev = await eventOf(receipt, this.contracts.access, "AccessRequested");
+    return { requestId: ev.getValue("requestId") as bigint, subjectCommitment };
+  }
+
+  /** Acknowledges receipt of a delivery (EIP-712 `Acknowledgement`), after checking the payload. */
+  async acknowledge(delivery: Delivery, receivedPayload: Uint8Array | string): Promise<string> {
+    const d = validateDelivery(delivery);
+    if (hashDocument(receivedPayload) !== d.payloadHash) {
+      throw new VeritraceError(`payload received does not match payloadHash ${d.payloadHash}`);
+    }
+    return signAcknowledgement(this.signer, await this.domain(), d);
+  }
+}
+
+/** A prosecutor: approves cases and their extensions, closes cases. */
+export class Supervisor extends ParticipantClient {
+  /** Approves a pending case. */
+  async approveCase(caseId: bigint): Promise<ContractTransactionReceipt> {
+    return transact(() => this.contracts.cases.connect(this.signer).approveCase(caseId));
+  }
+
+  /** Approves a pending extension. */
+  async approveExtension(caseId: bigint): Promise<ContractTransactionReceipt> {
+    return transact(() => this.contracts.cases.connect(this.signer).approveExtension(caseId));
+  }
+
+  /** Closes a case. */
+  async closeCase(caseId: bigint, reasonCode: number): Promise<ContractTransactionReceipt> {
+    const code = requireInteger("reasonCode", reasonCode, 0n, UINT16_MAX);
+    return transact(() => this.contracts.cases.connect(this.signer).closeCase(caseId, code));
+  }
+}
+
+/** A data provider (bank, telecom, utility, exchange): offers datasets, answers requests, delivers. */
+export class Provider extends ParticipantClient {
+  /** Offers a dataset; returns its id. */
+  async registerDataset(dataKind: number, schema: Uint8Array | string): Promise<bigint> {
+    const kind = requireInteger("dataKind", dataKind, 0n, 255n);
+    const receipt = await transact(() =>
+      this.contracts.access.connect(this.signer).registerDataset(kind, hashDocument(schema)),
+    );
+    const ev = await eventOf(receipt, this.contracts.access, "DatasetRegistered");
+    return ev.getValue("datasetId") as bigint;
+  }
+
+  /** Grants a pending request. */
+  async grant(
+    requestId: bigint,
+    g: { expiresAt: bigint | number; maxRecords: bigint | number },
+  ): Promise<ContractTransactionReceipt> {
+    const expiresAt = requireFuture("expiresAt", g.expiresAt, await this.now());
+    const maxRecords = requireInteger("maxRecords", g.maxRecords, 1n, UINT64_MAX);
+    return transact(() =>
+      this.contracts.access.connect(this.signer).grant(requestId, expiresAt, maxRecords),
+    );
+  }
+
+  /** Denies a pending request. */
+  async deny(requestId: bigint, reasonCode: number): Promise<ContractTransactionReceipt> {
+    const code = requireInteger("reasonCode", reasonCode, 0n, UINT16_MAX);
+    return transact(() => this.contracts.access.connect(this.signer).deny(requestId, code));
+  }
+
+  /** Revokes a grant. */
+  async revokeGrant(requestId: bigint, reasonCode: number): Promise<ContractTransactionReceipt> {
+    const code = requireInteger("reasonCode", reasonCode, 0n, UINT16_MAX);
+    return transact(() => this.contracts.access.connect(this.signer).revokeGrant(requestId, code));
+  }
+
+  /**
+   * Prepares and signs the next delivery under a grant: the payload's hash, its record count, the
+   * next sequence number read from the chain, and a submission deadline `validFor` seconds ahead.
+   */
+  async prepareDelivery(
+    requestId: bigint,
+    payload: Uint8Array | string,
+    recordCount: bigint | number,
+    validFor = 3600,
+  ): Promise<{ delivery: Delivery; signature: string }> {
+    const r = await this.contracts.access.getRequest(requestId);
+    const delivery = validateDelivery({
+      requestId,
+      sequence: Number(r.deliveries),
+      payloadHash: hashDocument(payload),
+      recordCount: BigInt(recordCount),
+      deadline:
+        (await this.now()) + BigInt(requireInteger("validFor", validFor, 1n, 365n * 86400n)),
+    });
+    return { delivery, signature: await signDelivery(this.signer, await this.domain(), delivery) };
+  }
+
+  /** Submits a co-signed delivery; returns its id. Either party or a relayer may submit. */
+  async attestDelivery(
+    delivery: Delivery,
+    provider: { signer: string; signature: string },
+    requester: { signer: string; signature: string },
+  ): Promise<bigint> {
+    return submitDelivery(this.contracts, this.signer, delivery, provider, requester);
+  }
+}
+
+/** Submits a co-signed delivery from any account (a party or a relayer); returns the delivery id. */
+export async function submitDelivery(
+  contracts: ConsortiumContracts,
+  submitter: Signer,
+  delivery: Delivery,
+  provider: { signer: string; signature: string },
+  requester: { signer: string; signature: string },
+): Promise<bigint> {
+  const d = validateDelivery(delivery);
+  const p = {
+    signer: requireAddress("provider.signer", provider.signer),
+    signature: provider.signature,
+  };
+  const q = {
+    signer: requireAddress("requester.signer", requester.signer),
+    signature: requester.signature,
+  };
+  const receipt = await transact(() => contracts.access.connect(submitter).attestDelivery(d, p, q));
+  const ev = await eventOf(receipt, contracts.access, "DeliveryAttested");
+  return ev.getValue("deliveryId") as bigint;
+}
