@@ -1,0 +1,366 @@
+/**
+ * The end-to-end demo: a local chain, the consortium deployed with Ignition, seven institutions
+ * onboarded by council votes, and one investigation from opening to closure, told as it happens.
+ *
+ *   npm run demo            (starts and stops its own `hardhat node`)
+ */
+import { network } from "hardhat";
+import type { Signer } from "ethers";
+import {
+  Auditor,
+  ContractRevertError,
+  CouncilMember,
+  DATA_KIND_NAMES,
+  DataKind,
+  Investigator,
+  Provider,
+  Supervisor,
+  connectConsortium,
+  generateCaseKey,
+  hashDocument,
+  proofOf,
+  submitDelivery,
+  type CustodyEntry,
+} from "../src/client/index.js";
+import { deployConsortium } from "./lib/deploy.js";
+import { startLocalChain } from "./lib/local-chain.js";
+
+const DAY = 86_400;
+const say = (text = "") => console.log(text);
+const step = (n: number, title: string) => say(`\n${n}. ${title}`);
+const short = (hex: string) => `${hex.slice(0, 10)}…${hex.slice(-4)}`;
+
+interface Institution {
+  name: string;
+  kind: string;
+  signer: Signer;
+  address: string;
+  id: number;
+}
+
+async function main(): Promise<void> {
+  say("Veritrace demo: one investigation on a consortium ledger");
+  const chain = await startLocalChain("hardhat");
+  try {
+    await run(chain.url);
+  } finally {
+    await chain.stop();
+    say(`\nLocal chain stopped.`);
+  }
+}
+
+async function run(url: string): Promise<void> {
+  const connection = await network.create({ network: "localhost", override: { url } });
+  const signers = await connection.ethers.getSigners();
+  const at = (i: number): Signer => {
+    const s = signers[i];
+    if (s === undefined) throw new Error(`the node has no account ${i}`);
+    return s;
+  };
+  say(
+    `Local chain (Hardhat EDR) at ${url}, chain id ${(await connection.ethers.provider.getNetwork()).chainId}`,
+  );
+
+  // ------------------------------------------------------------------ deployment
+  step(1, "The consortium operator deploys the contracts with Ignition");
+  const founderNames = [
+    "Consortium secretariat",
+    "Data protection authority",
+    "National audit office",
+  ];
+  const founders = await Promise.all(
+    founderNames.map(async (name, i) => ({
+      kind: "AUDITOR",
+      metadataCommitment: hashDocument(`registration record of ${name}`),
+      signingKey: await at(i).getAddress(),
+    })),
+  );
+  const record = await deployConsortium(connection, founders, 2, {
+    deploymentId: `demo-${Date.now()}`,
+    ephemeral: true,
+  });
+  for (const [name, address] of Object.entries(record.contracts))
+    say(`   ${name.padEnd(20)} ${address}`);
+  say(`   council: ${founderNames.join(", ")} (quorum 2 of 3); start block ${record.startBlock}`);
+
+  const contracts = connectConsortium(record, connection.ethers.provider);
+  const council = [0, 1, 2].map((i) => new CouncilMember(contracts, at(i)));
+  const [secretariat, dpa] = council as [CouncilMember, CouncilMember, CouncilMember];
+
+  // ------------------------------------------------------------------ onboarding
+  step(2, "The council onboards seven institutions (proposal, second approval, execution)");
+  const wanted: [string, string][] = [
+    ["Metropolitan police bureau", "POLICE"],
+    ["District prosecutor's office", "PROSECUTOR"],
+    ["First Federal Bank", "BANK"],
+    ["Harbour Savings Bank", "BANK"],
+    ["Northwind Telecom", "TELECOM"],
+    ["City Water Utility", "UTILITY"],
+    ["Grid Electricity Co.", "UTILITY"],
+  ];
+  const inst: Institution[] = [];
+  for (const [i, [name, kind]] of wanted.entries()) {
+    const signer = at(3 + i);
+    const address = await signer.getAddress();
+    const proposalId = await secretariat.proposeAdmit({
+      kind,
+      metadataCommitment: hashDocument(`registration record of ${name}`),
+      signingKey: address,
+    });
+    await dpa.approve(proposalId);
+    const id = await dpa.executeAdmission(proposalId);
+    inst.push({ name, kind, signer, address, id });
+    say(
+      `   #${id} ${name.padEnd(30)} ${kind.padEnd(10)} key ${address}  (proposal ${proposalId}, 2/2 approvals)`,
+    );
+  }
+  const [police, prosecutor, bankA, bankB, telecom, water, power] = inst as [
+    Institution,
+    Institution,
+    Institution,
+    Institution,
+    Institution,
+    Institution,
+    Institution,
+  ];
+  const investigator = new Investigator(contracts, police.signer);
+  const supervisor = new Supervisor(contracts, prosecutor.signer);
+  const provider = (i: Institution) => new Provider(contracts, i.signer);
+
+  step(3, "Providers publish what they can be asked for (schema commitments only)");
+  const datasets = new Map<string, bigint>();
+  const offer = async (i: Institution, kind: number) => {
+    const id = await provider(i).registerDataset(kind, `schema:${DATA_KIND_NAMES[kind]}:v1`);
+    datasets.set(`${i.id}:${kind}`, id);
+    say(`   dataset ${id}: ${i.name} offers ${DATA_KIND_NAMES[kind]}`);
+  };
+  await offer(bankA, DataKind.BankTransactions);
+  await offer(bankB, DataKind.BankAccountHolders);
+  await offer(telecom, DataKind.TelecomSubscribers);
+  await offer(telecom, DataKind.TelecomCallRecords);
+  await offer(water, DataKind.WaterMetering);
+  await offer(power, DataKind.ElectricityMetering);
+  const dataset = (i: Institution, kind: number): bigint => {
+    const id = datasets.get(`${i.id}:${kind}`);
+    if (id === undefined) throw new Error(`${i.name} offers no ${DATA_KIND_NAMES[kind]}`);
+    return id;
+  };
+
+  // ------------------------------------------------------------------ the case
+  step(4, "The police bureau opens a case; the prosecutor's office approves it");
+  const caseKey = generateCaseKey();
+  const now = Number(await investigator.now());
+  const scope = [
+    DataKind.BankTransactions,
+    DataKind.BankAccountHolders,
+    DataKind.TelecomSubscribers,
+    DataKind.WaterMetering,
+    DataKind.ElectricityMetering,
+  ];
+  const { caseId, caseNumberCommitment } = await investigator.openCase({
+    caseNumber: "MPB-2026-004211",
+    caseKey,
+    legalBasis: "Court order 17 Gs 212/26 (fraud, money laundering), signed copy",
+    scope,
+    expiresAt: now + 90 * DAY,
+  });
+  say(
+    `   case ${caseId} opened: number commitment ${short(caseNumberCommitment)} (the number itself stays with the police)`,
+  );
+  say(`   scope: ${scope.map((k) => DATA_KIND_NAMES[k]).join(", ")}; expires in 90 days`);
+  await supervisor.approveCase(caseId);
+  say(`   approved by ${prosecutor.name} (two-person rule: another institution than the opener)`);
+
+  step(
+    5,
+    "Requests to the banks, the telecom operator and both utilities (subjects as keyed commitments)",
+  );
+  const asks: {
+    to: Institution;
+    kind: number;
+    type: "phone" | "bankAccount" | "nationalId";
+    identifier: string;
+  }[] = [
+    {
+      to: bankA,
+      kind: DataKind.BankTransactions,
+      type: "bankAccount",
+      identifier: "DE89 3704 0044 0532 0130 00",
+    },
+    { to: bankB, kind: DataKind.BankAccountHolders, type: "nationalId", identifier: "T22-000-129" },
+    {
+      to: telecom,
+      kind: DataKind.TelecomSubscribers,
+      type: "phone",
+      identifier: "+49 (30) 901820",
+    },
+    { to: water, kind: DataKind.WaterMetering, type: "nationalId", identifier: "T22-000-129" },
+    {
+      to: power,
+      kind: DataKind.ElectricityMetering,
+      type: "nationalId",
+      identifier: "T22-000-129",
+    },
+  ];
+  const requests: { requestId: bigint; to: Institution; kind: number }[] = [];
+  for (const a of asks) {
+    const { requestId, subjectCommitment } = await investigator.request({
+      caseId,
+      provider: a.to.id,
+      datasetId: dataset(a.to, a.kind),
+      subject: { type: a.type, identifier: a.identifier },
+      caseKey,
+      purposeCode: 1,
+    });
+    requests.push({ requestId, to: a.to, kind: a.kind });
+    say(
+      `   request ${requestId} → ${a.to.name}: ${DATA_KIND_NAMES[a.kind]} about ${a.type} ${short(subjectCommitment)}`,
+    );
+  }
+
+  step(6, "Providers answer: four grants and one denial");
+  const grantUntil = now + 30 * DAY;
+  const granted: typeof requests = [];
+  for (const r of requests) {
+    if (r.to === bankB) {
+      await provider(r.to).deny(r.requestId, 2);
+      say(`   request ${r.requestId}: DENIED by ${r.to.name} (reason 2: no customer relationship)`);
+    } else {
+      await provider(r.to).grant(r.requestId, { expiresAt: grantUntil, maxRecords: 500 });
+      granted.push(r);
+      say(`   request ${r.requestId}: granted by ${r.to.name} for 30 days, at most 500 records`);
+    }
+  }
+
+  step(7, "Deliveries, signed by the provider and acknowledged by the police (EIP-712)");
+  const relayer = at(12);
+  const deliveryIds: bigint[] = [];
+  const log: Record<string, unknown>[] = [];
+  for (const [i, r] of granted.entries()) {
+    const records = 3 + i * 4;
+    const payload = JSON.stringify({
+      request: r.requestId.toString(),
+      kind: DATA_KIND_NAMES[r.kind],
+      records,
+    });
+    const p = provider(r.to);
+    const { delivery, signature } = await p.prepareDelivery(r.requestId, payload, records);
+    const ack = await investigator.acknowledge(delivery, payload);
+    const submitBy = i % 2 === 0 ? r.to.signer : relayer;
+    const deliveryId = await submitDelivery(
+      contracts,
+      submitBy,
+      delivery,
+      { signer: r.to.address, signature },
+      { signer: police.address, signature: ack },
+    );
+    deliveryIds.push(deliveryId);
+    log.push({
+      caseId,
+      requestId: r.requestId,
+      deliveryId,
+      payloadHash: delivery.payloadHash,
+      records,
+    });
+    say(
+      `   delivery ${deliveryId}: ${records} records from ${r.to.name}, payload ${short(delivery.payloadHash)}, ` +
+        `submitted by ${submitBy === relayer ? "a relayer" : "the provider"}`,
+    );
+  }
+
+  step(8, "The police bureau anchors its access log (one Merkle root for the whole batch)");
+  const { anchorId, batch } = await investigator.anchorLog(caseId, log);
+  say(`   anchor ${anchorId}: ${log.length} entries, root ${short(batch.root)}`);
+  const auditor = new Auditor(contracts, connection.ethers.provider, record);
+  const proof = proofOf(batch, 2);
+  const entry = batch.entryHashes[2];
+  if (entry === undefined) throw new Error("the batch lost an entry");
+  const inclusion = await auditor.verifyEntry(anchorId, 2n, entry, proof);
+  say(`   entry 2 proven included: on chain ${inclusion.onChain}, off chain ${inclusion.offChain}`);
+
+  step(9, "An attempt outside the case's scope is refused by the contract");
+  try {
+    await investigator.request({
+      caseId,
+      provider: telecom.id,
+      datasetId: dataset(telecom, DataKind.TelecomCallRecords),
+      subject: { type: "phone", identifier: "+49 30 901820" },
+      caseKey,
+      purposeCode: 1,
+    });
+    throw new Error("the out-of-scope request was accepted: the ledger is broken");
+  } catch (error) {
+    if (!(error instanceof ContractRevertError)) throw error;
+    say(`   refused: ${error.message}`);
+  }
+
+  step(10, "The police bureau closes the case");
+  await investigator.closeCase(caseId, 1);
+  say(`   case ${caseId} closed; it accepts nothing any more`);
+  try {
+    await investigator.request({
+      caseId,
+      provider: bankA.id,
+      datasetId: dataset(bankA, DataKind.BankTransactions),
+      subject: { type: "bankAccount", identifier: "DE89 3704 0044 0532 0130 00" },
+      caseKey,
+      purposeCode: 1,
+    });
+    throw new Error("a request on a closed case was accepted: the ledger is broken");
+  } catch (error) {
+    if (!(error instanceof ContractRevertError)) throw error;
+    say(`   a late request is refused: ${error.message}`);
+  }
+
+  // ------------------------------------------------------------------ the audit
+  step(11, "An auditor reads the chain of custody from the events alone");
+  const history = await auditor.caseHistory(caseId);
+  const names = new Map(inst.map((i) => [i.id, i.name]));
+  for (const e of history) say(`   ${describe(e, names)}`);
+  let allValid = true;
+  for (const id of deliveryIds) {
+    const check = await auditor.verifyDelivery(id);
+    allValid &&= check.valid;
+  }
+  say(
+    `   ${deliveryIds.length} deliveries re-checked off chain: both signatures valid on ${allValid ? "all" : "NOT all"}`,
+  );
+  if (!allValid) throw new Error("a delivery signature did not verify");
+  say(`\nDone: ${history.length} events in the chain of custody of case ${caseId}.`);
+}
+
+function describe(e: CustodyEntry, names: Map<number, string>): string {
+  const who = (key: string) =>
+    names.get(Number(e.args[key])) ?? `participant ${String(e.args[key])}`;
+  const where = `block ${e.blockNumber}`.padEnd(10);
+  switch (e.event) {
+    case "CaseOpened":
+      return `${where} CaseOpened          by ${who("opener")}`;
+    case "CaseApproved":
+      return `${where} CaseApproved        by ${who("approver")}`;
+    case "AccessRequested":
+      return `${where} AccessRequested     #${e.args["requestId"]} ${who("requester")} → ${who("provider")}`;
+    case "AccessGranted":
+      return `${where} AccessGranted       #${e.args["requestId"]} by ${who("provider")}, max ${e.args["maxRecords"]} records`;
+    case "AccessDenied":
+      return `${where} AccessDenied        #${e.args["requestId"]} by ${who("provider")}, reason ${e.args["reasonCode"]}`;
+    case "DeliveryAttested": {
+      const d = e.args["delivery"] as { requestId: bigint; recordCount: bigint };
+      return `${where} DeliveryAttested    delivery ${e.args["deliveryId"]} for #${d.requestId}, ${d.recordCount} records, tx ${short(e.transactionHash)}`;
+    }
+    case "LogAnchored":
+      return `${where} LogAnchored         anchor ${e.args["anchorId"]} by ${who("participant")}, ${e.args["entryCount"]} entries`;
+    case "CaseClosed":
+      return `${where} CaseClosed          by ${who("closer")}`;
+    default:
+      return `${where} ${e.event}`;
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
