@@ -1,0 +1,445 @@
+import { expect } from "chai";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { network } from "hardhat";
+import {
+  Auditor,
+  ContractRevertError,
+  CouncilMember,
+  DataKind,
+  InputError,
+  Investigator,
+  Provider,
+  Supervisor,
+  buildLogBatch,
+  canonicalJson,
+  commitCaseNumber,
+  commitSubject,
+  connectConsortium,
+  decodeKind,
+  decodeRevert,
+  encodeKind,
+  entryHash,
+  generateCaseKey,
+  hashDocument,
+  kindsOf,
+  normalizeBankAccount,
+  normalizeNationalId,
+  normalizePhone,
+  parseDeployment,
+  proofOf,
+  readDeployment,
+  requireAddress,
+  requireCommitment,
+  requireFuture,
+  scopeOf,
+  submitDelivery,
+  verifyLogEntry,
+  writeDeployment,
+  type DeploymentRecord,
+} from "../src/client/index.js";
+import { deployConsortium } from "../scripts/lib/deploy.js";
+
+const connection = await network.create();
+const { ethers, networkHelpers } = connection;
+const DAY = 86_400;
+
+describe("client: commitments", function () {
+  describe("normalizePhone", function () {
+    it("accepts the usual ways of writing one E.164 number", function () {
+      for (const s of ["+49 30 901820", "+49 (30) 90-18-20", "0049 30 901820", "+49.30.901820"]) {
+        expect(normalizePhone(s)).to.equal("+4930901820");
+      }
+    });
+    it("applies a default country code to a national number with trunk prefix", function () {
+      expect(normalizePhone("030 901820", "49")).to.equal("+4930901820");
+    });
+    it("rejects a national number without a country code", function () {
+      expect(() => normalizePhone("030 901820")).to.throw(InputError, /^phone: .*country code/);
+    });
+    it("rejects letters, too short and too long numbers", function () {
+      for (const s of ["+49 30 CALL ME", "+4912", "+1234567890123456"]) {
+        expect(() => normalizePhone(s)).to.throw(InputError, /E\.164/);
+      }
+    });
+  });
+
+  describe("normalizeBankAccount", function () {
+    it("normalizes an IBAN with a valid checksum", function () {
+      expect(normalizeBankAccount("de89 3704 0044 0532 0130 00")).to.equal(
+        "DE89370400440532013000",
+      );
+    });
+    it("rejects an IBAN whose checksum fails", function () {
+      expect(() => normalizeBankAccount("DE88 3704 0044 0532 0130 00")).to.throw(
+        InputError,
+        /IBAN/,
+      );
+    });
+    it("accepts a domestic account number", function () {
+      expect(normalizeBankAccount("0532-0130-00")).to.equal("0532013000");
+    });
+    it("rejects punctuation it does not know", function () {
+      expect(() => normalizeBankAccount("12#34")).to.throw(InputError, /account number/);
+    });
+  });
+
+  describe("normalizeNationalId", function () {
+    it("upper-cases and strips separators", function () {
+      expect(normalizeNationalId(" t22-000.129 ")).to.equal("T22000129");
+    });
+    it("rejects a too short ID", function () {
+      expect(() => normalizeNationalId("A1")).to.throw(InputError, /nationalId/);
+    });
+  });
+
+  describe("commitSubject", function () {
+    const key = generateCaseKey();
+    it("gives one commitment for one identifier however it is written", function () {
+      expect(commitSubject("phone", "+49 30 901820", key)).to.equal(
+        commitSubject("phone", "0049-30-901820", key),
+      );
+    });
+    it("gives another commitment under another case key", function () {
+      expect(commitSubject("phone", "+49 30 901820", key)).to.not.equal(
+        commitSubject("phone", "+49 30 901820", generateCaseKey()),
+      );
+    });
+    it("separates identifier types (domain separation)", function () {
+      expect(commitSubject("nationalId", "12345678", key)).to.not.equal(
+        commitSubject("bankAccount", "12345678", key),
+      );
+    });
+    it("is HMAC-SHA256 of the documented message", async function () {
+      const { createHmac } = await import("node:crypto");
+      const expected = createHmac("sha256", Buffer.from(key.slice(2), "hex"))
+        .update("veritrace:subject:v1:phone:+4930901820")
+        .digest("hex");
+      expect(commitSubject("phone", "+49 30 901820", key)).to.equal(`0x${expected}`);
+    });
+    it("rejects a case key that is not 32 bytes", function () {
+      expect(() => commitSubject("phone", "+49 30 901820", "0x1234")).to.throw(
+        InputError,
+        /caseKey/,
+      );
+      expect(() => commitCaseNumber("A-1", new Uint8Array(31))).to.throw(InputError, /caseKey/);
+    });
+    it("rejects an empty case number", function () {
+      expect(() => commitCaseNumber("  ", key)).to.throw(InputError, /caseNumber/);
+    });
+  });
+});
+
+describe("client: validation and kinds", function () {
+  it("requireAddress checksums a valid address and names the field otherwise", function () {
+    expect(requireAddress("to", "0x70997970c51812dc3a010c7d01b50e0d17dc79c8")).to.equal(
+      "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    );
+    expect(() => requireAddress("to", "0x7099")).to.throw(InputError, /^to: not an address/);
+  });
+  it("requireCommitment rejects short hex and the zero commitment", function () {
+    expect(() => requireCommitment("c", "0x12")).to.throw(InputError, /32-byte/);
+    expect(() => requireCommitment("c", ethers.ZeroHash)).to.throw(InputError, /zero commitment/);
+  });
+  it("requireFuture rejects the present", function () {
+    expect(() => requireFuture("deadline", 100, 100)).to.throw(InputError, /not in the future/);
+    expect(requireFuture("deadline", 101, 100)).to.equal(101n);
+  });
+  it("scopeOf and kindsOf are inverse", function () {
+    const kinds = [DataKind.BankTransactions, DataKind.TelecomSubscribers, 255];
+    expect(kindsOf(scopeOf(kinds))).to.deep.equal([1, 2, 255]);
+    expect(() => scopeOf([])).to.throw(InputError, /scope/);
+    expect(() => scopeOf([256])).to.throw(InputError, /0\.\.255/);
+  });
+  it("encodes and decodes participant kinds", function () {
+    expect(decodeKind(encodeKind("EXCHANGE"))).to.equal("EXCHANGE");
+    expect(() => encodeKind("bank")).to.throw(InputError, /kind/);
+  });
+});
+
+describe("client: anchoring helpers", function () {
+  it("hashes entries independently of key order", function () {
+    expect(canonicalJson({ b: 1, a: [2, { d: 3n, c: null }] })).to.equal(
+      '{"a":[2,{"c":null,"d":"3"}],"b":1}',
+    );
+    expect(entryHash({ a: 1, b: 2 })).to.equal(entryHash({ b: 2, a: 1 }));
+  });
+  it("proves every entry of a batch and rejects a changed one", function () {
+    const batch = buildLogBatch([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    for (let i = 0; i < 3; i++) {
+      expect(
+        verifyLogEntry(batch.root, BigInt(i), batch.entryHashes[i] ?? "", proofOf(batch, i)),
+      ).to.equal(true);
+    }
+    expect(verifyLogEntry(batch.root, 0n, entryHash({ n: 9 }), proofOf(batch, 0))).to.equal(false);
+  });
+  it("refuses an empty batch and an index outside the batch", function () {
+    expect(() => buildLogBatch([])).to.throw(InputError, /at least one/);
+    expect(() => proofOf(buildLogBatch([1]), 1)).to.throw(InputError, /index/);
+  });
+});
+
+describe("client: deployment records", function () {
+  const good: DeploymentRecord = {
+    version: 1,
+    chainId: 31337,
+    startBlock: 1,
+    contracts: {
+      ParticipantRegistry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      CaseRegistry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+      AccessLedger: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+      AccessLogAnchor: "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9",
+    },
+  };
+  it("round-trips through a file, leaving no temporary file", function () {
+    const dir = mkdtempSync(path.join(tmpdir(), "veritrace-"));
+    const file = path.join(dir, "deployment.json");
+    writeDeployment(file, good);
+    expect(readDeployment(file)).to.deep.equal(good);
+    expect(readdirSync(dir)).to.deep.equal(["deployment.json"]);
+  });
+  it("names the first wrong field", function () {
+    expect(() => parseDeployment({ ...good, chainId: -1 })).to.throw(
+      InputError,
+      /deployment\.chainId/,
+    );
+    expect(() =>
+      parseDeployment({ ...good, contracts: { ...good.contracts, AccessLedger: "0x12" } }),
+    ).to.throw(InputError, /contracts\.AccessLedger/);
+    expect(() => parseDeployment({ ...good, version: 2 })).to.throw(InputError, /version/);
+  });
+  it("reports unreadable and non-JSON files", function () {
+    const dir = mkdtempSync(path.join(tmpdir(), "veritrace-"));
+    const file = path.join(dir, "bad.json");
+    writeFileSync(file, "{ not json");
+    expect(() => readDeployment(file)).to.throw(InputError, /not valid JSON/);
+    expect(() => readDeployment(path.join(dir, "missing.json"))).to.throw(
+      InputError,
+      /cannot read/,
+    );
+    expect(() => writeDeployment(file, { ...good, startBlock: -5 })).to.throw(InputError);
+    expect(existsSync(file)).to.equal(true);
+  });
+});
+
+describe("client: roles against a deployed consortium", function () {
+  async function consortium() {
+    const signers = await connection.ethers.getSigners();
+    const founders = signers.slice(0, 3).map((s, i) => ({
+      kind: "AUDITOR",
+      metadataCommitment: hashDocument(`founder ${i}`),
+      signingKey: s.address,
+    }));
+    const record = await deployConsortium(connection, founders, 2);
+    const contracts = connectConsortium(record, connection.ethers.provider);
+    const council = signers.slice(0, 3).map((s) => new CouncilMember(contracts, s));
+    const [c0, c1] = council as [CouncilMember, CouncilMember];
+    const admit = async (kind: string, i: number) => {
+      const signer = signers[i];
+      if (signer === undefined) throw new Error("signer");
+      const id = await c0.proposeAdmit({
+        kind,
+        metadataCommitment: hashDocument(kind),
+        signingKey: signer.address,
+      });
+      await c1.approve(id);
+      return { id: await c1.executeAdmission(id), signer };
+    };
+    const police = await admit("POLICE", 3);
+    const prosecutor = await admit("PROSECUTOR", 4);
+    const bank = await admit("BANK", 5);
+    const relayer = signers[9];
+    if (relayer === undefined) throw new Error("signer");
+    return { record, contracts, council, police, prosecutor, bank, relayer };
+  }
+
+  it("runs a case from opening to a co-signed delivery the auditor can verify", async function () {
+    const { record, contracts, police, prosecutor, bank, relayer } =
+      await networkHelpers.loadFixture(consortium);
+    const investigator = new Investigator(contracts, police.signer);
+    const supervisor = new Supervisor(contracts, prosecutor.signer);
+    const provider = new Provider(contracts, bank.signer);
+    expect(await investigator.participantId()).to.equal(police.id);
+
+    const datasetId = await provider.registerDataset(DataKind.BankTransactions, "schema v1");
+    const caseKey = generateCaseKey();
+    const now = Number(await investigator.now());
+    const { caseId, caseNumberCommitment } = await investigator.openCase({
+      caseNumber: "C-1",
+      caseKey,
+      legalBasis: "order",
+      scope: [DataKind.BankTransactions],
+      expiresAt: now + 10 * DAY,
+    });
+    expect(caseNumberCommitment).to.equal(commitCaseNumber("C-1", caseKey));
+    expect(await contracts.cases.caseIdOf(caseNumberCommitment)).to.equal(caseId);
+    await supervisor.approveCase(caseId);
+    const { requestId, subjectCommitment } = await investigator.request({
+      caseId,
+      provider: bank.id,
+      datasetId,
+      subject: { type: "bankAccount", identifier: "DE89 3704 0044 0532 0130 00" },
+      caseKey,
+      purposeCode: 7,
+    });
+    expect(subjectCommitment).to.equal(
+      commitSubject("bankAccount", "DE89370400440532013000", caseKey),
+    );
+    await provider.grant(requestId, { expiresAt: now + 5 * DAY, maxRecords: 10 });
+
+    const payload = '{"rows":[1,2,3]}';
+    const { delivery, signature } = await provider.prepareDelivery(requestId, payload, 3);
+    expect(delivery.sequence).to.equal(0);
+    await expectRejected(
+      investigator.acknowledge(delivery, "tampered"),
+      /does not match payloadHash/,
+    );
+    const ack = await investigator.acknowledge(delivery, payload);
+    const deliveryId = await submitDelivery(
+      contracts,
+      relayer,
+      delivery,
+      { signer: bank.signer.address, signature },
+      { signer: police.signer.address, signature: ack },
+    );
+    expect(deliveryId).to.equal(1n);
+
+    const { anchorId, batch } = await investigator.anchorLog(caseId, [
+      { deliveryId: 1 },
+      { deliveryId: 2 },
+    ]);
+    const auditor = new Auditor(contracts, connection.ethers.provider, record);
+    const check = await auditor.verifyDelivery(deliveryId);
+    expect(check.valid).to.equal(true);
+    expect(check.provider.recovered).to.equal(bank.signer.address);
+    expect(check.requester.recovered).to.equal(police.signer.address);
+    const inclusion = await auditor.verifyEntry(
+      anchorId,
+      1n,
+      batch.entryHashes[1] ?? "",
+      proofOf(batch, 1),
+    );
+    expect(inclusion).to.deep.equal({ onChain: true, offChain: true });
+    const wrong = await auditor.verifyEntry(
+      anchorId,
+      0n,
+      batch.entryHashes[1] ?? "",
+      proofOf(batch, 1),
+    );
+    expect(wrong).to.deep.equal({ onChain: false, offChain: false });
+
+    const history = await auditor.caseHistory(caseId);
+    expect(history.map((e) => e.event)).to.deep.equal([
+      "CaseOpened",
+      "CaseApproved",
+      "AccessRequested",
+      "AccessGranted",
+      "DeliveryAttested",
+      "LogAnchored",
+    ]);
+    await expectRejected(auditor.verifyDelivery(99n), /no delivery 99/);
+  });
+
+  it("names the custom error and its values when a contract refuses, even across contracts", async function () {
+    const { contracts, council, police, prosecutor, bank } =
+      await networkHelpers.loadFixture(consortium);
+    const investigator = new Investigator(contracts, police.signer);
+    const now = Number(await investigator.now());
+    const caseKey = generateCaseKey();
+    const { caseId } = await investigator.openCase({
+      caseNumber: "C-2",
+      caseKey,
+      legalBasis: "order",
+      scope: [DataKind.BankTransactions],
+      expiresAt: now + 10 * DAY,
+    });
+    const provider = new Provider(contracts, bank.signer);
+    const datasetId = await provider.registerDataset(DataKind.BankTransactions, "schema");
+    const ask = () =>
+      investigator.request({
+        caseId,
+        provider: bank.id,
+        datasetId,
+        subject: { type: "nationalId", identifier: "ID12345" },
+        caseKey,
+        purposeCode: 1,
+      });
+    const notApproved = await rejection(ask());
+    expect(notApproved).to.be.instanceOf(ContractRevertError);
+    expect(notApproved.message).to.equal(`CaseNotApproved(caseId=${caseId})`);
+
+    await new Supervisor(contracts, prosecutor.signer).approveCase(caseId);
+    // Suspend the police bureau: the refusal comes from the registry, through the access ledger.
+    const [c0, c1] = council as [CouncilMember, CouncilMember];
+    const p = await c0.proposeStatus("suspend", police.id);
+    await c1.approve(p);
+    await c1.execute(p);
+    const suspended = await rejection(ask());
+    expect(suspended).to.be.instanceOf(ContractRevertError);
+    expect((suspended as ContractRevertError).errorName).to.equal("ParticipantNotActive");
+    expect((suspended as ContractRevertError).args).to.deep.equal({
+      participantId: BigInt(police.id),
+      status: 2n,
+    });
+  });
+
+  it("validates inputs before sending anything", async function () {
+    const { contracts, police } = await networkHelpers.loadFixture(consortium);
+    const investigator = new Investigator(contracts, police.signer);
+    const before = await connection.ethers.provider.getBlockNumber();
+    const now = Number(await investigator.now());
+    await expectRejected(
+      investigator.openCase({
+        caseNumber: "C",
+        caseKey: generateCaseKey(),
+        legalBasis: "x",
+        scope: [1],
+        expiresAt: now - 1,
+      }),
+      /^expiresAt: .*not in the future/,
+    );
+    await expectRejected(
+      investigator.request({
+        caseId: 1n,
+        provider: 0,
+        datasetId: 1n,
+        subject: { type: "phone", identifier: "+49 30 901820" },
+        caseKey: generateCaseKey(),
+        purposeCode: 1,
+      }),
+      /^provider: 0 is outside/,
+    );
+    await expectRejected(
+      new CouncilMember(contracts, police.signer).proposeAdmit({
+        kind: "BANK",
+        metadataCommitment: "0x00",
+        signingKey: police.signer.address,
+      }),
+      /metadataCommitment/,
+    );
+    expect(await connection.ethers.provider.getBlockNumber()).to.equal(before);
+  });
+
+  it("leaves errors it cannot decode unchanged", function () {
+    const plain = new Error("socket hang up");
+    expect(decodeRevert(plain)).to.equal(plain);
+    const unknown = { data: "0xdeadbeef" };
+    expect(decodeRevert(unknown)).to.equal(unknown);
+  });
+});
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`rejected with a non-error: ${String(error)}`);
+  }
+  throw new Error("expected a rejection");
+}
+
+async function expectRejected(p: Promise<unknown>, message: RegExp): Promise<void> {
+  const error = await rejection(p);
+  expect(error.message).to.match(message);
+}
