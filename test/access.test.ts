@@ -318,6 +318,16 @@ describe("AccessLedger", function () {
       expect((await access.counts()).requests).to.equal(1n);
     });
 
+    it("reverts with SelfRequest when the requester asks its own dataset", async function () {
+      const { access, police, ids, caseId } = await networkHelpers.loadFixture(deployLedger);
+      await (
+        await access.connect(police).registerDataset(DataKind.BankAccounts, BANK_SCHEMA)
+      ).wait();
+      await expect(access.connect(police).request(caseId, ids.police, 3n, SUBJECT, PURPOSE))
+        .to.be.revertedWithCustomError(access, "SelfRequest")
+        .withArgs(ids.police);
+    });
+
     it("accepts a request by the case's approver", async function () {
       const { access, prosecutor, ids, caseId, datasets } =
         await networkHelpers.loadFixture(deployLedger);
@@ -683,13 +693,13 @@ describe("AccessLedger", function () {
         .withArgs(99n);
     });
 
-    it("reverts with CaseIsClosed when the case was closed after the request", async function () {
-      const { access, cases, police, bank, caseId, requestId } =
+    it("is accepted after the case was closed, so no request stays pending", async function () {
+      const { access, cases, police, bank, ids, caseId, requestId } =
         await networkHelpers.loadFixture(deployRequested);
       await cases.connect(police).closeCase(caseId, REASON);
       await expect(access.connect(bank).deny(requestId, REASON))
-        .to.be.revertedWithCustomError(cases, "CaseIsClosed")
-        .withArgs(caseId);
+        .to.emit(access, "AccessDenied")
+        .withArgs(requestId, caseId, ids.bank, REASON, bank.address);
     });
 
     it("reverts with ConsortiumPaused while the consortium is paused", async function () {
@@ -778,13 +788,13 @@ describe("AccessLedger", function () {
         .withArgs(relayer.address);
     });
 
-    it("reverts with ConsortiumPaused while the consortium is paused", async function () {
-      const { access, registry, council, bank, requestId } =
+    it("is accepted during an emergency pause, since it only narrows access", async function () {
+      const { access, registry, council, bank, ids, caseId, requestId } =
         await networkHelpers.loadFixture(deployGranted);
       await registry.connect(council[0]).pause();
-      await expect(
-        access.connect(bank).revokeGrant(requestId, REASON),
-      ).to.be.revertedWithCustomError(access, "ConsortiumPaused");
+      await expect(access.connect(bank).revokeGrant(requestId, REASON))
+        .to.emit(access, "GrantRevoked")
+        .withArgs(requestId, caseId, ids.bank, REASON, bank.address);
     });
   });
 
@@ -1009,7 +1019,7 @@ describe("AccessLedger", function () {
       const f = await networkHelpers.loadFixture(deployGranted);
       const d = deliveryOf(f);
       const [p, r] = await cosign(f, d);
-      await time.setNextBlockTimestamp(f.grantExpiry);
+      await time.setNextBlockTimestamp(f.grantExpiry - 1);
       await expect(f.access.connect(f.relayer).attestDelivery(d, p, r)).to.emit(
         f.access,
         "DeliveryAttested",
@@ -1229,11 +1239,11 @@ describe("AccessLedger", function () {
         .withArgs(deadline);
     });
 
-    it("reverts with GrantExpired after the grant's expiry", async function () {
+    it("reverts with GrantExpired from the grant's expiry on (expiry is exclusive)", async function () {
       const f = await networkHelpers.loadFixture(deployGranted);
       const d = deliveryOf(f, { deadline: BigInt(f.caseExpiry) });
       const [p, r] = await cosign(f, d);
-      await time.setNextBlockTimestamp(f.grantExpiry + 1);
+      await time.setNextBlockTimestamp(f.grantExpiry);
       await expect(f.access.connect(f.relayer).attestDelivery(d, p, r))
         .to.be.revertedWithCustomError(f.access, "GrantExpired")
         .withArgs(f.requestId, f.grantExpiry);
@@ -1311,7 +1321,7 @@ describe("AccessLedger", function () {
         .withArgs(f.caseId);
     });
 
-    it("reverts with CaseExpired at the case's expiry, even under a grant that runs to that second", async function () {
+    it("reverts with GrantExpired at the case's expiry under a grant that runs to it", async function () {
       const f = await networkHelpers.loadFixture(deployRequested);
       await f.access.connect(f.bank).grant(f.requestId, f.caseExpiry, MAX_RECORDS);
       const g: Granted = { ...f, grantExpiry: f.caseExpiry };
@@ -1319,8 +1329,8 @@ describe("AccessLedger", function () {
       const [p, r] = await cosign(g, d);
       await time.setNextBlockTimestamp(f.caseExpiry);
       await expect(f.access.connect(f.relayer).attestDelivery(d, p, r))
-        .to.be.revertedWithCustomError(f.cases, "CaseExpired")
-        .withArgs(f.caseId, f.caseExpiry);
+        .to.be.revertedWithCustomError(f.access, "GrantExpired")
+        .withArgs(f.requestId, f.caseExpiry);
     });
 
     it("reverts with ConsortiumPaused while the consortium is paused", async function () {

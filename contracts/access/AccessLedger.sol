@@ -79,6 +79,8 @@ contract AccessLedger is IAccessLedger, EIP712 {
         uint32 requester = _caller();
         (uint32 opener, uint32 approver) = cases.requireActive(caseId);
         if (requester != opener && requester != approver) revert NotCaseParty(caseId, requester);
+        // One institution signing both sides of a delivery would defeat the co-signature.
+        if (provider == requester) revert SelfRequest(requester);
         if (!registry.isActive(provider)) revert ProviderNotActive(provider);
         Dataset storage d = _datasets[datasetId];
         if (d.provider != provider || !d.active) revert DatasetNotOffered(datasetId, provider);
@@ -115,6 +117,7 @@ contract AccessLedger is IAccessLedger, EIP712 {
     /// @inheritdoc IAccessLedger
     function grant(uint256 requestId, uint40 expiresAt, uint64 maxRecords) external {
         Request storage r = _pendingForProvider(requestId);
+        cases.requireActive(r.caseId);
         uint40 caseExpiry = cases.getCase(r.caseId).expiresAt;
         if (expiresAt <= block.timestamp || expiresAt > caseExpiry) revert InvalidGrantExpiry(expiresAt, caseExpiry);
         if (maxRecords == 0) revert ZeroMaxRecords();
@@ -133,7 +136,8 @@ contract AccessLedger is IAccessLedger, EIP712 {
 
     /// @inheritdoc IAccessLedger
     function revokeGrant(uint256 requestId, uint16 reasonCode) external {
-        uint32 caller = _caller();
+        // Revocation only narrows access: it is accepted during an emergency pause too.
+        (uint32 caller, ) = registry.activeParticipantOf(msg.sender);
         Request storage r = _existingRequest(requestId);
         if (r.provider != caller) revert NotRequestProvider(requestId, caller);
         if (r.status != RequestStatus.Granted) revert RequestNotGranted(requestId, r.status);
@@ -153,7 +157,8 @@ contract AccessLedger is IAccessLedger, EIP712 {
         uint256 requestId = delivery.requestId;
         Request storage r = _existingRequest(requestId);
         if (r.status != RequestStatus.Granted) revert RequestNotGranted(requestId, r.status);
-        if (block.timestamp > r.grantExpiresAt) revert GrantExpired(requestId, r.grantExpiresAt);
+        // Like a case, a grant is valid strictly before its expiry.
+        if (block.timestamp >= r.grantExpiresAt) revert GrantExpired(requestId, r.grantExpiresAt);
         if (block.timestamp > delivery.deadline) revert DeadlinePassed(delivery.deadline);
         if (delivery.sequence != r.deliveries) revert InvalidSequence(requestId, r.deliveries, delivery.sequence);
         uint256 total = uint256(r.deliveredRecords) + delivery.recordCount;
@@ -215,7 +220,6 @@ contract AccessLedger is IAccessLedger, EIP712 {
         r = _existingRequest(requestId);
         if (r.provider != caller) revert NotRequestProvider(requestId, caller);
         if (r.status != RequestStatus.Pending) revert RequestNotPending(requestId, r.status);
-        cases.requireActive(r.caseId);
     }
 
     function _checkParty(PartySignature calldata party, uint32 expected, bytes32 digest) private view {

@@ -104,7 +104,7 @@ interface IAccessLedger {
     /// @param requestId the request
     /// @param caseId its case
     /// @param provider the provider
-    /// @param expiresAt last timestamp at which deliveries are accepted
+    /// @param expiresAt first timestamp at which deliveries are no longer accepted
     /// @param maxRecords most records that may be delivered in all
     /// @param signer the key that sent the transaction
     event AccessGranted(
@@ -174,6 +174,8 @@ interface IAccessLedger {
     error ZeroCommitment(string field);
     /// @notice `participantId` is neither the opener nor the approver of `caseId`.
     error NotCaseParty(uint256 caseId, uint32 participantId);
+    /// @notice `participantId` asked itself for data: a delivery needs two institutions.
+    error SelfRequest(uint32 participantId);
     /// @notice `provider` is not an active participant.
     error ProviderNotActive(uint32 provider);
     /// @notice Data kind `dataKind` is outside the scope `scope` of `caseId`.
@@ -225,15 +227,18 @@ interface IAccessLedger {
         uint16 purposeCode
     ) external returns (uint256 requestId);
 
-    /// @notice Grant a pending request.
+    /// @notice Grant a pending request of an active case, until `expiresAt` (exclusive, at most
+    /// the case's expiry).
     /// @dev Caller: an active key of the provider asked. Emits {AccessGranted}.
     function grant(uint256 requestId, uint40 expiresAt, uint64 maxRecords) external;
 
-    /// @notice Deny a pending request.
+    /// @notice Deny a pending request; accepted after the case closed or expired too, so that no
+    /// request stays pending for ever.
     /// @dev Caller: an active key of the provider asked. Emits {AccessDenied}.
     function deny(uint256 requestId, uint16 reasonCode) external;
 
-    /// @notice Revoke a grant; accepted even after the case closed, since it only narrows access.
+    /// @notice Revoke a grant; accepted after the case closed and during an emergency pause,
+    /// since it only narrows access.
     /// @dev Caller: an active key of the provider. Emits {GrantRevoked}.
     function revokeGrant(uint256 requestId, uint16 reasonCode) external;
 

@@ -239,6 +239,8 @@ contract ParticipantRegistry is IParticipantRegistry {
     }
 
     function _removeKey(uint32 id, address key, uint256 proposalId) private {
+        // Without this, id 0 matches every unregistered key and the decrement below underflows.
+        _requireExisting(id);
         SigningKey storage k = _keys[key];
         if (k.participantId != id || k.removedAt != 0) revert SigningKeyNotActive(key, id);
         Participant storage p = _participants[id];

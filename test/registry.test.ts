@@ -1,0 +1,1413 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import {
+  Action,
+  commitment,
+  deployConsortium,
+  kind,
+  LIFETIME,
+  passProposal,
+} from "./helpers/fixture.js";
+import {
+  addressOf,
+  approved,
+  at,
+  deployRegistry,
+  encode,
+  founder,
+  nextTimestamp,
+  propose,
+  Status,
+} from "./helpers/council.js";
+
+const { ethers, networkHelpers } = await network.create();
+
+const MAX_COUNCIL = 32;
+const HOUR = 60 * 60;
+const MIN_LIFETIME = HOUR;
+const MAX_LIFETIME = 30 * 24 * HOUR;
+const AUDITOR = kind("AUDITOR");
+
+async function consortium() {
+  return deployConsortium(ethers);
+}
+
+/** The fixture's consortium, with its signers unpacked (council members are participants 1-3). */
+async function setup() {
+  const c = await networkHelpers.loadFixture(consortium);
+  return {
+    ...c,
+    c0: at(c.council, 0),
+    c1: at(c.council, 1),
+    c2: at(c.council, 2),
+    stranger: at(c.others, 0),
+    spare: at(c.others, 1),
+  };
+}
+
+/** A registry whose council is full: the fixture's first two signers plus 30 key-only founders. */
+async function fullCouncil() {
+  const signers = await ethers.getSigners();
+  const council = [at(signers, 0), at(signers, 1)];
+  const founders = [
+    ...council.map((s) => founder(s.address)),
+    ...Array.from({ length: MAX_COUNCIL - 2 }, (_, i) => founder(addressOf(`founder-${i}`))),
+  ];
+  const registry = await deployRegistry(ethers, founders, 2);
+  const newcomer = addressOf("newcomer");
+  await passProposal(
+    registry,
+    council,
+    Action.Admit,
+    encode.admit("BANK", commitment("n"), newcomer),
+  );
+  return { registry, council, newcomerId: MAX_COUNCIL + 1 };
+}
+
+describe("ParticipantRegistry", function () {
+  describe("constructor", function () {
+    it("admits every founder as an active participant with proposal id 0", async function () {
+      const signers = await ethers.getSigners();
+      const founders = [founder(at(signers, 0).address), founder(at(signers, 1).address)];
+      const registry = await deployRegistry(ethers, founders, 1);
+      const tx = registry.deploymentTransaction();
+      for (const [i, f] of founders.entries()) {
+        await expect(tx)
+          .to.emit(registry, "ParticipantAdmitted")
+          .withArgs(i + 1, AUDITOR, f.metadataCommitment, f.signingKey, 0);
+        const p = await registry.participant(i + 1);
+        expect(p.kind).to.equal(AUDITOR);
+        expect(p.metadataCommitment).to.equal(f.metadataCommitment);
+        expect(p.status).to.equal(Status.Active);
+        expect(p.activeKeys).to.equal(1);
+        expect((await registry.signingKey(f.signingKey)).participantId).to.equal(i + 1);
+      }
+      expect(await registry.participantCount()).to.equal(2);
+    });
+
+    it("seats the founders on the council with the quorum and emits CouncilChanged", async function () {
+      const founders = [1, 2, 3].map((i) => founder(addressOf(`f${i}`)));
+      const registry = await deployRegistry(ethers, founders, 3);
+      await expect(registry.deploymentTransaction())
+        .to.emit(registry, "CouncilChanged")
+        .withArgs([1, 2, 3], 3, 0);
+      const [members, quorum] = await registry.council();
+      expect(members).to.deep.equal([1n, 2n, 3n]);
+      expect(quorum).to.equal(3);
+      expect(await registry.paused()).to.equal(false);
+      expect(await registry.proposalCount()).to.equal(0);
+    });
+
+    it("accepts a council of MAX_COUNCIL founders", async function () {
+      const founders = Array.from({ length: MAX_COUNCIL }, (_, i) => founder(addressOf(`f${i}`)));
+      const registry = await deployRegistry(ethers, founders, MAX_COUNCIL);
+      const [members, quorum] = await registry.council();
+      expect(members.length).to.equal(MAX_COUNCIL);
+      expect(quorum).to.equal(MAX_COUNCIL);
+      expect(await registry.MAX_COUNCIL()).to.equal(MAX_COUNCIL);
+    });
+
+    it("reverts with CouncilTooLarge when there are more than MAX_COUNCIL founders", async function () {
+      const factory = await ethers.getContractFactory("ParticipantRegistry");
+      const founders = Array.from({ length: MAX_COUNCIL + 1 }, (_, i) =>
+        founder(addressOf(`f${i}`)),
+      );
+      await expect(factory.deploy(founders, 2))
+        .to.be.revertedWithCustomError(factory, "CouncilTooLarge")
+        .withArgs(MAX_COUNCIL);
+    });
+
+    it("reverts with InvalidQuorum when the quorum is zero", async function () {
+      const factory = await ethers.getContractFactory("ParticipantRegistry");
+      await expect(factory.deploy([founder(addressOf("f"))], 0))
+        .to.be.revertedWithCustomError(factory, "InvalidQuorum")
+        .withArgs(0, 1);
+    });
+
+    it("reverts with InvalidQuorum when the quorum exceeds the number of founders", async function () {
+      const factory = await ethers.getContractFactory("ParticipantRegistry");
+      await expect(factory.deploy([founder(addressOf("f1")), founder(addressOf("f2"))], 3))
+        .to.be.revertedWithCustomError(factory, "InvalidQuorum")
+        .withArgs(3, 2);
+    });
+
+    it("reverts with InvalidQuorum when there are no founders", async function () {
+      const factory = await ethers.getContractFactory("ParticipantRegistry");
+      await expect(factory.deploy([], 1))
+        .to.be.revertedWithCustomError(factory, "InvalidQuorum")
+        .withArgs(1, 0);
+    });
+
+    it("reverts with ZeroValue when a founder has no kind", async function () {
+      const factory = await ethers.getContractFactory("ParticipantRegistry");
+      const bad = { ...founder(addressOf("f")), kind: ethers.ZeroHash };
+      await expect(factory.deploy([bad], 1))
+        .to.be.revertedWithCustomError(factory, "ZeroValue")
+        .withArgs("kind");
+    });
+
+    it("reverts with ZeroValue when a founder has no metadata commitment", async function () {
+      const factory = await ethers.getContractFactory("ParticipantRegistry");
+      const bad = { ...founder(addressOf("f")), metadataCommitment: ethers.ZeroHash };
+      await expect(factory.deploy([bad], 1))
+        .to.be.revertedWithCustomError(factory, "ZeroValue")
+        .withArgs("metadataCommitment");
+    });
+
+    it("reverts with ZeroValue when a founder has no signing key", async function () {
+      const factory = await ethers.getContractFactory("ParticipantRegistry");
+      await expect(factory.deploy([founder(ethers.ZeroAddress, "zero")], 1))
+        .to.be.revertedWithCustomError(factory, "ZeroValue")
+        .withArgs("signingKey");
+    });
+
+    it("reverts with SigningKeyAlreadyRegistered when two founders share a key", async function () {
+      const factory = await ethers.getContractFactory("ParticipantRegistry");
+      const key = addressOf("shared");
+      await expect(factory.deploy([founder(key, "a"), founder(key, "b")], 1))
+        .to.be.revertedWithCustomError(factory, "SigningKeyAlreadyRegistered")
+        .withArgs(key, 1);
+    });
+  });
+
+  describe("deploymentBlock", function () {
+    it("is the block the registry was deployed in", async function () {
+      const registry = await deployRegistry(ethers, [founder(addressOf("f"))], 1);
+      const receipt = await registry.deploymentTransaction()?.wait();
+      expect(receipt).to.not.equal(null);
+      expect(await registry.deploymentBlock()).to.equal(receipt?.blockNumber);
+    });
+  });
+
+  describe("propose", function () {
+    it("records the proposal, counts the proposer's approval and emits ProposalCreated", async function () {
+      const { registry, c0, ids } = await setup();
+      const args = encode.participant(ids.bank);
+      const before = await registry.proposalCount();
+      const ts = await nextTimestamp(networkHelpers);
+      await expect(registry.connect(c0).propose(Action.Suspend, args, LIFETIME))
+        .to.emit(registry, "ProposalCreated")
+        .withArgs(before + 1n, 1, Action.Suspend, args, ts + LIFETIME, c0.address);
+      const id = await registry.proposalCount();
+      expect(id).to.equal(before + 1n);
+      const p = await registry.proposal(id);
+      expect(p.action).to.equal(Action.Suspend);
+      expect(p.proposer).to.equal(1);
+      expect(p.createdAt).to.equal(ts);
+      expect(p.expiresAt).to.equal(ts + LIFETIME);
+      expect(p.executed).to.equal(false);
+      expect(p.args).to.equal(args);
+      expect(await registry.hasApproved(id, 1)).to.equal(true);
+      expect(await registry.approvalCount(id)).to.equal(1);
+    });
+
+    it("returns the new proposal's id", async function () {
+      const { registry, c0 } = await setup();
+      const expected = (await registry.proposalCount()) + 1n;
+      expect(
+        await registry.connect(c0).propose.staticCall(Action.Unpause, "0x", LIFETIME),
+      ).to.equal(expected);
+    });
+
+    it("accepts the shortest lifetime, MIN_PROPOSAL_LIFETIME", async function () {
+      const { registry, c0 } = await setup();
+      expect(await registry.MIN_PROPOSAL_LIFETIME()).to.equal(MIN_LIFETIME);
+      const ts = await nextTimestamp(networkHelpers);
+      await registry.connect(c0).propose(Action.Unpause, "0x", MIN_LIFETIME);
+      const p = await registry.proposal(await registry.proposalCount());
+      expect(p.expiresAt).to.equal(ts + MIN_LIFETIME);
+    });
+
+    it("accepts the longest lifetime, MAX_PROPOSAL_LIFETIME", async function () {
+      const { registry, c0 } = await setup();
+      expect(await registry.MAX_PROPOSAL_LIFETIME()).to.equal(MAX_LIFETIME);
+      const ts = await nextTimestamp(networkHelpers);
+      await registry.connect(c0).propose(Action.Unpause, "0x", MAX_LIFETIME);
+      const p = await registry.proposal(await registry.proposalCount());
+      expect(p.expiresAt).to.equal(ts + MAX_LIFETIME);
+    });
+
+    it("reverts with InvalidProposalLifetime when the lifetime is below the minimum", async function () {
+      const { registry, c0 } = await setup();
+      await expect(registry.connect(c0).propose(Action.Unpause, "0x", MIN_LIFETIME - 1))
+        .to.be.revertedWithCustomError(registry, "InvalidProposalLifetime")
+        .withArgs(MIN_LIFETIME - 1, MIN_LIFETIME, MAX_LIFETIME);
+    });
+
+    it("reverts with InvalidProposalLifetime when the lifetime is above the maximum", async function () {
+      const { registry, c0 } = await setup();
+      await expect(registry.connect(c0).propose(Action.Unpause, "0x", MAX_LIFETIME + 1))
+        .to.be.revertedWithCustomError(registry, "InvalidProposalLifetime")
+        .withArgs(MAX_LIFETIME + 1, MIN_LIFETIME, MAX_LIFETIME);
+    });
+
+    const argLengths: [keyof typeof Action, number][] = [
+      ["Admit", 96],
+      ["Suspend", 32],
+      ["Reinstate", 32],
+      ["Revoke", 32],
+      ["AddSigningKey", 64],
+      ["RemoveSigningKey", 64],
+      ["AddCouncilMember", 32],
+      ["RemoveCouncilMember", 32],
+      ["SetQuorum", 32],
+      ["Unpause", 0],
+    ];
+    for (const [name, length] of argLengths) {
+      it(`reverts with InvalidProposalArgs when ${name} args are not ${length} bytes`, async function () {
+        const { registry, c0 } = await setup();
+        const wrong = ethers.hexlify(new Uint8Array(length + 32));
+        const short = ethers.hexlify(new Uint8Array(Math.max(length - 1, 0)));
+        await expect(registry.connect(c0).propose(Action[name], wrong, LIFETIME))
+          .to.be.revertedWithCustomError(registry, "InvalidProposalArgs")
+          .withArgs(Action[name], length + 32);
+        if (length > 0) {
+          await expect(registry.connect(c0).propose(Action[name], short, LIFETIME))
+            .to.be.revertedWithCustomError(registry, "InvalidProposalArgs")
+            .withArgs(Action[name], length - 1);
+        }
+      });
+    }
+
+    it("reverts without a reason when the action is outside the Action enum", async function () {
+      const { registry, c0 } = await setup();
+      await expect(
+        registry.connect(c0).propose(Action.Unpause + 1, "0x", LIFETIME),
+      ).to.be.revertedWithoutReason(ethers);
+    });
+
+    it("reverts with NotCouncilMember when the caller is an active participant off the council", async function () {
+      const { registry, bank, ids } = await setup();
+      await expect(registry.connect(bank).propose(Action.Unpause, "0x", LIFETIME))
+        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
+        .withArgs(ids.bank);
+    });
+
+    it("reverts with UnknownSigningKey when the caller is no signing key", async function () {
+      const { registry, stranger } = await setup();
+      await expect(registry.connect(stranger).propose(Action.Unpause, "0x", LIFETIME))
+        .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
+        .withArgs(stranger.address);
+    });
+
+    it("reverts with UnknownSigningKey when the caller's key was removed", async function () {
+      const { registry, council, c0, spare } = await setup();
+      await passProposal(registry, council, Action.AddSigningKey, encode.key(1, spare.address));
+      await passProposal(registry, council, Action.RemoveSigningKey, encode.key(1, c0.address));
+      await expect(registry.connect(c0).propose(Action.Unpause, "0x", LIFETIME))
+        .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
+        .withArgs(c0.address);
+    });
+
+    it("reverts with ParticipantNotActive when the caller's participant is suspended", async function () {
+      const { registry, council, bank, ids } = await setup();
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      await expect(registry.connect(bank).propose(Action.Unpause, "0x", LIFETIME))
+        .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
+        .withArgs(ids.bank, Status.Suspended);
+    });
+
+    it("still accepts proposals while the consortium is paused", async function () {
+      const { registry, c0, c1 } = await setup();
+      await registry.connect(c0).pause();
+      await expect(registry.connect(c1).propose(Action.Unpause, "0x", LIFETIME)).to.emit(
+        registry,
+        "ProposalCreated",
+      );
+    });
+  });
+
+  describe("approve", function () {
+    it("records the approval and emits ProposalApproved", async function () {
+      const { registry, c0, c1 } = await setup();
+      const id = await propose(registry, c0, Action.Unpause, "0x");
+      expect(await registry.hasApproved(id, 2)).to.equal(false);
+      await expect(registry.connect(c1).approve(id))
+        .to.emit(registry, "ProposalApproved")
+        .withArgs(id, 2, c1.address);
+      expect(await registry.hasApproved(id, 2)).to.equal(true);
+      expect(await registry.approvalCount(id)).to.equal(2);
+    });
+
+    it("accepts an approval at the very second the proposal expires", async function () {
+      const { registry, c0, c1 } = await setup();
+      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const { expiresAt } = await registry.proposal(id);
+      await networkHelpers.time.setNextBlockTimestamp(expiresAt);
+      await expect(registry.connect(c1).approve(id)).to.emit(registry, "ProposalApproved");
+    });
+
+    it("reverts with UnknownProposal when the proposal does not exist", async function () {
+      const { registry, c1 } = await setup();
+      const next = (await registry.proposalCount()) + 1n;
+      await expect(registry.connect(c1).approve(next))
+        .to.be.revertedWithCustomError(registry, "UnknownProposal")
+        .withArgs(next);
+      await expect(registry.connect(c1).approve(0))
+        .to.be.revertedWithCustomError(registry, "UnknownProposal")
+        .withArgs(0);
+    });
+
+    it("reverts with ProposalAlreadyExecuted when the proposal was executed", async function () {
+      const { registry, council, c2 } = await setup();
+      const id = await passProposal(registry, council, Action.SetQuorum, encode.quorum(3));
+      await expect(registry.connect(c2).approve(id))
+        .to.be.revertedWithCustomError(registry, "ProposalAlreadyExecuted")
+        .withArgs(id);
+    });
+
+    it("reverts with ProposalExpired once the lifetime has passed", async function () {
+      const { registry, c0, c1 } = await setup();
+      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const { expiresAt } = await registry.proposal(id);
+      await networkHelpers.time.increase(LIFETIME + 1);
+      await expect(registry.connect(c1).approve(id))
+        .to.be.revertedWithCustomError(registry, "ProposalExpired")
+        .withArgs(id, expiresAt);
+    });
+
+    it("reverts with AlreadyApproved when the proposer approves its own proposal", async function () {
+      const { registry, c0 } = await setup();
+      const id = await propose(registry, c0, Action.Unpause, "0x");
+      await expect(registry.connect(c0).approve(id))
+        .to.be.revertedWithCustomError(registry, "AlreadyApproved")
+        .withArgs(id, 1);
+    });
+
+    it("reverts with AlreadyApproved when a member approves twice", async function () {
+      const { registry, c0, c1 } = await setup();
+      const id = await propose(registry, c0, Action.Unpause, "0x");
+      await registry.connect(c1).approve(id);
+      await expect(registry.connect(c1).approve(id))
+        .to.be.revertedWithCustomError(registry, "AlreadyApproved")
+        .withArgs(id, 2);
+    });
+
+    it("reverts with AlreadyApproved when another key of the same member approves again", async function () {
+      const { registry, council, c0, c1, spare } = await setup();
+      await passProposal(registry, council, Action.AddSigningKey, encode.key(2, spare.address));
+      const id = await propose(registry, c0, Action.Unpause, "0x");
+      await registry.connect(c1).approve(id);
+      await expect(registry.connect(spare).approve(id))
+        .to.be.revertedWithCustomError(registry, "AlreadyApproved")
+        .withArgs(id, 2);
+    });
+
+    it("reverts with NotCouncilMember when the caller is off the council", async function () {
+      const { registry, c0, bank, ids } = await setup();
+      const id = await propose(registry, c0, Action.Unpause, "0x");
+      await expect(registry.connect(bank).approve(id))
+        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
+        .withArgs(ids.bank);
+    });
+
+    it("reverts with NotCouncilMember when the caller was removed from the council", async function () {
+      const { registry, council, c0, c2 } = await setup();
+      const id = await propose(registry, c0, Action.Unpause, "0x");
+      await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
+      await expect(registry.connect(c2).approve(id))
+        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
+        .withArgs(3);
+    });
+
+    it("reverts with UnknownSigningKey when the caller is no signing key", async function () {
+      const { registry, c0, stranger } = await setup();
+      const id = await propose(registry, c0, Action.Unpause, "0x");
+      await expect(registry.connect(stranger).approve(id))
+        .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
+        .withArgs(stranger.address);
+    });
+  });
+
+  describe("execute", function () {
+    it("carries out a proposal a quorum approved and marks it executed", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.SetQuorum, encode.quorum(3));
+      await expect(registry.execute(id))
+        .to.emit(registry, "CouncilChanged")
+        .withArgs([1, 2, 3], 3, id);
+      expect((await registry.proposal(id)).executed).to.equal(true);
+    });
+
+    it("may be called by anyone, even an address that is no participant", async function () {
+      const { registry, council, stranger } = await setup();
+      const id = await approved(registry, council, Action.SetQuorum, encode.quorum(3));
+      await expect(registry.connect(stranger).execute(id)).to.emit(registry, "CouncilChanged");
+    });
+
+    it("executes at the very second the proposal expires", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.SetQuorum, encode.quorum(3));
+      const { expiresAt } = await registry.proposal(id);
+      await networkHelpers.time.setNextBlockTimestamp(expiresAt);
+      await expect(registry.execute(id)).to.emit(registry, "CouncilChanged");
+    });
+
+    it("reverts with QuorumNotReached when only the proposer approved", async function () {
+      const { registry, c0 } = await setup();
+      const id = await propose(registry, c0, Action.SetQuorum, encode.quorum(3));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "QuorumNotReached")
+        .withArgs(id, 1, 2);
+    });
+
+    it("reverts with QuorumNotReached when an approver was removed from the council since", async function () {
+      const { registry, council, c0, c2 } = await setup();
+      const id = await propose(registry, c2, Action.SetQuorum, encode.quorum(1));
+      await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
+      await registry.connect(c0).approve(id);
+      expect(await registry.hasApproved(id, 3)).to.equal(true);
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "QuorumNotReached")
+        .withArgs(id, 1, 2);
+    });
+
+    it("reverts with QuorumNotReached when the quorum was raised since the approvals", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.Suspend, encode.participant(6));
+      await passProposal(registry, council, Action.SetQuorum, encode.quorum(3));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "QuorumNotReached")
+        .withArgs(id, 2, 3);
+    });
+
+    it("reverts with UnknownProposal when the proposal does not exist", async function () {
+      const { registry } = await setup();
+      const next = (await registry.proposalCount()) + 1n;
+      await expect(registry.execute(next))
+        .to.be.revertedWithCustomError(registry, "UnknownProposal")
+        .withArgs(next);
+    });
+
+    it("reverts with ProposalAlreadyExecuted when executed twice", async function () {
+      const { registry, council } = await setup();
+      const id = await passProposal(registry, council, Action.SetQuorum, encode.quorum(3));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "ProposalAlreadyExecuted")
+        .withArgs(id);
+    });
+
+    it("reverts with ProposalExpired once the lifetime has passed", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.SetQuorum, encode.quorum(3));
+      const { expiresAt } = await registry.proposal(id);
+      await networkHelpers.time.increase(LIFETIME + 1);
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "ProposalExpired")
+        .withArgs(id, expiresAt);
+    });
+
+    it("leaves the proposal open when its action reverts", async function () {
+      const { registry, council, c0 } = await setup();
+      const id = await approved(registry, council, Action.Unpause, "0x");
+      await expect(registry.execute(id)).to.be.revertedWithCustomError(registry, "NotPaused");
+      expect((await registry.proposal(id)).executed).to.equal(false);
+      await registry.connect(c0).pause();
+      await expect(registry.execute(id)).to.emit(registry, "EmergencyUnpaused").withArgs(id);
+    });
+
+    it("reverts without a reason when the arguments have the right length but do not decode", async function () {
+      // propose checks only the length of the arguments; a uint32 with dirty high bits is
+      // accepted there and fails ABI decoding at execution.
+      const { registry, council } = await setup();
+      const dirty = ethers.zeroPadValue("0x0100000006", 32);
+      const id = await approved(registry, council, Action.Suspend, dirty);
+      await expect(registry.execute(id)).to.be.revertedWithoutReason(ethers);
+    });
+  });
+
+  describe("execute Action.Admit", function () {
+    it("admits an active participant with its first key and emits ParticipantAdmitted", async function () {
+      const { registry, council, spare } = await setup();
+      const meta = commitment("notary record");
+      const id = await approved(
+        registry,
+        council,
+        Action.Admit,
+        encode.admit("NOTARY", meta, spare.address),
+      );
+      const ts = await nextTimestamp(networkHelpers);
+      await expect(registry.execute(id))
+        .to.emit(registry, "ParticipantAdmitted")
+        .withArgs(8, kind("NOTARY"), meta, spare.address, id);
+      expect(await registry.participantCount()).to.equal(8);
+      const p = await registry.participant(8);
+      expect(p.kind).to.equal(kind("NOTARY"));
+      expect(p.metadataCommitment).to.equal(meta);
+      expect(p.status).to.equal(Status.Active);
+      expect(p.admittedAt).to.equal(ts);
+      expect(p.activeKeys).to.equal(1);
+      const k = await registry.signingKey(spare.address);
+      expect(k.participantId).to.equal(8);
+      expect(k.addedAt).to.equal(ts);
+      expect(k.removedAt).to.equal(0);
+      const [who, what] = await registry.activeParticipantOf(spare.address);
+      expect(who).to.equal(8);
+      expect(what).to.equal(kind("NOTARY"));
+    });
+
+    it("reverts with ZeroValue when the kind is zero", async function () {
+      const { registry, council, spare } = await setup();
+      const args = ethers.AbiCoder.defaultAbiCoder().encode(
+        ["bytes32", "bytes32", "address"],
+        [ethers.ZeroHash, commitment("m"), spare.address],
+      );
+      const id = await approved(registry, council, Action.Admit, args);
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "ZeroValue")
+        .withArgs("kind");
+    });
+
+    it("reverts with ZeroValue when the metadata commitment is zero", async function () {
+      const { registry, council, spare } = await setup();
+      const args = encode.admit("NOTARY", ethers.ZeroHash, spare.address);
+      const id = await approved(registry, council, Action.Admit, args);
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "ZeroValue")
+        .withArgs("metadataCommitment");
+    });
+
+    it("reverts with ZeroValue when the signing key is zero", async function () {
+      const { registry, council } = await setup();
+      const args = encode.admit("NOTARY", commitment("m"), ethers.ZeroAddress);
+      const id = await approved(registry, council, Action.Admit, args);
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "ZeroValue")
+        .withArgs("signingKey");
+    });
+
+    it("reverts with SigningKeyAlreadyRegistered when the key belongs to a participant", async function () {
+      const { registry, council, bank, ids } = await setup();
+      const args = encode.admit("NOTARY", commitment("m"), bank.address);
+      const id = await approved(registry, council, Action.Admit, args);
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "SigningKeyAlreadyRegistered")
+        .withArgs(bank.address, ids.bank);
+    });
+
+    it("reverts with SigningKeyAlreadyRegistered when the key was removed from its participant", async function () {
+      const { registry, council, bank, spare, ids } = await setup();
+      await passProposal(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, spare.address),
+      );
+      await passProposal(
+        registry,
+        council,
+        Action.RemoveSigningKey,
+        encode.key(ids.bank, bank.address),
+      );
+      const args = encode.admit("NOTARY", commitment("m"), bank.address);
+      const id = await approved(registry, council, Action.Admit, args);
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "SigningKeyAlreadyRegistered")
+        .withArgs(bank.address, ids.bank);
+    });
+  });
+
+  describe("execute Action.Suspend", function () {
+    it("suspends an active participant and emits ParticipantStatusChanged", async function () {
+      const { registry, council, bank, ids } = await setup();
+      const id = await approved(registry, council, Action.Suspend, encode.participant(ids.bank));
+      await expect(registry.execute(id))
+        .to.emit(registry, "ParticipantStatusChanged")
+        .withArgs(ids.bank, Status.Active, Status.Suspended, id);
+      expect((await registry.participant(ids.bank)).status).to.equal(Status.Suspended);
+      expect(await registry.isActive(ids.bank)).to.equal(false);
+      await expect(registry.activeParticipantOf(bank.address))
+        .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
+        .withArgs(ids.bank, Status.Suspended);
+    });
+
+    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.Suspend, encode.participant(99));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
+        .withArgs(99);
+    });
+
+    it("reverts with InvalidStatusTransition when the participant is already suspended", async function () {
+      const { registry, council, ids } = await setup();
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      const id = await approved(registry, council, Action.Suspend, encode.participant(ids.bank));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
+        .withArgs(ids.bank, Status.Suspended, Status.Suspended);
+    });
+
+    it("reverts with InvalidStatusTransition when the participant is revoked", async function () {
+      const { registry, council, ids } = await setup();
+      await passProposal(registry, council, Action.Revoke, encode.participant(ids.bank));
+      const id = await approved(registry, council, Action.Suspend, encode.participant(ids.bank));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
+        .withArgs(ids.bank, Status.Revoked, Status.Suspended);
+    });
+
+    it("reverts with RemoveFromCouncilFirst when the participant sits on the council", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.Suspend, encode.participant(3));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "RemoveFromCouncilFirst")
+        .withArgs(3);
+    });
+
+    it("suspends a former council member once it was removed from the council", async function () {
+      const { registry, council } = await setup();
+      await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
+      const id = await approved(registry, council, Action.Suspend, encode.participant(3));
+      await expect(registry.execute(id))
+        .to.emit(registry, "ParticipantStatusChanged")
+        .withArgs(3, Status.Active, Status.Suspended, id);
+    });
+  });
+
+  describe("execute Action.Reinstate", function () {
+    it("reinstates a suspended participant and emits ParticipantStatusChanged", async function () {
+      const { registry, council, bank, ids } = await setup();
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      const id = await approved(registry, council, Action.Reinstate, encode.participant(ids.bank));
+      await expect(registry.execute(id))
+        .to.emit(registry, "ParticipantStatusChanged")
+        .withArgs(ids.bank, Status.Suspended, Status.Active, id);
+      expect(await registry.isActive(ids.bank)).to.equal(true);
+      const [who] = await registry.activeParticipantOf(bank.address);
+      expect(who).to.equal(ids.bank);
+    });
+
+    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.Reinstate, encode.participant(99));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
+        .withArgs(99);
+    });
+
+    it("reverts with InvalidStatusTransition when the participant is active", async function () {
+      const { registry, council, ids } = await setup();
+      const id = await approved(registry, council, Action.Reinstate, encode.participant(ids.bank));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
+        .withArgs(ids.bank, Status.Active, Status.Active);
+    });
+
+    it("reverts with InvalidStatusTransition when the participant is revoked", async function () {
+      const { registry, council, ids } = await setup();
+      await passProposal(registry, council, Action.Revoke, encode.participant(ids.bank));
+      const id = await approved(registry, council, Action.Reinstate, encode.participant(ids.bank));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
+        .withArgs(ids.bank, Status.Revoked, Status.Active);
+    });
+  });
+
+  describe("execute Action.Revoke", function () {
+    it("revokes an active participant and emits ParticipantStatusChanged", async function () {
+      const { registry, council, bank, ids } = await setup();
+      const id = await approved(registry, council, Action.Revoke, encode.participant(ids.bank));
+      await expect(registry.execute(id))
+        .to.emit(registry, "ParticipantStatusChanged")
+        .withArgs(ids.bank, Status.Active, Status.Revoked, id);
+      expect((await registry.participant(ids.bank)).status).to.equal(Status.Revoked);
+      await expect(registry.activeParticipantOf(bank.address))
+        .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
+        .withArgs(ids.bank, Status.Revoked);
+    });
+
+    it("revokes a suspended participant", async function () {
+      const { registry, council, ids } = await setup();
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      const id = await approved(registry, council, Action.Revoke, encode.participant(ids.bank));
+      await expect(registry.execute(id))
+        .to.emit(registry, "ParticipantStatusChanged")
+        .withArgs(ids.bank, Status.Suspended, Status.Revoked, id);
+    });
+
+    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.Revoke, encode.participant(0));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
+        .withArgs(0);
+    });
+
+    it("reverts with InvalidStatusTransition when the participant is already revoked", async function () {
+      const { registry, council, ids } = await setup();
+      await passProposal(registry, council, Action.Revoke, encode.participant(ids.bank));
+      const id = await approved(registry, council, Action.Revoke, encode.participant(ids.bank));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
+        .withArgs(ids.bank, Status.Revoked, Status.Revoked);
+    });
+
+    it("reverts with RemoveFromCouncilFirst when the participant sits on the council", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.Revoke, encode.participant(1));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "RemoveFromCouncilFirst")
+        .withArgs(1);
+    });
+  });
+
+  describe("execute Action.AddSigningKey", function () {
+    it("binds a new key to the participant and emits SigningKeyAdded", async function () {
+      const { registry, council, spare, ids } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, spare.address),
+      );
+      const ts = await nextTimestamp(networkHelpers);
+      await expect(registry.execute(id))
+        .to.emit(registry, "SigningKeyAdded")
+        .withArgs(ids.bank, spare.address, id);
+      const k = await registry.signingKey(spare.address);
+      expect(k.participantId).to.equal(ids.bank);
+      expect(k.addedAt).to.equal(ts);
+      expect(k.removedAt).to.equal(0);
+      expect((await registry.participant(ids.bank)).activeKeys).to.equal(2);
+      const [who, what] = await registry.activeParticipantOf(spare.address);
+      expect(who).to.equal(ids.bank);
+      expect(what).to.equal(kind("BANK"));
+    });
+
+    it("lets the new key act for its participant", async function () {
+      const { registry, council, spare } = await setup();
+      await passProposal(registry, council, Action.AddSigningKey, encode.key(1, spare.address));
+      await expect(registry.connect(spare).pause())
+        .to.emit(registry, "EmergencyPaused")
+        .withArgs(1, spare.address);
+    });
+
+    it("binds a key to a suspended participant", async function () {
+      const { registry, council, spare, ids } = await setup();
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      const id = await approved(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, spare.address),
+      );
+      await expect(registry.execute(id))
+        .to.emit(registry, "SigningKeyAdded")
+        .withArgs(ids.bank, spare.address, id);
+    });
+
+    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+      const { registry, council, spare } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(99, spare.address),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
+        .withArgs(99);
+    });
+
+    it("reverts with InvalidStatusTransition when the participant is revoked", async function () {
+      const { registry, council, spare, ids } = await setup();
+      await passProposal(registry, council, Action.Revoke, encode.participant(ids.bank));
+      const id = await approved(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, spare.address),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
+        .withArgs(ids.bank, Status.Revoked, Status.Active);
+    });
+
+    it("reverts with ZeroValue when the key is zero", async function () {
+      const { registry, council, ids } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, ethers.ZeroAddress),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "ZeroValue")
+        .withArgs("signingKey");
+    });
+
+    it("reverts with SigningKeyAlreadyRegistered when the key belongs to another participant", async function () {
+      const { registry, council, telecom, ids } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, telecom.address),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "SigningKeyAlreadyRegistered")
+        .withArgs(telecom.address, ids.telecom);
+    });
+
+    it("reverts with SigningKeyAlreadyRegistered when the key is already the participant's", async function () {
+      const { registry, council, bank, ids } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, bank.address),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "SigningKeyAlreadyRegistered")
+        .withArgs(bank.address, ids.bank);
+    });
+
+    it("reverts with SigningKeyAlreadyRegistered when the key was removed before (a key is never reused)", async function () {
+      const { registry, council, bank, spare, ids } = await setup();
+      await passProposal(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, spare.address),
+      );
+      await passProposal(
+        registry,
+        council,
+        Action.RemoveSigningKey,
+        encode.key(ids.bank, bank.address),
+      );
+      const id = await approved(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, bank.address),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "SigningKeyAlreadyRegistered")
+        .withArgs(bank.address, ids.bank);
+    });
+  });
+
+  describe("execute Action.RemoveSigningKey", function () {
+    it("retires the key, keeps its history and emits SigningKeyRemoved", async function () {
+      const { registry, council, bank, spare, ids } = await setup();
+      await passProposal(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, spare.address),
+      );
+      const { addedAt } = await registry.signingKey(bank.address);
+      const id = await approved(
+        registry,
+        council,
+        Action.RemoveSigningKey,
+        encode.key(ids.bank, bank.address),
+      );
+      const ts = await nextTimestamp(networkHelpers);
+      await expect(registry.execute(id))
+        .to.emit(registry, "SigningKeyRemoved")
+        .withArgs(ids.bank, bank.address, id);
+      const k = await registry.signingKey(bank.address);
+      expect(k.participantId).to.equal(ids.bank);
+      expect(k.addedAt).to.equal(addedAt);
+      expect(k.removedAt).to.equal(ts);
+      expect((await registry.participant(ids.bank)).activeKeys).to.equal(1);
+      await expect(registry.activeParticipantOf(bank.address))
+        .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
+        .withArgs(bank.address);
+      const [who] = await registry.activeParticipantOf(spare.address);
+      expect(who).to.equal(ids.bank);
+    });
+
+    it("reverts with LastSigningKey when it is the participant's only active key", async function () {
+      const { registry, council, bank, ids } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.RemoveSigningKey,
+        encode.key(ids.bank, bank.address),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "LastSigningKey")
+        .withArgs(ids.bank);
+    });
+
+    it("reverts with SigningKeyNotActive when the key belongs to another participant", async function () {
+      const { registry, council, telecom, ids } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.RemoveSigningKey,
+        encode.key(ids.bank, telecom.address),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "SigningKeyNotActive")
+        .withArgs(telecom.address, ids.bank);
+    });
+
+    it("reverts with SigningKeyNotActive when the key was already removed", async function () {
+      const { registry, council, bank, spare, stranger, ids } = await setup();
+      await passProposal(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, spare.address),
+      );
+      await passProposal(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, stranger.address),
+      );
+      await passProposal(
+        registry,
+        council,
+        Action.RemoveSigningKey,
+        encode.key(ids.bank, bank.address),
+      );
+      const id = await approved(
+        registry,
+        council,
+        Action.RemoveSigningKey,
+        encode.key(ids.bank, bank.address),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "SigningKeyNotActive")
+        .withArgs(bank.address, ids.bank);
+    });
+
+    it("reverts with SigningKeyNotActive when the key was never registered", async function () {
+      const { registry, council, spare, ids } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.RemoveSigningKey,
+        encode.key(ids.bank, spare.address),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "SigningKeyNotActive")
+        .withArgs(spare.address, ids.bank);
+    });
+
+    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+      const { registry, council, bank } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.RemoveSigningKey,
+        encode.key(99, bank.address),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
+        .withArgs(99);
+    });
+
+    it("reverts with UnknownParticipant for participant 0 and a key that was never registered", async function () {
+      // Regression: participant 0 matched every unregistered key and the key count underflowed.
+      const { registry, council, spare } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.RemoveSigningKey,
+        encode.key(0, spare.address),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
+        .withArgs(0);
+    });
+  });
+
+  describe("execute Action.AddCouncilMember", function () {
+    it("seats an active participant on the council and emits CouncilChanged", async function () {
+      const { registry, council, bank, ids } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.AddCouncilMember,
+        encode.participant(ids.bank),
+      );
+      await expect(registry.execute(id))
+        .to.emit(registry, "CouncilChanged")
+        .withArgs([1, 2, 3, ids.bank], 2, id);
+      const [members, quorum] = await registry.council();
+      expect(members).to.deep.equal([1n, 2n, 3n, BigInt(ids.bank)]);
+      expect(quorum).to.equal(2);
+      await expect(registry.connect(bank).propose(Action.Unpause, "0x", LIFETIME)).to.emit(
+        registry,
+        "ProposalCreated",
+      );
+    });
+
+    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.AddCouncilMember, encode.participant(99));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
+        .withArgs(99);
+    });
+
+    it("reverts with ParticipantNotActive when the participant is suspended", async function () {
+      const { registry, council, ids } = await setup();
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      const id = await approved(
+        registry,
+        council,
+        Action.AddCouncilMember,
+        encode.participant(ids.bank),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
+        .withArgs(ids.bank, Status.Suspended);
+    });
+
+    it("reverts with ParticipantNotActive when the participant is revoked", async function () {
+      const { registry, council, ids } = await setup();
+      await passProposal(registry, council, Action.Revoke, encode.participant(ids.bank));
+      const id = await approved(
+        registry,
+        council,
+        Action.AddCouncilMember,
+        encode.participant(ids.bank),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
+        .withArgs(ids.bank, Status.Revoked);
+    });
+
+    it("reverts with AlreadyCouncilMember when the participant sits on the council", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.AddCouncilMember, encode.participant(2));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "AlreadyCouncilMember")
+        .withArgs(2);
+    });
+
+    it("reverts with CouncilTooLarge when the council already has MAX_COUNCIL members", async function () {
+      const { registry, council, newcomerId } = await networkHelpers.loadFixture(fullCouncil);
+      const id = await approved(
+        registry,
+        council,
+        Action.AddCouncilMember,
+        encode.participant(newcomerId),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "CouncilTooLarge")
+        .withArgs(MAX_COUNCIL);
+    });
+  });
+
+  describe("execute Action.RemoveCouncilMember", function () {
+    it("removes the member, moving the last member into its seat, and emits CouncilChanged", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.RemoveCouncilMember,
+        encode.participant(1),
+      );
+      await expect(registry.execute(id))
+        .to.emit(registry, "CouncilChanged")
+        .withArgs([3, 2], 2, id);
+      const [members, quorum] = await registry.council();
+      expect(members).to.deep.equal([3n, 2n]);
+      expect(quorum).to.equal(2);
+    });
+
+    it("removes the last seat", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.RemoveCouncilMember,
+        encode.participant(3),
+      );
+      await expect(registry.execute(id))
+        .to.emit(registry, "CouncilChanged")
+        .withArgs([1, 2], 2, id);
+    });
+
+    it("leaves the removed member an active participant that can no longer propose", async function () {
+      const { registry, council, c2 } = await setup();
+      await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
+      expect(await registry.isActive(3)).to.equal(true);
+      await expect(registry.connect(c2).propose(Action.Unpause, "0x", LIFETIME))
+        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
+        .withArgs(3);
+    });
+
+    it("reverts with InvalidQuorum when fewer members than the quorum would remain", async function () {
+      const { registry, council, c0, c1, c2 } = await setup();
+      await passProposal(registry, council, Action.SetQuorum, encode.quorum(3));
+      const id = await propose(registry, c0, Action.RemoveCouncilMember, encode.participant(3));
+      await registry.connect(c1).approve(id);
+      await registry.connect(c2).approve(id);
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "InvalidQuorum")
+        .withArgs(3, 2);
+    });
+
+    it("reverts with NotCouncilMember when the participant is not on the council", async function () {
+      const { registry, council, ids } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.RemoveCouncilMember,
+        encode.participant(ids.bank),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
+        .withArgs(ids.bank);
+    });
+  });
+
+  describe("execute Action.SetQuorum", function () {
+    it("sets the quorum and emits CouncilChanged", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.SetQuorum, encode.quorum(1));
+      await expect(registry.execute(id))
+        .to.emit(registry, "CouncilChanged")
+        .withArgs([1, 2, 3], 1, id);
+      const [, quorum] = await registry.council();
+      expect(quorum).to.equal(1);
+    });
+
+    it("accepts a quorum equal to the council's size", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.SetQuorum, encode.quorum(3));
+      await expect(registry.execute(id))
+        .to.emit(registry, "CouncilChanged")
+        .withArgs([1, 2, 3], 3, id);
+    });
+
+    it("reverts with InvalidQuorum when the quorum is zero", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.SetQuorum, encode.quorum(0));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "InvalidQuorum")
+        .withArgs(0, 3);
+    });
+
+    it("reverts with InvalidQuorum when the quorum exceeds the council's size", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.SetQuorum, encode.quorum(4));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "InvalidQuorum")
+        .withArgs(4, 3);
+    });
+  });
+
+  describe("execute Action.Unpause", function () {
+    it("lifts the pause and emits EmergencyUnpaused", async function () {
+      const { registry, council, c2 } = await setup();
+      await registry.connect(c2).pause();
+      const id = await approved(registry, council, Action.Unpause, "0x");
+      await expect(registry.execute(id)).to.emit(registry, "EmergencyUnpaused").withArgs(id);
+      expect(await registry.paused()).to.equal(false);
+    });
+
+    it("reverts with NotPaused when the consortium is not paused", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.Unpause, "0x");
+      await expect(registry.execute(id)).to.be.revertedWithCustomError(registry, "NotPaused");
+    });
+  });
+
+  describe("pause", function () {
+    it("pauses the consortium and emits EmergencyPaused", async function () {
+      const { registry, c2 } = await setup();
+      await expect(registry.connect(c2).pause())
+        .to.emit(registry, "EmergencyPaused")
+        .withArgs(3, c2.address);
+      expect(await registry.paused()).to.equal(true);
+    });
+
+    it("reverts with EmergencyPauseActive when the consortium is already paused", async function () {
+      const { registry, c0, c1 } = await setup();
+      await registry.connect(c0).pause();
+      await expect(registry.connect(c1).pause()).to.be.revertedWithCustomError(
+        registry,
+        "EmergencyPauseActive",
+      );
+    });
+
+    it("reverts with NotCouncilMember when the caller is off the council", async function () {
+      const { registry, police, ids } = await setup();
+      await expect(registry.connect(police).pause())
+        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
+        .withArgs(ids.police);
+    });
+
+    it("reverts with UnknownSigningKey when the caller is no signing key", async function () {
+      const { registry, stranger } = await setup();
+      await expect(registry.connect(stranger).pause())
+        .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
+        .withArgs(stranger.address);
+    });
+  });
+
+  describe("activeParticipantOf", function () {
+    it("returns the participant and kind an active key speaks for", async function () {
+      const { registry, police, ids } = await setup();
+      const [id, k] = await registry.activeParticipantOf(police.address);
+      expect(id).to.equal(ids.police);
+      expect(k).to.equal(kind("POLICE"));
+    });
+
+    it("reverts with UnknownSigningKey when the key was never registered", async function () {
+      const { registry, stranger } = await setup();
+      await expect(registry.activeParticipantOf(stranger.address))
+        .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
+        .withArgs(stranger.address);
+    });
+
+    it("reverts with UnknownSigningKey for the zero address", async function () {
+      const { registry } = await setup();
+      await expect(registry.activeParticipantOf(ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
+        .withArgs(ethers.ZeroAddress);
+    });
+
+    it("reverts with ParticipantNotActive when the participant is suspended", async function () {
+      const { registry, council, police, ids } = await setup();
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.police));
+      await expect(registry.activeParticipantOf(police.address))
+        .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
+        .withArgs(ids.police, Status.Suspended);
+    });
+  });
+
+  describe("isActive", function () {
+    it("is true for an active participant", async function () {
+      const { registry, ids } = await setup();
+      expect(await registry.isActive(ids.bank)).to.equal(true);
+      expect(await registry.isActive(1)).to.equal(true);
+    });
+
+    it("is false for a suspended or revoked participant", async function () {
+      const { registry, council, ids } = await setup();
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      await passProposal(registry, council, Action.Revoke, encode.participant(ids.telecom));
+      expect(await registry.isActive(ids.bank)).to.equal(false);
+      expect(await registry.isActive(ids.telecom)).to.equal(false);
+    });
+
+    it("is false for an unknown participant and for id 0", async function () {
+      const { registry } = await setup();
+      expect(await registry.isActive(0)).to.equal(false);
+      expect(await registry.isActive(99)).to.equal(false);
+    });
+  });
+
+  describe("participant", function () {
+    it("returns an empty record for an unknown participant", async function () {
+      const { registry } = await setup();
+      const p = await registry.participant(99);
+      expect(p.kind).to.equal(ethers.ZeroHash);
+      expect(p.metadataCommitment).to.equal(ethers.ZeroHash);
+      expect(p.status).to.equal(Status.None);
+      expect(p.admittedAt).to.equal(0);
+      expect(p.activeKeys).to.equal(0);
+    });
+  });
+
+  describe("signingKey", function () {
+    it("returns an empty history for a key that was never registered", async function () {
+      const { registry, stranger } = await setup();
+      const k = await registry.signingKey(stranger.address);
+      expect(k.participantId).to.equal(0);
+      expect(k.addedAt).to.equal(0);
+      expect(k.removedAt).to.equal(0);
+    });
+
+    it("keeps the history of a revoked participant's key", async function () {
+      const { registry, council, bank, ids } = await setup();
+      const before = await registry.signingKey(bank.address);
+      await passProposal(registry, council, Action.Revoke, encode.participant(ids.bank));
+      const after = await registry.signingKey(bank.address);
+      expect(after.participantId).to.equal(ids.bank);
+      expect(after.addedAt).to.equal(before.addedAt);
+      expect(after.removedAt).to.equal(0);
+    });
+  });
+
+  describe("council", function () {
+    it("returns the founders and the quorum after deployment", async function () {
+      const { registry } = await setup();
+      const [members, quorum] = await registry.council();
+      expect(members).to.deep.equal([1n, 2n, 3n]);
+      expect(quorum).to.equal(2);
+    });
+  });
+
+  describe("proposal", function () {
+    it("returns an empty record for an unknown proposal", async function () {
+      const { registry } = await setup();
+      const p = await registry.proposal(999);
+      expect(p.proposer).to.equal(0);
+      expect(p.createdAt).to.equal(0);
+      expect(p.expiresAt).to.equal(0);
+      expect(p.executed).to.equal(false);
+      expect(p.args).to.equal("0x");
+    });
+  });
+
+  describe("hasApproved", function () {
+    it("is true for the proposer and each approver, false for the others", async function () {
+      const { registry, c0, c1 } = await setup();
+      const id = await propose(registry, c0, Action.Unpause, "0x");
+      await registry.connect(c1).approve(id);
+      expect(await registry.hasApproved(id, 1)).to.equal(true);
+      expect(await registry.hasApproved(id, 2)).to.equal(true);
+      expect(await registry.hasApproved(id, 3)).to.equal(false);
+      expect(await registry.hasApproved(id + 1n, 1)).to.equal(false);
+    });
+  });
+
+  describe("approvalCount", function () {
+    it("counts the approvals of current council members", async function () {
+      const { registry, c0, c1, c2 } = await setup();
+      const id = await propose(registry, c0, Action.Unpause, "0x");
+      expect(await registry.approvalCount(id)).to.equal(1);
+      await registry.connect(c1).approve(id);
+      await registry.connect(c2).approve(id);
+      expect(await registry.approvalCount(id)).to.equal(3);
+    });
+
+    it("stops counting a member's approval once it leaves the council and counts it again if it returns", async function () {
+      const { registry, council, c2 } = await setup();
+      const id = await propose(registry, c2, Action.Unpause, "0x");
+      await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
+      expect(await registry.approvalCount(id)).to.equal(0);
+      expect(await registry.hasApproved(id, 3)).to.equal(true);
+      await passProposal(registry, council, Action.AddCouncilMember, encode.participant(3));
+      expect(await registry.approvalCount(id)).to.equal(1);
+    });
+
+    it("is zero for an unknown proposal", async function () {
+      const { registry } = await setup();
+      expect(await registry.approvalCount(999)).to.equal(0);
+    });
+  });
+
+  describe("participantCount", function () {
+    it("counts every participant ever admitted, revoked ones included", async function () {
+      const { registry, council, ids } = await setup();
+      expect(await registry.participantCount()).to.equal(7);
+      await passProposal(registry, council, Action.Revoke, encode.participant(ids.bank));
+      expect(await registry.participantCount()).to.equal(7);
+    });
+  });
+
+  describe("proposalCount", function () {
+    it("counts every proposal ever made, executed or not", async function () {
+      const { registry, c0 } = await setup();
+      const before = await registry.proposalCount();
+      // The fixture passed one proposal per admitted institution.
+      expect(before).to.equal(4);
+      await propose(registry, c0, Action.Unpause, "0x");
+      expect(await registry.proposalCount()).to.equal(before + 1n);
+    });
+  });
+});
