@@ -329,12 +329,22 @@ describe("ParticipantRegistry", function () {
       expect(await registry.approvalCount(id)).to.equal(2);
     });
 
-    it("accepts an approval at the very second the proposal expires", async function () {
+    it("accepts an approval at the last second before the proposal expires", async function () {
+      const { registry, c0, c1 } = await setup();
+      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const { expiresAt } = await registry.proposal(id);
+      await networkHelpers.time.setNextBlockTimestamp(expiresAt - 1n);
+      await expect(registry.connect(c1).approve(id)).to.emit(registry, "ProposalApproved");
+    });
+
+    it("reverts with ProposalExpired at the very second the proposal expires (expiry is exclusive)", async function () {
       const { registry, c0, c1 } = await setup();
       const id = await propose(registry, c0, Action.Unpause, "0x");
       const { expiresAt } = await registry.proposal(id);
       await networkHelpers.time.setNextBlockTimestamp(expiresAt);
-      await expect(registry.connect(c1).approve(id)).to.emit(registry, "ProposalApproved");
+      await expect(registry.connect(c1).approve(id))
+        .to.be.revertedWithCustomError(registry, "ProposalExpired")
+        .withArgs(id, expiresAt);
     });
 
     it("reverts with UnknownProposal when the proposal does not exist", async function () {
@@ -435,12 +445,22 @@ describe("ParticipantRegistry", function () {
       await expect(registry.connect(stranger).execute(id)).to.emit(registry, "CouncilChanged");
     });
 
-    it("executes at the very second the proposal expires", async function () {
+    it("executes at the last second before the proposal expires", async function () {
+      const { registry, council } = await setup();
+      const id = await approved(registry, council, Action.SetQuorum, encode.quorum(3));
+      const { expiresAt } = await registry.proposal(id);
+      await networkHelpers.time.setNextBlockTimestamp(expiresAt - 1n);
+      await expect(registry.execute(id)).to.emit(registry, "CouncilChanged");
+    });
+
+    it("reverts with ProposalExpired at the very second the proposal expires", async function () {
       const { registry, council } = await setup();
       const id = await approved(registry, council, Action.SetQuorum, encode.quorum(3));
       const { expiresAt } = await registry.proposal(id);
       await networkHelpers.time.setNextBlockTimestamp(expiresAt);
-      await expect(registry.execute(id)).to.emit(registry, "CouncilChanged");
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "ProposalExpired")
+        .withArgs(id, expiresAt);
     });
 
     it("reverts with QuorumNotReached when only the proposer approved", async function () {
@@ -456,7 +476,7 @@ describe("ParticipantRegistry", function () {
       const id = await propose(registry, c2, Action.SetQuorum, encode.quorum(1));
       await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
       await registry.connect(c0).approve(id);
-      expect(await registry.hasApproved(id, 3)).to.equal(true);
+      expect(await registry.hasApproved(id, 3)).to.equal(false);
       await expect(registry.execute(id))
         .to.be.revertedWithCustomError(registry, "QuorumNotReached")
         .withArgs(id, 1, 2);
@@ -506,13 +526,12 @@ describe("ParticipantRegistry", function () {
       await expect(registry.execute(id)).to.emit(registry, "EmergencyUnpaused").withArgs(id);
     });
 
-    it("reverts without a reason when the arguments have the right length but do not decode", async function () {
-      // propose checks only the length of the arguments; a uint32 with dirty high bits is
-      // accepted there and fails ABI decoding at execution.
-      const { registry, council } = await setup();
+    it("cannot meet arguments that do not decode: propose refuses them with InvalidProposalArgs", async function () {
+      const { registry, c0 } = await setup();
       const dirty = ethers.zeroPadValue("0x0100000006", 32);
-      const id = await approved(registry, council, Action.Suspend, dirty);
-      await expect(registry.execute(id)).to.be.revertedWithoutReason(ethers);
+      await expect(registry.connect(c0).propose(Action.Suspend, dirty, LIFETIME))
+        .to.be.revertedWithCustomError(registry, "InvalidProposalArgs")
+        .withArgs(Action.Suspend, 32);
     });
   });
 
@@ -1160,6 +1179,22 @@ describe("ParticipantRegistry", function () {
         .to.be.revertedWithCustomError(registry, "NotCouncilMember")
         .withArgs(ids.bank);
     });
+
+    it("names NotCouncilMember before the quorum when the council is at its quorum", async function () {
+      const { registry, council, c0, c1, c2, ids } = await setup();
+      await passProposal(registry, council, Action.SetQuorum, encode.quorum(3));
+      const id = await propose(
+        registry,
+        c0,
+        Action.RemoveCouncilMember,
+        encode.participant(ids.bank),
+      );
+      await registry.connect(c1).approve(id);
+      await registry.connect(c2).approve(id);
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
+        .withArgs(ids.bank);
+    });
   });
 
   describe("execute Action.SetQuorum", function () {
@@ -1365,6 +1400,38 @@ describe("ParticipantRegistry", function () {
     });
   });
 
+  describe("propose: argument encoding", function () {
+    const high = (bits: number) => ethers.toBeHex(1n << BigInt(bits), 32);
+    const word = (hex: string) => ethers.zeroPadValue(hex, 32);
+    const cases: [string, number, string][] = [
+      [
+        "Admit with a key above 160 bits",
+        Action.Admit,
+        ethers.concat([word("0x01"), word("0x02"), high(160)]),
+      ],
+      [
+        "AddSigningKey with an id above 32 bits",
+        Action.AddSigningKey,
+        ethers.concat([high(32), word("0x01")]),
+      ],
+      [
+        "RemoveSigningKey with a key above 160 bits",
+        Action.RemoveSigningKey,
+        ethers.concat([word("0x01"), high(160)]),
+      ],
+      ["SetQuorum above 16 bits", Action.SetQuorum, high(16)],
+      ["RemoveCouncilMember above 32 bits", Action.RemoveCouncilMember, high(32)],
+    ];
+    for (const [name, action, args] of cases) {
+      it(`reverts with InvalidProposalArgs for ${name}`, async function () {
+        const { registry, c0 } = await setup();
+        await expect(registry.connect(c0).propose(action, args, LIFETIME))
+          .to.be.revertedWithCustomError(registry, "InvalidProposalArgs")
+          .withArgs(action, ethers.dataLength(args));
+      });
+    }
+  });
+
   describe("approvalCount", function () {
     it("counts the approvals of current council members", async function () {
       const { registry, c0, c1, c2 } = await setup();
@@ -1375,13 +1442,17 @@ describe("ParticipantRegistry", function () {
       expect(await registry.approvalCount(id)).to.equal(3);
     });
 
-    it("stops counting a member's approval once it leaves the council and counts it again if it returns", async function () {
+    it("stops counting a member's approval once it leaves the council, even if it returns", async function () {
       const { registry, council, c2 } = await setup();
       const id = await propose(registry, c2, Action.Unpause, "0x");
       await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
       expect(await registry.approvalCount(id)).to.equal(0);
-      expect(await registry.hasApproved(id, 3)).to.equal(true);
+      expect(await registry.hasApproved(id, 3)).to.equal(false);
       await passProposal(registry, council, Action.AddCouncilMember, encode.participant(3));
+      expect(await registry.approvalCount(id)).to.equal(0);
+      expect(await registry.hasApproved(id, 3)).to.equal(false);
+      // In its new seat it may approve again, and that approval counts.
+      await expect(registry.connect(c2).approve(id)).to.emit(registry, "ProposalApproved");
       expect(await registry.approvalCount(id)).to.equal(1);
     });
 

@@ -138,7 +138,7 @@ interface ICaseRegistry {
     /// Emits {CaseExtended}.
     function approveExtension(uint256 caseId) external;
 
-    /// @notice Close a case for good.
+    /// @notice Close a case for good; accepted during an emergency pause too.
     /// @dev Caller: an active key of the opener or of the approver. Emits {CaseClosed}.
     function closeCase(uint256 caseId, uint16 reasonCode) external;
 

@@ -153,7 +153,7 @@ interface IParticipantRegistry {
     /// @notice `participantId` sits on the council: remove it from the council before suspending
     /// or revoking it, so the quorum stays reachable.
     error RemoveFromCouncilFirst(uint32 participantId);
-    /// @notice `length` bytes of arguments do not fit `action`.
+    /// @notice The `length` bytes of arguments are not a valid encoding of `action`'s arguments.
     error InvalidProposalArgs(Action action, uint256 length);
     /// @notice `participantId` is already a council member.
     error AlreadyCouncilMember(uint32 participantId);
@@ -237,10 +237,11 @@ interface IParticipantRegistry {
     /// @notice A proposal.
     function proposal(uint256 proposalId) external view returns (Proposal memory);
 
-    /// @notice How many current council members approved `proposalId`.
+    /// @notice How many current council members approved `proposalId` (an approval made by a
+    /// member before it left the council does not count, even if it rejoined).
     function approvalCount(uint256 proposalId) external view returns (uint256);
 
-    /// @notice Whether `participantId` approved `proposalId`.
+    /// @notice Whether `participantId`, in its current council seat, approved `proposalId`.
     function hasApproved(uint256 proposalId, uint32 participantId) external view returns (bool);
 
     /// @notice The number of participants ever admitted.

@@ -22,7 +22,11 @@ contract ParticipantRegistry is IParticipantRegistry {
     mapping(uint32 participantId => Participant) private _participants;
     mapping(address key => SigningKey) private _keys;
     mapping(uint256 proposalId => Proposal) private _proposals;
-    mapping(uint256 proposalId => mapping(uint32 participantId => bool)) private _approved;
+    /// @dev The council seat a participant approved with. A seat number is given each time a
+    /// participant joins the council, so approvals made before it left never count again.
+    mapping(uint256 proposalId => mapping(uint32 participantId => uint64 seat)) private _approvedWith;
+    mapping(uint32 participantId => uint64 seat) private _seat;
+    uint64 private _seatCount;
 
     uint32[] private _council;
     uint16 private _quorum;
@@ -38,7 +42,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         if (quorum == 0 || quorum > founders.length) revert InvalidQuorum(quorum, founders.length);
         for (uint256 i = 0; i < founders.length; ++i) {
             uint32 id = _admit(founders[i].kind, founders[i].metadataCommitment, founders[i].signingKey, 0);
-            _council.push(id);
+            _seatOnCouncil(id);
         }
         _quorum = quorum;
         emit CouncilChanged(_council, quorum, 0);
@@ -52,7 +56,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         if (lifetime < MIN_PROPOSAL_LIFETIME || lifetime > MAX_PROPOSAL_LIFETIME) {
             revert InvalidProposalLifetime(lifetime, MIN_PROPOSAL_LIFETIME, MAX_PROPOSAL_LIFETIME);
         }
-        if (args.length != _argsLength(action)) revert InvalidProposalArgs(action, args.length);
+        _checkArgs(action, args);
         proposalId = ++_proposalCount;
         uint40 expiresAt = uint40(block.timestamp) + lifetime;
         _proposals[proposalId] = Proposal({
@@ -63,7 +67,7 @@ contract ParticipantRegistry is IParticipantRegistry {
             executed: false,
             args: args
         });
-        _approved[proposalId][proposer] = true;
+        _approvedWith[proposalId][proposer] = _seat[proposer];
         emit ProposalCreated(proposalId, proposer, action, args, expiresAt, msg.sender);
     }
 
@@ -71,8 +75,8 @@ contract ParticipantRegistry is IParticipantRegistry {
     function approve(uint256 proposalId) external {
         uint32 approver = _requireCouncilCaller();
         _requireOpenProposal(proposalId);
-        if (_approved[proposalId][approver]) revert AlreadyApproved(proposalId, approver);
-        _approved[proposalId][approver] = true;
+        if (_approvedWith[proposalId][approver] == _seat[approver]) revert AlreadyApproved(proposalId, approver);
+        _approvedWith[proposalId][approver] = _seat[approver];
         emit ProposalApproved(proposalId, approver, msg.sender);
     }
 
@@ -136,13 +140,15 @@ contract ParticipantRegistry is IParticipantRegistry {
         // Only current council members count: a member removed after approving no longer does.
         uint256 n = _council.length;
         for (uint256 i = 0; i < n; ++i) {
-            if (_approved[proposalId][_council[i]]) ++count;
+            uint32 member = _council[i];
+            if (_approvedWith[proposalId][member] == _seat[member]) ++count;
         }
     }
 
     /// @inheritdoc IParticipantRegistry
     function hasApproved(uint256 proposalId, uint32 participantId) external view returns (bool) {
-        return _approved[proposalId][participantId];
+        uint64 seat = _seat[participantId];
+        return seat != 0 && _approvedWith[proposalId][participantId] == seat;
     }
 
     /// @inheritdoc IParticipantRegistry
@@ -255,11 +261,12 @@ contract ParticipantRegistry is IParticipantRegistry {
         if (status != Status.Active) revert ParticipantNotActive(id, status);
         if (_isCouncilMember(id)) revert AlreadyCouncilMember(id);
         if (_council.length == MAX_COUNCIL) revert CouncilTooLarge(MAX_COUNCIL);
-        _council.push(id);
+        _seatOnCouncil(id);
         emit CouncilChanged(_council, _quorum, proposalId);
     }
 
     function _removeCouncilMember(uint32 id, uint256 proposalId) private {
+        if (_seat[id] == 0) revert NotCouncilMember(id);
         uint256 n = _council.length;
         // n ≥ quorum ≥ 1, so n - 1 cannot underflow.
         if (_quorum > n - 1) revert InvalidQuorum(_quorum, n - 1);
@@ -267,18 +274,40 @@ contract ParticipantRegistry is IParticipantRegistry {
             if (_council[i] == id) {
                 _council[i] = _council[n - 1];
                 _council.pop();
-                emit CouncilChanged(_council, _quorum, proposalId);
-                return;
+                break;
             }
         }
-        revert NotCouncilMember(id);
+        _seat[id] = 0;
+        emit CouncilChanged(_council, _quorum, proposalId);
     }
 
-    function _argsLength(Action action) private pure returns (uint256) {
-        if (action == Action.Admit) return 96;
-        if (action == Action.AddSigningKey || action == Action.RemoveSigningKey) return 64;
-        if (action == Action.Unpause) return 0;
-        return 32;
+    function _seatOnCouncil(uint32 id) private {
+        _council.push(id);
+        _seat[id] = ++_seatCount;
+    }
+
+    /// @dev Checks that `args` is the ABI encoding `execute` will decode for `action`, so that a
+    /// malformed proposal is refused with a named error at once rather than at execution.
+    function _checkArgs(Action action, bytes calldata args) private pure {
+        // Bit widths of the ABI words of each action's arguments (256: any value).
+        uint16[3] memory widths;
+        uint256 words;
+        if (action == Action.Admit) {
+            (widths, words) = ([uint16(256), 256, 160], 3);
+        } else if (action == Action.AddSigningKey || action == Action.RemoveSigningKey) {
+            (widths, words) = ([uint16(32), 160, 0], 2);
+        } else if (action == Action.SetQuorum) {
+            (widths, words) = ([uint16(16), 0, 0], 1);
+        } else if (action == Action.Unpause) {
+            words = 0;
+        } else {
+            (widths, words) = ([uint16(32), 0, 0], 1);
+        }
+        if (args.length != words * 32) revert InvalidProposalArgs(action, args.length);
+        for (uint256 w = 0; w < words; ++w) {
+            uint256 value = uint256(bytes32(args[w * 32:(w + 1) * 32]));
+            if (widths[w] < 256 && value >> widths[w] != 0) revert InvalidProposalArgs(action, args.length);
+        }
     }
 
     function _requireCouncilCaller() private view returns (uint32 id) {
@@ -290,7 +319,8 @@ contract ParticipantRegistry is IParticipantRegistry {
         p = _proposals[proposalId];
         if (p.createdAt == 0) revert UnknownProposal(proposalId);
         if (p.executed) revert ProposalAlreadyExecuted(proposalId);
-        if (block.timestamp > p.expiresAt) revert ProposalExpired(proposalId, p.expiresAt);
+        // Like cases and grants, a proposal is valid strictly before its expiry.
+        if (block.timestamp >= p.expiresAt) revert ProposalExpired(proposalId, p.expiresAt);
     }
 
     function _requireExisting(uint32 id) private view returns (Status status) {
@@ -307,10 +337,6 @@ contract ParticipantRegistry is IParticipantRegistry {
     }
 
     function _isCouncilMember(uint32 id) private view returns (bool) {
-        uint256 n = _council.length;
-        for (uint256 i = 0; i < n; ++i) {
-            if (_council[i] == id) return true;
-        }
-        return false;
+        return _seat[id] != 0;
     }
 }
