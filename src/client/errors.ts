@@ -22,6 +22,25 @@ export class InputError extends VeritraceError {
   }
 }
 
+/** Names of the values of the contracts' enums, by their ABI internal type. */
+const ENUMS: Readonly<Record<string, readonly string[]>> = {
+  "enum IParticipantRegistry.Status": ["None", "Active", "Suspended", "Revoked"],
+  "enum IParticipantRegistry.Action": [
+    "Admit",
+    "Suspend",
+    "Reinstate",
+    "Revoke",
+    "AddSigningKey",
+    "RemoveSigningKey",
+    "AddCouncilMember",
+    "RemoveCouncilMember",
+    "SetQuorum",
+    "Unpause",
+  ],
+  "enum ICaseRegistry.Status": ["None", "Pending", "Approved", "Closed"],
+  "enum IAccessLedger.RequestStatus": ["None", "Pending", "Granted", "Denied", "Revoked"],
+};
+
 /** A contract reverted with one of the consortium's custom errors. */
 export class ContractRevertError extends VeritraceError {
   override name = "ContractRevertError";
@@ -29,9 +48,14 @@ export class ContractRevertError extends VeritraceError {
   readonly errorName: string;
   /** The error's arguments by name. */
   readonly args: Readonly<Record<string, unknown>>;
-  constructor(errorName: string, args: Record<string, unknown>, cause?: unknown) {
+  constructor(
+    errorName: string,
+    args: Record<string, unknown>,
+    cause?: unknown,
+    enumTypes: Readonly<Record<string, string>> = {},
+  ) {
     const shown = Object.entries(args)
-      .map(([k, v]) => `${k}=${formatValue(v)}`)
+      .map(([k, v]) => `${k}=${formatValue(v, enumTypes[k])}`)
       .join(", ");
     super(`${errorName}(${shown})`, { cause });
     this.errorName = errorName;
@@ -39,21 +63,38 @@ export class ContractRevertError extends VeritraceError {
   }
 }
 
-function formatValue(v: unknown): string {
-  if (typeof v === "bigint") return v.toString();
+function formatValue(v: unknown, enumType?: string): string {
+  if (typeof v === "bigint") {
+    const names = enumType === undefined ? undefined : ENUMS[enumType];
+    return names?.[Number(v)] ?? v.toString();
+  }
   if (typeof v === "string") return v;
-  if (Array.isArray(v)) return `[${v.map(formatValue).join(", ")}]`;
+  if (Array.isArray(v)) return `[${v.map((x) => formatValue(x)).join(", ")}]`;
   return String(v);
 }
 
+const errorFragments = dedupe([
+  ...ParticipantRegistry__factory.abi,
+  ...CaseRegistry__factory.abi,
+  ...AccessLedger__factory.abi,
+  ...AccessLogAnchor__factory.abi,
+]).filter((f) => f.type === "error");
+
 /** Every custom error of every consortium contract, for decoding reverts that bubble across contracts. */
-const consortiumErrors = new Interface(
-  dedupe([
-    ...ParticipantRegistry__factory.abi,
-    ...CaseRegistry__factory.abi,
-    ...AccessLedger__factory.abi,
-    ...AccessLogAnchor__factory.abi,
-  ]).filter((f) => f.type === "error"),
+const consortiumErrors = new Interface(errorFragments);
+
+/** For each error, its enum-typed inputs: input name → ABI internal type. */
+const enumInputs = new Map<string, Record<string, string>>(
+  errorFragments.map((f) => {
+    const inputs = ("inputs" in f ? f.inputs : []) as readonly {
+      name: string;
+      internalType?: string;
+    }[];
+    const enums: Record<string, string> = {};
+    for (const i of inputs)
+      if (i.internalType?.startsWith("enum ") === true) enums[i.name] = i.internalType;
+    return [String(f.name), enums];
+  }),
 );
 
 function dedupe<T extends { type: string; name?: string }>(fragments: readonly T[]): T[] {
@@ -108,7 +149,7 @@ export function decodeRevert(error: unknown): unknown {
   if (data === undefined) return error;
   const desc = consortiumErrors.parseError(data);
   if (desc === null) return error;
-  return new ContractRevertError(desc.name, toObject(desc), error);
+  return new ContractRevertError(desc.name, toObject(desc), error, enumInputs.get(desc.name));
 }
 
 /** Runs `fn`, rethrowing consortium reverts as {@link ContractRevertError}. */
