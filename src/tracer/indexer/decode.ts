@@ -1,0 +1,161 @@
+import { Interface, type LogDescription, type Result } from "ethers";
+import type { DeploymentRecord } from "../../client/deployment.js";
+import {
+  AccessLedger__factory,
+  AccessLogAnchor__factory,
+  CaseRegistry__factory,
+  ParticipantRegistry__factory,
+} from "../../../types/ethers-contracts/index.js";
+
+/** The consortium contracts, by the names the deployment record uses. */
+export type ContractName = keyof DeploymentRecord["contracts"];
+
+const INTERFACES: Record<ContractName, Interface> = {
+  ParticipantRegistry: new Interface(ParticipantRegistry__factory.abi),
+  CaseRegistry: new Interface(CaseRegistry__factory.abi),
+  AccessLedger: new Interface(AccessLedger__factory.abi),
+  AccessLogAnchor: new Interface(AccessLogAnchor__factory.abi),
+};
+
+/** A log as eth_getLogs returns it. */
+export interface RawLog {
+  address: string;
+  topics: string[];
+  data: string;
+  blockNumber: string;
+  blockHash: string;
+  blockTimestamp?: string;
+  transactionHash: string;
+  transactionIndex: string;
+  logIndex: string;
+  removed?: boolean;
+}
+
+/** One decoded event, as stored. Ids are decimal strings (numeric columns); args are JSON. */
+export interface EventRow {
+  blockNumber: number;
+  logIndex: number;
+  txIndex: number;
+  txHash: string;
+  blockHash: string;
+  blockTime: number;
+  contract: ContractName;
+  event: string;
+  caseId: string | null;
+  requestId: string | null;
+  deliveryId: string | null;
+  anchorId: string | null;
+  datasetId: string | null;
+  proposalId: string | null;
+  actor: number | null;
+  counterpart: number | null;
+  signer: string | null;
+  subject: string | null;
+  args: Record<string, unknown>;
+}
+
+/** Which argument is the acting participant and which the other party, per event. */
+const PARTIES: Record<string, { actor?: string; counterpart?: string }> = {
+  ParticipantAdmitted: { actor: "participantId" },
+  ParticipantStatusChanged: { actor: "participantId" },
+  SigningKeyAdded: { actor: "participantId" },
+  SigningKeyRemoved: { actor: "participantId" },
+  ProposalCreated: { actor: "proposer" },
+  ProposalApproved: { actor: "approver" },
+  EmergencyPaused: { actor: "participantId" },
+  CaseOpened: { actor: "opener" },
+  CaseApproved: { actor: "approver" },
+  CaseExtensionRequested: { actor: "requester" },
+  CaseExtended: { actor: "approver" },
+  CaseClosed: { actor: "closer" },
+  DatasetRegistered: { actor: "provider" },
+  DatasetRetired: { actor: "provider" },
+  AccessRequested: { actor: "requester", counterpart: "provider" },
+  AccessGranted: { actor: "provider" },
+  AccessDenied: { actor: "provider" },
+  GrantRevoked: { actor: "provider" },
+  DeliveryAttested: { actor: "providerId", counterpart: "requesterId" },
+  LogAnchored: { actor: "participant" },
+};
+
+/** JSON-safe copy of decoded arguments: bigints as decimal strings, structs as objects. */
+export function jsonArgs(args: Result, names: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  names.forEach((name, i) => {
+    out[name] = toJson(args[i]);
+  });
+  return out;
+}
+
+function toJson(v: unknown): unknown {
+  if (typeof v === "bigint") return v.toString();
+  if (v !== null && typeof v === "object" && "toObject" in v) {
+    const r = v as Result;
+    const obj = r.toObject(true) as Record<string, unknown>;
+    const keys = Object.keys(obj);
+    if (keys.length > 0 && !keys.every((k) => /^_?\d+$/.test(k))) {
+      return Object.fromEntries(keys.map((k) => [k, toJson(obj[k])]));
+    }
+    return r.toArray().map(toJson);
+  }
+  if (Array.isArray(v)) return v.map(toJson);
+  return v;
+}
+
+const str = (v: unknown): string | null => (v === undefined || v === null ? null : String(v));
+const num = (v: unknown): number | null => (v === undefined || v === null ? null : Number(v));
+
+/** Decodes consortium logs; logs of unknown addresses or topics are skipped (returned as null). */
+export class EventDecoder {
+  private readonly byAddress = new Map<string, ContractName>();
+
+  constructor(deployment: DeploymentRecord) {
+    for (const [name, address] of Object.entries(deployment.contracts)) {
+      this.byAddress.set(address.toLowerCase(), name as ContractName);
+    }
+  }
+
+  /** The addresses to ask eth_getLogs for. */
+  get addresses(): string[] {
+    return [...this.byAddress.keys()];
+  }
+
+  decode(log: RawLog, blockTime: number): EventRow | null {
+    const contract = this.byAddress.get(log.address.toLowerCase());
+    if (contract === undefined) return null;
+    let parsed: LogDescription | null;
+    try {
+      parsed = INTERFACES[contract].parseLog({ topics: log.topics, data: log.data });
+    } catch {
+      return null;
+    }
+    if (parsed === null) return null;
+    const names = parsed.fragment.inputs.map((i) => i.name);
+    const args = jsonArgs(parsed.args, names);
+    const parties = PARTIES[parsed.name] ?? {};
+    return {
+      blockNumber: Number(log.blockNumber),
+      logIndex: Number(log.logIndex),
+      txIndex: Number(log.transactionIndex),
+      txHash: log.transactionHash.toLowerCase(),
+      blockHash: log.blockHash.toLowerCase(),
+      blockTime,
+      contract,
+      event: parsed.name,
+      caseId: str(args["caseId"]),
+      requestId: str(
+        args["requestId"] ??
+          (args["delivery"] as Record<string, unknown> | undefined)?.["requestId"],
+      ),
+      deliveryId: str(args["deliveryId"]),
+      anchorId: str(args["anchorId"]),
+      datasetId: str(args["datasetId"]),
+      proposalId: str(args["proposalId"]),
+      actor: parties.actor === undefined ? null : num(args[parties.actor]),
+      counterpart: parties.counterpart === undefined ? null : num(args[parties.counterpart]),
+      signer: str(args["signer"] ?? args["submitter"])?.toLowerCase() ?? null,
+      subject: str(args["subjectCommitment"])?.toLowerCase() ?? null,
+      args,
+    };
+  }
+}

@@ -1,0 +1,220 @@
+import { TracerError } from "../errors.js";
+
+/** A JSON-RPC error answered by the node (not a transport failure). */
+export class RpcError extends TracerError {
+  override name = "RpcError";
+  constructor(
+    readonly method: string,
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(`${method}: ${message} (code ${code})`);
+  }
+}
+
+/** eth_getLogs refused a block range as too large; `suggested` is the range it proposed, if any. */
+export class RangeTooLargeError extends RpcError {
+  override name = "RangeTooLargeError";
+  constructor(
+    method: string,
+    code: number,
+    message: string,
+    readonly suggested?: { from: number; to: number },
+  ) {
+    super(method, code, message);
+  }
+}
+
+/** The node could not be reached or kept failing after every retry. */
+export class RpcUnavailableError extends TracerError {
+  override name = "RpcUnavailableError";
+}
+
+export interface RpcOptions {
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  /** Retries of one call on transport errors, 429, 5xx, timeouts and truncated bodies. */
+  maxRetries?: number;
+  /** First backoff delay; doubles per retry (with jitter), capped at maxDelayMs. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Called before each retry (for logs). */
+  onRetry?: (info: { method: string; attempt: number; delayMs: number; reason: string }) => void;
+}
+
+interface JsonRpcResponse {
+  jsonrpc?: string;
+  id?: number | string | null;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+}
+
+/** Messages by which providers say an eth_getLogs range is too large (geth, Besu, Erigon, Alchemy, Infura, QuickNode, anvil, Hardhat). */
+const RANGE_TOO_LARGE =
+  /too many (results|logs|blocks)|more than \d+ (results|logs)|block range|range (is )?too (large|wide|big)|exceed(s|ed)? (the )?(max(imum)?|limit)|limit exceeded|response size|query timeout|log response size/i;
+
+/** Extracts a block range a provider proposes in its error, e.g. "try with this block range [0x10, 0x1f]". */
+export function suggestedRange(
+  message: string,
+  data?: unknown,
+): { from: number; to: number } | undefined {
+  const text = `${message} ${typeof data === "string" ? data : JSON.stringify(data ?? "")}`;
+  const m = /\[\s*(0x[0-9a-f]+|\d+)\s*,\s*(0x[0-9a-f]+|\d+)\s*\]/i.exec(text);
+  if (m === null || m[1] === undefined || m[2] === undefined) return undefined;
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  return Number.isSafeInteger(from) && Number.isSafeInteger(to) && to >= from
+    ? { from, to }
+    : undefined;
+}
+
+class RetryableError extends Error {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A JSON-RPC client over HTTP that retries what can be retried and classifies what can't. */
+export class RpcClient {
+  private nextId = 1;
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly onRetry: RpcOptions["onRetry"];
+  /** Calls made (including retries), for statistics. */
+  requests = 0;
+
+  constructor(
+    readonly url: string,
+    options: RpcOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.maxRetries = options.maxRetries ?? 8;
+    this.baseDelayMs = options.baseDelayMs ?? 100;
+    this.maxDelayMs = options.maxDelayMs ?? 5_000;
+    this.onRetry = options.onRetry;
+  }
+
+  /** Calls one method; `retries` overrides the retry budget (e.g. 1 for a first reachability check). */
+  async call<T>(
+    method: string,
+    params: readonly unknown[] = [],
+    retries = this.maxRetries,
+  ): Promise<T> {
+    const [response] = await this.send([{ method, params }], retries);
+    if (response === undefined)
+      throw new RpcUnavailableError(`${method}: empty answer from ${this.url}`);
+    return response as T;
+  }
+
+  /** Calls several methods in one JSON-RPC batch; results in the order of `calls`. */
+  async batch<T>(calls: readonly { method: string; params: readonly unknown[] }[]): Promise<T[]> {
+    if (calls.length === 0) return [];
+    return (await this.send(calls, this.maxRetries)) as T[];
+  }
+
+  private async send(
+    calls: readonly { method: string; params: readonly unknown[] }[],
+    retries: number,
+  ): Promise<unknown[]> {
+    const label = calls.length === 1 ? (calls[0]?.method ?? "call") : `batch of ${calls.length}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.attempt(calls);
+      } catch (error) {
+        if (!(error instanceof RetryableError)) throw error;
+        if (attempt >= retries) {
+          throw new RpcUnavailableError(
+            `${label} to ${this.url} failed after ${attempt + 1} attempts: ${error.message}`,
+          );
+        }
+        const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt);
+        const retryAfter = (error as RetryableError & { retryAfterMs?: number }).retryAfterMs;
+        const delayMs = Math.max(retryAfter ?? 0, Math.round(backoff * (0.5 + Math.random() / 2)));
+        this.onRetry?.({ method: label, attempt: attempt + 1, delayMs, reason: error.message });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  private async attempt(
+    calls: readonly { method: string; params: readonly unknown[] }[],
+  ): Promise<unknown[]> {
+    const ids = calls.map(() => this.nextId++);
+    const body =
+      calls.length === 1
+        ? JSON.stringify({
+            jsonrpc: "2.0",
+            id: ids[0],
+            method: calls[0]?.method,
+            params: calls[0]?.params,
+          })
+        : JSON.stringify(
+            calls.map((c, i) => ({
+              jsonrpc: "2.0",
+              id: ids[i],
+              method: c.method,
+              params: c.params,
+            })),
+          );
+    this.requests++;
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(this.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await res.text();
+    } catch (error) {
+      const e = error as Error & { cause?: { code?: string; message?: string } };
+      const reason =
+        e.name === "TimeoutError"
+          ? `timed out after ${this.timeoutMs} ms`
+          : (e.cause?.code ?? e.cause?.message ?? e.message);
+      throw new RetryableError(reason);
+    }
+    if (res.status === 429 || res.status >= 500) {
+      const err = new RetryableError(`HTTP ${res.status}`) as RetryableError & {
+        retryAfterMs?: number;
+      };
+      const after = Number(res.headers.get("retry-after"));
+      if (Number.isFinite(after) && after > 0)
+        err.retryAfterMs = Math.min(after * 1000, this.maxDelayMs);
+      throw err;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      if (!res.ok)
+        throw new RpcUnavailableError(`HTTP ${res.status} from ${this.url}: ${text.slice(0, 120)}`);
+      throw new RetryableError(`unparsable answer (${text.length} bytes)`);
+    }
+    if (!res.ok && (parsed === null || typeof parsed !== "object")) {
+      throw new RpcUnavailableError(`HTTP ${res.status} from ${this.url}`);
+    }
+    const responses: JsonRpcResponse[] = Array.isArray(parsed)
+      ? (parsed as JsonRpcResponse[])
+      : [parsed as JsonRpcResponse];
+    const byId = new Map(responses.map((r) => [Number(r.id), r]));
+    return calls.map((c, i) => {
+      const r = byId.get(ids[i] ?? -1) ?? (calls.length === 1 ? responses[0] : undefined);
+      if (r === undefined) throw new RetryableError(`no answer for ${c.method} in the batch`);
+      if (r.error !== undefined) {
+        const { code, message, data } = r.error;
+        if (c.method === "eth_getLogs" && (RANGE_TOO_LARGE.test(message) || code === -32005)) {
+          throw new RangeTooLargeError(c.method, code, message, suggestedRange(message, data));
+        }
+        // Rate limits reported inside JSON-RPC (some providers answer HTTP 200 with code 429 or -32005).
+        if (code === 429 || /rate limit|too many requests/i.test(message))
+          throw new RetryableError(message);
+        throw new RpcError(c.method, code, message, data);
+      }
+      if (!("result" in r)) throw new RetryableError(`answer for ${c.method} has no result`);
+      return r.result;
+    });
+  }
+}

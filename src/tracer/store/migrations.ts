@@ -1,0 +1,126 @@
+import type { Database } from "./db.js";
+
+/** One schema change. Versions only grow; a migration is never edited once released. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * The store's schema. The tracer is a pure function of the chain: every row comes from one log
+ * (events) or one block header (blocks), so a reorganization rolls back exactly the rows of the
+ * abandoned blocks with a `DELETE … WHERE block_number > fork`.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "events, blocks and the sync checkpoint",
+    sql: `
+      CREATE TABLE deployment (
+        id           integer PRIMARY KEY CHECK (id = 1),
+        chain_id     bigint  NOT NULL,
+        start_block  bigint  NOT NULL,
+        registry     text    NOT NULL,
+        cases        text    NOT NULL,
+        access       text    NOT NULL,
+        anchor       text    NOT NULL
+      );
+
+      -- The highest block whose events are all stored, and its hash (the resume point).
+      CREATE TABLE checkpoint (
+        id           integer PRIMARY KEY CHECK (id = 1),
+        block_number bigint  NOT NULL,
+        block_hash   text    NOT NULL,
+        updated_at   timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- Headers of recent (unfinalized) blocks, to detect reorganizations by their hashes.
+      CREATE TABLE blocks (
+        number       bigint  PRIMARY KEY,
+        hash         text    NOT NULL,
+        parent_hash  text    NOT NULL,
+        timestamp    bigint  NOT NULL
+      );
+
+      -- Every consortium event, decoded; the columns in the middle are the ones queries filter on.
+      CREATE TABLE events (
+        block_number bigint  NOT NULL,
+        log_index    integer NOT NULL,
+        tx_index     integer NOT NULL,
+        tx_hash      text    NOT NULL,
+        block_hash   text    NOT NULL,
+        block_time   bigint  NOT NULL,
+        contract     text    NOT NULL,
+        event        text    NOT NULL,
+        case_id      numeric,
+        request_id   numeric,
+        delivery_id  numeric,
+        anchor_id    numeric,
+        dataset_id   numeric,
+        proposal_id  numeric,
+        actor        bigint,
+        counterpart  bigint,
+        signer       text,
+        subject      text,
+        args         jsonb   NOT NULL,
+        PRIMARY KEY (block_number, log_index)
+      );
+      CREATE INDEX events_case ON events (case_id) WHERE case_id IS NOT NULL;
+      CREATE INDEX events_request ON events (request_id) WHERE request_id IS NOT NULL;
+      CREATE INDEX events_delivery ON events (delivery_id) WHERE delivery_id IS NOT NULL;
+      CREATE INDEX events_anchor ON events (anchor_id) WHERE anchor_id IS NOT NULL;
+      CREATE INDEX events_subject ON events (subject) WHERE subject IS NOT NULL;
+      CREATE INDEX events_actor ON events (actor) WHERE actor IS NOT NULL;
+      CREATE INDEX events_counterpart ON events (counterpart) WHERE counterpart IS NOT NULL;
+      CREATE INDEX events_event ON events (event);
+    `,
+  },
+];
+
+/** Applies the migrations not yet applied, each in its own transaction; returns the versions applied. */
+export async function migrate(
+  db: Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`);
+  const applied: number[] = [];
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    const done = await db.transaction(async (tx) => {
+      // Two processes migrating one server at once: the second waits, then sees it done.
+      if (db.engine === "postgres") await tx.query("SELECT pg_advisory_xact_lock(7461726)");
+      const rows = await tx.query<{ version: number }>(
+        "SELECT version FROM schema_migrations WHERE version = $1",
+        [m.version],
+      );
+      if (rows.length > 0) return false;
+      for (const statement of splitStatements(m.sql)) await tx.query(statement);
+      await tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [
+        m.version,
+        m.name,
+      ]);
+      return true;
+    });
+    if (done) applied.push(m.version);
+  }
+  return applied;
+}
+
+/** The newest schema version applied to a database (0 if none). */
+export async function schemaVersion(db: Database): Promise<number> {
+  const rows = await db.query<{ v: number | null }>(
+    "SELECT max(version) AS v FROM schema_migrations",
+  );
+  return Number(rows[0]?.v ?? 0);
+}
+
+function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*$/m)
+    .map((s) => s.replace(/^\s*--.*$/gm, "").trim())
+    .filter((s) => s.length > 0);
+}

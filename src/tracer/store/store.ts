@@ -1,0 +1,231 @@
+import type { DeploymentRecord } from "../../client/deployment.js";
+import { TracerError } from "../errors.js";
+import type { EventRow } from "../indexer/decode.js";
+import type { Database, Sql } from "./db.js";
+import { migrate } from "./migrations.js";
+
+/** A block header as the indexer keeps it. */
+export interface BlockHeader {
+  number: number;
+  hash: string;
+  parentHash: string;
+  timestamp: number;
+}
+
+/** The resume point: every event up to and including this block is stored. */
+export interface Checkpoint {
+  blockNumber: number;
+  blockHash: string;
+}
+
+/** What the indexer writes for one block range, in one transaction. */
+export interface RangeWrite {
+  events: readonly EventRow[];
+  /** Headers to keep for reorganization checks (unfinalized blocks, and the range's last block). */
+  blocks: readonly BlockHeader[];
+  checkpoint: Checkpoint;
+  /** Headers below this block are final: dropped. */
+  pruneBelow: number;
+}
+
+/**
+ * The tracer's store: the narrow interface between the indexer (which writes ranges and rolls
+ * back) and the queries (which read events). One schema on both engines.
+ */
+export class Store {
+  private constructor(readonly db: Database) {}
+
+  /** Opens the store on a database, applying pending migrations. */
+  static async open(db: Database): Promise<Store> {
+    await migrate(db);
+    return new Store(db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** The deployment this store indexes, or null for an empty store. */
+  async deployment(): Promise<DeploymentRecord | null> {
+    const rows = await this.db.query<{
+      chain_id: string | number;
+      start_block: string | number;
+      registry: string;
+      cases: string;
+      access: string;
+      anchor: string;
+    }>(
+      "SELECT chain_id, start_block, registry, cases, access, anchor FROM deployment WHERE id = 1",
+    );
+    const r = rows[0];
+    if (r === undefined) return null;
+    return {
+      version: 1,
+      chainId: Number(r.chain_id),
+      startBlock: Number(r.start_block),
+      contracts: {
+        ParticipantRegistry: r.registry,
+        CaseRegistry: r.cases,
+        AccessLedger: r.access,
+        AccessLogAnchor: r.anchor,
+      },
+    };
+  }
+
+  /**
+   * Binds an empty store to a deployment, or checks that the store already indexes this one: a
+   * store never mixes two consortia.
+   */
+  async bindDeployment(d: DeploymentRecord): Promise<void> {
+    const existing = await this.deployment();
+    if (existing === null) {
+      await this.db.query(
+        `INSERT INTO deployment (id, chain_id, start_block, registry, cases, access, anchor)
+         VALUES (1, $1, $2, $3, $4, $5, $6)`,
+        [
+          d.chainId,
+          d.startBlock,
+          d.contracts.ParticipantRegistry,
+          d.contracts.CaseRegistry,
+          d.contracts.AccessLedger,
+          d.contracts.AccessLogAnchor,
+        ],
+      );
+      return;
+    }
+    const same =
+      existing.chainId === d.chainId &&
+      Object.entries(d.contracts).every(
+        ([k, v]) =>
+          existing.contracts[k as keyof DeploymentRecord["contracts"]].toLowerCase() ===
+          v.toLowerCase(),
+      );
+    if (!same) {
+      throw new TracerError(
+        `this store indexes the consortium at ${existing.contracts.ParticipantRegistry} on chain ${existing.chainId}, ` +
+          `not ${d.contracts.ParticipantRegistry} on chain ${d.chainId}: use another --db`,
+      );
+    }
+  }
+
+  async checkpoint(): Promise<Checkpoint | null> {
+    const rows = await this.db.query<{ block_number: string | number; block_hash: string }>(
+      "SELECT block_number, block_hash FROM checkpoint WHERE id = 1",
+    );
+    const r = rows[0];
+    return r === undefined
+      ? null
+      : { blockNumber: Number(r.block_number), blockHash: r.block_hash };
+  }
+
+  /** Stored headers at or below `from`, newest first (the candidates for a fork point). */
+  async blocksDescending(from: number, limit: number): Promise<BlockHeader[]> {
+    const rows = await this.db.query<{
+      number: string | number;
+      hash: string;
+      parent_hash: string;
+      timestamp: string | number;
+    }>(
+      "SELECT number, hash, parent_hash, timestamp FROM blocks WHERE number <= $1 ORDER BY number DESC LIMIT $2",
+      [from, limit],
+    );
+    return rows.map((r) => ({
+      number: Number(r.number),
+      hash: r.hash,
+      parentHash: r.parent_hash,
+      timestamp: Number(r.timestamp),
+    }));
+  }
+
+  async block(number: number): Promise<BlockHeader | null> {
+    return (await this.blocksDescending(number, 1)).find((b) => b.number === number) ?? null;
+  }
+
+  /** Writes one block range's events, headers and checkpoint in one transaction. */
+  async writeRange(w: RangeWrite): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await insertEvents(tx, w.events);
+      for (const b of w.blocks) {
+        await tx.query(
+          `INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash,
+             timestamp = EXCLUDED.timestamp`,
+          [b.number, b.hash, b.parentHash, b.timestamp],
+        );
+      }
+      await setCheckpoint(tx, w.checkpoint);
+      await tx.query("DELETE FROM blocks WHERE number < $1 AND number <> $2", [
+        w.pruneBelow,
+        w.checkpoint.blockNumber,
+      ]);
+    });
+  }
+
+  /**
+   * Rolls back to a fork point: deletes exactly the rows of blocks above it, and moves the
+   * checkpoint there, in one transaction. Returns the number of events removed.
+   */
+  async rollbackTo(fork: Checkpoint): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const removed = await tx.query<{ n: string | number }>(
+        "WITH d AS (DELETE FROM events WHERE block_number > $1 RETURNING 1) SELECT count(*) AS n FROM d",
+        [fork.blockNumber],
+      );
+      await tx.query("DELETE FROM blocks WHERE number > $1", [fork.blockNumber]);
+      await setCheckpoint(tx, fork);
+      return Number(removed[0]?.n ?? 0);
+    });
+  }
+
+  /** Number of stored events. */
+  async eventCount(): Promise<number> {
+    const rows = await this.db.query<{ n: string | number }>("SELECT count(*) AS n FROM events");
+    return Number(rows[0]?.n ?? 0);
+  }
+}
+
+async function setCheckpoint(tx: Sql, c: Checkpoint): Promise<void> {
+  await tx.query(
+    `INSERT INTO checkpoint (id, block_number, block_hash, updated_at) VALUES (1, $1, $2, now())
+     ON CONFLICT (id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash,
+       updated_at = now()`,
+    [c.blockNumber, c.blockHash],
+  );
+}
+
+/** Inserts events in batches of column arrays (one statement per batch, fast on both engines). */
+async function insertEvents(tx: Sql, events: readonly EventRow[]): Promise<void> {
+  const BATCH = 5000;
+  for (let i = 0; i < events.length; i += BATCH) {
+    const chunk = events.slice(i, i + BATCH);
+    const col = <T>(f: (e: EventRow) => T): T[] => chunk.map(f);
+    await tx.query(
+      `INSERT INTO events (block_number, log_index, tx_index, tx_hash, block_hash, block_time, contract, event,
+         case_id, request_id, delivery_id, anchor_id, dataset_id, proposal_id, actor, counterpart, signer, subject, args)
+       SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+         $8::text[], $9::numeric[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[],
+         $15::bigint[], $16::bigint[], $17::text[], $18::text[], $19::jsonb[])`,
+      [
+        col((e) => e.blockNumber),
+        col((e) => e.logIndex),
+        col((e) => e.txIndex),
+        col((e) => e.txHash),
+        col((e) => e.blockHash),
+        col((e) => e.blockTime),
+        col((e) => e.contract),
+        col((e) => e.event),
+        col((e) => e.caseId),
+        col((e) => e.requestId),
+        col((e) => e.deliveryId),
+        col((e) => e.anchorId),
+        col((e) => e.datasetId),
+        col((e) => e.proposalId),
+        col((e) => e.actor),
+        col((e) => e.counterpart),
+        col((e) => e.signer),
+        col((e) => e.subject),
+        col((e) => JSON.stringify(e.args)),
+      ],
+    );
+  }
+}
