@@ -1,4 +1,4 @@
-import { Interface, type LogDescription, type Result } from "ethers";
+import { Interface, type LogDescription, type ParamType, type Result } from "ethers";
 import type { DeploymentRecord } from "../../client/deployment.js";
 import {
   AccessLedger__factory,
@@ -79,26 +79,22 @@ const PARTIES: Record<string, { actor?: string; counterpart?: string }> = {
 };
 
 /** JSON-safe copy of decoded arguments: bigints as decimal strings, structs as objects. */
-export function jsonArgs(args: Result, names: readonly string[]): Record<string, unknown> {
+export function jsonArgs(args: Result, inputs: readonly ParamType[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  names.forEach((name, i) => {
-    out[name] = toJson(args[i]);
+  inputs.forEach((p, i) => {
+    out[p.name] = toJson(args[i], p);
   });
   return out;
 }
 
-function toJson(v: unknown): unknown {
-  if (typeof v === "bigint") return v.toString();
-  if (v !== null && typeof v === "object" && "toObject" in v) {
-    const r = v as Result;
-    const obj = r.toObject(true) as Record<string, unknown>;
-    const keys = Object.keys(obj);
-    if (keys.length > 0 && !keys.every((k) => /^_?\d+$/.test(k))) {
-      return Object.fromEntries(keys.map((k) => [k, toJson(obj[k])]));
-    }
-    return r.toArray().map(toJson);
+function toJson(v: unknown, p: ParamType): unknown {
+  if (p.isArray()) return (v as unknown[]).map((x) => toJson(x, p.arrayChildren));
+  if (p.isTuple()) {
+    const values = v as unknown[];
+    return Object.fromEntries(p.components.map((c, i) => [c.name, toJson(values[i], c)]));
   }
-  if (Array.isArray(v)) return v.map(toJson);
+  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "string") return p.type === "address" ? v.toLowerCase() : v;
   return v;
 }
 
@@ -130,8 +126,7 @@ export class EventDecoder {
       return null;
     }
     if (parsed === null) return null;
-    const names = parsed.fragment.inputs.map((i) => i.name);
-    const args = jsonArgs(parsed.args, names);
+    const args = jsonArgs(parsed.args, parsed.fragment.inputs);
     const parties = PARTIES[parsed.name] ?? {};
     return {
       blockNumber: Number(log.blockNumber),
