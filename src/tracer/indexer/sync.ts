@@ -54,6 +54,28 @@ function header(b: RpcBlock): BlockHeader {
 }
 
 /**
+ * Checks that the node serves the deployment's chain and has code at every recorded address;
+ * throws one clear {@link TracerError} otherwise. The first call fails fast when the node is
+ * unreachable.
+ */
+export async function checkNode(rpc: RpcClient, deployment: DeploymentRecord): Promise<void> {
+  const chainId = Number(await rpc.call<string>("eth_chainId", [], 1));
+  if (chainId !== deployment.chainId) {
+    throw new TracerError(
+      `the node at ${rpc.url} serves chain ${chainId}, the deployment record says chain ${deployment.chainId}`,
+    );
+  }
+  for (const [name, address] of Object.entries(deployment.contracts)) {
+    const code = await rpc.call<string>("eth_getCode", [address, "latest"]);
+    if (code === "0x" || code === "") {
+      throw new TracerError(
+        `no contract code at ${address} (${name}) on chain ${chainId}: wrong deployment record or node`,
+      );
+    }
+  }
+}
+
+/**
  * Reads the consortium's events into the store. Historical blocks (beyond the finality depth)
  * are read with eth_getLogs over ranges that adapt to the provider; recent blocks are read one by
  * one, each one's parent hash checked against the stored header, so that a reorganization is
@@ -102,20 +124,7 @@ export class Indexer {
    */
   async start(): Promise<void> {
     if (this.started) return;
-    const chainId = Number(await this.rpc.call<string>("eth_chainId", [], 1));
-    if (chainId !== this.deployment.chainId) {
-      throw new TracerError(
-        `the node at ${this.rpc.url} serves chain ${chainId}, the deployment record says chain ${this.deployment.chainId}`,
-      );
-    }
-    for (const [name, address] of Object.entries(this.deployment.contracts)) {
-      const code = await this.rpc.call<string>("eth_getCode", [address, "latest"]);
-      if (code === "0x" || code === "") {
-        throw new TracerError(
-          `no contract code at ${address} (${name}) on chain ${chainId}: wrong deployment record or node`,
-        );
-      }
-    }
+    await checkNode(this.rpc, this.deployment);
     await this.store.bindDeployment(this.deployment);
     this.started = true;
   }

@@ -1,0 +1,35 @@
+/** Human output: aligned tables; machines get --json. */
+
+/** Formats rows as a table with a header, columns aligned, numbers right-aligned. */
+export function table(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? "" : String(c))));
+  const widths = headers.map((h, i) =>
+    Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)),
+  );
+  const numeric = headers.map(
+    (_, i) => cells.length > 0 && cells.every((r) => /^-?\d+$/.test(r[i] ?? "") || r[i] === ""),
+  );
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (numeric[i] === true ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}
+
+/** JSON with bigints as decimal strings. */
+export function json(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
+}
+
+/** One structured log line (follow mode). */
+export function logLine(fields: Record<string, unknown>): string {
+  return JSON.stringify({ time: new Date().toISOString(), ...fields }, (_k, v: unknown) =>
+    typeof v === "bigint" ? v.toString() : v,
+  );
+}
+
+/** ISO time of a unix timestamp (seconds). */
+export function isoTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
+}
