@@ -415,7 +415,7 @@ export async function measureGas(
       values.push([BigInt(i), commitment(`access-log-${entries}-${i}`)]);
     }
     const tree = StandardMerkleTree.of(values, ["uint256", "bytes32"]);
-    const gas = await measure(c.anchor.connect(bank).anchor(caseId, tree.root, entries));
+    const gas = await measure(c.anchor.connect(bank).anchor(caseId, 0n, tree.root, entries));
     // The tree's leaf encoding must be the one the contract verifies.
     const last = values.length - 1;
     const [index, entryHash] = tree.at(last) ?? [];

@@ -53,7 +53,7 @@ async function deployAnchor() {
 async function deployAnchored() {
   const f = await deployAnchor();
   const tree = batchOf(4);
-  await (await f.anchor.connect(f.bank).anchor(f.caseId, tree.root, 4)).wait();
+  await (await f.anchor.connect(f.bank).anchor(f.caseId, 0n, tree.root, 4)).wait();
   return { ...f, tree, anchorId: 1n };
 }
 
@@ -73,10 +73,10 @@ describe("AccessLogAnchor", function () {
       it(`anchors a batch of ${entries}, records it and emits LogAnchored`, async function () {
         const { anchor, bank, ids, caseId } = await networkHelpers.loadFixture(deployAnchor);
         const tree = batchOf(count);
-        const tx = anchor.connect(bank).anchor(caseId, tree.root, count);
+        const tx = anchor.connect(bank).anchor(caseId, 0n, tree.root, count);
         await expect(tx)
           .to.emit(anchor, "LogAnchored")
-          .withArgs(1n, caseId, ids.bank, tree.root, count, bank.address);
+          .withArgs(1n, caseId, ids.bank, 0n, tree.root, count, bank.address);
 
         const receipt = await (await tx).wait();
         if (receipt === null) throw new Error("no receipt");
@@ -87,13 +87,14 @@ describe("AccessLogAnchor", function () {
         expect(a.participant).to.equal(ids.bank);
         expect(a.entryCount).to.equal(count);
         expect(a.anchoredAt).to.equal(block?.timestamp);
+        expect(a.firstSequence).to.equal(0n);
         expect(await anchor.anchorCount()).to.equal(1n);
       });
 
       it(`proves every sampled entry of a batch of ${entries}`, async function () {
         const { anchor, bank, caseId } = await networkHelpers.loadFixture(deployAnchor);
         const tree = batchOf(count);
-        await anchor.connect(bank).anchor(caseId, tree.root, count);
+        await anchor.connect(bank).anchor(caseId, 0n, tree.root, count);
         // Every entry of small batches; in the large one both ends, the middle and a stride.
         const sample =
           count <= 3
@@ -111,30 +112,39 @@ describe("AccessLogAnchor", function () {
       });
     }
 
+    it("records the first entry's sequence number in the participant's log", async function () {
+      const { anchor, bank, ids, caseId } = await networkHelpers.loadFixture(deployAnchor);
+      const tree = batchOf(3);
+      await expect(anchor.connect(bank).anchor(caseId, 40n, tree.root, 3))
+        .to.emit(anchor, "LogAnchored")
+        .withArgs(1n, caseId, ids.bank, 40n, tree.root, 3, bank.address);
+      expect((await anchor.getAnchor(1n)).firstSequence).to.equal(40n);
+    });
+
     it("accepts case id 0 for entries of several cases or none", async function () {
       const { anchor, telecom, ids } = await networkHelpers.loadFixture(deployAnchor);
       const tree = batchOf(3);
-      await expect(anchor.connect(telecom).anchor(0n, tree.root, 3))
+      await expect(anchor.connect(telecom).anchor(0n, 0n, tree.root, 3))
         .to.emit(anchor, "LogAnchored")
-        .withArgs(1n, 0n, ids.telecom, tree.root, 3, telecom.address);
+        .withArgs(1n, 0n, ids.telecom, 0n, tree.root, 3, telecom.address);
       expect((await anchor.getAnchor(1n)).caseId).to.equal(0n);
     });
 
     it("accepts a batch under an active case from any active participant", async function () {
       const { anchor, telecom, ids, caseId } = await networkHelpers.loadFixture(deployAnchor);
       const tree = batchOf(3);
-      await expect(anchor.connect(telecom).anchor(caseId, tree.root, 3))
+      await expect(anchor.connect(telecom).anchor(caseId, 0n, tree.root, 3))
         .to.emit(anchor, "LogAnchored")
-        .withArgs(1n, caseId, ids.telecom, tree.root, 3, telecom.address);
+        .withArgs(1n, caseId, ids.telecom, 0n, tree.root, 3, telecom.address);
     });
 
     it("numbers anchors from 1 in order and counts them", async function () {
       const { anchor, police, ids, caseId, tree } =
         await networkHelpers.loadFixture(deployAnchored);
       const next = batchOf(3, "B");
-      await expect(anchor.connect(police).anchor(caseId, next.root, 3))
+      await expect(anchor.connect(police).anchor(caseId, 0n, next.root, 3))
         .to.emit(anchor, "LogAnchored")
-        .withArgs(2n, caseId, ids.police, next.root, 3, police.address);
+        .withArgs(2n, caseId, ids.police, 0n, next.root, 3, police.address);
       expect(await anchor.anchorCount()).to.equal(2n);
       expect((await anchor.getAnchor(1n)).root).to.equal(tree.root);
       expect((await anchor.getAnchor(2n)).root).to.equal(next.root);
@@ -142,22 +152,21 @@ describe("AccessLogAnchor", function () {
 
     it("reverts with EmptyBatch when the root is zero", async function () {
       const { anchor, bank, caseId } = await networkHelpers.loadFixture(deployAnchor);
-      await expect(anchor.connect(bank).anchor(caseId, ZeroHash, 3)).to.be.revertedWithCustomError(
-        anchor,
-        "EmptyBatch",
-      );
+      await expect(
+        anchor.connect(bank).anchor(caseId, 0n, ZeroHash, 3),
+      ).to.be.revertedWithCustomError(anchor, "EmptyBatch");
     });
 
     it("reverts with EmptyBatch when the entry count is zero", async function () {
       const { anchor, bank, caseId } = await networkHelpers.loadFixture(deployAnchor);
       await expect(
-        anchor.connect(bank).anchor(caseId, batchOf(3).root, 0),
+        anchor.connect(bank).anchor(caseId, 0n, batchOf(3).root, 0),
       ).to.be.revertedWithCustomError(anchor, "EmptyBatch");
     });
 
     it("reverts with UnknownCase when the case does not exist", async function () {
       const { anchor, cases, bank } = await networkHelpers.loadFixture(deployAnchor);
-      await expect(anchor.connect(bank).anchor(99n, batchOf(3).root, 3))
+      await expect(anchor.connect(bank).anchor(99n, 0n, batchOf(3).root, 3))
         .to.be.revertedWithCustomError(cases, "UnknownCase")
         .withArgs(99n);
     });
@@ -171,7 +180,7 @@ describe("AccessLogAnchor", function () {
         SCOPE,
         (await time.latest()) + CASE_DURATION,
       );
-      await expect(anchor.connect(bank).anchor(pending, batchOf(3).root, 3))
+      await expect(anchor.connect(bank).anchor(pending, 0n, batchOf(3).root, 3))
         .to.be.revertedWithCustomError(cases, "CaseNotApproved")
         .withArgs(pending);
     });
@@ -180,7 +189,7 @@ describe("AccessLogAnchor", function () {
       const { anchor, cases, police, bank, caseId } =
         await networkHelpers.loadFixture(deployAnchor);
       await cases.connect(police).closeCase(caseId, REASON);
-      await expect(anchor.connect(bank).anchor(caseId, batchOf(3).root, 3))
+      await expect(anchor.connect(bank).anchor(caseId, 0n, batchOf(3).root, 3))
         .to.be.revertedWithCustomError(cases, "CaseIsClosed")
         .withArgs(caseId);
     });
@@ -189,14 +198,14 @@ describe("AccessLogAnchor", function () {
       const { anchor, cases, bank, caseId, caseExpiry } =
         await networkHelpers.loadFixture(deployAnchor);
       await time.setNextBlockTimestamp(caseExpiry);
-      await expect(anchor.connect(bank).anchor(caseId, batchOf(3).root, 3))
+      await expect(anchor.connect(bank).anchor(caseId, 0n, batchOf(3).root, 3))
         .to.be.revertedWithCustomError(cases, "CaseExpired")
         .withArgs(caseId, caseExpiry);
     });
 
     it("reverts with UnknownSigningKey when the caller is not a participant's key", async function () {
       const { anchor, registry, outsider } = await networkHelpers.loadFixture(deployAnchor);
-      await expect(anchor.connect(outsider).anchor(0n, batchOf(3).root, 3))
+      await expect(anchor.connect(outsider).anchor(0n, 0n, batchOf(3).root, 3))
         .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
         .withArgs(outsider.address);
     });
@@ -205,7 +214,7 @@ describe("AccessLogAnchor", function () {
       const { anchor, registry, council, bank, ids } =
         await networkHelpers.loadFixture(deployAnchor);
       await suspend(registry, council, ids.bank);
-      await expect(anchor.connect(bank).anchor(0n, batchOf(3).root, 3))
+      await expect(anchor.connect(bank).anchor(0n, 0n, batchOf(3).root, 3))
         .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
         .withArgs(ids.bank, ParticipantStatus.Suspended);
     });
@@ -215,7 +224,7 @@ describe("AccessLogAnchor", function () {
         await networkHelpers.loadFixture(deployAnchor);
       await registry.connect(council[0]).pause();
       await expect(
-        anchor.connect(bank).anchor(caseId, batchOf(3).root, 3),
+        anchor.connect(bank).anchor(caseId, 0n, batchOf(3).root, 3),
       ).to.be.revertedWithCustomError(anchor, "ConsortiumPaused");
     });
   });
@@ -245,7 +254,7 @@ describe("AccessLogAnchor", function () {
     it("returns false for an index at or beyond the entry count, even with a valid proof", async function () {
       const { anchor, bank, tree } = await networkHelpers.loadFixture(deployAnchored);
       // The same 4-leaf root anchored as a batch of 3: leaf 3 is in the tree, not in the batch.
-      await anchor.connect(bank).anchor(0n, tree.root, 3);
+      await anchor.connect(bank).anchor(0n, 0n, tree.root, 3);
       const e = entryOf(tree, 3);
       expect(await anchor.verifyEntry(1n, e.index, e.entryHash, e.proof)).to.equal(true);
       expect(await anchor.verifyEntry(2n, e.index, e.entryHash, e.proof)).to.equal(false);
@@ -255,7 +264,7 @@ describe("AccessLogAnchor", function () {
     it("returns false for a proof of another anchor", async function () {
       const { anchor, bank, anchorId, tree } = await networkHelpers.loadFixture(deployAnchored);
       const other = batchOf(4, "B");
-      await anchor.connect(bank).anchor(0n, other.root, 4);
+      await anchor.connect(bank).anchor(0n, 0n, other.root, 4);
       const e = entryOf(other, 1);
       expect(await anchor.verifyEntry(2n, e.index, e.entryHash, e.proof)).to.equal(true);
       expect(await anchor.verifyEntry(anchorId, e.index, e.entryHash, e.proof)).to.equal(false);
@@ -299,7 +308,7 @@ describe("AccessLogAnchor", function () {
     it("counts the anchors made", async function () {
       const { anchor, bank } = await networkHelpers.loadFixture(deployAnchored);
       expect(await anchor.anchorCount()).to.equal(1n);
-      await anchor.connect(bank).anchor(0n, batchOf(1, "B").root, 1);
+      await anchor.connect(bank).anchor(0n, 0n, batchOf(1, "B").root, 1);
       expect(await anchor.anchorCount()).to.equal(2n);
     });
   });

@@ -173,7 +173,17 @@ contract AccessLedger is IAccessLedger, EIP712 {
         r.deliveredRecords = uint64(total);
         r.deliveries = delivery.sequence + 1;
         deliveryId = ++_deliveryCount;
-        emit DeliveryAttested(deliveryId, requestId, r.caseId, delivery, provider, requester, msg.sender);
+        emit DeliveryAttested(
+            deliveryId,
+            requestId,
+            r.caseId,
+            r.provider,
+            r.requester,
+            delivery,
+            provider,
+            requester,
+            msg.sender
+        );
     }
 
     /// @inheritdoc IAccessLedger

@@ -26,7 +26,12 @@ contract AccessLogAnchor is IAccessLogAnchor {
     }
 
     /// @inheritdoc IAccessLogAnchor
-    function anchor(uint256 caseId, bytes32 root, uint32 entryCount) external returns (uint256 anchorId) {
+    function anchor(
+        uint256 caseId,
+        uint64 firstSequence,
+        bytes32 root,
+        uint32 entryCount
+    ) external returns (uint256 anchorId) {
         if (registry.paused()) revert ConsortiumPaused();
         (uint32 participant, ) = registry.activeParticipantOf(msg.sender);
         if (root == bytes32(0) || entryCount == 0) revert EmptyBatch();
@@ -37,9 +42,10 @@ contract AccessLogAnchor is IAccessLogAnchor {
             caseId: uint64(caseId),
             participant: participant,
             entryCount: entryCount,
-            anchoredAt: uint40(block.timestamp)
+            anchoredAt: uint40(block.timestamp),
+            firstSequence: firstSequence
         });
-        emit LogAnchored(anchorId, caseId, participant, root, entryCount, msg.sender);
+        emit LogAnchored(anchorId, caseId, participant, firstSequence, root, entryCount, msg.sender);
     }
 
     /// @inheritdoc IAccessLogAnchor

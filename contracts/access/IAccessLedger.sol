@@ -148,6 +148,8 @@ interface IAccessLedger {
     /// @param deliveryId the delivery
     /// @param requestId the request
     /// @param caseId its case
+    /// @param providerId the provider participant
+    /// @param requesterId the requesting participant
     /// @param delivery the signed fields
     /// @param provider the provider's signature
     /// @param requester the requester's signature
@@ -156,6 +158,8 @@ interface IAccessLedger {
         uint256 indexed deliveryId,
         uint256 indexed requestId,
         uint256 indexed caseId,
+        uint32 providerId,
+        uint32 requesterId,
         Delivery delivery,
         PartySignature provider,
         PartySignature requester,

@@ -15,12 +15,15 @@ interface IAccessLogAnchor {
         uint32 participant;
         uint32 entryCount;
         uint40 anchoredAt;
+        uint64 firstSequence;
     }
 
     /// @notice A participant anchored a batch of access-log entries.
     /// @param anchorId the anchor
     /// @param caseId the case the entries belong to (0: entries of several cases or none)
     /// @param participant the anchoring participant
+    /// @param firstSequence the sequence number of the batch's first entry in the participant's own
+    /// access log (0-based): consecutive batches of one participant continue each other's sequence
     /// @param root the Merkle root
     /// @param entryCount the number of entries (leaves)
     /// @param signer the key that sent the transaction
@@ -28,6 +31,7 @@ interface IAccessLogAnchor {
         uint256 indexed anchorId,
         uint256 indexed caseId,
         uint32 indexed participant,
+        uint64 firstSequence,
         bytes32 root,
         uint32 entryCount,
         address signer
@@ -40,11 +44,19 @@ interface IAccessLogAnchor {
     /// @notice `anchorId` does not exist.
     error UnknownAnchor(uint256 anchorId);
 
-    /// @notice Anchor the Merkle root of `entryCount` access-log entries.
+    /// @notice Anchor the Merkle root of `entryCount` access-log entries, numbered from
+    /// `firstSequence` in the caller's access log.
     /// @dev Caller: an active key of an active participant; a non-zero `caseId` must be an
-    /// approved, open, unexpired case. Emits {LogAnchored}.
+    /// approved, open, unexpired case. The sequence is not enforced on chain (a participant's log
+    /// may legitimately be anchored by several systems): the tracer flags gaps and overlaps.
+    /// Emits {LogAnchored}.
     /// @return anchorId the new anchor's id
-    function anchor(uint256 caseId, bytes32 root, uint32 entryCount) external returns (uint256 anchorId);
+    function anchor(
+        uint256 caseId,
+        uint64 firstSequence,
+        bytes32 root,
+        uint32 entryCount
+    ) external returns (uint256 anchorId);
 
     /// @notice Whether the entry (`index`, `entryHash`) is in the batch `anchorId`.
     function verifyEntry(

@@ -24,7 +24,10 @@ export interface Cast {
  * council (signers[0] and signers[1] must be council members, quorum ≤ 2), and registers one
  * dataset per provider. Uses signers[3..6].
  */
-export async function onboard(contracts: ConsortiumContracts, signers: readonly Signer[]): Promise<Cast> {
+export async function onboard(
+  contracts: ConsortiumContracts,
+  signers: readonly Signer[],
+): Promise<Cast> {
   const at = (i: number): Signer => {
     const s = signers[i];
     if (s === undefined) throw new Error(`signer ${i} missing`);
@@ -45,8 +48,14 @@ export async function onboard(contracts: ConsortiumContracts, signers: readonly 
   const prosecutor = { signer: at(4), id: await admit("PROSECUTOR", 4) };
   const bankId = await admit("BANK", 5);
   const telecomId = await admit("TELECOM", 6);
-  const bankDataset = await new Provider(contracts, at(5)).registerDataset(DataKind.BankTransactions, "bank v1");
-  const telecomDataset = await new Provider(contracts, at(6)).registerDataset(DataKind.TelecomSubscribers, "tel v1");
+  const bankDataset = await new Provider(contracts, at(5)).registerDataset(
+    DataKind.BankTransactions,
+    "bank v1",
+  );
+  const telecomDataset = await new Provider(contracts, at(6)).registerDataset(
+    DataKind.TelecomSubscribers,
+    "tel v1",
+  );
   return {
     police,
     prosecutor,
@@ -113,7 +122,11 @@ export async function runCases(
         { signer: await who.signer.getAddress(), signature },
         { signer: await cast.police.signer.getAddress(), signature: ack },
       );
-      entries.push({ caseId: caseId.toString(), requestId: requestId.toString(), deliveryId: deliveryId.toString() });
+      entries.push({
+        caseId: caseId.toString(),
+        requestId: requestId.toString(),
+        deliveryId: deliveryId.toString(),
+      });
     }
     if (entries.length > 0) await investigator.anchorLog(caseId, entries);
     await investigator.closeCase(caseId, 1);

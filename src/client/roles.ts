@@ -108,18 +108,46 @@ export class ParticipantClient {
     return Number(id);
   }
 
-  /** Anchors the Merkle root of a batch of access-log entries; returns the anchor id and the batch. */
+  /**
+   * The sequence number the next batch of this participant's access log starts at: where its
+   * anchors so far end (read from the LogAnchored events).
+   */
+  async nextLogSequence(): Promise<bigint> {
+    const { anchor } = this.contracts;
+    const events = await anchor.queryFilter(
+      anchor.filters.LogAnchored(undefined, undefined, await this.participantId()),
+    );
+    let next = 0n;
+    for (const e of events) {
+      const end = e.args.firstSequence + e.args.entryCount;
+      if (end > next) next = end;
+    }
+    return next;
+  }
+
+  /**
+   * Anchors the Merkle root of a batch of access-log entries, numbered from `firstSequence` in
+   * this participant's log (default: where its previous anchors end). Returns the anchor id and
+   * the batch (keep it: its proofs show each entry's inclusion).
+   */
   async anchorLog(
     caseId: bigint,
     entries: readonly unknown[],
-  ): Promise<{ anchorId: bigint; batch: LogBatch }> {
+    firstSequence?: bigint,
+  ): Promise<{ anchorId: bigint; batch: LogBatch; firstSequence: bigint }> {
     const batch = buildLogBatch(entries);
     const count = requireInteger("entries", entries.length, 1n, UINT32_MAX);
+    const first = requireInteger(
+      "firstSequence",
+      firstSequence ?? (await this.nextLogSequence()),
+      0n,
+      UINT64_MAX,
+    );
     const receipt = await transact(() =>
-      this.contracts.anchor.connect(this.signer).anchor(caseId, batch.root, count),
+      this.contracts.anchor.connect(this.signer).anchor(caseId, first, batch.root, count),
     );
     const args = await eventOf(receipt, this.contracts.anchor, "LogAnchored");
-    return { anchorId: args.getValue("anchorId") as bigint, batch };
+    return { anchorId: args.getValue("anchorId") as bigint, batch, firstSequence: first };
   }
 
   /** The EIP-712 domain of this consortium's access ledger. */
