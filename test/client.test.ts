@@ -305,10 +305,12 @@ describe("client: roles against a deployed consortium", function () {
     );
     expect(deliveryId).to.equal(1n);
 
-    const { anchorId, batch } = await investigator.anchorLog(caseId, [
+    const { anchorId, batch, firstSequence } = await investigator.anchorLog(caseId, [
       { deliveryId: 1 },
       { deliveryId: 2 },
     ]);
+    expect(firstSequence).to.equal(0n);
+    expect(await investigator.nextLogSequence()).to.equal(2n);
     const auditor = new Auditor(contracts, connection.ethers.provider, record);
     const check = await auditor.verifyDelivery(deliveryId);
     expect(check.valid).to.equal(true);
