@@ -5,7 +5,17 @@ import { checkNode, Indexer } from "../indexer/sync.js";
 import { RpcClient } from "../indexer/rpc.js";
 import { openDatabase } from "../store/db.js";
 import { Store } from "../store/store.js";
-import { logLine } from "./output.js";
+import { readFileSync } from "node:fs";
+import { TracerError } from "../errors.js";
+import {
+  caseReport,
+  institutionReport,
+  subjectReport,
+  verifyDelivery,
+  verifyEntry,
+  type EntryProofFile,
+} from "../audit/queries.js";
+import { isoTime, json, logLine, table } from "./output.js";
 import { ProgressBar } from "./progress.js";
 
 export type Values = Record<string, string | boolean | undefined>;
@@ -172,5 +182,223 @@ const index: Command = {
   },
 };
 
+const JSON_OPTION = { json: { type: "boolean" } } as const;
+const JSON_HELP = "  --json               one JSON document on stdout instead of tables";
+
+function onePositional(positionals: string[], what: string): string {
+  if (positionals.length !== 1 || positionals[0] === undefined)
+    throw new UsageError(`expected one ${what}`);
+  return positionals[0];
+}
+
+/** Runs `fn` on the store named by --db, closing it afterwards. */
+async function withStore<T>(values: Values, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(values);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const short = (hex: string | null) =>
+  hex === null ? "" : hex.length > 14 ? `${hex.slice(0, 10)}…${hex.slice(-4)}` : hex;
+
+const caseCommand: Command = {
+  name: "case",
+  summary: "the chain of custody of a case, in chain order",
+  usage: "<case-id | case-number-commitment> [--db URL|DIR] [--json]",
+  help: [DB_HELP, JSON_HELP].join("\n"),
+  options: { ...DB_OPTION, ...JSON_OPTION },
+  async run(values, positionals) {
+    const ref = onePositional(positionals, "case id or case number commitment");
+    const report = await withStore(values, (s) => caseReport(s.db, ref));
+    if (values["json"] === true) {
+      console.log(json(report));
+      return 0;
+    }
+    console.log(
+      `case ${report.caseId}: ${report.status}, opened by institution ${report.opener}` +
+        `${report.approver === null ? "" : `, approved by institution ${report.approver}`}, expires ${isoTime(report.expiresAt)}`,
+    );
+    console.log(
+      `case number commitment ${report.caseNumberCommitment}; scope ${report.scope.join(", ")}\n`,
+    );
+    console.log(
+      table(
+        ["block", "time", "step", "request", "institution", "signer", "tx"],
+        report.custody.map((e) => [
+          e.blockNumber,
+          isoTime(e.time),
+          e.step,
+          e.requestId ?? "",
+          e.institution === null ? "" : `${e.institution} ${e.institutionKind ?? ""}`.trim(),
+          e.signer ?? "",
+          short(e.txHash),
+        ]),
+      ),
+    );
+    return 0;
+  },
+};
+
+const institutionCommand: Command = {
+  name: "institution",
+  summary: "what an institution requested and provided, per case",
+  usage: "<participant-id | address> [--db URL|DIR] [--json]",
+  help: [DB_HELP, JSON_HELP].join("\n"),
+  options: { ...DB_OPTION, ...JSON_OPTION },
+  async run(values, positionals) {
+    const ref = onePositional(positionals, "participant id or address");
+    const report = await withStore(values, (s) => institutionReport(s.db, ref));
+    if (values["json"] === true) {
+      console.log(json(report));
+      return 0;
+    }
+    const i = report.institution;
+    console.log(`institution ${i.id}: ${i.kind}, ${i.status}, admitted ${isoTime(i.admittedAt)}`);
+    for (const k of i.keys) {
+      console.log(
+        `  key ${k.address} from block ${k.addedBlock}${k.removedBlock === null ? "" : ` to block ${k.removedBlock}`}`,
+      );
+    }
+    console.log("");
+    console.log(
+      table(
+        [
+          "case",
+          "role",
+          "requests",
+          "granted",
+          "denied",
+          "revoked",
+          "deliveries",
+          "records",
+          "blocks",
+        ],
+        report.cases.map((c) => [
+          c.caseId,
+          c.role,
+          c.requests,
+          c.granted,
+          c.denied,
+          c.revoked,
+          c.deliveries,
+          c.records,
+          `${c.firstBlock}–${c.lastBlock}`,
+        ]),
+      ),
+    );
+    return 0;
+  },
+};
+
+const subjectCommand: Command = {
+  name: "subject",
+  summary: "every case that touched a subject commitment",
+  usage: "<commitment> [--db URL|DIR] [--json]",
+  help: [DB_HELP, JSON_HELP].join("\n"),
+  options: { ...DB_OPTION, ...JSON_OPTION },
+  async run(values, positionals) {
+    const commitment = onePositional(positionals, "subject commitment");
+    const report = await withStore(values, (s) => subjectReport(s.db, commitment));
+    if (values["json"] === true) {
+      console.log(json(report));
+      return 0;
+    }
+    if (report.cases.length === 0) {
+      console.log(`no case touched subject ${report.subject}`);
+      return 0;
+    }
+    console.log(
+      table(
+        ["case", "requests", "requesters", "providers", "first", "last"],
+        report.cases.map((c) => [
+          c.caseId,
+          c.requests,
+          c.requesters.join(","),
+          c.providers.join(","),
+          isoTime(c.firstTime),
+          isoTime(c.lastTime),
+        ]),
+      ),
+    );
+    return 0;
+  },
+};
+
+const verifyDeliveryCommand: Command = {
+  name: "verify delivery",
+  summary: "re-check both EIP-712 signatures of a delivery off-chain",
+  usage: "<delivery-id> [--db URL|DIR] [--json]",
+  help: [DB_HELP, JSON_HELP, "exit code 1 when a signature does not verify"].join("\n"),
+  options: { ...DB_OPTION, ...JSON_OPTION },
+  async run(values, positionals) {
+    const id = onePositional(positionals, "delivery id");
+    const result = await withStore(values, async (s) => {
+      const deployment = await s.deployment();
+      if (deployment === null)
+        throw new TracerError("the store is empty: run veritrace index first");
+      return verifyDelivery(s.db, deployment, id);
+    });
+    if (values["json"] === true) console.log(json(result));
+    else {
+      console.log(
+        `delivery ${result.deliveryId} (request ${result.requestId}, case ${result.caseId}, block ${result.blockNumber}, tx ${result.txHash})`,
+      );
+      for (const role of ["provider", "requester"] as const) {
+        const r = result[role];
+        console.log(
+          `  ${role.padEnd(9)} institution ${r.institution}: signer ${r.signer} ` +
+            `${r.valid ? "VALID" : "INVALID"} (recovered ${r.recovered ?? "nothing"}; key of the institution: ${r.signerIsKeyOfInstitution ? "yes" : "no"})`,
+        );
+      }
+      console.log(result.valid ? "both signatures verify" : "verification FAILED");
+    }
+    return result.valid ? 0 : 1;
+  },
+};
+
+const verifyEntryCommand: Command = {
+  name: "verify entry",
+  summary: "check an off-chain access-log entry's Merkle inclusion in an anchored batch",
+  usage: "--anchor <id> --entry FILE [--db URL|DIR] [--json]",
+  help: [
+    "  --anchor ID          the anchor (batch) id",
+    '  --entry FILE         JSON {"index": n, "entry": {...} | "entryHash": "0x…", "proof": ["0x…", …]}',
+    DB_HELP,
+    JSON_HELP,
+    "exit code 1 when the entry is not included",
+  ].join("\n"),
+  options: { anchor: { type: "string" }, entry: { type: "string" }, ...DB_OPTION, ...JSON_OPTION },
+  async run(values) {
+    const anchorId = required(values, "anchor");
+    const file = required(values, "entry");
+    let parsed: EntryProofFile;
+    try {
+      parsed = JSON.parse(readFileSync(file, "utf8")) as EntryProofFile;
+    } catch (error) {
+      throw new TracerError(`${file}: ${(error as Error).message}`);
+    }
+    const result = await withStore(values, (s) => verifyEntry(s.db, anchorId, parsed));
+    if (values["json"] === true) console.log(json(result));
+    else {
+      console.log(
+        `entry ${result.index} (hash ${result.entryHash}) ${result.included ? "IS" : "is NOT"} included in anchor ` +
+          `${result.anchorId} (case ${result.caseId}, institution ${result.participant}, ${result.entryCount} entries, ` +
+          `root ${result.root}, block ${result.blockNumber})`,
+      );
+    }
+    return result.included ? 0 : 1;
+  },
+};
+
 /** Every command, in the order `veritrace --help` lists them. */
-export const COMMANDS: Command[] = [index];
+export const COMMANDS: Command[] = [
+  index,
+  caseCommand,
+  institutionCommand,
+  subjectCommand,
+  verifyDeliveryCommand,
+  verifyEntryCommand,
+];
