@@ -23,6 +23,7 @@ import {
   detectAnomalies,
   type AnomalyThresholds,
 } from "../audit/anomalies.js";
+import { serveCommand } from "../api/command.js";
 import { isoTime, json, logLine, table } from "./output.js";
 import { ProgressBar } from "./progress.js";
 
@@ -460,4 +461,5 @@ export const COMMANDS: Command[] = [
   verifyDeliveryCommand,
   verifyEntryCommand,
   anomaliesCommand,
+  serveCommand,
 ];

@@ -1,0 +1,145 @@
+/**
+ * `veritrace serve`: the read-only HTTP API over the store. Only types come from the CLI's
+ * commands module: it lists this command, so importing its values here would be a cycle.
+ */
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import type { Command, Values } from "../cli/commands.js";
+import { TracerError, UsageError } from "../errors.js";
+import { openDatabase } from "../store/db.js";
+import { Store } from "../store/store.js";
+import { createApiServer } from "./server.js";
+
+/** The environment variable holding API tokens, separated by commas. */
+export const TOKENS_ENV = "VERITRACE_API_TOKENS";
+/** Shortest token accepted: a guessable token is no authentication. */
+export const MIN_TOKEN_LENGTH = 16;
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "::1", "localhost"]);
+
+function text(values: Values, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+function integerOption(values: Values, name: string, min: number, max: number): number | undefined {
+  const v = text(values, name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new UsageError(
+      `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`,
+    );
+  }
+  return Number(v);
+}
+
+/** Tokens from a file (one a line; blank lines and # comments skipped) and from the environment. */
+export function readTokens(file: string | undefined, env: string | undefined): string[] {
+  const tokens: { token: string; where: string }[] = [];
+  if (file !== undefined) {
+    let content: string;
+    try {
+      content = readFileSync(file, "utf8");
+    } catch (error) {
+      throw new TracerError(`cannot read tokens from ${file}: ${(error as Error).message}`);
+    }
+    content.split(/\r?\n/).forEach((line, i) => {
+      const token = line.trim();
+      if (token !== "" && !token.startsWith("#"))
+        tokens.push({ token, where: `${file} line ${i + 1}` });
+    });
+  }
+  for (const token of (env ?? "").split(",").map((t) => t.trim())) {
+    if (token !== "") tokens.push({ token, where: TOKENS_ENV });
+  }
+  for (const { token, where } of tokens) {
+    if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+      throw new TracerError(
+        `the token in ${where} is not a token: at least ${MIN_TOKEN_LENGTH} characters, no spaces`,
+      );
+    }
+  }
+  return [...new Set(tokens.map((t) => t.token))];
+}
+
+const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
+
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "serve the read-only HTTP API over the store",
+  usage: "[--db URL|DIR] [--port N] [--host HOST] [--tokens FILE] [--rate N] [--insecure-local]",
+  help: [
+    "  --db URL|DIR         store: a directory (PGlite, default .veritrace/db) or postgres://…",
+    "  --port N             TCP port (default 8787; 0 for any free port)",
+    "  --host HOST          address to bind (default 127.0.0.1)",
+    `  --tokens FILE        API tokens, one a line (# comments); also ${TOKENS_ENV}=t1,t2`,
+    `                       (at least ${MIN_TOKEN_LENGTH} characters each)`,
+    "  --rate N             requests per minute per token (default: no limit)",
+    "  --insecure-local     without tokens, serve without authentication: only on 127.0.0.1,",
+    "                       ::1 or localhost",
+    "Prints one line, listening on http://HOST:PORT; stops on SIGINT or SIGTERM. See docs/api.md.",
+  ].join("\n"),
+  options: {
+    db: { type: "string" },
+    port: { type: "string" },
+    host: { type: "string" },
+    tokens: { type: "string" },
+    rate: { type: "string" },
+    "insecure-local": { type: "boolean" },
+  },
+  async run(values) {
+    const port = integerOption(values, "port", 0, 65_535) ?? 8787;
+    const host = text(values, "host") ?? "127.0.0.1";
+    const perMinute = integerOption(values, "rate", 1, 1_000_000);
+    const insecureLocal = values["insecure-local"] === true;
+    const tokens = readTokens(text(values, "tokens"), process.env[TOKENS_ENV]);
+    if (tokens.length === 0 && !insecureLocal) {
+      throw new TracerError(
+        `no API tokens: give --tokens FILE or ${TOKENS_ENV}, or --insecure-local to serve without authentication on 127.0.0.1`,
+      );
+    }
+    if (tokens.length === 0 && !LOOPBACK_HOSTS.has(host)) {
+      throw new TracerError(
+        `--insecure-local serves only on 127.0.0.1, ::1 or localhost, not ${host}: give API tokens to serve on ${host}`,
+      );
+    }
+
+    const store = await Store.open(await openDatabase(text(values, "db")));
+    try {
+      const server = createApiServer(store, {
+        tokens,
+        insecureLocal,
+        ...(perMinute === undefined ? {} : { rateLimit: { perMinute } }),
+        onError: (error) =>
+          console.error(
+            `veritrace serve: ${(error as Error).message?.split("\n")[0] ?? String(error)}`,
+          ),
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", (error) =>
+          reject(new TracerError(`cannot listen on ${urlHost(host)}:${port}: ${error.message}`)),
+        );
+        server.listen(port, host, () => resolve());
+      });
+      console.log(`listening on http://${urlHost(host)}:${(server.address() as AddressInfo).port}`);
+
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          resolve();
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // Requests in flight get a moment to finish; then their connections are cut.
+        setTimeout(() => server.closeAllConnections(), 5000).unref();
+      });
+      return 0;
+    } finally {
+      await store.close();
+    }
+  },
+};
