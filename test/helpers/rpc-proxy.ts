@@ -47,6 +47,11 @@ export interface FaultPlan {
   delayMs?: number;
   /** Retry-After of "http429RetryAfter", in seconds (default 1). */
   retryAfterSeconds?: number;
+  /**
+   * Runs before a request is forwarded, with its calls; the request waits for it. Lets a test
+   * change the chain at an exact point of a client's work (e.g. reorganize it mid-sync).
+   */
+  beforeForward?: (calls: readonly { method: string; params: unknown[] }[]) => Promise<void>;
 }
 
 /** What the proxy saw and did. */
@@ -197,37 +202,57 @@ export async function startRpcProxy(upstream: string, initial: FaultPlan = {}): 
     return { status: res.status, text: await res.text() };
   };
 
-  /** Replaces the upstream's answers to too-large eth_getLogs ranges with a provider's refusal. */
-  const refuseRanges = (
+  /**
+   * The refusals due to too-large eth_getLogs ranges in a request, by JSON-RPC id. Decided when
+   * the request arrives, so that the dice are thrown in request order (a replayable run).
+   */
+  const rangeRefusals = (
     requests: JsonRpcRequest[],
+  ): Map<JsonRpcRequest["id"], { code: number; message: string; suggested: boolean }> => {
+    const refusals = new Map<
+      JsonRpcRequest["id"],
+      { code: number; message: string; suggested: boolean }
+    >();
+    const limit = plan.maxLogsRange;
+    if (limit === undefined) return refusals;
+    for (const r of requests) {
+      const span = r.method === "eth_getLogs" ? blockSpan(r.params) : null;
+      if (span === null || span.to - span.from + 1 <= limit) continue;
+      const styles = plan.rangeErrorStyles ?? ["geth", "infura", "alchemy"];
+      const style = styles[Math.floor(dice() * styles.length)] ?? "geth";
+      refusals.set(r.id, rangeRefusal(style, span.from, limit));
+    }
+    return refusals;
+  };
+
+  /** Patches the refusals into the upstream's answer, and counts what is answered. */
+  const answer = (
+    requests: JsonRpcRequest[],
+    refusals: ReturnType<typeof rangeRefusals>,
     text: string,
     batch: boolean,
-  ): { text: string; refused: boolean } => {
-    const limit = plan.maxLogsRange;
-    const refusals = new Map<JsonRpcRequest["id"], { code: number; message: string }>();
+  ): string => {
     for (const r of requests) {
-      if (r.method !== "eth_getLogs") continue;
-      const span = blockSpan(r.params);
-      if (span === null) continue;
-      const blocks = span.to - span.from + 1;
-      if (limit !== undefined && blocks > limit) {
-        const styles = plan.rangeErrorStyles ?? ["geth", "infura", "alchemy"];
-        const style = styles[Math.floor(dice() * styles.length)] ?? "geth";
-        const refusal = rangeRefusal(style, span.from, limit);
+      if (r.method !== undefined)
+        counters.methods[r.method] = (counters.methods[r.method] ?? 0) + 1;
+      const refusal = refusals.get(r.id);
+      if (refusal !== undefined) {
         if (refusal.suggested) counters.rangeRefusals.suggested++;
         else counters.rangeRefusals.unsuggested++;
-        refusals.set(r.id, { code: refusal.code, message: refusal.message });
-      } else {
-        counters.getLogsSpans.push(blocks);
+        continue;
       }
+      const span = r.method === "eth_getLogs" ? blockSpan(r.params) : null;
+      if (span !== null) counters.getLogsSpans.push(span.to - span.from + 1);
     }
-    if (refusals.size === 0) return { text, refused: false };
+    if (refusals.size === 0) return text;
     const answers = JSON.parse(text) as JsonRpcRequest[] | JsonRpcRequest;
     const patched = (Array.isArray(answers) ? answers : [answers]).map((a) => {
-      const error = refusals.get(a.id);
-      return error === undefined ? a : { jsonrpc: "2.0", id: a.id, error };
+      const refusal = refusals.get(a.id);
+      return refusal === undefined
+        ? a
+        : { jsonrpc: "2.0", id: a.id, error: { code: refusal.code, message: refusal.message } };
     });
-    return { text: JSON.stringify(batch ? patched : patched[0]), refused: true };
+    return JSON.stringify(batch ? patched : patched[0]);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -240,9 +265,10 @@ export async function startRpcProxy(upstream: string, initial: FaultPlan = {}): 
       parsed = {};
     }
     const batch = Array.isArray(parsed);
-    const requests = batch ? parsed : [parsed];
+    const requests: JsonRpcRequest[] = Array.isArray(parsed) ? parsed : [parsed];
     const fault = pickFault(requests[0]?.method);
     if (fault !== null) counters.faults[fault]++;
+    const refusals = rangeRefusals(requests);
 
     switch (fault) {
       case "drop":
@@ -274,6 +300,9 @@ export async function startRpcProxy(upstream: string, initial: FaultPlan = {}): 
         break;
     }
 
+    await plan.beforeForward?.(
+      requests.map((r) => ({ method: r.method ?? "", params: r.params ?? [] })),
+    );
     const upstreamAnswer = await forward(body);
     if (fault === "truncate" || fault === "cutConnection") {
       const whole = Buffer.from(upstreamAnswer.text, "utf8");
@@ -289,10 +318,8 @@ export async function startRpcProxy(upstream: string, initial: FaultPlan = {}): 
       }
       return;
     }
-    const { text } = refuseRanges(requests, upstreamAnswer.text, batch);
-    for (const r of requests)
-      if (r.method !== undefined)
-        counters.methods[r.method] = (counters.methods[r.method] ?? 0) + 1;
+    if (stopping || req.socket.destroyed) return;
+    const text = answer(requests, refusals, upstreamAnswer.text, batch);
     counters.forwarded++;
     res.writeHead(upstreamAnswer.status, { "content-type": "application/json" }).end(text);
   };
