@@ -1,4 +1,4 @@
-import { Interface, type LogDescription, type ParamType, type Result } from "ethers";
+import { Interface, type EventFragment, type ParamType, type Result } from "ethers";
 import type { DeploymentRecord } from "../../client/deployment.js";
 import {
   AccessLedger__factory,
@@ -6,6 +6,7 @@ import {
   CaseRegistry__factory,
   ParticipantRegistry__factory,
 } from "../../../types/ethers-contracts/index.js";
+import { compileEvent, type EventArgsDecoder } from "./abi.js";
 
 /** The consortium contracts, by the names the deployment record uses. */
 export type ContractName = keyof DeploymentRecord["contracts"];
@@ -101,7 +102,61 @@ function toJson(v: unknown, p: ParamType): unknown {
 const str = (v: unknown): string | null => (v === undefined || v === null ? null : String(v));
 const num = (v: unknown): number | null => (v === undefined || v === null ? null : Number(v));
 
-/** Decodes consortium logs; logs of unknown addresses or topics are skipped (returned as null). */
+/** One event of one contract, ready to decode: its layout is compiled once, by topic0. */
+interface KnownEvent {
+  contract: ContractName;
+  name: string;
+  fragment: EventFragment;
+  /** The fast path, or null when the event needs ethers (indexed dynamic arguments). */
+  fast: EventArgsDecoder | null;
+  parties: { actor?: string; counterpart?: string };
+}
+
+/** Per contract, its events by topic0 (lower case); compiled once for all decoders. */
+const EVENTS: Record<ContractName, Map<string, KnownEvent>> = (() => {
+  const out = {} as Record<ContractName, Map<string, KnownEvent>>;
+  for (const [contract, iface] of Object.entries(INTERFACES) as [ContractName, Interface][]) {
+    const byTopic = new Map<string, KnownEvent>();
+    iface.forEachEvent((fragment) => {
+      if (fragment.anonymous) return;
+      byTopic.set(fragment.topicHash.toLowerCase(), {
+        contract,
+        name: fragment.name,
+        fragment,
+        fast: compileEvent(fragment),
+        parties: PARTIES[fragment.name] ?? {},
+      });
+    });
+    out[contract] = byTopic;
+  }
+  return out;
+})();
+
+/**
+ * The arguments of a log of `known`, in their JSON form: by the compiled layout, or by ethers when
+ * the layout does not apply (ethers' verdict, a value or an error, is then the answer).
+ */
+function decodeArgs(known: KnownEvent, log: RawLog): Record<string, unknown> | null {
+  if (known.fast !== null) {
+    try {
+      return known.fast(log.topics, log.data);
+    } catch {
+      // Not the layout's case (AbiLayoutError) or invalid text: ethers decides.
+    }
+  }
+  try {
+    const args = INTERFACES[known.contract].decodeEventLog(known.fragment, log.data, log.topics);
+    // Inside the try: ethers defers some decoding errors (a dirty address) to the first read.
+    return jsonArgs(args, known.fragment.inputs);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Decodes consortium logs; logs of unknown addresses or topics, and logs that don't decode, are
+ * skipped (returned as null).
+ */
 export class EventDecoder {
   private readonly byAddress = new Map<string, ContractName>();
 
@@ -119,15 +174,13 @@ export class EventDecoder {
   decode(log: RawLog, blockTime: number): EventRow | null {
     const contract = this.byAddress.get(log.address.toLowerCase());
     if (contract === undefined) return null;
-    let parsed: LogDescription | null;
-    try {
-      parsed = INTERFACES[contract].parseLog({ topics: log.topics, data: log.data });
-    } catch {
-      return null;
-    }
-    if (parsed === null) return null;
-    const args = jsonArgs(parsed.args, parsed.fragment.inputs);
-    const parties = PARTIES[parsed.name] ?? {};
+    const topic0 = log.topics[0];
+    if (topic0 === undefined) return null;
+    const known = EVENTS[contract].get(topic0.toLowerCase());
+    if (known === undefined) return null;
+    const args = decodeArgs(known, log);
+    if (args === null) return null;
+    const parties = known.parties;
     return {
       blockNumber: Number(log.blockNumber),
       logIndex: Number(log.logIndex),
@@ -136,7 +189,7 @@ export class EventDecoder {
       blockHash: log.blockHash.toLowerCase(),
       blockTime,
       contract,
-      event: parsed.name,
+      event: known.name,
       caseId: str(args["caseId"]),
       requestId: str(
         args["requestId"] ??

@@ -52,7 +52,15 @@ interface JsonRpcResponse {
 
 /** Messages by which providers say an eth_getLogs range is too large (geth, Besu, Erigon, Alchemy, Infura, QuickNode, anvil, Hardhat). */
 const RANGE_TOO_LARGE =
-  /too many (results|logs|blocks)|more than \d+ (results|logs)|block range|range (is )?too (large|wide|big)|exceed(s|ed)? (the )?(max(imum)?|limit)|limit exceeded|response size|query timeout|log response size/i;
+  /too many (results|logs|blocks)|more than \d+ (results|logs)|block range|range (is )?too (large|wide|big)|exceed(s|ed)? (the )?(max(imum)?|limit)|limit exceeded|response size|query timeout|log response size|limited to a [\d,]+ range/i;
+
+/**
+ * Messages by which providers say "slow down" inside a JSON-RPC error (Infura's -32005 "request
+ * rate limited", Alchemy's 429 "compute units per second", QuickNode's "credits limited to …/sec").
+ * Checked before {@link RANGE_TOO_LARGE}: Infura's rate limit shares -32005 with its range refusal.
+ */
+const RATE_LIMITED =
+  /rate limit|too many requests|request rate|compute units per second|credits limited/i;
 
 /** Extracts a block range a provider proposes in its error, e.g. "try with this block range [0x10, 0x1f]". */
 export function suggestedRange(
@@ -205,12 +213,11 @@ export class RpcClient {
       if (r === undefined) throw new RetryableError(`no answer for ${c.method} in the batch`);
       if (r.error !== undefined) {
         const { code, message, data } = r.error;
+        // Rate limits reported inside JSON-RPC (some providers answer HTTP 200 with code 429 or -32005).
+        if (code === 429 || RATE_LIMITED.test(message)) throw new RetryableError(message);
         if (c.method === "eth_getLogs" && (RANGE_TOO_LARGE.test(message) || code === -32005)) {
           throw new RangeTooLargeError(c.method, code, message, suggestedRange(message, data));
         }
-        // Rate limits reported inside JSON-RPC (some providers answer HTTP 200 with code 429 or -32005).
-        if (code === 429 || /rate limit|too many requests/i.test(message))
-          throw new RetryableError(message);
         throw new RpcError(c.method, code, message, data);
       }
       if (!("result" in r)) throw new RetryableError(`answer for ${c.method} has no result`);

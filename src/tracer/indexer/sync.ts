@@ -2,7 +2,7 @@ import type { DeploymentRecord } from "../../client/deployment.js";
 import { TracerError } from "../errors.js";
 import type { BlockHeader, Checkpoint, Store } from "../store/store.js";
 import { EventDecoder, type EventRow, type RawLog } from "./decode.js";
-import { RangeTooLargeError, type RpcClient } from "./rpc.js";
+import { RangeTooLargeError, RpcError, type RpcClient } from "./rpc.js";
 
 /** Per-chain behaviour of the indexer. */
 export interface IndexerOptions {
@@ -13,7 +13,11 @@ export interface IndexerOptions {
    * consortium chain). Blocks within it are read one by one with their parent-hash checked.
    */
   finalityDepth?: number;
-  /** First eth_getLogs range size, in blocks (default 2000). It grows on success and shrinks on refusals. */
+  /**
+   * First eth_getLogs range size, in blocks (default 10, a probe). Ranges double while answers
+   * stay small, shrink to the density seen when an answer exceeds {@link LOGS_PER_RANGE} logs,
+   * and shrink on refusals.
+   */
   initialRange?: number;
   /** Largest eth_getLogs range (default 100 000 blocks). */
   maxRange?: number;
@@ -43,6 +47,20 @@ interface RpcBlock {
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
+
+/**
+ * The number of logs an eth_getLogs range aims at: small enough for providers that cap answers
+ * (commonly at 10 000 logs) and to pipeline reading with writing, large enough that per-range
+ * costs (a header, a transaction, a commit) stay small.
+ */
+export const LOGS_PER_RANGE = 5000;
+
+/** A finalized block range read from the node and decoded, ready to be written. */
+interface FetchedRange {
+  /** The range's last block, whose hash becomes the checkpoint. */
+  last: BlockHeader;
+  events: EventRow[];
+}
 
 function header(b: RpcBlock): BlockHeader {
   return {
@@ -77,9 +95,10 @@ export async function checkNode(rpc: RpcClient, deployment: DeploymentRecord): P
 
 /**
  * Reads the consortium's events into the store. Historical blocks (beyond the finality depth)
- * are read with eth_getLogs over ranges that adapt to the provider; recent blocks are read one by
- * one, each one's parent hash checked against the stored header, so that a reorganization is
- * detected and exactly the abandoned blocks' rows are rolled back before reading on.
+ * are read with eth_getLogs over ranges that adapt to the provider and to the density of events,
+ * each range read while the one before is written; recent blocks are read one by one, each one's
+ * parent hash checked against the stored header, so that a reorganization is detected and
+ * exactly the abandoned blocks' rows are rolled back before reading on.
  */
 export class Indexer {
   private readonly decoder: EventDecoder;
@@ -99,7 +118,7 @@ export class Indexer {
     this.decoder = new EventDecoder(deployment);
     this.confirmations = options.confirmations ?? 0;
     this.finalityDepth = options.finalityDepth ?? 64;
-    this.range = options.initialRange ?? 2000;
+    this.range = options.initialRange ?? 10;
     this.maxRange = options.maxRange ?? 100_000;
     if (!Number.isInteger(this.confirmations) || this.confirmations < 0) {
       throw new TracerError(
@@ -164,27 +183,32 @@ export class Indexer {
     const finalized = head - this.finalityDepth;
     while (cp.blockNumber < target) {
       if (cp.blockNumber + 1 <= finalized) {
-        cp = await this.syncRange(cp, Math.min(target, finalized), head);
-      } else {
-        const next = await this.syncBlock(cp, head);
-        if (next === null) {
-          // The parent hash did not match, or the block is gone: a reorganization. Roll back to
-          // the fork and read on; if nothing was abandoned the head moved back: start over.
-          const fork = await this.checkReorg(cp, true);
-          if (fork.blockNumber === cp.blockNumber) return cp.blockNumber;
-          cp = fork;
-          continue;
-        }
-        cp = next;
+        // Historical ranges (they report their progress range by range).
+        cp = await this.syncRanges(cp, Math.min(target, finalized), head, target);
+        continue;
       }
-      this.options.onProgress?.({
-        indexedTo: cp.blockNumber,
-        target,
-        events: this.eventsWritten,
-        startBlock: this.deployment.startBlock,
-      });
+      const next = await this.syncBlock(cp, head);
+      if (next === null) {
+        // The parent hash did not match, or the block is gone: a reorganization. Roll back to
+        // the fork and read on; if nothing was abandoned the head moved back: start over.
+        const fork = await this.checkReorg(cp, true);
+        if (fork.blockNumber === cp.blockNumber) return cp.blockNumber;
+        cp = fork;
+        continue;
+      }
+      cp = next;
+      this.progress(cp, target);
     }
     return cp.blockNumber;
+  }
+
+  private progress(cp: Checkpoint, target: number): void {
+    this.options.onProgress?.({
+      indexedTo: cp.blockNumber,
+      target,
+      events: this.eventsWritten,
+      startBlock: this.deployment.startBlock,
+    });
   }
 
   /**
@@ -218,9 +242,48 @@ export class Indexer {
     );
   }
 
-  /** Reads finalized blocks (cp+1 ..≤ to) with eth_getLogs in one range, and writes them. */
-  private async syncRange(cp: Checkpoint, to: number, head: number): Promise<Checkpoint> {
-    const from = cp.blockNumber + 1;
+  /**
+   * Reads finalized blocks (cp+1 ..≤ to) with eth_getLogs, range after range, each range written
+   * in one transaction with its checkpoint. The next range is read and decoded while the current
+   * one is written: one range ahead, and never left running when this returns or throws.
+   */
+  private async syncRanges(
+    cp: Checkpoint,
+    to: number,
+    head: number,
+    target: number,
+  ): Promise<Checkpoint> {
+    const ahead = (from: number): Promise<FetchedRange> => {
+      const read = this.fetchRange(from, to, head);
+      // Handled where it is awaited; this only keeps an abandoned read from being "unhandled".
+      read.catch(() => undefined);
+      return read;
+    };
+    let next: Promise<FetchedRange> | null = ahead(cp.blockNumber + 1);
+    while (next !== null) {
+      const range: FetchedRange = await next;
+      const end = range.last.number;
+      next = end < to ? ahead(end + 1) : null;
+      try {
+        await this.store.writeRange({
+          events: range.events,
+          blocks: [range.last],
+          checkpoint: { blockNumber: end, blockHash: range.last.hash },
+          pruneBelow: head - this.finalityDepth,
+        });
+        this.eventsWritten += range.events.length;
+        cp = { blockNumber: end, blockHash: range.last.hash };
+        this.progress(cp, target);
+      } catch (error) {
+        await next?.catch(() => undefined);
+        throw error;
+      }
+    }
+    return cp;
+  }
+
+  /** Reads and decodes finalized blocks from..≤ to: one eth_getLogs range, adapting its size. */
+  private async fetchRange(from: number, to: number, head: number): Promise<FetchedRange> {
     let end = Math.min(to, from + this.range - 1);
     let logs: RawLog[];
     for (;;) {
@@ -245,20 +308,24 @@ export class Indexer {
         this.options.onLog?.({ msg: "range shrunk", from, blocks: size });
       }
     }
+    this.adaptRange(end - from + 1, logs.length);
     const last = await this.blockAt(end);
     if (last === null) throw new TracerError(`block ${end} vanished while indexing (head ${head})`);
     const events = await this.decodeAll(logs, new Map([[end, last.timestamp]]));
-    await this.store.writeRange({
-      events,
-      blocks: [last],
-      checkpoint: { blockNumber: end, blockHash: last.hash },
-      pruneBelow: head - this.finalityDepth,
-    });
-    this.eventsWritten += events.length;
-    // Grow while answers stay small; providers that cap results make the range shrink again.
-    if (end - from + 1 === this.range && logs.length < 5000)
+    return { last, events };
+  }
+
+  /**
+   * Sizes the next range after an answer of `logs` logs over `blocks` blocks: down to the density
+   * seen when the answer was large, double after a full-size range with a small answer.
+   * (Providers that cap answers make it shrink again, on their refusals.)
+   */
+  private adaptRange(blocks: number, logs: number): void {
+    if (logs > LOGS_PER_RANGE) {
+      this.range = Math.max(1, Math.floor((blocks * LOGS_PER_RANGE) / logs));
+    } else if (blocks === this.range && logs < LOGS_PER_RANGE / 2) {
       this.range = Math.min(this.maxRange, this.range * 2);
-    return { blockNumber: end, blockHash: last.hash };
+    }
   }
 
   /**
@@ -270,9 +337,17 @@ export class Indexer {
     const b = await this.blockAt(n);
     if (b === null) return null;
     if (cp.blockNumber >= 0 && b.parentHash !== cp.blockHash) return null;
-    const logs = await this.rpc.call<RawLog[]>("eth_getLogs", [
-      { address: this.decoder.addresses, blockHash: b.hash },
-    ]);
+    let logs: RawLog[];
+    try {
+      logs = await this.rpc.call<RawLog[]>("eth_getLogs", [
+        { address: this.decoder.addresses, blockHash: b.hash },
+      ]);
+    } catch (error) {
+      // The node no longer knows the block ("unknown block"): it was abandoned between its
+      // header and its logs. A reorganization, not a failure.
+      if (error instanceof RpcError && (await this.blockAt(n))?.hash !== b.hash) return null;
+      throw error;
+    }
     const events = await this.decodeAll(logs, new Map([[n, b.timestamp]]));
     await this.store.writeRange({
       events,

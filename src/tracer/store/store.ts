@@ -193,39 +193,46 @@ async function setCheckpoint(tx: Sql, c: Checkpoint): Promise<void> {
   );
 }
 
-/** Inserts events in batches of column arrays (one statement per batch, fast on both engines). */
+/**
+ * Inserts events in batches, each batch one statement with one parameter: a JSON array of rows
+ * (arrays in column order), taken apart by the server. Much cheaper on both sides than one array
+ * parameter per column, whose elements the driver must quote and escape one by one and the server
+ * unquote again (the args column, JSON itself, most of all); the same on both engines.
+ */
 async function insertEvents(tx: Sql, events: readonly EventRow[]): Promise<void> {
   const BATCH = 5000;
   for (let i = 0; i < events.length; i += BATCH) {
-    const chunk = events.slice(i, i + BATCH);
-    const col = <T>(f: (e: EventRow) => T): T[] => chunk.map(f);
+    const rows = events
+      .slice(i, i + BATCH)
+      .map((e) => [
+        e.blockNumber,
+        e.logIndex,
+        e.txIndex,
+        e.txHash,
+        e.blockHash,
+        e.blockTime,
+        e.contract,
+        e.event,
+        e.caseId,
+        e.requestId,
+        e.deliveryId,
+        e.anchorId,
+        e.datasetId,
+        e.proposalId,
+        e.actor,
+        e.counterpart,
+        e.signer,
+        e.subject,
+        e.args,
+      ]);
     await tx.query(
       `INSERT INTO events (block_number, log_index, tx_index, tx_hash, block_hash, block_time, contract, event,
          case_id, request_id, delivery_id, anchor_id, dataset_id, proposal_id, actor, counterpart, signer, subject, args)
-       SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::text[],
-         $8::text[], $9::numeric[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[],
-         $15::bigint[], $16::bigint[], $17::text[], $18::text[], $19::jsonb[])`,
-      [
-        col((e) => e.blockNumber),
-        col((e) => e.logIndex),
-        col((e) => e.txIndex),
-        col((e) => e.txHash),
-        col((e) => e.blockHash),
-        col((e) => e.blockTime),
-        col((e) => e.contract),
-        col((e) => e.event),
-        col((e) => e.caseId),
-        col((e) => e.requestId),
-        col((e) => e.deliveryId),
-        col((e) => e.anchorId),
-        col((e) => e.datasetId),
-        col((e) => e.proposalId),
-        col((e) => e.actor),
-        col((e) => e.counterpart),
-        col((e) => e.signer),
-        col((e) => e.subject),
-        col((e) => JSON.stringify(e.args)),
-      ],
+       SELECT (r->>0)::bigint, (r->>1)::int, (r->>2)::int, r->>3, r->>4, (r->>5)::bigint, r->>6, r->>7,
+         (r->>8)::numeric, (r->>9)::numeric, (r->>10)::numeric, (r->>11)::numeric, (r->>12)::numeric,
+         (r->>13)::numeric, (r->>14)::bigint, (r->>15)::bigint, r->>16, r->>17, r->18
+       FROM jsonb_array_elements($1::jsonb) AS r`,
+      [JSON.stringify(rows)],
     );
   }
 }
