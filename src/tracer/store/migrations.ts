@@ -76,6 +76,41 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_event ON events (event);
     `,
   },
+  {
+    version: 2,
+    name: "address labels imported from TagPacks",
+    sql: `
+      -- One row per imported TagPack file; re-importing a file replaces its tags.
+      CREATE TABLE label_sources (
+        id           bigserial PRIMARY KEY,
+        file         text    NOT NULL UNIQUE,
+        title        text    NOT NULL,
+        creator      text,
+        sha256       text    NOT NULL,
+        imported_at  timestamptz NOT NULL DEFAULT now(),
+        tags         integer NOT NULL
+      );
+
+      -- Address labels from TagPacks (header fields already inherited into each tag). EVM
+      -- addresses are stored lower-case; other networks' addresses as written.
+      CREATE TABLE labels (
+        source_id    bigint  NOT NULL REFERENCES label_sources (id) ON DELETE CASCADE,
+        address      text    NOT NULL,
+        currency     text    NOT NULL,
+        network      text    NOT NULL,
+        label        text    NOT NULL,
+        category     text,
+        abuse        text,
+        actor        text,
+        confidence   text,
+        source       text,
+        is_evm       boolean NOT NULL,
+        extra        jsonb   NOT NULL DEFAULT '{}'::jsonb
+      );
+      CREATE INDEX labels_address ON labels (address);
+      CREATE INDEX labels_category ON labels (category);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied, each in its own transaction; returns the versions applied. */
