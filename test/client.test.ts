@@ -190,6 +190,8 @@ describe("client: deployment records", function () {
       CaseRegistry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
       AccessLedger: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
       AccessLogAnchor: "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9",
+      LabelRegistry: "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9",
+      FreezeRegistry: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
     },
   };
   it("round-trips through a file, leaving no temporary file", function () {

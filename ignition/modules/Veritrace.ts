@@ -17,6 +17,8 @@ export default buildModule("Veritrace", (m) => {
   const cases = m.contract("CaseRegistry", [registry]);
   const access = m.contract("AccessLedger", [registry, cases]);
   const anchor = m.contract("AccessLogAnchor", [registry, cases]);
+  const labels = m.contract("LabelRegistry", [registry, cases]);
+  const freezes = m.contract("FreezeRegistry", [registry, cases]);
 
-  return { registry, cases, access, anchor };
+  return { registry, cases, access, anchor, labels, freezes };
 });

@@ -54,10 +54,13 @@ export async function deployConsortium(
     },
   };
   try {
-    const { registry, cases, access, anchor } = await connection.ignition.deploy(VeritraceModule, {
-      parameters,
-      deploymentId,
-    });
+    const { registry, cases, access, anchor, labels, freezes } = await connection.ignition.deploy(
+      VeritraceModule,
+      {
+        parameters,
+        deploymentId,
+      },
+    );
     const { chainId } = await connection.ethers.provider.getNetwork();
     const typedRegistry = ParticipantRegistry__factory.connect(
       await registry.getAddress(),
@@ -72,6 +75,8 @@ export async function deployConsortium(
         CaseRegistry: await cases.getAddress(),
         AccessLedger: await access.getAddress(),
         AccessLogAnchor: await anchor.getAddress(),
+        LabelRegistry: await labels.getAddress(),
+        FreezeRegistry: await freezes.getAddress(),
       },
     });
   } finally {

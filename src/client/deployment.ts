@@ -5,6 +5,10 @@ import {
   AccessLogAnchor__factory,
   CaseRegistry__factory,
   ParticipantRegistry__factory,
+  LabelRegistry__factory,
+  FreezeRegistry__factory,
+  type LabelRegistry,
+  type FreezeRegistry,
   type AccessLedger,
   type AccessLogAnchor,
   type CaseRegistry,
@@ -25,6 +29,8 @@ export interface DeploymentRecord {
     CaseRegistry: string;
     AccessLedger: string;
     AccessLogAnchor: string;
+    LabelRegistry: string;
+    FreezeRegistry: string;
   };
 }
 
@@ -34,6 +40,8 @@ export interface ConsortiumContracts {
   cases: CaseRegistry;
   access: AccessLedger;
   anchor: AccessLogAnchor;
+  labels: LabelRegistry;
+  freezes: FreezeRegistry;
 }
 
 const CONTRACT_NAMES = [
@@ -41,6 +49,8 @@ const CONTRACT_NAMES = [
   "CaseRegistry",
   "AccessLedger",
   "AccessLogAnchor",
+  "LabelRegistry",
+  "FreezeRegistry",
 ] as const;
 
 /** Validates an untrusted value as a deployment record, naming the first thing wrong. */
@@ -106,5 +116,7 @@ export function connectConsortium(
     cases: CaseRegistry__factory.connect(record.contracts.CaseRegistry, runner),
     access: AccessLedger__factory.connect(record.contracts.AccessLedger, runner),
     anchor: AccessLogAnchor__factory.connect(record.contracts.AccessLogAnchor, runner),
+    labels: LabelRegistry__factory.connect(record.contracts.LabelRegistry, runner),
+    freezes: FreezeRegistry__factory.connect(record.contracts.FreezeRegistry, runner),
   };
 }

@@ -2,6 +2,8 @@ import { Interface, type ErrorDescription, type Result } from "ethers";
 import {
   AccessLedger__factory,
   AccessLogAnchor__factory,
+  LabelRegistry__factory,
+  FreezeRegistry__factory,
   CaseRegistry__factory,
   ParticipantRegistry__factory,
 } from "../../types/ethers-contracts/index.js";
@@ -78,6 +80,8 @@ const errorFragments = dedupe([
   ...CaseRegistry__factory.abi,
   ...AccessLedger__factory.abi,
   ...AccessLogAnchor__factory.abi,
+  ...LabelRegistry__factory.abi,
+  ...FreezeRegistry__factory.abi,
 ]).filter((f) => f.type === "error");
 
 /** Every custom error of every consortium contract, for decoding reverts that bubble across contracts. */

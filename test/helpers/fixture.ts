@@ -4,6 +4,8 @@ import type { NetworkConnection } from "hardhat/types/network";
 import type {
   AccessLedger,
   AccessLogAnchor,
+  FreezeRegistry,
+  LabelRegistry,
   CaseRegistry,
   ParticipantRegistry,
 } from "../../types/ethers-contracts/index.js";
@@ -44,6 +46,8 @@ export interface Consortium {
   cases: CaseRegistry;
   access: AccessLedger;
   anchor: AccessLogAnchor;
+  labels: LabelRegistry;
+  freezes: FreezeRegistry;
   /** Founding council members (participants 1, 2, 3), quorum 2. */
   council: HardhatEthersSigner[];
   police: HardhatEthersSigner; // participant 4
@@ -108,6 +112,14 @@ export async function deployConsortium(ethers: Ethers): Promise<Consortium> {
     await registry.getAddress(),
     await cases.getAddress(),
   ]);
+  const labels = await ethers.deployContract("LabelRegistry", [
+    await registry.getAddress(),
+    await cases.getAddress(),
+  ]);
+  const freezes = await ethers.deployContract("FreezeRegistry", [
+    await registry.getAddress(),
+    await cases.getAddress(),
+  ]);
   const ids = {
     police: await admit(registry, council, "POLICE", police.address),
     prosecutor: await admit(registry, council, "PROSECUTOR", prosecutor.address),
@@ -119,6 +131,8 @@ export async function deployConsortium(ethers: Ethers): Promise<Consortium> {
     cases,
     access,
     anchor,
+    labels,
+    freezes,
     council,
     police,
     prosecutor,

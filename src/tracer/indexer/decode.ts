@@ -5,6 +5,8 @@ import {
   AccessLogAnchor__factory,
   CaseRegistry__factory,
   ParticipantRegistry__factory,
+  LabelRegistry__factory,
+  FreezeRegistry__factory,
 } from "../../../types/ethers-contracts/index.js";
 import { compileEvent, type EventArgsDecoder } from "./abi.js";
 
@@ -16,6 +18,8 @@ const INTERFACES: Record<ContractName, Interface> = {
   CaseRegistry: new Interface(CaseRegistry__factory.abi),
   AccessLedger: new Interface(AccessLedger__factory.abi),
   AccessLogAnchor: new Interface(AccessLogAnchor__factory.abi),
+  LabelRegistry: new Interface(LabelRegistry__factory.abi),
+  FreezeRegistry: new Interface(FreezeRegistry__factory.abi),
 };
 
 /** A log as eth_getLogs returns it. */
@@ -77,6 +81,11 @@ const PARTIES: Record<string, { actor?: string; counterpart?: string }> = {
   GrantRevoked: { actor: "provider" },
   DeliveryAttested: { actor: "providerId", counterpart: "requesterId" },
   LogAnchored: { actor: "participant" },
+  LabelPublished: { actor: "author" },
+  LabelRevoked: { actor: "author" },
+  FreezeRequested: { actor: "requester", counterpart: "exchange" },
+  FreezeExecuted: { actor: "exchange" },
+  FreezeRejected: { actor: "exchange" },
 };
 
 /** JSON-safe copy of decoded arguments: bigints as decimal strings, structs as objects. */

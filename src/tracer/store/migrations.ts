@@ -111,6 +111,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX labels_category ON labels (category);
     `,
   },
+  {
+    version: 3,
+    name: "every contract of the deployment record",
+    sql: `
+      -- The whole contracts map of the deployment record, so that new consortium contracts need
+      -- no schema change (the columns of version 1 stay for the first four).
+      ALTER TABLE deployment ADD COLUMN contracts jsonb;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied, each in its own transaction; returns the versions applied. */

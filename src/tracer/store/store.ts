@@ -50,25 +50,15 @@ export class Store {
     const rows = await this.db.query<{
       chain_id: string | number;
       start_block: string | number;
-      registry: string;
-      cases: string;
-      access: string;
-      anchor: string;
-    }>(
-      "SELECT chain_id, start_block, registry, cases, access, anchor FROM deployment WHERE id = 1",
-    );
+      contracts: DeploymentRecord["contracts"];
+    }>("SELECT chain_id, start_block, contracts FROM deployment WHERE id = 1");
     const r = rows[0];
     if (r === undefined) return null;
     return {
       version: 1,
       chainId: Number(r.chain_id),
       startBlock: Number(r.start_block),
-      contracts: {
-        ParticipantRegistry: r.registry,
-        CaseRegistry: r.cases,
-        AccessLedger: r.access,
-        AccessLogAnchor: r.anchor,
-      },
+      contracts: r.contracts,
     };
   }
 
@@ -80,8 +70,8 @@ export class Store {
     const existing = await this.deployment();
     if (existing === null) {
       await this.db.query(
-        `INSERT INTO deployment (id, chain_id, start_block, registry, cases, access, anchor)
-         VALUES (1, $1, $2, $3, $4, $5, $6)`,
+        `INSERT INTO deployment (id, chain_id, start_block, registry, cases, access, anchor, contracts)
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7)`,
         [
           d.chainId,
           d.startBlock,
@@ -89,6 +79,7 @@ export class Store {
           d.contracts.CaseRegistry,
           d.contracts.AccessLedger,
           d.contracts.AccessLogAnchor,
+          JSON.stringify(d.contracts),
         ],
       );
       return;
