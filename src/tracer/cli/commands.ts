@@ -24,6 +24,7 @@ import {
   type AnomalyThresholds,
 } from "../audit/anomalies.js";
 import { serveCommand } from "../api/command.js";
+import { labelsImportCommand, labelsShowCommand } from "../labels/command.js";
 import { isoTime, json, logLine, table } from "./output.js";
 import { ProgressBar } from "./progress.js";
 
@@ -461,5 +462,7 @@ export const COMMANDS: Command[] = [
   verifyDeliveryCommand,
   verifyEntryCommand,
   anomaliesCommand,
+  labelsImportCommand,
+  labelsShowCommand,
   serveCommand,
 ];

@@ -120,6 +120,54 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE deployment ADD COLUMN contracts jsonb;
     `,
   },
+  {
+    version: 4,
+    name: "token and native transfers of any EVM chain, by stream",
+    sql: `
+      -- A stream is one thing read from one chain (the ERC-20 transfers of a token, or native
+      -- value transfers), with its own checkpoint and recent headers for reorganizations.
+      CREATE TABLE streams (
+        id            text    PRIMARY KEY,
+        chain_id      bigint  NOT NULL,
+        kind          text    NOT NULL,
+        token         text    NOT NULL,
+        start_block   bigint  NOT NULL,
+        block_number  bigint  NOT NULL,
+        block_hash    text    NOT NULL,
+        complete      boolean NOT NULL DEFAULT true,
+        note          text,
+        updated_at    timestamptz NOT NULL DEFAULT now()
+      );
+
+      CREATE TABLE stream_blocks (
+        stream        text    NOT NULL REFERENCES streams (id) ON DELETE CASCADE,
+        number        bigint  NOT NULL,
+        hash          text    NOT NULL,
+        parent_hash   text    NOT NULL,
+        timestamp     bigint  NOT NULL,
+        PRIMARY KEY (stream, number)
+      );
+
+      -- One value movement: an ERC-20 Transfer log, a transaction's value, an internal call's
+      -- value, or a transaction's fee (to the fee sink). ordinal orders them within a block.
+      CREATE TABLE transfers (
+        stream        text    NOT NULL REFERENCES streams (id) ON DELETE CASCADE,
+        block_number  bigint  NOT NULL,
+        ordinal       integer NOT NULL,
+        tx_index      integer NOT NULL,
+        tx_hash       text    NOT NULL,
+        token         text    NOT NULL,
+        from_address  text    NOT NULL,
+        to_address    text    NOT NULL,
+        amount        numeric(78, 0) NOT NULL,
+        block_time    bigint  NOT NULL,
+        kind          text    NOT NULL,
+        PRIMARY KEY (stream, block_number, ordinal)
+      );
+      CREATE INDEX transfers_tx ON transfers (tx_hash);
+      CREATE INDEX transfers_token ON transfers (token, block_number);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied, each in its own transaction; returns the versions applied. */

@@ -1,0 +1,153 @@
+/**
+ * The tracer's risk categories, and the normalization of GraphSense/INTERPOL taxonomy terms
+ * (a TagPack's `category` and `abuse`) into them. Normalization happens when labels are read,
+ * never when they are stored: the original terms stay in the store, so a change to this table
+ * needs no re-import. See docs/labels.md for the table.
+ */
+
+/** Risk categories, most severe first: the order {@link compareRisk} ranks labels by. */
+export const RISK_CATEGORIES = [
+  "sanctioned",
+  "ransomware",
+  "hack",
+  "phishing",
+  "scam",
+  "darknet",
+  "mixer",
+  "bridge",
+  "exchange",
+  "other",
+] as const;
+
+export type RiskCategory = (typeof RISK_CATEGORIES)[number];
+
+/**
+ * Taxonomy terms (lower case, `_` between words) and what they mean for the tracer. Terms not
+ * listed here are `other`: entity types that say nothing about risk (user, organization,
+ * wallet_service, miner, gambling, market, defi, defi_dex, …) and abuses outside the tracer's
+ * categories (terrorism, extremism, money_laundering, child_sexual_abuse, …). `other` is not
+ * "benign": the original terms travel with every label.
+ */
+const TERMS: ReadonlyMap<string, RiskCategory> = new Map(
+  Object.entries({
+    // Sanction lists, and issuer block lists (USDT's: category black_list).
+    sanction: "sanctioned",
+    sanctions: "sanctioned",
+    sanctioned: "sanctioned",
+    black_list: "sanctioned",
+    blacklist: "sanctioned",
+    blacklisted: "sanctioned",
+    ransomware: "ransomware",
+    service_hack: "hack",
+    hack: "hack",
+    hacker: "hack",
+    exploit: "hack",
+    theft: "hack",
+    stolen_funds: "hack",
+    phishing: "phishing",
+    scam: "scam",
+    fraud: "scam",
+    investment_fraud: "scam",
+    ponzi_scheme: "scam",
+    pyramid_scheme: "scam",
+    extortion: "scam",
+    sextortion: "scam",
+    dark_web: "darknet",
+    darknet: "darknet",
+    darknet_market: "darknet",
+    mixing_service: "mixer",
+    mixing: "mixer",
+    mixer: "mixer",
+    coinjoin: "mixer",
+    tumbler: "mixer",
+    defi_bridge: "bridge",
+    bridge: "bridge",
+    exchange: "exchange",
+  } satisfies Record<string, RiskCategory>),
+);
+
+const SEVERITY: ReadonlyMap<RiskCategory, number> = new Map(RISK_CATEGORIES.map((c, i) => [c, i]));
+
+/** A taxonomy term in the form of the table's keys: trimmed, lower case, `_` between words. */
+function term(value: string | null | undefined): string {
+  return (value ?? "")
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, "_");
+}
+
+/** The risk category of one taxonomy term (`other` for none or an unknown one). */
+export function termRisk(value: string | null | undefined): RiskCategory {
+  return TERMS.get(term(value)) ?? "other";
+}
+
+/** Negative when `a` is more severe than `b`. */
+export function compareRisk(a: RiskCategory, b: RiskCategory): number {
+  return (SEVERITY.get(a) ?? RISK_CATEGORIES.length) - (SEVERITY.get(b) ?? RISK_CATEGORIES.length);
+}
+
+/** Domains of governments and of the bodies that publish sanctions lists. */
+const GOVERNMENT_DOMAINS = ["gov", "gov.uk", "europa.eu", "sanctionsmap.eu", "un.org"];
+
+/**
+ * Whether a tag's source is a government sanctions list or designation (OFAC's SDN list, a
+ * Treasury sanctions action, an EU/UN/UK sanctions page): a government host whose address names
+ * sanctions, OFAC or the SDN list.
+ */
+export function isSanctionsSource(source: string | null | undefined): boolean {
+  if (source === null || source === undefined) return false;
+  let url: URL;
+  try {
+    url = new URL(source.trim());
+  } catch {
+    return false;
+  }
+  const host = url.hostname.toLowerCase();
+  const government = GOVERNMENT_DOMAINS.some((d) => `.${host}`.endsWith(`.${d}`));
+  return government && /sanction|ofac|sdn/i.test(host + url.pathname);
+}
+
+/**
+ * Normalizes a TagPack's category and abuse into one risk category: the more severe of the two
+ * terms' categories. When neither says anything the tracer knows (both `other`, as in OFAC's own
+ * TagPack, which calls every sanctioned address `category: user`), a government sanctions list
+ * as the tag's source makes it `sanctioned`.
+ */
+export function riskCategory(
+  category: string | null | undefined,
+  abuse: string | null | undefined,
+  source?: string | null,
+): RiskCategory {
+  const [a, b] = [termRisk(category), termRisk(abuse)];
+  const risk = compareRisk(a, b) <= 0 ? a : b;
+  if (risk === "other" && isSanctionsSource(source)) return "sanctioned";
+  return risk;
+}
+
+/**
+ * GraphSense's confidence names and their levels (0–100), from the TagPack tool's
+ * confidence.csv. Other values are accepted with a warning and rank below all of these.
+ */
+export const CONFIDENCE_LEVELS: ReadonlyMap<string, number> = new Map(
+  Object.entries({
+    override: 100,
+    ownership: 100,
+    ledger_immanent: 100,
+    manual_transaction: 90,
+    service_api: 70,
+    forensic_investigation: 70,
+    authority_data: 60,
+    trusted_provider: 50,
+    service_data: 50,
+    forensic: 50,
+    untrusted_transaction: 40,
+    web_crawl: 20,
+    heuristic: 10,
+    unknown: 5,
+  }),
+);
+
+/** The level of a confidence name (0 for none or an unknown one). */
+export function confidenceLevel(confidence: string | null | undefined): number {
+  return CONFIDENCE_LEVELS.get(term(confidence)) ?? 0;
+}
