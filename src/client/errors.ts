@@ -41,6 +41,7 @@ const ENUMS: Readonly<Record<string, readonly string[]>> = {
   ],
   "enum ICaseRegistry.Status": ["None", "Pending", "Approved", "Closed"],
   "enum IAccessLedger.RequestStatus": ["None", "Pending", "Granted", "Denied", "Revoked"],
+  "enum IFreezeRegistry.FreezeStatus": ["None", "Requested", "Executed", "Rejected"],
 };
 
 /** A contract reverted with one of the consortium's custom errors. */

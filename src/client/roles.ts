@@ -1,5 +1,8 @@
 import {
   AbiCoder,
+  encodeBytes32String,
+  MaxUint256,
+  ZeroAddress,
   type BaseContract,
   type ContractTransactionReceipt,
   type ContractTransactionResponse,
@@ -22,7 +25,7 @@ import {
   validateDelivery,
   type Delivery,
 } from "./eip712.js";
-import { VeritraceError, withDecodedReverts } from "./errors.js";
+import { InputError, VeritraceError, withDecodedReverts } from "./errors.js";
 import { encodeKind, scopeOf } from "./kinds.js";
 import {
   requireAddress,
@@ -82,6 +85,41 @@ async function eventOf(
 
 function participantId(field: string, id: number): number {
   return Number(requireInteger(field, id, 1n, UINT32_MAX));
+}
+
+/** Most accounts in one freeze request (FreezeRegistry.MAX_ITEMS). */
+export const MAX_FREEZE_ITEMS = 256;
+
+/** Returns the checksummed address unless it is the zero address. */
+function requireNonZeroAddress(field: string, value: string): string {
+  const address = requireAddress(field, value);
+  if (address === ZeroAddress) throw new InputError(field, "the zero address is not an account");
+  return address;
+}
+
+/** The bytes32 form of a risk-label category: a short lower-case name such as "sanctioned". */
+function encodeCategory(name: string): string {
+  if (!/^[a-z][a-z0-9_-]{0,30}$/.test(name)) {
+    throw new InputError(
+      "category",
+      `${JSON.stringify(name)} is not a lower-case name of at most 31 characters`,
+    );
+  }
+  return encodeBytes32String(name);
+}
+
+/** Input of {@link ParticipantClient.publishLabel}. */
+export interface LabelInput {
+  /** The labeled address. */
+  subject: string;
+  /** The chain the address is on. */
+  chainId: bigint | number;
+  /** The risk category, a short lower-case name such as "sanctioned". */
+  category: string;
+  /** The case number commitment of the active case the label is bound to. */
+  caseNumberCommitment: string;
+  /** 0 (none) to 100 (certain). */
+  confidence: number;
 }
 
 /** What every role shares: the consortium's contracts and the signer acting for an institution. */
@@ -156,6 +194,28 @@ export class ParticipantClient {
     if (provider === null) throw new VeritraceError("the signer has no provider");
     const { chainId } = await provider.getNetwork();
     return accessLedgerDomain(chainId, await this.contracts.access.getAddress());
+  }
+
+  /** Publishes a risk label about an address of any chain, bound to an active case; returns its id. */
+  async publishLabel(input: LabelInput): Promise<bigint> {
+    const subject = requireNonZeroAddress("subject", input.subject);
+    const chainId = requireInteger("chainId", input.chainId, 1n, UINT64_MAX);
+    const category = encodeCategory(input.category);
+    const caseNumber = requireCommitment("caseNumberCommitment", input.caseNumberCommitment);
+    const confidence = requireInteger("confidence", input.confidence, 0n, 100n);
+    const receipt = await transact(() =>
+      this.contracts.labels
+        .connect(this.signer)
+        .publishLabel(subject, chainId, category, caseNumber, confidence),
+    );
+    const ev = await eventOf(receipt, this.contracts.labels, "LabelPublished");
+    return ev.getValue("labelId") as bigint;
+  }
+
+  /** Revokes one of this participant's labels (accepted after the case closed and during a pause). */
+  async revokeLabel(labelId: bigint, reasonCode: number): Promise<ContractTransactionReceipt> {
+    const code = requireInteger("reasonCode", reasonCode, 0n, UINT16_MAX);
+    return transact(() => this.contracts.labels.connect(this.signer).revokeLabel(labelId, code));
   }
 }
 
@@ -284,7 +344,22 @@ export interface RequestInput {
   purposeCode: number;
 }
 
-/** A police investigator: opens cases, requests data, acknowledges deliveries. */
+/** Input of {@link Investigator.requestFreeze}. */
+export interface FreezeInput {
+  caseId: bigint;
+  /** The EXCHANGE participant asked. */
+  exchange: number;
+  /** The chain of the accounts. */
+  chainId: bigint | number;
+  /** The token's address on that chain; the zero address for the chain's native coin. */
+  token: string;
+  /** The accounts to freeze and the amounts asked, in the token's base units (1 to 256 items). */
+  items: readonly { account: string; amount: bigint | number }[];
+  /** Hash of the trace report that found the accounts. */
+  traceCommitment: string;
+}
+
+/** A police investigator: opens cases, requests data and freezes, acknowledges deliveries. */
 export class Investigator extends ParticipantClient {
   /** Opens a case; returns its id and the case number commitment. */
   async openCase(input: OpenCaseInput): Promise<{ caseId: bigint; caseNumberCommitment: Bytes32 }> {
@@ -338,6 +413,31 @@ export class Investigator extends ParticipantClient {
     );
     const ev = await eventOf(receipt, this.contracts.access, "AccessRequested");
     return { requestId: ev.getValue("requestId") as bigint, subjectCommitment };
+  }
+
+  /** Asks an exchange to freeze the accounts a trace found; returns the request's id. */
+  async requestFreeze(input: FreezeInput): Promise<bigint> {
+    const exchange = participantId("exchange", input.exchange);
+    const chainId = requireInteger("chainId", input.chainId, 1n, UINT64_MAX);
+    const token = requireAddress("token", input.token);
+    if (input.items.length === 0 || input.items.length > MAX_FREEZE_ITEMS) {
+      throw new InputError(
+        "items",
+        `a request needs 1 to ${MAX_FREEZE_ITEMS} items, ${input.items.length} given`,
+      );
+    }
+    const items = input.items.map((item, i) => ({
+      account: requireNonZeroAddress(`items[${i}].account`, item.account),
+      amount: requireInteger(`items[${i}].amount`, item.amount, 1n, MaxUint256),
+    }));
+    const trace = requireCommitment("traceCommitment", input.traceCommitment);
+    const receipt = await transact(() =>
+      this.contracts.freezes
+        .connect(this.signer)
+        .requestFreeze(input.caseId, exchange, chainId, token, items, trace),
+    );
+    const ev = await eventOf(receipt, this.contracts.freezes, "FreezeRequested");
+    return ev.getValue("freezeId") as bigint;
   }
 
   /** Acknowledges receipt of a delivery (EIP-712 `Acknowledgement`), after checking the payload. */
@@ -434,6 +534,40 @@ export class Provider extends ParticipantClient {
     requester: { signer: string; signature: string },
   ): Promise<bigint> {
     return submitDelivery(this.contracts, this.signer, delivery, provider, requester);
+  }
+}
+
+/** An exchange: a provider that also answers freeze requests. */
+export class Exchange extends Provider {
+  /**
+   * Reports what was frozen under a freeze request: one amount per item of the request, in its
+   * order (0 where nothing could be frozen). `evidence` is the exchange's freeze record (bytes or
+   * text): only its hash is sent.
+   */
+  async recordFrozen(
+    freezeId: bigint,
+    frozen: readonly (bigint | number)[],
+    evidence: Uint8Array | string,
+  ): Promise<ContractTransactionReceipt> {
+    if (frozen.length === 0 || frozen.length > MAX_FREEZE_ITEMS) {
+      throw new InputError(
+        "frozen",
+        `a request has 1 to ${MAX_FREEZE_ITEMS} items, ${frozen.length} amounts given`,
+      );
+    }
+    const amounts = frozen.map((a, i) => requireInteger(`frozen[${i}]`, a, 0n, MaxUint256));
+    const evidenceCommitment = hashDocument(evidence);
+    return transact(() =>
+      this.contracts.freezes
+        .connect(this.signer)
+        .recordFrozen(freezeId, amounts, evidenceCommitment),
+    );
+  }
+
+  /** Rejects a freeze request. */
+  async rejectFreeze(freezeId: bigint, reasonCode: number): Promise<ContractTransactionReceipt> {
+    const code = requireInteger("reasonCode", reasonCode, 0n, UINT16_MAX);
+    return transact(() => this.contracts.freezes.connect(this.signer).rejectFreeze(freezeId, code));
   }
 }
 

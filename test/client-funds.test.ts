@@ -1,0 +1,295 @@
+import { expect } from "chai";
+import { ZeroAddress, ZeroHash, encodeBytes32String } from "ethers";
+import { network } from "hardhat";
+import {
+  ContractRevertError,
+  CouncilMember,
+  DataKind,
+  Exchange,
+  InputError,
+  Investigator,
+  MAX_FREEZE_ITEMS,
+  Provider,
+  Supervisor,
+  connectConsortium,
+  generateCaseKey,
+  hashDocument,
+  type FreezeInput,
+  type LabelInput,
+} from "../src/client/index.js";
+import { deployConsortium } from "../scripts/lib/deploy.js";
+
+const connection = await network.create();
+const { ethers, networkHelpers } = connection;
+const DAY = 86_400;
+
+/** Freeze statuses, in the order of IFreezeRegistry.FreezeStatus. */
+const FreezeStatus = { None: 0n, Requested: 1n, Executed: 2n, Rejected: 3n } as const;
+
+/** An address of another chain, written in lower case as block explorers often show it. */
+const SUBJECT = "0x8589427373d6d84e98730d7795d8f6f8731fda16";
+const USDT = "0xdac17f958d2ee523a2206206994597c13d831ec7";
+const exits = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    account: `0x${(0x1000 + i).toString(16).padStart(40, "0")}`,
+    amount: 1_000_000n * BigInt(i + 1),
+  }));
+
+describe("client: labels and freezes against a deployed consortium", function () {
+  /** The consortium deployed with Ignition, with police, prosecutor, bank and exchange, and an approved case. */
+  async function consortium() {
+    const signers = await ethers.getSigners();
+    const founders = signers.slice(0, 3).map((s, i) => ({
+      kind: "AUDITOR",
+      metadataCommitment: hashDocument(`founder ${i}`),
+      signingKey: s.address,
+    }));
+    const record = await deployConsortium(connection, founders, 2);
+    const contracts = connectConsortium(record, ethers.provider);
+    const [c0, c1] = signers.slice(0, 2).map((s) => new CouncilMember(contracts, s)) as [
+      CouncilMember,
+      CouncilMember,
+    ];
+    const admit = async (kind: string, i: number) => {
+      const signer = signers[i];
+      if (signer === undefined) throw new Error("signer");
+      const id = await c0.proposeAdmit({
+        kind,
+        metadataCommitment: hashDocument(kind),
+        signingKey: signer.address,
+      });
+      await c1.approve(id);
+      return { id: await c1.executeAdmission(id), signer };
+    };
+    const police = await admit("POLICE", 3);
+    const prosecutor = await admit("PROSECUTOR", 4);
+    const bank = await admit("BANK", 5);
+    const exchange = await admit("EXCHANGE", 6);
+
+    const investigator = new Investigator(contracts, police.signer);
+    const caseKey = generateCaseKey();
+    const { caseId, caseNumberCommitment } = await investigator.openCase({
+      caseNumber: "F-1",
+      caseKey,
+      legalBasis: "freeze order F-1",
+      scope: [DataKind.ExchangeAccounts],
+      expiresAt: Number(await investigator.now()) + 30 * DAY,
+    });
+    await new Supervisor(contracts, prosecutor.signer).approveCase(caseId);
+    return {
+      contracts,
+      police,
+      bank,
+      exchange,
+      caseId,
+      caseNumberCommitment,
+      investigator,
+      provider: new Provider(contracts, bank.signer),
+      desk: new Exchange(contracts, exchange.signer),
+    };
+  }
+
+  type Fixture = Awaited<ReturnType<typeof consortium>>;
+
+  const labelOf = (f: Fixture, overrides: Partial<LabelInput> = {}): LabelInput => ({
+    subject: SUBJECT,
+    chainId: 1,
+    category: "sanctioned",
+    caseNumberCommitment: f.caseNumberCommitment,
+    confidence: 90,
+    ...overrides,
+  });
+
+  const freezeOf = (f: Fixture, overrides: Partial<FreezeInput> = {}): FreezeInput => ({
+    caseId: f.caseId,
+    exchange: f.exchange.id,
+    chainId: 1,
+    token: USDT,
+    items: exits(2),
+    traceCommitment: hashDocument("trace report F-1"),
+    ...overrides,
+  });
+
+  it("publishes a label bound to the case and revokes it", async function () {
+    const f = await networkHelpers.loadFixture(consortium);
+    const labelId = await f.investigator.publishLabel(labelOf(f));
+    expect(labelId).to.equal(1n);
+    const l = await f.contracts.labels.getLabel(labelId);
+    expect(l.subject).to.equal(ethers.getAddress(SUBJECT));
+    expect(l.chainId).to.equal(1n);
+    expect(l.category).to.equal(encodeBytes32String("sanctioned"));
+    expect(l.caseId).to.equal(f.caseId);
+    expect(l.author).to.equal(BigInt(f.police.id));
+    expect(l.confidence).to.equal(90n);
+
+    // Any participant role may label: a bank, on another chain, with confidence 100.
+    const bankLabel = await f.provider.publishLabel(
+      labelOf(f, { chainId: 137n, category: "money_mule", confidence: 100 }),
+    );
+    expect(bankLabel).to.equal(2n);
+    expect((await f.contracts.labels.getLabel(bankLabel)).author).to.equal(BigInt(f.bank.id));
+
+    const receipt = await f.investigator.revokeLabel(labelId, 4);
+    expect(receipt.status).to.equal(1);
+    expect((await f.contracts.labels.getLabel(labelId)).revoked).to.equal(true);
+    const [revoked] = await f.contracts.labels.queryFilter(
+      f.contracts.labels.filters.LabelRevoked(labelId),
+    );
+    expect(revoked?.args.author).to.equal(BigInt(f.police.id));
+    expect(revoked?.args.subject).to.equal(ethers.getAddress(SUBJECT));
+    expect(revoked?.args.reasonCode).to.equal(4n);
+    expect(revoked?.args.signer).to.equal(f.police.signer.address);
+  });
+
+  it("requests a freeze that the exchange answers with what it froze, or rejects", async function () {
+    const f = await networkHelpers.loadFixture(consortium);
+    const input = freezeOf(f, { items: exits(3) });
+    const freezeId = await f.investigator.requestFreeze(input);
+    expect(freezeId).to.equal(1n);
+    const r = await f.contracts.freezes.getFreeze(freezeId);
+    expect(r.caseId).to.equal(f.caseId);
+    expect(r.requester).to.equal(BigInt(f.police.id));
+    expect(r.exchange).to.equal(BigInt(f.exchange.id));
+    expect(r.status).to.equal(FreezeStatus.Requested);
+    expect(r.itemCount).to.equal(3n);
+    expect(r.token).to.equal(ethers.getAddress(USDT));
+    const [requested] = await f.contracts.freezes.queryFilter(
+      f.contracts.freezes.filters.FreezeRequested(freezeId),
+    );
+    expect(requested?.args.items.map((i) => [i.account, i.amount])).to.deep.equal(
+      exits(3).map((i) => [ethers.getAddress(i.account), i.amount]),
+    );
+
+    await f.desk.recordFrozen(freezeId, [1_000_000n, 0, 1_500_000n], "freeze record #77");
+    expect((await f.contracts.freezes.getFreeze(freezeId)).status).to.equal(FreezeStatus.Executed);
+    const [executed] = await f.contracts.freezes.queryFilter(
+      f.contracts.freezes.filters.FreezeExecuted(freezeId),
+    );
+    expect(executed?.args.frozen).to.deep.equal([1_000_000n, 0n, 1_500_000n]);
+    expect(executed?.args.evidenceCommitment).to.equal(hashDocument("freeze record #77"));
+    expect(executed?.args.signer).to.equal(f.exchange.signer.address);
+
+    // The native coin (token zero), then a rejection.
+    const second = await f.investigator.requestFreeze(freezeOf(f, { token: ZeroAddress }));
+    expect(second).to.equal(2n);
+    await f.desk.rejectFreeze(second, 3);
+    expect((await f.contracts.freezes.getFreeze(second)).status).to.equal(FreezeStatus.Rejected);
+  });
+
+  it("names the contract's refusal with its values", async function () {
+    const f = await networkHelpers.loadFixture(consortium);
+    const labelId = await f.investigator.publishLabel(labelOf(f));
+    const notAuthor = await rejection(f.provider.revokeLabel(labelId, 1));
+    expect(notAuthor).to.be.instanceOf(ContractRevertError);
+    expect(notAuthor.message).to.equal(`NotLabelAuthor(labelId=1, participantId=${f.bank.id})`);
+
+    const freezeId = await f.investigator.requestFreeze(freezeOf(f));
+    const mismatch = await rejection(f.desk.recordFrozen(freezeId, [1n], "record"));
+    expect(mismatch.message).to.equal("FrozenCountMismatch(freezeId=1, expected=2, given=1)");
+    const otherExchange = new Exchange(f.contracts, f.bank.signer);
+    const notExchange = await rejection(otherExchange.rejectFreeze(freezeId, 1));
+    expect(notExchange.message).to.equal(
+      `NotFreezeExchange(freezeId=1, participantId=${f.bank.id})`,
+    );
+    await f.desk.rejectFreeze(freezeId, 1);
+    const answered = await rejection(f.desk.recordFrozen(freezeId, [1n, 2n], "record"));
+    expect(answered).to.be.instanceOf(ContractRevertError);
+    expect((answered as ContractRevertError).errorName).to.equal("FreezeNotPending");
+    expect((answered as ContractRevertError).args).to.deep.equal({
+      freezeId: 1n,
+      status: FreezeStatus.Rejected,
+    });
+    // A bank can't ask for a freeze: the kind check comes from the freeze registry.
+    const bankAsks = new Investigator(f.contracts, f.bank.signer);
+    const wrongKind = await rejection(bankAsks.requestFreeze(freezeOf(f)));
+    expect((wrongKind as ContractRevertError).errorName).to.equal("WrongParticipantKind");
+  });
+
+  it("validates label inputs before sending anything", async function () {
+    const f = await networkHelpers.loadFixture(consortium);
+    const before = await ethers.provider.getBlockNumber();
+    const cases: [Partial<LabelInput>, string, RegExp][] = [
+      [{ subject: "0x8589" }, "subject", /not an address/],
+      [{ subject: ZeroAddress }, "subject", /zero address/],
+      [{ chainId: 0 }, "chainId", /0 is outside \[1, /],
+      [{ chainId: 2n ** 64n }, "chainId", /outside/],
+      [{ chainId: 1.5 }, "chainId", /not an integer/],
+      [{ category: "Sanctioned" }, "category", /lower-case name/],
+      [{ category: "" }, "category", /lower-case name/],
+      [{ category: "has space" }, "category", /lower-case name/],
+      [{ category: "a".repeat(32) }, "category", /at most 31/],
+      [{ caseNumberCommitment: "0x00" }, "caseNumberCommitment", /32-byte/],
+      [{ caseNumberCommitment: ZeroHash }, "caseNumberCommitment", /zero commitment/],
+      [{ confidence: 101 }, "confidence", /101 is outside \[0, 100\]/],
+      [{ confidence: -1 }, "confidence", /outside/],
+    ];
+    for (const [override, field, message] of cases) {
+      const error = await rejection(f.investigator.publishLabel(labelOf(f, override)));
+      expect(error, JSON.stringify(override, jsonBigint)).to.be.instanceOf(InputError);
+      expect((error as InputError).field).to.equal(field);
+      expect(error.message).to.match(message);
+    }
+    const revoke = await rejection(f.investigator.revokeLabel(1n, 70_000));
+    expect((revoke as InputError).field).to.equal("reasonCode");
+    expect(await ethers.provider.getBlockNumber()).to.equal(before);
+  });
+
+  it("validates freeze inputs before sending anything", async function () {
+    const f = await networkHelpers.loadFixture(consortium);
+    const before = await ethers.provider.getBlockNumber();
+    const account = exits(1)[0]?.account ?? "";
+    const cases: [Partial<FreezeInput>, string, RegExp][] = [
+      [{ exchange: 0 }, "exchange", /0 is outside/],
+      [{ chainId: 0 }, "chainId", /0 is outside/],
+      [{ token: "USDT" }, "token", /not an address/],
+      [{ items: [] }, "items", /1 to 256 items, 0 given/],
+      [{ items: exits(MAX_FREEZE_ITEMS + 1) }, "items", /1 to 256 items, 257 given/],
+      [
+        {
+          items: [
+            { account, amount: 1n },
+            { account: ZeroAddress, amount: 1n },
+          ],
+        },
+        "items[1].account",
+        /zero address/,
+      ],
+      [{ items: [{ account: "0x12", amount: 1n }] }, "items[0].account", /not an address/],
+      [{ items: [{ account, amount: 0n }] }, "items[0].amount", /0 is outside \[1, /],
+      [{ items: [{ account, amount: 2n ** 256n }] }, "items[0].amount", /outside/],
+      [{ traceCommitment: ZeroHash }, "traceCommitment", /zero commitment/],
+    ];
+    for (const [override, field, message] of cases) {
+      const error = await rejection(f.investigator.requestFreeze(freezeOf(f, override)));
+      expect(error, JSON.stringify(override, jsonBigint)).to.be.instanceOf(InputError);
+      expect((error as InputError).field).to.equal(field);
+      expect(error.message).to.match(message);
+    }
+    const answers: [() => Promise<unknown>, string][] = [
+      [() => f.desk.recordFrozen(1n, [], "record"), "frozen"],
+      [() => f.desk.recordFrozen(1n, Array<bigint>(257).fill(0n), "record"), "frozen"],
+      [() => f.desk.recordFrozen(1n, [1n, -1n], "record"), "frozen[1]"],
+      [() => f.desk.rejectFreeze(1n, -1), "reasonCode"],
+    ];
+    for (const [answer, field] of answers) {
+      const error = await rejection(answer());
+      expect(error).to.be.instanceOf(InputError);
+      expect((error as InputError).field).to.equal(field);
+    }
+    expect(await ethers.provider.getBlockNumber()).to.equal(before);
+  });
+});
+
+function jsonBigint(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? `${value}n` : value;
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`rejected with a non-error: ${String(error)}`);
+  }
+  throw new Error("expected a rejection");
+}
