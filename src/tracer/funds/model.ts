@@ -1,0 +1,43 @@
+import type { Components, PathForest } from "./paths.js";
+
+/**
+ * What the trace loop (taint.ts) needs from a taint model. The loop keeps balances, hops,
+ * exits, buckets and edges; a model keeps how taint sits in each address and moves with a
+ * transfer. A transfer is one `take` from the sender, then exactly one `give*` for the receiver.
+ * Address ids are those of the TransferLog.
+ */
+export interface TaintModel {
+  /** Whether `address` holds taint now. */
+  holdsTaint(address: number): boolean;
+  /** `excess` units of unknown history appear at `address`: clean funds older than any known. */
+  addPreexisting(address: number, excess: bigint): void;
+  /**
+   * Takes `amount` out of `address`, whose balance before is `balance` (≥ amount); returns the
+   * tainted part and remembers what was taken for the next `give*`.
+   */
+  take(address: number, amount: bigint, balance: bigint): bigint;
+  /**
+   * The last take arrives at `address` and its taint stays taint there, carried by `edge`. With
+   * `seed`, the whole amount arrives tainted: its clean part is new taint, rooted at `edge`.
+   * `balance` is the receiver's balance before the transfer.
+   */
+  giveTainted(address: number, amount: bigint, balance: bigint, edge: number, seed: boolean): void;
+  /** The last take arrives at `address` as clean funds (its taint, if any, was stopped). */
+  giveClean(address: number, amount: bigint): void;
+  /** The last take's taint (or, with `seed`, all of it) reaches an exit via `edge`. */
+  giveExit(exit: Components, edge: number, seed: boolean): void;
+  /** The whole balance of `address` becomes taint, along path `node` (a balance seed). */
+  seedBalance(address: number, balance: bigint, node: number): void;
+  /** Taint at `address` at the end: its amount and its split by path. */
+  holding(address: number, balance: bigint): { amount: bigint; components?: Components };
+  /** Addresses that may hold taint (a superset), for building holdings. */
+  candidates(): Iterable<number>;
+}
+
+export interface ModelContext {
+  forest: PathForest;
+  /** Paths kept per account (`maxPaths`). */
+  k: number;
+  /** Number of address ids. */
+  size: number;
+}

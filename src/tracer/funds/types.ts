@@ -1,0 +1,187 @@
+/**
+ * The public types of fund-flow tracing (taint analysis). The models and the meaning of every
+ * field are defined in docs/taint-models.md.
+ */
+
+/** The zero address: transfers from it are mints (clean inflows), transfers to it are burns. */
+export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
+/** One token movement, as ingestion delivers it. Amounts are in the token's base units. */
+export interface Transfer {
+  blockNumber: number;
+  /** Index of the transaction in its block. */
+  txIndex: number;
+  /** Position of the transfer within its block (e.g. the log index); orders transfers of a tx. */
+  ordinal: number;
+  txHash: string;
+  /** Lowercase token address, or "native" for the chain's own coin. */
+  token: string;
+  /** Lowercase address. */
+  from: string;
+  /** Lowercase address. */
+  to: string;
+  amount: bigint;
+  /** Block time, unix seconds. */
+  time: number;
+}
+
+/**
+ * Where taint starts: the amounts received in one transaction, or the whole balance of an
+ * address at the end of a block (written ADDRESS@BLOCK).
+ */
+export type Seed =
+  { kind: "tx"; txHash: string } | { kind: "balance"; address: string; block: number };
+
+export type TaintModelName = "poison" | "haircut" | "fifo";
+
+export const TAINT_MODELS: readonly TaintModelName[] = ["poison", "haircut", "fifo"];
+
+/** A risk label of an address. Categories "exchange", "bridge" and "mixer" are exit points. */
+export interface Label {
+  category: string;
+  label: string;
+}
+
+export type LabelLookup = (address: string) => Label | undefined;
+
+export interface TraceOptions {
+  model: TaintModelName;
+  seed: Seed;
+  /** The token traced (lowercase address or "native"); transfers of other tokens are ignored. */
+  token: string;
+  /** Labels of addresses; taint reaching an exchange, bridge or mixer stops there (an exit). */
+  labels?: LabelLookup;
+  /** Balances (of `token`) held before the first given transfer, by lowercase address. */
+  initialBalances?: ReadonlyMap<string, bigint>;
+  /** Taint is followed at most this many transfers away from the seed (default: unlimited). */
+  maxHops?: number;
+  /** A transfer carrying less taint than this (base units) is not followed (default 0n). */
+  minAmount?: bigint;
+  /** Transfers later than the seed's time plus this many seconds are not processed. */
+  windowSeconds?: number;
+  /** The pseudo-address that receives gas fees; taint reaching it is an exit of kind "fee". */
+  feeSink?: string;
+  /** Paths reported per holding or exit (default 5; 0 turns provenance off). */
+  maxPaths?: number;
+}
+
+export type ExitKind = "exchange" | "bridge" | "mixer" | "burn" | "fee";
+
+/**
+ * What became of the taint a transfer carried: created there by the seed ("seed"), carried on to
+ * an address that holds it ("carried"), delivered to an exit ("exit"), or not followed because of
+ * the hop limit or the minimum amount.
+ */
+export type EdgeFate = "seed" | "carried" | "exit" | "beyond-hop-limit" | "below-minimum";
+
+/** A transfer that carried taint. `tainted` is the part of `amount` that was tainted. */
+export interface TaintedEdge {
+  txHash: string;
+  blockNumber: number;
+  txIndex: number;
+  ordinal: number;
+  time: number;
+  from: string;
+  to: string;
+  amount: bigint;
+  tainted: bigint;
+  fate: EdgeFate;
+}
+
+/**
+ * One way taint travelled from the seed: the address where it was seeded (`origin`), then the
+ * transfers that carried it, in chain order (the same objects as in `TraceResult.edges`). For a
+ * transaction seed the first step is the seed transfer itself; a path with no step is taint still
+ * at the seeded address. `amount` is defined per model (docs/taint-models.md, "Paths").
+ */
+export interface TaintPath {
+  origin: string;
+  amount: bigint;
+  steps: readonly TaintedEdge[];
+}
+
+/** Taint still held by an address at the end of the trace. */
+export interface Holding {
+  address: string;
+  /** Haircut and FIFO: the tainted part of the balance. Poison: the whole balance. */
+  amount: bigint;
+  /** The fewest transfers by which taint reached the address (0: seeded there). */
+  hops: number;
+  /** Total taint the address received (seeded, or carried in by followed transfers). */
+  received: bigint;
+  /** The largest paths, amount descending (at most `maxPaths`). */
+  paths: TaintPath[];
+  /** Sum of the amounts of `paths`. */
+  explained: bigint;
+}
+
+/** Taint that reached an exit point, where tracing stops. */
+export interface Exit {
+  address: string;
+  kind: ExitKind;
+  /** The label's text, for labeled exits. */
+  label?: string;
+  amount: bigint;
+  hops: number;
+  paths: TaintPath[];
+  explained: bigint;
+}
+
+export type WarningCode = "incomplete-history" | "empty-seed" | "provenance-budget";
+
+export interface TraceWarning {
+  code: WarningCode;
+  /** One sentence for a person. */
+  message: string;
+  address?: string;
+  /** For incomplete history: the first transfer that overdrew the known balance. */
+  txHash?: string;
+  blockNumber?: number;
+  /** For incomplete history: the total unknown excess, treated as clean pre-existing funds. */
+  amount?: bigint;
+  /** For incomplete history: how many transfers overdrew the known balance. */
+  count?: number;
+  /** For incomplete history: whether the address held taint at one of those moments. */
+  heldTaint?: boolean;
+}
+
+export interface TraceStats {
+  /** Transfers of the token given (after dropping zero-amount and self-transfers). */
+  transfers: number;
+  /** Transfers processed (within the time window). */
+  processed: number;
+  /** Distinct addresses seen. */
+  addresses: number;
+  /** Transfers that carried taint (the length of `edges`). */
+  taintedEdges: number;
+  /** Provenance nodes kept (bounded). */
+  pathNodes: number;
+}
+
+export interface TraceResult {
+  model: TaintModelName;
+  token: string;
+  seed: Seed;
+  /** The taint created by the seed. */
+  seedAmount: bigint;
+  /** The time the window starts from (unix seconds). */
+  seedTime: number;
+  /** Amount descending, then address ascending. */
+  holdings: Holding[];
+  /** Amount descending, then address ascending. */
+  exits: Exit[];
+  /** Taint carried by transfers beyond `maxHops`. */
+  beyondHopLimit: bigint;
+  /** Taint carried by transfers below `minAmount`. */
+  belowMinimum: bigint;
+  /**
+   * Sum of holdings, exits and both buckets. Equals `seedAmount` exactly for haircut and FIFO;
+   * for poison it is larger whenever clean funds were mixed with taint.
+   */
+  total: bigint;
+  /** Every transfer that carried taint, in chain order. */
+  edges: TaintedEdge[];
+  /** Address ascending. */
+  warnings: TraceWarning[];
+  stats: TraceStats;
+}
