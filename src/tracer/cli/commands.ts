@@ -25,6 +25,7 @@ import {
 } from "../audit/anomalies.js";
 import { serveCommand } from "../api/command.js";
 import { labelsImportCommand, labelsShowCommand } from "../labels/command.js";
+import { traceCommand } from "../funds/command.js";
 import { isoTime, json, logLine, table } from "./output.js";
 import { ProgressBar } from "./progress.js";
 
@@ -462,6 +463,7 @@ export const COMMANDS: Command[] = [
   verifyDeliveryCommand,
   verifyEntryCommand,
   anomaliesCommand,
+  traceCommand,
   labelsImportCommand,
   labelsShowCommand,
   serveCommand,

@@ -1,0 +1,233 @@
+import { extname } from "node:path";
+import type { ParseArgsConfig } from "node:util";
+import type { Command } from "../cli/commands.js";
+import { table } from "../cli/output.js";
+import { ProgressBar } from "../cli/progress.js";
+import { UsageError } from "../errors.js";
+import { RpcClient } from "../indexer/rpc.js";
+import { importTagPacks } from "../labels/store.js";
+import { openDatabase } from "../store/db.js";
+import { Store } from "../store/store.js";
+import { formatAmount, GRAPH_FORMATS, writeGraph } from "./graph.js";
+import { engineLabel, runTrace, traceSummaryJson } from "./run.js";
+import { TAINT_MODELS, type TaintModelName, type TaintPath } from "./taint.js";
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+function str(values: Values, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+function required(values: Values, name: string): string {
+  const v = str(values, name);
+  if (v === undefined) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+function integer(values: Values, name: string, min = 0): number | undefined {
+  const v = str(values, name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < min) {
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  }
+  return Number(v);
+}
+
+/** The share of `part` in `whole` as a percentage with two decimals, exactly (no floats). */
+export function share(part: bigint, whole: bigint): string {
+  if (whole === 0n) return "-";
+  const basis = (part * 10_000n + whole / 2n) / whole;
+  return `${basis / 100n}.${(basis % 100n).toString().padStart(2, "0")}%`;
+}
+
+function describePath(p: TaintPath, money: (v: bigint) => string): string {
+  const hops = p.steps.map(
+    (s) =>
+      `${s.txHash.slice(0, 10)}… ${s.from.slice(0, 8)}…→${s.to.slice(0, 8)}… ${money(s.tainted)}`,
+  );
+  return `${money(p.amount)} via ${hops.join(" ⇒ ")}`;
+}
+
+const options: NonNullable<ParseArgsConfig["options"]> = {
+  rpc: { type: "string" },
+  token: { type: "string" },
+  seed: { type: "string" },
+  model: { type: "string" },
+  "to-block": { type: "string" },
+  hops: { type: "string" },
+  "min-amount": { type: "string" },
+  window: { type: "string" },
+  labels: { type: "string", multiple: true },
+  graph: { type: "string" },
+  paths: { type: "string" },
+  decimals: { type: "string" },
+  confirmations: { type: "string" },
+  finality: { type: "string" },
+  "no-trace-calls": { type: "boolean" },
+  db: { type: "string" },
+  json: { type: "boolean" },
+};
+
+/** `veritrace trace`: follow tainted funds from a seed to where they are now and where they left. */
+export const traceCommand: Command = {
+  name: "trace",
+  summary: "follow tainted funds (poison, haircut or FIFO) from a seed to holdings and exit points",
+  usage:
+    "--rpc URL --token ADDR|native --seed TXHASH|ADDRESS@BLOCK --model poison|haircut|fifo [--to-block N] " +
+    "[--hops N] [--min-amount N] [--window SECONDS] [--labels FILE...] [--graph FILE.svg|.png|.dot] [--json]",
+  help: [
+    "  --rpc URL            JSON-RPC endpoint of the chain the funds are on",
+    "  --token ADDR|native  the ERC-20 token traced, or the chain's native coin",
+    "  --seed S             a transaction hash (what it delivered is tainted) or ADDRESS@BLOCK (the",
+    "                       address's whole balance at the end of BLOCK is tainted)",
+    "  --model M            poison, haircut or fifo (docs/taint-models.md)",
+    "  --to-block N         trace up to this block (default: the head less --confirmations)",
+    "  --hops N             follow taint at most N transfers from the seed",
+    "  --min-amount N       don't follow transfers carrying less taint (base units)",
+    "  --window SECONDS     ignore transfers later than the seed's time plus this",
+    "  --labels FILE...     import these TagPacks first (exchanges, bridges, mixers become exit points)",
+    "  --graph FILE         draw the flow (.svg, .png or .dot)",
+    "  --paths N            explanation paths kept per address (default 5)",
+    "  --decimals N         the token's decimals for display (default: asked from the token)",
+    "  --confirmations N    leave the newest N blocks out (default 0)",
+    "  --finality N         reorganization depth of the chain (default 64)",
+    "  --no-trace-calls     native: don't ask the node for internal transfers (reported incomplete)",
+    "  --db URL|DIR         store (default .veritrace/db)",
+    "  --json               the last line is one JSON object: model, token, seed, holdings, exits, total",
+  ].join("\n"),
+  options,
+  async run(values) {
+    const url = required(values, "rpc");
+    try {
+      const u = new URL(url);
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+    } catch {
+      throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(url)}`);
+    }
+    const token = required(values, "token");
+    const seed = required(values, "seed");
+    const model = required(values, "model");
+    if (!(TAINT_MODELS as readonly string[]).includes(model)) {
+      throw new UsageError(
+        `--model must be one of ${TAINT_MODELS.join(", ")}, got ${JSON.stringify(model)}`,
+      );
+    }
+    const graph = str(values, "graph");
+    if (
+      graph !== undefined &&
+      !(GRAPH_FORMATS as readonly string[]).includes(extname(graph).toLowerCase())
+    ) {
+      throw new UsageError(
+        `--graph must end in ${GRAPH_FORMATS.join(", ")}, got ${JSON.stringify(graph)}`,
+      );
+    }
+    const minAmount = str(values, "min-amount");
+    if (minAmount !== undefined && !/^\d+$/.test(minAmount)) {
+      throw new UsageError(
+        `--min-amount must be an integer in base units, got ${JSON.stringify(minAmount)}`,
+      );
+    }
+    const labelFiles = (values["labels"] as string[] | undefined) ?? [];
+    const asJson = values["json"] === true;
+    const rpc = new RpcClient(url);
+    const store = await Store.open(await openDatabase(str(values, "db")));
+    try {
+      if (labelFiles.length > 0) {
+        const imported = await importTagPacks(store.db, labelFiles);
+        if (!asJson) {
+          const tags = imported.reduce((n, r) => n + r.tags, 0);
+          process.stderr.write(`imported ${tags} labels from ${imported.length} TagPack(s)\n`);
+        }
+      }
+      const bar = asJson ? null : new ProgressBar("reading transfers");
+      let first = -1;
+      const out = await runTrace({
+        rpc,
+        db: store.db,
+        token,
+        seed,
+        model: model as TaintModelName,
+        toBlock: integer(values, "to-block"),
+        maxHops: integer(values, "hops"),
+        minAmount: minAmount === undefined ? undefined : BigInt(minAmount),
+        windowSeconds: integer(values, "window", 1),
+        maxPaths: integer(values, "paths"),
+        confirmations: integer(values, "confirmations"),
+        finalityDepth: integer(values, "finality"),
+        traceCalls: values["no-trace-calls"] !== true,
+        onProgress: (p) => {
+          if (first < 0) first = p.indexedTo;
+          bar?.update({ done: p.indexedTo - first, total: p.target - first, events: p.rows });
+        },
+      });
+      bar?.done({ done: 1, total: 1, events: out.ingest.rows });
+      const decimals = integer(values, "decimals") ?? out.decimals ?? 0;
+      const money = (v: bigint) => formatAmount(v, decimals);
+      const r = out.result;
+      const labelText = (a: string) => engineLabel(out.labels.get(a))?.label ?? "";
+      if (graph !== undefined) {
+        await writeGraph(r, graph, { decimals, labels: (a) => engineLabel(out.labels.get(a)) });
+      }
+      if (asJson) {
+        console.log(JSON.stringify(traceSummaryJson(out, seed)));
+        return 0;
+      }
+      console.log(
+        `${r.model} trace of ${r.token} on chain ${out.chainId} from ${seed}, blocks ${out.fromBlock}–${out.toBlock}: ` +
+          `seed ${money(r.seedAmount)}`,
+      );
+      if (!out.ingest.complete)
+        console.log(`WARNING: ${out.ingest.note ?? "the transfer history is incomplete"}`);
+      console.log("\nexit points");
+      console.log(
+        r.exits.length === 0
+          ? "  (none)"
+          : table(
+              ["address", "kind", "label", "tainted", "share of seed", "hops"],
+              r.exits.map((e) => [
+                e.address,
+                e.kind,
+                e.label ?? labelText(e.address),
+                money(e.amount),
+                share(e.amount, r.seedAmount),
+                e.hops,
+              ]),
+            ),
+      );
+      for (const e of r.exits) {
+        const top = e.paths[0];
+        if (top !== undefined)
+          console.log(`  ${e.address.slice(0, 10)}…: ${describePath(top, money)}`);
+      }
+      console.log("\nholding taint now");
+      console.log(
+        r.holdings.length === 0
+          ? "  (none)"
+          : table(
+              ["address", "label", "tainted", "share of seed", "hops"],
+              r.holdings.map((h) => [
+                h.address,
+                labelText(h.address),
+                money(h.amount),
+                share(h.amount, r.seedAmount),
+                h.hops,
+              ]),
+            ),
+      );
+      const sum = (xs: { amount: bigint }[]) => xs.reduce((n, x) => n + x.amount, 0n);
+      console.log(
+        `\ntotals: seed ${money(r.seedAmount)} = held ${money(sum(r.holdings))} + exited ${money(sum(r.exits))}` +
+          ` + beyond hop limit ${money(r.beyondHopLimit)} + below minimum ${money(r.belowMinimum)}` +
+          (r.model === "poison"
+            ? ` (poison counts mixed funds whole: total ${money(r.total)})`
+            : ""),
+      );
+      for (const w of r.warnings) console.log(`warning: ${w.message}`);
+      if (graph !== undefined) console.log(`flow drawn to ${graph}`);
+      return 0;
+    } finally {
+      await store.close();
+    }
+  },
+};
