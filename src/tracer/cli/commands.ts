@@ -24,6 +24,7 @@ import {
   type AnomalyThresholds,
 } from "../audit/anomalies.js";
 import { serveCommand } from "../api/command.js";
+import { freezeReport } from "../audit/freezes.js";
 import { labelsImportCommand, labelsShowCommand } from "../labels/command.js";
 import { traceCommand } from "../funds/command.js";
 import { isoTime, json, logLine, table } from "./output.js";
@@ -454,6 +455,58 @@ const anomaliesCommand: Command = {
   },
 };
 
+const freezesCommand: Command = {
+  name: "freezes",
+  summary: "freeze requests to exchanges and what they froze, per case (requested vs frozen)",
+  usage: "[--case ID] [--db URL|DIR] [--json]",
+  help: ["  --case ID            only this case", DB_HELP, JSON_HELP].join("\n"),
+  options: { case: { type: "string" }, ...DB_OPTION, ...JSON_OPTION },
+  async run(values) {
+    const caseId = str(values, "case");
+    if (caseId !== undefined && !/^\d+$/.test(caseId))
+      throw new UsageError(`--case must be a case id, got ${JSON.stringify(caseId)}`);
+    const report = await withStore(values, (s) => freezeReport(s.db, caseId));
+    if (values["json"] === true) {
+      console.log(json(report));
+      return 0;
+    }
+    if (report.lines.length === 0) {
+      console.log("no freeze requests");
+      return 0;
+    }
+    console.log(
+      table(
+        ["freeze", "case", "exchange", "account", "requested", "frozen", "status"],
+        report.lines.map((l) => [
+          l.freezeId,
+          l.caseId,
+          l.exchange,
+          l.account,
+          l.requested,
+          l.frozen ?? "",
+          l.status,
+        ]),
+      ),
+    );
+    console.log("");
+    console.log(
+      table(
+        ["case", "chain", "token", "requested", "frozen", "pending", "rejected"],
+        report.totals.map((t) => [
+          t.caseId,
+          t.chainId,
+          t.token,
+          t.requested,
+          t.frozen,
+          t.pending,
+          t.rejected,
+        ]),
+      ),
+    );
+    return 0;
+  },
+};
+
 /** Every command, in the order `veritrace --help` lists them. */
 export const COMMANDS: Command[] = [
   index,
@@ -463,6 +516,7 @@ export const COMMANDS: Command[] = [
   verifyDeliveryCommand,
   verifyEntryCommand,
   anomaliesCommand,
+  freezesCommand,
   traceCommand,
   labelsImportCommand,
   labelsShowCommand,
