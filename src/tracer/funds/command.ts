@@ -3,14 +3,14 @@ import type { ParseArgsConfig } from "node:util";
 import type { Command } from "../cli/commands.js";
 import { table } from "../cli/output.js";
 import { ProgressBar } from "../cli/progress.js";
-import { UsageError } from "../errors.js";
+import { TracerError, UsageError } from "../errors.js";
 import { RpcClient } from "../indexer/rpc.js";
 import { importTagPacks } from "../labels/store.js";
 import { openDatabase } from "../store/db.js";
 import { Store } from "../store/store.js";
 import { formatAmount, GRAPH_FORMATS, writeGraph } from "./graph.js";
-import { engineLabel, runTrace, traceSummaryJson } from "./run.js";
-import { TAINT_MODELS, type TaintModelName, type TaintPath } from "./taint.js";
+import { engineLabel, normalizeToken, planTrace, runTrace, traceSummaryJson } from "./run.js";
+import { parseSeed, TAINT_MODELS, type TaintModelName, type TaintPath } from "./taint.js";
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -32,6 +32,17 @@ function integer(values: Values, name: string, min = 0): number | undefined {
     throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
   }
   return Number(v);
+}
+
+/** Runs a check of an option's syntax: what it rejects is a usage error (exit code 2). */
+function asUsage(check: () => unknown): void {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof TracerError && !(error instanceof UsageError))
+      throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** The share of `part` in `whole` as a percentage with two decimals, exactly (no floats). */
@@ -130,7 +141,19 @@ export const traceCommand: Command = {
     }
     const labelFiles = (values["labels"] as string[] | undefined) ?? [];
     const asJson = values["json"] === true;
+    asUsage(() => normalizeToken(token));
+    asUsage(() => parseSeed(seed));
+    const toBlock = integer(values, "to-block");
+    const maxHops = integer(values, "hops");
+    const windowSeconds = integer(values, "window", 1);
+    const maxPaths = integer(values, "paths");
+    const decimalsOption = integer(values, "decimals");
+    const confirmations = integer(values, "confirmations");
+    const finalityDepth = integer(values, "finality");
     const rpc = new RpcClient(url);
+    // The node is asked about the token, the seed and the blocks before the store is opened: a
+    // trace that cannot start leaves nothing behind.
+    const plan = await planTrace(rpc, { token, seed, toBlock, confirmations });
     const store = await Store.open(await openDatabase(str(values, "db")));
     try {
       if (labelFiles.length > 0) {
@@ -147,14 +170,15 @@ export const traceCommand: Command = {
         db: store.db,
         token,
         seed,
+        plan,
         model: model as TaintModelName,
-        toBlock: integer(values, "to-block"),
-        maxHops: integer(values, "hops"),
+        toBlock,
+        maxHops,
         minAmount: minAmount === undefined ? undefined : BigInt(minAmount),
-        windowSeconds: integer(values, "window", 1),
-        maxPaths: integer(values, "paths"),
-        confirmations: integer(values, "confirmations"),
-        finalityDepth: integer(values, "finality"),
+        windowSeconds,
+        maxPaths,
+        confirmations,
+        finalityDepth,
         traceCalls: values["no-trace-calls"] !== true,
         onProgress: (p) => {
           if (first < 0) first = p.indexedTo;
@@ -162,7 +186,7 @@ export const traceCommand: Command = {
         },
       });
       bar?.done({ done: 1, total: 1, events: out.ingest.rows });
-      const decimals = integer(values, "decimals") ?? out.decimals ?? 0;
+      const decimals = decimalsOption ?? out.decimals ?? 0;
       const money = (v: bigint) => formatAmount(v, decimals);
       const r = out.result;
       const labelText = (a: string) => engineLabel(out.labels.get(a))?.label ?? "";
@@ -170,7 +194,7 @@ export const traceCommand: Command = {
         await writeGraph(r, graph, { decimals, labels: (a) => engineLabel(out.labels.get(a)) });
       }
       if (asJson) {
-        console.log(JSON.stringify(traceSummaryJson(out, seed)));
+        console.log(JSON.stringify(traceSummaryJson(out)));
         return 0;
       }
       console.log(

@@ -13,6 +13,7 @@ import {
   type IngestResult,
 } from "./ingest.js";
 import {
+  formatSeed,
   parseSeed,
   trace,
   ZERO_ADDRESS,
@@ -26,19 +27,35 @@ import {
 /** Categories where taint stops (an exit point). */
 const EXIT_CATEGORIES = new Set(["exchange", "bridge", "mixer"]);
 
-export interface RunTraceInput {
-  rpc: RpcClient;
-  db: Database;
+/** What a trace reads: checked against the node before anything is stored ({@link planTrace}). */
+export interface TracePlan {
+  chainId: number;
+  /** Lower-case token address, or "native". */
+  token: string;
+  seed: Seed;
+  /** The first block read: the seed transaction's block, or the block after ADDRESS@BLOCK. */
+  fromBlock: number;
+  toBlock: number;
+}
+
+export interface PlanInput {
   /** Token address, or "native". */
   token: string;
   seed: string;
-  model: TaintModelName;
   toBlock?: number;
+  confirmations?: number;
+}
+
+export interface RunTraceInput extends PlanInput {
+  rpc: RpcClient;
+  db: Database;
+  model: TaintModelName;
+  /** The plan made by {@link planTrace} (made here if not given). */
+  plan?: TracePlan;
   maxHops?: number;
   minAmount?: bigint;
   windowSeconds?: number;
   maxPaths?: number;
-  confirmations?: number;
   finalityDepth?: number;
   traceCalls?: boolean;
   onProgress?: (p: { indexedTo: number; target: number; rows: number }) => void;
@@ -65,7 +82,8 @@ export function engineLabel(labels: readonly StoreLabel[] | undefined): Label | 
   return chosen === undefined ? undefined : { category: chosen.category, label: chosen.label };
 }
 
-function normalizeToken(token: string): string {
+/** The token as a trace names it: a lower-case address, or "native"; throws for anything else. */
+export function normalizeToken(token: string): string {
   if (token === "native") return token;
   if (!isAddress(token))
     throw new TracerError(
@@ -102,38 +120,55 @@ export async function tokenDecimals(rpc: RpcClient, token: string): Promise<numb
 }
 
 /**
+ * Checks a trace's input against the node, reading nothing into the store: the token (an address
+ * with code, or "native"), the seed (a mined transaction, or ADDRESS@BLOCK at an existing block)
+ * and the block range. Throws one clear {@link TracerError} for the first problem.
+ */
+export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<TracePlan> {
+  const token = normalizeToken(input.token);
+  const seed: Seed = parseSeed(input.seed);
+  const chainId = Number(await rpc.call<string>("eth_chainId", [], 1));
+  const code =
+    token === "native" ? "0x00" : await rpc.call<string>("eth_getCode", [token, "latest"]);
+  if (code === "0x")
+    throw new TracerError(`no contract at token address ${token} on chain ${chainId}`);
+  let fromBlock: number;
+  if (seed.kind === "tx") {
+    fromBlock = await blockOfTransaction(rpc, seed.txHash);
+  } else {
+    await requireBlock(rpc, seed.block);
+    fromBlock = seed.block + 1;
+  }
+  const head = Number(await rpc.call<string>("eth_blockNumber"));
+  const toBlock = input.toBlock ?? head - (input.confirmations ?? 0);
+  const seedBlock = seed.kind === "tx" ? fromBlock : seed.block;
+  if (toBlock < seedBlock) {
+    throw new TracerError(
+      input.toBlock === undefined
+        ? `the seed (block ${seedBlock}) is within the newest ${input.confirmations ?? 0} block(s) ` +
+            `left out by --confirmations (head ${head})`
+        : `--to-block ${toBlock} is before the seed (block ${seedBlock})`,
+    );
+  }
+  if (toBlock > head)
+    throw new TracerError(`--to-block ${toBlock} is beyond the node's head ${head}`);
+  return { chainId, token, seed, fromBlock, toBlock };
+}
+
+/**
  * A trace end to end: reads what it needs into the store (the token's transfers from the seed's
  * block on), reads the balances the traced addresses held before that block from the node,
  * labels addresses from the store (TagPacks and consortium labels), and runs the taint model.
  *
  * Initial balances: the stream starts at the seed's block, so an address may spend funds it held
- * before. The balances of the addresses the taint reaches are read from the node at the block
- * before the stream and the trace is run again, until no new address needs one (at most 4
- * rounds); what is still unknown is reported by the engine as incomplete history.
+ * before. The balances of the addresses the taint reaches, and of those that spent more than the
+ * stream shows them receiving, are read from the node at the block before the stream and the
+ * trace is run again, until no new address needs one (at most 4 rounds); what is still unknown
+ * is reported by the engine as incomplete history.
  */
 export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
-  const token = normalizeToken(input.token);
-  const seed: Seed = parseSeed(input.seed);
-  const chainId = Number(await input.rpc.call<string>("eth_chainId", [], 1));
-  const code =
-    token === "native" ? "0x00" : await input.rpc.call<string>("eth_getCode", [token, "latest"]);
-  if (code === "0x")
-    throw new TracerError(`no contract at token address ${token} on chain ${chainId}`);
-  let fromBlock: number;
-  if (seed.kind === "tx") {
-    fromBlock = await blockOfTransaction(input.rpc, seed.txHash);
-  } else {
-    await requireBlock(input.rpc, seed.block);
-    fromBlock = seed.block + 1;
-  }
-  const head = Number(await input.rpc.call<string>("eth_blockNumber"));
-  const toBlock = input.toBlock ?? head - (input.confirmations ?? 0);
-  if (toBlock < fromBlock - (seed.kind === "balance" ? 1 : 0)) {
-    throw new TracerError(`--to-block ${toBlock} is before the seed (block ${fromBlock})`);
-  }
-  if (toBlock > head)
-    throw new TracerError(`--to-block ${toBlock} is beyond the node's head ${head}`);
-
+  const plan = input.plan ?? (await planTrace(input.rpc, input));
+  const { chainId, token, seed, fromBlock, toBlock } = plan;
   const ingest = await ingestTransfers(
     input.db,
     input.rpc,
@@ -182,11 +217,16 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
   let result = run();
   for (let round = 0; round < 4; round++) {
     const missing = new Set<string>();
+    const need = (a: string) => {
+      if (a !== ZERO_ADDRESS && a !== FEE_SINK && !initialBalances.has(a)) missing.add(a);
+    };
     for (const e of result.edges) {
-      for (const a of [e.from, e.to]) {
-        if (a !== ZERO_ADDRESS && a !== FEE_SINK && !initialBalances.has(a)) missing.add(a);
-      }
+      need(e.from);
+      need(e.to);
     }
+    // A clean address that spends what it held before the stream is no gap in the history.
+    for (const w of result.warnings)
+      if (w.code === "incomplete-history" && w.address !== undefined) need(w.address);
     if (missing.size === 0) break;
     const fetched = await balancesAt(input.rpc, token, [...missing], fromBlock - 1);
     for (const [a, v] of fetched) initialBalances.set(a, v);
@@ -205,13 +245,16 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
   };
 }
 
-/** The one JSON object `veritrace trace --json` prints as its last line. */
-export function traceSummaryJson(out: RunTraceOutput, seedText: string): Record<string, unknown> {
+/**
+ * The one JSON object `veritrace trace --json` prints as its last line: addresses and the seed in
+ * lower case (as parsed, whatever case the user wrote), amounts as decimal strings of base units.
+ */
+export function traceSummaryJson(out: RunTraceOutput): Record<string, unknown> {
   const r = out.result;
   return {
     model: r.model,
     token: r.token,
-    seed: seedText,
+    seed: formatSeed(r.seed),
     holdings: r.holdings.map((h) => ({ address: h.address, amount: h.amount.toString() })),
     exits: r.exits.map((e) => ({
       address: e.address,
