@@ -26,7 +26,7 @@ import {
 import { serveCommand } from "../api/command.js";
 import { freezeReport } from "../audit/freezes.js";
 import { labelsImportCommand, labelsShowCommand } from "../labels/command.js";
-import { traceCommand } from "../funds/command.js";
+import { traceCommand, transfersCommand } from "../funds/command.js";
 import { isoTime, json, logLine, table } from "./output.js";
 import { ProgressBar } from "./progress.js";
 
@@ -518,6 +518,7 @@ export const COMMANDS: Command[] = [
   anomaliesCommand,
   freezesCommand,
   traceCommand,
+  transfersCommand,
   labelsImportCommand,
   labelsShowCommand,
   serveCommand,

@@ -9,6 +9,7 @@ import { importTagPacks } from "../labels/store.js";
 import { openDatabase } from "../store/db.js";
 import { Store } from "../store/store.js";
 import { formatAmount, GRAPH_FORMATS, writeGraph } from "./graph.js";
+import { ingestTransfers } from "./ingest.js";
 import { engineLabel, normalizeToken, planTrace, runTrace, traceSummaryJson } from "./run.js";
 import { parseSeed, TAINT_MODELS, type TaintModelName, type TaintPath } from "./taint.js";
 
@@ -249,6 +250,119 @@ export const traceCommand: Command = {
       );
       for (const w of r.warnings) console.log(`warning: ${w.message}`);
       if (graph !== undefined) console.log(`flow drawn to ${graph}`);
+      return 0;
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+/** `veritrace transfers`: read a chain's transfers into the store without tracing. */
+export const transfersCommand: Command = {
+  name: "transfers",
+  summary:
+    "read ERC-20 transfers (one token or every token) or native value transfers into the store",
+  usage:
+    "--rpc URL --token ADDR|all|native --from N [--to-block N] [--no-trace-calls] [--db URL|DIR] [--json]",
+  help: [
+    "  --rpc URL            JSON-RPC endpoint",
+    "  --token T            a token address, all (every ERC-20 token) or native",
+    "  --from N             first block (a stream keeps its first start block)",
+    "  --to-block N         last block (default: the head less --confirmations)",
+    "  --confirmations N    leave the newest N blocks out (default 0)",
+    "  --finality N         reorganization depth of the chain (default 64)",
+    "  --no-trace-calls     native: don't ask the node for internal transfers (reported incomplete)",
+    "  --db URL|DIR         store (default .veritrace/db)",
+    "  --json               one JSON object: stream, blocks, transfers per token, completeness",
+  ].join("\n"),
+  options: {
+    rpc: { type: "string" },
+    token: { type: "string" },
+    from: { type: "string" },
+    "to-block": { type: "string" },
+    confirmations: { type: "string" },
+    finality: { type: "string" },
+    "no-trace-calls": { type: "boolean" },
+    db: { type: "string" },
+    json: { type: "boolean" },
+  },
+  async run(values) {
+    const url = required(values, "rpc");
+    try {
+      const u = new URL(url);
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+    } catch {
+      throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(url)}`);
+    }
+    const tokenArg = required(values, "token");
+    let token: string;
+    if (tokenArg === "all") token = "*";
+    else if (tokenArg === "native") token = "native";
+    else if (/^0x[0-9a-fA-F]{40}$/.test(tokenArg)) token = tokenArg.toLowerCase();
+    else
+      throw new UsageError(
+        `--token must be a token address, all or native, got ${JSON.stringify(tokenArg)}`,
+      );
+    const from = integer(values, "from");
+    if (from === undefined) throw new UsageError("--from is required");
+    const toBlock = integer(values, "to-block");
+    const confirmations = integer(values, "confirmations");
+    const finalityDepth = integer(values, "finality");
+    const rpc = new RpcClient(url);
+    const chainId = Number(await rpc.call<string>("eth_chainId", [], 1));
+    const head = Number(await rpc.call<string>("eth_blockNumber"));
+    if (from > head) throw new TracerError(`--from ${from} is beyond the node's head ${head}`);
+    if (toBlock !== undefined && (toBlock < from || toBlock > head)) {
+      throw new TracerError(`--to-block ${toBlock} is outside ${from}..${head}`);
+    }
+    const store = await Store.open(await openDatabase(str(values, "db")));
+    try {
+      const asJson = values["json"] === true;
+      const bar = asJson ? null : new ProgressBar("reading transfers");
+      let first = -1;
+      const result = await ingestTransfers(
+        store.db,
+        rpc,
+        { chainId, kind: token === "native" ? "native" : "erc20", token, startBlock: from },
+        {
+          toBlock,
+          confirmations,
+          finalityDepth,
+          traceCalls: values["no-trace-calls"] !== true,
+          onProgress: (p) => {
+            if (first < 0) first = p.indexedTo;
+            bar?.update({ done: p.indexedTo - first, total: p.target - first, events: p.rows });
+          },
+        },
+      );
+      bar?.done({ done: 1, total: 1, events: result.rows });
+      const perToken = await store.db.query<{ token: string; n: string }>(
+        "SELECT token, count(*)::text AS n FROM transfers WHERE stream = $1 GROUP BY token ORDER BY count(*) DESC, token",
+        [result.stream],
+      );
+      if (asJson) {
+        console.log(
+          JSON.stringify({
+            stream: result.stream,
+            indexedTo: result.indexedTo,
+            newTransfers: result.rows,
+            tokens: perToken.map((r) => ({ token: r.token, transfers: Number(r.n) })),
+            complete: result.complete,
+            note: result.note,
+          }),
+        );
+        return 0;
+      }
+      console.log(
+        `stream ${result.stream} complete up to block ${result.indexedTo}: ${result.rows} new transfers`,
+      );
+      if (!result.complete) console.log(`WARNING: ${result.note ?? "incomplete"}`);
+      console.log(
+        table(
+          ["token", "transfers"],
+          perToken.map((r) => [r.token, Number(r.n)]),
+        ),
+      );
       return 0;
     } finally {
       await store.close();
