@@ -195,6 +195,10 @@ export const traceCommand: Command = {
         await writeGraph(r, graph, { decimals, labels: (a) => engineLabel(out.labels.get(a)) });
       }
       if (asJson) {
+        // The JSON line keeps its fixed shape; an incomplete history is said on stderr.
+        if (!out.ingest.complete) {
+          process.stderr.write(`warning: ${out.ingest.note ?? "the transfer history is incomplete"}\n`);
+        }
         console.log(JSON.stringify(traceSummaryJson(out)));
         return 0;
       }
