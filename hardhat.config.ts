@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import hardhatToolboxMochaEthersPlugin from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
 
 const require = createRequire(import.meta.url);
 
@@ -45,6 +45,18 @@ export default defineConfig({
       type: "http",
       chainType: "l1",
       url: localRpcUrl,
+    },
+    /**
+     * The consortium's permissioned Besu QBFT chain (docs/permissioned-network.md). Both values
+     * are configuration variables, read only when a task connects to this network: from the
+     * environment, else from hardhat-keystore (`npx hardhat keystore set CONSORTIUM_DEPLOYER_KEY`).
+     * Never write a key here.
+     */
+    consortium: {
+      type: "http",
+      chainType: "l1",
+      url: configVariable("CONSORTIUM_RPC_URL"),
+      accounts: [configVariable("CONSORTIUM_DEPLOYER_KEY")],
     },
   },
 });

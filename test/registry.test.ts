@@ -252,6 +252,9 @@ describe("ParticipantRegistry", function () {
       ["RemoveCouncilMember", 32],
       ["SetQuorum", 32],
       ["Unpause", 0],
+      ["AddNode", 96],
+      ["RemoveNode", 96],
+      ["SetRules", 64],
     ];
     for (const [name, length] of argLengths) {
       it(`reverts with InvalidProposalArgs when ${name} args are not ${length} bytes`, async function () {
@@ -272,7 +275,7 @@ describe("ParticipantRegistry", function () {
     it("reverts without a reason when the action is outside the Action enum", async function () {
       const { registry, c0 } = await setup();
       await expect(
-        registry.connect(c0).propose(Action.Unpause + 1, "0x", LIFETIME),
+        registry.connect(c0).propose(Action.SetRules + 1, "0x", LIFETIME),
       ).to.be.revertedWithoutReason(ethers);
     });
 

@@ -27,7 +27,11 @@ interface IParticipantRegistry {
         AddCouncilMember, // (uint32 participantId)
         RemoveCouncilMember, // (uint32 participantId)
         SetQuorum, // (uint16 quorum)
-        Unpause // ()
+        Unpause, // ()
+        // Appended after the original members, so their numbering stays valid.
+        AddNode, // (uint32 participantId, bytes32 enodeHigh, bytes32 enodeLow)
+        RemoveNode, // (uint32 participantId, bytes32 enodeHigh, bytes32 enodeLow)
+        SetRules // (address ingress, address rules)
     }
 
     /// @notice A founding council member, admitted at deployment.
@@ -140,6 +144,27 @@ interface IParticipantRegistry {
     /// @param proposalId the proposal that lifted it
     event EmergencyUnpaused(uint256 indexed proposalId);
 
+    /// @notice A node was registered to a participant: while the participant is active, the node
+    /// may connect to the consortium's network.
+    /// @param participantId the participant operating the node
+    /// @param enodeHigh bytes 0-31 of the node's enode id
+    /// @param enodeLow bytes 32-63 of the node's enode id
+    /// @param proposalId the council proposal that decided it
+    event NodeAdded(uint32 indexed participantId, bytes32 enodeHigh, bytes32 enodeLow, uint256 indexed proposalId);
+
+    /// @notice A node's registration ended: it may no longer connect.
+    /// @param participantId the participant that operated the node
+    /// @param enodeHigh bytes 0-31 of the node's enode id
+    /// @param enodeLow bytes 32-63 of the node's enode id
+    /// @param proposalId the council proposal that decided it
+    event NodeRemoved(uint32 indexed participantId, bytes32 enodeHigh, bytes32 enodeLow, uint256 indexed proposalId);
+
+    /// @notice The council pointed a permissioning ingress contract at a new rules contract.
+    /// @param ingress the ingress contract (Besu's fixed genesis address for accounts or nodes)
+    /// @param rules the rules contract it forwards to from now on (zero: permissioning off)
+    /// @param proposalId the council proposal that decided it
+    event PermissioningRulesSet(address indexed ingress, address indexed rules, uint256 indexed proposalId);
+
     // ------------------------------------------------------------------ errors
 
     /// @notice `key` is not an active signing key of any participant.
@@ -183,6 +208,12 @@ interface IParticipantRegistry {
     error QuorumNotReached(uint256 proposalId, uint256 approvals, uint16 quorum);
     /// @notice The proposal's lifetime `lifetime` is outside [min, max].
     error InvalidProposalLifetime(uint40 lifetime, uint40 min, uint40 max);
+    /// @notice The node `enodeHigh ‖ enodeLow` is already registered to `participantId`.
+    error NodeAlreadyRegistered(bytes32 enodeHigh, bytes32 enodeLow, uint32 participantId);
+    /// @notice The node `enodeHigh ‖ enodeLow` is not a registered node of `participantId`.
+    error NodeNotRegistered(bytes32 enodeHigh, bytes32 enodeLow, uint32 participantId);
+    /// @notice `account` has no code, where a contract is needed.
+    error NotAContract(address account);
     /// @notice The consortium is paused.
     error EmergencyPauseActive();
     /// @notice The consortium is not paused.
@@ -218,6 +249,19 @@ interface IParticipantRegistry {
     /// @return participantId the participant
     /// @return kind its kind
     function activeParticipantOf(address key) external view returns (uint32 participantId, bytes32 kind);
+
+    /// @notice Who a key belongs to and whether it may act now; never reverts.
+    /// @dev For permissioning contracts, which must answer for any address without reverting.
+    /// @return participantId the key's participant, also after the key's removal (0: unknown key)
+    /// @return active whether the key is not removed and its participant is active
+    function keyStatus(address key) external view returns (uint32 participantId, bool active);
+
+    /// @notice Who a node belongs to and whether it may connect now; never reverts. A node is
+    /// identified by its enode id, the 64-byte secp256k1 public key split in two words
+    /// (`enodeHigh` = bytes 0-31, `enodeLow` = bytes 32-63); its history is in the events.
+    /// @return participantId the node's participant (0: not registered, or removed)
+    /// @return active whether the node is registered and its participant is active
+    function nodeStatus(bytes32 enodeHigh, bytes32 enodeLow) external view returns (uint32 participantId, bool active);
 
     /// @notice Whether `participantId` is active.
     function isActive(uint32 participantId) external view returns (bool);

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IParticipantRegistry} from "./IParticipantRegistry.sol";
+import {IRulesIngress} from "../permissioning/IRulesIngress.sol";
 
 /// @title ParticipantRegistry
 /// @notice Institutions, their signing keys and the council that governs both. Every
@@ -22,6 +23,7 @@ contract ParticipantRegistry is IParticipantRegistry {
     mapping(uint32 participantId => Participant) private _participants;
     mapping(address key => SigningKey) private _keys;
     mapping(uint256 proposalId => Proposal) private _proposals;
+    mapping(bytes32 enodeHash => uint32 participantId) private _nodeOwners;
     /// @dev The council seat a participant approved with. A seat number is given each time a
     /// participant joins the council, so approvals made before it left never count again.
     mapping(uint256 proposalId => mapping(uint32 participantId => uint64 seat)) private _approvedWith;
@@ -106,8 +108,21 @@ contract ParticipantRegistry is IParticipantRegistry {
     }
 
     /// @inheritdoc IParticipantRegistry
+    function keyStatus(address key) external view returns (uint32 participantId, bool active) {
+        SigningKey storage k = _keys[key];
+        participantId = k.participantId;
+        active = k.removedAt == 0 && _isActiveParticipant(participantId);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function nodeStatus(bytes32 enodeHigh, bytes32 enodeLow) external view returns (uint32 participantId, bool active) {
+        participantId = _nodeOwners[_enodeHash(enodeHigh, enodeLow)];
+        active = _isActiveParticipant(participantId);
+    }
+
+    /// @inheritdoc IParticipantRegistry
     function isActive(uint32 participantId) external view returns (bool) {
-        return _participants[participantId].status == Status.Active;
+        return _isActiveParticipant(participantId);
     }
 
     /// @inheritdoc IParticipantRegistry
@@ -192,6 +207,13 @@ contract ParticipantRegistry is IParticipantRegistry {
             if (quorum == 0 || quorum > _council.length) revert InvalidQuorum(quorum, _council.length);
             _quorum = quorum;
             emit CouncilChanged(_council, quorum, proposalId);
+        } else if (action == Action.AddNode || action == Action.RemoveNode) {
+            (uint32 id, bytes32 high, bytes32 low) = abi.decode(args, (uint32, bytes32, bytes32));
+            if (action == Action.AddNode) _addNode(id, high, low, proposalId);
+            else _removeNode(id, high, low, proposalId);
+        } else if (action == Action.SetRules) {
+            (address ingress, address rules) = abi.decode(args, (address, address));
+            _setRules(ingress, rules, proposalId);
         } else {
             // Action.Unpause: the enum has no other member, and decoding the action rejects others.
             if (!_paused) revert NotPaused();
@@ -281,6 +303,34 @@ contract ParticipantRegistry is IParticipantRegistry {
         emit CouncilChanged(_council, _quorum, proposalId);
     }
 
+    function _addNode(uint32 id, bytes32 high, bytes32 low, uint256 proposalId) private {
+        // Like a signing key, a node can be given to a suspended participant but not a revoked one.
+        if (_requireExisting(id) == Status.Revoked) revert InvalidStatusTransition(id, Status.Revoked, Status.Active);
+        bytes32 h = _enodeHash(high, low);
+        uint32 owner = _nodeOwners[h];
+        if (owner != 0) revert NodeAlreadyRegistered(high, low, owner);
+        // A removed node may be registered again, to any participant: nothing is attributed to a
+        // node after the fact, so unlike a key it needs no permanent owner.
+        _nodeOwners[h] = id;
+        emit NodeAdded(id, high, low, proposalId);
+    }
+
+    function _removeNode(uint32 id, bytes32 high, bytes32 low, uint256 proposalId) private {
+        bytes32 h = _enodeHash(high, low);
+        if (id == 0 || _nodeOwners[h] != id) revert NodeNotRegistered(high, low, id);
+        delete _nodeOwners[h];
+        emit NodeRemoved(id, high, low, proposalId);
+    }
+
+    function _setRules(address ingress, address rules, uint256 proposalId) private {
+        if (ingress.code.length == 0) revert NotAContract(ingress);
+        // Zero turns the ingress's permissioning off (it then allows everything); any other
+        // address must be a contract, or the ingress would deny everything.
+        if (rules != address(0) && rules.code.length == 0) revert NotAContract(rules);
+        emit PermissioningRulesSet(ingress, rules, proposalId);
+        IRulesIngress(ingress).setRules(rules);
+    }
+
     function _seatOnCouncil(uint32 id) private {
         _council.push(id);
         _seat[id] = ++_seatCount;
@@ -298,6 +348,10 @@ contract ParticipantRegistry is IParticipantRegistry {
             (widths, words) = ([uint16(32), 160, 0], 2);
         } else if (action == Action.SetQuorum) {
             (widths, words) = ([uint16(16), 0, 0], 1);
+        } else if (action == Action.AddNode || action == Action.RemoveNode) {
+            (widths, words) = ([uint16(32), 256, 256], 3);
+        } else if (action == Action.SetRules) {
+            (widths, words) = ([uint16(160), 160, 0], 2);
         } else if (action == Action.Unpause) {
             words = 0;
         } else {
@@ -334,6 +388,15 @@ contract ParticipantRegistry is IParticipantRegistry {
         if (id == 0 || k.removedAt != 0) revert UnknownSigningKey(key);
         Status status = _participants[id].status;
         if (status != Status.Active) revert ParticipantNotActive(id, status);
+    }
+
+    /// @dev False for id 0, whose record is empty (status None).
+    function _isActiveParticipant(uint32 id) private view returns (bool) {
+        return _participants[id].status == Status.Active;
+    }
+
+    function _enodeHash(bytes32 high, bytes32 low) private pure returns (bytes32) {
+        return keccak256(abi.encode(high, low));
     }
 
     function _isCouncilMember(uint32 id) private view returns (bool) {

@@ -50,6 +50,9 @@ export const ProposalAction = {
   RemoveCouncilMember: 7,
   SetQuorum: 8,
   Unpause: 9,
+  AddNode: 10,
+  RemoveNode: 11,
+  SetRules: 12,
 } as const;
 export type ProposalAction = (typeof ProposalAction)[keyof typeof ProposalAction];
 

@@ -22,6 +22,9 @@ export const Action = {
   RemoveCouncilMember: 7,
   SetQuorum: 8,
   Unpause: 9,
+  AddNode: 10,
+  RemoveNode: 11,
+  SetRules: 12,
 } as const;
 
 export const DAY = 24 * 60 * 60;

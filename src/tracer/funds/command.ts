@@ -197,7 +197,9 @@ export const traceCommand: Command = {
       if (asJson) {
         // The JSON line keeps its fixed shape; an incomplete history is said on stderr.
         if (!out.ingest.complete) {
-          process.stderr.write(`warning: ${out.ingest.note ?? "the transfer history is incomplete"}\n`);
+          process.stderr.write(
+            `warning: ${out.ingest.note ?? "the transfer history is incomplete"}\n`,
+          );
         }
         console.log(JSON.stringify(traceSummaryJson(out)));
         return 0;
