@@ -3,20 +3,30 @@
  *
  *   npm run deploy -- --rpc http://127.0.0.1:8545 --params ignition/parameters/local.json --out deployment.json
  *
- * The node must hold unlocked accounts (a `hardhat node` or anvil). Exit codes: 0 deployed,
- * 1 deployment failed, 2 bad arguments or parameters. Nothing is written unless it succeeded.
+ * The deployer is the node's first unlocked account (a `hardhat node` or anvil), or, with
+ * `--keystore FILE`, the key of an encrypted JSON keystore whose password is read from the
+ * environment variable VERITRACE_KEYSTORE_PASSWORD (never from the command line). Exit codes:
+ * 0 deployed, 1 deployment failed, 2 bad arguments or parameters. Nothing is written unless it
+ * succeeded.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { network } from "hardhat";
-import { InputError, writeDeployment } from "../src/client/index.js";
+import {
+  InputError,
+  KEYSTORE_PASSWORD_ENV,
+  signerFromKeystore,
+  writeDeployment,
+} from "../src/client/index.js";
 import { checkParameters, deployConsortium, type FounderInput } from "./lib/deploy.js";
 
 const USAGE =
-  "usage: npm run deploy -- --rpc URL --params FILE --out FILE [--deployment-id ID]\n" +
+  "usage: npm run deploy -- --rpc URL --params FILE --out FILE [--keystore FILE] [--deployment-id ID]\n" +
   "  --rpc URL           JSON-RPC endpoint of the node (unlocked accounts)\n" +
   "  --params FILE       JSON {founders: [{kind, metadataCommitment, signingKey}], quorum}\n" +
   "  --out FILE          where to write the deployment record\n" +
+  "  --keystore FILE     deploy with the key of this encrypted JSON keystore (password from\n" +
+  `                      the environment variable ${KEYSTORE_PASSWORD_ENV})\n` +
   "  --deployment-id ID  Ignition deployment id (journal under ignition/deployments/ID)";
 
 function fail(code: number, message: string): never {
@@ -48,6 +58,7 @@ async function main(): Promise<void> {
         params: { type: "string" },
         out: { type: "string" },
         "deployment-id": { type: "string" },
+        keystore: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -73,9 +84,21 @@ async function main(): Promise<void> {
   } catch (e) {
     fail(2, (e as Error).message);
   }
+  let accounts: string[] | undefined;
+  if (values.keystore !== undefined) {
+    const password = process.env[KEYSTORE_PASSWORD_ENV];
+    if (password === undefined)
+      fail(2, `--keystore needs its password in ${KEYSTORE_PASSWORD_ENV}`);
+    try {
+      // The key stays in memory: handed to this process's network connection only.
+      accounts = [(await signerFromKeystore(values.keystore, password)).privateKey];
+    } catch (e) {
+      fail(2, (e as Error).message);
+    }
+  }
   const connection = await network.create({
     network: "localhost",
-    override: { url: url.toString() },
+    override: accounts === undefined ? { url: url.toString() } : { url: url.toString(), accounts },
   });
   const record = await deployConsortium(connection, params.founders, params.quorum, {
     deploymentId: values["deployment-id"],

@@ -8,6 +8,7 @@ export * from "./commitments.js";
 export * from "./deployment.js";
 export * from "./eip712.js";
 export * from "./errors.js";
+export * from "./keystore.js";
 export * from "./kinds.js";
 export * from "./roles.js";
 export * from "./validate.js";
