@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -115,6 +115,7 @@ describe("institution keys from an encrypted JSON keystore", function () {
       if (funder === undefined) throw new Error("signer");
       await (await funder.sendTransaction({ to: address, value: parseEther("10") })).wait();
       const out = path.join(dir, "deployment.json");
+      const deploymentId = `ks-${Date.now()}`;
       const r = await deploy(
         [
           "--rpc",
@@ -126,9 +127,15 @@ describe("institution keys from an encrypted JSON keystore", function () {
           "--keystore",
           file,
           "--deployment-id",
-          `ks-${Date.now()}`,
+          deploymentId,
         ],
         PASSWORD,
+      ).finally(() =>
+        // Ignition journals a deployment to an HTTP network; this one is a test's.
+        rmSync(path.join("ignition", "deployments", deploymentId), {
+          recursive: true,
+          force: true,
+        }),
       );
       expect(r.code, r.stderr).to.equal(0);
       const record = readDeployment(out);

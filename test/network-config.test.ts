@@ -13,6 +13,8 @@ const SCANNED = ["ignition", "scripts", "src", "docs", "hardhat.config.ts"];
 
 /** Never scanned: generated, installed or local-only. Dot-directories are skipped too. */
 const SKIPPED_DIRS = new Set(["node_modules", "artifacts", "cache", "types", "coverage"]);
+/** Never scanned either: Ignition's deployment journals (generated, not committed). */
+const SKIPPED_PATHS = new Set([path.join("ignition", "deployments")]);
 
 /** The public development mnemonic of `hardhat node` and anvil. */
 const TEST_MNEMONIC = "test test test test test test test test test test test junk";
@@ -71,6 +73,7 @@ function textFiles(entry: string): string[] {
   const files: string[] = [];
   for (const name of readdirSync(full)) {
     if (name.startsWith(".") || SKIPPED_DIRS.has(name)) continue;
+    if (SKIPPED_PATHS.has(path.join(entry, name))) continue;
     files.push(...textFiles(path.join(entry, name)));
   }
   return files;
