@@ -30,6 +30,8 @@ import { traceCommand, transfersCommand } from "../funds/command.js";
 import { isoTime, json, logLine, table } from "./output.js";
 import { ProgressBar } from "./progress.js";
 
+import { integer, required, str } from "./options.js";
+
 export type Values = Record<string, string | boolean | undefined>;
 
 /** One `veritrace` command. */
@@ -42,26 +44,8 @@ export interface Command {
   run(values: Values, positionals: string[]): Promise<number>;
 }
 
-/** Option helpers shared by the commands. */
-export function str(values: Values, name: string): string | undefined {
-  const v = values[name];
-  return typeof v === "string" ? v : undefined;
-}
-
-export function required(values: Values, name: string): string {
-  const v = str(values, name);
-  if (v === undefined) throw new UsageError(`--${name} is required`);
-  return v;
-}
-
-export function integer(values: Values, name: string, min = 0): number | undefined {
-  const v = str(values, name);
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < min || !Number.isSafeInteger(Number(v))) {
-    throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
-  }
-  return Number(v);
-}
+/** Option helpers shared by the commands (one definition, in options.ts). */
+export { integer, required, str } from "./options.js";
 
 export function rpcUrl(values: Values): string {
   const v = required(values, "rpc");

@@ -2,6 +2,7 @@ import { extname } from "node:path";
 import type { ParseArgsConfig } from "node:util";
 import type { Command } from "../cli/commands.js";
 import { table } from "../cli/output.js";
+import { integer, required, str } from "../cli/options.js";
 import { ProgressBar } from "../cli/progress.js";
 import { TracerError, UsageError } from "../errors.js";
 import { RpcClient } from "../indexer/rpc.js";
@@ -12,28 +13,6 @@ import { formatAmount, GRAPH_FORMATS, writeGraph } from "./graph.js";
 import { ingestTransfers } from "./ingest.js";
 import { engineLabel, normalizeToken, planTrace, runTrace, traceSummaryJson } from "./run.js";
 import { parseSeed, TAINT_MODELS, type TaintModelName, type TaintPath } from "./taint.js";
-
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-function str(values: Values, name: string): string | undefined {
-  const v = values[name];
-  return typeof v === "string" ? v : undefined;
-}
-
-function required(values: Values, name: string): string {
-  const v = str(values, name);
-  if (v === undefined) throw new UsageError(`--${name} is required`);
-  return v;
-}
-
-function integer(values: Values, name: string, min = 0): number | undefined {
-  const v = str(values, name);
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < min) {
-    throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
-  }
-  return Number(v);
-}
 
 /** Runs a check of an option's syntax: what it rejects is a usage error (exit code 2). */
 function asUsage(check: () => unknown): void {
