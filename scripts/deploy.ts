@@ -9,21 +9,24 @@
  * 0 deployed, 1 deployment failed, 2 bad arguments or parameters. Nothing is written unless it
  * succeeded.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { network } from "hardhat";
+import { KEYSTORE_PASSWORD_ENV, signerFromKeystore, writeDeployment } from "../src/client/index.js";
 import {
-  InputError,
-  KEYSTORE_PASSWORD_ENV,
-  signerFromKeystore,
-  writeDeployment,
-} from "../src/client/index.js";
-import { checkParameters, deployConsortium, type FounderInput } from "./lib/deploy.js";
+  deployConsortium,
+  deployOnRegistry,
+  readGenesisRegistry,
+  readParameters,
+  type GenesisRegistry,
+} from "./lib/deploy.js";
 
 const USAGE =
-  "usage: npm run deploy -- --rpc URL --params FILE --out FILE [--keystore FILE] [--deployment-id ID]\n" +
+  "usage: npm run deploy -- --rpc URL (--params FILE | --genesis-registry FILE) --out FILE [--keystore FILE] [--deployment-id ID]\n" +
   "  --rpc URL           JSON-RPC endpoint of the node (unlocked accounts)\n" +
   "  --params FILE       JSON {founders: [{kind, metadataCommitment, signingKey}], quorum}\n" +
+  "  --genesis-registry FILE\n" +
+  "                      registry.json of npm run network:qbft: the registry is already in the\n" +
+  "                      genesis; deploy the other contracts around it\n" +
   "  --out FILE          where to write the deployment record\n" +
   "  --keystore FILE     deploy with the key of this encrypted JSON keystore (password from\n" +
   `                      the environment variable ${KEYSTORE_PASSWORD_ENV})\n` +
@@ -34,21 +37,6 @@ function fail(code: number, message: string): never {
   process.exit(code);
 }
 
-function readParams(file: string): { founders: FounderInput[]; quorum: number } {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new InputError(file, `cannot read JSON: ${(e as Error).message}`);
-  }
-  const v = json as { founders?: unknown; quorum?: unknown };
-  if (!Array.isArray(v.founders)) throw new InputError(`${file}: founders`, "must be an array");
-  if (typeof v.quorum !== "number") throw new InputError(`${file}: quorum`, "must be a number");
-  const founders = v.founders as FounderInput[];
-  checkParameters(founders, v.quorum);
-  return { founders, quorum: v.quorum };
-}
-
 async function main(): Promise<void> {
   let values;
   try {
@@ -56,6 +44,7 @@ async function main(): Promise<void> {
       options: {
         rpc: { type: "string" },
         params: { type: "string" },
+        "genesis-registry": { type: "string" },
         out: { type: "string" },
         "deployment-id": { type: "string" },
         keystore: { type: "string" },
@@ -70,7 +59,8 @@ async function main(): Promise<void> {
     return;
   }
   if (values.rpc === undefined) fail(2, "--rpc is required");
-  if (values.params === undefined) fail(2, "--params is required");
+  if ((values.params === undefined) === (values["genesis-registry"] === undefined))
+    fail(2, "exactly one of --params and --genesis-registry is required");
   if (values.out === undefined) fail(2, "--out is required");
   let url: URL;
   try {
@@ -78,9 +68,12 @@ async function main(): Promise<void> {
   } catch {
     fail(2, `--rpc: not a URL: ${values.rpc}`);
   }
-  let params;
+  let params: ReturnType<typeof readParameters> | undefined;
+  let genesis: GenesisRegistry | undefined;
   try {
-    params = readParams(values.params);
+    if (values.params !== undefined) params = readParameters(values.params);
+    if (values["genesis-registry"] !== undefined)
+      genesis = readGenesisRegistry(values["genesis-registry"]);
   } catch (e) {
     fail(2, (e as Error).message);
   }
@@ -100,9 +93,19 @@ async function main(): Promise<void> {
     network: "localhost",
     override: accounts === undefined ? { url: url.toString() } : { url: url.toString(), accounts },
   });
-  const record = await deployConsortium(connection, params.founders, params.quorum, {
-    deploymentId: values["deployment-id"],
-  });
+  const options = { deploymentId: values["deployment-id"] };
+  if (genesis !== undefined) {
+    const { chainId } = await connection.ethers.provider.getNetwork();
+    if (Number(chainId) !== genesis.chainId)
+      fail(
+        2,
+        `--genesis-registry: written for chain ${genesis.chainId}, the node is on chain ${chainId}`,
+      );
+  }
+  const record =
+    genesis !== undefined
+      ? await deployOnRegistry(connection, genesis.registry, options)
+      : await deployConsortium(connection, params?.founders ?? [], params?.quorum ?? 0, options);
   writeDeployment(values.out, record);
   console.log(
     `deployed on chain ${record.chainId} from block ${record.startBlock}; record written to ${values.out}`,

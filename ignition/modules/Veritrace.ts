@@ -1,8 +1,9 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import { consortiumOn } from "./consortium.js";
 
 /**
  * The whole consortium: participant registry (with its founding council), case registry,
- * access ledger and access-log anchor.
+ * access ledger, access-log anchor, label registry and freeze registry.
  *
  * Parameters (module "Veritrace"):
  * - founders: [{ kind: "0x…" (bytes32), metadataCommitment: "0x…", signingKey: "0x…" }, …]
@@ -14,11 +15,5 @@ export default buildModule("Veritrace", (m) => {
   const quorum = m.getParameter<number>("quorum");
 
   const registry = m.contract("ParticipantRegistry", [founders, quorum]);
-  const cases = m.contract("CaseRegistry", [registry]);
-  const access = m.contract("AccessLedger", [registry, cases]);
-  const anchor = m.contract("AccessLogAnchor", [registry, cases]);
-  const labels = m.contract("LabelRegistry", [registry, cases]);
-  const freezes = m.contract("FreezeRegistry", [registry, cases]);
-
-  return { registry, cases, access, anchor, labels, freezes };
+  return { registry, ...consortiumOn(m, registry) };
 });

@@ -17,6 +17,8 @@ export interface AnvilOptions {
   blockTime?: number;
   /** Mine only on `evm_mine` (`--no-mining`). */
   noMining?: boolean;
+  /** Start from this genesis file (`--init`): its chain id, alloc and block-0 fields. */
+  init?: string;
 }
 
 function anvilArgs(port: number, o: AnvilOptions): string[] {
@@ -26,6 +28,7 @@ function anvilArgs(port: number, o: AnvilOptions): string[] {
   if (o.order !== undefined) args.push("--order", o.order);
   if (o.blockTime !== undefined) args.push("--block-time", String(o.blockTime));
   if (o.noMining === true) args.push("--no-mining");
+  if (o.init !== undefined) args.push("--init", o.init);
   return args;
 }
 

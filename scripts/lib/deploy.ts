@@ -1,7 +1,8 @@
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { NetworkConnection } from "hardhat/types/network";
 import VeritraceModule from "../../ignition/modules/Veritrace.js";
+import VeritraceOnRegistryModule from "../../ignition/modules/VeritraceOnRegistry.js";
 import { parseDeployment, type DeploymentRecord } from "../../src/client/deployment.js";
 import { encodeKind } from "../../src/client/kinds.js";
 import { requireAddress, requireCommitment } from "../../src/client/validate.js";
@@ -29,6 +30,47 @@ export function checkParameters(founders: readonly FounderInput[], quorum: numbe
   }
 }
 
+/** Reads and checks a deployment parameters file: {founders: [{kind, metadataCommitment, signingKey}], quorum}. */
+export function readParameters(file: string): { founders: FounderInput[]; quorum: number } {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new InputError(file, `cannot read JSON: ${(e as Error).message}`);
+  }
+  const v = json as { founders?: unknown; quorum?: unknown };
+  if (!Array.isArray(v.founders)) throw new InputError(`${file}: founders`, "must be an array");
+  if (typeof v.quorum !== "number") throw new InputError(`${file}: quorum`, "must be a number");
+  const founders = v.founders as FounderInput[];
+  checkParameters(founders, v.quorum);
+  return { founders, quorum: v.quorum };
+}
+
+/** What a QBFT genesis's registry.json (written by `npm run network:qbft`) says about the chain. */
+export interface GenesisRegistry {
+  chainId: number;
+  registry: string;
+}
+
+/** Reads registry.json of `npm run network:qbft`. */
+export function readGenesisRegistry(file: string): GenesisRegistry {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new InputError(file, `cannot read JSON: ${(e as Error).message}`);
+  }
+  const v = json as { chainId?: unknown; ParticipantRegistry?: unknown };
+  if (typeof v.chainId !== "number" || !Number.isInteger(v.chainId))
+    throw new InputError(`${file}: chainId`, "must be a whole number");
+  if (typeof v.ParticipantRegistry !== "string")
+    throw new InputError(`${file}: ParticipantRegistry`, "must be an address");
+  return {
+    chainId: v.chainId,
+    registry: requireAddress(`${file}: ParticipantRegistry`, v.ParticipantRegistry),
+  };
+}
+
 /**
  * Deploys the consortium with Ignition over `connection` (in-process EDR, a hardhat node or
  * anvil) and returns its deployment record. On an HTTP network Ignition journals the deployment
@@ -53,14 +95,54 @@ export async function deployConsortium(
       quorum,
     },
   };
-  try {
-    const { registry, cases, access, anchor, labels, freezes } = await connection.ignition.deploy(
-      VeritraceModule,
-      {
-        parameters,
+  return recordOf(
+    connection,
+    () => connection.ignition.deploy(VeritraceModule, { parameters, deploymentId }),
+    deploymentId,
+    options,
+  );
+}
+
+/**
+ * Deploys the rest of the consortium around a participant registry that already exists (the
+ * one a QBFT genesis holds in its alloc, `npm run network:qbft`). The record's start block is
+ * the registry's `deploymentBlock`: 0 for a genesis registry.
+ */
+export async function deployOnRegistry(
+  connection: NetworkConnection,
+  registryAddress: string,
+  options: { deploymentId?: string; ephemeral?: boolean } = {},
+): Promise<DeploymentRecord> {
+  const registry = requireAddress("registry", registryAddress);
+  if ((await connection.ethers.provider.getCode(registry)) === "0x")
+    throw new InputError("registry", `no contract at ${registry} on this chain`);
+  const deploymentId = options.deploymentId ?? `veritrace-${Date.now()}`;
+  return recordOf(
+    connection,
+    () =>
+      connection.ignition.deploy(VeritraceOnRegistryModule, {
+        parameters: { VeritraceOnRegistry: { registry } },
         deploymentId,
-      },
-    );
+      }),
+    deploymentId,
+    options,
+  );
+}
+
+type Deployed = Record<
+  "registry" | "cases" | "access" | "anchor" | "labels" | "freezes",
+  { getAddress(): Promise<string> }
+>;
+
+/** Runs an Ignition deployment of the consortium and returns its deployment record. */
+async function recordOf(
+  connection: NetworkConnection,
+  deploy: () => Promise<Deployed>,
+  deploymentId: string,
+  options: { ephemeral?: boolean },
+): Promise<DeploymentRecord> {
+  try {
+    const { registry, cases, access, anchor, labels, freezes } = await deploy();
     const { chainId } = await connection.ethers.provider.getNetwork();
     const typedRegistry = ParticipantRegistry__factory.connect(
       await registry.getAddress(),

@@ -1,0 +1,11 @@
+import type { ContractFuture, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
+
+/** The contracts that hang off the participant registry, in dependency order. */
+export function consortiumOn(m: IgnitionModuleBuilder, registry: ContractFuture<string>) {
+  const cases = m.contract("CaseRegistry", [registry]);
+  const access = m.contract("AccessLedger", [registry, cases]);
+  const anchor = m.contract("AccessLogAnchor", [registry, cases]);
+  const labels = m.contract("LabelRegistry", [registry, cases]);
+  const freezes = m.contract("FreezeRegistry", [registry, cases]);
+  return { cases, access, anchor, labels, freezes };
+}
