@@ -19,6 +19,8 @@ export interface AnvilOptions {
   noMining?: boolean;
   /** Start from this genesis file (`--init`): its chain id, alloc and block-0 fields. */
   init?: string;
+  /** Chain id (`--chain-id`); with `init`, give the genesis's, which anvil's own signer uses. */
+  chainId?: number;
 }
 
 function anvilArgs(port: number, o: AnvilOptions): string[] {
@@ -29,6 +31,7 @@ function anvilArgs(port: number, o: AnvilOptions): string[] {
   if (o.blockTime !== undefined) args.push("--block-time", String(o.blockTime));
   if (o.noMining === true) args.push("--no-mining");
   if (o.init !== undefined) args.push("--init", o.init);
+  if (o.chainId !== undefined) args.push("--chain-id", String(o.chainId));
   return args;
 }
 
