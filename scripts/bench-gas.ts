@@ -24,6 +24,10 @@
  *   are reported too.
  * - Batch anchoring is measured after one warm-up anchor (the anchor counter's first write),
  *   on one case; gas per entry is the transaction's gasUsed divided by the entries, rounded up.
+ * - A private-set-intersection matching session (MatchingLedger) is measured step by step under
+ *   the same grant: open (by the requester), recordResponse (the provider's signature, relayed)
+ *   and recordResult (both signatures, relayed); first = the ledger's first session, steady =
+ *   the second. No comparison: EAS has no counterpart.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -48,6 +52,7 @@ import {
 } from "ethers";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
+import { MATCH_RESPONSE_TYPES, MATCH_RESULT_TYPES } from "../src/client/eip712.js";
 import { DAY, DataKind, commitment, deployConsortium, scopeOf } from "../test/helpers/fixture.js";
 
 type Ethers = NetworkConnection["ethers"];
@@ -84,11 +89,23 @@ export interface Target {
   met: boolean;
 }
 
+/** The three recorded steps of a matching session. */
+export interface MatchingGas {
+  open: FirstAndSteady;
+  recordResponse: FirstAndSteady;
+  recordResult: FirstAndSteady;
+}
+
 export interface GasReport {
   chainId: number;
   hardfork: string;
   eas: { attest: FirstAndSteady; attestByDelegation: FirstAndSteady };
-  veritrace: { delivery: FirstAndSteady; anchorFirstEver: TxGas; batches: BatchGas[] };
+  veritrace: {
+    delivery: FirstAndSteady;
+    anchorFirstEver: TxGas;
+    batches: BatchGas[];
+    matching: MatchingGas;
+  };
   targets: { delivery: Target; batchPerEntry: Target };
 }
 
@@ -128,6 +145,7 @@ const EAS_ATTEST_TYPES: Record<string, TypedDataField[]> = {
 /** EAS's EIP-712 domain name and version, from contracts/EAS.sol (`EIP1271Verifier("EAS", "1.4.0")`). */
 const EAS_DOMAIN = { name: "EAS", version: "1.4.0" } as const;
 const VERITRACE_DOMAIN = { name: "Veritrace Access Ledger", version: "1" } as const;
+const MATCHING_DOMAIN = { name: "Veritrace Matching Ledger", version: "1" } as const;
 
 interface Delivery {
   requestId: bigint;
@@ -408,6 +426,69 @@ export async function measureGas(
     steady: await attestDelivery(delivery(1)),
   };
 
+  onProgress("measuring a Veritrace matching session");
+  const matchingDomain: TypedDataDomain = {
+    ...MATCHING_DOMAIN,
+    chainId,
+    verifyingContract: await c.matching.getAddress(),
+  };
+  const session = async (n: number) => {
+    const tag = commitment(`session-tag-${n}`);
+    const requestDigest = commitment(`request-message-${n}`);
+    const open = await measure(
+      c.matching.connect(police).open(requestId, 0, tag, requestDigest, 1_000n),
+    );
+    const sessionId = await c.matching.sessionCount();
+    const response = {
+      sessionId,
+      tag,
+      requestDigest,
+      responseDigest: commitment(`response-message-${n}`),
+      providerSetSize: 50_000n,
+    };
+    if (
+      TypedDataEncoder.hash(matchingDomain, MATCH_RESPONSE_TYPES, response) !==
+      (await c.matching.responseDigest(response))
+    ) {
+      throw new Error("MatchResponse EIP-712 digest differs from the contract's");
+    }
+    const recordResponse = await measure(
+      c.matching.connect(relayer).recordResponse(response, {
+        signer: bank.address,
+        signature: await bank.signTypedData(matchingDomain, MATCH_RESPONSE_TYPES, response),
+      }),
+    );
+    const signed = {
+      sessionId,
+      tag,
+      requestDigest,
+      responseDigest: response.responseDigest,
+      resultCommitment: commitment(`result-${n}`),
+      cardinality: 17n,
+    };
+    const recordResult = await measure(
+      c.matching.connect(relayer).recordResult(
+        signed,
+        {
+          signer: bank.address,
+          signature: await bank.signTypedData(matchingDomain, MATCH_RESULT_TYPES, signed),
+        },
+        {
+          signer: police.address,
+          signature: await police.signTypedData(matchingDomain, MATCH_RESULT_TYPES, signed),
+        },
+      ),
+    );
+    return { open, recordResponse, recordResult };
+  };
+  const firstSession = await session(1);
+  const steadySession = await session(2);
+  const matching: MatchingGas = {
+    open: { first: firstSession.open, steady: steadySession.open },
+    recordResponse: { first: firstSession.recordResponse, steady: steadySession.recordResponse },
+    recordResult: { first: firstSession.recordResult, steady: steadySession.recordResult },
+  };
+
   onProgress("anchoring a warm-up batch");
   const anchorTree = async (entries: number): Promise<TxGas> => {
     const values: [bigint, string][] = [];
@@ -442,7 +523,7 @@ export async function measureGas(
     chainId: Number(chainId),
     hardfork,
     eas,
-    veritrace: { delivery: veritraceDelivery, anchorFirstEver, batches },
+    veritrace: { delivery: veritraceDelivery, anchorFirstEver, batches, matching },
     targets: {
       delivery: {
         rule: `veritrace.delivery <= ${DELIVERY_SHARE_LIMIT * 100}% of eas.attestByDelegation`,
@@ -487,6 +568,10 @@ export function toJson(report: GasReport): Record<string, unknown> {
     "veritrace.deliveryFirst": report.veritrace.delivery.first.gasUsed,
     "veritrace.batchGas": batchGas,
     "veritrace.anchorFirstEver": report.veritrace.anchorFirstEver.gasUsed,
+    "veritrace.matchOpen": report.veritrace.matching.open.steady.gasUsed,
+    "veritrace.matchResponse": report.veritrace.matching.recordResponse.steady.gasUsed,
+    "veritrace.matchResult": report.veritrace.matching.recordResult.steady.gasUsed,
+    "veritrace.matchOpenFirst": report.veritrace.matching.open.first.gasUsed,
     "targets.delivery": report.targets.delivery,
     "targets.batchPerEntry": report.targets.batchPerEntry,
     compared: COMPARISON,
@@ -509,10 +594,26 @@ export function formatTable(report: GasReport): string {
     ["EAS attestByDelegation (relayed)", report.eas.attestByDelegation.steady, ""],
     ["Veritrace attestDelivery (relayed, 2 sigs)", report.veritrace.delivery.steady, ""],
     ...batchRows,
+    ["MatchingLedger.open (requester)", report.veritrace.matching.open.steady, ""],
+    [
+      "MatchingLedger.recordResponse (relayed, 1 sig)",
+      report.veritrace.matching.recordResponse.steady,
+      "",
+    ],
+    [
+      "MatchingLedger.recordResult (relayed, 2 sigs)",
+      report.veritrace.matching.recordResult.steady,
+      "",
+    ],
     ["first time: EAS attest", report.eas.attest.first, "sequence 0: a zero data word"],
     ["first time: EAS attestByDelegation", report.eas.attestByDelegation.first, "same; nonce 0→1"],
     ["first time: Veritrace attestDelivery", report.veritrace.delivery.first, "sequence 0"],
     ["first time: anchor (1 entry)", report.veritrace.anchorFirstEver, "counter 0→1"],
+    [
+      "first time: MatchingLedger.open",
+      report.veritrace.matching.open.first,
+      "session and identifier counters 0→1",
+    ],
   ];
   const header = [
     "operation (steady state unless noted)",
@@ -560,8 +661,9 @@ export function formatTable(report: GasReport): string {
 
 const USAGE = `Usage: npm run bench:gas [-- --json]
 
-Measures receipt gasUsed of EAS attest/attestByDelegation, Veritrace attestDelivery and
-AccessLogAnchor.anchor of 1, 100 and 10,000-entry Merkle trees on an in-process network.
+Measures receipt gasUsed of EAS attest/attestByDelegation, Veritrace attestDelivery,
+AccessLogAnchor.anchor of 1, 100 and 10,000-entry Merkle trees, and the three recorded steps of a
+MatchingLedger session (open, recordResponse, recordResult) on an in-process network.
 
   --json   print one JSON object (last line of stdout) instead of the table
   --help   show this help

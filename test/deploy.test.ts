@@ -40,6 +40,8 @@ async function checkDeployment(
   expect(await c.cases.registry()).to.equal(record.contracts.ParticipantRegistry);
   expect(await c.access.cases()).to.equal(record.contracts.CaseRegistry);
   expect(await c.anchor.cases()).to.equal(record.contracts.CaseRegistry);
+  expect(await c.matching.access()).to.equal(record.contracts.AccessLedger);
+  expect(await c.matching.cases()).to.equal(record.contracts.CaseRegistry);
   const admitted = await c.registry.queryFilter(
     c.registry.filters.ParticipantAdmitted(),
     record.startBlock,

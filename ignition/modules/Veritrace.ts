@@ -3,7 +3,7 @@ import { consortiumOn } from "./consortium.js";
 
 /**
  * The whole consortium: participant registry (with its founding council), case registry,
- * access ledger, access-log anchor, label registry and freeze registry.
+ * access ledger, access-log anchor, label registry, freeze registry and matching ledger.
  *
  * Parameters (module "Veritrace"):
  * - founders: [{ kind: "0x…" (bytes32), metadataCommitment: "0x…", signingKey: "0x…" }, …]

@@ -7,5 +7,6 @@ export function consortiumOn(m: IgnitionModuleBuilder, registry: ContractFuture<
   const anchor = m.contract("AccessLogAnchor", [registry, cases]);
   const labels = m.contract("LabelRegistry", [registry, cases]);
   const freezes = m.contract("FreezeRegistry", [registry, cases]);
-  return { cases, access, anchor, labels, freezes };
+  const matching = m.contract("MatchingLedger", [registry, cases, access]);
+  return { cases, access, anchor, labels, freezes, matching };
 }

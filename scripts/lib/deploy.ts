@@ -130,7 +130,7 @@ export async function deployOnRegistry(
 }
 
 type Deployed = Record<
-  "registry" | "cases" | "access" | "anchor" | "labels" | "freezes",
+  "registry" | "cases" | "access" | "anchor" | "labels" | "freezes" | "matching",
   { getAddress(): Promise<string> }
 >;
 
@@ -142,7 +142,7 @@ async function recordOf(
   options: { ephemeral?: boolean },
 ): Promise<DeploymentRecord> {
   try {
-    const { registry, cases, access, anchor, labels, freezes } = await deploy();
+    const { registry, cases, access, anchor, labels, freezes, matching } = await deploy();
     const { chainId } = await connection.ethers.provider.getNetwork();
     const typedRegistry = ParticipantRegistry__factory.connect(
       await registry.getAddress(),
@@ -159,6 +159,7 @@ async function recordOf(
         AccessLogAnchor: await anchor.getAddress(),
         LabelRegistry: await labels.getAddress(),
         FreezeRegistry: await freezes.getAddress(),
+        MatchingLedger: await matching.getAddress(),
       },
     });
   } finally {

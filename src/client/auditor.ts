@@ -10,7 +10,7 @@ export interface CustodyEntry {
   transactionIndex: number;
   logIndex: number;
   transactionHash: string;
-  contract: "CaseRegistry" | "AccessLedger" | "AccessLogAnchor";
+  contract: "CaseRegistry" | "AccessLedger" | "AccessLogAnchor" | "MatchingLedger";
   event: string;
   args: Record<string, unknown>;
 }
@@ -77,7 +77,7 @@ export class Auditor {
   /** Every event of a case, in chain order (block, transaction index, log index). */
   async caseHistory(caseId: bigint): Promise<CustodyEntry[]> {
     const id = `0x${caseId.toString(16).padStart(64, "0")}`;
-    const { cases, access, anchor } = this.contracts;
+    const { cases, access, anchor, matching } = this.contracts;
     const parts = await Promise.all([
       this.logs(cases, "CaseRegistry", [null, id]),
       this.logs(access, "AccessLedger", [null, null, id]),
@@ -88,6 +88,8 @@ export class Auditor {
         id,
       ]),
       this.logs(anchor, "AccessLogAnchor", [null, null, id]),
+      // Every matching event has (sessionId, requestId, caseId) as its indexed arguments.
+      this.logs(matching, "MatchingLedger", [null, null, null, id]),
     ]);
     const all = parts.flat().filter((e) => {
       // The positional filters above also match events whose topic at that position is another

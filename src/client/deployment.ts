@@ -7,8 +7,10 @@ import {
   ParticipantRegistry__factory,
   LabelRegistry__factory,
   FreezeRegistry__factory,
+  MatchingLedger__factory,
   type LabelRegistry,
   type FreezeRegistry,
+  type MatchingLedger,
   type AccessLedger,
   type AccessLogAnchor,
   type CaseRegistry,
@@ -31,6 +33,7 @@ export interface DeploymentRecord {
     AccessLogAnchor: string;
     LabelRegistry: string;
     FreezeRegistry: string;
+    MatchingLedger: string;
   };
 }
 
@@ -42,6 +45,7 @@ export interface ConsortiumContracts {
   anchor: AccessLogAnchor;
   labels: LabelRegistry;
   freezes: FreezeRegistry;
+  matching: MatchingLedger;
 }
 
 const CONTRACT_NAMES = [
@@ -51,6 +55,7 @@ const CONTRACT_NAMES = [
   "AccessLogAnchor",
   "LabelRegistry",
   "FreezeRegistry",
+  "MatchingLedger",
 ] as const;
 
 /** Validates an untrusted value as a deployment record, naming the first thing wrong. */
@@ -118,5 +123,6 @@ export function connectConsortium(
     anchor: AccessLogAnchor__factory.connect(record.contracts.AccessLogAnchor, runner),
     labels: LabelRegistry__factory.connect(record.contracts.LabelRegistry, runner),
     freezes: FreezeRegistry__factory.connect(record.contracts.FreezeRegistry, runner),
+    matching: MatchingLedger__factory.connect(record.contracts.MatchingLedger, runner),
   };
 }

@@ -109,3 +109,136 @@ export function recoverSigner(
     return undefined;
   }
 }
+
+// ------------------------------------------------------------------ matching sessions
+
+/** The provider's commitment to its response in a matching session (IMatchingLedger.MatchResponse). */
+export interface MatchResponse {
+  sessionId: bigint;
+  /** The session tag: the protocol's 32-byte session id. */
+  tag: string;
+  /** The requester's commitment to its request message, as recorded at opening. */
+  requestDigest: string;
+  /** The provider's commitment to its response message. */
+  responseDigest: string;
+  /** Elements in the provider's set. */
+  providerSetSize: bigint;
+}
+
+/** A matching session's result, as both parties sign it (IMatchingLedger.MatchResult). */
+export interface MatchResult {
+  sessionId: bigint;
+  tag: string;
+  requestDigest: string;
+  responseDigest: string;
+  /** Commitment to the result (salted: it must not be testable by guessing). */
+  resultCommitment: string;
+  /** Size of the intersection. */
+  cardinality: bigint;
+}
+
+/** EIP-712 type the provider signs for its response. */
+export const MATCH_RESPONSE_TYPES: Record<string, TypedDataField[]> = {
+  MatchResponse: [
+    { name: "sessionId", type: "uint256" },
+    { name: "tag", type: "bytes32" },
+    { name: "requestDigest", type: "bytes32" },
+    { name: "responseDigest", type: "bytes32" },
+    { name: "providerSetSize", type: "uint64" },
+  ],
+};
+
+/** EIP-712 type both parties sign for the result. */
+export const MATCH_RESULT_TYPES: Record<string, TypedDataField[]> = {
+  MatchResult: [
+    { name: "sessionId", type: "uint256" },
+    { name: "tag", type: "bytes32" },
+    { name: "requestDigest", type: "bytes32" },
+    { name: "responseDigest", type: "bytes32" },
+    { name: "resultCommitment", type: "bytes32" },
+    { name: "cardinality", type: "uint64" },
+  ],
+};
+
+/** The matching ledger's EIP-712 domain: binds signatures to one chain and one contract. */
+export function matchingLedgerDomain(
+  chainId: bigint | number,
+  verifyingContract: string,
+): TypedDataDomain {
+  return {
+    name: "Veritrace Matching Ledger",
+    version: "1",
+    chainId: BigInt(chainId),
+    verifyingContract: requireAddress("verifyingContract", verifyingContract),
+  };
+}
+
+/** Checks a response's fields before anyone signs it. */
+export function validateMatchResponse(m: MatchResponse): MatchResponse {
+  return {
+    sessionId: requireInteger("sessionId", m.sessionId, 1n, 2n ** 256n - 1n),
+    tag: requireCommitment("tag", m.tag),
+    requestDigest: requireCommitment("requestDigest", m.requestDigest),
+    responseDigest: requireCommitment("responseDigest", m.responseDigest),
+    providerSetSize: requireInteger("providerSetSize", m.providerSetSize, 0n, UINT64_MAX),
+  };
+}
+
+/** Checks a result's fields before anyone signs it (the set-size bound is the contract's). */
+export function validateMatchResult(m: MatchResult): MatchResult {
+  return {
+    sessionId: requireInteger("sessionId", m.sessionId, 1n, 2n ** 256n - 1n),
+    tag: requireCommitment("tag", m.tag),
+    requestDigest: requireCommitment("requestDigest", m.requestDigest),
+    responseDigest: requireCommitment("responseDigest", m.responseDigest),
+    resultCommitment: requireCommitment("resultCommitment", m.resultCommitment),
+    cardinality: requireInteger("cardinality", m.cardinality, 0n, UINT64_MAX),
+  };
+}
+
+/** The provider's signature of its response commitment. */
+export async function signMatchResponse(
+  signer: Signer,
+  domain: TypedDataDomain,
+  m: MatchResponse,
+): Promise<string> {
+  return signer.signTypedData(domain, MATCH_RESPONSE_TYPES, validateMatchResponse(m));
+}
+
+/** Either party's signature of a session's result. */
+export async function signMatchResult(
+  signer: Signer,
+  domain: TypedDataDomain,
+  m: MatchResult,
+): Promise<string> {
+  return signer.signTypedData(domain, MATCH_RESULT_TYPES, validateMatchResult(m));
+}
+
+/** The digest the provider signs for its response. */
+export function matchResponseDigest(domain: TypedDataDomain, m: MatchResponse): string {
+  return TypedDataEncoder.hash(domain, MATCH_RESPONSE_TYPES, m);
+}
+
+/** The digest both parties sign for a result. */
+export function matchResultDigest(domain: TypedDataDomain, m: MatchResult): string {
+  return TypedDataEncoder.hash(domain, MATCH_RESULT_TYPES, m);
+}
+
+/**
+ * Off-chain check of an ECDSA signature of a response or a result: the address that signed, or
+ * undefined when the signature is malformed. (Contract signers are checked on chain, ERC-1271.)
+ */
+export function recoverMatchSigner(
+  domain: TypedDataDomain,
+  m: { kind: "response"; message: MatchResponse } | { kind: "result"; message: MatchResult },
+  signature: string,
+): string | undefined {
+  try {
+    Signature.from(signature);
+    return m.kind === "response"
+      ? verifyTypedData(domain, MATCH_RESPONSE_TYPES, m.message, signature)
+      : verifyTypedData(domain, MATCH_RESULT_TYPES, m.message, signature);
+  } catch {
+    return undefined;
+  }
+}

@@ -5,6 +5,7 @@ import {
   LabelRegistry__factory,
   FreezeRegistry__factory,
   CaseRegistry__factory,
+  MatchingLedger__factory,
   ParticipantRegistry__factory,
 } from "../../types/ethers-contracts/index.js";
 
@@ -45,6 +46,8 @@ const ENUMS: Readonly<Record<string, readonly string[]>> = {
   "enum ICaseRegistry.Status": ["None", "Pending", "Approved", "Closed"],
   "enum IAccessLedger.RequestStatus": ["None", "Pending", "Granted", "Denied", "Revoked"],
   "enum IFreezeRegistry.FreezeStatus": ["None", "Requested", "Executed", "Rejected"],
+  "enum IMatchingLedger.Mode": ["Psi", "Cardinality"],
+  "enum IMatchingLedger.SessionStatus": ["None", "Open", "Responded", "Completed", "Failed"],
 };
 
 /** A contract reverted with one of the consortium's custom errors. */
@@ -86,6 +89,7 @@ const errorFragments = dedupe([
   ...AccessLogAnchor__factory.abi,
   ...LabelRegistry__factory.abi,
   ...FreezeRegistry__factory.abi,
+  ...MatchingLedger__factory.abi,
 ]).filter((f) => f.type === "error");
 
 /** Every custom error of every consortium contract, for decoding reverts that bubble across contracts. */

@@ -1,6 +1,7 @@
 /**
  * The Veritrace client: typed access to the consortium's contracts for every role, EIP-712
- * signing of deliveries, keyed commitments of identifiers, and readable contract errors.
+ * signing of deliveries and matching sessions, keyed commitments of identifiers, and readable
+ * contract errors.
  */
 export * from "./anchoring.js";
 export * from "./auditor.js";
@@ -10,5 +11,6 @@ export * from "./eip712.js";
 export * from "./errors.js";
 export * from "./keystore.js";
 export * from "./kinds.js";
+export * from "./matching.js";
 export * from "./roles.js";
 export * from "./validate.js";

@@ -3,10 +3,7 @@ import {
   encodeBytes32String,
   MaxUint256,
   ZeroAddress,
-  type BaseContract,
   type ContractTransactionReceipt,
-  type ContractTransactionResponse,
-  type Result,
   type Signer,
   type TypedDataDomain,
 } from "ethers";
@@ -27,6 +24,7 @@ import {
 } from "./eip712.js";
 import { InputError, VeritraceError, withDecodedReverts } from "./errors.js";
 import { encodeKind, scopeOf } from "./kinds.js";
+import { eventOf, transact } from "./transact.js";
 import {
   requireAddress,
   requireCommitment,
@@ -58,33 +56,6 @@ export type ProposalAction = (typeof ProposalAction)[keyof typeof ProposalAction
 
 const coder = AbiCoder.defaultAbiCoder();
 const DAY = 24 * 60 * 60;
-
-/** Sends a transaction, waits for it, and turns consortium reverts into readable errors. */
-async function transact(
-  send: () => Promise<ContractTransactionResponse>,
-): Promise<ContractTransactionReceipt> {
-  return withDecodedReverts(async () => {
-    const tx = await send();
-    const receipt = await tx.wait();
-    if (receipt === null) throw new VeritraceError(`transaction ${tx.hash} was dropped`);
-    return receipt;
-  });
-}
-
-/** The arguments of the first `name` event that `contract` emitted in `receipt`. */
-async function eventOf(
-  receipt: ContractTransactionReceipt,
-  contract: BaseContract,
-  name: string,
-): Promise<Result> {
-  const address = (await contract.getAddress()).toLowerCase();
-  for (const log of receipt.logs) {
-    if (log.address.toLowerCase() !== address) continue;
-    const parsed = contract.interface.parseLog(log);
-    if (parsed?.name === name) return parsed.args;
-  }
-  throw new VeritraceError(`no ${name} event in transaction ${receipt.hash}`);
-}
 
 function participantId(field: string, id: number): number {
   return Number(requireInteger(field, id, 1n, UINT32_MAX));

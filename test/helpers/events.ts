@@ -54,7 +54,16 @@ export class EventLog {
   private block: BlockHeader | null = null;
   private head: BlockHeader | null = null;
   private logIndex = 0;
-  private readonly counters = { case: 0, request: 0, delivery: 0, anchor: 0, dataset: 0 };
+  private readonly counters = {
+    case: 0,
+    request: 0,
+    delivery: 0,
+    anchor: 0,
+    dataset: 0,
+    session: 0,
+  };
+  /** Matching sessions: their request. */
+  private readonly sessions = new Map<string, string>();
   private readonly cases = new Map<string, CaseState>();
   private readonly requestStates = new Map<string, RequestState>();
   private readonly datasets = new Map<string, string>();
@@ -294,6 +303,103 @@ export class EventLog {
     return deliveryId;
   }
 
+  // ------------------------------------------------------------------------------ matching
+
+  /** MatchSessionOpened by the request's requester; returns the session id. */
+  openMatch(requestId: string, opts: { mode?: 0 | 1; setSize?: number } = {}): string {
+    const r = this.requestOf(requestId);
+    const sessionId = `${++this.counters.session}`;
+    this.sessions.set(sessionId, requestId);
+    this.emit("MatchingLedger", "MatchSessionOpened", {
+      caseId: r.caseId,
+      requestId,
+      actor: r.requester,
+      counterpart: r.provider,
+      args: {
+        sessionId,
+        requestId,
+        caseId: r.caseId,
+        requesterId: `${r.requester}`,
+        providerId: `${r.provider}`,
+        mode: `${opts.mode ?? 0}`,
+        tag: keccakText(`tag ${sessionId}`),
+        requestDigest: keccakText(`request message ${sessionId}`),
+        setSize: `${opts.setSize ?? 100}`,
+        signer: keyOf(r.requester),
+      },
+    });
+    return sessionId;
+  }
+
+  /** MatchResponseRecorded: the provider's signed commitment, submitted by the requester. */
+  respondMatch(sessionId: string, providerSetSize = 500): this {
+    const [requestId, r] = this.sessionOf(sessionId);
+    this.emit("MatchingLedger", "MatchResponseRecorded", {
+      caseId: r.caseId,
+      requestId,
+      actor: r.provider,
+      counterpart: r.requester,
+      signer: keyOf(r.requester),
+      args: {
+        sessionId,
+        requestId,
+        caseId: r.caseId,
+        providerId: `${r.provider}`,
+        requesterId: `${r.requester}`,
+        responseDigest: keccakText(`response message ${sessionId}`),
+        providerSetSize: `${providerSetSize}`,
+        provider: { signer: keyOf(r.provider), signature: signatureOf(r.provider, sessionId) },
+        submitter: keyOf(r.requester),
+      },
+    });
+    return this;
+  }
+
+  /** MatchCompleted: a result both parties signed, submitted by the requester. */
+  completeMatch(sessionId: string, cardinality = 7): this {
+    const [requestId, r] = this.sessionOf(sessionId);
+    this.emit("MatchingLedger", "MatchCompleted", {
+      caseId: r.caseId,
+      requestId,
+      actor: r.requester,
+      counterpart: r.provider,
+      signer: keyOf(r.requester),
+      args: {
+        sessionId,
+        requestId,
+        caseId: r.caseId,
+        requesterId: `${r.requester}`,
+        providerId: `${r.provider}`,
+        resultCommitment: keccakText(`result ${sessionId}`),
+        cardinality: `${cardinality}`,
+        provider: { signer: keyOf(r.provider), signature: signatureOf(r.provider, sessionId) },
+        requester: { signer: keyOf(r.requester), signature: signatureOf(r.requester, sessionId) },
+        submitter: keyOf(r.requester),
+      },
+    });
+    return this;
+  }
+
+  /** MatchFailed by `by` (default: the requester) with `reasonCode` (default 6, timeout). */
+  failMatch(sessionId: string, opts: { by?: number; reasonCode?: number } = {}): this {
+    const [requestId, r] = this.sessionOf(sessionId);
+    const by = opts.by ?? r.requester;
+    this.emit("MatchingLedger", "MatchFailed", {
+      caseId: r.caseId,
+      requestId,
+      actor: by,
+      args: {
+        sessionId,
+        requestId,
+        caseId: r.caseId,
+        participantId: `${by}`,
+        reasonCode: `${opts.reasonCode ?? 6}`,
+        signer: keyOf(by),
+      },
+    });
+    return this;
+  }
+
   // ----------------------------------------------------------------------------- anchoring
 
   /**
@@ -393,6 +499,12 @@ export class EventLog {
     const c = this.cases.get(caseId);
     if (c === undefined) throw new Error(`no case ${caseId} in the log`);
     return c;
+  }
+
+  private sessionOf(sessionId: string): [string, RequestState] {
+    const requestId = this.sessions.get(sessionId);
+    if (requestId === undefined) throw new Error(`no matching session ${sessionId} in the log`);
+    return [requestId, this.requestOf(requestId)];
   }
 
   private requestOf(requestId: string): RequestState {

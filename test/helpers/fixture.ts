@@ -7,6 +7,7 @@ import type {
   FreezeRegistry,
   LabelRegistry,
   CaseRegistry,
+  MatchingLedger,
   ParticipantRegistry,
 } from "../../types/ethers-contracts/index.js";
 
@@ -51,6 +52,7 @@ export interface Consortium {
   anchor: AccessLogAnchor;
   labels: LabelRegistry;
   freezes: FreezeRegistry;
+  matching: MatchingLedger;
   /** Founding council members (participants 1, 2, 3), quorum 2. */
   council: HardhatEthersSigner[];
   police: HardhatEthersSigner; // participant 4
@@ -123,6 +125,11 @@ export async function deployConsortium(ethers: Ethers): Promise<Consortium> {
     await registry.getAddress(),
     await cases.getAddress(),
   ]);
+  const matching = await ethers.deployContract("MatchingLedger", [
+    await registry.getAddress(),
+    await cases.getAddress(),
+    await access.getAddress(),
+  ]);
   const ids = {
     police: await admit(registry, council, "POLICE", police.address),
     prosecutor: await admit(registry, council, "PROSECUTOR", prosecutor.address),
@@ -136,6 +143,7 @@ export async function deployConsortium(ethers: Ethers): Promise<Consortium> {
     anchor,
     labels,
     freezes,
+    matching,
     council,
     police,
     prosecutor,

@@ -602,6 +602,113 @@ describe("anomaly detection", function () {
     });
   });
 
+  describe("unfinished-match-session", function () {
+    /** A request of the police to the bank granted for two days; session 1 opened an hour later. */
+    function session() {
+      const log = new EventLog();
+      const caseId = log.approvedCase();
+      const requestId = log.after(HOUR).request({ caseId });
+      log.after(HOUR).grant(requestId, { expiresAt: log.now + 2 * DAY });
+      const expiresAt = log.now + 2 * DAY;
+      const sessionId = log.after(HOUR).openMatch(requestId, { setSize: 120 });
+      return { log, caseId, requestId, sessionId, expiresAt };
+    }
+
+    it("flags a responded session with no result a day after its grant expired", async function () {
+      const { log, caseId, requestId, sessionId, expiresAt } = session();
+      log.after(HOUR).respondMatch(sessionId);
+      log.at(expiresAt + DAY).mine();
+      const a = only(await detect(log));
+      expect(a.rule).to.equal("unfinished-match-session");
+      expect(a.severity).to.equal("medium");
+      expect(a.caseId).to.equal(caseId);
+      expect(a.participants).to.deep.equal([P.police, P.bank]);
+      expect(eventsOf(a)).to.deep.equal([
+        "AccessGranted",
+        "MatchSessionOpened",
+        "MatchResponseRecorded",
+      ]);
+      expect(a.firstBlock).to.equal(a.evidence[1]?.blockNumber);
+      expect(a.lastBlock).to.equal(a.evidence[2]?.blockNumber);
+      expect(a.details).to.deep.equal({
+        sessionId,
+        requestId,
+        status: "responded",
+        grantEndedAt: expiresAt,
+        secondsUnfinished: DAY,
+      });
+      expect(a.summary).to.equal(
+        `Matching session ${sessionId} of participant ${P.police} with participant ${P.bank}` +
+          ` (request ${requestId}, case ${caseId}) is still responded 1 day after its grant ended` +
+          ` at 2026-01-03T02:00:00Z: the provider's response was recorded, but neither a result` +
+          ` nor a failure.`,
+      );
+    });
+
+    it("flags an open session with low severity, and not one second before the grace ends", async function () {
+      const { log, sessionId, expiresAt } = session();
+      log.at(expiresAt + DAY - 1).mine();
+      expect(await detect(log)).to.deep.equal([]);
+      log.after(1).mine();
+      const a = only(await detect(log));
+      expect(a.severity).to.equal("low");
+      expect(a.details["status"]).to.equal("open");
+      expect(a.details["sessionId"]).to.equal(sessionId);
+      expect(a.summary).to.match(/is still open 1 day after .*neither a response nor a failure/);
+    });
+
+    it("does not flag a completed or a failed session", async function () {
+      const { log, requestId, sessionId, expiresAt } = session();
+      log.after(HOUR).respondMatch(sessionId).completeMatch(sessionId);
+      const failed = log.after(HOUR).openMatch(requestId);
+      log.after(HOUR).failMatch(failed, { by: P.bank, reasonCode: 1 });
+      log.at(expiresAt + 30 * DAY).mine();
+      expect(await detect(log)).to.deep.equal([]);
+    });
+
+    it("counts from a revocation or a closure that ended the grant early", async function () {
+      const { log, requestId } = session();
+      const revokedAt = log.after(HOUR).now;
+      log.revoke(requestId);
+      log.at(revokedAt + DAY).mine();
+      const a = only(await detect(log));
+      expect(a.details["grantEndedAt"]).to.equal(revokedAt);
+      expect(eventsOf(a)).to.deep.equal(["AccessGranted", "MatchSessionOpened", "GrantRevoked"]);
+
+      const other = session();
+      const closedAt = other.log.after(HOUR).now;
+      other.log.closeCase(other.caseId);
+      other.log.at(closedAt + DAY).mine();
+      expect(only(await detect(other.log)).details["grantEndedAt"]).to.equal(closedAt);
+    });
+
+    it("takes the grace from the thresholds, and judges as of `now`", async function () {
+      const { log, sessionId, expiresAt } = session();
+      log.at(expiresAt).mine();
+      expect(await detect(log)).to.deep.equal([]);
+      expect(rulesOf(await detect(log, { matchGraceSeconds: 0 }))).to.deep.equal([
+        "unfinished-match-session",
+      ]);
+      log.after(3 * DAY).failMatch(sessionId);
+      expect(await detect(log)).to.deep.equal([]);
+      expect(rulesOf(await detect(log, {}, expiresAt + 2 * DAY))).to.deep.equal([
+        "unfinished-match-session",
+      ]);
+    });
+
+    it("counts a matching response as a provider action of the case's approver", async function () {
+      const log = new EventLog();
+      const caseId = log.approvedCase({ approver: P.prosecutor });
+      const requestId = log.after(HOUR).request({ caseId, provider: P.prosecutor });
+      log.after(HOUR).grant(requestId, { expiresAt: log.now + 2 * DAY });
+      const sessionId = log.after(HOUR).openMatch(requestId);
+      log.after(HOUR).respondMatch(sessionId).completeMatch(sessionId);
+      const a = only(await detect(log));
+      expect(a.rule).to.equal("approver-as-provider");
+      expect(eventsOf(a)).to.deep.equal(["CaseApproved", "AccessGranted", "MatchResponseRecorded"]);
+    });
+  });
+
   describe("all rules together", function () {
     it("reports every rule once, sorted by first block", async function () {
       const log = new EventLog();
@@ -620,6 +727,9 @@ describe("anomaly detection", function () {
         log.request({ caseId: other, subject: "+41790000000", provider: P.exchange });
       }
       log.request({ caseId, subject: "+41790000000", provider: P.exchange });
+      const matched = log.after(HOUR).request({ caseId, provider: P.telecom });
+      log.grant(matched, { expiresAt: log.now + DAY });
+      log.openMatch(matched);
       log.after(DAY).requests(21, 60, { caseId, provider: P.exchange });
       log.at(expiresAt - 5 * HOUR);
       log.requests(5, 60, { caseId, provider: P.exchange, requester: P.prosecutor });
@@ -661,6 +771,7 @@ describe("anomaly detection", function () {
         expiryWindowSeconds: DAY,
         revokeMinDeliveries: 1,
         anchorMaxGap: 0,
+        matchGraceSeconds: DAY,
       });
       expect(resolveThresholds({ burstMaxRequests: 50, anchorMaxGap: undefined })).to.deep.equal({
         ...DEFAULT_THRESHOLDS,

@@ -7,6 +7,7 @@ import {
   AccessLedger__factory,
   AccessLogAnchor__factory,
   CaseRegistry__factory,
+  MatchingLedger__factory,
   ParticipantRegistry__factory,
 } from "../../types/ethers-contracts/index.js";
 
@@ -21,6 +22,7 @@ const RECORD: DeploymentRecord = {
     AccessLogAnchor: "0x4000000000000000000000000000000000000004",
     LabelRegistry: "0x5000000000000000000000000000000000000005",
     FreezeRegistry: "0x6000000000000000000000000000000000000006",
+    MatchingLedger: "0x7000000000000000000000000000000000000007",
   },
 };
 
@@ -29,6 +31,7 @@ const CONTRACTS: [address: string, iface: Interface][] = [
   [RECORD.contracts.CaseRegistry, new Interface(CaseRegistry__factory.abi)],
   [RECORD.contracts.AccessLedger, new Interface(AccessLedger__factory.abi)],
   [RECORD.contracts.AccessLogAnchor, new Interface(AccessLogAnchor__factory.abi)],
+  [RECORD.contracts.MatchingLedger, new Interface(MatchingLedger__factory.abi)],
 ];
 
 /** A seeded generator (mulberry32): a failing case can be replayed. */
@@ -161,6 +164,41 @@ describe("EventDecoder", function () {
       counterpart: 6,
       signer,
       subject: subject.toLowerCase(),
+    });
+  });
+
+  it("fills the columns of a matching result: case, request, requester as actor, submitter as signer", function () {
+    const iface = new Interface(MatchingLedger__factory.abi);
+    const fragment = iface.getEvent("MatchCompleted");
+    if (fragment === null) throw new Error("no MatchCompleted");
+    const submitter = `0x${"5b".repeat(20)}`;
+    const sig = (b: string) => [`0x${b.repeat(20)}`, `0x${b.repeat(65)}`];
+    const { topics, data } = iface.encodeEventLog(fragment, [
+      2n,
+      7n,
+      3n,
+      4,
+      6,
+      `0x${"cc".repeat(32)}`,
+      5n,
+      sig("66"),
+      sig("44"),
+      submitter,
+    ]);
+    const row = decoder.decode(rawLog(RECORD.contracts.MatchingLedger, topics, data), 99);
+    expect(row).to.include({
+      contract: "MatchingLedger",
+      event: "MatchCompleted",
+      requestId: "7",
+      caseId: "3",
+      actor: 4,
+      counterpart: 6,
+      signer: submitter,
+    });
+    expect(row?.args["sessionId"]).to.equal("2");
+    expect(row?.args["provider"]).to.deep.equal({
+      signer: `0x${"66".repeat(20)}`,
+      signature: `0x${"66".repeat(65)}`,
     });
   });
 

@@ -21,7 +21,8 @@ export type AnomalyRule =
   | "approver-as-provider"
   | "requests-before-expiry"
   | "revoked-after-delivery"
-  | "anchor-gap";
+  | "anchor-gap"
+  | "unfinished-match-session";
 
 /** A transaction that shows an anomaly: one stored event. */
 export interface Evidence {
@@ -86,6 +87,8 @@ export interface AnomalyThresholds {
   revokeMinDeliveries: number;
   /** anchor-gap: the most entries a participant's anchors may skip or repeat. */
   anchorMaxGap: number;
+  /** unfinished-match-session: how long after its grant ended a session may stay unfinished. */
+  matchGraceSeconds: number;
 }
 
 const DAY = 24 * 60 * 60;
@@ -101,6 +104,7 @@ export const DEFAULT_THRESHOLDS: Readonly<AnomalyThresholds> = Object.freeze({
   expiryWindowSeconds: DAY,
   revokeMinDeliveries: 1,
   anchorMaxGap: 0,
+  matchGraceSeconds: DAY,
 });
 
 /** The smallest value each threshold accepts. */
@@ -114,6 +118,7 @@ const THRESHOLD_MINIMUM: Readonly<Record<keyof AnomalyThresholds, number>> = {
   expiryWindowSeconds: 1,
   revokeMinDeliveries: 1,
   anchorMaxGap: 0,
+  matchGraceSeconds: 0,
 };
 
 /** What each rule is, for help texts and API listings. */
@@ -159,6 +164,11 @@ export const ANOMALY_RULES: readonly RuleInfo[] = [
     rule: "anchor-gap",
     title: "a gap or an overlap in a participant's anchored access-log sequence",
     thresholds: ["anchorMaxGap"],
+  },
+  {
+    rule: "unfinished-match-session",
+    title: "a matching session neither completed nor failed after its grant ended",
+    thresholds: ["matchGraceSeconds"],
   },
 ];
 
@@ -224,6 +234,7 @@ export async function detectAnomalies(
   found.push(...(await requestsBeforeExpiry(db, t)));
   found.push(...(await revokedAfterDelivery(db, t)));
   found.push(...(await anchorGap(db, t)));
+  if (clock !== null) found.push(...(await unfinishedMatchSession(db, t, clock)));
   return found.sort(compareAnomalies);
 }
 
@@ -260,7 +271,7 @@ const EVIDENCE = `json_agg(json_build_object(
   ORDER BY e.block_number, e.log_index)`;
 
 /** Provider actions: each one is taken by the provider (the row's actor). */
-const PROVIDER_ACTIONS = `('AccessGranted', 'AccessDenied', 'GrantRevoked', 'DeliveryAttested')`;
+const PROVIDER_ACTIONS = `('AccessGranted', 'AccessDenied', 'GrantRevoked', 'DeliveryAttested', 'MatchResponseRecorded')`;
 
 /**
  * unacknowledged-delivery. On this ledger a delivery is recorded only once both sides signed it
@@ -670,6 +681,96 @@ async function anchorGap(db: Sql, t: AnomalyThresholds): Promise<Anomaly[]> {
       },
       evidence: evidenceOf(r.evidence),
     });
+  });
+}
+
+/**
+ * unfinished-match-session. A matching session ends in a co-signed result (MatchCompleted) or a
+ * failure either party records (MatchFailed). Its grant ends at the grant's expiry, its
+ * revocation or the case's closure, whichever comes first; from then on no response can be
+ * recorded, so a session still open then can only fail, and a responded one should have its
+ * result or its failure recorded. Flagged: a session with neither, up to `now`, G seconds after
+ * its grant ended. Responded sessions weigh more: the provider's data changed hands, and what the
+ * requester learned from it is not on the ledger.
+ */
+async function unfinishedMatchSession(
+  db: Sql,
+  t: AnomalyThresholds,
+  now: number,
+): Promise<Anomaly[]> {
+  const rows = await db.query<{
+    session_id: string;
+    request_id: string;
+    case_id: string;
+    requester: string | number;
+    provider: string | number;
+    responded: boolean;
+    ended_at: string | number;
+    evidence: unknown;
+  }>(
+    `WITH unfinished AS (
+       SELECT o.args->>'sessionId' AS session_id, o.request_id, o.case_id, o.actor AS requester,
+              o.counterpart AS provider,
+              EXISTS (SELECT 1 FROM events x
+                       WHERE x.event = 'MatchResponseRecorded' AND x.request_id = o.request_id
+                         AND x.args->>'sessionId' = o.args->>'sessionId'
+                         AND x.block_time <= $2::bigint) AS responded,
+              LEAST(
+                (SELECT (g.args->>'expiresAt')::bigint FROM events g
+                  WHERE g.event = 'AccessGranted' AND g.request_id = o.request_id
+                  ORDER BY g.block_number DESC, g.log_index DESC LIMIT 1),
+                (SELECT min(v.block_time) FROM events v
+                  WHERE v.event = 'GrantRevoked' AND v.request_id = o.request_id
+                    AND v.block_time <= $2::bigint),
+                (SELECT min(c.block_time) FROM events c
+                  WHERE c.event = 'CaseClosed' AND c.case_id = o.case_id
+                    AND c.block_time <= $2::bigint)) AS ended_at
+         FROM events o
+        WHERE o.event = 'MatchSessionOpened' AND o.block_time <= $2::bigint
+          AND NOT EXISTS (SELECT 1 FROM events x
+                WHERE x.event IN ('MatchCompleted', 'MatchFailed') AND x.request_id = o.request_id
+                  AND x.args->>'sessionId' = o.args->>'sessionId' AND x.block_time <= $2::bigint)
+     )
+     SELECT u.session_id, u.request_id::text AS request_id, u.case_id::text AS case_id,
+            u.requester, u.provider, u.responded, u.ended_at,
+            (SELECT ${EVIDENCE} FROM events e
+              WHERE e.request_id = u.request_id AND e.block_time <= $2::bigint
+                AND (e.event IN ('AccessGranted', 'GrantRevoked')
+                     OR (e.event IN ('MatchSessionOpened', 'MatchResponseRecorded')
+                         AND e.args->>'sessionId' = u.session_id))) AS evidence
+       FROM unfinished u
+      WHERE u.ended_at + $1::bigint <= $2::bigint`,
+    [t.matchGraceSeconds, now],
+  );
+  return rows.map((r) => {
+    const requester = Number(r.requester);
+    const provider = Number(r.provider);
+    const endedAt = Number(r.ended_at);
+    const status = r.responded ? "responded" : "open";
+    return anomaly(
+      {
+        rule: "unfinished-match-session",
+        severity: r.responded ? "medium" : "low",
+        caseId: r.case_id,
+        participants: [requester, provider],
+        summary:
+          `Matching session ${r.session_id} of participant ${requester} with participant` +
+          ` ${provider} (request ${r.request_id}, case ${r.case_id}) is still ${status}` +
+          ` ${duration(now - endedAt)} after its grant ended at ${isoTime(endedAt)}: ` +
+          (r.responded
+            ? "the provider's response was recorded, but neither a result nor a failure."
+            : "neither a response nor a failure was recorded."),
+        details: {
+          sessionId: r.session_id,
+          requestId: r.request_id,
+          status,
+          grantEndedAt: endedAt,
+          secondsUnfinished: now - endedAt,
+        },
+        evidence: evidenceOf(r.evidence),
+      },
+      (e) => e.event.startsWith("Match"),
+    );
   });
 }
 

@@ -3,6 +3,7 @@ import { canonicalJson, entryHash as hashEntry, verifyLogEntry } from "../../cli
 import type { DeploymentRecord } from "../../client/deployment.js";
 import { accessLedgerDomain, recoverSigner, type Delivery } from "../../client/eip712.js";
 import { DATA_KIND_NAMES, kindsOf } from "../../client/kinds.js";
+import { MATCH_FAILURE_NAMES, MATCH_MODES } from "../../client/matching.js";
 import { TracerError } from "../errors.js";
 import type { Sql } from "../store/db.js";
 
@@ -22,8 +23,14 @@ export interface CustodyEntry {
   logIndex: number;
   time: number;
   txHash: string;
-  /** opening, approval, extension-request, extension, request, grant, denial, delivery, acknowledgement, revocation, anchor, closure */
+  /**
+   * opening, approval, extension-request, extension, request, grant, denial, delivery,
+   * acknowledgement, revocation, anchor, match-opening, match-response, match-completion,
+   * match-failure, closure
+   */
   step: string;
+  /** The step in words, e.g. "match session 2 completed: 7 matches". */
+  action: string;
   event: string;
   /** The acting institution. */
   institution: number | null;
@@ -153,8 +160,60 @@ const STEPS: Record<string, string> = {
   DeliveryAttested: "delivery",
   GrantRevoked: "revocation",
   LogAnchored: "anchor",
+  MatchSessionOpened: "match-opening",
+  MatchResponseRecorded: "match-response",
+  MatchCompleted: "match-completion",
+  MatchFailed: "match-failure",
   CaseClosed: "closure",
 };
+
+/** A matching session's mode by its numeric value in the event ("psi", "cardinality"). */
+const modeName = (v: unknown): string => MATCH_MODES[Number(v)] ?? `mode ${String(v)}`;
+
+const plural = (n: string, one: string, many = `${one}s`): string =>
+  `${n} ${n === "1" ? one : many}`;
+
+const isoTime = (seconds: number): string =>
+  new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
+
+/** A custody step in words, from its event and the details shown for it. */
+function actionOf(event: string, d: Record<string, unknown>): string {
+  const id = String(d["sessionId"]);
+  switch (event) {
+    case "CaseOpened":
+      return `case opened, scope ${(d["scope"] as string[]).join(", ")}`;
+    case "CaseApproved":
+      return `case approved until ${isoTime(Number(d["expiresAt"]))}`;
+    case "CaseExtensionRequested":
+      return `extension to ${isoTime(Number(d["newExpiry"]))} requested`;
+    case "CaseExtended":
+      return `case extended to ${isoTime(Number(d["newExpiry"]))}`;
+    case "AccessRequested":
+      return `request to institution ${String(d["provider"])} (${String(d["dataKind"])})`;
+    case "AccessGranted":
+      return `granted until ${isoTime(Number(d["expiresAt"]))}, ${plural(String(d["maxRecords"]), "record")} at most`;
+    case "AccessDenied":
+      return `denied (reason ${String(d["reasonCode"])})`;
+    case "GrantRevoked":
+      return `grant revoked (reason ${String(d["reasonCode"])})`;
+    case "LogAnchored":
+      return `${plural(String(d["entryCount"]), "access-log entry", "access-log entries")} anchored`;
+    case "CaseClosed":
+      return `case closed (reason ${String(d["reasonCode"])})`;
+    case "MatchSessionOpened":
+      return `match session ${id} opened (${String(d["mode"])}, ${plural(String(d["setSize"]), "identifier")})`;
+    case "MatchResponseRecorded":
+      return `match session ${id}: response committed (${plural(String(d["providerSetSize"]), "provider element")})`;
+    case "MatchCompleted":
+      return d["mode"] === "cardinality"
+        ? `match session ${id} completed: cardinality ${String(d["cardinality"])}`
+        : `match session ${id} completed: ${plural(String(d["cardinality"]), "match", "matches")}`;
+    case "MatchFailed":
+      return `match session ${id} failed: ${String(d["reason"])}`;
+    default:
+      return event;
+  }
+}
 
 function details(event: string, a: Record<string, unknown>): Record<string, unknown> {
   switch (event) {
@@ -192,6 +251,38 @@ function details(event: string, a: Record<string, unknown>): Record<string, unkn
         entryCount: Number(a["entryCount"]),
         root: a["root"],
       };
+    case "MatchSessionOpened":
+      return {
+        sessionId: a["sessionId"],
+        provider: Number(a["providerId"]),
+        mode: modeName(a["mode"]),
+        tag: a["tag"],
+        requestDigest: a["requestDigest"],
+        setSize: a["setSize"],
+      };
+    case "MatchResponseRecorded":
+      return {
+        sessionId: a["sessionId"],
+        responseDigest: a["responseDigest"],
+        providerSetSize: a["providerSetSize"],
+        signature: (a["provider"] as Record<string, unknown> | undefined)?.["signature"],
+        submitter: a["submitter"],
+      };
+    case "MatchCompleted":
+      return {
+        sessionId: a["sessionId"],
+        resultCommitment: a["resultCommitment"],
+        cardinality: a["cardinality"],
+        provider: Number(a["providerId"]),
+        providerSigner: (a["provider"] as Record<string, unknown> | undefined)?.["signer"],
+        submitter: a["submitter"],
+      };
+    case "MatchFailed":
+      return {
+        sessionId: a["sessionId"],
+        reasonCode: Number(a["reasonCode"]),
+        reason: MATCH_FAILURE_NAMES[Number(a["reasonCode"])] ?? `reason ${String(a["reasonCode"])}`,
+      };
     default:
       return {};
   }
@@ -216,6 +307,8 @@ export async function caseReport(db: Sql, ref: string): Promise<CaseReport> {
   let status: CaseReport["status"] = "pending";
   let expiresAt = 0;
   const counts: Record<string, number> = {};
+  /** Session modes, from their openings (a completion's event does not repeat it). */
+  const modes = new Map<string, string>();
   for (const r of rows) {
     const a = r.args;
     const base = {
@@ -255,6 +348,7 @@ export async function caseReport(db: Sql, ref: string): Promise<CaseReport> {
       custody.push({
         ...base,
         step: "delivery",
+        action: `delivery ${String(a["deliveryId"])}: ${plural(String(d["recordCount"]), "record")}`,
         institution: n(r.actor),
         institutionKind: kindOf(n(r.actor)),
         signer: String(p["signer"]),
@@ -263,6 +357,7 @@ export async function caseReport(db: Sql, ref: string): Promise<CaseReport> {
       custody.push({
         ...base,
         step: "acknowledgement",
+        action: `delivery ${String(a["deliveryId"])} acknowledged`,
         institution: n(r.counterpart),
         institutionKind: kindOf(n(r.counterpart)),
         signer: String(q["signer"]),
@@ -271,13 +366,24 @@ export async function caseReport(db: Sql, ref: string): Promise<CaseReport> {
       counts["acknowledgement"] = (counts["acknowledgement"] ?? 0) + 1;
       continue;
     }
+    const shown = details(r.event, a);
+    // The key that signed: for a match response the provider's, for a result the requester's
+    // (the provider's is in the details); the transaction's sender otherwise.
+    let signer = r.signer;
+    if (r.event === "MatchSessionOpened") modes.set(String(a["sessionId"]), String(shown["mode"]));
+    if (r.event === "MatchCompleted") shown["mode"] = modes.get(String(a["sessionId"])) ?? null;
+    if (r.event === "MatchResponseRecorded" || r.event === "MatchCompleted") {
+      const party = a[r.event === "MatchCompleted" ? "requester" : "provider"];
+      signer = String((party as Record<string, unknown>)["signer"]);
+    }
     custody.push({
       ...base,
       step,
+      action: actionOf(r.event, shown),
       institution: n(r.actor),
       institutionKind: kindOf(n(r.actor)),
-      signer: r.signer,
-      details: details(r.event, a),
+      signer,
+      details: shown,
     });
   }
   return {

@@ -7,6 +7,7 @@ import {
   ParticipantRegistry__factory,
   LabelRegistry__factory,
   FreezeRegistry__factory,
+  MatchingLedger__factory,
 } from "../../../types/ethers-contracts/index.js";
 import { compileEvent, type EventArgsDecoder } from "./abi.js";
 
@@ -20,6 +21,7 @@ const INTERFACES: Record<ContractName, Interface> = {
   AccessLogAnchor: new Interface(AccessLogAnchor__factory.abi),
   LabelRegistry: new Interface(LabelRegistry__factory.abi),
   FreezeRegistry: new Interface(FreezeRegistry__factory.abi),
+  MatchingLedger: new Interface(MatchingLedger__factory.abi),
 };
 
 /** A log as eth_getLogs returns it. */
@@ -86,6 +88,10 @@ const PARTIES: Record<string, { actor?: string; counterpart?: string }> = {
   FreezeRequested: { actor: "requester", counterpart: "exchange" },
   FreezeExecuted: { actor: "exchange" },
   FreezeRejected: { actor: "exchange" },
+  MatchSessionOpened: { actor: "requesterId", counterpart: "providerId" },
+  MatchResponseRecorded: { actor: "providerId", counterpart: "requesterId" },
+  MatchCompleted: { actor: "requesterId", counterpart: "providerId" },
+  MatchFailed: { actor: "participantId" },
 };
 
 /** JSON-safe copy of decoded arguments: bigints as decimal strings, structs as objects. */

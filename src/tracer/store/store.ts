@@ -84,13 +84,11 @@ export class Store {
       );
       return;
     }
+    // A store bound before a contract joined the record has no address for it: not the same.
+    const bound: Partial<Record<string, string>> = existing.contracts;
     const same =
       existing.chainId === d.chainId &&
-      Object.entries(d.contracts).every(
-        ([k, v]) =>
-          existing.contracts[k as keyof DeploymentRecord["contracts"]].toLowerCase() ===
-          v.toLowerCase(),
-      );
+      Object.entries(d.contracts).every(([k, v]) => bound[k]?.toLowerCase() === v.toLowerCase());
     if (!same) {
       throw new TracerError(
         `this store indexes the consortium at ${existing.contracts.ParticipantRegistry} on chain ${existing.chainId}, ` +
