@@ -25,6 +25,7 @@ import {
   type TraceResult,
   type Transfer,
 } from "../src/tracer/funds/taint.js";
+import { fmt, median, prng } from "./lib/bench.js";
 
 const TRANSFERS = Number(process.env["VERITRACE_BENCH_TRANSFERS"] ?? 1_000_000);
 const ADDRESSES = Number(process.env["VERITRACE_BENCH_ADDRESSES"] ?? 100_000);
@@ -44,37 +45,7 @@ const TOKEN = "native";
 const ROUNDS = 3;
 
 const say = (text = "") => console.log(text);
-const median = (xs: readonly number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const eth = (wei: bigint) => fmt(Number(wei / 10n ** 14n) / 10_000, 4);
-
-/** sfc32: a small, fast, seeded PRNG (uniform in [0, 1)). */
-function prng(seed: number): () => number {
-  let a = 0x9e3779b9;
-  let b = 0x243f6a88;
-  let c = 0xb7e15162;
-  let d = seed >>> 0;
-  const next = () => {
-    a >>>= 0;
-    b >>>= 0;
-    c >>>= 0;
-    d >>>= 0;
-    let t = (a + b) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    d = (d + 1) | 0;
-    t = (t + d) | 0;
-    c = (c + t) | 0;
-    return (t >>> 0) / 4294967296;
-  };
-  for (let i = 0; i < 16; i++) next();
-  return next;
-}
 
 interface Chain {
   transfers: Transfer[];

@@ -27,6 +27,7 @@ import { serveCommand } from "../api/command.js";
 import { freezeReport } from "../audit/freezes.js";
 import { labelsImportCommand, labelsShowCommand } from "../labels/command.js";
 import { traceCommand, transfersCommand } from "../funds/command.js";
+import { MATCH_COMMANDS } from "../../mpc/command.js";
 import { isoTime, json, logLine, table } from "./output.js";
 import { ProgressBar } from "./progress.js";
 
@@ -222,7 +223,7 @@ const caseCommand: Command = {
     );
     console.log(
       table(
-        ["block", "time", "step", "request", "institution", "signer", "tx"],
+        ["block", "time", "step", "request", "institution", "signer", "tx", "action"],
         report.custody.map((e) => [
           e.blockNumber,
           isoTime(e.time),
@@ -231,6 +232,7 @@ const caseCommand: Command = {
           e.institution === null ? "" : `${e.institution} ${e.institutionKind ?? ""}`.trim(),
           e.signer ?? "",
           short(e.txHash),
+          e.action,
         ]),
       ),
     );
@@ -506,4 +508,5 @@ export const COMMANDS: Command[] = [
   labelsImportCommand,
   labelsShowCommand,
   serveCommand,
+  ...MATCH_COMMANDS,
 ];

@@ -1,0 +1,116 @@
+/**
+ * Files of the air-gapped mode and of the results: written whole or not at all (a temporary file
+ * beside the target, then a rename), read within the limits.
+ */
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { MatchError } from "./errors.js";
+import {
+  DEFAULT_MAX_ELEMENTS,
+  decodeRequest,
+  decodeResponse,
+  encodeMessage,
+  maxMessageBytes,
+  type PsiMessage,
+  type PsiRequestMessage,
+  type PsiResponseMessage,
+} from "./messages.js";
+
+/**
+ * Writes `content` to `file` atomically: a new temporary file in the same directory (created with
+ * `mode`, so a private file is never readable by others, not even briefly), flushed, then renamed
+ * over the target. On failure the target is untouched and the temporary file removed.
+ */
+export function writeFileAtomic(
+  file: string,
+  content: string | Uint8Array | readonly Uint8Array[],
+  mode = 0o644,
+): void {
+  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
+  const parts =
+    typeof content === "string"
+      ? [Buffer.from(content, "utf8")]
+      : content instanceof Uint8Array
+        ? [content]
+        : content;
+  let fd: number | null = null;
+  try {
+    fd = openSync(tmp, "wx", mode);
+    for (const part of parts) {
+      let written = 0;
+      while (written < part.length) written += writeSync(fd, part, written);
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = null;
+    renameSync(tmp, file);
+  } catch (error) {
+    if (fd !== null) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw new MatchError("internal", `cannot write ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Writes a message file atomically. */
+export function writeMessageFile(file: string, message: PsiMessage): void {
+  writeFileAtomic(file, encodeMessage(message));
+}
+
+function readBounded(file: string, maxElements: number): Buffer {
+  const limit = maxMessageBytes(maxElements);
+  try {
+    const size = statSync(file).size;
+    if (size > limit) {
+      throw new MatchError(
+        "too-large",
+        `${file}: ${size.toLocaleString("en")} bytes is over the limit of ${limit.toLocaleString("en")} (--max-elements)`,
+      );
+    }
+    return readFileSync(file);
+  } catch (error) {
+    if (error instanceof MatchError) throw error;
+    throw new MatchError("invalid-input", `cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Reads a request file; a failure names the file. */
+export function readRequestFile(
+  file: string,
+  maxElements = DEFAULT_MAX_ELEMENTS,
+): PsiRequestMessage {
+  return withFileName(file, () => decodeRequest(readBounded(file, maxElements), { maxElements }));
+}
+
+/** Reads a response file; a failure names the file. */
+export function readResponseFile(
+  file: string,
+  maxElements = DEFAULT_MAX_ELEMENTS,
+): PsiResponseMessage {
+  return withFileName(file, () => decodeResponse(readBounded(file, maxElements), { maxElements }));
+}
+
+function withFileName<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof MatchError && !error.message.startsWith(file)) {
+      throw new MatchError(error.reason, `${file}: ${error.message}`, {
+        ...(error.index === undefined ? {} : { index: error.index }),
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}

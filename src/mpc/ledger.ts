@@ -1,0 +1,705 @@
+/**
+ * A matching session on the consortium's matching ledger, as `veritrace match` runs it: the
+ * options that connect a command to the ledger, the requester's steps (open, accept the
+ * provider's signed response, have the result co-signed and record it, or mark the session
+ * failed) and the provider's (check a request against the ledger before any work, sign its
+ * response, co-sign a result). docs/psi.md, "Recorded on the ledger", tells the sequence.
+ *
+ * Naming: the protocol's 32-byte `sessionId` (in every message header and every hash) is the
+ * ledger's `tag`; the ledger's `sessionId` is the number the ledger assigns at opening.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import { JsonRpcProvider, type TypedDataDomain, type Wallet } from "ethers";
+import {
+  connectConsortium,
+  readDeployment,
+  type ConsortiumContracts,
+} from "../client/deployment.js";
+import {
+  recoverMatchSigner,
+  signMatchResponse,
+  signMatchResult,
+  type MatchResponse,
+  type MatchResult,
+} from "../client/eip712.js";
+import { ContractRevertError } from "../client/errors.js";
+import { KEYSTORE_PASSWORD_ENV, signerFromKeystore } from "../client/keystore.js";
+import {
+  MATCH_FAILURE_NAMES,
+  MatchFailure,
+  failMatchSession,
+  matchResultOf,
+  matchSession,
+  matchSessionByTag,
+  matchingDomain,
+  openMatchSessionWithReceipt,
+  recordMatchResponse,
+  recordMatchResult,
+  requireOpenMatchSession,
+  type MatchSession,
+  type MatchSignature,
+} from "../client/matching.js";
+import type { OptionValues } from "../tracer/cli/options.js";
+import { str } from "../tracer/cli/options.js";
+import { TracerError, UsageError } from "../tracer/errors.js";
+import { MatchError, type MatchFailureReason } from "./errors.js";
+import {
+  LEDGER_SESSION_HEADER,
+  SIGNATURE_HEADER,
+  SIGNER_HEADER,
+  type SessionGate,
+} from "./http.js";
+import type { PsiRequestMessage, PsiResponseMessage, RequestHeader } from "./messages.js";
+import {
+  sessionFailure,
+  type ProviderOutcome,
+  type PsiResult,
+  type SessionFailure,
+} from "./session.js";
+
+/** Environment variable holding the JSON-RPC URL (instead of --rpc). */
+export const RPC_ENV = "VERITRACE_RPC_URL";
+
+/** The options that connect a `match` command to the ledger. */
+export const LEDGER_OPTIONS = {
+  rpc: { type: "string" },
+  deployment: { type: "string" },
+  keystore: { type: "string" },
+  "no-ledger": { type: "boolean" },
+} as const;
+
+export const LEDGER_HELP = [
+  `  --rpc URL            JSON-RPC endpoint of the consortium's chain (or ${RPC_ENV})`,
+  "  --deployment FILE    the consortium's deployment record",
+  `  --keystore FILE      this institution's encrypted JSON keystore (password from ${KEYSTORE_PASSWORD_ENV})`,
+  "  --no-ledger          the protocol alone, nothing recorded: for testing only",
+].join("\n");
+
+/**
+ * Why a session failed, as the ledger records it: one code per protocol reason (the
+ * MATCH_FAILURE_* codes of IMatchingLedger.sol). The only place this mapping is written.
+ */
+export const FAILURE_CODES: Readonly<Record<MatchFailureReason, MatchFailure>> = {
+  "malformed-message": MatchFailure.MalformedMessage,
+  "invalid-point": MatchFailure.MalformedMessage,
+  "low-order-point": MatchFailure.MalformedMessage,
+  "count-mismatch": MatchFailure.WrongCount,
+  "session-mismatch": MatchFailure.WrongSession,
+  "digest-mismatch": MatchFailure.WrongSession,
+  "invalid-signature": MatchFailure.WrongSession,
+  "too-large": MatchFailure.Oversize,
+  "invalid-input": MatchFailure.Normalization,
+  "peer-error": MatchFailure.Timeout,
+  unauthorized: MatchFailure.Timeout,
+  internal: MatchFailure.Other,
+};
+
+/** A command's connection to the ledger: the consortium's contracts and the institution's key. */
+export interface MatchLedger {
+  contracts: ConsortiumContracts;
+  /** The institution's key (from its keystore), connected to the chain. */
+  signer: Wallet;
+  /** The participant that key speaks for (an active key: checked at connection). */
+  participant: number;
+  /** The matching ledger's EIP-712 domain. */
+  domain: TypedDataDomain;
+  close(): void;
+}
+
+/** An error in one short line (ethers' errors carry the whole transaction otherwise). */
+function firstLine(error: unknown): string {
+  const short = (error as { shortMessage?: unknown } | null)?.shortMessage;
+  const message =
+    typeof short === "string" ? short : error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0] ?? "";
+}
+
+/** Any error as a MatchError with a short message (the reason kept, or "internal"). */
+function asMatchError(error: unknown): MatchError {
+  if (error instanceof MatchError) return error;
+  const failure = sessionFailure(error);
+  return new MatchError(failure.reason, firstLine(error), { cause: error });
+}
+
+/**
+ * Whether the options name the ledger (true) or --no-ledger (false); a usage error for neither or
+ * both. Cheap: commands call it before anything else.
+ */
+export function usesLedger(values: OptionValues): boolean {
+  const named = (["rpc", "deployment", "keystore"] as const).filter(
+    (n) => str(values, n) !== undefined,
+  );
+  if (values["no-ledger"] === true) {
+    if (named.length > 0)
+      throw new UsageError(
+        `--no-ledger runs the protocol alone: drop ${named.map((n) => `--${n}`).join(", ")}`,
+      );
+    return false;
+  }
+  if (named.length === 0)
+    throw new UsageError(
+      `a matching session is recorded on the ledger: give --rpc URL (or ${RPC_ENV}), --deployment FILE and --keystore FILE, or --no-ledger for the protocol alone (testing only)`,
+    );
+  return true;
+}
+
+/**
+ * The ledger named by --rpc (or VERITRACE_RPC_URL), --deployment and --keystore, or null with
+ * --no-ledger. Without either, a usage error: a session is an access like any other, recorded.
+ */
+export async function ledgerFromOptions(values: OptionValues): Promise<MatchLedger | null> {
+  if (!usesLedger(values)) return null;
+  const env = process.env[RPC_ENV];
+  const rpc = str(values, "rpc") ?? (env === undefined || env === "" ? undefined : env);
+  const deploymentFile = str(values, "deployment");
+  const keystore = str(values, "keystore");
+  if (rpc === undefined) throw new UsageError(`--rpc URL (or ${RPC_ENV}) is required`);
+  if (deploymentFile === undefined) throw new UsageError("--deployment FILE is required");
+  if (keystore === undefined) throw new UsageError("--keystore FILE is required");
+  try {
+    const u = new URL(rpc);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("protocol");
+  } catch {
+    throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(rpc)}`);
+  }
+  const password = process.env[KEYSTORE_PASSWORD_ENV];
+  if (password === undefined || password === "")
+    throw new UsageError(`--keystore needs its password in ${KEYSTORE_PASSWORD_ENV}`);
+  const record = readDeployment(deploymentFile);
+  const provider = new JsonRpcProvider(rpc, record.chainId, {
+    staticNetwork: true,
+    pollingInterval: 250,
+    // No caching of identical calls: two transactions in a row must each read the nonce.
+    cacheTimeout: -1,
+  });
+  try {
+    let chainId: bigint;
+    try {
+      chainId = BigInt(await provider.send("eth_chainId", []));
+    } catch (error) {
+      throw new TracerError(`cannot reach the node at ${rpc}: ${firstLine(error)}`);
+    }
+    if (chainId !== BigInt(record.chainId))
+      throw new TracerError(
+        `the node at ${rpc} is chain ${chainId}, the deployment record's is ${record.chainId}`,
+      );
+    const signer = await signerFromKeystore(keystore, password, provider);
+    const contracts = connectConsortium(record, provider);
+    const [participant, active] = await contracts.registry.keyStatus(signer.address);
+    if (!active)
+      throw new TracerError(
+        participant === 0n
+          ? `the keystore's key ${signer.address} is not a key of any participant`
+          : `the keystore's key ${signer.address} of participant ${participant} may not act now (key removed or participant not active)`,
+      );
+    return {
+      contracts,
+      signer,
+      participant: Number(participant),
+      domain: await matchingDomain(contracts),
+      close: () => provider.destroy(),
+    };
+  } catch (error) {
+    provider.destroy();
+    throw error;
+  }
+}
+
+/** Checks that `signature` signs `m` and is by an active key of `participant`. */
+async function requireSignedBy(
+  ledger: MatchLedger,
+  m: { kind: "response"; message: MatchResponse } | { kind: "result"; message: MatchResult },
+  signature: MatchSignature,
+  participant: number,
+  who: "provider" | "requester",
+): Promise<void> {
+  const type = m.kind === "response" ? "MatchResponse" : "MatchResult";
+  const recovered = recoverMatchSigner(ledger.domain, m, signature.signature);
+  if (recovered === undefined || recovered.toLowerCase() !== signature.signer.toLowerCase())
+    throw new MatchError(
+      "invalid-signature",
+      `the ${who}'s ${type} signature is not ${signature.signer}'s over the ${m.kind} of session ${m.message.sessionId} as received`,
+    );
+  const [id, active] = await ledger.contracts.registry.keyStatus(recovered);
+  if (Number(id) !== participant || !active)
+    throw new MatchError(
+      "invalid-signature",
+      `the ${who}'s ${type} signer ${recovered} is not an active key of participant ${participant}`,
+    );
+}
+
+/** A {signer, signature} pair from untrusted JSON; a MatchError names `what` otherwise. */
+export function parseSignature(value: unknown, what: string): MatchSignature {
+  const v = value as Partial<MatchSignature> | null;
+  if (
+    v === null ||
+    typeof v !== "object" ||
+    typeof v.signer !== "string" ||
+    !/^0x[0-9a-fA-F]{40}$/.test(v.signer) ||
+    typeof v.signature !== "string" ||
+    !/^0x[0-9a-fA-F]+$/.test(v.signature)
+  )
+    throw new MatchError("malformed-message", `${what} is not a {signer, signature} pair`);
+  return { signer: v.signer, signature: v.signature };
+}
+
+// ------------------------------------------------------------------ requester
+
+/** A session the requester opened, and the transactions recorded for it so far. */
+export interface OpenedSession {
+  sessionId: bigint;
+  requestId: bigint;
+  /** The protocol's session id. */
+  tag: string;
+  requestDigest: string;
+  /** The provider's participant id. */
+  provider: number;
+  transactions: { open: string; response?: string; result?: string };
+}
+
+/**
+ * Opens the session on the ledger for a blinded request (tag = the request's protocol session
+ * id, requestDigest = the digest the provider recomputes from the bytes, setSize = its count).
+ * A refusal (e.g. `IdentifierLimitExceeded(…)`) says that nothing was recorded.
+ */
+export async function openOnLedger(
+  ledger: MatchLedger,
+  requestId: bigint,
+  request: PsiRequestMessage,
+): Promise<OpenedSession> {
+  const h = request.header;
+  let opened: Awaited<ReturnType<typeof openMatchSessionWithReceipt>>;
+  try {
+    opened = await openMatchSessionWithReceipt(ledger.contracts, ledger.signer, {
+      requestId,
+      mode: h.mode,
+      tag: h.sessionId,
+      requestDigest: request.digest,
+      setSize: h.count,
+    });
+  } catch (error) {
+    throw new TracerError(
+      `the ledger refused to open a session under request ${requestId}: ${firstLine(error)}; nothing was recorded`,
+    );
+  }
+  const s = await matchSession(ledger.contracts, opened.sessionId);
+  if (s === undefined) throw new TracerError(`session ${opened.sessionId} is not on the ledger`);
+  return {
+    sessionId: opened.sessionId,
+    requestId,
+    tag: h.sessionId,
+    requestDigest: request.digest,
+    provider: s.provider,
+    transactions: { open: opened.receipt.hash },
+  };
+}
+
+/** The provider's signature from the headers of its HTTP answer (null if absent). */
+export function responseSignatureOf(headers: IncomingHttpHeaders): MatchSignature | null {
+  const signer = headers[SIGNER_HEADER];
+  const signature = headers[SIGNATURE_HEADER];
+  if (typeof signer !== "string" || typeof signature !== "string") return null;
+  return parseSignature({ signer, signature }, "the provider's response signature");
+}
+
+/**
+ * Checks the provider's MatchResponse signature over the response as received (its digest and
+ * set size, computed here from the bytes), by an active key of the session's provider, and
+ * records it: the session is Responded.
+ */
+export async function acceptResponse(
+  ledger: MatchLedger,
+  opened: OpenedSession,
+  response: PsiResponseMessage,
+  signature: MatchSignature | null,
+): Promise<MatchResponse> {
+  if (signature === null)
+    throw new MatchError(
+      "invalid-signature",
+      "the provider's response carries no MatchResponse signature",
+    );
+  const m: MatchResponse = {
+    sessionId: opened.sessionId,
+    tag: opened.tag,
+    requestDigest: opened.requestDigest,
+    responseDigest: response.digest,
+    providerSetSize: BigInt(response.header.providerCount),
+  };
+  await requireSignedBy(
+    ledger,
+    { kind: "response", message: m },
+    signature,
+    opened.provider,
+    "provider",
+  );
+  const receipt = await recordMatchResponse(ledger.contracts, ledger.signer, m, signature);
+  opened.transactions.response = receipt.hash;
+  return m;
+}
+
+/** What the requester sends the provider to co-sign (HTTP body, or the air-gapped file). */
+export interface CosignRequest {
+  format: "veritrace-match-result/1";
+  result: Record<keyof MatchResult, string>;
+  requester: MatchSignature;
+}
+
+/** The provider's answer (HTTP body, or the air-gapped file). */
+export interface Cosignature {
+  format: "veritrace-match-cosignature/1";
+  sessionId: string;
+  provider: MatchSignature;
+}
+
+function resultFields(m: MatchResult): Record<keyof MatchResult, string> {
+  return {
+    sessionId: m.sessionId.toString(),
+    tag: m.tag,
+    requestDigest: m.requestDigest,
+    responseDigest: m.responseDigest,
+    resultCommitment: m.resultCommitment,
+    cardinality: m.cardinality.toString(),
+  };
+}
+
+/** The result both parties sign, signed by the requester: what it asks the provider to co-sign. */
+export async function resultToCosign(
+  ledger: MatchLedger,
+  opened: Pick<OpenedSession, "sessionId" | "tag" | "requestDigest">,
+  responseDigest: string,
+  result: Pick<PsiResult, "resultCommitment" | "cardinality">,
+): Promise<CosignRequest> {
+  const m: MatchResult = {
+    sessionId: opened.sessionId,
+    tag: opened.tag,
+    requestDigest: opened.requestDigest,
+    responseDigest,
+    resultCommitment: result.resultCommitment,
+    cardinality: BigInt(result.cardinality),
+  };
+  const signature = await signMatchResult(ledger.signer, ledger.domain, m);
+  return {
+    format: "veritrace-match-result/1",
+    result: resultFields(m),
+    requester: { signer: ledger.signer.address, signature },
+  };
+}
+
+/** Parses a co-sign request (from the network or a file); a MatchError says what is wrong. */
+export function parseCosignRequest(value: unknown): {
+  result: MatchResult;
+  requester: MatchSignature;
+} {
+  const v = value as Partial<CosignRequest> | null;
+  if (v === null || typeof v !== "object" || v.format !== "veritrace-match-result/1")
+    throw new MatchError("malformed-message", "not a veritrace-match-result/1 document");
+  const r = (v.result ?? {}) as Partial<Record<keyof MatchResult, unknown>>;
+  const hex32 = (k: keyof MatchResult) => {
+    const x = r[k];
+    if (typeof x !== "string" || !/^0x[0-9a-f]{64}$/.test(x))
+      throw new MatchError("malformed-message", `result.${k} is not 0x + 64 lowercase hex digits`);
+    return x;
+  };
+  const count = (k: keyof MatchResult) => {
+    const x = r[k];
+    if (typeof x !== "string" || !/^\d{1,20}$/.test(x))
+      throw new MatchError("malformed-message", `result.${k} is not a decimal integer`);
+    return BigInt(x);
+  };
+  return {
+    result: {
+      sessionId: count("sessionId"),
+      tag: hex32("tag"),
+      requestDigest: hex32("requestDigest"),
+      responseDigest: hex32("responseDigest"),
+      resultCommitment: hex32("resultCommitment"),
+      cardinality: count("cardinality"),
+    },
+    requester: parseSignature(v.requester, "requester"),
+  };
+}
+
+/**
+ * Records a result the provider co-signed: checks the co-signature (by an active key of the
+ * provider, over this result) and submits `recordResult`; the requester is the one submitter.
+ */
+export async function recordCosigned(
+  ledger: MatchLedger,
+  request: CosignRequest,
+  answer: unknown,
+  provider: number,
+): Promise<string> {
+  const { result, requester } = parseCosignRequest(request);
+  const a = answer as Partial<Cosignature> | null;
+  if (a === null || typeof a !== "object" || a.format !== "veritrace-match-cosignature/1")
+    throw new MatchError("malformed-message", "the provider's answer is not a co-signature");
+  if (a.sessionId !== result.sessionId.toString())
+    throw new MatchError(
+      "session-mismatch",
+      `the co-signature is for session ${String(a.sessionId)}, not ${result.sessionId}`,
+    );
+  const theirs = parseSignature(a.provider, "the provider's co-signature");
+  await requireSignedBy(ledger, { kind: "result", message: result }, theirs, provider, "provider");
+  const receipt = await recordMatchResult(
+    ledger.contracts,
+    ledger.signer,
+    result,
+    theirs,
+    requester,
+  );
+  return receipt.hash;
+}
+
+/**
+ * After a failure of an open or responded session: records it failed with the code of its
+ * reason, and returns the error to show, one line saying that the session was marked failed.
+ */
+export async function failOnLedger(
+  ledger: MatchLedger,
+  sessionId: bigint,
+  error: unknown,
+): Promise<MatchError> {
+  const failure = sessionFailure(asMatchError(error));
+  const code = FAILURE_CODES[failure.reason];
+  let note: string;
+  try {
+    await failMatchSession(ledger.contracts, ledger.signer, sessionId, code);
+    note = `session ${sessionId} marked failed on the ledger (code ${code}, ${MATCH_FAILURE_NAMES[code]})`;
+  } catch (e) {
+    const s = await matchSession(ledger.contracts, sessionId).catch(() => undefined);
+    note =
+      s?.status === "failed"
+        ? `session ${sessionId} was already marked failed on the ledger by the provider`
+        : `marking session ${sessionId} failed did not succeed: ${firstLine(e)}`;
+  }
+  return new MatchError(failure.reason, `${failure.message}; ${note}`, { cause: error });
+}
+
+// ------------------------------------------------------------------ provider
+
+/** What the provider keeps of a session it answered, for its co-signature. */
+interface Answered {
+  tag: string;
+  requestDigest: string;
+  responseDigest: string;
+  providerSetSize: bigint;
+  expires: number;
+}
+
+/** A log entry of the provider's ledger actions. */
+export type LedgerLog = (entry: Record<string, unknown>) => void;
+
+/**
+ * The provider's side: checks each request against the ledger before any work, signs its
+ * responses, co-signs results of the sessions it answered (kept in memory, bounded, for
+ * `ttlMs`), and marks failed the sessions opened for it whose request it refused.
+ */
+export class ProviderLedger {
+  private readonly answered = new Map<string, Answered>();
+  private readonly maxSessions: number;
+  private readonly ttlMs: number;
+
+  constructor(
+    readonly ledger: MatchLedger,
+    private readonly log: LedgerLog = () => {},
+    options: { maxSessions?: number; ttlMs?: number } = {},
+  ) {
+    this.maxSessions = options.maxSessions ?? 1024;
+    this.ttlMs = options.ttlMs ?? 3_600_000;
+  }
+
+  /**
+   * Before the body: an open session with this tag on the ledger, for this provider (and, if the
+   * requester named one, with that id), of this mode and size. Returns the session once it is
+   * known to be this provider's and open (`ours`), even if a later check refuses it.
+   */
+  async checkHeader(
+    header: RequestHeader,
+    claimed: string | undefined,
+    ours: (s: MatchSession) => void,
+  ): Promise<MatchSession> {
+    const refuse = (message: string) => new MatchError("session-mismatch", message);
+    const s = await matchSessionByTag(this.ledger.contracts, header.sessionId);
+    if (s === undefined) throw refuse(`no session on the ledger has tag ${header.sessionId}`);
+    if (claimed !== undefined && claimed !== s.sessionId.toString())
+      throw refuse(
+        `tag ${header.sessionId} is session ${s.sessionId} on the ledger, not ${claimed}`,
+      );
+    if (s.provider !== this.ledger.participant)
+      throw refuse(
+        `session ${s.sessionId} is for participant ${s.provider}, this provider is participant ${this.ledger.participant}`,
+      );
+    if (s.status !== "open") throw refuse(`session ${s.sessionId} is ${s.status}, not open`);
+    ours(s);
+    if (s.mode !== header.mode)
+      throw refuse(
+        `session ${s.sessionId} was opened in mode ${s.mode}, the request is ${header.mode}`,
+      );
+    if (s.setSize !== BigInt(header.count))
+      throw refuse(
+        `session ${s.sessionId} was opened for ${s.setSize} identifiers, the request holds ${header.count}`,
+      );
+    return s;
+  }
+
+  /** After the body: the ledger's check of the whole request (requireOpenMatchSession). */
+  async checkRequest(request: PsiRequestMessage): Promise<MatchSession> {
+    const h = request.header;
+    try {
+      return await requireOpenMatchSession(this.ledger.contracts, {
+        tag: h.sessionId,
+        requestDigest: request.digest,
+        mode: h.mode,
+        setSize: h.count,
+        provider: this.ledger.participant,
+      });
+    } catch (error) {
+      if (error instanceof MatchError) throw error;
+      throw new MatchError("session-mismatch", firstLine(error));
+    }
+  }
+
+  /** Signs the response computed for `session`, and remembers it for the co-signature. */
+  async attest(session: MatchSession, outcome: ProviderOutcome): Promise<MatchSignature> {
+    const m: MatchResponse = {
+      sessionId: session.sessionId,
+      tag: session.tag,
+      requestDigest: session.requestDigest,
+      responseDigest: outcome.response.digest,
+      providerSetSize: BigInt(outcome.providerCount),
+    };
+    const signature = await signMatchResponse(this.ledger.signer, this.ledger.domain, m);
+    this.remember(session.sessionId, {
+      tag: m.tag,
+      requestDigest: m.requestDigest,
+      responseDigest: m.responseDigest,
+      providerSetSize: m.providerSetSize,
+      expires: Date.now() + this.ttlMs,
+    });
+    return { signer: this.ledger.signer.address, signature };
+  }
+
+  private remember(sessionId: bigint, entry: Answered): void {
+    const now = Date.now();
+    for (const [id, e] of this.answered) if (e.expires <= now) this.answered.delete(id);
+    this.answered.delete(sessionId.toString());
+    this.answered.set(sessionId.toString(), entry);
+    while (this.answered.size > this.maxSessions) {
+      const oldest = this.answered.keys().next().value as string;
+      this.answered.delete(oldest);
+    }
+  }
+
+  /**
+   * Marks a session of this provider failed with the code of the failure's reason; logs and
+   * returns what happened (a refusal because the requester already marked it is no error).
+   */
+  async fail(sessionId: bigint, failure: SessionFailure): Promise<string> {
+    const code = FAILURE_CODES[failure.reason];
+    const entry = { msg: "ledger", sessionId: sessionId.toString(), code, reason: failure.reason };
+    try {
+      const receipt = await failMatchSession(
+        this.ledger.contracts,
+        this.ledger.signer,
+        sessionId,
+        code,
+      );
+      this.log({ level: "info", ...entry, action: "failed", tx: receipt.hash });
+      return `session ${sessionId} marked failed on the ledger (code ${code}, ${MATCH_FAILURE_NAMES[code]})`;
+    } catch (error) {
+      const closed = error instanceof ContractRevertError && error.errorName === "SessionClosed";
+      this.log({
+        level: closed ? "info" : "warn",
+        ...entry,
+        action: closed ? "already closed" : "fail refused",
+        message: firstLine(error),
+      });
+      return closed
+        ? `session ${sessionId} was already closed on the ledger`
+        : `marking session ${sessionId} failed did not succeed: ${firstLine(error)}`;
+    }
+  }
+
+  /** The gate of one HTTP session request (createMatchServer's `gate`). */
+  gate(headers: IncomingHttpHeaders): SessionGate {
+    const value = headers[LEDGER_SESSION_HEADER];
+    const claimed = typeof value === "string" ? value.trim() : undefined;
+    let ours: MatchSession | null = null;
+    let checked: MatchSession | null = null;
+    return {
+      authorize: async (header) => {
+        await this.checkHeader(header, claimed, (s) => (ours = s));
+      },
+      admit: async (request) => {
+        checked = await this.checkRequest(request);
+      },
+      attest: async (outcome) => {
+        if (checked === null)
+          throw new MatchError("internal", "a response for an unchecked session");
+        const signature = await this.attest(checked, outcome);
+        return { [SIGNER_HEADER]: signature.signer, [SIGNATURE_HEADER]: signature.signature };
+      },
+      failed: (failure) => {
+        const s = ours as MatchSession | null;
+        if (s !== null) void this.fail(s.sessionId, failure);
+      },
+    };
+  }
+
+  /**
+   * Co-signs a result of a session this provider answered (HTTP: only one this process answered,
+   * with the digests it computed; air-gapped: `answered` is null and the ledger's record of the
+   * provider's own signed response stands for it). Checks the session on the ledger (Responded,
+   * this provider's, the signed digests the recorded ones, the cardinality within both sets) and
+   * the requester's signature.
+   */
+  async cosign(body: unknown, options: { requireAnswered?: boolean } = {}): Promise<Cosignature> {
+    const { result, requester } = parseCosignRequest(body);
+    const id = result.sessionId;
+    const refuse = (message: string) => new MatchError("session-mismatch", message);
+    const answered = this.answered.get(id.toString());
+    if (
+      (options.requireAnswered ?? true) &&
+      (answered === undefined || answered.expires <= Date.now())
+    )
+      throw refuse(
+        `this provider did not answer session ${id}, or has forgotten it (kept ${this.ttlMs / 60_000} minutes)`,
+      );
+    const s = await matchSession(this.ledger.contracts, id);
+    if (s === undefined) throw refuse(`session ${id} is not on the ledger`);
+    if (s.provider !== this.ledger.participant)
+      throw refuse(`session ${id} is for participant ${s.provider}, not this provider`);
+    if (s.status !== "responded") throw refuse(`session ${id} is ${s.status}, not responded`);
+    if (
+      answered !== undefined &&
+      (s.responseDigest !== answered.responseDigest ||
+        s.requestDigest !== answered.requestDigest ||
+        s.tag !== answered.tag ||
+        s.providerSetSize !== answered.providerSetSize)
+    )
+      throw refuse(`the response recorded for session ${id} is not the one this provider sent`);
+    const expected = matchResultOf(s, result);
+    for (const k of ["tag", "requestDigest", "responseDigest"] as const)
+      if (expected[k] !== result[k]) throw refuse(`the result's ${k} is not session ${id}'s`);
+    const bound = s.setSize < s.providerSetSize ? s.setSize : s.providerSetSize;
+    if (result.cardinality > bound)
+      throw new MatchError(
+        "count-mismatch",
+        `a cardinality of ${result.cardinality} is over ${bound}, the smaller set of session ${id}`,
+      );
+    await requireSignedBy(
+      this.ledger,
+      { kind: "result", message: result },
+      requester,
+      s.requester,
+      "requester",
+    );
+    const signature = await signMatchResult(this.ledger.signer, this.ledger.domain, result);
+    this.log({ level: "info", msg: "ledger", action: "cosigned", sessionId: id.toString() });
+    return {
+      format: "veritrace-match-cosignature/1",
+      sessionId: id.toString(),
+      provider: { signer: this.ledger.signer.address, signature },
+    };
+  }
+}
