@@ -10,6 +10,8 @@ export default tseslint.config(
       "types/",
       "coverage/",
       "ignition/deployments/",
+      "dist/",
+      "test/web/screenshots/",
     ],
   },
   js.configs.recommended,

@@ -2,13 +2,14 @@
  * `veritrace serve`: the read-only HTTP API over the store. Only types come from the CLI's
  * commands module: it lists this command, so importing its values here would be a cycle.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Command, Values } from "../cli/commands.js";
 import { TracerError, UsageError } from "../errors.js";
 import { openDatabase } from "../store/db.js";
 import { Store } from "../store/store.js";
 import { createApiServer } from "./server.js";
+import { DEFAULT_WEB_DIR, staticSite, type StaticSite } from "./static.js";
 
 /** The environment variable holding API tokens, separated by commas. */
 export const TOKENS_ENV = "VERITRACE_API_TOKENS";
@@ -66,7 +67,8 @@ const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
 export const serveCommand: Command = {
   name: "serve",
   summary: "serve the read-only HTTP API over the store",
-  usage: "[--db URL|DIR] [--port N] [--host HOST] [--tokens FILE] [--rate N] [--insecure-local]",
+  usage:
+    "[--db URL|DIR] [--port N] [--host HOST] [--tokens FILE] [--rate N] [--insecure-local] [--rpc URL] [--web DIR | --no-web]",
   help: [
     "  --db URL|DIR         store: a directory (PGlite, default .veritrace/db) or postgres://…",
     "  --port N             TCP port (default 8787; 0 for any free port)",
@@ -76,6 +78,9 @@ export const serveCommand: Command = {
     "  --rate N             requests per minute per token (default: no limit)",
     "  --insecure-local     without tokens, serve without authentication: only on 127.0.0.1,",
     "                       ::1 or localhost",
+    "  --rpc URL            JSON-RPC endpoint POST /trace reads the chain from (default: no traces)",
+    "  --web DIR            the dashboard's built files (default dist/web when built: npm run build:web)",
+    "  --no-web             serve the API alone",
     "Prints one line, listening on http://HOST:PORT; stops on SIGINT or SIGTERM. See docs/api.md.",
   ].join("\n"),
   options: {
@@ -85,6 +90,9 @@ export const serveCommand: Command = {
     tokens: { type: "string" },
     rate: { type: "string" },
     "insecure-local": { type: "boolean" },
+    rpc: { type: "string" },
+    web: { type: "string" },
+    "no-web": { type: "boolean" },
   },
   async run(values) {
     const port = integerOption(values, "port", 0, 65_535) ?? 8787;
@@ -103,12 +111,29 @@ export const serveCommand: Command = {
       );
     }
 
+    const rpcUrl = text(values, "rpc");
+    if (rpcUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(rpcUrl)) {
+      throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(rpcUrl)}`);
+    }
+    const webDir = text(values, "web");
+    let site: StaticSite | undefined;
+    if (values["no-web"] !== true) {
+      try {
+        if (webDir !== undefined || existsSync(DEFAULT_WEB_DIR))
+          site = staticSite(webDir ?? DEFAULT_WEB_DIR);
+      } catch (error) {
+        throw new TracerError(`--web: ${(error as Error).message}`);
+      }
+    }
+
     const store = await Store.open(await openDatabase(text(values, "db")));
     try {
       const server = createApiServer(store, {
         tokens,
         insecureLocal,
         ...(perMinute === undefined ? {} : { rateLimit: { perMinute } }),
+        ...(rpcUrl === undefined ? {} : { rpcUrl }),
+        ...(site === undefined ? {} : { site }),
         onError: (error) =>
           console.error(
             `veritrace serve: ${(error as Error).message?.split("\n")[0] ?? String(error)}`,

@@ -3,6 +3,8 @@
  * that the compiler checks its shape; the tests check that it names every route the server answers.
  */
 
+import { dashboardPaths, dashboardSchemas, dashboardTags } from "./openapi-dashboard.js";
+
 type SchemaType = "string" | "integer" | "number" | "boolean" | "object" | "array" | "null";
 
 /** A JSON Schema (2020-12, the dialect of OpenAPI 3.1), the subset this document uses. */
@@ -189,8 +191,10 @@ export const openApiDocument: OpenApiDocument = {
     { name: "institutions", description: "Participants and their activity." },
     { name: "verification", description: "Off-chain re-checks of signatures and proofs." },
     { name: "anomalies", description: "Patterns across transactions worth an auditor's look." },
+    ...dashboardTags,
   ],
   paths: {
+    ...dashboardPaths,
     "/health": {
       get: {
         operationId: "getHealth",
@@ -230,8 +234,9 @@ export const openApiDocument: OpenApiDocument = {
         summary: "A case and its chain of custody",
         description:
           "The custody lists every event of the case in chain order; a delivery appears twice " +
-          "(the provider's `delivery` and the requester's `acknowledgement`). It is paginated with " +
-          "`limit` and `cursor`.",
+          "(the provider's `delivery` and the requester's `acknowledgement`); a matching session's " +
+          "steps are `match-opening`, `match-response`, `match-completion` and `match-failure`. Each " +
+          "entry's `action` says the step in words. It is paginated with `limit` and `cursor`.",
         tags: ["cases"],
         parameters: [ref("parameters", "caseIdOrCommitment"), ...paged],
         responses: {
@@ -489,6 +494,7 @@ export const openApiDocument: OpenApiDocument = {
       },
     },
     schemas: {
+      ...dashboardSchemas,
       Error: object({
         error: object({
           code: {
@@ -556,8 +562,17 @@ export const openApiDocument: OpenApiDocument = {
             "acknowledgement",
             "revocation",
             "anchor",
+            "match-opening",
+            "match-response",
+            "match-completion",
+            "match-failure",
             "closure",
           ],
+        },
+        action: {
+          type: "string",
+          description: "The step in words.",
+          examples: ["match session 2 completed: 7 matches"],
         },
         event: { type: "string" },
         institution: { type: ["integer", "null"], description: "The acting institution." },
@@ -682,6 +697,7 @@ export const openApiDocument: OpenApiDocument = {
           "requests-before-expiry",
           "revoked-after-delivery",
           "anchor-gap",
+          "unfinished-match-session",
         ],
       },
       Evidence: object(

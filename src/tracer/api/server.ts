@@ -22,7 +22,11 @@ import {
 } from "../audit/queries.js";
 import { TracerError } from "../errors.js";
 import type { Store } from "../store/store.js";
+import { activityRoute } from "./activity-route.js";
+import { badRequest, HttpError, notFound } from "./http.js";
 import { openApiDocument } from "./openapi.js";
+import type { StaticSite } from "./static.js";
+import { traceRoute } from "./trace-route.js";
 import {
   PaginationError,
   compareDecimal,
@@ -55,6 +59,10 @@ export interface ApiServerOptions {
   onError?: (error: unknown) => void;
   /** The rate limiter's clock, in milliseconds (tests). */
   clock?: () => number;
+  /** The JSON-RPC endpoint `POST /trace` reads the chain from; without it, traces answer 503. */
+  rpcUrl?: string;
+  /** A built dashboard (static.ts) served at the paths no route claims. */
+  site?: StaticSite;
 }
 
 export type Method = "GET" | "POST";
@@ -69,6 +77,8 @@ export interface RequestContext {
   query: URLSearchParams;
   /** The parsed JSON body of a POST. */
   body: unknown;
+  /** The server's JSON-RPC endpoint, if it has one ({@link ApiServerOptions.rpcUrl}). */
+  rpcUrl?: string;
 }
 
 /** One route: its OpenAPI path template, methods, query parameters and handler. */
@@ -81,21 +91,7 @@ export interface Route {
   handle(ctx: RequestContext): Promise<unknown>;
 }
 
-/** A failure with its HTTP status and error code. */
-export class HttpError extends Error {
-  override name = "HttpError";
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
-    super(message);
-  }
-}
-
-const badRequest = (message: string) => new HttpError(400, "bad_request", message);
-const notFound = (message: string) => new HttpError(404, "not_found", message);
+export { HttpError };
 
 // ------------------------------------------------------------------------------ parameters
 
@@ -407,6 +403,8 @@ export const ROUTES: readonly Route[] = [
       });
     },
   },
+  activityRoute,
+  traceRoute,
 ];
 
 /** The route a path names, and its decoded parameters. */
@@ -600,6 +598,7 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
       throw badRequest("malformed request target");
     }
     const matched = matchRoute(url.pathname);
+    if (matched === null && (await options.site?.serve(req, res, url.pathname)) === true) return;
     if (matched === null) throw notFound(`no route ${url.pathname}`);
     const { route, params } = matched;
     const method = req.method as Method;
@@ -638,7 +637,14 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
     });
     try {
       const result = await Promise.race([
-        route.handle({ store, method, params, query: url.searchParams, body }),
+        route.handle({
+          store,
+          method,
+          params,
+          query: url.searchParams,
+          body,
+          rpcUrl: options.rpcUrl,
+        }),
         timeout,
       ]);
       send(res, 200, result);

@@ -182,11 +182,13 @@ interface Flow {
 }
 
 /** What the picture knows of one address. */
-interface Place {
+export interface Place {
   address: string;
   taintIn: bigint;
   taintOut: bigint;
   held?: bigint;
+  /** Hops from the seed to where the taint rests (a holding or an exit). */
+  hops?: number;
   exit?: { kind: ExitKind; amount: bigint; label?: string };
   seed: boolean;
 }
@@ -228,7 +230,8 @@ function seedSources(result: TraceResult): Set<string> {
   return sources;
 }
 
-function places(result: TraceResult): Map<string, Place> {
+/** Every address a tainted transfer connects, the seed's sources, holdings and exits. */
+export function places(result: TraceResult): Map<string, Place> {
   const map = new Map<string, Place>();
   const at = (address: string): Place => {
     let p = map.get(address);
@@ -242,20 +245,26 @@ function places(result: TraceResult): Map<string, Place> {
     at(e.from).taintOut += e.tainted;
     at(e.to).taintIn += e.tainted;
   }
-  for (const h of result.holdings) at(h.address).held = h.amount;
+  for (const h of result.holdings) {
+    const p = at(h.address);
+    p.held = h.amount;
+    p.hops = h.hops;
+  }
   for (const x of result.exits) {
-    at(x.address).exit = {
+    const p = at(x.address);
+    p.exit = {
       kind: x.kind,
       amount: x.amount,
       ...(x.label === undefined ? {} : { label: x.label }),
     };
+    p.hops = x.hops;
   }
   for (const s of seedSources(result)) at(s).seed = true;
   return map;
 }
 
 /** The taint a node stands for: the most it received, passed on, held or delivered. */
-function weight(p: Place): bigint {
+export function weight(p: Place): bigint {
   let w = p.taintIn > p.taintOut ? p.taintIn : p.taintOut;
   if (p.held !== undefined && p.held > w) w = p.held;
   if (p.exit !== undefined && p.exit.amount > w) w = p.exit.amount;
@@ -273,12 +282,21 @@ function scale(amount: bigint, max: bigint): number {
   return Math.min(1, Math.max(0, 1 + Math.log10(ppm / 1_000_000) / SIZE_DECADES));
 }
 
-function categoryOf(p: Place, labels: LabelLookup | undefined): PaletteEntry | undefined {
-  const label = labels?.(p.address);
-  if (label !== undefined) return ENTRY_OF[termRisk(label.category)];
-  const kind = p.exit?.kind;
-  if (kind === "exchange" || kind === "bridge" || kind === "mixer") return kind;
+/**
+ * The legend entry of an address's fill: its label's risk category, else the kind of exit it
+ * is (exchange, bridge, mixer), else none. Shared by the pictures and the dashboard's graph.
+ */
+export function paletteEntryOf(
+  labelCategory: string | undefined,
+  exitKind: ExitKind | undefined,
+): PaletteEntry | undefined {
+  if (labelCategory !== undefined) return ENTRY_OF[termRisk(labelCategory)];
+  if (exitKind === "exchange" || exitKind === "bridge" || exitKind === "mixer") return exitKind;
   return undefined;
+}
+
+function categoryOf(p: Place, labels: LabelLookup | undefined): PaletteEntry | undefined {
+  return paletteEntryOf(labels?.(p.address)?.category, p.exit?.kind);
 }
 
 function describeSeed(result: TraceResult): string {
