@@ -104,7 +104,10 @@ async function main(): Promise<void> {
   }
   const record =
     genesis !== undefined
-      ? await deployOnRegistry(connection, genesis.registry, options)
+      ? await deployOnRegistry(connection, genesis.registry, {
+          ...options,
+          genesisFounders: genesis.founders,
+        })
       : await deployConsortium(connection, params?.founders ?? [], params?.quorum ?? 0, options);
   writeDeployment(values.out, record);
   console.log(

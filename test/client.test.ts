@@ -212,6 +212,31 @@ describe("client: deployment records", function () {
     ).to.throw(InputError, /contracts\.AccessLedger/);
     expect(() => parseDeployment({ ...good, version: 2 })).to.throw(InputError, /version/);
   });
+  it("keeps a genesis registry's founders, and names what is wrong in them", function () {
+    const key = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    const genesis = {
+      ...good,
+      startBlock: 0,
+      genesisFounders: [{ participantId: 1, signingKey: key }],
+    };
+    expect(parseDeployment(genesis).genesisFounders).to.deep.equal([
+      { participantId: 1, signingKey: key },
+    ]);
+    expect(() => parseDeployment({ ...genesis, startBlock: 5 })).to.throw(
+      InputError,
+      /genesisFounders.*start block of 0/,
+    );
+    expect(() => parseDeployment({ ...genesis, genesisFounders: [] })).to.throw(
+      InputError,
+      /genesisFounders.*non-empty/,
+    );
+    expect(() =>
+      parseDeployment({ ...genesis, genesisFounders: [{ participantId: 0, signingKey: key }] }),
+    ).to.throw(InputError, /genesisFounders\[0\]\.participantId/);
+    expect(() =>
+      parseDeployment({ ...genesis, genesisFounders: [{ participantId: 1, signingKey: "0x12" }] }),
+    ).to.throw(InputError, /genesisFounders\[0\]\.signingKey/);
+  });
   it("reports unreadable and non-JSON files", function () {
     const dir = mkdtempSync(path.join(tmpdir(), "veritrace-"));
     const file = path.join(dir, "bad.json");

@@ -14,7 +14,15 @@ import {
   toBeHex,
   Wallet,
   ZeroAddress,
+  ZeroHash,
 } from "ethers";
+import { readDeployment, type DeploymentRecord } from "../src/client/deployment.js";
+import { institutions } from "../src/tracer/audit/queries.js";
+import { RpcClient } from "../src/tracer/indexer/rpc.js";
+import { Indexer } from "../src/tracer/indexer/sync.js";
+import { openMemoryDatabase } from "../src/tracer/store/db.js";
+import { Store } from "../src/tracer/store/store.js";
+import { failure } from "./helpers/tracer.js";
 import { startAnvil } from "../scripts/lib/anvil.js";
 import type { LocalChain } from "../scripts/lib/local-chain.js";
 import { qbftExtraData } from "../scripts/lib/genesis.js";
@@ -248,6 +256,65 @@ describe("npm run network:qbft", function () {
       expect(d.contracts["ParticipantRegistry"]).to.equal(registryJson.ParticipantRegistry);
       const cases = CaseRegistry__factory.connect(d.contracts["CaseRegistry"] ?? "", provider);
       expect(await cases.registry()).to.equal(registryJson.ParticipantRegistry);
+    });
+
+    it("the tracer starts from the genesis founders: their events rebuilt for block 0 and checked", async function () {
+      const record = readDeployment(path.join(work, "deployment.json"));
+      expect(record.genesisFounders?.map((f) => f.participantId)).to.deep.equal([1, 2, 3]);
+      const store = await Store.open(await openMemoryDatabase());
+      try {
+        await new Indexer(store, new RpcClient(chain.url), record).syncOnce();
+        const founders = await institutions(store.db);
+        expect([...founders.keys()]).to.deep.equal([1, 2, 3]);
+        for (const [i, f] of params.founders.entries()) {
+          const p = founders.get(i + 1);
+          expect(p?.kind).to.equal(f.kind);
+          expect(p?.status).to.equal("active");
+          expect(p?.admittedAt).to.equal(Number(genesis.timestamp));
+          expect(p?.keys.map((k) => k.address)).to.deep.equal([f.signingKey.toLowerCase()]);
+        }
+        const council = await store.db.query<{
+          block_number: string;
+          tx_hash: string;
+          args: Record<string, unknown>;
+        }>("SELECT block_number, tx_hash, args FROM events WHERE event = 'CouncilChanged'");
+        expect(council).to.have.length(1);
+        expect(Number(council[0]?.block_number)).to.equal(0);
+        expect(council[0]?.tx_hash).to.equal(ZeroHash);
+        expect(council[0]?.args).to.deep.include({
+          members: ["1", "2", "3"],
+          quorum: "2",
+          genesis: true,
+        });
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("the tracer refuses a genesis registry whose founders the record omits or misstates", async function () {
+      const record = readDeployment(path.join(work, "deployment.json"));
+      const cases: [DeploymentRecord, RegExp][] = [
+        [{ ...record, genesisFounders: undefined }, /names none of their keys \(genesisFounders/],
+        [
+          {
+            ...record,
+            genesisFounders: (record.genesisFounders ?? []).map((f) =>
+              f.participantId === 2 ? { ...f, signingKey: Wallet.createRandom().address } : f,
+            ),
+          },
+          /gives 0x[0-9a-fA-F]{40} to participant 2; at genesis the registry says participant 0/,
+        ],
+      ];
+      for (const [bad, message] of cases) {
+        const store = await Store.open(await openMemoryDatabase());
+        try {
+          const error = await failure(new Indexer(store, new RpcClient(chain.url), bad).syncOnce());
+          expect(error.message).to.match(message);
+          expect(await store.eventCount()).to.equal(0);
+        } finally {
+          await store.close();
+        }
+      }
     });
 
     it("the genesis council votes account rules in; Besu's call then follows the registry", async function () {

@@ -3,7 +3,11 @@ import path from "node:path";
 import type { NetworkConnection } from "hardhat/types/network";
 import VeritraceModule from "../../ignition/modules/Veritrace.js";
 import VeritraceOnRegistryModule from "../../ignition/modules/VeritraceOnRegistry.js";
-import { parseDeployment, type DeploymentRecord } from "../../src/client/deployment.js";
+import {
+  parseDeployment,
+  type DeploymentRecord,
+  type GenesisFounder,
+} from "../../src/client/deployment.js";
 import { encodeKind } from "../../src/client/kinds.js";
 import { requireAddress, requireCommitment } from "../../src/client/validate.js";
 import { InputError } from "../../src/client/errors.js";
@@ -50,6 +54,7 @@ export function readParameters(file: string): { founders: FounderInput[]; quorum
 export interface GenesisRegistry {
   chainId: number;
   registry: string;
+  founders: GenesisFounder[];
 }
 
 /** Reads registry.json of `npm run network:qbft`. */
@@ -65,9 +70,21 @@ export function readGenesisRegistry(file: string): GenesisRegistry {
     throw new InputError(`${file}: chainId`, "must be a whole number");
   if (typeof v.ParticipantRegistry !== "string")
     throw new InputError(`${file}: ParticipantRegistry`, "must be an address");
+  const founders = (json as { founders?: unknown }).founders;
+  if (!Array.isArray(founders) || founders.length === 0)
+    throw new InputError(`${file}: founders`, "must be a non-empty array");
   return {
     chainId: v.chainId,
     registry: requireAddress(`${file}: ParticipantRegistry`, v.ParticipantRegistry),
+    founders: founders.map((f: unknown, i) => {
+      const g = (f ?? {}) as { participantId?: unknown; signingKey?: unknown };
+      if (typeof g.participantId !== "number" || typeof g.signingKey !== "string")
+        throw new InputError(`${file}: founders[${i}]`, "needs participantId and signingKey");
+      return {
+        participantId: g.participantId,
+        signingKey: requireAddress(`${file}: founders[${i}].signingKey`, g.signingKey),
+      };
+    }),
   };
 }
 
@@ -111,7 +128,7 @@ export async function deployConsortium(
 export async function deployOnRegistry(
   connection: NetworkConnection,
   registryAddress: string,
-  options: { deploymentId?: string; ephemeral?: boolean } = {},
+  options: { deploymentId?: string; ephemeral?: boolean; genesisFounders?: GenesisFounder[] } = {},
 ): Promise<DeploymentRecord> {
   const registry = requireAddress("registry", registryAddress);
   if ((await connection.ethers.provider.getCode(registry)) === "0x")
@@ -139,7 +156,7 @@ async function recordOf(
   connection: NetworkConnection,
   deploy: () => Promise<Deployed>,
   deploymentId: string,
-  options: { ephemeral?: boolean },
+  options: { ephemeral?: boolean; genesisFounders?: GenesisFounder[] },
 ): Promise<DeploymentRecord> {
   try {
     const { registry, cases, access, anchor, labels, freezes, matching } = await deploy();
@@ -161,6 +178,9 @@ async function recordOf(
         FreezeRegistry: await freezes.getAddress(),
         MatchingLedger: await matching.getAddress(),
       },
+      ...(options.genesisFounders === undefined
+        ? {}
+        : { genesisFounders: options.genesisFounders }),
     });
   } finally {
     if (options.ephemeral === true) {

@@ -26,6 +26,12 @@ export interface DeploymentRecord {
   chainId: number;
   /** The block of the first consortium contract: indexers start here. */
   startBlock: number;
+  /**
+   * The founders whose registry state a genesis alloc holds (`npm run network:qbft`): no
+   * transaction admitted them, so no event names their keys; the tracer reads them from here and
+   * checks each against the registry at block 0.
+   */
+  genesisFounders?: GenesisFounder[];
   contracts: {
     ParticipantRegistry: string;
     CaseRegistry: string;
@@ -35,6 +41,12 @@ export interface DeploymentRecord {
     FreezeRegistry: string;
     MatchingLedger: string;
   };
+}
+
+/** A founding participant written into a genesis registry, and its signing key. */
+export interface GenesisFounder {
+  participantId: number;
+  signingKey: string;
 }
 
 /** The consortium's contracts, typed. */
@@ -83,7 +95,36 @@ export function parseDeployment(value: unknown, source = "deployment"): Deployme
     if (typeof a !== "string") throw new InputError(`${source}.contracts.${name}`, "is missing");
     out[name] = requireAddress(`${source}.contracts.${name}`, a);
   }
-  return { version: 1, chainId, startBlock, contracts: out as DeploymentRecord["contracts"] };
+  const record: DeploymentRecord = {
+    version: 1,
+    chainId,
+    startBlock,
+    contracts: out as DeploymentRecord["contracts"],
+  };
+  const founders = v["genesisFounders"];
+  if (founders !== undefined) {
+    if (!Array.isArray(founders) || founders.length === 0)
+      throw new InputError(`${source}.genesisFounders`, "must be a non-empty array");
+    if (startBlock !== 0)
+      throw new InputError(
+        `${source}.genesisFounders`,
+        "only a start block of 0 has genesis founders",
+      );
+    record.genesisFounders = founders.map((f: unknown, i) => {
+      const field = `${source}.genesisFounders[${i}]`;
+      const g = (f ?? {}) as Record<string, unknown>;
+      const id = g["participantId"];
+      if (typeof id !== "number" || !Number.isInteger(id) || id < 1 || id > 2 ** 32 - 1)
+        throw new InputError(`${field}.participantId`, "must be a participant id (1 or more)");
+      if (typeof g["signingKey"] !== "string")
+        throw new InputError(`${field}.signingKey`, "must be an address");
+      return {
+        participantId: id,
+        signingKey: requireAddress(`${field}.signingKey`, g["signingKey"]),
+      };
+    });
+  }
+  return record;
 }
 
 /** Reads and validates a deployment record file. */

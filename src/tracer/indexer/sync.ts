@@ -3,6 +3,7 @@ import { TracerError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { EventDecoder, type EventRow } from "./decode.js";
 import { LogReader, SyncEngine, type SyncSink } from "./engine.js";
+import { genesisEvents } from "./genesis.js";
 import type { RpcClient } from "./rpc.js";
 
 export { LOGS_PER_RANGE } from "./engine.js";
@@ -73,6 +74,7 @@ export class Indexer {
   private readonly decoder: EventDecoder;
   private readonly engine: SyncEngine<EventRow>;
   private started = false;
+  private readonly fromBlock: number;
 
   constructor(
     private readonly store: Store,
@@ -81,6 +83,7 @@ export class Indexer {
     options: IndexerOptions = {},
   ) {
     this.decoder = new EventDecoder(deployment);
+    this.fromBlock = options.fromBlock ?? deployment.startBlock;
     const decoder = this.decoder;
     const reader = new LogReader<EventRow>(rpc, {
       addresses: decoder.addresses,
@@ -112,7 +115,7 @@ export class Indexer {
     this.engine = new SyncEngine(rpc, reader, sink, {
       confirmations: options.confirmations,
       finalityDepth: options.finalityDepth,
-      fromBlock: options.fromBlock ?? deployment.startBlock,
+      fromBlock: this.fromBlock,
       onLog: options.onLog,
       onProgress: (p) =>
         options.onProgress?.({
@@ -131,12 +134,25 @@ export class Indexer {
 
   /**
    * Checks the node against the deployment record (chain id, contract code) and binds the store
-   * to the deployment. Nothing is written if a check fails.
+   * to the deployment; for a registry in the genesis alloc, writes its founders' events for block
+   * 0 (indexer/genesis.ts). Nothing is written if a check fails.
    */
   async start(): Promise<void> {
     if (this.started) return;
     await checkNode(this.rpc, this.deployment);
     await this.store.bindDeployment(this.deployment);
+    // A registry in the genesis alloc: its founders' events are rebuilt for block 0, once.
+    if (this.fromBlock === 0 && (await this.store.checkpoint()) === null) {
+      const genesis = await genesisEvents(this.rpc, this.deployment, this.decoder);
+      if (genesis !== null) {
+        await this.store.writeRange({
+          events: genesis.rows,
+          blocks: [genesis.block],
+          checkpoint: { blockNumber: 0, blockHash: genesis.block.hash },
+          pruneBelow: 0,
+        });
+      }
+    }
     this.started = true;
   }
 
