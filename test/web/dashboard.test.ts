@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { Wallet, hexlify, randomBytes, type Signer } from "ethers";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { runCases } from "../../scripts/lib/activity.js";
 import {
   DataKind,
@@ -77,6 +77,22 @@ async function revokedCase(node: ConsortiumNode): Promise<bigint> {
   );
   await bank.revokeGrant(requestId, 3);
   return caseId;
+}
+
+/** A time in Unix seconds as its UTC day, YYYY-MM-DD. */
+const utcDay = (seconds: number): string => new Date(seconds * 1000).toISOString().slice(0, 10);
+
+/**
+ * Moves the chain's clock to 10:00 UTC `days` UTC days after its latest block's day and mines a
+ * block there; returns that day. Work started at 10:00 ends long before midnight.
+ */
+async function advanceDays(node: ConsortiumNode, days: number): Promise<string> {
+  const latest = await node.connection.ethers.provider.getBlock("latest");
+  if (latest === null) throw new Error("no latest block");
+  const at = (Math.floor(latest.timestamp / 86_400) + days) * 86_400 + 10 * 3600;
+  await node.rpc.call("anvil_setNextBlockTimestamp", [at]);
+  await node.rpc.call("evm_mine");
+  return utcDay(at);
 }
 
 /**
@@ -171,7 +187,11 @@ interface PageWindow {
     activeElement: PageElement | null;
     documentElement: { scrollWidth: number; clientWidth: number };
   };
-  getComputedStyle(element: PageElement): { outlineStyle: string; outlineWidth: string };
+  getComputedStyle(element: PageElement): {
+    outlineStyle: string;
+    outlineWidth: string;
+    backgroundColor: string;
+  };
 }
 interface PageElement {
   matches(selector: string): boolean;
@@ -290,6 +310,8 @@ describe("analyst dashboard (Chromium)", function () {
   let page: Page;
   let caseIds: bigint[];
   let revoked: bigint;
+  /** The UTC days from the first activity to the last, as the chain's clock was set. */
+  const days: string[] = [];
   let traced: { token: string; seed: string; labels: string; exchange: string };
   let cli: CliTrace;
   const pageErrors: string[] = [];
@@ -298,7 +320,17 @@ describe("analyst dashboard (Chromium)", function () {
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(path.join(tmpdir(), "veritrace-web-"));
     node = await startConsortiumNode("anvil");
-    ({ caseIds } = await runCases(node.contracts, node.cast, 2, 3, node.signers[7] as Signer));
+    // Activity over four UTC days, the third a quiet one: a case of 3 requests, the next day one
+    // of 5, the revoked case two days later. Each case is opened after the clock moved, so its expiries
+    // (and its grants') lie ahead of it.
+    const relayer = node.signers[7] as Signer;
+    caseIds = [];
+    for (const requests of [3, 5]) {
+      days.push(await advanceDays(node, 1));
+      caseIds.push(...(await runCases(node.contracts, node.cast, 1, requests, relayer)).caseIds);
+    }
+    days.push(await advanceDays(node, 1)); // quiet: a block, no activity
+    days.push(await advanceDays(node, 1));
     revoked = await revokedCase(node);
     traced = await stolenTokens(node, dir);
     const db = path.join(dir, "db");
@@ -328,9 +360,12 @@ describe("analyst dashboard (Chromium)", function () {
     cli = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "") as CliTrace;
     ({ base, child: server } = await serve(["--db", db, "--port", "0", "--rpc", node.url], TOKEN));
     browser = await launchChromium();
+    // A time zone 14 hours ahead of UTC: the chain's 10:00 UTC is the next local day, so a day
+    // taken from the local clock instead of UTC would show.
     const context = await browser.newContext({
       viewport: { width: 1280, height: 800 },
       acceptDownloads: true,
+      timezoneId: "Pacific/Kiritimati",
     });
     page = await context.newPage();
     page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -442,15 +477,99 @@ describe("analyst dashboard (Chromium)", function () {
     await page.screenshot({ path: path.join(SHOTS, "case.png"), fullPage: true });
   });
 
-  it("draws institution activity per day and drills down to the cases", async function () {
+  it("draws institution activity per UTC day, quiet days included, with a legend, and drills down to the cases", async function () {
+    // Per institution, role and UTC day, from the cases' chains of custody: requests count for
+    // the requester; grants, denials, deliveries and revocations for the provider.
+    const expected = new Map<string, { events: number; cases: Set<string> }>();
+    for (const id of [...caseIds, revoked].map(String)) {
+      const report = await apiGet<{
+        custody: { items: { step: string; time: number; institution: number | null }[] };
+      }>(base, `/cases/${id}?limit=500`);
+      for (const e of report.custody.items) {
+        const role =
+          e.step === "request"
+            ? "requester"
+            : ["grant", "denial", "delivery", "revocation"].includes(e.step)
+              ? "provider"
+              : null;
+        if (role === null || e.institution === null) continue;
+        const key = `${e.institution}/${role}/${utcDay(e.time)}`;
+        const cell = expected.get(key) ?? { events: 0, cases: new Set<string>() };
+        cell.events++;
+        cell.cases.add(id);
+        expected.set(key, cell);
+      }
+    }
+    const activeDays = [...new Set([...expected.keys()].map((k) => k.split("/")[2]))].sort();
+    expect(days).to.have.length(4);
+    expect(activeDays, "days with activity").to.deep.equal([days[0], days[1], days[3]]);
+    const institutions = (
+      await apiGet<{ items: { id: number; kind: string }[] }>(base, "/institutions?limit=500")
+    ).items;
+
     await page.goto(`${base}/#/institutions`);
     const heat = page.getByRole("table", { name: "Activity per institution and day" });
     await heat.waitFor();
-    const cell = heat.getByRole("button", { name: /POLICE \d+ as requester/ }).first();
+    // A column per UTC day from the first activity to the last, the quiet day included.
+    const header = heat.locator("thead th[data-day]");
+    expect(await header.count()).to.equal(days.length);
+    expect(await header.allInnerTexts()).to.deep.equal(days);
+    expect(await header.evaluateAll((ths) => ths.map((th) => th.className))).to.deep.equal([
+      "",
+      "",
+      "quiet",
+      "",
+    ]);
+    // Every cell names its institution, role, day and count, and shows the count.
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    expect(await heat.locator("tbody td").count()).to.equal(institutions.length * 2 * days.length);
+    for (const inst of institutions)
+      for (const role of ["requester", "provider"])
+        for (const day of days) {
+          const want = expected.get(`${inst.id}/${role}/${day}`);
+          const name = `${inst.kind} ${inst.id} as ${role} on ${day}: ${plural(want?.events ?? 0, "event")}`;
+          const cell = heat.getByRole("cell", {
+            name: want === undefined ? name : `${name} in ${plural(want.cases.size, "case")}`,
+            exact: true,
+          });
+          expect(await cell.count(), name).to.equal(1);
+          if (want !== undefined)
+            expect(await cell.getByRole("button").innerText(), name).to.equal(String(want.events));
+          else expect(await cell.getByRole("button").count(), name).to.equal(0);
+        }
+    // The legend says what a colour counts, up to the busiest cell, whose colour it shows.
+    const busiest = Math.max(...[...expected.values()].map((c) => c.events));
+    const legend = page.getByRole("group", {
+      name: "Colour scale: events per institution, role and UTC day",
+    });
+    const steps = legend.locator("li");
+    expect(await steps.first().innerText()).to.equal("none");
+    expect(await steps.last().innerText()).to.equal(`${busiest} (busiest)`);
+    const colour = (l: Locator) =>
+      l.evaluate(
+        (e) =>
+          (globalThis as unknown as PageWindow).getComputedStyle(e as unknown as PageElement)
+            .backgroundColor,
+      );
+    const [busiestKey] = [...expected].find(([, c]) => c.events === busiest) ?? [];
+    const [id, role, day] = (busiestKey ?? "").split("/");
+    const kind = institutions.find((i) => String(i.id) === id)?.kind;
+    const busiestCell = heat.getByRole("button", {
+      name: new RegExp(`^${kind} ${id} as ${role} on ${day}: `),
+    });
+    expect(await colour(steps.last().locator(".swatch"))).to.equal(await colour(busiestCell));
+    expect(await colour(steps.first().locator(".swatch"))).to.equal("rgb(255, 255, 255)");
+    // Drill-down: the first day's requests of the police are the first case's.
+    const police = institutions.find((i) => i.kind === "POLICE");
+    const cell = heat.getByRole("button", {
+      name: new RegExp(`^POLICE ${police?.id} as requester on ${days[0]}: `),
+    });
     await cell.click();
     const drill = page.getByRole("region", { name: "Cases of the selected cell" });
     await drill.getByRole("link", { name: `Case ${caseIds[0]}` }).waitFor();
+    expect(await drill.getByRole("link").allInnerTexts()).to.deep.equal([`Case ${caseIds[0]}`]);
     await page.screenshot({ path: path.join(SHOTS, "institutions.png"), fullPage: true });
+    await page.locator("main").screenshot({ path: path.join(SHOTS, "institutions-heat-map.png") });
     await drill.getByRole("link", { name: `Case ${caseIds[0]}` }).click();
     await page.getByRole("heading", { name: `Case ${caseIds[0]}` }).waitFor();
   });

@@ -18,6 +18,30 @@ const heat = (n: number, max: number): { background: string; color: string } => 
   return { background: `hsl(214 80% ${light}%)`, color: light < 60 ? "#fff" : "#111" };
 };
 
+/** The counts the legend shows a swatch of: none, then a quarter of the scale each up to `max`. */
+const legendSteps = (max: number): number[] => [
+  0,
+  ...new Set([0.25, 0.5, 0.75, 1].map((t) => Math.max(1, Math.round(max * t * t)))),
+];
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Every UTC day from the first to the last of `days` (YYYY-MM-DD, ascending), both included: a
+ * quiet day between two active ones keeps its column, so that columns are evenly spaced in time.
+ */
+function dayAxis(days: readonly string[]): string[] {
+  const first = days[0];
+  const last = days.at(-1);
+  if (first === undefined || last === undefined) return [];
+  const axis: string[] = [];
+  for (let t = Date.parse(`${first}T00:00:00Z`); t <= Date.parse(`${last}T00:00:00Z`); t += DAY_MS)
+    axis.push(new Date(t).toISOString().slice(0, 10));
+  return axis;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 export function InstitutionsPage() {
   const data = useLoad(() => api<Activity>("/activity"), "activity");
   const [selected, setSelected] = useState<ActivityCell | null>(null);
@@ -36,72 +60,95 @@ export function InstitutionsPage() {
             activity.cells.map((c) => [`${c.institution}/${c.role}/${c.day}`, c]),
           );
           const max = Math.max(1, ...activity.cells.map((c) => c.events));
+          const days = dayAxis(activity.days);
+          const active = new Set(activity.days);
           return (
             <>
               <p>
                 Requests sent (as requester) and grants, denials, deliveries and revocations (as
-                provider), per UTC day. Select a cell for its cases.
+                provider), per UTC day, from the first day with activity to the last. Select a cell
+                for its cases.
               </p>
-              {activity.days.length === 0 ? (
+              {days.length === 0 ? (
                 <Empty>No access requests yet.</Empty>
               ) : (
-                <div class="heat-wrap">
-                  <table class="heat" aria-label="Activity per institution and day">
-                    <thead>
-                      <tr>
-                        <th scope="col">Institution</th>
-                        <th scope="col">Role</th>
-                        {activity.days.map((d) => (
-                          <th scope="col" key={d}>
-                            {d}
-                          </th>
-                        ))}
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {activity.institutions.flatMap((inst) =>
-                        (["requester", "provider"] as const).map((role) => (
-                          <tr key={`${inst.id}-${role}`}>
-                            {role === "requester" && (
-                              <th scope="rowgroup" rowSpan={2}>
-                                <a href={href("institutions", inst.id)}>
-                                  {inst.id} {inst.kind}
-                                </a>
-                              </th>
-                            )}
-                            <th scope="row">{role}</th>
-                            {activity.days.map((day) => {
-                              const c = cells.get(`${inst.id}/${role}/${day}`);
-                              const n = c?.events ?? 0;
-                              return (
-                                <td key={day} style={heat(n, max)}>
-                                  {c === undefined ? (
-                                    <span
-                                      aria-label={`${inst.kind} ${inst.id} as ${role} on ${day}: none`}
-                                    >
-                                      ·
-                                    </span>
-                                  ) : (
-                                    <button
-                                      type="button"
-                                      class="cell"
-                                      style={heat(n, max)}
-                                      aria-pressed={selected === c}
-                                      aria-label={`${inst.kind} ${inst.id} as ${role} on ${day}: ${n} events in ${c.cases.length} cases`}
-                                      onClick={() => setSelected(c)}
-                                    >
-                                      {n}
-                                    </button>
-                                  )}
-                                </td>
-                              );
-                            })}
-                          </tr>
-                        )),
-                      )}
-                    </tbody>
-                  </table>
-                </div>
+                <>
+                  <div class="heat-legend" role="group" aria-labelledby="heat-legend-title">
+                    <span id="heat-legend-title">
+                      Colour scale: events per institution, role and UTC day
+                    </span>
+                    <ul>
+                      {legendSteps(max).map((n) => (
+                        <li key={n} data-events={n}>
+                          <span class="swatch" style={heat(n, max)} aria-hidden="true" />
+                          {n === 0 ? "none" : n === max ? `${n} (busiest)` : n}
+                        </li>
+                      ))}
+                    </ul>
+                  </div>
+                  <div class="heat-wrap">
+                    <table class="heat" aria-label="Activity per institution and day">
+                      <thead>
+                        <tr>
+                          <th scope="col">Institution</th>
+                          <th scope="col">Role</th>
+                          {days.map((d) => (
+                            <th
+                              scope="col"
+                              key={d}
+                              data-day={d}
+                              class={active.has(d) ? undefined : "quiet"}
+                            >
+                              <time dateTime={d}>{d}</time>
+                            </th>
+                          ))}
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {activity.institutions.flatMap((inst) =>
+                          (["requester", "provider"] as const).map((role) => (
+                            <tr key={`${inst.id}-${role}`}>
+                              {role === "requester" && (
+                                <th scope="rowgroup" rowSpan={2}>
+                                  <a href={href("institutions", inst.id)}>
+                                    {inst.id} {inst.kind}
+                                  </a>
+                                </th>
+                              )}
+                              <th scope="row">{role}</th>
+                              {days.map((day) => {
+                                const c = cells.get(`${inst.id}/${role}/${day}`);
+                                const n = c?.events ?? 0;
+                                const name = `${inst.kind} ${inst.id} as ${role} on ${day}: ${plural(n, "event")}`;
+                                return (
+                                  <td key={day} style={heat(n, max)} data-day={day}>
+                                    {c === undefined ? (
+                                      <>
+                                        <span aria-hidden="true">·</span>
+                                        <span class="sr-only">{name}</span>
+                                      </>
+                                    ) : (
+                                      <button
+                                        type="button"
+                                        class="cell"
+                                        style={heat(n, max)}
+                                        aria-pressed={selected === c}
+                                        aria-label={`${name} in ${plural(c.cases.length, "case")}`}
+                                        onClick={() => setSelected(c)}
+                                      >
+                                        {n}
+                                      </button>
+                                    )}
+                                  </td>
+                                );
+                              })}
+                            </tr>
+                          )),
+                        )}
+                      </tbody>
+                    </table>
+                  </div>
+                </>
               )}
               {selected !== null && (
                 <div class="drill" role="region" aria-label="Cases of the selected cell">
