@@ -1,9 +1,12 @@
 /**
  * The end-to-end demo: a local chain, the consortium deployed with Ignition, seven institutions
- * onboarded by council votes, and one investigation from opening to closure, told as it happens.
+ * onboarded by council votes, and one investigation from opening to closure, told as it happens,
+ * with a private set intersection between the police and the telecom operator on the way.
  *
  *   npm run demo            (starts and stops its own `hardhat node`)
  */
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
 import { network } from "hardhat";
 import type { Signer } from "ethers";
 import {
@@ -17,13 +20,26 @@ import {
   Supervisor,
   connectConsortium,
   generateCaseKey,
+  MATCH_FAILURE_NAMES,
+  MATCH_MODES,
   hashDocument,
+  newSessionTag,
   proofOf,
   submitDelivery,
   type CustodyEntry,
 } from "../src/client/index.js";
+import {
+  IdentifierSet,
+  ProviderLedger,
+  connectMatchLedger,
+  createMatchServer,
+  engineFor,
+  runOnlineSession,
+  type PsiMode,
+} from "../src/mpc/index.js";
 import { deployConsortium } from "./lib/deploy.js";
 import { startLocalChain } from "./lib/local-chain.js";
+import { phoneSets } from "./lib/phones.js";
 
 const DAY = 86_400;
 const say = (text = "") => console.log(text);
@@ -294,7 +310,38 @@ async function run(url: string): Promise<void> {
     say(`   refused: ${error.message}`);
   }
 
-  step(10, "The police bureau closes the case");
+  step(
+    10,
+    "The police match 200 suspect numbers against the telecom's 20,000 subscribers (private set intersection)",
+  );
+  const phones = phoneSets({ suspects: 200, subscribers: 20_000, overlap: 7 });
+  const { requestId: matchRequest } = await investigator.request({
+    caseId,
+    provider: telecom.id,
+    datasetId: dataset(telecom, DataKind.TelecomSubscribers),
+    subject: { type: "phone", identifier: phones.suspects[0] ?? "" },
+    caseKey,
+    purposeCode: 1,
+  });
+  await provider(telecom).grant(matchRequest, { expiresAt: grantUntil, maxRecords: 400 });
+  say(
+    `   request ${matchRequest} → ${telecom.name}: matching against its ${DATA_KIND_NAMES[DataKind.TelecomSubscribers]}, granted for 400 identifiers`,
+  );
+  const cardinality = await matchPhones({
+    contracts,
+    police: police.signer,
+    telecom: telecom.signer,
+    requestId: matchRequest,
+    suspects: phones.suspects,
+    subscribers: phones.subscribers,
+  });
+  if (
+    cardinality.count !== phones.common.length ||
+    cardinality.matches.join() !== phones.common.join()
+  )
+    throw new Error("the intersection is not the known overlap: the matching is broken");
+
+  step(11, "The police bureau closes the case");
   await investigator.closeCase(caseId, 1);
   say(`   case ${caseId} closed; it accepts nothing any more`);
   try {
@@ -313,7 +360,7 @@ async function run(url: string): Promise<void> {
   }
 
   // ------------------------------------------------------------------ the audit
-  step(11, "An auditor reads the chain of custody from the events alone");
+  step(12, "An auditor reads the chain of custody from the events alone");
   const history = await auditor.caseHistory(caseId);
   const names = new Map(inst.map((i) => [i.id, i.name]));
   for (const e of history) say(`   ${describe(e, names)}`);
@@ -329,31 +376,118 @@ async function run(url: string): Promise<void> {
   say(`\nDone: ${history.length} events in the chain of custody of case ${caseId}.`);
 }
 
+/**
+ * The telecom serves its subscribers as `veritrace match serve` does (createMatchServer with its
+ * ProviderLedger's hooks), in this process; the police run a cardinality session, then a psi
+ * session, as `veritrace match run` does (runOnlineSession). Both sign with the node's accounts.
+ */
+async function matchPhones(o: {
+  contracts: ReturnType<typeof connectConsortium>;
+  police: Signer;
+  telecom: Signer;
+  requestId: bigint;
+  suspects: string[];
+  subscribers: string[];
+}): Promise<{ count: number; matches: string[] }> {
+  const suspects = IdentifierSet.fromList("phone", o.suspects);
+  const subscribers = IdentifierSet.fromList("phone", o.subscribers);
+  const requester = await connectMatchLedger(o.contracts, o.police);
+  const provider = new ProviderLedger(await connectMatchLedger(o.contracts, o.telecom));
+  const token = randomBytes(24).toString("hex");
+  // The server's engine lives as long as the server (worker threads, one per core).
+  const engine = await engineFor(Number.MAX_SAFE_INTEGER);
+  const server = createMatchServer({
+    identifiers: subscribers,
+    tokens: [token],
+    engine,
+    ...provider.serverHooks(),
+  });
+  try {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const peer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    say(
+      `   ${subscribers.size.toLocaleString("en")} subscribers served at ${peer} by the telecom; ${suspects.size} numbers held by the police`,
+    );
+    const run = (mode: PsiMode) =>
+      runOnlineSession({
+        peer,
+        token,
+        identifiers: suspects,
+        mode,
+        tag: newSessionTag(),
+        ledger: { ledger: requester, requestId: o.requestId },
+      });
+    let count = -1;
+    let matches: string[] = [];
+    for (const mode of ["cardinality", "psi"] as const) {
+      const started = performance.now();
+      const { result, opened } = await run(mode);
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      say(
+        `   session ${opened?.sessionId} (${mode}, tag ${short(result.sessionId)}): opened, response signed by the telecom, ` +
+          `result co-signed and recorded (${seconds} s)`,
+      );
+      if (mode === "cardinality") {
+        count = result.cardinality;
+        say(`   cardinality: ${result.cardinality}`);
+      } else {
+        matches = result.matches ?? [];
+        say(`   the ${matches.length} matching numbers: ${matches.join(", ")}`);
+      }
+    }
+    say(
+      `   the telecom learned that ${suspects.size} numbers were asked about, and no number; the police, nothing of the other ${(subscribers.size - matches.length).toLocaleString("en")} subscribers`,
+    );
+    return { count, matches };
+  } finally {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await engine.close();
+  }
+}
+
 function describe(e: CustodyEntry, names: Map<number, string>): string {
   const who = (key: string) =>
     names.get(Number(e.args[key])) ?? `participant ${String(e.args[key])}`;
-  const where = `block ${e.blockNumber}`.padEnd(10);
+  return `${`block ${e.blockNumber}`.padEnd(10)} ${e.event.padEnd(21)} ${what(e, who)}`;
+}
+
+function what(e: CustodyEntry, who: (key: string) => string): string {
+  const a = e.args;
   switch (e.event) {
     case "CaseOpened":
-      return `${where} CaseOpened          by ${who("opener")}`;
+      return `by ${who("opener")}`;
     case "CaseApproved":
-      return `${where} CaseApproved        by ${who("approver")}`;
+      return `by ${who("approver")}`;
     case "AccessRequested":
-      return `${where} AccessRequested     #${e.args["requestId"]} ${who("requester")} → ${who("provider")}`;
+      return `#${a["requestId"]} ${who("requester")} → ${who("provider")}`;
     case "AccessGranted":
-      return `${where} AccessGranted       #${e.args["requestId"]} by ${who("provider")}, max ${e.args["maxRecords"]} records`;
+      return `#${a["requestId"]} by ${who("provider")}, max ${a["maxRecords"]} records`;
     case "AccessDenied":
-      return `${where} AccessDenied        #${e.args["requestId"]} by ${who("provider")}, reason ${e.args["reasonCode"]}`;
+      return `#${a["requestId"]} by ${who("provider")}, reason ${a["reasonCode"]}`;
     case "DeliveryAttested": {
-      const d = e.args["delivery"] as { requestId: bigint; recordCount: bigint };
-      return `${where} DeliveryAttested    delivery ${e.args["deliveryId"]} for #${d.requestId}, ${d.recordCount} records, tx ${short(e.transactionHash)}`;
+      const d = a["delivery"] as { requestId: bigint; recordCount: bigint };
+      return `delivery ${a["deliveryId"]} for #${d.requestId}, ${d.recordCount} records, tx ${short(e.transactionHash)}`;
     }
     case "LogAnchored":
-      return `${where} LogAnchored         anchor ${e.args["anchorId"]} by ${who("participant")}, ${e.args["entryCount"]} entries`;
+      return `anchor ${a["anchorId"]} by ${who("participant")}, ${a["entryCount"]} entries`;
     case "CaseClosed":
-      return `${where} CaseClosed          by ${who("closer")}`;
+      return `by ${who("closer")}`;
+    case "MatchSessionOpened":
+      return (
+        `session ${a["sessionId"]} under #${a["requestId"]}, ${who("requesterId")} → ${who("providerId")}: ` +
+        `${MATCH_MODES[Number(a["mode"])]}, ${a["setSize"]} identifiers, request ${short(String(a["requestDigest"]))}`
+      );
+    case "MatchResponseRecorded":
+      return `session ${a["sessionId"]}: response ${short(String(a["responseDigest"]))} signed by ${who("providerId")}, ${Number(a["providerSetSize"]).toLocaleString("en")} of its own`;
+    case "MatchCompleted":
+      return `session ${a["sessionId"]}: cardinality ${a["cardinality"]}, result ${short(String(a["resultCommitment"]))} co-signed by both`;
+    case "MatchFailed":
+      return `session ${a["sessionId"]}: failed (${MATCH_FAILURE_NAMES[Number(a["reasonCode"])] ?? a["reasonCode"]}), declared by ${who("participantId")}`;
     default:
-      return `${where} ${e.event}`;
+      return "";
   }
 }
 

@@ -12,16 +12,10 @@ import type { Command, Values } from "../tracer/cli/commands.js";
 import { logLine } from "../tracer/cli/output.js";
 import { integer, required, str } from "../tracer/cli/options.js";
 import { TracerError, UsageError } from "../tracer/errors.js";
-import { InlineEngine, WORKER_THRESHOLD, engineFor, type CurveEngine } from "./engine.js";
+import { engineFor, withEngine as withEngineFor, type CurveEngine } from "./engine.js";
 import { MatchError } from "./errors.js";
-import { readRequestFile, readResponseFile, writeFileAtomic, writeMessageFile } from "./files.js";
-import {
-  LEDGER_SESSION_HEADER,
-  cosignOverHttp,
-  createMatchServer,
-  exchangeWithHeaders,
-  type SessionRecord,
-} from "./http.js";
+import { openRequestFile, readResponseFile, writeFileAtomic, writeMessageFile } from "./files.js";
+import { createMatchServer, type SessionRecord } from "./http.js";
 import { IdentifierSet } from "./identifiers.js";
 import {
   DEFAULT_MAX_ELEMENTS,
@@ -31,6 +25,7 @@ import {
   type IdentifierType,
   type PsiMode,
 } from "./messages.js";
+import { runOnlineSession } from "./online.js";
 import {
   LEDGER_HELP,
   LEDGER_OPTIONS,
@@ -42,7 +37,6 @@ import {
   parseCosignRequest,
   parseSignature,
   recordCosigned,
-  responseSignatureOf,
   resultToCosign,
   usesLedger,
   type CosignRequest,
@@ -159,18 +153,17 @@ export function matchTokens(values: Values): string[] {
   return tokens;
 }
 
+function threadsOption(values: Values): { threads?: number } {
+  const threads = integer(values, "threads", 0);
+  return threads === undefined ? {} : { threads };
+}
+
 async function withEngine<T>(
   values: Values,
   elements: number,
   fn: (engine: CurveEngine) => Promise<T>,
 ): Promise<T> {
-  const threads = integer(values, "threads", 0);
-  const engine = await engineFor(elements, threads);
-  try {
-    return await fn(engine);
-  } finally {
-    await engine.close();
-  }
+  return withEngineFor(elements, integer(values, "threads", 0), fn);
 }
 
 /** The ledger part of a requester's result document. */
@@ -352,12 +345,7 @@ const serve: Command = {
           maxElements: max,
           modes: answered,
           ...(only === undefined ? {} : { sessionId: only }),
-          ...(gatekeeper === null
-            ? {}
-            : {
-                gate: ({ headers }) => gatekeeper.gate(headers),
-                cosign: (body) => gatekeeper.cosign(body),
-              }),
+          ...(gatekeeper === null ? {} : gatekeeper.serverHooks()),
           onRefused: (record) => log({ level: "warn", msg: "refused", ...record }),
           onSession: ({ sessionId: tag, ...record }: SessionRecord) =>
             log({
@@ -384,10 +372,7 @@ const serve: Command = {
           duplicatesDropped: identifiers.duplicates,
           modes: answered,
           maxElements: max,
-          ledger:
-            ledger === null
-              ? null
-              : { participant: ledger.participant, key: ledger.signer.address },
+          ledger: ledger === null ? null : { participant: ledger.participant, key: ledger.address },
         });
         await new Promise<void>((resolve) => {
           process.once("SIGINT", resolve);
@@ -460,53 +445,16 @@ const run: Command = {
       const tag = tagFor(values, ledger);
       // Before the opening: an identifier that fails normalization records nothing.
       const identifiers = readIdentifiers(values, type);
-      // The provider's set size is known only from its response: the engine is sized for our
-      // own set, and a larger one is started for unblinding a much larger provider set.
-      const { result, opened } = await withEngine(values, identifiers.size, async (engine) => {
-        const requester = new PsiRequester({
-          sessionId: tag,
-          mode: m,
-          type,
-          engine,
-          maxElements: max,
-        });
-        let opened: OpenedSession | null = null;
-        try {
-          const blinded = await requester.blind(identifiers);
-          if (ledger !== null && request !== null)
-            opened = await openOnLedger(ledger, request, blinded);
-          const { response, headers } = await exchangeWithHeaders(peer, token, blinded, {
-            maxElements: max,
-            timeoutMs,
-            headers:
-              opened === null ? {} : { [LEDGER_SESSION_HEADER]: opened.sessionId.toString() },
-          });
-          if (ledger !== null && opened !== null)
-            await acceptResponse(ledger, opened, response, responseSignatureOf(headers));
-          const result =
-            engine instanceof InlineEngine && response.header.providerCount >= WORKER_THRESHOLD
-              ? await withEngine(values, response.header.providerCount, (larger) =>
-                  requester.finish(response, { engine: larger }),
-                )
-              : await requester.finish(response);
-          if (ledger !== null && opened !== null) {
-            const toCosign = await resultToCosign(ledger, opened, result.responseDigest, result);
-            const answer = await cosignOverHttp(peer, token, toCosign, { timeoutMs });
-            opened.transactions.result = await recordCosigned(
-              ledger,
-              toCosign,
-              answer,
-              opened.provider,
-            );
-          }
-          return { result, opened };
-        } catch (error) {
-          if (ledger !== null && opened !== null)
-            throw await failOnLedger(ledger, opened.sessionId, error);
-          throw error;
-        } finally {
-          requester.dispose();
-        }
+      const { result, opened } = await runOnlineSession({
+        peer,
+        token,
+        identifiers,
+        mode: m,
+        tag,
+        ledger: ledger === null || request === null ? null : { ledger, requestId: request },
+        maxElements: max,
+        timeoutMs,
+        ...threadsOption(values),
       });
       report(values, result, identifiers.duplicates, opened);
       return 0;
@@ -674,7 +622,9 @@ const respond: Command = {
     const only = str(values, "session") === undefined ? undefined : sessionId(values);
     const answered = modes(values);
     return withLedger(values, async (ledger) => {
-      const request = readRequestFile(required(values, "request"), max);
+      // As the server does: the header first, so that a session opened for this provider is
+      // known (and marked failed) even when the body is what is wrong.
+      const file = openRequestFile(required(values, "request"), max);
       const identifiers = readIdentifiers(values, type);
       const gatekeeper = ledger === null ? null : new ProviderLedger(ledger);
       let ours: bigint | null = null;
@@ -682,7 +632,8 @@ const respond: Command = {
         const checked =
           gatekeeper === null
             ? null
-            : await gatekeeper.checkHeader(request.header, undefined, (s) => (ours = s.sessionId));
+            : await gatekeeper.checkHeader(file.header, undefined, (s) => (ours = s.sessionId));
+        const request = file.message();
         if (gatekeeper !== null) await gatekeeper.checkRequest(request);
         const outcome = await withEngine(
           values,
@@ -733,7 +684,7 @@ const respond: Command = {
       } catch (error) {
         const id = ours as bigint | null;
         if (gatekeeper === null || id === null) throw error;
-        const failure = sessionFailure(error, request.header.sessionId);
+        const failure = sessionFailure(error, file.header.sessionId);
         throw new MatchError(
           failure.reason,
           `${failure.message}; ${await gatekeeper.fail(id, failure)}`,

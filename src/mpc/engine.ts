@@ -295,3 +295,17 @@ export async function engineFor(elements: number, threads?: number): Promise<Cur
   if (threads === 0 || elements < WORKER_THRESHOLD) return new InlineEngine();
   return WorkerEngine.start(threads === undefined ? {} : { threads });
 }
+
+/** Runs `fn` with an engine for `elements` elements ({@link engineFor}), then closes it. */
+export async function withEngine<T>(
+  elements: number,
+  threads: number | undefined,
+  fn: (engine: CurveEngine) => Promise<T>,
+): Promise<T> {
+  const engine = await engineFor(elements, threads);
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.close();
+  }
+}

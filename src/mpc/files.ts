@@ -17,6 +17,8 @@ import { basename, dirname, join } from "node:path";
 import { MatchError } from "./errors.js";
 import {
   DEFAULT_MAX_ELEMENTS,
+  MAX_HEADER_BYTES,
+  MessageReader,
   decodeRequest,
   decodeResponse,
   encodeMessage,
@@ -24,6 +26,7 @@ import {
   type PsiMessage,
   type PsiRequestMessage,
   type PsiResponseMessage,
+  type RequestHeader,
 } from "./messages.js";
 
 /**
@@ -91,6 +94,32 @@ export function readRequestFile(
   maxElements = DEFAULT_MAX_ELEMENTS,
 ): PsiRequestMessage {
   return withFileName(file, () => decodeRequest(readBounded(file, maxElements), { maxElements }));
+}
+
+/**
+ * A request file read in two steps, in the order the server reads a request: `header`, parsed and
+ * checked alone (so that the session is known before the body is), then `message()`, the whole
+ * message with its body checked. A failure names the file.
+ */
+export function openRequestFile(
+  file: string,
+  maxElements = DEFAULT_MAX_ELEMENTS,
+): { header: RequestHeader; message(): PsiRequestMessage } {
+  return withFileName(file, () => {
+    const bytes = readBounded(file, maxElements);
+    const newline = bytes.indexOf(0x0a);
+    const reader = new MessageReader({ maxElements });
+    reader.push(bytes.subarray(0, newline < 0 ? MAX_HEADER_BYTES + 1 : newline + 1));
+    const header = reader.parsedHeader;
+    if (header === null)
+      throw new MatchError("malformed-message", "the file ends before its header line does");
+    if (header.kind !== "request")
+      throw new MatchError("malformed-message", "expected a request, got a response");
+    return {
+      header,
+      message: () => withFileName(file, () => decodeRequest(bytes, { maxElements })),
+    };
+  });
 }
 
 /** Reads a response file; a failure names the file. */

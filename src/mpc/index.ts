@@ -46,10 +46,17 @@ export {
   InlineEngine,
   WorkerEngine,
   engineFor,
+  withEngine,
   type CurveEngine,
   type WorkerEngineOptions,
 } from "./engine.js";
-export { readRequestFile, readResponseFile, writeFileAtomic, writeMessageFile } from "./files.js";
+export {
+  openRequestFile,
+  readRequestFile,
+  readResponseFile,
+  writeFileAtomic,
+  writeMessageFile,
+} from "./files.js";
 export {
   LEDGER_SESSION_HEADER,
   MATCH_PATH,
@@ -69,6 +76,7 @@ export {
   FAILURE_CODES,
   ProviderLedger,
   acceptResponse,
+  connectMatchLedger,
   failOnLedger,
   ledgerFromOptions,
   openOnLedger,
@@ -77,5 +85,7 @@ export {
   type CosignRequest,
   type Cosignature,
   type MatchLedger,
+  type LedgerLog,
   type OpenedSession,
 } from "./ledger.js";
+export { runOnlineSession, type OnlineSessionOptions } from "./online.js";

@@ -9,7 +9,7 @@
  * ledger's `tag`; the ledger's `sessionId` is the number the ledger assigns at opening.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { JsonRpcProvider, type TypedDataDomain, type Wallet } from "ethers";
+import { JsonRpcProvider, type Signer, type TypedDataDomain } from "ethers";
 import {
   connectConsortium,
   readDeployment,
@@ -47,6 +47,7 @@ import {
   LEDGER_SESSION_HEADER,
   SIGNATURE_HEADER,
   SIGNER_HEADER,
+  type MatchServerOptions,
   type SessionGate,
 } from "./http.js";
 import type { PsiRequestMessage, PsiResponseMessage, RequestHeader } from "./messages.js";
@@ -97,8 +98,13 @@ export const FAILURE_CODES: Readonly<Record<MatchFailureReason, MatchFailure>> =
 /** A command's connection to the ledger: the consortium's contracts and the institution's key. */
 export interface MatchLedger {
   contracts: ConsortiumContracts;
-  /** The institution's key (from its keystore), connected to the chain. */
-  signer: Wallet;
+  /**
+   * The institution's key, connected to the chain: the keystore's wallet for the commands, any
+   * ethers Signer from code ({@link connectMatchLedger}).
+   */
+  signer: Signer;
+  /** The key's address. */
+  address: string;
   /** The participant that key speaks for (an active key: checked at connection). */
   participant: number;
   /** The matching ledger's EIP-712 domain. */
@@ -184,25 +190,43 @@ export async function ledgerFromOptions(values: OptionValues): Promise<MatchLedg
         `the node at ${rpc} is chain ${chainId}, the deployment record's is ${record.chainId}`,
       );
     const signer = await signerFromKeystore(keystore, password, provider);
-    const contracts = connectConsortium(record, provider);
-    const [participant, active] = await contracts.registry.keyStatus(signer.address);
-    if (!active)
-      throw new TracerError(
-        participant === 0n
-          ? `the keystore's key ${signer.address} is not a key of any participant`
-          : `the keystore's key ${signer.address} of participant ${participant} may not act now (key removed or participant not active)`,
-      );
-    return {
-      contracts,
-      signer,
-      participant: Number(participant),
-      domain: await matchingDomain(contracts),
+    return await connectMatchLedger(connectConsortium(record, provider), signer, {
       close: () => provider.destroy(),
-    };
+      what: "the keystore's key",
+    });
   } catch (error) {
     provider.destroy();
     throw error;
   }
+}
+
+/**
+ * The ledger for an institution's `signer` (connected to the consortium's chain), as the
+ * commands build it from their options: checks that the key is an active key of a participant.
+ * `close` is called by `MatchLedger.close` (default: nothing).
+ */
+export async function connectMatchLedger(
+  contracts: ConsortiumContracts,
+  signer: Signer,
+  options: { close?: () => void; what?: string } = {},
+): Promise<MatchLedger> {
+  const address = await signer.getAddress();
+  const what = options.what ?? "the key";
+  const [participant, active] = await contracts.registry.keyStatus(address);
+  if (!active)
+    throw new TracerError(
+      participant === 0n
+        ? `${what} ${address} is not a key of any participant`
+        : `${what} ${address} of participant ${participant} may not act now (key removed or participant not active)`,
+    );
+  return {
+    contracts,
+    signer,
+    address,
+    participant: Number(participant),
+    domain: await matchingDomain(contracts),
+    close: options.close ?? (() => {}),
+  };
 }
 
 /** Checks that `signature` signs `m` and is by an active key of `participant`. */
@@ -303,9 +327,10 @@ export function responseSignatureOf(headers: IncomingHttpHeaders): MatchSignatur
 }
 
 /**
- * Checks the provider's MatchResponse signature over the response as received (its digest and
- * set size, computed here from the bytes), by an active key of the session's provider, and
- * records it: the session is Responded.
+ * Checks that the response answers this session's request (its tag and request digest), then the
+ * provider's MatchResponse signature over it as received (its digest and set size, computed here
+ * from the bytes), by an active key of the session's provider, and records it: the session is
+ * Responded.
  */
 export async function acceptResponse(
   ledger: MatchLedger,
@@ -313,6 +338,17 @@ export async function acceptResponse(
   response: PsiResponseMessage,
   signature: MatchSignature | null,
 ): Promise<MatchResponse> {
+  const h = response.header;
+  if (h.sessionId !== opened.tag)
+    throw new MatchError(
+      "session-mismatch",
+      `the response is of tag ${h.sessionId}, not of session ${opened.sessionId}'s tag ${opened.tag}`,
+    );
+  if (h.requestDigest !== opened.requestDigest)
+    throw new MatchError(
+      "session-mismatch",
+      `the response answers request ${h.requestDigest}, not session ${opened.sessionId}'s ${opened.requestDigest}`,
+    );
   if (signature === null)
     throw new MatchError(
       "invalid-signature",
@@ -381,7 +417,7 @@ export async function resultToCosign(
   return {
     format: "veritrace-match-result/1",
     result: resultFields(m),
-    requester: { signer: ledger.signer.address, signature },
+    requester: { signer: ledger.address, signature },
   };
 }
 
@@ -576,7 +612,7 @@ export class ProviderLedger {
       providerSetSize: m.providerSetSize,
       expires: Date.now() + this.ttlMs,
     });
-    return { signer: this.ledger.signer.address, signature };
+    return { signer: this.ledger.address, signature };
   }
 
   private remember(sessionId: bigint, entry: Answered): void {
@@ -647,6 +683,18 @@ export class ProviderLedger {
   }
 
   /**
+   * What `createMatchServer` needs to answer for this provider on the ledger: the gate of each
+   * session request and the co-signature route. `match serve` uses it; so can code serving in
+   * process (the demo).
+   */
+  serverHooks(): Required<Pick<MatchServerOptions, "gate" | "cosign">> {
+    return {
+      gate: ({ headers }) => this.gate(headers),
+      cosign: (body) => this.cosign(body),
+    };
+  }
+
+  /**
    * Co-signs a result of a session this provider answered (HTTP: only one this process answered,
    * with the digests it computed; air-gapped: `answered` is null and the ledger's record of the
    * provider's own signed response stands for it). Checks the session on the ledger (Responded,
@@ -699,7 +747,7 @@ export class ProviderLedger {
     return {
       format: "veritrace-match-cosignature/1",
       sessionId: id.toString(),
-      provider: { signer: this.ledger.signer.address, signature },
+      provider: { signer: this.ledger.address, signature },
     };
   }
 }

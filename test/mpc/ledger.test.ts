@@ -15,11 +15,34 @@ import {
   Supervisor,
   generateCaseKey,
   matchSession,
+  matchingDomain,
+  newSessionTag,
+  openMatchSession,
+  signMatchResult,
   writeDeployment,
+  type MatchResult,
 } from "../../src/client/index.js";
-import { FAILURE_CODES } from "../../src/mpc/ledger.js";
-import { MATCH_PATH, transcriptDigest } from "../../src/mpc/index.js";
-import { ROOT, runVeritrace, startConsortiumNode, type ConsortiumNode } from "../helpers/tracer.js";
+import {
+  FAILURE_CODES,
+  LEDGER_SESSION_HEADER,
+  MATCH_PATH,
+  MatchError,
+  PsiRequester,
+  RESULT_PATH,
+  exchangeWithHeaders,
+  transcriptDigest,
+  writeMessageFile,
+  type CosignRequest,
+  type PsiMode,
+  type PsiRequestMessage,
+} from "../../src/mpc/index.js";
+import {
+  ROOT,
+  failure,
+  runVeritrace,
+  startConsortiumNode,
+  type ConsortiumNode,
+} from "../helpers/tracer.js";
 
 const BIN = path.join(ROOT, "bin", "veritrace.mjs");
 const PASSWORD = "a keystore password for the test";
@@ -77,9 +100,26 @@ async function serve(args: readonly string[], env: NodeJS.ProcessEnv): Promise<S
   };
 }
 
-/** A proxy to `target` that flips the last byte of every session response. */
-async function tamperingProxy(target: string): Promise<{ url: string; server: Server }> {
+/** One request that went through a {@link proxy}. */
+interface Exchange {
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+  status: number;
+}
+
+/**
+ * A proxy to `target` that records every exchange and, with `tamper`, flips the last byte of every
+ * session response.
+ */
+async function proxy(
+  target: string,
+  options: { tamper?: boolean } = {},
+): Promise<{ url: string; server: Server; exchanges: Exchange[] }> {
+  const exchanges: Exchange[] = [];
   const server = createServer((req, res) => {
+    const sent: Buffer[] = [];
+    req.on("data", (c: Buffer) => sent.push(c));
     const upstream = httpRequest(new URL(req.url ?? "/", target), {
       method: req.method,
       headers: req.headers,
@@ -88,8 +128,16 @@ async function tamperingProxy(target: string): Promise<{ url: string; server: Se
       const parts: Buffer[] = [];
       for await (const c of answer as AsyncIterable<Buffer>) parts.push(c);
       const body = Buffer.concat(parts);
-      if (req.url === MATCH_PATH && answer.statusCode === 200 && body.length > 0)
+      if (options.tamper === true && req.url === MATCH_PATH && answer.statusCode === 200)
         body.writeUInt8(body.readUInt8(body.length - 1) ^ 0x01, body.length - 1);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
+      exchanges.push({
+        path: req.url ?? "/",
+        headers,
+        body: Buffer.concat(sent),
+        status: answer.statusCode ?? 0,
+      });
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       res.end(body);
     });
@@ -97,7 +145,31 @@ async function tamperingProxy(target: string): Promise<{ url: string; server: Se
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    exchanges,
+  };
+}
+
+const closeServer = (server: Server) =>
+  new Promise<void>((resolve) => server.close(() => resolve()));
+
+/** A request of `phones`, blinded with the library under `tag`. */
+async function blinded(tag: string, mode: PsiMode, phones: string[]): Promise<PsiRequestMessage> {
+  const requester = new PsiRequester({ sessionId: tag, mode, type: "phone" });
+  try {
+    return await requester.blind(phones);
+  } finally {
+    requester.dispose();
+  }
+}
+
+/** A byte of a file flipped (the last by default). */
+function flipByte(file: string, fromEnd = 1): void {
+  const bytes = readFileSync(file);
+  bytes.writeUInt8(bytes.readUInt8(bytes.length - fromEnd) ^ 0x01, bytes.length - fromEnd);
+  writeFileSync(file, bytes);
 }
 
 /** Exactly one line on stderr naming the command, matching `pattern`, and the exit code. */
@@ -149,11 +221,15 @@ describe("veritrace match on the ledger: two processes and the chain", function 
   let small: bigint;
   /** Not granted. */
   let pending: bigint;
+  /** Granted by the telecom: 100,000 identifiers (the sessions of the refusals below). */
+  let more: bigint;
   const file = (name: string) => path.join(dir, name);
   const env = { VERITRACE_KEYSTORE_PASSWORD: PASSWORD };
   const common = randomPhones(15);
   const suspects = [...common, ...randomPhones(45, new Set(common))];
   const subscribers = [...randomPhones(485, new Set(suspects)), ...common];
+  /** 60 numbers in neither set. */
+  const others = randomPhones(60, new Set([...suspects, ...subscribers]));
 
   const ledgerArgs = (who: "police" | "telecom") => [
     "--rpc",
@@ -198,6 +274,17 @@ describe("veritrace match on the ledger: two processes and the chain", function 
     expect(events).to.have.length(1);
     return Number(events[0]?.args.reasonCode);
   }
+
+  /** `veritrace match COMMAND …` with the ledger options of `who`. */
+  const matchCommand = (command: string, args: string[], who: "police" | "telecom") =>
+    runVeritrace(["match", command, ...args, ...ledgerArgs(who)], env);
+
+  /** {@link matchCommand}, which must succeed. */
+  const step = async (command: string, args: string[], who: "police" | "telecom") => {
+    const r = await matchCommand(command, args, who);
+    expect(r.code, `${command}: ${r.stderr}`).to.equal(0);
+    return r;
+  };
 
   before(async function () {
     dir = mkdtempSync(path.join(tmpdir(), "veritrace-match-ledger-"));
@@ -255,6 +342,8 @@ describe("veritrace match on the ledger: two processes and the chain", function 
     small = await ask("telecom");
     await telecom.grant(small, { expiresAt: now + 30 * DAY, maxRecords: 50 });
     pending = await ask("telecom");
+    more = await ask("telecom");
+    await telecom.grant(more, { expiresAt: now + 30 * DAY, maxRecords: 100_000 });
 
     server = await serve(
       [
@@ -422,10 +511,13 @@ describe("veritrace match on the ledger: two processes and the chain", function 
   });
 
   it("a tampered response: the requester marks the session failed with the right code", async function () {
-    const proxy = await tamperingProxy(server.url);
+    const tampering = await proxy(server.url, { tamper: true });
     try {
       const out = file("tampered.json");
-      const result = await runVeritrace(runArgs(granted, "psi", proxy.url, ["--out", out]), env);
+      const result = await runVeritrace(
+        runArgs(granted, "psi", tampering.url, ["--out", out]),
+        env,
+      );
       expectOneLine(
         result,
         "match run",
@@ -436,16 +528,11 @@ describe("veritrace match on the ledger: two processes and the chain", function 
       expect((await matchSession(node.contracts, id))?.status).to.equal("failed");
       expect(await failureCodeOf(id)).to.equal(FAILURE_CODES["digest-mismatch"]);
     } finally {
-      await new Promise<void>((resolve) => proxy.server.close(() => resolve()));
+      await closeServer(tampering.server);
     }
   });
 
   it("air-gapped: blind, respond, finish, cosign, record; the session completes", async function () {
-    const step = async (command: string, args: string[], who: "police" | "telecom") => {
-      const r = await runVeritrace(["match", command, ...args, ...ledgerArgs(who)], env);
-      expect(r.code, `${command}: ${r.stderr}`).to.equal(0);
-      return r;
-    };
     await step(
       "blind",
       [
@@ -518,6 +605,461 @@ describe("veritrace match on the ledger: two processes and the chain", function 
       cardinality: 15n,
       resultCommitment: written.resultCommitment,
       responseDigest: written.responseDigest,
+    });
+  });
+
+  // ------------------------------------------------------------ refusals, on the ledger
+
+  const token = () => readFileSync(file("token"), "utf8").trim();
+  const sessionLines = () => server.lines.filter((l) => l["msg"] === "session");
+  const completedLines = () => sessionLines().filter((l) => l["status"] === "completed").length;
+  const hex32 = "0x[0-9a-f]{64}";
+
+  /** Opens a session honestly on the ledger, as the police, for a library-blinded request. */
+  const openHonestly = (request: PsiRequestMessage, requestId = more): Promise<bigint> =>
+    openMatchSession(node.contracts, node.cast.police.signer, {
+      requestId,
+      mode: request.header.mode,
+      tag: request.header.sessionId,
+      requestDigest: request.digest,
+      setSize: request.header.count,
+    });
+
+  /** `fn`'s value once it is not undefined (polled for up to 10 s). */
+  async function eventually<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
+    for (let i = 0; i < 100; i++) {
+      const v = await fn();
+      if (v !== undefined) return v;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`never happened: ${what}`);
+  }
+
+  /** Who marked a session failed, and why (waits for the transaction the server sends). */
+  const failedBy = (sessionId: bigint) =>
+    eventually(`session ${sessionId} marked failed`, async () => {
+      const m = node.contracts.matching;
+      const events = await m.queryFilter(m.filters.MatchFailed(sessionId));
+      if (events.length === 0) return undefined;
+      expect(events).to.have.length(1);
+      const args = events[0]?.args;
+      return { participantId: Number(args?.participantId), reasonCode: Number(args?.reasonCode) };
+    });
+
+  async function completedEvents(sessionId: bigint): Promise<number> {
+    const m = node.contracts.matching;
+    return (await m.queryFilter(m.filters.MatchCompleted(sessionId))).length;
+  }
+
+  const variants: { what: string; mode: PsiMode; phones: () => string[]; refusal: RegExp }[] = [
+    {
+      what: "digest",
+      mode: "psi",
+      phones: () => others,
+      refusal: new RegExp(`the request digest is ${hex32} on the ledger, ${hex32} here$`),
+    },
+    {
+      what: "mode",
+      mode: "cardinality",
+      phones: () => suspects,
+      refusal: /was opened in mode psi, the request is cardinality$/,
+    },
+    {
+      what: "set size",
+      mode: "psi",
+      phones: () => suspects.slice(1),
+      refusal: /was opened for 60 identifiers, the request holds 59$/,
+    },
+  ];
+  for (const v of variants) {
+    it(`the server refuses a request whose ${v.what} is not the opening's (403) and marks the session failed, as the provider`, async function () {
+      const tag = newSessionTag();
+      const id = await openHonestly(await blinded(tag, "psi", suspects));
+      const completed = completedLines();
+      const refused = await failure(
+        exchangeWithHeaders(server.url, token(), await blinded(tag, v.mode, v.phones()), {
+          headers: { [LEDGER_SESSION_HEADER]: id.toString() },
+        }),
+      );
+      expect(refused).to.be.instanceOf(MatchError);
+      expect((refused as MatchError).reason).to.equal("session-mismatch");
+      expect(refused.message).to.match(
+        /^the provider refused the request \(403 session-mismatch\)/,
+      );
+      expect(refused.message).to.match(v.refusal);
+      expect(await failedBy(id)).to.deep.equal({
+        participantId: node.cast.telecom.id,
+        reasonCode: FAILURE_CODES["session-mismatch"],
+      });
+      expect((await matchSession(node.contracts, id))?.status).to.equal("failed");
+      expect(sessionLines().at(-1)).to.include({
+        tag,
+        status: "failed",
+        reason: "session-mismatch",
+      });
+      expect(completedLines()).to.equal(completed);
+      await eventually("the provider's ledger log line", async () =>
+        server.lines.find(
+          (l) => l["msg"] === "ledger" && l["action"] === "failed" && l["sessionId"] === `${id}`,
+        ),
+      );
+    });
+  }
+
+  it("a whole valid exchange of session A replayed for session B: 403, nothing computed, neither session touched", async function () {
+    const recorder = await proxy(server.url);
+    const out = file("replayed.json");
+    try {
+      const a = await runVeritrace(runArgs(more, "psi", recorder.url, ["--out", out]), env);
+      expect(a.code, a.stderr).to.equal(0);
+    } finally {
+      await closeServer(recorder.server);
+    }
+    const written = JSON.parse(readFileSync(out, "utf8")) as ResultFile;
+    const idA = BigInt(written.ledger.sessionId);
+    const sent = recorder.exchanges.find((e) => e.path === MATCH_PATH);
+    const cosigned = recorder.exchanges.find((e) => e.path === RESULT_PATH);
+    expect(sent?.status).to.equal(200);
+    expect(cosigned?.status).to.equal(200);
+    expect(sent?.headers[LEDGER_SESSION_HEADER]).to.equal(`${idA}`);
+    const idB = await openHonestly(await blinded(newSessionTag(), "psi", suspects));
+    const lines = sessionLines().length;
+    const completed = completedLines();
+    const replay = async (exchange: Exchange | undefined, ledgerSession?: bigint) => {
+      const res = await fetch(new URL(exchange?.path ?? "/", server.url), {
+        method: "POST",
+        headers: {
+          authorization: exchange?.headers["authorization"] ?? "",
+          "content-type": exchange?.headers["content-type"] ?? "",
+          ...(ledgerSession === undefined ? {} : { [LEDGER_SESSION_HEADER]: `${ledgerSession}` }),
+        },
+        body: exchange?.body ?? Buffer.alloc(0),
+      });
+      return { status: res.status, body: (await res.json()) as { error: string; message: string } };
+    };
+
+    // A's request under B's id: the tag names A on the ledger.
+    const forB = await replay(sent, idB);
+    expect(forB.status).to.equal(403);
+    expect(forB.body.error).to.equal("session-mismatch");
+    expect(forB.body.message).to.equal(
+      `tag ${written.tag} is session ${idA} on the ledger, not ${idB}`,
+    );
+    // The same bytes as sent, A's id included: A is over.
+    const asSent = await replay(sent, idA);
+    expect(asSent.status).to.equal(403);
+    expect(asSent.body.message).to.equal(`session ${idA} is completed, not open`);
+    // The co-signature request too.
+    const cosign = await replay(cosigned);
+    expect(cosign.status).to.equal(403);
+    expect(cosign.body.message).to.equal(`session ${idA} is completed, not responded`);
+
+    // Nothing computed: two failed sessions logged, no response, no completion.
+    const logged = sessionLines().slice(lines);
+    expect(logged.map((l) => [l["status"], l["reason"]])).to.deep.equal([
+      ["failed", "session-mismatch"],
+      ["failed", "session-mismatch"],
+    ]);
+    for (const l of logged) expect(l).not.to.have.property("transcriptDigest");
+    expect(completedLines()).to.equal(completed);
+    // Neither session touched: the provider cannot tell which is the replayer's.
+    expect(await matchSession(node.contracts, idA)).to.deep.include({
+      status: "completed",
+      responseDigest: written.responseDigest,
+    });
+    expect((await matchSession(node.contracts, idB))?.status).to.equal("open");
+    const m = node.contracts.matching;
+    expect(await m.queryFilter(m.filters.MatchFailed(idB))).to.have.length(0);
+  });
+
+  /** `match respond` as the telecom, to a request file; its response must not be written. */
+  async function respondRefused(request: string, pattern: RegExp): Promise<void> {
+    const out = file(`${path.basename(request)}.response`);
+    const r = await matchCommand(
+      "respond",
+      ["--request", request, "--type", "phone", "--input", file("subscribers.txt"), "--out", out],
+      "telecom",
+    );
+    expectOneLine(r, "match respond", pattern);
+    expect(existsSync(out)).to.equal(false);
+    expect(existsSync(`${out}.sig.json`)).to.equal(false);
+  }
+
+  it("match respond: a request of no session open for this provider: exit 1, one line, no response; nothing marked", async function () {
+    // Opened for the bank: not this provider's session, so not its to mark.
+    const forBank = await blinded(newSessionTag(), "psi", suspects);
+    const bankSession = await openHonestly(forBank, bankGranted);
+    writeMessageFile(file("for-bank.psi"), forBank);
+    await respondRefused(
+      file("for-bank.psi"),
+      new RegExp(
+        `session ${bankSession} is for participant ${node.cast.bank.id}, this provider is participant ${node.cast.telecom.id}$`,
+      ),
+    );
+    expect((await matchSession(node.contracts, bankSession))?.status).to.equal("open");
+    // Never opened.
+    const unopened = await blinded(newSessionTag(), "psi", suspects);
+    writeMessageFile(file("unopened.psi"), unopened);
+    await respondRefused(
+      file("unopened.psi"),
+      new RegExp(`no session on the ledger has tag ${unopened.header.sessionId}$`),
+    );
+    // Already failed (by the requester).
+    const closed = await blinded(newSessionTag(), "psi", suspects);
+    const closedSession = await openHonestly(closed);
+    await (
+      await node.contracts.matching.connect(node.cast.police.signer).fail(closedSession, 6)
+    ).wait();
+    writeMessageFile(file("closed.psi"), closed);
+    await respondRefused(
+      file("closed.psi"),
+      new RegExp(`session ${closedSession} is failed, not open$`),
+    );
+    expect(await failedBy(closedSession)).to.deep.equal({
+      participantId: node.cast.police.id,
+      reasonCode: 6,
+    });
+  });
+
+  it("match respond: a tampered request file: exit 1, one line, no response; the provider marks the session failed", async function () {
+    // A flipped byte: the body no longer hashes to its header's bodySha256.
+    const flipped = await blinded(newSessionTag(), "psi", suspects);
+    const flippedSession = await openHonestly(flipped);
+    writeMessageFile(file("flipped.psi"), flipped);
+    flipByte(file("flipped.psi"));
+    await respondRefused(
+      file("flipped.psi"),
+      new RegExp(
+        `flipped\\.psi: the body's SHA-256 ${hex32} is not the header's ${hex32}; session ${flippedSession} marked failed on the ledger \\(code 3, wrong session\\)$`,
+      ),
+    );
+    expect(await failedBy(flippedSession)).to.deep.equal({
+      participantId: node.cast.telecom.id,
+      reasonCode: FAILURE_CODES["digest-mismatch"],
+    });
+    // Another body under the session's tag, hashed consistently: not the recorded digest.
+    const tag = newSessionTag();
+    const swappedSession = await openHonestly(await blinded(tag, "psi", suspects));
+    writeMessageFile(file("swapped.psi"), await blinded(tag, "psi", others));
+    await respondRefused(
+      file("swapped.psi"),
+      new RegExp(
+        `session ${swappedSession}: the request digest is ${hex32} on the ledger, ${hex32} here; session ${swappedSession} marked failed on the ledger \\(code 3, wrong session\\)$`,
+      ),
+    );
+    expect(await failedBy(swappedSession)).to.deep.equal({
+      participantId: node.cast.telecom.id,
+      reasonCode: FAILURE_CODES["session-mismatch"],
+    });
+  });
+
+  /** A session through blind, respond and finish (Responded on the ledger), by the commands. */
+  async function respondedSession(name: string) {
+    const f = (x: string) => file(`${name}-${x}`);
+    await step(
+      "blind",
+      [
+        "--request",
+        more.toString(),
+        "--mode",
+        "cardinality",
+        "--type",
+        "phone",
+        "--input",
+        file("suspects.txt"),
+        "--out",
+        f("request.psi"),
+        "--state",
+        f("state.json"),
+      ],
+      "police",
+    );
+    const state = JSON.parse(readFileSync(f("state.json"), "utf8")) as {
+      ledger: { sessionId: string };
+    };
+    const id = BigInt(state.ledger.sessionId);
+    await step(
+      "respond",
+      [
+        "--request",
+        f("request.psi"),
+        "--type",
+        "phone",
+        "--input",
+        file("subscribers.txt"),
+        "--out",
+        f("response.psi"),
+      ],
+      "telecom",
+    );
+    await step(
+      "finish",
+      [
+        "--state",
+        f("state.json"),
+        "--response",
+        f("response.psi"),
+        "--to-cosign",
+        f("to-cosign.json"),
+        "--out",
+        f("result.json"),
+      ],
+      "police",
+    );
+    expect((await matchSession(node.contracts, id))?.status).to.equal("responded");
+    const toCosign = f("to-cosign.json");
+    const doc = JSON.parse(readFileSync(toCosign, "utf8")) as CosignRequest;
+    const result: MatchResult = {
+      sessionId: BigInt(doc.result.sessionId),
+      tag: doc.result.tag,
+      requestDigest: doc.result.requestDigest,
+      responseDigest: doc.result.responseDigest,
+      resultCommitment: doc.result.resultCommitment,
+      cardinality: BigInt(doc.result.cardinality),
+    };
+    return { id, toCosign, doc, result, response: f("response.psi"), file: f };
+  }
+  let responded: Awaited<ReturnType<typeof respondedSession>>;
+
+  /** The bank's key (an active key, of another participant) signing `result`. */
+  async function bankSignature(result: MatchResult) {
+    const bank = node.cast.bank.signer;
+    const domain = await matchingDomain(node.contracts);
+    return {
+      signer: await bank.getAddress(),
+      signature: await signMatchResult(bank, domain, result),
+    };
+  }
+
+  it("match cosign: a result whose digests are not the ledger's: exit 1, one line, no co-signature", async function () {
+    responded = await respondedSession("cosign");
+    const out = responded.file("cosignature.json");
+    for (const field of ["requestDigest", "responseDigest"] as const) {
+      const wrong = {
+        ...responded.doc,
+        result: { ...responded.doc.result, [field]: `0x${randomBytes(32).toString("hex")}` },
+      };
+      writeFileSync(responded.file("wrong.json"), JSON.stringify(wrong));
+      const r = await matchCommand(
+        "cosign",
+        ["--result", responded.file("wrong.json"), "--out", out],
+        "telecom",
+      );
+      expectOneLine(
+        r,
+        "match cosign",
+        new RegExp(`the result's ${field} is not session ${responded.id}'s$`),
+      );
+      expect(existsSync(out)).to.equal(false);
+    }
+    expect((await matchSession(node.contracts, responded.id))?.status).to.equal("responded");
+  });
+
+  it("match record: a co-signature by a key not of the provider: exit 1, one line, no result recorded", async function () {
+    const cosignature = responded.file("bank-cosignature.json");
+    const bank = await bankSignature(responded.result);
+    writeFileSync(
+      cosignature,
+      JSON.stringify({
+        format: "veritrace-match-cosignature/1",
+        sessionId: responded.id.toString(),
+        provider: bank,
+      }),
+    );
+    const r = await matchCommand(
+      "record",
+      ["--result", responded.toCosign, "--cosignature", cosignature],
+      "police",
+    );
+    expectOneLine(
+      r,
+      "match record",
+      new RegExp(
+        `the provider's MatchResult signer ${bank.signer} is not an active key of participant ${node.cast.telecom.id}; session ${responded.id} marked failed on the ledger \\(code 3, wrong session\\)$`,
+      ),
+    );
+    expect(await completedEvents(responded.id)).to.equal(0);
+    expect(await failedBy(responded.id)).to.deep.equal({
+      participantId: node.cast.police.id,
+      reasonCode: FAILURE_CODES["invalid-signature"],
+    });
+  });
+
+  it("match record: a result the contract refuses: its error decoded in one line, no result recorded", async function () {
+    const s = await respondedSession("contract");
+    await step("cosign", ["--result", s.toCosign, "--out", s.file("cosignature.json")], "telecom");
+    // The provider co-signed; then the requester's signature is swapped for another
+    // institution's. The command checks the provider's signature, the contract both.
+    const bank = await bankSignature(s.result);
+    writeFileSync(s.file("swapped.json"), JSON.stringify({ ...s.doc, requester: bank }));
+    const r = await matchCommand(
+      "record",
+      ["--result", s.file("swapped.json"), "--cosignature", s.file("cosignature.json")],
+      "police",
+    );
+    expectOneLine(
+      r,
+      "match record",
+      new RegExp(
+        `SignerNotParty\\(signer=${bank.signer}, actual=${node.cast.bank.id}, expected=${node.cast.police.id}\\); session ${s.id} marked failed on the ledger \\(code 7, other\\)$`,
+        "i",
+      ),
+    );
+    expect(await completedEvents(s.id)).to.equal(0);
+    expect((await matchSession(node.contracts, s.id))?.status).to.equal("failed");
+  });
+
+  it("match finish: the response of another session: exit 1, one line, no result; the session marked failed", async function () {
+    await step(
+      "blind",
+      [
+        "--request",
+        more.toString(),
+        "--mode",
+        "psi",
+        "--type",
+        "phone",
+        "--input",
+        file("suspects.txt"),
+        "--out",
+        file("other-request.psi"),
+        "--state",
+        file("other-state.json"),
+      ],
+      "police",
+    );
+    const state = JSON.parse(readFileSync(file("other-state.json"), "utf8")) as {
+      sessionId: string;
+      ledger: { sessionId: string };
+    };
+    const id = BigInt(state.ledger.sessionId);
+    const r = await matchCommand(
+      "finish",
+      [
+        "--state",
+        file("other-state.json"),
+        "--response",
+        responded.response,
+        "--to-cosign",
+        file("other-to-cosign.json"),
+        "--out",
+        file("other-result.json"),
+      ],
+      "police",
+    );
+    expectOneLine(
+      r,
+      "match finish",
+      new RegExp(
+        `the response is of tag ${responded.doc.result.tag}, not of session ${id}'s tag ${state.sessionId}; session ${id} marked failed on the ledger \\(code 3, wrong session\\)$`,
+      ),
+    );
+    expect(existsSync(file("other-result.json"))).to.equal(false);
+    expect(existsSync(file("other-to-cosign.json"))).to.equal(false);
+    expect(existsSync(file("other-state.json"))).to.equal(true);
+    expect(await failedBy(id)).to.deep.equal({
+      participantId: node.cast.police.id,
+      reasonCode: FAILURE_CODES["session-mismatch"],
     });
   });
 });
