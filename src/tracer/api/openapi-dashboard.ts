@@ -1,6 +1,7 @@
 /**
  * The OpenAPI description of the routes the dashboard added (`GET /activity`, `POST /trace`),
- * merged into {@link openApiDocument} (openapi.ts) next to the others.
+ * merged into {@link openApiDocument} (openapi.ts) next to the others. Its schema helpers serve
+ * openapi-risk.ts too.
  */
 import type { MediaType, PathItem, Reference, Schema } from "./openapi.js";
 import {
@@ -10,12 +11,12 @@ import {
   MAX_TRACE_PATHS,
 } from "./trace-route.js";
 
-const schema = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const response = (name: string): Reference => ({ $ref: `#/components/responses/${name}` });
-const json = (s: Schema): Readonly<Record<string, MediaType>> => ({
+export const schema = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+export const response = (name: string): Reference => ({ $ref: `#/components/responses/${name}` });
+export const json = (s: Schema): Readonly<Record<string, MediaType>> => ({
   "application/json": { schema: s },
 });
-const errors = (...statuses: readonly string[]): Record<string, Reference> => {
+export const errors = (...statuses: readonly string[]): Record<string, Reference> => {
   const names: Record<string, string> = {
     "400": "BadRequest",
     "401": "Unauthorized",
@@ -35,16 +36,23 @@ const errors = (...statuses: readonly string[]): Record<string, Reference> => {
   }
   return out;
 };
-const amount: Schema = { type: "string", pattern: "^\\d+$", description: "Base units, decimal." };
-const address: Schema = { type: "string", pattern: "^0x[0-9a-f]{40}$" };
-const nullable = (s: Schema): Schema => ({ oneOf: [s, { type: "null" }] });
-const object = (properties: Readonly<Record<string, Schema>>, description?: string): Schema => ({
+export const amount: Schema = {
+  type: "string",
+  pattern: "^\\d+$",
+  description: "Base units, decimal.",
+};
+export const address: Schema = { type: "string", pattern: "^0x[0-9a-f]{40}$" };
+export const nullable = (s: Schema): Schema => ({ oneOf: [s, { type: "null" }] });
+export const object = (
+  properties: Readonly<Record<string, Schema>>,
+  description?: string,
+): Schema => ({
   type: "object",
   ...(description === undefined ? {} : { description }),
   properties,
   required: Object.keys(properties),
 });
-const arrayOf = (items: Schema): Schema => ({ type: "array", items });
+export const arrayOf = (items: Schema): Schema => ({ type: "array", items });
 const day: Schema = { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}$" };
 
 export const dashboardTags = [

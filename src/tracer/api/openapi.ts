@@ -4,6 +4,7 @@
  */
 
 import { dashboardPaths, dashboardSchemas, dashboardTags } from "./openapi-dashboard.js";
+import { riskPaths, riskSchemas, riskTags } from "./openapi-risk.js";
 
 type SchemaType = "string" | "integer" | "number" | "boolean" | "object" | "array" | "null";
 
@@ -192,9 +193,11 @@ export const openApiDocument: OpenApiDocument = {
     { name: "verification", description: "Off-chain re-checks of signatures and proofs." },
     { name: "anomalies", description: "Patterns across transactions worth an auditor's look." },
     ...dashboardTags,
+    ...riskTags,
   ],
   paths: {
     ...dashboardPaths,
+    ...riskPaths,
     "/health": {
       get: {
         operationId: "getHealth",
@@ -495,6 +498,7 @@ export const openApiDocument: OpenApiDocument = {
     },
     schemas: {
       ...dashboardSchemas,
+      ...riskSchemas,
       Error: object({
         error: object({
           code: {

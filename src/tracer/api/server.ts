@@ -27,6 +27,7 @@ import { badRequest, HttpError, notFound } from "./http.js";
 import { openApiDocument } from "./openapi.js";
 import type { StaticSite } from "./static.js";
 import { traceRoute } from "./trace-route.js";
+import { riskScreenRoute } from "../risk/route.js";
 import {
   PaginationError,
   compareDecimal,
@@ -405,6 +406,7 @@ export const ROUTES: readonly Route[] = [
   },
   activityRoute,
   traceRoute,
+  riskScreenRoute,
 ];
 
 /** The route a path names, and its decoded parameters. */

@@ -164,10 +164,10 @@ const pathJson = (p: TaintPath): FlowPath => ({
   })),
 });
 
-/** Traces run one at a time per store: each reads transfers into it. */
+/** Traces (and risk screens) run one at a time per store: each reads transfers into it. */
 const running = new WeakMap<Store, Promise<unknown>>();
 
-async function exclusive<T>(store: Store, run: () => Promise<T>): Promise<T> {
+export async function exclusive<T>(store: Store, run: () => Promise<T>): Promise<T> {
   const before = running.get(store) ?? Promise.resolve();
   const mine = before.catch(() => undefined).then(run);
   running.set(store, mine);

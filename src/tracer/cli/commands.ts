@@ -27,6 +27,7 @@ import { serveCommand } from "../api/command.js";
 import { freezeReport } from "../audit/freezes.js";
 import { labelsImportCommand, labelsShowCommand } from "../labels/command.js";
 import { traceCommand, transfersCommand } from "../funds/command.js";
+import { riskCommand, screenCommand } from "../risk/command.js";
 import { MATCH_COMMANDS } from "../../mpc/command.js";
 import { isoTime, json, logLine, table } from "./output.js";
 import { ProgressBar } from "./progress.js";
@@ -505,6 +506,8 @@ export const COMMANDS: Command[] = [
   freezesCommand,
   traceCommand,
   transfersCommand,
+  riskCommand,
+  screenCommand,
   labelsImportCommand,
   labelsShowCommand,
   serveCommand,

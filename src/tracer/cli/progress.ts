@@ -7,7 +7,11 @@ export class ProgressBar {
   private lastPrint = 0;
   private readonly tty = process.stderr.isTTY === true;
 
-  constructor(private readonly label: string) {}
+  /** `units` name what is counted (default: blocks done, events read). */
+  constructor(
+    private readonly label: string,
+    private readonly units: { done: string; events: string } = { done: "blocks", events: "events" },
+  ) {}
 
   update(p: { done: number; total: number; events: number }, force = false): void {
     const now = Date.now();
@@ -17,8 +21,9 @@ export class ProgressBar {
     const ratio = p.total <= 0 ? 1 : Math.min(1, p.done / p.total);
     const rate = Math.round(p.events / seconds);
     const text =
-      `${this.label} ${(ratio * 100).toFixed(0).padStart(3)}% · blocks ${p.done.toLocaleString("en")}/` +
-      `${p.total.toLocaleString("en")} · ${p.events.toLocaleString("en")} events · ${rate.toLocaleString("en")} events/s`;
+      `${this.label} ${(ratio * 100).toFixed(0).padStart(3)}% · ${this.units.done} ${p.done.toLocaleString("en")}/` +
+      `${p.total.toLocaleString("en")} · ${p.events.toLocaleString("en")} ${this.units.events} · ` +
+      `${rate.toLocaleString("en")} ${this.units.events}/s`;
     if (this.tty) {
       const width = 24;
       const filled = Math.round(ratio * width);

@@ -92,7 +92,8 @@ export function normalizeToken(token: string): string {
   return getAddress(token).toLowerCase();
 }
 
-function toTransfer(t: TransferRow): Transfer {
+/** A stored transfer as the taint and risk engines read it. */
+export function toTransfer(t: TransferRow): Transfer {
   return {
     blockNumber: t.blockNumber,
     txIndex: t.txIndex,

@@ -1,0 +1,91 @@
+/**
+ * The alert hook: a high or severe verdict published as a consortium label on chain
+ * (LabelRegistry, bound to an active case, by the participant whose key signs). The key comes
+ * only from an encrypted JSON keystore, its password from VERITRACE_KEYSTORE_PASSWORD.
+ */
+import { JsonRpcProvider, type Wallet } from "ethers";
+import { connectConsortium, readDeployment } from "../../client/deployment.js";
+import { KEYSTORE_PASSWORD_ENV, signerFromKeystore } from "../../client/keystore.js";
+import { ParticipantClient } from "../../client/roles.js";
+import { TracerError, UsageError } from "../errors.js";
+import type { RiskReport } from "./score.js";
+
+/** What publishing needs, checked before any work ({@link checkPublish}). */
+export interface PublishPlan {
+  ledgerRpc: string;
+  deployment: string;
+  keystore: string;
+  password: string;
+  caseNumberCommitment: string;
+}
+
+/** Checks the publishing options (usage errors, exit 2) before anything is read or sent. */
+export function checkPublish(options: {
+  ledgerRpc: string;
+  deployment: string | undefined;
+  keystore: string | undefined;
+  caseNumberCommitment: string | undefined;
+}): PublishPlan {
+  const { deployment, keystore, caseNumberCommitment } = options;
+  if (caseNumberCommitment === undefined)
+    throw new UsageError(
+      "--publish needs --case, the case number commitment the label is bound to",
+    );
+  if (!/^0x[0-9a-fA-F]{64}$/.test(caseNumberCommitment))
+    throw new UsageError(
+      `--case must be a case number commitment (0x and 64 hex digits), got ${JSON.stringify(caseNumberCommitment)}`,
+    );
+  if (deployment === undefined) throw new UsageError("--publish needs --deployment FILE");
+  if (keystore === undefined) throw new UsageError("--publish needs --keystore FILE");
+  const password = process.env[KEYSTORE_PASSWORD_ENV];
+  if (password === undefined || password === "")
+    throw new UsageError(`--keystore needs its password in ${KEYSTORE_PASSWORD_ENV}`);
+  return { ledgerRpc: options.ledgerRpc, deployment, keystore, password, caseNumberCommitment };
+}
+
+/** The label a report publishes: its top category, the score as the confidence. */
+export function alertLabel(report: RiskReport): { category: string; confidence: number } {
+  if (report.verdict !== "high" && report.verdict !== "severe")
+    throw new TracerError(
+      `${report.address} scores ${report.score} (${report.verdict}): only high or severe verdicts are published`,
+    );
+  const top = report.exposures[0];
+  if (top === undefined) throw new TracerError(`${report.address} has no exposure to publish`);
+  return { category: top.category, confidence: report.score };
+}
+
+/**
+ * The participant's key, decrypted before any work: a wrong password or keystore fails at once
+ * (an InputError naming the file), not after the screening.
+ */
+export function unlockKey(plan: PublishPlan): Promise<Wallet> {
+  return signerFromKeystore(plan.keystore, plan.password);
+}
+
+/** Publishes the alert label with the unlocked key; returns its id. */
+export async function publishAlert(
+  plan: PublishPlan,
+  key: Wallet,
+  report: RiskReport,
+  chainId: number,
+): Promise<{ labelId: bigint; category: string; confidence: number }> {
+  const { category, confidence } = alertLabel(report);
+  const record = readDeployment(plan.deployment);
+  const provider = new JsonRpcProvider(plan.ledgerRpc, record.chainId, { staticNetwork: true });
+  try {
+    const client = new ParticipantClient(
+      connectConsortium(record, provider),
+      key.connect(provider),
+    );
+    const labelId = await client.publishLabel({
+      subject: report.address,
+      chainId,
+      category,
+      caseNumberCommitment: plan.caseNumberCommitment,
+      confidence,
+    });
+    return { labelId, category, confidence };
+  } finally {
+    provider.destroy();
+  }
+}

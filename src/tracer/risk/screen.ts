@@ -1,0 +1,317 @@
+/**
+ * Screening: many addresses scored over one ingested history. Each token's transfers are read
+ * into the store once (the same sync engine and `transfers` table as `veritrace trace`; a later
+ * screen reads only the new blocks), loaded once, indexed once, and every address is walked on
+ * the same memoized engine. Bad input is reported per line and never stops the batch.
+ */
+import { TracerError } from "../errors.js";
+import { ingestTransfers } from "../funds/ingest.js";
+import { normalizeToken, toTransfer } from "../funds/run.js";
+import type { Label as EngineLabel } from "../funds/types.js";
+import type { RpcClient } from "../indexer/rpc.js";
+import { allLabelsFor } from "../labels/chain.js";
+import { addressFormat, hasValidChecksum, isEvmAddress } from "../labels/networks.js";
+import { labelsFor } from "../labels/store.js";
+import type { Database } from "../store/db.js";
+import { FEE_SINK, loadTransfers, streamId } from "../store/streams.js";
+import { VERDICTS, type RiskConfig, type Verdict } from "./config.js";
+import { ExposureEngine, InflowIndex } from "./exposure.js";
+import { assessAddress, riskReportJson, type RiskReport } from "./score.js";
+
+/** One line of a screening input: an address, and optionally its token. */
+export interface ScreenEntry {
+  /** 1-based line number in the input. */
+  line: number;
+  input: string;
+  token?: string;
+}
+
+/** Reads a screening file: one address a line (TXT), or CSV with an address and a token column. */
+export function parseScreenInput(text: string, csv: boolean): ScreenEntry[] {
+  const entries: ScreenEntry[] = [];
+  let addressColumn = 0;
+  let tokenColumn = csv ? 1 : -1;
+  let header = csv;
+  const unquote = (cell: string) =>
+    cell
+      .trim()
+      .replace(/^"(.*)"$/, "$1")
+      .trim();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const cells = csv ? line.split(",").map(unquote) : line.split(/[\s,]+/);
+    if (header) {
+      header = false;
+      const names = cells.map((c) => c.toLowerCase());
+      if (names.includes("address")) {
+        addressColumn = names.indexOf("address");
+        tokenColumn = names.indexOf("token");
+        return;
+      }
+    }
+    const token = tokenColumn >= 0 ? cells[tokenColumn] : cells[1];
+    entries.push({
+      line: i + 1,
+      input: cells[addressColumn] ?? "",
+      ...(token === undefined || token === "" ? {} : { token }),
+    });
+  });
+  return entries;
+}
+
+/** Why an address can't be screened, or null when it can. */
+export function addressProblem(input: string): string | null {
+  if (isEvmAddress(input))
+    return hasValidChecksum(input) ? null : "bad EIP-55 checksum (mixed case that is no checksum)";
+  if (input === "") return "no address";
+  const format = addressFormat(input);
+  return format === null
+    ? "malformed address: expected 0x and 40 hex digits"
+    : `not an EVM address (${format} format): risk is scored on EVM chains only`;
+}
+
+export interface ScreenRequest {
+  rpc: RpcClient;
+  db: Database;
+  entries: readonly ScreenEntry[];
+  /** The token of entries that name none: an address or "native". */
+  token: string;
+  hops: number;
+  config: RiskConfig;
+  /** Paths reported per scoring category (default 3). */
+  paths?: number;
+  /** First block (default: the stream's start, or 0), last block (default: the head). */
+  fromBlock?: number;
+  toBlock?: number;
+  /** Block times (unix seconds), inclusive. */
+  since?: number;
+  until?: number;
+  confirmations?: number;
+  finalityDepth?: number;
+  traceCalls?: boolean;
+  onIngest?: (p: { token: string; indexedTo: number; target: number; rows: number }) => void;
+  onScreen?: (p: { done: number; total: number }) => void;
+}
+
+/** One line's answer: a report, or the reason it has none. */
+export interface ScreenLine {
+  line: number;
+  input: string;
+  address: string | null;
+  token: string | null;
+  report: RiskReport | null;
+  error: string | null;
+}
+
+export interface ScreenResult {
+  chainId: number;
+  hops: number;
+  toBlock: number;
+  streams: {
+    token: string;
+    fromBlock: number;
+    transfers: number;
+    complete: boolean;
+    note: string | null;
+  }[];
+  lines: ScreenLine[];
+}
+
+async function streamStart(db: Database, id: string): Promise<number | null> {
+  const rows = await db.query<{ start_block: string | number }>(
+    "SELECT start_block FROM streams WHERE id = $1",
+    [id],
+  );
+  return rows[0] === undefined ? null : Number(rows[0].start_block);
+}
+
+/**
+ * Scores every entry. Per-line problems (a malformed or non-EVM address, a token that is no
+ * address or has no contract) become that line's `error`; a node or store failure throws.
+ */
+export async function screenAddresses(req: ScreenRequest): Promise<ScreenResult> {
+  const chainId = Number(await req.rpc.call<string>("eth_chainId", [], 1));
+  const head = Number(await req.rpc.call<string>("eth_blockNumber"));
+  const toBlock = req.toBlock ?? head - (req.confirmations ?? 0);
+  if (toBlock > head)
+    throw new TracerError(`--to-block ${toBlock} is beyond the node's head ${head}`);
+  if (toBlock < 0)
+    throw new TracerError(`no block left after --confirmations ${req.confirmations ?? 0}`);
+  if (req.fromBlock !== undefined && req.fromBlock > toBlock)
+    throw new TracerError(`--from ${req.fromBlock} is after the last block ${toBlock}`);
+
+  const lines: ScreenLine[] = req.entries.map((e) => ({
+    line: e.line,
+    input: e.input,
+    address: null,
+    token: null,
+    report: null,
+    error: null,
+  }));
+  // Per-line checks: the address, then the token's form.
+  const nonEvm: ScreenLine[] = [];
+  for (const [i, e] of req.entries.entries()) {
+    const l = lines[i] as ScreenLine;
+    const problem = addressProblem(e.input);
+    if (problem !== null) {
+      l.error = problem;
+      if (problem.startsWith("not an EVM")) nonEvm.push(l);
+      continue;
+    }
+    l.address = e.input.toLowerCase();
+    try {
+      l.token = normalizeToken(e.token ?? req.token);
+    } catch {
+      l.error = `token ${JSON.stringify(e.token ?? req.token)} is not a token address or "native"`;
+    }
+  }
+  // Non-EVM addresses the labels know (TagPacks list Bitcoin and Tron addresses) say so.
+  const known = await labelsFor(
+    req.db,
+    nonEvm.map((l) => l.input),
+  );
+  for (const l of nonEvm) {
+    const label = known.get(l.input)?.[0];
+    if (label !== undefined)
+      l.error += `; labeled ${label.category} on ${label.network} (${label.tagpack.title})`;
+  }
+
+  const byToken = new Map<string, ScreenLine[]>();
+  for (const l of lines)
+    if (l.error === null && l.token !== null)
+      byToken.set(l.token, [...(byToken.get(l.token) ?? []), l]);
+  const total = [...byToken.values()].reduce((n, ls) => n + ls.length, 0);
+  let done = 0;
+  const streams: ScreenResult["streams"] = [];
+  for (const [token, tokenLines] of byToken) {
+    if (token !== "native") {
+      const code = await req.rpc.call<string>("eth_getCode", [token, "latest"]);
+      if (code === "0x") {
+        for (const l of tokenLines)
+          l.error = `no contract at token address ${token} on chain ${chainId}`;
+        done += tokenLines.length;
+        continue;
+      }
+    }
+    const kind = token === "native" ? "native" : "erc20";
+    const id = streamId({ chainId, kind, token });
+    const startBlock = req.fromBlock ?? (await streamStart(req.db, id)) ?? 0;
+    const ingest = await ingestTransfers(
+      req.db,
+      req.rpc,
+      { chainId, kind, token, startBlock },
+      {
+        toBlock,
+        finalityDepth: req.finalityDepth,
+        traceCalls: req.traceCalls,
+        onProgress: (p) => req.onIngest?.({ token, ...p }),
+      },
+    );
+    const from = Math.max(startBlock, (await streamStart(req.db, id)) ?? startBlock);
+    const transfers = (await loadTransfers(req.db, id, token, from, toBlock)).map(toTransfer);
+    const addresses = new Set<string>();
+    for (const t of transfers) {
+      addresses.add(t.from);
+      addresses.add(t.to);
+    }
+    for (const l of tokenLines) addresses.add(l.address as string);
+    addresses.delete(FEE_SINK);
+    const labels = await allLabelsFor(req.db, [...addresses], chainId);
+    const lookup = (a: string): EngineLabel | undefined => {
+      const first = labels.get(a)?.[0];
+      return first === undefined ? undefined : { category: first.category, label: first.label };
+    };
+    const index = new InflowIndex(transfers, {
+      token,
+      window: { fromTime: req.since, toTime: req.until },
+      labels: lookup,
+      extra: tokenLines.map((l) => l.address as string),
+    });
+    const engine = new ExposureEngine(index, req.hops);
+    const reports = new Map<string, RiskReport>();
+    for (const l of tokenLines) {
+      const address = l.address as string;
+      let report = reports.get(address);
+      if (report === undefined) {
+        report = assessAddress(engine, address, req.config, { hops: req.hops, paths: req.paths });
+        reports.set(address, report);
+      }
+      l.report = report;
+      done++;
+      req.onScreen?.({ done, total });
+    }
+    streams.push({
+      token,
+      fromBlock: from,
+      transfers: index.length,
+      complete: ingest.complete,
+      note: ingest.note,
+    });
+  }
+  return { chainId, hops: req.hops, toBlock, streams, lines };
+}
+
+/** Counts of each verdict. */
+export function verdictCounts(lines: readonly ScreenLine[]): Record<Verdict, number> {
+  const counts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
+  for (const l of lines) if (l.report !== null) counts[l.report.verdict]++;
+  return counts;
+}
+
+/** The object `veritrace screen --json` prints and `POST /risk/screen` answers. */
+export function screenJson(r: ScreenResult): Record<string, unknown> {
+  return {
+    chainId: r.chainId,
+    hops: r.hops,
+    toBlock: r.toBlock,
+    addresses: r.lines.length,
+    screened: r.lines.filter((l) => l.report !== null).length,
+    errors: r.lines.filter((l) => l.error !== null).length,
+    verdicts: verdictCounts(r.lines),
+    streams: r.streams,
+    results: r.lines.map((l) =>
+      l.report === null
+        ? { line: l.line, input: l.input, error: l.error }
+        : { line: l.line, input: l.input, token: l.token, ...riskReportJson(l.report) },
+    ),
+  };
+}
+
+const csvCell = (v: string | number) => {
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** `veritrace screen --csv`: one row per input line. */
+export function screenCsv(r: ScreenResult): string {
+  const rows = [
+    [
+      "line",
+      "input",
+      "token",
+      "score",
+      "verdict",
+      "received",
+      "top_category",
+      "top_share",
+      "error",
+    ],
+  ];
+  for (const l of r.lines) {
+    const top = l.report?.exposures[0];
+    const received = l.report?.received ?? 0n;
+    rows.push([
+      String(l.line),
+      l.input,
+      l.token ?? "",
+      l.report === null ? "" : String(l.report.score),
+      l.report?.verdict ?? "",
+      l.report === null ? "" : received.toString(),
+      top?.category ?? "",
+      top === undefined ? "" : `${(top.shareBasisPoints / 100).toFixed(2)}%`,
+      l.error ?? "",
+    ]);
+  }
+  return rows.map((row) => row.map(csvCell).join(",")).join("\n") + "\n";
+}

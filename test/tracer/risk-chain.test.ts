@@ -1,0 +1,617 @@
+/**
+ * Risk scoring end to end on anvil, with the real TagPacks (../shared/data/tagpacks: OFAC, hacks
+ * and the Ronin bridge, EtherScamDB, Binance's wallets) as the label base: tokens sent from
+ * labeled addresses (impersonated) to customers, then `veritrace risk`, `veritrace screen`
+ * (TXT and CSV, bad lines among good ones), `POST /risk/screen` (auth, limits, 400s) and the
+ * alert hook publishing a consortium label, each checked against numbers computed by hand.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { encryptKeystoreJsonSync, HDNodeWallet, hexlify, randomBytes, Wallet } from "ethers";
+import {
+  DataKind,
+  Investigator,
+  Supervisor,
+  generateCaseKey,
+  writeDeployment,
+} from "../../src/client/index.js";
+import { createApiServer } from "../../src/tracer/api/server.js";
+import { openApiDocument } from "../../src/tracer/api/openapi.js";
+import { Indexer } from "../../src/tracer/indexer/sync.js";
+import { RpcClient } from "../../src/tracer/indexer/rpc.js";
+import { chainLabelsFor } from "../../src/tracer/labels/chain.js";
+import { importTagPacks, labelsFor } from "../../src/tracer/labels/store.js";
+import { openMemoryDatabase } from "../../src/tracer/store/db.js";
+import { Store } from "../../src/tracer/store/store.js";
+import { TestToken__factory, type TestToken } from "../../types/ethers-contracts/index.js";
+import {
+  ROOT,
+  runVeritrace,
+  startConsortiumNode,
+  type CommandResult,
+  type ConsortiumNode,
+} from "../helpers/tracer.js";
+
+const TAGPACKS = path.resolve(ROOT, "..", "shared", "data", "tagpacks");
+const PACKS = [
+  "ofac.yaml",
+  "hacks.yaml",
+  "ronin_bridge.yaml",
+  "etherscamdb_tagpack.yaml",
+  "exchange-wallets-binance.yaml",
+].map((f) => path.join(TAGPACKS, f));
+/** Labeled addresses of the real TagPacks. */
+const OFAC = "0x8576acc5c05d6ce88f4e49bf65bdf0c62f91353c"; // sanctioned (OFAC's source)
+const RONIN = "0x29fc9b71492ec63696cf9cd56e9832a42b0dced0"; // hack (Ronin bridge exploiter 4)
+/** The first Ronin exploiter: also on OFAC's list (Lazarus), so sanctioned, the more severe. */
+const RONIN_OFAC = "0x098b716b8aaf21512996dc57eb0615e2383e2f96";
+const SCAM = "0xd0cc2b24980cbcca47ef755da88b220a82291407"; // phishing (myelherwallel.com)
+const BINANCE = "0xbe0eb53f46cd790cd13851d5eff43d12404d33e8"; // exchange
+const OFAC_BTC = "3K35dyL85fR9ht7UgzPfd1gLRRXQtNTqE3"; // sanctioned, on Bitcoin
+const TOKEN_API = "risk-test-token-0123456789abcdef";
+const PASSWORD = "correct horse battery staple";
+
+let node: ConsortiumNode;
+let token: TestToken;
+let tokenAddress: string;
+let tmp: string;
+let db: string;
+const who: Record<string, string> = {};
+let beforeLate = 0;
+
+const fresh = () => new Wallet(hexlify(randomBytes(32))).address.toLowerCase();
+
+function lastJson(r: CommandResult): Record<string, unknown> {
+  expect(r.code, r.stderr).to.equal(0);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "") as Record<string, unknown>;
+}
+
+const risk = (address: string, ...args: string[]) =>
+  runVeritrace(["risk", address, "--rpc", node.url, "--token", tokenAddress, "--db", db, ...args]);
+
+interface Report {
+  address: string;
+  score: number;
+  verdict: string;
+  received: string;
+  exposures: {
+    category: string;
+    direct: string;
+    indirect: string;
+    share: string;
+    points: number;
+  }[];
+  paths: { category: string; amount: string; source: string; steps: { txHash: string }[] }[];
+  error?: string;
+  line: number;
+}
+
+describe("risk scoring on a real chain with the real TagPacks", function () {
+  before(async function () {
+    node = await startConsortiumNode("anvil");
+    const deployer = node.signers[9];
+    if (deployer === undefined) throw new Error("signers");
+    token = await new TestToken__factory(deployer).deploy("Test USD", "TUSD", 6);
+    await token.waitForDeployment();
+    tokenAddress = (await token.getAddress()).toLowerCase();
+    for (const name of ["W", "A", "C1", "C2", "C3", "C4", "C5", "QUIET"]) who[name] = fresh();
+    const send = async (from: string, to: string, amount: bigint) => {
+      const signer = await node.connection.ethers.getImpersonatedSigner(from);
+      await node.rpc.call("anvil_setBalance", [from, "0xde0b6b3a7640000"]);
+      await (await token.connect(signer).transfer(to, amount)).wait();
+    };
+    for (const a of [OFAC, RONIN, SCAM, BINANCE, who["W"] as string])
+      await (await token.connect(deployer).mint(a, 10_000n)).wait();
+    const [W, A, C1, C2, C3, C4, C5] = ["W", "A", "C1", "C2", "C3", "C4", "C5"].map(
+      (n) => who[n] as string,
+    ) as string[];
+    await send(OFAC, A as string, 100n);
+    await send(W as string, A as string, 300n); // A: 100 of 400 sanctioned
+    await send(A as string, C1 as string, 200n); // C1: floor(200·100/400) = 50 sanctioned, hop 2
+    await send(W as string, C1 as string, 200n); // C1 received 400: 12.5 %
+    await send(SCAM, C2 as string, 10n);
+    await send(W as string, C2 as string, 90n); // C2: phishing 10 of 100, direct
+    await send(RONIN, C3 as string, 500n); // C3: all hack, direct
+    await send(BINANCE, C4 as string, 100n); // C4: exchange only
+    await send(W as string, C5 as string, 50n);
+    beforeLate = await node.head();
+    await send(OFAC, C5 as string, 50n); // C5: sanctioned, after the window ending at beforeLate
+    tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-risk-"));
+    db = path.join(tmp, "db");
+    const imported = await runVeritrace(["labels", "import", ...PACKS, "--db", db, "--json"]);
+    expect(imported.code, imported.stderr).to.equal(0);
+  });
+
+  after(async function () {
+    await node?.stop();
+    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe("veritrace risk", function () {
+    it("C1: 50 of 400 received from OFAC's address through one intermediary: 12.5 %, 50 points, high", async function () {
+      const r = lastJson(await risk(who["C1"] as string, "--json")) as unknown as Report;
+      expect(r.received).to.equal("400");
+      expect(r.exposures).to.deep.equal([
+        {
+          category: "sanctioned",
+          direct: "0",
+          indirect: "50",
+          byHop: ["0", "50", "0"],
+          share: "12.50%",
+          points: 50,
+        },
+      ]);
+      expect([r.score, r.verdict]).to.deep.equal([50, "high"]);
+      expect(r.paths).to.have.length(1);
+      expect(r.paths[0]?.source).to.equal(OFAC);
+      expect(r.paths[0]?.steps).to.have.length(2);
+    });
+
+    it("C2, C3, C4: phishing (EtherScamDB) 70 high, hack (Ronin) severe, exchange (Binance) 0 low", async function () {
+      const c2 = lastJson(await risk(who["C2"] as string, "--json")) as unknown as Report;
+      expect([
+        c2.score,
+        c2.verdict,
+        c2.exposures[0]?.category,
+        c2.exposures[0]?.direct,
+      ]).to.deep.equal([70, "high", "phishing", "10"]);
+      const c3 = lastJson(await risk(who["C3"] as string, "--json")) as unknown as Report;
+      expect([
+        c3.score,
+        c3.verdict,
+        c3.exposures[0]?.category,
+        c3.exposures[0]?.share,
+      ]).to.deep.equal([90, "severe", "hack", "100.00%"]);
+      const c4 = lastJson(await risk(who["C4"] as string, "--json")) as unknown as Report;
+      expect([c4.score, c4.verdict, c4.exposures[0]?.category]).to.deep.equal([
+        0,
+        "low",
+        "exchange",
+      ]);
+    });
+
+    it("C5: received from OFAC's address only after the window: low within it, severe without", async function () {
+      const within = lastJson(
+        await risk(who["C5"] as string, "--to-block", String(beforeLate), "--json"),
+      ) as unknown as Report;
+      expect([within.score, within.verdict, within.received, within.exposures]).to.deep.equal([
+        0,
+        "low",
+        "50",
+        [],
+      ]);
+      const all = lastJson(await risk(who["C5"] as string, "--json")) as unknown as Report;
+      expect([all.score, all.verdict, all.exposures[0]?.share]).to.deep.equal([
+        100,
+        "severe",
+        "50.00%",
+      ]);
+    });
+
+    it("prints a table and the paths for people", async function () {
+      const r = await risk(who["C1"] as string);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/score 50\/100, HIGH/);
+      expect(r.stdout).to.match(/sanctioned\s+0\s+0\.00005\s+12\.50%\s+50\.00/);
+      expect(r.stdout).to.match(
+        /largest paths\n {2}sanctioned 0\.00005 from Asset listed under US Treasury OFAC/,
+      );
+    });
+  });
+
+  describe("veritrace screen", function () {
+    it("screens a CSV with bad lines among good ones, each reported on its line", async function () {
+      const file = path.join(tmp, "customers.csv");
+      writeFileSync(
+        file,
+        [
+          "address,token",
+          `${who["C1"]},`,
+          "0x1234,",
+          `${OFAC_BTC},`,
+          `${who["C2"]},${who["W"]}`, // an account, not a token
+          `${who["C3"]},${tokenAddress}`,
+          `${who["QUIET"]},`,
+          `0x098B716B8Aaf21512996dC57EB0615e2383E2f96,`,
+          "",
+        ].join("\n"),
+      );
+      const out = path.join(tmp, "screen.json");
+      const r = await runVeritrace([
+        "screen",
+        file,
+        "--rpc",
+        node.url,
+        "--token",
+        tokenAddress,
+        "--db",
+        db,
+        "--json",
+        "--out",
+        out,
+      ]);
+      expect(r.code, r.stderr).to.equal(0);
+      const s = JSON.parse(readFileSync(out, "utf8")) as {
+        results: Report[];
+        verdicts: Record<string, number>;
+        screened: number;
+        errors: number;
+      };
+      expect([s.screened, s.errors]).to.deep.equal([4, 3]);
+      const byLine = Object.fromEntries(s.results.map((x) => [x.line, x]));
+      expect(byLine[2]?.score).to.equal(50);
+      expect(byLine[3]?.error).to.match(/^malformed address/);
+      expect(byLine[4]?.error).to.match(
+        /not an EVM address \(bitcoin format\).*labeled sanctioned on bitcoin \(US Treasury OFAC Sanctions List\)/,
+      );
+      expect(byLine[5]?.error).to.match(/no contract at token address/);
+      expect(byLine[6]?.verdict).to.equal("severe");
+      expect([byLine[7]?.score, byLine[7]?.received]).to.deep.equal([0, "0"]);
+      // The exploiter's own address: its label scores at hop 0.
+      expect([
+        byLine[8]?.address,
+        byLine[8]?.verdict,
+        byLine[8]?.exposures[0]?.category,
+      ]).to.deep.equal([RONIN_OFAC, "severe", "sanctioned"]);
+      expect(s.verdicts).to.deep.equal({ low: 1, medium: 0, high: 1, severe: 2 });
+    });
+
+    it("writes CSV; reads a TXT file; people get the flagged lines and the errors", async function () {
+      const file = path.join(tmp, "customers.txt");
+      writeFileSync(file, `# customers\n${who["C2"]}\n${who["C4"]}\nnot-an-address\n`);
+      const csv = await runVeritrace([
+        "screen",
+        file,
+        "--rpc",
+        node.url,
+        "--token",
+        tokenAddress,
+        "--db",
+        db,
+        "--csv",
+      ]);
+      expect(csv.code, csv.stderr).to.equal(0);
+      expect(csv.stdout.split("\n").slice(0, 4)).to.deep.equal([
+        "line,input,token,score,verdict,received,top_category,top_share,error",
+        `2,${who["C2"]},${tokenAddress},70,high,100,phishing,10.00%,`,
+        `3,${who["C4"]},${tokenAddress},0,low,100,exchange,100.00%,`,
+        "4,not-an-address,,,,,,,malformed address: expected 0x and 40 hex digits",
+      ]);
+      const human = await runVeritrace([
+        "screen",
+        file,
+        "--rpc",
+        node.url,
+        "--token",
+        tokenAddress,
+        "--db",
+        db,
+      ]);
+      expect(human.code, human.stderr).to.equal(0);
+      expect(human.stdout).to.match(/screened 2 of 3 lines/);
+      expect(human.stdout).to.match(/2\s+0x[0-9a-f]{40}\s+70\s+high\s+phishing\s+10\.00%/);
+      expect(human.stdout).to.match(/line 4: "not-an-address": malformed address/);
+    });
+
+    it("bad flags and files: one line on stderr, exit 2 (usage) or 1, nothing written", async function () {
+      const file = path.join(tmp, "one.txt");
+      writeFileSync(file, `${who["C1"]}\n`);
+      const never = path.join(tmp, "never");
+      const cases: [string[], number][] = [
+        [["risk", who["C1"] as string, "--db", never], 2],
+        [["risk", who["C1"] as string, "--rpc", "ftp://x", "--db", never], 2],
+        [["risk", "0x12", "--rpc", node.url, "--db", never], 2],
+        [["risk", OFAC_BTC, "--rpc", node.url, "--db", never], 2],
+        [["risk", who["C1"] as string, "--rpc", node.url, "--hops", "0", "--db", never], 2],
+        [["risk", who["C1"] as string, "--rpc", node.url, "--hops", "11", "--db", never], 2],
+        [["risk", who["C1"] as string, "--rpc", node.url, "--token", "usd", "--db", never], 2],
+        [
+          ["risk", who["C1"] as string, "--rpc", node.url, "--since", "yesterday", "--db", never],
+          2,
+        ],
+        [["risk", who["C1"] as string, "--rpc", node.url, "--config", file, "--db", never], 2],
+        [["risk", who["C1"] as string, "--rpc", node.url, "--publish", "--db", never], 2],
+        [["risk", who["C1"] as string, "--rpc", node.url, "--bogus", "--db", never], 2],
+        [["screen", file, "--rpc", node.url, "--json", "--csv", "--db", never], 2],
+        [["screen", file, "--rpc", node.url, "--out", path.join(tmp, "x.json"), "--db", never], 2],
+        [["screen", "--rpc", node.url, "--db", never], 2],
+        [["screen", path.join(tmp, "missing.txt"), "--rpc", node.url, "--db", never], 1],
+        [
+          [
+            "risk",
+            who["C1"] as string,
+            "--rpc",
+            node.url,
+            "--token",
+            who["W"] as string,
+            "--db",
+            never,
+          ],
+          1,
+        ],
+      ];
+      for (const [args, code] of cases) {
+        const r = await runVeritrace(args);
+        expect(r.code, `${args.join(" ")}: ${r.stderr}`).to.equal(code);
+        expect(r.stderr.trim().split("\n"), args.join(" ")).to.have.length(1);
+      }
+      expect(existsSync(path.join(tmp, "x.json"))).to.equal(false);
+    });
+  });
+
+  describe("POST /risk/screen", function () {
+    let store: Store;
+    let server: Server;
+    let base: string;
+    const post = (body: unknown, token: string | null = TOKEN_API) =>
+      fetch(`${base}/risk/screen`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
+
+    before(async function () {
+      store = await Store.open(await openMemoryDatabase());
+      await importTagPacks(store.db, PACKS);
+      server = createApiServer(store, {
+        tokens: [TOKEN_API],
+        rpcUrl: node.url,
+        maxBodyBytes: 8192,
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    after(async function () {
+      await new Promise<void>((resolve) => server?.close(() => resolve()));
+      await store?.close();
+    });
+
+    it("answers what veritrace screen --json prints for the same addresses", async function () {
+      const addresses = [who["C1"] as string, "0x1234", who["C3"] as string];
+      const res = await post({ addresses, token: tokenAddress });
+      expect(res.status).to.equal(200);
+      const answer = (await res.json()) as Record<string, unknown>;
+      const file = path.join(tmp, "same.txt");
+      writeFileSync(file, addresses.join("\n"));
+      const printed = lastJson(
+        await runVeritrace([
+          "screen",
+          file,
+          "--rpc",
+          node.url,
+          "--token",
+          tokenAddress,
+          "--db",
+          db,
+          "--json",
+        ]),
+      );
+      expect(answer).to.deep.equal(printed);
+      expect(openApiDocument.paths["/risk/screen"]?.post?.operationId).to.equal("screenAddresses");
+    });
+
+    it("requires a token, and answers 400 for bad bodies, 413 beyond the body limit", async function () {
+      expect((await post({ addresses: [who["C1"]] }, null)).status).to.equal(401);
+      expect(
+        (await post({ addresses: [who["C1"]] }, "wrong-token-0123456789abcdef")).status,
+      ).to.equal(401);
+      const bad: [unknown, RegExp][] = [
+        [[], /body/],
+        [{}, /addresses/],
+        [{ addresses: [] }, /addresses/],
+        [{ addresses: [1] }, /addresses/],
+        [{ addresses: [who["C1"]], hops: 0 }, /hops/],
+        [{ addresses: [who["C1"]], hops: 11 }, /hops/],
+        [{ addresses: [who["C1"]], token: "usd" }, /token/],
+        [{ addresses: [who["C1"]], paths: 21 }, /paths/],
+        [{ addresses: [who["C1"]], config: { saturation: 0 } }, /saturation/],
+        [{ addresses: [who["C1"]], extra: 1 }, /unknown field/],
+        [{ addresses: [who["C1"]], toBlock: 10 ** 9 }, /beyond the node's head/],
+        [{ addresses: Array.from({ length: 1001 }, () => "0x") }, /at most 1000/],
+      ];
+      for (const [body, message] of bad) {
+        const res = await post(body);
+        const text = JSON.stringify(body).slice(0, 80);
+        expect(res.status, text).to.equal(400);
+        const e = (await res.json()) as { error: { code: string; message: string } };
+        expect(e.error.code, text).to.equal("bad_request");
+        expect(e.error.message, text).to.match(message);
+      }
+      const big = await post({ addresses: Array.from({ length: 300 }, () => who["C1"]) });
+      expect(big.status).to.equal(413);
+    });
+
+    it("answers 503 without a node", async function () {
+      const bare = createApiServer(store, { tokens: [TOKEN_API] });
+      await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
+      const res = await fetch(
+        `http://127.0.0.1:${(bare.address() as AddressInfo).port}/risk/screen`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN_API}` },
+          body: JSON.stringify({ addresses: [who["C1"]] }),
+        },
+      );
+      expect(res.status).to.equal(503);
+      await new Promise<void>((resolve) => bare.close(() => resolve()));
+    });
+  });
+
+  describe("the alert hook", function () {
+    let keystore: string;
+    let deployment: string;
+    let caseNumberCommitment: string;
+
+    before(async function () {
+      const police = (await node.cast.police.signer.getAddress()).toLowerCase();
+      const phrase = "test test test test test test test test test test test junk";
+      let key: string | null = null;
+      for (let i = 0; i < 10 && key === null; i++) {
+        const w = HDNodeWallet.fromPhrase(phrase, undefined, `m/44'/60'/0'/0/${i}`);
+        if (w.address.toLowerCase() === police) key = w.privateKey;
+      }
+      if (key === null) throw new Error("the police key is not a default account");
+      keystore = path.join(tmp, "police.json");
+      writeFileSync(
+        keystore,
+        encryptKeystoreJsonSync({ address: police, privateKey: key }, PASSWORD, {
+          scrypt: { N: 1024 },
+        }),
+      );
+      deployment = path.join(tmp, "deployment.json");
+      writeDeployment(deployment, node.record);
+      const investigator = new Investigator(node.contracts, node.cast.police.signer);
+      const opened = await investigator.openCase({
+        caseNumber: "RISK-1",
+        caseKey: generateCaseKey(),
+        legalBasis: "screening alert RISK-1",
+        scope: [DataKind.BankTransactions],
+        expiresAt: Number(await investigator.now()) + 30 * 86_400,
+      });
+      await new Supervisor(node.contracts, node.cast.prosecutor.signer).approveCase(opened.caseId);
+      caseNumberCommitment = opened.caseNumberCommitment;
+    });
+
+    const publish = (address: string, ...extra: string[]) =>
+      risk(
+        address,
+        "--publish",
+        "--case",
+        caseNumberCommitment,
+        "--deployment",
+        deployment,
+        "--keystore",
+        keystore,
+        ...extra,
+      );
+
+    it("publishes a severe verdict as a consortium label, case-bound, with --yes", async function () {
+      const r = lastJson(
+        await runVeritrace(
+          [
+            "risk",
+            who["C3"] as string,
+            "--rpc",
+            node.url,
+            "--token",
+            tokenAddress,
+            "--db",
+            db,
+            "--json",
+            "--publish",
+            "--case",
+            caseNumberCommitment,
+            "--deployment",
+            deployment,
+            "--keystore",
+            keystore,
+            "--yes",
+          ],
+          { VERITRACE_KEYSTORE_PASSWORD: PASSWORD },
+        ),
+      );
+      const published = r["published"] as { labelId: string; category: string };
+      expect(published.category).to.equal("hack");
+      const store = await Store.open(await openMemoryDatabase());
+      try {
+        await new Indexer(store, new RpcClient(node.url), node.record, {
+          finalityDepth: 0,
+        }).syncOnce();
+        const labels = (await chainLabelsFor(store.db, [who["C3"] as string], 31337)).get(
+          who["C3"] as string,
+        );
+        expect(labels?.map((l) => [l.category, l.confidence, l.source])).to.deep.equal([
+          ["hack", "90", "case 1"],
+        ]);
+        expect((await labelsFor(store.db, [who["C3"] as string])).size).to.equal(0);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("refuses a low verdict, a missing password or confirmation, and a wrong password", async function () {
+      const env = { VERITRACE_KEYSTORE_PASSWORD: PASSWORD };
+      const low = await runVeritrace(
+        [
+          "risk",
+          who["C4"] as string,
+          "--rpc",
+          node.url,
+          "--token",
+          tokenAddress,
+          "--db",
+          db,
+          "--publish",
+          "--case",
+          caseNumberCommitment,
+          "--deployment",
+          deployment,
+          "--keystore",
+          keystore,
+          "--yes",
+        ],
+        env,
+      );
+      expect(low.code).to.equal(1);
+      expect(low.stderr).to.match(/scores 0 \(low\): only high or severe verdicts are published/);
+      const noPassword = await publish(who["C3"] as string, "--yes");
+      expect([noPassword.code, noPassword.stderr.trim()]).to.deep.equal([
+        2,
+        "veritrace risk: --keystore needs its password in VERITRACE_KEYSTORE_PASSWORD",
+      ]);
+      const unconfirmed = await runVeritrace(
+        [
+          "risk",
+          who["C3"] as string,
+          "--rpc",
+          node.url,
+          "--token",
+          tokenAddress,
+          "--db",
+          db,
+          "--publish",
+          "--case",
+          caseNumberCommitment,
+          "--deployment",
+          deployment,
+          "--keystore",
+          keystore,
+        ],
+        env,
+      );
+      expect(unconfirmed.code).to.equal(2);
+      expect(unconfirmed.stderr).to.match(/--yes when stdin is not a terminal/);
+      const wrong = await runVeritrace(
+        [
+          "risk",
+          who["C3"] as string,
+          "--rpc",
+          node.url,
+          "--token",
+          tokenAddress,
+          "--db",
+          db,
+          "--publish",
+          "--case",
+          caseNumberCommitment,
+          "--deployment",
+          deployment,
+          "--keystore",
+          keystore,
+          "--yes",
+        ],
+        { VERITRACE_KEYSTORE_PASSWORD: "wrong" },
+      );
+      expect(wrong.code).to.equal(1);
+      expect(wrong.stderr.trim().split("\n")).to.have.length(1);
+      expect(wrong.stderr).to.match(/wrong password/);
+    });
+  });
+});
