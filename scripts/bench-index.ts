@@ -29,19 +29,12 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { network } from "hardhat";
 import pg from "pg";
-import {
-  connectConsortium,
-  hashDocument,
-  writeDeployment,
-  type DeploymentRecord,
-} from "../src/client/index.js";
+import { writeDeployment, type DeploymentRecord } from "../src/client/index.js";
 import { Indexer } from "../src/tracer/indexer/sync.js";
 import { RpcClient } from "../src/tracer/indexer/rpc.js";
 import { openDatabase } from "../src/tracer/store/db.js";
 import { Store } from "../src/tracer/store/store.js";
-import { onboard, type Cast } from "./lib/activity.js";
 import { startAnvil } from "./lib/anvil.js";
 import {
   ConsortiumTraffic,
@@ -49,8 +42,8 @@ import {
   sendRaw,
   type BulkReport,
 } from "./lib/bulk-activity.js";
-import { deployConsortium } from "./lib/deploy.js";
 import type { LocalChain } from "./lib/local-chain.js";
+import { deployOnboarded } from "./lib/bench-chain.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const TARGET_EVENTS_PER_SECOND = 20_000;
@@ -148,28 +141,6 @@ interface World {
   rpc: RpcClient;
   record: DeploymentRecord;
   traffic: ConsortiumTraffic;
-}
-
-async function deploy(chain: LocalChain): Promise<{ record: DeploymentRecord; cast: Cast }> {
-  const connection = await network.create({ network: "localhost", override: { url: chain.url } });
-  try {
-    const signers = await connection.ethers.getSigners();
-    const founders = await Promise.all(
-      signers.slice(0, 3).map(async (s, i) => ({
-        kind: "AUDITOR",
-        metadataCommitment: hashDocument(`registration record of founder ${i}`),
-        signingKey: await s.getAddress(),
-      })),
-    );
-    const record = await deployConsortium(connection, founders, 2, {
-      deploymentId: `bench-index-${Date.now()}`,
-      ephemeral: true,
-    });
-    const cast = await onboard(connectConsortium(record, connection.ethers.provider), signers);
-    return { record, cast };
-  } finally {
-    await connection.close();
-  }
 }
 
 // ------------------------------------------------------------------ historical sync
@@ -460,7 +431,7 @@ async function main(): Promise<number> {
   try {
     // ---------------------------------------------------------------- 1. activity
     let t = performance.now();
-    const { record, cast } = await deploy(chain);
+    const { record, cast } = await deployOnboarded(chain, "bench-index");
     const rpc = new RpcClient(chain.url);
     const traffic = await ConsortiumTraffic.create(rpc, record, cast);
     const world: World = { chain, rpc, record, traffic };

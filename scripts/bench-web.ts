@@ -30,20 +30,17 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
-import { network } from "hardhat";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { connectConsortium, hashDocument, type DeploymentRecord } from "../src/client/index.js";
 import { Indexer } from "../src/tracer/indexer/sync.js";
 import { RpcClient } from "../src/tracer/indexer/rpc.js";
 import { openDatabase } from "../src/tracer/store/db.js";
 import { Store } from "../src/tracer/store/store.js";
 import { launchChromium, serve, stopChild } from "../test/web/browser.js";
 import { syntheticTrace } from "../test/web/synthetic-trace.js";
-import { onboard, type Cast } from "./lib/activity.js";
 import { startAnvil } from "./lib/anvil.js";
 import { ConsortiumTraffic, generateBulkActivity } from "./lib/bulk-activity.js";
-import { deployConsortium } from "./lib/deploy.js";
 import type { LocalChain } from "./lib/local-chain.js";
+import { deployOnboarded } from "./lib/bench-chain.js";
 
 const TARGET_RENDER_MS = 2000;
 const TARGET_PAN_FPS = 30;
@@ -66,28 +63,6 @@ const median = (xs: readonly number[]): number => {
 
 // ------------------------------------------------------------------ 1. a case on a real chain
 
-async function deploy(chain: LocalChain): Promise<{ record: DeploymentRecord; cast: Cast }> {
-  const connection = await network.create({ network: "localhost", override: { url: chain.url } });
-  try {
-    const signers = await connection.ethers.getSigners();
-    const founders = await Promise.all(
-      signers.slice(0, 3).map(async (s, i) => ({
-        kind: "AUDITOR",
-        metadataCommitment: hashDocument(`registration record of founder ${i}`),
-        signingKey: await s.getAddress(),
-      })),
-    );
-    const record = await deployConsortium(connection, founders, 2, {
-      deploymentId: `bench-web-${Date.now()}`,
-      ephemeral: true,
-    });
-    const cast = await onboard(connectConsortium(record, connection.ethers.provider), signers);
-    return { record, cast };
-  } finally {
-    await connection.close();
-  }
-}
-
 /**
  * One case with at least {@link CUSTODY_ENTRIES} custody entries, indexed into a PGlite store in
  * `dir`. A granted request makes 4 entries (request, grant, delivery, acknowledgement), a denied
@@ -95,7 +70,7 @@ async function deploy(chain: LocalChain): Promise<{ record: DeploymentRecord; ca
  * entries an event.
  */
 async function caseStore(chain: LocalChain, dir: string): Promise<{ events: number }> {
-  const { record, cast } = await deploy(chain);
+  const { record, cast } = await deployOnboarded(chain, "bench-web");
   const rpc = new RpcClient(chain.url);
   const traffic = await ConsortiumTraffic.create(rpc, record, cast);
   const activity = await generateBulkActivity(rpc, traffic, {
