@@ -191,6 +191,49 @@ export async function runVeritrace(
   });
 }
 
+/**
+ * Runs `veritrace …` on a terminal of its own (a pseudo-terminal from util-linux's `script`), so
+ * that its stdin and stdout are TTYs; when its output shows `prompt`, types `reply` and Enter.
+ * The terminal merges stdout and stderr into `output` (ANSI sequences and CRs removed);
+ * `prompted` says whether the prompt appeared.
+ */
+export async function runVeritraceOnTerminal(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  prompt: RegExp,
+  reply: string,
+): Promise<{ code: number | null; output: string; prompted: boolean }> {
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const command = [process.execPath, path.join(ROOT, "bin", "veritrace.mjs"), ...args]
+    .map(quote)
+    .join(" ");
+  // -q: no banner; -f: flush at once; -e: the command's exit code; no typescript file kept.
+  const child = spawn("script", ["-qfec", command, "/dev/null"], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let raw = "";
+  let prompted = false;
+  // eslint-disable-next-line no-control-regex
+  const clean = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
+  child.stdout.on("data", (c: Buffer) => {
+    raw += c.toString();
+    if (!prompted && prompt.test(clean(raw))) {
+      prompted = true;
+      child.stdin.write(`${reply}\r`);
+    }
+  });
+  child.stderr.on("data", (c: Buffer) => (raw += c.toString()));
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => {
+      child.stdin.destroy();
+      resolve({ code, output: clean(raw), prompted });
+    });
+  });
+}
+
 /** A PostgreSQL database of its own on the test server, dropped by `drop()`. */
 export async function createPostgresDatabase(
   prefix: string,

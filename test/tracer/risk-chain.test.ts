@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import pg from "pg";
 import { encryptKeystoreJsonSync, HDNodeWallet, hexlify, randomBytes, Wallet } from "ethers";
 import {
   DataKind,
@@ -30,7 +31,9 @@ import { Store } from "../../src/tracer/store/store.js";
 import { TestToken__factory, type TestToken } from "../../types/ethers-contracts/index.js";
 import {
   ROOT,
+  createPostgresDatabase,
   runVeritrace,
+  runVeritraceOnTerminal,
   startConsortiumNode,
   type CommandResult,
   type ConsortiumNode,
@@ -444,6 +447,106 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
     });
   });
 
+  describe("on a PostgreSQL server", function () {
+    let server: { url: string; drop(): Promise<void> };
+    const screenJson = async (file: string, where: string) =>
+      lastJson(
+        await runVeritrace([
+          "screen",
+          file,
+          "--rpc",
+          node.url,
+          "--token",
+          tokenAddress,
+          "--db",
+          where,
+          "--json",
+        ]),
+      );
+    async function streamState(): Promise<{ head: number; transfers: number }> {
+      const pool = new pg.Client({ connectionString: server.url });
+      await pool.connect();
+      try {
+        const head = await pool.query<{ n: string }>(
+          "SELECT block_number AS n FROM streams WHERE token = $1",
+          [tokenAddress],
+        );
+        const rows = await pool.query<{ n: string }>("SELECT count(*) AS n FROM transfers");
+        return { head: Number(head.rows[0]?.n), transfers: Number(rows.rows[0]?.n) };
+      } finally {
+        await pool.end();
+      }
+    }
+
+    before(async function () {
+      server = await createPostgresDatabase("veritrace_risk");
+      const imported = await runVeritrace(["labels", "import", ...PACKS, "--db", server.url]);
+      expect(imported.code, imported.stderr).to.equal(0);
+    });
+    after(async function () {
+      await server?.drop();
+    });
+
+    it("screens to the same JSON as PGlite; a second screen reads only the new blocks", async function () {
+      const file = path.join(tmp, "postgres.txt");
+      const names = ["C1", "C2", "C3", "C4", "C5", "QUIET"];
+      writeFileSync(
+        file,
+        [...names.map((n) => who[n] as string), "0x1234", OFAC_BTC, RONIN_OFAC].join("\n"),
+      );
+      const onServer = await screenJson(file, server.url);
+      expect(onServer).to.deep.equal(await screenJson(file, db));
+      const verdicts = (onServer["results"] as Report[]).map((r) => r.verdict ?? r.error);
+      expect(verdicts.slice(0, 6)).to.deep.equal([
+        "high",
+        "high",
+        "severe",
+        "low",
+        "severe",
+        "low",
+      ]);
+      expect(verdicts[6]).to.match(/^malformed address/);
+      expect(verdicts[7]).to.match(/^not an EVM address/);
+      const first = await streamState();
+      expect(first.head).to.equal(await node.head());
+
+      // A later deposit from the phishing address: only its block is read.
+      const late = fresh();
+      const scammer = await node.connection.ethers.getImpersonatedSigner(SCAM);
+      await (await token.connect(scammer).transfer(late, 25n)).wait();
+      writeFileSync(file, `${late}\n${who["C1"]}\n`);
+      const again = await screenJson(file, server.url);
+      expect(again).to.deep.equal(await screenJson(file, db));
+      const [lateReport, c1] = again["results"] as Report[];
+      expect([
+        lateReport?.score,
+        lateReport?.verdict,
+        lateReport?.exposures[0]?.direct,
+      ]).to.deep.equal([70, "high", "25"]);
+      expect(c1?.score).to.equal(50);
+      const second = await streamState();
+      expect(second).to.deep.equal({ head: first.head + 1, transfers: first.transfers + 1 });
+    });
+
+    it("risk ADDRESS answers the same on the server as on PGlite", async function () {
+      const onServer = lastJson(
+        await runVeritrace([
+          "risk",
+          who["C1"] as string,
+          "--rpc",
+          node.url,
+          "--token",
+          tokenAddress,
+          "--db",
+          server.url,
+          "--json",
+        ]),
+      );
+      expect(onServer).to.deep.equal(lastJson(await risk(who["C1"] as string, "--json")));
+      expect([onServer["score"], onServer["verdict"]]).to.deep.equal([50, "high"]);
+    });
+  });
+
   describe("the alert hook", function () {
     let keystore: string;
     let deployment: string;
@@ -479,136 +582,96 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
       caseNumberCommitment = opened.caseNumberCommitment;
     });
 
-    const publish = (address: string, ...extra: string[]) =>
-      risk(
-        address,
-        "--publish",
-        "--case",
-        caseNumberCommitment,
-        "--deployment",
-        deployment,
-        "--keystore",
-        keystore,
-        ...extra,
-      );
+    const ENV = { VERITRACE_KEYSTORE_PASSWORD: PASSWORD };
+    const publishArgs = (address: string, ...extra: string[]) => [
+      "risk",
+      address,
+      "--rpc",
+      node.url,
+      "--token",
+      tokenAddress,
+      "--db",
+      db,
+      "--publish",
+      "--case",
+      caseNumberCommitment,
+      "--deployment",
+      deployment,
+      "--keystore",
+      keystore,
+      ...extra,
+    ];
+    const publish = (address: string, extra: string[], env: NodeJS.ProcessEnv = ENV) =>
+      runVeritrace(publishArgs(address, ...extra), env);
 
-    it("publishes a severe verdict as a consortium label, case-bound, with --yes", async function () {
-      const r = lastJson(
-        await runVeritrace(
-          [
-            "risk",
-            who["C3"] as string,
-            "--rpc",
-            node.url,
-            "--token",
-            tokenAddress,
-            "--db",
-            db,
-            "--json",
-            "--publish",
-            "--case",
-            caseNumberCommitment,
-            "--deployment",
-            deployment,
-            "--keystore",
-            keystore,
-            "--yes",
-          ],
-          { VERITRACE_KEYSTORE_PASSWORD: PASSWORD },
-        ),
-      );
-      const published = r["published"] as { labelId: string; category: string };
-      expect(published.category).to.equal("hack");
+    /** The consortium labels on `address`, read from a fresh index of the chain. */
+    async function chainLabels(address: string): Promise<(string | null)[][]> {
       const store = await Store.open(await openMemoryDatabase());
       try {
         await new Indexer(store, new RpcClient(node.url), node.record, {
           finalityDepth: 0,
         }).syncOnce();
-        const labels = (await chainLabelsFor(store.db, [who["C3"] as string], 31337)).get(
-          who["C3"] as string,
-        );
-        expect(labels?.map((l) => [l.category, l.confidence, l.source])).to.deep.equal([
-          ["hack", "90", "case 1"],
-        ]);
-        expect((await labelsFor(store.db, [who["C3"] as string])).size).to.equal(0);
+        const labels = (await chainLabelsFor(store.db, [address], 31337)).get(address) ?? [];
+        return labels.map((l) => [l.category, l.confidence, l.source]);
+      } finally {
+        await store.close();
+      }
+    }
+
+    it("publishes a severe verdict as a consortium label, case-bound, with --yes", async function () {
+      const C3 = who["C3"] as string;
+      const r = lastJson(await publish(C3, ["--json", "--yes"]));
+      const published = r["published"] as { labelId: string; category: string };
+      expect(published.category).to.equal("hack");
+      expect(await chainLabels(C3)).to.deep.equal([["hack", "90", "case 1"]]);
+      const store = await Store.open(await openMemoryDatabase());
+      try {
+        expect((await labelsFor(store.db, [C3])).size).to.equal(0);
       } finally {
         await store.close();
       }
     });
 
-    it("refuses a low verdict, a missing password or confirmation, and a wrong password", async function () {
-      const env = { VERITRACE_KEYSTORE_PASSWORD: PASSWORD };
-      const low = await runVeritrace(
-        [
-          "risk",
-          who["C4"] as string,
-          "--rpc",
-          node.url,
-          "--token",
-          tokenAddress,
-          "--db",
-          db,
-          "--publish",
-          "--case",
-          caseNumberCommitment,
-          "--deployment",
-          deployment,
-          "--keystore",
-          keystore,
-          "--yes",
-        ],
-        env,
+    it("on a terminal, asks first: no publishes nothing, yes publishes", async function () {
+      const C1 = who["C1"] as string;
+      const question = new RegExp(
+        `publish label "sanctioned" \\(confidence 50\\) on ${C1} under case ${caseNumberCommitment}\\? \\[y/N\\] $`,
       );
+      const declined = await runVeritraceOnTerminal(publishArgs(C1), ENV, question, "n");
+      expect(declined.prompted, declined.output).to.equal(true);
+      expect(declined.code, declined.output).to.equal(1);
+      expect(declined.output).to.match(/score 50\/100, HIGH/);
+      expect(declined.output.trim().split("\n").at(-1)).to.equal(
+        "veritrace risk: not published: not confirmed",
+      );
+      expect(await chainLabels(C1)).to.deep.equal([]);
+      const empty = await runVeritraceOnTerminal(publishArgs(C1), ENV, question, "");
+      expect([empty.prompted, empty.code], empty.output).to.deep.equal([true, 1]);
+      expect(await chainLabels(C1)).to.deep.equal([]);
+
+      const accepted = await runVeritraceOnTerminal(publishArgs(C1), ENV, question, "yes");
+      expect(accepted.prompted, accepted.output).to.equal(true);
+      expect(accepted.code, accepted.output).to.equal(0);
+      expect(accepted.output).to.match(
+        /\npublished consortium label \d+: sanctioned, confidence 50\n/,
+      );
+      expect(await chainLabels(C1)).to.deep.equal([["sanctioned", "50", "case 1"]]);
+    });
+
+    it("refuses a low verdict, a missing password or confirmation, and a wrong password", async function () {
+      const C3 = who["C3"] as string;
+      const low = await publish(who["C4"] as string, ["--yes"]);
       expect(low.code).to.equal(1);
       expect(low.stderr).to.match(/scores 0 \(low\): only high or severe verdicts are published/);
-      const noPassword = await publish(who["C3"] as string, "--yes");
+      const noPassword = await publish(C3, ["--yes"], {});
       expect([noPassword.code, noPassword.stderr.trim()]).to.deep.equal([
         2,
         "veritrace risk: --keystore needs its password in VERITRACE_KEYSTORE_PASSWORD",
       ]);
-      const unconfirmed = await runVeritrace(
-        [
-          "risk",
-          who["C3"] as string,
-          "--rpc",
-          node.url,
-          "--token",
-          tokenAddress,
-          "--db",
-          db,
-          "--publish",
-          "--case",
-          caseNumberCommitment,
-          "--deployment",
-          deployment,
-          "--keystore",
-          keystore,
-        ],
-        env,
-      );
+      const unconfirmed = await publish(C3, []);
       expect(unconfirmed.code).to.equal(2);
       expect(unconfirmed.stderr).to.match(/--yes when stdin is not a terminal/);
-      const wrong = await runVeritrace(
-        [
-          "risk",
-          who["C3"] as string,
-          "--rpc",
-          node.url,
-          "--token",
-          tokenAddress,
-          "--db",
-          db,
-          "--publish",
-          "--case",
-          caseNumberCommitment,
-          "--deployment",
-          deployment,
-          "--keystore",
-          keystore,
-          "--yes",
-        ],
-        { VERITRACE_KEYSTORE_PASSWORD: "wrong" },
-      );
+      const wrong = await publish(C3, ["--yes"], { VERITRACE_KEYSTORE_PASSWORD: "wrong" });
       expect(wrong.code).to.equal(1);
       expect(wrong.stderr.trim().split("\n")).to.have.length(1);
       expect(wrong.stderr).to.match(/wrong password/);
