@@ -66,7 +66,7 @@ export const traceCommand: Command = {
   summary: "follow tainted funds (poison, haircut or FIFO) from a seed to holdings and exit points",
   usage:
     "--rpc URL --token ADDR|native --seed TXHASH|ADDRESS@BLOCK --model poison|haircut|fifo [--to-block N] " +
-    "[--hops N] [--min-amount N] [--window SECONDS] [--labels FILE...] [--graph FILE.svg|.png|.dot] [--json]",
+    "[--hops N] [--min-amount N] [--window SECONDS] [--labels FILE]... [--graph FILE.svg|.png|.dot] [--json]",
   help: [
     "  --rpc URL            JSON-RPC endpoint of the chain the funds are on",
     "  --token ADDR|native  the ERC-20 token traced, or the chain's native coin",
@@ -77,7 +77,8 @@ export const traceCommand: Command = {
     "  --hops N             follow taint at most N transfers from the seed",
     "  --min-amount N       don't follow transfers carrying less taint (base units)",
     "  --window SECONDS     ignore transfers later than the seed's time plus this",
-    "  --labels FILE...     import these TagPacks first (exchanges, bridges, mixers become exit points)",
+    "  --labels FILE        import a TagPack first (repeat for more; exchanges, bridges, mixers",
+    "                       become exit points)",
     "  --graph FILE         draw the flow (.svg, .png or .dot)",
     "  --paths N            explanation paths kept per address (default 5)",
     "  --decimals N         the token's decimals for display (default: asked from the token)",

@@ -70,7 +70,7 @@ const COMMON_HELP = [
   "  --since TIME         count transfers from this block time on (unix seconds or ISO 8601)",
   "  --until TIME         count transfers up to this block time",
   "  --config FILE        score weights, hop factors, saturation, thresholds (JSON; docs/risk.md)",
-  "  --labels FILE...     import these TagPacks first",
+  "  --labels FILE        import a TagPack first (repeat the option for each file)",
   "  --paths N            paths reported per scoring category (default 3)",
   "  --confirmations N    leave the newest N blocks out (default 0)",
   "  --finality N         reorganization depth of the chain (default 64)",
