@@ -147,6 +147,7 @@ export const riskSchemas: Readonly<Record<string, Schema>> = {
           object({
             txHash: { type: "string" },
             blockNumber: { type: "integer" },
+            ordinal: { type: "integer", description: "position in the block (log index)" },
             from: address,
             to: address,
             amount,

@@ -183,8 +183,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     },
   );
   const stream = streamId({ chainId, kind: token === "native" ? "native" : "erc20", token });
-  const rows = await loadTransfers(input.db, stream, token, fromBlock, toBlock);
-  const transfers = rows.map(toTransfer);
+  const transfers = await loadTransfers(input.db, stream, token, fromBlock, toBlock, toTransfer);
 
   const addresses = new Set<string>();
   for (const t of transfers) {

@@ -12,6 +12,8 @@ import { CATEGORY_COUNT, ExposureEngine, type Vector } from "./exposure.js";
 export interface PathStep {
   txHash: string;
   blockNumber: number;
+  /** Position of the transfer in its block (ERC-20: the log index). */
+  ordinal: number;
   from: string;
   to: string;
   amount: bigint;
@@ -185,6 +187,7 @@ function pathOf(engine: ExposureEngine, category: ExposureCategory, p: Partial):
       return {
         txHash: t.txHash,
         blockNumber: t.blockNumber,
+        ordinal: t.ordinal,
         from: t.from,
         to: t.to,
         amount: t.amount,

@@ -6,14 +6,14 @@
  */
 import { TracerError } from "../errors.js";
 import { ingestTransfers } from "../funds/ingest.js";
-import { normalizeToken, toTransfer } from "../funds/run.js";
-import type { Label as EngineLabel } from "../funds/types.js";
+import { normalizeToken } from "../funds/run.js";
+import type { Label as EngineLabel, Transfer } from "../funds/types.js";
 import type { RpcClient } from "../indexer/rpc.js";
 import { allLabelsFor } from "../labels/chain.js";
 import { addressFormat, hasValidChecksum, isEvmAddress } from "../labels/networks.js";
 import { labelsFor } from "../labels/store.js";
 import type { Database } from "../store/db.js";
-import { FEE_SINK, loadTransfers, streamId } from "../store/streams.js";
+import { FEE_SINK, loadFlows, streamId, txHashesAt } from "../store/streams.js";
 import { VERDICTS, type RiskConfig, type Verdict } from "./config.js";
 import { ExposureEngine, InflowIndex } from "./exposure.js";
 import { assessAddress, riskReportJson, type RiskReport } from "./score.js";
@@ -127,6 +127,100 @@ async function streamStart(db: Database, id: string): Promise<number | null> {
 }
 
 /**
+ * What screening does once a token's history is in the store: its transfers loaded once, the
+ * labels of every address in them looked up once, the inflow index built once, and each address
+ * walked on the same memoized engine and scored. Reports are in the order of `addresses` (an
+ * address given twice is assessed once). `npm run bench:risk` times exactly this.
+ */
+export async function screenIngested(req: {
+  db: Database;
+  chainId: number;
+  stream: string;
+  token: string;
+  fromBlock: number;
+  toBlock: number;
+  addresses: readonly string[];
+  hops: number;
+  config: RiskConfig;
+  paths?: number;
+  since?: number;
+  until?: number;
+  onAssessed?: () => void;
+  /** Seconds each phase took: load, labels, index, assess. */
+  onPhase?: (phase: "load" | "labels" | "index" | "assess", seconds: number) => void;
+}): Promise<{ reports: RiskReport[]; transfers: number }> {
+  let mark = performance.now();
+  const phase = (name: "load" | "labels" | "index" | "assess") => {
+    const now = performance.now();
+    req.onPhase?.(name, (now - mark) / 1000);
+    mark = now;
+  };
+  // The value flow only: the hashes of the few transfers reported in paths are read at the end.
+  const transfers = await loadFlows(
+    req.db,
+    req.stream,
+    req.token,
+    req.fromBlock,
+    req.toBlock,
+    (f): Transfer => ({
+      blockNumber: f.blockNumber,
+      txIndex: 0, // not read: (block, ordinal) is the stored chain order
+      ordinal: f.ordinal,
+      txHash: "",
+      token: req.token,
+      from: f.from,
+      to: f.to,
+      amount: f.amount,
+      time: f.blockTime,
+    }),
+  );
+  const addresses = new Set<string>();
+  for (const t of transfers) {
+    addresses.add(t.from);
+    addresses.add(t.to);
+  }
+  for (const a of req.addresses) addresses.add(a);
+  addresses.delete(FEE_SINK);
+  phase("load");
+  const labels = await allLabelsFor(req.db, [...addresses], req.chainId);
+  phase("labels");
+  const lookup = (a: string): EngineLabel | undefined => {
+    const first = labels.get(a)?.[0];
+    return first === undefined ? undefined : { category: first.category, label: first.label };
+  };
+  const index = new InflowIndex(transfers, {
+    token: req.token,
+    window: { fromTime: req.since, toTime: req.until },
+    labels: lookup,
+    extra: req.addresses,
+  });
+  const engine = new ExposureEngine(index, req.hops);
+  phase("index");
+  const known = new Map<string, RiskReport>();
+  const reports = req.addresses.map((address) => {
+    let report = known.get(address);
+    if (report === undefined) {
+      report = assessAddress(engine, address, req.config, { hops: req.hops, paths: req.paths });
+      known.set(address, report);
+    }
+    req.onAssessed?.();
+    return report;
+  });
+  const steps = [...known.values()].flatMap((r) => r.paths.flatMap((p) => p.steps));
+  const hashes = await txHashesAt(req.db, req.stream, steps);
+  for (const step of steps) {
+    const hash = hashes.get(`${step.blockNumber}:${step.ordinal}`);
+    if (hash === undefined)
+      throw new TracerError(
+        `transfer at block ${step.blockNumber}, position ${step.ordinal} is no longer stored`,
+      );
+    step.txHash = hash;
+  }
+  phase("assess");
+  return { reports, transfers: index.length };
+}
+
+/**
  * Scores every entry. Per-line problems (a malformed or non-EVM address, a token that is no
  * address or has no contract) become that line's `error`; a node or store failure throws.
  */
@@ -209,42 +303,26 @@ export async function screenAddresses(req: ScreenRequest): Promise<ScreenResult>
       },
     );
     const from = Math.max(startBlock, (await streamStart(req.db, id)) ?? startBlock);
-    const transfers = (await loadTransfers(req.db, id, token, from, toBlock)).map(toTransfer);
-    const addresses = new Set<string>();
-    for (const t of transfers) {
-      addresses.add(t.from);
-      addresses.add(t.to);
-    }
-    for (const l of tokenLines) addresses.add(l.address as string);
-    addresses.delete(FEE_SINK);
-    const labels = await allLabelsFor(req.db, [...addresses], chainId);
-    const lookup = (a: string): EngineLabel | undefined => {
-      const first = labels.get(a)?.[0];
-      return first === undefined ? undefined : { category: first.category, label: first.label };
-    };
-    const index = new InflowIndex(transfers, {
+    const screened = await screenIngested({
+      db: req.db,
+      chainId,
+      stream: id,
       token,
-      window: { fromTime: req.since, toTime: req.until },
-      labels: lookup,
-      extra: tokenLines.map((l) => l.address as string),
+      fromBlock: from,
+      toBlock,
+      addresses: tokenLines.map((l) => l.address as string),
+      hops: req.hops,
+      config: req.config,
+      paths: req.paths,
+      since: req.since,
+      until: req.until,
+      onAssessed: () => req.onScreen?.({ done: ++done, total }),
     });
-    const engine = new ExposureEngine(index, req.hops);
-    const reports = new Map<string, RiskReport>();
-    for (const l of tokenLines) {
-      const address = l.address as string;
-      let report = reports.get(address);
-      if (report === undefined) {
-        report = assessAddress(engine, address, req.config, { hops: req.hops, paths: req.paths });
-        reports.set(address, report);
-      }
-      l.report = report;
-      done++;
-      req.onScreen?.({ done, total });
-    }
+    tokenLines.forEach((l, i) => (l.report = screened.reports[i] as RiskReport));
     streams.push({
       token,
       fromBlock: from,
-      transfers: index.length,
+      transfers: screened.transfers,
       complete: ingest.complete,
       note: ingest.note,
     });
