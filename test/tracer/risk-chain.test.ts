@@ -76,6 +76,20 @@ function lastJson(r: CommandResult): Record<string, unknown> {
 const risk = (address: string, ...args: string[]) =>
   runVeritrace(["risk", address, "--rpc", node.url, "--token", tokenAddress, "--db", db, ...args]);
 
+/** `veritrace screen FILE` on the scenario's token, with the store at `where`. */
+const screen = (file: string, args: string[] = [], where: string = db) =>
+  runVeritrace([
+    "screen",
+    file,
+    "--rpc",
+    node.url,
+    "--token",
+    tokenAddress,
+    "--db",
+    where,
+    ...args,
+  ]);
+
 interface Report {
   address: string;
   score: number;
@@ -224,19 +238,7 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
         ].join("\n"),
       );
       const out = path.join(tmp, "screen.json");
-      const r = await runVeritrace([
-        "screen",
-        file,
-        "--rpc",
-        node.url,
-        "--token",
-        tokenAddress,
-        "--db",
-        db,
-        "--json",
-        "--out",
-        out,
-      ]);
+      const r = await screen(file, ["--json", "--out", out]);
       expect(r.code, r.stderr).to.equal(0);
       const s = JSON.parse(readFileSync(out, "utf8")) as {
         results: Report[];
@@ -266,17 +268,7 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
     it("writes CSV; reads a TXT file; people get the flagged lines and the errors", async function () {
       const file = path.join(tmp, "customers.txt");
       writeFileSync(file, `# customers\n${who["C2"]}\n${who["C4"]}\nnot-an-address\n`);
-      const csv = await runVeritrace([
-        "screen",
-        file,
-        "--rpc",
-        node.url,
-        "--token",
-        tokenAddress,
-        "--db",
-        db,
-        "--csv",
-      ]);
+      const csv = await screen(file, ["--csv"]);
       expect(csv.code, csv.stderr).to.equal(0);
       expect(csv.stdout.split("\n").slice(0, 4)).to.deep.equal([
         "line,input,token,score,verdict,received,top_category,top_share,error",
@@ -284,16 +276,7 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
         `3,${who["C4"]},${tokenAddress},0,low,100,exchange,100.00%,`,
         "4,not-an-address,,,,,,,malformed address: expected 0x and 40 hex digits",
       ]);
-      const human = await runVeritrace([
-        "screen",
-        file,
-        "--rpc",
-        node.url,
-        "--token",
-        tokenAddress,
-        "--db",
-        db,
-      ]);
+      const human = await screen(file);
       expect(human.code, human.stderr).to.equal(0);
       expect(human.stdout).to.match(/screened 2 of 3 lines/);
       expect(human.stdout).to.match(/2\s+0x[0-9a-f]{40}\s+70\s+high\s+phishing\s+10\.00%/);
@@ -383,19 +366,7 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
       const answer = (await res.json()) as Record<string, unknown>;
       const file = path.join(tmp, "same.txt");
       writeFileSync(file, addresses.join("\n"));
-      const printed = lastJson(
-        await runVeritrace([
-          "screen",
-          file,
-          "--rpc",
-          node.url,
-          "--token",
-          tokenAddress,
-          "--db",
-          db,
-          "--json",
-        ]),
-      );
+      const printed = lastJson(await screen(file, ["--json"]));
       expect(answer).to.deep.equal(printed);
       expect(openApiDocument.paths["/risk/screen"]?.post?.operationId).to.equal("screenAddresses");
     });
@@ -450,19 +421,7 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
   describe("on a PostgreSQL server", function () {
     let server: { url: string; drop(): Promise<void> };
     const screenJson = async (file: string, where: string) =>
-      lastJson(
-        await runVeritrace([
-          "screen",
-          file,
-          "--rpc",
-          node.url,
-          "--token",
-          tokenAddress,
-          "--db",
-          where,
-          "--json",
-        ]),
-      );
+      lastJson(await screen(file, ["--json"], where));
     async function streamState(): Promise<{ head: number; transfers: number }> {
       const pool = new pg.Client({ connectionString: server.url });
       await pool.connect();

@@ -13,6 +13,7 @@ import {
   loadFlows,
   loadTransfers,
   txHashesAt,
+  type FlowRow,
   type TransferKind,
   type TransferRow,
 } from "../../src/tracer/store/streams.js";
@@ -120,14 +121,8 @@ for (const engine of ["pglite", "postgres"] as const) {
       const flows = await loadFlows(db, stream, TOKEN, 0, 10_000_000, (f) => f);
       const expected = ofToken(0, 10_000_000);
       expect(flows.length).to.equal(expected.length);
-      const flowTuple = (f: {
-        blockNumber: number;
-        ordinal: number;
-        from: string;
-        to: string;
-        amount: bigint;
-        blockTime: number;
-      }) => `${f.blockNumber}/${f.ordinal}/${f.from}/${f.to}/${f.amount}/${f.blockTime}`;
+      const flowTuple = (f: FlowRow) =>
+        `${f.blockNumber}/${f.ordinal}/${f.from}/${f.to}/${f.amount}/${f.blockTime}`;
       expect(flows.map(flowTuple).join("\n") === expected.map(flowTuple).join("\n")).to.equal(true);
       const chosen = [expected[0], expected[12_345], expected.at(-1)] as TransferRow[];
       const hashes = await txHashesAt(db, stream, [
