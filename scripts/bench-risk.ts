@@ -26,7 +26,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import type { Label, Transfer } from "../src/tracer/funds/types.js";
 import { importTagPacks } from "../src/tracer/labels/store.js";
 import { DEFAULT_RISK_CONFIG, VERDICTS, type Verdict } from "../src/tracer/risk/config.js";
@@ -35,6 +34,7 @@ import { openDatabase } from "../src/tracer/store/db.js";
 import { Store } from "../src/tracer/store/store.js";
 import { StreamStore, type TransferRow } from "../src/tracer/store/streams.js";
 import { fmt, prng } from "./lib/bench.js";
+import { createPostgresDatabase } from "./lib/postgres.js";
 
 const setting = (name: string, fallback: number, min: number): number => {
   const v = Number(process.env[name] ?? fallback);
@@ -249,23 +249,6 @@ async function runChild(args: string[]): Promise<ScreenOutcome> {
   return JSON.parse(out.trim().split("\n").at(-1) ?? "") as ScreenOutcome;
 }
 
-/** A fresh database on the server at `url` (dropped by the returned function). */
-async function serverDatabase(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `veritrace_bench_risk_${process.pid}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const target = new URL(url);
-  target.pathname = `/${name}`;
-  return {
-    url: target.toString(),
-    drop: async () => {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    },
-  };
-}
-
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === "--screen") {
@@ -288,8 +271,9 @@ async function main(): Promise<void> {
     `Synthetic history: ${fmt(transferCount)} transfers over ${fmt(ADDRESSES)} addresses ` +
       `(${fmt(labels.size)} labeled), generated in ${fmt(genSeconds, 1)} s`,
   );
+  const server =
+    postgres === null ? null : await createPostgresDatabase(postgres, "veritrace_bench_risk");
   const dir = mkdtempSync(path.join(tmpdir(), "veritrace-bench-risk-"));
-  const server = postgres === null ? null : await serverDatabase(postgres);
   const target = server?.url ?? path.join(dir, "db");
   const engine = server === null ? "embedded database (PGlite)" : "PostgreSQL server";
   try {

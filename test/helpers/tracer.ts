@@ -9,7 +9,6 @@ import { fileURLToPath } from "node:url";
 import type { Signer } from "ethers";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
-import pg from "pg";
 import {
   connectConsortium,
   hashDocument,
@@ -22,6 +21,7 @@ import { openMemoryDatabase } from "../../src/tracer/store/db.js";
 import { Store, type Checkpoint } from "../../src/tracer/store/store.js";
 import { onboard, runCases, type Cast } from "../../scripts/lib/activity.js";
 import { deployConsortium } from "../../scripts/lib/deploy.js";
+import { createPostgresDatabase as createDatabaseOn } from "../../scripts/lib/postgres.js";
 import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -235,28 +235,8 @@ export async function runVeritraceOnTerminal(
 }
 
 /** A PostgreSQL database of its own on the test server, dropped by `drop()`. */
-export async function createPostgresDatabase(
+export function createPostgresDatabase(
   prefix: string,
 ): Promise<{ url: string; drop(): Promise<void> }> {
-  const admin = "postgres://root@127.0.0.1:5432/test";
-  const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  return {
-    url: `postgres://root@127.0.0.1:5432/${name}`,
-    drop: async () => {
-      const c = new pg.Client({ connectionString: admin });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
+  return createDatabaseOn("postgres://root@127.0.0.1:5432/test", prefix);
 }
