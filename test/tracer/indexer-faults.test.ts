@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { expect } from "chai";
+import { writeDeployment } from "../../src/client/index.js";
 import { Indexer, type IndexerOptions } from "../../src/tracer/indexer/sync.js";
 import { RpcClient, RpcUnavailableError, type RpcOptions } from "../../src/tracer/indexer/rpc.js";
 import { openMemoryDatabase } from "../../src/tracer/store/db.js";
@@ -7,6 +11,7 @@ import { FAULTS, startRpcProxy, type Fault, type RpcProxy } from "../helpers/rpc
 import {
   failure,
   freshIndex,
+  runVeritrace,
   snapshotStore,
   startConsortiumNode,
   type ConsortiumNode,
@@ -56,7 +61,6 @@ describe("Indexer through a faulty RPC endpoint", function () {
       finalityDepth: FINALITY,
       onLog: (e) => logs.push(e),
     });
-    // The node check's first call deliberately fails fast (one retry): pass it before the storm.
     await indexer.start();
     const faults0 = proxy.faultCount();
     const spans0 = proxy.counters.getLogsSpans.length;
@@ -89,6 +93,43 @@ describe("Indexer through a faulty RPC endpoint", function () {
     expect(unsuggested).to.be.greaterThan(0);
     expect(logs.filter((e) => e["msg"] === "range shrunk")).to.have.length(suggested + unsuggested);
     expect(Math.max(...proxy.counters.getLogsSpans.slice(spans0))).to.equal(MAX_LOGS_RANGE);
+  });
+
+  it("veritrace index starts through a node that answers busy from its very first request", async function () {
+    // 503, 429 (with and without Retry-After), 502 and a dropped connection before anything
+    // gets through: the node is reachable and busy, so the start-up retries as the sync does.
+    proxy.configure({
+      sequence: ["http503", "http429", "http502", "http429RetryAfter", "drop", "http503"],
+      retryAfterSeconds: 1,
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), "veritrace-storm-"));
+    try {
+      const record = path.join(dir, "deployment.json");
+      writeDeployment(record, node.record);
+      const before = proxy.counters.requests;
+      const faults0 = proxy.faultCount();
+      const result = await runVeritrace([
+        "index",
+        "--rpc",
+        proxy.url,
+        "--deployment",
+        record,
+        "--db",
+        path.join(dir, "db"),
+        "--finality",
+        String(FINALITY),
+      ]);
+      expect(result.stderr).to.not.match(/error/i);
+      expect(result.code).to.equal(0);
+      expect(result.stdout).to.include(
+        `indexed up to block ${reference.checkpoint?.blockNumber}: ${reference.events.length} new events`,
+      );
+      // All six faults hit the start-up's first request, and the run went on past them.
+      expect(proxy.faultCount() - faults0).to.equal(6);
+      expect(proxy.counters.requests - before).to.be.greaterThan(7);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("resumes from the checkpoint after the endpoint went down mid-sync", async function () {

@@ -232,6 +232,12 @@ for (const kind of ["hardhat", "anvil"] as const) {
         expect(error.message).to.match(
           new RegExp(`^reorganization deeper than the finality depth \\(${FINALITY}\\)`),
         );
+        // It says what will work: the pruned headers can't come back, only a re-index helps.
+        expect(error.message).to.match(
+          /none of the block hashes the store keeps \(blocks \d+–\d+\)/,
+        );
+        expect(error.message).to.include("re-index into an empty store");
+        expect(error.message).to.not.match(/raise the finality depth/);
         expect(await snapshotStore(store)).to.deep.equal(before);
         expect(await storedBlocks(store)).to.deep.equal(headersBefore);
       }

@@ -205,14 +205,53 @@ describe("RpcClient", function () {
       expect(retries).to.have.length(3);
     });
 
-    it("honours a per-call retry budget (a first reachability check)", async function () {
+    it("honours a per-call retry budget", async function () {
       proxy.configure({ rates: { drop: 1 } });
       const before = proxy.counters.requests;
       const rpc = client({ maxRetries: 8 });
-      const error = await failure(rpc.call("eth_chainId", [], 1));
+      const error = await failure(rpc.call("eth_blockNumber", [], 1));
       expect(error).to.be.instanceOf(RpcUnavailableError);
       expect(error.message).to.match(/after 2 attempts/);
       expect(proxy.counters.requests - before).to.equal(2);
+    });
+
+    it("gives a first call two attempts when nothing listens at the URL", async function () {
+      const url = `http://127.0.0.1:${await freePort()}`;
+      const rpc = new RpcClient(url, { maxRetries: 8, baseDelayMs: 1 });
+      const error = await failure(rpc.firstCall("eth_chainId"));
+      expect(error).to.be.instanceOf(RpcUnavailableError);
+      expect(error.message)
+        .to.include("ECONNREFUSED")
+        .and.match(/after 2 attempts/);
+      expect(rpc.requests).to.equal(2);
+    });
+
+    it("gives a first call the whole budget while the node answers busy (503, 429, 502, dropped)", async function () {
+      // A rate-limited node from the very first request: reachable, so not a wrong URL.
+      proxy.configure({
+        sequence: ["http503", "http429", "http502", "http429RetryAfter", "drop", "http503"],
+        retryAfterSeconds: 0.01,
+      });
+      const before = proxy.counters.requests;
+      const rpc = client({ maxRetries: 8 });
+      expect(await rpc.firstCall("eth_blockNumber")).to.equal("0x2a");
+      expect(proxy.counters.requests - before).to.equal(7);
+      expect(retries.map((r) => r.reason).slice(0, 4)).to.deep.equal([
+        "HTTP 503",
+        "HTTP 429",
+        "HTTP 502",
+        "HTTP 429",
+      ]);
+    });
+
+    it("still gives up on a first call once a busy node exhausts the budget", async function () {
+      proxy.configure({ rates: { http429: 1 } });
+      const before = proxy.counters.requests;
+      const rpc = client({ maxRetries: 3 });
+      const error = await failure(rpc.firstCall("eth_chainId"));
+      expect(error).to.be.instanceOf(RpcUnavailableError);
+      expect(error.message).to.match(/after 4 attempts: HTTP 429/);
+      expect(proxy.counters.requests - before).to.equal(4);
     });
 
     it("throws RpcUnavailableError naming the URL when nothing listens there", async function () {

@@ -118,6 +118,8 @@ const index: Command = {
     process.once("SIGTERM", stop);
     try {
       const bar = follow ? null : new ProgressBar("indexing");
+      // The lowest fork point of the reorganizations seen since the last "indexed" line.
+      let reorgFork: number | null = null;
       let first = -1;
       const indexer = new Indexer(store, rpc, deployment, {
         confirmations,
@@ -128,6 +130,9 @@ const index: Command = {
           bar?.update({ done: p.indexedTo - first, total: p.target - first, events: p.events });
         },
         onLog: (entry) => {
+          if (entry["msg"] === "reorganization" && typeof entry["fork"] === "number") {
+            reorgFork = Math.min(reorgFork ?? entry["fork"], entry["fork"]);
+          }
           if (follow) console.log(logLine({ level: "warn", ...entry }));
           else process.stderr.write(`${entry["msg"]}: ${JSON.stringify(entry)}\n`);
         },
@@ -156,15 +161,20 @@ const index: Command = {
       while (!stopping) {
         await new Promise((r) => setTimeout(r, pollMs));
         const seen = indexer.eventCount;
+        reorgFork = null;
         const to = await indexer.syncOnce();
-        if (to !== indexedTo) {
+        // After a reorganization the blocks from the fork on were read again, even when the
+        // head is back at the same height: a watcher learns when that re-read finished.
+        if (to !== indexedTo || reorgFork !== null) {
+          const from = Math.min(indexedTo, reorgFork ?? indexedTo) + 1;
           console.log(
             logLine({
               level: "info",
               msg: "indexed",
-              from: indexedTo + 1,
+              from,
               to,
               events: indexer.eventCount - seen,
+              ...(reorgFork === null ? {} : { reorganizedFrom: reorgFork + 1 }),
             }),
           );
           indexedTo = to;

@@ -295,7 +295,7 @@ export const transfersCommand: Command = {
     const confirmations = integer(values, "confirmations");
     const finalityDepth = integer(values, "finality");
     const rpc = new RpcClient(url);
-    const chainId = Number(await rpc.call<string>("eth_chainId", [], 1));
+    const chainId = Number(await rpc.firstCall<string>("eth_chainId"));
     const head = Number(await rpc.call<string>("eth_blockNumber"));
     if (from > head) throw new TracerError(`--from ${from} is beyond the node's head ${head}`);
     if (toBlock !== undefined && (toBlock < from || toBlock > head)) {

@@ -128,7 +128,7 @@ export async function tokenDecimals(rpc: RpcClient, token: string): Promise<numb
 export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<TracePlan> {
   const token = normalizeToken(input.token);
   const seed: Seed = parseSeed(input.seed);
-  const chainId = Number(await rpc.call<string>("eth_chainId", [], 1));
+  const chainId = Number(await rpc.firstCall<string>("eth_chainId"));
   const code =
     token === "native" ? "0x00" : await rpc.call<string>("eth_getCode", [token, "latest"]);
   if (code === "0x")

@@ -175,9 +175,14 @@ export class SyncEngine<Row> {
         return fork;
       }
     }
+    // The store keeps only the headers of the last finalityDepth + 2 blocks (older ones are
+    // pruned), so the fork point can't be found, and a larger --finality can't bring them back.
+    const oldest = candidates.at(-1)?.number ?? cp.blockNumber;
     throw new TracerError(
       `reorganization deeper than the finality depth (${this.finalityDepth}) below block ${cp.blockNumber}: ` +
-        `re-index into an empty store, or raise the finality depth`,
+        `none of the block hashes the store keeps (blocks ${oldest}–${cp.blockNumber}) is on the node's chain, ` +
+        `so the fork point can't be found; re-index into an empty store (a new --db, or this one deleted), ` +
+        `with a larger --finality if this chain reorganizes that deep`,
     );
   }
 

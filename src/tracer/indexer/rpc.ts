@@ -77,7 +77,18 @@ export function suggestedRange(
     : undefined;
 }
 
-class RetryableError extends Error {}
+class RetryableError extends Error {
+  /** True when nothing answered at the address (no HTTP at all): the node is down or misnamed. */
+  unreachable = false;
+  retryAfterMs?: number;
+}
+
+/**
+ * Transport errors that mean nothing listens at the URL, or its host does not resolve: a wrong
+ * URL or a stopped node, which retrying for a minute will not mend. A timeout, a dropped
+ * connection, 429 or 5xx mean the node is there and busy: those get the whole retry budget.
+ */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH"]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -103,13 +114,31 @@ export class RpcClient {
     this.onRetry = options.onRetry;
   }
 
-  /** Calls one method; `retries` overrides the retry budget (e.g. 1 for a first reachability check). */
+  /** Calls one method; `retries` overrides the retry budget. */
   async call<T>(
     method: string,
     params: readonly unknown[] = [],
     retries = this.maxRetries,
   ): Promise<T> {
-    const [response] = await this.send([{ method, params }], retries);
+    return this.one<T>(method, params, retries, retries);
+  }
+
+  /**
+   * The first call to a node: fails after two attempts when nothing listens at the URL (refused
+   * connection, unknown host), so a wrong `--rpc` is reported at once; a node that answers busy
+   * (429, 5xx, timeouts, dropped connections) gets the whole retry budget, as during a sync.
+   */
+  async firstCall<T>(method: string, params: readonly unknown[] = []): Promise<T> {
+    return this.one<T>(method, params, this.maxRetries, 1);
+  }
+
+  private async one<T>(
+    method: string,
+    params: readonly unknown[],
+    retries: number,
+    unreachableRetries: number,
+  ): Promise<T> {
+    const [response] = await this.send([{ method, params }], retries, unreachableRetries);
     if (response === undefined)
       throw new RpcUnavailableError(`${method}: empty answer from ${this.url}`);
     return response as T;
@@ -124,6 +153,7 @@ export class RpcClient {
   private async send(
     calls: readonly { method: string; params: readonly unknown[] }[],
     retries: number,
+    unreachableRetries = retries,
   ): Promise<unknown[]> {
     const label = calls.length === 1 ? (calls[0]?.method ?? "call") : `batch of ${calls.length}`;
     for (let attempt = 0; ; attempt++) {
@@ -131,13 +161,13 @@ export class RpcClient {
         return await this.attempt(calls);
       } catch (error) {
         if (!(error instanceof RetryableError)) throw error;
-        if (attempt >= retries) {
+        if (attempt >= (error.unreachable ? Math.min(retries, unreachableRetries) : retries)) {
           throw new RpcUnavailableError(
             `${label} to ${this.url} failed after ${attempt + 1} attempts: ${error.message}`,
           );
         }
         const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt);
-        const retryAfter = (error as RetryableError & { retryAfterMs?: number }).retryAfterMs;
+        const retryAfter = error.retryAfterMs;
         const delayMs = Math.max(retryAfter ?? 0, Math.round(backoff * (0.5 + Math.random() / 2)));
         this.onRetry?.({ method: label, attempt: attempt + 1, delayMs, reason: error.message });
         await sleep(delayMs);
@@ -182,12 +212,12 @@ export class RpcClient {
         e.name === "TimeoutError"
           ? `timed out after ${this.timeoutMs} ms`
           : (e.cause?.code ?? e.cause?.message ?? e.message);
-      throw new RetryableError(reason);
+      const err = new RetryableError(reason);
+      err.unreachable = e.cause?.code !== undefined && UNREACHABLE.has(e.cause.code);
+      throw err;
     }
     if (res.status === 429 || res.status >= 500) {
-      const err = new RetryableError(`HTTP ${res.status}`) as RetryableError & {
-        retryAfterMs?: number;
-      };
+      const err = new RetryableError(`HTTP ${res.status}`);
       const after = Number(res.headers.get("retry-after"));
       if (Number.isFinite(after) && after > 0)
         err.retryAfterMs = Math.min(after * 1000, this.maxDelayMs);

@@ -49,7 +49,7 @@ export interface Progress {
  * unreachable.
  */
 export async function checkNode(rpc: RpcClient, deployment: DeploymentRecord): Promise<void> {
-  const chainId = Number(await rpc.call<string>("eth_chainId", [], 1));
+  const chainId = Number(await rpc.firstCall<string>("eth_chainId"));
   if (chainId !== deployment.chainId) {
     throw new TracerError(
       `the node at ${rpc.url} serves chain ${chainId}, the deployment record says chain ${deployment.chainId}`,

@@ -225,7 +225,7 @@ export async function screenIngested(req: {
  * address or has no contract) become that line's `error`; a node or store failure throws.
  */
 export async function screenAddresses(req: ScreenRequest): Promise<ScreenResult> {
-  const chainId = Number(await req.rpc.call<string>("eth_chainId", [], 1));
+  const chainId = Number(await req.rpc.firstCall<string>("eth_chainId"));
   const head = Number(await req.rpc.call<string>("eth_blockNumber"));
   const toBlock = req.toBlock ?? head - (req.confirmations ?? 0);
   if (toBlock > head)
