@@ -4,6 +4,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { InputError } from "../../client/errors.js";
 import { TracerError, UsageError } from "../errors.js";
+import { RPC_HEADERS_ENV, parseRpcHeaders, setDefaultRpcHeaders } from "../indexer/rpc.js";
 import { COMMANDS, type Command } from "./commands.js";
 
 const GLOBAL_HELP = `veritrace: the Veritrace tracing service
@@ -16,6 +17,12 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(16)} ${c.summary}`).join("\n")}
 Run "veritrace <command> --help" for a command's options.
 The store is embedded PostgreSQL (PGlite) in .veritrace/db by default; --db DIR for another
 directory, --db postgres://… (or DATABASE_URL) for a PostgreSQL server.`;
+
+const RPC_HEADER_HELP = [
+  '  --rpc-header "NAME: VALUE"  HTTP header for the JSON-RPC node, e.g. "Authorization: Bearer …"',
+  `                       (repeatable; also ${RPC_HEADERS_ENV}, one header per line; credentials`,
+  "                       can also be given in the URL: https://user:password@host; never printed)",
+].join("\n");
 
 function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | null {
   for (const c of COMMANDS) {
@@ -36,9 +43,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const { command, rest } = found;
+  // Every command that reads a JSON-RPC node takes its headers (credentials) the same way.
+  const readsNode = "rpc" in command.options;
   const config: ParseArgsConfig = {
     args: rest,
-    options: { ...command.options, help: { type: "boolean", short: "h" } },
+    options: {
+      ...command.options,
+      ...(readsNode ? { "rpc-header": { type: "string", multiple: true } } : {}),
+      help: { type: "boolean", short: "h" },
+    },
     allowPositionals: true,
     strict: true,
   };
@@ -50,12 +63,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (parsed.values["help"] === true) {
+    const rpcHelp = readsNode ? `\n${RPC_HEADER_HELP}` : "";
     console.log(
-      `usage: veritrace ${command.name} ${command.usage}\n\n${command.summary}\n\n${command.help}`,
+      `usage: veritrace ${command.name} ${command.usage}\n\n${command.summary}\n\n${command.help}${rpcHelp}`,
     );
     return 0;
   }
   try {
+    if (readsNode) {
+      const flags = (parsed.values["rpc-header"] as string[] | undefined) ?? [];
+      const env = process.env[RPC_HEADERS_ENV];
+      setDefaultRpcHeaders({
+        ...parseRpcHeaders(env === undefined ? [] : env.split("\n")),
+        ...parseRpcHeaders(flags),
+      });
+      delete parsed.values["rpc-header"];
+    }
     return await command.run(
       parsed.values as Record<string, string | boolean | undefined>,
       parsed.positionals,

@@ -41,6 +41,74 @@ export interface RpcOptions {
   maxDelayMs?: number;
   /** Called before each retry (for logs). */
   onRetry?: (info: { method: string; attempt: number; delayMs: number; reason: string }) => void;
+  /**
+   * HTTP headers sent with every request (e.g. `Authorization: Bearer …` for Besu's JWT or a
+   * hosted provider); default: {@link defaultRpcHeaders}. Never printed.
+   */
+  headers?: Readonly<Record<string, string>>;
+}
+
+/** The environment variable holding extra headers for every JSON-RPC node: `Name: value` lines. */
+export const RPC_HEADERS_ENV = "VERITRACE_RPC_HEADERS";
+
+let processHeaders: Readonly<Record<string, string>> = {};
+
+/**
+ * Parses `Name: value` header lines (from `--rpc-header` or {@link RPC_HEADERS_ENV}); throws a
+ * {@link TracerError} naming the bad line's header name only, never its value.
+ */
+export function parseRpcHeaders(lines: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (line === "") continue;
+    const colon = line.indexOf(":");
+    const name = colon < 0 ? "" : line.slice(0, colon).trim();
+    const value = colon < 0 ? "" : line.slice(colon + 1).trim();
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      throw new TracerError(`an RPC header must be "Name: value"; got one without a valid name`);
+    }
+    // Headers are ASCII: a value with other characters (or a line break) can't be sent.
+    if (value === "" || !/^[\x20-\x7e\t]+$/.test(value)) {
+      throw new TracerError(`the RPC header ${name} needs a printable ASCII value`);
+    }
+    headers[name.toLowerCase()] = value;
+  }
+  return headers;
+}
+
+/**
+ * Sets the headers every {@link RpcClient} of this process sends unless given its own: the
+ * command line's entry point calls this once with `--rpc-header` and the environment.
+ */
+export function setDefaultRpcHeaders(headers: Readonly<Record<string, string>>): void {
+  processHeaders = { ...headers };
+}
+
+/** The headers set by {@link setDefaultRpcHeaders}, else those of {@link RPC_HEADERS_ENV}. */
+export function defaultRpcHeaders(): Readonly<Record<string, string>> {
+  if (Object.keys(processHeaders).length > 0) return processHeaders;
+  const env = process.env[RPC_HEADERS_ENV];
+  return env === undefined ? {} : parseRpcHeaders(env.split("\n"));
+}
+
+/**
+ * A URL as it may be printed: no user or password, no query, and path segments that look like
+ * an API key (16 or more letters, digits, `-` or `_`, as Infura's and Alchemy's) replaced by `***`.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    const path = u.pathname
+      .split("/")
+      .map((seg) => (/^[A-Za-z0-9_-]{16,}$/.test(seg) ? "***" : seg))
+      .join("/");
+    return `${u.protocol}//${u.host}${path === "/" ? "" : path}${u.search === "" ? "" : "?***"}`;
+  } catch {
+    return "(an invalid URL)";
+  }
 }
 
 interface JsonRpcResponse {
@@ -102,11 +170,40 @@ export class RpcClient {
   private readonly onRetry: RpcOptions["onRetry"];
   /** Calls made (including retries), for statistics. */
   requests = 0;
+  /** The node's URL as it may be printed ({@link redactUrl}): no credentials, no API key. */
+  readonly url: string;
+  /** Where requests go: the URL without its user and password, which travel as a header. */
+  private readonly endpoint: string;
+  private readonly headers: Record<string, string>;
 
-  constructor(
-    readonly url: string,
-    options: RpcOptions = {},
-  ) {
+  /**
+   * @param url the node's http(s) URL; `https://user:password@host/…` sends HTTP basic
+   * authentication (the credentials never appear in a message)
+   */
+  constructor(url: string, options: RpcOptions = {}) {
+    this.url = redactUrl(url);
+    this.headers = {
+      "content-type": "application/json",
+      ...(options.headers ?? defaultRpcHeaders()),
+    };
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new TracerError(`the RPC URL is not a valid URL: ${this.url}`);
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+      throw new TracerError(`the RPC URL must be http(s), got ${parsed.protocol}`);
+    }
+    if (parsed.username !== "" || parsed.password !== "") {
+      const user = decodeURIComponent(parsed.username);
+      const password = decodeURIComponent(parsed.password);
+      this.headers["authorization"] ??=
+        `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+      parsed.username = "";
+      parsed.password = "";
+    }
+    this.endpoint = parsed.toString();
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.maxRetries = options.maxRetries ?? 8;
     this.baseDelayMs = options.baseDelayMs ?? 100;
@@ -199,9 +296,9 @@ export class RpcClient {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(this.url, {
+      res = await fetch(this.endpoint, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: this.headers,
         body,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
@@ -215,6 +312,13 @@ export class RpcClient {
       const err = new RetryableError(reason);
       err.unreachable = e.cause?.code !== undefined && UNREACHABLE.has(e.cause.code);
       throw err;
+    }
+    // Credentials refused or missing: no retry can mend that.
+    if (res.status === 401 || res.status === 403 || res.status === 407) {
+      throw new RpcUnavailableError(
+        `HTTP ${res.status} from ${this.url}: the node refused the request's credentials ` +
+          `(give them in the URL, with --rpc-header, or in ${RPC_HEADERS_ENV})`,
+      );
     }
     if (res.status === 429 || res.status >= 500) {
       const err = new RetryableError(`HTTP ${res.status}`);
