@@ -428,6 +428,22 @@ describe("TagPack labels", function () {
           `${HEADER}label: l\ncurrency: BTC\ntags:\n- address: a\n- just text\n`,
           "tag 2: not a mapping but text",
         ],
+        [
+          // A "billion laughs": nine levels of nine aliases stand for 9⁹ strings in 600 bytes.
+          "a YAML alias (billion laughs), before anything expands it",
+          `${HEADER}a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n` +
+            Array.from(
+              { length: 8 },
+              (_, i) => `a${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(", ")}]\n`,
+            ).join("") +
+            `label: l\ncurrency: ETH\ntags:\n- address: '0x${"11".repeat(20)}'\n  extra: *a8\n`,
+          "YAML aliases are not accepted in a TagPack (*a0 at line 5): an alias can expand a small file into gigabytes; write the values out",
+        ],
+        [
+          "an alias of one tag in the tags list",
+          `${HEADER}label: l\ncurrency: ETH\ntags:\n- &t\n  address: '0x${"11".repeat(20)}'\n- *t\n`,
+          "YAML aliases are not accepted in a TagPack (*t at line 9): an alias can expand a small file into gigabytes; write the values out",
+        ],
       ];
       let db: Database;
       before(async function () {

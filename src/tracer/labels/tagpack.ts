@@ -161,6 +161,43 @@ function groupBy<K>(entries: readonly (readonly [K, number])[]): Map<K, number[]
 }
 
 /**
+ * Refuses a document in which one list or mapping appears more than once: a YAML alias (`*name`)
+ * of an anchored collection. Aliases let a file of a few hundred bytes stand for gigabytes once
+ * expanded ("billion laughs"), by whatever reads, copies or stores the document; TagPacks have no
+ * use for them. The walk visits each collection once, so it is linear in the file's size.
+ */
+function refuseAliases(
+  doc: unknown,
+  text: string,
+  fail: (where: string, message: string) => never,
+): void {
+  const seen = new Set<object>();
+  const stack: unknown[] = [doc];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (node === null || typeof node !== "object") continue;
+    if (seen.has(node)) {
+      const alias = /(?:^|[\s[{,:-])(\*[^\s,\]}]+)/m.exec(text);
+      const line = alias === null ? "" : ` (${alias[1]} at line ${lineOf(text, alias.index)})`;
+      fail(
+        "",
+        `YAML aliases are not accepted in a TagPack${line}: an alias can expand a small file ` +
+          `into gigabytes; write the values out`,
+      );
+    }
+    seen.add(node);
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push(child);
+  }
+}
+
+function lineOf(text: string, index: number): number {
+  let line = 1;
+  for (let i = 0; i < index; i++) if (text.charCodeAt(i) === 10) line++;
+  // The match may start with the line break before the alias.
+  return text.charCodeAt(index) === 10 ? line + 1 : line;
+}
+
+/**
  * Parses and checks a TagPack. Throws a {@link TracerError} naming the file, the tag (from 1) and
  * the field for the first problem that makes the file unusable; everything else (unknown fields,
  * duplicates, inferred networks, unusual addresses) comes back as one warning per kind.
@@ -182,6 +219,7 @@ export function parseTagPack(text: string, fileName: string): ParsedTagPack {
     }
     throw error;
   }
+  refuseAliases(doc, text, fail);
   if (doc === null || doc === undefined)
     fail("", "empty: a TagPack is a YAML mapping with a header and a tags list");
   if (!isMapping(doc)) fail("", `not a TagPack: the document is ${kindOf(doc)}, not a mapping`);
