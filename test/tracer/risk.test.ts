@@ -14,7 +14,12 @@ import {
 import { ExposureEngine, InflowIndex, type RiskWindow } from "../../src/tracer/risk/exposure.js";
 import { topPaths } from "../../src/tracer/risk/paths.js";
 import { assessAddress, riskReportJson } from "../../src/tracer/risk/score.js";
-import { addressProblem, parseScreenInput } from "../../src/tracer/risk/screen.js";
+import {
+  addressProblem,
+  csvCell,
+  parseScreenInput,
+  screenCsv,
+} from "../../src/tracer/risk/screen.js";
 
 const TOKEN = "0x6b175474e89094c44da98b954eedeac495271d0f";
 const ZERO = "0x0000000000000000000000000000000000000000";
@@ -255,6 +260,15 @@ describe("risk: score", function () {
   });
 });
 
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected an error");
+}
+
 describe("risk: screening", function () {
   it("reads TXT and CSV input, with a header, a token column, comments and blank lines", function () {
     expect(parseScreenInput(`# customers\n${X}\n\n  ${A} \n`, false)).to.deep.equal([
@@ -270,6 +284,74 @@ describe("risk: screening", function () {
     expect(parseScreenInput(`${X},${TOKEN}\n`, true)).to.deep.equal([
       { line: 1, input: X, token: TOKEN },
     ]);
+  });
+
+  it("reads CSV as spreadsheets write it: quoted commas and line breaks, ';' exports, a BOM, CRLF", function () {
+    // A customer name with a comma, quoted: one cell, the address still in its column.
+    expect(
+      parseScreenInput(
+        `name,address,token\n"Müller, Hans",${X},native\n"Doe ""JD"", John",${A},\n`,
+        true,
+      ),
+    ).to.deep.equal([
+      { line: 2, input: X, token: "native" },
+      { line: 3, input: A },
+    ]);
+    // European Excel: ';' between cells, a byte-order mark, CRLF, decimal commas in other cells.
+    expect(
+      parseScreenInput(
+        `\uFEFFKunde;Betrag;address\r\n"Müller";1,5;${X}\r\nSchmidt;2,25;${A}\r\n`,
+        true,
+      ),
+    ).to.deep.equal([
+      { line: 2, input: X },
+      { line: 3, input: A },
+    ]);
+    // A quoted note spanning two lines: the next record keeps its true line number.
+    expect(
+      parseScreenInput(
+        `address,note\n${X},"first line\nsecond line"\n# skipped\n\n${A},ok\n`,
+        true,
+      ),
+    ).to.deep.equal([
+      { line: 2, input: X },
+      { line: 6, input: A },
+    ]);
+  });
+
+  it("refuses a CSV file it can't read with one line naming where", function () {
+    const error = thrown(() => parseScreenInput(`address\n${X}\n"${A},native\n`, true));
+    expect(error).to.be.instanceOf(TracerError);
+    expect(error.message).to.match(/^not readable as CSV at line \d+: /);
+    expect(error.message).to.not.include("\n");
+  });
+
+  it("writes CSV cells a spreadsheet can't run as formulas", function () {
+    for (const formula of ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]) {
+      const cell = csvCell(formula);
+      expect(cell, formula).to.match(/^"'/);
+    }
+    expect(csvCell("=1;2")).to.equal(`"'=1;2"`);
+    expect(csvCell("plain")).to.equal("plain");
+    expect(csvCell(42)).to.equal("42");
+    expect(csvCell('a "b", c')).to.equal(`"a ""b"", c"`);
+    const csv = screenCsv({
+      chainId: 1,
+      hops: 1,
+      toBlock: 1,
+      streams: [],
+      lines: [
+        {
+          line: 1,
+          input: "=cmd|' /C calc'!A0",
+          address: null,
+          token: null,
+          report: null,
+          error: "malformed address",
+        },
+      ],
+    });
+    expect(csv.split("\n")[1]).to.equal(`1,"'=cmd|' /C calc'!A0",,,,,,,malformed address`);
   });
 
   it("names what is wrong with an address, Bitcoin and Tron addresses of the TagPacks included", function () {

@@ -4,6 +4,7 @@
  * screen reads only the new blocks), loaded once, indexed once, and every address is walked on
  * the same memoized engine. Bad input is reported per line and never stops the batch.
  */
+import { parse } from "csv-parse/sync";
 import { TracerError } from "../errors.js";
 import { ingestTransfers } from "../funds/ingest.js";
 import { normalizeToken } from "../funds/run.js";
@@ -26,34 +27,81 @@ export interface ScreenEntry {
   token?: string;
 }
 
-/** Reads a screening file: one address a line (TXT), or CSV with an address and a token column. */
+/**
+ * Reads a screening file: one address a line (TXT; `#` starts a comment line), or CSV with an
+ * address and a token column. CSV is read by a real parser (csv-parse): quoted cells with commas,
+ * quotes and line breaks, a byte-order mark, and the delimiter of the file's first line (`,`, or
+ * `;` as European spreadsheet exports write, or a tab). A header row naming an `address` column
+ * (and optionally `token`) picks the columns; without one, the address is the first cell and the
+ * token the second. Each entry keeps the line its record starts on.
+ */
 export function parseScreenInput(text: string, csv: boolean): ScreenEntry[] {
+  if (csv) return parseScreenCsv(text);
   const entries: ScreenEntry[] = [];
-  let addressColumn = 0;
-  let tokenColumn = csv ? 1 : -1;
-  let header = csv;
-  const unquote = (cell: string) =>
-    cell
-      .trim()
-      .replace(/^"(.*)"$/, "$1")
-      .trim();
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) return;
-    const cells = csv ? line.split(",").map(unquote) : line.split(/[\s,]+/);
-    if (header) {
-      header = false;
-      const names = cells.map((c) => c.toLowerCase());
+    const cells = line.split(/[\s,]+/);
+    entries.push({
+      line: i + 1,
+      input: cells[0] ?? "",
+      ...(cells[1] === undefined || cells[1] === "" ? {} : { token: cells[1] }),
+    });
+  });
+  return entries;
+}
+
+/** The delimiter of a CSV file: the most frequent of `,`, `;` and tab outside quotes on its first data line. */
+function csvDelimiter(text: string): string {
+  const first =
+    text
+      .replace(/^\uFEFF/, "")
+      .split(/\r?\n/)
+      .find((l) => l.trim() !== "" && !l.trimStart().startsWith("#")) ?? "";
+  const unquoted = first.replace(/"[^"]*"/g, "");
+  const count = (c: string) => unquoted.split(c).length - 1;
+  return [",", ";", "\t"].reduce((best, c) => (count(c) > count(best) ? c : best), ",");
+}
+
+function parseScreenCsv(text: string): ScreenEntry[] {
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, {
+      bom: true,
+      delimiter: csvDelimiter(text),
+      comment: "#",
+      comment_no_infix: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      trim: true,
+    }) as unknown as { record: string[]; info: { lines: number } }[];
+  } catch (error) {
+    const e = error as Error & { lines?: number };
+    throw new TracerError(
+      `not readable as CSV${e.lines === undefined ? "" : ` at line ${e.lines}`}: ${e.message.split("\n")[0]}`,
+    );
+  }
+  const entries: ScreenEntry[] = [];
+  let addressColumn = 0;
+  let tokenColumn = 1;
+  records.forEach(({ record, info }, i) => {
+    // info.lines is the line the record ends on; quoted line breaks inside it come before.
+    const breaks = record.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0);
+    const line = info.lines - breaks;
+    if (i === 0) {
+      const names = record.map((c) => c.toLowerCase());
       if (names.includes("address")) {
         addressColumn = names.indexOf("address");
         tokenColumn = names.indexOf("token");
         return;
       }
     }
-    const token = tokenColumn >= 0 ? cells[tokenColumn] : cells[1];
+    if (record.every((c) => c === "")) return;
+    const token = tokenColumn >= 0 ? record[tokenColumn] : undefined;
     entries.push({
-      line: i + 1,
-      input: cells[addressColumn] ?? "",
+      line,
+      input: record[addressColumn] ?? "",
       ...(token === undefined || token === "" ? {} : { token }),
     });
   });
@@ -356,10 +404,17 @@ export function screenJson(r: ScreenResult): Record<string, unknown> {
   };
 }
 
-const csvCell = (v: string | number) => {
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
+/**
+ * One CSV cell (RFC 4180 quoting). A cell that a spreadsheet would read as a formula (starting
+ * with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, as OWASP advises
+ * against CSV injection: the screened file's own text (an "address" such as
+ * `=HYPERLINK(…)`) comes back in the `input` column.
+ */
+export function csvCell(v: string | number): string {
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r;]/.test(s) || s.startsWith("'") ? `"${s.replace(/"/g, '""')}"` : s;
+}
 
 /** `veritrace screen --csv`: one row per input line. */
 export function screenCsv(r: ScreenResult): string {
