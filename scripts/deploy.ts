@@ -4,14 +4,20 @@
  *   npm run deploy -- --rpc http://127.0.0.1:8545 --params ignition/parameters/local.json --out deployment.json
  *
  * The deployer is the node's first unlocked account (a `hardhat node` or anvil), or, with
- * `--keystore FILE`, the key of an encrypted JSON keystore whose password is read from the
- * environment variable VERITRACE_KEYSTORE_PASSWORD (never from the command line). Exit codes:
+ * `--keystore FILE`, the key of an encrypted JSON keystore whose password is read from
+ * `--password-file`, the environment variable VERITRACE_KEYSTORE_PASSWORD or a hidden prompt on
+ * the terminal (never from the command line). Exit codes:
  * 0 deployed, 1 deployment failed, 2 bad arguments or parameters. Nothing is written unless it
  * succeeded.
  */
 import { parseArgs } from "node:util";
 import { network } from "hardhat";
-import { KEYSTORE_PASSWORD_ENV, signerFromKeystore, writeDeployment } from "../src/client/index.js";
+import {
+  KEYSTORE_PASSWORD_ENV,
+  readKeystorePassword,
+  signerFromKeystore,
+  writeDeployment,
+} from "../src/client/index.js";
 import {
   deployConsortium,
   deployOnRegistry,
@@ -29,7 +35,9 @@ const USAGE =
   "                      genesis; deploy the other contracts around it\n" +
   "  --out FILE          where to write the deployment record\n" +
   "  --keystore FILE     deploy with the key of this encrypted JSON keystore (password from\n" +
-  `                      the environment variable ${KEYSTORE_PASSWORD_ENV})\n` +
+  `                      --password-file, ${KEYSTORE_PASSWORD_ENV} or a hidden prompt)\n` +
+  "  --password-file FILE\n" +
+  "                      the keystore's password: the file's first line (mode 600)\n" +
   "  --deployment-id ID  Ignition deployment id (journal under ignition/deployments/ID)";
 
 function fail(code: number, message: string): never {
@@ -48,6 +56,7 @@ async function main(): Promise<void> {
         out: { type: "string" },
         "deployment-id": { type: "string" },
         keystore: { type: "string" },
+        "password-file": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -79,10 +88,10 @@ async function main(): Promise<void> {
   }
   let accounts: string[] | undefined;
   if (values.keystore !== undefined) {
-    const password = process.env[KEYSTORE_PASSWORD_ENV];
-    if (password === undefined)
-      fail(2, `--keystore needs its password in ${KEYSTORE_PASSWORD_ENV}`);
     try {
+      const password = await readKeystorePassword(values.keystore, {
+        passwordFile: values["password-file"],
+      });
       // The key stays in memory: handed to this process's network connection only.
       accounts = [(await signerFromKeystore(values.keystore, password)).privateKey];
     } catch (e) {

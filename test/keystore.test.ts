@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -10,9 +10,11 @@ import {
   InputError,
   hashDocument,
   readDeployment,
+  readKeystorePassword,
   signerFromKeystore,
 } from "../src/client/index.js";
 import { startLocalChain, type LocalChain } from "../scripts/lib/local-chain.js";
+import { ROOT, runOnTerminal } from "./helpers/tracer.js";
 
 const run = promisify(execFile);
 const PASSWORD = "correct horse battery staple";
@@ -73,6 +75,61 @@ describe("institution keys from an encrypted JSON keystore", function () {
         /cannot read/,
       );
       await expectInputError(signerFromKeystore(file, ""), /password is empty/);
+    });
+  });
+
+  describe("readKeystorePassword", function () {
+    const noTerminal = { env: {}, terminal: null };
+    const passwordFile = (name: string, text: string, mode: number) => {
+      const file = path.join(dir, name);
+      writeFileSync(file, text);
+      chmodSync(file, mode);
+      return file;
+    };
+
+    it("reads the first line of --password-file, before the environment", async function () {
+      const file = passwordFile("pw", `${PASSWORD}\nignored second line\n`, 0o600);
+      const env = { VERITRACE_KEYSTORE_PASSWORD: "from the environment" };
+      expect(await readKeystorePassword("k.json", { passwordFile: file, env })).to.equal(PASSWORD);
+      const crlf = passwordFile("pw-crlf", `${PASSWORD}\r\n`, 0o400);
+      expect(await readKeystorePassword("k.json", { passwordFile: crlf, ...noTerminal })).to.equal(
+        PASSWORD,
+      );
+    });
+
+    it("refuses a password file other users may read, naming its mode", async function () {
+      for (const mode of [0o644, 0o640, 0o604]) {
+        const file = passwordFile(`pw-${mode.toString(8)}`, PASSWORD, mode);
+        await expectInputError(
+          readKeystorePassword("k.json", { passwordFile: file, ...noTerminal }),
+          new RegExp(`other users may read this password file \\(mode ${mode.toString(8)}\\)`),
+        );
+      }
+    });
+
+    it("refuses a missing password file and an empty first line", async function () {
+      await expectInputError(
+        readKeystorePassword("k.json", { passwordFile: path.join(dir, "nope"), ...noTerminal }),
+        /cannot read the password file/,
+      );
+      const empty = passwordFile("pw-empty", `\n${PASSWORD}\n`, 0o600);
+      await expectInputError(
+        readKeystorePassword("k.json", { passwordFile: empty, ...noTerminal }),
+        /first line is empty/,
+      );
+    });
+
+    it("takes the environment's password, and names every source when there is none", async function () {
+      expect(
+        await readKeystorePassword("k.json", {
+          env: { VERITRACE_KEYSTORE_PASSWORD: PASSWORD },
+          terminal: null,
+        }),
+      ).to.equal(PASSWORD);
+      await expectInputError(
+        readKeystorePassword("k.json", noTerminal),
+        /^k\.json: the keystore needs its password: --password-file FILE, VERITRACE_KEYSTORE_PASSWORD, or a terminal/,
+      );
     });
   });
 
@@ -145,6 +202,49 @@ describe("institution keys from an encrypted JSON keystore", function () {
       );
       const registry = record.contracts.ParticipantRegistry;
       expect(await connection.ethers.provider.getCode(registry)).to.not.equal("0x");
+    });
+
+    it("asks for the password on a terminal without echoing it, and deploys", async function () {
+      const { file, address } = await keystore(dir);
+      const connection = await network.create({
+        network: "localhost",
+        override: { url: chain.url },
+      });
+      const [funder] = await connection.ethers.getSigners();
+      if (funder === undefined) throw new Error("signer");
+      await (await funder.sendTransaction({ to: address, value: parseEther("10") })).wait();
+      const out = path.join(dir, "deployment-prompted.json");
+      const deploymentId = `ks-prompt-${Date.now()}`;
+      const env = { VERITRACE_KEYSTORE_PASSWORD: "" };
+      const r = await runOnTerminal(
+        [
+          process.execPath,
+          path.join(ROOT, "node_modules/tsx/dist/cli.mjs"),
+          path.join(ROOT, "scripts/deploy.ts"),
+          "--rpc",
+          chain.url,
+          "--params",
+          params,
+          "--out",
+          out,
+          "--keystore",
+          file,
+          "--deployment-id",
+          deploymentId,
+        ],
+        env,
+        [{ prompt: /password for .*\.json: $/, reply: PASSWORD }],
+      ).finally(() =>
+        rmSync(path.join(ROOT, "ignition", "deployments", deploymentId), {
+          recursive: true,
+          force: true,
+        }),
+      );
+      expect(r.prompted, r.output).to.equal(1);
+      expect(r.code, r.output).to.equal(0);
+      expect(r.output).to.not.include(PASSWORD);
+      expect(readDeployment(out).chainId).to.equal(31337);
+      expect(await connection.ethers.provider.getTransactionCount(address)).to.be.greaterThan(0);
     });
 
     it("refuses a wrong or missing password in one line, writing nothing", async function () {

@@ -23,7 +23,11 @@ import {
   type MatchResult,
 } from "../client/eip712.js";
 import { ContractRevertError } from "../client/errors.js";
-import { KEYSTORE_PASSWORD_ENV, signerFromKeystore } from "../client/keystore.js";
+import {
+  KEYSTORE_PASSWORD_ENV,
+  readKeystorePassword,
+  signerFromKeystore,
+} from "../client/keystore.js";
 import {
   MATCH_FAILURE_NAMES,
   MatchFailure,
@@ -66,13 +70,16 @@ export const LEDGER_OPTIONS = {
   rpc: { type: "string" },
   deployment: { type: "string" },
   keystore: { type: "string" },
+  "password-file": { type: "string" },
   "no-ledger": { type: "boolean" },
 } as const;
 
 export const LEDGER_HELP = [
   `  --rpc URL            JSON-RPC endpoint of the consortium's chain (or ${RPC_ENV})`,
   "  --deployment FILE    the consortium's deployment record",
-  `  --keystore FILE      this institution's encrypted JSON keystore (password from ${KEYSTORE_PASSWORD_ENV})`,
+  `  --keystore FILE      this institution's encrypted JSON keystore (password from --password-file,`,
+  `                       ${KEYSTORE_PASSWORD_ENV} or a hidden prompt on the terminal)`,
+  "  --password-file FILE the keystore's password: the file's first line (mode 600)",
   "  --no-ledger          the protocol alone, nothing recorded: for testing only",
 ].join("\n");
 
@@ -168,9 +175,9 @@ export async function ledgerFromOptions(values: OptionValues): Promise<MatchLedg
   } catch {
     throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(rpc)}`);
   }
-  const password = process.env[KEYSTORE_PASSWORD_ENV];
-  if (password === undefined || password === "")
-    throw new UsageError(`--keystore needs its password in ${KEYSTORE_PASSWORD_ENV}`);
+  const password = await readKeystorePassword(keystore, {
+    passwordFile: str(values, "password-file"),
+  });
   const record = readDeployment(deploymentFile);
   const provider = new JsonRpcProvider(rpc, record.chainId, {
     staticNetwork: true,

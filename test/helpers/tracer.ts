@@ -203,10 +203,26 @@ export async function runVeritraceOnTerminal(
   prompt: RegExp,
   reply: string,
 ): Promise<{ code: number | null; output: string; prompted: boolean }> {
+  const r = await runOnTerminal(
+    [process.execPath, path.join(ROOT, "bin", "veritrace.mjs"), ...args],
+    env,
+    [{ prompt, reply }],
+  );
+  return { code: r.code, output: r.output, prompted: r.prompted === 1 };
+}
+
+/**
+ * Runs a command on a terminal of its own (see {@link runVeritraceOnTerminal}) and answers its
+ * prompts in order: each reply is typed once its prompt shows after the previous answer.
+ * `prompted` counts the prompts answered.
+ */
+export async function runOnTerminal(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  answers: readonly { prompt: RegExp; reply: string }[],
+): Promise<{ code: number | null; output: string; prompted: number }> {
   const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const command = [process.execPath, path.join(ROOT, "bin", "veritrace.mjs"), ...args]
-    .map(quote)
-    .join(" ");
+  const command = argv.map(quote).join(" ");
   // -q: no banner; -f: flush at once; -e: the command's exit code; no typescript file kept.
   const child = spawn("script", ["-qfec", command, "/dev/null"], {
     cwd: ROOT,
@@ -214,14 +230,17 @@ export async function runVeritraceOnTerminal(
     stdio: ["pipe", "pipe", "pipe"],
   });
   let raw = "";
-  let prompted = false;
+  let prompted = 0;
+  let answeredAt = 0;
   // eslint-disable-next-line no-control-regex
   const clean = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
   child.stdout.on("data", (c: Buffer) => {
     raw += c.toString();
-    if (!prompted && prompt.test(clean(raw))) {
-      prompted = true;
-      child.stdin.write(`${reply}\r`);
+    const next = answers[prompted];
+    if (next !== undefined && next.prompt.test(clean(raw.slice(answeredAt)))) {
+      prompted++;
+      answeredAt = raw.length;
+      child.stdin.write(`${next.reply}\r`);
     }
   });
   child.stderr.on("data", (c: Buffer) => (raw += c.toString()));

@@ -5,7 +5,7 @@
  * (TXT and CSV, bad lines among good ones), `POST /risk/screen` (auth, limits, 400s) and the
  * alert hook publishing a consortium label, each checked against numbers computed by hand.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -625,8 +625,22 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
       const noPassword = await publish(C3, ["--yes"], {});
       expect([noPassword.code, noPassword.stderr.trim()]).to.deep.equal([
         2,
-        "veritrace risk: --keystore needs its password in VERITRACE_KEYSTORE_PASSWORD",
+        "veritrace risk: --keystore needs its password: --password-file FILE, VERITRACE_KEYSTORE_PASSWORD, or a terminal to type it on",
       ]);
+      // A password file others may read is refused before any work; a private one is read.
+      const shared = path.join(tmp, "password-shared");
+      writeFileSync(shared, `${PASSWORD}\n`, { mode: 0o644 });
+      chmodSync(shared, 0o644);
+      const open = await publish(C3, ["--yes", "--password-file", shared], {});
+      expect(open.code).to.equal(1);
+      expect(open.stderr.trim().split("\n")).to.deep.equal([
+        `veritrace risk: ${shared}: other users may read this password file (mode 644): chmod 600 it`,
+      ]);
+      const wrongFile = path.join(tmp, "password-wrong");
+      writeFileSync(wrongFile, "not it\n", { mode: 0o600 });
+      const wrongFromFile = await publish(C3, ["--yes", "--password-file", wrongFile], {});
+      expect(wrongFromFile.code).to.equal(1);
+      expect(wrongFromFile.stderr).to.match(/wrong password/);
       const unconfirmed = await publish(C3, []);
       expect(unconfirmed.code).to.equal(2);
       expect(unconfirmed.stderr).to.match(/--yes when stdin is not a terminal/);

@@ -254,8 +254,9 @@ export const riskCommand: Command = {
     "                       confidence = score), after confirmation",
     "  --case COMMITMENT    the active case the label is bound to (case number commitment)",
     "  --deployment FILE    the consortium's deployment record",
-    "  --keystore FILE      encrypted JSON keystore of a participant's key; password from",
-    "                       VERITRACE_KEYSTORE_PASSWORD (never on the command line)",
+    "  --keystore FILE      encrypted JSON keystore of a participant's key; its password from",
+    "                       --password-file, VERITRACE_KEYSTORE_PASSWORD or a hidden prompt",
+    "  --password-file FILE the keystore's password, its first line (mode 600; never the command line)",
     "  --ledger-rpc URL     the consortium's node (default --rpc)",
     "  --yes                don't ask (required when stdin is not a terminal)",
     "See docs/risk.md for the method and the score.",
@@ -267,6 +268,7 @@ export const riskCommand: Command = {
     case: { type: "string" },
     deployment: { type: "string" },
     keystore: { type: "string" },
+    "password-file": { type: "string" },
     "ledger-rpc": { type: "string" },
     yes: { type: "boolean" },
   },
@@ -285,6 +287,7 @@ export const riskCommand: Command = {
         ledgerRpc: httpUrl(values, "ledger-rpc", str(values, "rpc")),
         deployment: str(values, "deployment"),
         keystore: str(values, "keystore"),
+        passwordFile: str(values, "password-file"),
         caseNumberCommitment: str(values, "case"),
       });
       if (values["yes"] !== true && process.stdin.isTTY !== true)

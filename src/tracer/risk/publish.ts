@@ -1,11 +1,16 @@
 /**
  * The alert hook: a high or severe verdict published as a consortium label on chain
  * (LabelRegistry, bound to an active case, by the participant whose key signs). The key comes
- * only from an encrypted JSON keystore, its password from VERITRACE_KEYSTORE_PASSWORD.
+ * only from an encrypted JSON keystore, its password from --password-file,
+ * VERITRACE_KEYSTORE_PASSWORD or a hidden prompt (never the command line).
  */
 import { JsonRpcProvider, type Wallet } from "ethers";
 import { connectConsortium, readDeployment } from "../../client/deployment.js";
-import { KEYSTORE_PASSWORD_ENV, signerFromKeystore } from "../../client/keystore.js";
+import {
+  KEYSTORE_PASSWORD_ENV,
+  readKeystorePassword,
+  signerFromKeystore,
+} from "../../client/keystore.js";
 import { ParticipantClient } from "../../client/roles.js";
 import { TracerError, UsageError } from "../errors.js";
 import type { RiskReport } from "./score.js";
@@ -15,7 +20,8 @@ export interface PublishPlan {
   ledgerRpc: string;
   deployment: string;
   keystore: string;
-  password: string;
+  /** `--password-file`; else the environment, else a prompt on the terminal. */
+  passwordFile: string | undefined;
   caseNumberCommitment: string;
 }
 
@@ -24,6 +30,7 @@ export function checkPublish(options: {
   ledgerRpc: string;
   deployment: string | undefined;
   keystore: string | undefined;
+  passwordFile?: string | undefined;
   caseNumberCommitment: string | undefined;
 }): PublishPlan {
   const { deployment, keystore, caseNumberCommitment } = options;
@@ -37,10 +44,13 @@ export function checkPublish(options: {
     );
   if (deployment === undefined) throw new UsageError("--publish needs --deployment FILE");
   if (keystore === undefined) throw new UsageError("--publish needs --keystore FILE");
-  const password = process.env[KEYSTORE_PASSWORD_ENV];
-  if (password === undefined || password === "")
-    throw new UsageError(`--keystore needs its password in ${KEYSTORE_PASSWORD_ENV}`);
-  return { ledgerRpc: options.ledgerRpc, deployment, keystore, password, caseNumberCommitment };
+  const { passwordFile } = options;
+  const env = process.env[KEYSTORE_PASSWORD_ENV];
+  if (passwordFile === undefined && (env === undefined || env === "") && !process.stdin.isTTY)
+    throw new UsageError(
+      `--keystore needs its password: --password-file FILE, ${KEYSTORE_PASSWORD_ENV}, or a terminal to type it on`,
+    );
+  return { ledgerRpc: options.ledgerRpc, deployment, keystore, passwordFile, caseNumberCommitment };
 }
 
 /** The label a report publishes: its top category, the score as the confidence. */
@@ -58,8 +68,9 @@ export function alertLabel(report: RiskReport): { category: string; confidence: 
  * The participant's key, decrypted before any work: a wrong password or keystore fails at once
  * (an InputError naming the file), not after the screening.
  */
-export function unlockKey(plan: PublishPlan): Promise<Wallet> {
-  return signerFromKeystore(plan.keystore, plan.password);
+export async function unlockKey(plan: PublishPlan): Promise<Wallet> {
+  const password = await readKeystorePassword(plan.keystore, { passwordFile: plan.passwordFile });
+  return signerFromKeystore(plan.keystore, password);
 }
 
 /** Publishes the alert label with the unlocked key; returns its id. */
