@@ -162,22 +162,23 @@ interface IParticipantRegistry {
 
     /// @notice A proposal's action was carried out (its own events precede this one).
     /// @param proposalId the proposal
-    /// @param executor the account that called {execute}
-    event ProposalExecuted(uint256 indexed proposalId, address executor);
+    /// @param signer the account that called {execute}
+    event ProposalExecuted(uint256 indexed proposalId, address signer);
 
     /// @notice A proposal a quorum approved will never run: its action reverted with `reason`, or
     /// `reason` is {ProposalStale} because the state it was proposed in changed.
     /// @param proposalId the proposal
     /// @param reason the revert data (an ABI-encoded custom error of the registry or of a contract
     /// it called)
-    /// @param executor the account that called {execute}
-    event ProposalFailed(uint256 indexed proposalId, bytes reason, address executor);
+    /// @param signer the account that called {execute}
+    event ProposalFailed(uint256 indexed proposalId, bytes reason, address signer);
 
     /// @notice A proposal was withdrawn before it ran.
     /// @param proposalId the cancelled proposal
     /// @param canceller its proposer when it cancelled its own proposal; 0 when the council did
     /// @param byProposalId the CancelProposal proposal that cancelled it (0: its proposer did)
-    /// @param signer the key that sent the transaction
+    /// @param signer the account that sent the transaction (for the council, the one that called
+    /// {execute})
     event ProposalCancelled(uint256 indexed proposalId, uint32 indexed canceller, uint256 byProposalId, address signer);
 
     /// @notice A council member stopped all case and access activity until `until`.
