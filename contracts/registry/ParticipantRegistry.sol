@@ -41,28 +41,37 @@ contract ParticipantRegistry is IParticipantRegistry {
     mapping(uint32 participantId => uint64 seat) private _seat;
     uint64 private _seatCount;
 
+    /// @dev The versions the proposals' contexts are made of (see {_context}); each only grows.
+    struct Versions {
+        /// The number of proposals executed so far.
+        uint256 executions;
+        /// For keccak256(abi.encode(action, args)): the `executions` count of the last proposal
+        /// with that action and those arguments to execute (0: none yet).
+        mapping(bytes32 actionKey => uint256 execution) lastExecution;
+        /// Bumped on every status change and council seat change of the participant.
+        mapping(uint32 participantId => uint64 version) participant;
+        /// Bumped on every registration and removal of the node.
+        mapping(bytes32 enodeHash => uint64 version) node;
+        /// Bumped on every change of the council's members or quorum.
+        uint64 council;
+    }
+
+    /// @dev The emergency pause.
+    struct Pause {
+        /// A pause is in force while block.timestamp < until.
+        uint40 until;
+        /// The number of pauses ever begun: the version Unpause and ExtendPause are bound to.
+        uint64 count;
+        /// When each member last paused (0: never).
+        mapping(uint32 participantId => uint40 time) lastPausedAt;
+    }
+
     uint32[] private _council;
     uint16 private _quorum;
-    /// @dev A pause is in force while block.timestamp < _pausedUntil.
-    uint40 private _pausedUntil;
-    uint64 private _pauseCount;
     uint32 private _participantCount;
     uint256 private _proposalCount;
-
-    // Versions the proposals' contexts are made of (see {_context}); each only ever grows.
-    /// @dev The number of proposals executed so far.
-    uint256 private _executions;
-    /// @dev For keccak256(abi.encode(action, args)): the `_executions` count of the last
-    /// proposal with that action and those arguments to execute (0: none yet).
-    mapping(bytes32 actionKey => uint256 execution) private _lastExecution;
-    /// @dev Bumped on every status change and council seat change of the participant.
-    mapping(uint32 participantId => uint64 version) private _participantVersion;
-    /// @dev Bumped on every registration and removal of the node.
-    mapping(bytes32 enodeHash => uint64 version) private _nodeVersion;
-    /// @dev Bumped on every change of the council's members or quorum.
-    uint64 private _councilVersion;
-    /// @dev When each member last paused (0: never).
-    mapping(uint32 participantId => uint40 time) private _lastPauseAt;
+    Versions private _versions;
+    Pause private _pause;
 
     /// @param founders the founding council members, admitted as active participants
     /// @param quorum approvals a proposal needs (1 ≤ quorum ≤ founders.length)
@@ -162,7 +171,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         // Set before the call, so that the action can't execute its own proposal again.
         p.status = ProposalStatus.Executed;
         try this.applyProposal(proposalId, action, args, msg.sender) {
-            _lastExecution[_actionKey(action, args)] = ++_executions;
+            _versions.lastExecution[_actionKey(action, args)] = ++_versions.executions;
         } catch (bytes memory reason) {
             // Out of gas leaves no data: a caller must not be able to fail a proposal by starving it.
             if (reason.length == 0) revert ExecutionRevertedWithoutReason(proposalId);
@@ -181,12 +190,12 @@ contract ParticipantRegistry is IParticipantRegistry {
     function pause() external {
         uint32 member = _requireCouncilCaller();
         if (paused()) revert EmergencyPauseActive();
-        uint40 last = _lastPauseAt[member];
+        uint40 last = _pause.lastPausedAt[member];
         if (last != 0 && block.timestamp < last + PAUSE_COOLDOWN) revert PauseCooldown(member, last + PAUSE_COOLDOWN);
         uint40 until = uint40(block.timestamp) + PAUSE_DURATION;
-        _lastPauseAt[member] = uint40(block.timestamp);
-        _pausedUntil = until;
-        emit EmergencyPaused(member, until, ++_pauseCount, msg.sender);
+        _pause.lastPausedAt[member] = uint40(block.timestamp);
+        _pause.until = until;
+        emit EmergencyPaused(member, until, ++_pause.count, msg.sender);
     }
 
     // ------------------------------------------------------------------ views
@@ -217,12 +226,12 @@ contract ParticipantRegistry is IParticipantRegistry {
 
     /// @inheritdoc IParticipantRegistry
     function paused() public view returns (bool) {
-        return block.timestamp < _pausedUntil;
+        return block.timestamp < _pause.until;
     }
 
     /// @inheritdoc IParticipantRegistry
     function pauseState() external view returns (uint40 until, uint64 pauseCount) {
-        return (_pausedUntil, _pauseCount);
+        return (_pause.until, _pause.count);
     }
 
     /// @inheritdoc IParticipantRegistry
@@ -300,7 +309,7 @@ contract ParticipantRegistry is IParticipantRegistry {
             uint16 quorum = abi.decode(args, (uint16));
             if (quorum == 0 || quorum > _council.length) revert InvalidQuorum(quorum, _council.length);
             _quorum = quorum;
-            ++_councilVersion;
+            ++_versions.council;
             emit CouncilChanged(_council, quorum, proposalId);
         } else if (action == Action.AddNode || action == Action.RemoveNode) {
             (uint32 id, bytes32 high, bytes32 low) = abi.decode(args, (uint32, bytes32, bytes32));
@@ -316,17 +325,22 @@ contract ParticipantRegistry is IParticipantRegistry {
         } else {
             // Unpause or ExtendPause: the enum has no other member, and decoding the action
             // rejects others.
-            if (!paused()) revert NotPaused();
-            if (action == Action.Unpause) {
-                _pausedUntil = uint40(block.timestamp);
-                emit EmergencyUnpaused(proposalId);
-            } else {
-                uint40 until = uint40(block.timestamp) + abi.decode(args, (uint32));
-                if (until > _pausedUntil) _pausedUntil = until;
-                emit EmergencyPauseExtended(proposalId, _pausedUntil);
-            }
+            _decidePause(proposalId, action, args);
         }
         emit ProposalExecuted(proposalId, executor);
+    }
+
+    /// @dev Unpause or ExtendPause: either answers the pause in force.
+    function _decidePause(uint256 proposalId, Action action, bytes memory args) private {
+        if (!paused()) revert NotPaused();
+        if (action == Action.Unpause) {
+            _pause.until = uint40(block.timestamp);
+            emit EmergencyUnpaused(proposalId);
+        } else {
+            uint40 until = uint40(block.timestamp) + abi.decode(args, (uint32));
+            if (until > _pause.until) _pause.until = until;
+            emit EmergencyPauseExtended(proposalId, _pause.until);
+        }
     }
 
     function _admit(bytes32 kind, bytes32 metadata, address key, uint256 proposalId) private returns (uint32 id) {
@@ -353,7 +367,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         // A suspended council member could not vote and might leave the quorum unreachable.
         if (to == Status.Suspended && _isCouncilMember(id)) revert RemoveFromCouncilFirst(id);
         _participants[id].status = to;
-        ++_participantVersion[id];
+        ++_versions.participant[id];
         emit ParticipantStatusChanged(id, from, to, proposalId);
     }
 
@@ -362,7 +376,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         if (current == Status.Revoked) revert InvalidStatusTransition(id, current, Status.Revoked);
         if (_isCouncilMember(id)) revert RemoveFromCouncilFirst(id);
         _participants[id].status = Status.Revoked;
-        ++_participantVersion[id];
+        ++_versions.participant[id];
         emit ParticipantStatusChanged(id, current, Status.Revoked, proposalId);
     }
 
@@ -409,8 +423,8 @@ contract ParticipantRegistry is IParticipantRegistry {
             }
         }
         _seat[id] = 0;
-        ++_participantVersion[id];
-        ++_councilVersion;
+        ++_versions.participant[id];
+        ++_versions.council;
         emit CouncilChanged(_council, _quorum, proposalId);
     }
 
@@ -423,7 +437,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         // A removed node may be registered again, to any participant: nothing is attributed to a
         // node after the fact, so unlike a key it needs no permanent owner.
         _nodeOwners[h] = id;
-        ++_nodeVersion[h];
+        ++_versions.node[h];
         emit NodeAdded(id, high, low, proposalId);
     }
 
@@ -431,7 +445,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         bytes32 h = _enodeHash(high, low);
         if (id == 0 || _nodeOwners[h] != id) revert NodeNotRegistered(high, low, id);
         delete _nodeOwners[h];
-        ++_nodeVersion[h];
+        ++_versions.node[h];
         emit NodeRemoved(id, high, low, proposalId);
     }
 
@@ -447,8 +461,8 @@ contract ParticipantRegistry is IParticipantRegistry {
     function _seatOnCouncil(uint32 id) private {
         _council.push(id);
         _seat[id] = ++_seatCount;
-        ++_participantVersion[id];
-        ++_councilVersion;
+        ++_versions.participant[id];
+        ++_versions.council;
     }
 
     /// @dev The hash of the state `action` with `args` depends on (see {Proposal.context}). Every
@@ -462,16 +476,16 @@ contract ParticipantRegistry is IParticipantRegistry {
             action == Action.AddCouncilMember ||
             action == Action.RemoveCouncilMember
         ) {
-            version = _participantVersion[abi.decode(args, (uint32))];
+            version = _versions.participant[abi.decode(args, (uint32))];
         } else if (action == Action.SetQuorum) {
-            version = _councilVersion;
+            version = _versions.council;
         } else if (action == Action.Unpause || action == Action.ExtendPause) {
-            version = _pauseCount;
+            version = _pause.count;
         } else if (action == Action.AddNode || action == Action.RemoveNode) {
             (, bytes32 high, bytes32 low) = abi.decode(args, (uint32, bytes32, bytes32));
-            version = _nodeVersion[_enodeHash(high, low)];
+            version = _versions.node[_enodeHash(high, low)];
         }
-        return keccak256(abi.encode(_lastExecution[_actionKey(action, args)], version));
+        return keccak256(abi.encode(_versions.lastExecution[_actionKey(action, args)], version));
     }
 
     function _actionKey(Action action, bytes memory args) private pure returns (bytes32) {
