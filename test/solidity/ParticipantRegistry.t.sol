@@ -470,8 +470,10 @@ contract RegistryHandler is TestBase {
         uint256 others = registry.approvalCount(id) - (registry.hasApproved(id, p.proposer) ? 1 : 0);
         vm.prank(actor);
         try registry.cancel(id) {
-            if (member != p.proposer || others != 0) _violate(Rule.UnallowedCancel, "cancelled by other than a lone proposer");
-            if (p.status != IParticipantRegistry.ProposalStatus.Pending) _violate(Rule.UnallowedCancel, "cancelled twice");
+            if (member != p.proposer || others != 0)
+                _violate(Rule.UnallowedCancel, "cancelled by other than a lone proposer");
+            if (p.status != IParticipantRegistry.ProposalStatus.Pending)
+                _violate(Rule.UnallowedCancel, "cancelled twice");
         } catch {}
         _observe();
     }
