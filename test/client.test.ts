@@ -10,6 +10,7 @@ import {
   DataKind,
   InputError,
   Investigator,
+  ProposalFailedError,
   Provider,
   Supervisor,
   buildLogBatch,
@@ -412,6 +413,45 @@ describe("client: roles against a deployed consortium", function () {
       participantId: BigInt(police.id),
       status: 2n,
     });
+  });
+
+  it("lets council members cancel, withdraw approvals, extend a pause, and names a failed execution", async function () {
+    const { contracts, council, police } = await networkHelpers.loadFixture(consortium);
+    const [c0, c1, c2] = council as [CouncilMember, CouncilMember, CouncilMember];
+    // The proposer alone cancels its own proposal.
+    const lone = await c0.proposeStatus("suspend", police.id);
+    await c0.cancel(lone);
+    expect((await contracts.registry.proposal(lone)).status).to.equal(4n);
+    // A member withdraws its approval; the council cancels a proposal others approved.
+    const approvedByTwo = await c0.proposeStatus("suspend", police.id);
+    await c1.approve(approvedByTwo);
+    await c1.withdrawApproval(approvedByTwo);
+    expect(await contracts.registry.approvalCount(approvedByTwo)).to.equal(1n);
+    await c2.approve(approvedByTwo);
+    const cancel = await c1.proposeCancel(approvedByTwo);
+    await c2.approve(cancel);
+    await c2.execute(cancel);
+    expect((await contracts.registry.proposal(approvedByTwo)).status).to.equal(4n);
+    // A quorum extends the pause in force.
+    await c0.pause();
+    const extend = await c0.proposeExtendPause(10 * DAY);
+    await c1.approve(extend);
+    await c1.execute(extend);
+    const [until] = await contracts.registry.pauseState();
+    expect(until > BigInt(await c0.now()) + BigInt(9 * DAY)).to.equal(true);
+    // A failed execution throws, naming the reason; it is final.
+    const twice = await c0.proposeStatus("suspend", police.id);
+    await c1.approve(twice);
+    const again = await c0.proposeStatus("suspend", police.id);
+    await c1.approve(again);
+    await c1.execute(twice);
+    const failed = await rejection(c1.execute(again));
+    expect(failed).to.be.instanceOf(ProposalFailedError);
+    expect(failed.message).to.equal(`proposal ${again} failed: ProposalStale(proposalId=${again})`);
+    expect(((failed as ProposalFailedError).reason as ContractRevertError).errorName).to.equal(
+      "ProposalStale",
+    );
+    await expectRejected(c0.proposeExtendPause(0), /^seconds: /);
   });
 
   it("validates inputs before sending anything", async function () {

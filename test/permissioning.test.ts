@@ -1,3 +1,4 @@
+import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import {
   concat,
@@ -12,7 +13,7 @@ import { artifacts, network } from "hardhat";
 import PermissioningModule from "../ignition/modules/Permissioning.js";
 import { ingressStorage, INGRESS_ADDRESS } from "../scripts/lib/permissioning.js";
 import { Action, coder, deployConsortium, kind, passProposal } from "./helpers/fixture.js";
-import { addressOf, approved, at, encode } from "./helpers/council.js";
+import { addressOf, approved, at, encode, reason } from "./helpers/council.js";
 
 const { ethers, networkHelpers, ignition } = await network.create();
 
@@ -495,15 +496,15 @@ describe("Besu permissioning", function () {
       ]);
     });
 
-    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+    it("fails the proposal with UnknownParticipant when the participant does not exist", async function () {
       const { registry, council } = await setup();
       const id = await approved(registry, council, Action.AddNode, encodeNode(99, enode("x")));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
-        .withArgs(99);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "UnknownParticipant", 99), anyValue);
     });
 
-    it("reverts with InvalidStatusTransition when the participant is revoked", async function () {
+    it("fails the proposal with InvalidStatusTransition when the participant is revoked", async function () {
       const { registry, council, ids } = await setup();
       await passProposal(registry, council, Action.Revoke, encode.participant(ids.telecom));
       const id = await approved(
@@ -513,11 +514,11 @@ describe("Besu permissioning", function () {
         encodeNode(ids.telecom, enode("x")),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
-        .withArgs(ids.telecom, 3, 1);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "InvalidStatusTransition", ids.telecom, 3, 1), anyValue);
     });
 
-    it("reverts with NodeAlreadyRegistered when the node is registered", async function () {
+    it("fails the proposal with NodeAlreadyRegistered when the node is registered", async function () {
       const { registry, council, ids } = await setup();
       const id = await approved(
         registry,
@@ -526,8 +527,12 @@ describe("Besu permissioning", function () {
         encodeNode(ids.telecom, NODES.bank),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "NodeAlreadyRegistered")
-        .withArgs(NODES.bank.high, NODES.bank.low, ids.bank);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "NodeAlreadyRegistered", NODES.bank.high, NODES.bank.low, ids.bank),
+          anyValue,
+        );
     });
 
     it("reverts with InvalidProposalArgs when the participant id has more than 32 bits", async function () {
@@ -568,18 +573,18 @@ describe("Besu permissioning", function () {
       ],
       ["the participant id is 0", () => encodeNode(0, NODES.stranger)],
     ] as const) {
-      it(`reverts with NodeNotRegistered when ${name}`, async function () {
+      it(`fails the proposal with NodeNotRegistered when ${name}`, async function () {
         const { registry, council, ids } = await setup();
         const encoded = args(ids);
         const [participantId, high, low] = coder.decode(["uint32", "bytes32", "bytes32"], encoded);
         const id = await approved(registry, council, Action.RemoveNode, encoded);
         await expect(registry.execute(id))
-          .to.be.revertedWithCustomError(registry, "NodeNotRegistered")
-          .withArgs(high, low, participantId);
+          .to.emit(registry, "ProposalFailed")
+          .withArgs(id, reason(registry, "NodeNotRegistered", high, low, participantId), anyValue);
       });
     }
 
-    it("reverts with NodeNotRegistered when the node was already removed", async function () {
+    it("fails the proposal with NodeNotRegistered when the node was already removed", async function () {
       const { registry, council, ids } = await setup();
       await passProposal(registry, council, Action.RemoveNode, encodeNode(ids.bank, NODES.bank));
       const id = await approved(
@@ -589,8 +594,12 @@ describe("Besu permissioning", function () {
         encodeNode(ids.bank, NODES.bank),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "NodeNotRegistered")
-        .withArgs(NODES.bank.high, NODES.bank.low, ids.bank);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "NodeNotRegistered", NODES.bank.high, NODES.bank.low, ids.bank),
+          anyValue,
+        );
     });
   });
 
@@ -651,7 +660,7 @@ describe("Besu permissioning", function () {
       expect(await besuCall(INGRESS_ADDRESS.nodes, "0x")).to.equal(TRUE);
     });
 
-    it("reverts with NotAContract when the ingress has no code", async function () {
+    it("fails the proposal with NotAContract when the ingress has no code", async function () {
       const { registry, council, accountRules } = await setup();
       const ingress = addressOf("no-ingress");
       const id = await approved(
@@ -661,11 +670,11 @@ describe("Besu permissioning", function () {
         encodeRules(ingress, await accountRules.getAddress()),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "NotAContract")
-        .withArgs(ingress);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "NotAContract", ingress), anyValue);
     });
 
-    it("reverts with NotAContract when the rules have no code", async function () {
+    it("fails the proposal with NotAContract when the rules have no code", async function () {
       const { registry, council } = await setup();
       const rules = addressOf("no-rules");
       const id = await approved(
@@ -675,8 +684,8 @@ describe("Besu permissioning", function () {
         encodeRules(INGRESS_ADDRESS.accounts, rules),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "NotAContract")
-        .withArgs(rules);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "NotAContract", rules), anyValue);
     });
 
     it("reverts with InvalidProposalArgs when an address word has dirty high bits", async function () {

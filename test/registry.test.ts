@@ -1,5 +1,7 @@
+import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import { network } from "hardhat";
+import { revertDataOf } from "../src/client/errors.js";
 import {
   Action,
   commitment,
@@ -17,6 +19,8 @@ import {
   founder,
   nextTimestamp,
   propose,
+  ProposalStatus,
+  reason,
   Status,
 } from "./helpers/council.js";
 
@@ -25,8 +29,15 @@ const { ethers, networkHelpers } = await network.create();
 const MAX_COUNCIL = 32;
 const HOUR = 60 * 60;
 const MIN_LIFETIME = HOUR;
-const MAX_LIFETIME = 30 * 24 * HOUR;
+const MAX_LIFETIME = 7 * 24 * HOUR;
+/** A proposal that changes nothing (the fixture's quorum is 2), for rules about proposals as such. */
+const KEEP_QUORUM = encode.quorum(2);
+/** An admission of a newcomer, which no council change makes stale. */
+const ADMIT_ARGS = encode.admit("BANK", commitment("newcomer"), addressOf("newcomer"));
 const AUDITOR = kind("AUDITOR");
+const DAY = 24 * HOUR;
+const PAUSE_DURATION = 72 * HOUR;
+const PAUSE_COOLDOWN = 14 * DAY;
 
 async function consortium() {
   return deployConsortium(ethers);
@@ -195,7 +206,7 @@ describe("ParticipantRegistry", function () {
       expect(p.proposer).to.equal(1);
       expect(p.createdAt).to.equal(ts);
       expect(p.expiresAt).to.equal(ts + LIFETIME);
-      expect(p.executed).to.equal(false);
+      expect(p.status).to.equal(ProposalStatus.Pending);
       expect(p.args).to.equal(args);
       expect(await registry.hasApproved(id, 1)).to.equal(true);
       expect(await registry.approvalCount(id)).to.equal(1);
@@ -205,7 +216,7 @@ describe("ParticipantRegistry", function () {
       const { registry, c0 } = await setup();
       const expected = (await registry.proposalCount()) + 1n;
       expect(
-        await registry.connect(c0).propose.staticCall(Action.Unpause, "0x", LIFETIME),
+        await registry.connect(c0).propose.staticCall(Action.SetQuorum, KEEP_QUORUM, LIFETIME),
       ).to.equal(expected);
     });
 
@@ -213,7 +224,7 @@ describe("ParticipantRegistry", function () {
       const { registry, c0 } = await setup();
       expect(await registry.MIN_PROPOSAL_LIFETIME()).to.equal(MIN_LIFETIME);
       const ts = await nextTimestamp(networkHelpers);
-      await registry.connect(c0).propose(Action.Unpause, "0x", MIN_LIFETIME);
+      await registry.connect(c0).propose(Action.SetQuorum, KEEP_QUORUM, MIN_LIFETIME);
       const p = await registry.proposal(await registry.proposalCount());
       expect(p.expiresAt).to.equal(ts + MIN_LIFETIME);
     });
@@ -222,21 +233,21 @@ describe("ParticipantRegistry", function () {
       const { registry, c0 } = await setup();
       expect(await registry.MAX_PROPOSAL_LIFETIME()).to.equal(MAX_LIFETIME);
       const ts = await nextTimestamp(networkHelpers);
-      await registry.connect(c0).propose(Action.Unpause, "0x", MAX_LIFETIME);
+      await registry.connect(c0).propose(Action.SetQuorum, KEEP_QUORUM, MAX_LIFETIME);
       const p = await registry.proposal(await registry.proposalCount());
       expect(p.expiresAt).to.equal(ts + MAX_LIFETIME);
     });
 
     it("reverts with InvalidProposalLifetime when the lifetime is below the minimum", async function () {
       const { registry, c0 } = await setup();
-      await expect(registry.connect(c0).propose(Action.Unpause, "0x", MIN_LIFETIME - 1))
+      await expect(registry.connect(c0).propose(Action.SetQuorum, KEEP_QUORUM, MIN_LIFETIME - 1))
         .to.be.revertedWithCustomError(registry, "InvalidProposalLifetime")
         .withArgs(MIN_LIFETIME - 1, MIN_LIFETIME, MAX_LIFETIME);
     });
 
     it("reverts with InvalidProposalLifetime when the lifetime is above the maximum", async function () {
       const { registry, c0 } = await setup();
-      await expect(registry.connect(c0).propose(Action.Unpause, "0x", MAX_LIFETIME + 1))
+      await expect(registry.connect(c0).propose(Action.SetQuorum, KEEP_QUORUM, MAX_LIFETIME + 1))
         .to.be.revertedWithCustomError(registry, "InvalidProposalLifetime")
         .withArgs(MAX_LIFETIME + 1, MIN_LIFETIME, MAX_LIFETIME);
     });
@@ -275,20 +286,20 @@ describe("ParticipantRegistry", function () {
     it("reverts without a reason when the action is outside the Action enum", async function () {
       const { registry, c0 } = await setup();
       await expect(
-        registry.connect(c0).propose(Action.SetRules + 1, "0x", LIFETIME),
+        registry.connect(c0).propose(Action.ExtendPause + 1, "0x", LIFETIME),
       ).to.be.revertedWithoutReason(ethers);
     });
 
     it("reverts with NotCouncilMember when the caller is an active participant off the council", async function () {
       const { registry, bank, ids } = await setup();
-      await expect(registry.connect(bank).propose(Action.Unpause, "0x", LIFETIME))
+      await expect(registry.connect(bank).propose(Action.SetQuorum, KEEP_QUORUM, LIFETIME))
         .to.be.revertedWithCustomError(registry, "NotCouncilMember")
         .withArgs(ids.bank);
     });
 
     it("reverts with UnknownSigningKey when the caller is no signing key", async function () {
       const { registry, stranger } = await setup();
-      await expect(registry.connect(stranger).propose(Action.Unpause, "0x", LIFETIME))
+      await expect(registry.connect(stranger).propose(Action.SetQuorum, KEEP_QUORUM, LIFETIME))
         .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
         .withArgs(stranger.address);
     });
@@ -297,7 +308,7 @@ describe("ParticipantRegistry", function () {
       const { registry, council, c0, spare } = await setup();
       await passProposal(registry, council, Action.AddSigningKey, encode.key(1, spare.address));
       await passProposal(registry, council, Action.RemoveSigningKey, encode.key(1, c0.address));
-      await expect(registry.connect(c0).propose(Action.Unpause, "0x", LIFETIME))
+      await expect(registry.connect(c0).propose(Action.SetQuorum, KEEP_QUORUM, LIFETIME))
         .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
         .withArgs(c0.address);
     });
@@ -305,7 +316,7 @@ describe("ParticipantRegistry", function () {
     it("reverts with ParticipantNotActive when the caller's participant is suspended", async function () {
       const { registry, council, bank, ids } = await setup();
       await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
-      await expect(registry.connect(bank).propose(Action.Unpause, "0x", LIFETIME))
+      await expect(registry.connect(bank).propose(Action.SetQuorum, KEEP_QUORUM, LIFETIME))
         .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
         .withArgs(ids.bank, Status.Suspended);
     });
@@ -313,7 +324,7 @@ describe("ParticipantRegistry", function () {
     it("still accepts proposals while the consortium is paused", async function () {
       const { registry, c0, c1 } = await setup();
       await registry.connect(c0).pause();
-      await expect(registry.connect(c1).propose(Action.Unpause, "0x", LIFETIME)).to.emit(
+      await expect(registry.connect(c1).propose(Action.SetQuorum, KEEP_QUORUM, LIFETIME)).to.emit(
         registry,
         "ProposalCreated",
       );
@@ -323,7 +334,7 @@ describe("ParticipantRegistry", function () {
   describe("approve", function () {
     it("records the approval and emits ProposalApproved", async function () {
       const { registry, c0, c1 } = await setup();
-      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const id = await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       expect(await registry.hasApproved(id, 2)).to.equal(false);
       await expect(registry.connect(c1).approve(id))
         .to.emit(registry, "ProposalApproved")
@@ -334,7 +345,7 @@ describe("ParticipantRegistry", function () {
 
     it("accepts an approval at the last second before the proposal expires", async function () {
       const { registry, c0, c1 } = await setup();
-      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const id = await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       const { expiresAt } = await registry.proposal(id);
       await networkHelpers.time.setNextBlockTimestamp(expiresAt - 1n);
       await expect(registry.connect(c1).approve(id)).to.emit(registry, "ProposalApproved");
@@ -342,7 +353,7 @@ describe("ParticipantRegistry", function () {
 
     it("reverts with ProposalExpired at the very second the proposal expires (expiry is exclusive)", async function () {
       const { registry, c0, c1 } = await setup();
-      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const id = await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       const { expiresAt } = await registry.proposal(id);
       await networkHelpers.time.setNextBlockTimestamp(expiresAt);
       await expect(registry.connect(c1).approve(id))
@@ -361,17 +372,17 @@ describe("ParticipantRegistry", function () {
         .withArgs(0);
     });
 
-    it("reverts with ProposalAlreadyExecuted when the proposal was executed", async function () {
+    it("reverts with ProposalNotPending when the proposal was executed", async function () {
       const { registry, council, c2 } = await setup();
       const id = await passProposal(registry, council, Action.SetQuorum, encode.quorum(3));
       await expect(registry.connect(c2).approve(id))
-        .to.be.revertedWithCustomError(registry, "ProposalAlreadyExecuted")
-        .withArgs(id);
+        .to.be.revertedWithCustomError(registry, "ProposalNotPending")
+        .withArgs(id, ProposalStatus.Executed);
     });
 
     it("reverts with ProposalExpired once the lifetime has passed", async function () {
       const { registry, c0, c1 } = await setup();
-      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const id = await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       const { expiresAt } = await registry.proposal(id);
       await networkHelpers.time.increase(LIFETIME + 1);
       await expect(registry.connect(c1).approve(id))
@@ -381,7 +392,7 @@ describe("ParticipantRegistry", function () {
 
     it("reverts with AlreadyApproved when the proposer approves its own proposal", async function () {
       const { registry, c0 } = await setup();
-      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const id = await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       await expect(registry.connect(c0).approve(id))
         .to.be.revertedWithCustomError(registry, "AlreadyApproved")
         .withArgs(id, 1);
@@ -389,7 +400,7 @@ describe("ParticipantRegistry", function () {
 
     it("reverts with AlreadyApproved when a member approves twice", async function () {
       const { registry, c0, c1 } = await setup();
-      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const id = await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       await registry.connect(c1).approve(id);
       await expect(registry.connect(c1).approve(id))
         .to.be.revertedWithCustomError(registry, "AlreadyApproved")
@@ -399,7 +410,7 @@ describe("ParticipantRegistry", function () {
     it("reverts with AlreadyApproved when another key of the same member approves again", async function () {
       const { registry, council, c0, c1, spare } = await setup();
       await passProposal(registry, council, Action.AddSigningKey, encode.key(2, spare.address));
-      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const id = await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       await registry.connect(c1).approve(id);
       await expect(registry.connect(spare).approve(id))
         .to.be.revertedWithCustomError(registry, "AlreadyApproved")
@@ -408,7 +419,7 @@ describe("ParticipantRegistry", function () {
 
     it("reverts with NotCouncilMember when the caller is off the council", async function () {
       const { registry, c0, bank, ids } = await setup();
-      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const id = await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       await expect(registry.connect(bank).approve(id))
         .to.be.revertedWithCustomError(registry, "NotCouncilMember")
         .withArgs(ids.bank);
@@ -416,7 +427,7 @@ describe("ParticipantRegistry", function () {
 
     it("reverts with NotCouncilMember when the caller was removed from the council", async function () {
       const { registry, council, c0, c2 } = await setup();
-      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const id = await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
       await expect(registry.connect(c2).approve(id))
         .to.be.revertedWithCustomError(registry, "NotCouncilMember")
@@ -425,7 +436,7 @@ describe("ParticipantRegistry", function () {
 
     it("reverts with UnknownSigningKey when the caller is no signing key", async function () {
       const { registry, c0, stranger } = await setup();
-      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const id = await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       await expect(registry.connect(stranger).approve(id))
         .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
         .withArgs(stranger.address);
@@ -438,8 +449,10 @@ describe("ParticipantRegistry", function () {
       const id = await approved(registry, council, Action.SetQuorum, encode.quorum(3));
       await expect(registry.execute(id))
         .to.emit(registry, "CouncilChanged")
-        .withArgs([1, 2, 3], 3, id);
-      expect((await registry.proposal(id)).executed).to.equal(true);
+        .withArgs([1, 2, 3], 3, id)
+        .and.to.emit(registry, "ProposalExecuted")
+        .withArgs(id, anyValue);
+      expect((await registry.proposal(id)).status).to.equal(ProposalStatus.Executed);
     });
 
     it("may be called by anyone, even an address that is no participant", async function () {
@@ -476,7 +489,7 @@ describe("ParticipantRegistry", function () {
 
     it("reverts with QuorumNotReached when an approver was removed from the council since", async function () {
       const { registry, council, c0, c2 } = await setup();
-      const id = await propose(registry, c2, Action.SetQuorum, encode.quorum(1));
+      const id = await propose(registry, c2, Action.Admit, ADMIT_ARGS);
       await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
       await registry.connect(c0).approve(id);
       expect(await registry.hasApproved(id, 3)).to.equal(false);
@@ -502,12 +515,12 @@ describe("ParticipantRegistry", function () {
         .withArgs(next);
     });
 
-    it("reverts with ProposalAlreadyExecuted when executed twice", async function () {
+    it("reverts with ProposalNotPending when executed twice", async function () {
       const { registry, council } = await setup();
       const id = await passProposal(registry, council, Action.SetQuorum, encode.quorum(3));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "ProposalAlreadyExecuted")
-        .withArgs(id);
+        .to.be.revertedWithCustomError(registry, "ProposalNotPending")
+        .withArgs(id, ProposalStatus.Executed);
     });
 
     it("reverts with ProposalExpired once the lifetime has passed", async function () {
@@ -520,13 +533,143 @@ describe("ParticipantRegistry", function () {
         .withArgs(id, expiresAt);
     });
 
-    it("leaves the proposal open when its action reverts", async function () {
-      const { registry, council, c0 } = await setup();
-      const id = await approved(registry, council, Action.Unpause, "0x");
-      await expect(registry.execute(id)).to.be.revertedWithCustomError(registry, "NotPaused");
-      expect((await registry.proposal(id)).executed).to.equal(false);
+    it("marks the proposal Failed with the revert data when its action reverts, and it never runs later", async function () {
+      const { registry, council, bank, spare, ids } = await setup();
+      // Removing the bank's only key fails today; once it has a second key it would succeed.
+      const id = await approved(
+        registry,
+        council,
+        Action.RemoveSigningKey,
+        encode.key(ids.bank, bank.address),
+      );
+      await expect(registry.execute(id))
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "LastSigningKey", ids.bank), anyValue);
+      expect((await registry.proposal(id)).status).to.equal(ProposalStatus.Failed);
+      await passProposal(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, spare.address),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "ProposalNotPending")
+        .withArgs(id, ProposalStatus.Failed);
+      expect((await registry.signingKey(bank.address)).removedAt).to.equal(0);
+    });
+
+    it("reverts with ExecutionRevertedWithoutReason, leaving the proposal Pending, when the action runs out of gas", async function () {
+      const { registry, council, stranger } = await setup();
+      const id = await approved(registry, council, Action.Admit, ADMIT_ARGS);
+      const starved = registry.interface.encodeErrorResult("ExecutionRevertedWithoutReason", [id]);
+      let seen = 0;
+      for (let gasLimit = 40_000; gasLimit <= 400_000; gasLimit += 5_000) {
+        try {
+          await registry.connect(stranger).execute.staticCall(id, { gasLimit });
+          break;
+        } catch (error) {
+          if (revertDataOf(error) === starved) seen++;
+        }
+      }
+      expect(seen).to.be.greaterThan(0);
+      // No gas limit makes it Failed: sent for real, it reverts or executes.
+      for (let gasLimit = 40_000; gasLimit <= 400_000; gasLimit += 10_000) {
+        try {
+          await (await registry.connect(stranger).execute(id, { gasLimit })).wait();
+        } catch {
+          // Reverted: nothing recorded.
+        }
+        const { status } = await registry.proposal(id);
+        expect(status, `gas limit ${gasLimit}`).to.not.equal(ProposalStatus.Failed);
+        if (status === BigInt(ProposalStatus.Executed)) break;
+      }
+      expect((await registry.proposal(id)).status).to.equal(ProposalStatus.Executed);
+    });
+
+    it("fails a duplicate AddCouncilMember as ProposalStale once its twin ran, so a removed member can't come back", async function () {
+      const { registry, council, bank, ids } = await setup();
+      const first = await approved(
+        registry,
+        council,
+        Action.AddCouncilMember,
+        encode.participant(ids.bank),
+      );
+      const twin = await approved(
+        registry,
+        council,
+        Action.AddCouncilMember,
+        encode.participant(ids.bank),
+      );
+      await registry.execute(first);
+      await passProposal(
+        registry,
+        council,
+        Action.RemoveCouncilMember,
+        encode.participant(ids.bank),
+      );
+      await expect(registry.connect(bank).execute(twin))
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(twin, reason(registry, "ProposalStale", twin), bank.address);
+      expect((await registry.council())[0]).to.not.include(BigInt(ids.bank));
+      expect((await registry.proposal(twin)).status).to.equal(ProposalStatus.Failed);
+    });
+
+    it("fails a leftover Reinstate as ProposalStale after a later Suspend of the same participant", async function () {
+      const { registry, council, ids } = await setup();
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      const first = await approved(
+        registry,
+        council,
+        Action.Reinstate,
+        encode.participant(ids.bank),
+      );
+      const leftover = await approved(
+        registry,
+        council,
+        Action.Reinstate,
+        encode.participant(ids.bank),
+      );
+      await registry.execute(first);
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      await expect(registry.execute(leftover))
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(leftover, reason(registry, "ProposalStale", leftover), anyValue);
+      expect((await registry.participant(ids.bank)).status).to.equal(Status.Suspended);
+    });
+
+    it("fails a Reinstate as ProposalStale when the participant's status changed after it was proposed", async function () {
+      const { registry, council, ids } = await setup();
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      const id = await approved(registry, council, Action.Reinstate, encode.participant(ids.bank));
+      await passProposal(registry, council, Action.Reinstate, encode.participant(ids.bank));
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      await expect(registry.execute(id))
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "ProposalStale", id), anyValue);
+      expect((await registry.participant(ids.bank)).status).to.equal(Status.Suspended);
+    });
+
+    it("fails a SetQuorum as ProposalStale when the council changed after it was proposed", async function () {
+      const { registry, council, ids } = await setup();
+      const id = await approved(registry, council, Action.SetQuorum, encode.quorum(3));
+      await passProposal(registry, council, Action.AddCouncilMember, encode.participant(ids.bank));
+      await expect(registry.execute(id))
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "ProposalStale", id), anyValue);
+      expect((await registry.council())[1]).to.equal(2);
+    });
+
+    it("fails an Unpause approved during one pause as ProposalStale in the next pause", async function () {
+      const { registry, council, c0, c1 } = await setup();
       await registry.connect(c0).pause();
-      await expect(registry.execute(id)).to.emit(registry, "EmergencyUnpaused").withArgs(id);
+      const id = await approved(registry, council, Action.Unpause, encode.none);
+      await networkHelpers.time.increase(PAUSE_DURATION);
+      expect(await registry.paused()).to.equal(false);
+      await registry.connect(c1).pause();
+      await expect(registry.execute(id))
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "ProposalStale", id), anyValue);
+      expect(await registry.paused()).to.equal(true);
     });
 
     it("cannot meet arguments that do not decode: propose refuses them with InvalidProposalArgs", async function () {
@@ -535,6 +678,301 @@ describe("ParticipantRegistry", function () {
       await expect(registry.connect(c0).propose(Action.Suspend, dirty, LIFETIME))
         .to.be.revertedWithCustomError(registry, "InvalidProposalArgs")
         .withArgs(Action.Suspend, 32);
+    });
+  });
+
+  describe("execute: approvals bound to the state they were given in", function () {
+    it("records the state's hash as the proposal's context and executes while it holds", async function () {
+      const { registry, council, ids } = await setup();
+      const id = await approved(registry, council, Action.Suspend, encode.participant(ids.bank));
+      expect((await registry.proposal(id)).context).to.not.equal(ethers.ZeroHash);
+      await passProposal(
+        registry,
+        council,
+        Action.AddSigningKey,
+        encode.key(ids.bank, addressOf("k")),
+      );
+      await expect(registry.execute(id)).to.emit(registry, "ParticipantStatusChanged");
+    });
+
+    it("approve reverts with ProposalStale once the state it depends on changed", async function () {
+      const { registry, council, c2, ids } = await setup();
+      const id = await propose(
+        registry,
+        at(council, 0),
+        Action.Suspend,
+        encode.participant(ids.bank),
+      );
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      await expect(registry.connect(c2).approve(id))
+        .to.be.revertedWithCustomError(registry, "ProposalStale")
+        .withArgs(id);
+    });
+
+    it("leaves a stale proposal without a quorum Pending: execute reverts with QuorumNotReached", async function () {
+      const { registry, council, c0, ids } = await setup();
+      const id = await propose(registry, c0, Action.Suspend, encode.participant(ids.bank));
+      await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "QuorumNotReached")
+        .withArgs(id, 1, 2);
+    });
+  });
+
+  describe("applyProposal", function () {
+    it("reverts with OnlyRegistry when anyone but the registry calls it", async function () {
+      const { registry, c0 } = await setup();
+      await expect(
+        registry.connect(c0).applyProposal(1, Action.SetQuorum, encode.quorum(1), c0.address),
+      )
+        .to.be.revertedWithCustomError(registry, "OnlyRegistry")
+        .withArgs(c0.address);
+    });
+  });
+
+  describe("withdrawApproval", function () {
+    it("removes the caller's approval and emits ApprovalWithdrawn", async function () {
+      const { registry, council, c1 } = await setup();
+      const id = await approved(registry, council, Action.Admit, ADMIT_ARGS);
+      await expect(registry.connect(c1).withdrawApproval(id))
+        .to.emit(registry, "ApprovalWithdrawn")
+        .withArgs(id, 2, c1.address);
+      expect(await registry.hasApproved(id, 2)).to.equal(false);
+      expect(await registry.approvalCount(id)).to.equal(1);
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "QuorumNotReached")
+        .withArgs(id, 1, 2);
+    });
+
+    it("lets the member approve again afterwards", async function () {
+      const { registry, council, c1 } = await setup();
+      const id = await approved(registry, council, Action.Admit, ADMIT_ARGS);
+      await registry.connect(c1).withdrawApproval(id);
+      await expect(registry.connect(c1).approve(id)).to.emit(registry, "ProposalApproved");
+      expect(await registry.approvalCount(id)).to.equal(2);
+    });
+
+    it("reverts with ProposerCannotWithdraw when the proposer tries (it may cancel instead)", async function () {
+      const { registry, c0 } = await setup();
+      const id = await propose(registry, c0, Action.Admit, ADMIT_ARGS);
+      await expect(registry.connect(c0).withdrawApproval(id))
+        .to.be.revertedWithCustomError(registry, "ProposerCannotWithdraw")
+        .withArgs(id);
+    });
+
+    it("reverts with NotApproved when the caller did not approve", async function () {
+      const { registry, c0, c2 } = await setup();
+      const id = await propose(registry, c0, Action.Admit, ADMIT_ARGS);
+      await expect(registry.connect(c2).withdrawApproval(id))
+        .to.be.revertedWithCustomError(registry, "NotApproved")
+        .withArgs(id, 3);
+    });
+
+    it("reverts with NotCouncilMember when the caller is off the council", async function () {
+      const { registry, council, police, ids } = await setup();
+      const id = await approved(registry, council, Action.Admit, ADMIT_ARGS);
+      await expect(registry.connect(police).withdrawApproval(id))
+        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
+        .withArgs(ids.police);
+    });
+
+    it("reverts with ProposalNotPending when the proposal was executed", async function () {
+      const { registry, council, c1 } = await setup();
+      const id = await passProposal(registry, council, Action.Admit, ADMIT_ARGS);
+      await expect(registry.connect(c1).withdrawApproval(id))
+        .to.be.revertedWithCustomError(registry, "ProposalNotPending")
+        .withArgs(id, ProposalStatus.Executed);
+    });
+
+    it("reverts with ProposalExpired once the proposal expired", async function () {
+      const { registry, council, c1 } = await setup();
+      const id = await approved(registry, council, Action.Admit, ADMIT_ARGS);
+      const { expiresAt } = await registry.proposal(id);
+      await networkHelpers.time.increaseTo(expiresAt);
+      await expect(registry.connect(c1).withdrawApproval(id))
+        .to.be.revertedWithCustomError(registry, "ProposalExpired")
+        .withArgs(id, expiresAt);
+    });
+  });
+
+  describe("cancel", function () {
+    it("lets the proposer cancel while no other member approved, and emits ProposalCancelled", async function () {
+      const { registry, c0, c1 } = await setup();
+      const id = await propose(registry, c0, Action.Admit, ADMIT_ARGS);
+      await expect(registry.connect(c0).cancel(id))
+        .to.emit(registry, "ProposalCancelled")
+        .withArgs(id, 1, 0, c0.address);
+      expect((await registry.proposal(id)).status).to.equal(ProposalStatus.Cancelled);
+      await expect(registry.connect(c1).approve(id))
+        .to.be.revertedWithCustomError(registry, "ProposalNotPending")
+        .withArgs(id, ProposalStatus.Cancelled);
+    });
+
+    it("lets the proposer cancel once the only other approval was withdrawn", async function () {
+      const { registry, council, c0, c1 } = await setup();
+      const id = await approved(registry, council, Action.Admit, ADMIT_ARGS);
+      await registry.connect(c1).withdrawApproval(id);
+      await expect(registry.connect(c0).cancel(id)).to.emit(registry, "ProposalCancelled");
+    });
+
+    it("reverts with CancelNotAllowed when the proposer cancels after another member approved", async function () {
+      const { registry, council, c0 } = await setup();
+      const id = await approved(registry, council, Action.Admit, ADMIT_ARGS);
+      await expect(registry.connect(c0).cancel(id))
+        .to.be.revertedWithCustomError(registry, "CancelNotAllowed")
+        .withArgs(id, 1, 1);
+    });
+
+    it("reverts with CancelNotAllowed when a member other than the proposer cancels", async function () {
+      const { registry, c0, c1 } = await setup();
+      const id = await propose(registry, c0, Action.Admit, ADMIT_ARGS);
+      await expect(registry.connect(c1).cancel(id))
+        .to.be.revertedWithCustomError(registry, "CancelNotAllowed")
+        .withArgs(id, 2, 0);
+    });
+
+    it("reverts with NotCouncilMember when the caller is off the council", async function () {
+      const { registry, c0, police, ids } = await setup();
+      const id = await propose(registry, c0, Action.Admit, ADMIT_ARGS);
+      await expect(registry.connect(police).cancel(id))
+        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
+        .withArgs(ids.police);
+    });
+
+    it("reverts with NotCouncilMember when the proposer left the council", async function () {
+      const { registry, council, c2 } = await setup();
+      const id = await propose(registry, c2, Action.Admit, ADMIT_ARGS);
+      await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
+      await expect(registry.connect(c2).cancel(id))
+        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
+        .withArgs(3);
+    });
+
+    it("reverts with ProposalNotPending when the proposal was already cancelled", async function () {
+      const { registry, c0 } = await setup();
+      const id = await propose(registry, c0, Action.Admit, ADMIT_ARGS);
+      await registry.connect(c0).cancel(id);
+      await expect(registry.connect(c0).cancel(id))
+        .to.be.revertedWithCustomError(registry, "ProposalNotPending")
+        .withArgs(id, ProposalStatus.Cancelled);
+    });
+  });
+
+  describe("execute Action.CancelProposal", function () {
+    it("cancels a proposal a quorum approved and emits ProposalCancelled with the deciding proposal", async function () {
+      const { registry, council, stranger, ids } = await setup();
+      const target = await approved(
+        registry,
+        council,
+        Action.Suspend,
+        encode.participant(ids.bank),
+      );
+      const id = await approved(registry, council, Action.CancelProposal, encode.proposal(target));
+      await expect(registry.connect(stranger).execute(id))
+        .to.emit(registry, "ProposalCancelled")
+        .withArgs(target, 0, id, stranger.address)
+        .and.to.emit(registry, "ProposalExecuted")
+        .withArgs(id, stranger.address);
+      await expect(registry.execute(target))
+        .to.be.revertedWithCustomError(registry, "ProposalNotPending")
+        .withArgs(target, ProposalStatus.Cancelled);
+      expect((await registry.participant(ids.bank)).status).to.equal(Status.Active);
+    });
+
+    it("fails the proposal with ProposalNotPending when the target ran first", async function () {
+      const { registry, council, ids } = await setup();
+      const target = await approved(
+        registry,
+        council,
+        Action.Suspend,
+        encode.participant(ids.bank),
+      );
+      const id = await approved(registry, council, Action.CancelProposal, encode.proposal(target));
+      await registry.execute(target);
+      await expect(registry.execute(id))
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "ProposalNotPending", target, ProposalStatus.Executed),
+          anyValue,
+        );
+    });
+
+    it("reverts with UnknownProposal when proposed for a proposal that does not exist", async function () {
+      const { registry, c0 } = await setup();
+      const next = (await registry.proposalCount()) + 1n;
+      await expect(
+        registry.connect(c0).propose(Action.CancelProposal, encode.proposal(next), LIFETIME),
+      )
+        .to.be.revertedWithCustomError(registry, "UnknownProposal")
+        .withArgs(next);
+    });
+  });
+
+  describe("execute Action.ExtendPause", function () {
+    it("extends the pause in force and emits EmergencyPauseExtended", async function () {
+      const { registry, council, c2 } = await setup();
+      await registry.connect(c2).pause();
+      const id = await approved(registry, council, Action.ExtendPause, encode.duration(10 * DAY));
+      const ts = await nextTimestamp(networkHelpers);
+      await expect(registry.execute(id))
+        .to.emit(registry, "EmergencyPauseExtended")
+        .withArgs(id, ts + 10 * DAY);
+      expect((await registry.pauseState())[0]).to.equal(ts + 10 * DAY);
+      await networkHelpers.time.increaseTo(ts + 10 * DAY - 1);
+      expect(await registry.paused()).to.equal(true);
+      await networkHelpers.time.increaseTo(ts + 10 * DAY);
+      expect(await registry.paused()).to.equal(false);
+    });
+
+    it("never shortens the pause", async function () {
+      const { registry, council, c2 } = await setup();
+      await registry.connect(c2).pause();
+      const [until] = await registry.pauseState();
+      const id = await approved(registry, council, Action.ExtendPause, encode.duration(60));
+      await expect(registry.execute(id))
+        .to.emit(registry, "EmergencyPauseExtended")
+        .withArgs(id, until);
+    });
+
+    it("reverts with NotPaused when proposed while no pause is in force", async function () {
+      const { registry, c0 } = await setup();
+      await expect(
+        registry.connect(c0).propose(Action.ExtendPause, encode.duration(DAY), LIFETIME),
+      ).to.be.revertedWithCustomError(registry, "NotPaused");
+    });
+
+    it("reverts with InvalidPauseExtension when the duration is zero or above MAX_PAUSE_EXTENSION", async function () {
+      const { registry, c0 } = await setup();
+      await registry.connect(c0).pause();
+      const max = await registry.MAX_PAUSE_EXTENSION();
+      for (const d of [0, Number(max) + 1]) {
+        await expect(registry.connect(c0).propose(Action.ExtendPause, encode.duration(d), LIFETIME))
+          .to.be.revertedWithCustomError(registry, "InvalidPauseExtension")
+          .withArgs(d, max);
+      }
+    });
+
+    it("fails the proposal with NotPaused when the pause lapsed before execution", async function () {
+      const { registry, council, c0 } = await setup();
+      await registry.connect(c0).pause();
+      const id = await approved(registry, council, Action.ExtendPause, encode.duration(DAY));
+      await networkHelpers.time.increase(PAUSE_DURATION);
+      await expect(registry.execute(id))
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "NotPaused"), anyValue);
+      expect(await registry.paused()).to.equal(false);
+    });
+
+    it("fails the proposal with ProposalStale when another pause began since", async function () {
+      const { registry, council, c0, c1 } = await setup();
+      await registry.connect(c0).pause();
+      const id = await approved(registry, council, Action.ExtendPause, encode.duration(DAY));
+      await networkHelpers.time.increase(PAUSE_DURATION);
+      await registry.connect(c1).pause();
+      await expect(registry.execute(id))
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "ProposalStale", id), anyValue);
     });
   });
 
@@ -568,7 +1006,7 @@ describe("ParticipantRegistry", function () {
       expect(what).to.equal(kind("NOTARY"));
     });
 
-    it("reverts with ZeroValue when the kind is zero", async function () {
+    it("fails the proposal with ZeroValue when the kind is zero", async function () {
       const { registry, council, spare } = await setup();
       const args = ethers.AbiCoder.defaultAbiCoder().encode(
         ["bytes32", "bytes32", "address"],
@@ -576,38 +1014,42 @@ describe("ParticipantRegistry", function () {
       );
       const id = await approved(registry, council, Action.Admit, args);
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "ZeroValue")
-        .withArgs("kind");
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "ZeroValue", "kind"), anyValue);
     });
 
-    it("reverts with ZeroValue when the metadata commitment is zero", async function () {
+    it("fails the proposal with ZeroValue when the metadata commitment is zero", async function () {
       const { registry, council, spare } = await setup();
       const args = encode.admit("NOTARY", ethers.ZeroHash, spare.address);
       const id = await approved(registry, council, Action.Admit, args);
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "ZeroValue")
-        .withArgs("metadataCommitment");
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "ZeroValue", "metadataCommitment"), anyValue);
     });
 
-    it("reverts with ZeroValue when the signing key is zero", async function () {
+    it("fails the proposal with ZeroValue when the signing key is zero", async function () {
       const { registry, council } = await setup();
       const args = encode.admit("NOTARY", commitment("m"), ethers.ZeroAddress);
       const id = await approved(registry, council, Action.Admit, args);
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "ZeroValue")
-        .withArgs("signingKey");
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "ZeroValue", "signingKey"), anyValue);
     });
 
-    it("reverts with SigningKeyAlreadyRegistered when the key belongs to a participant", async function () {
+    it("fails the proposal with SigningKeyAlreadyRegistered when the key belongs to a participant", async function () {
       const { registry, council, bank, ids } = await setup();
       const args = encode.admit("NOTARY", commitment("m"), bank.address);
       const id = await approved(registry, council, Action.Admit, args);
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "SigningKeyAlreadyRegistered")
-        .withArgs(bank.address, ids.bank);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "SigningKeyAlreadyRegistered", bank.address, ids.bank),
+          anyValue,
+        );
     });
 
-    it("reverts with SigningKeyAlreadyRegistered when the key was removed from its participant", async function () {
+    it("fails the proposal with SigningKeyAlreadyRegistered when the key was removed from its participant", async function () {
       const { registry, council, bank, spare, ids } = await setup();
       await passProposal(
         registry,
@@ -624,8 +1066,12 @@ describe("ParticipantRegistry", function () {
       const args = encode.admit("NOTARY", commitment("m"), bank.address);
       const id = await approved(registry, council, Action.Admit, args);
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "SigningKeyAlreadyRegistered")
-        .withArgs(bank.address, ids.bank);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "SigningKeyAlreadyRegistered", bank.address, ids.bank),
+          anyValue,
+        );
     });
   });
 
@@ -643,38 +1089,46 @@ describe("ParticipantRegistry", function () {
         .withArgs(ids.bank, Status.Suspended);
     });
 
-    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+    it("fails the proposal with UnknownParticipant when the participant does not exist", async function () {
       const { registry, council } = await setup();
       const id = await approved(registry, council, Action.Suspend, encode.participant(99));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
-        .withArgs(99);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "UnknownParticipant", 99), anyValue);
     });
 
-    it("reverts with InvalidStatusTransition when the participant is already suspended", async function () {
+    it("fails the proposal with InvalidStatusTransition when the participant is already suspended", async function () {
       const { registry, council, ids } = await setup();
       await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
       const id = await approved(registry, council, Action.Suspend, encode.participant(ids.bank));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
-        .withArgs(ids.bank, Status.Suspended, Status.Suspended);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "InvalidStatusTransition", ids.bank, Status.Suspended, Status.Suspended),
+          anyValue,
+        );
     });
 
-    it("reverts with InvalidStatusTransition when the participant is revoked", async function () {
+    it("fails the proposal with InvalidStatusTransition when the participant is revoked", async function () {
       const { registry, council, ids } = await setup();
       await passProposal(registry, council, Action.Revoke, encode.participant(ids.bank));
       const id = await approved(registry, council, Action.Suspend, encode.participant(ids.bank));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
-        .withArgs(ids.bank, Status.Revoked, Status.Suspended);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "InvalidStatusTransition", ids.bank, Status.Revoked, Status.Suspended),
+          anyValue,
+        );
     });
 
-    it("reverts with RemoveFromCouncilFirst when the participant sits on the council", async function () {
+    it("fails the proposal with RemoveFromCouncilFirst when the participant sits on the council", async function () {
       const { registry, council } = await setup();
       const id = await approved(registry, council, Action.Suspend, encode.participant(3));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "RemoveFromCouncilFirst")
-        .withArgs(3);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "RemoveFromCouncilFirst", 3), anyValue);
     });
 
     it("suspends a former council member once it was removed from the council", async function () {
@@ -700,29 +1154,37 @@ describe("ParticipantRegistry", function () {
       expect(who).to.equal(ids.bank);
     });
 
-    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+    it("fails the proposal with UnknownParticipant when the participant does not exist", async function () {
       const { registry, council } = await setup();
       const id = await approved(registry, council, Action.Reinstate, encode.participant(99));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
-        .withArgs(99);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "UnknownParticipant", 99), anyValue);
     });
 
-    it("reverts with InvalidStatusTransition when the participant is active", async function () {
+    it("fails the proposal with InvalidStatusTransition when the participant is active", async function () {
       const { registry, council, ids } = await setup();
       const id = await approved(registry, council, Action.Reinstate, encode.participant(ids.bank));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
-        .withArgs(ids.bank, Status.Active, Status.Active);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "InvalidStatusTransition", ids.bank, Status.Active, Status.Active),
+          anyValue,
+        );
     });
 
-    it("reverts with InvalidStatusTransition when the participant is revoked", async function () {
+    it("fails the proposal with InvalidStatusTransition when the participant is revoked", async function () {
       const { registry, council, ids } = await setup();
       await passProposal(registry, council, Action.Revoke, encode.participant(ids.bank));
       const id = await approved(registry, council, Action.Reinstate, encode.participant(ids.bank));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
-        .withArgs(ids.bank, Status.Revoked, Status.Active);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "InvalidStatusTransition", ids.bank, Status.Revoked, Status.Active),
+          anyValue,
+        );
     });
   });
 
@@ -748,29 +1210,33 @@ describe("ParticipantRegistry", function () {
         .withArgs(ids.bank, Status.Suspended, Status.Revoked, id);
     });
 
-    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+    it("fails the proposal with UnknownParticipant when the participant does not exist", async function () {
       const { registry, council } = await setup();
       const id = await approved(registry, council, Action.Revoke, encode.participant(0));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
-        .withArgs(0);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "UnknownParticipant", 0), anyValue);
     });
 
-    it("reverts with InvalidStatusTransition when the participant is already revoked", async function () {
+    it("fails the proposal with InvalidStatusTransition when the participant is already revoked", async function () {
       const { registry, council, ids } = await setup();
       await passProposal(registry, council, Action.Revoke, encode.participant(ids.bank));
       const id = await approved(registry, council, Action.Revoke, encode.participant(ids.bank));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
-        .withArgs(ids.bank, Status.Revoked, Status.Revoked);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "InvalidStatusTransition", ids.bank, Status.Revoked, Status.Revoked),
+          anyValue,
+        );
     });
 
-    it("reverts with RemoveFromCouncilFirst when the participant sits on the council", async function () {
+    it("fails the proposal with RemoveFromCouncilFirst when the participant sits on the council", async function () {
       const { registry, council } = await setup();
       const id = await approved(registry, council, Action.Revoke, encode.participant(1));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "RemoveFromCouncilFirst")
-        .withArgs(1);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "RemoveFromCouncilFirst", 1), anyValue);
     });
   });
 
@@ -802,7 +1268,7 @@ describe("ParticipantRegistry", function () {
       await passProposal(registry, council, Action.AddSigningKey, encode.key(1, spare.address));
       await expect(registry.connect(spare).pause())
         .to.emit(registry, "EmergencyPaused")
-        .withArgs(1, spare.address);
+        .withArgs(1, anyValue, 1, spare.address);
     });
 
     it("binds a key to a suspended participant", async function () {
@@ -819,7 +1285,7 @@ describe("ParticipantRegistry", function () {
         .withArgs(ids.bank, spare.address, id);
     });
 
-    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+    it("fails the proposal with UnknownParticipant when the participant does not exist", async function () {
       const { registry, council, spare } = await setup();
       const id = await approved(
         registry,
@@ -828,11 +1294,11 @@ describe("ParticipantRegistry", function () {
         encode.key(99, spare.address),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
-        .withArgs(99);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "UnknownParticipant", 99), anyValue);
     });
 
-    it("reverts with InvalidStatusTransition when the participant is revoked", async function () {
+    it("fails the proposal with InvalidStatusTransition when the participant is revoked", async function () {
       const { registry, council, spare, ids } = await setup();
       await passProposal(registry, council, Action.Revoke, encode.participant(ids.bank));
       const id = await approved(
@@ -842,11 +1308,15 @@ describe("ParticipantRegistry", function () {
         encode.key(ids.bank, spare.address),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "InvalidStatusTransition")
-        .withArgs(ids.bank, Status.Revoked, Status.Active);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "InvalidStatusTransition", ids.bank, Status.Revoked, Status.Active),
+          anyValue,
+        );
     });
 
-    it("reverts with ZeroValue when the key is zero", async function () {
+    it("fails the proposal with ZeroValue when the key is zero", async function () {
       const { registry, council, ids } = await setup();
       const id = await approved(
         registry,
@@ -855,11 +1325,11 @@ describe("ParticipantRegistry", function () {
         encode.key(ids.bank, ethers.ZeroAddress),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "ZeroValue")
-        .withArgs("signingKey");
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "ZeroValue", "signingKey"), anyValue);
     });
 
-    it("reverts with SigningKeyAlreadyRegistered when the key belongs to another participant", async function () {
+    it("fails the proposal with SigningKeyAlreadyRegistered when the key belongs to another participant", async function () {
       const { registry, council, telecom, ids } = await setup();
       const id = await approved(
         registry,
@@ -868,11 +1338,15 @@ describe("ParticipantRegistry", function () {
         encode.key(ids.bank, telecom.address),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "SigningKeyAlreadyRegistered")
-        .withArgs(telecom.address, ids.telecom);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "SigningKeyAlreadyRegistered", telecom.address, ids.telecom),
+          anyValue,
+        );
     });
 
-    it("reverts with SigningKeyAlreadyRegistered when the key is already the participant's", async function () {
+    it("fails the proposal with SigningKeyAlreadyRegistered when the key is already the participant's", async function () {
       const { registry, council, bank, ids } = await setup();
       const id = await approved(
         registry,
@@ -881,11 +1355,15 @@ describe("ParticipantRegistry", function () {
         encode.key(ids.bank, bank.address),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "SigningKeyAlreadyRegistered")
-        .withArgs(bank.address, ids.bank);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "SigningKeyAlreadyRegistered", bank.address, ids.bank),
+          anyValue,
+        );
     });
 
-    it("reverts with SigningKeyAlreadyRegistered when the key was removed before (a key is never reused)", async function () {
+    it("fails the proposal with SigningKeyAlreadyRegistered when the key was removed before (a key is never reused)", async function () {
       const { registry, council, bank, spare, ids } = await setup();
       await passProposal(
         registry,
@@ -906,8 +1384,12 @@ describe("ParticipantRegistry", function () {
         encode.key(ids.bank, bank.address),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "SigningKeyAlreadyRegistered")
-        .withArgs(bank.address, ids.bank);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "SigningKeyAlreadyRegistered", bank.address, ids.bank),
+          anyValue,
+        );
     });
   });
 
@@ -943,7 +1425,7 @@ describe("ParticipantRegistry", function () {
       expect(who).to.equal(ids.bank);
     });
 
-    it("reverts with LastSigningKey when it is the participant's only active key", async function () {
+    it("fails the proposal with LastSigningKey when it is the participant's only active key", async function () {
       const { registry, council, bank, ids } = await setup();
       const id = await approved(
         registry,
@@ -952,11 +1434,11 @@ describe("ParticipantRegistry", function () {
         encode.key(ids.bank, bank.address),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "LastSigningKey")
-        .withArgs(ids.bank);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "LastSigningKey", ids.bank), anyValue);
     });
 
-    it("reverts with SigningKeyNotActive when the key belongs to another participant", async function () {
+    it("fails the proposal with SigningKeyNotActive when the key belongs to another participant", async function () {
       const { registry, council, telecom, ids } = await setup();
       const id = await approved(
         registry,
@@ -965,11 +1447,11 @@ describe("ParticipantRegistry", function () {
         encode.key(ids.bank, telecom.address),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "SigningKeyNotActive")
-        .withArgs(telecom.address, ids.bank);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "SigningKeyNotActive", telecom.address, ids.bank), anyValue);
     });
 
-    it("reverts with SigningKeyNotActive when the key was already removed", async function () {
+    it("fails the proposal with SigningKeyNotActive when the key was already removed", async function () {
       const { registry, council, bank, spare, stranger, ids } = await setup();
       await passProposal(
         registry,
@@ -996,11 +1478,11 @@ describe("ParticipantRegistry", function () {
         encode.key(ids.bank, bank.address),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "SigningKeyNotActive")
-        .withArgs(bank.address, ids.bank);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "SigningKeyNotActive", bank.address, ids.bank), anyValue);
     });
 
-    it("reverts with SigningKeyNotActive when the key was never registered", async function () {
+    it("fails the proposal with SigningKeyNotActive when the key was never registered", async function () {
       const { registry, council, spare, ids } = await setup();
       const id = await approved(
         registry,
@@ -1009,11 +1491,11 @@ describe("ParticipantRegistry", function () {
         encode.key(ids.bank, spare.address),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "SigningKeyNotActive")
-        .withArgs(spare.address, ids.bank);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "SigningKeyNotActive", spare.address, ids.bank), anyValue);
     });
 
-    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+    it("fails the proposal with UnknownParticipant when the participant does not exist", async function () {
       const { registry, council, bank } = await setup();
       const id = await approved(
         registry,
@@ -1022,11 +1504,11 @@ describe("ParticipantRegistry", function () {
         encode.key(99, bank.address),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
-        .withArgs(99);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "UnknownParticipant", 99), anyValue);
     });
 
-    it("reverts with UnknownParticipant for participant 0 and a key that was never registered", async function () {
+    it("fails the proposal with UnknownParticipant for participant 0 and a key that was never registered", async function () {
       // Regression: participant 0 matched every unregistered key and the key count underflowed.
       const { registry, council, spare } = await setup();
       const id = await approved(
@@ -1036,8 +1518,8 @@ describe("ParticipantRegistry", function () {
         encode.key(0, spare.address),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
-        .withArgs(0);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "UnknownParticipant", 0), anyValue);
     });
   });
 
@@ -1056,21 +1538,21 @@ describe("ParticipantRegistry", function () {
       const [members, quorum] = await registry.council();
       expect(members).to.deep.equal([1n, 2n, 3n, BigInt(ids.bank)]);
       expect(quorum).to.equal(2);
-      await expect(registry.connect(bank).propose(Action.Unpause, "0x", LIFETIME)).to.emit(
+      await expect(registry.connect(bank).propose(Action.SetQuorum, KEEP_QUORUM, LIFETIME)).to.emit(
         registry,
         "ProposalCreated",
       );
     });
 
-    it("reverts with UnknownParticipant when the participant does not exist", async function () {
+    it("fails the proposal with UnknownParticipant when the participant does not exist", async function () {
       const { registry, council } = await setup();
       const id = await approved(registry, council, Action.AddCouncilMember, encode.participant(99));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "UnknownParticipant")
-        .withArgs(99);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "UnknownParticipant", 99), anyValue);
     });
 
-    it("reverts with ParticipantNotActive when the participant is suspended", async function () {
+    it("fails the proposal with ParticipantNotActive when the participant is suspended", async function () {
       const { registry, council, ids } = await setup();
       await passProposal(registry, council, Action.Suspend, encode.participant(ids.bank));
       const id = await approved(
@@ -1080,11 +1562,15 @@ describe("ParticipantRegistry", function () {
         encode.participant(ids.bank),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
-        .withArgs(ids.bank, Status.Suspended);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(registry, "ParticipantNotActive", ids.bank, Status.Suspended),
+          anyValue,
+        );
     });
 
-    it("reverts with ParticipantNotActive when the participant is revoked", async function () {
+    it("fails the proposal with ParticipantNotActive when the participant is revoked", async function () {
       const { registry, council, ids } = await setup();
       await passProposal(registry, council, Action.Revoke, encode.participant(ids.bank));
       const id = await approved(
@@ -1094,19 +1580,19 @@ describe("ParticipantRegistry", function () {
         encode.participant(ids.bank),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
-        .withArgs(ids.bank, Status.Revoked);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "ParticipantNotActive", ids.bank, Status.Revoked), anyValue);
     });
 
-    it("reverts with AlreadyCouncilMember when the participant sits on the council", async function () {
+    it("fails the proposal with AlreadyCouncilMember when the participant sits on the council", async function () {
       const { registry, council } = await setup();
       const id = await approved(registry, council, Action.AddCouncilMember, encode.participant(2));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "AlreadyCouncilMember")
-        .withArgs(2);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "AlreadyCouncilMember", 2), anyValue);
     });
 
-    it("reverts with CouncilTooLarge when the council already has MAX_COUNCIL members", async function () {
+    it("fails the proposal with CouncilTooLarge when the council already has MAX_COUNCIL members", async function () {
       const { registry, council, newcomerId } = await networkHelpers.loadFixture(fullCouncil);
       const id = await approved(
         registry,
@@ -1115,8 +1601,8 @@ describe("ParticipantRegistry", function () {
         encode.participant(newcomerId),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "CouncilTooLarge")
-        .withArgs(MAX_COUNCIL);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "CouncilTooLarge", MAX_COUNCIL), anyValue);
     });
   });
 
@@ -1154,23 +1640,23 @@ describe("ParticipantRegistry", function () {
       const { registry, council, c2 } = await setup();
       await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
       expect(await registry.isActive(3)).to.equal(true);
-      await expect(registry.connect(c2).propose(Action.Unpause, "0x", LIFETIME))
+      await expect(registry.connect(c2).propose(Action.SetQuorum, KEEP_QUORUM, LIFETIME))
         .to.be.revertedWithCustomError(registry, "NotCouncilMember")
         .withArgs(3);
     });
 
-    it("reverts with InvalidQuorum when fewer members than the quorum would remain", async function () {
+    it("fails the proposal with InvalidQuorum when fewer members than the quorum would remain", async function () {
       const { registry, council, c0, c1, c2 } = await setup();
       await passProposal(registry, council, Action.SetQuorum, encode.quorum(3));
       const id = await propose(registry, c0, Action.RemoveCouncilMember, encode.participant(3));
       await registry.connect(c1).approve(id);
       await registry.connect(c2).approve(id);
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "InvalidQuorum")
-        .withArgs(3, 2);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "InvalidQuorum", 3, 2), anyValue);
     });
 
-    it("reverts with NotCouncilMember when the participant is not on the council", async function () {
+    it("fails the proposal with NotCouncilMember when the participant is not on the council", async function () {
       const { registry, council, ids } = await setup();
       const id = await approved(
         registry,
@@ -1179,8 +1665,8 @@ describe("ParticipantRegistry", function () {
         encode.participant(ids.bank),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
-        .withArgs(ids.bank);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "NotCouncilMember", ids.bank), anyValue);
     });
 
     it("names NotCouncilMember before the quorum when the council is at its quorum", async function () {
@@ -1195,8 +1681,8 @@ describe("ParticipantRegistry", function () {
       await registry.connect(c1).approve(id);
       await registry.connect(c2).approve(id);
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
-        .withArgs(ids.bank);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "NotCouncilMember", ids.bank), anyValue);
     });
   });
 
@@ -1219,20 +1705,20 @@ describe("ParticipantRegistry", function () {
         .withArgs([1, 2, 3], 3, id);
     });
 
-    it("reverts with InvalidQuorum when the quorum is zero", async function () {
+    it("fails the proposal with InvalidQuorum when the quorum is zero", async function () {
       const { registry, council } = await setup();
       const id = await approved(registry, council, Action.SetQuorum, encode.quorum(0));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "InvalidQuorum")
-        .withArgs(0, 3);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "InvalidQuorum", 0, 3), anyValue);
     });
 
-    it("reverts with InvalidQuorum when the quorum exceeds the council's size", async function () {
+    it("fails the proposal with InvalidQuorum when the quorum exceeds the council's size", async function () {
       const { registry, council } = await setup();
       const id = await approved(registry, council, Action.SetQuorum, encode.quorum(4));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "InvalidQuorum")
-        .withArgs(4, 3);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "InvalidQuorum", 4, 3), anyValue);
     });
   });
 
@@ -1245,20 +1731,74 @@ describe("ParticipantRegistry", function () {
       expect(await registry.paused()).to.equal(false);
     });
 
-    it("reverts with NotPaused when the consortium is not paused", async function () {
-      const { registry, council } = await setup();
+    it("reverts with NotPaused when proposed while no pause is in force", async function () {
+      const { registry, c0 } = await setup();
+      await expect(
+        registry.connect(c0).propose(Action.Unpause, encode.none, LIFETIME),
+      ).to.be.revertedWithCustomError(registry, "NotPaused");
+    });
+
+    it("fails the proposal with NotPaused when the pause lapsed before execution", async function () {
+      const { registry, council, c0 } = await setup();
+      await registry.connect(c0).pause();
       const id = await approved(registry, council, Action.Unpause, "0x");
-      await expect(registry.execute(id)).to.be.revertedWithCustomError(registry, "NotPaused");
+      await networkHelpers.time.increase(PAUSE_DURATION);
+      await expect(registry.execute(id))
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "NotPaused"), anyValue);
     });
   });
 
   describe("pause", function () {
-    it("pauses the consortium and emits EmergencyPaused", async function () {
+    it("pauses the consortium for PAUSE_DURATION and emits EmergencyPaused with the expiry", async function () {
       const { registry, c2 } = await setup();
+      const ts = await nextTimestamp(networkHelpers);
       await expect(registry.connect(c2).pause())
         .to.emit(registry, "EmergencyPaused")
-        .withArgs(3, c2.address);
+        .withArgs(3, ts + PAUSE_DURATION, 1, c2.address);
       expect(await registry.paused()).to.equal(true);
+      expect(await registry.pauseState()).to.deep.equal([BigInt(ts + PAUSE_DURATION), 1n]);
+      expect(await registry.PAUSE_DURATION()).to.equal(PAUSE_DURATION);
+    });
+
+    it("lapses by itself after PAUSE_DURATION, even with quorum equal to the council's size and the pauser silent", async function () {
+      const { registry, council, c0 } = await setup();
+      await passProposal(registry, council, Action.SetQuorum, encode.quorum(3));
+      const ts = await nextTimestamp(networkHelpers);
+      await registry.connect(c0).pause();
+      await networkHelpers.time.increaseTo(ts + PAUSE_DURATION - 1);
+      expect(await registry.paused()).to.equal(true);
+      await networkHelpers.time.increaseTo(ts + PAUSE_DURATION);
+      expect(await registry.paused()).to.equal(false);
+    });
+
+    it("reverts with PauseCooldown when the member paused less than PAUSE_COOLDOWN ago", async function () {
+      const { registry, c0 } = await setup();
+      const ts = await nextTimestamp(networkHelpers);
+      await registry.connect(c0).pause();
+      await networkHelpers.time.setNextBlockTimestamp(ts + PAUSE_COOLDOWN - 1);
+      await expect(registry.connect(c0).pause())
+        .to.be.revertedWithCustomError(registry, "PauseCooldown")
+        .withArgs(1, ts + PAUSE_COOLDOWN);
+      await networkHelpers.time.setNextBlockTimestamp(ts + PAUSE_COOLDOWN);
+      await expect(registry.connect(c0).pause()).to.emit(registry, "EmergencyPaused");
+    });
+
+    it("lets another member pause once the first pause lapsed", async function () {
+      const { registry, c0, c1 } = await setup();
+      await registry.connect(c0).pause();
+      await networkHelpers.time.increase(PAUSE_DURATION);
+      await expect(registry.connect(c1).pause())
+        .to.emit(registry, "EmergencyPaused")
+        .withArgs(2, anyValue, 2, c1.address);
+    });
+
+    it("leaves the council able to remove the pausing member while the pause is in force", async function () {
+      const { registry, council, c2 } = await setup();
+      await registry.connect(c2).pause();
+      await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
+      expect(await registry.paused()).to.equal(true);
+      expect((await registry.council())[0]).to.deep.equal([1n, 2n]);
     });
 
     it("reverts with EmergencyPauseActive when the consortium is already paused", async function () {
@@ -1386,7 +1926,8 @@ describe("ParticipantRegistry", function () {
       expect(p.proposer).to.equal(0);
       expect(p.createdAt).to.equal(0);
       expect(p.expiresAt).to.equal(0);
-      expect(p.executed).to.equal(false);
+      expect(p.status).to.equal(ProposalStatus.None);
+      expect(p.context).to.equal(ethers.ZeroHash);
       expect(p.args).to.equal("0x");
     });
   });
@@ -1394,7 +1935,7 @@ describe("ParticipantRegistry", function () {
   describe("hasApproved", function () {
     it("is true for the proposer and each approver, false for the others", async function () {
       const { registry, c0, c1 } = await setup();
-      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const id = await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       await registry.connect(c1).approve(id);
       expect(await registry.hasApproved(id, 1)).to.equal(true);
       expect(await registry.hasApproved(id, 2)).to.equal(true);
@@ -1438,7 +1979,7 @@ describe("ParticipantRegistry", function () {
   describe("approvalCount", function () {
     it("counts the approvals of current council members", async function () {
       const { registry, c0, c1, c2 } = await setup();
-      const id = await propose(registry, c0, Action.Unpause, "0x");
+      const id = await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       expect(await registry.approvalCount(id)).to.equal(1);
       await registry.connect(c1).approve(id);
       await registry.connect(c2).approve(id);
@@ -1447,7 +1988,7 @@ describe("ParticipantRegistry", function () {
 
     it("stops counting a member's approval once it leaves the council, even if it returns", async function () {
       const { registry, council, c2 } = await setup();
-      const id = await propose(registry, c2, Action.Unpause, "0x");
+      const id = await propose(registry, c2, Action.Admit, ADMIT_ARGS);
       await passProposal(registry, council, Action.RemoveCouncilMember, encode.participant(3));
       expect(await registry.approvalCount(id)).to.equal(0);
       expect(await registry.hasApproved(id, 3)).to.equal(false);
@@ -1480,7 +2021,7 @@ describe("ParticipantRegistry", function () {
       const before = await registry.proposalCount();
       // The fixture passed one proposal per admitted institution.
       expect(before).to.equal(4);
-      await propose(registry, c0, Action.Unpause, "0x");
+      await propose(registry, c0, Action.SetQuorum, KEEP_QUORUM);
       expect(await registry.proposalCount()).to.equal(before + 1n);
     });
   });

@@ -31,7 +31,21 @@ interface IParticipantRegistry {
         // Appended after the original members, so their numbering stays valid.
         AddNode, // (uint32 participantId, bytes32 enodeHigh, bytes32 enodeLow)
         RemoveNode, // (uint32 participantId, bytes32 enodeHigh, bytes32 enodeLow)
-        SetRules // (address ingress, address rules)
+        SetRules, // (address ingress, address rules)
+        CancelProposal, // (uint256 proposalId)
+        ExtendPause // (uint32 duration): the pause in force lasts until at least now + duration
+    }
+
+    /// @notice Lifecycle of a proposal. Executed, Failed and Cancelled are final.
+    /// @dev Failed: its action reverted when a quorum executed it, or the state it was proposed
+    /// in had changed (see {ProposalStale}); either way it can never run. Expiry is not a status:
+    /// a Pending proposal past its `expiresAt` can no longer be approved, executed or cancelled.
+    enum ProposalStatus {
+        None,
+        Pending,
+        Executed,
+        Failed,
+        Cancelled
     }
 
     /// @notice A founding council member, admitted at deployment.
@@ -58,12 +72,17 @@ interface IParticipantRegistry {
     }
 
     /// @notice A council proposal.
+    /// @dev `context` is a hash of the state the action depends on, taken at {propose}: the last
+    /// execution of a proposal with the same action and arguments, and for actions on one
+    /// participant, node, the council or the pause, that thing's version. Approvals and the
+    /// execution are accepted only while the state still hashes to `context`.
     struct Proposal {
         Action action;
         uint32 proposer;
         uint40 createdAt;
         uint40 expiresAt;
-        bool executed;
+        ProposalStatus status;
+        bytes32 context;
         bytes args;
     }
 
@@ -135,10 +154,44 @@ interface IParticipantRegistry {
     /// @param signer the key that sent the transaction
     event ProposalApproved(uint256 indexed proposalId, uint32 indexed approver, address signer);
 
-    /// @notice A council member stopped all case and access activity.
-    /// @param participantId the council member
+    /// @notice A council member withdrew its approval of a proposal.
+    /// @param proposalId the proposal
+    /// @param approver the council member
     /// @param signer the key that sent the transaction
-    event EmergencyPaused(uint32 indexed participantId, address signer);
+    event ApprovalWithdrawn(uint256 indexed proposalId, uint32 indexed approver, address signer);
+
+    /// @notice A proposal's action was carried out (its own events precede this one).
+    /// @param proposalId the proposal
+    /// @param signer the account that called {execute}
+    event ProposalExecuted(uint256 indexed proposalId, address signer);
+
+    /// @notice A proposal a quorum approved will never run: its action reverted with `reason`, or
+    /// `reason` is {ProposalStale} because the state it was proposed in changed.
+    /// @param proposalId the proposal
+    /// @param reason the revert data (an ABI-encoded custom error of the registry or of a contract
+    /// it called)
+    /// @param signer the account that called {execute}
+    event ProposalFailed(uint256 indexed proposalId, bytes reason, address signer);
+
+    /// @notice A proposal was withdrawn before it ran.
+    /// @param proposalId the cancelled proposal
+    /// @param canceller its proposer when it cancelled its own proposal; 0 when the council did
+    /// @param byProposalId the CancelProposal proposal that cancelled it (0: its proposer did)
+    /// @param signer the account that sent the transaction (for the council, the one that called
+    /// {execute})
+    event ProposalCancelled(uint256 indexed proposalId, uint32 indexed canceller, uint256 byProposalId, address signer);
+
+    /// @notice A council member stopped all case and access activity until `until`.
+    /// @param participantId the council member
+    /// @param until when the pause lapses by itself unless a quorum extends it
+    /// @param pauseNumber the pause's ordinal (1 for the first pause ever)
+    /// @param signer the key that sent the transaction
+    event EmergencyPaused(uint32 indexed participantId, uint40 until, uint64 pauseNumber, address signer);
+
+    /// @notice A quorum of the council extended the pause in force.
+    /// @param proposalId the proposal that extended it
+    /// @param until the pause's new end
+    event EmergencyPauseExtended(uint256 indexed proposalId, uint40 until);
 
     /// @notice A quorum of the council lifted the emergency pause.
     /// @param proposalId the proposal that lifted it
@@ -200,8 +253,27 @@ interface IParticipantRegistry {
     error UnknownProposal(uint256 proposalId);
     /// @notice `proposalId` expired at `expiresAt`.
     error ProposalExpired(uint256 proposalId, uint40 expiresAt);
-    /// @notice `proposalId` was already executed.
-    error ProposalAlreadyExecuted(uint256 proposalId);
+    /// @notice `proposalId` is `status`, no longer Pending.
+    error ProposalNotPending(uint256 proposalId, ProposalStatus status);
+    /// @notice The state `proposalId` was proposed in changed (its twin ran, or the participant,
+    /// node, council or pause it acts on changed since): its approvals no longer apply.
+    error ProposalStale(uint256 proposalId);
+    /// @notice `participantId` may not cancel `proposalId`: only its proposer may, and only while
+    /// no other current council member approved it (`otherApprovals` did).
+    error CancelNotAllowed(uint256 proposalId, uint32 participantId, uint256 otherApprovals);
+    /// @notice `participantId` has no approval of `proposalId` to withdraw.
+    error NotApproved(uint256 proposalId, uint32 participantId);
+    /// @notice The proposer's approval can't be withdrawn; it may {cancel} instead.
+    error ProposerCannotWithdraw(uint256 proposalId);
+    /// @notice `proposalId`'s action reverted without any revert data (for example out of gas):
+    /// nothing was recorded, the proposal stays Pending.
+    error ExecutionRevertedWithoutReason(uint256 proposalId);
+    /// @notice Only the registry itself may call this function; `caller` did.
+    error OnlyRegistry(address caller);
+    /// @notice `participantId` paused at most PAUSE_COOLDOWN ago: it may pause again at `notBefore`.
+    error PauseCooldown(uint32 participantId, uint40 notBefore);
+    /// @notice A pause extension of `duration` seconds is outside [1, `max`].
+    error InvalidPauseExtension(uint32 duration, uint32 max);
     /// @notice `participantId` already approved `proposalId`.
     error AlreadyApproved(uint256 proposalId, uint32 participantId);
     /// @notice `proposalId` has `approvals` approvals of current council members; `quorum` needed.
@@ -234,12 +306,37 @@ interface IParticipantRegistry {
     /// Emits {ProposalApproved}.
     function approve(uint256 proposalId) external;
 
-    /// @notice Carry out a proposal that a quorum of current council members approved.
-    /// @dev Caller: anyone (the approvals are the authority). Emits the event of the action.
+    /// @notice Withdraw the caller's approval of a pending proposal.
+    /// @dev Caller: an active signing key of a council member that approved `proposalId` in its
+    /// current seat, other than the proposer (who may {cancel}). Emits {ApprovalWithdrawn}.
+    function withdrawApproval(uint256 proposalId) external;
+
+    /// @notice Cancel one's own pending proposal while no other council member approved it.
+    /// @dev Caller: an active signing key of the proposer, still on the council. Once another
+    /// current member approved, only the council can cancel it (Action.CancelProposal).
+    /// Emits {ProposalCancelled}.
+    function cancel(uint256 proposalId) external;
+
+    /// @notice Carry out a proposal that a quorum of current council members approved. The
+    /// outcome is final: the proposal becomes Executed (emits the action's events, then
+    /// {ProposalExecuted}) or Failed (emits {ProposalFailed} with the revert data, also when the
+    /// state it was proposed in changed).
+    /// @dev Caller: anyone (the approvals are the authority). Reverts, leaving the proposal
+    /// Pending, only when it is not open, lacks its quorum, or its action reverted without data.
     function execute(uint256 proposalId) external;
 
-    /// @notice Stop all case and access activity at once.
-    /// @dev Caller: an active signing key of an active council member. Emits {EmergencyPaused}.
+    /// @notice Runs a proposal's action; {execute} calls it so that a revert can be recorded.
+    /// @dev Caller: the registry itself only ({OnlyRegistry} otherwise).
+    /// @param proposalId the proposal
+    /// @param action its action
+    /// @param args its arguments
+    /// @param executor the account that called {execute}
+    function applyProposal(uint256 proposalId, Action action, bytes calldata args, address executor) external;
+
+    /// @notice Stop all case and access activity for PAUSE_DURATION. It lapses by itself unless a
+    /// quorum extends it (Action.ExtendPause); a quorum may lift it sooner (Action.Unpause).
+    /// @dev Caller: an active signing key of an active council member that did not pause within
+    /// the last PAUSE_COOLDOWN. Emits {EmergencyPaused}.
     function pause() external;
 
     // ------------------------------------------------------------------ views
@@ -266,8 +363,11 @@ interface IParticipantRegistry {
     /// @notice Whether `participantId` is active.
     function isActive(uint32 participantId) external view returns (bool);
 
-    /// @notice Whether the consortium is paused.
+    /// @notice Whether a pause is in force now (started and neither lapsed nor lifted).
     function paused() external view returns (bool);
+
+    /// @notice When the current or last pause ends (0: never paused), and how many pauses began.
+    function pauseState() external view returns (uint40 until, uint64 pauseCount);
 
     /// @notice A participant's record.
     function participant(uint32 participantId) external view returns (Participant memory);

@@ -7,14 +7,25 @@ import {IRulesIngress} from "../permissioning/IRulesIngress.sol";
 /// @title ParticipantRegistry
 /// @notice Institutions, their signing keys and the council that governs both. Every
 /// membership change is a proposal that takes effect only once a quorum of the current
-/// council approved it.
+/// council approved it, in the state it was proposed in (see {Proposal.context}).
 contract ParticipantRegistry is IParticipantRegistry {
     /// @notice Upper bound on the council's size, so that counting approvals stays cheap.
     uint256 public constant MAX_COUNCIL = 32;
     /// @notice Shortest lifetime of a proposal.
     uint40 public constant MIN_PROPOSAL_LIFETIME = 1 hours;
-    /// @notice Longest lifetime of a proposal.
-    uint40 public constant MAX_PROPOSAL_LIFETIME = 30 days;
+    /// @notice Longest lifetime of a proposal. A week is enough for a council to vote; beyond it,
+    /// approvals given on a situation that has moved on would stay executable for too long (the
+    /// context binding voids a proposal whose own subject changed, but not every change around it).
+    uint40 public constant MAX_PROPOSAL_LIFETIME = 7 days;
+    /// @notice How long one member's pause lasts unless a quorum extends or lifts it: long enough
+    /// for the council to meet, short enough that a member that never votes again can't stop the
+    /// consortium for good.
+    uint40 public constant PAUSE_DURATION = 72 hours;
+    /// @notice After pausing, a member may not pause again for this long (from its pause's start),
+    /// so it can't chain pauses while the council votes to remove it.
+    uint40 public constant PAUSE_COOLDOWN = 14 days;
+    /// @notice The longest extension one ExtendPause proposal may give, from its execution.
+    uint32 public constant MAX_PAUSE_EXTENSION = 30 days;
 
     /// @notice The block this registry was deployed in: where indexers start reading the
     /// consortium's events (the other contracts are deployed after it).
@@ -30,11 +41,37 @@ contract ParticipantRegistry is IParticipantRegistry {
     mapping(uint32 participantId => uint64 seat) private _seat;
     uint64 private _seatCount;
 
+    /// @dev The versions the proposals' contexts are made of (see {_context}); each only grows.
+    struct Versions {
+        /// The number of proposals executed so far.
+        uint256 executions;
+        /// For keccak256(abi.encode(action, args)): the `executions` count of the last proposal
+        /// with that action and those arguments to execute (0: none yet).
+        mapping(bytes32 actionKey => uint256 execution) lastExecution;
+        /// Bumped on every status change and council seat change of the participant.
+        mapping(uint32 participantId => uint64 version) participant;
+        /// Bumped on every registration and removal of the node.
+        mapping(bytes32 enodeHash => uint64 version) node;
+        /// Bumped on every change of the council's members or quorum.
+        uint64 council;
+    }
+
+    /// @dev The emergency pause.
+    struct Pause {
+        /// A pause is in force while block.timestamp < until.
+        uint40 until;
+        /// The number of pauses ever begun: the version Unpause and ExtendPause are bound to.
+        uint64 count;
+        /// When each member last paused (0: never).
+        mapping(uint32 participantId => uint40 time) lastPausedAt;
+    }
+
     uint32[] private _council;
     uint16 private _quorum;
-    bool private _paused;
     uint32 private _participantCount;
     uint256 private _proposalCount;
+    Versions private _versions;
+    Pause private _pause;
 
     /// @param founders the founding council members, admitted as active participants
     /// @param quorum approvals a proposal needs (1 ≤ quorum ≤ founders.length)
@@ -59,6 +96,18 @@ contract ParticipantRegistry is IParticipantRegistry {
             revert InvalidProposalLifetime(lifetime, MIN_PROPOSAL_LIFETIME, MAX_PROPOSAL_LIFETIME);
         }
         _checkArgs(action, args);
+        if (action == Action.Unpause || action == Action.ExtendPause) {
+            // A pause decision answers the pause in force, and only that one (see {_context}).
+            if (!paused()) revert NotPaused();
+            if (action == Action.ExtendPause) {
+                uint32 duration = uint32(bytes4(args[28:32]));
+                if (duration == 0 || duration > MAX_PAUSE_EXTENSION) {
+                    revert InvalidPauseExtension(duration, MAX_PAUSE_EXTENSION);
+                }
+            }
+        } else if (action == Action.CancelProposal) {
+            _requireOpenProposal(uint256(bytes32(args)));
+        }
         proposalId = ++_proposalCount;
         uint40 expiresAt = uint40(block.timestamp) + lifetime;
         _proposals[proposalId] = Proposal({
@@ -66,7 +115,8 @@ contract ParticipantRegistry is IParticipantRegistry {
             proposer: proposer,
             createdAt: uint40(block.timestamp),
             expiresAt: expiresAt,
-            executed: false,
+            status: ProposalStatus.Pending,
+            context: _context(action, args),
             args: args
         });
         _approvedWith[proposalId][proposer] = _seat[proposer];
@@ -76,10 +126,32 @@ contract ParticipantRegistry is IParticipantRegistry {
     /// @inheritdoc IParticipantRegistry
     function approve(uint256 proposalId) external {
         uint32 approver = _requireCouncilCaller();
-        _requireOpenProposal(proposalId);
+        _requireCurrentProposal(proposalId);
         if (_approvedWith[proposalId][approver] == _seat[approver]) revert AlreadyApproved(proposalId, approver);
         _approvedWith[proposalId][approver] = _seat[approver];
         emit ProposalApproved(proposalId, approver, msg.sender);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function withdrawApproval(uint256 proposalId) external {
+        uint32 member = _requireCouncilCaller();
+        Proposal storage p = _requireOpenProposal(proposalId);
+        if (member == p.proposer) revert ProposerCannotWithdraw(proposalId);
+        if (!_hasApproved(proposalId, member)) revert NotApproved(proposalId, member);
+        delete _approvedWith[proposalId][member];
+        emit ApprovalWithdrawn(proposalId, member, msg.sender);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function cancel(uint256 proposalId) external {
+        uint32 member = _requireCouncilCaller();
+        Proposal storage p = _requireOpenProposal(proposalId);
+        uint256 others = approvalCount(proposalId);
+        // The proposer's own approval counts only while it holds the seat it proposed from.
+        if (_hasApproved(proposalId, p.proposer)) --others;
+        if (member != p.proposer || others != 0) revert CancelNotAllowed(proposalId, member, others);
+        p.status = ProposalStatus.Cancelled;
+        emit ProposalCancelled(proposalId, member, 0, msg.sender);
     }
 
     /// @inheritdoc IParticipantRegistry
@@ -87,16 +159,43 @@ contract ParticipantRegistry is IParticipantRegistry {
         Proposal storage p = _requireOpenProposal(proposalId);
         uint256 approvals = approvalCount(proposalId);
         if (approvals < _quorum) revert QuorumNotReached(proposalId, approvals, _quorum);
-        p.executed = true;
-        _apply(proposalId, p.action, p.args);
+        Action action = p.action;
+        bytes memory args = p.args;
+        if (_context(action, args) != p.context) {
+            // Final, like a revert of the action: the state the approvals were given in is gone
+            // for good, since every version in the context only grows.
+            p.status = ProposalStatus.Failed;
+            emit ProposalFailed(proposalId, abi.encodeWithSelector(ProposalStale.selector, proposalId), msg.sender);
+            return;
+        }
+        // Set before the call, so that the action can't execute its own proposal again.
+        p.status = ProposalStatus.Executed;
+        try this.applyProposal(proposalId, action, args, msg.sender) {
+            _versions.lastExecution[_actionKey(action, args)] = ++_versions.executions;
+        } catch (bytes memory reason) {
+            // Out of gas leaves no data: a caller must not be able to fail a proposal by starving it.
+            if (reason.length == 0) revert ExecutionRevertedWithoutReason(proposalId);
+            p.status = ProposalStatus.Failed;
+            emit ProposalFailed(proposalId, reason, msg.sender);
+        }
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function applyProposal(uint256 proposalId, Action action, bytes calldata args, address executor) external {
+        if (msg.sender != address(this)) revert OnlyRegistry(msg.sender);
+        _apply(proposalId, action, args, executor);
     }
 
     /// @inheritdoc IParticipantRegistry
     function pause() external {
         uint32 member = _requireCouncilCaller();
-        if (_paused) revert EmergencyPauseActive();
-        _paused = true;
-        emit EmergencyPaused(member, msg.sender);
+        if (paused()) revert EmergencyPauseActive();
+        uint40 last = _pause.lastPausedAt[member];
+        if (last != 0 && block.timestamp < last + PAUSE_COOLDOWN) revert PauseCooldown(member, last + PAUSE_COOLDOWN);
+        uint40 until = uint40(block.timestamp) + PAUSE_DURATION;
+        _pause.lastPausedAt[member] = uint40(block.timestamp);
+        _pause.until = until;
+        emit EmergencyPaused(member, until, ++_pause.count, msg.sender);
     }
 
     // ------------------------------------------------------------------ views
@@ -126,8 +225,13 @@ contract ParticipantRegistry is IParticipantRegistry {
     }
 
     /// @inheritdoc IParticipantRegistry
-    function paused() external view returns (bool) {
-        return _paused;
+    function paused() public view returns (bool) {
+        return block.timestamp < _pause.until;
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function pauseState() external view returns (uint40 until, uint64 pauseCount) {
+        return (_pause.until, _pause.count);
     }
 
     /// @inheritdoc IParticipantRegistry
@@ -162,8 +266,7 @@ contract ParticipantRegistry is IParticipantRegistry {
 
     /// @inheritdoc IParticipantRegistry
     function hasApproved(uint256 proposalId, uint32 participantId) external view returns (bool) {
-        uint64 seat = _seat[participantId];
-        return seat != 0 && _approvedWith[proposalId][participantId] == seat;
+        return _hasApproved(proposalId, participantId);
     }
 
     /// @inheritdoc IParticipantRegistry
@@ -178,7 +281,7 @@ contract ParticipantRegistry is IParticipantRegistry {
 
     // ------------------------------------------------------------------ internals
 
-    function _apply(uint256 proposalId, Action action, bytes memory args) private {
+    function _apply(uint256 proposalId, Action action, bytes memory args, address executor) private {
         if (action == Action.Admit) {
             (bytes32 kind, bytes32 metadata, address key) = abi.decode(args, (bytes32, bytes32, address));
             _admit(kind, metadata, key, proposalId);
@@ -206,6 +309,7 @@ contract ParticipantRegistry is IParticipantRegistry {
             uint16 quorum = abi.decode(args, (uint16));
             if (quorum == 0 || quorum > _council.length) revert InvalidQuorum(quorum, _council.length);
             _quorum = quorum;
+            ++_versions.council;
             emit CouncilChanged(_council, quorum, proposalId);
         } else if (action == Action.AddNode || action == Action.RemoveNode) {
             (uint32 id, bytes32 high, bytes32 low) = abi.decode(args, (uint32, bytes32, bytes32));
@@ -214,11 +318,28 @@ contract ParticipantRegistry is IParticipantRegistry {
         } else if (action == Action.SetRules) {
             (address ingress, address rules) = abi.decode(args, (address, address));
             _setRules(ingress, rules, proposalId);
+        } else if (action == Action.CancelProposal) {
+            uint256 target = abi.decode(args, (uint256));
+            _requireOpenProposal(target).status = ProposalStatus.Cancelled;
+            emit ProposalCancelled(target, 0, proposalId, executor);
         } else {
-            // Action.Unpause: the enum has no other member, and decoding the action rejects others.
-            if (!_paused) revert NotPaused();
-            _paused = false;
+            // Unpause or ExtendPause: the enum has no other member, and decoding the action
+            // rejects others.
+            _decidePause(proposalId, action, args);
+        }
+        emit ProposalExecuted(proposalId, executor);
+    }
+
+    /// @dev Unpause or ExtendPause: either answers the pause in force.
+    function _decidePause(uint256 proposalId, Action action, bytes memory args) private {
+        if (!paused()) revert NotPaused();
+        if (action == Action.Unpause) {
+            _pause.until = uint40(block.timestamp);
             emit EmergencyUnpaused(proposalId);
+        } else {
+            uint40 until = uint40(block.timestamp) + abi.decode(args, (uint32));
+            if (until > _pause.until) _pause.until = until;
+            emit EmergencyPauseExtended(proposalId, _pause.until);
         }
     }
 
@@ -246,6 +367,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         // A suspended council member could not vote and might leave the quorum unreachable.
         if (to == Status.Suspended && _isCouncilMember(id)) revert RemoveFromCouncilFirst(id);
         _participants[id].status = to;
+        ++_versions.participant[id];
         emit ParticipantStatusChanged(id, from, to, proposalId);
     }
 
@@ -254,6 +376,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         if (current == Status.Revoked) revert InvalidStatusTransition(id, current, Status.Revoked);
         if (_isCouncilMember(id)) revert RemoveFromCouncilFirst(id);
         _participants[id].status = Status.Revoked;
+        ++_versions.participant[id];
         emit ParticipantStatusChanged(id, current, Status.Revoked, proposalId);
     }
 
@@ -300,6 +423,8 @@ contract ParticipantRegistry is IParticipantRegistry {
             }
         }
         _seat[id] = 0;
+        ++_versions.participant[id];
+        ++_versions.council;
         emit CouncilChanged(_council, _quorum, proposalId);
     }
 
@@ -312,6 +437,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         // A removed node may be registered again, to any participant: nothing is attributed to a
         // node after the fact, so unlike a key it needs no permanent owner.
         _nodeOwners[h] = id;
+        ++_versions.node[h];
         emit NodeAdded(id, high, low, proposalId);
     }
 
@@ -319,6 +445,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         bytes32 h = _enodeHash(high, low);
         if (id == 0 || _nodeOwners[h] != id) revert NodeNotRegistered(high, low, id);
         delete _nodeOwners[h];
+        ++_versions.node[h];
         emit NodeRemoved(id, high, low, proposalId);
     }
 
@@ -334,6 +461,35 @@ contract ParticipantRegistry is IParticipantRegistry {
     function _seatOnCouncil(uint32 id) private {
         _council.push(id);
         _seat[id] = ++_seatCount;
+        ++_versions.participant[id];
+        ++_versions.council;
+    }
+
+    /// @dev The hash of the state `action` with `args` depends on (see {Proposal.context}). Every
+    /// part only grows, so once a proposal's context differs it never matches again.
+    function _context(Action action, bytes memory args) private view returns (bytes32) {
+        uint256 version;
+        if (
+            action == Action.Suspend ||
+            action == Action.Reinstate ||
+            action == Action.Revoke ||
+            action == Action.AddCouncilMember ||
+            action == Action.RemoveCouncilMember
+        ) {
+            version = _versions.participant[abi.decode(args, (uint32))];
+        } else if (action == Action.SetQuorum) {
+            version = _versions.council;
+        } else if (action == Action.Unpause || action == Action.ExtendPause) {
+            version = _pause.count;
+        } else if (action == Action.AddNode || action == Action.RemoveNode) {
+            (, bytes32 high, bytes32 low) = abi.decode(args, (uint32, bytes32, bytes32));
+            version = _versions.node[_enodeHash(high, low)];
+        }
+        return keccak256(abi.encode(_versions.lastExecution[_actionKey(action, args)], version));
+    }
+
+    function _actionKey(Action action, bytes memory args) private pure returns (bytes32) {
+        return keccak256(abi.encode(action, args));
     }
 
     /// @dev Checks that `args` is the ABI encoding `execute` will decode for `action`, so that a
@@ -354,6 +510,8 @@ contract ParticipantRegistry is IParticipantRegistry {
             (widths, words) = ([uint16(160), 160, 0], 2);
         } else if (action == Action.Unpause) {
             words = 0;
+        } else if (action == Action.CancelProposal) {
+            (widths, words) = ([uint16(256), 0, 0], 1);
         } else {
             (widths, words) = ([uint16(32), 0, 0], 1);
         }
@@ -372,9 +530,20 @@ contract ParticipantRegistry is IParticipantRegistry {
     function _requireOpenProposal(uint256 proposalId) private view returns (Proposal storage p) {
         p = _proposals[proposalId];
         if (p.createdAt == 0) revert UnknownProposal(proposalId);
-        if (p.executed) revert ProposalAlreadyExecuted(proposalId);
+        if (p.status != ProposalStatus.Pending) revert ProposalNotPending(proposalId, p.status);
         // Like cases and grants, a proposal is valid strictly before its expiry.
         if (block.timestamp >= p.expiresAt) revert ProposalExpired(proposalId, p.expiresAt);
+    }
+
+    /// @dev An open proposal whose context still holds: the only kind an approval may be given to.
+    function _requireCurrentProposal(uint256 proposalId) private view {
+        Proposal storage p = _requireOpenProposal(proposalId);
+        if (_context(p.action, p.args) != p.context) revert ProposalStale(proposalId);
+    }
+
+    function _hasApproved(uint256 proposalId, uint32 participantId) private view returns (bool) {
+        uint64 seat = _seat[participantId];
+        return seat != 0 && _approvedWith[proposalId][participantId] == seat;
     }
 
     function _requireExisting(uint32 id) private view returns (Status status) {

@@ -42,6 +42,15 @@ const ENUMS: Readonly<Record<string, readonly string[]>> = {
     "AddNode",
     "RemoveNode",
     "SetRules",
+    "CancelProposal",
+    "ExtendPause",
+  ],
+  "enum IParticipantRegistry.ProposalStatus": [
+    "None",
+    "Pending",
+    "Executed",
+    "Failed",
+    "Cancelled",
   ],
   "enum ICaseRegistry.Status": ["None", "Pending", "Approved", "Closed"],
   "enum IAccessLedger.RequestStatus": ["None", "Pending", "Granted", "Denied", "Revoked"],
@@ -159,9 +168,38 @@ export function decodeRevert(error: unknown): unknown {
   if (error instanceof VeritraceError) return error;
   const data = revertDataOf(error);
   if (data === undefined) return error;
-  const desc = consortiumErrors.parseError(data);
-  if (desc === null) return error;
-  return new ContractRevertError(desc.name, toObject(desc), error, enumInputs.get(desc.name));
+  return decodeRevertData(data, error) ?? error;
+}
+
+/** The consortium custom error that `data` (revert data, 0x-hex) encodes; undefined for others. */
+export function decodeRevertData(data: string, cause?: unknown): ContractRevertError | undefined {
+  let desc: ErrorDescription | null;
+  try {
+    desc = consortiumErrors.parseError(data);
+  } catch {
+    return undefined;
+  }
+  if (desc === null) return undefined;
+  return new ContractRevertError(desc.name, toObject(desc), cause, enumInputs.get(desc.name));
+}
+
+/**
+ * A council proposal's execution was recorded as failed (event `ProposalFailed`): its action
+ * reverted, or the state it was proposed in had changed (`ProposalStale`). The failure is final on
+ * chain: the proposal can never run; propose it again if it is still wanted.
+ */
+export class ProposalFailedError extends VeritraceError {
+  override name = "ProposalFailedError";
+  /** The failed proposal. */
+  readonly proposalId: bigint;
+  /** The decoded revert reason, or its raw data when it is no consortium error. */
+  readonly reason: ContractRevertError | string;
+  constructor(proposalId: bigint, data: string) {
+    const decoded = decodeRevertData(data);
+    super(`proposal ${proposalId} failed: ${decoded?.message ?? data}`);
+    this.proposalId = proposalId;
+    this.reason = decoded ?? data;
+  }
 }
 
 /** Runs `fn`, rethrowing consortium reverts as {@link ContractRevertError}. */

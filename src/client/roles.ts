@@ -22,7 +22,7 @@ import {
   validateDelivery,
   type Delivery,
 } from "./eip712.js";
-import { InputError, VeritraceError, withDecodedReverts } from "./errors.js";
+import { InputError, ProposalFailedError, VeritraceError, withDecodedReverts } from "./errors.js";
 import { encodeKind, scopeOf } from "./kinds.js";
 import { eventOf, transact } from "./transact.js";
 import {
@@ -51,6 +51,8 @@ export const ProposalAction = {
   AddNode: 10,
   RemoveNode: 11,
   SetRules: 12,
+  CancelProposal: 13,
+  ExtendPause: 14,
 } as const;
 export type ProposalAction = (typeof ProposalAction)[keyof typeof ProposalAction];
 
@@ -266,9 +268,24 @@ export class CouncilMember extends ParticipantClient {
     );
   }
 
-  /** Proposes to lift the emergency pause. */
+  /** Proposes to lift the pause in force (refused when none is). */
   async proposeUnpause(): Promise<bigint> {
     return this.propose(ProposalAction.Unpause, "0x");
+  }
+
+  /**
+   * Proposes to extend the pause in force until at least `seconds` after the proposal executes
+   * (1 second to MAX_PAUSE_EXTENSION, 30 days; refused when no pause is in force).
+   */
+  async proposeExtendPause(seconds: number): Promise<bigint> {
+    const duration = requireInteger("seconds", seconds, 1n, 30n * BigInt(DAY));
+    return this.propose(ProposalAction.ExtendPause, coder.encode(["uint32"], [duration]));
+  }
+
+  /** Proposes that the council cancel a pending proposal (which others already approved). */
+  async proposeCancel(proposalId: bigint): Promise<bigint> {
+    const id = requireInteger("proposalId", proposalId, 1n, MaxUint256);
+    return this.propose(ProposalAction.CancelProposal, coder.encode(["uint256"], [id]));
   }
 
   /** Approves a proposal. */
@@ -276,9 +293,35 @@ export class CouncilMember extends ParticipantClient {
     return transact(() => this.contracts.registry.connect(this.signer).approve(proposalId));
   }
 
-  /** Executes a proposal that has its quorum. */
+  /** Withdraws this member's approval of a pending proposal (the proposer cancels instead). */
+  async withdrawApproval(proposalId: bigint): Promise<ContractTransactionReceipt> {
+    return transact(() =>
+      this.contracts.registry.connect(this.signer).withdrawApproval(proposalId),
+    );
+  }
+
+  /** Cancels this member's own proposal, allowed while no other member approved it. */
+  async cancel(proposalId: bigint): Promise<ContractTransactionReceipt> {
+    return transact(() => this.contracts.registry.connect(this.signer).cancel(proposalId));
+  }
+
+  /**
+   * Executes a proposal that has its quorum. Throws {@link ProposalFailedError} when the
+   * execution was recorded as failed (its action reverted, or it was stale): that is final.
+   */
   async execute(proposalId: bigint): Promise<ContractTransactionReceipt> {
-    return transact(() => this.contracts.registry.connect(this.signer).execute(proposalId));
+    const receipt = await transact(() =>
+      this.contracts.registry.connect(this.signer).execute(proposalId),
+    );
+    const registry = this.contracts.registry;
+    const address = (await registry.getAddress()).toLowerCase();
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== address) continue;
+      const parsed = registry.interface.parseLog(log);
+      if (parsed?.name === "ProposalFailed")
+        throw new ProposalFailedError(proposalId, parsed.args.getValue("reason") as string);
+    }
+    return receipt;
   }
 
   /** Executes an Admit proposal and returns the new participant's id. */
@@ -288,7 +331,10 @@ export class CouncilMember extends ParticipantClient {
     return Number(ev.getValue("participantId"));
   }
 
-  /** Stops all case and access activity at once. */
+  /**
+   * Stops all case and access activity for PAUSE_DURATION (72 hours) unless the council extends
+   * or lifts the pause; a member may pause again only PAUSE_COOLDOWN (14 days) after its last pause.
+   */
   async pause(): Promise<ContractTransactionReceipt> {
     return transact(() => this.contracts.registry.connect(this.signer).pause());
   }

@@ -1,11 +1,32 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { dataSlice, getAddress } from "ethers";
+import { dataSlice, getAddress, type Interface } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { ParticipantRegistry } from "../../types/ethers-contracts/index.js";
 import { coder, commitment, kind, LIFETIME } from "./fixture.js";
 
 type Ethers = NetworkConnection["ethers"];
 type NetworkHelpers = NetworkConnection["networkHelpers"];
+
+/** Proposal statuses, in the order of IParticipantRegistry.ProposalStatus. */
+export const ProposalStatus = {
+  None: 0,
+  Pending: 1,
+  Executed: 2,
+  Failed: 3,
+  Cancelled: 4,
+} as const;
+
+/**
+ * The revert data of custom error `name` of `contract` with `args`: what `ProposalFailed` carries
+ * when a proposal's action reverted with that error.
+ */
+export function reason(
+  contract: { interface: Interface },
+  name: string,
+  ...args: unknown[]
+): string {
+  return contract.interface.encodeErrorResult(name, args);
+}
 
 /** Participant statuses, in the order of IParticipantRegistry.Status. */
 export const Status = { None: 0, Active: 1, Suspended: 2, Revoked: 3 } as const;
@@ -20,6 +41,8 @@ export const encode = {
   participant: (id: number | bigint): string => coder.encode(["uint32"], [id]),
   key: (id: number | bigint, key: string): string => coder.encode(["uint32", "address"], [id, key]),
   quorum: (quorum: number): string => coder.encode(["uint16"], [quorum]),
+  proposal: (proposalId: bigint): string => coder.encode(["uint256"], [proposalId]),
+  duration: (seconds: number): string => coder.encode(["uint32"], [seconds]),
   none: "0x",
 };
 

@@ -26,6 +26,8 @@ export const Action = {
   AddNode: 10,
   RemoveNode: 11,
   SetRules: 12,
+  CancelProposal: 13,
+  ExtendPause: 14,
 } as const;
 
 export const DAY = 24 * 60 * 60;
@@ -79,6 +81,9 @@ export async function passProposal(
   const id = await registry.proposalCount();
   await (await registry.connect(c1).approve(id)).wait();
   await (await registry.connect(c1).execute(id)).wait();
+  // A failing action does not revert execute: it marks the proposal Failed.
+  const { status } = await registry.proposal(id);
+  if (status !== 2n) throw new Error(`proposal ${id} did not execute (status ${status})`);
   return id;
 }
 

@@ -88,9 +88,19 @@ contract ParticipantRegistryFuzzTest is RegistryFixture {
         }
         r.execute(id);
         assertEq(r.participantCount(), size + 1, "the admission took effect");
-        assertTrue(r.proposal(id).executed, "the proposal is marked executed");
+        assertEq(
+            uint256(r.proposal(id).status),
+            uint256(IParticipantRegistry.ProposalStatus.Executed),
+            "the proposal is marked executed"
+        );
 
-        vm.expectRevert(abi.encodeWithSelector(IParticipantRegistry.ProposalAlreadyExecuted.selector, id));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IParticipantRegistry.ProposalNotPending.selector,
+                id,
+                IParticipantRegistry.ProposalStatus.Executed
+            )
+        );
         r.execute(id);
         assertEq(r.participantCount(), size + 1, "a second execution changed nothing");
     }
@@ -138,7 +148,7 @@ contract ParticipantRegistryFuzzTest is RegistryFixture {
             );
         }
         vm.prank(_founder(0));
-        r.propose(IParticipantRegistry.Action.Unpause, "", lifetime);
+        r.propose(IParticipantRegistry.Action.Admit, _admitArgs(0xBEEF), lifetime);
         assertEq(r.proposalCount(), lifetime < min || lifetime > max ? 0 : 1, "proposal count");
     }
 
@@ -264,7 +274,58 @@ contract ParticipantRegistryFuzzTest is RegistryFixture {
         }
     }
 
-    /// @dev Proposal by founder 0, approval by founder 1, execution; false if execution reverts.
+    /// Of any number of identical proposals approved together, one executes and every other
+    /// one fails as stale; none of them can ever run again, whatever the state becomes.
+    function testFuzz_DuplicatesRunOnce(uint8 copiesSeed, uint8 orderSeed) public {
+        ParticipantRegistry r = _deploy(3, 2);
+        _passOn(r, IParticipantRegistry.Action.Admit, _admitArgs(0xA0));
+        uint256 copies = bound(copiesSeed, 2, 5);
+        uint256[] memory ids = new uint256[](copies);
+        for (uint256 i = 0; i < copies; ++i) {
+            vm.prank(_founder(0));
+            ids[i] = r.propose(IParticipantRegistry.Action.AddCouncilMember, abi.encode(uint32(4)), 1 days);
+            vm.prank(_founder(1));
+            r.approve(ids[i]);
+        }
+        uint256 first = orderSeed % copies;
+        r.execute(ids[first]);
+        _passOn(r, IParticipantRegistry.Action.RemoveCouncilMember, abi.encode(uint32(4)));
+        for (uint256 i = 0; i < copies; ++i) {
+            if (i == first) continue;
+            r.execute(ids[i]);
+            assertEq(
+                uint256(r.proposal(ids[i]).status),
+                uint256(IParticipantRegistry.ProposalStatus.Failed),
+                "a twin fails"
+            );
+        }
+        (uint32[] memory members, ) = r.council();
+        assertEq(members.length, 3, "the removed member is not back");
+    }
+
+    /// A pause by one member ends by itself after PAUSE_DURATION, whatever the council does not
+    /// do; the same member can't pause again within PAUSE_COOLDOWN of its pause.
+    function testFuzz_OneMemberPauseLapses(uint40 elapsedSeed) public {
+        ParticipantRegistry r = _deploy(3, 3);
+        uint40 duration = r.PAUSE_DURATION();
+        uint40 cooldown = r.PAUSE_COOLDOWN();
+        uint40 elapsed = uint40(nearBoundary(elapsedSeed, duration, 2 * uint256(cooldown)));
+        vm.prank(_founder(0));
+        r.pause();
+        vm.warp(START + elapsed);
+        assertTrue(r.paused() == (elapsed < duration), "paused exactly before PAUSE_DURATION");
+        if (elapsed < duration) return;
+        if (elapsed < cooldown) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IParticipantRegistry.PauseCooldown.selector, 1, uint40(START) + cooldown)
+            );
+        }
+        vm.prank(_founder(0));
+        r.pause();
+        assertTrue(r.paused() == (elapsed >= cooldown), "a second pause only after the cooldown");
+    }
+
+    /// @dev Proposal by founder 0, approval by founder 1, execution; false if it did not execute.
     function _passOn(
         ParticipantRegistry r,
         IParticipantRegistry.Action action,
@@ -274,11 +335,8 @@ contract ParticipantRegistryFuzzTest is RegistryFixture {
         uint256 id = r.propose(action, args, 1 days);
         vm.prank(_founder(1));
         r.approve(id);
-        try r.execute(id) {
-            ok = true;
-        } catch {
-            ok = false;
-        }
+        r.execute(id);
+        ok = r.proposal(id).status == IParticipantRegistry.ProposalStatus.Executed;
     }
 }
 
@@ -294,7 +352,9 @@ contract RegistryHandler is TestBase {
         ExecutedTwice,
         ExecutedAfterExpiry,
         ApprovalCountedTwice,
-        CounterDecreased
+        CounterDecreased,
+        StaleExecuted,
+        UnallowedCancel
     }
 
     uint256 private constant FOUNDERS = 3;
@@ -316,6 +376,18 @@ contract RegistryHandler is TestBase {
     mapping(uint256 proposalId => bool) private _executed;
     uint256 private _lastProposalCount;
     uint32 private _lastParticipantCount;
+
+    // Ghost clock of the state a proposal depends on: each change gets the next tick, and a
+    // proposal that executes must have been proposed after every change of what it acts on.
+    uint256 private _tick;
+    mapping(uint256 proposalId => uint256 tick) private _proposedAt;
+    mapping(bytes32 actionKey => uint256 tick) private _lastRunOf;
+    mapping(uint32 participantId => uint256 tick) private _participantChangedAt;
+    mapping(uint32 participantId => bool) private _wasMember;
+    uint256 private _councilChangedAt;
+    bytes32 private _lastCouncil;
+    uint256 private _pauseBeganAt;
+    uint64 private _lastPauseCount;
 
     mapping(Rule => uint256) public violations;
     string public firstViolation;
@@ -390,6 +462,35 @@ contract RegistryHandler is TestBase {
         _observe();
     }
 
+    function cancel(uint256 actorSeed, uint256 proposalSeed) external {
+        address actor = _actor(actorSeed);
+        uint256 id = _proposalId(proposalSeed);
+        uint32 member = registry.signingKey(actor).participantId;
+        IParticipantRegistry.Proposal memory p = registry.proposal(id);
+        uint256 others = registry.approvalCount(id) - (registry.hasApproved(id, p.proposer) ? 1 : 0);
+        vm.prank(actor);
+        try registry.cancel(id) {
+            if (member != p.proposer || others != 0)
+                _violate(Rule.UnallowedCancel, "cancelled by other than a lone proposer");
+            if (p.status != IParticipantRegistry.ProposalStatus.Pending)
+                _violate(Rule.UnallowedCancel, "cancelled twice");
+        } catch {}
+        _observe();
+    }
+
+    function withdrawApproval(uint256 actorSeed, uint256 proposalSeed) external {
+        address actor = _actor(actorSeed);
+        uint256 id = _proposalId(proposalSeed);
+        uint256 before = registry.approvalCount(id);
+        vm.prank(actor);
+        try registry.withdrawApproval(id) {
+            if (registry.approvalCount(id) != before - 1) {
+                _violate(Rule.ApprovalCountedTwice, "a withdrawal changed the count by other than one");
+            }
+        } catch {}
+        _observe();
+    }
+
     function warp(uint256 secondsSeed) external {
         vm.warp(block.timestamp + bound(secondsSeed, 0, 1 days));
         _observe();
@@ -413,6 +514,7 @@ contract RegistryHandler is TestBase {
         try registry.propose(action, args, lifetime) returns (uint256 proposalId) {
             (ok, id) = (true, proposalId);
             ++ghostProposals;
+            _proposedAt[id] = ++_tick;
         } catch {}
     }
 
@@ -434,13 +536,37 @@ contract RegistryHandler is TestBase {
         uint256 approvals = registry.approvalCount(id);
         (, uint16 quorum) = registry.council();
         try registry.execute(id) {
-            ++ghostExecutions;
+            if (p.status != IParticipantRegistry.ProposalStatus.Pending) _violate(Rule.ExecutedTwice, "ran twice");
             if (approvals < quorum) _violate(Rule.ExecutedWithoutQuorum, "executed below the quorum");
-            if (p.executed || _executed[id]) _violate(Rule.ExecutedTwice, "executed twice");
             if (block.timestamp >= p.expiresAt) _violate(Rule.ExecutedAfterExpiry, "executed at or after expiry");
+            if (registry.proposal(id).status != IParticipantRegistry.ProposalStatus.Executed) return;
+            ++ghostExecutions;
+            if (_executed[id]) _violate(Rule.ExecutedTwice, "executed twice");
+            if (_stale(id, p.action, p.args)) _violate(Rule.StaleExecuted, "a stale proposal executed");
             _executed[id] = true;
+            _lastRunOf[keccak256(abi.encode(p.action, p.args))] = ++_tick;
             _applyGhost(p.action, p.args);
         } catch {}
+    }
+
+    /// @dev Whether what `id` acts on changed since it was proposed, by the ghost clock.
+    function _stale(uint256 id, IParticipantRegistry.Action action, bytes memory args) private view returns (bool) {
+        uint256 at = _proposedAt[id];
+        if (_lastRunOf[keccak256(abi.encode(action, args))] > at) return true;
+        if (action == IParticipantRegistry.Action.SetQuorum) return _councilChangedAt > at;
+        if (action == IParticipantRegistry.Action.Unpause || action == IParticipantRegistry.Action.ExtendPause) {
+            return _pauseBeganAt > at;
+        }
+        if (
+            action == IParticipantRegistry.Action.Suspend ||
+            action == IParticipantRegistry.Action.Reinstate ||
+            action == IParticipantRegistry.Action.Revoke ||
+            action == IParticipantRegistry.Action.AddCouncilMember ||
+            action == IParticipantRegistry.Action.RemoveCouncilMember
+        ) {
+            return _participantChangedAt[abi.decode(args, (uint32))] > at;
+        }
+        return false;
     }
 
     /// @dev Mirrors the key bookkeeping of an executed proposal in the ghost state.
@@ -468,10 +594,19 @@ contract RegistryHandler is TestBase {
             _violate(Rule.CounterDecreased, "a counter decreased");
         }
         (_lastParticipantCount, _lastProposalCount) = (count, proposals);
+        (uint32[] memory members, uint16 quorum) = registry.council();
+        bytes32 councilHash = keccak256(abi.encode(members, quorum));
+        if (councilHash != _lastCouncil) (_lastCouncil, _councilChangedAt) = (councilHash, ++_tick);
+        (, uint64 pauses) = registry.pauseState();
+        if (pauses != _lastPauseCount) (_lastPauseCount, _pauseBeganAt) = (pauses, ++_tick);
         for (uint32 id = 1; id <= count; ++id) {
+            bool member = false;
+            for (uint256 i = 0; i < members.length; ++i) if (members[i] == id) member = true;
+            if (member != _wasMember[id]) (_wasMember[id], _participantChangedAt[id]) = (member, ++_tick);
             IParticipantRegistry.Status current = registry.participant(id).status;
             IParticipantRegistry.Status previous = _lastStatus[id];
             if (current == previous) continue;
+            _participantChangedAt[id] = ++_tick;
             if (!_allowedEdge(previous, current)) _violate(Rule.StatusEdge, "status moved along a forbidden edge");
             if (everRevoked[id]) _violate(Rule.RevokedReactivated, "a revoked participant changed status");
             if (current == IParticipantRegistry.Status.Revoked) everRevoked[id] = true;
@@ -513,13 +648,15 @@ contract RegistryHandler is TestBase {
         }
         if (action == IParticipantRegistry.Action.SetQuorum) return abi.encode(uint16(bound(seed >> 56, 0, 6)));
         if (action == IParticipantRegistry.Action.Unpause) return "";
+        if (action == IParticipantRegistry.Action.CancelProposal) return abi.encode(_proposalId(seed >> 64));
+        if (action == IParticipantRegistry.Action.ExtendPause) return abi.encode(uint32(bound(seed >> 64, 0, 40 days)));
         return abi.encode(id);
     }
 
     /// @dev Key changes and status changes weigh more, so that longer histories build up.
     function _action(uint8 seed) private pure returns (IParticipantRegistry.Action) {
-        uint8[20] memory table = [0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9];
-        return IParticipantRegistry.Action(table[seed % 20]);
+        uint8[24] memory table = [0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 13, 13, 14];
+        return IParticipantRegistry.Action(table[seed % 24]);
     }
 
     /// @dev Three times in four an active key of a current council member, else any known key.
@@ -571,7 +708,7 @@ contract ParticipantRegistryInvariantTest is TestBase {
 
     /// @notice Only the handler's actions are fuzzed, not its ghost getters.
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory selectors = new bytes4[](8);
+        bytes4[] memory selectors = new bytes4[](10);
         selectors[0] = RegistryHandler.propose.selector;
         selectors[1] = RegistryHandler.approve.selector;
         selectors[2] = RegistryHandler.execute.selector;
@@ -581,6 +718,8 @@ contract ParticipantRegistryInvariantTest is TestBase {
         selectors[6] = RegistryHandler.warp.selector;
         // Passing proposals is what changes the membership: give it twice the weight.
         selectors[7] = RegistryHandler.passProposal.selector;
+        selectors[8] = RegistryHandler.cancel.selector;
+        selectors[9] = RegistryHandler.withdrawApproval.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector({addr: address(handler), selectors: selectors});
     }
@@ -630,11 +769,15 @@ contract ParticipantRegistryInvariantTest is TestBase {
         }
     }
 
-    /// Proposals execute only with a quorum of current council approvals, once, before expiry;
-    /// no approval is counted twice.
+    /// Proposals execute only with a quorum of current council approvals, once (a failed one
+    /// never runs later), before expiry, and only while nothing they act on changed since they
+    /// were proposed (no twin ran, no change of their participant, council or pause); no
+    /// approval is counted twice; only a proposer whose proposal no one else approved cancels.
     /// hardhat-config: invariant.runs = 32
     /// hardhat-config: invariant.depth = 100
     function invariant_ProposalsExecuteOnlyByQuorumOnceAndInTime() public view {
+        assertEq(handler.violations(RegistryHandler.Rule.StaleExecuted), 0, handler.firstViolation());
+        assertEq(handler.violations(RegistryHandler.Rule.UnallowedCancel), 0, handler.firstViolation());
         assertEq(handler.violations(RegistryHandler.Rule.ExecutedWithoutQuorum), 0, handler.firstViolation());
         assertEq(handler.violations(RegistryHandler.Rule.ExecutedTwice), 0, handler.firstViolation());
         assertEq(handler.violations(RegistryHandler.Rule.ExecutedAfterExpiry), 0, handler.firstViolation());

@@ -167,6 +167,41 @@ describe("EventDecoder", function () {
     });
   });
 
+  it("fills the columns of the council's proposal lifecycle: withdrawals, cancellations, outcomes", function () {
+    const iface = new Interface(ParticipantRegistry__factory.abi);
+    const signer = `0x${"5a".repeat(20)}`;
+    const row = (name: string, values: unknown[]) => {
+      const fragment = iface.getEvent(name);
+      if (fragment === null) throw new Error(`no ${name}`);
+      const { topics, data } = iface.encodeEventLog(fragment, values);
+      return decoder.decode(rawLog(RECORD.contracts.ParticipantRegistry, topics, data), 1234);
+    };
+    expect(row("ApprovalWithdrawn", [7n, 2, signer])).to.include({
+      event: "ApprovalWithdrawn",
+      proposalId: "7",
+      actor: 2,
+      signer,
+    });
+    // Cancelled by its proposer: the proposer acts.
+    expect(row("ProposalCancelled", [7n, 1, 0n, signer])).to.include({ proposalId: "7", actor: 1 });
+    // Cancelled by the council (proposal 9): no single participant acts.
+    const byCouncil = row("ProposalCancelled", [7n, 0, 9n, signer]);
+    expect(byCouncil).to.include({ proposalId: "7", actor: null, signer });
+    expect(byCouncil?.args["byProposalId"]).to.equal("9");
+    expect(row("ProposalExecuted", [9n, signer])).to.include({
+      proposalId: "9",
+      actor: null,
+      signer,
+    });
+    const failed = row("ProposalFailed", [8n, "0x1234abcd", signer]);
+    expect(failed).to.include({ proposalId: "8", signer });
+    expect(failed?.args["reason"]).to.equal("0x1234abcd");
+    expect(row("EmergencyPaused", [3, 1_800_000_000n, 2n, signer])).to.include({
+      actor: 3,
+      signer,
+    });
+  });
+
   it("fills the columns of a matching result: case, request, requester as actor, submitter as signer", function () {
     const iface = new Interface(MatchingLedger__factory.abi);
     const fragment = iface.getEvent("MatchCompleted");

@@ -69,6 +69,9 @@ const PARTIES: Record<string, { actor?: string; counterpart?: string }> = {
   SigningKeyRemoved: { actor: "participantId" },
   ProposalCreated: { actor: "proposer" },
   ProposalApproved: { actor: "approver" },
+  ApprovalWithdrawn: { actor: "approver" },
+  // The proposer that cancelled its own proposal; 0 (no actor) when the council did.
+  ProposalCancelled: { actor: "canceller" },
   EmergencyPaused: { actor: "participantId" },
   CaseOpened: { actor: "opener" },
   CaseApproved: { actor: "approver" },
@@ -116,6 +119,11 @@ function toJson(v: unknown, p: ParamType): unknown {
 
 const str = (v: unknown): string | null => (v === undefined || v === null ? null : String(v));
 const num = (v: unknown): number | null => (v === undefined || v === null ? null : Number(v));
+/** A participant id; 0, which the contracts use for "none" (a council decision), is no party. */
+const participant = (v: unknown): number | null => {
+  const n = num(v);
+  return n === 0 ? null : n;
+};
 
 /** One event of one contract, ready to decode: its layout is compiled once, by topic0. */
 interface KnownEvent {
@@ -214,8 +222,9 @@ export class EventDecoder {
       anchorId: str(args["anchorId"]),
       datasetId: str(args["datasetId"]),
       proposalId: str(args["proposalId"]),
-      actor: parties.actor === undefined ? null : num(args[parties.actor]),
-      counterpart: parties.counterpart === undefined ? null : num(args[parties.counterpart]),
+      actor: parties.actor === undefined ? null : participant(args[parties.actor]),
+      counterpart:
+        parties.counterpart === undefined ? null : participant(args[parties.counterpart]),
       signer: str(args["signer"] ?? args["submitter"])?.toLowerCase() ?? null,
       subject: str(args["subjectCommitment"])?.toLowerCase() ?? null,
       args,
