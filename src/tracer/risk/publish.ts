@@ -17,6 +17,8 @@ export interface PublishPlan {
   keystore: string;
   password: string;
   caseNumberCommitment: string;
+  /** The participant that opened the case; undefined: the signing participant itself. */
+  caseOpener: number | undefined;
 }
 
 /** Checks the publishing options (usage errors, exit 2) before anything is read or sent. */
@@ -25,6 +27,7 @@ export function checkPublish(options: {
   deployment: string | undefined;
   keystore: string | undefined;
   caseNumberCommitment: string | undefined;
+  caseOpener?: number | undefined;
 }): PublishPlan {
   const { deployment, keystore, caseNumberCommitment } = options;
   if (caseNumberCommitment === undefined)
@@ -40,7 +43,14 @@ export function checkPublish(options: {
   const password = process.env[KEYSTORE_PASSWORD_ENV];
   if (password === undefined || password === "")
     throw new UsageError(`--keystore needs its password in ${KEYSTORE_PASSWORD_ENV}`);
-  return { ledgerRpc: options.ledgerRpc, deployment, keystore, password, caseNumberCommitment };
+  return {
+    ledgerRpc: options.ledgerRpc,
+    deployment,
+    keystore,
+    password,
+    caseNumberCommitment,
+    caseOpener: options.caseOpener,
+  };
 }
 
 /** The label a report publishes: its top category, the score as the confidence. */
@@ -82,6 +92,7 @@ export async function publishAlert(
       chainId,
       category,
       caseNumberCommitment: plan.caseNumberCommitment,
+      ...(plan.caseOpener === undefined ? {} : { caseOpener: plan.caseOpener }),
       confidence,
     });
     return { labelId, category, confidence };
