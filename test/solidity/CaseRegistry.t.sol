@@ -157,9 +157,7 @@ contract CaseRegistryFuzzTest is ConsortiumBase {
         cases.requestExtension(id, replaced);
         vm.stopPrank();
         if (replaced != reviewed) {
-            vm.expectRevert(
-                abi.encodeWithSelector(ICaseRegistry.ExtensionMismatch.selector, id, reviewed, replaced)
-            );
+            vm.expectRevert(abi.encodeWithSelector(ICaseRegistry.ExtensionMismatch.selector, id, reviewed, replaced));
         }
         vm.prank(prosecutor.key);
         cases.approveExtension(id, reviewed);
@@ -202,9 +200,7 @@ contract CaseRegistryFuzzTest is ConsortiumBase {
         assertTrue(ours != theirs, "two cases");
         assertEq(cases.caseIdOf(police.id, number), ours, "the opener's lookup finds its own case");
         assertEq(cases.caseIdOf(police2.id, number), theirs, "the copier's lookup finds its own case");
-        vm.expectRevert(
-            abi.encodeWithSelector(ICaseRegistry.CaseNumberAlreadyUsed.selector, police.id, number, ours)
-        );
+        vm.expectRevert(abi.encodeWithSelector(ICaseRegistry.CaseNumberAlreadyUsed.selector, police.id, number, ours));
         vm.prank(police.key);
         cases.openCase(number, keccak256("basis"), 1, uint40(START + 30 days));
     }
@@ -306,9 +302,7 @@ contract CaseHandler is ConsortiumBase {
                 : bound(durationSeed, 1 hours, 20 days);
         bool paused = registry.paused();
         vm.prank(actor.key);
-        try cases.openCase(number, keccak256("basis"), scope, uint40(block.timestamp + duration)) returns (
-            uint256 id
-        ) {
+        try cases.openCase(number, keccak256("basis"), scope, uint40(block.timestamp + duration)) returns (uint256 id) {
             ++ghostOpened;
             if (paused || !_is(actor, "POLICE")) _violate(Rule.UnallowedAction, "opened by a non-police or paused");
             if (_used[actor.id][number]) _violate(Rule.UnallowedAction, "one opener used a commitment twice");
