@@ -713,6 +713,105 @@ describe("AccessLedger", function () {
     });
   });
 
+  describe("withdrawRequest", function () {
+    it("withdraws the pending request and emits AccessRequestWithdrawn", async function () {
+      const { access, police, ids, caseId, requestId } =
+        await networkHelpers.loadFixture(deployRequested);
+      await expect(access.connect(police).withdrawRequest(requestId))
+        .to.emit(access, "AccessRequestWithdrawn")
+        .withArgs(requestId, caseId, ids.police, ids.bank, police.address);
+      const r = await access.getRequest(requestId);
+      expect(r.status).to.equal(RequestStatus.Withdrawn);
+      expect(r.maxRecords).to.equal(0n);
+    });
+
+    it("accepts any active key of the requester", async function () {
+      const { access, registry, council, others, ids, requestId } =
+        await networkHelpers.loadFixture(deployRequested);
+      const spare = others[1];
+      if (spare === undefined) throw new Error("spare");
+      await addSigningKey(registry, council, ids.police, spare.address);
+      await expect(access.connect(spare).withdrawRequest(requestId))
+        .to.emit(access, "AccessRequestWithdrawn")
+        .withArgs(requestId, 1n, ids.police, ids.bank, spare.address);
+    });
+
+    it("reverts with RequestNotPending when the provider grants after the withdrawal", async function () {
+      // The provider's grant was sent before it saw the withdrawal, and is mined after it.
+      const { access, police, bank, requestId } = await networkHelpers.loadFixture(deployRequested);
+      await access.connect(police).withdrawRequest(requestId);
+      const grantExpiry = (await time.latest()) + GRANT_DURATION;
+      await expect(access.connect(bank).grant(requestId, grantExpiry, MAX_RECORDS))
+        .to.be.revertedWithCustomError(access, "RequestNotPending")
+        .withArgs(requestId, RequestStatus.Withdrawn);
+      expect((await access.getRequest(requestId)).status).to.equal(RequestStatus.Withdrawn);
+    });
+
+    it("reverts with RequestNotPending when the provider denies after the withdrawal", async function () {
+      const { access, police, bank, requestId } = await networkHelpers.loadFixture(deployRequested);
+      await access.connect(police).withdrawRequest(requestId);
+      await expect(access.connect(bank).deny(requestId, REASON))
+        .to.be.revertedWithCustomError(access, "RequestNotPending")
+        .withArgs(requestId, RequestStatus.Withdrawn);
+    });
+
+    it("reverts with RequestNotPending when the request was granted first (the grant wins)", async function () {
+      const { access, police, requestId } = await networkHelpers.loadFixture(deployGranted);
+      await expect(access.connect(police).withdrawRequest(requestId))
+        .to.be.revertedWithCustomError(access, "RequestNotPending")
+        .withArgs(requestId, RequestStatus.Granted);
+    });
+
+    it("reverts with RequestNotPending when the request is already withdrawn", async function () {
+      const { access, police, requestId } = await networkHelpers.loadFixture(deployRequested);
+      await access.connect(police).withdrawRequest(requestId);
+      await expect(access.connect(police).withdrawRequest(requestId))
+        .to.be.revertedWithCustomError(access, "RequestNotPending")
+        .withArgs(requestId, RequestStatus.Withdrawn);
+    });
+
+    it("reverts with NotRequester when the provider withdraws", async function () {
+      const { access, bank, ids, requestId } = await networkHelpers.loadFixture(deployRequested);
+      await expect(access.connect(bank).withdrawRequest(requestId))
+        .to.be.revertedWithCustomError(access, "NotRequester")
+        .withArgs(requestId, ids.bank);
+    });
+
+    it("reverts with NotRequester when the case's other party withdraws", async function () {
+      const { access, prosecutor, ids, requestId } =
+        await networkHelpers.loadFixture(deployRequested);
+      await expect(access.connect(prosecutor).withdrawRequest(requestId))
+        .to.be.revertedWithCustomError(access, "NotRequester")
+        .withArgs(requestId, ids.prosecutor);
+    });
+
+    it("reverts with UnknownRequest when the request does not exist", async function () {
+      const { access, police } = await networkHelpers.loadFixture(deployRequested);
+      await expect(access.connect(police).withdrawRequest(99n))
+        .to.be.revertedWithCustomError(access, "UnknownRequest")
+        .withArgs(99n);
+    });
+
+    it("reverts with ParticipantNotActive when the requester is suspended", async function () {
+      const { access, registry, council, police, ids, requestId } =
+        await networkHelpers.loadFixture(deployRequested);
+      await suspend(registry, council, ids.police);
+      await expect(access.connect(police).withdrawRequest(requestId))
+        .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
+        .withArgs(ids.police, ParticipantStatus.Suspended);
+    });
+
+    it("is accepted after the case was closed and during an emergency pause, since it only narrows access", async function () {
+      const { access, cases, registry, council, police, ids, caseId, requestId } =
+        await networkHelpers.loadFixture(deployRequested);
+      await cases.connect(police).closeCase(caseId, REASON);
+      await registry.connect(council[0]).pause();
+      await expect(access.connect(police).withdrawRequest(requestId))
+        .to.emit(access, "AccessRequestWithdrawn")
+        .withArgs(requestId, caseId, ids.police, ids.bank, police.address);
+    });
+  });
+
   describe("revokeGrant", function () {
     it("revokes the grant and emits GrantRevoked", async function () {
       const { access, bank, ids, caseId, requestId, grantExpiry } =

@@ -12,6 +12,7 @@ import {
   passProposal,
   scopeOf,
 } from "./helpers/fixture.js";
+import { addSigningKey } from "./helpers/access.js";
 import { at, CaseStatus, encode, nextTimestamp, Status } from "./helpers/council.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -85,7 +86,7 @@ describe("CaseRegistry", function () {
       expect(c.openedAt).to.equal(ts);
       expect(c.expiresAt).to.equal(expiresAt);
       expect(c.requestedExpiry).to.equal(0);
-      expect(await cases.caseIdOf(CASE_NUMBER)).to.equal(1);
+      expect(await cases.caseIdOf(ids.police, CASE_NUMBER)).to.equal(1);
       expect(await cases.caseCount()).to.equal(1);
       expect(await cases.isActive(1)).to.equal(false);
     });
@@ -178,19 +179,33 @@ describe("CaseRegistry", function () {
       ).to.be.revertedWithCustomError(cases, "EmptyScope");
     });
 
-    it("reverts with CaseNumberAlreadyUsed when the case number commitment was used", async function () {
-      const { cases, police, expiresAt } = await load(pendingCase);
+    it("reverts with CaseNumberAlreadyUsed when the opener already used the case number commitment", async function () {
+      const { cases, police, ids, expiresAt } = await load(pendingCase);
       await expect(cases.connect(police).openCase(CASE_NUMBER, LEGAL_BASIS, SCOPE, expiresAt))
         .to.be.revertedWithCustomError(cases, "CaseNumberAlreadyUsed")
-        .withArgs(CASE_NUMBER, 1);
+        .withArgs(ids.police, CASE_NUMBER, 1);
     });
 
     it("reverts with CaseNumberAlreadyUsed even after that case was closed", async function () {
-      const { cases, police, expiresAt } = await load(pendingCase);
+      const { cases, police, ids, expiresAt } = await load(pendingCase);
       await cases.connect(police).closeCase(1, REASON);
       await expect(cases.connect(police).openCase(CASE_NUMBER, LEGAL_BASIS, SCOPE, expiresAt))
         .to.be.revertedWithCustomError(cases, "CaseNumberAlreadyUsed")
-        .withArgs(CASE_NUMBER, 1);
+        .withArgs(ids.police, CASE_NUMBER, 1);
+    });
+
+    it("is not blocked by another police participant that opened a case with the same commitment first", async function () {
+      // The front-runner copies the commitment from the mempool and gets its transaction in first.
+      const { cases, registry, council, police, spare, ids } = await load(consortium);
+      const frontRunner = await admit(registry, council, "POLICE", spare.address);
+      const expiresAt = (await networkHelpers.time.latest()) + CASE_DURATION;
+      await cases.connect(spare).openCase(CASE_NUMBER, LEGAL_BASIS, SCOPE, expiresAt);
+      await expect(cases.connect(police).openCase(CASE_NUMBER, LEGAL_BASIS, SCOPE, expiresAt))
+        .to.emit(cases, "CaseOpened")
+        .withArgs(2, ids.police, CASE_NUMBER, LEGAL_BASIS, SCOPE, expiresAt, police.address);
+      expect(await cases.caseIdOf(ids.police, CASE_NUMBER)).to.equal(2);
+      expect(await cases.caseIdOf(frontRunner, CASE_NUMBER)).to.equal(1);
+      expect((await cases.getCase(2)).opener).to.equal(ids.police);
     });
 
     it("reverts with WrongParticipantKind when the caller is a prosecutor", async function () {
@@ -358,16 +373,18 @@ describe("CaseRegistry", function () {
       const newExpiry = expiresAt + 30 * DAY;
       await expect(cases.connect(police).requestExtension(caseId, newExpiry))
         .to.emit(cases, "CaseExtensionRequested")
-        .withArgs(caseId, ids.police, newExpiry, police.address);
+        .withArgs(caseId, ids.police, newExpiry, 0, police.address);
       const c = await cases.getCase(caseId);
       expect(c.requestedExpiry).to.equal(newExpiry);
       expect(c.expiresAt).to.equal(expiresAt);
     });
 
-    it("replaces an earlier request", async function () {
-      const { cases, police, caseId, expiresAt } = await load(approvedCase);
+    it("replaces an earlier request and names the replaced expiry in CaseExtensionRequested", async function () {
+      const { cases, police, ids, caseId, expiresAt } = await load(approvedCase);
       await cases.connect(police).requestExtension(caseId, expiresAt + 30 * DAY);
-      await cases.connect(police).requestExtension(caseId, expiresAt + 10 * DAY);
+      await expect(cases.connect(police).requestExtension(caseId, expiresAt + 10 * DAY))
+        .to.emit(cases, "CaseExtensionRequested")
+        .withArgs(caseId, ids.police, expiresAt + 10 * DAY, expiresAt + 30 * DAY, police.address);
       expect((await cases.getCase(caseId)).requestedExpiry).to.equal(expiresAt + 10 * DAY);
     });
 
@@ -471,7 +488,7 @@ describe("CaseRegistry", function () {
       const { cases, police, prosecutor, ids, caseId, expiresAt } = await load(approvedCase);
       const newExpiry = expiresAt + 30 * DAY;
       await cases.connect(police).requestExtension(caseId, newExpiry);
-      await expect(cases.connect(prosecutor).approveExtension(caseId))
+      await expect(cases.connect(prosecutor).approveExtension(caseId, newExpiry))
         .to.emit(cases, "CaseExtended")
         .withArgs(caseId, ids.prosecutor, expiresAt, newExpiry, prosecutor.address);
       const c = await cases.getCase(caseId);
@@ -482,20 +499,63 @@ describe("CaseRegistry", function () {
       expect(await cases.isActive(caseId)).to.equal(true);
     });
 
-    it("may be approved by a prosecutor other than the one that approved the case", async function () {
+    it("accepts any active key of the approving prosecutor", async function () {
+      const { cases, registry, council, police, spare, ids, caseId, expiresAt } =
+        await load(approvedCase);
+      await addSigningKey(registry, council, ids.prosecutor, spare.address);
+      await cases.connect(police).requestExtension(caseId, expiresAt + DAY);
+      await expect(cases.connect(spare).approveExtension(caseId, expiresAt + DAY))
+        .to.emit(cases, "CaseExtended")
+        .withArgs(caseId, ids.prosecutor, expiresAt, expiresAt + DAY, spare.address);
+    });
+
+    it("reverts with ExtensionMismatch when the opener replaced the reviewed request by a longer one", async function () {
+      // The prosecutor reviewed +60 days; the police replace it by the longest extension allowed
+      // just before the approval is mined (or front-run it).
+      const { cases, police, prosecutor, caseId, expiresAt } = await load(approvedCase);
+      const reviewed = expiresAt + 60 * DAY;
+      await cases.connect(police).requestExtension(caseId, reviewed);
+      const ts = await nextTimestamp(networkHelpers);
+      const replaced = ts + MAX_CASE_DURATION;
+      await cases.connect(police).requestExtension(caseId, replaced);
+      await expect(cases.connect(prosecutor).approveExtension(caseId, reviewed))
+        .to.be.revertedWithCustomError(cases, "ExtensionMismatch")
+        .withArgs(caseId, reviewed, replaced);
+      const c = await cases.getCase(caseId);
+      expect(c.expiresAt).to.equal(expiresAt);
+      expect(c.requestedExpiry).to.equal(replaced);
+    });
+
+    it("reverts with ExtensionMismatch when the approval names another expiry than the one pending", async function () {
+      const { cases, police, prosecutor, caseId, expiresAt } = await load(approvedCase);
+      await cases.connect(police).requestExtension(caseId, expiresAt + DAY);
+      await expect(cases.connect(prosecutor).approveExtension(caseId, expiresAt + 2 * DAY))
+        .to.be.revertedWithCustomError(cases, "ExtensionMismatch")
+        .withArgs(caseId, expiresAt + 2 * DAY, expiresAt + DAY);
+    });
+
+    it("reverts with NotCaseApprover when a prosecutor that did not approve the case approves", async function () {
       const { cases, registry, council, police, spare, ids, caseId, expiresAt } =
         await load(approvedCase);
       const otherProsecutor = await admit(registry, council, "PROSECUTOR", spare.address);
       await cases.connect(police).requestExtension(caseId, expiresAt + DAY);
-      await expect(cases.connect(spare).approveExtension(caseId))
-        .to.emit(cases, "CaseExtended")
-        .withArgs(caseId, otherProsecutor, expiresAt, expiresAt + DAY, spare.address);
-      expect((await cases.getCase(caseId)).approver).to.equal(ids.prosecutor);
+      await expect(cases.connect(spare).approveExtension(caseId, expiresAt + DAY))
+        .to.be.revertedWithCustomError(cases, "NotCaseApprover")
+        .withArgs(caseId, otherProsecutor, ids.prosecutor);
+      expect((await cases.getCase(caseId)).expiresAt).to.equal(expiresAt);
+    });
+
+    it("reverts with NotCaseApprover when the opener approves its own request", async function () {
+      const { cases, police, ids, caseId, expiresAt } = await load(approvedCase);
+      await cases.connect(police).requestExtension(caseId, expiresAt + DAY);
+      await expect(cases.connect(police).approveExtension(caseId, expiresAt + DAY))
+        .to.be.revertedWithCustomError(cases, "NotCaseApprover")
+        .withArgs(caseId, ids.police, ids.prosecutor);
     });
 
     it("reverts with NoExtensionRequested when no extension is pending", async function () {
-      const { cases, prosecutor, caseId } = await load(approvedCase);
-      await expect(cases.connect(prosecutor).approveExtension(caseId))
+      const { cases, prosecutor, caseId, expiresAt } = await load(approvedCase);
+      await expect(cases.connect(prosecutor).approveExtension(caseId, expiresAt + DAY))
         .to.be.revertedWithCustomError(cases, "NoExtensionRequested")
         .withArgs(caseId);
     });
@@ -503,23 +563,15 @@ describe("CaseRegistry", function () {
     it("reverts with NoExtensionRequested when the request was already approved", async function () {
       const { cases, police, prosecutor, caseId, expiresAt } = await load(approvedCase);
       await cases.connect(police).requestExtension(caseId, expiresAt + DAY);
-      await cases.connect(prosecutor).approveExtension(caseId);
-      await expect(cases.connect(prosecutor).approveExtension(caseId))
+      await cases.connect(prosecutor).approveExtension(caseId, expiresAt + DAY);
+      await expect(cases.connect(prosecutor).approveExtension(caseId, expiresAt + DAY))
         .to.be.revertedWithCustomError(cases, "NoExtensionRequested")
         .withArgs(caseId);
     });
 
-    it("reverts with WrongParticipantKind when the caller is not a prosecutor", async function () {
-      const { cases, police, ids, caseId, expiresAt } = await load(approvedCase);
-      await cases.connect(police).requestExtension(caseId, expiresAt + DAY);
-      await expect(cases.connect(police).approveExtension(caseId))
-        .to.be.revertedWithCustomError(cases, "WrongParticipantKind")
-        .withArgs(ids.police, POLICE, PROSECUTOR);
-    });
-
     it("reverts with CaseNotApproved when the case is pending", async function () {
-      const { cases, prosecutor, caseId } = await load(pendingCase);
-      await expect(cases.connect(prosecutor).approveExtension(caseId))
+      const { cases, prosecutor, caseId, expiresAt } = await load(pendingCase);
+      await expect(cases.connect(prosecutor).approveExtension(caseId, expiresAt + DAY))
         .to.be.revertedWithCustomError(cases, "CaseNotApproved")
         .withArgs(caseId);
     });
@@ -528,7 +580,7 @@ describe("CaseRegistry", function () {
       const { cases, police, prosecutor, caseId, expiresAt } = await load(approvedCase);
       await cases.connect(police).requestExtension(caseId, expiresAt + DAY);
       await cases.connect(police).closeCase(caseId, REASON);
-      await expect(cases.connect(prosecutor).approveExtension(caseId))
+      await expect(cases.connect(prosecutor).approveExtension(caseId, expiresAt + DAY))
         .to.be.revertedWithCustomError(cases, "CaseIsClosed")
         .withArgs(caseId);
     });
@@ -537,14 +589,14 @@ describe("CaseRegistry", function () {
       const { cases, police, prosecutor, caseId, expiresAt } = await load(approvedCase);
       await cases.connect(police).requestExtension(caseId, expiresAt + DAY);
       await networkHelpers.time.setNextBlockTimestamp(expiresAt);
-      await expect(cases.connect(prosecutor).approveExtension(caseId))
+      await expect(cases.connect(prosecutor).approveExtension(caseId, expiresAt + DAY))
         .to.be.revertedWithCustomError(cases, "CaseExpired")
         .withArgs(caseId, expiresAt);
     });
 
     it("reverts with UnknownCase when the case does not exist", async function () {
-      const { cases, prosecutor } = await load(approvedCase);
-      await expect(cases.connect(prosecutor).approveExtension(2))
+      const { cases, prosecutor, expiresAt } = await load(approvedCase);
+      await expect(cases.connect(prosecutor).approveExtension(2, expiresAt + DAY))
         .to.be.revertedWithCustomError(cases, "UnknownCase")
         .withArgs(2);
     });
@@ -554,7 +606,7 @@ describe("CaseRegistry", function () {
         await load(approvedCase);
       await cases.connect(police).requestExtension(caseId, expiresAt + DAY);
       await passProposal(registry, council, Action.Suspend, encode.participant(ids.prosecutor));
-      await expect(cases.connect(prosecutor).approveExtension(caseId))
+      await expect(cases.connect(prosecutor).approveExtension(caseId, expiresAt + DAY))
         .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
         .withArgs(ids.prosecutor, Status.Suspended);
     });
@@ -565,7 +617,7 @@ describe("CaseRegistry", function () {
       await cases.connect(police).requestExtension(caseId, expiresAt + DAY);
       await registry.connect(at(council, 0)).pause();
       await expect(
-        cases.connect(prosecutor).approveExtension(caseId),
+        cases.connect(prosecutor).approveExtension(caseId, expiresAt + DAY),
       ).to.be.revertedWithCustomError(cases, "ConsortiumPaused");
     });
   });
@@ -777,14 +829,20 @@ describe("CaseRegistry", function () {
   });
 
   describe("caseIdOf", function () {
-    it("returns the case with that case number commitment", async function () {
-      const { cases, caseId } = await load(pendingCase);
-      expect(await cases.caseIdOf(CASE_NUMBER)).to.equal(caseId);
+    it("returns the case the opener opened with that case number commitment", async function () {
+      const { cases, ids, caseId } = await load(pendingCase);
+      expect(await cases.caseIdOf(ids.police, CASE_NUMBER)).to.equal(caseId);
     });
 
     it("is zero for an unused case number commitment", async function () {
-      const { cases } = await load(pendingCase);
-      expect(await cases.caseIdOf(commitment("case:unused"))).to.equal(0);
+      const { cases, ids } = await load(pendingCase);
+      expect(await cases.caseIdOf(ids.police, commitment("case:unused"))).to.equal(0);
+    });
+
+    it("is zero for another participant than the opener, whatever the commitment", async function () {
+      const { cases, ids } = await load(pendingCase);
+      expect(await cases.caseIdOf(ids.prosecutor, CASE_NUMBER)).to.equal(0);
+      expect(await cases.caseIdOf(ids.bank, CASE_NUMBER)).to.equal(0);
     });
   });
 

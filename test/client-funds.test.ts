@@ -122,9 +122,21 @@ describe("client: labels and freezes against a deployed consortium", function ()
     expect(l.author).to.equal(BigInt(f.police.id));
     expect(l.confidence).to.equal(90n);
 
-    // Any participant role may label: a bank, on another chain, with confidence 100.
+    // Any participant role may label: a bank, on another chain, with confidence 100. It names the
+    // case by its opener too; without it, the commitment names the bank's own case, and there is none.
+    const unnamed = await rejection(
+      f.provider.publishLabel(labelOf(f, { chainId: 137n, category: "money_mule" })),
+    );
+    expect(unnamed.message).to.equal(
+      `UnknownCaseCommitment(caseOpener=${f.bank.id}, caseNumberCommitment=${f.caseNumberCommitment})`,
+    );
     const bankLabel = await f.provider.publishLabel(
-      labelOf(f, { chainId: 137n, category: "money_mule", confidence: 100 }),
+      labelOf(f, {
+        chainId: 137n,
+        category: "money_mule",
+        confidence: 100,
+        caseOpener: f.police.id,
+      }),
     );
     expect(bankLabel).to.equal(2n);
     expect((await f.contracts.labels.getLabel(bankLabel)).author).to.equal(BigInt(f.bank.id));

@@ -302,7 +302,7 @@ describe("client: roles against a deployed consortium", function () {
       expiresAt: now + 10 * DAY,
     });
     expect(caseNumberCommitment).to.equal(commitCaseNumber("C-1", caseKey));
-    expect(await contracts.cases.caseIdOf(caseNumberCommitment)).to.equal(caseId);
+    expect(await contracts.cases.caseIdOf(police.id, caseNumberCommitment)).to.equal(caseId);
     await supervisor.approveCase(caseId);
     const { requestId, subjectCommitment } = await investigator.request({
       caseId,
@@ -452,6 +452,50 @@ describe("client: roles against a deployed consortium", function () {
       "ProposalStale",
     );
     await expectRejected(c0.proposeExtendPause(0), /^seconds: /);
+  });
+
+  it("approves only the extension it names and withdraws a pending request, with readable refusals", async function () {
+    const { contracts, police, prosecutor, bank } = await networkHelpers.loadFixture(consortium);
+    const investigator = new Investigator(contracts, police.signer);
+    const supervisor = new Supervisor(contracts, prosecutor.signer);
+    const provider = new Provider(contracts, bank.signer);
+    const now = Number(await investigator.now());
+    const caseKey = generateCaseKey();
+    const { caseId } = await investigator.openCase({
+      caseNumber: "C-3",
+      caseKey,
+      legalBasis: "order",
+      scope: [DataKind.BankTransactions],
+      expiresAt: now + 10 * DAY,
+    });
+    await supervisor.approveCase(caseId);
+
+    // The prosecutor reviewed +60 days; the police replaced the request by +700 days.
+    await investigator.requestExtension(caseId, now + 60 * DAY);
+    await investigator.requestExtension(caseId, now + 700 * DAY);
+    const mismatch = await rejection(supervisor.approveExtension(caseId, now + 60 * DAY));
+    expect(mismatch.message).to.equal(
+      `ExtensionMismatch(caseId=${caseId}, expectedExpiry=${now + 60 * DAY}, requestedExpiry=${now + 700 * DAY})`,
+    );
+    await supervisor.approveExtension(caseId, now + 700 * DAY);
+    expect((await contracts.cases.getCase(caseId)).expiresAt).to.equal(BigInt(now + 700 * DAY));
+
+    const datasetId = await provider.registerDataset(DataKind.BankTransactions, "schema");
+    const { requestId } = await investigator.request({
+      caseId,
+      provider: bank.id,
+      datasetId,
+      subject: { type: "nationalId", identifier: "ID777" },
+      caseKey,
+      purposeCode: 1,
+    });
+    const receipt = await investigator.withdrawRequest(requestId);
+    expect(receipt.status).to.equal(1);
+    expect((await contracts.access.getRequest(requestId)).status).to.equal(5n);
+    const late = await rejection(
+      provider.grant(requestId, { expiresAt: now + DAY, maxRecords: 1 }),
+    );
+    expect(late.message).to.equal(`RequestNotPending(requestId=${requestId}, status=Withdrawn)`);
   });
 
   it("validates inputs before sending anything", async function () {

@@ -10,6 +10,7 @@ import {
 } from "./helpers/access.js";
 import { addressOf, at, nextTimestamp } from "./helpers/council.js";
 import {
+  admit,
   DAY,
   DataKind,
   commitment,
@@ -25,6 +26,8 @@ const SCOPE = scopeOf(DataKind.Transactions);
 const CASE_DURATION = 30 * DAY;
 const CASE_NUMBER = "CASE-LABELS-1";
 const CASE_COMMITMENT = commitment(CASE_NUMBER);
+/** The police participant's id in deployConsortium: the opener of case 1. */
+const OPENER = 4;
 const SUBJECT = addressOf("subject: mixer deposit address");
 const OTHER_SUBJECT = addressOf("subject: exchange hot wallet");
 const ETHEREUM = 1n;
@@ -37,6 +40,7 @@ const REASON = 5;
 /** The consortium and case 1 (CASE_NUMBER), opened by the police and approved. */
 async function deployLabels() {
   const c = await deployConsortium(ethers);
+  if (c.ids.police !== OPENER) throw new Error(`the police is participant ${c.ids.police}`);
   const caseExpiry = (await time.latest()) + CASE_DURATION;
   const caseId = await openApprovedCase(
     c.cases,
@@ -55,7 +59,7 @@ async function deployLabeled() {
   await (
     await f.labels
       .connect(f.police)
-      .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, CASE_COMMITMENT, CONFIDENCE)
+      .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, CONFIDENCE)
   ).wait();
   return { ...f, labelId: 1n };
 }
@@ -82,7 +86,7 @@ describe("LabelRegistry", function () {
       await expect(
         labels
           .connect(police)
-          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, CASE_COMMITMENT, CONFIDENCE),
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, CONFIDENCE),
       )
         .to.emit(labels, "LabelPublished")
         .withArgs(
@@ -111,7 +115,9 @@ describe("LabelRegistry", function () {
     it("accepts a label by any active participant, such as a bank that is no party to the case", async function () {
       const { labels, bank, ids, caseId } = await load(deployLabels);
       await expect(
-        labels.connect(bank).publishLabel(OTHER_SUBJECT, POLYGON, SCAM, CASE_COMMITMENT, 60),
+        labels
+          .connect(bank)
+          .publishLabel(OTHER_SUBJECT, POLYGON, SCAM, OPENER, CASE_COMMITMENT, 60),
       )
         .to.emit(labels, "LabelPublished")
         .withArgs(
@@ -134,7 +140,7 @@ describe("LabelRegistry", function () {
       await expect(
         labels
           .connect(spare)
-          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, CASE_COMMITMENT, CONFIDENCE),
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, CONFIDENCE),
       )
         .to.emit(labels, "LabelPublished")
         .withArgs(
@@ -153,7 +159,9 @@ describe("LabelRegistry", function () {
     it("numbers labels from 1 in order, several per subject", async function () {
       const { labels, bank, ids, caseId } = await load(deployLabeled);
       await expect(
-        labels.connect(bank).publishLabel(SUBJECT, ETHEREUM, SCAM, CASE_COMMITMENT, CONFIDENCE),
+        labels
+          .connect(bank)
+          .publishLabel(SUBJECT, ETHEREUM, SCAM, OPENER, CASE_COMMITMENT, CONFIDENCE),
       )
         .to.emit(labels, "LabelPublished")
         .withArgs(
@@ -181,7 +189,7 @@ describe("LabelRegistry", function () {
         await expect(
           labels
             .connect(police)
-            .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, CASE_COMMITMENT, confidence),
+            .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, confidence),
         )
           .to.emit(labels, "LabelPublished")
           .withArgs(
@@ -205,7 +213,7 @@ describe("LabelRegistry", function () {
       await expect(
         labels
           .connect(police)
-          .publishLabel(SUBJECT, chainId, SANCTIONED, CASE_COMMITMENT, CONFIDENCE),
+          .publishLabel(SUBJECT, chainId, SANCTIONED, OPENER, CASE_COMMITMENT, CONFIDENCE),
       )
         .to.emit(labels, "LabelPublished")
         .withArgs(
@@ -227,7 +235,7 @@ describe("LabelRegistry", function () {
       await expect(
         labels
           .connect(police)
-          .publishLabel(ZeroAddress, ETHEREUM, SANCTIONED, CASE_COMMITMENT, CONFIDENCE),
+          .publishLabel(ZeroAddress, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, CONFIDENCE),
       )
         .to.be.revertedWithCustomError(labels, "ZeroValue")
         .withArgs("subject");
@@ -236,7 +244,9 @@ describe("LabelRegistry", function () {
     it("reverts with ZeroValue(chainId) when the chain id is zero", async function () {
       const { labels, police } = await load(deployLabels);
       await expect(
-        labels.connect(police).publishLabel(SUBJECT, 0n, SANCTIONED, CASE_COMMITMENT, CONFIDENCE),
+        labels
+          .connect(police)
+          .publishLabel(SUBJECT, 0n, SANCTIONED, OPENER, CASE_COMMITMENT, CONFIDENCE),
       )
         .to.be.revertedWithCustomError(labels, "ZeroValue")
         .withArgs("chainId");
@@ -247,7 +257,7 @@ describe("LabelRegistry", function () {
       await expect(
         labels
           .connect(police)
-          .publishLabel(SUBJECT, ETHEREUM, ZeroHash, CASE_COMMITMENT, CONFIDENCE),
+          .publishLabel(SUBJECT, ETHEREUM, ZeroHash, OPENER, CASE_COMMITMENT, CONFIDENCE),
       )
         .to.be.revertedWithCustomError(labels, "ZeroValue")
         .withArgs("category");
@@ -256,7 +266,9 @@ describe("LabelRegistry", function () {
     it("reverts with InvalidConfidence when the confidence is 101", async function () {
       const { labels, police } = await load(deployLabels);
       await expect(
-        labels.connect(police).publishLabel(SUBJECT, ETHEREUM, SANCTIONED, CASE_COMMITMENT, 101),
+        labels
+          .connect(police)
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, 101),
       )
         .to.be.revertedWithCustomError(labels, "InvalidConfidence")
         .withArgs(101);
@@ -265,29 +277,85 @@ describe("LabelRegistry", function () {
     it("reverts with InvalidConfidence when the confidence is the uint8 maximum", async function () {
       const { labels, police } = await load(deployLabels);
       await expect(
-        labels.connect(police).publishLabel(SUBJECT, ETHEREUM, SANCTIONED, CASE_COMMITMENT, 255),
+        labels
+          .connect(police)
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, 255),
       )
         .to.be.revertedWithCustomError(labels, "InvalidConfidence")
         .withArgs(255);
+    });
+
+    it("binds the label to the named opener's case, not to one another police participant opened with the same commitment first", async function () {
+      // The copier opens (and gets approved) a case with the victim's commitment before it.
+      const c = await deployConsortium(ethers);
+      const copier = await admit(c.registry, c.council, "POLICE", at(c.others, 1).address);
+      const expiresAt = (await time.latest()) + CASE_DURATION;
+      const theirs = await openApprovedCase(
+        c.cases,
+        at(c.others, 1),
+        c.prosecutor,
+        CASE_NUMBER,
+        SCOPE,
+        expiresAt,
+      );
+      const ours = await openApprovedCase(
+        c.cases,
+        c.police,
+        c.prosecutor,
+        CASE_NUMBER,
+        SCOPE,
+        expiresAt,
+      );
+      expect(ours).to.not.equal(theirs);
+      for (const [author, id] of [
+        [c.police, 1n],
+        [c.bank, 2n],
+      ] as const) {
+        await expect(
+          c.labels
+            .connect(author)
+            .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, c.ids.police, CASE_COMMITMENT, CONFIDENCE),
+        ).to.emit(c.labels, "LabelPublished");
+        expect((await c.labels.getLabel(id)).caseId).to.equal(ours);
+      }
+      await c.labels
+        .connect(at(c.others, 1))
+        .publishLabel(SUBJECT, ETHEREUM, SCAM, copier, CASE_COMMITMENT, CONFIDENCE);
+      expect((await c.labels.getLabel(3n)).caseId).to.equal(theirs);
+    });
+
+    it("reverts with UnknownCaseCommitment when the commitment is named with another participant than its opener", async function () {
+      const { labels, bank, ids } = await load(deployLabels);
+      await expect(
+        labels
+          .connect(bank)
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, ids.bank, CASE_COMMITMENT, CONFIDENCE),
+      )
+        .to.be.revertedWithCustomError(labels, "UnknownCaseCommitment")
+        .withArgs(ids.bank, CASE_COMMITMENT);
     });
 
     it("reverts with UnknownCaseCommitment when no case has the commitment", async function () {
       const { labels, police } = await load(deployLabels);
       const unknown = commitment("CASE-NEVER-OPENED");
       await expect(
-        labels.connect(police).publishLabel(SUBJECT, ETHEREUM, SANCTIONED, unknown, CONFIDENCE),
+        labels
+          .connect(police)
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, unknown, CONFIDENCE),
       )
         .to.be.revertedWithCustomError(labels, "UnknownCaseCommitment")
-        .withArgs(unknown);
+        .withArgs(OPENER, unknown);
     });
 
     it("reverts with UnknownCaseCommitment when the commitment is zero", async function () {
       const { labels, police } = await load(deployLabels);
       await expect(
-        labels.connect(police).publishLabel(SUBJECT, ETHEREUM, SANCTIONED, ZeroHash, CONFIDENCE),
+        labels
+          .connect(police)
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, ZeroHash, CONFIDENCE),
       )
         .to.be.revertedWithCustomError(labels, "UnknownCaseCommitment")
-        .withArgs(ZeroHash);
+        .withArgs(OPENER, ZeroHash);
     });
 
     it("reverts with CaseNotApproved when the case is not approved yet", async function () {
@@ -302,7 +370,14 @@ describe("LabelRegistry", function () {
       await expect(
         labels
           .connect(police)
-          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, commitment("CASE-PENDING"), CONFIDENCE),
+          .publishLabel(
+            SUBJECT,
+            ETHEREUM,
+            SANCTIONED,
+            OPENER,
+            commitment("CASE-PENDING"),
+            CONFIDENCE,
+          ),
       )
         .to.be.revertedWithCustomError(cases, "CaseNotApproved")
         .withArgs(pending);
@@ -314,7 +389,7 @@ describe("LabelRegistry", function () {
       await expect(
         labels
           .connect(police)
-          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, CASE_COMMITMENT, CONFIDENCE),
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, CONFIDENCE),
       )
         .to.be.revertedWithCustomError(cases, "CaseIsClosed")
         .withArgs(caseId);
@@ -326,7 +401,7 @@ describe("LabelRegistry", function () {
       await expect(
         labels
           .connect(police)
-          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, CASE_COMMITMENT, CONFIDENCE),
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, CONFIDENCE),
       )
         .to.be.revertedWithCustomError(cases, "CaseExpired")
         .withArgs(caseId, caseExpiry);
@@ -338,7 +413,7 @@ describe("LabelRegistry", function () {
       await expect(
         labels
           .connect(police)
-          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, CASE_COMMITMENT, CONFIDENCE),
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, CONFIDENCE),
       ).to.emit(labels, "LabelPublished");
     });
 
@@ -347,7 +422,7 @@ describe("LabelRegistry", function () {
       await expect(
         labels
           .connect(stranger)
-          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, CASE_COMMITMENT, CONFIDENCE),
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, CONFIDENCE),
       )
         .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
         .withArgs(stranger.address);
@@ -359,7 +434,7 @@ describe("LabelRegistry", function () {
       await expect(
         labels
           .connect(bank)
-          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, CASE_COMMITMENT, CONFIDENCE),
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, CONFIDENCE),
       )
         .to.be.revertedWithCustomError(registry, "ParticipantNotActive")
         .withArgs(ids.bank, ParticipantStatus.Suspended);
@@ -371,7 +446,7 @@ describe("LabelRegistry", function () {
       await expect(
         labels
           .connect(police)
-          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, CASE_COMMITMENT, CONFIDENCE),
+          .publishLabel(SUBJECT, ETHEREUM, SANCTIONED, OPENER, CASE_COMMITMENT, CONFIDENCE),
       )
         .to.be.revertedWithCustomError(labels, "ConsortiumPaused")
         .withArgs();
@@ -404,7 +479,9 @@ describe("LabelRegistry", function () {
     it("revokes only the label given, not the author's other labels on the subject", async function () {
       const { labels, police, labelId } = await load(deployLabeled);
       await (
-        await labels.connect(police).publishLabel(SUBJECT, ETHEREUM, SCAM, CASE_COMMITMENT, 50)
+        await labels
+          .connect(police)
+          .publishLabel(SUBJECT, ETHEREUM, SCAM, OPENER, CASE_COMMITMENT, 50)
       ).wait();
       await (await labels.connect(police).revokeLabel(labelId, REASON)).wait();
       expect((await labels.getLabel(labelId)).revoked).to.equal(true);
@@ -481,7 +558,9 @@ describe("LabelRegistry", function () {
     it("reverts with ParticipantNotActive when the author is suspended", async function () {
       const { labels, registry, council, bank, ids } = await load(deployLabels);
       await (
-        await labels.connect(bank).publishLabel(SUBJECT, ETHEREUM, SCAM, CASE_COMMITMENT, 40)
+        await labels
+          .connect(bank)
+          .publishLabel(SUBJECT, ETHEREUM, SCAM, OPENER, CASE_COMMITMENT, 40)
       ).wait();
       await suspend(registry, council, ids.bank);
       await expect(labels.connect(bank).revokeLabel(1n, REASON))

@@ -8,7 +8,7 @@ import {ICaseRegistry} from "../cases/ICaseRegistry.sol";
 import {IAccessLedger} from "./IAccessLedger.sol";
 
 /// @title AccessLedger
-/// @notice Requests, grants, denials, revocations and co-signed deliveries.
+/// @notice Requests, withdrawals, grants, denials, revocations and co-signed deliveries.
 /// @dev Replay protection: the EIP-712 domain binds a signature to this chain and this
 /// contract; the per-request sequence binds it to one delivery; the deadline bounds its life.
 contract AccessLedger is IAccessLedger, EIP712 {
@@ -112,6 +112,17 @@ contract AccessLedger is IAccessLedger, EIP712 {
             purposeCode,
             msg.sender
         );
+    }
+
+    /// @inheritdoc IAccessLedger
+    function withdrawRequest(uint256 requestId) external {
+        // Withdrawing only narrows access: it is accepted during an emergency pause too.
+        (uint32 caller, ) = registry.activeParticipantOf(msg.sender);
+        Request storage r = _existingRequest(requestId);
+        if (r.requester != caller) revert NotRequester(requestId, caller);
+        if (r.status != RequestStatus.Pending) revert RequestNotPending(requestId, r.status);
+        r.status = RequestStatus.Withdrawn;
+        emit AccessRequestWithdrawn(requestId, r.caseId, caller, r.provider, msg.sender);
     }
 
     /// @inheritdoc IAccessLedger

@@ -12,7 +12,8 @@ interface IAccessLedger {
         Pending,
         Granted,
         Denied,
-        Revoked
+        Revoked,
+        Withdrawn
     }
 
     /// @notice What a provider offers.
@@ -97,6 +98,20 @@ interface IAccessLedger {
         uint8 dataKind,
         bytes32 subjectCommitment,
         uint16 purposeCode,
+        address signer
+    );
+
+    /// @notice The requester withdrew its pending request; the provider can no longer answer it.
+    /// @param requestId the request
+    /// @param caseId its case
+    /// @param requester the requesting participant
+    /// @param provider the provider that was asked
+    /// @param signer the key that sent the transaction
+    event AccessRequestWithdrawn(
+        uint256 indexed requestId,
+        uint256 indexed caseId,
+        uint32 indexed requester,
+        uint32 provider,
         address signer
     );
 
@@ -188,6 +203,8 @@ interface IAccessLedger {
     error UnknownRequest(uint256 requestId);
     /// @notice `participantId` is not the provider asked in `requestId`.
     error NotRequestProvider(uint256 requestId, uint32 participantId);
+    /// @notice `participantId` is not the participant that made `requestId`.
+    error NotRequester(uint256 requestId, uint32 participantId);
     /// @notice `requestId` is `status`, not pending.
     error RequestNotPending(uint256 requestId, RequestStatus status);
     /// @notice `requestId` is `status`, not granted.
@@ -230,6 +247,13 @@ interface IAccessLedger {
         bytes32 subjectCommitment,
         uint16 purposeCode
     ) external returns (uint256 requestId);
+
+    /// @notice Withdraw a pending request, so that it is no longer pending and can't be granted or
+    /// denied; accepted after the case closed or expired and during an emergency pause too, since
+    /// it only narrows access. A grant mined before the withdrawal wins (the withdrawal then reverts
+    /// with {RequestNotPending}: revoking a grant is the provider's); one mined after reverts.
+    /// @dev Caller: an active key of the requester. Emits {AccessRequestWithdrawn}.
+    function withdrawRequest(uint256 requestId) external;
 
     /// @notice Grant a pending request of an active case, until `expiresAt` (exclusive, at most
     /// the case's expiry).

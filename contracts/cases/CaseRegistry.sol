@@ -19,7 +19,7 @@ contract CaseRegistry is ICaseRegistry {
     IParticipantRegistry public immutable registry;
 
     mapping(uint256 caseId => Case) private _cases;
-    mapping(bytes32 caseNumberCommitment => uint256 caseId) private _byNumber;
+    mapping(uint32 opener => mapping(bytes32 caseNumberCommitment => uint256 caseId)) private _byNumber;
     uint256 private _caseCount;
 
     /// @param registry_ the consortium's participant registry
@@ -38,12 +38,12 @@ contract CaseRegistry is ICaseRegistry {
         if (caseNumberCommitment == bytes32(0)) revert ZeroCommitment("caseNumberCommitment");
         if (legalBasisCommitment == bytes32(0)) revert ZeroCommitment("legalBasisCommitment");
         if (scope == 0) revert EmptyScope();
-        uint256 existing = _byNumber[caseNumberCommitment];
-        if (existing != 0) revert CaseNumberAlreadyUsed(caseNumberCommitment, existing);
+        uint256 existing = _byNumber[opener][caseNumberCommitment];
+        if (existing != 0) revert CaseNumberAlreadyUsed(opener, caseNumberCommitment, existing);
         _checkExpiry(expiresAt, uint40(block.timestamp));
 
         caseId = ++_caseCount;
-        _byNumber[caseNumberCommitment] = caseId;
+        _byNumber[opener][caseNumberCommitment] = caseId;
         _cases[caseId] = Case({
             caseNumberCommitment: caseNumberCommitment,
             legalBasisCommitment: legalBasisCommitment,
@@ -77,17 +77,20 @@ contract CaseRegistry is ICaseRegistry {
         Case storage c = _active(caseId);
         if (caller != c.opener) revert NotCaseParty(caseId, caller);
         _checkExpiry(newExpiry, c.expiresAt);
+        uint40 replaced = c.requestedExpiry;
         c.requestedExpiry = newExpiry;
-        emit CaseExtensionRequested(caseId, caller, newExpiry, msg.sender);
+        emit CaseExtensionRequested(caseId, caller, newExpiry, replaced, msg.sender);
     }
 
     /// @inheritdoc ICaseRegistry
-    function approveExtension(uint256 caseId) external {
-        uint32 approver = _caller(PROSECUTOR);
+    function approveExtension(uint256 caseId, uint40 expectedExpiry) external {
+        uint32 approver = _caller(bytes32(0));
         Case storage c = _active(caseId);
+        // The prosecutor that reviewed the case, not any prosecutor, reviews its extension.
+        if (approver != c.approver) revert NotCaseApprover(caseId, approver, c.approver);
         uint40 newExpiry = c.requestedExpiry;
         if (newExpiry == 0) revert NoExtensionRequested(caseId);
-        if (approver == c.opener) revert SameInstitution(caseId, approver);
+        if (newExpiry != expectedExpiry) revert ExtensionMismatch(caseId, expectedExpiry, newExpiry);
         uint40 previous = c.expiresAt;
         c.expiresAt = newExpiry;
         c.requestedExpiry = 0;
@@ -129,8 +132,8 @@ contract CaseRegistry is ICaseRegistry {
     }
 
     /// @inheritdoc ICaseRegistry
-    function caseIdOf(bytes32 caseNumberCommitment) external view returns (uint256) {
-        return _byNumber[caseNumberCommitment];
+    function caseIdOf(uint32 opener, bytes32 caseNumberCommitment) external view returns (uint256) {
+        return _byNumber[opener][caseNumberCommitment];
     }
 
     /// @inheritdoc ICaseRegistry

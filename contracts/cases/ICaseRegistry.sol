@@ -53,16 +53,24 @@ interface ICaseRegistry {
     /// @param signer the key that sent the transaction
     event CaseApproved(uint256 indexed caseId, uint32 indexed approver, uint40 expiresAt, address signer);
 
-    /// @notice The opener asked to extend an approved case.
+    /// @notice The opener asked to extend an approved case. A new request replaces a pending one;
+    /// the approval names the expiry it approves, so a replaced request is never approved by mistake.
     /// @param caseId the case
     /// @param requester the opener
     /// @param newExpiry the requested expiry
+    /// @param replacedExpiry the expiry of the pending request this one replaces (0 if none)
     /// @param signer the key that sent the transaction
-    event CaseExtensionRequested(uint256 indexed caseId, uint32 indexed requester, uint40 newExpiry, address signer);
+    event CaseExtensionRequested(
+        uint256 indexed caseId,
+        uint32 indexed requester,
+        uint40 newExpiry,
+        uint40 replacedExpiry,
+        address signer
+    );
 
-    /// @notice A prosecutor approved a case's extension.
+    /// @notice The case's approver approved its extension.
     /// @param caseId the case
-    /// @param approver the prosecutor participant
+    /// @param approver the prosecutor participant that approved the case
     /// @param previousExpiry the expiry before
     /// @param newExpiry the expiry now
     /// @param signer the key that sent the transaction
@@ -83,8 +91,8 @@ interface ICaseRegistry {
 
     /// @notice `participantId` is of kind `kind`; the action needs `required`.
     error WrongParticipantKind(uint32 participantId, bytes32 kind, bytes32 required);
-    /// @notice The case number commitment is already used by `caseId`.
-    error CaseNumberAlreadyUsed(bytes32 caseNumberCommitment, uint256 caseId);
+    /// @notice `opener` already used the case number commitment for `caseId`.
+    error CaseNumberAlreadyUsed(uint32 opener, bytes32 caseNumberCommitment, uint256 caseId);
     /// @notice `caseId` does not exist.
     error UnknownCase(uint256 caseId);
     /// @notice `caseId` is not approved yet.
@@ -107,12 +115,19 @@ interface ICaseRegistry {
     error NotCaseParty(uint256 caseId, uint32 participantId);
     /// @notice No extension of `caseId` is pending.
     error NoExtensionRequested(uint256 caseId);
+    /// @notice The approval of `caseId`'s extension names `expectedExpiry`; the pending request is
+    /// `requestedExpiry`.
+    error ExtensionMismatch(uint256 caseId, uint40 expectedExpiry, uint40 requestedExpiry);
+    /// @notice `participantId` is not `approver`, the participant that approved `caseId`.
+    error NotCaseApprover(uint256 caseId, uint32 participantId, uint32 approver);
     /// @notice The consortium is paused.
     error ConsortiumPaused();
 
     /// @notice Open a case.
     /// @dev Caller: an active signing key of an active POLICE participant. Emits {CaseOpened}.
-    /// @param caseNumberCommitment keyed commitment of the internal case number (unique)
+    /// A commitment is unique per opener, not globally: another police participant that copies it
+    /// from the mempool opens its own case, and neither blocks nor captures this one.
+    /// @param caseNumberCommitment keyed commitment of the internal case number (unique per opener)
     /// @param legalBasisCommitment hash of the legal-basis document
     /// @param scope bit set of data kinds (non-empty)
     /// @param expiresAt the case's expiry (future, at most MAX_CASE_DURATION ahead)
@@ -129,14 +144,18 @@ interface ICaseRegistry {
     /// Emits {CaseApproved}.
     function approveCase(uint256 caseId) external;
 
-    /// @notice Ask for a later expiry of an approved, open, unexpired case.
+    /// @notice Ask for a later expiry of an approved, open, unexpired case; replaces a pending
+    /// request (the event names the replaced expiry).
     /// @dev Caller: an active key of the opener. Emits {CaseExtensionRequested}.
     function requestExtension(uint256 caseId, uint40 newExpiry) external;
 
-    /// @notice Approve the pending extension request.
-    /// @dev Caller: an active key of an active PROSECUTOR participant other than the opener.
-    /// Emits {CaseExtended}.
-    function approveExtension(uint256 caseId) external;
+    /// @notice Approve the pending extension request, which must be for `expectedExpiry`: the
+    /// approval is bound to the expiry the prosecutor reviewed, so a request replaced in between
+    /// (or front-run) makes it revert with {ExtensionMismatch} instead of extending further.
+    /// @dev Caller: an active key of the participant that approved the case. Emits {CaseExtended}.
+    /// @param caseId the case
+    /// @param expectedExpiry the requested expiry being approved
+    function approveExtension(uint256 caseId, uint40 expectedExpiry) external;
 
     /// @notice Close a case for good; accepted during an emergency pause too.
     /// @dev Caller: an active key of the opener or of the approver. Emits {CaseClosed}.
@@ -156,8 +175,8 @@ interface ICaseRegistry {
     /// @notice A case's record.
     function getCase(uint256 caseId) external view returns (Case memory);
 
-    /// @notice The case with this case number commitment (0 if none).
-    function caseIdOf(bytes32 caseNumberCommitment) external view returns (uint256);
+    /// @notice The case `opener` opened with this case number commitment (0 if none).
+    function caseIdOf(uint32 opener, bytes32 caseNumberCommitment) external view returns (uint256);
 
     /// @notice The number of cases ever opened.
     function caseCount() external view returns (uint256);

@@ -55,8 +55,8 @@ interface ILabelRegistry {
 
     /// @notice The consortium is paused.
     error ConsortiumPaused();
-    /// @notice No case has this case number commitment.
-    error UnknownCaseCommitment(bytes32 caseNumberCommitment);
+    /// @notice `caseOpener` opened no case with this case number commitment.
+    error UnknownCaseCommitment(uint32 caseOpener, bytes32 caseNumberCommitment);
     /// @notice A zero address, chain id or category was given for `field`.
     error ZeroValue(string field);
     /// @notice The confidence `confidence` is above 100.
@@ -70,11 +70,21 @@ interface ILabelRegistry {
 
     /// @notice Publish a risk label about `subject` on chain `chainId`, bound to an active case.
     /// @dev Caller: an active key of an active participant. Emits {LabelPublished}.
+    /// The case is named by its opener and its case number commitment together: commitments are
+    /// unique per opener only, so another police participant that opened a case with a copied
+    /// commitment can't have the label bound to its own case.
+    /// @param subject the labeled address
+    /// @param chainId the chain the address is on
+    /// @param category the risk category, a short name such as bytes32("sanctioned")
+    /// @param caseOpener the police participant that opened the case (the author itself for its own case)
+    /// @param caseNumberCommitment the case's number commitment
+    /// @param confidence 0 (none) to 100 (certain)
     /// @return labelId the new label's id
     function publishLabel(
         address subject,
         uint64 chainId,
         bytes32 category,
+        uint32 caseOpener,
         bytes32 caseNumberCommitment,
         uint8 confidence
     ) external returns (uint256 labelId);

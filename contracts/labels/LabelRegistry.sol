@@ -28,6 +28,7 @@ contract LabelRegistry is ILabelRegistry {
         address subject,
         uint64 chainId,
         bytes32 category,
+        uint32 caseOpener,
         bytes32 caseNumberCommitment,
         uint8 confidence
     ) external returns (uint256 labelId) {
@@ -37,8 +38,8 @@ contract LabelRegistry is ILabelRegistry {
         if (chainId == 0) revert ZeroValue("chainId");
         if (category == bytes32(0)) revert ZeroValue("category");
         if (confidence > 100) revert InvalidConfidence(confidence);
-        uint256 caseId = cases.caseIdOf(caseNumberCommitment);
-        if (caseId == 0) revert UnknownCaseCommitment(caseNumberCommitment);
+        uint256 caseId = cases.caseIdOf(caseOpener, caseNumberCommitment);
+        if (caseId == 0) revert UnknownCaseCommitment(caseOpener, caseNumberCommitment);
         cases.requireActive(caseId);
 
         labelId = ++_labelCount;

@@ -94,6 +94,11 @@ export interface LabelInput {
   category: string;
   /** The case number commitment of the active case the label is bound to. */
   caseNumberCommitment: string;
+  /**
+   * The police participant that opened that case (default: the author itself). Commitments are
+   * unique per opener only, so the case is named by both.
+   */
+  caseOpener?: number;
   /** 0 (none) to 100 (certain). */
   confidence: number;
 }
@@ -179,10 +184,14 @@ export class ParticipantClient {
     const category = encodeCategory(input.category);
     const caseNumber = requireCommitment("caseNumberCommitment", input.caseNumberCommitment);
     const confidence = requireInteger("confidence", input.confidence, 0n, 100n);
+    const opener =
+      input.caseOpener === undefined
+        ? await this.participantId()
+        : participantId("caseOpener", input.caseOpener);
     const receipt = await transact(() =>
       this.contracts.labels
         .connect(this.signer)
-        .publishLabel(subject, chainId, category, caseNumber, confidence),
+        .publishLabel(subject, chainId, category, opener, caseNumber, confidence),
     );
     const ev = await eventOf(receipt, this.contracts.labels, "LabelPublished");
     return ev.getValue("labelId") as bigint;
@@ -413,6 +422,15 @@ export class Investigator extends ParticipantClient {
     return transact(() => this.contracts.cases.connect(this.signer).closeCase(caseId, code));
   }
 
+  /**
+   * Withdraws one of this participant's pending requests; the provider can no longer grant or deny
+   * it. Reverts with RequestNotPending if the provider answered first.
+   */
+  async withdrawRequest(requestId: bigint): Promise<ContractTransactionReceipt> {
+    const id = requireInteger("requestId", requestId, 1n, UINT64_MAX);
+    return transact(() => this.contracts.access.connect(this.signer).withdrawRequest(id));
+  }
+
   /** Requests data about a subject; only the subject's keyed commitment is sent. */
   async request(input: RequestInput): Promise<{ requestId: bigint; subjectCommitment: Bytes32 }> {
     const subjectCommitment = commitSubject(
@@ -477,9 +495,19 @@ export class Supervisor extends ParticipantClient {
     return transact(() => this.contracts.cases.connect(this.signer).approveCase(caseId));
   }
 
-  /** Approves a pending extension. */
-  async approveExtension(caseId: bigint): Promise<ContractTransactionReceipt> {
-    return transact(() => this.contracts.cases.connect(this.signer).approveExtension(caseId));
+  /**
+   * Approves the pending extension of a case this prosecutor approved, which must be for
+   * `expectedExpiry` (unix seconds), the expiry reviewed: if the opener replaced the request
+   * meanwhile, the contract reverts with ExtensionMismatch and nothing changes.
+   */
+  async approveExtension(
+    caseId: bigint,
+    expectedExpiry: bigint | number,
+  ): Promise<ContractTransactionReceipt> {
+    const expiry = requireFuture("expectedExpiry", expectedExpiry, await this.now());
+    return transact(() =>
+      this.contracts.cases.connect(this.signer).approveExtension(caseId, expiry),
+    );
   }
 
   /** Closes a case. */

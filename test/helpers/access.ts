@@ -10,6 +10,7 @@ export const RequestStatus = {
   Granted: 2,
   Denied: 3,
   Revoked: 4,
+  Withdrawn: 5,
 } as const;
 
 /** Participant statuses, in the order of IParticipantRegistry.Status. */

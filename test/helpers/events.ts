@@ -152,6 +152,7 @@ export class EventLog {
         caseId,
         requester: `${Participants.police}`,
         newExpiry: `${newExpiry}`,
+        replacedExpiry: "0",
         signer: keyOf(Participants.police),
       },
     });
@@ -252,6 +253,25 @@ export class EventLog {
         expiresAt: `${expiresAt}`,
         maxRecords: `${opts.maxRecords ?? 1000}`,
         signer: keyOf(r.provider),
+      },
+    });
+    return this;
+  }
+
+  /** AccessRequestWithdrawn by the request's requester. */
+  withdraw(requestId: string): this {
+    const r = this.requestOf(requestId);
+    this.emit("AccessLedger", "AccessRequestWithdrawn", {
+      caseId: r.caseId,
+      requestId,
+      actor: r.requester,
+      counterpart: r.provider,
+      args: {
+        requestId,
+        caseId: r.caseId,
+        requester: `${r.requester}`,
+        provider: `${r.provider}`,
+        signer: keyOf(r.requester),
       },
     });
     return this;

@@ -209,16 +209,16 @@ contract AccessLedgerFuzzTest is LedgerFixture {
         assertEq(ledger.getRequest(id).deliveries, accepted ? 1 : 0, "accepted exactly in time");
     }
 
-    /// For any sequence of grant, deny, revoke and deliver, each succeeds exactly when the
-    /// request's state machine allows it: Pending→Granted, Pending→Denied, Granted→Revoked,
-    /// deliveries only while Granted.
+    /// For any sequence of grant, deny, revoke, deliver and withdraw, each succeeds exactly when
+    /// the request's state machine allows it: Pending→Granted, Pending→Denied, Pending→Withdrawn,
+    /// Granted→Revoked, deliveries only while Granted (so a grant after a withdrawal reverts).
     function testFuzz_RequestStatusFollowsAllowedEdges(uint256 seed) public {
         vm.prank(police.key);
         uint256 id = ledger.request(caseId, bank.id, datasetId, keccak256("subject"), 1);
         IAccessLedger.RequestStatus status = IAccessLedger.RequestStatus.Pending;
         uint32 deliveries = 0;
         for (uint256 step = 0; step < 8; ++step) {
-            uint256 op = (seed >> (step * 2)) % 4;
+            uint256 op = (seed >> (step * 8)) % 5;
             bool allowed;
             bool ok;
             if (op == 0) {
@@ -241,6 +241,13 @@ contract AccessLedgerFuzzTest is LedgerFixture {
                 try ledger.revokeGrant(id, 4) {
                     ok = true;
                     status = IAccessLedger.RequestStatus.Revoked;
+                } catch {}
+            } else if (op == 3) {
+                allowed = status == IAccessLedger.RequestStatus.Pending;
+                vm.prank(police.key);
+                try ledger.withdrawRequest(id) {
+                    ok = true;
+                    status = IAccessLedger.RequestStatus.Withdrawn;
                 } catch {}
             } else {
                 allowed = status == IAccessLedger.RequestStatus.Granted;
@@ -448,6 +455,20 @@ contract AccessHandler is ConsortiumBase {
         _observe();
     }
 
+    /// The requester withdraws a pending request, or (when told) its provider tries to.
+    function withdrawRequest(uint256 requestSeed, bool wrongCaller) external {
+        uint256 id = _requestId(requestSeed, IAccessLedger.RequestStatus.Pending);
+        IAccessLedger.Request memory r = ledger.getRequest(id);
+        Member memory caller = r.requester == 0 ? police : _member[wrongCaller ? r.provider : r.requester];
+        vm.prank(caller.key);
+        try ledger.withdrawRequest(id) {
+            if (r.status != IAccessLedger.RequestStatus.Pending || caller.id != r.requester) {
+                _violate(Rule.UnallowedAction, "withdrew a request that was not withdrawable");
+            }
+        } catch {}
+        _observe();
+    }
+
     function revokeGrant(uint256 requestSeed, bool wrongCaller) external {
         uint256 id = _requestId(requestSeed, IAccessLedger.RequestStatus.Granted);
         IAccessLedger.Request memory r = ledger.getRequest(id);
@@ -571,10 +592,13 @@ contract AccessHandler is ConsortiumBase {
     ) private pure returns (bool) {
         if (from == IAccessLedger.RequestStatus.None) return to == IAccessLedger.RequestStatus.Pending;
         if (from == IAccessLedger.RequestStatus.Pending) {
-            return to == IAccessLedger.RequestStatus.Granted || to == IAccessLedger.RequestStatus.Denied;
+            return
+                to == IAccessLedger.RequestStatus.Granted ||
+                to == IAccessLedger.RequestStatus.Denied ||
+                to == IAccessLedger.RequestStatus.Withdrawn;
         }
         if (from == IAccessLedger.RequestStatus.Granted) return to == IAccessLedger.RequestStatus.Revoked;
-        return false; // Denied and Revoked are final.
+        return false; // Denied, Revoked and Withdrawn are final.
     }
 
     /// @dev The request's provider, or (when told) the requester, who may not act for it.
@@ -626,7 +650,7 @@ contract AccessLedgerInvariantTest is TestBase {
     }
 
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory selectors = new bytes4[](11);
+        bytes4[] memory selectors = new bytes4[](12);
         selectors[0] = AccessHandler.request.selector;
         selectors[1] = AccessHandler.grant.selector;
         selectors[2] = AccessHandler.deny.selector;
@@ -639,6 +663,7 @@ contract AccessLedgerInvariantTest is TestBase {
         // Deliveries are where the record limit is at stake: give them twice the weight.
         selectors[9] = AccessHandler.deliver.selector;
         selectors[10] = AccessHandler.warpNearExpiry.selector;
+        selectors[11] = AccessHandler.withdrawRequest.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector({addr: address(handler), selectors: selectors});
     }

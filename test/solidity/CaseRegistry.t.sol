@@ -140,9 +140,69 @@ contract CaseRegistryFuzzTest is ConsortiumBase {
             vm.expectRevert(abi.encodeWithSelector(ICaseRegistry.NoExtensionRequested.selector, id));
         }
         vm.prank(prosecutor.key);
-        cases.approveExtension(id);
+        cases.approveExtension(id, newExpiry);
         assertEq(cases.getCase(id).expiresAt, valid ? newExpiry : expiresAt, "expiry after the extension");
         assertTrue(cases.getCase(id).expiresAt >= expiresAt, "the expiry never moves back");
+    }
+
+    /// The approval names the expiry the prosecutor reviewed: after the opener replaced the
+    /// request, approving the reviewed expiry reverts with ExtensionMismatch and changes nothing.
+    function testFuzz_ExtensionApprovalBindsTheReviewedExpiry(uint40 reviewedSeed, uint40 replacedSeed) public {
+        uint40 expiresAt = uint40(START + 30 days);
+        uint256 id = _openCase("case-1", 1, expiresAt, true);
+        uint40 reviewed = uint40(bound(reviewedSeed, expiresAt + 1, START + cases.MAX_CASE_DURATION()));
+        uint40 replaced = uint40(bound(replacedSeed, expiresAt + 1, START + cases.MAX_CASE_DURATION()));
+        vm.startPrank(police.key);
+        cases.requestExtension(id, reviewed);
+        cases.requestExtension(id, replaced);
+        vm.stopPrank();
+        if (replaced != reviewed) {
+            vm.expectRevert(abi.encodeWithSelector(ICaseRegistry.ExtensionMismatch.selector, id, reviewed, replaced));
+        }
+        vm.prank(prosecutor.key);
+        cases.approveExtension(id, reviewed);
+        assertEq(cases.getCase(id).expiresAt, replaced == reviewed ? reviewed : expiresAt, "only the reviewed expiry");
+    }
+
+    /// Only the participant that approved the case approves its extension: another prosecutor,
+    /// the opener or anyone else is refused with NotCaseApprover.
+    function testFuzz_OnlyTheCaseApproverApprovesExtension(uint8 approverSeed) public {
+        Member memory prosecutor2 = _admit("PROSECUTOR", 0xA6);
+        Member[6] memory who = [council[0], police, prosecutor, prosecutor2, bank, telecom];
+        Member memory caller = who[approverSeed % 6];
+        uint40 expiresAt = uint40(START + 30 days);
+        uint256 id = _openCase("case-1", 1, expiresAt, true);
+        vm.prank(police.key);
+        cases.requestExtension(id, expiresAt + 30 days);
+        if (caller.id != prosecutor.id) {
+            vm.expectRevert(
+                abi.encodeWithSelector(ICaseRegistry.NotCaseApprover.selector, id, caller.id, prosecutor.id)
+            );
+        }
+        vm.prank(caller.key);
+        cases.approveExtension(id, expiresAt + 30 days);
+        assertEq(
+            cases.getCase(id).expiresAt,
+            caller.id == prosecutor.id ? expiresAt + 30 days : expiresAt,
+            "extended only by the case's approver"
+        );
+    }
+
+    /// A case number commitment is unique per opener: another police participant that uses it
+    /// first (a copy from the mempool) neither blocks the opener nor takes its lookups.
+    function testFuzz_CommitmentIsUniquePerOpener(bytes32 number) public {
+        vm.assume(number != bytes32(0));
+        Member memory police2 = _admit("POLICE", 0xA5);
+        vm.prank(police2.key);
+        uint256 theirs = cases.openCase(number, keccak256("basis"), 1, uint40(START + 30 days));
+        vm.prank(police.key);
+        uint256 ours = cases.openCase(number, keccak256("basis"), 1, uint40(START + 30 days));
+        assertTrue(ours != theirs, "two cases");
+        assertEq(cases.caseIdOf(police.id, number), ours, "the opener's lookup finds its own case");
+        assertEq(cases.caseIdOf(police2.id, number), theirs, "the copier's lookup finds its own case");
+        vm.expectRevert(abi.encodeWithSelector(ICaseRegistry.CaseNumberAlreadyUsed.selector, police.id, number, ours));
+        vm.prank(police.key);
+        cases.openCase(number, keccak256("basis"), 1, uint40(START + 30 days));
     }
 
     /// A closed case accepts nothing: no approval, extension, second closing or request, at any time.
@@ -161,7 +221,7 @@ contract CaseRegistryFuzzTest is ConsortiumBase {
         cases.requestExtension(id, uint40(block.timestamp + 60 days));
         vm.expectRevert(closed);
         vm.prank(prosecutor.key);
-        cases.approveExtension(id);
+        cases.approveExtension(id, uint40(block.timestamp + 60 days));
         vm.expectRevert(closed);
         vm.prank(police.key);
         cases.closeCase(id, 8);
@@ -204,6 +264,7 @@ contract CaseHandler is ConsortiumBase {
     mapping(uint256 caseId => ICaseRegistry.Case) private _last;
     uint256 private _lastCount;
     uint256 private _numbers;
+    mapping(uint32 opener => mapping(bytes32 number => bool)) private _used;
 
     mapping(Rule => uint256) public violations;
     string public firstViolation;
@@ -241,9 +302,12 @@ contract CaseHandler is ConsortiumBase {
                 : bound(durationSeed, 1 hours, 20 days);
         bool paused = registry.paused();
         vm.prank(actor.key);
-        try cases.openCase(number, keccak256("basis"), scope, uint40(block.timestamp + duration)) {
+        try cases.openCase(number, keccak256("basis"), scope, uint40(block.timestamp + duration)) returns (uint256 id) {
             ++ghostOpened;
             if (paused || !_is(actor, "POLICE")) _violate(Rule.UnallowedAction, "opened by a non-police or paused");
+            if (_used[actor.id][number]) _violate(Rule.UnallowedAction, "one opener used a commitment twice");
+            if (cases.caseIdOf(actor.id, number) != id) _violate(Rule.UnallowedAction, "lookup misses the case");
+            _used[actor.id][number] = true;
         } catch {}
         _observe();
     }
@@ -280,14 +344,21 @@ contract CaseHandler is ConsortiumBase {
         _observe();
     }
 
-    function approveExtension(uint256 actorSeed, uint256 caseSeed) external {
+    function approveExtension(uint256 actorSeed, uint256 caseSeed, uint40 expectedSeed) external {
         Member memory actor = actorSeed % 4 != 0 ? _actors[2 + (actorSeed % 2)] : _actor(actorSeed >> 2);
         uint256 id = _caseId(caseSeed);
         ICaseRegistry.Case memory c = cases.getCase(id);
+        // Mostly the pending request's expiry; one time in four another one.
+        uint40 expected = expectedSeed % 4 != 0 ? c.requestedExpiry : expectedSeed;
         bool paused = registry.paused();
         vm.prank(actor.key);
-        try cases.approveExtension(id) {
-            bool allowed = !paused && _is(actor, "PROSECUTOR") && _active(c) && c.requestedExpiry != 0;
+        try cases.approveExtension(id, expected) {
+            bool allowed =
+                !paused &&
+                    actor.id == c.approver &&
+                    _active(c) &&
+                    c.requestedExpiry != 0 &&
+                    expected == c.requestedExpiry;
             if (!allowed) _violate(Rule.UnallowedAction, "approved an extension that was not approvable");
             if (cases.getCase(id).expiresAt != c.requestedExpiry) {
                 _violate(Rule.UnallowedAction, "the approved extension is not the requested one");

@@ -63,7 +63,7 @@ contract LabelRegistryFuzzTest is LabelsFreezesFixture {
             vm.expectRevert(abi.encodeWithSelector(IParticipantRegistry.UnknownSigningKey.selector, author.key));
         }
         vm.prank(author.key);
-        uint256 labelId = labels.publishLabel(address(0xBEEF), 1, "sanctioned", CASE_NUMBER, 90);
+        uint256 labelId = labels.publishLabel(address(0xBEEF), 1, "sanctioned", police.id, CASE_NUMBER, 90);
         if (author.id == 0) {
             assertEq(labels.labelCount(), 0, "an unregistered key publishes nothing");
             return;
@@ -117,7 +117,7 @@ contract LabelRegistryFuzzTest is LabelsFreezesFixture {
 
         if (reason.length > 0) vm.expectRevert(reason);
         vm.prank(bank.key);
-        uint256 labelId = labels.publishLabel(subject, chainId, category, CASE_NUMBER, confidence);
+        uint256 labelId = labels.publishLabel(subject, chainId, category, police.id, CASE_NUMBER, confidence);
         if (reason.length > 0) {
             assertEq(labels.labelCount(), 0, "a refused label is not recorded");
             return;
@@ -131,12 +131,13 @@ contract LabelRegistryFuzzTest is LabelsFreezesFixture {
         assertEq(label.caseId, caseId, "bound to the case of the commitment");
     }
 
-    /// A label is bound only to an existing commitment of an active case.
-    function testFuzz_LabelNeedsAKnownCaseCommitment(bytes32 commitment) public {
-        vm.assume(commitment != CASE_NUMBER);
-        vm.expectRevert(abi.encodeWithSelector(ILabelRegistry.UnknownCaseCommitment.selector, commitment));
+    /// A label is bound only to a case its opener opened with that commitment: the same commitment
+    /// under any other opener names no case.
+    function testFuzz_LabelNeedsAKnownCaseCommitment(uint32 opener, bytes32 commitment) public {
+        vm.assume(opener != police.id || commitment != CASE_NUMBER);
+        vm.expectRevert(abi.encodeWithSelector(ILabelRegistry.UnknownCaseCommitment.selector, opener, commitment));
         vm.prank(police.key);
-        labels.publishLabel(address(0xBEEF), 1, "scam", commitment, 50);
+        labels.publishLabel(address(0xBEEF), 1, "scam", opener, commitment, 50);
     }
 }
 

@@ -709,6 +709,26 @@ describe("anomaly detection", function () {
     });
   });
 
+  describe("withdrawn requests", function () {
+    it("does not flag a request its requester withdrew before any answer", async function () {
+      const log = new EventLog();
+      const caseId = log.approvedCase();
+      const requestId = log.after(HOUR).request({ caseId });
+      log.after(HOUR).withdraw(requestId);
+      log.after(30 * DAY).mine();
+      expect(await detect(log)).to.deep.equal([]);
+    });
+
+    it("still counts withdrawn requests in a burst: the provider received them", async function () {
+      const log = new EventLog();
+      const caseId = log.approvedCase();
+      for (const requestId of log.after(HOUR).requests(21, 60, { caseId })) log.withdraw(requestId);
+      const burst = only(await detect(log));
+      expect(burst.rule).to.equal("request-burst");
+      expect(eventsOf(burst).filter((e) => e === "AccessRequested")).to.have.length(21);
+    });
+  });
+
   describe("all rules together", function () {
     it("reports every rule once, sorted by first block", async function () {
       const log = new EventLog();

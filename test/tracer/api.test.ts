@@ -219,7 +219,7 @@ async function extraActivity(
   });
   await supervisor.approveCase(open.caseId);
   await investigator.requestExtension(open.caseId, now + 90 * 86_400);
-  await supervisor.approveExtension(open.caseId);
+  await supervisor.approveExtension(open.caseId, now + 90 * 86_400);
   for (const i of [0, 1]) {
     const { requestId } = await investigator.request({
       caseId: open.caseId,

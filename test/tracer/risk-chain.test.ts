@@ -579,7 +579,9 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
 
     it("publishes a severe verdict as a consortium label, case-bound, with --yes", async function () {
       const C3 = who["C3"] as string;
-      const r = lastJson(await publish(C3, ["--json", "--yes"]));
+      // The case named by its opener explicitly (the terminal test below takes the default).
+      const opener = String(node.cast.police.id);
+      const r = lastJson(await publish(C3, ["--json", "--yes", "--case-opener", opener]));
       const published = r["published"] as { labelId: string; category: string };
       expect(published.category).to.equal("hack");
       expect(await chainLabels(C3)).to.deep.equal([["hack", "90", "case 1"]]);
@@ -641,6 +643,11 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
       const wrongFromFile = await publish(C3, ["--yes", "--password-file", wrongFile], {});
       expect(wrongFromFile.code).to.equal(1);
       expect(wrongFromFile.stderr).to.match(/wrong password/);
+      const badOpener = await publish(C3, ["--yes", "--case-opener", "0"]);
+      expect([badOpener.code, badOpener.stderr.trim()]).to.deep.equal([
+        2,
+        'veritrace risk: --case-opener must be an integer ≥ 1, got "0"',
+      ]);
       const unconfirmed = await publish(C3, []);
       expect(unconfirmed.code).to.equal(2);
       expect(unconfirmed.stderr).to.match(/--yes when stdin is not a terminal/);

@@ -560,6 +560,7 @@ export const openApiDocument: OpenApiDocument = {
             "extension-request",
             "extension",
             "request",
+            "withdrawal",
             "grant",
             "denial",
             "delivery",

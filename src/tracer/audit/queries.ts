@@ -24,9 +24,9 @@ export interface CustodyEntry {
   time: number;
   txHash: string;
   /**
-   * opening, approval, extension-request, extension, request, grant, denial, delivery,
-   * acknowledgement, revocation, anchor, match-opening, match-response, match-completion,
-   * match-failure, closure
+   * opening, approval, extension-request, extension, request, withdrawal, grant, denial,
+   * delivery, acknowledgement, revocation, anchor, match-opening, match-response,
+   * match-completion, match-failure, closure
    */
   step: string;
   /** The step in words, e.g. "match session 2 completed: 7 matches". */
@@ -140,10 +140,15 @@ export async function resolveCase(db: Sql, ref: string): Promise<string> {
   }
   if (isHexString(ref, 32)) {
     const rows = await db.query<{ case_id: string }>(
-      "SELECT case_id::text AS case_id FROM events WHERE event = 'CaseOpened' AND args->>'caseNumberCommitment' = $1",
+      "SELECT case_id::text AS case_id FROM events WHERE event = 'CaseOpened' AND args->>'caseNumberCommitment' = $1 ORDER BY case_id",
       [ref.toLowerCase()],
     );
     if (rows[0] === undefined) throw new TracerError(`no case with case number commitment ${ref}`);
+    // Commitments are unique per opener only: two openers may have used the same one.
+    if (rows.length > 1)
+      throw new TracerError(
+        `case number commitment ${ref} names cases ${rows.map((r) => r.case_id).join(", ")} (of different openers): give the case id`,
+      );
     return rows[0].case_id;
   }
   throw new TracerError(`not a case id or case number commitment: ${JSON.stringify(ref)}`);
@@ -155,6 +160,7 @@ const STEPS: Record<string, string> = {
   CaseExtensionRequested: "extension-request",
   CaseExtended: "extension",
   AccessRequested: "request",
+  AccessRequestWithdrawn: "withdrawal",
   AccessGranted: "grant",
   AccessDenied: "denial",
   DeliveryAttested: "delivery",
@@ -185,11 +191,15 @@ function actionOf(event: string, d: Record<string, unknown>): string {
     case "CaseApproved":
       return `case approved until ${isoTime(Number(d["expiresAt"]))}`;
     case "CaseExtensionRequested":
-      return `extension to ${isoTime(Number(d["newExpiry"]))} requested`;
+      return d["replacedExpiry"] === undefined
+        ? `extension to ${isoTime(Number(d["newExpiry"]))} requested`
+        : `extension to ${isoTime(Number(d["newExpiry"]))} requested, replacing the request for ${isoTime(Number(d["replacedExpiry"]))}`;
     case "CaseExtended":
       return `case extended to ${isoTime(Number(d["newExpiry"]))}`;
     case "AccessRequested":
       return `request to institution ${String(d["provider"])} (${String(d["dataKind"])})`;
+    case "AccessRequestWithdrawn":
+      return `request to institution ${String(d["provider"])} withdrawn`;
     case "AccessGranted":
       return `granted until ${isoTime(Number(d["expiresAt"]))}, ${plural(String(d["maxRecords"]), "record")} at most`;
     case "AccessDenied":
@@ -227,7 +237,12 @@ function details(event: string, a: Record<string, unknown>): Record<string, unkn
     case "CaseApproved":
       return { expiresAt: Number(a["expiresAt"]) };
     case "CaseExtensionRequested":
-      return { newExpiry: Number(a["newExpiry"]) };
+      // A request that replaced a pending one names it; the first request of a round replaces none.
+      return Number(a["replacedExpiry"] ?? 0) === 0
+        ? { newExpiry: Number(a["newExpiry"]) }
+        : { newExpiry: Number(a["newExpiry"]), replacedExpiry: Number(a["replacedExpiry"]) };
+    case "AccessRequestWithdrawn":
+      return { provider: Number(a["provider"]) };
     case "CaseExtended":
       return { previousExpiry: Number(a["previousExpiry"]), newExpiry: Number(a["newExpiry"]) };
     case "AccessRequested":

@@ -81,6 +81,7 @@ const PARTIES: Record<string, { actor?: string; counterpart?: string }> = {
   DatasetRegistered: { actor: "provider" },
   DatasetRetired: { actor: "provider" },
   AccessRequested: { actor: "requester", counterpart: "provider" },
+  AccessRequestWithdrawn: { actor: "requester", counterpart: "provider" },
   AccessGranted: { actor: "provider" },
   AccessDenied: { actor: "provider" },
   GrantRevoked: { actor: "provider" },

@@ -245,7 +245,7 @@ export const riskCommand: Command = {
     "an address's exposure to sanctioned, hacked, scam and mixing funds: score, verdict, paths",
   usage:
     "ADDRESS --rpc URL [--token ADDR|native] [--hops N] [--from N] [--to-block N] [--since T] [--until T] " +
-    "[--config FILE] [--json] [--publish --case COMMITMENT --deployment FILE --keystore FILE [--yes]]",
+    "[--config FILE] [--json] [--publish --case COMMITMENT [--case-opener ID] --deployment FILE --keystore FILE [--yes]]",
   help: [
     ...COMMON_HELP,
     "  --decimals N         the token's decimals for display (default: asked from the token)",
@@ -253,6 +253,8 @@ export const riskCommand: Command = {
     "  --publish            publish a high or severe verdict as a consortium label (top category,",
     "                       confidence = score), after confirmation",
     "  --case COMMITMENT    the active case the label is bound to (case number commitment)",
+    "  --case-opener ID     the police participant that opened that case (default: the key's own",
+    "                       participant; commitments are unique per opener only)",
     "  --deployment FILE    the consortium's deployment record",
     "  --keystore FILE      encrypted JSON keystore of a participant's key; its password from",
     "                       --password-file, VERITRACE_KEYSTORE_PASSWORD or a hidden prompt",
@@ -266,6 +268,7 @@ export const riskCommand: Command = {
     decimals: { type: "string" },
     publish: { type: "boolean" },
     case: { type: "string" },
+    "case-opener": { type: "string" },
     deployment: { type: "string" },
     keystore: { type: "string" },
     "password-file": { type: "string" },
@@ -289,6 +292,7 @@ export const riskCommand: Command = {
         keystore: str(values, "keystore"),
         passwordFile: str(values, "password-file"),
         caseNumberCommitment: str(values, "case"),
+        caseOpener: integer(values, "case-opener", 1),
       });
       if (values["yes"] !== true && process.stdin.isTTY !== true)
         throw new UsageError(

@@ -23,6 +23,8 @@ export interface PublishPlan {
   /** `--password-file`; else the environment, else a prompt on the terminal. */
   passwordFile: string | undefined;
   caseNumberCommitment: string;
+  /** The participant that opened the case; undefined: the signing participant itself. */
+  caseOpener: number | undefined;
 }
 
 /** Checks the publishing options (usage errors, exit 2) before anything is read or sent. */
@@ -32,6 +34,7 @@ export function checkPublish(options: {
   keystore: string | undefined;
   passwordFile?: string | undefined;
   caseNumberCommitment: string | undefined;
+  caseOpener?: number | undefined;
 }): PublishPlan {
   const { deployment, keystore, caseNumberCommitment } = options;
   if (caseNumberCommitment === undefined)
@@ -50,7 +53,14 @@ export function checkPublish(options: {
     throw new UsageError(
       `--keystore needs its password: --password-file FILE, ${KEYSTORE_PASSWORD_ENV}, or a terminal to type it on`,
     );
-  return { ledgerRpc: options.ledgerRpc, deployment, keystore, passwordFile, caseNumberCommitment };
+  return {
+    ledgerRpc: options.ledgerRpc,
+    deployment,
+    keystore,
+    passwordFile,
+    caseNumberCommitment,
+    caseOpener: options.caseOpener,
+  };
 }
 
 /** The label a report publishes: its top category, the score as the confidence. */
@@ -93,6 +103,7 @@ export async function publishAlert(
       chainId,
       category,
       caseNumberCommitment: plan.caseNumberCommitment,
+      ...(plan.caseOpener === undefined ? {} : { caseOpener: plan.caseOpener }),
       confidence,
     });
     return { labelId, category, confidence };

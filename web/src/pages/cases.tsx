@@ -234,6 +234,7 @@ const STEP_LABEL: Record<string, string> = {
   "extension-request": "Extension request",
   extension: "Extension",
   request: "Request",
+  withdrawal: "Withdrawal",
   grant: "Grant",
   denial: "Denial",
   delivery: "Delivery",
