@@ -45,7 +45,13 @@ const ENUMS: Readonly<Record<string, readonly string[]>> = {
   ],
   "enum ICaseRegistry.Status": ["None", "Pending", "Approved", "Closed"],
   "enum IAccessLedger.RequestStatus": ["None", "Pending", "Granted", "Denied", "Revoked"],
-  "enum IFreezeRegistry.FreezeStatus": ["None", "Requested", "Executed", "Rejected"],
+  "enum IFreezeRegistry.FreezeStatus": [
+    "None",
+    "Requested",
+    "Executed",
+    "Rejected",
+    "Acknowledged",
+  ],
   "enum IMatchingLedger.Mode": ["Psi", "Cardinality"],
   "enum IMatchingLedger.SessionStatus": ["None", "Open", "Responded", "Completed", "Failed"],
 };
