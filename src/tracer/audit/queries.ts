@@ -26,7 +26,8 @@ export interface CustodyEntry {
   /**
    * opening, approval, extension-request, extension, request, grant, denial, delivery,
    * acknowledgement, revocation, anchor, match-opening, match-response, match-completion,
-   * match-failure, closure
+   * match-failure, freeze-request, freeze-execution, freeze-rejection, freeze-acknowledgement,
+   * closure
    */
   step: string;
   /** The step in words, e.g. "match session 2 completed: 7 matches". */
