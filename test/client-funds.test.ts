@@ -343,7 +343,6 @@ describe("client: labels and freezes against a deployed consortium", function ()
   it("validates freeze inputs before sending anything", async function () {
     const f = await networkHelpers.loadFixture(consortium);
     const before = await ethers.provider.getBlockNumber();
-    const account = exits(1)[0]?.account ?? "";
     const item = exits(1)[0] as FreezeInput["items"][number];
     const cases: [Partial<FreezeInput>, string, RegExp][] = [
       [{ exchange: 0 }, "exchange", /0 is outside/],

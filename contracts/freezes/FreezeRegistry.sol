@@ -66,12 +66,7 @@ contract FreezeRegistry is IFreezeRegistry {
     }
 
     /// @inheritdoc IFreezeRegistry
-    function recordFrozen(
-        uint256 freezeId,
-        bytes32 listRoot,
-        bytes32 resultRoot,
-        bytes32 evidenceCommitment
-    ) external {
+    function recordFrozen(uint256 freezeId, bytes32 listRoot, bytes32 resultRoot, bytes32 evidenceCommitment) external {
         FreezeRequest storage f = _pendingForExchange(freezeId);
         if (listRoot != f.listRoot) revert ListRootMismatch(freezeId, f.listRoot, listRoot);
         if (resultRoot == bytes32(0)) revert ZeroCommitment("resultRoot");

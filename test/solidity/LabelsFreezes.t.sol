@@ -203,9 +203,7 @@ contract FreezeRegistryFuzzTest is LabelsFreezesFixture {
     }
 
     /// Only the requester acknowledges, naming the result root the exchange recorded, and once.
-    function testFuzz_AcknowledgeOnlyTheRecordedResultOnce(bytes32 resultRoot, bytes32 named, uint8 callerSeed)
-        public
-    {
+    function testFuzz_AcknowledgeOnlyTheRecordedResultOnce(bytes32 resultRoot, bytes32 named, uint8 callerSeed) public {
         vm.assume(resultRoot != bytes32(0));
         uint256 freezeId = _request(3);
         vm.prank(exchange.key);
