@@ -6,7 +6,8 @@ import {ICaseRegistry} from "../cases/ICaseRegistry.sol";
 import {IFreezeRegistry} from "./IFreezeRegistry.sol";
 
 /// @title FreezeRegistry
-/// @notice Freeze requests to exchanges and their answers, bound to cases.
+/// @notice Freeze requests to exchanges and their answers, bound to cases: roots of keyed
+/// commitments only, never the accounts or amounts.
 contract FreezeRegistry is IFreezeRegistry {
     /// @notice Kind of the participants that request freezes.
     bytes32 public constant POLICE = "POLICE";
@@ -34,9 +35,8 @@ contract FreezeRegistry is IFreezeRegistry {
     function requestFreeze(
         uint256 caseId,
         uint32 exchange,
-        uint64 chainId,
-        address token,
-        FreezeItem[] calldata items,
+        bytes32 listRoot,
+        uint16 itemCount,
         bytes32 traceCommitment
     ) external returns (uint256 freezeId) {
         if (registry.paused()) revert ConsortiumPaused();
@@ -47,11 +47,8 @@ contract FreezeRegistry is IFreezeRegistry {
         if (!registry.isActive(exchange) || registry.participant(exchange).kind != EXCHANGE) {
             revert NotAnActiveExchange(exchange);
         }
-        if (chainId == 0) revert ZeroChainId();
-        if (items.length == 0 || items.length > MAX_ITEMS) revert InvalidItemCount(items.length, MAX_ITEMS);
-        for (uint256 i = 0; i < items.length; ++i) {
-            if (items[i].account == address(0) || items[i].amount == 0) revert InvalidItem(i);
-        }
+        if (listRoot == bytes32(0)) revert ZeroCommitment("listRoot");
+        if (itemCount == 0 || itemCount > MAX_ITEMS) revert InvalidItemCount(itemCount, MAX_ITEMS);
 
         freezeId = ++_freezeCount;
         _freezes[freezeId] = FreezeRequest({
@@ -59,28 +56,42 @@ contract FreezeRegistry is IFreezeRegistry {
             requester: requester,
             exchange: exchange,
             status: FreezeStatus.Requested,
-            // items.length ≤ MAX_ITEMS = 256 fits a uint16.
-            itemCount: uint16(items.length),
+            itemCount: itemCount,
             requestedAt: uint40(block.timestamp),
-            chainId: chainId,
-            token: token
+            answeredAt: 0,
+            listRoot: listRoot,
+            resultRoot: bytes32(0)
         });
-        emit FreezeRequested(freezeId, caseId, exchange, requester, chainId, token, items, traceCommitment, msg.sender);
+        emit FreezeRequested(freezeId, caseId, exchange, requester, listRoot, itemCount, traceCommitment, msg.sender);
     }
 
     /// @inheritdoc IFreezeRegistry
-    function recordFrozen(uint256 freezeId, uint256[] calldata frozen, bytes32 evidenceCommitment) external {
+    function recordFrozen(uint256 freezeId, bytes32 listRoot, bytes32 resultRoot, bytes32 evidenceCommitment) external {
         FreezeRequest storage f = _pendingForExchange(freezeId);
-        if (frozen.length != f.itemCount) revert FrozenCountMismatch(freezeId, f.itemCount, frozen.length);
+        if (listRoot != f.listRoot) revert ListRootMismatch(freezeId, f.listRoot, listRoot);
+        if (resultRoot == bytes32(0)) revert ZeroCommitment("resultRoot");
         f.status = FreezeStatus.Executed;
-        emit FreezeExecuted(freezeId, f.caseId, f.exchange, frozen, evidenceCommitment, msg.sender);
+        f.answeredAt = uint40(block.timestamp);
+        f.resultRoot = resultRoot;
+        emit FreezeExecuted(freezeId, f.caseId, f.exchange, listRoot, resultRoot, evidenceCommitment, msg.sender);
     }
 
     /// @inheritdoc IFreezeRegistry
     function rejectFreeze(uint256 freezeId, uint16 reasonCode) external {
         FreezeRequest storage f = _pendingForExchange(freezeId);
         f.status = FreezeStatus.Rejected;
+        f.answeredAt = uint40(block.timestamp);
         emit FreezeRejected(freezeId, f.caseId, f.exchange, reasonCode, msg.sender);
+    }
+
+    /// @inheritdoc IFreezeRegistry
+    function acknowledgeFrozen(uint256 freezeId, bytes32 resultRoot) external {
+        (uint32 caller, FreezeRequest storage f) = _callerAndFreeze(freezeId);
+        if (f.requester != caller) revert NotFreezeRequester(freezeId, caller);
+        if (f.status != FreezeStatus.Executed) revert FreezeNotExecuted(freezeId, f.status);
+        if (resultRoot != f.resultRoot) revert ResultRootMismatch(freezeId, f.resultRoot, resultRoot);
+        f.status = FreezeStatus.Acknowledged;
+        emit FreezeAcknowledged(freezeId, f.caseId, caller, resultRoot, msg.sender);
     }
 
     /// @inheritdoc IFreezeRegistry
@@ -95,11 +106,16 @@ contract FreezeRegistry is IFreezeRegistry {
 
     /// @dev An exchange answers even after the case closed: funds may already be frozen.
     function _pendingForExchange(uint256 freezeId) private view returns (FreezeRequest storage f) {
-        if (registry.paused()) revert ConsortiumPaused();
-        (uint32 caller, ) = registry.activeParticipantOf(msg.sender);
-        f = _freezes[freezeId];
-        if (f.status == FreezeStatus.None) revert UnknownFreeze(freezeId);
+        uint32 caller;
+        (caller, f) = _callerAndFreeze(freezeId);
         if (f.exchange != caller) revert NotFreezeExchange(freezeId, caller);
         if (f.status != FreezeStatus.Requested) revert FreezeNotPending(freezeId, f.status);
+    }
+
+    function _callerAndFreeze(uint256 freezeId) private view returns (uint32 caller, FreezeRequest storage f) {
+        if (registry.paused()) revert ConsortiumPaused();
+        (caller, ) = registry.activeParticipantOf(msg.sender);
+        f = _freezes[freezeId];
+        if (f.status == FreezeStatus.None) revert UnknownFreeze(freezeId);
     }
 }

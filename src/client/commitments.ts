@@ -140,3 +140,60 @@ export function commitCaseNumber(caseNumber: string, caseKey: string | Uint8Arra
 export function hashDocument(content: Uint8Array | string): Bytes32 {
   return keccak256(typeof content === "string" ? toUtf8Bytes(content) : content) as Bytes32;
 }
+
+// ------------------------------------------------------------------ freeze lists
+
+/**
+ * The key of one freeze list: HMAC-SHA256(caseKey, "veritrace:freeze-list-key:v1:" + nonce), the
+ * nonce in lower-case 0x hex. The police hands this key (never the case key) to the exchange with
+ * the list; whoever holds the case key re-derives it from the nonce written in the list.
+ */
+export function freezeListKey(caseKey: string | Uint8Array, nonce: string): Bytes32 {
+  if (!isHexString(nonce, 32)) throw new InputError("nonce", "must be 32 bytes of hex");
+  return hmac(caseKey, `veritrace:freeze-list-key:v1:${nonce.toLowerCase()}`);
+}
+
+/** One account of a freeze request: where, which token, and the amount asked (base units). */
+export interface FreezeItem {
+  /** The chain of the account. */
+  chainId: bigint;
+  /** The token's address on that chain; the zero address for the chain's native coin. */
+  token: string;
+  account: string;
+  amount: bigint;
+}
+
+/** One item of an exchange's answer: the item asked and the amount frozen (0 if none). */
+export interface FrozenItem {
+  chainId: bigint;
+  token: string;
+  account: string;
+  requested: bigint;
+  frozen: bigint;
+}
+
+const lower = (address: string): string => address.toLowerCase();
+
+/**
+ * The keyed commitment of a requested item: HMAC-SHA256(listKey, "veritrace:freeze-item:v1:" +
+ * chainId + ":" + token + ":" + account + ":" + amount), integers in decimal, addresses in lower-case
+ * 0x hex (the zero address for a native coin).
+ */
+export function commitFreezeItem(listKey: string | Uint8Array, item: FreezeItem): Bytes32 {
+  return hmac(
+    listKey,
+    `veritrace:freeze-item:v1:${item.chainId}:${lower(item.token)}:${lower(item.account)}:${item.amount}`,
+  );
+}
+
+/**
+ * The keyed commitment of an answered item: HMAC-SHA256(listKey, "veritrace:freeze-result:v1:" +
+ * chainId + ":" + token + ":" + account + ":" + requested + ":" + frozen), encoded as in
+ * {@link commitFreezeItem}.
+ */
+export function commitFrozenItem(listKey: string | Uint8Array, item: FrozenItem): Bytes32 {
+  return hmac(
+    listKey,
+    `veritrace:freeze-result:v1:${item.chainId}:${lower(item.token)}:${lower(item.account)}:${item.requested}:${item.frozen}`,
+  );
+}

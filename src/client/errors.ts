@@ -61,7 +61,13 @@ const ENUMS: Readonly<Record<string, readonly string[]>> = {
     "Revoked",
     "Withdrawn",
   ],
-  "enum IFreezeRegistry.FreezeStatus": ["None", "Requested", "Executed", "Rejected"],
+  "enum IFreezeRegistry.FreezeStatus": [
+    "None",
+    "Requested",
+    "Executed",
+    "Rejected",
+    "Acknowledged",
+  ],
   "enum IMatchingLedger.Mode": ["Psi", "Cardinality"],
   "enum IMatchingLedger.SessionStatus": ["None", "Open", "Responded", "Completed", "Failed"],
 };

@@ -8,6 +8,7 @@ export * from "./auditor.js";
 export * from "./commitments.js";
 export * from "./deployment.js";
 export * from "./eip712.js";
+export * from "./freezes.js";
 export * from "./errors.js";
 export * from "./keystore.js";
 export * from "./kinds.js";

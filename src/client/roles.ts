@@ -2,12 +2,23 @@ import {
   AbiCoder,
   encodeBytes32String,
   MaxUint256,
+  ZeroHash,
   ZeroAddress,
   type ContractTransactionReceipt,
   type Signer,
   type TypedDataDomain,
 } from "ethers";
 import { buildLogBatch, type LogBatch } from "./anchoring.js";
+import {
+  buildFreezeRequestList,
+  buildFreezeResultList,
+  compareFreezeLists,
+  verifyRequestList,
+  verifyResultList,
+  type FreezeOnChain,
+  type FreezeRequestList,
+  type FreezeResultList,
+} from "./freezes.js";
 import {
   commitCaseNumber,
   commitSubject,
@@ -62,9 +73,6 @@ const DAY = 24 * 60 * 60;
 function participantId(field: string, id: number): number {
   return Number(requireInteger(field, id, 1n, UINT32_MAX));
 }
-
-/** Most accounts in one freeze request (FreezeRegistry.MAX_ITEMS). */
-export const MAX_FREEZE_ITEMS = 256;
 
 /** Returns the checksummed address unless it is the zero address. */
 function requireNonZeroAddress(field: string, value: string): string {
@@ -378,14 +386,37 @@ export interface FreezeInput {
   caseId: bigint;
   /** The EXCHANGE participant asked. */
   exchange: number;
-  /** The chain of the accounts. */
-  chainId: bigint | number;
-  /** The token's address on that chain; the zero address for the chain's native coin. */
-  token: string;
-  /** The accounts to freeze and the amounts asked, in the token's base units (1 to 256 items). */
-  items: readonly { account: string; amount: bigint | number }[];
+  /** The case's 32-byte key: the list's key is derived from it (the case key is never sent). */
+  caseKey: string;
+  /**
+   * The accounts to freeze (1 to 256): each with its chain, its token (the zero address for the
+   * chain's native coin) and the amount asked, in the token's base units.
+   */
+  items: readonly {
+    chainId: bigint | number;
+    token: string;
+    account: string;
+    amount: bigint | number;
+  }[];
   /** Hash of the trace report that found the accounts. */
   traceCommitment: string;
+}
+
+/** The chain's record of a freeze, in the form lists are checked against. */
+async function freezeOnChain(
+  contracts: ConsortiumContracts,
+  freezeId: bigint,
+): Promise<FreezeOnChain> {
+  const f = await contracts.freezes.getFreeze(freezeId);
+  if (f.status === 0n) throw new VeritraceError(`freeze ${freezeId} does not exist`);
+  return {
+    freezeId,
+    caseId: f.caseId,
+    exchange: Number(f.exchange),
+    itemCount: Number(f.itemCount),
+    listRoot: f.listRoot,
+    resultRoot: f.resultRoot === ZeroHash ? null : f.resultRoot,
+  };
 }
 
 /** A police investigator: opens cases, requests data and freezes, acknowledges deliveries. */
@@ -453,29 +484,49 @@ export class Investigator extends ParticipantClient {
     return { requestId: ev.getValue("requestId") as bigint, subjectCommitment };
   }
 
-  /** Asks an exchange to freeze the accounts a trace found; returns the request's id. */
-  async requestFreeze(input: FreezeInput): Promise<bigint> {
-    const exchange = participantId("exchange", input.exchange);
-    const chainId = requireInteger("chainId", input.chainId, 1n, UINT64_MAX);
-    const token = requireAddress("token", input.token);
-    if (input.items.length === 0 || input.items.length > MAX_FREEZE_ITEMS) {
-      throw new InputError(
-        "items",
-        `a request needs 1 to ${MAX_FREEZE_ITEMS} items, ${input.items.length} given`,
-      );
-    }
-    const items = input.items.map((item, i) => ({
-      account: requireNonZeroAddress(`items[${i}].account`, item.account),
-      amount: requireInteger(`items[${i}].amount`, item.amount, 1n, MaxUint256),
-    }));
+  /**
+   * Asks an exchange to freeze the accounts a trace found. Only the list's root and item count go
+   * on chain; returns the request's id and the list to deliver to the exchange off chain (with
+   * its list key, never the case key).
+   */
+  async requestFreeze(input: FreezeInput): Promise<{ freezeId: bigint; list: FreezeRequestList }> {
+    participantId("exchange", input.exchange);
+    const list = buildFreezeRequestList(input);
     const trace = requireCommitment("traceCommitment", input.traceCommitment);
     const receipt = await transact(() =>
       this.contracts.freezes
         .connect(this.signer)
-        .requestFreeze(input.caseId, exchange, chainId, token, items, trace),
+        .requestFreeze(list.caseId, list.exchange, list.root, list.items.length, trace),
     );
     const ev = await eventOf(receipt, this.contracts.freezes, "FreezeRequested");
-    return ev.getValue("freezeId") as bigint;
+    const freezeId = ev.getValue("freezeId") as bigint;
+    return { freezeId, list: { ...list, freezeId } };
+  }
+
+  /**
+   * Acknowledges the exchange's answer after checking it: both lists must be the ones whose roots
+   * the chain holds, and every account must be one requested, with nothing frozen above the amount
+   * asked. Refuses otherwise, naming the first account at fault.
+   */
+  async acknowledgeFrozen(
+    request: FreezeRequestList,
+    result: FreezeResultList,
+  ): Promise<ContractTransactionReceipt> {
+    if (request.freezeId === null || request.freezeId !== result.freezeId) {
+      throw new InputError("result", "the result does not answer this request");
+    }
+    const chain = await freezeOnChain(this.contracts, result.freezeId);
+    verifyRequestList(request, chain);
+    verifyResultList(result, chain);
+    const wrong = compareFreezeLists(request.items, result.items).find((c) => c.flags.length > 0);
+    if (wrong !== undefined) {
+      throw new VeritraceError(
+        `freeze ${result.freezeId}: ${wrong.account} (${wrong.token} on chain ${wrong.chainId}) is ${wrong.flags.join(", ")}`,
+      );
+    }
+    return transact(() =>
+      this.contracts.freezes.connect(this.signer).acknowledgeFrozen(result.freezeId, result.root),
+    );
   }
 
   /** Acknowledges receipt of a delivery (EIP-712 `Acknowledgement`), after checking the payload. */
@@ -588,28 +639,26 @@ export class Provider extends ParticipantClient {
 /** An exchange: a provider that also answers freeze requests. */
 export class Exchange extends Provider {
   /**
-   * Reports what was frozen under a freeze request: one amount per item of the request, in its
-   * order (0 where nothing could be frozen). `evidence` is the exchange's freeze record (bytes or
-   * text): only its hash is sent.
+   * Reports what was frozen under a freeze request: `request` is the list received from the police
+   * (refused unless its root is the one on chain), `frozen` one amount per item in its order (0
+   * where nothing could be frozen, never above the amount asked). `evidence` is the exchange's
+   * freeze record (bytes or text): only its hash is sent. Returns the result list to deliver to
+   * the police off chain.
    */
   async recordFrozen(
-    freezeId: bigint,
+    request: FreezeRequestList,
     frozen: readonly (bigint | number)[],
     evidence: Uint8Array | string,
-  ): Promise<ContractTransactionReceipt> {
-    if (frozen.length === 0 || frozen.length > MAX_FREEZE_ITEMS) {
-      throw new InputError(
-        "frozen",
-        `a request has 1 to ${MAX_FREEZE_ITEMS} items, ${frozen.length} amounts given`,
-      );
-    }
-    const amounts = frozen.map((a, i) => requireInteger(`frozen[${i}]`, a, 0n, MaxUint256));
+  ): Promise<{ receipt: ContractTransactionReceipt; result: FreezeResultList }> {
+    const result = buildFreezeResultList(request, frozen);
+    verifyRequestList(request, await freezeOnChain(this.contracts, result.freezeId));
     const evidenceCommitment = hashDocument(evidence);
-    return transact(() =>
+    const receipt = await transact(() =>
       this.contracts.freezes
         .connect(this.signer)
-        .recordFrozen(freezeId, amounts, evidenceCommitment),
+        .recordFrozen(result.freezeId, result.listRoot, result.root, evidenceCommitment),
     );
+    return { receipt, result };
   }
 
   /** Rejects a freeze request. */

@@ -32,18 +32,15 @@ abstract contract LabelsFreezesFixture is ConsortiumBase {
         who[6] = Member({id: 0, pk: 0xDEAD, key: vm.addr(0xDEAD)});
     }
 
-    /// @dev `n` valid items: distinct non-zero accounts, non-zero amounts.
-    function _items(uint256 n) internal pure returns (IFreezeRegistry.FreezeItem[] memory items) {
-        items = new IFreezeRegistry.FreezeItem[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            items[i] = IFreezeRegistry.FreezeItem({account: address(uint160(0x1000 + i)), amount: (i + 1) * 1e6});
-        }
+    /// @dev A stand-in for the Merkle root of a list of `n` items (the chain never sees the items).
+    function _root(uint256 n) internal pure returns (bytes32) {
+        return keccak256(abi.encode("freeze list", n));
     }
 
-    /// @dev A freeze request of `n` valid items by the case's opener to the exchange.
+    /// @dev A freeze request of a list of `n` items by the case's opener to the exchange.
     function _request(uint256 n) internal returns (uint256 freezeId) {
         vm.prank(police.key);
-        freezeId = freezes.requestFreeze(caseId, exchange.id, 1, address(0), _items(n), keccak256("trace"));
+        freezeId = freezes.requestFreeze(caseId, exchange.id, _root(n), uint16(n), keccak256("trace"));
     }
 }
 
@@ -147,78 +144,51 @@ contract FreezeRegistryFuzzTest is LabelsFreezesFixture {
         _setUpLabelsFreezes();
     }
 
-    /// A fuzzed item list is accepted exactly when it has 1 to 256 items, none with a zero account
-    /// or amount; otherwise the first offending item is named.
-    function testFuzz_FreezeItemsValidated(IFreezeRegistry.FreezeItem[] memory items, uint256 zeroSeed) public {
-        // Two times in three, zero out the account or the amount of one item: random values are
-        // almost never zero by themselves.
-        if (items.length > 0 && zeroSeed % 3 != 0) {
-            uint256 at = (zeroSeed >> 3) % items.length;
-            if ((zeroSeed >> 2) & 1 == 0) items[at].account = address(0);
-            else items[at].amount = 0;
-        }
-        bytes memory reason;
-        if (items.length == 0 || items.length > freezes.MAX_ITEMS()) {
-            reason = abi.encodeWithSelector(IFreezeRegistry.InvalidItemCount.selector, items.length, 256);
-        } else {
-            for (uint256 i = 0; i < items.length; ++i) {
-                if (items[i].account == address(0) || items[i].amount == 0) {
-                    reason = abi.encodeWithSelector(IFreezeRegistry.InvalidItem.selector, i);
-                    break;
-                }
-            }
-        }
-
-        if (reason.length > 0) vm.expectRevert(reason);
-        vm.prank(police.key);
-        uint256 freezeId = freezes.requestFreeze(caseId, exchange.id, 1, address(0), items, keccak256("trace"));
-        assertEq(freezes.freezeCount(), reason.length > 0 ? 0 : 1, "recorded exactly when the items are valid");
-        if (reason.length == 0) assertEq(freezes.getFreeze(freezeId).itemCount, items.length, "item count stored");
-    }
-
     /// Around both ends of the allowed range: 0 and 257+ items are refused, 1 to 256 accepted.
     function testFuzz_ItemCountWithinOneTo256(uint16 countSeed) public {
         // One time in two at 255, 256 or 257; otherwise anywhere in [0, 300].
         uint256 n = countSeed % 2 == 0 ? 255 + ((countSeed >> 1) % 3) : bound(countSeed >> 1, 0, 300);
         bool allowed = n >= 1 && n <= 256;
         if (!allowed) vm.expectRevert(abi.encodeWithSelector(IFreezeRegistry.InvalidItemCount.selector, n, 256));
-        vm.prank(police.key);
-        freezes.requestFreeze(caseId, exchange.id, 1, address(0), _items(n), keccak256("trace"));
+        _request(n);
         assertEq(freezes.freezeCount(), allowed ? 1 : 0, "recorded exactly when 1 <= n <= 256");
+        if (allowed) assertEq(freezes.getFreeze(1).itemCount, n, "item count stored");
     }
 
-    /// Only the exchange asked answers, with exactly one amount per item, and only once: after
-    /// an answer, neither recordFrozen nor rejectFreeze is accepted.
-    function testFuzz_RecordFrozenOnlyWithRightCountOnce(
+    /// Only the exchange asked answers, naming the root of the list requested, and only once:
+    /// after an answer, neither recordFrozen nor rejectFreeze is accepted.
+    function testFuzz_RecordFrozenOnlyForTheRequestedListOnce(
         uint8 itemSeed,
-        uint8 givenSeed,
+        bool wrongList,
         uint8 callerSeed,
-        uint256 amountSeed
+        bytes32 resultRoot
     ) public {
+        vm.assume(resultRoot != bytes32(0));
         uint256 n = bound(itemSeed, 1, 16);
         uint256 freezeId = _request(n);
-        // Half the draws give the right count.
-        uint256 m = givenSeed % 2 == 0 ? n : bound(givenSeed >> 1, 0, 20);
-        uint256[] memory frozen = new uint256[](m);
-        for (uint256 i = 0; i < m; ++i) frozen[i] = uint256(keccak256(abi.encode(amountSeed, i))) % 1e9;
+        // Half the draws name the list of another request (one more item).
+        bytes32 named = wrongList ? _root(n + 1) : _root(n);
         Member[7] memory who = _everyone();
         // Half the draws are the exchange's.
         Member memory caller = callerSeed % 2 == 0 ? exchange : who[(callerSeed >> 1) % 7];
 
-        bool allowed = caller.id == exchange.id && m == n;
+        bool allowed = caller.id == exchange.id && !wrongList;
         if (caller.id == 0) {
             vm.expectRevert(abi.encodeWithSelector(IParticipantRegistry.UnknownSigningKey.selector, caller.key));
         } else if (caller.id != exchange.id) {
             vm.expectRevert(abi.encodeWithSelector(IFreezeRegistry.NotFreezeExchange.selector, freezeId, caller.id));
-        } else if (m != n) {
-            vm.expectRevert(abi.encodeWithSelector(IFreezeRegistry.FrozenCountMismatch.selector, freezeId, n, m));
+        } else if (wrongList) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IFreezeRegistry.ListRootMismatch.selector, freezeId, _root(n), named)
+            );
         }
         vm.prank(caller.key);
-        freezes.recordFrozen(freezeId, frozen, keccak256("evidence"));
+        freezes.recordFrozen(freezeId, named, resultRoot, keccak256("evidence"));
         IFreezeRegistry.FreezeStatus expected =
             allowed ? IFreezeRegistry.FreezeStatus.Executed : IFreezeRegistry.FreezeStatus.Requested;
         assertEq(uint256(freezes.getFreeze(freezeId).status), uint256(expected), "executed exactly when allowed");
         if (!allowed) return;
+        assertEq(freezes.getFreeze(freezeId).resultRoot, resultRoot, "result root stored");
 
         bytes memory notPending = abi.encodeWithSelector(
             IFreezeRegistry.FreezeNotPending.selector,
@@ -227,9 +197,47 @@ contract FreezeRegistryFuzzTest is LabelsFreezesFixture {
         );
         vm.expectRevert(notPending);
         vm.prank(exchange.key);
-        freezes.recordFrozen(freezeId, frozen, keccak256("evidence"));
+        freezes.recordFrozen(freezeId, named, resultRoot, keccak256("evidence"));
         vm.expectRevert(notPending);
         vm.prank(exchange.key);
         freezes.rejectFreeze(freezeId, 1);
+    }
+
+    /// Only the requester acknowledges, naming the result root the exchange recorded, and once.
+    function testFuzz_AcknowledgeOnlyTheRecordedResultOnce(bytes32 resultRoot, bytes32 named, uint8 callerSeed) public {
+        vm.assume(resultRoot != bytes32(0));
+        uint256 freezeId = _request(3);
+        vm.prank(exchange.key);
+        freezes.recordFrozen(freezeId, _root(3), resultRoot, keccak256("evidence"));
+        // Half the draws name the recorded root.
+        if (callerSeed % 4 < 2) named = resultRoot;
+        Member[7] memory who = _everyone();
+        Member memory caller = callerSeed % 2 == 0 ? police : who[(callerSeed >> 1) % 7];
+
+        bool allowed = caller.id == police.id && named == resultRoot;
+        if (caller.id == 0) {
+            vm.expectRevert(abi.encodeWithSelector(IParticipantRegistry.UnknownSigningKey.selector, caller.key));
+        } else if (caller.id != police.id) {
+            vm.expectRevert(abi.encodeWithSelector(IFreezeRegistry.NotFreezeRequester.selector, freezeId, caller.id));
+        } else if (named != resultRoot) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IFreezeRegistry.ResultRootMismatch.selector, freezeId, resultRoot, named)
+            );
+        }
+        vm.prank(caller.key);
+        freezes.acknowledgeFrozen(freezeId, named);
+        IFreezeRegistry.FreezeStatus expected =
+            allowed ? IFreezeRegistry.FreezeStatus.Acknowledged : IFreezeRegistry.FreezeStatus.Executed;
+        assertEq(uint256(freezes.getFreeze(freezeId).status), uint256(expected), "acknowledged exactly when allowed");
+        if (!allowed) return;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IFreezeRegistry.FreezeNotExecuted.selector,
+                freezeId,
+                IFreezeRegistry.FreezeStatus.Acknowledged
+            )
+        );
+        vm.prank(police.key);
+        freezes.acknowledgeFrozen(freezeId, named);
     }
 }

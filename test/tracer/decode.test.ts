@@ -7,6 +7,7 @@ import {
   AccessLedger__factory,
   AccessLogAnchor__factory,
   CaseRegistry__factory,
+  FreezeRegistry__factory,
   MatchingLedger__factory,
   ParticipantRegistry__factory,
 } from "../../types/ethers-contracts/index.js";
@@ -32,6 +33,7 @@ const CONTRACTS: [address: string, iface: Interface][] = [
   [RECORD.contracts.AccessLedger, new Interface(AccessLedger__factory.abi)],
   [RECORD.contracts.AccessLogAnchor, new Interface(AccessLogAnchor__factory.abi)],
   [RECORD.contracts.MatchingLedger, new Interface(MatchingLedger__factory.abi)],
+  [RECORD.contracts.FreezeRegistry, new Interface(FreezeRegistry__factory.abi)],
 ];
 
 /** A seeded generator (mulberry32): a failing case can be replayed. */

@@ -238,7 +238,9 @@ export const openApiDocument: OpenApiDocument = {
         description:
           "The custody lists every event of the case in chain order; a delivery appears twice " +
           "(the provider's `delivery` and the requester's `acknowledgement`); a matching session's " +
-          "steps are `match-opening`, `match-response`, `match-completion` and `match-failure`. Each " +
+          "steps are `match-opening`, `match-response`, `match-completion` and `match-failure`; a freeze's " +
+          "are `freeze-request`, `freeze-execution` (or `freeze-rejection`) and `freeze-acknowledgement`, " +
+          "with list and result roots only, never accounts or amounts. Each " +
           "entry's `action` says the step in words. It is paginated with `limit` and `cursor`.",
         tags: ["cases"],
         parameters: [ref("parameters", "caseIdOrCommitment"), ...paged],
@@ -571,6 +573,10 @@ export const openApiDocument: OpenApiDocument = {
             "match-response",
             "match-completion",
             "match-failure",
+            "freeze-request",
+            "freeze-execution",
+            "freeze-rejection",
+            "freeze-acknowledgement",
             "closure",
           ],
         },

@@ -26,7 +26,8 @@ export interface CustodyEntry {
   /**
    * opening, approval, extension-request, extension, request, withdrawal, grant, denial,
    * delivery, acknowledgement, revocation, anchor, match-opening, match-response,
-   * match-completion, match-failure, closure
+   * match-completion, match-failure, freeze-request, freeze-execution, freeze-rejection,
+   * freeze-acknowledgement, closure
    */
   step: string;
   /** The step in words, e.g. "match session 2 completed: 7 matches". */
@@ -170,6 +171,10 @@ const STEPS: Record<string, string> = {
   MatchResponseRecorded: "match-response",
   MatchCompleted: "match-completion",
   MatchFailed: "match-failure",
+  FreezeRequested: "freeze-request",
+  FreezeExecuted: "freeze-execution",
+  FreezeRejected: "freeze-rejection",
+  FreezeAcknowledged: "freeze-acknowledgement",
   CaseClosed: "closure",
 };
 
@@ -220,6 +225,14 @@ function actionOf(event: string, d: Record<string, unknown>): string {
         : `match session ${id} completed: ${plural(String(d["cardinality"]), "match", "matches")}`;
     case "MatchFailed":
       return `match session ${id} failed: ${String(d["reason"])}`;
+    case "FreezeRequested":
+      return `freeze ${String(d["freezeId"])} asked of institution ${String(d["exchange"])} (${plural(String(d["itemCount"]), "account")}, list committed)`;
+    case "FreezeExecuted":
+      return `freeze ${String(d["freezeId"])} executed (result committed)`;
+    case "FreezeRejected":
+      return `freeze ${String(d["freezeId"])} rejected (reason ${String(d["reasonCode"])})`;
+    case "FreezeAcknowledged":
+      return `freeze ${String(d["freezeId"])} result acknowledged`;
     default:
       return event;
   }
@@ -292,6 +305,25 @@ function details(event: string, a: Record<string, unknown>): Record<string, unkn
         providerSigner: (a["provider"] as Record<string, unknown> | undefined)?.["signer"],
         submitter: a["submitter"],
       };
+    case "FreezeRequested":
+      return {
+        freezeId: a["freezeId"],
+        exchange: Number(a["exchange"]),
+        itemCount: Number(a["itemCount"]),
+        listRoot: a["listRoot"],
+        traceCommitment: a["traceCommitment"],
+      };
+    case "FreezeExecuted":
+      return {
+        freezeId: a["freezeId"],
+        listRoot: a["listRoot"],
+        resultRoot: a["resultRoot"],
+        evidenceCommitment: a["evidenceCommitment"],
+      };
+    case "FreezeRejected":
+      return { freezeId: a["freezeId"], reasonCode: Number(a["reasonCode"]) };
+    case "FreezeAcknowledged":
+      return { freezeId: a["freezeId"], resultRoot: a["resultRoot"] };
     case "MatchFailed":
       return {
         sessionId: a["sessionId"],

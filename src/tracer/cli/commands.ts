@@ -24,7 +24,7 @@ import {
   type AnomalyThresholds,
 } from "../audit/anomalies.js";
 import { serveCommand } from "../api/command.js";
-import { freezeReport } from "../audit/freezes.js";
+import { freezeReport, readFreezeLists } from "../audit/freezes.js";
 import { labelsImportCommand, labelsShowCommand } from "../labels/command.js";
 import { traceCommand, transfersCommand } from "../funds/command.js";
 import { riskCommand, screenCommand } from "../risk/command.js";
@@ -454,41 +454,87 @@ const anomaliesCommand: Command = {
 
 const freezesCommand: Command = {
   name: "freezes",
-  summary: "freeze requests to exchanges and what they froze, per case (requested vs frozen)",
-  usage: "[--case ID] [--db URL|DIR] [--json]",
-  help: ["  --case ID            only this case", DB_HELP, JSON_HELP].join("\n"),
-  options: { case: { type: "string" }, ...DB_OPTION, ...JSON_OPTION },
+  summary:
+    "freeze requests to exchanges and their answers; with the off-chain lists, requested vs frozen",
+  usage: "[--case ID] [--lists DIR] [--db URL|DIR] [--json]",
+  help: [
+    "  --case ID            only this case",
+    "  --lists DIR          the freeze lists (*.json) held by the police or the exchange: each is",
+    "                       checked against the roots on chain (exit 1 on a mismatch), then",
+    "                       requested vs frozen is shown per account, with flags",
+    DB_HELP,
+    JSON_HELP,
+  ].join("\n"),
+  options: { case: { type: "string" }, lists: { type: "string" }, ...DB_OPTION, ...JSON_OPTION },
   async run(values) {
     const caseId = str(values, "case");
     if (caseId !== undefined && !/^\d+$/.test(caseId))
       throw new UsageError(`--case must be a case id, got ${JSON.stringify(caseId)}`);
-    const report = await withStore(values, (s) => freezeReport(s.db, caseId));
+    const dir = str(values, "lists");
+    const lists = dir === undefined ? [] : readFreezeLists(dir);
+    const report = await withStore(values, (s) => freezeReport(s.db, { caseId, lists }));
     if (values["json"] === true) {
       console.log(json(report));
       return 0;
     }
-    if (report.lines.length === 0) {
+    if (report.freezes.length === 0) {
       console.log("no freeze requests");
       return 0;
     }
     console.log(
       table(
-        ["freeze", "case", "exchange", "account", "requested", "frozen", "status"],
+        [
+          "freeze",
+          "case",
+          "exchange",
+          "police",
+          "items",
+          "status",
+          "requested",
+          "answered",
+          "list root",
+          "result root",
+          "lists",
+        ],
+        report.freezes.map((f) => [
+          f.freezeId,
+          f.caseId,
+          f.exchange,
+          f.requester,
+          f.itemCount,
+          f.status,
+          isoTime(f.requestedAt),
+          f.answeredAt === null ? "" : isoTime(f.answeredAt),
+          f.listRoot,
+          f.resultRoot ?? "",
+          [f.lists.request ? "request" : "", f.lists.result ? "result" : ""]
+            .filter(Boolean)
+            .join("+") || "-",
+        ]),
+      ),
+    );
+    if (report.lines.length === 0) return 0;
+    console.log("");
+    console.log(
+      table(
+        ["freeze", "case", "chain", "token", "account", "requested", "frozen", "status", "flags"],
         report.lines.map((l) => [
           l.freezeId,
           l.caseId,
-          l.exchange,
+          l.chainId,
+          l.token,
           l.account,
-          l.requested,
+          l.requested ?? "",
           l.frozen ?? "",
           l.status,
+          l.flags.join(", "),
         ]),
       ),
     );
     console.log("");
     console.log(
       table(
-        ["case", "chain", "token", "requested", "frozen", "pending", "rejected"],
+        ["case", "chain", "token", "requested", "frozen", "pending", "rejected", "unknown"],
         report.totals.map((t) => [
           t.caseId,
           t.chainId,
@@ -497,9 +543,12 @@ const freezesCommand: Command = {
           t.frozen,
           t.pending,
           t.rejected,
+          t.unknown,
         ]),
       ),
     );
+    const flagged = report.lines.filter((l) => l.flags.length > 0).length;
+    if (flagged > 0) console.log(`\n${flagged} flagged item${flagged === 1 ? "" : "s"}`);
     return 0;
   },
 };

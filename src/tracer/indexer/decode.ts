@@ -92,6 +92,7 @@ const PARTIES: Record<string, { actor?: string; counterpart?: string }> = {
   FreezeRequested: { actor: "requester", counterpart: "exchange" },
   FreezeExecuted: { actor: "exchange" },
   FreezeRejected: { actor: "exchange" },
+  FreezeAcknowledged: { actor: "requester" },
   MatchSessionOpened: { actor: "requesterId", counterpart: "providerId" },
   MatchResponseRecorded: { actor: "providerId", counterpart: "requesterId" },
   MatchCompleted: { actor: "requesterId", counterpart: "providerId" },

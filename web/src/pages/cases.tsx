@@ -241,6 +241,10 @@ const STEP_LABEL: Record<string, string> = {
   acknowledgement: "Acknowledgement",
   revocation: "Revocation",
   anchor: "Anchor",
+  "freeze-request": "Freeze request",
+  "freeze-execution": "Freeze executed",
+  "freeze-rejection": "Freeze rejected",
+  "freeze-acknowledgement": "Freeze acknowledged",
   closure: "Closure",
 };
 
