@@ -8,12 +8,7 @@ import {
   type TypedDataDomain,
 } from "ethers";
 import { buildLogBatch, type LogBatch } from "./anchoring.js";
-import {
-  commitCaseNumber,
-  commitSubject,
-  hashDocument,
-  type IdentifierType,
-} from "./commitments.js";
+import { commitCaseNumber, commitSubject, hashDocument } from "./commitments.js";
 import type { ConsortiumContracts } from "./deployment.js";
 import {
   accessLedgerDomain,
@@ -24,6 +19,7 @@ import {
 } from "./eip712.js";
 import { InputError, VeritraceError, withDecodedReverts } from "./errors.js";
 import { encodeKind, scopeOf } from "./kinds.js";
+import type { IdentifierType } from "./normalize.js";
 import { eventOf, transact } from "./transact.js";
 import {
   requireAddress,
