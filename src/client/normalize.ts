@@ -67,6 +67,15 @@ function defaultCountryOption(
   );
 }
 
+/**
+ * Checks a default country for phone numbers ("DE" or "49", see {@link NormalizeOptions}) and
+ * returns it in canonical form (ISO codes upper case); an {@link InputError} says why not.
+ */
+export function requireDefaultCountry(code: string): string {
+  const option = defaultCountryOption(code);
+  return "defaultCountry" in option ? option.defaultCountry : option.defaultCallingCode;
+}
+
 /** Why libphonenumber-js could not parse a number, in words. */
 function parseProblem(code: string, international: boolean): string {
   switch (code) {

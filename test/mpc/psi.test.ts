@@ -48,12 +48,12 @@ import {
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = path.join(ROOT, "bin", "veritrace.mjs");
 
-/** n distinct random E.164 numbers (+49 15x…), none in `avoid`. */
+/** n distinct random valid E.164 numbers (German mobiles, +49 151 and 8 digits), none in `avoid`. */
 function randomPhones(n: number, avoid: ReadonlySet<string> = new Set()): string[] {
   const out = new Set<string>();
   while (out.size < n) {
-    const digits = randomBytes(8).readBigUInt64BE() % 10_000_000_000n;
-    const phone = `+4915${digits.toString().padStart(10, "0")}`;
+    const digits = randomBytes(8).readBigUInt64BE() % 100_000_000n;
+    const phone = `+49151${digits.toString().padStart(8, "0")}`;
     if (!avoid.has(phone)) out.add(phone);
   }
   return [...out];
@@ -860,7 +860,7 @@ describe("veritrace match: two processes over HTTP", function () {
         headers: { authorization: `Bearer ${token}`, "content-length": "5000" },
       });
       req.on("error", () => resolve());
-      req.write('{"protocol":"veritrace-psi/1"', () => setTimeout(() => req.destroy(), 100));
+      req.write('{"protocol":"veritrace-psi/2"', () => setTimeout(() => req.destroy(), 100));
       req.on("close", () => resolve());
     });
     const result = await runCli(runArgs(["--token-file", file("token"), "--json"]));
