@@ -1,3 +1,0 @@
-import { normalizePhone } from "../src/client/normalize.js";
-const cands: [string, number][] = [["+49151", 8], ["+49160", 8], ["+3361", 7], ["+3367", 7], ["+39347", 7], ["+39333", 7], ["+346", 8], ["+447", 9], ["+4477", 8], ["+4478", 8], ["+3161", 7], ["+4850", 7], ["+4860", 7], ["+43664", 7], ["+4179", 7], ["+4176", 7], ["+1212", 7], ["+1646", 7], ["+8613", 9], ["+86138", 8], ["+86150", 8]];
-for (const [p, len] of cands) { let ok = 0; for (let i = 0; i < 3000; i++) { const s = p + String(Math.floor(Math.random() * 10 ** len)).padStart(len, "0"); try { normalizePhone(s); ok++; } catch {} } console.log(p, len, ok); }
