@@ -1,6 +1,6 @@
 /**
  * IBANs (ISO 13616): the length each country's IBANs have, and the mod-97 check. The lengths are
- * the SWIFT IBAN registry's (release 99, 2025), the 89 country codes it lists as IBAN prefixes.
+ * the SWIFT IBAN registry's (as of 2025), the 89 country codes it lists as IBAN prefixes.
  * Territories that use another country's prefix (Åland: FI; the French overseas territories: FR;
  * Jersey, Guernsey, the Isle of Man: GB) have no prefix of their own here, as in the registry.
  * Cross-checked against ibantools 4.5.4, whose table has the same lengths.
