@@ -42,8 +42,11 @@ const options = (v: { defaultCountry?: string }) =>
 
 describe("docs/test-vectors.json: every known answer recomputes", function () {
   it("is what the code computes today, vector for vector (regenerate: scripts/test-vectors.ts)", function () {
-    const { libphonenumberJs: _ignored, ...expected } = buildTestVectors();
-    const { libphonenumberJs: _alsoIgnored, ...published } = vectors;
+    // The metadata version is informative: a newer one passes as long as every vector holds.
+    const expected: Partial<TestVectors> = buildTestVectors();
+    const published: Partial<TestVectors> = { ...vectors };
+    delete expected.libphonenumberJs;
+    delete published.libphonenumberJs;
     expect(published).to.deep.equal(expected);
   });
 
