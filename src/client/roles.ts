@@ -309,6 +309,10 @@ export interface RequestInput {
   caseId: bigint;
   provider: number;
   datasetId: bigint;
+  /**
+   * The subject, normalized (docs/identifiers.md) and committed with the case key; a phone number
+   * written without + or 00 needs `defaultCountryCode` ("DE" or "49").
+   */
   subject: { type: IdentifierType; identifier: string; defaultCountryCode?: string };
   caseKey: string;
   purposeCode: number;
