@@ -94,7 +94,8 @@ describe("identifiers: phone numbers", function () {
     expectRefused(() => normalizePhone("+999 1234567"), /no country calling code that exists/);
   });
 
-  it("refuses letters and a + anywhere but first", function () {
+  it("refuses an empty number, letters and a + anywhere but first", function () {
+    expectRefused(() => normalizePhone("  "), /^phone: is empty$/);
     for (const s of ["+49 30 CALL ME", "+49 30 901820 ext. 12", "49+30901820"])
       expectRefused(() => normalizePhone(s), /^phone: .*characters other than digits/);
   });
@@ -211,6 +212,12 @@ describe("identifiers: national ID numbers", function () {
   it("converts a 15-digit first-generation number to its 18 characters", function () {
     expect(normalizeNationalId("110105491231002")).to.equal("11010519491231002X");
     expect(normalizeNationalId("440524800101001")).to.equal("440524198001010013");
+  });
+
+  it("counts both generations of one card as one identifier", function () {
+    const set = IdentifierSet.fromList("nationalId", ["11010519491231002X", "110105491231002"]);
+    expect(set.values).to.deep.equal(["11010519491231002X"]);
+    expect(set.duplicates).to.equal(1);
   });
 
   it("refuses a resident ID number whose birth date is no date", function () {

@@ -100,6 +100,7 @@ function parseProblem(code: string, international: boolean): string {
  */
 export function normalizePhone(input: string, defaultCountryCode?: string): string {
   const s = compatible(input);
+  if (s === "") throw new InputError("phone", "is empty");
   if (!/^\+?[\d\s\-.()/]+$/.test(s)) {
     throw new InputError(
       "phone",
