@@ -875,6 +875,17 @@ describe("veritrace match: two processes over HTTP", function () {
     const result = await runCli([...runArgs(), "--token", "abc"]);
     expect(result.code).to.equal(2);
   });
+
+  it("--country takes a country or a calling code; anything else is one usage error", async function () {
+    for (const bad of ["XX", "999", "Germany"]) {
+      const result = await runCli([...runArgs(["--token-file", file("token")]), "--country", bad]);
+      expect(result.code, result.stderr).to.equal(2);
+      expect(result.stderr.trim().split("\n")).to.have.length(1);
+      expect(result.stderr).to.include(
+        `--country must be a country (ISO 3166, e.g. DE) or a country calling code (e.g. 49), got "${bad}"`,
+      );
+    }
+  });
 });
 
 describe("veritrace match: air-gapped files", function () {
