@@ -90,18 +90,33 @@ const say = (text = "") => {
   if (!JSON_ONLY) console.log(text);
 };
 
-/** 2N − K distinct phone numbers: +<country><subscriber>, 8 to 13 digits after the +. */
+/**
+ * Mobile number ranges (country code and prefix, digits after it) in which every number is valid
+ * for libphonenumber-js, so that normalization refuses none of the drawn numbers.
+ */
+const RANGES: readonly (readonly [string, number])[] = [
+  ["49151", 8],
+  ["3361", 7],
+  ["39347", 7],
+  ["346", 8],
+  ["4478", 8],
+  ["3161", 7],
+  ["4850", 7],
+  ["43664", 7],
+  ["4179", 7],
+  ["86138", 8],
+];
+
+/** 2N − K distinct valid phone numbers: +<country><prefix><subscriber>, 10 to 13 digits after +. */
 function phoneNumbers(): { mine: string[]; theirs: string[]; common: string[] } {
   const rnd = prng(20_260_421);
-  const countries = ["49", "33", "39", "34", "44", "31", "48", "43", "41", "1"];
   const seen = new Set<string>();
   const all: string[] = [];
   while (all.length < 2 * ELEMENTS - OVERLAP) {
-    const cc = countries[Math.floor(rnd() * countries.length)] as string;
-    const length = 9 + Math.floor(rnd() * 3);
-    let subscriber = String(1 + Math.floor(rnd() * 9));
+    const [prefix, length] = RANGES[Math.floor(rnd() * RANGES.length)] as readonly [string, number];
+    let subscriber = "";
     while (subscriber.length < length) subscriber += String(Math.floor(rnd() * 10));
-    const number = `+${cc}${subscriber}`;
+    const number = `+${prefix}${subscriber}`;
     if (seen.has(number)) continue;
     seen.add(number);
     all.push(number);

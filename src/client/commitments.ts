@@ -1,17 +1,26 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { getBytes, hexlify, isHexString, keccak256, toUtf8Bytes } from "ethers";
 import { InputError } from "./errors.js";
+import { normalizeIdentifier, type IdentifierType, type NormalizeOptions } from "./normalize.js";
 import type { Bytes32 } from "./validate.js";
 
 /**
  * Keyed commitments: identifiers never go on chain. A subject is committed as
- * HMAC-SHA256(caseKey, "veritrace:subject:v1:" + type + ":" + normalized identifier), where the
+ * HMAC-SHA256(caseKey, "veritrace:subject:v2:" + type + ":" + normalized identifier), where the
  * 32-byte case key is held off-chain by the case's parties. Whoever holds the key and the
  * identifier can show that a commitment matches; nobody reading the chain can test guesses.
+ * Normalization is in normalize.ts; known-answer vectors are in docs/test-vectors.json.
  */
 
-/** Kinds of identifiers the client knows how to normalize. */
-export type IdentifierType = "phone" | "bankAccount" | "nationalId";
+/**
+ * Domain tag of subject commitments. Version 2: phone numbers normalized by libphonenumber-js
+ * (national trunk prefixes, "(0)"), IBAN lengths per country, Chinese resident ID numbers checked
+ * and converted to 18 characters; a v1 commitment of the same identifier differs on purpose.
+ */
+export const SUBJECT_TAG = "veritrace:subject:v2";
+
+/** Domain tag of case number commitments (unchanged: case numbers are only trimmed). */
+export const CASE_NUMBER_TAG = "veritrace:case-number:v1";
 
 /** A per-case secret key: 32 random bytes, hex. */
 export function generateCaseKey(): Bytes32 {
@@ -34,106 +43,30 @@ function hmac(caseKey: string | Uint8Array, message: string): Bytes32 {
   return hexlify(mac) as Bytes32;
 }
 
-/**
- * Normalizes a phone number to E.164 ("+" and 8 to 15 digits, no leading zero).
- * Accepts spaces, dashes, dots, parentheses and a "00" international prefix. A national number
- * (leading trunk "0") needs `defaultCountryCode` (digits, e.g. "49").
- */
-export function normalizePhone(input: string, defaultCountryCode?: string): string {
-  let s = input.trim().replace(/[\s\-.()/]/g, "");
-  if (s.startsWith("00")) s = `+${s.slice(2)}`;
-  if (!s.startsWith("+")) {
-    if (defaultCountryCode === undefined || !/^[1-9]\d{0,2}$/.test(defaultCountryCode)) {
-      throw new InputError(
-        "phone",
-        `${JSON.stringify(input)} has no country code (E.164 needs "+")`,
-      );
-    }
-    s = `+${defaultCountryCode}${s.replace(/^0/, "")}`;
-  }
-  if (!/^\+[1-9]\d{7,14}$/.test(s)) {
-    throw new InputError("phone", `${JSON.stringify(input)} is not an E.164 number`);
-  }
-  return s;
-}
-
-/** Whether `iban` (normalized) passes the ISO 13616 mod-97 check. */
-function ibanChecksumOk(iban: string): boolean {
-  const rearranged = iban.slice(4) + iban.slice(0, 4);
-  let remainder = 0;
-  for (const ch of rearranged) {
-    const digits = /[A-Z]/.test(ch) ? String(ch.charCodeAt(0) - 55) : ch;
-    for (const d of digits) remainder = (remainder * 10 + Number(d)) % 97;
-  }
-  return remainder === 1;
-}
-
-/**
- * Normalizes a bank account number: upper case, without spaces or dashes. An IBAN (two letters,
- * two digits, up to 30 letters or digits) must pass its mod-97 check; any other account number
- * must be 4 to 34 letters or digits.
- */
-export function normalizeBankAccount(input: string): string {
-  const s = input
-    .trim()
-    .toUpperCase()
-    .replace(/[\s\-.]/g, "");
-  if (/^[A-Z]{2}\d{2}/.test(s)) {
-    if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(s) || !ibanChecksumOk(s)) {
-      throw new InputError("bankAccount", `${JSON.stringify(input)} is not a valid IBAN`);
-    }
-    return s;
-  }
-  if (!/^[A-Z0-9]{4,34}$/.test(s)) {
-    throw new InputError("bankAccount", `${JSON.stringify(input)} is not an account number`);
-  }
-  return s;
-}
-
-/** Normalizes a national ID number: upper case, without spaces, dashes, dots or slashes; 4 to 32 letters or digits. */
-export function normalizeNationalId(input: string): string {
-  const s = input
-    .trim()
-    .toUpperCase()
-    .replace(/[\s\-./]/g, "");
-  if (!/^[A-Z0-9]{4,32}$/.test(s)) {
-    throw new InputError("nationalId", `${JSON.stringify(input)} is not an ID number`);
-  }
-  return s;
-}
-
-/** Normalizes an identifier of the given type. */
-export function normalizeIdentifier(
-  type: IdentifierType,
-  identifier: string,
-  options: { defaultCountryCode?: string } = {},
-): string {
-  switch (type) {
-    case "phone":
-      return normalizePhone(identifier, options.defaultCountryCode);
-    case "bankAccount":
-      return normalizeBankAccount(identifier);
-    case "nationalId":
-      return normalizeNationalId(identifier);
-  }
-}
-
 /** The keyed commitment of a query subject (what goes on chain instead of the identifier). */
 export function commitSubject(
   type: IdentifierType,
   identifier: string,
   caseKey: string | Uint8Array,
-  options: { defaultCountryCode?: string } = {},
+  options: NormalizeOptions = {},
 ): Bytes32 {
-  const normalized = normalizeIdentifier(type, identifier, options);
-  return hmac(caseKey, `veritrace:subject:v1:${type}:${normalized}`);
+  return commitNormalizedSubject(type, normalizeIdentifier(type, identifier, options), caseKey);
+}
+
+/** The keyed commitment of an identifier already normalized (as in the test vectors). */
+export function commitNormalizedSubject(
+  type: IdentifierType,
+  normalized: string,
+  caseKey: string | Uint8Array,
+): Bytes32 {
+  return hmac(caseKey, `${SUBJECT_TAG}:${type}:${normalized}`);
 }
 
 /** The keyed commitment of an internal case number (trimmed, case-sensitive). */
 export function commitCaseNumber(caseNumber: string, caseKey: string | Uint8Array): Bytes32 {
   const s = caseNumber.trim();
   if (s.length === 0) throw new InputError("caseNumber", "is empty");
-  return hmac(caseKey, `veritrace:case-number:v1:${s}`);
+  return hmac(caseKey, `${CASE_NUMBER_TAG}:${s}`);
 }
 
 /** keccak256 of a document or payload (bytes, or a string taken as UTF-8). */

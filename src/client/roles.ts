@@ -19,12 +19,7 @@ import {
   type FreezeRequestList,
   type FreezeResultList,
 } from "./freezes.js";
-import {
-  commitCaseNumber,
-  commitSubject,
-  hashDocument,
-  type IdentifierType,
-} from "./commitments.js";
+import { commitCaseNumber, commitSubject, hashDocument } from "./commitments.js";
 import type { ConsortiumContracts } from "./deployment.js";
 import {
   accessLedgerDomain,
@@ -35,6 +30,7 @@ import {
 } from "./eip712.js";
 import { InputError, ProposalFailedError, VeritraceError, withDecodedReverts } from "./errors.js";
 import { encodeKind, scopeOf } from "./kinds.js";
+import type { IdentifierType } from "./normalize.js";
 import { eventOf, transact } from "./transact.js";
 import {
   requireAddress,
@@ -376,6 +372,10 @@ export interface RequestInput {
   caseId: bigint;
   provider: number;
   datasetId: bigint;
+  /**
+   * The subject, normalized (docs/identifiers.md) and committed with the case key; a phone number
+   * written without + or 00 needs `defaultCountryCode` ("DE" or "49").
+   */
   subject: { type: IdentifierType; identifier: string; defaultCountryCode?: string };
   caseKey: string;
   purposeCode: number;

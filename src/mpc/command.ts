@@ -6,7 +6,9 @@
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { InputError } from "../client/errors.js";
 import { matchSession, newSessionTag } from "../client/matching.js";
+import { requireDefaultCountry } from "../client/normalize.js";
 import { MIN_TOKEN_LENGTH, readTokens } from "../tracer/api/command.js";
 import type { Command, Values } from "../tracer/cli/commands.js";
 import { logLine } from "../tracer/cli/output.js";
@@ -63,7 +65,8 @@ const OPTION_HELP = {
   mode: "  --mode MODE          psi (which identifiers match) or cardinality (only how many)",
   maxElements: `  --max-elements N     largest set accepted from either party (default ${DEFAULT_MAX_ELEMENTS.toLocaleString("en")})`,
   threads: "  --threads N          worker threads (default: one per core; 0: none)",
-  country: "  --country CODE       country code for national phone numbers (e.g. 49); default none",
+  country:
+    "  --country CODE       country of phone numbers written without + or 00: DE or 49, CN or 86, …; default none",
   token: `  --token-file FILE    bearer token (first line; at least ${MIN_TOKEN_LENGTH} characters); or ${TOKEN_ENV}`,
   json: "  --json               one JSON object on stdout instead of a sentence",
 };
@@ -120,11 +123,15 @@ function maxElements(values: Values): number {
 function country(values: Values): { defaultCountryCode?: string } {
   const c = str(values, "country");
   if (c === undefined) return {};
-  if (!/^[1-9]\d{0,2}$/.test(c))
-    throw new UsageError(
-      `--country must be a country calling code (1 to 3 digits), got ${JSON.stringify(c)}`,
-    );
-  return { defaultCountryCode: c };
+  try {
+    return { defaultCountryCode: requireDefaultCountry(c) };
+  } catch (error) {
+    if (error instanceof InputError)
+      throw new UsageError(
+        `--country must be a country (ISO 3166, e.g. DE) or a country calling code (e.g. 49), got ${JSON.stringify(c)}`,
+      );
+    throw error;
+  }
 }
 
 function readIdentifiers(values: Values, type: IdentifierType): IdentifierSet {

@@ -31,8 +31,12 @@ export const P = (1n << 255n) - 19n;
 /** Curve25519: v² = u³ + A·u² + u. */
 const A = 486_662n;
 
-/** Domain separation tag of the identifier hash (version 1 of the protocol). */
-export const HASH_DOMAIN = "veritrace:psi:v1";
+/**
+ * Domain separation tag of the identifier hash. Version 2 hashes identifiers normalized by the
+ * rules of src/client/normalize.ts (libphonenumber-js phone numbers, IBAN lengths, Chinese
+ * resident ID numbers); a v1 hash of the same identifier differs on purpose.
+ */
+export const HASH_DOMAIN = "veritrace:psi:v2";
 
 /** PKCS#8 DER prefix of a raw X25519 private key, SPKI DER prefix of a raw public key. */
 const PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");

@@ -5,7 +5,7 @@
  * that fails normalization stops everything, naming its line (file) or position (list).
  */
 import { readFileSync, statSync } from "node:fs";
-import { normalizeIdentifier } from "../client/commitments.js";
+import { normalizeIdentifier } from "../client/normalize.js";
 import { InputError } from "../client/errors.js";
 import { MatchError } from "./errors.js";
 import { DEFAULT_MAX_ELEMENTS, IDENTIFIER_TYPES, type IdentifierType } from "./messages.js";
@@ -13,7 +13,10 @@ import { DEFAULT_MAX_ELEMENTS, IDENTIFIER_TYPES, type IdentifierType } from "./m
 export interface IdentifierOptions {
   /** Largest set accepted; default {@link DEFAULT_MAX_ELEMENTS}. */
   maxElements?: number;
-  /** Country code for national phone numbers (leading 0), e.g. "49"; none by default. */
+  /**
+   * Country of phone numbers written without a country code, e.g. "DE" or "49"; none by default
+   * (such numbers are then refused).
+   */
   defaultCountryCode?: string;
 }
 

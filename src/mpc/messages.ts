@@ -2,9 +2,9 @@
  * The two messages of a session, as bytes: the same format in a file (air-gapped mode) and in an
  * HTTP body. A message is one line of JSON (the header) followed by the body, raw 32-byte points:
  *
- *   {"protocol":"veritrace-psi/1","kind":"request","sessionId":"0x…","mode":"psi","type":"phone",
+ *   {"protocol":"veritrace-psi/2","kind":"request","sessionId":"0x…","mode":"psi","type":"phone",
  *    "count":3,"bodySha256":"0x…"}\n  + 3 × 32 bytes
- *   {"protocol":"veritrace-psi/1","kind":"response","sessionId":"0x…","mode":"psi","type":"phone",
+ *   {"protocol":"veritrace-psi/2","kind":"response","sessionId":"0x…","mode":"psi","type":"phone",
  *    "requestDigest":"0x…","count":3,"providerCount":5,"bodySha256":"0x…"}\n  + (3 + 5) × 32 bytes
  *
  * A response's body is the re-blinded request (in request order in "psi" mode, shuffled in
@@ -17,8 +17,12 @@ import { createHash, type Hash } from "node:crypto";
 import { MatchError } from "./errors.js";
 import { POINT_BYTES } from "./group.js";
 
-/** Protocol name and version, the first field of every header. */
-export const PROTOCOL = "veritrace-psi/1";
+/**
+ * Protocol name and version, the first field of every header. Version 2 hashes under
+ * `veritrace:psi:v2` (identifiers normalized by the v2 rules): a peer still on version 1 is refused
+ * by name instead of matching nothing.
+ */
+export const PROTOCOL = "veritrace-psi/2";
 
 /** "psi": the requester learns which of its identifiers match; "cardinality": only how many. */
 export type PsiMode = "psi" | "cardinality";

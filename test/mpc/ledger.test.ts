@@ -49,12 +49,12 @@ const PASSWORD = "a keystore password for the test";
 const MNEMONIC = "test test test test test test test test test test test junk";
 const DAY = 86_400;
 
-/** n distinct random E.164 numbers (+49 15x…), none in `avoid`. */
+/** n distinct random valid E.164 numbers (German mobiles, +49 151 and 8 digits), none in `avoid`. */
 function randomPhones(n: number, avoid: ReadonlySet<string> = new Set()): string[] {
   const out = new Set<string>();
   while (out.size < n) {
-    const digits = randomBytes(8).readBigUInt64BE() % 10_000_000_000n;
-    const phone = `+4915${digits.toString().padStart(10, "0")}`;
+    const digits = randomBytes(8).readBigUInt64BE() % 100_000_000n;
+    const phone = `+49151${digits.toString().padStart(8, "0")}`;
     if (!avoid.has(phone)) out.add(phone);
   }
   return [...out];

@@ -48,12 +48,12 @@ import {
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = path.join(ROOT, "bin", "veritrace.mjs");
 
-/** n distinct random E.164 numbers (+49 15x…), none in `avoid`. */
+/** n distinct random valid E.164 numbers (German mobiles, +49 151 and 8 digits), none in `avoid`. */
 function randomPhones(n: number, avoid: ReadonlySet<string> = new Set()): string[] {
   const out = new Set<string>();
   while (out.size < n) {
-    const digits = randomBytes(8).readBigUInt64BE() % 10_000_000_000n;
-    const phone = `+4915${digits.toString().padStart(10, "0")}`;
+    const digits = randomBytes(8).readBigUInt64BE() % 100_000_000n;
+    const phone = `+49151${digits.toString().padStart(8, "0")}`;
     if (!avoid.has(phone)) out.add(phone);
   }
   return [...out];
@@ -269,7 +269,7 @@ describe("psi: correctness against the plaintext intersection", function () {
   });
 
   it("1 identifier against 100,000, on worker threads", async function () {
-    this.timeout(60_000);
+    this.timeout(120_000); // normalizing 100,000 numbers by libphonenumber-js adds a few seconds
     const theirs = randomPhones(100_000);
     const engine = await WorkerEngine.start();
     try {
@@ -457,7 +457,8 @@ describe("psi: tampered and malformed messages", function () {
     await expectMatchError(() => decodeResponse(swapped), "digest-mismatch");
     const body = Buffer.concat([response.reblinded, response.providerPoints]);
     const variants: [Record<string, unknown>, RegExp][] = [
-      [{ ...response.header, protocol: "veritrace-psi/2" }, /not a veritrace-psi\/1 message/],
+      // A peer on protocol 1 hashes under the old normalization: refused, not matched against.
+      [{ ...response.header, protocol: "veritrace-psi/1" }, /not a veritrace-psi\/2 message/],
       [{ ...response.header, extra: 1 }, /unknown header field extra/],
       [{ ...response.header, count: -1 }, /count is not a count/],
       [{ ...response.header, mode: "all" }, /unknown mode/],
@@ -597,7 +598,9 @@ describe("psi: identifiers", function () {
         throw new Error("accepted a bad line");
       })();
       expect(e.reason).to.equal("invalid-input");
-      expect(e.message).to.equal(`${file} line 5: phone: "+49 not a phone" is not an E.164 number`);
+      expect(e.message).to.equal(
+        `${file} line 5: phone: "+49 not a phone" has characters other than digits, spaces, - . / ( ) and a leading +`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -860,7 +863,7 @@ describe("veritrace match: two processes over HTTP", function () {
         headers: { authorization: `Bearer ${token}`, "content-length": "5000" },
       });
       req.on("error", () => resolve());
-      req.write('{"protocol":"veritrace-psi/1"', () => setTimeout(() => req.destroy(), 100));
+      req.write('{"protocol":"veritrace-psi/2"', () => setTimeout(() => req.destroy(), 100));
       req.on("close", () => resolve());
     });
     const result = await runCli(runArgs(["--token-file", file("token"), "--json"]));
@@ -871,6 +874,17 @@ describe("veritrace match: two processes over HTTP", function () {
   it("a token on the command line is not an option", async function () {
     const result = await runCli([...runArgs(), "--token", "abc"]);
     expect(result.code).to.equal(2);
+  });
+
+  it("--country takes a country or a calling code; anything else is one usage error", async function () {
+    for (const bad of ["XX", "999", "Germany"]) {
+      const result = await runCli([...runArgs(["--token-file", file("token")]), "--country", bad]);
+      expect(result.code, result.stderr).to.equal(2);
+      expect(result.stderr.trim().split("\n")).to.have.length(1);
+      expect(result.stderr).to.include(
+        `--country must be a country (ISO 3166, e.g. DE) or a country calling code (e.g. 49), got "${bad}"`,
+      );
+    }
   });
 });
 
