@@ -72,6 +72,7 @@ const REASONS: ReadonlySet<string> = new Set<MatchFailureReason>([
   "count-mismatch",
   "invalid-point",
   "low-order-point",
+  "duplicate-point",
   "unauthorized",
   "peer-error",
   "invalid-signature",

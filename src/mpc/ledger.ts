@@ -84,6 +84,7 @@ export const FAILURE_CODES: Readonly<Record<MatchFailureReason, MatchFailure>> =
   "malformed-message": MatchFailure.MalformedMessage,
   "invalid-point": MatchFailure.MalformedMessage,
   "low-order-point": MatchFailure.MalformedMessage,
+  "duplicate-point": MatchFailure.MalformedMessage,
   "count-mismatch": MatchFailure.WrongCount,
   "session-mismatch": MatchFailure.WrongSession,
   "digest-mismatch": MatchFailure.WrongSession,

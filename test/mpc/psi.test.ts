@@ -416,6 +416,71 @@ describe("psi: tampered and malformed messages", function () {
     }
   });
 
+  it("refuses a re-blinded list holding a small-order value (it would silently drop a match)", async function () {
+    for (const point of LOW_ORDER_POINTS) {
+      const { requester, response } = await exchange();
+      // Element 0 is one of the three matches: replaced by a small-order value, it would just not
+      // match, and the session would complete with a cardinality of 2.
+      const forged = forgeResponse(response, {
+        reblinded: withPoint(response.reblinded, 0, point),
+      });
+      const e = await expectMatchError(
+        () => requester.finish(encodeMessage(forged)),
+        "low-order-point",
+        /^re-blinded element 0 is a point of small order$/,
+      );
+      expect(e.index).to.equal(0);
+    }
+  });
+
+  it("refuses a re-blinded list holding a repeated value (it would silently add a match)", async function () {
+    for (const mode of ["psi", "cardinality"] as const) {
+      const { requester, response } = await exchange(mode);
+      // In psi mode elements 0..2 match; a copy of element 0 over element 5 (a non-match) would
+      // count 4. In cardinality mode the order is shuffled: any copy is a repeat.
+      const copy = response.reblinded.subarray(0, POINT_BYTES);
+      const forged = forgeResponse(response, {
+        reblinded: withPoint(response.reblinded, 5, copy),
+      });
+      const e = await expectMatchError(
+        () => requester.finish(forged),
+        "duplicate-point",
+        /^re-blinded element 5 repeats element 0$/,
+      );
+      expect(e.index).to.equal(5);
+    }
+  });
+
+  it("refuses a repeated value in the provider's own list and in a request", async function () {
+    const { requester, request, provider, response } = await exchange();
+    const copy = response.providerPoints.subarray(POINT_BYTES, 2 * POINT_BYTES);
+    await expectMatchError(
+      () =>
+        requester.finish(
+          forgeResponse(response, {
+            providerPoints: withPoint(response.providerPoints, 4, copy),
+          }),
+        ),
+      "duplicate-point",
+      /^the provider's element 4 repeats element 1$/,
+    );
+    const repeated = buildRequest(
+      request.header,
+      withPoint(request.points, 7, request.points.subarray(2 * POINT_BYTES, 3 * POINT_BYTES)),
+    );
+    await expectMatchError(
+      () => provider.respond(encodeMessage(repeated), randomPhones(3)),
+      "duplicate-point",
+      /^request element 7 repeats element 2$/,
+    );
+  });
+
+  it("an honest session never trips the checks: a set against itself matches every element", async function () {
+    const phones = randomPhones(300);
+    const { result } = await runSession(phones, phones, "cardinality");
+    expect(result.cardinality).to.equal(300);
+  });
+
   it("a response with another count than the request is refused", async function () {
     const { requester, response } = await exchange();
     const forged = forgeResponse(response, {
