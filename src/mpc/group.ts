@@ -8,9 +8,10 @@
  *   X25519(b, X25519(a, P)): blinding commutes.
  * - `hashToCurve` maps (session, type, identifier) to a u-coordinate of a point on the curve
  *   (never on its twist, see there), by try-and-increment over domain-separated SHA-512.
- * - Points received from the other party are checked: 32 bytes, canonical (u < 2^255 − 19; Node
- *   would silently reduce u ≥ p and ignore the top bit), and not of small order (OpenSSL refuses an
- *   all-zero output with ERR_OSSL_FAILED_DURING_DERIVATION, which we report as such).
+ * - Points received from the other party are checked, every list before any use
+ *   ({@link checkReceivedPoints}): 32 bytes, canonical (u < 2^255 − 19; Node would silently reduce
+ *   u ≥ p and ignore the top bit), not of small order, and no repeat. OpenSSL also refuses an
+ *   all-zero output with ERR_OSSL_FAILED_DURING_DERIVATION, which we report as such.
  *
  * Only node:crypto is used, so the worker threads load this module cheaply.
  */
