@@ -45,6 +45,8 @@ import {
   type PsiResult,
 } from "../../src/mpc/index.js";
 
+import { CHUNKINGS, rawPost } from "../helpers/raw-http.js";
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = path.join(ROOT, "bin", "veritrace.mjs");
 
@@ -724,6 +726,62 @@ describe("psi: the HTTP server in process", function () {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
+});
+
+describe("psi: the server reads the header first, whatever the TCP chunking", function () {
+  const TOKEN = "a-token-of-enough-length";
+  /** A server whose gate records, for each failed session, whether the gate had seen its header. */
+  async function gated(maxElements: number) {
+    const failures: { gated: boolean; reason: string }[] = [];
+    const server = createMatchServer({
+      identifiers: IdentifierSet.fromList("phone", randomPhones(2)),
+      tokens: [TOKEN],
+      engine: new InlineEngine(),
+      maxElements,
+      gate: () => {
+        let seen = false;
+        return {
+          authorize: () => {
+            seen = true;
+          },
+          failed: (f) => failures.push({ gated: seen, reason: f.reason }),
+        };
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { server, failures, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
+
+  for (const [what, maxElements, phones, extra, status, reason] of [
+    ["a message longer than its header", 10, 3, 1, 400, "malformed-message"],
+    ["a count over the limit", 2, 3, 0, 413, "too-large"],
+  ] as const) {
+    it(`${what}: refused after the gate saw the header, in every chunking (${status})`, async function () {
+      const { server, failures, url } = await gated(maxElements);
+      try {
+        for (const chunking of CHUNKINGS) {
+          const requester = new PsiRequester({
+            sessionId: newSession(),
+            mode: "psi",
+            type: "phone",
+          });
+          const bytes = encodeMessage(await requester.blind(randomPhones(phones)));
+          const answer = await rawPost(
+            url,
+            { authorization: `Bearer ${TOKEN}` },
+            Buffer.concat([bytes, Buffer.alloc(extra)]),
+            chunking,
+          );
+          expect(answer.status, chunking).to.equal(status);
+          expect(answer.body.error, chunking).to.equal(reason);
+          expect(failures.at(-1), chunking).to.deep.equal({ gated: true, reason });
+        }
+        expect(failures).to.have.length(CHUNKINGS.length);
+      } finally {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
