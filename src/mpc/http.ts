@@ -375,17 +375,16 @@ function readRequest(
       failed = true;
       reject(error);
     };
+    // Once the header is accepted the reader knows the body's exact length (within the limit):
+    // it refuses the first byte past it, in whatever chunk that byte comes. The byte limit only
+    // bounds what is drained after a refusal.
     const body = (data: Buffer) => {
       received += data.length;
-      if (received > maxBodyBytes) {
-        if (failed) req.destroy();
-        else {
-          req.pause();
-          fail(new MatchError("too-large", `the body is over the limit of ${maxBodyBytes} bytes`));
-        }
+      if (failed) {
+        if (received > maxBodyBytes) req.destroy();
         return;
       }
-      if (failed || data.length === 0) return;
+      if (data.length === 0) return;
       try {
         reader.push(data);
       } catch (error) {
