@@ -125,6 +125,18 @@ export interface MatchResponse {
   providerSetSize: bigint;
 }
 
+/**
+ * The requester's binding of a request message to the session it opened: signed by an active key
+ * of the session's requester and checked by the provider (off chain, before it marks a session
+ * failed), so that a request under a session is known to come from the session's opener.
+ */
+export interface MatchRequest {
+  sessionId: bigint;
+  tag: string;
+  /** The digest of the request message, as recorded at opening. */
+  requestDigest: string;
+}
+
 /** A matching session's result, as both parties sign it (IMatchingLedger.MatchResult). */
 export interface MatchResult {
   sessionId: bigint;
@@ -145,6 +157,15 @@ export const MATCH_RESPONSE_TYPES: Record<string, TypedDataField[]> = {
     { name: "requestDigest", type: "bytes32" },
     { name: "responseDigest", type: "bytes32" },
     { name: "providerSetSize", type: "uint64" },
+  ],
+};
+
+/** EIP-712 type the requester signs for its request (checked off chain by the provider). */
+export const MATCH_REQUEST_TYPES: Record<string, TypedDataField[]> = {
+  MatchRequest: [
+    { name: "sessionId", type: "uint256" },
+    { name: "tag", type: "bytes32" },
+    { name: "requestDigest", type: "bytes32" },
   ],
 };
 
@@ -184,6 +205,15 @@ export function validateMatchResponse(m: MatchResponse): MatchResponse {
   };
 }
 
+/** Checks a request binding's fields before anyone signs it. */
+export function validateMatchRequest(m: MatchRequest): MatchRequest {
+  return {
+    sessionId: requireInteger("sessionId", m.sessionId, 1n, 2n ** 256n - 1n),
+    tag: requireCommitment("tag", m.tag),
+    requestDigest: requireCommitment("requestDigest", m.requestDigest),
+  };
+}
+
 /** Checks a result's fields before anyone signs it (the set-size bound is the contract's). */
 export function validateMatchResult(m: MatchResult): MatchResult {
   return {
@@ -203,6 +233,15 @@ export async function signMatchResponse(
   m: MatchResponse,
 ): Promise<string> {
   return signer.signTypedData(domain, MATCH_RESPONSE_TYPES, validateMatchResponse(m));
+}
+
+/** The requester's signature binding its request to the session it opened. */
+export async function signMatchRequest(
+  signer: Signer,
+  domain: TypedDataDomain,
+  m: MatchRequest,
+): Promise<string> {
+  return signer.signTypedData(domain, MATCH_REQUEST_TYPES, validateMatchRequest(m));
 }
 
 /** Either party's signature of a session's result. */
@@ -225,19 +264,27 @@ export function matchResultDigest(domain: TypedDataDomain, m: MatchResult): stri
 }
 
 /**
- * Off-chain check of an ECDSA signature of a response or a result: the address that signed, or
+ * Off-chain check of an ECDSA signature of a request, a response or a result: the address that signed, or
  * undefined when the signature is malformed. (Contract signers are checked on chain, ERC-1271.)
  */
 export function recoverMatchSigner(
   domain: TypedDataDomain,
-  m: { kind: "response"; message: MatchResponse } | { kind: "result"; message: MatchResult },
+  m:
+    | { kind: "request"; message: MatchRequest }
+    | { kind: "response"; message: MatchResponse }
+    | { kind: "result"; message: MatchResult },
   signature: string,
 ): string | undefined {
   try {
     Signature.from(signature);
-    return m.kind === "response"
-      ? verifyTypedData(domain, MATCH_RESPONSE_TYPES, m.message, signature)
-      : verifyTypedData(domain, MATCH_RESULT_TYPES, m.message, signature);
+    switch (m.kind) {
+      case "request":
+        return verifyTypedData(domain, MATCH_REQUEST_TYPES, m.message, signature);
+      case "response":
+        return verifyTypedData(domain, MATCH_RESPONSE_TYPES, m.message, signature);
+      case "result":
+        return verifyTypedData(domain, MATCH_RESULT_TYPES, m.message, signature);
+    }
   } catch {
     return undefined;
   }

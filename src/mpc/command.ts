@@ -40,11 +40,13 @@ import {
   parseSignature,
   recordCosigned,
   resultToCosign,
+  signRequest,
   usesLedger,
   type CosignRequest,
   type MatchLedger,
   type OpenedSession,
 } from "./ledger.js";
+import type { MatchSignature } from "../client/matching.js";
 import {
   PsiProvider,
   PsiRequester,
@@ -487,7 +489,8 @@ const blind: Command = {
     OPTION_HELP.mode,
     OPTION_HELP.type,
     OPTION_HELP.input,
-    "  --out FILE           the request file, to carry to the provider",
+    "  --out FILE           the request file, to carry to the provider, and beside it (with the",
+    "                       ledger) FILE.sig.json, the signature binding it to the session (carry it too)",
     "  --state FILE         the private state for `match finish` (mode 0600; holds the session's",
     "                       secret, the identifiers and the ledger's session id: keep it, never send it)",
     LEDGER_HELP,
@@ -545,6 +548,16 @@ const blind: Command = {
             `${JSON.stringify({ ...requester.exportState(), ledger: ledgerState })}\n`,
             0o600,
           );
+          if (ledger !== null && opened !== null) {
+            const binding: RequestSignatureFile = {
+              format: "veritrace-match-request-signature/1",
+              sessionId: opened.sessionId.toString(),
+              tag: opened.tag,
+              requestDigest: opened.requestDigest,
+              requester: await signRequest(ledger, opened),
+            };
+            writeFileAtomic(signatureFileOf(out), `${JSON.stringify(binding, null, 2)}\n`);
+          }
           writeMessageFile(out, blinded);
           return {
             tag,
@@ -579,6 +592,27 @@ const blind: Command = {
   },
 };
 
+/** The requester's signature binding its request to its session, beside the request file. */
+interface RequestSignatureFile {
+  format: "veritrace-match-request-signature/1";
+  sessionId: string;
+  tag: string;
+  requestDigest: string;
+  requester: MatchSignature;
+}
+
+/**
+ * The requester's binding of a request file (null if the file does not exist); a file that is not
+ * one is refused, naming it.
+ */
+function readRequestSignature(file: string): MatchSignature | null {
+  if (!existsSync(file)) return null;
+  const doc = readJson(file, "the request signature") as Partial<RequestSignatureFile> | null;
+  if (doc?.format !== "veritrace-match-request-signature/1")
+    throw new MatchError("malformed-message", `${file} is not a request signature`);
+  return parseSignature(doc.requester, `${file}: requester`);
+}
+
 /** The provider's signature of its response, beside the response file (air-gapped mode). */
 interface ResponseSignatureFile {
   format: "veritrace-match-response-signature/1";
@@ -596,9 +630,11 @@ const respond: Command = {
   name: "match respond",
   summary: "air-gapped step 2 (provider): answer a request file with a response file",
   usage:
-    "--request FILE --type TYPE --input FILE --out RESPONSE (--rpc URL --deployment FILE --keystore FILE | --no-ledger) [--session HEX] [--modes LIST] [--json]",
+    "--request FILE --type TYPE --input FILE --out RESPONSE (--rpc URL --deployment FILE --keystore FILE [--request-signature FILE] | --no-ledger) [--session HEX] [--modes LIST] [--json]",
   help: [
     "  --request FILE       the requester's request file",
+    "  --request-signature FILE  with the ledger: the requester's signature binding the request to",
+    "                       its session (default: REQUEST.sig.json)",
     OPTION_HELP.type,
     OPTION_HELP.input,
     "  --out FILE           the response file, to carry back to the requester, and beside it",
@@ -616,6 +652,7 @@ const respond: Command = {
   options: {
     ...COMMON_OPTIONS,
     request: { type: "string" },
+    "request-signature": { type: "string" },
     out: { type: "string" },
     session: { type: "string" },
     modes: { type: "string" },
@@ -631,7 +668,8 @@ const respond: Command = {
     return withLedger(values, async (ledger) => {
       // As the server does: the header first, so that a session opened for this provider is
       // known (and marked failed) even when the body is what is wrong.
-      const file = openRequestFile(required(values, "request"), max);
+      const requestFile = required(values, "request");
+      const file = openRequestFile(requestFile, max);
       const identifiers = readIdentifiers(values, type);
       const gatekeeper = ledger === null ? null : new ProviderLedger(ledger);
       let ours: bigint | null = null;
@@ -639,7 +677,14 @@ const respond: Command = {
         const checked =
           gatekeeper === null
             ? null
-            : await gatekeeper.checkHeader(file.header, undefined, (s) => (ours = s.sessionId));
+            : await gatekeeper.checkHeader(
+                file.header,
+                undefined,
+                readRequestSignature(
+                  str(values, "request-signature") ?? signatureFileOf(requestFile),
+                ),
+                (s) => (ours = s.sessionId),
+              );
         const request = file.message();
         if (gatekeeper !== null) await gatekeeper.checkRequest(request);
         const outcome = await withEngine(

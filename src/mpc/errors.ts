@@ -24,6 +24,8 @@ export type MatchFailureReason =
   | "invalid-point"
   /** A point of small order: the Diffie-Hellman output would be all zero. */
   | "low-order-point"
+  /** The same point twice in a list: it would count twice (or hide a size) in the intersection. */
+  | "duplicate-point"
   /** The peer refused the bearer token. */
   | "unauthorized"
   /** The peer answered with an error, or could not be reached (or not in time). */

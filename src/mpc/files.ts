@@ -8,6 +8,7 @@ import {
   fsyncSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -98,28 +99,44 @@ export function readRequestFile(
 
 /**
  * A request file read in two steps, in the order the server reads a request: `header`, parsed and
- * checked alone (so that the session is known before the body is), then `message()`, the whole
- * message with its body checked. A failure names the file.
+ * its form checked alone (so that the session is known before the body is, and before the limits
+ * are applied), then `message()`, the whole message with its size and body checked. A failure
+ * names the file.
  */
 export function openRequestFile(
   file: string,
   maxElements = DEFAULT_MAX_ELEMENTS,
 ): { header: RequestHeader; message(): PsiRequestMessage } {
   return withFileName(file, () => {
-    const bytes = readBounded(file, maxElements);
-    const newline = bytes.indexOf(0x0a);
+    const first = readHead(file, MAX_HEADER_BYTES + 1);
     const reader = new MessageReader({ maxElements });
-    reader.push(bytes.subarray(0, newline < 0 ? MAX_HEADER_BYTES + 1 : newline + 1));
-    const header = reader.parsedHeader;
+    // More than a header's length without a newline: pushHeader refuses it.
+    const header = reader.pushHeader(first) === null ? null : reader.parsedHeader;
     if (header === null)
       throw new MatchError("malformed-message", "the file ends before its header line does");
     if (header.kind !== "request")
       throw new MatchError("malformed-message", "expected a request, got a response");
     return {
       header,
-      message: () => withFileName(file, () => decodeRequest(bytes, { maxElements })),
+      message: () =>
+        withFileName(file, () => decodeRequest(readBounded(file, maxElements), { maxElements })),
     };
   });
+}
+
+/** The first `n` bytes of a file (fewer if it is shorter). */
+function readHead(file: string, n: number): Buffer {
+  let fd: number | null = null;
+  try {
+    fd = openSync(file, "r");
+    const buffer = Buffer.alloc(n);
+    const read = readSync(fd, buffer, 0, n, 0);
+    return buffer.subarray(0, read);
+  } catch (error) {
+    throw new MatchError("invalid-input", `cannot read ${file}: ${(error as Error).message}`);
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }
 
 /** Reads a response file; a failure names the file. */

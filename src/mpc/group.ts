@@ -8,9 +8,10 @@
  *   X25519(b, X25519(a, P)): blinding commutes.
  * - `hashToCurve` maps (session, type, identifier) to a u-coordinate of a point on the curve
  *   (never on its twist, see there), by try-and-increment over domain-separated SHA-512.
- * - Points received from the other party are checked: 32 bytes, canonical (u < 2^255 − 19; Node
- *   would silently reduce u ≥ p and ignore the top bit), and not of small order (OpenSSL refuses an
- *   all-zero output with ERR_OSSL_FAILED_DURING_DERIVATION, which we report as such).
+ * - Points received from the other party are checked, every list before any use
+ *   ({@link checkReceivedPoints}): 32 bytes, canonical (u < 2^255 − 19; Node would silently reduce
+ *   u ≥ p and ignore the top bit), not of small order, and no repeat. OpenSSL also refuses an
+ *   all-zero output with ERR_OSSL_FAILED_DURING_DERIVATION, which we report as such.
  *
  * Only node:crypto is used, so the worker threads load this module cheaply.
  */
@@ -53,6 +54,57 @@ const LOW_ORDER: ReadonlySet<bigint> = new Set([
   325_606_250_916_557_431_795_983_626_356_110_631_294_008_115_727_848_805_560_023_387_167_927_233_504n,
   39_382_357_235_489_614_581_723_060_781_553_021_112_529_911_719_440_698_176_882_885_853_963_445_705_823n,
 ]);
+
+/** The 32-byte encodings of {@link LOW_ORDER}, as latin1 strings (a byte-wise lookup). */
+const LOW_ORDER_ENCODINGS: ReadonlySet<string> = new Set(
+  [...LOW_ORDER].map((u) => encodeU(u).toString("latin1")),
+);
+
+/**
+ * Checks a list of points received from the other party, before any of it is used: n × 32 bytes,
+ * each a canonical u-coordinate (u < 2^255 − 19), none of small order, and no two equal. `what`
+ * names the list in the error ("the request's", "the provider's re-blinded list"), which names the
+ * element (its 0-based index) and, for a repeat, the element it repeats.
+ *
+ * Why each rule: a non-canonical value is a second encoding of a point (Node reduces it), a
+ * small-order value is the identity after blinding (X25519's all-zero output) and never matches,
+ * and a repeated value counts twice in the intersection: each would make the session end with a
+ * wrong result and no error. Distinct identifiers always give distinct points (the hash is
+ * injective in practice and blinding is a bijection on the prime-order subgroup), so an honest
+ * party never sends a repeat.
+ */
+export function checkReceivedPoints(list: Uint8Array, what: string): void {
+  if (list.length % POINT_BYTES !== 0) {
+    throw new MatchError(
+      "invalid-point",
+      `${what} list is ${list.length} bytes, not a multiple of 32`,
+    );
+  }
+  const bytes = Buffer.from(list.buffer, list.byteOffset, list.byteLength);
+  const seen = new Map<string, number>();
+  for (let i = 0, o = 0; o < bytes.length; i++, o += POINT_BYTES) {
+    if (!isCanonical(bytes, o)) {
+      throw new MatchError(
+        "invalid-point",
+        `${what} element ${i} is not a canonical point (u ≥ 2^255 − 19)`,
+        { index: i },
+      );
+    }
+    const key = bytes.toString("latin1", o, o + POINT_BYTES);
+    if (LOW_ORDER_ENCODINGS.has(key)) {
+      throw new MatchError("low-order-point", `${what} element ${i} is a point of small order`, {
+        index: i,
+      });
+    }
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new MatchError("duplicate-point", `${what} element ${i} repeats element ${first}`, {
+        index: i,
+      });
+    }
+    seen.set(key, i);
+  }
+}
 
 /** A fresh secret key object for a 32-byte scalar (clamped by X25519 itself). */
 export function privateKeyOf(scalar: Uint8Array): KeyObject {

@@ -56,6 +56,12 @@ export const RESULT_PATH = "/psi/v1/results";
  * protocol's 32-byte session id is the ledger's `tag`).
  */
 export const LEDGER_SESSION_HEADER = "veritrace-match-session";
+/**
+ * HTTP headers of a session request carrying the requester's EIP-712 MatchRequest signature, which
+ * binds the request to the session's opener (ledger.ts, `signRequest`).
+ */
+export const REQUEST_SIGNER_HEADER = "veritrace-match-request-signer";
+export const REQUEST_SIGNATURE_HEADER = "veritrace-match-request-signature";
 /** HTTP headers of a response carrying the provider's EIP-712 MatchResponse signature. */
 export const SIGNER_HEADER = "veritrace-match-signer";
 export const SIGNATURE_HEADER = "veritrace-match-signature";
@@ -72,6 +78,7 @@ const REASONS: ReadonlySet<string> = new Set<MatchFailureReason>([
   "count-mismatch",
   "invalid-point",
   "low-order-point",
+  "duplicate-point",
   "unauthorized",
   "peer-error",
   "invalid-signature",
@@ -245,15 +252,9 @@ export function createMatchServer(options: MatchServerOptions): Server {
       await answerJson(req, res, cosign);
       return;
     }
+    // A Content-Length over the limit is refused once the message's header is checked, like a
+    // count over the limit: the ledger's gate always speaks first (see readRequest).
     const declared = Number(req.headers["content-length"] ?? Number.NaN);
-    if (declared > maxBodyBytes) {
-      refuse(
-        413,
-        "too-large",
-        `a body of ${declared} bytes is over the limit of ${maxBodyBytes} (${maxElements} elements)`,
-      );
-      return;
-    }
     if (busy) {
       refuse(503, "busy", "another session is running; retry later");
       return;
@@ -265,13 +266,18 @@ export function createMatchServer(options: MatchServerOptions): Server {
       options.gate?.({ headers: req.headers, remoteAddress: req.socket.remoteAddress ?? null }) ??
       {};
     try {
-      const request = await readRequest(req, maxElements, maxBodyBytes, async (header) => {
+      const request = await readRequest(req, maxBodyBytes, async (header) => {
         sessionId = header.sessionId;
-        // The ledger's gate first: a session opened for this provider is then known, and marked
-        // failed if any later check refuses it.
+        // The ledger's gate first: a session opened for this provider (and bound to its
+        // requester) is then known, and marked failed if any later check refuses it.
         if (gate.authorize !== undefined) await gate.authorize(header);
         provider.checkHeader(header);
         if (options.authorize !== undefined) await options.authorize(header);
+        if (declared > maxBodyBytes)
+          throw new MatchError(
+            "too-large",
+            `a body of ${declared} bytes is over the limit of ${maxBodyBytes} (${maxElements} elements)`,
+          );
       });
       if (gate.admit !== undefined) await gate.admit(request);
       const outcome = await provider.respond(request, options.identifiers);
@@ -343,59 +349,79 @@ async function answerJson(
 }
 
 /**
- * Reads a request message from a request body, checking its header before its body arrives. After
- * a refusal it keeps reading (and dropping) what the client still sends, up to the byte limit, so
- * that the client is not cut off before it reads the error.
+ * Reads a request message from a request body. The header line is read first, whatever the TCP
+ * chunking: no byte after it is taken (nor counted against the limits) before `onHeader` (the
+ * ledger's gate, then the provider's own checks of the header: session, type, mode, count) has
+ * accepted it, so a request is refused, and its session marked failed or not, the same way
+ * whether its bytes arrive in one read or one by one. After a refusal it keeps reading (and
+ * dropping) what the client still sends, up to the byte limit, so that the client is not cut off
+ * before it reads the error.
  */
 function readRequest(
   req: IncomingMessage,
-  maxElements: number,
   maxBodyBytes: number,
   onHeader: (header: RequestHeader) => Promise<void>,
 ): Promise<PsiRequestMessage> {
   return new Promise<PsiRequestMessage>((resolve, reject) => {
-    const reader = new MessageReader({ maxElements });
+    // The count limit is onHeader's (after the gate); the reader's own is never lower.
+    const reader = new MessageReader({ maxElements: Number.MAX_SAFE_INTEGER });
     let received = 0;
     let headerSeen = false;
     let failed = false;
+    /** Settles once the header is accepted or refused; the end of the body waits for it. */
+    let gated: Promise<void> = Promise.resolve();
     const fail = (error: unknown) => {
       if (failed) return;
       failed = true;
       reject(error);
     };
-    req.on("data", (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > maxBodyBytes) {
-        if (failed) req.destroy();
-        else {
-          req.pause();
-          fail(new MatchError("too-large", `the body is over the limit of ${maxBodyBytes} bytes`));
-        }
+    // Once the header is accepted the reader knows the body's exact length (within the limit):
+    // it refuses the first byte past it, in whatever chunk that byte comes. The byte limit only
+    // bounds what is drained after a refusal.
+    const body = (data: Buffer) => {
+      received += data.length;
+      if (failed) {
+        if (received > maxBodyBytes) req.destroy();
         return;
       }
-      if (failed) return;
+      if (data.length === 0) return;
       try {
-        reader.push(chunk);
+        reader.push(data);
+      } catch (error) {
+        fail(error);
+      }
+    };
+    req.on("data", (chunk: Buffer) => {
+      if (headerSeen || failed) {
+        body(chunk);
+        return;
+      }
+      let rest: Buffer | null;
+      try {
+        rest = reader.pushHeader(chunk);
       } catch (error) {
         fail(error);
         return;
       }
+      received += chunk.length - (rest?.length ?? 0);
       const header = reader.parsedHeader;
-      if (!headerSeen && header !== null) {
-        headerSeen = true;
-        if (header.kind !== "request") {
-          fail(new MatchError("malformed-message", "expected a request, got a response"));
-          return;
-        }
-        req.pause();
-        onHeader(header).then(
-          () => req.resume(),
-          (error: unknown) => {
-            fail(error);
-            req.resume();
-          },
-        );
+      if (rest === null || header === null) return;
+      headerSeen = true;
+      if (header.kind !== "request") {
+        fail(new MatchError("malformed-message", "expected a request, got a response"));
+        return;
       }
+      req.pause();
+      gated = onHeader(header).then(
+        () => {
+          body(rest);
+          req.resume();
+        },
+        (error: unknown) => {
+          fail(error);
+          req.resume();
+        },
+      );
     });
     let ended = false;
     req.on("error", (error) =>
@@ -406,15 +432,17 @@ function readRequest(
     });
     req.on("end", () => {
       ended = true;
-      if (failed) return;
-      try {
-        const message = reader.end();
-        if (message.header.kind !== "request")
-          throw new MatchError("malformed-message", "expected a request, got a response");
-        resolve(message as PsiRequestMessage);
-      } catch (error) {
-        fail(error);
-      }
+      void gated.then(() => {
+        if (failed) return;
+        try {
+          const message = reader.end();
+          if (message.header.kind !== "request")
+            throw new MatchError("malformed-message", "expected a request, got a response");
+          resolve(message as PsiRequestMessage);
+        } catch (error) {
+          fail(error);
+        }
+      });
     });
   });
 }

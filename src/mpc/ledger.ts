@@ -17,8 +17,10 @@ import {
 } from "../client/deployment.js";
 import {
   recoverMatchSigner,
+  signMatchRequest,
   signMatchResponse,
   signMatchResult,
+  type MatchRequest,
   type MatchResponse,
   type MatchResult,
 } from "../client/eip712.js";
@@ -49,6 +51,8 @@ import { TracerError, UsageError } from "../tracer/errors.js";
 import { MatchError, type MatchFailureReason } from "./errors.js";
 import {
   LEDGER_SESSION_HEADER,
+  REQUEST_SIGNATURE_HEADER,
+  REQUEST_SIGNER_HEADER,
   SIGNATURE_HEADER,
   SIGNER_HEADER,
   type MatchServerOptions,
@@ -91,6 +95,7 @@ export const FAILURE_CODES: Readonly<Record<MatchFailureReason, MatchFailure>> =
   "malformed-message": MatchFailure.MalformedMessage,
   "invalid-point": MatchFailure.MalformedMessage,
   "low-order-point": MatchFailure.MalformedMessage,
+  "duplicate-point": MatchFailure.MalformedMessage,
   "count-mismatch": MatchFailure.WrongCount,
   "session-mismatch": MatchFailure.WrongSession,
   "digest-mismatch": MatchFailure.WrongSession,
@@ -239,12 +244,16 @@ export async function connectMatchLedger(
 /** Checks that `signature` signs `m` and is by an active key of `participant`. */
 async function requireSignedBy(
   ledger: MatchLedger,
-  m: { kind: "response"; message: MatchResponse } | { kind: "result"; message: MatchResult },
+  m:
+    | { kind: "request"; message: MatchRequest }
+    | { kind: "response"; message: MatchResponse }
+    | { kind: "result"; message: MatchResult },
   signature: MatchSignature,
   participant: number,
   who: "provider" | "requester",
 ): Promise<void> {
-  const type = m.kind === "response" ? "MatchResponse" : "MatchResult";
+  const type =
+    m.kind === "request" ? "MatchRequest" : m.kind === "response" ? "MatchResponse" : "MatchResult";
   const recovered = recoverMatchSigner(ledger.domain, m, signature.signature);
   if (recovered === undefined || recovered.toLowerCase() !== signature.signer.toLowerCase())
     throw new MatchError(
@@ -323,6 +332,41 @@ export async function openOnLedger(
     provider: s.provider,
     transactions: { open: opened.receipt.hash },
   };
+}
+
+/**
+ * The requester's signature binding its request to the session it opened (EIP-712
+ * `MatchRequest`: the ledger's session id, the tag and the request digest recorded at opening).
+ * The provider checks it before it marks the session failed for anything wrong in the request:
+ * without it, anyone holding a serve token who read a tag on the ledger could have another
+ * requester's session marked failed.
+ */
+export async function signRequest(
+  ledger: MatchLedger,
+  opened: Pick<OpenedSession, "sessionId" | "tag" | "requestDigest">,
+): Promise<MatchSignature> {
+  const m: MatchRequest = {
+    sessionId: opened.sessionId,
+    tag: opened.tag,
+    requestDigest: opened.requestDigest,
+  };
+  return {
+    signer: ledger.address,
+    signature: await signMatchRequest(ledger.signer, ledger.domain, m),
+  };
+}
+
+/** The HTTP headers carrying a request's binding ({@link signRequest}). */
+export function requestSignatureHeaders(binding: MatchSignature): Record<string, string> {
+  return { [REQUEST_SIGNER_HEADER]: binding.signer, [REQUEST_SIGNATURE_HEADER]: binding.signature };
+}
+
+/** The requester's binding from the headers of its HTTP request (null if absent). */
+export function requestSignatureOf(headers: IncomingHttpHeaders): MatchSignature | null {
+  const signer = headers[REQUEST_SIGNER_HEADER];
+  const signature = headers[REQUEST_SIGNATURE_HEADER];
+  if (typeof signer !== "string" && typeof signature !== "string") return null;
+  return parseSignature({ signer, signature }, "the requester's request signature");
 }
 
 /** The provider's signature from the headers of its HTTP answer (null if absent). */
@@ -553,12 +597,17 @@ export class ProviderLedger {
 
   /**
    * Before the body: an open session with this tag on the ledger, for this provider (and, if the
-   * requester named one, with that id), of this mode and size. Returns the session once it is
-   * known to be this provider's and open (`ours`), even if a later check refuses it.
+   * requester named one, with that id), the request bound to it by its requester (`binding`, a
+   * `MatchRequest` signature by an active key of the session's requester over the session id, tag
+   * and request digest the ledger recorded), of this mode and size. Only once the session is
+   * known to be this provider's, open and the binding its requester's is it passed to `ours` (and
+   * so may be marked failed if a later check refuses the request): a request from anyone else is
+   * refused without touching the session.
    */
   async checkHeader(
     header: RequestHeader,
     claimed: string | undefined,
+    binding: MatchSignature | null,
     ours: (s: MatchSession) => void,
   ): Promise<MatchSession> {
     const refuse = (message: string) => new MatchError("session-mismatch", message);
@@ -573,6 +622,21 @@ export class ProviderLedger {
         `session ${s.sessionId} is for participant ${s.provider}, this provider is participant ${this.ledger.participant}`,
       );
     if (s.status !== "open") throw refuse(`session ${s.sessionId} is ${s.status}, not open`);
+    if (binding === null)
+      throw new MatchError(
+        "invalid-signature",
+        `the request carries no MatchRequest signature by session ${s.sessionId}'s requester`,
+      );
+    await requireSignedBy(
+      this.ledger,
+      {
+        kind: "request",
+        message: { sessionId: s.sessionId, tag: s.tag, requestDigest: s.requestDigest },
+      },
+      binding,
+      s.requester,
+      "requester",
+    );
     ours(s);
     if (s.mode !== header.mode)
       throw refuse(
@@ -671,7 +735,7 @@ export class ProviderLedger {
     let checked: MatchSession | null = null;
     return {
       authorize: async (header) => {
-        await this.checkHeader(header, claimed, (s) => (ours = s));
+        await this.checkHeader(header, claimed, requestSignatureOf(headers), (s) => (ours = s));
       },
       admit: async (request) => {
         checked = await this.checkRequest(request);

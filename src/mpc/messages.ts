@@ -200,8 +200,11 @@ function malformed(message: string): MatchError {
   return new MatchError("malformed-message", message);
 }
 
-/** Checks a parsed header strictly: exactly the known fields, each of the right form. */
-function checkHeader(value: unknown, maxElements: number): RequestHeader | ResponseHeader {
+/**
+ * Checks a parsed header strictly: exactly the known fields, each of the right form. The counts'
+ * limit is {@link checkLimit}'s, apart: a server checks the header against the ledger first.
+ */
+function checkHeader(value: unknown): RequestHeader | ResponseHeader {
   if (value === null || typeof value !== "object" || Array.isArray(value))
     throw malformed("the header is not a JSON object");
   const h = value as Record<string, unknown>;
@@ -231,12 +234,6 @@ function checkHeader(value: unknown, maxElements: number): RequestHeader | Respo
     const n = h[c];
     if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0)
       throw malformed(`the header's ${c} is not a count`);
-    if (n > maxElements) {
-      throw new MatchError(
-        "too-large",
-        `the message holds ${n.toLocaleString("en")} elements, more than the limit of ${maxElements.toLocaleString("en")}`,
-      );
-    }
   }
   if (
     kind === "response" &&
@@ -244,6 +241,17 @@ function checkHeader(value: unknown, maxElements: number): RequestHeader | Respo
   )
     throw malformed("the header's requestDigest is not 0x + 64 lowercase hex digits");
   return h as unknown as RequestHeader | ResponseHeader;
+}
+
+/** Refuses a header whose counts are over the limit (before its body is allocated or read). */
+export function checkLimit(header: RequestHeader | ResponseHeader, maxElements: number): void {
+  for (const n of header.kind === "request" ? [header.count] : [header.count, header.providerCount])
+    if (n > maxElements) {
+      throw new MatchError(
+        "too-large",
+        `the message holds ${n.toLocaleString("en")} elements, more than the limit of ${maxElements.toLocaleString("en")}`,
+      );
+    }
 }
 
 /**
@@ -266,7 +274,7 @@ export class MessageReader {
     this.maxElements = limits.maxElements ?? DEFAULT_MAX_ELEMENTS;
   }
 
-  /** Bytes the body will have once the header is read (null before). */
+  /** Bytes the body will have once the header is read and within the limit (null before). */
   get expectedBodyBytes(): number | null {
     return this.body === null ? null : this.body.length;
   }
@@ -276,21 +284,31 @@ export class MessageReader {
     return this.header;
   }
 
+  /**
+   * Reads header bytes only: returns the bytes after the header line once it is complete (and
+   * parsed, its form checked but not its counts' limit), null while it is not. A server uses it to
+   * check the header (against the ledger) before it takes any byte of the body, however the bytes
+   * were split in transit; {@link push} then takes the rest.
+   */
+  pushHeader(chunk: Uint8Array): Buffer | null {
+    const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.header !== null) return data;
+    const newline = data.indexOf(0x0a);
+    const take = newline < 0 ? data.length : newline + 1;
+    if (this.headerLength + take > MAX_HEADER_BYTES)
+      throw malformed(`no header line within the first ${MAX_HEADER_BYTES} bytes`);
+    this.headerParts.push(Buffer.from(data.subarray(0, take)));
+    this.headerLength += take;
+    if (newline < 0) return null;
+    this.readHeader();
+    return data.subarray(take);
+  }
+
   push(chunk: Uint8Array): void {
-    let data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (this.header === null) {
-      const newline = data.indexOf(0x0a);
-      const take = newline < 0 ? data.length : newline + 1;
-      if (this.headerLength + take > MAX_HEADER_BYTES)
-        throw malformed(`no header line within the first ${MAX_HEADER_BYTES} bytes`);
-      this.headerParts.push(Buffer.from(data.subarray(0, take)));
-      this.headerLength += take;
-      if (newline < 0) return;
-      this.readHeader();
-      data = data.subarray(take);
-    }
+    const data = this.pushHeader(chunk);
+    if (data === null) return;
+    const body = this.startBody();
     if (data.length === 0) return;
-    const body = this.body as Buffer;
     if (this.filled + data.length > body.length) {
       throw malformed(
         `the message is longer than its header announces (${body.length} body bytes)`,
@@ -311,24 +329,32 @@ export class MessageReader {
     } catch {
       throw malformed("the header line is not JSON");
     }
-    const header = checkHeader(parsed, this.maxElements);
-    const elements = header.count + (header.kind === "response" ? header.providerCount : 0);
+    const header = checkHeader(parsed);
     this.header = header;
     this.headerBytes = bytes;
-    this.body = Buffer.alloc(elements * POINT_BYTES);
     this.messageHash.update(bytes);
+  }
+
+  /** The body's buffer, allocated once the counts are within the limit. */
+  private startBody(): Buffer {
+    if (this.body !== null) return this.body;
+    const header = this.header as RequestHeader | ResponseHeader;
+    checkLimit(header, this.maxElements);
+    const elements = header.count + (header.kind === "response" ? header.providerCount : 0);
+    this.body = Buffer.alloc(elements * POINT_BYTES);
+    return this.body;
   }
 
   /** The message; refuses a truncated one and a wrong digest. */
   end(): PsiMessage {
     const header = this.header;
-    const body = this.body;
-    if (header === null || body === null || this.headerBytes === null)
+    if (header === null || this.headerBytes === null)
       throw malformed(
         this.headerLength === 0
           ? "the message is empty"
           : "the message has no complete header line",
       );
+    const body = this.startBody();
     if (this.filled < body.length) {
       throw malformed(`the message is truncated: ${this.filled} of ${body.length} body bytes`);
     }

@@ -1,6 +1,7 @@
 /**
  * The requester's online session, as `veritrace match run` runs it and as code may call it with
- * any ethers Signer (the demo): blind, open the session on the ledger, exchange over HTTP, record
+ * any ethers Signer (the demo): blind, open the session on the ledger, sign the request's binding
+ * to the session, exchange over HTTP, record
  * the provider's signed response, finish, have the result co-signed and record it; after the
  * opening, any failure marks the session failed. docs/psi.md, "Recorded on the ledger".
  */
@@ -12,8 +13,10 @@ import {
   failOnLedger,
   openOnLedger,
   recordCosigned,
+  requestSignatureHeaders,
   responseSignatureOf,
   resultToCosign,
+  signRequest,
   type MatchLedger,
   type OpenedSession,
 } from "./ledger.js";
@@ -69,7 +72,13 @@ export async function runOnlineSession(
       const { response, headers } = await exchangeWithHeaders(peer, token, blinded, {
         ...limits,
         timeoutMs,
-        headers: opened === null ? {} : { [LEDGER_SESSION_HEADER]: opened.sessionId.toString() },
+        headers:
+          ledger === null || opened === null
+            ? {}
+            : {
+                [LEDGER_SESSION_HEADER]: opened.sessionId.toString(),
+                ...requestSignatureHeaders(await signRequest(ledger, opened)),
+              },
       });
       if (ledger !== null && opened !== null)
         await acceptResponse(ledger, opened, response, responseSignatureOf(headers));

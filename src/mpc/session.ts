@@ -17,7 +17,7 @@ import { createHash, randomBytes, randomInt } from "node:crypto";
 import { InputError } from "../client/errors.js";
 import { InlineEngine, type CurveEngine } from "./engine.js";
 import { MatchError, type MatchFailureReason } from "./errors.js";
-import { POINT_BYTES, isCanonical } from "./group.js";
+import { POINT_BYTES, checkReceivedPoints } from "./group.js";
 import { IdentifierSet, checkIdentifierType, type IdentifierOptions } from "./identifiers.js";
 import {
   DEFAULT_MAX_ELEMENTS,
@@ -300,15 +300,10 @@ export class PsiRequester {
         `the provider's set of ${h.providerCount.toLocaleString("en")} is over the limit of ${max.toLocaleString("en")}`,
       );
     }
-    for (let i = 0; i < h.count; i++) {
-      if (!isCanonical(message.reblinded, i * POINT_BYTES)) {
-        throw new MatchError(
-          "invalid-point",
-          `re-blinded element ${i} is not a canonical point (u ≥ 2^255 − 19)`,
-          { index: i },
-        );
-      }
-    }
+    // Every point received, before any is used: a small-order or repeated value would otherwise
+    // drop or add a match without an error.
+    checkReceivedPoints(message.reblinded, "re-blinded");
+    checkReceivedPoints(message.providerPoints, "the provider's");
     const engine = options.engine ?? this.engine;
     const theirs = await engine.multiply(secret, message.providerPoints);
     const set = new Set<string>();
@@ -461,6 +456,7 @@ export class PsiProvider {
     this.checkHeader(h);
     if (request.points.length !== h.count * POINT_BYTES)
       throw new MatchError("count-mismatch", `the request's body does not hold ${h.count} points`);
+    checkReceivedPoints(request.points, "request");
   }
 
   /** Checks a request's header alone: session, type, mode and size (before its body arrives). */

@@ -18,6 +18,7 @@ import {
   matchingDomain,
   newSessionTag,
   openMatchSession,
+  signMatchResponse,
   signMatchResult,
   writeDeployment,
   type MatchResult,
@@ -27,15 +28,26 @@ import {
   LEDGER_SESSION_HEADER,
   MATCH_PATH,
   MatchError,
+  PsiProvider,
   PsiRequester,
   RESULT_PATH,
+  acceptResponse,
+  buildResponse,
+  connectMatchLedger,
+  encodeMessage,
   exchangeWithHeaders,
+  readRequestFile,
+  requestSignatureHeaders,
+  signRequest,
   transcriptDigest,
   writeMessageFile,
   type CosignRequest,
+  type MatchLedger,
   type PsiMode,
   type PsiRequestMessage,
 } from "../../src/mpc/index.js";
+import { responseSignatureOf } from "../../src/mpc/ledger.js";
+import { CHUNKINGS, rawPost } from "../helpers/raw-http.js";
 import {
   ROOT,
   failure,
@@ -615,6 +627,33 @@ describe("veritrace match on the ledger: two processes and the chain", function 
   const completedLines = () => sessionLines().filter((l) => l["status"] === "completed").length;
   const hex32 = "0x[0-9a-f]{64}";
 
+  let policeLedger: MatchLedger | null = null;
+  /** The police's `MatchRequest` binding of `opened` (the request it opened session `id` with). */
+  async function binding(id: bigint, opened: PsiRequestMessage) {
+    policeLedger ??= await connectMatchLedger(node.contracts, node.cast.police.signer);
+    return signRequest(policeLedger, {
+      sessionId: id,
+      tag: opened.header.sessionId,
+      requestDigest: opened.digest,
+    });
+  }
+  /** The HTTP headers of a request under session `id`, bound by the police. */
+  const sessionHeaders = async (id: bigint, opened: PsiRequestMessage) => ({
+    [LEDGER_SESSION_HEADER]: id.toString(),
+    ...requestSignatureHeaders(await binding(id, opened)),
+  });
+  /** The police's binding written beside a request file, as `match blind` writes it. */
+  async function writeBinding(requestFile: string, id: bigint, opened: PsiRequestMessage) {
+    const doc = {
+      format: "veritrace-match-request-signature/1",
+      sessionId: id.toString(),
+      tag: opened.header.sessionId,
+      requestDigest: opened.digest,
+      requester: await binding(id, opened),
+    };
+    writeFileSync(`${requestFile}.sig.json`, JSON.stringify(doc));
+  }
+
   /** Opens a session honestly on the ledger, as the police, for a library-blinded request. */
   const openHonestly = (request: PsiRequestMessage, requestId = more): Promise<bigint> =>
     openMatchSession(node.contracts, node.cast.police.signer, {
@@ -674,11 +713,12 @@ describe("veritrace match on the ledger: two processes and the chain", function 
   for (const v of variants) {
     it(`the server refuses a request whose ${v.what} is not the opening's (403) and marks the session failed, as the provider`, async function () {
       const tag = newSessionTag();
-      const id = await openHonestly(await blinded(tag, "psi", suspects));
+      const honest = await blinded(tag, "psi", suspects);
+      const id = await openHonestly(honest);
       const completed = completedLines();
       const refused = await failure(
         exchangeWithHeaders(server.url, token(), await blinded(tag, v.mode, v.phones()), {
-          headers: { [LEDGER_SESSION_HEADER]: id.toString() },
+          headers: await sessionHeaders(id, honest),
         }),
       );
       expect(refused).to.be.instanceOf(MatchError);
@@ -826,6 +866,7 @@ describe("veritrace match on the ledger: two processes and the chain", function 
     const flipped = await blinded(newSessionTag(), "psi", suspects);
     const flippedSession = await openHonestly(flipped);
     writeMessageFile(file("flipped.psi"), flipped);
+    await writeBinding(file("flipped.psi"), flippedSession, flipped);
     flipByte(file("flipped.psi"));
     await respondRefused(
       file("flipped.psi"),
@@ -839,8 +880,10 @@ describe("veritrace match on the ledger: two processes and the chain", function 
     });
     // Another body under the session's tag, hashed consistently: not the recorded digest.
     const tag = newSessionTag();
-    const swappedSession = await openHonestly(await blinded(tag, "psi", suspects));
+    const swappedHonest = await blinded(tag, "psi", suspects);
+    const swappedSession = await openHonestly(swappedHonest);
     writeMessageFile(file("swapped.psi"), await blinded(tag, "psi", others));
+    await writeBinding(file("swapped.psi"), swappedSession, swappedHonest);
     await respondRefused(
       file("swapped.psi"),
       new RegExp(
@@ -1060,6 +1103,256 @@ describe("veritrace match on the ledger: two processes and the chain", function 
     expect(await failedBy(id)).to.deep.equal({
       participantId: node.cast.police.id,
       reasonCode: FAILURE_CODES["session-mismatch"],
+    });
+  });
+
+  it("match finish: a signed response whose re-blinded list repeats a value: exit 1, one line naming it, no result; the session marked failed (malformed message)", async function () {
+    const f = (x: string) => file(`repeat-${x}`);
+    await step(
+      "blind",
+      [
+        "--request",
+        more.toString(),
+        "--mode",
+        "psi",
+        "--type",
+        "phone",
+        "--input",
+        file("suspects.txt"),
+        "--out",
+        f("request.psi"),
+        "--state",
+        f("state.json"),
+      ],
+      "police",
+    );
+    const id = BigInt(
+      (JSON.parse(readFileSync(f("state.json"), "utf8")) as { ledger: { sessionId: string } })
+        .ledger.sessionId,
+    );
+    // The provider answers honestly, then copies the re-blinded value of suspect 0 (a match) over
+    // that of suspect 20 (no match): the requester would count 16 matches, not 15. It signs what
+    // it sends, so only the points' check can catch it.
+    const request = readRequestFile(f("request.psi"));
+    const { response: honest } = await new PsiProvider({ type: "phone" }).respond(
+      request,
+      subscribers,
+    );
+    const reblinded = Buffer.from(honest.reblinded);
+    reblinded.copy(reblinded, 20 * 32, 0, 32);
+    const forged = buildResponse(
+      { ...honest.header, requestDigest: request.digest },
+      reblinded,
+      Buffer.from(honest.providerPoints),
+    );
+    writeMessageFile(f("response.psi"), forged);
+    const telecom = node.cast.telecom.signer;
+    const signed = {
+      sessionId: id,
+      tag: request.header.sessionId,
+      requestDigest: request.digest,
+      responseDigest: forged.digest,
+      providerSetSize: BigInt(forged.header.providerCount),
+    };
+    writeFileSync(
+      `${f("response.psi")}.sig.json`,
+      JSON.stringify({
+        format: "veritrace-match-response-signature/1",
+        sessionId: id.toString(),
+        tag: signed.tag,
+        requestDigest: signed.requestDigest,
+        responseDigest: signed.responseDigest,
+        providerSetSize: signed.providerSetSize.toString(),
+        provider: {
+          signer: await telecom.getAddress(),
+          signature: await signMatchResponse(telecom, await matchingDomain(node.contracts), signed),
+        },
+      }),
+    );
+    const r = await matchCommand(
+      "finish",
+      [
+        "--state",
+        f("state.json"),
+        "--response",
+        f("response.psi"),
+        "--to-cosign",
+        f("to-cosign.json"),
+        "--out",
+        f("result.json"),
+      ],
+      "police",
+    );
+    expectOneLine(
+      r,
+      "match finish",
+      new RegExp(
+        `re-blinded element 20 repeats element 0; session ${id} marked failed on the ledger \\(code 1, malformed message\\)$`,
+      ),
+    );
+    expect(existsSync(f("result.json"))).to.equal(false);
+    expect(existsSync(f("to-cosign.json"))).to.equal(false);
+    expect(await failedBy(id)).to.deep.equal({
+      participantId: node.cast.police.id,
+      reasonCode: FAILURE_CODES["duplicate-point"],
+    });
+  });
+
+  // ------------------------------------------------------------ the same bytes, any TCP chunking
+
+  for (const chunking of CHUNKINGS) {
+    it(`match serve, ${chunking}: a request longer than its header announces is refused (400) and its session marked failed, as the provider`, async function () {
+      const request = await blinded(newSessionTag(), "psi", suspects.slice(0, 3));
+      const id = await openHonestly(request);
+      const answer = await rawPost(
+        server.url,
+        { authorization: `Bearer ${token()}`, ...(await sessionHeaders(id, request)) },
+        Buffer.concat([encodeMessage(request), Buffer.of(0)]),
+        chunking,
+      );
+      expect(answer.status).to.equal(400);
+      expect(answer.body.error).to.equal("malformed-message");
+      expect(answer.body.message).to.match(/longer than its header announces/);
+      expect(await failedBy(id)).to.deep.equal({
+        participantId: node.cast.telecom.id,
+        reasonCode: FAILURE_CODES["malformed-message"],
+      });
+    });
+  }
+
+  it("match serve: a count over --max-elements is refused (413) and its session marked failed, the same in every chunking", async function () {
+    // --max-elements bounds the provider's own set too.
+    writeFileSync(file("few-subscribers.txt"), `${subscribers.slice(0, 40).join("\n")}\n`);
+    const small = await serve(
+      [
+        "--input",
+        file("few-subscribers.txt"),
+        "--type",
+        "phone",
+        "--token-file",
+        file("token"),
+        "--threads",
+        "0",
+        "--max-elements",
+        "50",
+        ...ledgerArgs("telecom"),
+      ],
+      env,
+    );
+    try {
+      for (const chunking of CHUNKINGS) {
+        const request = await blinded(newSessionTag(), "psi", suspects); // 60 > 50
+        const id = await openHonestly(request);
+        const answer = await rawPost(
+          small.url,
+          { authorization: `Bearer ${token()}`, ...(await sessionHeaders(id, request)) },
+          encodeMessage(request),
+          chunking,
+        );
+        expect(answer.status, chunking).to.equal(413);
+        expect(answer.body).to.deep.equal({
+          error: "too-large",
+          message: "the request holds 60 elements, more than the limit of 50",
+        });
+        expect(await failedBy(id), chunking).to.deep.equal({
+          participantId: node.cast.telecom.id,
+          reasonCode: FAILURE_CODES["too-large"],
+        });
+      }
+    } finally {
+      await small.stop();
+    }
+  });
+
+  // ------------------------------------------------------------ a request is bound to its opener
+
+  it("a request under another requester's open session, by a holder of a serve token, is refused (403) without touching the session; the opener's later request succeeds", async function () {
+    const tag = newSessionTag();
+    const honest = await blinded(tag, "psi", suspects);
+    const id = await openHonestly(honest);
+    // The attacker read the tag from MatchSessionOpened; its request is garbage for this session.
+    const garbage = await blinded(tag, "cardinality", others.slice(0, 7));
+    const bank = await connectMatchLedger(node.contracts, node.cast.bank.signer);
+    const other = await blinded(newSessionTag(), "psi", suspects);
+    const otherId = await openHonestly(other);
+    const attempts: [string, Record<string, string>, RegExp][] = [
+      [
+        "no binding",
+        { [LEDGER_SESSION_HEADER]: `${id}` },
+        new RegExp(`the request carries no MatchRequest signature by session ${id}'s requester$`),
+      ],
+      [
+        "a binding by another institution's key",
+        {
+          [LEDGER_SESSION_HEADER]: `${id}`,
+          ...requestSignatureHeaders(
+            await signRequest(bank, { sessionId: id, tag, requestDigest: honest.digest }),
+          ),
+        },
+        new RegExp(
+          `the requester's MatchRequest signer ${await node.cast.bank.signer.getAddress()} is not an active key of participant ${node.cast.police.id}$`,
+        ),
+      ],
+      [
+        "the opener's binding of another session",
+        {
+          [LEDGER_SESSION_HEADER]: `${id}`,
+          ...requestSignatureHeaders(await binding(otherId, other)),
+        },
+        new RegExp(
+          `MatchRequest signature is not 0x[0-9a-fA-F]{40}'s over the request of session ${id}`,
+        ),
+      ],
+    ];
+    const completed = completedLines();
+    for (const [what, headers, pattern] of attempts) {
+      const refused = await failure(exchangeWithHeaders(server.url, token(), garbage, { headers }));
+      expect(refused, what).to.be.instanceOf(MatchError);
+      expect((refused as MatchError).reason, what).to.equal("invalid-signature");
+      expect(refused.message, what).to.match(
+        /^the provider refused the request \(403 invalid-signature\)/,
+      );
+      expect(refused.message, what).to.match(pattern);
+      expect(sessionLines().at(-1), what).to.include({
+        tag,
+        status: "failed",
+        reason: "invalid-signature",
+      });
+    }
+    // The same garbage as a request file, with no binding beside it: refused, nothing marked.
+    writeMessageFile(file("garbage.psi"), garbage);
+    await respondRefused(
+      file("garbage.psi"),
+      new RegExp(`the request carries no MatchRequest signature by session ${id}'s requester$`),
+    );
+    // Give a marking transaction time to land, had one been sent.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const m = node.contracts.matching;
+    expect(await m.queryFilter(m.filters.MatchFailed(id))).to.have.length(0);
+    expect((await matchSession(node.contracts, id))?.status).to.equal("open");
+    expect(completedLines()).to.equal(completed);
+
+    // The opener's own request, bound by its key: answered, and its response recorded.
+    const { response, headers } = await exchangeWithHeaders(server.url, token(), honest, {
+      headers: await sessionHeaders(id, honest),
+    });
+    expect(response.header.count).to.equal(60);
+    await acceptResponse(
+      policeLedger as MatchLedger,
+      {
+        sessionId: id,
+        requestId: more,
+        tag,
+        requestDigest: honest.digest,
+        provider: node.cast.telecom.id,
+        transactions: { open: "" },
+      },
+      response,
+      responseSignatureOf(headers),
+    );
+    expect(await matchSession(node.contracts, id)).to.deep.include({
+      status: "responded",
+      responseDigest: response.digest,
     });
   });
 });

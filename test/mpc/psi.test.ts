@@ -45,6 +45,8 @@ import {
   type PsiResult,
 } from "../../src/mpc/index.js";
 
+import { CHUNKINGS, rawPost } from "../helpers/raw-http.js";
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = path.join(ROOT, "bin", "veritrace.mjs");
 
@@ -416,6 +418,71 @@ describe("psi: tampered and malformed messages", function () {
     }
   });
 
+  it("refuses a re-blinded list holding a small-order value (it would silently drop a match)", async function () {
+    for (const point of LOW_ORDER_POINTS) {
+      const { requester, response } = await exchange();
+      // Element 0 is one of the three matches: replaced by a small-order value, it would just not
+      // match, and the session would complete with a cardinality of 2.
+      const forged = forgeResponse(response, {
+        reblinded: withPoint(response.reblinded, 0, point),
+      });
+      const e = await expectMatchError(
+        () => requester.finish(encodeMessage(forged)),
+        "low-order-point",
+        /^re-blinded element 0 is a point of small order$/,
+      );
+      expect(e.index).to.equal(0);
+    }
+  });
+
+  it("refuses a re-blinded list holding a repeated value (it would silently add a match)", async function () {
+    for (const mode of ["psi", "cardinality"] as const) {
+      const { requester, response } = await exchange(mode);
+      // In psi mode elements 0..2 match; a copy of element 0 over element 5 (a non-match) would
+      // count 4. In cardinality mode the order is shuffled: any copy is a repeat.
+      const copy = response.reblinded.subarray(0, POINT_BYTES);
+      const forged = forgeResponse(response, {
+        reblinded: withPoint(response.reblinded, 5, copy),
+      });
+      const e = await expectMatchError(
+        () => requester.finish(forged),
+        "duplicate-point",
+        /^re-blinded element 5 repeats element 0$/,
+      );
+      expect(e.index).to.equal(5);
+    }
+  });
+
+  it("refuses a repeated value in the provider's own list and in a request", async function () {
+    const { requester, request, provider, response } = await exchange();
+    const copy = response.providerPoints.subarray(POINT_BYTES, 2 * POINT_BYTES);
+    await expectMatchError(
+      () =>
+        requester.finish(
+          forgeResponse(response, {
+            providerPoints: withPoint(response.providerPoints, 4, copy),
+          }),
+        ),
+      "duplicate-point",
+      /^the provider's element 4 repeats element 1$/,
+    );
+    const repeated = buildRequest(
+      request.header,
+      withPoint(request.points, 7, request.points.subarray(2 * POINT_BYTES, 3 * POINT_BYTES)),
+    );
+    await expectMatchError(
+      () => provider.respond(encodeMessage(repeated), randomPhones(3)),
+      "duplicate-point",
+      /^request element 7 repeats element 2$/,
+    );
+  });
+
+  it("an honest session never trips the checks: a set against itself matches every element", async function () {
+    const phones = randomPhones(300);
+    const { result } = await runSession(phones, phones, "cardinality");
+    expect(result.cardinality).to.equal(300);
+  });
+
   it("a response with another count than the request is refused", async function () {
     const { requester, response } = await exchange();
     const forged = forgeResponse(response, {
@@ -662,6 +729,62 @@ describe("psi: the HTTP server in process", function () {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
+});
+
+describe("psi: the server reads the header first, whatever the TCP chunking", function () {
+  const TOKEN = "a-token-of-enough-length";
+  /** A server whose gate records, for each failed session, whether the gate had seen its header. */
+  async function gated(maxElements: number) {
+    const failures: { gated: boolean; reason: string }[] = [];
+    const server = createMatchServer({
+      identifiers: IdentifierSet.fromList("phone", randomPhones(2)),
+      tokens: [TOKEN],
+      engine: new InlineEngine(),
+      maxElements,
+      gate: () => {
+        let seen = false;
+        return {
+          authorize: () => {
+            seen = true;
+          },
+          failed: (f) => failures.push({ gated: seen, reason: f.reason }),
+        };
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { server, failures, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
+
+  for (const [what, maxElements, phones, extra, status, reason] of [
+    ["a message longer than its header", 10, 3, 1, 400, "malformed-message"],
+    ["a count over the limit", 2, 3, 0, 413, "too-large"],
+  ] as const) {
+    it(`${what}: refused after the gate saw the header, in every chunking (${status})`, async function () {
+      const { server, failures, url } = await gated(maxElements);
+      try {
+        for (const chunking of CHUNKINGS) {
+          const requester = new PsiRequester({
+            sessionId: newSession(),
+            mode: "psi",
+            type: "phone",
+          });
+          const bytes = encodeMessage(await requester.blind(randomPhones(phones)));
+          const answer = await rawPost(
+            url,
+            { authorization: `Bearer ${TOKEN}` },
+            Buffer.concat([bytes, Buffer.alloc(extra)]),
+            chunking,
+          );
+          expect(answer.status, chunking).to.equal(status);
+          expect(answer.body.error, chunking).to.equal(reason);
+          expect(failures.at(-1), chunking).to.deep.equal({ gated: true, reason });
+        }
+        expect(failures).to.have.length(CHUNKINGS.length);
+      } finally {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
