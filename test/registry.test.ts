@@ -950,8 +950,9 @@ describe("ParticipantRegistry", function () {
     });
 
     it("pins founders' keys at deployment", async function () {
-      const [deployer] = await ethers.getSigners();
-      const wallet = await ethers.deployContract("ERC1271Wallet", [at([deployer], 0).address]);
+      const wallet = await ethers.deployContract("ERC1271Wallet", [
+        at(await ethers.getSigners(), 0).address,
+      ]);
       const key = await wallet.getAddress();
       const registry = await deployRegistry(ethers, [founder(key)], 1);
       expect((await registry.signingKey(key)).codeHash).to.equal(
