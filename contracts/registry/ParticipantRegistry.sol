@@ -112,7 +112,7 @@ contract ParticipantRegistry is IParticipantRegistry {
     function keyStatus(address key) external view returns (uint32 participantId, bool active) {
         SigningKey storage k = _keys[key];
         participantId = k.participantId;
-        active = k.removedAt == 0 && _isActiveParticipant(participantId) && KeyCode.current(key) == k.codeHash;
+        active = k.removedAt == 0 && _isActiveParticipant(participantId) && !_codeChanged(k, key);
     }
 
     /// @inheritdoc IParticipantRegistry
@@ -275,6 +275,14 @@ contract ParticipantRegistry is IParticipantRegistry {
         emit SigningKeyAdded(id, key, proposalId, _keys[key].codeHash);
     }
 
+    /// @dev Whether `key` has code other than the code pinned in `k`. A key without code now is
+    /// unchanged: an EOA key keeps its zero pin, and a contract key whose code was destroyed
+    /// (SELFDESTRUCT before Cancun) can neither send nor sign; if code reappears, this catches
+    /// it. So the common case, an EOA key, costs one EXTCODESIZE and no read of the pin.
+    function _codeChanged(SigningKey storage k, address key) private view returns (bool) {
+        return key.code.length != 0 && key.codehash != k.codeHash;
+    }
+
     /// @dev The record of a key bound now, with its code pinned.
     function _newKey(uint32 id, address key) private view returns (SigningKey memory) {
         return
@@ -427,8 +435,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         SigningKey storage k = _keys[key];
         id = k.participantId;
         if (id == 0 || k.removedAt != 0) revert UnknownSigningKey(key);
-        bytes32 code = KeyCode.current(key);
-        if (code != k.codeHash) revert SigningKeyCodeChanged(key, k.codeHash, code);
+        if (_codeChanged(k, key)) revert SigningKeyCodeChanged(key, k.codeHash, key.codehash);
         Status status = _participants[id].status;
         if (status != Status.Active) revert ParticipantNotActive(id, status);
     }
