@@ -1,3 +1,4 @@
+import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import {
   TypedDataEncoder,
@@ -1200,6 +1201,70 @@ describe("AccessLedger", function () {
       await expect(f.access.connect(f.relayer).attestDelivery(d, p, r))
         .to.be.revertedWithCustomError(f.access, "InvalidSignature")
         .withArgs(walletAddress);
+    });
+
+    it("reverts with SigningKeyCodeChanged when the ERC-1271 key's code changed after the council bound it", async function () {
+      const f = await networkHelpers.loadFixture(deployGranted);
+      const [owner, stranger] = f.others.slice(1, 3);
+      if (owner === undefined || stranger === undefined) throw new Error("signers");
+      const wallet = await ethers.deployContract("ERC1271Wallet", [owner.address]);
+      const walletAddress = await wallet.getAddress();
+      await addSigningKey(f.registry, f.council, f.ids.bank, walletAddress);
+      const pinned = keccak256(await ethers.provider.getCode(walletAddress));
+
+      // The wallet's code is swapped for one that accepts anything (a metamorphic redeploy).
+      const acceptAny = await ethers.deployContract("AcceptAnySignature");
+      const code = await ethers.provider.getCode(await acceptAny.getAddress());
+      await networkHelpers.setCode(walletAddress, code);
+      const d = deliveryOf(f);
+      const p = await signAs("Delivery", stranger, f.domain, d, walletAddress);
+      const r = await signAs("Acknowledgement", f.police, f.domain, d);
+      await expect(f.access.connect(f.relayer).attestDelivery(d, p, r))
+        .to.be.revertedWithCustomError(f.registry, "SigningKeyCodeChanged")
+        .withArgs(walletAddress, pinned, keccak256(code));
+    });
+
+    it("reverts with SigningKeyCodeChanged when a key bound without code delegates with EIP-7702", async function () {
+      const f = await networkHelpers.loadFixture(deployGranted);
+      const [bankKey, stranger] = f.others.slice(1, 3);
+      if (bankKey === undefined || stranger === undefined) throw new Error("signers");
+      await addSigningKey(f.registry, f.council, f.ids.bank, bankKey.address);
+      const acceptAny = await ethers.deployContract("AcceptAnySignature");
+      const code = ethers.concat(["0xef0100", await acceptAny.getAddress()]);
+      await networkHelpers.setCode(bankKey.address, code);
+      const d = deliveryOf(f);
+      const p = await signAs("Delivery", stranger, f.domain, d, bankKey.address);
+      const r = await signAs("Acknowledgement", f.police, f.domain, d);
+      await expect(f.access.connect(f.relayer).attestDelivery(d, p, r))
+        .to.be.revertedWithCustomError(f.registry, "SigningKeyCodeChanged")
+        .withArgs(bankKey.address, ZeroHash, keccak256(code));
+    });
+
+    it("refuses a proxy wallet as a signing key with MutableSigningKeyCode: an upgrade would make it accept anything", async function () {
+      const f = await networkHelpers.loadFixture(deployGranted);
+      const [owner, stranger] = f.others.slice(1, 3);
+      if (owner === undefined || stranger === undefined) throw new Error("signers");
+      const honest = await ethers.deployContract("ERC1271Wallet", [owner.address]);
+      const proxy = await ethers.deployContract("UpgradeableWallet", [
+        owner.address,
+        await honest.getAddress(),
+      ]);
+      const proxyAddress = await proxy.getAddress();
+      await expect(addSigningKey(f.registry, f.council, f.ids.bank, proxyAddress))
+        .to.be.revertedWithCustomError(f.registry, "MutableSigningKeyCode")
+        .withArgs(proxyAddress, anyValue, (op: bigint) => op === 0x55n || op === 0xf4n);
+
+      // What the refusal prevents: the same address, same code hash, accepting a stranger.
+      const d = deliveryOf(f);
+      const forged = await signAs("Delivery", stranger, f.domain, d, proxyAddress);
+      const digest = await f.access.deliveryDigest(d);
+      const wallet = await ethers.getContractAt("ERC1271Wallet", proxyAddress);
+      expect(await wallet.isValidSignature(digest, forged.signature)).to.equal("0xffffffff");
+      const codeHash = keccak256(await ethers.provider.getCode(proxyAddress));
+      const acceptAny = await ethers.deployContract("AcceptAnySignature");
+      await (await proxy.connect(owner).upgradeTo(await acceptAny.getAddress())).wait();
+      expect(keccak256(await ethers.provider.getCode(proxyAddress))).to.equal(codeHash);
+      expect(await wallet.isValidSignature(digest, forged.signature)).to.equal("0x1626ba7e");
     });
 
     it("reverts with InvalidSequence when the same signatures are replayed", async function () {

@@ -498,6 +498,45 @@ describe("client: roles against a deployed consortium", function () {
     expect(late.message).to.equal(`RequestNotPending(requestId=${requestId}, status=Withdrawn)`);
   });
 
+  it("proposes SetRules: refuses a target that is no ingress of this registry, decodes the ingress's lock-out refusal", async function () {
+    const { contracts, council } = await networkHelpers.loadFixture(consortium);
+    const [c0, c1] = council as [CouncilMember, CouncilMember];
+    const registry = await contracts.registry.getAddress();
+    const ingress = await ethers.deployContract("AccountIngress", [registry, ethers.ZeroAddress]);
+    const ingressAddress = await ingress.getAddress();
+    const deployRules = async (restricted: string[]) =>
+      (await ethers.deployContract("AccountRules", [registry, restricted, []])).getAddress();
+    const open = await deployRules([]);
+    const foreign = await ethers.deployContract("AccountIngress", [open, ethers.ZeroAddress]);
+    const before = await ethers.provider.getBlockNumber();
+    // The two addresses swapped: AccountRules answers any call, but declares no ingress kind.
+    await expectRejected(
+      c0.proposeSetRules(open, ingressAddress),
+      new RegExp(`^ingress: ${open} is not a permissioning ingress`),
+    );
+    await expectRejected(
+      c0.proposeSetRules(await foreign.getAddress(), open),
+      /^ingress: 0x[0-9a-fA-F]{40} serves registry 0x[0-9a-fA-F]{40}, not /,
+    );
+    expect(await ethers.provider.getBlockNumber()).to.equal(before);
+
+    // Rules that restrict the council's own kind to no contract would lock it out.
+    const lockout = await deployRules([encodeKind("AUDITOR")]);
+    const refused = await c0.proposeSetRules(ingressAddress, lockout);
+    await c1.approve(refused);
+    const error = await rejection(c1.execute(refused));
+    // The execution failed for good, naming the ingress's refusal.
+    expect(error).to.be.instanceOf(ProposalFailedError);
+    expect(error.message).to.equal(
+      `proposal ${refused} failed: RulesLockOutCouncil(rules=${lockout}, executor=${await c1.signer.getAddress()}, registry=${registry})`,
+    );
+
+    const accepted = await c0.proposeSetRules(ingressAddress, open);
+    await c1.approve(accepted);
+    await c1.execute(accepted);
+    expect(await ingress.rules()).to.equal(open);
+  });
+
   it("validates inputs before sending anything", async function () {
     const { contracts, police } = await networkHelpers.loadFixture(consortium);
     const investigator = new Investigator(contracts, police.signer);

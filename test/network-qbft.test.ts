@@ -17,6 +17,7 @@ import {
   ZeroHash,
 } from "ethers";
 import { readDeployment, type DeploymentRecord } from "../src/client/deployment.js";
+import { ContractRevertError, decodeRevert } from "../src/client/errors.js";
 import { institutions } from "../src/tracer/audit/queries.js";
 import { RpcClient } from "../src/tracer/indexer/rpc.js";
 import { Indexer } from "../src/tracer/indexer/sync.js";
@@ -360,6 +361,21 @@ describe("npm run network:qbft", function () {
         });
       expect(await ask(f1.address)).to.equal(toBeHex(1, 32));
       expect(await ask(Wallet.createRandom().address)).to.equal(toBeHex(0, 32));
+
+      // The genesis node ingress pointed at the account rules would deny every node for good:
+      // its probe refuses, and the registry emits nothing.
+      const wrong = AbiCoder.defaultAbiCoder().encode(
+        ["address", "address"],
+        [INGRESS_ADDRESS.nodes, await rules.getAddress()],
+      );
+      await (await registry.propose(Action.SetRules, wrong, 7 * 24 * 3600)).wait();
+      const refused = await registry.proposalCount();
+      await (await registry.connect(f1).approve(refused)).wait();
+      const error = decodeRevert(await failure(registry.connect(f1).execute(refused)));
+      expect(error).to.be.instanceOf(ContractRevertError);
+      expect((error as ContractRevertError).errorName).to.equal("InvalidNodeRulesAnswer");
+      const nodes = NodeIngress__factory.connect(INGRESS_ADDRESS.nodes, provider);
+      expect(await nodes.rules()).to.equal(ZeroAddress);
     });
   });
 

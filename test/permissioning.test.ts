@@ -133,6 +133,14 @@ async function setup() {
   return networkHelpers.loadFixture(permissioned);
 }
 
+/**
+ * Writes `rules` straight into an ingress's rules slot, as a genesis file could: how a test gets
+ * rules in place that the ingress's probe refuses, to check how the forwarding treats them.
+ */
+async function forceRules(ingress: string, rules: string): Promise<void> {
+  await networkHelpers.setStorageAt(ingress, 1, ethers.zeroPadValue(rules, 32));
+}
+
 describe("Besu permissioning", function () {
   describe("interfaces", function () {
     it("has Besu's selectors: transactionAllowed 0x936421d5, connectionAllowed v1 0x3620b1df, v2 0x45a59e5b", async function () {
@@ -699,12 +707,188 @@ describe("Besu permissioning", function () {
     it("is refused by the ingress, with NotRegistry, unless the registry calls", async function () {
       const { accountIngress, nodeIngress, council } = await setup();
       const c0 = at(council, 0);
-      await expect(accountIngress.connect(c0).setRules(ZeroAddress))
+      await expect(accountIngress.connect(c0).setRules(ZeroAddress, c0.address))
         .to.be.revertedWithCustomError(accountIngress, "NotRegistry")
         .withArgs(c0.address);
-      await expect(nodeIngress.connect(c0).setRules(ZeroAddress))
+      await expect(nodeIngress.connect(c0).setRules(ZeroAddress, c0.address))
         .to.be.revertedWithCustomError(nodeIngress, "NotRegistry")
         .withArgs(c0.address);
+    });
+
+    it("reverts with RulesLockOutCouncil when the new account rules would bar the executing council key from the registry", async function () {
+      const { registry, council, accountIngress, accountRules } = await setup();
+      // Council keys are AUDITORs; restricted to an empty set of consortium contracts, they could
+      // never send another transaction, so no vote could undo the rules.
+      const lockout = await ethers.deployContract("AccountRules", [
+        await registry.getAddress(),
+        [kind("AUDITOR")],
+        [],
+      ]);
+      const rules = await lockout.getAddress();
+      const executor = at(council, 1);
+      const id = await approved(
+        registry,
+        council,
+        Action.SetRules,
+        encodeRules(INGRESS_ADDRESS.accounts, rules),
+      );
+      await expect(registry.connect(executor).execute(id))
+        .to.be.revertedWithCustomError(accountIngress, "RulesLockOutCouncil")
+        .withArgs(rules, executor.address, await registry.getAddress());
+      expect(await accountIngress.rules()).to.equal(await accountRules.getAddress());
+      expect(
+        await besuCall(
+          INGRESS_ADDRESS.accounts,
+          txData(executor.address, await registry.getAddress()),
+        ),
+      ).to.equal(TRUE);
+    });
+
+    it("accepts account rules that let the executing council key send to the registry", async function () {
+      const { registry, council, accountIngress } = await setup();
+      const rules = await (await ethers.deployContract("WordRules", [TRUE])).getAddress();
+      const id = await approved(
+        registry,
+        council,
+        Action.SetRules,
+        encodeRules(INGRESS_ADDRESS.accounts, rules),
+      );
+      await expect(registry.connect(at(council, 2)).execute(id))
+        .to.emit(registry, "PermissioningRulesSet")
+        .withArgs(INGRESS_ADDRESS.accounts, rules, id);
+      expect(await accountIngress.rules()).to.equal(rules);
+    });
+
+    it("reverts with NotCouncilMember when a key of a participant outside the council executes SetRules", async function () {
+      const { registry, council, bank, ids, accountRules } = await setup();
+      const id = await approved(
+        registry,
+        council,
+        Action.SetRules,
+        encodeRules(INGRESS_ADDRESS.accounts, await accountRules.getAddress()),
+      );
+      await expect(registry.connect(bank).execute(id))
+        .to.be.revertedWithCustomError(registry, "NotCouncilMember")
+        .withArgs(ids.bank);
+    });
+
+    it("reverts with UnknownSigningKey when an account that is no signing key executes SetRules", async function () {
+      const { registry, council, others, accountRules } = await setup();
+      const stranger = at(others, 0);
+      const id = await approved(
+        registry,
+        council,
+        Action.SetRules,
+        encodeRules(INGRESS_ADDRESS.accounts, await accountRules.getAddress()),
+      );
+      await expect(registry.connect(stranger).execute(id))
+        .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
+        .withArgs(stranger.address);
+    });
+
+    it("reverts with InvalidNodeRulesAnswer when the node ingress is pointed at account rules", async function () {
+      const { registry, council, nodeIngress, accountRules, nodeRules } = await setup();
+      const rules = await accountRules.getAddress();
+      const id = await approved(
+        registry,
+        council,
+        Action.SetRules,
+        encodeRules(INGRESS_ADDRESS.nodes, rules),
+      );
+      // AccountRules answers 0 to connectionAllowed: Besu would deny every node, for good.
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(nodeIngress, "InvalidNodeRulesAnswer")
+        .withArgs(rules, nodeAbi.getFunction(V1)?.selector);
+      expect(await nodeIngress.rules()).to.equal(await nodeRules.getAddress());
+      expect(await besuCall(INGRESS_ADDRESS.nodes, v1Data(NODES.police, NODES.bank))).to.equal(
+        ALLOW,
+      );
+    });
+
+    it("reverts with InvalidNodeRulesAnswer when the node rules answer one interface but not the other", async function () {
+      const { registry, council, nodeIngress } = await setup();
+      // ALLOW is a valid v1 answer but no v2 one; TRUE a valid v2 answer but no v1 one.
+      for (const [answer, selector] of [
+        [ALLOW, nodeAbi.getFunction(V2)?.selector],
+        [DENY, nodeAbi.getFunction(V2)?.selector],
+        [TRUE, nodeAbi.getFunction(V1)?.selector],
+      ] as const) {
+        const rules = await (await ethers.deployContract("WordRules", [answer])).getAddress();
+        const id = await approved(
+          registry,
+          council,
+          Action.SetRules,
+          encodeRules(INGRESS_ADDRESS.nodes, rules),
+        );
+        await expect(registry.execute(id), answer)
+          .to.be.revertedWithCustomError(nodeIngress, "InvalidNodeRulesAnswer")
+          .withArgs(rules, selector);
+      }
+    });
+
+    it("accepts node rules that deny the probe's node with a valid answer", async function () {
+      const { registry, council, nodeIngress } = await setup();
+      const rules = await (
+        await ethers.deployContract("NodeRules", [await registry.getAddress()])
+      ).getAddress();
+      const id = await approved(
+        registry,
+        council,
+        Action.SetRules,
+        encodeRules(INGRESS_ADDRESS.nodes, rules),
+      );
+      await expect(registry.execute(id))
+        .to.emit(nodeIngress, "RulesChanged")
+        .and.to.emit(registry, "PermissioningRulesSet")
+        .withArgs(INGRESS_ADDRESS.nodes, rules, id);
+    });
+
+    it("reverts with NotAnIngress when the ingress and rules addresses are swapped (no false PermissioningRulesSet)", async function () {
+      const { registry, council, accountRules, nodeRules, accountIngress, nodeIngress } =
+        await setup();
+      for (const [rules, ingress] of [
+        [accountRules, INGRESS_ADDRESS.accounts],
+        [nodeRules, INGRESS_ADDRESS.nodes],
+      ] as const) {
+        const target = await rules.getAddress();
+        // AccountRules even has a registry() naming this registry, and its fallback answers any
+        // call (setRules included) with one word: only the declared ingress kind tells them apart.
+        const id = await approved(registry, council, Action.SetRules, encodeRules(target, ingress));
+        await expect(registry.execute(id))
+          .to.be.revertedWithCustomError(registry, "NotAnIngress")
+          .withArgs(target);
+      }
+      expect(await accountIngress.rules()).to.equal(await accountRules.getAddress());
+      expect(await nodeIngress.rules()).to.equal(await nodeRules.getAddress());
+    });
+
+    it("reverts with NotAnIngress when the ingress serves another registry", async function () {
+      const { registry, council, accountRules } = await setup();
+      const other = await ethers.deployContract("AccountIngress", [
+        await accountRules.getAddress(),
+        ZeroAddress,
+      ]);
+      const target = await other.getAddress();
+      const id = await approved(
+        registry,
+        council,
+        Action.SetRules,
+        encodeRules(target, await accountRules.getAddress()),
+      );
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "NotAnIngress")
+        .withArgs(target);
+    });
+
+    it("reverts with RulesNotSet when the ingress does not forward to the new rules afterwards", async function () {
+      const { registry, council, accountRules } = await setup();
+      const inert = await ethers.deployContract("InertIngress", [await registry.getAddress()]);
+      const target = await inert.getAddress();
+      const rules = await accountRules.getAddress();
+      const id = await approved(registry, council, Action.SetRules, encodeRules(target, rules));
+      await expect(registry.execute(id))
+        .to.be.revertedWithCustomError(registry, "RulesNotSet")
+        .withArgs(target, rules, ZeroAddress);
     });
   });
 
@@ -731,17 +915,22 @@ describe("Besu permissioning", function () {
       }
     });
 
+    it("declare their kind, which the registry checks before SetRules", async function () {
+      const { accountIngress, nodeIngress } = await setup();
+      expect(await accountIngress.ingressKind()).to.equal(
+        keccak256(toUtf8Bytes("veritrace.permissioning.AccountIngress")),
+      );
+      expect(await nodeIngress.ingressKind()).to.equal(
+        keccak256(toUtf8Bytes("veritrace.permissioning.NodeIngress")),
+      );
+    });
+
     it("deny when the rules answer something that is no valid answer", async function () {
-      const { registry, council, bank } = await setup();
+      const { bank } = await setup();
       const invalid = ["0x", toBeHex(2, 32), concat([TRUE, TRUE]), ALLOW];
       for (const answer of invalid) {
         const rules = await (await ethers.deployContract("WordRules", [answer])).getAddress();
-        await passProposal(
-          registry,
-          council,
-          Action.SetRules,
-          encodeRules(INGRESS_ADDRESS.accounts, rules),
-        );
+        await forceRules(INGRESS_ADDRESS.accounts, rules);
         expect(
           await besuCall(INGRESS_ADDRESS.accounts, txData(bank.address, ZeroAddress)),
           answer,
@@ -749,12 +938,7 @@ describe("Besu permissioning", function () {
       }
       for (const answer of ["0x", TRUE, toBeHex(2, 32)]) {
         const rules = await (await ethers.deployContract("WordRules", [answer])).getAddress();
-        await passProposal(
-          registry,
-          council,
-          Action.SetRules,
-          encodeRules(INGRESS_ADDRESS.nodes, rules),
-        );
+        await forceRules(INGRESS_ADDRESS.nodes, rules);
         expect(
           await besuCall(INGRESS_ADDRESS.nodes, v1Data(NODES.police, NODES.bank)),
           answer,
@@ -767,21 +951,11 @@ describe("Besu permissioning", function () {
     });
 
     it("deny when the rules revert", async function () {
-      const { registry, council, bank } = await setup();
+      const { registry, bank } = await setup();
       // The registry has no fallback: every Besu call to it reverts.
       const reverting = await registry.getAddress();
-      await passProposal(
-        registry,
-        council,
-        Action.SetRules,
-        encodeRules(INGRESS_ADDRESS.accounts, reverting),
-      );
-      await passProposal(
-        registry,
-        council,
-        Action.SetRules,
-        encodeRules(INGRESS_ADDRESS.nodes, reverting),
-      );
+      await forceRules(INGRESS_ADDRESS.accounts, reverting);
+      await forceRules(INGRESS_ADDRESS.nodes, reverting);
       expect(await besuCall(INGRESS_ADDRESS.accounts, txData(bank.address, ZeroAddress))).to.equal(
         FALSE,
       );

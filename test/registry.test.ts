@@ -1252,11 +1252,12 @@ describe("ParticipantRegistry", function () {
       const ts = await nextTimestamp(networkHelpers);
       await expect(registry.execute(id))
         .to.emit(registry, "SigningKeyAdded")
-        .withArgs(ids.bank, spare.address, id);
+        .withArgs(ids.bank, spare.address, id, ethers.ZeroHash);
       const k = await registry.signingKey(spare.address);
       expect(k.participantId).to.equal(ids.bank);
       expect(k.addedAt).to.equal(ts);
       expect(k.removedAt).to.equal(0);
+      expect(k.codeHash).to.equal(ethers.ZeroHash);
       expect((await registry.participant(ids.bank)).activeKeys).to.equal(2);
       const [who, what] = await registry.activeParticipantOf(spare.address);
       expect(who).to.equal(ids.bank);
@@ -1282,7 +1283,7 @@ describe("ParticipantRegistry", function () {
       );
       await expect(registry.execute(id))
         .to.emit(registry, "SigningKeyAdded")
-        .withArgs(ids.bank, spare.address, id);
+        .withArgs(ids.bank, spare.address, id, ethers.ZeroHash);
     });
 
     it("fails the proposal with UnknownParticipant when the participant does not exist", async function () {
@@ -1390,6 +1391,183 @@ describe("ParticipantRegistry", function () {
           reason(registry, "SigningKeyAlreadyRegistered", bank.address, ids.bank),
           anyValue,
         );
+    });
+  });
+
+  describe("signing key code pinning", function () {
+    /** Binds `key` to the bank by a council vote and returns the proposal id. */
+    async function bindToBank(f: Awaited<ReturnType<typeof setup>>, key: string): Promise<bigint> {
+      return passProposal(f.registry, f.council, Action.AddSigningKey, encode.key(f.ids.bank, key));
+    }
+    /** The code of an EOA that delegated to `target` with EIP-7702. */
+    const delegation = (target: string): string => ethers.concat(["0xef0100", target]);
+
+    it("pins zero for a key without code, and funding it changes nothing", async function () {
+      const f = await setup();
+      const key = addressOf("cold-key");
+      await bindToBank(f, key);
+      expect((await f.registry.signingKey(key)).codeHash).to.equal(ethers.ZeroHash);
+      // EXTCODEHASH turns from 0 to keccak256("") once the account exists: still no code.
+      await networkHelpers.setBalance(key, 10n ** 18n);
+      expect(await f.registry.keyStatus(key)).to.deep.equal([BigInt(f.ids.bank), true]);
+      expect((await f.registry.activeParticipantOf(key))[0]).to.equal(f.ids.bank);
+    });
+
+    it("pins a contract key's code hash and emits it in SigningKeyAdded", async function () {
+      const f = await setup();
+      const wallet = await ethers.deployContract("ERC1271Wallet", [f.spare.address]);
+      const key = await wallet.getAddress();
+      const codeHash = ethers.keccak256(await ethers.provider.getCode(key));
+      const id = await approved(
+        f.registry,
+        f.council,
+        Action.AddSigningKey,
+        encode.key(f.ids.bank, key),
+      );
+      await expect(f.registry.execute(id))
+        .to.emit(f.registry, "SigningKeyAdded")
+        .withArgs(f.ids.bank, key, id, codeHash);
+      expect((await f.registry.signingKey(key)).codeHash).to.equal(codeHash);
+    });
+
+    it("pins founders' keys at deployment", async function () {
+      const wallet = await ethers.deployContract("ERC1271Wallet", [
+        at(await ethers.getSigners(), 0).address,
+      ]);
+      const key = await wallet.getAddress();
+      const registry = await deployRegistry(ethers, [founder(key)], 1);
+      expect((await registry.signingKey(key)).codeHash).to.equal(
+        ethers.keccak256(await ethers.provider.getCode(key)),
+      );
+    });
+
+    it("reverts with SigningKeyCodeChanged when a contract key's code was replaced", async function () {
+      const f = await setup();
+      const wallet = await ethers.deployContract("ERC1271Wallet", [f.spare.address]);
+      const key = await wallet.getAddress();
+      await bindToBank(f, key);
+      const pinned = (await f.registry.signingKey(key)).codeHash;
+      const acceptAny = await ethers.deployContract("AcceptAnySignature");
+      const code = await ethers.provider.getCode(await acceptAny.getAddress());
+      await networkHelpers.setCode(key, code);
+      await expect(f.registry.activeParticipantOf(key))
+        .to.be.revertedWithCustomError(f.registry, "SigningKeyCodeChanged")
+        .withArgs(key, pinned, ethers.keccak256(code));
+      expect(await f.registry.keyStatus(key)).to.deep.equal([BigInt(f.ids.bank), false]);
+    });
+
+    it("reverts with SigningKeyCodeChanged when code appears at a key bound without code (EIP-7702, CREATE2)", async function () {
+      const f = await setup();
+      await bindToBank(f, f.spare.address);
+      const acceptAny = await ethers.deployContract("AcceptAnySignature");
+      const code = delegation(await acceptAny.getAddress());
+      await networkHelpers.setCode(f.spare.address, code);
+      await expect(f.registry.activeParticipantOf(f.spare.address))
+        .to.be.revertedWithCustomError(f.registry, "SigningKeyCodeChanged")
+        .withArgs(f.spare.address, ethers.ZeroHash, ethers.keccak256(code));
+      expect(await f.registry.keyStatus(f.spare.address)).to.deep.equal([
+        BigInt(f.ids.bank),
+        false,
+      ]);
+    });
+
+    it("lets a key speak again once the council adds it again, pinning its new code", async function () {
+      const f = await setup();
+      const wallet = await ethers.deployContract("ERC1271Wallet", [f.spare.address]);
+      const key = await wallet.getAddress();
+      await bindToBank(f, key);
+      const other = await ethers.deployContract("ERC1271Wallet", [f.stranger.address]);
+      const code = await ethers.provider.getCode(await other.getAddress());
+      await networkHelpers.setCode(key, code);
+      const id = await approved(
+        f.registry,
+        f.council,
+        Action.AddSigningKey,
+        encode.key(f.ids.bank, key),
+      );
+      await expect(f.registry.execute(id))
+        .to.emit(f.registry, "SigningKeyAdded")
+        .withArgs(f.ids.bank, key, id, ethers.keccak256(code));
+      expect((await f.registry.activeParticipantOf(key))[0]).to.equal(f.ids.bank);
+      // Re-pinning is not a new key: the count stays.
+      expect((await f.registry.participant(f.ids.bank)).activeKeys).to.equal(2);
+    });
+
+    it("reverts with MutableSigningKeyCode when the council adds again a key that now delegates with EIP-7702", async function () {
+      const f = await setup();
+      await bindToBank(f, f.spare.address);
+      const acceptAny = await ethers.deployContract("AcceptAnySignature");
+      await networkHelpers.setCode(f.spare.address, delegation(await acceptAny.getAddress()));
+      const id = await approved(
+        f.registry,
+        f.council,
+        Action.AddSigningKey,
+        encode.key(f.ids.bank, f.spare.address),
+      );
+      await expect(f.registry.execute(id))
+        .to.be.revertedWithCustomError(f.registry, "MutableSigningKeyCode")
+        .withArgs(f.spare.address, 0, 0xef);
+    });
+
+    it("reverts with MutableSigningKeyCode when the key is an upgradeable proxy, whose code hash survives an upgrade", async function () {
+      const f = await setup();
+      const honest = await ethers.deployContract("ERC1271Wallet", [f.spare.address]);
+      const proxy = await ethers.deployContract("UpgradeableWallet", [
+        f.spare.address,
+        await honest.getAddress(),
+      ]);
+      const key = await proxy.getAddress();
+      // Why the code hash alone can't hold a proxy: an upgrade leaves it unchanged.
+      const before = ethers.keccak256(await ethers.provider.getCode(key));
+      const acceptAny = await ethers.deployContract("AcceptAnySignature");
+      const snapshot = await networkHelpers.takeSnapshot();
+      await (await proxy.connect(f.spare).upgradeTo(await acceptAny.getAddress())).wait();
+      expect(ethers.keccak256(await ethers.provider.getCode(key))).to.equal(before);
+      await snapshot.restore();
+
+      const id = await approved(
+        f.registry,
+        f.council,
+        Action.AddSigningKey,
+        encode.key(f.ids.bank, key),
+      );
+      await expect(f.registry.execute(id))
+        .to.be.revertedWithCustomError(f.registry, "MutableSigningKeyCode")
+        .withArgs(key, anyValue, (op: bigint) => op === 0x55n || op === 0xf4n);
+    });
+
+    it("reverts with MutableSigningKeyCode when the key's code can rewrite its own storage (a settable owner)", async function () {
+      const f = await setup();
+      const wallet = await ethers.deployContract("RekeyableWallet", [f.spare.address]);
+      const key = await wallet.getAddress();
+      const id = await approved(
+        f.registry,
+        f.council,
+        Action.AddSigningKey,
+        encode.key(f.ids.bank, key),
+      );
+      await expect(f.registry.execute(id))
+        .to.be.revertedWithCustomError(f.registry, "MutableSigningKeyCode")
+        .withArgs(key, anyValue, 0x55);
+    });
+
+    it("reverts with MutableSigningKeyCode when a proxy is admitted as a participant's first key", async function () {
+      const f = await setup();
+      const honest = await ethers.deployContract("ERC1271Wallet", [f.spare.address]);
+      const proxy = await ethers.deployContract("UpgradeableWallet", [
+        f.spare.address,
+        await honest.getAddress(),
+      ]);
+      const key = await proxy.getAddress();
+      const id = await approved(
+        f.registry,
+        f.council,
+        Action.Admit,
+        encode.admit("BANK", commitment("proxy-bank"), key),
+      );
+      await expect(f.registry.execute(id))
+        .to.be.revertedWithCustomError(f.registry, "MutableSigningKeyCode")
+        .withArgs(key, anyValue, (op: bigint) => op === 0x55n || op === 0xf4n);
     });
   });
 

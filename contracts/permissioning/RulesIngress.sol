@@ -47,8 +47,11 @@ abstract contract RulesIngress is IRulesIngress {
     }
 
     /// @inheritdoc IRulesIngress
-    function setRules(address rules_) external {
-        if (msg.sender != _registry) revert NotRegistry(msg.sender);
+    function setRules(address rules_, address executor) external {
+        address registry_ = _registry;
+        if (msg.sender != registry_) revert NotRegistry(msg.sender);
+        // Zero turns permissioning off: everything is allowed, nobody is locked out.
+        if (rules_ != address(0)) _probe(rules_, executor, registry_);
         emit RulesChanged(_rules, rules_);
         _rules = rules_;
     }
@@ -75,6 +78,10 @@ abstract contract RulesIngress is IRulesIngress {
     function rules() external view returns (address) {
         return _rules;
     }
+
+    /// @dev Reverts unless `rules_` answers Besu's calls of this ingress's interface in a way that
+    /// keeps the network governable; `executor` is the council key executing the change.
+    function _probe(address rules_, address executor, address registry_) internal view virtual;
 
     /// @dev The one-word answer meaning `allowed` for the interface `input` calls.
     function _answer(bytes calldata input, bool allowed) internal pure virtual returns (bytes memory);

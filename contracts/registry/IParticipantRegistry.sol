@@ -65,10 +65,14 @@ interface IParticipantRegistry {
     }
 
     /// @notice The history of one signing key. A key belongs to one participant forever.
+    /// @dev `codeHash` is the key's code hash when the council (or the deployment) last bound it,
+    /// zero for a key with no code. A key whose code hash differs from it now does not speak for
+    /// its participant ({SigningKeyCodeChanged}) until the council adds it again.
     struct SigningKey {
         uint32 participantId;
         uint40 addedAt;
         uint40 removedAt;
+        bytes32 codeHash;
     }
 
     /// @notice A council proposal.
@@ -114,11 +118,19 @@ interface IParticipantRegistry {
         uint256 indexed proposalId
     );
 
-    /// @notice A signing key was bound to a participant.
+    /// @notice A signing key was bound to a participant, or (same participant and key) its code
+    /// was pinned again after it changed.
     /// @param participantId the participant
     /// @param key the key's address
-    /// @param proposalId the council proposal that decided it (0 for founders)
-    event SigningKeyAdded(uint32 indexed participantId, address indexed key, uint256 indexed proposalId);
+    /// @param proposalId the council proposal that decided it
+    /// @param codeHash the key's code hash now pinned (zero: no code, an EOA); a key signs only
+    /// while its code hash is this one
+    event SigningKeyAdded(
+        uint32 indexed participantId,
+        address indexed key,
+        uint256 indexed proposalId,
+        bytes32 codeHash
+    );
 
     /// @notice A signing key stopped speaking for its participant (its history stays).
     /// @param participantId the participant
@@ -213,6 +225,10 @@ interface IParticipantRegistry {
     event NodeRemoved(uint32 indexed participantId, bytes32 enodeHigh, bytes32 enodeLow, uint256 indexed proposalId);
 
     /// @notice The council pointed a permissioning ingress contract at a new rules contract.
+    /// @dev Emitted only after the ingress accepted the rules (its probe passed) and answers them
+    /// as its `rules()`. A `SetRules` proposal must be executed by an active key of a council
+    /// member ({NotCouncilMember}, {UnknownSigningKey}), since the account ingress's probe checks
+    /// that the new rules still let that key send a transaction to the registry.
     /// @param ingress the ingress contract (Besu's fixed genesis address for accounts or nodes)
     /// @param rules the rules contract it forwards to from now on (zero: permissioning off)
     /// @param proposalId the council proposal that decided it
@@ -286,6 +302,18 @@ interface IParticipantRegistry {
     error NodeNotRegistered(bytes32 enodeHigh, bytes32 enodeLow, uint32 participantId);
     /// @notice `account` has no code, where a contract is needed.
     error NotAContract(address account);
+    /// @notice The code of signing key `key` changed since the council bound it: its code hash was
+    /// `pinned` (zero: no code) and is `current` now. The key speaks again once re-added.
+    error SigningKeyCodeChanged(address key, bytes32 pinned, bytes32 current);
+    /// @notice The contract `key` can't be a signing key: the instruction `opcode` at byte `offset`
+    /// of its code could change its behaviour while its code hash stays the same (SSTORE 0x55,
+    /// TSTORE 0x5d, CALLCODE 0xf2, DELEGATECALL 0xf4; 0xef at 0: an EIP-7702 delegation or EOF).
+    error MutableSigningKeyCode(address key, uint256 offset, uint8 opcode);
+    /// @notice `target` is not a permissioning ingress of this registry (it declares no ingress kind,
+    /// or names another registry), so `SetRules` would change nothing.
+    error NotAnIngress(address target);
+    /// @notice After `SetRules`, the ingress `ingress` forwards to `actual`, not to `expected`.
+    error RulesNotSet(address ingress, address expected, address actual);
     /// @notice The consortium is paused.
     error EmergencyPauseActive();
     /// @notice The consortium is not paused.
@@ -372,7 +400,7 @@ interface IParticipantRegistry {
     /// @notice A participant's record.
     function participant(uint32 participantId) external view returns (Participant memory);
 
-    /// @notice A signing key's history.
+    /// @notice A signing key's history and pinned code hash.
     function signingKey(address key) external view returns (SigningKey memory);
 
     /// @notice The council members and the quorum.

@@ -2,7 +2,8 @@
 pragma solidity 0.8.28;
 
 import {IParticipantRegistry} from "./IParticipantRegistry.sol";
-import {IRulesIngress} from "../permissioning/IRulesIngress.sol";
+import {IRulesIngress, ACCOUNT_INGRESS, NODE_INGRESS} from "../permissioning/IRulesIngress.sol";
+import {KeyCode} from "./KeyCode.sol";
 
 /// @title ParticipantRegistry
 /// @notice Institutions, their signing keys and the council that governs both. Every
@@ -210,7 +211,7 @@ contract ParticipantRegistry is IParticipantRegistry {
     function keyStatus(address key) external view returns (uint32 participantId, bool active) {
         SigningKey storage k = _keys[key];
         participantId = k.participantId;
-        active = k.removedAt == 0 && _isActiveParticipant(participantId);
+        active = k.removedAt == 0 && _isActiveParticipant(participantId) && !_codeChanged(k, key);
     }
 
     /// @inheritdoc IParticipantRegistry
@@ -317,7 +318,7 @@ contract ParticipantRegistry is IParticipantRegistry {
             else _removeNode(id, high, low, proposalId);
         } else if (action == Action.SetRules) {
             (address ingress, address rules) = abi.decode(args, (address, address));
-            _setRules(ingress, rules, proposalId);
+            _setRules(ingress, rules, proposalId, executor);
         } else if (action == Action.CancelProposal) {
             uint256 target = abi.decode(args, (uint256));
             _requireOpenProposal(target).status = ProposalStatus.Cancelled;
@@ -357,7 +358,7 @@ contract ParticipantRegistry is IParticipantRegistry {
             admittedAt: uint40(block.timestamp),
             activeKeys: 1
         });
-        _keys[key] = SigningKey({participantId: id, addedAt: uint40(block.timestamp), removedAt: 0});
+        _keys[key] = _newKey(id, key);
         emit ParticipantAdmitted(id, kind, metadata, key, proposalId);
     }
 
@@ -382,11 +383,40 @@ contract ParticipantRegistry is IParticipantRegistry {
 
     function _addKey(uint32 id, address key, uint256 proposalId) private {
         if (key == address(0)) revert ZeroValue("signingKey");
-        uint32 owner = _keys[key].participantId;
+        SigningKey storage k = _keys[key];
+        uint32 owner = k.participantId;
+        if (owner == id && k.removedAt == 0 && KeyCode.current(key) != k.codeHash) {
+            // The key's code changed since it was bound: adding it again is the council accepting
+            // the new code (checked like a new key's), which makes the key speak again.
+            k.codeHash = _pinnedCode(key);
+            emit SigningKeyAdded(id, key, proposalId, k.codeHash);
+            return;
+        }
         if (owner != 0) revert SigningKeyAlreadyRegistered(key, owner);
-        _keys[key] = SigningKey({participantId: id, addedAt: uint40(block.timestamp), removedAt: 0});
+        _keys[key] = _newKey(id, key);
         ++_participants[id].activeKeys;
-        emit SigningKeyAdded(id, key, proposalId);
+        emit SigningKeyAdded(id, key, proposalId, _keys[key].codeHash);
+    }
+
+    /// @dev Whether `key` has code other than the code pinned in `k`. A key without code now is
+    /// unchanged: an EOA key keeps its zero pin, and a contract key whose code was destroyed
+    /// (SELFDESTRUCT before Cancun) can neither send nor sign; if code reappears, this catches
+    /// it. So the common case, an EOA key, costs one EXTCODESIZE and no read of the pin.
+    function _codeChanged(SigningKey storage k, address key) private view returns (bool) {
+        return key.code.length != 0 && key.codehash != k.codeHash;
+    }
+
+    /// @dev The record of a key bound now, with its code pinned.
+    function _newKey(uint32 id, address key) private view returns (SigningKey memory) {
+        return
+            SigningKey({participantId: id, addedAt: uint40(block.timestamp), removedAt: 0, codeHash: _pinnedCode(key)});
+    }
+
+    /// @dev The code hash to pin for `key`, refusing code that could change behaviour unseen.
+    function _pinnedCode(address key) private view returns (bytes32) {
+        (bool found, uint256 offset, uint8 opcode) = KeyCode.firstMutation(key.code);
+        if (found) revert MutableSigningKeyCode(key, offset, opcode);
+        return KeyCode.current(key);
     }
 
     function _removeKey(uint32 id, address key, uint256 proposalId) private {
@@ -449,13 +479,32 @@ contract ParticipantRegistry is IParticipantRegistry {
         emit NodeRemoved(id, high, low, proposalId);
     }
 
-    function _setRules(address ingress, address rules, uint256 proposalId) private {
+    function _setRules(address ingress, address rules, uint256 proposalId, address executor) private {
+        // The ingress probes the new account rules with the executing key, so that key must be one
+        // that votes: a key of an active council member.
+        uint32 member = _activeKeyOwner(executor);
+        if (!_isCouncilMember(member)) revert NotCouncilMember(member);
         if (ingress.code.length == 0) revert NotAContract(ingress);
         // Zero turns the ingress's permissioning off (it then allows everything); any other
         // address must be a contract, or the ingress would deny everything.
         if (rules != address(0) && rules.code.length == 0) revert NotAContract(rules);
+        // A rules contract answers any call with one word and AccountRules has a registry() too:
+        // only an ingress declares an ingress kind.
+        bytes32 kind = _staticWord(ingress, abi.encodeCall(IRulesIngress.ingressKind, ()));
+        bytes32 registry = _staticWord(ingress, abi.encodeCall(IRulesIngress.registry, ()));
+        if ((kind != ACCOUNT_INGRESS && kind != NODE_INGRESS) || registry != bytes32(uint256(uint160(address(this))))) {
+            revert NotAnIngress(ingress);
+        }
+        IRulesIngress(ingress).setRules(rules, executor);
+        address actual = IRulesIngress(ingress).rules();
+        if (actual != rules) revert RulesNotSet(ingress, rules, actual);
         emit PermissioningRulesSet(ingress, rules, proposalId);
-        IRulesIngress(ingress).setRules(rules);
+    }
+
+    /// @dev The one-word answer of a static call, or zero if it reverts or answers another length.
+    function _staticWord(address target, bytes memory data) private view returns (bytes32) {
+        (bool success, bytes memory output) = target.staticcall(data);
+        return success && output.length == 32 ? bytes32(output) : bytes32(0);
     }
 
     function _seatOnCouncil(uint32 id) private {
@@ -555,6 +604,7 @@ contract ParticipantRegistry is IParticipantRegistry {
         SigningKey storage k = _keys[key];
         id = k.participantId;
         if (id == 0 || k.removedAt != 0) revert UnknownSigningKey(key);
+        if (_codeChanged(k, key)) revert SigningKeyCodeChanged(key, k.codeHash, key.codehash);
         Status status = _participants[id].status;
         if (status != Status.Active) revert ParticipantNotActive(id, status);
     }

@@ -2,10 +2,12 @@ import { Interface, type ErrorDescription, type Result } from "ethers";
 import {
   AccessLedger__factory,
   AccessLogAnchor__factory,
+  AccountIngress__factory,
   LabelRegistry__factory,
   FreezeRegistry__factory,
   CaseRegistry__factory,
   MatchingLedger__factory,
+  NodeIngress__factory,
   ParticipantRegistry__factory,
 } from "../../types/ethers-contracts/index.js";
 
@@ -112,6 +114,9 @@ const errorFragments = dedupe([
   ...LabelRegistry__factory.abi,
   ...FreezeRegistry__factory.abi,
   ...MatchingLedger__factory.abi,
+  // A SetRules execution bubbles up the ingress's refusal of the new rules.
+  ...AccountIngress__factory.abi,
+  ...NodeIngress__factory.abi,
 ]).filter((f) => f.type === "error");
 
 /** Every custom error of every consortium contract, for decoding reverts that bubble across contracts. */

@@ -1,6 +1,7 @@
 import {
   AbiCoder,
   encodeBytes32String,
+  id as keccakText,
   MaxUint256,
   ZeroHash,
   ZeroAddress,
@@ -20,6 +21,7 @@ import {
   type FreezeResultList,
 } from "./freezes.js";
 import { commitCaseNumber, commitSubject, hashDocument } from "./commitments.js";
+import { IRulesIngress__factory } from "../../types/ethers-contracts/index.js";
 import type { ConsortiumContracts } from "./deployment.js";
 import {
   accessLedgerDomain,
@@ -65,6 +67,12 @@ export type ProposalAction = (typeof ProposalAction)[keyof typeof ProposalAction
 
 const coder = AbiCoder.defaultAbiCoder();
 const DAY = 24 * 60 * 60;
+
+/** What a permissioning ingress answers to `ingressKind()` (contracts/permissioning/IRulesIngress.sol). */
+export const INGRESS_KIND = {
+  accounts: keccakText("veritrace.permissioning.AccountIngress"),
+  nodes: keccakText("veritrace.permissioning.NodeIngress"),
+} as const;
 
 function participantId(field: string, id: number): number {
   return Number(requireInteger(field, id, 1n, UINT32_MAX));
@@ -278,6 +286,37 @@ export class CouncilMember extends ParticipantClient {
     return this.propose(
       ProposalAction.SetQuorum,
       coder.encode(["uint16"], [requireInteger("quorum", quorum, 1n, UINT16_MAX)]),
+    );
+  }
+
+  /**
+   * Proposes to point a permissioning ingress (Besu's 0x…8888 for accounts, 0x…9999 for nodes)
+   * at a new rules contract; the zero address turns that permissioning off. Refuses, before
+   * sending anything, an `ingress` that is not an ingress of this registry (such as the rules
+   * contract, with the two addresses swapped). The ingress probes the rules when the proposal is
+   * executed, which an active council key must do: a rules contract that would bar that key from
+   * the registry reverts with RulesLockOutCouncil, node rules without a valid answer to both
+   * interfaces with InvalidNodeRulesAnswer.
+   */
+  async proposeSetRules(ingress: string, rules: string): Promise<bigint> {
+    const target = requireNonZeroAddress("ingress", ingress);
+    const next = requireAddress("rules", rules);
+    const runner = this.signer.provider ?? this.signer;
+    const contract = IRulesIngress__factory.connect(target, runner);
+    const [kind, registry] = await Promise.all([
+      contract.ingressKind().catch(() => undefined),
+      contract.registry().catch(() => undefined),
+    ]);
+    if (kind !== INGRESS_KIND.accounts && kind !== INGRESS_KIND.nodes) {
+      throw new InputError("ingress", `${target} is not a permissioning ingress (no ingress kind)`);
+    }
+    const ours = await this.contracts.registry.getAddress();
+    if (registry !== ours) {
+      throw new InputError("ingress", `${target} serves registry ${String(registry)}, not ${ours}`);
+    }
+    return this.propose(
+      ProposalAction.SetRules,
+      coder.encode(["address", "address"], [target, next]),
     );
   }
 

@@ -142,6 +142,41 @@ contract PermissioningTest is ConsortiumBase {
         }
     }
 
+    /// @notice Whatever account rules a SetRules vote names, the council key executing it can still
+    /// send a transaction to the registry afterwards: the switch happens only if it can.
+    function testSetRulesNeverLocksOutTheExecutor(
+        bool restrictAuditors,
+        bool registryIsConsortium,
+        bool alsoRestrictBanks,
+        uint8 executorIndex
+    ) public {
+        bytes32[] memory kinds = new bytes32[](alsoRestrictBanks ? 2 : 1);
+        kinds[0] = restrictAuditors ? bytes32("AUDITOR") : bytes32("TELECOM");
+        if (alsoRestrictBanks) kinds[1] = "BANK";
+        address[] memory consortium = new address[](1);
+        consortium[0] = registryIsConsortium ? address(registry) : address(cases);
+        address rules = address(new AccountRules(registry, kinds, consortium));
+        AccountIngress ingress = new AccountIngress(address(registry), address(0));
+        address executor = council[executorIndex % 3].key;
+
+        vm.prank(council[0].key);
+        uint256 id = registry.propose(IParticipantRegistry.Action.SetRules, abi.encode(ingress, rules), LIFETIME);
+        vm.prank(council[1].key);
+        registry.approve(id);
+        vm.prank(executor);
+        try registry.execute(id) {
+            assertEq(ingress.rules(), rules, "executed without switching");
+        } catch {
+            assertEq(ingress.rules(), address(0), "refused yet switched");
+            assertTrue(restrictAuditors && !registryIsConsortium, "refused rules that let the council in");
+        }
+        bytes memory asked = abi.encodeCall(
+            IAccountRules.transactionAllowed,
+            (executor, address(registry), 0, 0, 21_000, "")
+        );
+        assertEq(_boolAnswer(address(ingress), asked), bytes32(uint256(1)), "executor locked out");
+    }
+
     function _boolAnswer(address target, bytes memory data) private view returns (bytes32 answer) {
         (bool ok, bytes memory output) = target.staticcall(data);
         assertTrue(ok && output.length == 32, "reverted or answered more than a word");

@@ -171,7 +171,13 @@ export interface Institution {
   kind: string;
   status: string;
   admittedAt: number;
-  keys: { address: string; addedBlock: number; removedBlock: number | null }[];
+  keys: {
+    address: string;
+    addedBlock: number;
+    removedBlock: number | null;
+    codeHash: string | null;
+    repinnedBlock: number | null;
+  }[];
 }
 
 export interface InstitutionCase {

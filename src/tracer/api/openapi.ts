@@ -618,6 +618,12 @@ export const openApiDocument: OpenApiDocument = {
             address,
             addedBlock: integer,
             removedBlock: { type: ["integer", "null"] },
+            codeHash: {
+              type: ["string", "null"],
+              description:
+                "The code hash the registry pinned (zero: no code); null for a first key, whose admission event does not carry it.",
+            },
+            repinnedBlock: { type: ["integer", "null"] },
           }),
         ),
       }),

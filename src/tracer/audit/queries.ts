@@ -13,7 +13,22 @@ export interface Institution {
   kind: string;
   status: "active" | "suspended" | "revoked";
   admittedAt: number;
-  keys: { address: string; addedBlock: number; removedBlock: number | null }[];
+  keys: InstitutionKey[];
+}
+
+/** One signing key of an institution, from the registry's events. */
+export interface InstitutionKey {
+  address: string;
+  addedBlock: number;
+  removedBlock: number | null;
+  /**
+   * The code hash the registry pinned (zero: a key without code); the latest, if the council
+   * added the key again after its code changed. Null for a participant's first key, whose pin
+   * ParticipantAdmitted does not carry (the registry's `signingKey(key)` has it).
+   */
+  codeHash: string | null;
+  /** The block the council last pinned the key's code again (SigningKeyAdded for a bound key). */
+  repinnedBlock: number | null;
 }
 
 /** One step of a chain of custody. */
@@ -105,6 +120,8 @@ export async function institutions(db: Sql): Promise<Map<number, Institution>> {
             address: String(a["signingKey"]),
             addedBlock: Number(r.block_number),
             removedBlock: null,
+            codeHash: null,
+            repinnedBlock: null,
           },
         ],
       });
@@ -116,10 +133,20 @@ export async function institutions(db: Sql): Promise<Map<number, Institution>> {
       p.status = (["none", "active", "suspended", "revoked"][Number(a["current"])] ??
         "active") as Institution["status"];
     } else if (r.event === "SigningKeyAdded") {
+      const codeHash = String(a["codeHash"]);
+      const bound = p.keys.find((x) => x.address === String(a["key"]) && x.removedBlock === null);
+      if (bound !== undefined) {
+        // The same key again: its code changed and the council pinned the new code.
+        bound.codeHash = codeHash;
+        bound.repinnedBlock = Number(r.block_number);
+        continue;
+      }
       p.keys.push({
         address: String(a["key"]),
         addedBlock: Number(r.block_number),
         removedBlock: null,
+        codeHash,
+        repinnedBlock: null,
       });
     } else {
       const k = p.keys.find((x) => x.address === String(a["key"]) && x.removedBlock === null);

@@ -14,6 +14,7 @@ import {
   verifyDelivery,
   verifyEntry,
   type EntryProofFile,
+  type InstitutionKey,
 } from "../audit/queries.js";
 import {
   ANOMALY_COLUMNS,
@@ -212,6 +213,15 @@ async function withStore<T>(values: Values, fn: (store: Store) => Promise<T>): P
 const short = (hex: string | null) =>
   hex === null ? "" : hex.length > 14 ? `${hex.slice(0, 10)}…${hex.slice(-4)}` : hex;
 
+const ZERO_HASH = `0x${"0".repeat(64)}`;
+
+/** ", contract code 0x…" for a contract key (and when the council pinned new code); nothing else. */
+function keyCode(k: InstitutionKey): string {
+  if (k.codeHash === null || k.codeHash === ZERO_HASH) return "";
+  const repinned = k.repinnedBlock === null ? "" : ` (re-pinned at block ${k.repinnedBlock})`;
+  return `, contract code ${short(k.codeHash)}${repinned}`;
+}
+
 const caseCommand: Command = {
   name: "case",
   summary: "the chain of custody of a case, in chain order",
@@ -268,7 +278,7 @@ const institutionCommand: Command = {
     console.log(`institution ${i.id}: ${i.kind}, ${i.status}, admitted ${isoTime(i.admittedAt)}`);
     for (const k of i.keys) {
       console.log(
-        `  key ${k.address} from block ${k.addedBlock}${k.removedBlock === null ? "" : ` to block ${k.removedBlock}`}`,
+        `  key ${k.address} from block ${k.addedBlock}${k.removedBlock === null ? "" : ` to block ${k.removedBlock}`}${keyCode(k)}`,
       );
     }
     console.log("");
