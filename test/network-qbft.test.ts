@@ -17,7 +17,6 @@ import {
   ZeroHash,
 } from "ethers";
 import { readDeployment, type DeploymentRecord } from "../src/client/deployment.js";
-import { ContractRevertError, decodeRevert } from "../src/client/errors.js";
 import { institutions } from "../src/tracer/audit/queries.js";
 import { RpcClient } from "../src/tracer/indexer/rpc.js";
 import { Indexer } from "../src/tracer/indexer/sync.js";
@@ -371,9 +370,15 @@ describe("npm run network:qbft", function () {
       await (await registry.propose(Action.SetRules, wrong, 7 * 24 * 3600)).wait();
       const refused = await registry.proposalCount();
       await (await registry.connect(f1).approve(refused)).wait();
-      const error = decodeRevert(await failure(registry.connect(f1).execute(refused)));
-      expect(error).to.be.instanceOf(ContractRevertError);
-      expect((error as ContractRevertError).errorName).to.equal("InvalidNodeRulesAnswer");
+      const receipt = await (await registry.connect(f1).execute(refused)).wait();
+      const failed = receipt?.logs
+        .map((l) => registry.interface.parseLog(l))
+        .find((l) => l?.name === "ProposalFailed");
+      const nodeIngress = NodeIngress__factory.connect(INGRESS_ADDRESS.nodes, provider);
+      expect(nodeIngress.interface.parseError(String(failed?.args[1]))?.name).to.equal(
+        "InvalidNodeRulesAnswer",
+      );
+      expect((await registry.proposal(refused)).status).to.equal(3n);
       const nodes = NodeIngress__factory.connect(INGRESS_ADDRESS.nodes, provider);
       expect(await nodes.rules()).to.equal(ZeroAddress);
     });

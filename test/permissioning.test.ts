@@ -715,7 +715,7 @@ describe("Besu permissioning", function () {
         .withArgs(c0.address);
     });
 
-    it("reverts with RulesLockOutCouncil when the new account rules would bar the executing council key from the registry", async function () {
+    it("fails the proposal with RulesLockOutCouncil when the new account rules would bar the executing council key from the registry", async function () {
       const { registry, council, accountIngress, accountRules } = await setup();
       // Council keys are AUDITORs; restricted to an empty set of consortium contracts, they could
       // never send another transaction, so no vote could undo the rules.
@@ -733,8 +733,18 @@ describe("Besu permissioning", function () {
         encodeRules(INGRESS_ADDRESS.accounts, rules),
       );
       await expect(registry.connect(executor).execute(id))
-        .to.be.revertedWithCustomError(accountIngress, "RulesLockOutCouncil")
-        .withArgs(rules, executor.address, await registry.getAddress());
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(
+            accountIngress,
+            "RulesLockOutCouncil",
+            rules,
+            executor.address,
+            await registry.getAddress(),
+          ),
+          anyValue,
+        );
       expect(await accountIngress.rules()).to.equal(await accountRules.getAddress());
       expect(
         await besuCall(
@@ -770,6 +780,12 @@ describe("Besu permissioning", function () {
       await expect(registry.connect(bank).execute(id))
         .to.be.revertedWithCustomError(registry, "NotCouncilMember")
         .withArgs(ids.bank);
+      // Refused, not failed: a key outside the council can't kill the council's SetRules.
+      expect((await registry.proposal(id)).status).to.equal(1n);
+      await expect(registry.connect(at(council, 1)).execute(id)).to.emit(
+        registry,
+        "PermissioningRulesSet",
+      );
     });
 
     it("reverts with UnknownSigningKey when an account that is no signing key executes SetRules", async function () {
@@ -784,9 +800,31 @@ describe("Besu permissioning", function () {
       await expect(registry.connect(stranger).execute(id))
         .to.be.revertedWithCustomError(registry, "UnknownSigningKey")
         .withArgs(stranger.address);
+      expect((await registry.proposal(id)).status).to.equal(1n);
     });
 
-    it("reverts with InvalidNodeRulesAnswer when the node ingress is pointed at account rules", async function () {
+    it("leaves the proposal pending at every gas limit below what its execution needs", async function () {
+      const { registry, council, accountIngress, accountRules } = await setup();
+      const rules = await accountRules.getAddress();
+      const id = await approved(
+        registry,
+        council,
+        Action.SetRules,
+        encodeRules(INGRESS_ADDRESS.accounts, rules),
+      );
+      const executor = at(council, 1);
+      const needed = await registry.connect(executor).execute.estimateGas(id);
+      // Every gas limit below what the execution needs, in steps: wherever the gas runs out
+      // (the ingress's probe of the rules included), the proposal is not failed.
+      for (let gasLimit = needed - 40_000n; gasLimit < needed; gasLimit += 250n) {
+        await expect(registry.connect(executor).execute(id, { gasLimit })).to.be.revert(ethers);
+        expect((await registry.proposal(id)).status, String(gasLimit)).to.equal(1n);
+      }
+      await expect(registry.connect(executor).execute(id)).to.emit(accountIngress, "RulesChanged");
+      expect((await registry.proposal(id)).status).to.equal(2n);
+    });
+
+    it("fails the proposal with InvalidNodeRulesAnswer when the node ingress is pointed at account rules", async function () {
       const { registry, council, nodeIngress, accountRules, nodeRules } = await setup();
       const rules = await accountRules.getAddress();
       const id = await approved(
@@ -797,15 +835,19 @@ describe("Besu permissioning", function () {
       );
       // AccountRules answers 0 to connectionAllowed: Besu would deny every node, for good.
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(nodeIngress, "InvalidNodeRulesAnswer")
-        .withArgs(rules, nodeAbi.getFunction(V1)?.selector);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(
+          id,
+          reason(nodeIngress, "InvalidNodeRulesAnswer", rules, nodeAbi.getFunction(V1)?.selector),
+          anyValue,
+        );
       expect(await nodeIngress.rules()).to.equal(await nodeRules.getAddress());
       expect(await besuCall(INGRESS_ADDRESS.nodes, v1Data(NODES.police, NODES.bank))).to.equal(
         ALLOW,
       );
     });
 
-    it("reverts with InvalidNodeRulesAnswer when the node rules answer one interface but not the other", async function () {
+    it("fails the proposal with InvalidNodeRulesAnswer when the node rules answer one interface but not the other", async function () {
       const { registry, council, nodeIngress } = await setup();
       // ALLOW is a valid v1 answer but no v2 one; TRUE a valid v2 answer but no v1 one.
       for (const [answer, selector] of [
@@ -821,8 +863,8 @@ describe("Besu permissioning", function () {
           encodeRules(INGRESS_ADDRESS.nodes, rules),
         );
         await expect(registry.execute(id), answer)
-          .to.be.revertedWithCustomError(nodeIngress, "InvalidNodeRulesAnswer")
-          .withArgs(rules, selector);
+          .to.emit(registry, "ProposalFailed")
+          .withArgs(id, reason(nodeIngress, "InvalidNodeRulesAnswer", rules, selector), anyValue);
       }
     });
 
@@ -843,7 +885,7 @@ describe("Besu permissioning", function () {
         .withArgs(INGRESS_ADDRESS.nodes, rules, id);
     });
 
-    it("reverts with NotAnIngress when the ingress and rules addresses are swapped (no false PermissioningRulesSet)", async function () {
+    it("fails the proposal with NotAnIngress when the ingress and rules addresses are swapped (no false PermissioningRulesSet)", async function () {
       const { registry, council, accountRules, nodeRules, accountIngress, nodeIngress } =
         await setup();
       for (const [rules, ingress] of [
@@ -855,14 +897,14 @@ describe("Besu permissioning", function () {
         // call (setRules included) with one word: only the declared ingress kind tells them apart.
         const id = await approved(registry, council, Action.SetRules, encodeRules(target, ingress));
         await expect(registry.execute(id))
-          .to.be.revertedWithCustomError(registry, "NotAnIngress")
-          .withArgs(target);
+          .to.emit(registry, "ProposalFailed")
+          .withArgs(id, reason(registry, "NotAnIngress", target), anyValue);
       }
       expect(await accountIngress.rules()).to.equal(await accountRules.getAddress());
       expect(await nodeIngress.rules()).to.equal(await nodeRules.getAddress());
     });
 
-    it("reverts with NotAnIngress when the ingress serves another registry", async function () {
+    it("fails the proposal with NotAnIngress when the ingress serves another registry", async function () {
       const { registry, council, accountRules } = await setup();
       const other = await ethers.deployContract("AccountIngress", [
         await accountRules.getAddress(),
@@ -876,19 +918,19 @@ describe("Besu permissioning", function () {
         encodeRules(target, await accountRules.getAddress()),
       );
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "NotAnIngress")
-        .withArgs(target);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "NotAnIngress", target), anyValue);
     });
 
-    it("reverts with RulesNotSet when the ingress does not forward to the new rules afterwards", async function () {
+    it("fails the proposal with RulesNotSet when the ingress does not forward to the new rules afterwards", async function () {
       const { registry, council, accountRules } = await setup();
       const inert = await ethers.deployContract("InertIngress", [await registry.getAddress()]);
       const target = await inert.getAddress();
       const rules = await accountRules.getAddress();
       const id = await approved(registry, council, Action.SetRules, encodeRules(target, rules));
       await expect(registry.execute(id))
-        .to.be.revertedWithCustomError(registry, "RulesNotSet")
-        .withArgs(target, rules, ZeroAddress);
+        .to.emit(registry, "ProposalFailed")
+        .withArgs(id, reason(registry, "RulesNotSet", target, rules, ZeroAddress), anyValue);
     });
   });
 

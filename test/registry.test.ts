@@ -1,6 +1,7 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import { network } from "hardhat";
+import type { Interface } from "ethers";
 import { revertDataOf } from "../src/client/errors.js";
 import {
   Action,
@@ -73,6 +74,27 @@ async function fullCouncil() {
     encode.admit("BANK", commitment("n"), newcomer),
   );
   return { registry, council, newcomerId: MAX_COUNCIL + 1 };
+}
+
+/**
+ * A predicate for a `ProposalFailed` reason: the revert data of `contract`'s error `name`, each
+ * argument equal to the expected value or passing the expected predicate.
+ */
+function revertData(
+  contract: { interface: Interface },
+  name: string,
+  ...expected: unknown[]
+): (data: string) => boolean {
+  return (data: string) => {
+    const parsed = contract.interface.parseError(data);
+    if (parsed?.name !== name || parsed.args.length !== expected.length) return false;
+    return expected.every((e, i) => {
+      const actual: unknown = parsed.args[i];
+      if (typeof e === "function") return (e as (v: unknown) => boolean)(actual);
+      if (e === anyValue) return true;
+      return String(actual).toLowerCase() === String(e).toLowerCase();
+    });
+  };
 }
 
 describe("ParticipantRegistry", function () {
@@ -1493,7 +1515,7 @@ describe("ParticipantRegistry", function () {
       expect((await f.registry.participant(f.ids.bank)).activeKeys).to.equal(2);
     });
 
-    it("reverts with MutableSigningKeyCode when the council adds again a key that now delegates with EIP-7702", async function () {
+    it("fails the proposal with MutableSigningKeyCode when the council adds again a key that now delegates with EIP-7702", async function () {
       const f = await setup();
       await bindToBank(f, f.spare.address);
       const acceptAny = await ethers.deployContract("AcceptAnySignature");
@@ -1505,11 +1527,15 @@ describe("ParticipantRegistry", function () {
         encode.key(f.ids.bank, f.spare.address),
       );
       await expect(f.registry.execute(id))
-        .to.be.revertedWithCustomError(f.registry, "MutableSigningKeyCode")
-        .withArgs(f.spare.address, 0, 0xef);
+        .to.emit(f.registry, "ProposalFailed")
+        .withArgs(
+          id,
+          revertData(f.registry, "MutableSigningKeyCode", f.spare.address, 0, 0xef),
+          anyValue,
+        );
     });
 
-    it("reverts with MutableSigningKeyCode when the key is an upgradeable proxy, whose code hash survives an upgrade", async function () {
+    it("fails the proposal with MutableSigningKeyCode when the key is an upgradeable proxy, whose code hash survives an upgrade", async function () {
       const f = await setup();
       const honest = await ethers.deployContract("ERC1271Wallet", [f.spare.address]);
       const proxy = await ethers.deployContract("UpgradeableWallet", [
@@ -1532,11 +1558,21 @@ describe("ParticipantRegistry", function () {
         encode.key(f.ids.bank, key),
       );
       await expect(f.registry.execute(id))
-        .to.be.revertedWithCustomError(f.registry, "MutableSigningKeyCode")
-        .withArgs(key, anyValue, (op: bigint) => op === 0x55n || op === 0xf4n);
+        .to.emit(f.registry, "ProposalFailed")
+        .withArgs(
+          id,
+          revertData(
+            f.registry,
+            "MutableSigningKeyCode",
+            key,
+            anyValue,
+            (op: bigint) => op === 0x55n || op === 0xf4n,
+          ),
+          anyValue,
+        );
     });
 
-    it("reverts with MutableSigningKeyCode when the key's code can rewrite its own storage (a settable owner)", async function () {
+    it("fails the proposal with MutableSigningKeyCode when the key's code can rewrite its own storage (a settable owner)", async function () {
       const f = await setup();
       const wallet = await ethers.deployContract("RekeyableWallet", [f.spare.address]);
       const key = await wallet.getAddress();
@@ -1547,11 +1583,15 @@ describe("ParticipantRegistry", function () {
         encode.key(f.ids.bank, key),
       );
       await expect(f.registry.execute(id))
-        .to.be.revertedWithCustomError(f.registry, "MutableSigningKeyCode")
-        .withArgs(key, anyValue, 0x55);
+        .to.emit(f.registry, "ProposalFailed")
+        .withArgs(
+          id,
+          revertData(f.registry, "MutableSigningKeyCode", key, anyValue, 0x55),
+          anyValue,
+        );
     });
 
-    it("reverts with MutableSigningKeyCode when a proxy is admitted as a participant's first key", async function () {
+    it("fails the proposal with MutableSigningKeyCode when a proxy is admitted as a participant's first key", async function () {
       const f = await setup();
       const honest = await ethers.deployContract("ERC1271Wallet", [f.spare.address]);
       const proxy = await ethers.deployContract("UpgradeableWallet", [
@@ -1566,8 +1606,18 @@ describe("ParticipantRegistry", function () {
         encode.admit("BANK", commitment("proxy-bank"), key),
       );
       await expect(f.registry.execute(id))
-        .to.be.revertedWithCustomError(f.registry, "MutableSigningKeyCode")
-        .withArgs(key, anyValue, (op: bigint) => op === 0x55n || op === 0xf4n);
+        .to.emit(f.registry, "ProposalFailed")
+        .withArgs(
+          id,
+          revertData(
+            f.registry,
+            "MutableSigningKeyCode",
+            key,
+            anyValue,
+            (op: bigint) => op === 0x55n || op === 0xf4n,
+          ),
+          anyValue,
+        );
     });
   });
 

@@ -29,7 +29,8 @@ contract AccountIngress is RulesIngress {
     /// registry: value 0, this transaction's gas price, the block's gas limit, no payload. A valid
     /// "allowed" answer (one word, 1) is required; the ingress would read anything else as deny.
     function _probe(address rules_, address executor, address registry_) internal view override {
-        (bool success, bytes memory output) = rules_.staticcall(
+        (bool success, bytes memory output) = _probeCall(
+            rules_,
             abi.encodeCall(IAccountRules.transactionAllowed, (executor, registry_, 0, tx.gasprice, block.gaslimit, ""))
         );
         if (!success || output.length != 32 || uint256(bytes32(output)) != 1) {

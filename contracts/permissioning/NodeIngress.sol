@@ -35,7 +35,8 @@ contract NodeIngress is RulesIngress {
 
     function _probe(address rules_, address, address) internal view override {
         bytes32 half = PROBE_ENODE_HALF;
-        (bool success, bytes memory output) = rules_.staticcall(
+        (bool success, bytes memory output) = _probeCall(
+            rules_,
             abi.encodeCall(
                 INodeRulesV1.connectionAllowed,
                 (half, half, PROBE_IP, PROBE_PORT, half, half, PROBE_IP, PROBE_PORT)
@@ -46,7 +47,8 @@ contract NodeIngress is RulesIngress {
             revert InvalidNodeRulesAnswer(rules_, INodeRulesV1.connectionAllowed.selector);
         }
         string memory id = string(abi.encodePacked(_hex(half), _hex(half)));
-        (success, output) = rules_.staticcall(
+        (success, output) = _probeCall(
+            rules_,
             abi.encodeCall(INodeRulesV2.connectionAllowed, (id, "127.0.0.1", PROBE_PORT))
         );
         if (!success || output.length != 32 || uint256(bytes32(output)) > 1) {

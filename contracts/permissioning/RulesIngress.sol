@@ -79,6 +79,20 @@ abstract contract RulesIngress is IRulesIngress {
         return _rules;
     }
 
+    /// @dev A static call of the rules for a probe. A call that ran out of gas reverts the whole
+    /// setRules without data, which the registry reads as "not executed" (the proposal stays
+    /// pending): whoever executes must not be able to fail good rules by starving the probe.
+    function _probeCall(address rules_, bytes memory data) internal view returns (bool success, bytes memory output) {
+        uint256 before = gasleft();
+        (success, output) = rules_.staticcall(data);
+        // The call got at most 63/64 of the gas; if it used it all, about before/64 is left.
+        if (!success && output.length == 0 && gasleft() <= before / 63) {
+            assembly ("memory-safe") {
+                revert(0, 0)
+            }
+        }
+    }
+
     /// @dev Reverts unless `rules_` answers Besu's calls of this ingress's interface in a way that
     /// keeps the network governable; `executor` is the council key executing the change.
     function _probe(address rules_, address executor, address registry_) internal view virtual;

@@ -161,6 +161,12 @@ contract ParticipantRegistry is IParticipantRegistry {
         uint256 approvals = approvalCount(proposalId);
         if (approvals < _quorum) revert QuorumNotReached(proposalId, approvals, _quorum);
         Action action = p.action;
+        // Who executes a SetRules matters (the ingress probes the new rules with that key), so a
+        // wrong executor is refused without failing the proposal: anyone could otherwise fail it.
+        if (action == Action.SetRules) {
+            uint32 executor = _activeKeyOwner(msg.sender);
+            if (!_isCouncilMember(executor)) revert NotCouncilMember(executor);
+        }
         bytes memory args = p.args;
         if (_context(action, args) != p.context) {
             // Final, like a revert of the action: the state the approvals were given in is gone
@@ -502,8 +508,16 @@ contract ParticipantRegistry is IParticipantRegistry {
     }
 
     /// @dev The one-word answer of a static call, or zero if it reverts or answers another length.
+    /// A call that ran out of gas reverts without data instead (see {execute}): a starved read
+    /// must not turn into a NotAnIngress that fails the proposal.
     function _staticWord(address target, bytes memory data) private view returns (bytes32) {
+        uint256 before = gasleft();
         (bool success, bytes memory output) = target.staticcall(data);
+        if (!success && output.length == 0 && gasleft() <= before / 63) {
+            assembly ("memory-safe") {
+                revert(0, 0)
+            }
+        }
         return success && output.length == 32 ? bytes32(output) : bytes32(0);
     }
 
