@@ -87,9 +87,8 @@ abstract contract RulesIngress is IRulesIngress {
         (success, output) = rules_.staticcall(data);
         // The call got at most 63/64 of the gas; if it used it all, about before/64 is left.
         if (!success && output.length == 0 && gasleft() <= before / 63) {
-            assembly ("memory-safe") {
-                revert(0, 0)
-            }
+            // solhint-disable-next-line gas-custom-errors
+            revert();
         }
     }
 

@@ -514,9 +514,8 @@ contract ParticipantRegistry is IParticipantRegistry {
         uint256 before = gasleft();
         (bool success, bytes memory output) = target.staticcall(data);
         if (!success && output.length == 0 && gasleft() <= before / 63) {
-            assembly ("memory-safe") {
-                revert(0, 0)
-            }
+            // solhint-disable-next-line gas-custom-errors
+            revert();
         }
         return success && output.length == 32 ? bytes32(output) : bytes32(0);
     }
