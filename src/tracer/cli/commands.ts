@@ -194,6 +194,25 @@ const index: Command = {
 const JSON_OPTION = { json: { type: "boolean" } } as const;
 const JSON_HELP = "  --json               one JSON document on stdout instead of tables";
 
+/**
+ * Checks a positional argument's form before any store is opened, so that a bad argument
+ * creates or migrates nothing; the value is echoed shortened.
+ */
+function checkedRef(value: string, what: string, forms: readonly [RegExp, string][]): string {
+  if (forms.some(([re]) => re.test(value))) return value;
+  const shown =
+    value.length > 80
+      ? `${JSON.stringify(value.slice(0, 60))}… (${value.length} characters)`
+      : JSON.stringify(value);
+  throw new UsageError(
+    `expected ${what}: ${forms.map(([, name]) => name).join(" or ")}; got ${shown}`,
+  );
+}
+
+const ID: [RegExp, string] = [/^\d{1,20}$/, "a decimal id"];
+const HASH: [RegExp, string] = [/^0x[0-9a-fA-F]{64}$/, "a commitment (0x and 64 hex digits)"];
+const ADDRESS: [RegExp, string] = [/^0x[0-9a-fA-F]{40}$/, "an address (0x and 40 hex digits)"];
+
 function onePositional(positionals: string[], what: string): string {
   if (positionals.length !== 1 || positionals[0] === undefined)
     throw new UsageError(`expected one ${what}`);
@@ -229,7 +248,11 @@ const caseCommand: Command = {
   help: [DB_HELP, JSON_HELP].join("\n"),
   options: { ...DB_OPTION, ...JSON_OPTION },
   async run(values, positionals) {
-    const ref = onePositional(positionals, "case id or case number commitment");
+    const ref = checkedRef(
+      onePositional(positionals, "case id or case number commitment"),
+      "a case",
+      [ID, HASH],
+    );
     const report = await withStore(values, (s) => caseReport(s.db, ref));
     if (values["json"] === true) {
       console.log(json(report));
@@ -268,7 +291,11 @@ const institutionCommand: Command = {
   help: [DB_HELP, JSON_HELP].join("\n"),
   options: { ...DB_OPTION, ...JSON_OPTION },
   async run(values, positionals) {
-    const ref = onePositional(positionals, "participant id or address");
+    const ref = checkedRef(
+      onePositional(positionals, "participant id or address"),
+      "an institution",
+      [ID, ADDRESS],
+    );
     const report = await withStore(values, (s) => institutionReport(s.db, ref));
     if (values["json"] === true) {
       console.log(json(report));
@@ -319,7 +346,9 @@ const subjectCommand: Command = {
   help: [DB_HELP, JSON_HELP].join("\n"),
   options: { ...DB_OPTION, ...JSON_OPTION },
   async run(values, positionals) {
-    const commitment = onePositional(positionals, "subject commitment");
+    const commitment = checkedRef(onePositional(positionals, "subject commitment"), "a subject", [
+      HASH,
+    ]);
     const report = await withStore(values, (s) => subjectReport(s.db, commitment));
     if (values["json"] === true) {
       console.log(json(report));
@@ -346,20 +375,44 @@ const subjectCommand: Command = {
   },
 };
 
+/** The verify commands' exit codes: a negative answer is not a failure to answer. */
+export const VERIFY_EXIT = { verifies: 0, doesNotVerify: 1, usage: 2, couldNotCheck: 3 } as const;
+
+const VERIFY_EXIT_CODES =
+  "exit codes: 0 verifies, 1 does not verify, 2 usage, 3 could not check (unknown id, empty store, unreadable file, store error)";
+
+/** Thrown by a verify command that could not check: main exits with {@link VERIFY_EXIT}.couldNotCheck. */
+export class CouldNotCheckError extends TracerError {
+  override name = "CouldNotCheckError";
+  readonly exitCode = VERIFY_EXIT.couldNotCheck;
+}
+
+/** Runs a verification, turning any failure to answer into a {@link CouldNotCheckError}. */
+async function couldNotCheck<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new CouldNotCheckError(`could not check: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
 const verifyDeliveryCommand: Command = {
   name: "verify delivery",
   summary: "re-check both EIP-712 signatures of a delivery off-chain",
   usage: "<delivery-id> [--db URL|DIR] [--json]",
-  help: [DB_HELP, JSON_HELP, "exit code 1 when a signature does not verify"].join("\n"),
+  help: [DB_HELP, JSON_HELP, VERIFY_EXIT_CODES].join("\n"),
   options: { ...DB_OPTION, ...JSON_OPTION },
   async run(values, positionals) {
-    const id = onePositional(positionals, "delivery id");
-    const result = await withStore(values, async (s) => {
-      const deployment = await s.deployment();
-      if (deployment === null)
-        throw new TracerError("the store is empty: run veritrace index first");
-      return verifyDelivery(s.db, deployment, id);
-    });
+    const id = checkedRef(onePositional(positionals, "delivery id"), "a delivery", [ID]);
+    const result = await couldNotCheck(() =>
+      withStore(values, async (s) => {
+        const deployment = await s.deployment();
+        if (deployment === null)
+          throw new TracerError("the store is empty: run veritrace index first");
+        return verifyDelivery(s.db, deployment, id);
+      }),
+    );
     if (values["json"] === true) console.log(json(result));
     else {
       console.log(
@@ -387,19 +440,21 @@ const verifyEntryCommand: Command = {
     '  --entry FILE         JSON {"index": n, "entry": {...} | "entryHash": "0x…", "proof": ["0x…", …]}',
     DB_HELP,
     JSON_HELP,
-    "exit code 1 when the entry is not included",
+    VERIFY_EXIT_CODES,
   ].join("\n"),
   options: { anchor: { type: "string" }, entry: { type: "string" }, ...DB_OPTION, ...JSON_OPTION },
   async run(values) {
-    const anchorId = required(values, "anchor");
+    const anchorId = checkedRef(required(values, "anchor"), "an anchor", [ID]);
     const file = required(values, "entry");
-    let parsed: EntryProofFile;
-    try {
-      parsed = JSON.parse(readFileSync(file, "utf8")) as EntryProofFile;
-    } catch (error) {
-      throw new TracerError(`${file}: ${(error as Error).message}`);
-    }
-    const result = await withStore(values, (s) => verifyEntry(s.db, anchorId, parsed));
+    const result = await couldNotCheck(async () => {
+      let parsed: EntryProofFile;
+      try {
+        parsed = JSON.parse(readFileSync(file, "utf8")) as EntryProofFile;
+      } catch (error) {
+        throw new TracerError(`${file}: ${(error as Error).message}`);
+      }
+      return withStore(values, (s) => verifyEntry(s.db, anchorId, parsed));
+    });
     if (values["json"] === true) console.log(json(result));
     else {
       console.log(

@@ -1,11 +1,13 @@
 /**
  * `veritrace`: the tracing service's command line. Exit codes: 0 ok, 1 failure, 2 usage.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { InputError } from "../../client/errors.js";
 import { TracerError, UsageError } from "../errors.js";
 import { RPC_HEADERS_ENV, parseRpcHeaders, setDefaultRpcHeaders } from "../indexer/rpc.js";
-import { COMMANDS, type Command } from "./commands.js";
+import { COMMANDS, CouldNotCheckError, type Command } from "./commands.js";
+import { oneLine } from "./output.js";
 
 const GLOBAL_HELP = `veritrace: the Veritrace tracing service
 
@@ -32,14 +34,51 @@ function findCommand(argv: readonly string[]): { command: Command; rest: string[
   return null;
 }
 
+/** The package's version, from its package.json. */
+function version(): string {
+  const file = new URL("../../../package.json", import.meta.url);
+  return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     console.log(GLOBAL_HELP);
     return argv.length === 0 ? 2 : 0;
   }
+  if (argv[0] === "--version" || argv[0] === "-V") {
+    console.log(`veritrace ${version()}`);
+    return 0;
+  }
   const found = findCommand(argv);
+  // A command group alone (`veritrace match`, `veritrace verify --help`) lists its subcommands.
+  const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
+  if (
+    found === null &&
+    group.length > 0 &&
+    (argv.length === 1 || /^(-h|--help)$/.test(argv[1] ?? ""))
+  ) {
+    console.log(
+      [
+        `usage: veritrace ${argv[0]} <subcommand> [options]`,
+        "",
+        "subcommands:",
+        ...group.map(
+          (c) =>
+            `  ${c.name
+              .slice(argv[0]?.length ?? 0)
+              .trim()
+              .padEnd(14)} ${c.summary}`,
+        ),
+        "",
+        `Run "veritrace ${argv[0]} <subcommand> --help" for its options.`,
+      ].join("\n"),
+    );
+    return argv.length === 1 ? 2 : 0;
+  }
   if (found === null) {
-    console.error(`veritrace: unknown command "${argv.join(" ")}" (try veritrace --help)`);
+    console.error(
+      `veritrace: unknown command ${oneLine(JSON.stringify(argv.join(" ")))} (try veritrace --help)`,
+    );
     return 2;
   }
   const { command, rest } = found;
@@ -59,7 +98,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     parsed = parseArgs(config);
   } catch (error) {
-    console.error(`veritrace ${command.name}: ${(error as Error).message}`);
+    console.error(`veritrace ${command.name}: ${oneLine((error as Error).message)}`);
     return 2;
   }
   if (parsed.values["help"] === true) {
@@ -85,15 +124,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
   } catch (error) {
     if (error instanceof UsageError) {
-      console.error(`veritrace ${command.name}: ${error.message}`);
+      console.error(`veritrace ${command.name}: ${oneLine(error.message)}`);
       return 2;
     }
     if (error instanceof TracerError || error instanceof InputError) {
-      console.error(`veritrace ${command.name}: ${error.message}`);
-      return 1;
+      console.error(`veritrace ${command.name}: ${oneLine(error.message)}`);
+      return error instanceof CouldNotCheckError ? error.exitCode : 1;
     }
     const e = error as Error;
-    console.error(`veritrace ${command.name}: ${e.message.split("\n")[0] ?? String(error)}`);
+    console.error(
+      `veritrace ${command.name}: ${oneLine(e.message.split("\n")[0] ?? String(error))}`,
+    );
     if (process.env["VERITRACE_DEBUG"] !== undefined) console.error(e.stack);
     return 1;
   }

@@ -19,7 +19,8 @@ export function table(headers: readonly string[], rows: readonly (readonly unkno
 
 /** JSON with bigints as decimal strings. */
 export function json(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
+  // One line, as every --json output: a pipeline reads one document per line.
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 }
 
 /** One structured log line (follow mode). */
@@ -32,4 +33,15 @@ export function logLine(fields: Record<string, unknown>): string {
 /** ISO time of a unix timestamp (seconds). */
 export function isoTime(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/**
+ * An error as one line of bounded length: an argument of 100 KB (or a newline in it) must not
+ * flood the terminal or a log; the start and the end of the message stay readable.
+ */
+export function oneLine(message: string, max = 400): string {
+  const flat = message.replace(/\s*[\r\n]+\s*/g, " ");
+  if (flat.length <= max) return flat;
+  const cut = flat.length - max;
+  return `${flat.slice(0, max - 80)} …(${cut} characters left out)… ${flat.slice(-80)}`;
 }

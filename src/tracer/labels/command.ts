@@ -8,7 +8,7 @@ import { json, table } from "../cli/output.js";
 import { UsageError } from "../errors.js";
 import { openDatabase } from "../store/db.js";
 import { Store } from "../store/store.js";
-import { importTagPacks, labelsFor } from "./store.js";
+import { readTagPacks, storeTagPacks, labelsFor } from "./store.js";
 
 const DB_OPTION = { db: { type: "string" } } as const;
 const JSON_OPTION = { json: { type: "boolean" } } as const;
@@ -52,7 +52,9 @@ export const labelsImportCommand: Command = {
   options: { ...DB_OPTION, ...JSON_OPTION },
   async run(values, positionals) {
     if (positionals.length === 0) throw new UsageError("expected one or more TagPack files");
-    const results = await withStore(values, (s) => importTagPacks(s.db, positionals));
+    // Every file read and checked before the store is opened (or created).
+    const parsed = readTagPacks(positionals);
+    const results = await withStore(values, (s) => storeTagPacks(s.db, parsed));
     if (values["json"] === true) {
       console.log(json(results));
       return 0;

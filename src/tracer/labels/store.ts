@@ -75,8 +75,19 @@ export async function importTagPacks(
   db: Database,
   files: readonly string[],
 ): Promise<ImportResult[]> {
+  return storeTagPacks(db, readTagPacks(files));
+}
+
+/** TagPack files read and checked, ready for {@link storeTagPacks}. */
+export type ReadTagPacks = ReturnType<typeof readTagPacks>;
+
+/**
+ * Reads and checks every file (the first problem throws a {@link TracerError} naming the file),
+ * before any store is opened: a command given a missing or bad file touches no store.
+ */
+export function readTagPacks(files: readonly string[]) {
   const seen = new Set<string>();
-  const parsed = files.map((file) => {
+  return files.map((file) => {
     const absolute = path.resolve(file);
     if (seen.has(absolute)) throw new TracerError(`${file}: given twice`);
     seen.add(absolute);
@@ -89,7 +100,10 @@ export async function importTagPacks(
     const sha256 = createHash("sha256").update(text).digest("hex");
     return { file: absolute, sha256, ...parseTagPack(text, file) };
   });
+}
 
+/** Writes TagPacks read by {@link readTagPacks} in one transaction (see {@link importTagPacks}). */
+export async function storeTagPacks(db: Database, parsed: ReadTagPacks): Promise<ImportResult[]> {
   return db.transaction(async (tx) => {
     const results: ImportResult[] = [];
     for (const p of parsed) {

@@ -1,0 +1,123 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { oneLine } from "../../src/tracer/cli/output.js";
+import { ROOT, runVeritrace } from "../helpers/tracer.js";
+
+describe("veritrace: command-line conventions", function () {
+  let tmp: string;
+  let dbCount = 0;
+  /** A --db directory that does not exist yet. */
+  const newDb = () => path.join(tmp, `db-${++dbCount}`);
+
+  before(function () {
+    tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-conventions-"));
+  });
+  after(function () {
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("--version prints the package's version", async function () {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      version: string;
+    };
+    for (const flag of ["--version", "-V"]) {
+      const r = await runVeritrace([flag]);
+      expect([r.code, r.stdout]).to.deep.equal([0, `veritrace ${version}\n`]);
+    }
+  });
+
+  it("a command group alone lists its subcommands (exit 2), with --help too (exit 0)", async function () {
+    const match = await runVeritrace(["match"]);
+    expect(match.code).to.equal(2);
+    for (const sub of ["serve", "run", "blind", "respond", "finish", "cosign", "record"]) {
+      expect(match.stdout).to.match(new RegExp(`^  ${sub} +\\S`, "m"));
+    }
+    const verify = await runVeritrace(["verify", "--help"]);
+    expect(verify.code).to.equal(0);
+    expect(verify.stdout)
+      .to.match(/^ {2}delivery +re-check/m)
+      .and.match(/^ {2}entry +check/m);
+    const labels = await runVeritrace(["labels"]);
+    expect(labels.stdout)
+      .to.match(/^ {2}import /m)
+      .and.match(/^ {2}show /m);
+  });
+
+  describe("read commands given bad input refuse before creating a store", function () {
+    const cases: [string, string[], number, RegExp][] = [
+      ["a case id that is SQL", ["case", "1' OR '1'='1"], 2, /expected a case: a decimal id or/],
+      ["an institution that is no address", ["institution", "0xZZ"], 2, /got "0xZZ"/],
+      ["a subject that is no commitment", ["subject", "0x12"], 2, /expected a subject/],
+      ["a delivery id that is no number", ["verify", "delivery", "abc"], 2, /a decimal id/],
+      [
+        "an anchor id that is no number",
+        ["verify", "entry", "--anchor", "x", "--entry", "e.json"],
+        2,
+        /expected an anchor/,
+      ],
+      ["a TagPack that does not exist", ["labels", "import", "missing.yaml"], 1, /cannot read/],
+    ];
+    for (const [what, args, code, message] of cases) {
+      it(what, async function () {
+        const db = newDb();
+        const r = await runVeritrace([...args, "--db", db]);
+        expect(r.code, r.stderr).to.equal(code);
+        const lines = r.stderr.split("\n").filter((l) => l !== "");
+        expect(lines).to.have.length(1);
+        expect(lines[0]).to.match(message);
+        expect(existsSync(db), "a store was created").to.equal(false);
+      });
+    }
+
+    it("a bad TagPack among good ones", async function () {
+      const bad = path.join(tmp, "bad.yaml");
+      writeFileSync(bad, "title: t\ncreator: c\ntags: []\n");
+      const db = newDb();
+      const r = await runVeritrace(["labels", "import", bad, "--db", db]);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.match(/tags: the list is empty/);
+      expect(existsSync(db)).to.equal(false);
+    });
+  });
+
+  it("an error line never echoes a 100 KB argument", async function () {
+    const huge = "x".repeat(100_000);
+    for (const args of [
+      ["case", huge],
+      ["nosuchcommand", huge],
+      ["institution", `0x${huge}`],
+    ]) {
+      const r = await runVeritrace([...args, "--db", newDb()]);
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr.trim().split("\n")).to.have.length(1);
+      expect(r.stderr.length, args[0]).to.be.below(600);
+    }
+  });
+
+  it("oneLine keeps a message's start and end and says how much it left out", function () {
+    expect(oneLine("short")).to.equal("short");
+    expect(oneLine("two\nlines\r\n  here")).to.equal("two lines here");
+    const long = `start ${"y".repeat(10_000)} end`;
+    const line = oneLine(long);
+    expect(line.length).to.be.below(460);
+    expect(line).to.match(/^start y+ …\(\d+ characters left out\)… y+ end$/);
+  });
+
+  it("verify distinguishes could not check (exit 3) from does not verify (exit 1)", async function () {
+    // An entry file that can't be read: nothing could be checked.
+    const r = await runVeritrace([
+      "verify",
+      "entry",
+      "--anchor",
+      "1",
+      "--entry",
+      path.join(tmp, "no-such-entry.json"),
+      "--db",
+      newDb(),
+    ]);
+    expect(r.code, r.stderr).to.equal(3);
+    expect(r.stderr).to.match(/^veritrace verify entry: could not check: .*no-such-entry\.json/);
+  });
+});
