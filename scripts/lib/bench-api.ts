@@ -68,6 +68,8 @@ export interface RouteRun {
   rps: number;
   p50Ms: number;
   p99Ms: number;
+  /** Requests that failed: timed out or lost their connection. */
+  failed: number;
 }
 
 /** A route's figures: the medians of its runs (each figure's own median), and the runs. */
@@ -75,12 +77,20 @@ export interface RouteSummary extends RouteRun {
   runs: RouteRun[];
 }
 
+/** The medians of the runs' figures (`failed`: the sum), and the runs, rounded. */
+
 export function summarize(runs: readonly RouteRun[]): RouteSummary {
   const r1 = (n: number) => Math.round(n * 10) / 10;
   return {
     rps: Math.round(median(runs.map((r) => r.rps))),
     p50Ms: r1(median(runs.map((r) => r.p50Ms))),
     p99Ms: r1(median(runs.map((r) => r.p99Ms))),
-    runs: runs.map((r) => ({ rps: Math.round(r.rps), p50Ms: r1(r.p50Ms), p99Ms: r1(r.p99Ms) })),
+    failed: runs.reduce((s, r) => s + r.failed, 0),
+    runs: runs.map((r) => ({
+      rps: Math.round(r.rps),
+      p50Ms: r1(r.p50Ms),
+      p99Ms: r1(r.p99Ms),
+      failed: r.failed,
+    })),
   };
 }
