@@ -42,30 +42,32 @@ export async function listCases(
     denials: string | number;
     deliveries: string | number;
   }>(
+    // The page's openings by the partial index events_case_opened (never all the cases), then
+    // each case's events read once, by events_case: its counts, closure, latest approval and
+    // latest extension in one pass.
     `WITH opened AS (
        SELECT case_id, actor, args, block_number, block_time
          FROM events
-        WHERE event = 'CaseOpened' AND ($1::numeric IS NULL OR case_id > $1::numeric)
+        WHERE event = 'CaseOpened' AND case_id IS NOT NULL
+          AND ($1::numeric IS NULL OR case_id > $1::numeric)
         ORDER BY case_id
         LIMIT $2
      )
      SELECT o.case_id::text AS case_id, o.args->>'caseNumberCommitment' AS commitment,
             o.actor AS opener, o.block_time AS opened_at, o.block_number AS opened_block,
-            (SELECT a.actor FROM events a WHERE a.case_id = o.case_id AND a.event = 'CaseApproved'
-              ORDER BY a.block_number DESC, a.log_index DESC LIMIT 1) AS approver,
-            EXISTS (SELECT 1 FROM events c WHERE c.case_id = o.case_id AND c.event = 'CaseClosed')
-              AS closed,
-            coalesce((SELECT x.args->>'newExpiry' FROM events x
-                       WHERE x.case_id = o.case_id AND x.event = 'CaseExtended'
-                       ORDER BY x.block_number DESC, x.log_index DESC LIMIT 1),
-                     o.args->>'expiresAt') AS expires_at,
+            k.approver, k.closed, coalesce(k.new_expiry, o.args->>'expiresAt') AS expires_at,
             k.requests, k.grants, k.denials, k.deliveries
        FROM opened o
        CROSS JOIN LATERAL (
          SELECT count(*) FILTER (WHERE e.event = 'AccessRequested') AS requests,
                 count(*) FILTER (WHERE e.event = 'AccessGranted') AS grants,
                 count(*) FILTER (WHERE e.event = 'AccessDenied') AS denials,
-                count(*) FILTER (WHERE e.event = 'DeliveryAttested') AS deliveries
+                count(*) FILTER (WHERE e.event = 'DeliveryAttested') AS deliveries,
+                coalesce(bool_or(e.event = 'CaseClosed'), false) AS closed,
+                (array_agg(e.actor ORDER BY e.block_number DESC, e.log_index DESC)
+                   FILTER (WHERE e.event = 'CaseApproved'))[1] AS approver,
+                (array_agg(e.args->>'newExpiry' ORDER BY e.block_number DESC, e.log_index DESC)
+                   FILTER (WHERE e.event = 'CaseExtended'))[1] AS new_expiry
            FROM events e WHERE e.case_id = o.case_id
        ) k
       ORDER BY o.case_id`,
