@@ -535,11 +535,13 @@ export const openApiDocument: OpenApiDocument = {
             {
               target: {
                 type: ["integer", "null"],
-                description: "The block its last sync aimed at: the node's head less the confirmations.",
+                description:
+                  "The block its last sync aimed at: the node's head less the confirmations.",
               },
               indexedTo: {
                 type: ["integer", "null"],
-                description: "The block the store is complete up to, as the follower last wrote it.",
+                description:
+                  "The block the store is complete up to, as the follower last wrote it.",
               },
               syncedAt: {
                 type: ["string", "null"],

@@ -85,7 +85,12 @@ export class Follower {
   async run(store: Store): Promise<void> {
     let indexedTo = await this.syncOnce();
     console.log(
-      logLine({ level: "info", msg: "caught up", block: indexedTo, events: await store.eventCount() }),
+      logLine({
+        level: "info",
+        msg: "caught up",
+        block: indexedTo,
+        events: await store.eventCount(),
+      }),
     );
     while (!this.stopping) {
       await new Promise<void>((resolve) => {
