@@ -161,16 +161,15 @@ describe("lockStore: one holder of an embedded store's directory", function () {
     expect(existsSync(path.join(dir, LOCK_FILE))).to.equal(false);
   });
 
-  it("refuses a second opener in this very process: two handles are two page caches", async function () {
-    const db = await openDatabase(dir);
+  it("refuses a second lock in this very process: two handles are two page caches", async function () {
+    const lock = await lockStore(dir);
     try {
-      const error = await failure(openDatabase(dir));
-      expect(error.message).to.match(/is in use by this process/);
+      expect((await failure(lockStore(dir))).message).to.match(/is in use by this process/);
     } finally {
-      await db.close();
+      lock.release();
     }
-    // Closed: the directory opens again.
-    await (await openDatabase(dir)).close();
+    // Released: the directory locks again.
+    (await lockStore(dir)).release();
   });
 
   it("never takes the lock of a live process (its PID with its start time)", async function () {
@@ -285,6 +284,8 @@ describe("veritrace on one embedded store: one process at a time", function () {
   let tmp: string;
   let deployment: string;
   let running: Running[] = [];
+  // One store directory for the tests below, in turn (each new directory costs an initdb).
+  let shared: string;
 
   before(async function () {
     node = await startConsortiumNode("anvil");
@@ -292,6 +293,7 @@ describe("veritrace on one embedded store: one process at a time", function () {
     tmp = mkdtempSync(path.join(tmpdir(), "veritrace-onestore-"));
     deployment = path.join(tmp, "deployment.json");
     writeDeployment(deployment, node.record);
+    shared = path.join(tmp, "db");
   });
   afterEach(async function () {
     for (const r of running) await r.stop("SIGKILL");
@@ -323,7 +325,7 @@ describe("veritrace on one embedded store: one process at a time", function () {
     start(["serve", "--db", db, "--insecure-local", "--port", "0", "--no-web", ...more]);
 
   it("refuses a second index with the holder's PID; the first keeps indexing, whole", async function () {
-    const db = path.join(tmp, "two-index");
+    const db = shared;
     const first = follow(db);
     await first.waitFor(/"msg":"caught up"/);
     const second = await runVeritrace(indexArgs(db), env());
@@ -350,7 +352,7 @@ describe("veritrace on one embedded store: one process at a time", function () {
   });
 
   it("refuses serve beside index --follow, index --follow beside serve, and case beside either", async function () {
-    const db = path.join(tmp, "serve-and-index");
+    const db = shared;
     const follower = follow(db);
     await follower.waitFor(/"msg":"caught up"/);
     expectRefused(
@@ -371,7 +373,7 @@ describe("veritrace on one embedded store: one process at a time", function () {
   });
 
   it("takes over the lock of an index --follow killed with SIGKILL", async function () {
-    const db = path.join(tmp, "killed");
+    const db = shared;
     const victim = follow(db);
     await victim.waitFor(/"msg":"caught up"/);
     const killed = await victim.stop("SIGKILL");
@@ -387,7 +389,7 @@ describe("veritrace on one embedded store: one process at a time", function () {
   });
 
   it("serve --follow answers /health at the follower's block during chain activity; its custody equals veritrace case --json", async function () {
-    const db = path.join(tmp, "serve-follow");
+    const db = shared;
     const server = serve(
       db,
       "--follow",
