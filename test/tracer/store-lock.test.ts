@@ -241,28 +241,34 @@ describe("two processes racing to take over a stale lock", function () {
       const dir = mkdtempSync(path.join(tmpdir(), "veritrace-race-"));
       try {
         writeLock(dir, holder(deadPid(), "1"));
-        // Time for every contender to load; then they all go at the same instant.
-        const at = Date.now() + 4000;
-        const results = await Promise.all(
-          [0, 1, 2].map(
-            () =>
-              new Promise<string>((resolve, reject) => {
-                const child = spawn(
-                  process.execPath,
-                  ["--import", "tsx", racer, dir, String(at), "3000"],
-                  { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-                );
-                let out = "";
-                let err = "";
-                child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-                child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-                child.once("error", reject);
-                child.once("close", () =>
-                  err === "" ? resolve(out.trim()) : reject(new Error(err)),
-                );
-              }),
-          ),
-        );
+        const racers = [0, 1, 2].map(() => {
+          const child = spawn(process.execPath, ["--import", "tsx", racer, dir, "2000"], {
+            cwd: ROOT,
+            stdio: ["pipe", "pipe", "pipe"],
+          });
+          let out = "";
+          let err = "";
+          child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+          const ready = new Promise<void>((resolve, reject) => {
+            child.stdout.on("data", (c: Buffer) => {
+              out += c.toString();
+              if (out.startsWith("ready\n")) resolve();
+            });
+            child.once("exit", () => reject(new Error(`exited before ready: ${err}`)));
+          });
+          const done = new Promise<string>((resolve, reject) => {
+            child.once("error", reject);
+            child.once("close", () =>
+              err === "" ? resolve(out.slice("ready\n".length).trim()) : reject(new Error(err)),
+            );
+          });
+          return { child, ready, done };
+        });
+        await Promise.all(racers.map((r) => r.ready));
+        // All go at one instant; each finds the lock stale, and all take it over at a second one.
+        const at = Date.now() + 1000;
+        for (const r of racers) r.child.stdin.end(`${at} ${at + 2500}\n`);
+        const results = await Promise.all(racers.map((r) => r.done));
         const winners = results.filter((r) => r.startsWith("won "));
         expect(winners, results.join("\n")).to.have.length(1);
         const winner = (winners[0] ?? "").slice(4);

@@ -224,6 +224,14 @@ function onSignal(signal: NodeJS.Signals): void {
   process.kill(process.pid, signal);
 }
 
+export interface LockOptions {
+  /**
+   * Runs after a lock was found stale, before it is taken over: the tests widen here the window
+   * in which several processes race for one stale lock.
+   */
+  beforeTakeover?: () => Promise<void>;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -231,7 +239,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * line naming the holder's process id and command when a live process holds it (this process
  * too: two handles on one directory are two page caches).
  */
-export async function lockStore(dir: string, command = describeCommand()): Promise<StoreLock> {
+export async function lockStore(
+  dir: string,
+  command = describeCommand(),
+  options: LockOptions = {},
+): Promise<StoreLock> {
   const file = path.join(dir, LOCK_FILE);
   const self = `${JSON.stringify(me(command))}\n`;
   for (let attempt = 0; attempt < 200; attempt++) {
@@ -265,6 +277,7 @@ export async function lockStore(dir: string, command = describeCommand()): Promi
           "veritrace serve --follow to index and serve in one process, or use a PostgreSQL server (--db postgres://…)",
       );
     }
+    await options.beforeTakeover?.();
     if (!removeStale(file, text, self)) await sleep(10 + Math.random() * 20);
   }
   throw new TracerError(`cannot lock the store ${dir}: its lock file ${file} keeps changing`);
