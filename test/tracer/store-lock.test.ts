@@ -469,7 +469,7 @@ describe("veritrace on one embedded store: one process at a time", function () {
     }
   });
 
-  it("serve --follow needs --rpc and --deployment; --deployment alone goes with --follow", async function () {
+  it("serve --follow needs --rpc and --deployment, and a node of the record's chain; --deployment alone goes with --follow", async function () {
     const db = path.join(tmp, "usage");
     mkdirSync(db, { recursive: true });
     const noRpc = await runVeritrace(
@@ -484,6 +484,23 @@ describe("veritrace on one embedded store: one process at a time", function () {
     );
     expect(noFollow.code).to.equal(2);
     expect(noFollow.stderr).to.match(/^veritrace serve: --deployment goes with --follow/);
+
+    // A node that doesn't serve the record's chain: refused before the store is touched.
+    const other = path.join(tmp, "other-chain.json");
+    writeDeployment(other, { ...node.record, chainId: node.record.chainId + 1 });
+    const fresh = path.join(tmp, "never-created");
+    const wrong = await runVeritrace(
+      [
+        ...["serve", "--db", fresh, "--insecure-local", "--port", "0"],
+        ...["--follow", "--rpc", node.url, "--deployment", other],
+      ],
+      env(),
+    );
+    expect(wrong.code).to.equal(1);
+    expect(wrong.stderr).to.match(
+      /^veritrace serve: the node at .* serves chain \d+, the deployment record says chain \d+\n$/,
+    );
+    expect(existsSync(fresh)).to.equal(false);
   });
 
   describe("on a PostgreSQL server", function () {
