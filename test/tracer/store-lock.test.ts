@@ -284,6 +284,41 @@ describe("two processes racing to take over a stale lock", function () {
   });
 });
 
+describe("a holder without a signal handler of its own", function () {
+  this.timeout(120_000);
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    it(`releases the lock on ${signal} and ends by the signal, as it would have`, async function () {
+      const dir = mkdtempSync(path.join(tmpdir(), "veritrace-signal-"));
+      try {
+        const racer = path.join(ROOT, "test", "helpers", "lock-racer.ts");
+        const child = spawn(process.execPath, ["--import", "tsx", racer, dir, "100000"], {
+          cwd: ROOT,
+          stdio: ["pipe", "pipe", "inherit"],
+        });
+        let out = "";
+        const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+          child.once("exit", (_code, s) => resolve(s)),
+        );
+        await new Promise<void>((resolve) =>
+          child.stdout.on("data", (c: Buffer) => {
+            out += c.toString();
+            if (out.startsWith("ready\n") && child.stdin.writable)
+              child.stdin.end(`${Date.now()} ${Date.now()}\n`);
+            if (out.includes("won ")) resolve();
+          }),
+        );
+        expect((JSON.parse(lockText(dir)) as LockHolder).pid).to.equal(child.pid);
+        child.kill(signal);
+        expect(await exited).to.equal(signal);
+        expect(existsSync(path.join(dir, LOCK_FILE))).to.equal(false);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
 describe("veritrace on one embedded store: one process at a time", function () {
   this.timeout(600_000);
   let node: ConsortiumNode;
