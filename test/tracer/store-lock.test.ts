@@ -217,6 +217,13 @@ describe("lockStore: one holder of an embedded store's directory", function () {
     lock.release();
   });
 
+  it("takes over an empty lock file (its content never reached the disk before an OS crash)", async function () {
+    writeFileSync(path.join(dir, LOCK_FILE), "");
+    const lock = await lockStore(dir);
+    expect((JSON.parse(lockText(dir)) as LockHolder).pid).to.equal(process.pid);
+    lock.release();
+  });
+
   it("refuses a lock file that names no process, and leaves it", async function () {
     writeFileSync(path.join(dir, LOCK_FILE), "garbage");
     const error = await failure(lockStore(dir));

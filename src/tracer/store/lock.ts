@@ -20,15 +20,7 @@
  *   find a live holder or no lock and start over.
  */
 import { createHash, randomBytes } from "node:crypto";
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  openSync,
-  readFileSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { TracerError } from "../errors.js";
@@ -146,13 +138,9 @@ export function holderAlive(h: LockHolder): boolean {
  */
 function createExclusive(file: string, content: string): boolean {
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  const fd = openSync(tmp, "wx", 0o644);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  // No fsync: a lock need not outlive an OS crash (its holder doesn't); one whose content the
+  // crash lost is left empty, and an empty lock is stale (lockStore).
+  writeFileSync(tmp, content, { flag: "wx", mode: 0o644 });
   try {
     linkSync(tmp, file);
     return true;
@@ -258,13 +246,14 @@ export async function lockStore(
     }
     const text = readText(file);
     if (text === null) continue; // released meanwhile
-    const holder = parseHolder(text);
-    if (holder === null) {
+    // Empty: the content of a lock file linked just before an OS crash never reached the disk.
+    const holder = text === "" ? null : parseHolder(text);
+    if (holder === null && text !== "") {
       throw new TracerError(
         `the store ${dir} has a lock file that names no process (${file}): remove it if no process uses the store`,
       );
     }
-    if (holderAlive(holder)) {
+    if (holder !== null && holderAlive(holder)) {
       const who =
         holder.pid === process.pid && holder.start === processStartTime(process.pid)
           ? "this process"
