@@ -369,6 +369,7 @@ describe("tracer API", function () {
             engine,
             indexedTo: wire(await store.checkpoint()),
             events: await store.eventCount(),
+            follower: null,
           });
           expect(health.body["events"]).to.be.greaterThan(50);
           expect((await call(base, "/openapi.json", { token: null })).status).to.equal(200);

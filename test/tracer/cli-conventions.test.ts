@@ -71,6 +71,16 @@ describe("veritrace: command-line conventions", function () {
       });
     }
 
+    it("a well-formed question to a store that does not exist", async function () {
+      for (const args of [["case", "1"], ["anomalies"], ["freezes"], ["labels", "show", "0x1"]]) {
+        const db = newDb();
+        const r = await runVeritrace([...args, "--db", db]);
+        expect(r.code, args.join(" ")).to.equal(1);
+        expect(r.stderr.trim()).to.match(new RegExp(`: no store in ${db}: fill one first`));
+        expect(existsSync(db), "a store was created").to.equal(false);
+      }
+    });
+
     it("a bad TagPack among good ones", async function () {
       const bad = path.join(tmp, "bad.yaml");
       writeFileSync(bad, "title: t\ncreator: c\ntags: []\n");
@@ -119,5 +129,8 @@ describe("veritrace: command-line conventions", function () {
     ]);
     expect(r.code, r.stderr).to.equal(3);
     expect(r.stderr).to.match(/^veritrace verify entry: could not check: .*no-such-entry\.json/);
+    const noStore = await runVeritrace(["verify", "delivery", "1", "--db", newDb()]);
+    expect(noStore.code, noStore.stderr).to.equal(3);
+    expect(noStore.stderr).to.match(/^veritrace verify delivery: could not check: no store in /);
   });
 });

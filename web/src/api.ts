@@ -98,6 +98,8 @@ export interface Health {
   engine: string;
   indexedTo: { blockNumber: number; blockHash: string } | null;
   events: number;
+  /** The follower indexing in the server's process (serve --follow), or null. */
+  follower: { target: number | null; indexedTo: number | null; syncedAt: string | null } | null;
 }
 
 export interface CaseSummary {

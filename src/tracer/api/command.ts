@@ -4,8 +4,13 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { readDeployment } from "../../client/deployment.js";
 import type { Command, Values } from "../cli/commands.js";
+import { Follower, SYNC_HELP, SYNC_OPTIONS, syncSettings } from "../cli/follow.js";
+import { logLine } from "../cli/output.js";
 import { TracerError, UsageError } from "../errors.js";
+import { checkNode } from "../indexer/sync.js";
+import { RpcClient } from "../indexer/rpc.js";
 import { openDatabase } from "../store/db.js";
 import { Store } from "../store/store.js";
 import { createApiServer } from "./server.js";
@@ -66,9 +71,9 @@ const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
 
 export const serveCommand: Command = {
   name: "serve",
-  summary: "serve the read-only HTTP API over the store",
+  summary: "serve the read-only HTTP API over the store (--follow: and index the chain into it)",
   usage:
-    "[--db URL|DIR] [--port N] [--host HOST] [--tokens FILE] [--rate N] [--insecure-local] [--rpc URL] [--web DIR | --no-web]",
+    "[--db URL|DIR] [--port N] [--host HOST] [--tokens FILE] [--rate N] [--insecure-local] [--rpc URL] [--follow --deployment FILE] [--web DIR | --no-web]",
   help: [
     "  --db URL|DIR         store: a directory (PGlite, default .veritrace/db) or postgres://…",
     "  --port N             TCP port (default 8787; 0 for any free port)",
@@ -79,6 +84,11 @@ export const serveCommand: Command = {
     "  --insecure-local     without tokens, serve without authentication: only on 127.0.0.1,",
     "                       ::1 or localhost",
     "  --rpc URL            JSON-RPC endpoint POST /trace reads the chain from (default: no traces)",
+    "  --follow             also index the consortium's events from --rpc into the store, following",
+    "                       the head (as veritrace index --follow), in this process: an embedded store",
+    "                       takes one process; GET /health shows the follower's progress",
+    "  --deployment FILE    with --follow: the deployment record",
+    ...SYNC_HELP.map((line) => `${line} (with --follow)`),
     "  --web DIR            the dashboard's built files (default dist/web when built: npm run build:web)",
     "  --no-web             serve the API alone",
     "Prints one line, listening on http://HOST:PORT; stops on SIGINT or SIGTERM. See docs/api.md.",
@@ -91,6 +101,9 @@ export const serveCommand: Command = {
     rate: { type: "string" },
     "insecure-local": { type: "boolean" },
     rpc: { type: "string" },
+    follow: { type: "boolean" },
+    deployment: { type: "string" },
+    ...SYNC_OPTIONS,
     web: { type: "string" },
     "no-web": { type: "boolean" },
   },
@@ -115,6 +128,18 @@ export const serveCommand: Command = {
     if (rpcUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(rpcUrl)) {
       throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(rpcUrl)}`);
     }
+    const follow = values["follow"] === true;
+    if (!follow) {
+      for (const name of ["deployment", ...Object.keys(SYNC_OPTIONS)]) {
+        if (values[name] !== undefined) throw new UsageError(`--${name} goes with --follow`);
+      }
+    } else if (rpcUrl === undefined) {
+      throw new UsageError("--follow needs --rpc URL, the node to index");
+    }
+    const deploymentFile = text(values, "deployment");
+    if (follow && deploymentFile === undefined)
+      throw new UsageError("--follow needs --deployment FILE");
+    const settings = syncSettings(values);
     const webDir = text(values, "web");
     let site: StaticSite | undefined;
     if (values["no-web"] !== true) {
@@ -126,14 +151,32 @@ export const serveCommand: Command = {
       }
     }
 
+    let rpc: RpcClient | undefined;
+    const deployment = deploymentFile === undefined ? undefined : readDeployment(deploymentFile);
+    if (follow && rpcUrl !== undefined && deployment !== undefined) {
+      rpc = new RpcClient(rpcUrl, {
+        onRetry: (r) => console.log(logLine({ level: "warn", msg: "retrying", ...r })),
+      });
+      // Check the node before touching the store, so a wrong node or record writes nothing.
+      await checkNode(rpc, deployment);
+    }
+
     const store = await Store.open(await openDatabase(text(values, "db")));
     try {
+      const follower =
+        rpc === undefined || deployment === undefined
+          ? undefined
+          : new Follower(store, rpc, deployment, settings);
+      // The store bound to the deployment before the API answers; the catching up is seen in
+      // GET /health.
+      await follower?.indexer.start();
       const server = createApiServer(store, {
         tokens,
         insecureLocal,
         ...(perMinute === undefined ? {} : { rateLimit: { perMinute } }),
         ...(rpcUrl === undefined ? {} : { rpcUrl }),
         ...(site === undefined ? {} : { site }),
+        ...(follower === undefined ? {} : { follower: () => follower.status() }),
         onError: (error) =>
           console.error(
             `veritrace serve: ${(error as Error).message?.split("\n")[0] ?? String(error)}`,
@@ -147,14 +190,24 @@ export const serveCommand: Command = {
       });
       console.log(`listening on http://${urlHost(host)}:${(server.address() as AddressInfo).port}`);
 
+      // Until SIGINT or SIGTERM, or until the follower fails (reported after the server stops).
+      let failure: { error: unknown } | undefined;
+      let following: Promise<void> = Promise.resolve();
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop);
           process.off("SIGTERM", stop);
+          follower?.stop();
           resolve();
         };
         process.on("SIGINT", stop);
         process.on("SIGTERM", stop);
+        if (follower !== undefined) {
+          following = follower.run(store).catch((error: unknown) => {
+            failure = { error };
+            stop();
+          });
+        }
       });
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -162,6 +215,9 @@ export const serveCommand: Command = {
         // Requests in flight get a moment to finish; then their connections are cut.
         setTimeout(() => server.closeAllConnections(), 5000).unref();
       });
+      // The sync in progress is written before the store closes.
+      await following;
+      if (failure !== undefined) throw failure.error;
       return 0;
     } finally {
       await store.close();

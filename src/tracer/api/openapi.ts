@@ -532,6 +532,28 @@ export const openApiDocument: OpenApiDocument = {
           ),
         ),
         events: integer,
+        follower: nullable(
+          object(
+            {
+              target: {
+                type: ["integer", "null"],
+                description:
+                  "The block its last sync aimed at: the node's head less the confirmations.",
+              },
+              indexedTo: {
+                type: ["integer", "null"],
+                description:
+                  "The block the store is complete up to, as the follower last wrote it.",
+              },
+              syncedAt: {
+                type: ["string", "null"],
+                format: "date-time",
+                description: "When its last sync ended.",
+              },
+            },
+            "The follower indexing into the store in this process (serve --follow); null without.",
+          ),
+        ),
       }),
       CaseStatus: { type: "string", enum: ["pending", "approved", "closed"] },
       CaseSummary: object({

@@ -22,6 +22,7 @@ import {
 } from "../audit/queries.js";
 import { TracerError } from "../errors.js";
 import type { Store } from "../store/store.js";
+import type { FollowerStatus } from "../indexer/sync.js";
 import { activityRoute } from "./activity-route.js";
 import { badRequest, HttpError, notFound } from "./http.js";
 import { openApiDocument } from "./openapi.js";
@@ -64,6 +65,8 @@ export interface ApiServerOptions {
   rpcUrl?: string;
   /** A built dashboard (static.ts) served at the paths no route claims. */
   site?: StaticSite;
+  /** The progress of the follower indexing into this store in this process (serve --follow). */
+  follower?: () => FollowerStatus;
 }
 
 export type Method = "GET" | "POST";
@@ -80,6 +83,8 @@ export interface RequestContext {
   body: unknown;
   /** The server's JSON-RPC endpoint, if it has one ({@link ApiServerOptions.rpcUrl}). */
   rpcUrl?: string;
+  /** The follower's progress, if one runs in this process ({@link ApiServerOptions.follower}). */
+  follower?: () => FollowerStatus;
 }
 
 /** One route: its OpenAPI path template, methods, query parameters and handler. */
@@ -228,12 +233,13 @@ export const ROUTES: readonly Route[] = [
     methods: ["GET"],
     public: true,
     query: [],
-    async handle({ store }) {
+    async handle({ store, follower }) {
       return {
         status: "ok",
         engine: store.db.engine,
         indexedTo: await store.checkpoint(),
         events: await store.eventCount(),
+        follower: follower?.() ?? null,
       };
     },
   },
@@ -646,6 +652,7 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
           query: url.searchParams,
           body,
           rpcUrl: options.rpcUrl,
+          follower: options.follower,
         }),
         timeout,
       ]);

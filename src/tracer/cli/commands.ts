@@ -32,6 +32,7 @@ import { riskCommand, screenCommand } from "../risk/command.js";
 import { MATCH_COMMANDS } from "../../mpc/command.js";
 import { isoTime, json, logLine, table } from "./output.js";
 import { ProgressBar } from "./progress.js";
+import { Follower, SYNC_HELP, SYNC_OPTIONS, syncSettings } from "./follow.js";
 
 import { integer, required, str } from "./options.js";
 
@@ -61,9 +62,12 @@ export function rpcUrl(values: Values): string {
   }
 }
 
-/** Opens the store named by --db (or DATABASE_URL, or the default directory). */
-export async function openStore(values: Values): Promise<Store> {
-  return Store.open(await openDatabase(str(values, "db")));
+/**
+ * Opens the store named by --db (or DATABASE_URL, or the default directory); with `mustExist`
+ * (read commands), an embedded store that does not exist is refused rather than created.
+ */
+export async function openStore(values: Values, mustExist = false): Promise<Store> {
+  return Store.open(await openDatabase(str(values, "db"), { mustExist }));
 }
 
 const DB_OPTION = { db: { type: "string" } } as const;
@@ -81,9 +85,8 @@ const index: Command = {
     DB_HELP,
     "  --from N             first block to read into an empty store (default: the deployment's start block)",
     "  --follow             keep following the chain's head; structured log lines on stdout",
-    "  --confirmations N    leave the newest N blocks unindexed (default 0)",
-    "  --finality N         depth beyond which blocks can't be reorganized (default 64; 0 or 1 on BFT chains)",
-    "  --poll-ms N          how often to poll the head in follow mode (default 250)",
+    ...SYNC_HELP,
+    "The store takes one process: to serve the API while following, run veritrace serve --follow.",
   ].join("\n"),
   options: {
     rpc: { type: "string" },
@@ -91,17 +94,13 @@ const index: Command = {
     ...DB_OPTION,
     from: { type: "string" },
     follow: { type: "boolean" },
-    confirmations: { type: "string" },
-    finality: { type: "string" },
-    "poll-ms": { type: "string" },
+    ...SYNC_OPTIONS,
   },
   async run(values) {
     const url = rpcUrl(values);
     const deployment = readDeployment(required(values, "deployment"));
     const fromBlock = integer(values, "from");
-    const confirmations = integer(values, "confirmations") ?? 0;
-    const finalityDepth = integer(values, "finality") ?? 64;
-    const pollMs = integer(values, "poll-ms", 10) ?? 250;
+    const settings = syncSettings(values);
     const follow = values["follow"] === true;
     const rpc = new RpcClient(url, {
       onRetry: (r) => {
@@ -111,81 +110,43 @@ const index: Command = {
     // Check the node before touching the store, so a wrong node or record writes nothing.
     await checkNode(rpc, deployment);
     const store = await openStore(values);
-    let stopping = false;
-    const stop = () => {
-      stopping = true;
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
     try {
-      const bar = follow ? null : new ProgressBar("indexing");
-      // The lowest fork point of the reorganizations seen since the last "indexed" line.
-      let reorgFork: number | null = null;
+      if (follow) {
+        const follower = new Follower(store, rpc, deployment, settings, { fromBlock });
+        const stop = () => follower.stop();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        try {
+          await follower.run(store);
+        } finally {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+        }
+        return 0;
+      }
+      const bar = new ProgressBar("indexing");
       let first = -1;
       const indexer = new Indexer(store, rpc, deployment, {
-        confirmations,
-        finalityDepth,
+        confirmations: settings.confirmations,
+        finalityDepth: settings.finalityDepth,
         fromBlock,
         onProgress: (p) => {
           if (first < 0) first = p.indexedTo;
-          bar?.update({ done: p.indexedTo - first, total: p.target - first, events: p.events });
+          bar.update({ done: p.indexedTo - first, total: p.target - first, events: p.events });
         },
-        onLog: (entry) => {
-          if (entry["msg"] === "reorganization" && typeof entry["fork"] === "number") {
-            reorgFork = Math.min(reorgFork ?? entry["fork"], entry["fork"]);
-          }
-          if (follow) console.log(logLine({ level: "warn", ...entry }));
-          else process.stderr.write(`${entry["msg"]}: ${JSON.stringify(entry)}\n`);
-        },
+        onLog: (entry) => process.stderr.write(`${entry["msg"]}: ${JSON.stringify(entry)}\n`),
       });
-      const before = indexer.eventCount;
-      let indexedTo = await indexer.syncOnce();
-      bar?.done({
+      const indexedTo = await indexer.syncOnce();
+      bar.done({
         done: Math.max(0, indexedTo - first),
         total: Math.max(0, indexedTo - first),
         events: indexer.eventCount,
       });
-      if (!follow) {
-        console.log(
-          `indexed up to block ${indexedTo}: ${indexer.eventCount - before} new events, ${await store.eventCount()} in the store (${store.db.location})`,
-        );
-        return 0;
-      }
       console.log(
-        logLine({
-          level: "info",
-          msg: "caught up",
-          block: indexedTo,
-          events: await store.eventCount(),
-        }),
+        `indexed up to block ${indexedTo}: ${indexer.eventCount} new events, ${await store.eventCount()} in the store (${store.db.location})`,
       );
-      while (!stopping) {
-        await new Promise((r) => setTimeout(r, pollMs));
-        const seen = indexer.eventCount;
-        reorgFork = null;
-        const to = await indexer.syncOnce();
-        // After a reorganization the blocks from the fork on were read again, even when the
-        // head is back at the same height: a watcher learns when that re-read finished.
-        if (to !== indexedTo || reorgFork !== null) {
-          const from = Math.min(indexedTo, reorgFork ?? indexedTo) + 1;
-          console.log(
-            logLine({
-              level: "info",
-              msg: "indexed",
-              from,
-              to,
-              events: indexer.eventCount - seen,
-              ...(reorgFork === null ? {} : { reorganizedFrom: reorgFork + 1 }),
-            }),
-          );
-          indexedTo = to;
-        }
-      }
-      console.log(logLine({ level: "info", msg: "stopped", block: indexedTo }));
       return 0;
     } finally {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
       await store.close();
     }
   },
@@ -219,9 +180,16 @@ function onePositional(positionals: string[], what: string): string {
   return positionals[0];
 }
 
-/** Runs `fn` on the store named by --db, closing it afterwards. */
-async function withStore<T>(values: Values, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(values);
+/**
+ * Runs `fn` on the store named by --db, closing it afterwards. A read command (`create` false)
+ * never creates an embedded store.
+ */
+export async function withStore<T>(
+  values: Values,
+  fn: (store: Store) => Promise<T>,
+  create = false,
+): Promise<T> {
+  const store = await openStore(values, !create);
   try {
     return await fn(store);
   } finally {

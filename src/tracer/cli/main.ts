@@ -18,7 +18,9 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(16)} ${c.summary}`).join("\n")}
 
 Run "veritrace <command> --help" for a command's options.
 The store is embedded PostgreSQL (PGlite) in .veritrace/db by default; --db DIR for another
-directory, --db postgres://… (or DATABASE_URL) for a PostgreSQL server.`;
+directory, --db postgres://… (or DATABASE_URL) for a PostgreSQL server. An embedded store takes
+one process at a time: "veritrace serve --follow" indexes and serves in one; several processes
+need a PostgreSQL server.`;
 
 const RPC_HEADER_HELP = [
   '  --rpc-header "NAME: VALUE"  HTTP header for the JSON-RPC node, e.g. "Authorization: Bearer …"',

@@ -43,6 +43,16 @@ export interface Progress {
   startBlock: number;
 }
 
+/** How far a follower has come, for `GET /health` (cli/follow.ts follows). */
+export interface FollowerStatus {
+  /** The block its last sync aimed at: the node's head less the confirmations. */
+  target: number | null;
+  /** The block the store is complete up to, as the follower last wrote it. */
+  indexedTo: number | null;
+  /** When its last sync ended (ISO 8601). */
+  syncedAt: string | null;
+}
+
 /**
  * Checks that the node serves the deployment's chain and has code at every recorded address;
  * throws one clear {@link TracerError} otherwise. The first call fails fast when the node is

@@ -21,8 +21,13 @@ function text(values: Values, name: string): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-async function withStore<T>(values: Values, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await Store.open(await openDatabase(text(values, "db")));
+/** Runs `fn` on the store; `labels show` (create false) never creates an embedded store. */
+async function withStore<T>(
+  values: Values,
+  fn: (store: Store) => Promise<T>,
+  create = false,
+): Promise<T> {
+  const store = await Store.open(await openDatabase(text(values, "db"), { mustExist: !create }));
   try {
     return await fn(store);
   } finally {
@@ -54,7 +59,7 @@ export const labelsImportCommand: Command = {
     if (positionals.length === 0) throw new UsageError("expected one or more TagPack files");
     // Every file read and checked before the store is opened (or created).
     const parsed = readTagPacks(positionals);
-    const results = await withStore(values, (s) => storeTagPacks(s.db, parsed));
+    const results = await withStore(values, (s) => storeTagPacks(s.db, parsed), true);
     if (values["json"] === true) {
       console.log(json(results));
       return 0;

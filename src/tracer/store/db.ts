@@ -1,7 +1,9 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { TracerError } from "../errors.js";
+import { lockStore, type StoreLock } from "./lock.js";
 
 /** Something that runs SQL: the database itself or an open transaction. */
 export interface Sql {
@@ -42,6 +44,7 @@ class PgliteDatabase implements Database {
   constructor(
     private readonly db: PGlite,
     readonly location: string,
+    private readonly lock: StoreLock | null,
   ) {}
   async query<T extends object>(text: string, params: readonly unknown[] = []): Promise<T[]> {
     return (await this.db.query<T>(text, [...params])).rows;
@@ -62,7 +65,11 @@ class PgliteDatabase implements Database {
     );
   }
   async close(): Promise<void> {
-    await this.db.close();
+    try {
+      await this.db.close();
+    } finally {
+      this.lock?.release();
+    }
   }
 }
 
@@ -106,8 +113,16 @@ export function isPostgresUrl(target: string): boolean {
  * Opens the store: a PostgreSQL server for a postgres:// URL, else embedded PGlite in the given
  * directory (created if missing). Without a target: DATABASE_URL if set, else {@link DEFAULT_DB_DIR}.
  * Fails with one clear message when the server can't be reached.
+ *
+ * A directory is opened by one process at a time: its lock (lock.ts) is taken before PGlite
+ * touches a file, and released by {@link Database.close} (or when the process ends). A second
+ * opener fails with one line naming the holder. A PostgreSQL server takes any number of
+ * processes: no lock.
  */
-export async function openDatabase(target?: string): Promise<Database> {
+export async function openDatabase(
+  target?: string,
+  options: { mustExist?: boolean } = {},
+): Promise<Database> {
   const where = target ?? process.env["DATABASE_URL"] ?? DEFAULT_DB_DIR;
   if (isPostgresUrl(where)) {
     let url: URL;
@@ -135,19 +150,33 @@ export async function openDatabase(target?: string): Promise<Database> {
       `unsupported database URL ${redact(where)} (use postgres://… or a directory)`,
     );
   }
+  // A read command must not create (and migrate) a store it was only asked to read.
+  if (options.mustExist === true && !existsSync(path.join(where, "PG_VERSION"))) {
+    throw new TracerError(
+      `no store in ${where}: fill one first (veritrace index, labels import or transfers), or name it with --db`,
+    );
+  }
   try {
     mkdirSync(where, { recursive: true });
   } catch (error) {
     throw new TracerError(`cannot create database directory ${where}: ${(error as Error).message}`);
   }
+  let lock: StoreLock;
   try {
-    return new PgliteDatabase(await PGlite.create(where), where);
+    lock = await lockStore(where);
   } catch (error) {
+    if (error instanceof TracerError) throw error;
+    throw new TracerError(`cannot lock the store ${where}: ${(error as Error).message}`);
+  }
+  try {
+    return new PgliteDatabase(await PGlite.create(where), where, lock);
+  } catch (error) {
+    lock.release();
     throw new TracerError(`cannot open embedded database in ${where}: ${(error as Error).message}`);
   }
 }
 
 /** An in-memory embedded database (tests, throw-away runs). */
 export async function openMemoryDatabase(): Promise<Database> {
-  return new PgliteDatabase(await PGlite.create(), "memory");
+  return new PgliteDatabase(await PGlite.create(), "memory", null);
 }
