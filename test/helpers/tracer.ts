@@ -171,20 +171,22 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs `veritrace …` (bin/veritrace.mjs) to its end. */
+/** Runs `veritrace …` (bin/veritrace.mjs) to its end; `input`, if given, is its stdin. */
 export async function runVeritrace(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
+  input?: string,
 ): Promise<CommandResult> {
   const child = spawn(process.execPath, [path.join(ROOT, "bin", "veritrace.mjs"), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  if (input !== undefined) child.stdin?.end(input);
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr }));

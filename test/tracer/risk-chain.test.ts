@@ -281,6 +281,37 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
       expect(human.stdout).to.match(/screened 2 of 3 lines/);
       expect(human.stdout).to.match(/2\s+0x[0-9a-f]{40}\s+70\s+high\s+phishing\s+10\.00%/);
       expect(human.stdout).to.match(/line 4: "not-an-address": malformed address/);
+
+      // For pipelines: exit 3 once any line reaches the level, after the whole output.
+      const high = await screen(file, ["--csv", "--fail-on", "high"]);
+      expect(high.code, high.stderr).to.equal(3);
+      expect(high.stdout).to.equal(csv.stdout);
+      expect(high.stderr).to.equal("veritrace screen: 1 of 3 lines score high or above\n");
+      const severe = await screen(file, ["--csv", "--fail-on", "severe"]);
+      expect([severe.code, severe.stderr]).to.deep.equal([0, ""]);
+      // "-" reads stdin (TXT unless --format csv) and --out - writes stdout.
+      const piped = await runVeritrace(
+        [
+          "screen",
+          "-",
+          "--rpc",
+          node.url,
+          "--token",
+          tokenAddress,
+          "--db",
+          db,
+          "--csv",
+          "--out",
+          "-",
+        ],
+        {},
+        `${who["C2"]}\n${who["C4"]}\n`,
+      );
+      expect(piped.code, piped.stderr).to.equal(0);
+      expect(piped.stdout.split("\n").slice(1, 3)).to.deep.equal([
+        `1,${who["C2"]},${tokenAddress},70,high,100,phishing,10.00%,`,
+        `2,${who["C4"]},${tokenAddress},0,low,100,exchange,100.00%,`,
+      ]);
     });
 
     it("bad flags and files: one line on stderr, exit 2 (usage) or 1, nothing written", async function () {
@@ -305,6 +336,8 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
         [["screen", file, "--rpc", node.url, "--json", "--csv", "--db", never], 2],
         [["screen", file, "--rpc", node.url, "--out", path.join(tmp, "x.json"), "--db", never], 2],
         [["screen", "--rpc", node.url, "--db", never], 2],
+        [["screen", file, "--rpc", node.url, "--fail-on", "red", "--db", never], 2],
+        [["screen", file, "--rpc", node.url, "--format", "xlsx", "--db", never], 2],
         [["screen", path.join(tmp, "missing.txt"), "--rpc", node.url, "--db", never], 1],
         [
           [

@@ -26,6 +26,8 @@ import {
   MAX_HOPS,
   readRiskConfig,
   type RiskConfig,
+  VERDICTS,
+  type Verdict,
 } from "./config.js";
 import type { Wallet } from "ethers";
 import { alertLabel, checkPublish, publishAlert, unlockKey, type PublishPlan } from "./publish.js";
@@ -370,13 +372,33 @@ export const screenCommand: Command = {
     "  --json               one JSON object: counts, and per line its score, verdict, exposures, paths or error",
     "  --csv                one CSV row per line: line, input, token, score, verdict, received, top category, error",
     "  --out FILE           write the JSON or CSV there (whole or not at all) instead of stdout",
-    "FILE: one address a line (# comments), or CSV with an address column and an optional token column.",
+    "  --fail-on LEVEL      exit 3 when any address scores LEVEL or above (medium, high, severe),",
+    "                       after the whole output is written: for pipelines",
+    "  --format csv|txt     the input's format (default: from FILE's extension; txt for -)",
+    "FILE: one address a line (# comments), or CSV with an address column and an optional token column;",
+    "- reads stdin.",
     "A malformed or non-EVM address, or an unknown token, is reported on its line; the batch goes on.",
   ].join("\n"),
-  options: { ...COMMON, csv: { type: "boolean" }, out: { type: "string" } },
+  options: {
+    ...COMMON,
+    csv: { type: "boolean" },
+    out: { type: "string" },
+    "fail-on": { type: "string" },
+    format: { type: "string" },
+  },
   async run(values, positionals) {
     if (positionals.length !== 1 || positionals[0] === undefined)
-      throw new UsageError("expected one file of addresses (.csv or .txt)");
+      throw new UsageError("expected one file of addresses (.csv or .txt, or - for stdin)");
+    const failOn = str(values, "fail-on");
+    if (failOn !== undefined && !(VERDICTS as readonly string[]).includes(failOn))
+      throw new UsageError(
+        `--fail-on must be one of ${VERDICTS.join(", ")}, got ${JSON.stringify(failOn.slice(0, 40))}`,
+      );
+    const format = str(values, "format");
+    if (format !== undefined && format !== "csv" && format !== "txt")
+      throw new UsageError(
+        `--format must be csv or txt, got ${JSON.stringify(format.slice(0, 40))}`,
+      );
     const file = positionals[0];
     const asJson = values["json"] === true;
     const asCsv = values["csv"] === true;
@@ -386,18 +408,36 @@ export const screenCommand: Command = {
     screenOptions(values);
     let text: string;
     try {
-      text = readFileSync(file, "utf8");
+      // "-" is stdin (file descriptor 0), as for any command that reads a file.
+      text = readFileSync(file === "-" ? 0 : file, "utf8");
     } catch (error) {
       throw new TracerError(`cannot read ${file}: ${(error as Error).message}`);
     }
-    const entries = parseScreenInput(text, extname(file).toLowerCase() === ".csv");
+    const csv =
+      format === undefined
+        ? file !== "-" && extname(file).toLowerCase() === ".csv"
+        : format === "csv";
+    const entries = parseScreenInput(text, csv);
     if (entries.length === 0) throw new TracerError(`${file}: no address in it`);
     const result = await runScreening(values, entries, false);
+    // With --fail-on, the exit code says whether any address reached the level (after the output).
+    const verdictCode = (): number => {
+      if (failOn === undefined) return 0;
+      const level = VERDICTS.indexOf(failOn as Verdict);
+      const hits = result.lines.filter(
+        (l) => l.report !== null && VERDICTS.indexOf(l.report.verdict) >= level,
+      ).length;
+      if (hits === 0) return 0;
+      process.stderr.write(
+        `veritrace screen: ${hits} of ${result.lines.length} lines score ${failOn} or above\n`,
+      );
+      return 3;
+    };
     if (asJson || asCsv) {
       const body = asJson ? `${JSON.stringify(screenJson(result))}\n` : screenCsv(result);
-      if (out === undefined) process.stdout.write(body);
+      if (out === undefined || out === "-") process.stdout.write(body);
       else writeAtomically(out, body);
-      return 0;
+      return verdictCode();
     }
     const summary = screenJson(result);
     console.log(
@@ -434,6 +474,6 @@ export const screenCommand: Command = {
       for (const l of failed)
         console.log(`line ${l.line}: ${JSON.stringify(l.input)}: ${l.error ?? ""}`);
     }
-    return 0;
+    return verdictCode();
   },
 };
