@@ -87,7 +87,8 @@ describe("veritrace index: bad input", function () {
         result,
         1,
         new RegExp(
-          `eth_chainId to ${url.replace(/\./g, "\\.")} failed after 2 attempts: ECONNREFUSED`,
+          // The URL as printed: without its trailing slash (and any credentials or key).
+          `eth_chainId to ${url.replace(/\/$/, "").replace(/\./g, "\\.")} failed after 2 attempts: ECONNREFUSED`,
         ),
       );
       expect(existsSync(db)).to.equal(false);
