@@ -1120,6 +1120,33 @@ describe("veritrace match: two processes over HTTP", function () {
     expect((JSON.parse(result.stdout) as PsiResult).cardinality).to.equal(15);
   });
 
+  it("match serve refuses a token that is not printable ASCII: one line, from the environment or a file", async function () {
+    const serveArgs = [
+      "match",
+      "serve",
+      "--no-ledger",
+      "--input",
+      file("theirs.txt"),
+      "--type",
+      "phone",
+    ];
+    const fromEnv = await runCli(serveArgs, {
+      VERITRACE_MATCH_TOKEN: "tëst-token-0123456789abcdef",
+    });
+    expectOneLineError(
+      fromEnv,
+      "match serve",
+      /VERITRACE_MATCH_TOKEN is not a token: printable ASCII only/,
+    );
+    writeFileSync(file("bad-token"), "test-token-\x7f0123456789abcdef\n");
+    const fromFile = await runCli([...serveArgs, "--token-file", file("bad-token")]);
+    expectOneLineError(
+      fromFile,
+      "match serve",
+      /bad-token line 1 is not a token: printable ASCII only/,
+    );
+  });
+
   it("a token on the command line is not an option", async function () {
     const result = await runCli([...runArgs(), "--token", "abc"]);
     expect(result.code).to.equal(2);
