@@ -10,6 +10,7 @@ import { InputError } from "../client/errors.js";
 import { matchSession, newSessionTag } from "../client/matching.js";
 import { requireDefaultCountry } from "../client/normalize.js";
 import { MIN_TOKEN_LENGTH, readTokens } from "../tracer/api/command.js";
+import { isTokenText } from "../tracer/api/request-checks.js";
 import type { Command, Values } from "../tracer/cli/commands.js";
 import { logLine } from "../tracer/cli/output.js";
 import { integer, required, str } from "../tracer/cli/options.js";
@@ -152,6 +153,10 @@ export function matchTokens(values: Values): string[] {
     if (t.length < MIN_TOKEN_LENGTH || /\s/.test(t))
       throw new TracerError(
         `${TOKEN_ENV} is not a token: at least ${MIN_TOKEN_LENGTH} characters, no spaces`,
+      );
+    if (!isTokenText(t))
+      throw new TracerError(
+        `${TOKEN_ENV} is not a token: printable ASCII only (no Authorization header could carry it)`,
       );
     tokens.push(t);
   }

@@ -23,6 +23,14 @@ import {
   type ServerResponse,
 } from "node:http";
 import { request as httpsRequest } from "node:https";
+import {
+  JsonBodyError,
+  clip,
+  headerCount,
+  isTokenText,
+  parseJsonBody,
+  quote,
+} from "../tracer/api/request-checks.js";
 import { MatchError, type MatchFailureReason } from "./errors.js";
 import type { IdentifierSet } from "./identifiers.js";
 import {
@@ -216,6 +224,11 @@ function messageBytes(message: PsiMessage): number {
 /** The provider's HTTP server; call `listen` on it. */
 export function createMatchServer(options: MatchServerOptions): Server {
   if (options.tokens.length === 0) throw new MatchError("invalid-input", "no bearer token");
+  if (!options.tokens.every(isTokenText))
+    throw new MatchError(
+      "invalid-input",
+      "a bearer token is not printable ASCII without spaces: no Authorization header could match it",
+    );
   const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
   const maxBodyBytes = maxMessageBytes(maxElements);
   const tokenDigests = options.tokens.map(sha256);
@@ -229,10 +242,23 @@ export function createMatchServer(options: MatchServerOptions): Server {
   let busy = false;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? "").split("?")[0];
+    const refuse = (status: number, reason: string, message: string) => {
+      options.onRefused?.({ status, reason, remoteAddress: req.socket.remoteAddress ?? null });
+      sendError(res, status, reason, message);
+    };
+    // Counted on the raw headers: req.headers keeps one Host and joins or drops the others.
+    if (headerCount(req, "host") > 1) {
+      refuse(400, "invalid-input", "more than one Host header");
+      return;
+    }
+    if (headerCount(req, "authorization") > 1) {
+      refuse(401, "unauthorized", "more than one Authorization header");
+      return;
+    }
+    const path = (req.url ?? "").split("?")[0] ?? "";
     const cosign = path === RESULT_PATH ? options.cosign : undefined;
     if (path !== MATCH_PATH && cosign === undefined) {
-      sendError(res, 404, "not-found", `no route ${JSON.stringify(path)}; POST ${MATCH_PATH}`);
+      sendError(res, 404, "not-found", `no route ${quote(path)}; POST ${MATCH_PATH}`);
       return;
     }
     if (req.method !== "POST") {
@@ -240,10 +266,6 @@ export function createMatchServer(options: MatchServerOptions): Server {
       sendError(res, 405, "method-not-allowed", `${path} takes POST`);
       return;
     }
-    const refuse = (status: number, reason: string, message: string) => {
-      options.onRefused?.({ status, reason, remoteAddress: req.socket.remoteAddress ?? null });
-      sendError(res, status, reason, message);
-    };
     if (!authorized(req.headers.authorization, tokenDigests)) {
       refuse(401, "unauthorized", "a valid bearer token is required");
       return;
@@ -305,7 +327,7 @@ export function createMatchServer(options: MatchServerOptions): Server {
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) =>
-      sendError(res, 500, "internal", (error as Error).message ?? String(error)),
+      sendError(res, 500, "internal", clip((error as Error).message ?? String(error))),
     );
   });
   server.requestTimeout = options.requestTimeoutMs ?? 120_000;
@@ -330,9 +352,10 @@ async function answerJson(
   }
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.concat(parts).toString("utf8"));
-  } catch {
-    sendError(res, 400, "malformed-message", "the body is not JSON");
+    body = parseJsonBody(Buffer.concat(parts));
+  } catch (error) {
+    if (!(error instanceof JsonBodyError)) throw error;
+    sendError(res, 400, "malformed-message", error.message);
     return;
   }
   try {

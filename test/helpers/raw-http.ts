@@ -70,3 +70,44 @@ export async function rawPost(
     },
   };
 }
+
+/** An answer read off a raw socket: its status, its header fields (lower-case names) and body. */
+export interface RawAnswer {
+  status: number;
+  headers: [string, string][];
+  body: Buffer;
+}
+
+/**
+ * Sends `head` (the request line and header lines, without the blank line; `Connection: close` is
+ * added) and `body` over a raw TCP socket, as written: for requests fetch and node:http won't
+ * send, such as a header given twice. Reads the answer until the server closes.
+ */
+export async function rawRequest(
+  url: string,
+  head: readonly string[],
+  body: Buffer = Buffer.alloc(0),
+): Promise<RawAnswer> {
+  const u = new URL(url);
+  const socket = connect(Number(u.port), u.hostname);
+  socket.on("error", () => {}); // the server may close before the body is written
+  const received: Buffer[] = [];
+  socket.on("data", (c: Buffer) => received.push(c));
+  const done = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  socket.end(
+    Buffer.concat([Buffer.from(`${[...head, "connection: close"].join("\r\n")}\r\n\r\n`), body]),
+  );
+  await done;
+  const all = Buffer.concat(received);
+  const end = all.indexOf("\r\n\r\n");
+  const lines = all.subarray(0, end).toString("latin1").split("\r\n");
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? "")?.[1] ?? 0),
+    headers: lines.slice(1).map((l) => {
+      const i = l.indexOf(":");
+      return [l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()];
+    }),
+    body: all.subarray(end + 4),
+  };
+}

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
+import { request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -25,6 +25,7 @@ import {
 import { IdentifierSet } from "../../src/mpc/identifiers.js";
 import {
   MATCH_PATH,
+  RESULT_PATH,
   PsiProvider,
   createMatchServer,
   exchangeOverHttp,
@@ -45,7 +46,7 @@ import {
   type PsiResult,
 } from "../../src/mpc/index.js";
 
-import { CHUNKINGS, rawPost } from "../helpers/raw-http.js";
+import { CHUNKINGS, rawPost, rawRequest, type RawAnswer } from "../helpers/raw-http.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = path.join(ROOT, "bin", "veritrace.mjs");
@@ -731,6 +732,131 @@ describe("psi: the HTTP server in process", function () {
   });
 });
 
+describe("psi: the HTTP server's request checks", function () {
+  const TOKEN = "a-token-of-enough-length";
+  const OTHER = "another-token-of-enough-length";
+  const cosigned: unknown[] = [];
+  let server: Server;
+  let url: string;
+  before(async function () {
+    server = createMatchServer({
+      identifiers: IdentifierSet.fromList("phone", randomPhones(10)),
+      tokens: [TOKEN, OTHER],
+      engine: new InlineEngine(),
+      cosign: (body) => {
+        cosigned.push(body);
+        return Promise.resolve({ ok: true });
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async function () {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  /** POSTs `body` to `path` with the header lines given (a Host and a token unless replaced). */
+  const post = (path: string, body: Buffer, lines: string[], type = "application/octet-stream") =>
+    rawRequest(
+      url,
+      [
+        `POST ${path} HTTP/1.1`,
+        ...lines,
+        `content-type: ${type}`,
+        `content-length: ${body.length}`,
+      ],
+      body,
+    );
+  const errorOf = (a: RawAnswer) =>
+    JSON.parse(a.body.toString("utf8")) as { error: string; message: string };
+  const session = async () =>
+    Buffer.from(
+      encodeMessage(
+        await new PsiRequester({
+          sessionId: newSession(),
+          mode: "cardinality",
+          type: "phone",
+        }).blind(randomPhones(3)),
+      ),
+    );
+
+  it("answers 400 to a session request with two Host headers", async function () {
+    const host = `host: ${new URL(url).host}`;
+    const auth = `authorization: Bearer ${TOKEN}`;
+    expect((await post(MATCH_PATH, await session(), [host, auth])).status).to.equal(200);
+    for (const second of [host, "host: evil.example"]) {
+      const a = await post(MATCH_PATH, await session(), [host, second, auth]);
+      expect(a.status, second).to.equal(400);
+      expect(errorOf(a).message).to.equal("more than one Host header");
+    }
+  });
+
+  it("answers 401 to a request with two Authorization headers, even two valid ones", async function () {
+    const host = `host: ${new URL(url).host}`;
+    const auth = `authorization: Bearer ${TOKEN}`;
+    for (const second of [auth, `authorization: Bearer ${OTHER}`]) {
+      const a = await post(MATCH_PATH, await session(), [host, auth, second]);
+      expect(a.status, second).to.equal(401);
+      expect(errorOf(a)).to.deep.equal({
+        error: "unauthorized",
+        message: "more than one Authorization header",
+      });
+      const r = await post(
+        RESULT_PATH,
+        Buffer.from("{}"),
+        [host, auth, second],
+        "application/json",
+      );
+      expect(r.status).to.equal(401);
+    }
+  });
+
+  it("refuses to create a server with a token that is not printable ASCII", function () {
+    for (const bad of ["tëst-token-0123456789", "test-token-012345\x7f6789", "a token with spaces"])
+      expect(() =>
+        createMatchServer({
+          identifiers: IdentifierSet.fromList("phone", randomPhones(1)),
+          tokens: [bad],
+          engine: new InlineEngine(),
+        }),
+      ).to.throw(MatchError, /not printable ASCII/);
+  });
+
+  it("answers 400 to a result body nested deeper than 64 levels or not valid UTF-8", async function () {
+    const lines = [`host: ${new URL(url).host}`, `authorization: Bearer ${TOKEN}`];
+    const json = (b: Buffer) => post(RESULT_PATH, b, lines, "application/json");
+    const before = cosigned.length;
+    for (const body of [
+      `${"[".repeat(30_000)}${"]".repeat(30_000)}`,
+      `{"a":${"[".repeat(65)}${"]".repeat(65)}}`,
+    ]) {
+      const a = await json(Buffer.from(body));
+      expect(a.status).to.equal(400);
+      expect(errorOf(a)).to.deep.equal({
+        error: "malformed-message",
+        message: "the body nests arrays and objects deeper than 64 levels",
+      });
+    }
+    const invalid = await json(
+      Buffer.concat([Buffer.from('{"a":"'), Buffer.of(0xff), Buffer.from('"}')]),
+    );
+    expect(invalid.status).to.equal(400);
+    expect(errorOf(invalid).message).to.equal("the body is not valid UTF-8");
+    expect(cosigned.length).to.equal(before);
+    const ok = await json(Buffer.from(`{"a":${"[".repeat(63)}"[[["${"]".repeat(63)}}`));
+    expect(ok.status).to.equal(200);
+    expect(cosigned.length).to.equal(before + 1);
+  });
+
+  it("echoes at most 80 characters of an unknown route", async function () {
+    const lines = [`host: ${new URL(url).host}`, `authorization: Bearer ${TOKEN}`];
+    const a = await post(`/${"p".repeat(5000)}`, Buffer.alloc(0), lines);
+    expect(a.status).to.equal(404);
+    expect(errorOf(a).message).to.include(`"/${"p".repeat(79)}…"`);
+    expect(errorOf(a).message.length).to.be.below(200);
+  });
+});
+
 describe("psi: the server reads the header first, whatever the TCP chunking", function () {
   const TOKEN = "a-token-of-enough-length";
   /** A server whose gate records, for each failed session, whether the gate had seen its header. */
@@ -992,6 +1118,33 @@ describe("veritrace match: two processes over HTTP", function () {
     const result = await runCli(runArgs(["--token-file", file("token"), "--json"]));
     expect(result.code, result.stderr).to.equal(0);
     expect((JSON.parse(result.stdout) as PsiResult).cardinality).to.equal(15);
+  });
+
+  it("match serve refuses a token that is not printable ASCII: one line, from the environment or a file", async function () {
+    const serveArgs = [
+      "match",
+      "serve",
+      "--no-ledger",
+      "--input",
+      file("theirs.txt"),
+      "--type",
+      "phone",
+    ];
+    const fromEnv = await runCli(serveArgs, {
+      VERITRACE_MATCH_TOKEN: "tëst-token-0123456789abcdef",
+    });
+    expectOneLineError(
+      fromEnv,
+      "match serve",
+      /VERITRACE_MATCH_TOKEN is not a token: printable ASCII only/,
+    );
+    writeFileSync(file("bad-token"), "test-token-\x7f0123456789abcdef\n");
+    const fromFile = await runCli([...serveArgs, "--token-file", file("bad-token")]);
+    expectOneLineError(
+      fromFile,
+      "match serve",
+      /bad-token line 1 is not a token: printable ASCII only/,
+    );
   });
 
   it("a token on the command line is not an option", async function () {

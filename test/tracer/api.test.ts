@@ -39,6 +39,7 @@ import { RpcClient } from "../../src/tracer/indexer/rpc.js";
 import { Indexer } from "../../src/tracer/indexer/sync.js";
 import { openApiDocument, type Parameter, type Reference } from "../../src/tracer/api/openapi.js";
 import { ROUTES, createApiServer, type ApiServerOptions } from "../../src/tracer/api/server.js";
+import { rawRequest, type RawAnswer } from "../helpers/raw-http.js";
 import { openDatabase, openMemoryDatabase, type Database } from "../../src/tracer/store/db.js";
 import { Store } from "../../src/tracer/store/store.js";
 
@@ -709,9 +710,9 @@ describe("tracer API", function () {
           await failing(base, "/cases/1/extra", 404);
           await failing(base, "/", 404);
           const post = await failing(base, "/cases", 405, { method: "POST", body: "{}" });
-          expect(post.headers.get("allow")).to.equal("GET");
+          expect(post.headers.get("allow")).to.equal("GET, HEAD");
           const del = await failing(base, "/anchors/1/entries/verify", 405, { method: "DELETE" });
-          expect(del.headers.get("allow")).to.equal("GET, POST");
+          expect(del.headers.get("allow")).to.equal("GET, HEAD, POST");
         });
 
         it("serializes JSON with no-store caching", async function () {
@@ -767,6 +768,162 @@ describe("tracer API", function () {
       const base = await serve({ tokens: [TOKEN], maxUrlBytes: 256 });
       await failing(base, `/cases?cursor=${"a".repeat(300)}`, 414);
       await failing(base, `/cases?cursor=${"a".repeat(100)}`, 400);
+    });
+
+    describe("request-level checks", function () {
+      const BIG = 1 << 20;
+      /** A concrete target for a route's path template (each parameter "1"). */
+      const target = (route: { path: string }) => route.path.replace(/\{[^}]+\}/g, "1");
+      const postRoutes = () => ROUTES.filter((r) => r.methods.includes("POST"));
+      const post = (base: string, path: string, body: Buffer, headers: string[] = []) =>
+        rawRequest(
+          base,
+          [
+            `POST ${path} HTTP/1.1`,
+            `host: ${new URL(base).host}`,
+            `authorization: Bearer ${TOKEN}`,
+            "content-type: application/json",
+            `content-length: ${body.length}`,
+            ...headers,
+          ],
+          body,
+        );
+      const errorOf = (a: RawAnswer) =>
+        (JSON.parse(a.body.toString("utf8")) as { error: { code: string; message: string } }).error;
+
+      it("answers HEAD on every GET route with the GET's status and headers, and no body", async function () {
+        const base = await serve({ tokens: [TOKEN] });
+        const host = `host: ${new URL(base).host}`;
+        const auth = `authorization: Bearer ${TOKEN}`;
+        const routes = ROUTES.filter((r) => r.methods.includes("GET"));
+        expect(routes.length).to.be.greaterThan(5);
+        const statuses = new Set<number>();
+        for (const route of routes) {
+          const t = target(route);
+          const get = await rawRequest(base, [`GET ${t} HTTP/1.1`, host, auth]);
+          const head = await rawRequest(base, [`HEAD ${t} HTTP/1.1`, host, auth]);
+          const fields = (a: RawAnswer) => a.headers.filter(([k]) => k !== "date");
+          expect(head.status, t).to.equal(get.status);
+          expect(fields(head), t).to.deep.equal(fields(get));
+          expect(head.body.length, t).to.equal(0);
+          expect(get.body.length, t).to.be.greaterThan(0);
+          statuses.add(get.status);
+        }
+        expect(statuses.has(200)).to.equal(true);
+        // Without a token, HEAD is refused as GET is.
+        const refused = await rawRequest(base, ["HEAD /cases HTTP/1.1", host]);
+        expect(refused.status).to.equal(401);
+        expect(refused.body.length).to.equal(0);
+      });
+
+      it("answers 400 to a request with two Host headers", async function () {
+        const base = await serve({ tokens: [TOKEN] });
+        const host = `host: ${new URL(base).host}`;
+        const once = await rawRequest(base, ["GET /health HTTP/1.1", host]);
+        expect(once.status).to.equal(200);
+        for (const second of [host, "host: evil.example"]) {
+          const twice = await rawRequest(base, ["GET /health HTTP/1.1", host, second]);
+          expect(twice.status, second).to.equal(400);
+          expect(errorOf(twice).message).to.match(/more than one Host header/);
+        }
+        // The same on a local server without tokens (its Host check reads one Host).
+        const local = await serve({ tokens: [], insecureLocal: true });
+        const localHost = `host: ${new URL(local).host}`;
+        const r = await rawRequest(local, ["GET /cases HTTP/1.1", localHost, "host: evil.example"]);
+        expect(r.status).to.equal(400);
+      });
+
+      it("answers 401 to a request with two Authorization headers, even two valid ones", async function () {
+        const base = await serve({ tokens: [TOKEN, OTHER_TOKEN] });
+        const host = `host: ${new URL(base).host}`;
+        const auth = `authorization: Bearer ${TOKEN}`;
+        expect((await rawRequest(base, ["GET /cases HTTP/1.1", host, auth])).status).to.equal(200);
+        for (const second of [auth, `authorization: Bearer ${OTHER_TOKEN}`, "authorization: x"]) {
+          for (const path of ["/cases", "/health"]) {
+            const a = await rawRequest(base, [`GET ${path} HTTP/1.1`, host, auth, second]);
+            expect(a.status, `${path} ${second}`).to.equal(401);
+            expect(errorOf(a).message).to.match(/more than one Authorization header/);
+            expect(a.headers).to.deep.include(["www-authenticate", 'Bearer realm="veritrace"']);
+          }
+        }
+      });
+
+      it("refuses to create a server with a token that is not printable ASCII", function () {
+        for (const bad of [
+          "tëst-token-0123456789",
+          "test-token-012345\x7f6789",
+          "tab\ttoken-0123456789",
+        ])
+          expect(() => createApiServer(memory, { tokens: [bad] }), JSON.stringify(bad)).to.throw(
+            TracerError,
+            /not printable ASCII/,
+          );
+      });
+
+      it("answers 400 to a JSON body nested deeper than 64 levels on every POST route", async function () {
+        const base = await serve({ tokens: [TOKEN], maxBodyBytes: BIG });
+        expect(postRoutes().length).to.be.greaterThan(1);
+        const deep = (n: number, inner = "") => `${"[".repeat(n)}${inner}${"]".repeat(n)}`;
+        for (const route of postRoutes()) {
+          for (const body of [
+            deep(100_000),
+            "[".repeat(100_000),
+            `{"index":0,"entry":${deep(65)},"proof":[]}`,
+            `{"a":${'{"a":'.repeat(70)}1${"}".repeat(71)}`,
+          ]) {
+            const a = await post(base, target(route), Buffer.from(body));
+            expect(a.status, `${route.path} ${body.slice(0, 30)}`).to.equal(400);
+            expect(errorOf(a).message).to.match(/deeper than 64 levels/);
+          }
+        }
+        // 64 levels, and brackets inside strings (escaped quotes too), are not refused for depth.
+        for (const entry of [deep(63), `"${"[".repeat(1000)}"`, `"\\"${"{".repeat(1000)}"`]) {
+          const a = await post(
+            base,
+            "/anchors/9999/entries/verify",
+            Buffer.from(`{"index":0,"entry":${entry},"proof":[]}`),
+          );
+          expect(a.status, entry.slice(0, 30)).to.equal(404);
+        }
+      });
+
+      it("answers 400 to a body that is not valid UTF-8, never reading it as U+FFFD", async function () {
+        const base = await serve({ tokens: [TOKEN] });
+        const path = "/anchors/9999/entries/verify";
+        const valid = Buffer.from(`{"index":0,"entry":"é","proof":[]}`);
+        expect((await post(base, path, valid)).status).to.equal(404);
+        for (const bad of [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0xc0, 0xaf]]) {
+          const body = Buffer.concat([
+            Buffer.from(`{"index":0,"entry":"`),
+            Buffer.from(bad),
+            Buffer.from(`","proof":[]}`),
+          ]);
+          for (const route of [path, ...postRoutes().map(target)]) {
+            const a = await post(base, route, body);
+            expect(a.status, `${route} ${bad.join(",")}`).to.equal(400);
+            expect(errorOf(a).message).to.equal("the body is not valid UTF-8");
+          }
+        }
+      });
+
+      it("echoes at most 80 characters of an input value in an error", async function () {
+        const base = await serve({ tokens: [TOKEN], maxBodyBytes: BIG });
+        const key = "k".repeat(50_000);
+        for (const route of postRoutes()) {
+          const a = await post(base, target(route), Buffer.from(`{"${key}":1}`));
+          expect(a.status, route.path).to.equal(400);
+          const { message } = errorOf(a);
+          expect(message, route.path).to.include(`"${"k".repeat(80)}…"`);
+          expect(message.length, route.path).to.be.below(200);
+        }
+        const host = `host: ${new URL(base).host}`;
+        const auth = `authorization: Bearer ${TOKEN}`;
+        for (const t of [`/cases?${key.slice(0, 3000)}=1`, `/${key.slice(0, 3000)}`]) {
+          const a = await rawRequest(base, [`GET ${t} HTTP/1.1`, host, auth]);
+          expect(a.status).to.be.oneOf([400, 404]);
+          expect(errorOf(a).message.length, t.slice(0, 20)).to.be.below(200);
+        }
+      });
     });
 
     it("answers 429 with Retry-After past the rate, per token, refilling over time", async function () {
@@ -1034,6 +1191,33 @@ describe("tracer API", function () {
       const r = await run(["serve", "--db", dir], { VERITRACE_API_TOKENS: "short" });
       expect(r.code).to.equal(1);
       expect(r.stderr.trimEnd().split("\n")).to.have.length(1);
+    });
+
+    it("refuses a token that is not printable ASCII, from the environment or a file: one line", async function () {
+      const file = path.join(dir, "bad-tokens");
+      writeFileSync(file, `# API tokens\n${TOKEN}\ntëst-token-0123456789abcdef\n`);
+      const fromFile = await run(["serve", "--db", dir, "--tokens", file]);
+      const fromEnv = await run(["serve", "--db", dir], {
+        VERITRACE_API_TOKENS: `${TOKEN},test-token-\x010123456789abcdef`,
+      });
+      for (const [r, where] of [
+        [fromFile, `${file} line 3`],
+        [fromEnv, "VERITRACE_API_TOKENS"],
+      ] as const) {
+        expect(r.code).to.equal(1);
+        expect(r.stdout).to.equal("");
+        expect(r.stderr.trimEnd().split("\n")).to.have.length(1);
+        expect(r.stderr).to.include(`the token in ${where} is not a token: printable ASCII only`);
+      }
+    });
+
+    it("echoes at most 80 characters of an option's value in its error line", async function () {
+      const long = `http${"x".repeat(5000)} `;
+      const r = await run(["serve", "--db", dir, "--insecure-local", "--rpc", long]);
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr.trimEnd().split("\n")).to.have.length(1);
+      expect(r.stderr).to.include("…");
+      expect(r.stderr.length).to.be.below(200);
     });
 
     it("starts with --insecure-local on 127.0.0.1, answers, and stops on SIGTERM", async function () {

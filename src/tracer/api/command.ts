@@ -13,6 +13,7 @@ import { checkNode } from "../indexer/sync.js";
 import { RpcClient } from "../indexer/rpc.js";
 import { openDatabase } from "../store/db.js";
 import { Store } from "../store/store.js";
+import { isTokenText, quote } from "./request-checks.js";
 import { createApiServer } from "./server.js";
 import { DEFAULT_WEB_DIR, staticSite, type StaticSite } from "./static.js";
 
@@ -31,9 +32,7 @@ function integerOption(values: Values, name: string, min: number, max: number): 
   const v = text(values, name);
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new UsageError(
-      `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`,
-    );
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${quote(v)}`);
   }
   return Number(v);
 }
@@ -61,6 +60,11 @@ export function readTokens(file: string | undefined, env: string | undefined): s
     if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
       throw new TracerError(
         `the token in ${where} is not a token: at least ${MIN_TOKEN_LENGTH} characters, no spaces`,
+      );
+    }
+    if (!isTokenText(token)) {
+      throw new TracerError(
+        `the token in ${where} is not a token: printable ASCII only (no Authorization header could carry it)`,
       );
     }
   }
@@ -120,13 +124,13 @@ export const serveCommand: Command = {
     }
     if (tokens.length === 0 && !LOOPBACK_HOSTS.has(host)) {
       throw new TracerError(
-        `--insecure-local serves only on 127.0.0.1, ::1 or localhost, not ${host}: give API tokens to serve on ${host}`,
+        `--insecure-local serves only on 127.0.0.1, ::1 or localhost, not ${quote(host)}: give API tokens to serve there`,
       );
     }
 
     const rpcUrl = text(values, "rpc");
     if (rpcUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(rpcUrl)) {
-      throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(rpcUrl)}`);
+      throw new UsageError(`--rpc must be an http(s) URL, got ${quote(rpcUrl)}`);
     }
     const follow = values["follow"] === true;
     if (!follow) {

@@ -30,6 +30,14 @@ import type { StaticSite } from "./static.js";
 import { traceRoute } from "./trace-route.js";
 import { riskScreenRoute } from "../risk/route.js";
 import {
+  JsonBodyError,
+  clip,
+  headerCount,
+  isTokenText,
+  parseJsonBody,
+  quote,
+} from "./request-checks.js";
+import {
   PaginationError,
   compareDecimal,
   decodeCursor,
@@ -205,8 +213,7 @@ function entryProofFromBody(body: unknown): EntryProofFile {
   const unknownKey = Object.keys(b).find(
     (k) => !["index", "entry", "entryHash", "proof"].includes(k),
   );
-  if (unknownKey !== undefined)
-    throw badRequest(`body: unknown field ${JSON.stringify(unknownKey)}`);
+  if (unknownKey !== undefined) throw badRequest(`body: unknown field ${quote(unknownKey)}`);
   if (!isIndex(b["index"])) throw badRequest("index: a non-negative integer is required");
   const proof = b["proof"] ?? [];
   if (
@@ -511,8 +518,12 @@ function send(
   res.end(text);
 }
 
+/** Longest error message answered: a backstop for messages that echo a value. */
+const MAX_ERROR_MESSAGE = 400;
+
 function sendError(res: ServerResponse, error: HttpError): void {
-  send(res, error.status, { error: { code: error.code, message: error.message } }, error.headers);
+  const message = clip(error.message, MAX_ERROR_MESSAGE);
+  send(res, error.status, { error: { code: error.code, message } }, error.headers);
 }
 
 /** Reads a JSON body of at most `max` bytes. */
@@ -540,9 +551,10 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
     throw badRequest("the body could not be read");
   }
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
-  } catch {
-    throw badRequest("the body is not valid JSON");
+    return parseJsonBody(Buffer.concat(chunks));
+  } catch (error) {
+    if (error instanceof JsonBodyError) throw badRequest(error.message);
+    throw error;
   }
 }
 
@@ -552,6 +564,11 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
  */
 export function createApiServer(store: Store, options: ApiServerOptions): Server {
   const tokens = options.tokens.filter((t) => t !== "");
+  if (!tokens.every(isTokenText)) {
+    throw new TracerError(
+      "an API token is not printable ASCII without spaces: no Authorization header could match it",
+    );
+  }
   const insecure = tokens.length === 0;
   if (insecure && options.insecureLocal !== true) {
     throw new TracerError("no API tokens: give at least one, or serve insecurely on localhost");
@@ -588,6 +605,13 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
   };
 
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Counted on the raw headers: req.headers keeps one Host and joins or drops the others.
+    if (headerCount(req, "host") > 1) throw badRequest("more than one Host header");
+    if (headerCount(req, "authorization") > 1) {
+      throw new HttpError(401, "unauthorized", "more than one Authorization header", {
+        "www-authenticate": 'Bearer realm="veritrace"',
+      });
+    }
     const target = req.url ?? "/";
     if (Buffer.byteLength(target) > maxUrl) {
       throw new HttpError(414, "uri_too_long", `the request target is longer than ${maxUrl} bytes`);
@@ -607,15 +631,17 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
     }
     const matched = matchRoute(url.pathname);
     if (matched === null && (await options.site?.serve(req, res, url.pathname)) === true) return;
-    if (matched === null) throw notFound(`no route ${url.pathname}`);
+    if (matched === null) throw notFound(`no route ${quote(url.pathname)}`);
     const { route, params } = matched;
-    const method = req.method as Method;
+    // HEAD is GET without the body (node:http sends the headers of the GET answer, no body).
+    const method = (req.method === "HEAD" ? "GET" : req.method) as Method;
     if (!route.methods.includes(method)) {
+      const allow = route.methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m]));
       throw new HttpError(
         405,
         "method_not_allowed",
-        `${req.method ?? "?"} is not allowed on ${route.path}`,
-        { allow: route.methods.join(", ") },
+        `${clip(req.method ?? "?")} is not allowed on ${route.path}`,
+        { allow: allow.join(", ") },
       );
     }
     if (route.public || insecure) {
@@ -632,8 +658,8 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
       limit(`token ${index}`);
     }
     for (const key of new Set(url.searchParams.keys())) {
-      if (!route.query.includes(key)) throw badRequest(`unknown query parameter ${key}`);
-      if (url.searchParams.getAll(key).length > 1) throw badRequest(`${key}: given twice`);
+      if (!route.query.includes(key)) throw badRequest(`unknown query parameter ${quote(key)}`);
+      if (url.searchParams.getAll(key).length > 1) throw badRequest(`${clip(key)}: given twice`);
     }
     const body = method === "POST" ? await readJson(req, maxBody) : undefined;
     let timer: NodeJS.Timeout | undefined;

@@ -18,6 +18,7 @@ import { RpcClient, RpcUnavailableError } from "../indexer/rpc.js";
 import type { Label as StoreLabel } from "../labels/store.js";
 import type { Store } from "../store/store.js";
 import { badRequest, HttpError } from "./http.js";
+import { quote } from "./request-checks.js";
 import type { Route } from "./server.js";
 
 /** The most hops a trace over HTTP may follow. */
@@ -89,8 +90,7 @@ export function parseTraceRequest(body: unknown): TraceRequest {
     throw badRequest("body: a JSON object {token, seed, model, hops?, …} is required");
   const b = body as Record<string, unknown>;
   const unknownKey = Object.keys(b).find((k) => !FIELDS.includes(k));
-  if (unknownKey !== undefined)
-    throw badRequest(`body: unknown field ${JSON.stringify(unknownKey)}`);
+  if (unknownKey !== undefined) throw badRequest(`body: unknown field ${quote(unknownKey)}`);
   const { token, seed, model, hops, minAmount, window, toBlock, paths } = b;
   if (typeof token !== "string" || !(token === "native" || /^0x[0-9a-fA-F]{40}$/.test(token)))
     throw badRequest('token: a token address (0x and 40 hex digits) or "native" is required');

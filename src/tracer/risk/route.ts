@@ -4,6 +4,7 @@
  * prints for the same addresses and options.
  */
 import { badRequest, HttpError } from "../api/http.js";
+import { quote } from "../api/request-checks.js";
 import type { Route } from "../api/server.js";
 import { exclusive } from "../api/trace-route.js";
 import { TracerError } from "../errors.js";
@@ -57,8 +58,7 @@ export function parseScreenBody(body: unknown): ScreenBody {
     throw badRequest("body: a JSON object {addresses, token?, hops?, …} is required");
   const b = body as Record<string, unknown>;
   const unknownKey = Object.keys(b).find((k) => !FIELDS.includes(k));
-  if (unknownKey !== undefined)
-    throw badRequest(`body: unknown field ${JSON.stringify(unknownKey)}`);
+  if (unknownKey !== undefined) throw badRequest(`body: unknown field ${quote(unknownKey)}`);
   const { addresses, token, hops, paths, fromBlock, toBlock, since, until, config } = b;
   if (
     !Array.isArray(addresses) ||
