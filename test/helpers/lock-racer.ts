@@ -8,10 +8,8 @@
  * usage: node --import tsx test/helpers/lock-racer.ts <dir> <holdMs>
  */
 import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
 import { lockStore } from "../../src/tracer/store/lock.js";
-
-const [dir, holdMs] = process.argv.slice(2);
-if (dir === undefined || holdMs === undefined) throw new Error("usage: lock-racer <dir> <holdMs>");
 
 /** Sleeps most of the wait, then spins: the contenders go within a millisecond of each other. */
 async function until(at: number): Promise<void> {
@@ -21,21 +19,31 @@ async function until(at: number): Promise<void> {
   }
 }
 
-console.log("ready");
-const lines = createInterface({ input: process.stdin });
-const [startAt, takeOverAt] = await new Promise<number[]>((resolve) =>
-  lines.once("line", (line) => resolve(line.split(" ").map(Number))),
-);
-lines.close();
-await until(startAt ?? 0);
-try {
-  const lock = await lockStore(dir, "lock-racer", {
-    beforeTakeover: () => until(takeOverAt ?? 0),
-  });
-  console.log(`won ${process.pid}`);
-  await new Promise((r) => setTimeout(r, Number(holdMs)));
-  lock.release();
-} catch (error) {
-  console.log(`refused ${(error as Error).message}`);
-  process.exitCode = 1;
+async function race(dir: string, holdMs: string): Promise<void> {
+  console.log("ready");
+  const lines = createInterface({ input: process.stdin });
+  const [startAt, takeOverAt] = await new Promise<number[]>((resolve) =>
+    lines.once("line", (line) => resolve(line.split(" ").map(Number))),
+  );
+  lines.close();
+  await until(startAt ?? 0);
+  try {
+    const lock = await lockStore(dir, "lock-racer", {
+      beforeTakeover: () => until(takeOverAt ?? 0),
+    });
+    console.log(`won ${process.pid}`);
+    await new Promise((r) => setTimeout(r, Number(holdMs)));
+    lock.release();
+  } catch (error) {
+    console.log(`refused ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+
+// Only when run as a program: the test runner also loads the files under test/.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [dir, holdMs] = process.argv.slice(2);
+  if (dir === undefined || holdMs === undefined)
+    throw new Error("usage: lock-racer <dir> <holdMs>");
+  await race(dir, holdMs);
 }
