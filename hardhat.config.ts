@@ -41,6 +41,16 @@ export default defineConfig({
     },
   },
   networks: {
+    /**
+     * `hardhat node`. Coverage instrumentation grows contracts past EIP-170's 24,576 bytes; the
+     * tests' nodes then accept them (scripts/lib/local-chain.ts sets the variable only for
+     * instrumented artifacts, so the demo and benchmarks deploy under the real limit).
+     */
+    node: {
+      type: "edr-simulated",
+      chainType: "l1",
+      allowUnlimitedContractSize: process.env["VERITRACE_UNLIMITED_CODE_SIZE"] === "1",
+    },
     localhost: {
       type: "http",
       chainType: "l1",

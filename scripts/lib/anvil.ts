@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { freePort, type LocalChain } from "./local-chain.js";
+import { artifactsExceedCodeSizeLimit, freePort, type LocalChain } from "./local-chain.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -32,6 +32,8 @@ function anvilArgs(port: number, o: AnvilOptions): string[] {
   if (o.noMining === true) args.push("--no-mining");
   if (o.init !== undefined) args.push("--init", o.init);
   if (o.chainId !== undefined) args.push("--chain-id", String(o.chainId));
+  // Instrumented artifacts (hardhat test --coverage) are larger than EIP-170 allows.
+  if (artifactsExceedCodeSizeLimit()) args.push("--disable-code-size-limit");
   return args;
 }
 
