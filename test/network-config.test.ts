@@ -29,6 +29,16 @@ const WELL_KNOWN_KEYS = new Set(
   ),
 );
 
+/**
+ * The HMAC keys of the published test vectors (docs/test-vectors.json's case key, and the freeze
+ * list key docs/contracts.md derives from the case key 0x11…11): public on purpose, so that
+ * another implementation can check itself, and never a signing key.
+ */
+const TEST_VECTOR_KEYS = new Set([
+  "0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+  "0x922a33e0d39e2c860c4b8df0cba2351c24b2e665e444c3b36b4048db14fb9fc4",
+]);
+
 /** Words that make a 32-byte hex value on the same line look like a key. */
 const KEY_CONTEXT = /key|secret|private|mnemonic|wallet|signer|account|deployer|\bpk\b/i;
 
@@ -52,7 +62,7 @@ export function findPrivateKeys(file: string, text: string): KeyFinding[] {
     if (!KEY_CONTEXT.test(content)) return;
     for (const match of content.matchAll(HEX32)) {
       const value = match[0].toLowerCase();
-      if (WELL_KNOWN_KEYS.has(value)) continue;
+      if (WELL_KNOWN_KEYS.has(value) || TEST_VECTOR_KEYS.has(value)) continue;
       if (/^0x0{24}/.test(value)) continue;
       findings.push({ file, line: i + 1, value });
     }
