@@ -11,8 +11,8 @@
  *    (default postgres://root@127.0.0.1:5432/test, dropped at the end), then ANALYZE on the
  *    server (what its autovacuum does soon after a bulk load; PGlite has none, so its store is
  *    measured as indexed). The store is closed before the server starts: `serve` opens it alone.
- * 2. For each engine, `veritrace serve --db … --port 0 --tokens FILE --no-web` as a separate
- *    process on 127.0.0.1, and autocannon (programmatic API, in this process) against it with a
+ * 2. For each engine, `veritrace serve --db … --port 0 --tokens FILE --access-log FILE --no-web`
+ *    as a separate process on 127.0.0.1 (every request logged, as in production), and autocannon (programmatic API, in this process) against it with a
  *    bearer token: `connections` connections (default 50), a warm-up per route (default 2 s, not
  *    counted), then `rounds` runs (default 3) of `duration` seconds (default 10) per route,
  *    alternating between the routes:
@@ -119,7 +119,7 @@ interface Served {
   base: string;
 }
 
-async function startServe(db: string, tokens: string): Promise<Served> {
+async function startServe(db: string, tokens: string, accessLog: string): Promise<Served> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env["DATABASE_URL"];
   delete env["VERITRACE_API_TOKENS"];
@@ -136,6 +136,8 @@ async function startServe(db: string, tokens: string): Promise<Served> {
       "127.0.0.1",
       "--tokens",
       tokens,
+      "--access-log",
+      accessLog,
       "--no-web",
     ],
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
@@ -213,7 +215,11 @@ async function measure(
   options: BenchApiOptions,
   track: (child: ChildProcess | undefined) => void,
 ): Promise<EngineResult> {
-  const { child, base } = await startServe(db, tokens);
+  const { child, base } = await startServe(
+    db,
+    tokens,
+    path.join(path.dirname(tokens), `${engine}.access.jsonl`),
+  );
   track(child);
   try {
     const get = async <T>(p: string): Promise<T> => {

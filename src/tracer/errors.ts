@@ -7,3 +7,26 @@ export class TracerError extends Error {
 export class UsageError extends TracerError {
   override name = "UsageError";
 }
+
+/** The verify commands' exit codes: a negative answer is not a failure to answer. */
+export const VERIFY_EXIT = { verifies: 0, doesNotVerify: 1, usage: 2, couldNotCheck: 3 } as const;
+
+/** The verify commands' help line on their exit codes. */
+export const VERIFY_EXIT_CODES =
+  "exit codes: 0 verifies, 1 does not verify, 2 usage, 3 could not check (unknown id, empty store, unreadable file, store error)";
+
+/** Thrown by a verify command that could not check: main exits with {@link VERIFY_EXIT}.couldNotCheck. */
+export class CouldNotCheckError extends TracerError {
+  override name = "CouldNotCheckError";
+  readonly exitCode = VERIFY_EXIT.couldNotCheck;
+}
+
+/** Runs a verification, turning any failure to answer into a {@link CouldNotCheckError}. */
+export async function couldNotCheck<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new CouldNotCheckError(`could not check: ${(error as Error).message.split("\n")[0]}`);
+  }
+}

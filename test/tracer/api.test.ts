@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -1117,6 +1117,8 @@ describe("tracer API", function () {
     });
     after(function () {
       rmSync(dir, { recursive: true, force: true });
+      // The access log the servers wrote beside their store directory.
+      rmSync(`${dir}.access.jsonl`, { force: true });
     });
 
     /** Runs the command to its end. */
@@ -1202,7 +1204,7 @@ describe("tracer API", function () {
       });
       for (const [r, where] of [
         [fromFile, `${file} line 3`],
-        [fromEnv, "VERITRACE_API_TOKENS"],
+        [fromEnv, "VERITRACE_API_TOKENS item 2"],
       ] as const) {
         expect(r.code).to.equal(1);
         expect(r.stdout).to.equal("");
@@ -1230,7 +1232,17 @@ describe("tracer API", function () {
       expect((await call(base, "/cases", { token: null })).status).to.equal(200);
       const end = await server.stop();
       expect(end.code).to.equal(0);
-      expect(end.stdout.trimEnd().split("\n")).to.have.length(1);
+      // The listening line, then the access log's (the one request to a data route is in it).
+      const lines = end.stdout.trimEnd().split("\n");
+      expect(lines).to.have.length(2);
+      expect(JSON.parse(lines[1] ?? "")).to.include({
+        level: "info",
+        msg: "access log",
+        file: `${dir}.access.jsonl`,
+      });
+      expect(readFileSync(`${dir}.access.jsonl`, "utf8")).to.match(
+        /^\{"seq":0,.*"token":null,.*"target":"\/cases",.*"status":200,/,
+      );
       expect(end.stderr).to.equal("");
     });
 

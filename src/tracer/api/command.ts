@@ -11,10 +11,11 @@ import { logLine } from "../cli/output.js";
 import { TracerError, UsageError } from "../errors.js";
 import { checkNode } from "../indexer/sync.js";
 import { RpcClient } from "../indexer/rpc.js";
-import { openDatabase } from "../store/db.js";
+import { DEFAULT_DB_DIR, isPostgresUrl, openDatabase } from "../store/db.js";
 import { Store } from "../store/store.js";
+import { AccessLogFile } from "./access-log.js";
 import { isTokenText, quote } from "./request-checks.js";
-import { createApiServer } from "./server.js";
+import { createApiServer, unnamedTokenName, type NamedToken } from "./server.js";
 import { DEFAULT_WEB_DIR, staticSite, type StaticSite } from "./static.js";
 
 /** The environment variable holding API tokens, separated by commas. */
@@ -37,9 +38,17 @@ function integerOption(values: Values, name: string, min: number, max: number): 
   return Number(v);
 }
 
-/** Tokens from a file (one a line; blank lines and # comments skipped) and from the environment. */
-export function readTokens(file: string | undefined, env: string | undefined): string[] {
-  const tokens: { token: string; where: string }[] = [];
+/** A token's name: what the access log says instead of the token. */
+const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+/**
+ * Tokens from a file (one a line, `NAME TOKEN` or a bare `TOKEN`; blank lines and # comments
+ * skipped) and from the environment (the same, separated by commas). A bare token is named by
+ * {@link unnamedTokenName}. Refuses a name given to two tokens, and a token under two names (the
+ * access log could not tell who read what).
+ */
+export function readNamedTokens(file: string | undefined, env: string | undefined): NamedToken[] {
+  const items: { text: string; where: string }[] = [];
   if (file !== undefined) {
     let content: string;
     try {
@@ -48,16 +57,24 @@ export function readTokens(file: string | undefined, env: string | undefined): s
       throw new TracerError(`cannot read tokens from ${file}: ${(error as Error).message}`);
     }
     content.split(/\r?\n/).forEach((line, i) => {
-      const token = line.trim();
-      if (token !== "" && !token.startsWith("#"))
-        tokens.push({ token, where: `${file} line ${i + 1}` });
+      const item = line.trim();
+      if (item !== "" && !item.startsWith("#"))
+        items.push({ text: item, where: `${file} line ${i + 1}` });
     });
   }
-  for (const token of (env ?? "").split(",").map((t) => t.trim())) {
-    if (token !== "") tokens.push({ token, where: TOKENS_ENV });
-  }
-  for (const { token, where } of tokens) {
-    if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+  (env ?? "").split(",").forEach((part, i) => {
+    const item = part.trim();
+    if (item !== "") items.push({ text: item, where: `${TOKENS_ENV} item ${i + 1}` });
+  });
+  const byToken = new Map<string, NamedToken>();
+  const byName = new Map<string, string>();
+  for (const { text: item, where } of items) {
+    const fields = item.split(/[ \t]+/);
+    if (fields.length > 2) {
+      throw new TracerError(`${where} is not "NAME TOKEN" or "TOKEN": a token has no spaces`);
+    }
+    const token = fields[fields.length - 1] ?? "";
+    if (token.length < MIN_TOKEN_LENGTH) {
       throw new TracerError(
         `the token in ${where} is not a token: at least ${MIN_TOKEN_LENGTH} characters, no spaces`,
       );
@@ -67,8 +84,38 @@ export function readTokens(file: string | undefined, env: string | undefined): s
         `the token in ${where} is not a token: printable ASCII only (no Authorization header could carry it)`,
       );
     }
+    const name = fields.length === 2 ? (fields[0] ?? "") : unnamedTokenName(token);
+    if (!TOKEN_NAME.test(name)) {
+      throw new TracerError(
+        `the token name in ${where} is not a name: letters, digits, ".", "_", "@" or "-", at most 64`,
+      );
+    }
+    const known = byToken.get(token);
+    if (known !== undefined && known.name !== name) {
+      throw new TracerError(
+        `the token in ${where} is also named ${JSON.stringify(known.name)}: one name per token, or the access log can't tell who read what`,
+      );
+    }
+    const other = byName.get(name);
+    if (other !== undefined && other !== token) {
+      throw new TracerError(`${where} gives the name ${JSON.stringify(name)} to a second token`);
+    }
+    byToken.set(token, { name, token });
+    byName.set(name, token);
   }
-  return [...new Set(tokens.map((t) => t.token))];
+  return [...byToken.values()];
+}
+
+/** The tokens of {@link readNamedTokens}, without their names. */
+export function readTokens(file: string | undefined, env: string | undefined): string[] {
+  return readNamedTokens(file, env).map((t) => t.token);
+}
+
+/** Where a server logs its requests by default: beside a store directory, else in .veritrace/. */
+export function defaultAccessLog(db: string | undefined): string {
+  const where = db ?? process.env["DATABASE_URL"] ?? DEFAULT_DB_DIR;
+  if (isPostgresUrl(where)) return ".veritrace/api-access.jsonl";
+  return `${where.replace(/[/\\]+$/, "")}.access.jsonl`;
 }
 
 const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
@@ -77,13 +124,20 @@ export const serveCommand: Command = {
   name: "serve",
   summary: "serve the read-only HTTP API over the store (--follow: and index the chain into it)",
   usage:
-    "[--db URL|DIR] [--port N] [--host HOST] [--tokens FILE] [--rate N] [--insecure-local] [--rpc URL] [--follow --deployment FILE] [--web DIR | --no-web]",
+    "[--db URL|DIR] [--port N] [--host HOST] [--tokens FILE] [--access-log FILE | --no-access-log] [--rate N] [--insecure-local] [--rpc URL] [--follow --deployment FILE] [--web DIR | --no-web]",
   help: [
     "  --db URL|DIR         store: a directory (PGlite, default .veritrace/db) or postgres://…",
     "  --port N             TCP port (default 8787; 0 for any free port)",
     "  --host HOST          address to bind (default 127.0.0.1)",
-    `  --tokens FILE        API tokens, one a line (# comments); also ${TOKENS_ENV}=t1,t2`,
-    `                       (at least ${MIN_TOKEN_LENGTH} characters each)`,
+    `  --tokens FILE        API tokens, one a line: "NAME TOKEN" (# comments); also`,
+    `                       ${TOKENS_ENV}="name1 token1,name2 token2" (tokens at least`,
+    `                       ${MIN_TOKEN_LENGTH} characters; the access log names the token; a bare TOKEN`,
+    "                       is named token-<8 hex digits of its SHA-256>)",
+    "  --access-log FILE    JSON lines, one per request to a data route (token name, what was read,",
+    "                       status, time), written before the answer; default: beside the store",
+    "                       directory (DIR.access.jsonl), or .veritrace/api-access.jsonl; anchor it",
+    "                       with veritrace access-log anchor",
+    "  --no-access-log      serve without an access log (testing only)",
     "  --rate N             requests per minute per token (default: no limit)",
     "  --insecure-local     without tokens, serve without authentication: only on 127.0.0.1,",
     "                       ::1 or localhost",
@@ -102,6 +156,8 @@ export const serveCommand: Command = {
     port: { type: "string" },
     host: { type: "string" },
     tokens: { type: "string" },
+    "access-log": { type: "string" },
+    "no-access-log": { type: "boolean" },
     rate: { type: "string" },
     "insecure-local": { type: "boolean" },
     rpc: { type: "string" },
@@ -116,7 +172,13 @@ export const serveCommand: Command = {
     const host = text(values, "host") ?? "127.0.0.1";
     const perMinute = integerOption(values, "rate", 1, 1_000_000);
     const insecureLocal = values["insecure-local"] === true;
-    const tokens = readTokens(text(values, "tokens"), process.env[TOKENS_ENV]);
+    const tokens = readNamedTokens(text(values, "tokens"), process.env[TOKENS_ENV]);
+    const noAccessLog = values["no-access-log"] === true;
+    if (noAccessLog && values["access-log"] !== undefined)
+      throw new UsageError("--access-log and --no-access-log exclude each other");
+    const accessLogFile = noAccessLog
+      ? undefined
+      : (text(values, "access-log") ?? defaultAccessLog(text(values, "db")));
     if (tokens.length === 0 && !insecureLocal) {
       throw new TracerError(
         `no API tokens: give --tokens FILE or ${TOKENS_ENV}, or --insecure-local to serve without authentication on 127.0.0.1`,
@@ -165,7 +227,16 @@ export const serveCommand: Command = {
       await checkNode(rpc, deployment);
     }
 
-    const store = await Store.open(await openDatabase(text(values, "db")));
+    // The log before the store: a log in use or damaged stops the server before it opens anything.
+    const accessLog =
+      accessLogFile === undefined ? undefined : await AccessLogFile.open(accessLogFile);
+    let store: Store;
+    try {
+      store = await Store.open(await openDatabase(text(values, "db")));
+    } catch (error) {
+      accessLog?.close();
+      throw error;
+    }
     try {
       const follower =
         rpc === undefined || deployment === undefined
@@ -177,6 +248,7 @@ export const serveCommand: Command = {
       const server = createApiServer(store, {
         tokens,
         insecureLocal,
+        ...(accessLog === undefined ? {} : { accessLog }),
         ...(perMinute === undefined ? {} : { rateLimit: { perMinute } }),
         ...(rpcUrl === undefined ? {} : { rpcUrl }),
         ...(site === undefined ? {} : { site }),
@@ -193,6 +265,16 @@ export const serveCommand: Command = {
         server.listen(port, host, () => resolve());
       });
       console.log(`listening on http://${urlHost(host)}:${(server.address() as AddressInfo).port}`);
+      console.log(
+        accessLog === undefined
+          ? logLine({ level: "warn", msg: "no access log: requests are not recorded" })
+          : logLine({
+              level: "info",
+              msg: "access log",
+              file: accessLog.file,
+              next: accessLog.next,
+            }),
+      );
 
       // Until SIGINT or SIGTERM, or until the follower fails (reported after the server stops).
       let failure: { error: unknown } | undefined;
@@ -225,6 +307,7 @@ export const serveCommand: Command = {
       return 0;
     } finally {
       await store.close();
+      accessLog?.close();
     }
   },
 };

@@ -494,7 +494,8 @@ export const openApiDocument: OpenApiDocument = {
         content: json(schema("Error")),
       },
       Timeout: {
-        description: "The answer took longer than the server's request timeout.",
+        description:
+          "The answer took longer than the server's request timeout (code timeout), or the access log could not be written and the answer is withheld (code access_log).",
         content: json(schema("Error")),
       },
     },

@@ -24,6 +24,7 @@ import { TracerError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { FollowerStatus } from "../indexer/sync.js";
 import { activityRoute } from "./activity-route.js";
+import type { AccessLogSink, AccessRecord } from "./access-log.js";
 import { badRequest, HttpError, notFound } from "./http.js";
 import { openApiDocument } from "./openapi.js";
 import type { StaticSite } from "./static.js";
@@ -49,9 +50,23 @@ import {
   type Page,
 } from "./pagination.js";
 
+/** A bearer token and the name the access log knows it by. */
+export interface NamedToken {
+  name: string;
+  token: string;
+}
+
 export interface ApiServerOptions {
-  /** Accepted bearer tokens. Empty only with `insecureLocal`. */
-  tokens: readonly string[];
+  /**
+   * Accepted bearer tokens, each with its name (a bare token is logged by
+   * {@link unnamedTokenName}). Empty only with `insecureLocal`.
+   */
+  tokens: readonly (string | NamedToken)[];
+  /**
+   * Where every request to a data route is logged (access-log.ts) before it is answered; none by
+   * default. An answer that can't be logged is withheld (503).
+   */
+  accessLog?: AccessLogSink;
   /**
    * Serve without authentication. The caller must bind to a loopback address; the server also
    * refuses requests from other addresses or with another Host (DNS rebinding).
@@ -99,8 +114,10 @@ export interface RequestContext {
 export interface Route {
   path: string;
   methods: readonly Method[];
-  /** Answered without authentication. */
+  /** Answered without authentication, and not logged (nothing of a case or an institution). */
   public: boolean;
+  /** Which path parameter names what was read, for the access log. */
+  reads?: Readonly<Record<string, "case" | "subject" | "institution" | "delivery" | "anchor">>;
   query: readonly string[];
   handle(ctx: RequestContext): Promise<unknown>;
 }
@@ -282,6 +299,7 @@ export const ROUTES: readonly Route[] = [
     path: "/cases/{caseIdOrCommitment}",
     methods: ["GET"],
     public: false,
+    reads: { caseIdOrCommitment: "case" },
     query: ["limit", "cursor"],
     async handle(ctx) {
       const ref = param(ctx, "caseIdOrCommitment");
@@ -325,6 +343,7 @@ export const ROUTES: readonly Route[] = [
     path: "/institutions/{idOrAddress}",
     methods: ["GET"],
     public: false,
+    reads: { idOrAddress: "institution" },
     query: ["limit", "cursor"],
     async handle(ctx) {
       const ref = param(ctx, "idOrAddress");
@@ -349,6 +368,7 @@ export const ROUTES: readonly Route[] = [
     path: "/subjects/{commitment}",
     methods: ["GET"],
     public: false,
+    reads: { commitment: "subject" },
     query: [],
     async handle(ctx) {
       const commitment = param(ctx, "commitment");
@@ -360,6 +380,7 @@ export const ROUTES: readonly Route[] = [
     path: "/deliveries/{id}/verification",
     methods: ["GET"],
     public: false,
+    reads: { id: "delivery" },
     query: [],
     async handle(ctx) {
       const id = param(ctx, "id");
@@ -373,6 +394,7 @@ export const ROUTES: readonly Route[] = [
     path: "/anchors/{id}/entries/verify",
     methods: ["GET", "POST"],
     public: false,
+    reads: { id: "anchor" },
     query: ["index", "entryHash", "proof"],
     async handle(ctx) {
       const id = param(ctx, "id");
@@ -500,14 +522,13 @@ function serialize(value: unknown): string {
 function send(
   res: ServerResponse,
   status: number,
-  body: unknown,
+  text: string,
   headers: Readonly<Record<string, string>> = {},
 ): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const text = serialize(body);
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(text),
@@ -521,13 +542,39 @@ function send(
 /** Longest error message answered: a backstop for messages that echo a value. */
 const MAX_ERROR_MESSAGE = 400;
 
-function sendError(res: ServerResponse, error: HttpError): void {
+/** The body of an error answer. */
+function errorBody(error: HttpError): string {
   const message = clip(error.message, MAX_ERROR_MESSAGE);
-  send(res, error.status, { error: { code: error.code, message } }, error.headers);
+  return serialize({ error: { code: error.code, message } });
+}
+
+/** The name a token without one is logged by: `token-` and 8 hex digits of its SHA-256. */
+export function unnamedTokenName(token: string): string {
+  return `token-${sha256(token).toString("hex").slice(0, 8)}`;
+}
+
+/** What {@link respond} returns when the dashboard has sent a file itself. */
+const SERVED = Symbol("served");
+
+/** Longest request target kept in the access log. */
+const MAX_LOGGED_TARGET = 512;
+
+/** What the access log learns of a request as it is answered. */
+interface RequestNote {
+  /** When the request arrived (unix milliseconds). */
+  started: number;
+  /** The same moment on the monotonic clock (performance.now()). */
+  t0: number;
+  route: Route | null;
+  params: Record<string, string>;
+  token: string | null;
+  bodySha256?: string;
+  /** Answered without a log line: a public route or a file of the dashboard. */
+  unlogged: boolean;
 }
 
 /** Reads a JSON body of at most `max` bytes. */
-async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+async function readJson(req: IncomingMessage, max: number, note: RequestNote): Promise<unknown> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/json") {
     throw new HttpError(415, "unsupported_media_type", "the body must be application/json");
@@ -550,8 +597,10 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
     if (error instanceof HttpError) throw error;
     throw badRequest("the body could not be read");
   }
+  const raw = Buffer.concat(chunks);
+  note.bodySha256 = `0x${createHash("sha256").update(raw).digest("hex")}`;
   try {
-    return parseJsonBody(Buffer.concat(chunks));
+    return parseJsonBody(raw);
   } catch (error) {
     if (error instanceof JsonBodyError) throw badRequest(error.message);
     throw error;
@@ -563,12 +612,17 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
  * {@link TracerError} without tokens unless `insecureLocal` is set.
  */
 export function createApiServer(store: Store, options: ApiServerOptions): Server {
-  const tokens = options.tokens.filter((t) => t !== "");
+  const named = options.tokens
+    .map((t) => (typeof t === "string" ? { name: unnamedTokenName(t), token: t } : t))
+    .filter((t) => t.token !== "");
+  const tokens = named.map((t) => t.token);
   if (!tokens.every(isTokenText)) {
     throw new TracerError(
       "an API token is not printable ASCII without spaces: no Authorization header could match it",
     );
   }
+  const names = named.map((t) => t.name);
+  const accessLog = options.accessLog;
   const insecure = tokens.length === 0;
   if (insecure && options.insecureLocal !== true) {
     throw new TracerError("no API tokens: give at least one, or serve insecurely on localhost");
@@ -604,7 +658,12 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
     }
   };
 
-  async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answers a request: the value to send as JSON, or SERVED when the dashboard sent a file. */
+  async function respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    note: RequestNote,
+  ): Promise<unknown> {
     // Counted on the raw headers: req.headers keeps one Host and joins or drops the others.
     if (headerCount(req, "host") > 1) throw badRequest("more than one Host header");
     if (headerCount(req, "authorization") > 1) {
@@ -630,9 +689,15 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
       throw badRequest("malformed request target");
     }
     const matched = matchRoute(url.pathname);
-    if (matched === null && (await options.site?.serve(req, res, url.pathname)) === true) return;
+    if (matched === null && (await options.site?.serve(req, res, url.pathname)) === true) {
+      note.unlogged = true;
+      return SERVED;
+    }
     if (matched === null) throw notFound(`no route ${quote(url.pathname)}`);
     const { route, params } = matched;
+    note.route = route;
+    note.params = params;
+    note.unlogged = route.public;
     // HEAD is GET without the body (node:http sends the headers of the GET answer, no body).
     const method = (req.method === "HEAD" ? "GET" : req.method) as Method;
     if (!route.methods.includes(method)) {
@@ -655,13 +720,14 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
           "www-authenticate": 'Bearer realm="veritrace"',
         });
       }
+      note.token = names[index] ?? null;
       limit(`token ${index}`);
     }
     for (const key of new Set(url.searchParams.keys())) {
       if (!route.query.includes(key)) throw badRequest(`unknown query parameter ${quote(key)}`);
       if (url.searchParams.getAll(key).length > 1) throw badRequest(`${clip(key)}: given twice`);
     }
-    const body = method === "POST" ? await readJson(req, maxBody) : undefined;
+    const body = method === "POST" ? await readJson(req, maxBody, note) : undefined;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -682,21 +748,78 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
         }),
         timeout,
       ]);
-      send(res, 200, result);
+      return result;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  const server = createServer((req, res) => {
-    respond(req, res).catch((error: unknown) => {
-      if (error instanceof HttpError) sendError(res, error);
-      else if (error instanceof PaginationError) sendError(res, badRequest(error.message));
-      else {
-        options.onError?.(error);
-        sendError(res, new HttpError(500, "internal", "internal error"));
+  /** Logs the answer, then sends it; an answer that can't be logged is withheld (503). */
+  function answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    note: RequestNote,
+    status: number,
+    text: string,
+    headers: Readonly<Record<string, string>> = {},
+  ): void {
+    if (accessLog !== undefined && !note.unlogged) {
+      const record: AccessRecord = {
+        time: new Date(note.started).toISOString(),
+        token: note.token,
+        client: req.socket.remoteAddress ?? "",
+        method: clip(req.method ?? "?", 16),
+        route: note.route?.path ?? null,
+        target: clip(req.url ?? "", MAX_LOGGED_TARGET),
+        status,
+        bytes: Buffer.byteLength(text),
+        ms: Math.round(performance.now() - note.t0),
+      };
+      for (const [param, field] of Object.entries(note.route?.reads ?? {})) {
+        const value = note.params[param];
+        if (value !== undefined) record[field] = clip(value, 128);
       }
-    });
+      if (note.bodySha256 !== undefined) record.bodySha256 = note.bodySha256;
+      try {
+        accessLog.write(record);
+      } catch (error) {
+        options.onError?.(error);
+        const withheld = new HttpError(
+          503,
+          "access_log",
+          "the access log can't be written: no answer is given without its log line",
+        );
+        send(res, withheld.status, errorBody(withheld), { connection: "close" });
+        return;
+      }
+    }
+    send(res, status, text, headers);
+  }
+
+  const server = createServer((req, res) => {
+    const note: RequestNote = {
+      started: Date.now(),
+      t0: performance.now(),
+      route: null,
+      params: {},
+      token: null,
+      unlogged: false,
+    };
+    respond(req, res, note).then(
+      (result) => {
+        if (result !== SERVED) answer(req, res, note, 200, serialize(result));
+      },
+      (error: unknown) => {
+        let failure: HttpError;
+        if (error instanceof HttpError) failure = error;
+        else if (error instanceof PaginationError) failure = badRequest(error.message);
+        else {
+          options.onError?.(error);
+          failure = new HttpError(500, "internal", "internal error");
+        }
+        answer(req, res, note, failure.status, errorBody(failure), failure.headers);
+      },
+    );
   });
   server.requestTimeout = timeoutMs;
   server.headersTimeout = Math.min(timeoutMs, 10_000);

@@ -1,6 +1,6 @@
 import type { ParseArgsConfig } from "node:util";
 import { readDeployment } from "../../client/deployment.js";
-import { UsageError } from "../errors.js";
+import { UsageError, VERIFY_EXIT_CODES, couldNotCheck } from "../errors.js";
 import { checkNode, Indexer } from "../indexer/sync.js";
 import { RpcClient } from "../indexer/rpc.js";
 import { openDatabase } from "../store/db.js";
@@ -25,6 +25,7 @@ import {
   type AnomalyThresholds,
 } from "../audit/anomalies.js";
 import { serveCommand } from "../api/command.js";
+import { ACCESS_LOG_COMMANDS } from "./access-log-commands.js";
 import { freezeReport, readFreezeLists } from "../audit/freezes.js";
 import { labelsImportCommand, labelsShowCommand } from "../labels/command.js";
 import { traceCommand, transfersCommand } from "../funds/command.js";
@@ -343,27 +344,7 @@ const subjectCommand: Command = {
   },
 };
 
-/** The verify commands' exit codes: a negative answer is not a failure to answer. */
-export const VERIFY_EXIT = { verifies: 0, doesNotVerify: 1, usage: 2, couldNotCheck: 3 } as const;
-
-const VERIFY_EXIT_CODES =
-  "exit codes: 0 verifies, 1 does not verify, 2 usage, 3 could not check (unknown id, empty store, unreadable file, store error)";
-
-/** Thrown by a verify command that could not check: main exits with {@link VERIFY_EXIT}.couldNotCheck. */
-export class CouldNotCheckError extends TracerError {
-  override name = "CouldNotCheckError";
-  readonly exitCode = VERIFY_EXIT.couldNotCheck;
-}
-
-/** Runs a verification, turning any failure to answer into a {@link CouldNotCheckError}. */
-async function couldNotCheck<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new CouldNotCheckError(`could not check: ${(error as Error).message.split("\n")[0]}`);
-  }
-}
+export { VERIFY_EXIT, CouldNotCheckError } from "../errors.js";
 
 const verifyDeliveryCommand: Command = {
   name: "verify delivery",
@@ -603,5 +584,6 @@ export const COMMANDS: Command[] = [
   labelsImportCommand,
   labelsShowCommand,
   serveCommand,
+  ...ACCESS_LOG_COMMANDS,
   ...MATCH_COMMANDS,
 ];

@@ -232,7 +232,37 @@ export async function lockStore(
   command = describeCommand(),
   options: LockOptions = {},
 ): Promise<StoreLock> {
-  const file = path.join(dir, LOCK_FILE);
+  return lockFile(path.join(dir, LOCK_FILE), command, options, {
+    inUse: (who, holder) =>
+      `the store ${dir} is in use by ${who} (${holder.command}, since ${holder.since}): ` +
+      "an embedded store serves one process at a time; stop that process, run " +
+      "veritrace serve --follow to index and serve in one process, or use a PostgreSQL server (--db postgres://…)",
+    noHolder: (file) =>
+      `the store ${dir} has a lock file that names no process (${file}): remove it if no process uses the store`,
+    unstable: (file) => `cannot lock the store ${dir}: its lock file ${file} keeps changing`,
+  });
+}
+
+/** The one-line messages of a refused lock. */
+export interface LockMessages {
+  /** A live process holds it: `who` is "this process", "PID n" or "PID n on HOST". */
+  inUse(who: string, holder: LockHolder): string;
+  /** The lock file holds something else than a holder. */
+  noHolder(file: string): string;
+  /** The lock file kept changing under every attempt. */
+  unstable(file: string): string;
+}
+
+/**
+ * Takes the exclusive lock file `file` (the same rules as a store's: a stale one is taken over,
+ * a live holder's never), failing with one line of `messages`.
+ */
+export async function lockFile(
+  file: string,
+  command: string,
+  options: LockOptions,
+  messages: LockMessages,
+): Promise<StoreLock> {
   const self = `${JSON.stringify(me(command))}\n`;
   for (let attempt = 0; attempt < 200; attempt++) {
     if (createExclusive(file, self)) {
@@ -248,11 +278,7 @@ export async function lockStore(
     if (text === null) continue; // released meanwhile
     // Empty: the content of a lock file linked just before an OS crash never reached the disk.
     const holder = text === "" ? null : parseHolder(text);
-    if (holder === null && text !== "") {
-      throw new TracerError(
-        `the store ${dir} has a lock file that names no process (${file}): remove it if no process uses the store`,
-      );
-    }
+    if (holder === null && text !== "") throw new TracerError(messages.noHolder(file));
     if (holder !== null && holderAlive(holder)) {
       const who =
         holder.pid === process.pid && holder.start === processStartTime(process.pid)
@@ -260,14 +286,10 @@ export async function lockStore(
           : holder.host === hostname()
             ? `PID ${holder.pid}`
             : `PID ${holder.pid} on ${holder.host}`;
-      throw new TracerError(
-        `the store ${dir} is in use by ${who} (${holder.command}, since ${holder.since}): ` +
-          "an embedded store serves one process at a time; stop that process, run " +
-          "veritrace serve --follow to index and serve in one process, or use a PostgreSQL server (--db postgres://…)",
-      );
+      throw new TracerError(messages.inUse(who, holder));
     }
     await options.beforeTakeover?.();
     if (!removeStale(file, text, self)) await sleep(10 + Math.random() * 20);
   }
-  throw new TracerError(`cannot lock the store ${dir}: its lock file ${file} keeps changing`);
+  throw new TracerError(messages.unstable(file));
 }
