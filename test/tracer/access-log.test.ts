@@ -480,6 +480,14 @@ describe("the API's access log", function () {
       const beyond = await runVeritrace([...anchorArgs(), "--from", "5", "--to", "40"]);
       expect(beyond.code).to.equal(1);
       expect(beyond.stderr).to.match(/the log holds entries 0–\d+, not all of 5–40/);
+      const absent = await runVeritrace([
+        "access-log",
+        "anchor",
+        ...["--log", file("no-such-log.jsonl"), "--rpc", node.url, "--deployment", deployment],
+        ...["--keystore", keystore, "--password-file", passwordFile],
+      ]);
+      expect(absent.code).to.equal(1);
+      expect(absent.stderr).to.match(/cannot read the access log .*no-such-log\.jsonl: ENOENT/);
       expect(await node.contracts.anchor.anchorCount()).to.equal(2n);
     });
 

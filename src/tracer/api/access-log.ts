@@ -152,13 +152,20 @@ function checkEntry(value: unknown, where: string): AccessLogEntry {
   return record as unknown as AccessLogEntry;
 }
 
-/** Reads an access log file (see {@link parseAccessLog}); a missing file is an empty log. */
-export function readAccessLog(file: string): { lines: LoggedLine[]; partial: boolean } {
+/**
+ * Reads an access log file (see {@link parseAccessLog}); a missing file is an empty log when
+ * `missingIsEmpty` (a server about to start one), else refused.
+ */
+export function readAccessLog(
+  file: string,
+  missingIsEmpty = false,
+): { lines: LoggedLine[]; partial: boolean } {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { lines: [], partial: false };
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" && missingIsEmpty)
+      return { lines: [], partial: false };
     throw new TracerError(`cannot read the access log ${file}: ${(error as Error).message}`);
   }
   return parseAccessLog(text, file);
@@ -199,7 +206,7 @@ export class AccessLogFile implements AccessLogSink {
       },
     );
     try {
-      const { lines, partial } = readAccessLog(file);
+      const { lines, partial } = readAccessLog(file, true);
       if (partial) {
         throw new TracerError(
           `the access log ${file} ends in a partial line (after line ${lines.length}): a write was cut short (disk full?); ` +
