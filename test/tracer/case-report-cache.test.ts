@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { listCases } from "../../src/tracer/audit/lists.js";
 import { caseReport } from "../../src/tracer/audit/queries.js";
 import type { EventRow } from "../../src/tracer/indexer/decode.js";
 import { openMemoryDatabase } from "../../src/tracer/store/db.js";
@@ -85,5 +86,36 @@ describe("tracer: case reports kept between reads", function () {
     const replaced = await caseReport(store.db, "1");
     expect(replaced.status).to.equal("closed");
     expect(replaced.custody.map((e) => e.step)).to.deep.equal(["opening", "closure"]);
+  });
+
+  it("keeps a page of the case list while the store is unchanged, and reads it again after a write", async function () {
+    const first = await listCases(store.db, { limit: 10 });
+    expect(await listCases(store.db, { limit: 10 })).to.equal(first);
+    expect(Object.isFrozen(first[0])).to.equal(true);
+    // Another page (a cursor, another size) is another answer.
+    expect(await listCases(store.db, { limit: 1 })).to.not.equal(first);
+    expect(await listCases(store.db, { after: "1", limit: 10 })).to.deep.equal([]);
+    await write(11, [
+      event(11, "CaseApproved", { caseId: "1", expiresAt: "1800000000" }),
+      {
+        ...event(11, "CaseOpened", {
+          caseId: "2",
+          caseNumberCommitment: hash(9),
+          legalBasisCommitment: hash(8),
+          scope: "1",
+          expiresAt: "1800000000",
+        }),
+        logIndex: 1,
+        caseId: "2",
+      },
+    ]);
+    const after = await listCases(store.db, { limit: 10 });
+    expect(after.map((c) => [c.caseId, c.status])).to.deep.equal([
+      ["1", "approved"],
+      ["2", "pending"],
+    ]);
+    expect(
+      (await listCases(store.db, { after: "1", limit: 10 })).map((c) => c.caseId),
+    ).to.deep.equal(["2"]);
   });
 });

@@ -1,5 +1,6 @@
 import type { Sql } from "../store/db.js";
 import { institutions, type CaseReport, type Institution } from "./queries.js";
+import { StampedCache } from "./stamped-cache.js";
 
 /** One line of the case list: what {@link caseReport} says about a case, without its custody. */
 export interface CaseSummary {
@@ -25,6 +26,16 @@ export interface CaseSummary {
  * keyset pagination, so a page never skips or repeats a case while the indexer adds more.
  */
 export async function listCases(
+  db: Sql,
+  options: { after?: string; limit: number },
+): Promise<readonly CaseSummary[]> {
+  return listCache.get(db, `${options.after ?? ""}/${options.limit}`, () => readCases(db, options));
+}
+
+/** Pages of the case list recently read, per database: see stamped-cache.ts. */
+const listCache = new StampedCache<CaseSummary[]>(64);
+
+async function readCases(
   db: Sql,
   options: { after?: string; limit: number },
 ): Promise<CaseSummary[]> {

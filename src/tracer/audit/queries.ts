@@ -5,6 +5,7 @@ import { accessLedgerDomain, recoverSigner, type Delivery } from "../../client/e
 import { DATA_KIND_NAMES, kindsOf } from "../../client/kinds.js";
 import { MATCH_FAILURE_NAMES, MATCH_MODES } from "../../client/matching.js";
 import { TracerError } from "../errors.js";
+import { StampedCache } from "./stamped-cache.js";
 import type { Sql } from "../store/db.js";
 
 /** A participant as the events describe it. */
@@ -364,60 +365,12 @@ function details(event: string, a: Record<string, unknown>): Record<string, unkn
 
 /** The chain of custody of a case: every event, in chain order, with the acting institution and signer. */
 export async function caseReport(db: Sql, ref: string): Promise<CaseReport> {
-  const caseId = await resolveCase(db, ref);
-  // Read before the events: a report built from newer events than this stamp is filed under
-  // the older stamp, so the next call (seeing a newer stamp) builds it again; never the reverse.
-  const stamp = await storeStamp(db);
-  if (stamp === null) return buildCaseReport(db, caseId);
-  let cache = reportCache.get(db);
-  if (cache === undefined) reportCache.set(db, (cache = new Map()));
-  const hit = cache.get(caseId);
-  if (hit !== undefined && hit.stamp === stamp) {
-    // The most recently used last.
-    cache.delete(caseId);
-    cache.set(caseId, hit);
-    return hit.report;
-  }
-  const report = deepFreeze(await buildCaseReport(db, caseId));
-  cache.delete(caseId);
-  cache.set(caseId, { stamp, report });
-  for (const old of cache.keys()) {
-    if (cache.size <= REPORT_CACHE_SIZE) break;
-    cache.delete(old);
-  }
-  return report;
+  // Kept by the reference as given: the case it names is resolved under the same stamp.
+  return reportCache.get(db, ref, async () => buildCaseReport(db, await resolveCase(db, ref)));
 }
 
-/**
- * Case reports recently built, per database (the API server's store), by case id: a report is
- * rebuilt from the events only when the store has changed since (its {@link storeStamp}). A
- * report of a case with 1 000 custody entries reads and decodes every one of its events, tens of
- * milliseconds, while the API answers one page of it at a time.
- */
-const reportCache = new WeakMap<Sql, Map<string, { stamp: string; report: CaseReport }>>();
-/** Reports kept per database (the most recently used). */
-const REPORT_CACHE_SIZE = 16;
-
-/**
- * What changes whenever the indexer writes or rolls back events: its checkpoint, moved (with
- * `updated_at = now()`) in the same transaction as every write and every rollback
- * (Store.writeRange, Store.rollbackTo); null before the first one.
- */
-async function storeStamp(db: Sql): Promise<string | null> {
-  const rows = await db.query<{ stamp: string }>(
-    "SELECT block_number::text || ' ' || block_hash || ' ' || updated_at::text AS stamp FROM checkpoint WHERE id = 1",
-  );
-  return rows[0]?.stamp ?? null;
-}
-
-/** Freezes a report and everything in it: cached reports are shared between callers. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
+/** Case reports recently built, per database (the API server's store): see stamped-cache.ts. */
+const reportCache = new StampedCache<CaseReport>(16);
 
 async function buildCaseReport(db: Sql, caseId: string): Promise<CaseReport> {
   const rows = await db.query<EventDbRow>(
