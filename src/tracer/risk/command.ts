@@ -3,11 +3,12 @@
  * `veritrace screen` (a file of addresses). Only types come from the CLI's commands module: it
  * lists these commands, so importing its values here would be a cycle.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { ParseArgsConfig } from "node:util";
 import type { Command, Values } from "../cli/commands.js";
+import { inputName, isStdin, readInputText } from "../cli/input.js";
 import { integer, required, str } from "../cli/options.js";
 import { json, table } from "../cli/output.js";
 import { ProgressBar } from "../cli/progress.js";
@@ -408,17 +409,17 @@ export const screenCommand: Command = {
     screenOptions(values);
     let text: string;
     try {
-      // "-" is stdin (file descriptor 0), as for any command that reads a file.
-      text = readFileSync(file === "-" ? 0 : file, "utf8");
+      // "-" is stdin, as for any command that reads a file.
+      text = readInputText(file);
     } catch (error) {
-      throw new TracerError(`cannot read ${file}: ${(error as Error).message}`);
+      throw new TracerError(`cannot read ${inputName(file)}: ${(error as Error).message}`);
     }
     const csv =
       format === undefined
-        ? file !== "-" && extname(file).toLowerCase() === ".csv"
+        ? !isStdin(file) && extname(file).toLowerCase() === ".csv"
         : format === "csv";
     const entries = parseScreenInput(text, csv);
-    if (entries.length === 0) throw new TracerError(`${file}: no address in it`);
+    if (entries.length === 0) throw new TracerError(`${inputName(file)}: no address in it`);
     const result = await runScreening(values, entries, false);
     // With --fail-on, the exit code says whether any address reached the level (after the output).
     const verdictCode = (): number => {
