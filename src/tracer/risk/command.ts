@@ -8,7 +8,7 @@ import { extname } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { ParseArgsConfig } from "node:util";
 import type { Command, Values } from "../cli/commands.js";
-import { inputName, isStdin, readInputText } from "../cli/input.js";
+import { inputName, isStdin, oneStdin, readInputText } from "../cli/input.js";
 import { integer, required, str } from "../cli/options.js";
 import { json, table } from "../cli/output.js";
 import { ProgressBar } from "../cli/progress.js";
@@ -73,7 +73,7 @@ const COMMON_HELP = [
   "  --since TIME         count transfers from this block time on (unix seconds or ISO 8601)",
   "  --until TIME         count transfers up to this block time",
   "  --config FILE        score weights, hop factors, saturation, thresholds (JSON; docs/risk.md)",
-  "  --labels FILE        import a TagPack first (repeat the option for each file)",
+  "  --labels FILE        import a TagPack first (repeat the option for each file; - reads stdin)",
   "  --paths N            paths reported per scoring category (default 3)",
   "  --confirmations N    leave the newest N blocks out (default 0)",
   "  --finality N         reorganization depth of the chain (default 64)",
@@ -284,6 +284,7 @@ export const riskCommand: Command = {
     const address = positionals[0];
     const problem = addressProblem(address);
     if (problem !== null) throw new UsageError(`${JSON.stringify(address)}: ${problem}`);
+    oneStdin(values, ["labels"]);
     const asJson = values["json"] === true;
     const decimalsOption = integer(values, "decimals");
     let plan: PublishPlan | null = null;
@@ -390,6 +391,7 @@ export const screenCommand: Command = {
   async run(values, positionals) {
     if (positionals.length !== 1 || positionals[0] === undefined)
       throw new UsageError("expected one file of addresses (.csv or .txt, or - for stdin)");
+    oneStdin(values, ["labels"], positionals);
     const failOn = str(values, "fail-on");
     if (failOn !== undefined && !(VERDICTS as readonly string[]).includes(failOn))
       throw new UsageError(
