@@ -46,6 +46,7 @@ import {
   type MatchSignature,
 } from "../client/matching.js";
 import type { OptionValues } from "../tracer/cli/options.js";
+import { refuseStdin } from "../tracer/cli/input.js";
 import { str } from "../tracer/cli/options.js";
 import { TracerError, UsageError } from "../tracer/errors.js";
 import { MatchError, type MatchFailureReason } from "./errors.js";
@@ -84,6 +85,7 @@ export const LEDGER_HELP = [
   `  --keystore FILE      this institution's encrypted JSON keystore (password from --password-file,`,
   `                       ${KEYSTORE_PASSWORD_ENV} or a hidden prompt on the terminal)`,
   "  --password-file FILE the keystore's password: the file's first line (mode 600)",
+  "                       (--deployment, --keystore, --password-file: files, never - for stdin)",
   "  --no-ledger          the protocol alone, nothing recorded: for testing only",
 ].join("\n");
 
@@ -144,6 +146,19 @@ function asMatchError(error: unknown): MatchError {
  * both. Cheap: commands call it before anything else.
  */
 export function usesLedger(values: OptionValues): boolean {
+  // The keystore and its password are secrets, and the deployment record is the consortium's
+  // configuration: none is read from stdin. A keystore and a password file are files of their
+  // own (a password file is refused when others may read it), the password may also come from
+  // the environment or a hidden prompt, which reads the terminal on stdin; stdin is left for the
+  // command's input (--input -, --request -, …), of which it can carry one.
+  for (const name of ["keystore", "password-file", "deployment"])
+    refuseStdin(
+      values,
+      name,
+      name === "deployment"
+        ? "the consortium's deployment record is named as a file"
+        : "a secret is read from a file of its own, never from stdin",
+    );
   const named = (["rpc", "deployment", "keystore"] as const).filter(
     (n) => str(values, n) !== undefined,
   );

@@ -287,13 +287,22 @@ describe("veritrace match on the ledger: two processes and the chain", function 
     return Number(events[0]?.args.reasonCode);
   }
 
-  /** `veritrace match COMMAND …` with the ledger options of `who`. */
-  const matchCommand = (command: string, args: string[], who: "police" | "telecom") =>
-    runVeritrace(["match", command, ...args, ...ledgerArgs(who)], env);
+  /** `veritrace match COMMAND …` with the ledger options of `who`; `input`, if given, on stdin. */
+  const matchCommand = (
+    command: string,
+    args: string[],
+    who: "police" | "telecom",
+    input?: string | Uint8Array,
+  ) => runVeritrace(["match", command, ...args, ...ledgerArgs(who)], env, input);
 
   /** {@link matchCommand}, which must succeed. */
-  const step = async (command: string, args: string[], who: "police" | "telecom") => {
-    const r = await matchCommand(command, args, who);
+  const step = async (
+    command: string,
+    args: string[],
+    who: "police" | "telecom",
+    input?: string | Uint8Array,
+  ) => {
+    const r = await matchCommand(command, args, who, input);
     expect(r.code, `${command}: ${r.stderr}`).to.equal(0);
     return r;
   };
@@ -618,6 +627,112 @@ describe("veritrace match on the ledger: two processes and the chain", function 
       resultCommitment: written.resultCommitment,
       responseDigest: written.responseDigest,
     });
+  });
+
+  it("air-gapped, each step reading its input from stdin (-); two - or a keystore on stdin refused", async function () {
+    const inputArgs = ["--request", more.toString(), "--mode", "psi", "--type", "phone"];
+    await step(
+      "blind",
+      [
+        ...inputArgs,
+        "--input",
+        "-",
+        "--out",
+        file("piped-request.psi"),
+        "--state",
+        file("piped-state.json"),
+      ],
+      "police",
+      readFileSync(file("suspects.txt"), "utf8"),
+    );
+    const state = JSON.parse(readFileSync(file("piped-state.json"), "utf8")) as {
+      ledger: { sessionId: string };
+    };
+    const id = BigInt(state.ledger.sessionId);
+    // A request on stdin has no REQUEST.sig.json beside it: its signature file must be named.
+    const respondArgs = [
+      "--request",
+      "-",
+      "--type",
+      "phone",
+      "--input",
+      file("subscribers.txt"),
+      "--out",
+      file("piped-response.psi"),
+    ];
+    const request = readFileSync(file("piped-request.psi"));
+    const unsigned = await matchCommand("respond", respondArgs, "telecom", request);
+    expectOneLine(unsigned, "match respond", /give --request-signature FILE$/, 2);
+    await step(
+      "respond",
+      [...respondArgs, "--request-signature", file("piped-request.psi.sig.json")],
+      "telecom",
+      request,
+    );
+    await step(
+      "finish",
+      [
+        "--state",
+        file("piped-state.json"),
+        "--response",
+        "-",
+        "--signature",
+        file("piped-response.psi.sig.json"),
+        "--to-cosign",
+        file("piped-to-cosign.json"),
+        "--out",
+        file("piped-result.json"),
+      ],
+      "police",
+      readFileSync(file("piped-response.psi")),
+    );
+    const toCosign = readFileSync(file("piped-to-cosign.json"), "utf8");
+    await step(
+      "cosign",
+      ["--result", "-", "--out", file("piped-cosignature.json")],
+      "telecom",
+      toCosign,
+    );
+    const twice = await matchCommand(
+      "record",
+      ["--result", "-", "--cosignature", "-"],
+      "police",
+      toCosign,
+    );
+    expectOneLine(
+      twice,
+      "match record",
+      /only one input can be - \(stdin\), which is read once; got - for --result and --cosignature$/,
+      2,
+    );
+    const keystore = await runVeritrace(
+      [
+        "match",
+        "record",
+        "--result",
+        file("piped-to-cosign.json"),
+        "--cosignature",
+        file("piped-cosignature.json"),
+        "--rpc",
+        node.url,
+        "--deployment",
+        file("deployment.json"),
+        "--keystore",
+        "-",
+      ],
+      env,
+      readFileSync(file("police.json"), "utf8"),
+    );
+    expectOneLine(keystore, "match record", /--keystore cannot be - \(stdin\)/, 2);
+    expect((await matchSession(node.contracts, id))?.status).to.equal("responded");
+    const recorded = await step(
+      "record",
+      ["--result", file("piped-to-cosign.json"), "--cosignature", "-"],
+      "police",
+      readFileSync(file("piped-cosignature.json"), "utf8"),
+    );
+    expect(recorded.stdout).to.match(new RegExp(`session ${id} completed on the ledger`));
+    expect((await matchSession(node.contracts, id))?.status).to.equal("completed");
   });
 
   // ------------------------------------------------------------ refusals, on the ledger
