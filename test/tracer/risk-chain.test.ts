@@ -343,6 +343,42 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
         [["screen", file, "--rpc", node.url, "--fail-on", "red", "--db", never], 2],
         [["screen", file, "--rpc", node.url, "--format", "xlsx", "--db", never], 2],
         [["screen", path.join(tmp, "missing.txt"), "--rpc", node.url, "--db", never], 1],
+        // Stdin is read once; a keystore is never read from it.
+        [["screen", "-", "--rpc", node.url, "--labels", "-", "--db", never], 2],
+        [
+          [
+            "risk",
+            who["C1"] as string,
+            "--rpc",
+            node.url,
+            "--labels",
+            "-",
+            "--labels",
+            "-",
+            "--db",
+            never,
+          ],
+          2,
+        ],
+        [
+          [
+            "risk",
+            who["C1"] as string,
+            "--rpc",
+            node.url,
+            "--publish",
+            "--case",
+            `0x${"11".repeat(32)}`,
+            "--deployment",
+            file,
+            "--keystore",
+            "-",
+            "--yes",
+            "--db",
+            never,
+          ],
+          2,
+        ],
         [
           [
             "risk",

@@ -12,6 +12,7 @@ import {
   signerFromKeystore,
 } from "../../client/keystore.js";
 import { ParticipantClient } from "../../client/roles.js";
+import { refuseStdin } from "../cli/input.js";
 import { TracerError, UsageError } from "../errors.js";
 import type { RiskReport } from "./score.js";
 
@@ -48,6 +49,14 @@ export function checkPublish(options: {
   if (deployment === undefined) throw new UsageError("--publish needs --deployment FILE");
   if (keystore === undefined) throw new UsageError("--publish needs --keystore FILE");
   const { passwordFile } = options;
+  // None of these is read from stdin. The keystore and its password are secrets, kept in files
+  // of their own (a password file is refused when others may read it), the environment or the
+  // terminal's hidden prompt, which reads stdin; the deployment record is the consortium's
+  // configuration, read again when the label is published.
+  const files = { keystore, "password-file": passwordFile, deployment };
+  refuseStdin(files, "keystore", "a secret is read from a file of its own, never from stdin");
+  refuseStdin(files, "password-file", "a secret is read from a file of its own, never from stdin");
+  refuseStdin(files, "deployment", "the consortium's deployment record is named as a file");
   const env = process.env[KEYSTORE_PASSWORD_ENV];
   if (passwordFile === undefined && (env === undefined || env === "") && !process.stdin.isTTY)
     throw new UsageError(
