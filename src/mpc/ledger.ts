@@ -9,7 +9,7 @@
  * ledger's `tag`; the ledger's `sessionId` is the number the ledger assigns at opening.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { JsonRpcProvider, type Signer, type TypedDataDomain } from "ethers";
+import type { Signer, TypedDataDomain } from "ethers";
 import {
   connectConsortium,
   readDeployment,
@@ -49,6 +49,7 @@ import type { OptionValues } from "../tracer/cli/options.js";
 import { refuseStdin } from "../tracer/cli/input.js";
 import { str } from "../tracer/cli/options.js";
 import { TracerError, UsageError } from "../tracer/errors.js";
+import { authenticatedProvider, nodeError, redactUrl } from "../tracer/indexer/rpc.js";
 import { MatchError, type MatchFailureReason } from "./errors.js";
 import {
   LEDGER_SESSION_HEADER,
@@ -199,8 +200,8 @@ export async function ledgerFromOptions(values: OptionValues): Promise<MatchLedg
     passwordFile: str(values, "password-file"),
   });
   const record = readDeployment(deploymentFile);
-  const provider = new JsonRpcProvider(rpc, record.chainId, {
-    staticNetwork: true,
+  // With the credentials of --rpc-header, VERITRACE_RPC_HEADERS and the URL, as every command.
+  const provider = authenticatedProvider(rpc, record.chainId, {
     pollingInterval: 250,
     // No caching of identical calls: two transactions in a row must each read the nonce.
     cacheTimeout: -1,
@@ -210,11 +211,14 @@ export async function ledgerFromOptions(values: OptionValues): Promise<MatchLedg
     try {
       chainId = BigInt(await provider.send("eth_chainId", []));
     } catch (error) {
-      throw new TracerError(`cannot reach the node at ${rpc}: ${firstLine(error)}`);
+      const failure = nodeError(error, rpc);
+      throw failure instanceof TracerError
+        ? failure
+        : new TracerError(`cannot reach the node at ${redactUrl(rpc)}: ${firstLine(error)}`);
     }
     if (chainId !== BigInt(record.chainId))
       throw new TracerError(
-        `the node at ${rpc} is chain ${chainId}, the deployment record's is ${record.chainId}`,
+        `the node at ${redactUrl(rpc)} is chain ${chainId}, the deployment record's is ${record.chainId}`,
       );
     const signer = await signerFromKeystore(keystore, password, provider);
     return await connectMatchLedger(connectConsortium(record, provider), signer, {

@@ -48,6 +48,7 @@ import {
 } from "../../src/mpc/index.js";
 import { responseSignatureOf } from "../../src/mpc/ledger.js";
 import { CHUNKINGS, rawPost } from "../helpers/raw-http.js";
+import { startRpcProxy } from "../helpers/rpc-proxy.js";
 import {
   ROOT,
   failure,
@@ -733,6 +734,79 @@ describe("veritrace match on the ledger: two processes and the chain", function 
     );
     expect(recorded.stdout).to.match(new RegExp(`session ${id} completed on the ledger`));
     expect((await matchSession(node.contracts, id))?.status).to.equal("completed");
+  });
+
+  it("reaches a node that wants credentials with --rpc-header or the URL's user and password; without them, one line and nothing opened", async function () {
+    const token = randomBytes(16).toString("hex");
+    const nodePassword = "n0de:p@ss/word";
+    const basic = `Basic ${Buffer.from(`police:${nodePassword}`).toString("base64")}`;
+    const guarded = await startRpcProxy(node.url, {
+      accept: (h) => h.authorization === `Bearer ${token}` || h.authorization === basic,
+    });
+    let n = 0;
+    /** `match blind` on the ledger through the guarded node, with `rpc` and `extra`. */
+    const blind = async (rpc: string, extra: string[] = []) => {
+      const out = file(`guarded-${++n}.psi`);
+      const r = await runVeritrace(
+        [
+          "match",
+          "blind",
+          "--request",
+          more.toString(),
+          "--mode",
+          "cardinality",
+          "--type",
+          "phone",
+          "--input",
+          file("suspects.txt"),
+          "--out",
+          out,
+          "--state",
+          file(`guarded-${n}.state`),
+          "--rpc",
+          rpc,
+          "--deployment",
+          file("deployment.json"),
+          "--keystore",
+          file("police.json"),
+          ...extra,
+        ],
+        { ...env, VERITRACE_RPC_HEADERS: "" },
+      );
+      for (const secret of [token, nodePassword, encodeURIComponent(nodePassword)])
+        expect(r.stdout + r.stderr).to.not.include(secret);
+      return { ...r, wrote: existsSync(out) };
+    };
+    const withPassword = (password: string) =>
+      guarded.url.replace("http://", `http://police:${encodeURIComponent(password)}@`);
+    try {
+      const before = await node.contracts.matching.sessionCount();
+      const refusal =
+        /HTTP 401 from http:\/\/127\.0\.0\.1:\d+: the node refused the request's credentials \(give them in the URL, with --rpc-header, or in VERITRACE_RPC_HEADERS\)$/;
+      for (const refused of [
+        await blind(guarded.url),
+        await blind(guarded.url, ["--rpc-header", "Authorization: Bearer not-the-token"]),
+        await blind(withPassword("not-the-password")),
+      ]) {
+        expectOneLine(refused, "match blind", refusal);
+        expect(refused.wrote).to.equal(false);
+      }
+      expect(await node.contracts.matching.sessionCount()).to.equal(before);
+      expect(guarded.counters.unauthorized).to.equal(3);
+
+      const byHeader = await blind(guarded.url, ["--rpc-header", `Authorization: Bearer ${token}`]);
+      expect(byHeader.code, byHeader.stderr).to.equal(0);
+      expect(byHeader.wrote).to.equal(true);
+      const byUrl = await blind(withPassword(nodePassword));
+      expect(byUrl.code, byUrl.stderr).to.equal(0);
+      expect(byUrl.wrote).to.equal(true);
+      expect(await node.contracts.matching.sessionCount()).to.equal(before + 2n);
+      // Every request of the two sessions' openings carried the credentials.
+      expect(guarded.counters.unauthorized).to.equal(3);
+      expect(guarded.counters.forwarded).to.be.greaterThan(4);
+    } finally {
+      await guarded.stop();
+    }
   });
 
   // ------------------------------------------------------------ refusals, on the ledger

@@ -4,7 +4,7 @@
  * only from an encrypted JSON keystore, its password from --password-file,
  * VERITRACE_KEYSTORE_PASSWORD or a hidden prompt (never the command line).
  */
-import { JsonRpcProvider, type Wallet } from "ethers";
+import type { Wallet } from "ethers";
 import { connectConsortium, readDeployment } from "../../client/deployment.js";
 import {
   KEYSTORE_PASSWORD_ENV,
@@ -14,6 +14,7 @@ import {
 import { ParticipantClient } from "../../client/roles.js";
 import { refuseStdin } from "../cli/input.js";
 import { TracerError, UsageError } from "../errors.js";
+import { authenticatedProvider, nodeError } from "../indexer/rpc.js";
 import type { RiskReport } from "./score.js";
 
 /** What publishing needs, checked before any work ({@link checkPublish}). */
@@ -101,7 +102,8 @@ export async function publishAlert(
 ): Promise<{ labelId: bigint; category: string; confidence: number }> {
   const { category, confidence } = alertLabel(report);
   const record = readDeployment(plan.deployment);
-  const provider = new JsonRpcProvider(plan.ledgerRpc, record.chainId, { staticNetwork: true });
+  // With the credentials of --rpc-header, VERITRACE_RPC_HEADERS and the URL, as every command.
+  const provider = authenticatedProvider(plan.ledgerRpc, record.chainId);
   try {
     const client = new ParticipantClient(
       connectConsortium(record, provider),
@@ -116,6 +118,9 @@ export async function publishAlert(
       confidence,
     });
     return { labelId, category, confidence };
+  } catch (error) {
+    // The node's failures name it by its redacted URL (ethers' messages hold the whole URL).
+    throw nodeError(error, plan.ledgerRpc);
   } finally {
     provider.destroy();
   }
