@@ -4,7 +4,7 @@
  * CLI's commands module: it lists these commands, so importing its values here would be a cycle.
  * docs/psi.md describes the protocol and the commands.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { InputError } from "../client/errors.js";
 import { matchSession, newSessionTag } from "../client/matching.js";
@@ -12,6 +12,7 @@ import { requireDefaultCountry } from "../client/normalize.js";
 import { MIN_TOKEN_LENGTH, readTokens } from "../tracer/api/command.js";
 import { isTokenText } from "../tracer/api/request-checks.js";
 import type { Command, Values } from "../tracer/cli/commands.js";
+import { inputName, isStdin, oneStdin, readInputText, refuseStdin } from "../tracer/cli/input.js";
 import { logLine } from "../tracer/cli/output.js";
 import { integer, required, str } from "../tracer/cli/options.js";
 import { TracerError, UsageError } from "../tracer/errors.js";
@@ -61,7 +62,8 @@ export const TOKEN_ENV = "VERITRACE_MATCH_TOKEN";
 
 const OPTION_HELP = {
   type: `  --type TYPE          identifier type: ${IDENTIFIER_TYPES.join(", ")}`,
-  input: "  --input FILE         identifiers, one a line (blank lines and # comments skipped)",
+  input:
+    "  --input FILE         identifiers, one a line (blank lines and # comments skipped; - reads stdin)",
   session: "  --session HEX        --no-ledger only: the protocol's session id (32 bytes of hex)",
   request:
     "  --request ID         the granted access request the session runs under (opens it on the ledger)",
@@ -70,8 +72,9 @@ const OPTION_HELP = {
   threads: "  --threads N          worker threads (default: one per core; 0: none)",
   country:
     "  --country CODE       country of phone numbers written without + or 00: DE or 49, CN or 86, …; default none",
-  token: `  --token-file FILE    bearer token (first line; at least ${MIN_TOKEN_LENGTH} characters); or ${TOKEN_ENV}`,
+  token: `  --token-file FILE    bearer token (first line; at least ${MIN_TOKEN_LENGTH} characters; a file, never -); or ${TOKEN_ENV}`,
   json: "  --json               one JSON object on stdout instead of a sentence",
+  oneStdin: "One input at a time may be - (stdin).",
 };
 
 const COMMON_OPTIONS = {
@@ -146,6 +149,9 @@ function readIdentifiers(values: Values, type: IdentifierType): IdentifierSet {
 
 /** Bearer tokens from --token-file (one a line) and from the environment; at least one. */
 export function matchTokens(values: Values): string[] {
+  // A token is a secret: from a file of its own or the environment, never stdin, which is left
+  // for the identifiers (--input -).
+  refuseStdin(values, "token-file", `a token comes from a file of its own or ${TOKEN_ENV}`);
   const tokens = readTokens(str(values, "token-file"), undefined);
   const env = process.env[TOKEN_ENV];
   if (env !== undefined && env.trim() !== "") {
@@ -291,15 +297,44 @@ async function requireLedger<T>(
   return withLedger(values, (ledger) => fn(ledger as MatchLedger));
 }
 
+/** A JSON file (stdin for `-`); a failure names it. */
 function readJson(file: string, what: string): unknown {
   try {
-    return JSON.parse(readFileSync(file, "utf8"));
+    return JSON.parse(readInputText(file));
   } catch (error) {
     throw new MatchError(
       "invalid-input",
-      `cannot read ${what} ${file}: ${(error as Error).message}`,
+      `cannot read ${what} ${inputName(file)}: ${(error as Error).message}`,
     );
   }
+}
+
+/**
+ * The state file of `match blind` and `match finish`: never stdin. It holds the session's secret
+ * (written with mode 600, never to stdout) and outlives the command: finish deletes it after
+ * success only, so that a failed finish can be run again.
+ */
+function stateOption(values: Values): string {
+  refuseStdin(
+    values,
+    "state",
+    "the state holds the session's secret and is kept until finish succeeds",
+  );
+  return required(values, "state");
+}
+
+/**
+ * The signature file beside a message file (`MESSAGE.sig.json`), or `option`'s; a message read
+ * from stdin has nothing beside it, so `option` must name it.
+ */
+function signatureFileFor(values: Values, option: string, message: string): string {
+  const file = str(values, option);
+  if (file !== undefined) return file;
+  if (isStdin(message))
+    throw new UsageError(
+      `a message read from stdin has no signature file beside it: give --${option} FILE`,
+    );
+  return signatureFileOf(message);
 }
 
 const serve: Command = {
@@ -497,7 +532,8 @@ const blind: Command = {
     "  --out FILE           the request file, to carry to the provider, and beside it (with the",
     "                       ledger) FILE.sig.json, the signature binding it to the session (carry it too)",
     "  --state FILE         the private state for `match finish` (mode 0600; holds the session's",
-    "                       secret, the identifiers and the ledger's session id: keep it, never send it)",
+    "                       secret, the identifiers and the ledger's session id: keep it, never send it;",
+    "                       a file, never -)",
     LEDGER_HELP,
     OPTION_HELP.session,
     OPTION_HELP.json,
@@ -520,7 +556,7 @@ const blind: Command = {
     const m = mode(values);
     const type = identifierType(values);
     const out = required(values, "out");
-    const stateFile = required(values, "state");
+    const stateFile = stateOption(values);
     return withLedger(values, async (ledger) => {
       const request = ledger === null ? null : requestId(values);
       const tag = tagFor(values, ledger);
@@ -611,11 +647,12 @@ interface RequestSignatureFile {
  * one is refused, naming it.
  */
 function readRequestSignature(file: string): MatchSignature | null {
-  if (!existsSync(file)) return null;
+  if (!isStdin(file) && !existsSync(file)) return null;
+  const name = inputName(file);
   const doc = readJson(file, "the request signature") as Partial<RequestSignatureFile> | null;
   if (doc?.format !== "veritrace-match-request-signature/1")
-    throw new MatchError("malformed-message", `${file} is not a request signature`);
-  return parseSignature(doc.requester, `${file}: requester`);
+    throw new MatchError("malformed-message", `${name} is not a request signature`);
+  return parseSignature(doc.requester, `${name}: requester`);
 }
 
 /** The provider's signature of its response, beside the response file (air-gapped mode). */
@@ -637,9 +674,9 @@ const respond: Command = {
   usage:
     "--request FILE --type TYPE --input FILE --out RESPONSE (--rpc URL --deployment FILE --keystore FILE [--request-signature FILE] | --no-ledger) [--session HEX] [--modes LIST] [--json]",
   help: [
-    "  --request FILE       the requester's request file",
+    "  --request FILE       the requester's request file (- reads stdin)",
     "  --request-signature FILE  with the ledger: the requester's signature binding the request to",
-    "                       its session (default: REQUEST.sig.json)",
+    "                       its session (default: REQUEST.sig.json; needed with --request -)",
     OPTION_HELP.type,
     OPTION_HELP.input,
     "  --out FILE           the response file, to carry back to the requester, and beside it",
@@ -653,6 +690,7 @@ const respond: Command = {
     OPTION_HELP.country,
     "With the ledger, the request must be of a session open on the ledger for this institution,",
     "with its tag, mode, size and digest; a refused request of such a session marks it failed.",
+    OPTION_HELP.oneStdin,
   ].join("\n"),
   options: {
     ...COMMON_OPTIONS,
@@ -664,16 +702,20 @@ const respond: Command = {
     json: { type: "boolean" },
   },
   async run(values) {
-    usesLedger(values);
+    oneStdin(values, ["request", "request-signature", "input"]);
+    const onLedger = usesLedger(values);
     const type = identifierType(values);
     const out = required(values, "out");
     const max = maxElements(values);
     const only = str(values, "session") === undefined ? undefined : sessionId(values);
     const answered = modes(values);
+    const requestFile = required(values, "request");
+    const requestSignature = onLedger
+      ? signatureFileFor(values, "request-signature", requestFile)
+      : undefined;
     return withLedger(values, async (ledger) => {
       // As the server does: the header first, so that a session opened for this provider is
       // known (and marked failed) even when the body is what is wrong.
-      const requestFile = required(values, "request");
       const file = openRequestFile(requestFile, max);
       const identifiers = readIdentifiers(values, type);
       const gatekeeper = ledger === null ? null : new ProviderLedger(ledger);
@@ -685,9 +727,7 @@ const respond: Command = {
             : await gatekeeper.checkHeader(
                 file.header,
                 undefined,
-                readRequestSignature(
-                  str(values, "request-signature") ?? signatureFileOf(requestFile),
-                ),
+                readRequestSignature(requestSignature ?? signatureFileOf(requestFile)),
                 (s) => (ours = s.sessionId),
               );
         const request = file.message();
@@ -760,9 +800,10 @@ const finish: Command = {
   usage:
     "--state FILE --response FILE (--rpc URL --deployment FILE --keystore FILE --to-cosign FILE | --no-ledger) [--signature FILE] [--out FILE] [--json] [--keep-state]",
   help: [
-    "  --state FILE         the state written by match blind (deleted after success)",
-    "  --response FILE      the provider's response file",
-    "  --signature FILE     the provider's response signature (default: RESPONSE.sig.json)",
+    "  --state FILE         the state written by match blind (deleted after success; a file, never -)",
+    "  --response FILE      the provider's response file (- reads stdin)",
+    "  --signature FILE     the provider's response signature (default: RESPONSE.sig.json; needed",
+    "                       with --response -)",
     "  --to-cosign FILE     with the ledger: the result, signed by this institution, for the",
     "                       provider's `match cosign` (carry it to the provider)",
     LEDGER_HELP,
@@ -774,6 +815,7 @@ const finish: Command = {
     OPTION_HELP.threads,
     "With the ledger: checks and records the provider's signed response, then finishes. A failure",
     "marks the session failed on the ledger.",
+    OPTION_HELP.oneStdin,
   ].join("\n"),
   options: {
     ...LEDGER_OPTIONS,
@@ -788,9 +830,13 @@ const finish: Command = {
     threads: { type: "string" },
   },
   async run(values) {
-    usesLedger(values);
-    const stateFile = required(values, "state");
+    oneStdin(values, ["response", "signature"]);
+    const onLedger = usesLedger(values);
+    const stateFile = stateOption(values);
     const responseFile = required(values, "response");
+    const signatureFile = onLedger
+      ? signatureFileFor(values, "signature", responseFile)
+      : signatureFileOf(responseFile);
     const max = maxElements(values);
     return withLedger(values, async (ledger) => {
       const state = readJson(stateFile, "the state") as { ledger?: LedgerState } | null;
@@ -804,9 +850,9 @@ const finish: Command = {
         throw new UsageError(
           `session ${ls.sessionId} is on the ledger: finish it with the ledger options`,
         );
-      const signatureFile = str(values, "signature") ?? signatureFileOf(responseFile);
       for (const f of ledger === null ? [responseFile] : [responseFile, signatureFile])
-        if (!existsSync(f)) throw new MatchError("invalid-input", `${f} does not exist`);
+        if (!isStdin(f) && !existsSync(f))
+          throw new MatchError("invalid-input", `${f} does not exist`);
       const opened: OpenedSession | null =
         ledger === null || ls === undefined
           ? null
@@ -829,13 +875,13 @@ const finish: Command = {
           if (doc?.format !== "veritrace-match-response-signature/1")
             throw new MatchError(
               "malformed-message",
-              `${signatureFile} is not a response signature`,
+              `${inputName(signatureFile)} is not a response signature`,
             );
           await acceptResponse(
             ledger,
             opened,
             response,
-            parseSignature(doc.provider, `${signatureFile}: provider`),
+            parseSignature(doc.provider, `${inputName(signatureFile)}: provider`),
           );
         }
         result = await withEngine(values, response.header.providerCount, async (engine) => {
@@ -867,9 +913,9 @@ const cosign: Command = {
   summary: "air-gapped step 4 (provider): co-sign the result of a session it answered",
   usage: "--result FILE --out FILE --rpc URL --deployment FILE --keystore FILE",
   help: [
-    "  --result FILE        the requester's result to co-sign (match finish --to-cosign)",
+    "  --result FILE        the requester's result to co-sign (match finish --to-cosign; - reads stdin)",
     "  --out FILE           this institution's co-signature, to carry back to the requester",
-    LEDGER_HELP.split("\n").slice(0, 3).join("\n"),
+    LEDGER_HELP.split("\n").slice(0, -1).join("\n"),
     "Checks on the ledger that the session is this institution's and Responded, that the",
     "result names the recorded tag and digests, that the cardinality is within both sets, and",
     "the requester's signature; then signs the MatchResult.",
@@ -898,11 +944,14 @@ const record: Command = {
   help: [
     "  --result FILE        the result this institution signed (match finish --to-cosign)",
     "  --cosignature FILE   the provider's co-signature (match cosign --out)",
-    LEDGER_HELP.split("\n").slice(0, 3).join("\n"),
+    "                       (either may be - for stdin, one at a time)",
+    LEDGER_HELP.split("\n").slice(0, -1).join("\n"),
     "Checks the provider's signature and submits recordResult; a failure marks the session failed.",
   ].join("\n"),
   options: { ...LEDGER_OPTIONS, result: { type: "string" }, cosignature: { type: "string" } },
   async run(values) {
+    oneStdin(values, ["result", "cosignature"]);
+    usesLedger(values);
     const body = readJson(required(values, "result"), "the result");
     const answer = readJson(required(values, "cosignature"), "the co-signature");
     return requireLedger(values, "match record", async (ledger) => {

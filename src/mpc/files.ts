@@ -1,20 +1,17 @@
 /**
  * Files of the air-gapped mode and of the results: written whole or not at all (a temporary file
- * beside the target, then a rename), read within the limits.
+ * beside the target, then a rename), read within the limits; `-` reads a message from stdin.
  */
 import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import {
+  InputTooLargeError,
+  inputName,
+  isStdin,
+  readInput,
+  readStdin,
+} from "../tracer/cli/input.js";
 import { MatchError } from "./errors.js";
 import {
   DEFAULT_MAX_ELEMENTS,
@@ -72,20 +69,17 @@ export function writeMessageFile(file: string, message: PsiMessage): void {
   writeFileAtomic(file, encodeMessage(message));
 }
 
+/** A message file's bytes (stdin for `-`), refused beyond the size `maxElements` allows. */
 function readBounded(file: string, maxElements: number): Buffer {
-  const limit = maxMessageBytes(maxElements);
   try {
-    const size = statSync(file).size;
-    if (size > limit) {
-      throw new MatchError(
-        "too-large",
-        `${file}: ${size.toLocaleString("en")} bytes is over the limit of ${limit.toLocaleString("en")} (--max-elements)`,
-      );
-    }
-    return readFileSync(file);
+    return readInput(file, maxMessageBytes(maxElements));
   } catch (error) {
-    if (error instanceof MatchError) throw error;
-    throw new MatchError("invalid-input", `cannot read ${file}: ${(error as Error).message}`);
+    if (error instanceof InputTooLargeError)
+      throw new MatchError("too-large", `${error.message} (--max-elements)`);
+    throw new MatchError(
+      "invalid-input",
+      `cannot read ${inputName(file)}: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -107,8 +101,14 @@ export function openRequestFile(
   file: string,
   maxElements = DEFAULT_MAX_ELEMENTS,
 ): { header: RequestHeader; message(): PsiRequestMessage } {
+  // Stdin is read once: up to a byte past the limit, the header taken from its start, the limit
+  // applied by message(), in the same order as for a file.
+  const piped = isStdin(file) ? readPiped(maxElements) : null;
   return withFileName(file, () => {
-    const first = readHead(file, MAX_HEADER_BYTES + 1);
+    const first =
+      piped === null
+        ? readHead(file, MAX_HEADER_BYTES + 1)
+        : piped.subarray(0, MAX_HEADER_BYTES + 1);
     const reader = new MessageReader({ maxElements });
     // More than a header's length without a newline: pushHeader refuses it.
     const header = reader.pushHeader(first) === null ? null : reader.parsedHeader;
@@ -119,9 +119,27 @@ export function openRequestFile(
     return {
       header,
       message: () =>
-        withFileName(file, () => decodeRequest(readBounded(file, maxElements), { maxElements })),
+        withFileName(file, () => {
+          if (piped === null) return decodeRequest(readBounded(file, maxElements), { maxElements });
+          const limit = maxMessageBytes(maxElements);
+          if (piped.length > limit)
+            throw new MatchError(
+              "too-large",
+              `${new InputTooLargeError(file, undefined, limit).message} (--max-elements)`,
+            );
+          return decodeRequest(piped, { maxElements });
+        }),
     };
   });
+}
+
+/** Stdin, up to one byte past the limit of a message of `maxElements`. */
+function readPiped(maxElements: number): Buffer {
+  try {
+    return readStdin(maxMessageBytes(maxElements));
+  } catch (error) {
+    throw new MatchError("invalid-input", `cannot read stdin: ${(error as Error).message}`);
+  }
 }
 
 /** The first `n` bytes of a file (fewer if it is shorter). */
@@ -148,11 +166,12 @@ export function readResponseFile(
 }
 
 function withFileName<T>(file: string, fn: () => T): T {
+  const name = inputName(file);
   try {
     return fn();
   } catch (error) {
-    if (error instanceof MatchError && !error.message.startsWith(file)) {
-      throw new MatchError(error.reason, `${file}: ${error.message}`, {
+    if (error instanceof MatchError && !error.message.startsWith(name)) {
+      throw new MatchError(error.reason, `${name}: ${error.message}`, {
         ...(error.index === undefined ? {} : { index: error.index }),
         cause: error,
       });

@@ -4,9 +4,9 @@
  * identifiers written differently match and no party reveals how often one occurs. An identifier
  * that fails normalization stops everything, naming its line (file) or position (list).
  */
-import { readFileSync, statSync } from "node:fs";
 import { normalizeIdentifier } from "../client/normalize.js";
 import { InputError } from "../client/errors.js";
+import { InputTooLargeError, inputName, readInputText } from "../tracer/cli/input.js";
 import { MatchError } from "./errors.js";
 import { DEFAULT_MAX_ELEMENTS, IDENTIFIER_TYPES, type IdentifierType } from "./messages.js";
 
@@ -96,8 +96,8 @@ export class IdentifierSet {
   }
 
   /**
-   * From a text file, one identifier a line; blank lines and lines starting with # are skipped.
-   * A failure names the file and the line.
+   * From a text file (stdin for `-`), one identifier a line; blank lines and lines starting with
+   * # are skipped. A failure names the file and the line.
    */
   static fromFile(
     type: IdentifierType,
@@ -105,19 +105,23 @@ export class IdentifierSet {
     options: IdentifierOptions = {},
   ): IdentifierSet {
     const max = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
+    const name = inputName(file);
+    const bound = (max + 1000) * MAX_LINE_BYTES;
     let text: string;
     try {
-      const size = statSync(file).size;
-      if (size > (max + 1000) * MAX_LINE_BYTES) {
+      text = readInputText(file, bound);
+    } catch (error) {
+      if (error instanceof InputTooLargeError) {
+        const size =
+          error.size === undefined
+            ? `more than ${bound.toLocaleString("en")}`
+            : error.size.toLocaleString("en");
         throw new MatchError(
           "too-large",
-          `${file}: ${size.toLocaleString("en")} bytes is too large for ${max.toLocaleString("en")} identifiers (--max-elements)`,
+          `${name}: ${size} bytes is too large for ${max.toLocaleString("en")} identifiers (--max-elements)`,
         );
       }
-      text = readFileSync(file, "utf8");
-    } catch (error) {
-      if (error instanceof MatchError) throw error;
-      throw new MatchError("invalid-input", `cannot read ${file}: ${(error as Error).message}`);
+      throw new MatchError("invalid-input", `cannot read ${name}: ${(error as Error).message}`);
     }
     const lines = text.split("\n");
     const entries: string[] = [];
@@ -130,7 +134,7 @@ export class IdentifierSet {
     });
     return IdentifierSet.fromList(type, entries, {
       ...options,
-      where: (i) => `${file} line ${lineOf[i] ?? "?"}`,
+      where: (i) => `${name} line ${lineOf[i] ?? "?"}`,
     });
   }
 }

@@ -9,7 +9,7 @@
  * ledger's `tag`; the ledger's `sessionId` is the number the ledger assigns at opening.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { JsonRpcProvider, type Signer, type TypedDataDomain } from "ethers";
+import type { Signer, TypedDataDomain } from "ethers";
 import {
   connectConsortium,
   readDeployment,
@@ -46,8 +46,10 @@ import {
   type MatchSignature,
 } from "../client/matching.js";
 import type { OptionValues } from "../tracer/cli/options.js";
+import { refuseStdin } from "../tracer/cli/input.js";
 import { str } from "../tracer/cli/options.js";
 import { TracerError, UsageError } from "../tracer/errors.js";
+import { authenticatedProvider, nodeError, redactUrl } from "../tracer/indexer/rpc.js";
 import { MatchError, type MatchFailureReason } from "./errors.js";
 import {
   LEDGER_SESSION_HEADER,
@@ -84,6 +86,7 @@ export const LEDGER_HELP = [
   `  --keystore FILE      this institution's encrypted JSON keystore (password from --password-file,`,
   `                       ${KEYSTORE_PASSWORD_ENV} or a hidden prompt on the terminal)`,
   "  --password-file FILE the keystore's password: the file's first line (mode 600)",
+  "                       (--deployment, --keystore, --password-file: files, never - for stdin)",
   "  --no-ledger          the protocol alone, nothing recorded: for testing only",
 ].join("\n");
 
@@ -144,6 +147,19 @@ function asMatchError(error: unknown): MatchError {
  * both. Cheap: commands call it before anything else.
  */
 export function usesLedger(values: OptionValues): boolean {
+  // The keystore and its password are secrets, and the deployment record is the consortium's
+  // configuration: none is read from stdin. A keystore and a password file are files of their
+  // own (a password file is refused when others may read it), the password may also come from
+  // the environment or a hidden prompt, which reads the terminal on stdin; stdin is left for the
+  // command's input (--input -, --request -, …), of which it can carry one.
+  for (const name of ["keystore", "password-file", "deployment"])
+    refuseStdin(
+      values,
+      name,
+      name === "deployment"
+        ? "the consortium's deployment record is named as a file"
+        : "a secret is read from a file of its own, never from stdin",
+    );
   const named = (["rpc", "deployment", "keystore"] as const).filter(
     (n) => str(values, n) !== undefined,
   );
@@ -184,8 +200,8 @@ export async function ledgerFromOptions(values: OptionValues): Promise<MatchLedg
     passwordFile: str(values, "password-file"),
   });
   const record = readDeployment(deploymentFile);
-  const provider = new JsonRpcProvider(rpc, record.chainId, {
-    staticNetwork: true,
+  // With the credentials of --rpc-header, VERITRACE_RPC_HEADERS and the URL, as every command.
+  const provider = authenticatedProvider(rpc, record.chainId, {
     pollingInterval: 250,
     // No caching of identical calls: two transactions in a row must each read the nonce.
     cacheTimeout: -1,
@@ -195,11 +211,14 @@ export async function ledgerFromOptions(values: OptionValues): Promise<MatchLedg
     try {
       chainId = BigInt(await provider.send("eth_chainId", []));
     } catch (error) {
-      throw new TracerError(`cannot reach the node at ${rpc}: ${firstLine(error)}`);
+      const failure = nodeError(error, rpc);
+      throw failure instanceof TracerError
+        ? failure
+        : new TracerError(`cannot reach the node at ${redactUrl(rpc)}: ${firstLine(error)}`);
     }
     if (chainId !== BigInt(record.chainId))
       throw new TracerError(
-        `the node at ${rpc} is chain ${chainId}, the deployment record's is ${record.chainId}`,
+        `the node at ${redactUrl(rpc)} is chain ${chainId}, the deployment record's is ${record.chainId}`,
       );
     const signer = await signerFromKeystore(keystore, password, provider);
     return await connectMatchLedger(connectConsortium(record, provider), signer, {

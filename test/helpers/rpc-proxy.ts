@@ -2,9 +2,14 @@
  * A fault-injecting JSON-RPC proxy in front of a real node, for reliability tests of the tracer's
  * RPC client and indexer. It answers on 127.0.0.1 and a free port, forwards each request to the
  * upstream node unless its fault plan (seeded, so a failing run can be replayed) says otherwise,
- * and counts what it injected.
+ * and counts what it injected. With `accept`, it is a node that wants credentials.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 /** The ways the proxy can fail one HTTP request. */
@@ -52,6 +57,11 @@ export interface FaultPlan {
    * change the chain at an exact point of a client's work (e.g. reorganize it mid-sync).
    */
   beforeForward?: (calls: readonly { method: string; params: unknown[] }[]) => Promise<void>;
+  /**
+   * Whether a request's headers carry the credentials the node wants: a request refused is
+   * answered HTTP 401 and not forwarded (default: every request is accepted).
+   */
+  accept?: (headers: IncomingHttpHeaders) => boolean;
 }
 
 /** What the proxy saw and did. */
@@ -68,6 +78,8 @@ export interface ProxyCounters {
   getLogsSpans: number[];
   /** JSON-RPC calls answered, by method (batch elements counted one by one). */
   methods: Record<string, number>;
+  /** Requests answered HTTP 401: `accept` refused their headers. */
+  unauthorized: number;
 }
 
 export interface RpcProxy {
@@ -164,6 +176,7 @@ export async function startRpcProxy(upstream: string, initial: FaultPlan = {}): 
     rangeRefusals: { suggested: 0, unsuggested: 0 },
     getLogsSpans: [],
     methods: {},
+    unauthorized: 0,
   };
   const sockets = new Set<Socket>();
   /** Pending delays: stop() cancels them (and lets their handlers end). */
@@ -258,6 +271,13 @@ export async function startRpcProxy(upstream: string, initial: FaultPlan = {}): 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
     counters.requests++;
+    if (plan.accept !== undefined && !plan.accept(req.headers)) {
+      counters.unauthorized++;
+      res
+        .writeHead(401, { "content-type": "application/json", "www-authenticate": "Bearer" })
+        .end(JSON.stringify({ jsonrpc: "2.0", error: { code: -40100, message: "Unauthorized" } }));
+      return;
+    }
     let parsed: JsonRpcRequest[] | JsonRpcRequest;
     try {
       parsed = JSON.parse(body) as JsonRpcRequest[] | JsonRpcRequest;

@@ -175,13 +175,15 @@ export interface CommandResult {
 export async function runVeritrace(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
-  input?: string,
+  input?: string | Uint8Array,
 ): Promise<CommandResult> {
   const child = spawn(process.execPath, [path.join(ROOT, "bin", "veritrace.mjs"), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  // A command that reads no stdin, or stops reading it, closes the pipe: EPIPE is expected.
+  child.stdin?.on("error", () => {});
   if (input !== undefined) child.stdin?.end(input);
   let stdout = "";
   let stderr = "";

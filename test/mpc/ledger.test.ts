@@ -48,6 +48,7 @@ import {
 } from "../../src/mpc/index.js";
 import { responseSignatureOf } from "../../src/mpc/ledger.js";
 import { CHUNKINGS, rawPost } from "../helpers/raw-http.js";
+import { startRpcProxy } from "../helpers/rpc-proxy.js";
 import {
   ROOT,
   failure,
@@ -287,13 +288,22 @@ describe("veritrace match on the ledger: two processes and the chain", function 
     return Number(events[0]?.args.reasonCode);
   }
 
-  /** `veritrace match COMMAND …` with the ledger options of `who`. */
-  const matchCommand = (command: string, args: string[], who: "police" | "telecom") =>
-    runVeritrace(["match", command, ...args, ...ledgerArgs(who)], env);
+  /** `veritrace match COMMAND …` with the ledger options of `who`; `input`, if given, on stdin. */
+  const matchCommand = (
+    command: string,
+    args: string[],
+    who: "police" | "telecom",
+    input?: string | Uint8Array,
+  ) => runVeritrace(["match", command, ...args, ...ledgerArgs(who)], env, input);
 
   /** {@link matchCommand}, which must succeed. */
-  const step = async (command: string, args: string[], who: "police" | "telecom") => {
-    const r = await matchCommand(command, args, who);
+  const step = async (
+    command: string,
+    args: string[],
+    who: "police" | "telecom",
+    input?: string | Uint8Array,
+  ) => {
+    const r = await matchCommand(command, args, who, input);
     expect(r.code, `${command}: ${r.stderr}`).to.equal(0);
     return r;
   };
@@ -618,6 +628,185 @@ describe("veritrace match on the ledger: two processes and the chain", function 
       resultCommitment: written.resultCommitment,
       responseDigest: written.responseDigest,
     });
+  });
+
+  it("air-gapped, each step reading its input from stdin (-); two - or a keystore on stdin refused", async function () {
+    const inputArgs = ["--request", more.toString(), "--mode", "psi", "--type", "phone"];
+    await step(
+      "blind",
+      [
+        ...inputArgs,
+        "--input",
+        "-",
+        "--out",
+        file("piped-request.psi"),
+        "--state",
+        file("piped-state.json"),
+      ],
+      "police",
+      readFileSync(file("suspects.txt"), "utf8"),
+    );
+    const state = JSON.parse(readFileSync(file("piped-state.json"), "utf8")) as {
+      ledger: { sessionId: string };
+    };
+    const id = BigInt(state.ledger.sessionId);
+    // A request on stdin has no REQUEST.sig.json beside it: its signature file must be named.
+    const respondArgs = [
+      "--request",
+      "-",
+      "--type",
+      "phone",
+      "--input",
+      file("subscribers.txt"),
+      "--out",
+      file("piped-response.psi"),
+    ];
+    const request = readFileSync(file("piped-request.psi"));
+    const unsigned = await matchCommand("respond", respondArgs, "telecom", request);
+    expectOneLine(unsigned, "match respond", /give --request-signature FILE$/, 2);
+    await step(
+      "respond",
+      [...respondArgs, "--request-signature", file("piped-request.psi.sig.json")],
+      "telecom",
+      request,
+    );
+    await step(
+      "finish",
+      [
+        "--state",
+        file("piped-state.json"),
+        "--response",
+        "-",
+        "--signature",
+        file("piped-response.psi.sig.json"),
+        "--to-cosign",
+        file("piped-to-cosign.json"),
+        "--out",
+        file("piped-result.json"),
+      ],
+      "police",
+      readFileSync(file("piped-response.psi")),
+    );
+    const toCosign = readFileSync(file("piped-to-cosign.json"), "utf8");
+    await step(
+      "cosign",
+      ["--result", "-", "--out", file("piped-cosignature.json")],
+      "telecom",
+      toCosign,
+    );
+    const twice = await matchCommand(
+      "record",
+      ["--result", "-", "--cosignature", "-"],
+      "police",
+      toCosign,
+    );
+    expectOneLine(
+      twice,
+      "match record",
+      /only one input can be - \(stdin\), which is read once; got - for --result and --cosignature$/,
+      2,
+    );
+    const keystore = await runVeritrace(
+      [
+        "match",
+        "record",
+        "--result",
+        file("piped-to-cosign.json"),
+        "--cosignature",
+        file("piped-cosignature.json"),
+        "--rpc",
+        node.url,
+        "--deployment",
+        file("deployment.json"),
+        "--keystore",
+        "-",
+      ],
+      env,
+      readFileSync(file("police.json"), "utf8"),
+    );
+    expectOneLine(keystore, "match record", /--keystore cannot be - \(stdin\)/, 2);
+    expect((await matchSession(node.contracts, id))?.status).to.equal("responded");
+    const recorded = await step(
+      "record",
+      ["--result", file("piped-to-cosign.json"), "--cosignature", "-"],
+      "police",
+      readFileSync(file("piped-cosignature.json"), "utf8"),
+    );
+    expect(recorded.stdout).to.match(new RegExp(`session ${id} completed on the ledger`));
+    expect((await matchSession(node.contracts, id))?.status).to.equal("completed");
+  });
+
+  it("reaches a node that wants credentials with --rpc-header or the URL's user and password; without them, one line and nothing opened", async function () {
+    const token = randomBytes(16).toString("hex");
+    const nodePassword = "n0de:p@ss/word";
+    const basic = `Basic ${Buffer.from(`police:${nodePassword}`).toString("base64")}`;
+    const guarded = await startRpcProxy(node.url, {
+      accept: (h) => h.authorization === `Bearer ${token}` || h.authorization === basic,
+    });
+    let n = 0;
+    /** `match blind` on the ledger through the guarded node, with `rpc` and `extra`. */
+    const blind = async (rpc: string, extra: string[] = []) => {
+      const out = file(`guarded-${++n}.psi`);
+      const r = await runVeritrace(
+        [
+          "match",
+          "blind",
+          "--request",
+          more.toString(),
+          "--mode",
+          "cardinality",
+          "--type",
+          "phone",
+          "--input",
+          file("suspects.txt"),
+          "--out",
+          out,
+          "--state",
+          file(`guarded-${n}.state`),
+          "--rpc",
+          rpc,
+          "--deployment",
+          file("deployment.json"),
+          "--keystore",
+          file("police.json"),
+          ...extra,
+        ],
+        { ...env, VERITRACE_RPC_HEADERS: "" },
+      );
+      for (const secret of [token, nodePassword, encodeURIComponent(nodePassword)])
+        expect(r.stdout + r.stderr).to.not.include(secret);
+      return { ...r, wrote: existsSync(out) };
+    };
+    const withPassword = (password: string) =>
+      guarded.url.replace("http://", `http://police:${encodeURIComponent(password)}@`);
+    try {
+      const before = await node.contracts.matching.sessionCount();
+      const refusal =
+        /HTTP 401 from http:\/\/127\.0\.0\.1:\d+: the node refused the request's credentials \(give them in the URL, with --rpc-header, or in VERITRACE_RPC_HEADERS\)$/;
+      for (const refused of [
+        await blind(guarded.url),
+        await blind(guarded.url, ["--rpc-header", "Authorization: Bearer not-the-token"]),
+        await blind(withPassword("not-the-password")),
+      ]) {
+        expectOneLine(refused, "match blind", refusal);
+        expect(refused.wrote).to.equal(false);
+      }
+      expect(await node.contracts.matching.sessionCount()).to.equal(before);
+      expect(guarded.counters.unauthorized).to.equal(3);
+
+      const byHeader = await blind(guarded.url, ["--rpc-header", `Authorization: Bearer ${token}`]);
+      expect(byHeader.code, byHeader.stderr).to.equal(0);
+      expect(byHeader.wrote).to.equal(true);
+      const byUrl = await blind(withPassword(nodePassword));
+      expect(byUrl.code, byUrl.stderr).to.equal(0);
+      expect(byUrl.wrote).to.equal(true);
+      expect(await node.contracts.matching.sessionCount()).to.equal(before + 2n);
+      // Every request of the two sessions' openings carried the credentials.
+      expect(guarded.counters.unauthorized).to.equal(3);
+      expect(guarded.counters.forwarded).to.be.greaterThan(4);
+    } finally {
+      await guarded.stop();
+    }
   });
 
   // ------------------------------------------------------------ refusals, on the ledger

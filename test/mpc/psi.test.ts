@@ -922,16 +922,24 @@ interface CliResult {
   stderr: string;
 }
 
-function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** Runs `veritrace …`; `input`, if given, is its stdin. */
+function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string | Buffer,
+): Promise<CliResult> {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  // A command that stops reading (an input over its limit) closes the pipe: EPIPE is expected.
+  child.stdin?.on("error", () => {});
+  if (input !== undefined) child.stdin?.end(input);
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code) => resolve({ code, stdout, stderr }));
@@ -939,12 +947,12 @@ function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<C
 }
 
 /** Exactly one line on stderr, naming the command, matching `pattern`. */
-function expectOneLineError(result: CliResult, command: string, pattern: RegExp): void {
+function expectOneLineError(result: CliResult, command: string, pattern: RegExp, code = 1): void {
   const lines = result.stderr.split("\n").filter((l) => l.length > 0);
   expect(lines, result.stderr).to.have.length(1);
   expect(lines[0]).to.match(new RegExp(`^veritrace ${command}: `));
   expect(lines[0]).to.match(pattern);
-  expect(result.code).to.equal(1);
+  expect(result.code).to.equal(code);
 }
 
 interface Served {
@@ -1255,5 +1263,168 @@ describe("veritrace match: air-gapped files", function () {
     expect(result.transcriptDigest).to.equal(provider.transcriptDigest);
     expect(existsSync(file("state.json"))).to.equal(false);
     expect(readResponseFile(file("response.bin")).header.providerCount).to.equal(13);
+  });
+
+  it("blind, respond and finish read their input from stdin (-), as the files carried would be piped", async function () {
+    const session = randomBytes(32).toString("hex");
+    const common = randomPhones(3);
+    const mine = [...common, ...randomPhones(5)];
+    writeFileSync(file("theirs-piped.txt"), [...randomPhones(6), ...common].join("\n"));
+    const blind = await runCli(
+      [
+        "match",
+        "blind",
+        "--no-ledger",
+        "--session",
+        session,
+        "--mode",
+        "psi",
+        "--type",
+        "phone",
+        "--input",
+        "-",
+        "--out",
+        file("piped-request.bin"),
+        "--state",
+        file("piped-state.json"),
+      ],
+      {},
+      `# piped\n${mine.join("\n")}\n`,
+    );
+    expect(blind.code, blind.stderr).to.equal(0);
+    const respondArgs = [
+      "match",
+      "respond",
+      "--no-ledger",
+      "--type",
+      "phone",
+      "--out",
+      file("piped-response.bin"),
+    ];
+    const respond = await runCli(
+      [...respondArgs, "--request", "-", "--input", file("theirs-piped.txt")],
+      {},
+      readFileSync(file("piped-request.bin")),
+    );
+    expect(respond.code, respond.stderr).to.equal(0);
+    const finish = await runCli(
+      [
+        "match",
+        "finish",
+        "--no-ledger",
+        "--state",
+        file("piped-state.json"),
+        "--response",
+        "-",
+        "--json",
+      ],
+      {},
+      readFileSync(file("piped-response.bin")),
+    );
+    expect(finish.code, finish.stderr).to.equal(0);
+    const result = JSON.parse(finish.stdout) as PsiResult;
+    expect([...(result.matches ?? [])].sort()).to.deep.equal([...common].sort());
+
+    // The identifiers from stdin are named "stdin" with their line.
+    const bad = await runCli(
+      [...respondArgs, "--request", file("piped-request.bin"), "--input", "-"],
+      {},
+      "+4915112345678\n+49 151 oops\n",
+    );
+    expectOneLineError(bad, "match respond", /stdin line 2: phone: "\+49 151 oops"/);
+    // A request on stdin over the limits is refused, naming stdin: by its count, and by its size
+    // (read no further than the limit allows).
+    writeFileSync(file("one.txt"), `${common[0] ?? ""}\n`);
+    const over = (max: string, request: Buffer) =>
+      runCli(
+        [...respondArgs, "--request", "-", "--input", file("one.txt"), "--max-elements", max],
+        {},
+        request,
+      );
+    const request = readFileSync(file("piped-request.bin"));
+    expectOneLineError(
+      await over("4", request),
+      "match respond",
+      /: stdin: the message holds 8 elements, more than the limit of 4$/,
+    );
+    expectOneLineError(
+      await over("8", Buffer.concat([request, Buffer.alloc(1_000_000)])),
+      "match respond",
+      /: stdin: more than [\d,]+ bytes \(--max-elements\)$/,
+    );
+    expect(existsSync(file("piped-response.bin"))).to.equal(true);
+  });
+
+  it("only one input may be - (stdin); state and tokens never are: one usage line, exit 2, nothing written", async function () {
+    const session = randomBytes(32).toString("hex");
+    const twice = await runCli(
+      [
+        "match",
+        "respond",
+        "--no-ledger",
+        "--request",
+        "-",
+        "--type",
+        "phone",
+        "--input",
+        "-",
+        "--out",
+        file("never.bin"),
+      ],
+      {},
+      "",
+    );
+    expectOneLineError(
+      twice,
+      "match respond",
+      /only one input can be - \(stdin\), which is read once; got - for --request and --input$/,
+      2,
+    );
+    expect(existsSync(file("never.bin"))).to.equal(false);
+    const state = await runCli(
+      [
+        "match",
+        "blind",
+        "--no-ledger",
+        "--session",
+        session,
+        "--mode",
+        "psi",
+        "--type",
+        "phone",
+        "--input",
+        file("theirs-piped.txt"),
+        "--out",
+        file("never.bin"),
+        "--state",
+        "-",
+      ],
+      {},
+      "",
+    );
+    expectOneLineError(state, "match blind", /--state cannot be - \(stdin\): the state holds/, 2);
+    expect(existsSync(file("never.bin"))).to.equal(false);
+    const token = await runCli(
+      [
+        "match",
+        "run",
+        "--no-ledger",
+        "--peer",
+        "http://127.0.0.1:9",
+        "--session",
+        session,
+        "--mode",
+        "psi",
+        "--type",
+        "phone",
+        "--input",
+        file("theirs-piped.txt"),
+        "--token-file",
+        "-",
+      ],
+      {},
+      "a-token-that-would-be-long-enough-0123456789\n",
+    );
+    expectOneLineError(token, "match run", /--token-file cannot be - \(stdin\)/, 2);
   });
 });

@@ -30,6 +30,7 @@ import { Store } from "../../src/tracer/store/store.js";
 import { deployConsortium } from "../../scripts/lib/deploy.js";
 import { onboard, runCases, type Cast } from "../../scripts/lib/activity.js";
 import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
+import { runVeritrace } from "../helpers/tracer.js";
 
 const run = promisify(execFile);
 
@@ -369,6 +370,27 @@ describe("tracer: audit queries and commands", function () {
       );
       expect(no.code).to.equal(1);
       expect(no.stdout).to.match(/is NOT included/);
+    });
+
+    it("reads the entry file from stdin with --entry -", async function () {
+      const [anchor] = await store.db.query<{ anchor_id: string }>(
+        "SELECT anchor_id::text AS anchor_id FROM events WHERE event = 'LogAnchored' AND actor = $1",
+        [cast.bank.id],
+      );
+      const args = ["verify", "entry", "--anchor", anchor?.anchor_id ?? "", "--entry", "-"];
+      const entry = (n: number) =>
+        JSON.stringify({ index: 1, entry: { n }, proof: proofOf(anchorBatch, 1) });
+      const ok = await runVeritrace([...args, "--db", db, "--json"], {}, entry(1));
+      expect(ok.code, ok.stderr).to.equal(0);
+      expect(JSON.parse(ok.stdout)).to.include({ index: 1, included: true });
+      const no = await runVeritrace([...args, "--db", db], {}, entry(5));
+      expect(no.code, no.stderr).to.equal(1);
+      expect(no.stdout).to.match(/is NOT included/);
+      // Nothing on stdin: could not check (exit 3), the message naming stdin.
+      const empty = await runVeritrace([...args, "--db", db], {}, "");
+      expect(empty.code).to.equal(3);
+      expect(empty.stderr.trim().split("\n")).to.have.length(1);
+      expect(empty.stderr).to.match(/^veritrace verify entry: could not check: stdin: /);
     });
 
     it("answers bad input with one line and the right exit code", async function () {

@@ -5,7 +5,7 @@
  * written to a temporary directory.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +28,7 @@ import {
 import { parseTagPack } from "../../src/tracer/labels/tagpack.js";
 import { openDatabase, openMemoryDatabase, type Database } from "../../src/tracer/store/db.js";
 import { Store } from "../../src/tracer/store/store.js";
+import { runVeritrace } from "../helpers/tracer.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** The real TagPacks, next to the repository (CI has them there). */
@@ -955,6 +956,41 @@ describe("TagPack labels", function () {
         [TORNADO_ROUTER.toLowerCase(), ["mixer"]],
         ["nobody", []],
       ]);
+    });
+
+    it("imports a TagPack from stdin (-), named by its title; piping it again replaces it", async function () {
+      const db = path.join(tmp, "stdin-db");
+      const ronin = readFileSync(path.join(TAGPACKS, "ronin_bridge.yaml"), "utf8");
+      const lazarus = path.join(TAGPACKS, "lazarus.yaml");
+      const first = await runVeritrace(
+        ["labels", "import", "-", lazarus, "--db", db, "--json"],
+        {},
+        ronin,
+      );
+      expect(first.code, first.stderr).to.equal(0);
+      expect(JSON.parse(first.stdout)).to.deep.equal([
+        { file: "stdin:Ronin bridge hack", title: "Ronin bridge hack", tags: 6, warnings: [] },
+        { file: lazarus, title: "OFAC Tagpack", tags: 21, warnings: [] },
+      ]);
+      const again = await runVeritrace(["labels", "import", "--db", db, "-"], {}, ronin);
+      expect(again.code, again.stderr).to.equal(0);
+      expect(again.stdout).to.match(/^stdin:Ronin bridge hack\s+Ronin bridge hack\s+6\s+0$/m);
+      const shown = await runVeritrace(["labels", "show", RONIN_EXPLOITER, "--db", db, "--json"]);
+      const [labels] = JSON.parse(shown.stdout) as { labels: Label[] }[];
+      const fromStdin = (labels?.labels ?? []).filter(
+        (l) => l.origin === "tagpack" && l.tagpack.file === "stdin:Ronin bridge hack",
+      );
+      expect(fromStdin, "replaced, not added").to.have.length(1);
+    });
+
+    it("refuses - twice, in one usage line, before any store is made", async function () {
+      const db = path.join(tmp, "stdin-twice-db");
+      const r = await runVeritrace(["labels", "import", "-", "-", "--db", db], {}, "");
+      expect(r.code).to.equal(2);
+      expect(r.stderr.trim().split("\n")).to.deep.equal([
+        "veritrace labels import: only one input can be - (stdin), which is read once; got - for FILE (2 times)",
+      ]);
+      expect(existsSync(db)).to.equal(false);
     });
 
     it("needs at least one file or address", async function () {

@@ -38,6 +38,7 @@ import {
   type CommandResult,
   type ConsortiumNode,
 } from "../helpers/tracer.js";
+import { startRpcProxy } from "../helpers/rpc-proxy.js";
 
 const TAGPACKS = path.resolve(ROOT, "..", "shared", "data", "tagpacks");
 const PACKS = [
@@ -343,6 +344,42 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
         [["screen", file, "--rpc", node.url, "--fail-on", "red", "--db", never], 2],
         [["screen", file, "--rpc", node.url, "--format", "xlsx", "--db", never], 2],
         [["screen", path.join(tmp, "missing.txt"), "--rpc", node.url, "--db", never], 1],
+        // Stdin is read once; a keystore is never read from it.
+        [["screen", "-", "--rpc", node.url, "--labels", "-", "--db", never], 2],
+        [
+          [
+            "risk",
+            who["C1"] as string,
+            "--rpc",
+            node.url,
+            "--labels",
+            "-",
+            "--labels",
+            "-",
+            "--db",
+            never,
+          ],
+          2,
+        ],
+        [
+          [
+            "risk",
+            who["C1"] as string,
+            "--rpc",
+            node.url,
+            "--publish",
+            "--case",
+            `0x${"11".repeat(32)}`,
+            "--deployment",
+            file,
+            "--keystore",
+            "-",
+            "--yes",
+            "--db",
+            never,
+          ],
+          2,
+        ],
         [
           [
             "risk",
@@ -692,6 +729,33 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
       expect(wrong.code).to.equal(1);
       expect(wrong.stderr.trim().split("\n")).to.have.length(1);
       expect(wrong.stderr).to.match(/wrong password/);
+    });
+
+    it("publishes through a ledger node that wants the credentials of --rpc-header; without them, one line naming it redacted, nothing published", async function () {
+      const C2 = who["C2"] as string;
+      const token = hexlify(randomBytes(16));
+      const apiKey = "abcdef0123456789abcdef01";
+      const guarded = await startRpcProxy(node.url, {
+        accept: (h) => h.authorization === `Bearer ${token}`,
+      });
+      const ledger = ["--yes", "--json", "--ledger-rpc", `${guarded.url}/v3/${apiKey}`];
+      try {
+        const refused = await publish(C2, ledger, { ...ENV, VERITRACE_RPC_HEADERS: "" });
+        expect(refused.code, refused.stderr).to.equal(1);
+        expect(refused.stderr.trim().split("\n")).to.deep.equal([
+          `veritrace risk: HTTP 401 from ${guarded.url}/v3/***: the node refused the request's credentials (give them in the URL, with --rpc-header, or in VERITRACE_RPC_HEADERS)`,
+        ]);
+        expect(guarded.counters.unauthorized).to.be.greaterThan(0);
+        expect(await chainLabels(C2)).to.deep.equal([]);
+
+        const r = await publish(C2, [...ledger, "--rpc-header", `Authorization: Bearer ${token}`]);
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.stdout + r.stderr).to.not.include(token);
+        expect((lastJson(r)["published"] as { category: string }).category).to.equal("phishing");
+        expect(await chainLabels(C2)).to.deep.equal([["phishing", "70", "case 1"]]);
+      } finally {
+        await guarded.stop();
+      }
     });
   });
 });

@@ -5,7 +5,6 @@ import { checkNode, Indexer } from "../indexer/sync.js";
 import { RpcClient } from "../indexer/rpc.js";
 import { openDatabase } from "../store/db.js";
 import { Store } from "../store/store.js";
-import { readFileSync } from "node:fs";
 import { TracerError } from "../errors.js";
 import {
   caseReport,
@@ -31,6 +30,7 @@ import { labelsImportCommand, labelsShowCommand } from "../labels/command.js";
 import { traceCommand, transfersCommand } from "../funds/command.js";
 import { riskCommand, screenCommand } from "../risk/command.js";
 import { MATCH_COMMANDS } from "../../mpc/command.js";
+import { inputName, readInputText } from "./input.js";
 import { isoTime, json, logLine, table } from "./output.js";
 import { ProgressBar } from "./progress.js";
 import { Follower, SYNC_HELP, SYNC_OPTIONS, syncSettings } from "./follow.js";
@@ -386,7 +386,8 @@ const verifyEntryCommand: Command = {
   usage: "--anchor <id> --entry FILE [--db URL|DIR] [--json]",
   help: [
     "  --anchor ID          the anchor (batch) id",
-    '  --entry FILE         JSON {"index": n, "entry": {...} | "entryHash": "0x…", "proof": ["0x…", …]}',
+    '  --entry FILE         JSON {"index": n, "entry": {...} | "entryHash": "0x…", "proof": ["0x…", …]};',
+    "                       - reads it from stdin",
     DB_HELP,
     JSON_HELP,
     VERIFY_EXIT_CODES,
@@ -398,9 +399,9 @@ const verifyEntryCommand: Command = {
     const result = await couldNotCheck(async () => {
       let parsed: EntryProofFile;
       try {
-        parsed = JSON.parse(readFileSync(file, "utf8")) as EntryProofFile;
+        parsed = JSON.parse(readInputText(file)) as EntryProofFile;
       } catch (error) {
-        throw new TracerError(`${file}: ${(error as Error).message}`);
+        throw new TracerError(`${inputName(file)}: ${(error as Error).message}`);
       }
       return withStore(values, (s) => verifyEntry(s.db, anchorId, parsed));
     });

@@ -1,6 +1,7 @@
 import { extname } from "node:path";
 import type { ParseArgsConfig } from "node:util";
 import type { Command } from "../cli/commands.js";
+import { oneStdin } from "../cli/input.js";
 import { table } from "../cli/output.js";
 import { integer, required, str } from "../cli/options.js";
 import { ProgressBar } from "../cli/progress.js";
@@ -78,7 +79,7 @@ export const traceCommand: Command = {
     "  --min-amount N       don't follow transfers carrying less taint (base units)",
     "  --window SECONDS     ignore transfers later than the seed's time plus this",
     "  --labels FILE        import a TagPack first (repeat for more; exchanges, bridges, mixers",
-    "                       become exit points)",
+    "                       become exit points; - reads one from stdin)",
     "  --graph FILE         draw the flow (.svg, .png or .dot)",
     "  --paths N            explanation paths kept per address (default 5)",
     "  --decimals N         the token's decimals for display (default: asked from the token)",
@@ -121,6 +122,7 @@ export const traceCommand: Command = {
       );
     }
     const labelFiles = (values["labels"] as string[] | undefined) ?? [];
+    oneStdin(values, ["labels"]);
     const asJson = values["json"] === true;
     asUsage(() => normalizeToken(token));
     asUsage(() => parseSeed(seed));

@@ -1,3 +1,4 @@
+import { FetchRequest, JsonRpcProvider, isError, type JsonRpcApiProviderOptions } from "ethers";
 import { TracerError } from "../errors.js";
 
 /** A JSON-RPC error answered by the node (not a transport failure). */
@@ -109,6 +110,72 @@ export function redactUrl(url: string): string {
   } catch {
     return "(an invalid URL)";
   }
+}
+
+/** What a node that refuses a request's credentials (HTTP 401, 403, 407) is said to do. */
+function refusedCredentials(status: number, shownUrl: string): string {
+  return (
+    `HTTP ${status} from ${shownUrl}: the node refused the request's credentials ` +
+    `(give them in the URL, with --rpc-header, or in ${RPC_HEADERS_ENV})`
+  );
+}
+
+/**
+ * An ethers provider for the node at `url` that sends what {@link RpcClient} sends: the headers
+ * of {@link defaultRpcHeaders} (`--rpc-header`, {@link RPC_HEADERS_ENV}) with every request, and
+ * the URL's user and password as HTTP basic authentication (unless a header gives the
+ * Authorization), over http too, as RpcClient does. The credentials are taken out of the URL the
+ * provider holds, so that no ethers error can show them. For the commands that send transactions
+ * through ethers (`match`, `risk --publish`); their errors go through {@link nodeError}.
+ */
+export function authenticatedProvider(
+  url: string,
+  chainId: number,
+  options: JsonRpcApiProviderOptions = {},
+): JsonRpcProvider {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TracerError(`the RPC URL is not a valid URL: ${redactUrl(url)}`);
+  }
+  const user = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  parsed.username = "";
+  parsed.password = "";
+  const request = new FetchRequest(parsed.toString());
+  const headers = defaultRpcHeaders();
+  for (const [name, value] of Object.entries(headers)) request.setHeader(name, value);
+  if ((user !== "" || password !== "") && headers["authorization"] === undefined) {
+    request.setCredentials(user, password);
+    request.allowInsecureAuthentication = true;
+  }
+  return new JsonRpcProvider(request, chainId, { staticNetwork: true, ...options });
+}
+
+/**
+ * An error of a provider made by {@link authenticatedProvider}, as one line that names the node by
+ * its redacted URL ({@link redactUrl}; ethers' own message holds the whole URL): refused
+ * credentials as RpcClient says them, another HTTP answer or a transport failure as such. Any
+ * other error (a revert, a refused transaction) is returned as it is.
+ */
+export function nodeError(error: unknown, url: string): unknown {
+  const shown = redactUrl(url);
+  if (isError(error, "SERVER_ERROR") && error.response !== undefined) {
+    const status = error.response.statusCode;
+    if (status === 401 || status === 403 || status === 407)
+      return new RpcUnavailableError(refusedCredentials(status, shown), { cause: error });
+    return new RpcUnavailableError(`HTTP ${status} from ${shown}: ${error.shortMessage}`, {
+      cause: error,
+    });
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (isError(error, "TIMEOUT") || (typeof code === "string" && /^E[A-Z]+$/.test(code)))
+    return new RpcUnavailableError(
+      `cannot reach the node at ${shown}: ${code === "TIMEOUT" ? "timed out" : String(code)}`,
+      { cause: error },
+    );
+  return error;
 }
 
 interface JsonRpcResponse {
@@ -315,10 +382,7 @@ export class RpcClient {
     }
     // Credentials refused or missing: no retry can mend that.
     if (res.status === 401 || res.status === 403 || res.status === 407) {
-      throw new RpcUnavailableError(
-        `HTTP ${res.status} from ${this.url}: the node refused the request's credentials ` +
-          `(give them in the URL, with --rpc-header, or in ${RPC_HEADERS_ENV})`,
-      );
+      throw new RpcUnavailableError(refusedCredentials(res.status, this.url));
     }
     if (res.status === 429 || res.status >= 500) {
       const err = new RetryableError(`HTTP ${res.status}`);

@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import type { Command, Values } from "../cli/commands.js";
+import { oneStdin } from "../cli/input.js";
 import { json, table } from "../cli/output.js";
 import { UsageError } from "../errors.js";
 import { openDatabase } from "../store/db.js";
@@ -52,11 +53,14 @@ export const labelsImportCommand: Command = {
     JSON_HELP,
     "All files are checked, then written in one transaction: one bad file writes nothing.",
     "A file imported before (same path) has its labels replaced. Warnings go to stderr.",
+    "- reads one TagPack from stdin; the store names it stdin:TITLE (its title), so piping the",
+    "same TagPack again replaces its labels.",
     "See docs/labels.md for the format and the category normalization.",
   ].join("\n"),
   options: { ...DB_OPTION, ...JSON_OPTION },
   async run(values, positionals) {
     if (positionals.length === 0) throw new UsageError("expected one or more TagPack files");
+    oneStdin(values, [], positionals);
     // Every file read and checked before the store is opened (or created).
     const parsed = readTagPacks(positionals);
     const results = await withStore(values, (s) => storeTagPacks(s.db, parsed), true);

@@ -5,8 +5,8 @@
  * tracer merges them without caring where they come from.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import path from "node:path";
+import { inputName, isStdin, readInputText } from "../cli/input.js";
 import { TracerError } from "../errors.js";
 import type { Database, Sql } from "../store/db.js";
 import {
@@ -53,9 +53,12 @@ export interface ChainLabel extends LabelFields {
 
 export type Label = TagPackLabel | ChainLabel;
 
+/** How the store names a TagPack read from stdin: this, then its title. */
+export const STDIN_SOURCE = "stdin:";
+
 /** What one file's import did. */
 export interface ImportResult {
-  /** The file's absolute path: its identity in the store. */
+  /** The file's absolute path (`stdin:TITLE` for stdin): its identity in the store. */
   file: string;
   title: string;
   /** Tags stored (duplicates dropped). */
@@ -69,7 +72,8 @@ const INSERT_BATCH = 5000;
  * Imports TagPacks into the store (migrated to schema version 2 or later). Every file is read
  * and checked before anything is written, then all are written in one transaction: one bad
  * file fails the whole import with its error, and the store is left as it was. A file already
- * imported (same absolute path) has its tags replaced.
+ * imported (same absolute path) has its tags replaced. `-` reads a TagPack from stdin, named in
+ * the store by its title ({@link STDIN_SOURCE}).
  */
 export async function importTagPacks(
   db: Database,
@@ -87,18 +91,27 @@ export type ReadTagPacks = ReturnType<typeof readTagPacks>;
  */
 export function readTagPacks(files: readonly string[]) {
   const seen = new Set<string>();
+  const once = (identity: string, file: string) => {
+    if (seen.has(identity)) throw new TracerError(`${file}: given twice`);
+    seen.add(identity);
+  };
   return files.map((file) => {
+    const fromStdin = isStdin(file);
     const absolute = path.resolve(file);
-    if (seen.has(absolute)) throw new TracerError(`${file}: given twice`);
-    seen.add(absolute);
+    if (!fromStdin) once(absolute, file);
     let text: string;
     try {
-      text = readFileSync(absolute, "utf8");
+      text = readInputText(fromStdin ? file : absolute);
     } catch (error) {
-      throw new TracerError(`cannot read ${file}: ${(error as Error).message}`);
+      throw new TracerError(`cannot read ${inputName(file)}: ${(error as Error).message}`);
     }
     const sha256 = createHash("sha256").update(text).digest("hex");
-    return { file: absolute, sha256, ...parseTagPack(text, file) };
+    const parsed = parseTagPack(text, inputName(file));
+    // A TagPack piped in has no path: its title names it in the store instead ("stdin:TITLE"; no
+    // absolute path looks like that), so that piping the same TagPack again replaces its tags.
+    const identity = fromStdin ? `${STDIN_SOURCE}${parsed.header.title}` : absolute;
+    if (fromStdin) once(identity, file);
+    return { file: identity, sha256, ...parsed };
   });
 }
 

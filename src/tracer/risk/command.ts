@@ -3,11 +3,12 @@
  * `veritrace screen` (a file of addresses). Only types come from the CLI's commands module: it
  * lists these commands, so importing its values here would be a cycle.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { ParseArgsConfig } from "node:util";
 import type { Command, Values } from "../cli/commands.js";
+import { inputName, isStdin, oneStdin, readInputText } from "../cli/input.js";
 import { integer, required, str } from "../cli/options.js";
 import { json, table } from "../cli/output.js";
 import { ProgressBar } from "../cli/progress.js";
@@ -72,7 +73,7 @@ const COMMON_HELP = [
   "  --since TIME         count transfers from this block time on (unix seconds or ISO 8601)",
   "  --until TIME         count transfers up to this block time",
   "  --config FILE        score weights, hop factors, saturation, thresholds (JSON; docs/risk.md)",
-  "  --labels FILE        import a TagPack first (repeat the option for each file)",
+  "  --labels FILE        import a TagPack first (repeat the option for each file; - reads stdin)",
   "  --paths N            paths reported per scoring category (default 3)",
   "  --confirmations N    leave the newest N blocks out (default 0)",
   "  --finality N         reorganization depth of the chain (default 64)",
@@ -283,6 +284,7 @@ export const riskCommand: Command = {
     const address = positionals[0];
     const problem = addressProblem(address);
     if (problem !== null) throw new UsageError(`${JSON.stringify(address)}: ${problem}`);
+    oneStdin(values, ["labels"]);
     const asJson = values["json"] === true;
     const decimalsOption = integer(values, "decimals");
     let plan: PublishPlan | null = null;
@@ -389,6 +391,7 @@ export const screenCommand: Command = {
   async run(values, positionals) {
     if (positionals.length !== 1 || positionals[0] === undefined)
       throw new UsageError("expected one file of addresses (.csv or .txt, or - for stdin)");
+    oneStdin(values, ["labels"], positionals);
     const failOn = str(values, "fail-on");
     if (failOn !== undefined && !(VERDICTS as readonly string[]).includes(failOn))
       throw new UsageError(
@@ -408,17 +411,17 @@ export const screenCommand: Command = {
     screenOptions(values);
     let text: string;
     try {
-      // "-" is stdin (file descriptor 0), as for any command that reads a file.
-      text = readFileSync(file === "-" ? 0 : file, "utf8");
+      // "-" is stdin, as for any command that reads a file.
+      text = readInputText(file);
     } catch (error) {
-      throw new TracerError(`cannot read ${file}: ${(error as Error).message}`);
+      throw new TracerError(`cannot read ${inputName(file)}: ${(error as Error).message}`);
     }
     const csv =
       format === undefined
-        ? file !== "-" && extname(file).toLowerCase() === ".csv"
+        ? !isStdin(file) && extname(file).toLowerCase() === ".csv"
         : format === "csv";
     const entries = parseScreenInput(text, csv);
-    if (entries.length === 0) throw new TracerError(`${file}: no address in it`);
+    if (entries.length === 0) throw new TracerError(`${inputName(file)}: no address in it`);
     const result = await runScreening(values, entries, false);
     // With --fail-on, the exit code says whether any address reached the level (after the output).
     const verdictCode = (): number => {

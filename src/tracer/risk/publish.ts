@@ -4,7 +4,7 @@
  * only from an encrypted JSON keystore, its password from --password-file,
  * VERITRACE_KEYSTORE_PASSWORD or a hidden prompt (never the command line).
  */
-import { JsonRpcProvider, type Wallet } from "ethers";
+import type { Wallet } from "ethers";
 import { connectConsortium, readDeployment } from "../../client/deployment.js";
 import {
   KEYSTORE_PASSWORD_ENV,
@@ -12,7 +12,9 @@ import {
   signerFromKeystore,
 } from "../../client/keystore.js";
 import { ParticipantClient } from "../../client/roles.js";
+import { refuseStdin } from "../cli/input.js";
 import { TracerError, UsageError } from "../errors.js";
+import { authenticatedProvider, nodeError } from "../indexer/rpc.js";
 import type { RiskReport } from "./score.js";
 
 /** What publishing needs, checked before any work ({@link checkPublish}). */
@@ -48,6 +50,14 @@ export function checkPublish(options: {
   if (deployment === undefined) throw new UsageError("--publish needs --deployment FILE");
   if (keystore === undefined) throw new UsageError("--publish needs --keystore FILE");
   const { passwordFile } = options;
+  // None of these is read from stdin. The keystore and its password are secrets, kept in files
+  // of their own (a password file is refused when others may read it), the environment or the
+  // terminal's hidden prompt, which reads stdin; the deployment record is the consortium's
+  // configuration, read again when the label is published.
+  const files = { keystore, "password-file": passwordFile, deployment };
+  refuseStdin(files, "keystore", "a secret is read from a file of its own, never from stdin");
+  refuseStdin(files, "password-file", "a secret is read from a file of its own, never from stdin");
+  refuseStdin(files, "deployment", "the consortium's deployment record is named as a file");
   const env = process.env[KEYSTORE_PASSWORD_ENV];
   if (passwordFile === undefined && (env === undefined || env === "") && !process.stdin.isTTY)
     throw new UsageError(
@@ -92,7 +102,8 @@ export async function publishAlert(
 ): Promise<{ labelId: bigint; category: string; confidence: number }> {
   const { category, confidence } = alertLabel(report);
   const record = readDeployment(plan.deployment);
-  const provider = new JsonRpcProvider(plan.ledgerRpc, record.chainId, { staticNetwork: true });
+  // With the credentials of --rpc-header, VERITRACE_RPC_HEADERS and the URL, as every command.
+  const provider = authenticatedProvider(plan.ledgerRpc, record.chainId);
   try {
     const client = new ParticipantClient(
       connectConsortium(record, provider),
@@ -107,6 +118,9 @@ export async function publishAlert(
       confidence,
     });
     return { labelId, category, confidence };
+  } catch (error) {
+    // The node's failures name it by its redacted URL (ethers' messages hold the whole URL).
+    throw nodeError(error, plan.ledgerRpc);
   } finally {
     provider.destroy();
   }
