@@ -526,6 +526,18 @@ describe("the API's access log", function () {
       const checked = JSON.parse(check.stdout) as { ok: boolean; anchors: { status: string }[] };
       expect(checked.ok).to.equal(true);
       expect(checked.anchors.map((x) => x.status)).to.deep.equal(["matches", "matches"]);
+      // The log piped in: the same answer.
+      const piped = await runVeritrace(
+        [
+          "access-log",
+          "check",
+          ...["--log", "-", "--institution", String(node.cast.police.id), "--db", db, "--json"],
+        ],
+        {},
+        readFileSync(log, "utf8"),
+      );
+      expect(piped.code, piped.stderr).to.equal(0);
+      expect(JSON.parse(piped.stdout)).to.deep.equal(checked);
 
       // Someone turns bob's read of case 3 into a read of case 1: the anchored root disagrees.
       const changed = file("changed.jsonl");

@@ -4,11 +4,10 @@
  * types come from the commands module (it lists these commands: a value import would be a cycle).
  */
 import { writeFileSync } from "node:fs";
-import { JsonRpcProvider } from "ethers";
 import { connectConsortium, readDeployment } from "../../client/deployment.js";
 import { readKeystorePassword, signerFromKeystore } from "../../client/keystore.js";
 import { ParticipantClient } from "../../client/roles.js";
-import { readAccessLog } from "../api/access-log.js";
+import { parseAccessLog, readAccessLog } from "../api/access-log.js";
 import {
   anchorOf,
   anchorsOfParticipant,
@@ -17,16 +16,30 @@ import {
   proveEntry,
 } from "../audit/access-log-anchors.js";
 import { TracerError, UsageError, VERIFY_EXIT, couldNotCheck } from "../errors.js";
-import { redactUrl } from "../indexer/rpc.js";
+import { authenticatedProvider, nodeError, redactUrl } from "../indexer/rpc.js";
 import { openDatabase } from "../store/db.js";
 import { Store } from "../store/store.js";
 import type { Command, Values } from "./commands.js";
+import { isStdin, readInputText } from "./input.js";
 import { integer, required, str } from "./options.js";
 import { json, table } from "./output.js";
 
 const DB_HELP =
   "  --db URL|DIR         store: a directory (PGlite, default .veritrace/db) or postgres://…";
-const LOG_HELP = "  --log FILE           the access log (JSON lines, as veritrace serve writes it)";
+const LOG_HELP =
+  "  --log FILE|-         the access log (JSON lines, as veritrace serve writes it; - reads stdin)";
+
+/** The log named by --log: a file, or stdin for `-`. */
+function readLog(file: string): ReturnType<typeof readAccessLog> {
+  if (!isStdin(file)) return readAccessLog(file);
+  let text: string;
+  try {
+    text = readInputText(file);
+  } catch (error) {
+    throw new TracerError(`cannot read the access log from stdin: ${(error as Error).message}`);
+  }
+  return parseAccessLog(text, "stdin");
+}
 
 async function withReadStore<T>(values: Values, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = await Store.open(await openDatabase(str(values, "db"), { mustExist: true }));
@@ -89,20 +102,24 @@ const anchorCommand: Command = {
       throw new UsageError(`--to ${toOption} is before --from ${fromOption}`);
 
     // The log and the record before the password and the chain: a bad file costs nothing.
-    const { lines, partial } = readAccessLog(file);
+    const { lines, partial } = readLog(file);
     const record = readDeployment(deploymentFile);
     const password = await readKeystorePassword(keystore, {
       passwordFile: str(values, "password-file"),
     });
-    const provider = new JsonRpcProvider(rpc, record.chainId, { staticNetwork: true });
+    // With the credentials of --rpc-header, VERITRACE_RPC_HEADERS and the URL, as every command.
+    const provider = authenticatedProvider(rpc, record.chainId, { cacheTimeout: -1 });
     try {
       let chainId: bigint;
       try {
         chainId = BigInt(await provider.send("eth_chainId", []));
       } catch (error) {
-        throw new TracerError(
-          `cannot reach the node at ${redactUrl(rpc)}: ${(error as Error).message.split("\n")[0]}`,
-        );
+        const failure = nodeError(error, rpc);
+        throw failure instanceof TracerError
+          ? failure
+          : new TracerError(
+              `cannot reach the node at ${redactUrl(rpc)}: ${(error as Error).message.split("\n")[0]}`,
+            );
       }
       if (chainId !== BigInt(record.chainId))
         throw new TracerError(
@@ -182,7 +199,7 @@ const proofCommand: Command = {
     const seq = integer(values, "seq");
     if (seq === undefined) throw new UsageError("--seq N is required");
     const out = str(values, "out") ?? "-";
-    const { lines } = readAccessLog(file);
+    const { lines } = readLog(file);
     const anchor = await withReadStore(values, (s) => anchorOf(s.db, anchorId));
     const proof = proveEntry(lines, anchor, seq);
     const text = `${json(proof)}\n`;
@@ -222,7 +239,7 @@ const checkCommand: Command = {
     const institution = integer(values, "institution", 1);
     if (institution === undefined) throw new UsageError("--institution ID is required");
     const { checks, lines, partial } = await couldNotCheck(async () => {
-      const log = readAccessLog(file);
+      const log = readLog(file);
       const anchors = await withReadStore(values, (s) => anchorsOfParticipant(s.db, institution));
       return { ...log, checks: anchors.map((a) => checkAnchor(log.lines, a)) };
     });
