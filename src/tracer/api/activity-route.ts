@@ -5,7 +5,7 @@
  */
 import { listInstitutions } from "../audit/lists.js";
 import { badRequest } from "./http.js";
-import type { Route } from "./server.js";
+import type { Route } from "./route.js";
 
 /** Cases listed per cell at most (the count is always whole). */
 export const MAX_CELL_CASES = 100;

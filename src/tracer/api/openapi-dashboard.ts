@@ -3,7 +3,7 @@
  * merged into {@link openApiDocument} (openapi.ts) next to the others. Its schema helpers serve
  * openapi-risk.ts too.
  */
-import type { MediaType, PathItem, Reference, Schema } from "./openapi.js";
+import type { MediaType, PathItem, Reference, Schema } from "./openapi-types.js";
 import {
   MAX_TRACE_EDGES,
   MAX_TRACE_HOPS,

@@ -14,7 +14,7 @@ import {
   object,
   schema,
 } from "./openapi-dashboard.js";
-import type { PathItem, Schema } from "./openapi.js";
+import type { PathItem, Schema } from "./openapi-types.js";
 
 const category: Schema = { type: "string", enum: EXPOSURE_CATEGORIES };
 const count: Schema = { type: "integer", minimum: 0 };

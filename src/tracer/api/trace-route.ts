@@ -19,7 +19,7 @@ import type { Label as StoreLabel } from "../labels/store.js";
 import type { Store } from "../store/store.js";
 import { badRequest, HttpError } from "./http.js";
 import { quote } from "./request-checks.js";
-import type { Route } from "./server.js";
+import type { Route } from "./route.js";
 
 /** The most hops a trace over HTTP may follow. */
 export const MAX_TRACE_HOPS = 64;

@@ -45,3 +45,10 @@ export function oneLine(message: string, max = 400): string {
   const cut = flat.length - max;
   return `${flat.slice(0, max - 80)} …(${cut} characters left out)… ${flat.slice(-80)}`;
 }
+
+/** The share of `part` in `whole` as a percentage with two decimals, exactly (no floats). */
+export function share(part: bigint, whole: bigint): string {
+  if (whole === 0n) return "-";
+  const basis = (part * 10_000n + whole / 2n) / whole;
+  return `${basis / 100n}.${(basis % 100n).toString().padStart(2, "0")}%`;
+}

@@ -2,7 +2,7 @@ import { extname } from "node:path";
 import type { ParseArgsConfig } from "node:util";
 import type { Command } from "../cli/commands.js";
 import { oneStdin } from "../cli/input.js";
-import { table } from "../cli/output.js";
+import { share, table } from "../cli/output.js";
 import { integer, required, str } from "../cli/options.js";
 import { ProgressBar } from "../cli/progress.js";
 import { TracerError, UsageError } from "../errors.js";
@@ -26,12 +26,7 @@ function asUsage(check: () => unknown): void {
   }
 }
 
-/** The share of `part` in `whole` as a percentage with two decimals, exactly (no floats). */
-export function share(part: bigint, whole: bigint): string {
-  if (whole === 0n) return "-";
-  const basis = (part * 10_000n + whole / 2n) / whole;
-  return `${basis / 100n}.${(basis % 100n).toString().padStart(2, "0")}%`;
-}
+export { share } from "../cli/output.js";
 
 function describePath(p: TaintPath, money: (v: bigint) => string): string {
   const hops = p.steps.map(

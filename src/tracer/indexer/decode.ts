@@ -9,10 +9,15 @@ import {
   FreezeRegistry__factory,
   MatchingLedger__factory,
 } from "../../../types/ethers-contracts/index.js";
+import type { ContractName, EventRow } from "../store/store.js";
 import { compileEvent, type EventArgsDecoder } from "./abi.js";
+import type { RawLog } from "./rpc.js";
+
+/** The row and log shapes, defined where they are stored and read (re-exported for callers). */
+export type { ContractName, EventRow } from "../store/store.js";
+export type { RawLog } from "./rpc.js";
 
 /** The consortium contracts, by the names the deployment record uses. */
-export type ContractName = keyof DeploymentRecord["contracts"];
 
 const INTERFACES: Record<ContractName, Interface> = {
   ParticipantRegistry: new Interface(ParticipantRegistry__factory.abi),
@@ -23,43 +28,6 @@ const INTERFACES: Record<ContractName, Interface> = {
   FreezeRegistry: new Interface(FreezeRegistry__factory.abi),
   MatchingLedger: new Interface(MatchingLedger__factory.abi),
 };
-
-/** A log as eth_getLogs returns it. */
-export interface RawLog {
-  address: string;
-  topics: string[];
-  data: string;
-  blockNumber: string;
-  blockHash: string;
-  blockTimestamp?: string;
-  transactionHash: string;
-  transactionIndex: string;
-  logIndex: string;
-  removed?: boolean;
-}
-
-/** One decoded event, as stored. Ids are decimal strings (numeric columns); args are JSON. */
-export interface EventRow {
-  blockNumber: number;
-  logIndex: number;
-  txIndex: number;
-  txHash: string;
-  blockHash: string;
-  blockTime: number;
-  contract: ContractName;
-  event: string;
-  caseId: string | null;
-  requestId: string | null;
-  deliveryId: string | null;
-  anchorId: string | null;
-  datasetId: string | null;
-  proposalId: string | null;
-  actor: number | null;
-  counterpart: number | null;
-  signer: string | null;
-  subject: string | null;
-  args: Record<string, unknown>;
-}
 
 /** Which argument is the acting participant and which the other party, per event. */
 const PARTIES: Record<string, { actor?: string; counterpart?: string }> = {

@@ -1,7 +1,6 @@
 import { TracerError } from "../errors.js";
 import type { BlockHeader, Checkpoint } from "../store/store.js";
-import { RangeTooLargeError, RpcError, type RpcClient } from "./rpc.js";
-import type { RawLog } from "./decode.js";
+import { RangeTooLargeError, RpcError, type RawLog, type RpcClient } from "./rpc.js";
 
 /**
  * The sync engine shared by every stream the tracer reads (the consortium's events, a token's

@@ -423,3 +423,17 @@ export class RpcClient {
     });
   }
 }
+
+/** A log as eth_getLogs returns it. */
+export interface RawLog {
+  address: string;
+  topics: string[];
+  data: string;
+  blockNumber: string;
+  blockHash: string;
+  blockTimestamp?: string;
+  transactionHash: string;
+  transactionIndex: string;
+  logIndex: string;
+  removed?: boolean;
+}

@@ -2,8 +2,7 @@ import { id as keccakId } from "ethers";
 import { TracerError } from "../errors.js";
 import { FEE_SINK, type TransferRow } from "../store/streams.js";
 import type { BlockHeader } from "../store/store.js";
-import type { RawLog } from "./decode.js";
-import { RpcError, type RpcClient } from "./rpc.js";
+import { RpcError, type RawLog, type RpcClient } from "./rpc.js";
 
 /** topic0 of ERC-20 (and ERC-721) `Transfer(address,address,uint256)`. */
 export const TRANSFER_TOPIC = keccakId("Transfer(address,address,uint256)");

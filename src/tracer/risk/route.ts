@@ -5,7 +5,7 @@
  */
 import { badRequest, HttpError } from "../api/http.js";
 import { quote } from "../api/request-checks.js";
-import type { Route } from "../api/server.js";
+import type { Route } from "../api/route.js";
 import { exclusive } from "../api/trace-route.js";
 import { TracerError } from "../errors.js";
 import { RpcClient, RpcUnavailableError } from "../indexer/rpc.js";

@@ -3,7 +3,7 @@
  * {@link RiskConfig}, a verdict, and the explanation (each category's amounts and points, the
  * largest paths). docs/risk.md, "The score", defines each number.
  */
-import { share } from "../funds/command.js";
+import { share } from "../cli/output.js";
 import {
   hopFactor,
   verdictOf,

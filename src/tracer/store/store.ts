@@ -1,6 +1,5 @@
 import type { DeploymentRecord } from "../../client/deployment.js";
 import { TracerError } from "../errors.js";
-import type { EventRow } from "../indexer/decode.js";
 import type { Database, Sql } from "./db.js";
 import { migrate } from "./migrations.js";
 
@@ -224,4 +223,30 @@ async function insertEvents(tx: Sql, events: readonly EventRow[]): Promise<void>
       [JSON.stringify(rows)],
     );
   }
+}
+
+/** A consortium contract, by its name in the deployment record. */
+export type ContractName = keyof DeploymentRecord["contracts"];
+
+/** One decoded event, as stored. Ids are decimal strings (numeric columns); args are JSON. */
+export interface EventRow {
+  blockNumber: number;
+  logIndex: number;
+  txIndex: number;
+  txHash: string;
+  blockHash: string;
+  blockTime: number;
+  contract: ContractName;
+  event: string;
+  caseId: string | null;
+  requestId: string | null;
+  deliveryId: string | null;
+  anchorId: string | null;
+  datasetId: string | null;
+  proposalId: string | null;
+  actor: number | null;
+  counterpart: number | null;
+  signer: string | null;
+  subject: string | null;
+  args: Record<string, unknown>;
 }
