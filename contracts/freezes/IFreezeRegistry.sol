@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IConsortiumGuarded} from "../common/IConsortiumGuarded.sol";
+
 /// @title IFreezeRegistry
 /// @notice Freeze requests from the police to exchanges for the exit accounts of a trace, and
 /// what the exchanges froze. Case-bound. Only commitments go on chain: the accounts and amounts
 /// travel off chain in a list whose Merkle root of keyed commitments the police records here; the
 /// exchange names that root when it answers and records the root of its result list; the police
 /// acknowledges that result root. Leaf encoding: docs/contracts.md, "Freezes".
-interface IFreezeRegistry {
+interface IFreezeRegistry is IConsortiumGuarded {
     /// @notice Lifecycle of a freeze request.
     enum FreezeStatus {
         None,
@@ -107,8 +109,6 @@ interface IFreezeRegistry {
         address signer
     );
 
-    /// @notice The consortium is paused.
-    error ConsortiumPaused();
     /// @notice `participantId` is of kind `kind`; the action needs `required`.
     error WrongParticipantKind(uint32 participantId, bytes32 kind, bytes32 required);
     /// @notice `participantId` is neither the opener nor the approver of `caseId`.
