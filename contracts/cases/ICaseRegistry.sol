@@ -92,6 +92,8 @@ interface ICaseRegistry is IConsortiumGuarded {
     event CaseClosed(uint256 indexed caseId, uint32 indexed closer, uint16 reasonCode, address signer);
 
     /// @notice `participantId` is of kind `kind`; the action needs `required`.
+    /// @dev Declared here once for every contract that checks a participant's kind (see
+    /// {ConsortiumGuarded-_activeCallerOfKind}): the freeze registry reverts with it too.
     error WrongParticipantKind(uint32 participantId, bytes32 kind, bytes32 required);
     /// @notice `opener` already used the case number commitment for `caseId`.
     error CaseNumberAlreadyUsed(uint32 opener, bytes32 caseNumberCommitment, uint256 caseId);

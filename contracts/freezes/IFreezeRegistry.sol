@@ -109,8 +109,6 @@ interface IFreezeRegistry is IConsortiumGuarded {
         address signer
     );
 
-    /// @notice `participantId` is of kind `kind`; the action needs `required`.
-    error WrongParticipantKind(uint32 participantId, bytes32 kind, bytes32 required);
     /// @notice `participantId` is neither the opener nor the approver of `caseId`.
     error NotCaseParty(uint256 caseId, uint32 participantId);
     /// @notice `exchange` is not an active EXCHANGE participant.
@@ -138,7 +136,8 @@ interface IFreezeRegistry is IConsortiumGuarded {
     /// @notice Ask an exchange to freeze the accounts of a list delivered to it off chain; only the
     /// list's root and item count are recorded.
     /// @dev Caller: an active key of the POLICE participant that opened or approved the case (an
-    /// approved, open, unexpired case). Emits {FreezeRequested}.
+    /// approved, open, unexpired case); a participant of another kind gets
+    /// {ICaseRegistry-WrongParticipantKind}. Emits {FreezeRequested}.
     /// @return freezeId the new request's id
     function requestFreeze(
         uint256 caseId,
