@@ -6,12 +6,13 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 import {IParticipantRegistry} from "../registry/IParticipantRegistry.sol";
 import {ICaseRegistry} from "../cases/ICaseRegistry.sol";
 import {IAccessLedger} from "./IAccessLedger.sol";
+import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 
 /// @title AccessLedger
 /// @notice Requests, withdrawals, grants, denials, revocations and co-signed deliveries.
 /// @dev Replay protection: the EIP-712 domain binds a signature to this chain and this
 /// contract; the per-request sequence binds it to one delivery; the deadline bounds its life.
-contract AccessLedger is IAccessLedger, EIP712 {
+contract AccessLedger is IAccessLedger, ConsortiumGuarded, EIP712 {
     /// @notice EIP-712 type the provider signs.
     bytes32 public constant DELIVERY_TYPEHASH = keccak256(
         "Delivery(uint256 requestId,uint32 sequence,bytes32 payloadHash,uint64 recordCount,uint64 deadline)"
@@ -21,8 +22,6 @@ contract AccessLedger is IAccessLedger, EIP712 {
         "Acknowledgement(uint256 requestId,uint32 sequence,bytes32 payloadHash,uint64 recordCount,uint64 deadline)"
     );
 
-    /// @notice The participant registry this ledger trusts.
-    IParticipantRegistry public immutable registry;
     /// @notice The case registry this ledger trusts.
     ICaseRegistry public immutable cases;
 
@@ -34,8 +33,10 @@ contract AccessLedger is IAccessLedger, EIP712 {
 
     /// @param registry_ the consortium's participant registry
     /// @param cases_ the consortium's case registry
-    constructor(IParticipantRegistry registry_, ICaseRegistry cases_) EIP712("Veritrace Access Ledger", "1") {
-        registry = registry_;
+    constructor(
+        IParticipantRegistry registry_,
+        ICaseRegistry cases_
+    ) ConsortiumGuarded(registry_) EIP712("Veritrace Access Ledger", "1") {
         cases = cases_;
     }
 
@@ -43,7 +44,7 @@ contract AccessLedger is IAccessLedger, EIP712 {
 
     /// @inheritdoc IAccessLedger
     function registerDataset(uint8 dataKind, bytes32 schemaCommitment) external returns (uint64 datasetId) {
-        uint32 provider = _caller();
+        uint32 provider = _activeCaller();
         if (schemaCommitment == bytes32(0)) revert ZeroCommitment("schemaCommitment");
         datasetId = ++_datasetCount;
         _datasets[datasetId] = Dataset({
@@ -57,7 +58,7 @@ contract AccessLedger is IAccessLedger, EIP712 {
 
     /// @inheritdoc IAccessLedger
     function retireDataset(uint64 datasetId) external {
-        uint32 caller = _caller();
+        uint32 caller = _activeCaller();
         Dataset storage d = _datasets[datasetId];
         if (d.provider == 0) revert UnknownDataset(datasetId);
         if (d.provider != caller) revert NotDatasetProvider(datasetId, caller);
@@ -76,7 +77,7 @@ contract AccessLedger is IAccessLedger, EIP712 {
         bytes32 subjectCommitment,
         uint16 purposeCode
     ) external returns (uint256 requestId) {
-        uint32 requester = _caller();
+        uint32 requester = _activeCaller();
         (uint32 opener, uint32 approver) = cases.requireActive(caseId);
         if (requester != opener && requester != approver) revert NotCaseParty(caseId, requester);
         // One institution signing both sides of a delivery would defeat the co-signature.
@@ -163,8 +164,7 @@ contract AccessLedger is IAccessLedger, EIP712 {
         Delivery calldata delivery,
         PartySignature calldata provider,
         PartySignature calldata requester
-    ) external returns (uint256 deliveryId) {
-        if (registry.paused()) revert ConsortiumPaused();
+    ) external whenNotPaused returns (uint256 deliveryId) {
         uint256 requestId = delivery.requestId;
         Request storage r = _existingRequest(requestId);
         if (r.status != RequestStatus.Granted) revert RequestNotGranted(requestId, r.status);
@@ -226,18 +226,13 @@ contract AccessLedger is IAccessLedger, EIP712 {
 
     // ------------------------------------------------------------------ internals
 
-    function _caller() private view returns (uint32 id) {
-        if (registry.paused()) revert ConsortiumPaused();
-        (id, ) = registry.activeParticipantOf(msg.sender);
-    }
-
     function _existingRequest(uint256 requestId) private view returns (Request storage r) {
         r = _requests[requestId];
         if (r.status == RequestStatus.None) revert UnknownRequest(requestId);
     }
 
     function _pendingForProvider(uint256 requestId) private view returns (Request storage r) {
-        uint32 caller = _caller();
+        uint32 caller = _activeCaller();
         r = _existingRequest(requestId);
         if (r.provider != caller) revert NotRequestProvider(requestId, caller);
         if (r.status != RequestStatus.Pending) revert RequestNotPending(requestId, r.status);

@@ -5,13 +5,12 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {IParticipantRegistry} from "../registry/IParticipantRegistry.sol";
 import {ICaseRegistry} from "../cases/ICaseRegistry.sol";
 import {IAccessLogAnchor} from "./IAccessLogAnchor.sol";
+import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 
 /// @title AccessLogAnchor
 /// @notice Batch anchoring of off-chain access logs: the cost of one transaction is shared by
 /// every entry of the batch.
-contract AccessLogAnchor is IAccessLogAnchor {
-    /// @notice The participant registry this contract trusts.
-    IParticipantRegistry public immutable registry;
+contract AccessLogAnchor is IAccessLogAnchor, ConsortiumGuarded {
     /// @notice The case registry this contract trusts.
     ICaseRegistry public immutable cases;
 
@@ -20,8 +19,7 @@ contract AccessLogAnchor is IAccessLogAnchor {
 
     /// @param registry_ the consortium's participant registry
     /// @param cases_ the consortium's case registry
-    constructor(IParticipantRegistry registry_, ICaseRegistry cases_) {
-        registry = registry_;
+    constructor(IParticipantRegistry registry_, ICaseRegistry cases_) ConsortiumGuarded(registry_) {
         cases = cases_;
     }
 
@@ -32,8 +30,7 @@ contract AccessLogAnchor is IAccessLogAnchor {
         bytes32 root,
         uint32 entryCount
     ) external returns (uint256 anchorId) {
-        if (registry.paused()) revert ConsortiumPaused();
-        (uint32 participant, ) = registry.activeParticipantOf(msg.sender);
+        uint32 participant = _activeCaller();
         if (root == bytes32(0) || entryCount == 0) revert EmptyBatch();
         if (caseId != 0) cases.requireActive(caseId);
         anchorId = ++_anchorCount;

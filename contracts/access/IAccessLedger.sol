@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IConsortiumGuarded} from "../common/IConsortiumGuarded.sol";
+
 /// @title IAccessLedger
 /// @notice Datasets offered by providers, and the life of every access to them: request under
 /// an approved case, grant or denial by the provider, deliveries attested by both sides as
 /// EIP-712 typed data, revocation. Only commitments are recorded, never the data.
-interface IAccessLedger {
+interface IAccessLedger is IConsortiumGuarded {
     /// @notice Lifecycle of a request.
     enum RequestStatus {
         None,
@@ -181,8 +183,6 @@ interface IAccessLedger {
         address submitter
     );
 
-    /// @notice The consortium is paused.
-    error ConsortiumPaused();
     /// @notice `datasetId` does not exist.
     error UnknownDataset(uint64 datasetId);
     /// @notice `datasetId` is not an active dataset of `provider`.

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IConsortiumGuarded} from "../common/IConsortiumGuarded.sol";
+
 /// @title IAccessLogAnchor
 /// @notice Merkle roots of batches of off-chain access-log entries. One transaction anchors any
 /// number of entries; anyone holding an entry and its proof can show it was anchored.
 /// @dev Leaves follow @openzeppelin/merkle-tree's StandardMerkleTree with the leaf encoding
 /// `["uint256", "bytes32"]` = (index of the entry in its batch, keccak256 of the entry's
 /// canonical bytes): leaf = keccak256(bytes.concat(keccak256(abi.encode(index, entryHash)))).
-interface IAccessLogAnchor {
+interface IAccessLogAnchor is IConsortiumGuarded {
     /// @notice An anchored batch.
     struct Anchor {
         bytes32 root;
@@ -37,8 +39,6 @@ interface IAccessLogAnchor {
         address signer
     );
 
-    /// @notice The consortium is paused.
-    error ConsortiumPaused();
     /// @notice The root is zero or the batch is empty.
     error EmptyBatch();
     /// @notice `anchorId` does not exist.

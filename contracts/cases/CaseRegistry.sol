@@ -3,11 +3,12 @@ pragma solidity 0.8.28;
 
 import {IParticipantRegistry} from "../registry/IParticipantRegistry.sol";
 import {ICaseRegistry} from "./ICaseRegistry.sol";
+import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 
 /// @title CaseRegistry
 /// @notice Cases: opened by police, approved by a prosecutor, extended by approval again,
 /// closed for good. Closed or expired cases accept nothing.
-contract CaseRegistry is ICaseRegistry {
+contract CaseRegistry is ICaseRegistry, ConsortiumGuarded {
     /// @notice Kind of the participants that open cases.
     bytes32 public constant POLICE = "POLICE";
     /// @notice Kind of the participants that approve cases.
@@ -15,17 +16,12 @@ contract CaseRegistry is ICaseRegistry {
     /// @notice Longest time a case may run ahead of now, at opening or at an extension.
     uint40 public constant MAX_CASE_DURATION = 730 days;
 
-    /// @notice The participant registry this registry trusts.
-    IParticipantRegistry public immutable registry;
-
     mapping(uint256 caseId => Case) private _cases;
     mapping(uint32 opener => mapping(bytes32 caseNumberCommitment => uint256 caseId)) private _byNumber;
     uint256 private _caseCount;
 
     /// @param registry_ the consortium's participant registry
-    constructor(IParticipantRegistry registry_) {
-        registry = registry_;
-    }
+    constructor(IParticipantRegistry registry_) ConsortiumGuarded(registry_) {}
 
     /// @inheritdoc ICaseRegistry
     function openCase(
@@ -34,7 +30,7 @@ contract CaseRegistry is ICaseRegistry {
         uint256 scope,
         uint40 expiresAt
     ) external returns (uint256 caseId) {
-        uint32 opener = _caller(POLICE);
+        uint32 opener = _activeCallerOfKind(POLICE);
         if (caseNumberCommitment == bytes32(0)) revert ZeroCommitment("caseNumberCommitment");
         if (legalBasisCommitment == bytes32(0)) revert ZeroCommitment("legalBasisCommitment");
         if (scope == 0) revert EmptyScope();
@@ -60,7 +56,7 @@ contract CaseRegistry is ICaseRegistry {
 
     /// @inheritdoc ICaseRegistry
     function approveCase(uint256 caseId) external {
-        uint32 approver = _caller(PROSECUTOR);
+        uint32 approver = _activeCallerOfKind(PROSECUTOR);
         Case storage c = _existing(caseId);
         if (c.status == Status.Closed) revert CaseIsClosed(caseId);
         if (c.status == Status.Approved) revert CaseAlreadyApproved(caseId);
@@ -73,7 +69,7 @@ contract CaseRegistry is ICaseRegistry {
 
     /// @inheritdoc ICaseRegistry
     function requestExtension(uint256 caseId, uint40 newExpiry) external {
-        uint32 caller = _caller(bytes32(0));
+        uint32 caller = _activeCaller();
         Case storage c = _active(caseId);
         if (caller != c.opener) revert NotCaseParty(caseId, caller);
         _checkExpiry(newExpiry, c.expiresAt);
@@ -84,7 +80,7 @@ contract CaseRegistry is ICaseRegistry {
 
     /// @inheritdoc ICaseRegistry
     function approveExtension(uint256 caseId, uint40 expectedExpiry) external {
-        uint32 approver = _caller(bytes32(0));
+        uint32 approver = _activeCaller();
         Case storage c = _active(caseId);
         // The prosecutor that reviewed the case, not any prosecutor, reviews its extension.
         if (approver != c.approver) revert NotCaseApprover(caseId, approver, c.approver);
@@ -139,15 +135,6 @@ contract CaseRegistry is ICaseRegistry {
     /// @inheritdoc ICaseRegistry
     function caseCount() external view returns (uint256) {
         return _caseCount;
-    }
-
-    /// @dev The participant behind msg.sender, of kind `kind` unless `kind` is zero; reverts
-    /// while the consortium is paused.
-    function _caller(bytes32 kind) private view returns (uint32 id) {
-        if (registry.paused()) revert ConsortiumPaused();
-        bytes32 actual;
-        (id, actual) = registry.activeParticipantOf(msg.sender);
-        if (kind != bytes32(0) && actual != kind) revert WrongParticipantKind(id, actual, kind);
     }
 
     function _existing(uint256 caseId) private view returns (Case storage c) {

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IConsortiumGuarded} from "../common/IConsortiumGuarded.sol";
+
 /// @title ICaseRegistry
 /// @notice Investigations under which data may be requested. A police participant opens a
 /// case; a prosecutor participant of another institution approves it (two-person rule).
 /// Only an approved, unexpired, open case accepts requests.
 /// @dev The scope is a bit set of data kinds: bit k set means data kind k may be requested.
-interface ICaseRegistry {
+interface ICaseRegistry is IConsortiumGuarded {
     /// @notice Lifecycle of a case. Expiry is not a status: it is read from the clock.
     enum Status {
         None,
@@ -90,6 +92,8 @@ interface ICaseRegistry {
     event CaseClosed(uint256 indexed caseId, uint32 indexed closer, uint16 reasonCode, address signer);
 
     /// @notice `participantId` is of kind `kind`; the action needs `required`.
+    /// @dev Declared here once for every contract that checks a participant's kind (see
+    /// {ConsortiumGuarded-_activeCallerOfKind}): the freeze registry reverts with it too.
     error WrongParticipantKind(uint32 participantId, bytes32 kind, bytes32 required);
     /// @notice `opener` already used the case number commitment for `caseId`.
     error CaseNumberAlreadyUsed(uint32 opener, bytes32 caseNumberCommitment, uint256 caseId);
@@ -120,8 +124,6 @@ interface ICaseRegistry {
     error ExtensionMismatch(uint256 caseId, uint40 expectedExpiry, uint40 requestedExpiry);
     /// @notice `participantId` is not `approver`, the participant that approved `caseId`.
     error NotCaseApprover(uint256 caseId, uint32 participantId, uint32 approver);
-    /// @notice The consortium is paused.
-    error ConsortiumPaused();
 
     /// @notice Open a case.
     /// @dev Caller: an active signing key of an active POLICE participant. Emits {CaseOpened}.

@@ -4,11 +4,12 @@ pragma solidity 0.8.28;
 import {IParticipantRegistry} from "../registry/IParticipantRegistry.sol";
 import {ICaseRegistry} from "../cases/ICaseRegistry.sol";
 import {IFreezeRegistry} from "./IFreezeRegistry.sol";
+import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 
 /// @title FreezeRegistry
 /// @notice Freeze requests to exchanges and their answers, bound to cases: roots of keyed
 /// commitments only, never the accounts or amounts.
-contract FreezeRegistry is IFreezeRegistry {
+contract FreezeRegistry is IFreezeRegistry, ConsortiumGuarded {
     /// @notice Kind of the participants that request freezes.
     bytes32 public constant POLICE = "POLICE";
     /// @notice Kind of the participants that freeze.
@@ -16,8 +17,6 @@ contract FreezeRegistry is IFreezeRegistry {
     /// @notice Most accounts in one request.
     uint256 public constant MAX_ITEMS = 256;
 
-    /// @notice The participant registry this contract trusts.
-    IParticipantRegistry public immutable registry;
     /// @notice The case registry this contract trusts.
     ICaseRegistry public immutable cases;
 
@@ -26,8 +25,7 @@ contract FreezeRegistry is IFreezeRegistry {
 
     /// @param registry_ the consortium's participant registry
     /// @param cases_ the consortium's case registry
-    constructor(IParticipantRegistry registry_, ICaseRegistry cases_) {
-        registry = registry_;
+    constructor(IParticipantRegistry registry_, ICaseRegistry cases_) ConsortiumGuarded(registry_) {
         cases = cases_;
     }
 
@@ -39,9 +37,7 @@ contract FreezeRegistry is IFreezeRegistry {
         uint16 itemCount,
         bytes32 traceCommitment
     ) external returns (uint256 freezeId) {
-        if (registry.paused()) revert ConsortiumPaused();
-        (uint32 requester, bytes32 kind) = registry.activeParticipantOf(msg.sender);
-        if (kind != POLICE) revert WrongParticipantKind(requester, kind, POLICE);
+        uint32 requester = _activeCallerOfKind(POLICE);
         (uint32 opener, uint32 approver) = cases.requireActive(caseId);
         if (requester != opener && requester != approver) revert NotCaseParty(caseId, requester);
         if (!registry.isActive(exchange) || registry.participant(exchange).kind != EXCHANGE) {
@@ -113,8 +109,7 @@ contract FreezeRegistry is IFreezeRegistry {
     }
 
     function _callerAndFreeze(uint256 freezeId) private view returns (uint32 caller, FreezeRequest storage f) {
-        if (registry.paused()) revert ConsortiumPaused();
-        (caller, ) = registry.activeParticipantOf(msg.sender);
+        caller = _activeCaller();
         f = _freezes[freezeId];
         if (f.status == FreezeStatus.None) revert UnknownFreeze(freezeId);
     }

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IConsortiumGuarded} from "../common/IConsortiumGuarded.sol";
+
 /// @title IFreezeRegistry
 /// @notice Freeze requests from the police to exchanges for the exit accounts of a trace, and
 /// what the exchanges froze. Case-bound. Only commitments go on chain: the accounts and amounts
 /// travel off chain in a list whose Merkle root of keyed commitments the police records here; the
 /// exchange names that root when it answers and records the root of its result list; the police
 /// acknowledges that result root. Leaf encoding: docs/contracts.md, "Freezes".
-interface IFreezeRegistry {
+interface IFreezeRegistry is IConsortiumGuarded {
     /// @notice Lifecycle of a freeze request.
     enum FreezeStatus {
         None,
@@ -107,10 +109,6 @@ interface IFreezeRegistry {
         address signer
     );
 
-    /// @notice The consortium is paused.
-    error ConsortiumPaused();
-    /// @notice `participantId` is of kind `kind`; the action needs `required`.
-    error WrongParticipantKind(uint32 participantId, bytes32 kind, bytes32 required);
     /// @notice `participantId` is neither the opener nor the approver of `caseId`.
     error NotCaseParty(uint256 caseId, uint32 participantId);
     /// @notice `exchange` is not an active EXCHANGE participant.
@@ -138,7 +136,8 @@ interface IFreezeRegistry {
     /// @notice Ask an exchange to freeze the accounts of a list delivered to it off chain; only the
     /// list's root and item count are recorded.
     /// @dev Caller: an active key of the POLICE participant that opened or approved the case (an
-    /// approved, open, unexpired case). Emits {FreezeRequested}.
+    /// approved, open, unexpired case); a participant of another kind gets
+    /// {ICaseRegistry-WrongParticipantKind}. Emits {FreezeRequested}.
     /// @return freezeId the new request's id
     function requestFreeze(
         uint256 caseId,

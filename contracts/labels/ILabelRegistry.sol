@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IConsortiumGuarded} from "../common/IConsortiumGuarded.sol";
+
 /// @title ILabelRegistry
 /// @notice Risk labels that consortium participants publish about addresses of any EVM chain,
 /// each bound to a case and revocable by its author. The tracer reads them back from events.
-interface ILabelRegistry {
+interface ILabelRegistry is IConsortiumGuarded {
     /// @notice A published label.
     struct Label {
         address subject;
@@ -53,8 +55,6 @@ interface ILabelRegistry {
         address signer
     );
 
-    /// @notice The consortium is paused.
-    error ConsortiumPaused();
     /// @notice `caseOpener` opened no case with this case number commitment.
     error UnknownCaseCommitment(uint32 caseOpener, bytes32 caseNumberCommitment);
     /// @notice A zero address, chain id or category was given for `field`.

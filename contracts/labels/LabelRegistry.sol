@@ -4,12 +4,11 @@ pragma solidity 0.8.28;
 import {IParticipantRegistry} from "../registry/IParticipantRegistry.sol";
 import {ICaseRegistry} from "../cases/ICaseRegistry.sol";
 import {ILabelRegistry} from "./ILabelRegistry.sol";
+import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 
 /// @title LabelRegistry
 /// @notice Case-bound risk labels on addresses, published and revoked by participants.
-contract LabelRegistry is ILabelRegistry {
-    /// @notice The participant registry this contract trusts.
-    IParticipantRegistry public immutable registry;
+contract LabelRegistry is ILabelRegistry, ConsortiumGuarded {
     /// @notice The case registry this contract trusts.
     ICaseRegistry public immutable cases;
 
@@ -18,8 +17,7 @@ contract LabelRegistry is ILabelRegistry {
 
     /// @param registry_ the consortium's participant registry
     /// @param cases_ the consortium's case registry
-    constructor(IParticipantRegistry registry_, ICaseRegistry cases_) {
-        registry = registry_;
+    constructor(IParticipantRegistry registry_, ICaseRegistry cases_) ConsortiumGuarded(registry_) {
         cases = cases_;
     }
 
@@ -32,8 +30,7 @@ contract LabelRegistry is ILabelRegistry {
         bytes32 caseNumberCommitment,
         uint8 confidence
     ) external returns (uint256 labelId) {
-        if (registry.paused()) revert ConsortiumPaused();
-        (uint32 author, ) = registry.activeParticipantOf(msg.sender);
+        uint32 author = _activeCaller();
         if (subject == address(0)) revert ZeroValue("subject");
         if (chainId == 0) revert ZeroValue("chainId");
         if (category == bytes32(0)) revert ZeroValue("category");
@@ -68,6 +65,7 @@ contract LabelRegistry is ILabelRegistry {
 
     /// @inheritdoc ILabelRegistry
     function revokeLabel(uint256 labelId, uint16 reasonCode) external {
+        // Revoking withdraws only the author's own label: it is accepted during an emergency pause too.
         (uint32 caller, ) = registry.activeParticipantOf(msg.sender);
         Label storage label = _labels[labelId];
         if (label.author == 0) revert UnknownLabel(labelId);

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IAccessLedger} from "../access/IAccessLedger.sol";
+import {IConsortiumGuarded} from "../common/IConsortiumGuarded.sol";
 
 // Why a matching session failed (`fail`'s reason code). Codes outside 1..7 are refused, so the
 // tracer can name every recorded failure.
@@ -29,7 +30,7 @@ uint16 constant MATCH_FAILURE_OTHER = 7;
 /// @dev Lifecycle: `open` (requester) → Open; `recordResponse` (provider's signature) → Responded;
 /// `recordResult` (both signatures) → Completed; `fail` (either party) from Open or Responded →
 /// Failed. Completed and Failed are final.
-interface IMatchingLedger {
+interface IMatchingLedger is IConsortiumGuarded {
     /// @notice What the requester learns: the matching identifiers (`Psi`) or only their number
     /// (`Cardinality`, PSI-CA).
     enum Mode {
@@ -197,8 +198,6 @@ interface IMatchingLedger {
         address signer
     );
 
-    /// @notice The consortium is paused.
-    error ConsortiumPaused();
     /// @notice `requestId` does not exist.
     error UnknownRequest(uint256 requestId);
     /// @notice `participantId` is not the requester of `requestId`.

@@ -7,6 +7,7 @@ import {IParticipantRegistry} from "../registry/IParticipantRegistry.sol";
 import {ICaseRegistry} from "../cases/ICaseRegistry.sol";
 import {IAccessLedger} from "../access/IAccessLedger.sol";
 import {IMatchingLedger, MATCH_FAILURE_MALFORMED_MESSAGE, MATCH_FAILURE_OTHER} from "./IMatchingLedger.sol";
+import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 
 /// @title MatchingLedger
 /// @notice Records private-set-intersection matching sessions run under granted access requests:
@@ -14,7 +15,7 @@ import {IMatchingLedger, MATCH_FAILURE_MALFORMED_MESSAGE, MATCH_FAILURE_OTHER} f
 /// @dev Replay protection: the EIP-712 domain binds a signature to this chain and this contract;
 /// the session id (and its unique tag) binds it to one session, whose status allows each message
 /// once. Grants and cases are read from the consortium's access ledger and case registry.
-contract MatchingLedger is IMatchingLedger, EIP712 {
+contract MatchingLedger is IMatchingLedger, ConsortiumGuarded, EIP712 {
     /// @notice EIP-712 type the provider signs for its response.
     bytes32 public constant MATCH_RESPONSE_TYPEHASH = keccak256(
         "MatchResponse(uint256 sessionId,bytes32 tag,bytes32 requestDigest,bytes32 responseDigest,"
@@ -26,8 +27,6 @@ contract MatchingLedger is IMatchingLedger, EIP712 {
         "bytes32 resultCommitment,uint64 cardinality)"
     );
 
-    /// @notice The participant registry this ledger trusts.
-    IParticipantRegistry public immutable registry;
     /// @notice The case registry this ledger trusts.
     ICaseRegistry public immutable cases;
     /// @notice The access ledger whose grants sessions run under.
@@ -45,8 +44,7 @@ contract MatchingLedger is IMatchingLedger, EIP712 {
         IParticipantRegistry registry_,
         ICaseRegistry cases_,
         IAccessLedger access_
-    ) EIP712("Veritrace Matching Ledger", "1") {
-        registry = registry_;
+    ) ConsortiumGuarded(registry_) EIP712("Veritrace Matching Ledger", "1") {
         cases = cases_;
         access = access_;
     }
@@ -104,8 +102,10 @@ contract MatchingLedger is IMatchingLedger, EIP712 {
     }
 
     /// @inheritdoc IMatchingLedger
-    function recordResponse(MatchResponse calldata response, IAccessLedger.PartySignature calldata provider) external {
-        _requireNotPaused();
+    function recordResponse(
+        MatchResponse calldata response,
+        IAccessLedger.PartySignature calldata provider
+    ) external whenNotPaused {
         uint256 sessionId = response.sessionId;
         Session storage s = _existingSession(sessionId);
         if (s.status != SessionStatus.Open) revert SessionNotOpen(sessionId, s.status);
@@ -135,9 +135,8 @@ contract MatchingLedger is IMatchingLedger, EIP712 {
         MatchResult calldata result,
         IAccessLedger.PartySignature calldata provider,
         IAccessLedger.PartySignature calldata requester
-    ) external {
+    ) external whenNotPaused {
         // No grant or case check: see the interface. A pause still stops it, like every record.
-        _requireNotPaused();
         uint256 sessionId = result.sessionId;
         Session storage s = _existingSession(sessionId);
         if (s.status != SessionStatus.Responded) revert SessionNotResponded(sessionId, s.status);
@@ -221,18 +220,13 @@ contract MatchingLedger is IMatchingLedger, EIP712 {
     function _requesterOfLiveGrant(
         uint256 requestId
     ) private view returns (uint32 caller, IAccessLedger.Request memory r) {
-        _requireNotPaused();
-        (caller, ) = registry.activeParticipantOf(msg.sender);
+        caller = _activeCaller();
         r = access.getRequest(requestId);
         if (r.status == IAccessLedger.RequestStatus.None) revert UnknownRequest(requestId);
         if (r.requester != caller) revert NotRequestRequester(requestId, caller);
         _requireLiveGrant(requestId, r);
         // A session with an inactive provider could never get its response signed.
         if (!registry.isActive(r.provider)) revert ProviderNotActive(r.provider);
-    }
-
-    function _requireNotPaused() private view {
-        if (registry.paused()) revert ConsortiumPaused();
     }
 
     /// @dev Granted, strictly before the grant's expiry (like a case's), on an active case.
