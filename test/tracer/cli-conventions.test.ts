@@ -181,7 +181,7 @@ describe("veritrace: command-line conventions", function () {
       expect(existsSync(dash), "a file named -").to.equal(false);
     });
 
-    it("refuses a second -, and - for the access log: one usage line, exit 2, nothing created", async function () {
+    it("refuses a second -, - for a signing command's files and for the access log: one usage line, exit 2, nothing created", async function () {
       const cases: [string[], RegExp][] = [
         [
           ["serve", "--tokens", "-", "--follow", "--rpc", NOWHERE, "--deployment", "-"],
@@ -196,13 +196,23 @@ describe("veritrace: command-line conventions", function () {
           /^veritrace risk: only one input can be - \(stdin\), which is read once; got - for --labels and --config$/,
         ],
         [
+          ["access-log", "anchor", "--log", "-", "--rpc", NOWHERE, "--deployment", "-"],
+          /^veritrace access-log anchor: --deployment cannot be - \(stdin\): a command that signs reads the deployment record from a file; stdin is left for the log$/,
+        ],
+        [
+          ["access-log", "anchor", "--log", "-", "--rpc", NOWHERE, "--keystore", "-"],
+          /^veritrace access-log anchor: --keystore cannot be - \(stdin\): a secret is read from a file of its own/,
+        ],
+        [
           ["serve", "--insecure-local", "--access-log", "-"],
           /^veritrace serve: --access-log cannot be - \(stdout\): the access log is a file the server keeps/,
         ],
       ];
       for (const [args, message] of cases) {
         const db = newDb();
-        const r = await runVeritrace([...args, "--db", db], {}, '{"version": 1}\n');
+        // access-log anchor has no store.
+        const store = args[0] === "access-log" ? [] : ["--db", db];
+        const r = await runVeritrace([...args, ...store], {}, '{"version": 1}\n');
         expect(r.code, r.stderr).to.equal(2);
         expect(oneLineError(r)).to.match(message);
         expect(existsSync(db), "a store was created").to.equal(false);
