@@ -12,13 +12,26 @@ import { requireDefaultCountry } from "../client/normalize.js";
 import { MIN_TOKEN_LENGTH, readTokens } from "../tracer/api/command.js";
 import { isTokenText } from "../tracer/api/request-checks.js";
 import type { Command, Values } from "../tracer/cli/commands.js";
-import { inputName, isStdin, oneStdin, readInputText, refuseStdin } from "../tracer/cli/input.js";
+import {
+  inputName,
+  isStdin,
+  oneStdin,
+  readInputText,
+  refuseStdin,
+  refuseStdout,
+} from "../tracer/cli/input.js";
 import { logLine } from "../tracer/cli/output.js";
 import { integer, required, str } from "../tracer/cli/options.js";
 import { TracerError, UsageError } from "../tracer/errors.js";
 import { engineFor, withEngine as withEngineFor, type CurveEngine } from "./engine.js";
 import { MatchError } from "./errors.js";
-import { openRequestFile, readResponseFile, writeFileAtomic, writeMessageFile } from "./files.js";
+import {
+  openRequestFile,
+  readResponseFile,
+  writeFileAtomic,
+  writeMessageFile,
+  writeOutput,
+} from "./files.js";
 import { createMatchServer, type SessionRecord } from "./http.js";
 import { IdentifierSet } from "./identifiers.js";
 import {
@@ -75,6 +88,12 @@ const OPTION_HELP = {
   token: `  --token-file FILE    bearer token (first line; at least ${MIN_TOKEN_LENGTH} characters; a file, never -); or ${TOKEN_ENV}`,
   json: "  --json               one JSON object on stdout instead of a sentence",
   oneStdin: "One input at a time may be - (stdin).",
+  resultOut: [
+    "  --out FILE           write the result (JSON, mode 0600) there and print a summary",
+    "                       (default, and with -: the result on stdout, without a summary)",
+  ].join("\n"),
+  stdoutOut:
+    "                       - writes it to stdout, the sentence then to stderr (not with --json)",
 };
 
 const COMMON_OPTIONS = {
@@ -217,14 +236,18 @@ function resultDocument(
   };
 }
 
-/** Prints (or writes, with --out) a requester's result. */
+/**
+ * Prints (or writes, with --out FILE) a requester's result; `--out -` prints it, as no --out does
+ * (the result is the output: no summary beside it).
+ */
 function report(
   values: Values,
   result: PsiResult,
   duplicates: number | null,
   opened: OpenedSession | null,
 ): void {
-  const out = str(values, "out");
+  const named = str(values, "out");
+  const out = named === undefined || isStdin(named) ? undefined : named;
   const document = resultDocument(result, duplicates, opened);
   if (out !== undefined) writeFileAtomic(out, `${JSON.stringify(document, null, 2)}\n`, 0o600);
   if (out === undefined) {
@@ -335,6 +358,53 @@ function signatureFileFor(values: Values, option: string, message: string): stri
       `a message read from stdin has no signature file beside it: give --${option} FILE`,
     );
   return signatureFileOf(message);
+}
+
+/** "in FILE", or "on stdout" for `-`. */
+const written = (file: string) => (isStdin(file) ? "on stdout" : `in ${file}`);
+
+/**
+ * How a command that writes `--out` and prints a report (blind, respond, cosign) prints it: on
+ * stdout, or with `--out -`, which gives stdout to the output alone, on stderr; `--json`, a
+ * summary on stdout, is then refused. `what` names the output.
+ */
+function reporter(values: Values, out: string, what: string): (text: string) => void {
+  if (!isStdin(out)) return (text) => console.log(text);
+  if (values["json"] === true)
+    throw new UsageError(
+      `--out - writes the ${what} to stdout, where --json would print its summary: give --out FILE with --json`,
+    );
+  return (text) => console.error(text);
+}
+
+/**
+ * The file a signature of the message written to `out` goes to (with the ledger; none without):
+ * `--signature-out FILE`, else beside the message (`OUT.sig.json`). A message written to stdout
+ * has nothing beside it, so --signature-out must name the file; never stdout itself.
+ */
+function signatureOutFor(
+  values: Values,
+  out: string,
+  what: string,
+  onLedger: boolean,
+): string | undefined {
+  refuseStdout(
+    values,
+    "signature-out",
+    `the signature is a file of its own, carried beside the ${what}`,
+  );
+  const file = str(values, "signature-out");
+  if (!onLedger) {
+    if (file !== undefined)
+      throw new UsageError("--signature-out goes with the ledger: --no-ledger signs nothing");
+    return undefined;
+  }
+  if (file !== undefined) return file;
+  if (isStdin(out))
+    throw new UsageError(
+      `--out - writes the ${what} to stdout, with nothing beside it: give --signature-out FILE for its signature`,
+    );
+  return signatureFileOf(out);
 }
 
 const serve: Command = {
@@ -459,8 +529,7 @@ const run: Command = {
     LEDGER_HELP,
     OPTION_HELP.session,
     OPTION_HELP.token,
-    "  --out FILE           write the result (JSON, mode 0600) there and print a summary",
-    "                       (default: the result on stdout)",
+    OPTION_HELP.resultOut,
     OPTION_HELP.json,
     OPTION_HELP.maxElements,
     OPTION_HELP.threads,
@@ -523,14 +592,17 @@ const blind: Command = {
   name: "match blind",
   summary: "air-gapped step 1 (requester): blind the identifiers into a request file",
   usage:
-    "--request ID --mode psi|cardinality --type TYPE --input FILE --out REQUEST --state STATE (--rpc URL --deployment FILE --keystore FILE | --no-ledger --session HEX) [--json]",
+    "--request ID --mode psi|cardinality --type TYPE --input FILE --out REQUEST --state STATE (--rpc URL --deployment FILE --keystore FILE [--signature-out FILE] | --no-ledger --session HEX) [--json]",
   help: [
     OPTION_HELP.request,
     OPTION_HELP.mode,
     OPTION_HELP.type,
     OPTION_HELP.input,
     "  --out FILE           the request file, to carry to the provider, and beside it (with the",
-    "                       ledger) FILE.sig.json, the signature binding it to the session (carry it too)",
+    "                       ledger) FILE.sig.json, the signature binding it to the session (carry it too);",
+    OPTION_HELP.stdoutOut,
+    "  --signature-out FILE with the ledger: where the signature goes instead (needed with --out -;",
+    "                       a file, never -)",
     "  --state FILE         the private state for `match finish` (mode 0600; holds the session's",
     "                       secret, the identifiers and the ledger's session id: keep it, never send it;",
     "                       a file, never -)",
@@ -548,14 +620,17 @@ const blind: Command = {
     session: { type: "string" },
     mode: { type: "string" },
     out: { type: "string" },
+    "signature-out": { type: "string" },
     state: { type: "string" },
     json: { type: "boolean" },
   },
   async run(values) {
-    usesLedger(values);
+    const onLedger = usesLedger(values);
     const m = mode(values);
     const type = identifierType(values);
     const out = required(values, "out");
+    const signatureOut = signatureOutFor(values, out, "request", onLedger);
+    const say = reporter(values, out, "request");
     const stateFile = stateOption(values);
     return withLedger(values, async (ledger) => {
       const request = ledger === null ? null : requestId(values);
@@ -589,7 +664,7 @@ const blind: Command = {
             `${JSON.stringify({ ...requester.exportState(), ledger: ledgerState })}\n`,
             0o600,
           );
-          if (ledger !== null && opened !== null) {
+          if (ledger !== null && opened !== null && signatureOut !== undefined) {
             const binding: RequestSignatureFile = {
               format: "veritrace-match-request-signature/1",
               sessionId: opened.sessionId.toString(),
@@ -597,7 +672,7 @@ const blind: Command = {
               requestDigest: opened.requestDigest,
               requester: await signRequest(ledger, opened),
             };
-            writeFileAtomic(signatureFileOf(out), `${JSON.stringify(binding, null, 2)}\n`);
+            writeFileAtomic(signatureOut, `${JSON.stringify(binding, null, 2)}\n`);
           }
           writeMessageFile(out, blinded);
           return {
@@ -609,6 +684,7 @@ const blind: Command = {
             requestDigest: blinded.digest,
             ...ledgerPart(opened),
             out,
+            ...(signatureOut === undefined ? {} : { signature: signatureOut }),
             state: stateFile,
           };
         } catch (error) {
@@ -622,9 +698,10 @@ const blind: Command = {
       if (values["json"] === true) console.log(JSON.stringify(summary));
       else {
         const ledgerSession = (summary as { ledger?: { sessionId: string } }).ledger?.sessionId;
-        console.log(
+        say(
           `request for ${ledgerSession === undefined ? "" : `session ${ledgerSession}, `}tag ${tag} (${m}): ${summary.count.toLocaleString("en")} identifiers` +
-            `${summary.duplicatesDropped > 0 ? ` (${summary.duplicatesDropped} duplicates dropped)` : ""} in ${out}; ` +
+            `${summary.duplicatesDropped > 0 ? ` (${summary.duplicatesDropped} duplicates dropped)` : ""} ${written(out)}` +
+            `${signatureOut === undefined ? "" : ` (signature in ${signatureOut})`}; ` +
             `keep ${stateFile} private until match finish`,
         );
       }
@@ -672,15 +749,18 @@ const respond: Command = {
   name: "match respond",
   summary: "air-gapped step 2 (provider): answer a request file with a response file",
   usage:
-    "--request FILE --type TYPE --input FILE --out RESPONSE (--rpc URL --deployment FILE --keystore FILE [--request-signature FILE] | --no-ledger) [--session HEX] [--modes LIST] [--json]",
+    "--request FILE --type TYPE --input FILE --out RESPONSE (--rpc URL --deployment FILE --keystore FILE [--request-signature FILE] [--signature-out FILE] | --no-ledger) [--session HEX] [--modes LIST] [--json]",
   help: [
     "  --request FILE       the requester's request file (- reads stdin)",
     "  --request-signature FILE  with the ledger: the requester's signature binding the request to",
     "                       its session (default: REQUEST.sig.json; needed with --request -)",
     OPTION_HELP.type,
     OPTION_HELP.input,
-    "  --out FILE           the response file, to carry back to the requester, and beside it",
-    "                       FILE.sig.json, this institution's MatchResponse signature (carry it too)",
+    "  --out FILE           the response file, to carry back to the requester, and beside it (with",
+    "                       the ledger) FILE.sig.json, its MatchResponse signature (carry it too);",
+    OPTION_HELP.stdoutOut,
+    "  --signature-out FILE with the ledger: where the signature goes instead (needed with --out -;",
+    "                       a file, never -)",
     LEDGER_HELP,
     "  --session HEX        refuse a request of any other tag (the protocol's session id)",
     `  --modes LIST         modes answered, separated by commas (default ${MODES.join(",")})`,
@@ -697,6 +777,7 @@ const respond: Command = {
     request: { type: "string" },
     "request-signature": { type: "string" },
     out: { type: "string" },
+    "signature-out": { type: "string" },
     session: { type: "string" },
     modes: { type: "string" },
     json: { type: "boolean" },
@@ -706,6 +787,8 @@ const respond: Command = {
     const onLedger = usesLedger(values);
     const type = identifierType(values);
     const out = required(values, "out");
+    const signatureOut = signatureOutFor(values, out, "response", onLedger);
+    const say = reporter(values, out, "response");
     const max = maxElements(values);
     const only = str(values, "session") === undefined ? undefined : sessionId(values);
     const answered = modes(values);
@@ -748,7 +831,7 @@ const respond: Command = {
         );
         const summary = { ...providerRecord(outcome), out };
         const { sessionId: tag, ...rest } = summary;
-        if (gatekeeper !== null && checked !== null) {
+        if (gatekeeper !== null && checked !== null && signatureOut !== undefined) {
           const signature = await gatekeeper.attest(checked, outcome);
           const file: ResponseSignatureFile = {
             format: "veritrace-match-response-signature/1",
@@ -759,7 +842,7 @@ const respond: Command = {
             providerSetSize: String(outcome.providerCount),
             provider: signature,
           };
-          writeFileAtomic(signatureFileOf(out), `${JSON.stringify(file, null, 2)}\n`);
+          writeFileAtomic(signatureOut, `${JSON.stringify(file, null, 2)}\n`);
         }
         writeMessageFile(out, outcome.response);
         const ledgerSession = checked?.sessionId.toString();
@@ -769,13 +852,14 @@ const respond: Command = {
               tag,
               ...rest,
               ...(ledgerSession === undefined ? {} : { ledgerSessionId: ledgerSession }),
+              ...(signatureOut === undefined ? {} : { signature: signatureOut }),
             }),
           );
         else
-          console.log(
+          say(
             `response for ${ledgerSession === undefined ? "" : `session ${ledgerSession}, `}tag ${tag} (${summary.mode}): ${summary.requestCount.toLocaleString("en")} re-blinded, ` +
-              `${summary.providerCount.toLocaleString("en")} of ours, in ${out}` +
-              `${ledgerSession === undefined ? "" : ` (signature in ${signatureFileOf(out)})`}\ntranscript ${summary.transcriptDigest}`,
+              `${summary.providerCount.toLocaleString("en")} of ours, ${written(out)}` +
+              `${signatureOut === undefined ? "" : ` (signature in ${signatureOut})`}\ntranscript ${summary.transcriptDigest}`,
           );
         return 0;
       } catch (error) {
@@ -805,10 +889,9 @@ const finish: Command = {
     "  --signature FILE     the provider's response signature (default: RESPONSE.sig.json; needed",
     "                       with --response -)",
     "  --to-cosign FILE     with the ledger: the result, signed by this institution, for the",
-    "                       provider's `match cosign` (carry it to the provider)",
+    "                       provider's `match cosign` (carry it to the provider; a file, never -)",
     LEDGER_HELP,
-    "  --out FILE           write the result (JSON, mode 0600) there and print a summary",
-    "                       (default: the result on stdout)",
+    OPTION_HELP.resultOut,
     OPTION_HELP.json,
     "  --keep-state         keep the state file (it holds the session's secret)",
     OPTION_HELP.maxElements,
@@ -833,6 +916,11 @@ const finish: Command = {
     oneStdin(values, ["response", "signature"]);
     const onLedger = usesLedger(values);
     const stateFile = stateOption(values);
+    refuseStdout(
+      values,
+      "to-cosign",
+      "the signed result is a file carried to the provider, and stdout carries the result or its summary",
+    );
     const responseFile = required(values, "response");
     const signatureFile = onLedger
       ? signatureFileFor(values, "signature", responseFile)
@@ -914,7 +1002,8 @@ const cosign: Command = {
   usage: "--result FILE --out FILE --rpc URL --deployment FILE --keystore FILE",
   help: [
     "  --result FILE        the requester's result to co-sign (match finish --to-cosign; - reads stdin)",
-    "  --out FILE           this institution's co-signature, to carry back to the requester",
+    "  --out FILE           this institution's co-signature, to carry back to the requester;",
+    "                       - writes it to stdout, the sentence then to stderr",
     LEDGER_HELP.split("\n").slice(0, -1).join("\n"),
     "Checks on the ledger that the session is this institution's and Responded, that the",
     "result names the recorded tag and digests, that the cardinality is within both sets, and",
@@ -924,13 +1013,14 @@ const cosign: Command = {
   async run(values) {
     const file = required(values, "result");
     const out = required(values, "out");
+    const say = reporter(values, out, "co-signature");
     return requireLedger(values, "match cosign", async (ledger) => {
       const body = readJson(file, "the result");
       const answer = await new ProviderLedger(ledger).cosign(body, { requireAnswered: false });
-      writeFileAtomic(out, `${JSON.stringify(answer, null, 2)}\n`);
+      writeOutput(out, `${JSON.stringify(answer, null, 2)}\n`);
       const { result } = parseCosignRequest(body);
-      console.log(
-        `co-signed the result of session ${answer.sessionId} (cardinality ${result.cardinality}) in ${out}`,
+      say(
+        `co-signed the result of session ${answer.sessionId} (cardinality ${result.cardinality}) ${written(out)}`,
       );
       return 0;
     });

@@ -1,6 +1,7 @@
 /**
  * Files of the air-gapped mode and of the results: written whole or not at all (a temporary file
- * beside the target, then a rename), read within the limits; `-` reads a message from stdin.
+ * beside the target, then a rename), read within the limits; `-` reads a message from stdin, and
+ * `--out -` writes one to stdout.
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
@@ -37,6 +38,8 @@ export function writeFileAtomic(
   content: string | Uint8Array | readonly Uint8Array[],
   mode = 0o644,
 ): void {
+  // `-` means stdout wherever a file is written: a file named `-` is never created.
+  if (isStdin(file)) throw new MatchError("internal", "cannot write a file named - (stdout)");
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
   const parts =
     typeof content === "string"
@@ -64,9 +67,26 @@ export function writeFileAtomic(
   }
 }
 
-/** Writes a message file atomically. */
+/**
+ * Writes an output: to stdout for `-`, else to `file` atomically (see {@link writeFileAtomic},
+ * `mode` for a new file).
+ */
+export function writeOutput(
+  file: string,
+  content: string | Uint8Array | readonly Uint8Array[],
+  mode = 0o644,
+): void {
+  if (!isStdin(file)) {
+    writeFileAtomic(file, content, mode);
+    return;
+  }
+  const parts = typeof content === "string" || content instanceof Uint8Array ? [content] : content;
+  for (const part of parts) process.stdout.write(part);
+}
+
+/** Writes a message file atomically, or to stdout for `-`. */
 export function writeMessageFile(file: string, message: PsiMessage): void {
-  writeFileAtomic(file, encodeMessage(message));
+  writeOutput(file, encodeMessage(message));
 }
 
 /** A message file's bytes (stdin for `-`), refused beyond the size `maxElements` allows. */

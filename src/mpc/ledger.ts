@@ -157,7 +157,7 @@ export function usesLedger(values: OptionValues): boolean {
       values,
       name,
       name === "deployment"
-        ? "the consortium's deployment record is named as a file"
+        ? "a command that signs reads the deployment record from a file; stdin is left for its input"
         : "a secret is read from a file of its own, never from stdin",
     );
   const named = (["rpc", "deployment", "keystore"] as const).filter(

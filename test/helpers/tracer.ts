@@ -171,12 +171,17 @@ export interface CommandResult {
   stderr: string;
 }
 
+/** A finished command's result, with its stdout's bytes (a binary output, such as `--out -`). */
+export interface CommandOutput extends CommandResult {
+  stdoutBytes: Buffer;
+}
+
 /** Runs `veritrace …` (bin/veritrace.mjs) to its end; `input`, if given, is its stdin. */
 export async function runVeritrace(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
   input?: string | Uint8Array,
-): Promise<CommandResult> {
+): Promise<CommandOutput> {
   const child = spawn(process.execPath, [path.join(ROOT, "bin", "veritrace.mjs"), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -185,13 +190,16 @@ export async function runVeritrace(
   // A command that reads no stdin, or stops reading it, closes the pipe: EPIPE is expected.
   child.stdin?.on("error", () => {});
   if (input !== undefined) child.stdin?.end(input);
-  let stdout = "";
+  const out: Buffer[] = [];
   let stderr = "";
-  child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stdout?.on("data", (c: Buffer) => out.push(c));
   child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve, reject) => {
     child.once("error", reject);
-    child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.once("close", (code, signal) => {
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ code, signal, stdout: stdoutBytes.toString(), stderr, stdoutBytes });
+    });
   });
 }
 

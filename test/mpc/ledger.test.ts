@@ -736,6 +736,105 @@ describe("veritrace match on the ledger: two processes and the chain", function 
     expect((await matchSession(node.contracts, id))?.status).to.equal("completed");
   });
 
+  it("air-gapped, each step writing its output to stdout (--out -), the signatures to --signature-out; the session completes", async function () {
+    const blindArgs = ["--request", more.toString(), "--mode", "psi", "--type", "phone"];
+    const blindTo = [...blindArgs, "--input", file("suspects.txt"), "--out", "-"];
+    // A request on stdout has nothing beside it: its signature file must be named, before the
+    // session is opened.
+    const unsigned = await matchCommand(
+      "blind",
+      [...blindTo, "--state", file("out-state-unsigned.json")],
+      "police",
+    );
+    expectOneLine(unsigned, "match blind", /give --signature-out FILE for its signature$/, 2);
+    expect(existsSync(file("out-state-unsigned.json"))).to.equal(false);
+    const blind = await step(
+      "blind",
+      [
+        ...blindTo,
+        "--state",
+        file("out-state.json"),
+        "--signature-out",
+        file("out-request.sig.json"),
+      ],
+      "police",
+    );
+    expect(blind.stderr).to.match(
+      /^request for session \d+, tag 0x[0-9a-f]{64} \(psi\): 60 identifiers on stdout \(signature in .*out-request\.sig\.json\); keep .* private until match finish\n$/,
+    );
+    const state = JSON.parse(readFileSync(file("out-state.json"), "utf8")) as {
+      ledger: { sessionId: string };
+    };
+    const id = BigInt(state.ledger.sessionId);
+    writeFileSync(file("out-request.psi"), blind.stdoutBytes);
+    const respond = await step(
+      "respond",
+      [
+        "--request",
+        file("out-request.psi"),
+        "--request-signature",
+        file("out-request.sig.json"),
+        "--type",
+        "phone",
+        "--input",
+        file("subscribers.txt"),
+        "--out",
+        "-",
+        "--signature-out",
+        file("out-response.sig.json"),
+      ],
+      "telecom",
+    );
+    expect(respond.stderr).to.match(
+      new RegExp(
+        `^response for session ${id}, tag .* on stdout \\(signature in .*out-response\\.sig\\.json\\)\n`,
+      ),
+    );
+    const finish = await step(
+      "finish",
+      [
+        "--state",
+        file("out-state.json"),
+        "--response",
+        "-",
+        "--signature",
+        file("out-response.sig.json"),
+        "--to-cosign",
+        file("out-to-cosign.json"),
+        "--out",
+        "-",
+      ],
+      "police",
+      respond.stdoutBytes,
+    );
+    expect(finish.stderr).to.equal("");
+    const result = JSON.parse(finish.stdout) as ResultFile;
+    expect(result.ledger.sessionId).to.equal(id.toString());
+    expect([...(result.matches ?? [])].sort()).to.deep.equal([...common].sort());
+    const cosign = await step(
+      "cosign",
+      ["--result", file("out-to-cosign.json"), "--out", "-"],
+      "telecom",
+    );
+    expect(cosign.stderr).to.match(
+      new RegExp(`^co-signed the result of session ${id} \\(cardinality 15\\) on stdout\n$`),
+    );
+    await step(
+      "record",
+      ["--result", file("out-to-cosign.json"), "--cosignature", "-"],
+      "police",
+      cosign.stdoutBytes,
+    );
+    expect(await matchSession(node.contracts, id)).to.deep.include({
+      status: "completed",
+      cardinality: 15n,
+      resultCommitment: result.resultCommitment,
+    });
+    expect(existsSync(file("-")) || existsSync(path.join(ROOT, "-")), "a file named -").to.equal(
+      false,
+    );
+  });
+
   it("reaches a node that wants credentials with --rpc-header or the URL's user and password; without them, one line and nothing opened", async function () {
     const token = randomBytes(16).toString("hex");
     const nodePassword = "n0de:p@ss/word";

@@ -920,6 +920,8 @@ interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** Stdout's bytes (a message written with --out -). */
+  stdoutBytes: Buffer;
 }
 
 /** Runs `veritrace …`; `input`, if given, is its stdin. */
@@ -936,13 +938,16 @@ function runCli(
   // A command that stops reading (an input over its limit) closes the pipe: EPIPE is expected.
   child.stdin?.on("error", () => {});
   if (input !== undefined) child.stdin?.end(input);
-  let stdout = "";
+  const out: Buffer[] = [];
   let stderr = "";
-  child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stdout?.on("data", (c: Buffer) => out.push(c));
   child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve, reject) => {
     child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
+    child.once("close", (code) => {
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ code, stdout: stdoutBytes.toString(), stderr, stdoutBytes });
+    });
   });
 }
 
@@ -1426,5 +1431,201 @@ describe("veritrace match: air-gapped files", function () {
       "a-token-that-would-be-long-enough-0123456789\n",
     );
     expectOneLineError(token, "match run", /--token-file cannot be - \(stdin\)/, 2);
+  });
+
+  it("--out - writes the request, the response and the result to stdout, the sentence to stderr, as the files would hold them", async function () {
+    const session = randomBytes(32).toString("hex");
+    const common = randomPhones(3);
+    writeFileSync(file("mine-out.txt"), [...common, ...randomPhones(4)].join("\n"));
+    writeFileSync(file("theirs-out.txt"), [...randomPhones(5), ...common].join("\n"));
+    const blindArgs = (out: string, state: string) => [
+      "match",
+      "blind",
+      "--no-ledger",
+      "--session",
+      session,
+      "--mode",
+      "psi",
+      "--type",
+      "phone",
+      "--input",
+      file("mine-out.txt"),
+      "--out",
+      out,
+      "--state",
+      state,
+    ];
+    const respondArgs = (request: string, out: string) => [
+      "match",
+      "respond",
+      "--no-ledger",
+      "--request",
+      request,
+      "--type",
+      "phone",
+      "--input",
+      file("theirs-out.txt"),
+      "--out",
+      out,
+    ];
+    const finishArgs = (state: string, response: string, out: string) => [
+      "match",
+      "finish",
+      "--no-ledger",
+      "--state",
+      state,
+      "--response",
+      response,
+      "--out",
+      out,
+    ];
+    // The session through files, the control.
+    for (const r of [
+      await runCli(blindArgs(file("out-request.bin"), file("out-state-1.json"))),
+      await runCli(respondArgs(file("out-request.bin"), file("out-response.bin"))),
+      await runCli(
+        finishArgs(file("out-state-1.json"), file("out-response.bin"), file("out-result.json")),
+      ),
+    ])
+      expect(r.code, r.stderr).to.equal(0);
+    const fromFiles = JSON.parse(readFileSync(file("out-result.json"), "utf8")) as PsiResult;
+
+    // The same session through stdout (and stdin): blinding is randomized, so the messages are
+    // compared by their headers and the result by what it finds.
+    const blind = await runCli(blindArgs("-", file("out-state-2.json")));
+    expect(blind.code, blind.stderr).to.equal(0);
+    expect(blind.stderr).to.match(
+      /^request for tag 0x[0-9a-f]{64} \(psi\): 7 identifiers on stdout; keep .*out-state-2\.json private until match finish\n$/,
+    );
+    const request = decodeRequest(blind.stdoutBytes);
+    const control = decodeRequest(readFileSync(file("out-request.bin")));
+    expect({ ...request.header, bodySha256: "" }).to.deep.equal({
+      ...control.header,
+      bodySha256: "",
+    });
+
+    const respond = await runCli(respondArgs("-", "-"), {}, blind.stdoutBytes);
+    expect(respond.code, respond.stderr).to.equal(0);
+    expect(respond.stderr).to.match(
+      /: 7 re-blinded, 8 of ours, on stdout\ntranscript 0x[0-9a-f]{64}\n$/,
+    );
+    const response = decodeResponse(respond.stdoutBytes);
+    expect([response.header.requestDigest, response.header.providerCount]).to.deep.equal([
+      request.digest,
+      8,
+    ]);
+
+    const finish = await runCli(
+      finishArgs(file("out-state-2.json"), "-", "-"),
+      {},
+      respond.stdoutBytes,
+    );
+    expect(finish.code, finish.stderr).to.equal(0);
+    expect(finish.stderr).to.equal("");
+    // The result document on stdout, as --out FILE holds it (and as without --out).
+    const result = JSON.parse(finish.stdout) as PsiResult;
+    expect(Object.keys(result)).to.deep.equal(Object.keys(fromFiles));
+    expect([...(result.matches ?? [])].sort()).to.deep.equal([...(fromFiles.matches ?? [])].sort());
+    expect([...(result.matches ?? [])].sort()).to.deep.equal([...common].sort());
+    expect(existsSync(file("out-state-2.json"))).to.equal(false);
+    expect(existsSync(path.join(ROOT, "-")), "a file named - in the working directory").to.equal(
+      false,
+    );
+  });
+
+  it("--out - refuses what stdout can't carry beside the output: one usage line, exit 2, nothing written", async function () {
+    const session = randomBytes(32).toString("hex");
+    writeFileSync(file("refused.txt"), `${randomPhones(1)[0] ?? ""}\n`);
+    const blind = (...extra: string[]) =>
+      runCli([
+        "match",
+        "blind",
+        "--session",
+        session,
+        "--mode",
+        "psi",
+        "--type",
+        "phone",
+        "--input",
+        file("refused.txt"),
+        "--state",
+        file("refused-state.json"),
+        ...extra,
+      ]);
+    // Checked before the ledger is reached: these files need not exist.
+    const ledger = [
+      "--request",
+      "1",
+      "--rpc",
+      "http://127.0.0.1:9",
+      "--deployment",
+      file("no-deployment.json"),
+      "--keystore",
+      file("no-keystore.json"),
+    ];
+    const cases: [string, CliResult, RegExp][] = [
+      [
+        "match blind",
+        await blind("--no-ledger", "--out", "-", "--json"),
+        /--out - writes the request to stdout, where --json would print its summary: give --out FILE with --json$/,
+      ],
+      [
+        "match blind",
+        await blind(...ledger, "--out", "-"),
+        /--out - writes the request to stdout, with nothing beside it: give --signature-out FILE for its signature$/,
+      ],
+      [
+        "match blind",
+        await blind(...ledger, "--out", file("refused.bin"), "--signature-out", "-"),
+        /--signature-out cannot be - \(stdout\): the signature is a file of its own/,
+      ],
+      [
+        "match blind",
+        await blind("--no-ledger", "--out", "-", "--signature-out", file("refused.sig.json")),
+        /--signature-out goes with the ledger/,
+      ],
+      [
+        "match respond",
+        await runCli([
+          "match",
+          "respond",
+          "--no-ledger",
+          "--request",
+          file("piped-request.bin"),
+          "--type",
+          "phone",
+          "--input",
+          file("refused.txt"),
+          "--out",
+          "-",
+          "--json",
+        ]),
+        /--out - writes the response to stdout, where --json would print its summary/,
+      ],
+      [
+        "match finish",
+        await runCli([
+          "match",
+          "finish",
+          ...ledger.slice(2),
+          "--state",
+          file("refused-state.json"),
+          "--response",
+          file("piped-response.bin"),
+          "--to-cosign",
+          "-",
+        ]),
+        /--to-cosign cannot be - \(stdout\): the signed result is a file carried to the provider/,
+      ],
+    ];
+    for (const [command, result, pattern] of cases) {
+      expectOneLineError(result, command, pattern, 2);
+      expect(result.stdout).to.equal("");
+    }
+    for (const never of ["refused-state.json", "refused.bin", "refused.sig.json", "-"])
+      expect(existsSync(file(never)), never).to.equal(false);
+    expect(existsSync(path.join(ROOT, "-")), "a file named - in the working directory").to.equal(
+      false,
+    );
   });
 });

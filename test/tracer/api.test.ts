@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -1137,13 +1137,18 @@ describe("tracer API", function () {
       });
     }
 
-    /** Starts the command and waits for its one line; `stop` sends SIGTERM and waits for the exit. */
-    async function start(args: string[], extraEnv: Record<string, string> = {}) {
+    /**
+     * Starts the command and waits for its one line; `stop` sends SIGTERM and waits for the exit.
+     * `input`, if given, is its stdin.
+     */
+    async function start(args: string[], extraEnv: Record<string, string> = {}, input?: string) {
       const child = spawn(process.execPath, ["bin/veritrace.mjs", "serve", ...args], {
         cwd: ROOT,
         env: { ...env(), ...extraEnv },
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: ["pipe", "pipe", "pipe"],
       });
+      // Without input, stdin ends at once, as /dev/null would.
+      child.stdin.end(input);
       let stdout = "";
       let stderr = "";
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -1258,6 +1263,28 @@ describe("tracer API", function () {
       expect((await call(base, "/cases")).status).to.equal(200);
       expect((await call(base, "/cases", { token: OTHER_TOKEN })).status).to.equal(200);
       expect((await server.stop()).code).to.equal(0);
+    });
+
+    it("takes its tokens from stdin for --tokens -, as a secrets manager pipes them", async function () {
+      const log = path.join(dir, "stdin-tokens.access.jsonl");
+      const server = await start(
+        ["--db", dir, "--port", "0", "--tokens", "-", "--access-log", log],
+        {},
+        `# from the vault\nanalyst ${TOKEN}\n`,
+      );
+      const base = /(http:\S+)/.exec(server.line)?.[1] ?? "";
+      await failing(base, "/cases", 401, { token: null });
+      await failing(base, "/cases", 401, { token: OTHER_TOKEN });
+      expect((await call(base, "/cases")).status).to.equal(200);
+      const end = await server.stop();
+      expect([end.code, end.stderr]).to.deep.equal([0, ""]);
+      // Named as in a file: the access log says who read.
+      const entries = readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { token: string | null; status: number });
+      expect(entries.map((e) => [e.token, e.status])).to.deep.include(["analyst", 200]);
+      expect(existsSync(path.join(ROOT, "-")), "a file named -").to.equal(false);
     });
   });
 });

@@ -115,6 +115,112 @@ describe("veritrace: command-line conventions", function () {
     expect(line).to.match(/^start y+ …\(\d+ characters left out\)… y+ end$/);
   });
 
+  describe("- for stdin, wherever a file is read", function () {
+    const ADDRESS = `0x${"11".repeat(20)}`;
+    /** A node where nothing listens: every case below ends before it is asked. */
+    const NOWHERE = "http://127.0.0.1:9";
+    const dash = path.join(ROOT, "-");
+
+    /** The error lines: one, naming the command. */
+    function oneLineError(r: { code: number | null; stdout: string; stderr: string }): string {
+      const lines = r.stderr.split("\n").filter((l) => l !== "");
+      expect(lines, r.stderr).to.have.length(1);
+      expect(r.stdout).to.equal("");
+      return lines[0] ?? "";
+    }
+
+    it("reads --config, --tokens, --deployment and --lists from stdin as from the file: the same answer, naming stdin", async function () {
+      const write = (name: string, text: string) => {
+        const file = path.join(tmp, name);
+        writeFileSync(file, text);
+        return file;
+      };
+      const cases: [string, string[], string, number][] = [
+        [
+          write("risk.json", '{"saturation": 0}\n'),
+          ["risk", ADDRESS, "--rpc", NOWHERE, "--config"],
+          "--db",
+          2,
+        ],
+        [
+          write("screen-risk.json", '{"saturation": 0}\n'),
+          ["screen", write("one.txt", `${ADDRESS}\n`), "--rpc", NOWHERE, "--config"],
+          "--db",
+          2,
+        ],
+        [
+          write("tokens", "# API tokens\nanalyst short\n"),
+          ["serve", "--no-web", "--tokens"],
+          "--db",
+          1,
+        ],
+        [
+          write("deployment.json", '{"version": 1'),
+          ["index", "--rpc", NOWHERE, "--deployment"],
+          "--db",
+          1,
+        ],
+        [
+          write("deployment-2.json", '{"version": 1}'),
+          ["serve", "--insecure-local", "--follow", "--rpc", NOWHERE, "--deployment"],
+          "--db",
+          1,
+        ],
+        [write("list.json", '{"version": 2}'), ["freezes", "--lists"], "--db", 1],
+      ];
+      for (const [file, args, dbOption, code] of cases) {
+        const db = newDb();
+        const fromFile = await runVeritrace([...args, file, dbOption, db]);
+        const fromStdin = await runVeritrace([...args, "-", dbOption, db], {}, readFileSync(file));
+        expect([fromFile.code, fromStdin.code], args.join(" ")).to.deep.equal([code, code]);
+        const line = oneLineError(fromFile);
+        expect(line, args.join(" ")).to.include(file);
+        expect(oneLineError(fromStdin)).to.equal(line.replaceAll(file, "stdin"));
+        expect(existsSync(db), "a store was created").to.equal(false);
+      }
+      expect(existsSync(dash), "a file named -").to.equal(false);
+    });
+
+    it("refuses a second -, - for a signing command's files and for the access log: one usage line, exit 2, nothing created", async function () {
+      const cases: [string[], RegExp][] = [
+        [
+          ["serve", "--tokens", "-", "--follow", "--rpc", NOWHERE, "--deployment", "-"],
+          /^veritrace serve: only one input can be - \(stdin\), which is read once; got - for --tokens and --deployment$/,
+        ],
+        [
+          ["screen", "-", "--rpc", NOWHERE, "--config", "-"],
+          /^veritrace screen: only one input can be - \(stdin\), which is read once; got - for --config and FILE$/,
+        ],
+        [
+          ["risk", ADDRESS, "--rpc", NOWHERE, "--labels", "-", "--config", "-"],
+          /^veritrace risk: only one input can be - \(stdin\), which is read once; got - for --labels and --config$/,
+        ],
+        [
+          ["access-log", "anchor", "--log", "-", "--rpc", NOWHERE, "--deployment", "-"],
+          /^veritrace access-log anchor: --deployment cannot be - \(stdin\): a command that signs reads the deployment record from a file; stdin is left for the log$/,
+        ],
+        [
+          ["access-log", "anchor", "--log", "-", "--rpc", NOWHERE, "--keystore", "-"],
+          /^veritrace access-log anchor: --keystore cannot be - \(stdin\): a secret is read from a file of its own/,
+        ],
+        [
+          ["serve", "--insecure-local", "--access-log", "-"],
+          /^veritrace serve: --access-log cannot be - \(stdout\): the access log is a file the server keeps/,
+        ],
+      ];
+      for (const [args, message] of cases) {
+        const db = newDb();
+        // access-log anchor has no store.
+        const store = args[0] === "access-log" ? [] : ["--db", db];
+        const r = await runVeritrace([...args, ...store], {}, '{"version": 1}\n');
+        expect(r.code, r.stderr).to.equal(2);
+        expect(oneLineError(r)).to.match(message);
+        expect(existsSync(db), "a store was created").to.equal(false);
+      }
+      expect(existsSync(dash), "a file named -").to.equal(false);
+    });
+  });
+
   it("verify distinguishes could not check (exit 3) from does not verify (exit 1)", async function () {
     // An entry file that can't be read: nothing could be checked.
     const r = await runVeritrace([

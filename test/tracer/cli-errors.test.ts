@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -7,6 +7,7 @@ import pg from "pg";
 import { writeDeployment, type DeploymentRecord } from "../../src/client/index.js";
 import { freePort } from "../../scripts/lib/local-chain.js";
 import {
+  ROOT,
   createPostgresDatabase,
   runVeritrace,
   startConsortiumNode,
@@ -76,6 +77,28 @@ describe("veritrace index: bad input", function () {
     expect(result.code, result.stderr).to.equal(0);
     expect(result.stdout).to.match(/^indexed up to block \d+: \d+ new events/);
     expect(existsSync(db)).to.equal(true);
+  });
+
+  it("reads the deployment record from stdin for --deployment -, as from the file", async function () {
+    const [db1, db2] = [newDbDir(), newDbDir()];
+    const fromFile = await runVeritrace([
+      "index",
+      "--rpc",
+      node.url,
+      "--deployment",
+      good,
+      "--db",
+      db1,
+    ]);
+    const fromStdin = await runVeritrace(
+      ["index", "--rpc", node.url, "--deployment", "-", "--db", db2],
+      {},
+      readFileSync(good),
+    );
+    expect([fromFile.code, fromStdin.code], fromStdin.stderr).to.deep.equal([0, 0]);
+    expect(fromStdin.stdout.replace(db2, "DB")).to.equal(fromFile.stdout.replace(db1, "DB"));
+    expect(fromStdin.stdout).to.match(/^indexed up to block \d+: [1-9]\d* new events/);
+    expect(existsSync(path.join(ROOT, "-")), "a file named -").to.equal(false);
   });
 
   describe("exit code 1, nothing written", function () {

@@ -1,6 +1,13 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -29,6 +36,7 @@ import { Store } from "../../src/tracer/store/store.js";
 import { deployConsortium } from "../../scripts/lib/deploy.js";
 import { onboard } from "../../scripts/lib/activity.js";
 import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
+import { ROOT, runVeritrace, type CommandResult } from "../helpers/tracer.js";
 
 const run = promisify(execFile);
 const TOKEN = "0xdac17f958d2ee523a2206206994597c13d831ec7";
@@ -288,6 +296,48 @@ describe("tracer: freeze requests, requested vs frozen", function () {
       expect(refused?.stderr).to.match(
         /^veritrace freezes: .*freeze-1-request\.json: freeze 1: the list's 2 items have root/,
       );
+    } finally {
+      store = await Store.open(await openDatabase(path.join(dir, "db")));
+    }
+  });
+
+  it("reads the lists from stdin for --lists -, or from one file, as from the directory", async function () {
+    await store.close();
+    try {
+      const db = path.join(dir, "db");
+      const freezes = (lists: string, input?: string) =>
+        runVeritrace(["freezes", "--db", db, "--lists", lists, "--json"], {}, input);
+      const report = (r: CommandResult) => {
+        expect(r.code, r.stderr).to.equal(0);
+        return JSON.parse(r.stdout) as Awaited<ReturnType<typeof freezeReport>>;
+      };
+      // As `jq -s . DIR/*.json` pipes them: every list of the directory in one array.
+      const texts = readdirSync(listsDir)
+        .sort()
+        .map((name) => readFileSync(path.join(listsDir, name), "utf8"));
+      const fromDir = report(await freezes(listsDir));
+      expect(report(await freezes("-", `[${texts.join(",")}]`))).to.deep.equal(fromDir);
+      // One list alone, in a file or on stdin, as a directory holding only it.
+      const only = writeLists(path.join(dir, "one-list"), [lists[1] as FreezeList]);
+      const [name] = readdirSync(only);
+      const single = path.join(only, name ?? "");
+      const fromOne = report(await freezes(only));
+      expect(fromOne.lines).to.not.deep.equal(fromDir.lines);
+      expect(report(await freezes(single))).to.deep.equal(fromOne);
+      expect(report(await freezes("-", readFileSync(single, "utf8")))).to.deep.equal(fromOne);
+      // A wrong list is named by its place in the array.
+      const wrong = lists[0] as FreezeList & { kind: "request" };
+      const refused = await freezes(
+        "-",
+        `[${texts[1]},${freezeListJson({ ...wrong, items: wrong.items.map((i) => ({ ...i, amount: i.amount + 1n })) })}]`,
+      );
+      expect(refused.code).to.equal(1);
+      expect(refused.stdout).to.equal("");
+      expect(refused.stderr.trim().split("\n")).to.have.length(1);
+      expect(refused.stderr).to.match(
+        /^veritrace freezes: stdin list 2: freeze 1: the list's 2 items have root/,
+      );
+      expect(existsSync(path.join(ROOT, "-")), "a file named -").to.equal(false);
     } finally {
       store = await Store.open(await openDatabase(path.join(dir, "db")));
     }

@@ -210,6 +210,44 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
       ]);
     });
 
+    it("reads --config from stdin for -, as from the file; screen too", async function () {
+      const config = '{"thresholds": {"high": 60}}\n';
+      const file = path.join(tmp, "strict.json");
+      writeFileSync(file, config);
+      const fromFile = lastJson(await risk(who["C1"] as string, "--config", file, "--json"));
+      const fromStdin = lastJson(
+        await runVeritrace(
+          [
+            "risk",
+            who["C1"] as string,
+            ...["--rpc", node.url, "--token", tokenAddress, "--db", db],
+            ...["--config", "-", "--json"],
+          ],
+          {},
+          config,
+        ),
+      );
+      expect(fromStdin).to.deep.equal(fromFile);
+      // The configuration was read: 50 points are high by default, medium under it.
+      expect([fromFile["score"], fromFile["verdict"]]).to.deep.equal([50, "medium"]);
+      const list = path.join(tmp, "c1.txt");
+      writeFileSync(list, `${who["C1"]}\n`);
+      const screened = await runVeritrace(
+        [
+          "screen",
+          list,
+          ...["--rpc", node.url, "--token", tokenAddress, "--db", db],
+          ...["--config", "-", "--csv", "--out", "-"],
+        ],
+        {},
+        config,
+      );
+      expect(screened.code, screened.stderr).to.equal(0);
+      expect(screened.stdout).to.equal((await screen(list, ["--config", file, "--csv"])).stdout);
+      expect(screened.stdout).to.match(/,50,medium,/);
+      expect(existsSync(path.join(ROOT, "-")), "a file named -").to.equal(false);
+    });
+
     it("prints a table and the paths for people", async function () {
       const r = await risk(who["C1"] as string);
       expect(r.code, r.stderr).to.equal(0);

@@ -2,11 +2,17 @@
  * `veritrace serve`: the read-only HTTP API over the store. Only types come from the CLI's
  * commands module: it lists this command, so importing its values here would be a cycle.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { readDeployment } from "../../client/deployment.js";
 import type { Command, Values } from "../cli/commands.js";
-import { Follower, SYNC_HELP, SYNC_OPTIONS, syncSettings } from "../cli/follow.js";
+import {
+  Follower,
+  SYNC_HELP,
+  SYNC_OPTIONS,
+  readDeploymentInput,
+  syncSettings,
+} from "../cli/follow.js";
+import { inputName, oneStdin, readInputText, refuseStdout } from "../cli/input.js";
 import { logLine } from "../cli/output.js";
 import { TracerError, UsageError } from "../errors.js";
 import { checkNode } from "../indexer/sync.js";
@@ -42,24 +48,25 @@ function integerOption(values: Values, name: string, min: number, max: number): 
 const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 /**
- * Tokens from a file (one a line, `NAME TOKEN` or a bare `TOKEN`; blank lines and # comments
- * skipped) and from the environment (the same, separated by commas). A bare token is named by
+ * Tokens from a file (stdin for `-`; one a line, `NAME TOKEN` or a bare `TOKEN`; blank lines and
+ * # comments skipped) and from the environment (the same, separated by commas). A bare token is named by
  * {@link unnamedTokenName}. Refuses a name given to two tokens, and a token under two names (the
  * access log could not tell who read what).
  */
 export function readNamedTokens(file: string | undefined, env: string | undefined): NamedToken[] {
   const items: { text: string; where: string }[] = [];
   if (file !== undefined) {
+    const name = inputName(file);
     let content: string;
     try {
-      content = readFileSync(file, "utf8");
+      content = readInputText(file);
     } catch (error) {
-      throw new TracerError(`cannot read tokens from ${file}: ${(error as Error).message}`);
+      throw new TracerError(`cannot read tokens from ${name}: ${(error as Error).message}`);
     }
     content.split(/\r?\n/).forEach((line, i) => {
       const item = line.trim();
       if (item !== "" && !item.startsWith("#"))
-        items.push({ text: item, where: `${file} line ${i + 1}` });
+        items.push({ text: item, where: `${name} line ${i + 1}` });
     });
   }
   (env ?? "").split(",").forEach((part, i) => {
@@ -132,11 +139,12 @@ export const serveCommand: Command = {
     `  --tokens FILE        API tokens, one a line: "NAME TOKEN" (# comments); also`,
     `                       ${TOKENS_ENV}="name1 token1,name2 token2" (tokens at least`,
     `                       ${MIN_TOKEN_LENGTH} characters; the access log names the token; a bare TOKEN`,
-    "                       is named token-<8 hex digits of its SHA-256>)",
+    "                       is named token-<8 hex digits of its SHA-256>); - reads them from stdin,",
+    "                       e.g. piped from a secrets manager",
     "  --access-log FILE    JSON lines, one per request to a data route (token name, what was read,",
     "                       status, time), written before the answer; default: beside the store",
     "                       directory (DIR.access.jsonl), or .veritrace/api-access.jsonl; anchor it",
-    "                       with veritrace access-log anchor",
+    "                       with veritrace access-log anchor (a file, never -)",
     "  --no-access-log      serve without an access log (testing only)",
     "  --rate N             requests per minute per token (default: no limit)",
     "  --insecure-local     without tokens, serve without authentication: only on 127.0.0.1,",
@@ -145,10 +153,11 @@ export const serveCommand: Command = {
     "  --follow             also index the consortium's events from --rpc into the store, following",
     "                       the head (as veritrace index --follow), in this process: an embedded store",
     "                       takes one process; GET /health shows the follower's progress",
-    "  --deployment FILE    with --follow: the deployment record",
+    "  --deployment FILE    with --follow: the deployment record (- reads it from stdin)",
     ...SYNC_HELP.map((line) => `${line} (with --follow)`),
     "  --web DIR            the dashboard's built files (default dist/web when built: npm run build:web)",
     "  --no-web             serve the API alone",
+    "One of --tokens and --deployment at a time may be - (stdin).",
     "Prints one line, listening on http://HOST:PORT; stops on SIGINT or SIGTERM. See docs/api.md.",
   ].join("\n"),
   options: {
@@ -168,6 +177,14 @@ export const serveCommand: Command = {
     "no-web": { type: "boolean" },
   },
   async run(values) {
+    oneStdin(values, ["tokens", "deployment"]);
+    // The access log is a file kept across restarts, locked while in use and anchored on chain;
+    // stdout carries the server's own lines.
+    refuseStdout(
+      values,
+      "access-log",
+      "the access log is a file the server keeps, locks and continues across restarts",
+    );
     const port = integerOption(values, "port", 0, 65_535) ?? 8787;
     const host = text(values, "host") ?? "127.0.0.1";
     const perMinute = integerOption(values, "rate", 1, 1_000_000);
@@ -218,7 +235,8 @@ export const serveCommand: Command = {
     }
 
     let rpc: RpcClient | undefined;
-    const deployment = deploymentFile === undefined ? undefined : readDeployment(deploymentFile);
+    const deployment =
+      deploymentFile === undefined ? undefined : readDeploymentInput(deploymentFile);
     if (follow && rpcUrl !== undefined && deployment !== undefined) {
       rpc = new RpcClient(rpcUrl, {
         onRetry: (r) => console.log(logLine({ level: "warn", msg: "retrying", ...r })),

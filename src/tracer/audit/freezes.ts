@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import {
   compareFreezeLists,
@@ -12,6 +12,7 @@ import {
   type FreezeRequestList,
   type FreezeResultList,
 } from "../../client/freezes.js";
+import { inputName, isStdin, readInputText } from "../cli/input.js";
 import { TracerError } from "../errors.js";
 import type { Sql } from "../store/db.js";
 
@@ -93,22 +94,59 @@ interface Row {
   args: Record<string, unknown>;
 }
 
-/** Reads every `*.json` file of `dir` as a freeze list; refuses the first that is not one. */
-export function readFreezeLists(dir: string): SourcedFreezeList[] {
+/**
+ * The freeze lists of `--lists`: every `*.json` file of a directory, or one file (stdin for `-`)
+ * holding a list or a JSON array of lists (as `jq -s . DIR/*.json` makes one). Refuses the first
+ * that is not a freeze list, naming it (`FILE list N` in an array).
+ */
+export function readFreezeLists(where: string): SourcedFreezeList[] {
+  if (isStdin(where) || !isDirectory(where)) return readListFile(where);
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith(".json"));
+    names = readdirSync(where).filter((n) => n.endsWith(".json"));
   } catch (error) {
-    throw new TracerError(`--lists ${dir}: ${(error as Error).message}`);
+    throw new TracerError(`--lists ${where}: ${(error as Error).message}`);
   }
   return names.sort().map((name) => {
-    const source = path.join(dir, name);
-    try {
-      return { source, list: parseFreezeList(readFileSync(source, "utf8")) };
-    } catch (error) {
-      throw new TracerError(`${source}: not a freeze list: ${(error as Error).message}`);
-    }
+    const source = path.join(where, name);
+    return sourced(source, () => readFileSync(source, "utf8"));
   });
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** One file of freeze lists: a list, or an array of them. */
+function readListFile(file: string): SourcedFreezeList[] {
+  const name = inputName(file);
+  let text: string;
+  try {
+    text = readInputText(file);
+  } catch (error) {
+    throw new TracerError(`--lists ${name}: ${(error as Error).message}`);
+  }
+  let parsed: unknown = null;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // parseFreezeList says what is wrong with it.
+  }
+  if (!Array.isArray(parsed)) return [sourced(name, () => text)];
+  return parsed.map((item, i) => sourced(`${name} list ${i + 1}`, () => JSON.stringify(item)));
+}
+
+/** A freeze list, its text from `read`; a failure names `source`. */
+function sourced(source: string, read: () => string): SourcedFreezeList {
+  try {
+    return { source, list: parseFreezeList(read()) };
+  } catch (error) {
+    throw new TracerError(`${source}: not a freeze list: ${(error as Error).message}`);
+  }
 }
 
 /** The freezes as the indexed events tell them, in request order. */

@@ -20,7 +20,7 @@ import { authenticatedProvider, nodeError, redactUrl } from "../indexer/rpc.js";
 import { openDatabase } from "../store/db.js";
 import { Store } from "../store/store.js";
 import type { Command, Values } from "./commands.js";
-import { isStdin, readInputText } from "./input.js";
+import { isStdin, readInputText, refuseStdin } from "./input.js";
 import { integer, required, str } from "./options.js";
 import { json, table } from "./output.js";
 
@@ -70,6 +70,7 @@ const anchorCommand: Command = {
     "  --keystore FILE      the institution's encrypted JSON keystore: the anchors are its log's",
     "  --password-file FILE the keystore's password: the file's first line (else",
     "                       VERITRACE_KEYSTORE_PASSWORD, else a hidden prompt on the terminal)",
+    "                       (--deployment, --keystore, --password-file: files, never - for stdin)",
     "  --case ID            bind the batch to this active case (default 0: no case)",
     "  --from SEQ           first entry (default: where this institution's anchors end)",
     "  --to SEQ             last entry (default: the log's last complete line)",
@@ -89,6 +90,19 @@ const anchorCommand: Command = {
     json: { type: "boolean" },
   },
   async run(values) {
+    // As every command that signs: the key and its password are secrets in files of their own
+    // (or the environment, or the terminal's prompt), and stdin is left for the log.
+    refuseStdin(values, "keystore", "a secret is read from a file of its own, never from stdin");
+    refuseStdin(
+      values,
+      "password-file",
+      "a secret is read from a file of its own, never from stdin",
+    );
+    refuseStdin(
+      values,
+      "deployment",
+      "a command that signs reads the deployment record from a file; stdin is left for the log",
+    );
     const file = required(values, "log");
     const rpc = required(values, "rpc");
     if (!/^https?:\/\/\S+$/.test(rpc))

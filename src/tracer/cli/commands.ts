@@ -1,5 +1,4 @@
 import type { ParseArgsConfig } from "node:util";
-import { readDeployment } from "../../client/deployment.js";
 import { UsageError, VERIFY_EXIT_CODES, couldNotCheck } from "../errors.js";
 import { checkNode, Indexer } from "../indexer/sync.js";
 import { RpcClient } from "../indexer/rpc.js";
@@ -33,7 +32,7 @@ import { MATCH_COMMANDS } from "../../mpc/command.js";
 import { inputName, readInputText } from "./input.js";
 import { isoTime, json, logLine, table } from "./output.js";
 import { ProgressBar } from "./progress.js";
-import { Follower, SYNC_HELP, SYNC_OPTIONS, syncSettings } from "./follow.js";
+import { Follower, SYNC_HELP, SYNC_OPTIONS, readDeploymentInput, syncSettings } from "./follow.js";
 
 import { integer, required, str } from "./options.js";
 
@@ -82,7 +81,8 @@ const index: Command = {
     "--rpc URL --deployment FILE [--db URL|DIR] [--from N] [--follow] [--confirmations N] [--finality N]",
   help: [
     "  --rpc URL            JSON-RPC endpoint (hardhat node, anvil, Besu, Geth, …)",
-    "  --deployment FILE    deployment record written by the deployment (chain id, addresses, start block)",
+    "  --deployment FILE    deployment record written by the deployment (chain id, addresses, start",
+    "                       block); - reads it from stdin",
     DB_HELP,
     "  --from N             first block to read into an empty store (default: the deployment's start block)",
     "  --follow             keep following the chain's head; structured log lines on stdout",
@@ -99,7 +99,7 @@ const index: Command = {
   },
   async run(values) {
     const url = rpcUrl(values);
-    const deployment = readDeployment(required(values, "deployment"));
+    const deployment = readDeploymentInput(required(values, "deployment"));
     const fromBlock = integer(values, "from");
     const settings = syncSettings(values);
     const follow = values["follow"] === true;
@@ -471,12 +471,13 @@ const freezesCommand: Command = {
   name: "freezes",
   summary:
     "freeze requests to exchanges and their answers; with the off-chain lists, requested vs frozen",
-  usage: "[--case ID] [--lists DIR] [--db URL|DIR] [--json]",
+  usage: "[--case ID] [--lists DIR|FILE] [--db URL|DIR] [--json]",
   help: [
     "  --case ID            only this case",
-    "  --lists DIR          the freeze lists (*.json) held by the police or the exchange: each is",
-    "                       checked against the roots on chain (exit 1 on a mismatch), then",
-    "                       requested vs frozen is shown per account, with flags",
+    "  --lists DIR|FILE     the freeze lists held by the police or the exchange: a directory's *.json",
+    "                       files, or one file holding a list or a JSON array of lists (- reads it",
+    "                       from stdin); each is checked against the roots on chain (exit 1 on a",
+    "                       mismatch), then requested vs frozen is shown per account, with flags",
     DB_HELP,
     JSON_HELP,
   ].join("\n"),

@@ -3,10 +3,12 @@
  * `veritrace serve --follow` beside the API on the same store handle (an embedded store takes one
  * process, so the follower and the API share it). Its options are defined once, here.
  */
-import type { DeploymentRecord } from "../../client/deployment.js";
+import { parseDeployment, type DeploymentRecord } from "../../client/deployment.js";
+import { InputError } from "../../client/errors.js";
 import { Indexer, type FollowerStatus, type IndexerOptions } from "../indexer/sync.js";
 import type { RpcClient } from "../indexer/rpc.js";
 import type { Store } from "../store/store.js";
+import { inputName, readInputText } from "./input.js";
 import { logLine } from "./output.js";
 import { integer, type OptionValues } from "./options.js";
 
@@ -35,6 +37,28 @@ export function syncSettings(values: OptionValues): SyncSettings {
     finalityDepth: integer(values, "finality") ?? 64,
     pollMs: integer(values, "poll-ms", 10) ?? 250,
   };
+}
+
+/**
+ * The deployment record the indexer follows (`index` and `serve --follow`), from a file or from
+ * stdin for `-`: read once, at start-up, so a pipe (`… | veritrace index --deployment -`) does.
+ * The record is checked as `readDeployment` checks a file; errors name `stdin`.
+ */
+export function readDeploymentInput(file: string): DeploymentRecord {
+  const name = inputName(file);
+  let text: string;
+  try {
+    text = readInputText(file);
+  } catch (error) {
+    throw new InputError(name, `cannot read: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new InputError(name, "is not valid JSON");
+  }
+  return parseDeployment(json, name);
 }
 
 /**

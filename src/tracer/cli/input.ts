@@ -2,7 +2,9 @@
  * `-` for stdin: wherever a command reads a file named by an option or an argument, `-` reads
  * stdin instead (as `--out -` writes to stdout). Stdin can be read only once, so a command takes
  * `-` for one of its inputs at a time ({@link oneStdin}); files that hold state or secrets refuse
- * it ({@link refuseStdin}), each saying why where it does.
+ * it ({@link refuseStdin}), each saying why where it does. Likewise a file written beside the main
+ * output (a signature) refuses `-` for stdout ({@link refuseStdout}): stdout carries one thing.
+ * No command ever writes a file named `-`.
  */
 import { readFileSync, readSync, statSync } from "node:fs";
 import type { OptionValues } from "./options.js";
@@ -132,4 +134,12 @@ export function oneStdin(
  */
 export function refuseStdin(values: OptionValues, name: string, why: string): void {
   if (values[name] === STDIN) throw new UsageError(`--${name} cannot be - (stdin): ${why}`);
+}
+
+/**
+ * Refuses `-` for an option whose file is written beside the command's output (stdout carries one
+ * thing: the output, or the report): `why` says why, in one usage error.
+ */
+export function refuseStdout(values: OptionValues, name: string, why: string): void {
+  if (values[name] === STDIN) throw new UsageError(`--${name} cannot be - (stdout): ${why}`);
 }

@@ -72,7 +72,8 @@ const COMMON_HELP = [
   "  --to-block N         last block (default: the head less --confirmations)",
   "  --since TIME         count transfers from this block time on (unix seconds or ISO 8601)",
   "  --until TIME         count transfers up to this block time",
-  "  --config FILE        score weights, hop factors, saturation, thresholds (JSON; docs/risk.md)",
+  "  --config FILE        score weights, hop factors, saturation, thresholds (JSON; docs/risk.md;",
+  "                       - reads stdin)",
   "  --labels FILE        import a TagPack first (repeat the option for each file; - reads stdin)",
   "  --paths N            paths reported per scoring category (default 3)",
   "  --confirmations N    leave the newest N blocks out (default 0)",
@@ -105,10 +106,13 @@ function time(values: Values, name: string): number | undefined {
   return Math.floor(t / 1000);
 }
 
-/** The options of a screening, checked (usage errors) before the node or the store is touched. */
-function screenOptions(
-  values: Values,
-): Omit<ScreenRequest, "rpc" | "db" | "entries"> & { url: string } {
+type ScreenOptions = Omit<ScreenRequest, "rpc" | "db" | "entries"> & { url: string };
+
+/**
+ * The options of a screening, checked (usage errors) before the node or the store is touched.
+ * Reads --config, which may be stdin: call it once.
+ */
+function screenOptions(values: Values): ScreenOptions {
   const url = httpUrl(values, "rpc");
   const token = str(values, "token") ?? "native";
   try {
@@ -152,10 +156,10 @@ function screenOptions(
 /** Opens the store, imports --labels, runs the screening with progress bars, closes the store. */
 async function runScreening(
   values: Values,
+  { url, ...options }: ScreenOptions,
   entries: readonly ScreenEntry[],
   quiet: boolean,
 ): Promise<ScreenResult> {
-  const { url, ...options } = screenOptions(values);
   const rpc = new RpcClient(url);
   const store = await Store.open(await openDatabase(str(values, "db")));
   try {
@@ -284,7 +288,8 @@ export const riskCommand: Command = {
     const address = positionals[0];
     const problem = addressProblem(address);
     if (problem !== null) throw new UsageError(`${JSON.stringify(address)}: ${problem}`);
-    oneStdin(values, ["labels"]);
+    oneStdin(values, ["labels", "config"]);
+    const options = screenOptions(values);
     const asJson = values["json"] === true;
     const decimalsOption = integer(values, "decimals");
     let plan: PublishPlan | null = null;
@@ -305,7 +310,7 @@ export const riskCommand: Command = {
       readDeployment(plan.deployment);
       key = await unlockKey(plan);
     }
-    const result = await runScreening(values, [{ line: 1, input: address }], asJson);
+    const result = await runScreening(values, options, [{ line: 1, input: address }], asJson);
     const line = result.lines[0];
     if (line === undefined || line.report === null)
       throw new TracerError(`${address}: ${line?.error ?? "not screened"}`);
@@ -391,7 +396,7 @@ export const screenCommand: Command = {
   async run(values, positionals) {
     if (positionals.length !== 1 || positionals[0] === undefined)
       throw new UsageError("expected one file of addresses (.csv or .txt, or - for stdin)");
-    oneStdin(values, ["labels"], positionals);
+    oneStdin(values, ["labels", "config"], positionals);
     const failOn = str(values, "fail-on");
     if (failOn !== undefined && !(VERDICTS as readonly string[]).includes(failOn))
       throw new UsageError(
@@ -408,7 +413,7 @@ export const screenCommand: Command = {
     if (asJson && asCsv) throw new UsageError("--json and --csv: choose one");
     const out = str(values, "out");
     if (out !== undefined && !asJson && !asCsv) throw new UsageError("--out needs --json or --csv");
-    screenOptions(values);
+    const options = screenOptions(values);
     let text: string;
     try {
       // "-" is stdin, as for any command that reads a file.
@@ -422,7 +427,7 @@ export const screenCommand: Command = {
         : format === "csv";
     const entries = parseScreenInput(text, csv);
     if (entries.length === 0) throw new TracerError(`${inputName(file)}: no address in it`);
-    const result = await runScreening(values, entries, false);
+    const result = await runScreening(values, options, entries, false);
     // With --fail-on, the exit code says whether any address reached the level (after the output).
     const verdictCode = (): number => {
       if (failOn === undefined) return 0;

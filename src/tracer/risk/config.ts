@@ -3,7 +3,7 @@
  * what an address received at which an exposure counts in full, and the verdicts' thresholds.
  * docs/risk.md explains each one with a worked example; `--config FILE` overrides any of them.
  */
-import { readFileSync } from "node:fs";
+import { inputName, readInputText } from "../cli/input.js";
 import { TracerError } from "../errors.js";
 import { RISK_CATEGORIES, type RiskCategory } from "../labels/categories.js";
 
@@ -114,21 +114,22 @@ export function riskConfigOf(value: unknown, source = "risk configuration"): Ris
   return { weights, hops: hops as number[], saturation, thresholds };
 }
 
-/** Reads a configuration file (JSON). */
+/** Reads a configuration file (JSON), or stdin for `-`. */
 export function readRiskConfig(file: string): RiskConfig {
+  const name = inputName(file);
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readInputText(file);
   } catch (error) {
-    throw new TracerError(`cannot read ${file}: ${(error as Error).message}`);
+    throw new TracerError(`cannot read ${name}: ${(error as Error).message}`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new TracerError(`${file}: not JSON: ${(error as Error).message}`);
+    throw new TracerError(`${name}: not JSON: ${(error as Error).message}`);
   }
-  return riskConfigOf(parsed, file);
+  return riskConfigOf(parsed, name);
 }
 
 /** The percent of a category's points an exposure keeps at hop distance `d` (0: own label). */

@@ -57,7 +57,7 @@ export function checkPublish(options: {
   const files = { keystore, "password-file": passwordFile, deployment };
   refuseStdin(files, "keystore", "a secret is read from a file of its own, never from stdin");
   refuseStdin(files, "password-file", "a secret is read from a file of its own, never from stdin");
-  refuseStdin(files, "deployment", "the consortium's deployment record is named as a file");
+  refuseStdin(files, "deployment", "it is read twice, again when the label is published");
   const env = process.env[KEYSTORE_PASSWORD_ENV];
   if (passwordFile === undefined && (env === undefined || env === "") && !process.stdin.isTTY)
     throw new UsageError(
