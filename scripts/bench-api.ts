@@ -37,10 +37,10 @@ import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Indexer } from "../src/tracer/indexer/sync.js";
-import { RpcClient } from "../src/tracer/indexer/rpc.js";
-import { openDatabase } from "../src/tracer/store/db.js";
-import { Store } from "../src/tracer/store/store.js";
+import { Indexer } from "../src/ledger/indexer.js";
+import { RpcClient } from "../src/chain/rpc.js";
+import { openDatabase } from "../src/db/db.js";
+import { Store } from "../src/db/store.js";
 import { startAnvil } from "./lib/anvil.js";
 import {
   parseBenchApiArgs,

@@ -31,10 +31,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { writeDeployment, type DeploymentRecord } from "../src/client/index.js";
-import { Indexer } from "../src/tracer/indexer/sync.js";
-import { RpcClient } from "../src/tracer/indexer/rpc.js";
-import { openDatabase } from "../src/tracer/store/db.js";
-import { Store } from "../src/tracer/store/store.js";
+import { Indexer } from "../src/ledger/indexer.js";
+import { RpcClient } from "../src/chain/rpc.js";
+import { openDatabase } from "../src/db/db.js";
+import { Store } from "../src/db/store.js";
 import { startAnvil } from "./lib/anvil.js";
 import {
   ConsortiumTraffic,

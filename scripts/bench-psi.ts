@@ -35,10 +35,10 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { WorkerEngine } from "../src/mpc/engine.js";
-import { exchangeOverHttp } from "../src/mpc/http.js";
-import { IdentifierSet } from "../src/mpc/identifiers.js";
-import { PsiRequester } from "../src/mpc/session.js";
+import { WorkerEngine } from "../src/matching/engine.js";
+import { exchangeOverHttp } from "../src/matching/http.js";
+import { IdentifierSet } from "../src/matching/identifiers.js";
+import { PsiRequester } from "../src/matching/session.js";
 import { fmt, median, prng } from "./lib/bench.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

@@ -24,7 +24,7 @@ import {
   type TaintModelName,
   type TraceResult,
   type Transfer,
-} from "../src/tracer/funds/taint.js";
+} from "../src/analytics/funds/taint.js";
 import { fmt, median, prng } from "./lib/bench.js";
 
 const TRANSFERS = Number(process.env["VERITRACE_BENCH_TRANSFERS"] ?? 1_000_000);

@@ -12,7 +12,7 @@
  *    Also measured: until every delivery's signature check has come back.
  * 2. A fund-flow graph of 5 000 addresses and 20 000 transfers: a real trace of that size is
  *    impractical to set up, so the page's `POST /trace` alone is answered by Playwright's
- *    `page.route` with a synthetic answer in exactly the shape of trace-route.ts (everything else
+ *    `page.route` with a synthetic answer in exactly the shape of src/api/routes/trace.ts (everything else
  *    goes to the real server). Time from the form's submission (`veritrace:trace-submitted`) to
  *    the graph's first painted frame (`veritrace:graph-painted`): JSON transfer and parsing, the
  *    page's render, the graph's set-up and first frame. A graph this large is drawn by the
@@ -31,10 +31,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { Indexer } from "../src/tracer/indexer/sync.js";
-import { RpcClient } from "../src/tracer/indexer/rpc.js";
-import { openDatabase } from "../src/tracer/store/db.js";
-import { Store } from "../src/tracer/store/store.js";
+import { Indexer } from "../src/ledger/indexer.js";
+import { RpcClient } from "../src/chain/rpc.js";
+import { openDatabase } from "../src/db/db.js";
+import { Store } from "../src/db/store.js";
 import { launchChromium, serve, stopChild } from "../test/web/browser.js";
 import { syntheticTrace } from "../test/web/synthetic-trace.js";
 import { startAnvil } from "./lib/anvil.js";

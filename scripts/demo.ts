@@ -36,7 +36,7 @@ import {
   engineFor,
   runOnlineSession,
   type PsiMode,
-} from "../src/mpc/index.js";
+} from "../src/matching/index.js";
 import { deployConsortium } from "./lib/deploy.js";
 import { startLocalChain } from "./lib/local-chain.js";
 import { phoneSets } from "./lib/phones.js";

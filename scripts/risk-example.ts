@@ -1,6 +1,6 @@
 /**
  * docs/risk.md's worked example replayed on a local chain, and `veritrace risk` run on it: the
- * output shown in the docs' "Commands" section (test/tracer/risk-example.test.ts checks that the
+ * output shown in the docs' "Commands" section (test/analytics/risk-example.test.ts checks that the
  * two are the same).
  *
  *   npm run example:risk

@@ -9,7 +9,7 @@ import {
   normalizePhone,
   requireDefaultCountry,
 } from "../src/client/index.js";
-import { IdentifierSet } from "../src/mpc/identifiers.js";
+import { IdentifierSet } from "../src/matching/identifiers.js";
 
 /** [input, default country or undefined, E.164]. */
 type PhoneCase = [string, string | undefined, string];

@@ -17,11 +17,11 @@ import {
   ZeroHash,
 } from "ethers";
 import { readDeployment, type DeploymentRecord } from "../src/client/deployment.js";
-import { institutions } from "../src/tracer/audit/queries.js";
-import { RpcClient } from "../src/tracer/indexer/rpc.js";
-import { Indexer } from "../src/tracer/indexer/sync.js";
-import { openMemoryDatabase } from "../src/tracer/store/db.js";
-import { Store } from "../src/tracer/store/store.js";
+import { institutions } from "../src/ledger/queries.js";
+import { RpcClient } from "../src/chain/rpc.js";
+import { Indexer } from "../src/ledger/indexer.js";
+import { openMemoryDatabase } from "../src/db/db.js";
+import { Store } from "../src/db/store.js";
 import { failure } from "./helpers/tracer.js";
 import { startAnvil } from "../scripts/lib/anvil.js";
 import type { LocalChain } from "../scripts/lib/local-chain.js";

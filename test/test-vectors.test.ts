@@ -18,9 +18,9 @@ import {
   isOnCurve,
   decodeU,
   multiplyAll,
-} from "../src/mpc/group.js";
-import { PROTOCOL, buildRequest, buildResponse } from "../src/mpc/messages.js";
-import { resultCommitment, transcriptDigest } from "../src/mpc/session.js";
+} from "../src/matching/group.js";
+import { PROTOCOL, buildRequest, buildResponse } from "../src/matching/messages.js";
+import { resultCommitment, transcriptDigest } from "../src/matching/session.js";
 import { buildTestVectors, type TestVectors } from "../scripts/lib/test-vectors.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

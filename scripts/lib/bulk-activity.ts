@@ -15,7 +15,7 @@ import {
   type Delivery,
   type DeploymentRecord,
 } from "../../src/client/index.js";
-import type { RpcClient } from "../../src/tracer/indexer/rpc.js";
+import type { RpcClient } from "../../src/chain/rpc.js";
 import {
   AccessLedger__factory,
   AccessLogAnchor__factory,

@@ -16,9 +16,14 @@ import {
 } from "../../src/client/commitments.js";
 import { InputError } from "../../src/client/errors.js";
 import { normalizeIdentifier, type IdentifierType } from "../../src/client/normalize.js";
-import { HASH_DOMAIN, hashToCurve, multiplyAll, POINT_BYTES } from "../../src/mpc/group.js";
-import { PROTOCOL, buildRequest, buildResponse, type PsiMode } from "../../src/mpc/messages.js";
-import { resultCommitment, transcriptDigest } from "../../src/mpc/session.js";
+import { HASH_DOMAIN, hashToCurve, multiplyAll, POINT_BYTES } from "../../src/matching/group.js";
+import {
+  PROTOCOL,
+  buildRequest,
+  buildResponse,
+  type PsiMode,
+} from "../../src/matching/messages.js";
+import { resultCommitment, transcriptDigest } from "../../src/matching/session.js";
 
 export interface NormalizationVector {
   type: IdentifierType;
@@ -179,7 +184,7 @@ function optionsOf(v: { defaultCountry?: string }) {
   return v.defaultCountry === undefined ? {} : { defaultCountryCode: v.defaultCountry };
 }
 
-/** The bytes hashed for an identifier before the counter (as in src/mpc/group.ts). */
+/** The bytes hashed for an identifier before the counter (as in src/matching/group.ts). */
 export function hashPrefix(sessionId: string, type: string, normalized: string): Buffer {
   return Buffer.concat([
     Buffer.from(`${HASH_DOMAIN}\0`, "utf8"),

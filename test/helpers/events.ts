@@ -1,7 +1,7 @@
 import { id as keccakText } from "ethers";
 import { commitSubject } from "../../src/client/commitments.js";
-import type { ContractName, EventRow } from "../../src/tracer/indexer/decode.js";
-import type { BlockHeader, RangeWrite } from "../../src/tracer/store/store.js";
+import type { ContractName, EventRow } from "../../src/ledger/decode.js";
+import type { BlockHeader, RangeWrite } from "../../src/db/store.js";
 
 /**
  * A builder of realistic stored events, as the indexer's decoder writes them: ids as decimal

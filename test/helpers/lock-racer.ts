@@ -1,5 +1,5 @@
 /**
- * One contender in a race for a store's lock (test/tracer/store-lock.test.ts). Prints `ready`
+ * One contender in a race for a store's lock (test/db/store-lock.test.ts). Prints `ready`
  * once loaded, then reads one line `<startAtMs> <takeOverAtMs>` from stdin; at startAtMs it takes
  * the lock of `dir`, prints `won <pid>` and holds it for `holdMs`, or prints `refused <message>`
  * and exits 1. Having found the lock stale, it waits until takeOverAtMs before taking it over:
@@ -9,7 +9,7 @@
  */
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
-import { lockStore } from "../../src/tracer/store/lock.js";
+import { lockStore } from "../../src/db/lock.js";
 
 /** Sleeps most of the wait, then spins: the contenders go within a millisecond of each other. */
 async function until(at: number): Promise<void> {

@@ -3,7 +3,7 @@
  * check that a server answers the same bytes the same way whatever the TCP chunking.
  */
 import { connect } from "node:net";
-import { MATCH_PATH } from "../../src/mpc/index.js";
+import { MATCH_PATH } from "../../src/matching/index.js";
 
 /** How a message's bytes are split into TCP writes. */
 export type Chunking = "one write" | "header line, then the rest" | "byte by byte";

@@ -15,10 +15,10 @@ import {
   type ConsortiumContracts,
   type DeploymentRecord,
 } from "../../src/client/index.js";
-import { Indexer, type IndexerOptions } from "../../src/tracer/indexer/sync.js";
-import { RpcClient } from "../../src/tracer/indexer/rpc.js";
-import { openMemoryDatabase } from "../../src/tracer/store/db.js";
-import { Store, type Checkpoint } from "../../src/tracer/store/store.js";
+import { Indexer, type IndexerOptions } from "../../src/ledger/indexer.js";
+import { RpcClient } from "../../src/chain/rpc.js";
+import { openMemoryDatabase } from "../../src/db/db.js";
+import { Store, type Checkpoint } from "../../src/db/store.js";
 import { onboard, runCases, type Cast } from "../../scripts/lib/activity.js";
 import { deployConsortium } from "../../scripts/lib/deploy.js";
 import { createPostgresDatabase as createDatabaseOn } from "../../scripts/lib/postgres.js";

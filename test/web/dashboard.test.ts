@@ -20,10 +20,10 @@ import {
   generateCaseKey,
   submitDelivery,
 } from "../../src/client/index.js";
-import { Indexer } from "../../src/tracer/indexer/sync.js";
-import { RpcClient } from "../../src/tracer/indexer/rpc.js";
-import { openDatabase } from "../../src/tracer/store/db.js";
-import { Store } from "../../src/tracer/store/store.js";
+import { Indexer } from "../../src/ledger/indexer.js";
+import { RpcClient } from "../../src/chain/rpc.js";
+import { openDatabase } from "../../src/db/db.js";
+import { Store } from "../../src/db/store.js";
 import { TestToken__factory } from "../../types/ethers-contracts/index.js";
 import { ROOT, runVeritrace, startConsortiumNode, type ConsortiumNode } from "../helpers/tracer.js";
 import { launchChromium, serve, stopChild } from "./browser.js";

@@ -1,5 +1,5 @@
 /**
- * A synthetic `POST /trace` answer of any size, in exactly the shape trace-route.ts answers: for
+ * A synthetic `POST /trace` answer of any size, in exactly the shape src/api/routes/trace.ts answers: for
  * `npm run bench:web` (5 000 addresses, 20 000 transfers) and the browser test of a large graph.
  * A real trace of that size is impractical to set up.
  */
@@ -20,7 +20,7 @@ const hex = (n: number, digits: number) => n.toString(16).padStart(digits, "0");
 
 /**
  * A trace answer of `nodeCount` addresses and `edgeCount` transfers between distinct pairs, in
- * the shape trace-route.ts answers: address 0 the seed's source; each later address paid by
+ * the shape src/api/routes/trace.ts answers: address 0 the seed's source; each later address paid by
  * about four earlier ones (mostly recent ones: the flow spreads over many hops); one address in
  * 25 an exit (exchanges, bridges, mixers, with labels), one in 16 of the rest a holding.
  */

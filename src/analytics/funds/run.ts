@@ -1,0 +1,266 @@
+import { getAddress, isAddress } from "ethers";
+import { TracerError } from "../../shared/errors.js";
+import type { RpcClient } from "../../chain/rpc.js";
+import { allLabelsFor } from "../labels/chain.js";
+import type { Label as StoreLabel } from "../labels/store.js";
+import type { Database } from "../../db/db.js";
+import { FEE_SINK, loadTransfers, streamId, type TransferRow } from "../../db/streams.js";
+import {
+  balancesAt,
+  blockOfTransaction,
+  ingestTransfers,
+  requireBlock,
+  type IngestResult,
+} from "./ingest.js";
+import {
+  formatSeed,
+  parseSeed,
+  trace,
+  ZERO_ADDRESS,
+  type Label,
+  type Seed,
+  type TaintModelName,
+  type TraceResult,
+  type Transfer,
+} from "./taint.js";
+
+/** Categories where taint stops (an exit point). */
+const EXIT_CATEGORIES = new Set(["exchange", "bridge", "mixer"]);
+
+/** What a trace reads: checked against the node before anything is stored ({@link planTrace}). */
+export interface TracePlan {
+  chainId: number;
+  /** Lower-case token address, or "native". */
+  token: string;
+  seed: Seed;
+  /** The first block read: the seed transaction's block, or the block after ADDRESS@BLOCK. */
+  fromBlock: number;
+  toBlock: number;
+}
+
+export interface PlanInput {
+  /** Token address, or "native". */
+  token: string;
+  seed: string;
+  toBlock?: number;
+  confirmations?: number;
+}
+
+export interface RunTraceInput extends PlanInput {
+  rpc: RpcClient;
+  db: Database;
+  model: TaintModelName;
+  /** The plan made by {@link planTrace} (made here if not given). */
+  plan?: TracePlan;
+  maxHops?: number;
+  minAmount?: bigint;
+  windowSeconds?: number;
+  maxPaths?: number;
+  finalityDepth?: number;
+  traceCalls?: boolean;
+  onProgress?: (p: { indexedTo: number; target: number; rows: number }) => void;
+}
+
+export interface RunTraceOutput {
+  chainId: number;
+  result: TraceResult;
+  ingest: IngestResult;
+  fromBlock: number;
+  toBlock: number;
+  /** Labels of every address in the result (most relevant first). */
+  labels: Map<string, StoreLabel[]>;
+  /** Initial balances fetched from the node, by address. */
+  initialBalances: Map<string, bigint>;
+  decimals: number | null;
+}
+
+/** The label the taint engine sees for an address: an exit-category label if it has one. */
+export function engineLabel(labels: readonly StoreLabel[] | undefined): Label | undefined {
+  if (labels === undefined || labels.length === 0) return undefined;
+  const exit = labels.find((l) => EXIT_CATEGORIES.has(l.category));
+  const chosen = exit ?? labels[0];
+  return chosen === undefined ? undefined : { category: chosen.category, label: chosen.label };
+}
+
+/** The token as a trace names it: a lower-case address, or "native"; throws for anything else. */
+export function normalizeToken(token: string): string {
+  if (token === "native") return token;
+  if (!isAddress(token))
+    throw new TracerError(
+      `--token must be a token address or "native", got ${JSON.stringify(token)}`,
+    );
+  return getAddress(token).toLowerCase();
+}
+
+/** A stored transfer as the taint and risk engines read it. */
+export function toTransfer(t: TransferRow): Transfer {
+  return {
+    blockNumber: t.blockNumber,
+    txIndex: t.txIndex,
+    ordinal: t.ordinal,
+    txHash: t.txHash,
+    token: t.token,
+    from: t.from,
+    to: t.to,
+    amount: t.amount,
+    time: t.blockTime,
+  };
+}
+
+/** The token's decimals (ERC-20 decimals()), 18 for native, null when the token doesn't say. */
+export async function tokenDecimals(rpc: RpcClient, token: string): Promise<number | null> {
+  if (token === "native") return 18;
+  try {
+    const r = await rpc.call<string>("eth_call", [{ to: token, data: "0x313ce567" }, "latest"]);
+    if (r === "0x" || r.length < 3) return null;
+    const d = Number(BigInt(r.slice(0, 66)));
+    return Number.isInteger(d) && d <= 77 ? d : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Checks a trace's input against the node, reading nothing into the store: the token (an address
+ * with code, or "native"), the seed (a mined transaction, or ADDRESS@BLOCK at an existing block)
+ * and the block range. Throws one clear {@link TracerError} for the first problem.
+ */
+export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<TracePlan> {
+  const token = normalizeToken(input.token);
+  const seed: Seed = parseSeed(input.seed);
+  const chainId = Number(await rpc.firstCall<string>("eth_chainId"));
+  const code =
+    token === "native" ? "0x00" : await rpc.call<string>("eth_getCode", [token, "latest"]);
+  if (code === "0x")
+    throw new TracerError(`no contract at token address ${token} on chain ${chainId}`);
+  let fromBlock: number;
+  if (seed.kind === "tx") {
+    fromBlock = await blockOfTransaction(rpc, seed.txHash);
+  } else {
+    await requireBlock(rpc, seed.block);
+    fromBlock = seed.block + 1;
+  }
+  const head = Number(await rpc.call<string>("eth_blockNumber"));
+  const toBlock = input.toBlock ?? head - (input.confirmations ?? 0);
+  const seedBlock = seed.kind === "tx" ? fromBlock : seed.block;
+  if (toBlock < seedBlock) {
+    throw new TracerError(
+      input.toBlock === undefined
+        ? `the seed (block ${seedBlock}) is within the newest ${input.confirmations ?? 0} block(s) ` +
+            `left out by --confirmations (head ${head})`
+        : `--to-block ${toBlock} is before the seed (block ${seedBlock})`,
+    );
+  }
+  if (toBlock > head)
+    throw new TracerError(`--to-block ${toBlock} is beyond the node's head ${head}`);
+  return { chainId, token, seed, fromBlock, toBlock };
+}
+
+/**
+ * A trace end to end: reads what it needs into the store (the token's transfers from the seed's
+ * block on), reads the balances the traced addresses held before that block from the node,
+ * labels addresses from the store (TagPacks and consortium labels), and runs the taint model.
+ *
+ * Initial balances: the stream starts at the seed's block, so an address may spend funds it held
+ * before. The balances of the addresses the taint reaches, and of those that spent more than the
+ * stream shows them receiving, are read from the node at the block before the stream and the
+ * trace is run again, until no new address needs one (at most 4 rounds); what is still unknown
+ * is reported by the engine as incomplete history.
+ */
+export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
+  const plan = input.plan ?? (await planTrace(input.rpc, input));
+  const { chainId, token, seed, fromBlock, toBlock } = plan;
+  const ingest = await ingestTransfers(
+    input.db,
+    input.rpc,
+    { chainId, kind: token === "native" ? "native" : "erc20", token, startBlock: fromBlock },
+    {
+      toBlock,
+      confirmations: input.confirmations,
+      finalityDepth: input.finalityDepth,
+      traceCalls: input.traceCalls,
+      onProgress: input.onProgress,
+    },
+  );
+  const stream = streamId({ chainId, kind: token === "native" ? "native" : "erc20", token });
+  const transfers = await loadTransfers(input.db, stream, token, fromBlock, toBlock, toTransfer);
+
+  const addresses = new Set<string>();
+  for (const t of transfers) {
+    addresses.add(t.from);
+    addresses.add(t.to);
+  }
+  if (seed.kind === "balance") addresses.add(seed.address);
+  addresses.delete(ZERO_ADDRESS);
+  addresses.delete(FEE_SINK);
+  const labels = await allLabelsFor(input.db, [...addresses], chainId);
+  const lookup = (a: string) => (a === ZERO_ADDRESS ? undefined : engineLabel(labels.get(a)));
+
+  const initialBalances = new Map<string, bigint>();
+  if (seed.kind === "balance") {
+    const seeded = await balancesAt(input.rpc, token, [seed.address], seed.block);
+    for (const [a, v] of seeded) initialBalances.set(a, v);
+  }
+  const run = () =>
+    trace(transfers, {
+      model: input.model,
+      seed,
+      token,
+      labels: lookup,
+      initialBalances,
+      maxHops: input.maxHops,
+      minAmount: input.minAmount,
+      windowSeconds: input.windowSeconds,
+      feeSink: FEE_SINK,
+      maxPaths: input.maxPaths,
+    });
+  let result = run();
+  for (let round = 0; round < 4; round++) {
+    const missing = new Set<string>();
+    const need = (a: string) => {
+      if (a !== ZERO_ADDRESS && a !== FEE_SINK && !initialBalances.has(a)) missing.add(a);
+    };
+    for (const e of result.edges) {
+      need(e.from);
+      need(e.to);
+    }
+    // A clean address that spends what it held before the stream is no gap in the history.
+    for (const w of result.warnings)
+      if (w.code === "incomplete-history" && w.address !== undefined) need(w.address);
+    if (missing.size === 0) break;
+    const fetched = await balancesAt(input.rpc, token, [...missing], fromBlock - 1);
+    for (const [a, v] of fetched) initialBalances.set(a, v);
+    for (const a of missing) if (!initialBalances.has(a)) initialBalances.set(a, 0n);
+    result = run();
+  }
+  return {
+    chainId,
+    result,
+    ingest,
+    fromBlock,
+    toBlock,
+    labels,
+    initialBalances,
+    decimals: await tokenDecimals(input.rpc, token),
+  };
+}
+
+/**
+ * The one JSON object `veritrace trace --json` prints as its last line: addresses and the seed in
+ * lower case (as parsed, whatever case the user wrote), amounts as decimal strings of base units.
+ */
+export function traceSummaryJson(out: RunTraceOutput): Record<string, unknown> {
+  const r = out.result;
+  return {
+    model: r.model,
+    token: r.token,
+    seed: formatSeed(r.seed),
+    holdings: r.holdings.map((h) => ({ address: h.address, amount: h.amount.toString() })),
+    exits: r.exits.map((e) => ({
+      address: e.address,
+      label: e.label ?? e.kind,
+      amount: e.amount.toString(),
+    })),
+    total: r.total.toString(),
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The alert hook: a high or severe verdict published as a consortium label on chain
+ * (LabelRegistry, bound to an active case, by the participant whose key signs). The key comes
+ * only from an encrypted JSON keystore, its password from --password-file,
+ * VERITRACE_KEYSTORE_PASSWORD or a hidden prompt (never the command line).
+ */
+import type { Wallet } from "ethers";
+import { connectConsortium, readDeployment } from "../../client/deployment.js";
+import {
+  KEYSTORE_PASSWORD_ENV,
+  readKeystorePassword,
+  signerFromKeystore,
+} from "../../client/keystore.js";
+import { ParticipantClient } from "../../client/roles.js";
+import { refuseStdin } from "../../shared/input.js";
+import { TracerError, UsageError } from "../../shared/errors.js";
+import { authenticatedProvider, nodeError } from "../../chain/rpc.js";
+import type { RiskReport } from "./score.js";
+
+/** What publishing needs, checked before any work ({@link checkPublish}). */
+export interface PublishPlan {
+  ledgerRpc: string;
+  deployment: string;
+  keystore: string;
+  /** `--password-file`; else the environment, else a prompt on the terminal. */
+  passwordFile: string | undefined;
+  caseNumberCommitment: string;
+  /** The participant that opened the case; undefined: the signing participant itself. */
+  caseOpener: number | undefined;
+}
+
+/** Checks the publishing options (usage errors, exit 2) before anything is read or sent. */
+export function checkPublish(options: {
+  ledgerRpc: string;
+  deployment: string | undefined;
+  keystore: string | undefined;
+  passwordFile?: string | undefined;
+  caseNumberCommitment: string | undefined;
+  caseOpener?: number | undefined;
+}): PublishPlan {
+  const { deployment, keystore, caseNumberCommitment } = options;
+  if (caseNumberCommitment === undefined)
+    throw new UsageError(
+      "--publish needs --case, the case number commitment the label is bound to",
+    );
+  if (!/^0x[0-9a-fA-F]{64}$/.test(caseNumberCommitment))
+    throw new UsageError(
+      `--case must be a case number commitment (0x and 64 hex digits), got ${JSON.stringify(caseNumberCommitment)}`,
+    );
+  if (deployment === undefined) throw new UsageError("--publish needs --deployment FILE");
+  if (keystore === undefined) throw new UsageError("--publish needs --keystore FILE");
+  const { passwordFile } = options;
+  // None of these is read from stdin. The keystore and its password are secrets, kept in files
+  // of their own (a password file is refused when others may read it), the environment or the
+  // terminal's hidden prompt, which reads stdin; the deployment record is the consortium's
+  // configuration, read again when the label is published.
+  const files = { keystore, "password-file": passwordFile, deployment };
+  refuseStdin(files, "keystore", "a secret is read from a file of its own, never from stdin");
+  refuseStdin(files, "password-file", "a secret is read from a file of its own, never from stdin");
+  refuseStdin(files, "deployment", "it is read twice, again when the label is published");
+  const env = process.env[KEYSTORE_PASSWORD_ENV];
+  if (passwordFile === undefined && (env === undefined || env === "") && !process.stdin.isTTY)
+    throw new UsageError(
+      `--keystore needs its password: --password-file FILE, ${KEYSTORE_PASSWORD_ENV}, or a terminal to type it on`,
+    );
+  return {
+    ledgerRpc: options.ledgerRpc,
+    deployment,
+    keystore,
+    passwordFile,
+    caseNumberCommitment,
+    caseOpener: options.caseOpener,
+  };
+}
+
+/** The label a report publishes: its top category, the score as the confidence. */
+export function alertLabel(report: RiskReport): { category: string; confidence: number } {
+  if (report.verdict !== "high" && report.verdict !== "severe")
+    throw new TracerError(
+      `${report.address} scores ${report.score} (${report.verdict}): only high or severe verdicts are published`,
+    );
+  const top = report.exposures[0];
+  if (top === undefined) throw new TracerError(`${report.address} has no exposure to publish`);
+  return { category: top.category, confidence: report.score };
+}
+
+/**
+ * The participant's key, decrypted before any work: a wrong password or keystore fails at once
+ * (an InputError naming the file), not after the screening.
+ */
+export async function unlockKey(plan: PublishPlan): Promise<Wallet> {
+  const password = await readKeystorePassword(plan.keystore, { passwordFile: plan.passwordFile });
+  return signerFromKeystore(plan.keystore, password);
+}
+
+/** Publishes the alert label with the unlocked key; returns its id. */
+export async function publishAlert(
+  plan: PublishPlan,
+  key: Wallet,
+  report: RiskReport,
+  chainId: number,
+): Promise<{ labelId: bigint; category: string; confidence: number }> {
+  const { category, confidence } = alertLabel(report);
+  const record = readDeployment(plan.deployment);
+  // With the credentials of --rpc-header, VERITRACE_RPC_HEADERS and the URL, as every command.
+  const provider = authenticatedProvider(plan.ledgerRpc, record.chainId);
+  try {
+    const client = new ParticipantClient(
+      connectConsortium(record, provider),
+      key.connect(provider),
+    );
+    const labelId = await client.publishLabel({
+      subject: report.address,
+      chainId,
+      category,
+      caseNumberCommitment: plan.caseNumberCommitment,
+      ...(plan.caseOpener === undefined ? {} : { caseOpener: plan.caseOpener }),
+      confidence,
+    });
+    return { labelId, category, confidence };
+  } catch (error) {
+    // The node's failures name it by its redacted URL (ethers' messages hold the whole URL).
+    throw nodeError(error, plan.ledgerRpc);
+  } finally {
+    provider.destroy();
+  }
+}

@@ -1,0 +1,492 @@
+/**
+ * `veritrace risk` (one address, explained; optionally published as a consortium label) and
+ * `veritrace screen` (a file of addresses).
+ */
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { extname } from "node:path";
+import { createInterface } from "node:readline/promises";
+import type { ParseArgsConfig } from "node:util";
+import type { Command, Values } from "../command.js";
+import { inputName, isStdin, oneStdin, readInputText } from "../../shared/input.js";
+import { integer, required, str } from "../../shared/options.js";
+import { json, table } from "../../shared/format.js";
+import { ProgressBar } from "../progress.js";
+import { readDeployment } from "../../client/deployment.js";
+import { TracerError, UsageError } from "../../shared/errors.js";
+import { share } from "./trace.js";
+import { formatAmount } from "../../analytics/funds/graph.js";
+import { normalizeToken, tokenDecimals } from "../../analytics/funds/run.js";
+import { RpcClient } from "../../chain/rpc.js";
+import { importTagPacks } from "../../analytics/labels/store.js";
+import { openDatabase } from "../../db/db.js";
+import { Store } from "../../db/store.js";
+import {
+  DEFAULT_HOPS,
+  DEFAULT_RISK_CONFIG,
+  MAX_HOPS,
+  readRiskConfig,
+  type RiskConfig,
+  VERDICTS,
+  type Verdict,
+} from "../../analytics/risk/config.js";
+import type { Wallet } from "ethers";
+import {
+  alertLabel,
+  checkPublish,
+  publishAlert,
+  unlockKey,
+  type PublishPlan,
+} from "../../analytics/risk/publish.js";
+import type { RiskReport } from "../../analytics/risk/score.js";
+import {
+  addressProblem,
+  parseScreenInput,
+  screenAddresses,
+  screenCsv,
+  screenJson,
+  type ScreenEntry,
+  type ScreenRequest,
+  type ScreenResult,
+} from "../../analytics/risk/screen.js";
+import { riskReportJson } from "../../analytics/risk/score.js";
+
+/** Options both commands take. */
+const COMMON: NonNullable<ParseArgsConfig["options"]> = {
+  rpc: { type: "string" },
+  token: { type: "string" },
+  hops: { type: "string" },
+  from: { type: "string" },
+  "to-block": { type: "string" },
+  since: { type: "string" },
+  until: { type: "string" },
+  config: { type: "string" },
+  labels: { type: "string", multiple: true },
+  paths: { type: "string" },
+  confirmations: { type: "string" },
+  finality: { type: "string" },
+  "no-trace-calls": { type: "boolean" },
+  db: { type: "string" },
+  json: { type: "boolean" },
+};
+
+const COMMON_HELP = [
+  "  --rpc URL            JSON-RPC endpoint of the chain the address is on",
+  "  --token ADDR|native  the ERC-20 token, or the chain's native coin (default native)",
+  `  --hops N             walk back at most N transfers (default ${DEFAULT_HOPS}, at most ${MAX_HOPS})`,
+  "  --from N             first block (default: where the token's stream starts, or 0)",
+  "  --to-block N         last block (default: the head less --confirmations)",
+  "  --since TIME         count transfers from this block time on (unix seconds or ISO 8601)",
+  "  --until TIME         count transfers up to this block time",
+  "  --config FILE        score weights, hop factors, saturation, thresholds (JSON; docs/risk.md;",
+  "                       - reads stdin)",
+  "  --labels FILE        import a TagPack first (repeat the option for each file; - reads stdin)",
+  "  --paths N            paths reported per scoring category (default 3)",
+  "  --confirmations N    leave the newest N blocks out (default 0)",
+  "  --finality N         reorganization depth of the chain (default 64)",
+  "  --no-trace-calls     native: don't ask the node for internal transfers (reported incomplete)",
+  "  --db URL|DIR         store (default .veritrace/db)",
+];
+
+function httpUrl(values: Values, name: string, fallback?: string): string {
+  const v = str(values, name) ?? fallback;
+  if (v === undefined) throw new UsageError(`--${name} is required`);
+  try {
+    const u = new URL(v);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("protocol");
+  } catch {
+    throw new UsageError(`--${name} must be an http(s) URL, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function time(values: Values, name: string): number | undefined {
+  const v = str(values, name);
+  if (v === undefined) return undefined;
+  if (/^\d{1,12}$/.test(v)) return Number(v);
+  const t = Date.parse(v);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(t))
+    throw new UsageError(
+      `--${name} must be unix seconds or an ISO 8601 time, got ${JSON.stringify(v)}`,
+    );
+  return Math.floor(t / 1000);
+}
+
+type ScreenOptions = Omit<ScreenRequest, "rpc" | "db" | "entries"> & { url: string };
+
+/**
+ * The options of a screening, checked (usage errors) before the node or the store is touched.
+ * Reads --config, which may be stdin: call it once.
+ */
+function screenOptions(values: Values): ScreenOptions {
+  const url = httpUrl(values, "rpc");
+  const token = str(values, "token") ?? "native";
+  try {
+    normalizeToken(token);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const hops = integer(values, "hops", 1) ?? DEFAULT_HOPS;
+  if (hops > MAX_HOPS) throw new UsageError(`--hops must be at most ${MAX_HOPS}, got ${hops}`);
+  const paths = integer(values, "paths") ?? 3;
+  if (paths > 20) throw new UsageError(`--paths must be at most 20, got ${paths}`);
+  const configFile = str(values, "config");
+  let config: RiskConfig = DEFAULT_RISK_CONFIG;
+  if (configFile !== undefined) {
+    try {
+      config = readRiskConfig(configFile);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  const since = time(values, "since");
+  const until = time(values, "until");
+  if (since !== undefined && until !== undefined && until < since)
+    throw new UsageError("--until is before --since");
+  return {
+    url,
+    token: token === "native" ? token : token.toLowerCase(),
+    hops,
+    paths,
+    config,
+    fromBlock: integer(values, "from"),
+    toBlock: integer(values, "to-block"),
+    since,
+    until,
+    confirmations: integer(values, "confirmations"),
+    finalityDepth: integer(values, "finality"),
+    traceCalls: values["no-trace-calls"] !== true,
+  };
+}
+
+/** Opens the store, imports --labels, runs the screening with progress bars, closes the store. */
+async function runScreening(
+  values: Values,
+  { url, ...options }: ScreenOptions,
+  entries: readonly ScreenEntry[],
+  quiet: boolean,
+): Promise<ScreenResult> {
+  const rpc = new RpcClient(url);
+  const store = await Store.open(await openDatabase(str(values, "db")));
+  try {
+    const labelFiles = (values["labels"] as unknown as string[] | undefined) ?? [];
+    if (labelFiles.length > 0) {
+      const imported = await importTagPacks(store.db, labelFiles);
+      if (!quiet)
+        process.stderr.write(
+          `imported ${imported.reduce((n, r) => n + r.tags, 0)} labels from ${imported.length} TagPack(s)\n`,
+        );
+    }
+    const reading = quiet ? null : new ProgressBar("reading transfers");
+    const screening = quiet
+      ? null
+      : new ProgressBar("screening", { done: "addresses", events: "addresses" });
+    let first = -1;
+    const result = await screenAddresses({
+      ...options,
+      rpc,
+      db: store.db,
+      entries,
+      onIngest: (p) => {
+        if (first < 0) first = p.indexedTo;
+        reading?.update({ done: p.indexedTo - first, total: p.target - first, events: p.rows });
+      },
+      onScreen: (p) => screening?.update({ ...p, events: p.done }, p.done === p.total),
+    });
+    if (screening !== null && process.stderr.isTTY === true) process.stderr.write("\n");
+    return result;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Writes a file whole or not at all: a temporary file renamed over it. */
+function writeAtomically(file: string, text: string): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temp, text);
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw new TracerError(`cannot write ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Asks on the terminal; true only for yes. */
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function describe(r: RiskReport, money: (v: bigint) => string): string[] {
+  const out: string[] = [];
+  if (r.label !== null) out.push(`own label: ${r.label.category} (${r.label.label})`);
+  out.push(
+    r.exposures.length === 0
+      ? "no exposure to labeled addresses"
+      : table(
+          ["category", "direct", "indirect", "share", "points"],
+          r.exposures.map((e) => [
+            e.category,
+            money(e.direct),
+            money(e.indirect),
+            share(e.direct + e.indirect, r.received),
+            (e.centipoints / 100).toFixed(2),
+          ]),
+        ),
+  );
+  if (r.paths.length > 0) out.push("", "largest paths");
+  for (const p of r.paths) {
+    const steps = p.steps.map(
+      (s) =>
+        `${s.txHash.slice(0, 10)}… ${s.from.slice(0, 8)}…→${s.to.slice(0, 8)}… ${money(s.amount)}`,
+    );
+    out.push(
+      `  ${p.category} ${money(p.amount)} from ${p.sourceLabel || p.source}: ${steps.join(" ⇒ ")}`,
+    );
+  }
+  return out;
+}
+
+export const riskCommand: Command = {
+  name: "risk",
+  summary:
+    "an address's exposure to sanctioned, hacked, scam and mixing funds: score, verdict, paths",
+  usage:
+    "ADDRESS --rpc URL [--token ADDR|native] [--hops N] [--from N] [--to-block N] [--since T] [--until T] " +
+    "[--config FILE] [--json] [--publish --case COMMITMENT [--case-opener ID] --deployment FILE --keystore FILE [--yes]]",
+  help: [
+    ...COMMON_HELP,
+    "  --decimals N         the token's decimals for display (default: asked from the token)",
+    "  --json               the last line is one JSON object: score, verdict, exposures, paths",
+    "  --publish            publish a high or severe verdict as a consortium label (top category,",
+    "                       confidence = score), after confirmation",
+    "  --case COMMITMENT    the active case the label is bound to (case number commitment)",
+    "  --case-opener ID     the police participant that opened that case (default: the key's own",
+    "                       participant; commitments are unique per opener only)",
+    "  --deployment FILE    the consortium's deployment record",
+    "  --keystore FILE      encrypted JSON keystore of a participant's key; its password from",
+    "                       --password-file, VERITRACE_KEYSTORE_PASSWORD or a hidden prompt",
+    "  --password-file FILE the keystore's password, its first line (mode 600; never the command line)",
+    "  --ledger-rpc URL     the consortium's node (default --rpc)",
+    "  --yes                don't ask (required when stdin is not a terminal)",
+    "See docs/risk.md for the method and the score.",
+  ].join("\n"),
+  options: {
+    ...COMMON,
+    decimals: { type: "string" },
+    publish: { type: "boolean" },
+    case: { type: "string" },
+    "case-opener": { type: "string" },
+    deployment: { type: "string" },
+    keystore: { type: "string" },
+    "password-file": { type: "string" },
+    "ledger-rpc": { type: "string" },
+    yes: { type: "boolean" },
+  },
+  async run(values, positionals) {
+    if (positionals.length !== 1 || positionals[0] === undefined)
+      throw new UsageError("expected one address");
+    const address = positionals[0];
+    const problem = addressProblem(address);
+    if (problem !== null) throw new UsageError(`${JSON.stringify(address)}: ${problem}`);
+    oneStdin(values, ["labels", "config"]);
+    const options = screenOptions(values);
+    const asJson = values["json"] === true;
+    const decimalsOption = integer(values, "decimals");
+    let plan: PublishPlan | null = null;
+    let key: Wallet | null = null;
+    if (values["publish"] === true) {
+      plan = checkPublish({
+        ledgerRpc: httpUrl(values, "ledger-rpc", str(values, "rpc")),
+        deployment: str(values, "deployment"),
+        keystore: str(values, "keystore"),
+        passwordFile: str(values, "password-file"),
+        caseNumberCommitment: str(values, "case"),
+        caseOpener: integer(values, "case-opener", 1),
+      });
+      if (values["yes"] !== true && process.stdin.isTTY !== true)
+        throw new UsageError(
+          "--publish asks for confirmation: give --yes when stdin is not a terminal",
+        );
+      readDeployment(plan.deployment);
+      key = await unlockKey(plan);
+    }
+    const result = await runScreening(values, options, [{ line: 1, input: address }], asJson);
+    const line = result.lines[0];
+    if (line === undefined || line.report === null)
+      throw new TracerError(`${address}: ${line?.error ?? "not screened"}`);
+    const r = line.report;
+    const stream = result.streams[0];
+    if (asJson) {
+      if (stream !== undefined && !stream.complete)
+        process.stderr.write(`warning: ${stream.note ?? "the transfer history is incomplete"}\n`);
+    } else {
+      const decimals =
+        decimalsOption ??
+        (await tokenDecimals(new RpcClient(required(values, "rpc")), line.token ?? "native")) ??
+        0;
+      const money = (v: bigint) => formatAmount(v, decimals);
+      console.log(
+        `${r.address} on chain ${result.chainId}, ${line.token}, blocks ${stream?.fromBlock ?? 0}–${result.toBlock}, ` +
+          `${r.hops} hops: score ${r.score}/100, ${r.verdict.toUpperCase()}`,
+      );
+      if (stream !== undefined && !stream.complete)
+        console.log(`WARNING: ${stream.note ?? "the transfer history is incomplete"}`);
+      console.log(`received ${money(r.received)}\n`);
+      for (const text of describe(r, money)) console.log(text);
+    }
+    let published: Awaited<ReturnType<typeof publishAlert>> | null = null;
+    if (plan !== null && key !== null) {
+      const { category, confidence } = alertLabel(r);
+      const ok =
+        values["yes"] === true ||
+        (await confirm(
+          `publish label "${category}" (confidence ${confidence}) on ${r.address} under case ${plan.caseNumberCommitment}?`,
+        ));
+      if (!ok) throw new TracerError("not published: not confirmed");
+      published = await publishAlert(plan, key, r, result.chainId);
+      if (!asJson)
+        console.log(
+          `\npublished consortium label ${published.labelId}: ${published.category}, confidence ${published.confidence}`,
+        );
+    }
+    if (asJson) {
+      console.log(
+        JSON.stringify({
+          chainId: result.chainId,
+          token: line.token,
+          fromBlock: stream?.fromBlock ?? null,
+          toBlock: result.toBlock,
+          ...riskReportJson(r),
+          ...(published === null
+            ? {}
+            : {
+                published: { labelId: published.labelId.toString(), category: published.category },
+              }),
+        }),
+      );
+    }
+    return 0;
+  },
+};
+
+export const screenCommand: Command = {
+  name: "screen",
+  summary: "score a file of addresses (TXT or CSV): verdicts, exposures, errors per line",
+  usage:
+    "FILE.csv|FILE.txt --rpc URL [--token ADDR|native] [--hops N] [--json | --csv] [--out FILE]",
+  help: [
+    ...COMMON_HELP,
+    "  --json               one JSON object: counts, and per line its score, verdict, exposures, paths or error",
+    "  --csv                one CSV row per line: line, input, token, score, verdict, received, top category, error",
+    "  --out FILE           write the JSON or CSV there (whole or not at all) instead of stdout",
+    "  --fail-on LEVEL      exit 3 when any address scores LEVEL or above (medium, high, severe),",
+    "                       after the whole output is written: for pipelines",
+    "  --format csv|txt     the input's format (default: from FILE's extension; txt for -)",
+    "FILE: one address a line (# comments), or CSV with an address column and an optional token column;",
+    "- reads stdin.",
+    "A malformed or non-EVM address, or an unknown token, is reported on its line; the batch goes on.",
+  ].join("\n"),
+  options: {
+    ...COMMON,
+    csv: { type: "boolean" },
+    out: { type: "string" },
+    "fail-on": { type: "string" },
+    format: { type: "string" },
+  },
+  async run(values, positionals) {
+    if (positionals.length !== 1 || positionals[0] === undefined)
+      throw new UsageError("expected one file of addresses (.csv or .txt, or - for stdin)");
+    oneStdin(values, ["labels", "config"], positionals);
+    const failOn = str(values, "fail-on");
+    if (failOn !== undefined && !(VERDICTS as readonly string[]).includes(failOn))
+      throw new UsageError(
+        `--fail-on must be one of ${VERDICTS.join(", ")}, got ${JSON.stringify(failOn.slice(0, 40))}`,
+      );
+    const format = str(values, "format");
+    if (format !== undefined && format !== "csv" && format !== "txt")
+      throw new UsageError(
+        `--format must be csv or txt, got ${JSON.stringify(format.slice(0, 40))}`,
+      );
+    const file = positionals[0];
+    const asJson = values["json"] === true;
+    const asCsv = values["csv"] === true;
+    if (asJson && asCsv) throw new UsageError("--json and --csv: choose one");
+    const out = str(values, "out");
+    if (out !== undefined && !asJson && !asCsv) throw new UsageError("--out needs --json or --csv");
+    const options = screenOptions(values);
+    let text: string;
+    try {
+      // "-" is stdin, as for any command that reads a file.
+      text = readInputText(file);
+    } catch (error) {
+      throw new TracerError(`cannot read ${inputName(file)}: ${(error as Error).message}`);
+    }
+    const csv =
+      format === undefined
+        ? !isStdin(file) && extname(file).toLowerCase() === ".csv"
+        : format === "csv";
+    const entries = parseScreenInput(text, csv);
+    if (entries.length === 0) throw new TracerError(`${inputName(file)}: no address in it`);
+    const result = await runScreening(values, options, entries, false);
+    // With --fail-on, the exit code says whether any address reached the level (after the output).
+    const verdictCode = (): number => {
+      if (failOn === undefined) return 0;
+      const level = VERDICTS.indexOf(failOn as Verdict);
+      const hits = result.lines.filter(
+        (l) => l.report !== null && VERDICTS.indexOf(l.report.verdict) >= level,
+      ).length;
+      if (hits === 0) return 0;
+      process.stderr.write(
+        `veritrace screen: ${hits} of ${result.lines.length} lines score ${failOn} or above\n`,
+      );
+      return 3;
+    };
+    if (asJson || asCsv) {
+      const body = asJson ? `${JSON.stringify(screenJson(result))}\n` : screenCsv(result);
+      if (out === undefined || out === "-") process.stdout.write(body);
+      else writeAtomically(out, body);
+      return verdictCode();
+    }
+    const summary = screenJson(result);
+    console.log(
+      `screened ${String(summary["screened"])} of ${String(summary["addresses"])} lines on chain ${result.chainId} ` +
+        `up to block ${result.toBlock}, ${result.hops} hops: ${json(summary["verdicts"]).replace(/\s+/g, " ")}`,
+    );
+    for (const s of result.streams)
+      if (!s.complete)
+        console.log(`WARNING: ${s.token}: ${s.note ?? "the transfer history is incomplete"}`);
+    const flagged = result.lines.filter((l) => l.report !== null && l.report.verdict !== "low");
+    if (flagged.length > 0) {
+      console.log("");
+      console.log(
+        table(
+          ["line", "address", "score", "verdict", "top category", "share"],
+          flagged.map((l) => {
+            const r = l.report as RiskReport;
+            const top = r.exposures[0];
+            return [
+              l.line,
+              r.address,
+              r.score,
+              r.verdict,
+              top?.category ?? "",
+              top === undefined ? "" : share(top.direct + top.indirect, r.received),
+            ];
+          }),
+        ),
+      );
+    }
+    const failed = result.lines.filter((l) => l.error !== null);
+    if (failed.length > 0) {
+      console.log("");
+      for (const l of failed)
+        console.log(`line ${l.line}: ${JSON.stringify(l.input)}: ${l.error ?? ""}`);
+    }
+    return verdictCode();
+  },
+};

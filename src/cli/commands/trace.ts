@@ -1,0 +1,365 @@
+import { extname } from "node:path";
+import type { ParseArgsConfig } from "node:util";
+import type { Command } from "../command.js";
+import { oneStdin } from "../../shared/input.js";
+import { share, table } from "../../shared/format.js";
+import { integer, required, str } from "../../shared/options.js";
+import { ProgressBar } from "../progress.js";
+import { TracerError, UsageError } from "../../shared/errors.js";
+import { RpcClient } from "../../chain/rpc.js";
+import { importTagPacks } from "../../analytics/labels/store.js";
+import { openDatabase } from "../../db/db.js";
+import { Store } from "../../db/store.js";
+import { formatAmount, GRAPH_FORMATS, writeGraph } from "../../analytics/funds/graph.js";
+import { ingestTransfers } from "../../analytics/funds/ingest.js";
+import {
+  engineLabel,
+  normalizeToken,
+  planTrace,
+  runTrace,
+  traceSummaryJson,
+} from "../../analytics/funds/run.js";
+import {
+  parseSeed,
+  TAINT_MODELS,
+  type TaintModelName,
+  type TaintPath,
+} from "../../analytics/funds/taint.js";
+
+/** Runs a check of an option's syntax: what it rejects is a usage error (exit code 2). */
+function asUsage(check: () => unknown): void {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof TracerError && !(error instanceof UsageError))
+      throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+export { share } from "../../shared/format.js";
+
+function describePath(p: TaintPath, money: (v: bigint) => string): string {
+  const hops = p.steps.map(
+    (s) =>
+      `${s.txHash.slice(0, 10)}… ${s.from.slice(0, 8)}…→${s.to.slice(0, 8)}… ${money(s.tainted)}`,
+  );
+  return `${money(p.amount)} via ${hops.join(" ⇒ ")}`;
+}
+
+const options: NonNullable<ParseArgsConfig["options"]> = {
+  rpc: { type: "string" },
+  token: { type: "string" },
+  seed: { type: "string" },
+  model: { type: "string" },
+  "to-block": { type: "string" },
+  hops: { type: "string" },
+  "min-amount": { type: "string" },
+  window: { type: "string" },
+  labels: { type: "string", multiple: true },
+  graph: { type: "string" },
+  paths: { type: "string" },
+  decimals: { type: "string" },
+  confirmations: { type: "string" },
+  finality: { type: "string" },
+  "no-trace-calls": { type: "boolean" },
+  db: { type: "string" },
+  json: { type: "boolean" },
+};
+
+/** `veritrace trace`: follow tainted funds from a seed to where they are now and where they left. */
+export const traceCommand: Command = {
+  name: "trace",
+  summary: "follow tainted funds (poison, haircut or FIFO) from a seed to holdings and exit points",
+  usage:
+    "--rpc URL --token ADDR|native --seed TXHASH|ADDRESS@BLOCK --model poison|haircut|fifo [--to-block N] " +
+    "[--hops N] [--min-amount N] [--window SECONDS] [--labels FILE]... [--graph FILE.svg|.png|.dot] [--json]",
+  help: [
+    "  --rpc URL            JSON-RPC endpoint of the chain the funds are on",
+    "  --token ADDR|native  the ERC-20 token traced, or the chain's native coin",
+    "  --seed S             a transaction hash (what it delivered is tainted) or ADDRESS@BLOCK (the",
+    "                       address's whole balance at the end of BLOCK is tainted)",
+    "  --model M            poison, haircut or fifo (docs/taint-models.md)",
+    "  --to-block N         trace up to this block (default: the head less --confirmations)",
+    "  --hops N             follow taint at most N transfers from the seed",
+    "  --min-amount N       don't follow transfers carrying less taint (base units)",
+    "  --window SECONDS     ignore transfers later than the seed's time plus this",
+    "  --labels FILE        import a TagPack first (repeat for more; exchanges, bridges, mixers",
+    "                       become exit points; - reads one from stdin)",
+    "  --graph FILE         draw the flow (.svg, .png or .dot)",
+    "  --paths N            explanation paths kept per address (default 5)",
+    "  --decimals N         the token's decimals for display (default: asked from the token)",
+    "  --confirmations N    leave the newest N blocks out (default 0)",
+    "  --finality N         reorganization depth of the chain (default 64)",
+    "  --no-trace-calls     native: don't ask the node for internal transfers (reported incomplete)",
+    "  --db URL|DIR         store (default .veritrace/db)",
+    "  --json               the last line is one JSON object: model, token, seed, holdings, exits, total",
+  ].join("\n"),
+  options,
+  async run(values) {
+    const url = required(values, "rpc");
+    try {
+      const u = new URL(url);
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+    } catch {
+      throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(url)}`);
+    }
+    const token = required(values, "token");
+    const seed = required(values, "seed");
+    const model = required(values, "model");
+    if (!(TAINT_MODELS as readonly string[]).includes(model)) {
+      throw new UsageError(
+        `--model must be one of ${TAINT_MODELS.join(", ")}, got ${JSON.stringify(model)}`,
+      );
+    }
+    const graph = str(values, "graph");
+    if (
+      graph !== undefined &&
+      !(GRAPH_FORMATS as readonly string[]).includes(extname(graph).toLowerCase())
+    ) {
+      throw new UsageError(
+        `--graph must end in ${GRAPH_FORMATS.join(", ")}, got ${JSON.stringify(graph)}`,
+      );
+    }
+    const minAmount = str(values, "min-amount");
+    if (minAmount !== undefined && !/^\d+$/.test(minAmount)) {
+      throw new UsageError(
+        `--min-amount must be an integer in base units, got ${JSON.stringify(minAmount)}`,
+      );
+    }
+    const labelFiles = (values["labels"] as string[] | undefined) ?? [];
+    oneStdin(values, ["labels"]);
+    const asJson = values["json"] === true;
+    asUsage(() => normalizeToken(token));
+    asUsage(() => parseSeed(seed));
+    const toBlock = integer(values, "to-block");
+    const maxHops = integer(values, "hops");
+    const windowSeconds = integer(values, "window", 1);
+    const maxPaths = integer(values, "paths");
+    const decimalsOption = integer(values, "decimals");
+    const confirmations = integer(values, "confirmations");
+    const finalityDepth = integer(values, "finality");
+    const rpc = new RpcClient(url);
+    // The node is asked about the token, the seed and the blocks before the store is opened: a
+    // trace that cannot start leaves nothing behind.
+    const plan = await planTrace(rpc, { token, seed, toBlock, confirmations });
+    const store = await Store.open(await openDatabase(str(values, "db")));
+    try {
+      if (labelFiles.length > 0) {
+        const imported = await importTagPacks(store.db, labelFiles);
+        if (!asJson) {
+          const tags = imported.reduce((n, r) => n + r.tags, 0);
+          process.stderr.write(`imported ${tags} labels from ${imported.length} TagPack(s)\n`);
+        }
+      }
+      const bar = asJson ? null : new ProgressBar("reading transfers");
+      let first = -1;
+      const out = await runTrace({
+        rpc,
+        db: store.db,
+        token,
+        seed,
+        plan,
+        model: model as TaintModelName,
+        toBlock,
+        maxHops,
+        minAmount: minAmount === undefined ? undefined : BigInt(minAmount),
+        windowSeconds,
+        maxPaths,
+        confirmations,
+        finalityDepth,
+        traceCalls: values["no-trace-calls"] !== true,
+        onProgress: (p) => {
+          if (first < 0) first = p.indexedTo;
+          bar?.update({ done: p.indexedTo - first, total: p.target - first, events: p.rows });
+        },
+      });
+      bar?.done({ done: 1, total: 1, events: out.ingest.rows });
+      const decimals = decimalsOption ?? out.decimals ?? 0;
+      const money = (v: bigint) => formatAmount(v, decimals);
+      const r = out.result;
+      const labelText = (a: string) => engineLabel(out.labels.get(a))?.label ?? "";
+      if (graph !== undefined) {
+        await writeGraph(r, graph, { decimals, labels: (a) => engineLabel(out.labels.get(a)) });
+      }
+      if (asJson) {
+        // The JSON line keeps its fixed shape; an incomplete history is said on stderr.
+        if (!out.ingest.complete) {
+          process.stderr.write(
+            `warning: ${out.ingest.note ?? "the transfer history is incomplete"}\n`,
+          );
+        }
+        console.log(JSON.stringify(traceSummaryJson(out)));
+        return 0;
+      }
+      console.log(
+        `${r.model} trace of ${r.token} on chain ${out.chainId} from ${seed}, blocks ${out.fromBlock}–${out.toBlock}: ` +
+          `seed ${money(r.seedAmount)}`,
+      );
+      if (!out.ingest.complete)
+        console.log(`WARNING: ${out.ingest.note ?? "the transfer history is incomplete"}`);
+      console.log("\nexit points");
+      console.log(
+        r.exits.length === 0
+          ? "  (none)"
+          : table(
+              ["address", "kind", "label", "tainted", "share of seed", "hops"],
+              r.exits.map((e) => [
+                e.address,
+                e.kind,
+                e.label ?? labelText(e.address),
+                money(e.amount),
+                share(e.amount, r.seedAmount),
+                e.hops,
+              ]),
+            ),
+      );
+      for (const e of r.exits) {
+        const top = e.paths[0];
+        if (top !== undefined)
+          console.log(`  ${e.address.slice(0, 10)}…: ${describePath(top, money)}`);
+      }
+      console.log("\nholding taint now");
+      console.log(
+        r.holdings.length === 0
+          ? "  (none)"
+          : table(
+              ["address", "label", "tainted", "share of seed", "hops"],
+              r.holdings.map((h) => [
+                h.address,
+                labelText(h.address),
+                money(h.amount),
+                share(h.amount, r.seedAmount),
+                h.hops,
+              ]),
+            ),
+      );
+      const sum = (xs: { amount: bigint }[]) => xs.reduce((n, x) => n + x.amount, 0n);
+      console.log(
+        `\ntotals: seed ${money(r.seedAmount)} = held ${money(sum(r.holdings))} + exited ${money(sum(r.exits))}` +
+          ` + beyond hop limit ${money(r.beyondHopLimit)} + below minimum ${money(r.belowMinimum)}` +
+          (r.model === "poison"
+            ? ` (poison counts mixed funds whole: total ${money(r.total)})`
+            : ""),
+      );
+      for (const w of r.warnings) console.log(`warning: ${w.message}`);
+      if (graph !== undefined) console.log(`flow drawn to ${graph}`);
+      return 0;
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+/** `veritrace transfers`: read a chain's transfers into the store without tracing. */
+export const transfersCommand: Command = {
+  name: "transfers",
+  summary:
+    "read ERC-20 transfers (one token or every token) or native value transfers into the store",
+  usage:
+    "--rpc URL --token ADDR|all|native --from N [--to-block N] [--no-trace-calls] [--db URL|DIR] [--json]",
+  help: [
+    "  --rpc URL            JSON-RPC endpoint",
+    "  --token T            a token address, all (every ERC-20 token) or native",
+    "  --from N             first block (a stream keeps its first start block)",
+    "  --to-block N         last block (default: the head less --confirmations)",
+    "  --confirmations N    leave the newest N blocks out (default 0)",
+    "  --finality N         reorganization depth of the chain (default 64)",
+    "  --no-trace-calls     native: don't ask the node for internal transfers (reported incomplete)",
+    "  --db URL|DIR         store (default .veritrace/db)",
+    "  --json               one JSON object: stream, blocks, transfers per token, completeness",
+  ].join("\n"),
+  options: {
+    rpc: { type: "string" },
+    token: { type: "string" },
+    from: { type: "string" },
+    "to-block": { type: "string" },
+    confirmations: { type: "string" },
+    finality: { type: "string" },
+    "no-trace-calls": { type: "boolean" },
+    db: { type: "string" },
+    json: { type: "boolean" },
+  },
+  async run(values) {
+    const url = required(values, "rpc");
+    try {
+      const u = new URL(url);
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+    } catch {
+      throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(url)}`);
+    }
+    const tokenArg = required(values, "token");
+    let token: string;
+    if (tokenArg === "all") token = "*";
+    else if (tokenArg === "native") token = "native";
+    else if (/^0x[0-9a-fA-F]{40}$/.test(tokenArg)) token = tokenArg.toLowerCase();
+    else
+      throw new UsageError(
+        `--token must be a token address, all or native, got ${JSON.stringify(tokenArg)}`,
+      );
+    const from = integer(values, "from");
+    if (from === undefined) throw new UsageError("--from is required");
+    const toBlock = integer(values, "to-block");
+    const confirmations = integer(values, "confirmations");
+    const finalityDepth = integer(values, "finality");
+    const rpc = new RpcClient(url);
+    const chainId = Number(await rpc.firstCall<string>("eth_chainId"));
+    const head = Number(await rpc.call<string>("eth_blockNumber"));
+    if (from > head) throw new TracerError(`--from ${from} is beyond the node's head ${head}`);
+    if (toBlock !== undefined && (toBlock < from || toBlock > head)) {
+      throw new TracerError(`--to-block ${toBlock} is outside ${from}..${head}`);
+    }
+    const store = await Store.open(await openDatabase(str(values, "db")));
+    try {
+      const asJson = values["json"] === true;
+      const bar = asJson ? null : new ProgressBar("reading transfers");
+      let first = -1;
+      const result = await ingestTransfers(
+        store.db,
+        rpc,
+        { chainId, kind: token === "native" ? "native" : "erc20", token, startBlock: from },
+        {
+          toBlock,
+          confirmations,
+          finalityDepth,
+          traceCalls: values["no-trace-calls"] !== true,
+          onProgress: (p) => {
+            if (first < 0) first = p.indexedTo;
+            bar?.update({ done: p.indexedTo - first, total: p.target - first, events: p.rows });
+          },
+        },
+      );
+      bar?.done({ done: 1, total: 1, events: result.rows });
+      const perToken = await store.db.query<{ token: string; n: string }>(
+        "SELECT token, count(*)::text AS n FROM transfers WHERE stream = $1 GROUP BY token ORDER BY count(*) DESC, token",
+        [result.stream],
+      );
+      if (asJson) {
+        console.log(
+          JSON.stringify({
+            stream: result.stream,
+            indexedTo: result.indexedTo,
+            newTransfers: result.rows,
+            tokens: perToken.map((r) => ({ token: r.token, transfers: Number(r.n) })),
+            complete: result.complete,
+            note: result.note,
+          }),
+        );
+        return 0;
+      }
+      console.log(
+        `stream ${result.stream} complete up to block ${result.indexedTo}: ${result.rows} new transfers`,
+      );
+      if (!result.complete) console.log(`WARNING: ${result.note ?? "incomplete"}`);
+      console.log(
+        table(
+          ["token", "transfers"],
+          perToken.map((r) => [r.token, Number(r.n)]),
+        ),
+      );
+      return 0;
+    } finally {
+      await store.close();
+    }
+  },
+};
