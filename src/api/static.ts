@@ -8,13 +8,10 @@ import { existsSync, statSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../shared/package.js";
 
-/** Where `npm run build:web` puts the bundle, from the repository's root. */
-export const DEFAULT_WEB_DIR = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../../dist/web",
-);
+/** Where `npm run build:web` puts the bundle: dist/web in the package (or the repository). */
+export const DEFAULT_WEB_DIR = path.join(packageRoot(), "dist", "web");
 
 const TYPES: Readonly<Record<string, string>> = {
   ".html": "text/html; charset=utf-8",

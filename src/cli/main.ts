@@ -1,11 +1,11 @@
 /**
  * `veritrace`: the tracing service's command line. Exit codes: 0 ok, 1 failure, 2 usage.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { InputError } from "../client/errors.js";
 import { TracerError, UsageError } from "../shared/errors.js";
 import { RPC_HEADERS_ENV, parseRpcHeaders, setDefaultRpcHeaders } from "../chain/rpc.js";
+import { packageVersion } from "../shared/package.js";
 import { COMMANDS } from "./commands.js";
 import { CouldNotCheckError, type Command } from "./command.js";
 import { oneLine } from "../shared/format.js";
@@ -37,19 +37,13 @@ function findCommand(argv: readonly string[]): { command: Command; rest: string[
   return null;
 }
 
-/** The package's version, from its package.json. */
-function version(): string {
-  const file = new URL("../../package.json", import.meta.url);
-  return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
-}
-
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     console.log(GLOBAL_HELP);
     return argv.length === 0 ? 2 : 0;
   }
   if (argv[0] === "--version" || argv[0] === "-V") {
-    console.log(`veritrace ${version()}`);
+    console.log(`veritrace ${packageVersion()}`);
     return 0;
   }
   const found = findCommand(argv);
