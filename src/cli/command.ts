@@ -15,7 +15,6 @@ export type Values = Record<string, string | boolean | undefined>;
 /** One `veritrace` command. */
 export interface Command {
   name: string;
-  summary: string;
   usage: string;
   help: string;
   options: NonNullable<ParseArgsConfig["options"]>;

@@ -2,12 +2,10 @@
  * `veritrace`: the tracing service's command line. Exit codes: 0 ok, 1 failure, 2 usage.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { InputError } from "../client/errors.js";
 import { TracerError, UsageError } from "../shared/errors.js";
-import { RPC_HEADERS_ENV, parseRpcHeaders, setDefaultRpcHeaders } from "../chain/rpc.js";
 import { packageVersion } from "../shared/package.js";
-import { COMMANDS } from "./commands.js";
-import { CouldNotCheckError, type Command } from "./command.js";
+import { COMMANDS, type CommandEntry } from "./commands.js";
+import { CouldNotCheckError } from "./command.js";
 import { oneLine } from "../shared/format.js";
 
 const GLOBAL_HELP = `veritrace: the Veritrace tracing service
@@ -23,16 +21,19 @@ directory, --db postgres://… (or DATABASE_URL) for a PostgreSQL server. An emb
 one process at a time: "veritrace serve --follow" indexes and serves in one; several processes
 need a PostgreSQL server.`;
 
+/** As chain/rpc.ts's RPC_HEADERS_ENV (not imported here: --help loads no command's modules). */
+const RPC_HEADERS_ENV = "VERITRACE_RPC_HEADERS";
+
 const RPC_HEADER_HELP = [
   '  --rpc-header "NAME: VALUE"  HTTP header for the JSON-RPC node, e.g. "Authorization: Bearer …"',
   `                       (repeatable; also ${RPC_HEADERS_ENV}, one header per line; credentials`,
   "                       can also be given in the URL: https://user:password@host; never printed)",
 ].join("\n");
 
-function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | null {
+function findCommand(argv: readonly string[]): { entry: CommandEntry; rest: string[] } | null {
   for (const c of COMMANDS) {
     const words = c.name.split(" ");
-    if (words.every((w, i) => argv[i] === w)) return { command: c, rest: argv.slice(words.length) };
+    if (words.every((w, i) => argv[i] === w)) return { entry: c, rest: argv.slice(words.length) };
   }
   return null;
 }
@@ -78,7 +79,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
-  const { command, rest } = found;
+  const { entry, rest } = found;
+  // The command's module, and what every command needs, only now: --help alone loads neither.
+  const [command, { InputError }, rpc] = await Promise.all([
+    entry.load(),
+    import("../client/errors.js"),
+    import("../chain/rpc.js"),
+  ]);
   // Every command that reads a JSON-RPC node takes its headers (credentials) the same way.
   const readsNode = "rpc" in command.options;
   const config: ParseArgsConfig = {
@@ -101,7 +108,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (parsed.values["help"] === true) {
     const rpcHelp = readsNode ? `\n${RPC_HEADER_HELP}` : "";
     console.log(
-      `usage: veritrace ${command.name} ${command.usage}\n\n${command.summary}\n\n${command.help}${rpcHelp}`,
+      `usage: veritrace ${command.name} ${command.usage}\n\n${entry.summary}\n\n${command.help}${rpcHelp}`,
     );
     return 0;
   }
@@ -109,9 +116,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (readsNode) {
       const flags = (parsed.values["rpc-header"] as string[] | undefined) ?? [];
       const env = process.env[RPC_HEADERS_ENV];
-      setDefaultRpcHeaders({
-        ...parseRpcHeaders(env === undefined ? [] : env.split("\n")),
-        ...parseRpcHeaders(flags),
+      rpc.setDefaultRpcHeaders({
+        ...rpc.parseRpcHeaders(env === undefined ? [] : env.split("\n")),
+        ...rpc.parseRpcHeaders(flags),
       });
       delete parsed.values["rpc-header"];
     }

@@ -240,3 +240,24 @@ describe("veritrace: command-line conventions", function () {
     expect(noStore.stderr).to.match(/^veritrace verify delivery: could not check: no store in /);
   });
 });
+
+describe("veritrace: the command table", function () {
+  it("loads, for every line, the command of that name from its module", async function () {
+    const { COMMANDS } = await import("../../src/cli/commands.js");
+    expect(COMMANDS.length).to.be.greaterThan(20);
+    expect(new Set(COMMANDS.map((c) => c.name)).size).to.equal(COMMANDS.length);
+    for (const entry of COMMANDS) {
+      const command = await entry.load();
+      expect(command.name, entry.name).to.equal(entry.name);
+      expect(entry.summary, entry.name).to.match(/^[a-z].{10,100}$/);
+      expect(command.usage, entry.name).to.be.a("string");
+    }
+  });
+
+  it("names the RPC headers' variable in the help of a command that reads a node, as the RPC client reads it", async function () {
+    const { RPC_HEADERS_ENV } = await import("../../src/chain/rpc.js");
+    const help = await runVeritrace(["index", "--help"]);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.include(`also ${RPC_HEADERS_ENV}, one header per line`);
+  });
+});

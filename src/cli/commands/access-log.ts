@@ -59,7 +59,6 @@ function decimalId(values: Values, name: string, what: string): string | undefin
 
 const anchorCommand: Command = {
   name: "access-log anchor",
-  summary: "anchor the access log's new entries on chain (one Merkle root for the batch)",
   usage:
     "--log FILE --rpc URL --deployment FILE --keystore FILE [--password-file FILE] [--case ID] [--from SEQ] [--to SEQ] [--json]",
   help: [
@@ -188,7 +187,6 @@ const anchorCommand: Command = {
 
 const proofCommand: Command = {
   name: "access-log proof",
-  summary: "the inclusion proof of one anchored access-log entry (for veritrace verify entry)",
   usage: "--log FILE --anchor ID --seq N [--db URL|DIR] [--out FILE|-]",
   help: [
     LOG_HELP,
@@ -230,8 +228,6 @@ const proofCommand: Command = {
 
 const checkCommand: Command = {
   name: "access-log check",
-  summary:
-    "hold an access log against every anchor of its institution: unchanged, changed, missing",
   usage: "--log FILE --institution ID [--db URL|DIR] [--json]",
   help: [
     LOG_HELP,

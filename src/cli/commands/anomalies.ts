@@ -13,7 +13,6 @@ import { type Command, DB_HELP, DB_OPTION, JSON_HELP, JSON_OPTION, withStore } f
 
 export const anomaliesCommand: Command = {
   name: "anomalies",
-  summary: "what the contracts can't see: anomalies found in the indexed events",
   usage: "[--rule RULE] [--set THRESHOLD=VALUE]… [--now UNIXTIME] [--db URL|DIR] [--json]",
   help: [
     "  --rule RULE          only this rule",

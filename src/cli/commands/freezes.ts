@@ -6,8 +6,6 @@ import { type Command, DB_HELP, DB_OPTION, JSON_HELP, JSON_OPTION, withStore } f
 
 export const freezesCommand: Command = {
   name: "freezes",
-  summary:
-    "freeze requests to exchanges and their answers; with the off-chain lists, requested vs frozen",
   usage: "[--case ID] [--lists DIR|FILE] [--db URL|DIR] [--json]",
   help: [
     "  --case ID            only this case",

@@ -8,7 +8,6 @@ import { type Command, DB_HELP, DB_OPTION, openStore, rpcUrl } from "../command.
 
 export const index: Command = {
   name: "index",
-  summary: "read the consortium's events from a JSON-RPC node into the store",
   usage:
     "--rpc URL --deployment FILE [--db URL|DIR] [--from N] [--follow] [--confirmations N] [--finality N]",
   help: [

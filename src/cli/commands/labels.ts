@@ -45,7 +45,6 @@ function shortPath(file: string): string {
 
 export const labelsImportCommand: Command = {
   name: "labels import",
-  summary: "import address labels from GraphSense TagPacks (YAML)",
   usage: "FILE... [--db URL|DIR] [--json]",
   help: [
     DB_HELP,
@@ -82,7 +81,6 @@ export const labelsImportCommand: Command = {
 
 export const labelsShowCommand: Command = {
   name: "labels show",
-  summary: "the labels of addresses, most relevant first",
   usage: "ADDRESS... [--db URL|DIR] [--json]",
   help: [
     DB_HELP,

@@ -408,7 +408,6 @@ function signatureOutFor(
 
 const serve: Command = {
   name: "match serve",
-  summary: "answer private set intersection requests over HTTP (provider)",
   usage:
     "--input FILE --type TYPE (--rpc URL --deployment FILE --keystore FILE | --no-ledger) [--port N] [--host HOST] [--token-file FILE] [--session HEX] [--modes LIST] [--max-elements N] [--threads N]",
   help: [
@@ -515,7 +514,6 @@ function tokenForPeer(values: Values): string {
 
 const run: Command = {
   name: "match run",
-  summary: "run a private set intersection against a provider over HTTP (requester)",
   usage:
     "--peer URL --request ID --mode psi|cardinality --type TYPE --input FILE --rpc URL --deployment FILE --keystore FILE [--token-file FILE] [--out FILE] [--json]\n" +
     "       veritrace match run --no-ledger --peer URL --session HEX --mode … --type … --input FILE …",
@@ -589,7 +587,6 @@ interface LedgerState {
 
 const blind: Command = {
   name: "match blind",
-  summary: "air-gapped step 1 (requester): blind the identifiers into a request file",
   usage:
     "--request ID --mode psi|cardinality --type TYPE --input FILE --out REQUEST --state STATE (--rpc URL --deployment FILE --keystore FILE [--signature-out FILE] | --no-ledger --session HEX) [--json]",
   help: [
@@ -746,7 +743,6 @@ const signatureFileOf = (response: string) => `${response}.sig.json`;
 
 const respond: Command = {
   name: "match respond",
-  summary: "air-gapped step 2 (provider): answer a request file with a response file",
   usage:
     "--request FILE --type TYPE --input FILE --out RESPONSE (--rpc URL --deployment FILE --keystore FILE [--request-signature FILE] [--signature-out FILE] | --no-ledger) [--session HEX] [--modes LIST] [--json]",
   help: [
@@ -879,7 +875,6 @@ const respond: Command = {
 
 const finish: Command = {
   name: "match finish",
-  summary: "air-gapped step 3 (requester): the result from the state and the response file",
   usage:
     "--state FILE --response FILE (--rpc URL --deployment FILE --keystore FILE --to-cosign FILE | --no-ledger) [--signature FILE] [--out FILE] [--json] [--keep-state]",
   help: [
@@ -997,7 +992,6 @@ const finish: Command = {
 
 const cosign: Command = {
   name: "match cosign",
-  summary: "air-gapped step 4 (provider): co-sign the result of a session it answered",
   usage: "--result FILE --out FILE --rpc URL --deployment FILE --keystore FILE",
   help: [
     "  --result FILE        the requester's result to co-sign (match finish --to-cosign; - reads stdin)",
@@ -1028,7 +1022,6 @@ const cosign: Command = {
 
 const record: Command = {
   name: "match record",
-  summary: "air-gapped step 5 (requester): record the co-signed result on the ledger",
   usage: "--result FILE --cosignature FILE --rpc URL --deployment FILE --keystore FILE",
   help: [
     "  --result FILE        the result this institution signed (match finish --to-cosign)",

@@ -31,7 +31,6 @@ function keyCode(k: InstitutionKey): string {
 
 export const caseCommand: Command = {
   name: "case",
-  summary: "the chain of custody of a case, in chain order",
   usage: "<case-id | case-number-commitment> [--db URL|DIR] [--json]",
   help: [DB_HELP, JSON_HELP].join("\n"),
   options: { ...DB_OPTION, ...JSON_OPTION },
@@ -74,7 +73,6 @@ export const caseCommand: Command = {
 
 export const institutionCommand: Command = {
   name: "institution",
-  summary: "what an institution requested and provided, per case",
   usage: "<participant-id | address> [--db URL|DIR] [--json]",
   help: [DB_HELP, JSON_HELP].join("\n"),
   options: { ...DB_OPTION, ...JSON_OPTION },
@@ -129,7 +127,6 @@ export const institutionCommand: Command = {
 
 export const subjectCommand: Command = {
   name: "subject",
-  summary: "every case that touched a subject commitment",
   usage: "<commitment> [--db URL|DIR] [--json]",
   help: [DB_HELP, JSON_HELP].join("\n"),
   options: { ...DB_OPTION, ...JSON_OPTION },

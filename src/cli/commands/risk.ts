@@ -253,8 +253,6 @@ function describe(r: RiskReport, money: (v: bigint) => string): string[] {
 
 export const riskCommand: Command = {
   name: "risk",
-  summary:
-    "an address's exposure to sanctioned, hacked, scam and mixing funds: score, verdict, paths",
   usage:
     "ADDRESS --rpc URL [--token ADDR|native] [--hops N] [--from N] [--to-block N] [--since T] [--until T] " +
     "[--config FILE] [--json] [--publish --case COMMITMENT [--case-opener ID] --deployment FILE --keystore FILE [--yes]]",
@@ -376,7 +374,6 @@ export const riskCommand: Command = {
 
 export const screenCommand: Command = {
   name: "screen",
-  summary: "score a file of addresses (TXT or CSV): verdicts, exposures, errors per line",
   usage:
     "FILE.csv|FILE.txt --rpc URL [--token ADDR|native] [--hops N] [--json | --csv] [--out FILE]",
   help: [

@@ -122,7 +122,6 @@ const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
 
 export const serveCommand: Command = {
   name: "serve",
-  summary: "serve the read-only HTTP API over the store (--follow: and index the chain into it)",
   usage:
     "[--db URL|DIR] [--port N] [--host HOST] [--tokens FILE] [--access-log FILE | --no-access-log] [--rate N] [--insecure-local] [--rpc URL] [--follow --deployment FILE] [--web DIR | --no-web]",
   help: [

@@ -70,7 +70,6 @@ const options: NonNullable<ParseArgsConfig["options"]> = {
 /** `veritrace trace`: follow tainted funds from a seed to where they are now and where they left. */
 export const traceCommand: Command = {
   name: "trace",
-  summary: "follow tainted funds (poison, haircut or FIFO) from a seed to holdings and exit points",
   usage:
     "--rpc URL --token ADDR|native --seed TXHASH|ADDRESS@BLOCK --model poison|haircut|fifo [--to-block N] " +
     "[--hops N] [--min-amount N] [--window SECONDS] [--labels FILE]... [--graph FILE.svg|.png|.dot] [--json]",
@@ -254,8 +253,6 @@ export const traceCommand: Command = {
 /** `veritrace transfers`: read a chain's transfers into the store without tracing. */
 export const transfersCommand: Command = {
   name: "transfers",
-  summary:
-    "read ERC-20 transfers (one token or every token) or native value transfers into the store",
   usage:
     "--rpc URL --token ADDR|all|native --from N [--to-block N] [--no-trace-calls] [--db URL|DIR] [--json]",
   help: [

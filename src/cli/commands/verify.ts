@@ -18,7 +18,6 @@ import {
 
 export const verifyDeliveryCommand: Command = {
   name: "verify delivery",
-  summary: "re-check both EIP-712 signatures of a delivery off-chain",
   usage: "<delivery-id> [--db URL|DIR] [--json]",
   help: [DB_HELP, JSON_HELP, VERIFY_EXIT_CODES].join("\n"),
   options: { ...DB_OPTION, ...JSON_OPTION },
@@ -52,7 +51,6 @@ export const verifyDeliveryCommand: Command = {
 
 export const verifyEntryCommand: Command = {
   name: "verify entry",
-  summary: "check an off-chain access-log entry's Merkle inclusion in an anchored batch",
   usage: "--anchor <id> --entry FILE [--db URL|DIR] [--json]",
   help: [
     "  --anchor ID          the anchor (batch) id",
