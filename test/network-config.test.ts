@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import { HDNodeWallet, Mnemonic, Wallet } from "ethers";
+import { HDNodeWallet, Mnemonic, Wallet, id } from "ethers";
 import hre from "hardhat";
 import type { ConfigurationVariable } from "hardhat/types/config";
 import userConfig from "../hardhat.config.js";
@@ -54,7 +54,7 @@ export interface KeyFinding {
 /**
  * The 32-byte hex values in `text` that sit on a key-like line and are neither a well-known
  * development key nor plainly not a key (a left-padded word: its first 12 bytes zero, as
- * addresses, small numbers and storage slots are).
+ * addresses, small numbers and storage slots are; an event's topic written after its signature).
  */
 export function findPrivateKeys(file: string, text: string): KeyFinding[] {
   const findings: KeyFinding[] = [];
@@ -64,6 +64,12 @@ export function findPrivateKeys(file: string, text: string): KeyFinding[] {
       const value = match[0].toLowerCase();
       if (WELL_KNOWN_KEYS.has(value) || TEST_VECTOR_KEYS.has(value)) continue;
       if (/^0x0{24}/.test(value)) continue;
+      // An event topic after its signature ("Name(types) 0x…", docs/abi-selectors.json): the hash
+      // of the text beside it, provably not a secret.
+      const signature = /([A-Za-z_]\w*\([^()\s]*\))\s+0x[0-9a-fA-F]{64}/.exec(
+        content.slice(0, (match.index ?? 0) + 66),
+      )?.[1];
+      if (signature !== undefined && id(signature) === value) continue;
       findings.push({ file, line: i + 1, value });
     }
   });
@@ -136,9 +142,15 @@ describe("network configuration", function () {
         `const devKey = "${hardhatAccount0}";`,
         `const slot = "0x${"0".repeat(63)}1"; // storage key`,
         `payloadHash: "${fresh}"`,
+        // An event's topic after its signature is its hash, not a key; anything else there is.
+        `"SigningKeyAdded(uint32,address) ${id("SigningKeyAdded(uint32,address)")}",`,
+        `"SigningKeyAdded(uint32,address) ${fresh}",`,
       ].join("\n");
       const findings = findPrivateKeys("example.ts", text);
-      expect(findings).to.deep.equal([{ file: "example.ts", line: 1, value: fresh.toLowerCase() }]);
+      expect(findings).to.deep.equal([
+        { file: "example.ts", line: 1, value: fresh.toLowerCase() },
+        { file: "example.ts", line: 6, value: fresh.toLowerCase() },
+      ]);
     });
 
     it("knows hardhat's account #0 key as well known", function () {
