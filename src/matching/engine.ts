@@ -3,9 +3,10 @@
  * and tests) or on a pool of worker threads ({@link WorkerEngine}, one per core), in batches of a
  * few thousand elements so that postMessage costs little next to the curve arithmetic.
  *
- * The worker file is TypeScript: each worker first registers tsx's loader (the same one
- * `bin/veritrace.mjs` registers in the main thread), then imports worker.ts. This works whether
- * the main thread was started by bin/veritrace.mjs, the tsx CLI or `hardhat test`.
+ * Compiled (the installed package, dist/), a worker imports worker.js. From the sources (the
+ * repository), the worker file is TypeScript: each worker first registers tsx's loader (the same
+ * one `bin/veritrace.mjs` registers in the main thread), then imports worker.ts; this works
+ * whether the main thread was started by bin/veritrace.mjs, the tsx CLI or `hardhat test`.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -99,10 +100,14 @@ function checkLength(points: Uint8Array): void {
 /** Loads tsx in the worker, then the TypeScript worker module. Plain CommonJS: `eval` workers. */
 const BOOTSTRAP = `
 const { workerData } = require("node:worker_threads");
-import(workerData.tsxApi)
-  .then((tsx) => { tsx.register(); return import(workerData.entry); })
-  .catch((error) => { setImmediate(() => { throw error; }); });
+(workerData.tsxApi === null
+  ? import(workerData.entry)
+  : import(workerData.tsxApi).then((tsx) => { tsx.register(); return import(workerData.entry); })
+).catch((error) => { setImmediate(() => { throw error; }); });
 `;
+
+/** Whether this module runs compiled (dist/…/engine.js) rather than from its TypeScript source. */
+const COMPILED = import.meta.url.endsWith(".js");
 
 interface Pending {
   resolve: (points: Uint8Array) => void;
@@ -145,10 +150,13 @@ export class WorkerEngine implements CurveEngine {
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new MatchError("internal", `batch size must be ≥ 1, got ${batchSize}`);
     const engine = new WorkerEngine(threads, batchSize);
-    const workerData = {
-      tsxApi: import.meta.resolve("tsx/esm/api"),
-      entry: new URL("./worker.ts", import.meta.url).href,
-    };
+    // Compiled code needs no loader (and an installed package has no tsx).
+    const workerData = COMPILED
+      ? { tsxApi: null, entry: new URL("./worker.js", import.meta.url).href }
+      : {
+          tsxApi: import.meta.resolve("tsx/esm/api"),
+          entry: new URL("./worker.ts", import.meta.url).href,
+        };
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(BOOTSTRAP, { eval: true, workerData });
       const slot: Slot = { worker, busy: false };
