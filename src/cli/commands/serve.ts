@@ -3,7 +3,7 @@
  */
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import type { Command, Values } from "../command.js";
+import { checkHttpUrl, type Command, type Values } from "../command.js";
 import { Follower, SYNC_HELP, SYNC_OPTIONS, readDeploymentInput, syncSettings } from "../follow.js";
 import { inputName, oneStdin, readInputText, refuseStdout } from "../../shared/input.js";
 import { logLine } from "../../shared/format.js";
@@ -199,10 +199,8 @@ export const serveCommand: Command = {
       );
     }
 
-    const rpcUrl = text(values, "rpc");
-    if (rpcUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(rpcUrl)) {
-      throw new UsageError(`--rpc must be an http(s) URL, got ${quote(rpcUrl)}`);
-    }
+    const given = text(values, "rpc");
+    const rpcUrl = given === undefined ? undefined : checkHttpUrl("rpc", given);
     const follow = values["follow"] === true;
     if (!follow) {
       for (const name of ["deployment", ...Object.keys(SYNC_OPTIONS)]) {
