@@ -5,16 +5,14 @@
  */
 import { importTagPacks } from "../analytics/labels/store.js";
 import type { Store } from "../db/store.js";
-import type { Values } from "./command.js";
+import { flagOptions, stringOptions, type Values } from "./command.js";
 import type { ProgressBar } from "./progress.js";
 
 /** The options of the reading, each command's last ones. */
 export const READING_OPTIONS = {
-  confirmations: { type: "string" },
-  finality: { type: "string" },
-  "no-trace-calls": { type: "boolean" },
-  db: { type: "string" },
-} as const;
+  ...stringOptions("confirmations", "finality", "db"),
+  ...flagOptions("no-trace-calls"),
+};
 
 export const READING_HELP = [
   "  --confirmations N    leave the newest N blocks out (default 0)",

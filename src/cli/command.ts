@@ -23,6 +23,16 @@ export interface Command {
   run(values: Values, positionals: string[]): Promise<number>;
 }
 
+/** Options of a command's table that take a value (`--name VALUE`), by name. */
+export function stringOptions(...names: string[]): Record<string, { type: "string" }> {
+  return Object.fromEntries(names.map((name) => [name, { type: "string" as const }]));
+}
+
+/** Options of a command's table that take no value (`--name`), by name. */
+export function flagOptions(...names: string[]): Record<string, { type: "boolean" }> {
+  return Object.fromEntries(names.map((name) => [name, { type: "boolean" as const }]));
+}
+
 /** Option helpers shared by the commands (one definition, in options.ts). */
 export { integer, required, str } from "../shared/options.js";
 

@@ -11,13 +11,10 @@ import type { Store } from "../db/store.js";
 import { inputName, readInputTextOr } from "../shared/input.js";
 import { logLine } from "../shared/format.js";
 import { integer, type OptionValues } from "../shared/options.js";
+import { stringOptions } from "./command.js";
 
 /** The options that tune the indexer, shared by `index` and `serve --follow`. */
-export const SYNC_OPTIONS = {
-  confirmations: { type: "string" },
-  finality: { type: "string" },
-  "poll-ms": { type: "string" },
-} as const;
+export const SYNC_OPTIONS = stringOptions("confirmations", "finality", "poll-ms");
 
 export const SYNC_HELP = [
   "  --confirmations N    leave the newest N blocks unindexed (default 0)",

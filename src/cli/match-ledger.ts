@@ -9,19 +9,16 @@ import { connectMatchLedger, type MatchLedger } from "../matching/ledger.js";
 import { UsageError } from "../shared/errors.js";
 import { refuseSigningStdin } from "../shared/input.js";
 import { str, type OptionValues } from "../shared/options.js";
-import { checkHttpUrl } from "./command.js";
+import { checkHttpUrl, flagOptions, stringOptions } from "./command.js";
 
 /** Environment variable holding the JSON-RPC URL (instead of --rpc). */
 export const RPC_ENV = "VERITRACE_RPC_URL";
 
 /** The options that connect a `match` command to the ledger. */
 export const LEDGER_OPTIONS = {
-  rpc: { type: "string" },
-  deployment: { type: "string" },
-  keystore: { type: "string" },
-  "password-file": { type: "string" },
-  "no-ledger": { type: "boolean" },
-} as const;
+  ...stringOptions("rpc", "deployment", "keystore", "password-file"),
+  ...flagOptions("no-ledger"),
+};
 
 /** The help of the options naming the ledger and the key (the commands that require them). */
 export const SIGNING_HELP = [

@@ -16,7 +16,7 @@ import { TracerError, UsageError, VERIFY_EXIT, couldNotCheck } from "../../share
 import { connectInstitution } from "../../chain/institution.js";
 import { openDatabase } from "../../db/db.js";
 import { Store } from "../../db/store.js";
-import { rpcUrl, type Command, type Values } from "../command.js";
+import { flagOptions, rpcUrl, stringOptions, type Command, type Values } from "../command.js";
 import { isStdin, readInputTextOr, refuseSigningStdin } from "../../shared/input.js";
 import { integer, required, str } from "../../shared/options.js";
 import { json, table } from "../../shared/format.js";
@@ -73,15 +73,8 @@ const anchorCommand: Command = {
     "proves any anchored line from it.",
   ].join("\n"),
   options: {
-    log: { type: "string" },
-    rpc: { type: "string" },
-    deployment: { type: "string" },
-    keystore: { type: "string" },
-    "password-file": { type: "string" },
-    case: { type: "string" },
-    from: { type: "string" },
-    to: { type: "string" },
-    json: { type: "boolean" },
+    ...stringOptions("log", "rpc", "deployment", "keystore", "password-file", "case", "from", "to"),
+    ...flagOptions("json"),
   },
   async run(values) {
     // As every command that signs: the key and its password are secrets in files of their own
@@ -167,11 +160,7 @@ const proofCommand: Command = {
     "Refuses (exit 1) when the log's lines no longer hash to the anchored root.",
   ].join("\n"),
   options: {
-    log: { type: "string" },
-    anchor: { type: "string" },
-    seq: { type: "string" },
-    db: { type: "string" },
-    out: { type: "string" },
+    ...stringOptions("log", "anchor", "seq", "db", "out"),
   },
   async run(values) {
     const file = required(values, "log");
@@ -208,10 +197,8 @@ const checkCommand: Command = {
     "            2 usage, 3 could not check (unreadable log, store error)",
   ].join("\n"),
   options: {
-    log: { type: "string" },
-    institution: { type: "string" },
-    db: { type: "string" },
-    json: { type: "boolean" },
+    ...stringOptions("log", "institution", "db"),
+    ...flagOptions("json"),
   },
   async run(values) {
     const file = required(values, "log");

@@ -10,7 +10,7 @@ import { matchSession, newSessionTag } from "../../client/matching.js";
 import { requireDefaultCountry } from "../../client/normalize.js";
 import { MIN_TOKEN_LENGTH, readTokens } from "./serve.js";
 import { isTokenText } from "../../shared/request-checks.js";
-import type { Command, Values } from "../command.js";
+import { flagOptions, stringOptions, type Command, type Values } from "../command.js";
 import {
   inputName,
   isStdin,
@@ -100,11 +100,7 @@ const OPTION_HELP = {
 };
 
 const COMMON_OPTIONS = {
-  type: { type: "string" },
-  input: { type: "string" },
-  "max-elements": { type: "string" },
-  threads: { type: "string" },
-  country: { type: "string" },
+  ...stringOptions("type", "input", "max-elements", "threads", "country"),
   ...LEDGER_OPTIONS,
 } as const;
 
@@ -412,11 +408,7 @@ const serve: Command = {
   ].join("\n"),
   options: {
     ...COMMON_OPTIONS,
-    port: { type: "string" },
-    host: { type: "string" },
-    "token-file": { type: "string" },
-    session: { type: "string" },
-    modes: { type: "string" },
+    ...stringOptions("port", "host", "token-file", "session", "modes"),
   },
   async run(values) {
     usesLedger(values);
@@ -519,14 +511,8 @@ const run: Command = {
   ].join("\n"),
   options: {
     ...COMMON_OPTIONS,
-    peer: { type: "string" },
-    request: { type: "string" },
-    session: { type: "string" },
-    mode: { type: "string" },
-    "token-file": { type: "string" },
-    out: { type: "string" },
-    json: { type: "boolean" },
-    timeout: { type: "string" },
+    ...stringOptions("peer", "request", "session", "mode", "token-file", "out", "timeout"),
+    ...flagOptions("json"),
   },
   async run(values) {
     usesLedger(values);
@@ -593,13 +579,8 @@ const blind: Command = {
   ].join("\n"),
   options: {
     ...COMMON_OPTIONS,
-    request: { type: "string" },
-    session: { type: "string" },
-    mode: { type: "string" },
-    out: { type: "string" },
-    "signature-out": { type: "string" },
-    state: { type: "string" },
-    json: { type: "boolean" },
+    ...stringOptions("request", "session", "mode", "out", "signature-out", "state"),
+    ...flagOptions("json"),
   },
   async run(values) {
     const onLedger = usesLedger(values);
@@ -743,13 +724,8 @@ const respond: Command = {
   ].join("\n"),
   options: {
     ...COMMON_OPTIONS,
-    request: { type: "string" },
-    "request-signature": { type: "string" },
-    out: { type: "string" },
-    "signature-out": { type: "string" },
-    session: { type: "string" },
-    modes: { type: "string" },
-    json: { type: "boolean" },
+    ...stringOptions("request", "request-signature", "out", "signature-out", "session", "modes"),
+    ...flagOptions("json"),
   },
   async run(values) {
     oneStdin(values, ["request", "request-signature", "input"]);
@@ -870,15 +846,9 @@ const finish: Command = {
   ].join("\n"),
   options: {
     ...LEDGER_OPTIONS,
-    state: { type: "string" },
-    response: { type: "string" },
-    signature: { type: "string" },
-    "to-cosign": { type: "string" },
-    out: { type: "string" },
-    json: { type: "boolean" },
-    "keep-state": { type: "boolean" },
-    "max-elements": { type: "string" },
-    threads: { type: "string" },
+    ...stringOptions("state", "response", "signature", "to-cosign", "out"),
+    ...stringOptions("max-elements", "threads"),
+    ...flagOptions("json", "keep-state"),
   },
   async run(values) {
     oneStdin(values, ["response", "signature"]);
@@ -976,7 +946,7 @@ const cosign: Command = {
     "result names the recorded tag and digests, that the cardinality is within both sets, and",
     "the requester's signature; then signs the MatchResult.",
   ].join("\n"),
-  options: { ...LEDGER_OPTIONS, result: { type: "string" }, out: { type: "string" } },
+  options: { ...LEDGER_OPTIONS, ...stringOptions("result", "out") },
   async run(values) {
     const file = required(values, "result");
     const out = required(values, "out");
@@ -1004,7 +974,7 @@ const record: Command = {
     SIGNING_HELP,
     "Checks the provider's signature and submits recordResult; a failure marks the session failed.",
   ].join("\n"),
-  options: { ...LEDGER_OPTIONS, result: { type: "string" }, cosignature: { type: "string" } },
+  options: { ...LEDGER_OPTIONS, ...stringOptions("result", "cosignature") },
   async run(values) {
     oneStdin(values, ["result", "cosignature"]);
     usesLedger(values);

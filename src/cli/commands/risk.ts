@@ -6,7 +6,14 @@ import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { ParseArgsConfig } from "node:util";
-import { openStore, rpcUrl, type Command, type Values } from "../command.js";
+import {
+  flagOptions,
+  openStore,
+  rpcUrl,
+  stringOptions,
+  type Command,
+  type Values,
+} from "../command.js";
 import { inputName, isStdin, oneStdin, readInputTextOr } from "../../shared/input.js";
 import { integer, required, str } from "../../shared/options.js";
 import { json, share, table } from "../../shared/format.js";
@@ -56,18 +63,10 @@ import { riskReportJson } from "../../analytics/risk/score.js";
 
 /** Options both commands take. */
 const COMMON: NonNullable<ParseArgsConfig["options"]> = {
-  rpc: { type: "string" },
-  token: { type: "string" },
-  hops: { type: "string" },
-  from: { type: "string" },
-  "to-block": { type: "string" },
-  since: { type: "string" },
-  until: { type: "string" },
-  config: { type: "string" },
+  ...stringOptions("rpc", "token", "hops", "from", "to-block", "since", "until", "config", "paths"),
   labels: { type: "string", multiple: true },
-  paths: { type: "string" },
   ...READING_OPTIONS,
-  json: { type: "boolean" },
+  ...flagOptions("json"),
 };
 
 const COMMON_HELP = [
@@ -245,15 +244,9 @@ export const riskCommand: Command = {
   ].join("\n"),
   options: {
     ...COMMON,
-    decimals: { type: "string" },
-    publish: { type: "boolean" },
-    case: { type: "string" },
-    "case-opener": { type: "string" },
-    deployment: { type: "string" },
-    keystore: { type: "string" },
-    "password-file": { type: "string" },
-    "ledger-rpc": { type: "string" },
-    yes: { type: "boolean" },
+    ...stringOptions("decimals", "case", "case-opener", "ledger-rpc"),
+    ...stringOptions("deployment", "keystore", "password-file"),
+    ...flagOptions("publish", "yes"),
   },
   async run(values, positionals) {
     if (positionals.length !== 1 || positionals[0] === undefined)
@@ -359,10 +352,8 @@ export const screenCommand: Command = {
   ].join("\n"),
   options: {
     ...COMMON,
-    csv: { type: "boolean" },
-    out: { type: "string" },
-    "fail-on": { type: "string" },
-    format: { type: "string" },
+    ...stringOptions("out", "fail-on", "format"),
+    ...flagOptions("csv"),
   },
   async run(values, positionals) {
     if (positionals.length !== 1 || positionals[0] === undefined)

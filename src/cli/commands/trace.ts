@@ -1,6 +1,6 @@
 import { extname } from "node:path";
 import type { ParseArgsConfig } from "node:util";
-import { openStore, rpcUrl, type Command } from "../command.js";
+import { flagOptions, openStore, rpcUrl, stringOptions, type Command } from "../command.js";
 import {
   READING_HELP,
   READING_OPTIONS,
@@ -48,20 +48,11 @@ function describePath(p: TaintPath, money: (v: bigint) => string): string {
 }
 
 const options: NonNullable<ParseArgsConfig["options"]> = {
-  rpc: { type: "string" },
-  token: { type: "string" },
-  seed: { type: "string" },
-  model: { type: "string" },
-  "to-block": { type: "string" },
-  hops: { type: "string" },
-  "min-amount": { type: "string" },
-  window: { type: "string" },
+  ...stringOptions("rpc", "token", "seed", "model", "to-block", "hops", "min-amount", "window"),
+  ...stringOptions("graph", "paths", "decimals"),
   labels: { type: "string", multiple: true },
-  graph: { type: "string" },
-  paths: { type: "string" },
-  decimals: { type: "string" },
   ...READING_OPTIONS,
-  json: { type: "boolean" },
+  ...flagOptions("json"),
 };
 
 /** `veritrace trace`: follow tainted funds from a seed to where they are now and where they left. */
@@ -233,12 +224,9 @@ export const transfersCommand: Command = {
     "  --json               one JSON object: stream, blocks, transfers per token, completeness",
   ].join("\n"),
   options: {
-    rpc: { type: "string" },
-    token: { type: "string" },
-    from: { type: "string" },
-    "to-block": { type: "string" },
+    ...stringOptions("rpc", "token", "from", "to-block"),
     ...READING_OPTIONS,
-    json: { type: "boolean" },
+    ...flagOptions("json"),
   },
   async run(values) {
     const url = rpcUrl(values);
