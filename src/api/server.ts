@@ -4,7 +4,7 @@
  * only state; the server never writes to it. docs/api.md describes the API for its users, and
  * `GET /openapi.json` serves {@link openApiDocument}.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { isAddress, isHexString } from "ethers";
 import { InputError } from "../client/errors.js";
@@ -32,11 +32,13 @@ import { traceRoute } from "./routes/trace.js";
 import { riskScreenRoute } from "./routes/risk-screen.js";
 import {
   JsonBodyError,
+  bearerTokenMatcher,
   clip,
-  headerCount,
   isTokenText,
   parseJsonBody,
   quote,
+  readBody,
+  repeatedHeader,
 } from "../shared/request-checks.js";
 import {
   PaginationError,
@@ -558,19 +560,13 @@ async function readJson(req: IncomingMessage, max: number, note: RequestNote): P
     });
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > max) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
+  let raw: Buffer | null;
   try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > max) throw tooLarge();
-      chunks.push(chunk);
-    }
-  } catch (error) {
-    if (error instanceof HttpError) throw error;
+    raw = await readBody(req, max);
+  } catch {
     throw badRequest("the body could not be read");
   }
-  const raw = Buffer.concat(chunks);
+  if (raw === null) throw tooLarge();
   note.bodySha256 = `0x${createHash("sha256").update(raw).digest("hex")}`;
   try {
     return parseJsonBody(raw);
@@ -600,7 +596,7 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
   if (insecure && options.insecureLocal !== true) {
     throw new TracerError("no API tokens: give at least one, or serve insecurely on localhost");
   }
-  const hashes = tokens.map(sha256);
+  const tokenIndex = bearerTokenMatcher(tokens);
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
   const maxUrl = options.maxUrlBytes ?? 4096;
   const timeoutMs = options.requestTimeoutMs ?? 30_000;
@@ -611,16 +607,9 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
   const limiter =
     perMinute === undefined ? null : new RateLimiter(perMinute, options.clock ?? Date.now);
 
-  /** The index of the token presented, or -1; every stored hash is compared, in constant time. */
-  const tokenIndex = (header: string | undefined): number => {
-    const m = /^Bearer +(\S+) *$/i.exec(header ?? "");
-    const presented = sha256(m?.[1] ?? "");
-    let index = -1;
-    hashes.forEach((h, i) => {
-      if (timingSafeEqual(h, presented) && m !== null) index = i;
-    });
-    return index;
-  };
+  /** The token of an Authorization header `Bearer TOKEN` (any case, spaces around); else null. */
+  const bearerToken = (header: string | undefined): string | null =>
+    /^Bearer +(\S+) *$/i.exec(header ?? "")?.[1] ?? null;
 
   const limit = (key: string): void => {
     const wait = limiter?.take(key) ?? 0;
@@ -637,10 +626,10 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
     res: ServerResponse,
     note: RequestNote,
   ): Promise<unknown> {
-    // Counted on the raw headers: req.headers keeps one Host and joins or drops the others.
-    if (headerCount(req, "host") > 1) throw badRequest("more than one Host header");
-    if (headerCount(req, "authorization") > 1) {
-      throw new HttpError(401, "unauthorized", "more than one Authorization header", {
+    const repeated = repeatedHeader(req);
+    if (repeated?.status === 400) throw badRequest(repeated.message);
+    if (repeated?.status === 401) {
+      throw new HttpError(401, "unauthorized", repeated.message, {
         "www-authenticate": 'Bearer realm="veritrace"',
       });
     }
@@ -685,7 +674,7 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
     if (route.public || insecure) {
       limit(`address ${client}`);
     } else {
-      const index = tokenIndex(req.headers.authorization);
+      const index = tokenIndex(bearerToken(req.headers.authorization));
       if (index < 0) {
         // Failed attempts count against the client's address.
         limit(`address ${client}`);

@@ -2,7 +2,9 @@ import type { ParseArgsConfig } from "node:util";
 import { UsageError } from "../shared/errors.js";
 import { openDatabase } from "../db/db.js";
 import { Store } from "../db/store.js";
-import { required, str } from "../shared/options.js";
+import { str } from "../shared/options.js";
+import { quote } from "../shared/request-checks.js";
+import { redactUrl } from "../chain/rpc.js";
 
 /**
  * What every `veritrace` command shares: the command's shape, the store and output options, and
@@ -21,18 +23,40 @@ export interface Command {
   run(values: Values, positionals: string[]): Promise<number>;
 }
 
+/** Options of a command's table that take a value (`--name VALUE`), by name. */
+export function stringOptions(...names: string[]): Record<string, { type: "string" }> {
+  return Object.fromEntries(names.map((name) => [name, { type: "string" as const }]));
+}
+
+/** Options of a command's table that take no value (`--name`), by name. */
+export function flagOptions(...names: string[]): Record<string, { type: "boolean" }> {
+  return Object.fromEntries(names.map((name) => [name, { type: "boolean" as const }]));
+}
+
 /** Option helpers shared by the commands (one definition, in options.ts). */
 export { integer, required, str } from "../shared/options.js";
 
-export function rpcUrl(values: Values): string {
-  const v = required(values, "rpc");
+/**
+ * `value`, given for --`name` (--rpc, --ledger-rpc), if it is an http(s) URL; a usage error
+ * otherwise, which shows the value without the credentials or API key a URL may hold.
+ */
+export function checkHttpUrl(name: string, value: string): string {
+  let shown = value;
   try {
-    const u = new URL(v);
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("protocol");
-    return u.toString();
+    const u = new URL(value);
+    if (u.protocol === "http:" || u.protocol === "https:") return value;
+    if (u.host !== "") shown = redactUrl(value);
   } catch {
-    throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(v)}`);
+    // Not a URL at all: shown as given (cut short).
   }
+  throw new UsageError(`--${name} must be an http(s) URL, got ${quote(shown)}`);
+}
+
+/** The http(s) URL of --`name` (default --rpc), else `fallback`; a usage error without either. */
+export function rpcUrl(values: Values, name = "rpc", fallback?: string): string {
+  const v = str(values, name) ?? fallback;
+  if (v === undefined) throw new UsageError(`--${name} is required`);
+  return checkHttpUrl(name, v);
 }
 
 /**

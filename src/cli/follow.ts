@@ -3,21 +3,18 @@
  * `veritrace serve --follow` beside the API on the same store handle (an embedded store takes one
  * process, so the follower and the API share it). Its options are defined once, here.
  */
-import { parseDeployment, type DeploymentRecord } from "../client/deployment.js";
+import { parseDeploymentText, type DeploymentRecord } from "../client/deployment.js";
 import { InputError } from "../client/errors.js";
 import { Indexer, type FollowerStatus, type IndexerOptions } from "../ledger/indexer.js";
 import type { RpcClient } from "../chain/rpc.js";
 import type { Store } from "../db/store.js";
-import { inputName, readInputText } from "../shared/input.js";
+import { inputName, readInputTextOr } from "../shared/input.js";
 import { logLine } from "../shared/format.js";
 import { integer, type OptionValues } from "../shared/options.js";
+import { stringOptions } from "./command.js";
 
 /** The options that tune the indexer, shared by `index` and `serve --follow`. */
-export const SYNC_OPTIONS = {
-  confirmations: { type: "string" },
-  finality: { type: "string" },
-  "poll-ms": { type: "string" },
-} as const;
+export const SYNC_OPTIONS = stringOptions("confirmations", "finality", "poll-ms");
 
 export const SYNC_HELP = [
   "  --confirmations N    leave the newest N blocks unindexed (default 0)",
@@ -46,19 +43,8 @@ export function syncSettings(values: OptionValues): SyncSettings {
  */
 export function readDeploymentInput(file: string): DeploymentRecord {
   const name = inputName(file);
-  let text: string;
-  try {
-    text = readInputText(file);
-  } catch (error) {
-    throw new InputError(name, `cannot read: ${(error as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new InputError(name, "is not valid JSON");
-  }
-  return parseDeployment(json, name);
+  const text = readInputTextOr(file, (reason) => new InputError(name, `cannot read: ${reason}`));
+  return parseDeploymentText(text, name);
 }
 
 /**

@@ -135,13 +135,18 @@ export function readDeployment(file: string): DeploymentRecord {
   } catch (e) {
     throw new InputError(file, `cannot read: ${(e as Error).message}`);
   }
+  return parseDeploymentText(text, file);
+}
+
+/** Validates a deployment record's text (JSON), read from `source` (named in errors). */
+export function parseDeploymentText(text: string, source: string): DeploymentRecord {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new InputError(file, "is not valid JSON");
+    throw new InputError(source, "is not valid JSON");
   }
-  return parseDeployment(json, file);
+  return parseDeployment(json, source);
 }
 
 /** Writes a deployment record atomically (a reader never sees half a file). */

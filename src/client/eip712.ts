@@ -263,16 +263,19 @@ export function matchResultDigest(domain: TypedDataDomain, m: MatchResult): stri
   return TypedDataEncoder.hash(domain, MATCH_RESULT_TYPES, m);
 }
 
+/** A message of a matching session that a party signs, named by its kind. */
+export type MatchMessage =
+  | { kind: "request"; message: MatchRequest }
+  | { kind: "response"; message: MatchResponse }
+  | { kind: "result"; message: MatchResult };
+
 /**
  * Off-chain check of an ECDSA signature of a request, a response or a result: the address that signed, or
  * undefined when the signature is malformed. (Contract signers are checked on chain, ERC-1271.)
  */
 export function recoverMatchSigner(
   domain: TypedDataDomain,
-  m:
-    | { kind: "request"; message: MatchRequest }
-    | { kind: "response"; message: MatchResponse }
-    | { kind: "result"; message: MatchResult },
+  m: MatchMessage,
   signature: string,
 ): string | undefined {
   try {

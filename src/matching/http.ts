@@ -13,7 +13,6 @@
  * body, the provider's signature as response headers, the failure of a session) and the
  * `POST /psi/v1/results` route (the provider's co-signature of a result); ledger.ts has both.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import {
   createServer,
   request as httpRequest,
@@ -25,11 +24,13 @@ import {
 import { request as httpsRequest } from "node:https";
 import {
   JsonBodyError,
+  bearerTokenMatcher,
   clip,
-  headerCount,
   isTokenText,
   parseJsonBody,
   quote,
+  readBody,
+  repeatedHeader,
 } from "../shared/request-checks.js";
 import { MatchError, type MatchFailureReason } from "./errors.js";
 import type { IdentifierSet } from "./identifiers.js";
@@ -160,18 +161,9 @@ export interface SessionGate {
 export type SessionRecord =
   (ProviderRecord & { milliseconds: number }) | (SessionFailure & { milliseconds: number });
 
-function sha256(s: string): Buffer {
-  return createHash("sha256").update(s, "utf8").digest();
-}
-
-/** Whether the Authorization header carries one of the tokens; constant time in the token. */
-function authorized(header: string | undefined, tokenDigests: readonly Buffer[]): boolean {
-  const m = /^Bearer ([^\s]+)$/.exec(header ?? "");
-  const given = sha256(m?.[1] ?? "");
-  let ok = false;
-  for (const d of tokenDigests) ok = timingSafeEqual(given, d) || ok;
-  return ok && m !== null;
-}
+/** The token of an Authorization header `Bearer TOKEN`; null for any other header. */
+const bearerToken = (header: string | undefined): string | null =>
+  /^Bearer ([^\s]+)$/.exec(header ?? "")?.[1] ?? null;
 
 function sendError(res: ServerResponse, status: number, reason: string, message: string): void {
   if (res.headersSent) {
@@ -231,7 +223,7 @@ export function createMatchServer(options: MatchServerOptions): Server {
     );
   const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
   const maxBodyBytes = maxMessageBytes(maxElements);
-  const tokenDigests = options.tokens.map(sha256);
+  const tokenIndex = bearerTokenMatcher(options.tokens);
   const provider = new PsiProvider({
     type: options.identifiers.type,
     maxElements,
@@ -246,13 +238,13 @@ export function createMatchServer(options: MatchServerOptions): Server {
       options.onRefused?.({ status, reason, remoteAddress: req.socket.remoteAddress ?? null });
       sendError(res, status, reason, message);
     };
-    // Counted on the raw headers: req.headers keeps one Host and joins or drops the others.
-    if (headerCount(req, "host") > 1) {
-      refuse(400, "invalid-input", "more than one Host header");
-      return;
-    }
-    if (headerCount(req, "authorization") > 1) {
-      refuse(401, "unauthorized", "more than one Authorization header");
+    const repeated = repeatedHeader(req);
+    if (repeated !== null) {
+      refuse(
+        repeated.status,
+        repeated.status === 401 ? "unauthorized" : "invalid-input",
+        repeated.message,
+      );
       return;
     }
     const path = (req.url ?? "").split("?")[0] ?? "";
@@ -266,7 +258,7 @@ export function createMatchServer(options: MatchServerOptions): Server {
       sendError(res, 405, "method-not-allowed", `${path} takes POST`);
       return;
     }
-    if (!authorized(req.headers.authorization, tokenDigests)) {
+    if (tokenIndex(bearerToken(req.headers.authorization)) < 0) {
       refuse(401, "unauthorized", "a valid bearer token is required");
       return;
     }
@@ -340,19 +332,14 @@ async function answerJson(
   res: ServerResponse,
   fn: (body: unknown) => Promise<unknown>,
 ): Promise<void> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_JSON_BYTES) {
-      sendError(res, 413, "too-large", `a body over ${MAX_JSON_BYTES} bytes`);
-      return;
-    }
-    parts.push(chunk);
+  const raw = await readBody(req, MAX_JSON_BYTES);
+  if (raw === null) {
+    sendError(res, 413, "too-large", `a body over ${MAX_JSON_BYTES} bytes`);
+    return;
   }
   let body: unknown;
   try {
-    body = parseJsonBody(Buffer.concat(parts));
+    body = parseJsonBody(raw);
   } catch (error) {
     if (!(error instanceof JsonBodyError)) throw error;
     sendError(res, 400, "malformed-message", error.message);

@@ -1,6 +1,6 @@
 /**
- * A matching session on the consortium's matching ledger, as `veritrace match` runs it: the
- * options that connect a command to the ledger, the requester's steps (open, accept the
+ * A matching session on the consortium's matching ledger, as `veritrace match` runs it (whose
+ * options naming the ledger are src/cli/match-ledger.ts): the requester's steps (open, accept the
  * provider's signed response, have the result co-signed and record it, or mark the session
  * failed) and the provider's (check a request against the ledger before any work, sign its
  * response, co-sign a result). docs/psi.md, "Recorded on the ledger", tells the sequence.
@@ -10,11 +10,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { Signer, TypedDataDomain } from "ethers";
-import {
-  connectConsortium,
-  readDeployment,
-  type ConsortiumContracts,
-} from "../client/deployment.js";
+import type { ConsortiumContracts } from "../client/deployment.js";
 import {
   recoverMatchSigner,
   signMatchRequest,
@@ -22,14 +18,10 @@ import {
   signMatchResult,
   type MatchRequest,
   type MatchResponse,
+  type MatchMessage,
   type MatchResult,
 } from "../client/eip712.js";
 import { ContractRevertError } from "../client/errors.js";
-import {
-  KEYSTORE_PASSWORD_ENV,
-  readKeystorePassword,
-  signerFromKeystore,
-} from "../client/keystore.js";
 import {
   MATCH_FAILURE_NAMES,
   MatchFailure,
@@ -45,11 +37,7 @@ import {
   type MatchSession,
   type MatchSignature,
 } from "../client/matching.js";
-import type { OptionValues } from "../shared/options.js";
-import { refuseStdin } from "../shared/input.js";
-import { str } from "../shared/options.js";
-import { TracerError, UsageError } from "../shared/errors.js";
-import { authenticatedProvider, nodeError, redactUrl } from "../chain/rpc.js";
+import { TracerError, firstLine } from "../shared/errors.js";
 import { MatchError, type MatchFailureReason } from "./errors.js";
 import {
   LEDGER_SESSION_HEADER,
@@ -60,35 +48,16 @@ import {
   type MatchServerOptions,
   type SessionGate,
 } from "./http.js";
-import type { PsiRequestMessage, PsiResponseMessage, RequestHeader } from "./messages.js";
+import type { CurveEngine } from "./engine.js";
+import type { IdentifierSet } from "./identifiers.js";
+import type { PsiMode, PsiRequestMessage, PsiResponseMessage, RequestHeader } from "./messages.js";
 import {
+  PsiRequester,
   sessionFailure,
   type ProviderOutcome,
   type PsiResult,
   type SessionFailure,
 } from "./session.js";
-
-/** Environment variable holding the JSON-RPC URL (instead of --rpc). */
-export const RPC_ENV = "VERITRACE_RPC_URL";
-
-/** The options that connect a `match` command to the ledger. */
-export const LEDGER_OPTIONS = {
-  rpc: { type: "string" },
-  deployment: { type: "string" },
-  keystore: { type: "string" },
-  "password-file": { type: "string" },
-  "no-ledger": { type: "boolean" },
-} as const;
-
-export const LEDGER_HELP = [
-  `  --rpc URL            JSON-RPC endpoint of the consortium's chain (or ${RPC_ENV})`,
-  "  --deployment FILE    the consortium's deployment record",
-  `  --keystore FILE      this institution's encrypted JSON keystore (password from --password-file,`,
-  `                       ${KEYSTORE_PASSWORD_ENV} or a hidden prompt on the terminal)`,
-  "  --password-file FILE the keystore's password: the file's first line (mode 600)",
-  "                       (--deployment, --keystore, --password-file: files, never - for stdin)",
-  "  --no-ledger          the protocol alone, nothing recorded: for testing only",
-].join("\n");
 
 /**
  * Why a session failed, as the ledger records it: one code per protocol reason (the
@@ -127,108 +96,11 @@ export interface MatchLedger {
   close(): void;
 }
 
-/** An error in one short line (ethers' errors carry the whole transaction otherwise). */
-function firstLine(error: unknown): string {
-  const short = (error as { shortMessage?: unknown } | null)?.shortMessage;
-  const message =
-    typeof short === "string" ? short : error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0] ?? "";
-}
-
 /** Any error as a MatchError with a short message (the reason kept, or "internal"). */
 function asMatchError(error: unknown): MatchError {
   if (error instanceof MatchError) return error;
   const failure = sessionFailure(error);
   return new MatchError(failure.reason, firstLine(error), { cause: error });
-}
-
-/**
- * Whether the options name the ledger (true) or --no-ledger (false); a usage error for neither or
- * both. Cheap: commands call it before anything else.
- */
-export function usesLedger(values: OptionValues): boolean {
-  // The keystore and its password are secrets, and the deployment record is the consortium's
-  // configuration: none is read from stdin. A keystore and a password file are files of their
-  // own (a password file is refused when others may read it), the password may also come from
-  // the environment or a hidden prompt, which reads the terminal on stdin; stdin is left for the
-  // command's input (--input -, --request -, …), of which it can carry one.
-  for (const name of ["keystore", "password-file", "deployment"])
-    refuseStdin(
-      values,
-      name,
-      name === "deployment"
-        ? "a command that signs reads the deployment record from a file; stdin is left for its input"
-        : "a secret is read from a file of its own, never from stdin",
-    );
-  const named = (["rpc", "deployment", "keystore"] as const).filter(
-    (n) => str(values, n) !== undefined,
-  );
-  if (values["no-ledger"] === true) {
-    if (named.length > 0)
-      throw new UsageError(
-        `--no-ledger runs the protocol alone: drop ${named.map((n) => `--${n}`).join(", ")}`,
-      );
-    return false;
-  }
-  if (named.length === 0)
-    throw new UsageError(
-      `a matching session is recorded on the ledger: give --rpc URL (or ${RPC_ENV}), --deployment FILE and --keystore FILE, or --no-ledger for the protocol alone (testing only)`,
-    );
-  return true;
-}
-
-/**
- * The ledger named by --rpc (or VERITRACE_RPC_URL), --deployment and --keystore, or null with
- * --no-ledger. Without either, a usage error: a session is an access like any other, recorded.
- */
-export async function ledgerFromOptions(values: OptionValues): Promise<MatchLedger | null> {
-  if (!usesLedger(values)) return null;
-  const env = process.env[RPC_ENV];
-  const rpc = str(values, "rpc") ?? (env === undefined || env === "" ? undefined : env);
-  const deploymentFile = str(values, "deployment");
-  const keystore = str(values, "keystore");
-  if (rpc === undefined) throw new UsageError(`--rpc URL (or ${RPC_ENV}) is required`);
-  if (deploymentFile === undefined) throw new UsageError("--deployment FILE is required");
-  if (keystore === undefined) throw new UsageError("--keystore FILE is required");
-  try {
-    const u = new URL(rpc);
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("protocol");
-  } catch {
-    throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(rpc)}`);
-  }
-  const password = await readKeystorePassword(keystore, {
-    passwordFile: str(values, "password-file"),
-  });
-  const record = readDeployment(deploymentFile);
-  // With the credentials of --rpc-header, VERITRACE_RPC_HEADERS and the URL, as every command.
-  const provider = authenticatedProvider(rpc, record.chainId, {
-    pollingInterval: 250,
-    // No caching of identical calls: two transactions in a row must each read the nonce.
-    cacheTimeout: -1,
-  });
-  try {
-    let chainId: bigint;
-    try {
-      chainId = BigInt(await provider.send("eth_chainId", []));
-    } catch (error) {
-      const failure = nodeError(error, rpc);
-      throw failure instanceof TracerError
-        ? failure
-        : new TracerError(`cannot reach the node at ${redactUrl(rpc)}: ${firstLine(error)}`);
-    }
-    if (chainId !== BigInt(record.chainId))
-      throw new TracerError(
-        `the node at ${redactUrl(rpc)} is chain ${chainId}, the deployment record's is ${record.chainId}`,
-      );
-    const signer = await signerFromKeystore(keystore, password, provider);
-    return await connectMatchLedger(connectConsortium(record, provider), signer, {
-      close: () => provider.destroy(),
-      what: "the keystore's key",
-    });
-  } catch (error) {
-    provider.destroy();
-    throw error;
-  }
 }
 
 /**
@@ -263,10 +135,7 @@ export async function connectMatchLedger(
 /** Checks that `signature` signs `m` and is by an active key of `participant`. */
 async function requireSignedBy(
   ledger: MatchLedger,
-  m:
-    | { kind: "request"; message: MatchRequest }
-    | { kind: "response"; message: MatchResponse }
-    | { kind: "result"; message: MatchResult },
+  m: MatchMessage,
   signature: MatchSignature,
   participant: number,
   who: "provider" | "requester",
@@ -351,6 +220,49 @@ export async function openOnLedger(
     provider: s.provider,
     transactions: { open: opened.receipt.hash },
   };
+}
+
+/**
+ * A requester's session up to its opening, then `next`: blinds the identifiers under `tag` and,
+ * with a ledger (null: the protocol alone), opens the session under the access request for the
+ * blinded request. After the opening, any failure marks the session failed ({@link failOnLedger});
+ * the requester's secret is disposed of in every case. `match run` and `match blind` start so.
+ */
+export async function blindAndOpen<T>(
+  options: {
+    engine: CurveEngine;
+    tag: string;
+    mode: PsiMode;
+    identifiers: IdentifierSet;
+    maxElements?: number;
+    ledger: { ledger: MatchLedger; requestId: bigint } | null;
+  },
+  next: (session: {
+    requester: PsiRequester;
+    blinded: PsiRequestMessage;
+    opened: OpenedSession | null;
+  }) => Promise<T>,
+): Promise<T> {
+  const { engine, tag, mode, identifiers, maxElements, ledger } = options;
+  const requester = new PsiRequester({
+    sessionId: tag,
+    mode,
+    type: identifiers.type,
+    engine,
+    ...(maxElements === undefined ? {} : { maxElements }),
+  });
+  let opened: OpenedSession | null = null;
+  try {
+    const blinded = await requester.blind(identifiers);
+    if (ledger !== null) opened = await openOnLedger(ledger.ledger, ledger.requestId, blinded);
+    return await next({ requester, blinded, opened });
+  } catch (error) {
+    if (ledger !== null && opened !== null)
+      throw await failOnLedger(ledger.ledger, opened.sessionId, error);
+    throw error;
+  } finally {
+    requester.dispose();
+  }
 }
 
 /**

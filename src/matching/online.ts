@@ -10,8 +10,7 @@ import { LEDGER_SESSION_HEADER, cosignOverHttp, exchangeWithHeaders } from "./ht
 import type { IdentifierSet } from "./identifiers.js";
 import {
   acceptResponse,
-  failOnLedger,
-  openOnLedger,
+  blindAndOpen,
   recordCosigned,
   requestSignatureHeaders,
   responseSignatureOf,
@@ -21,7 +20,7 @@ import {
   type OpenedSession,
 } from "./ledger.js";
 import type { PsiMode } from "./messages.js";
-import { PsiRequester, type PsiResult } from "./session.js";
+import type { PsiResult } from "./session.js";
 
 export interface OnlineSessionOptions {
   /** The provider's base URL (`match serve`, or `createMatchServer` with `serverHooks()`). */
@@ -56,55 +55,41 @@ export async function runOnlineSession(
   const limits = options.maxElements === undefined ? {} : { maxElements: options.maxElements };
   // The provider's set size is known only from its response: the engine is sized for our own
   // set, and a larger one is started for unblinding a much larger provider set.
-  return withEngine(identifiers.size, threads, async (engine) => {
-    const requester = new PsiRequester({
-      sessionId: tag,
-      mode,
-      type: identifiers.type,
-      engine,
-      ...limits,
-    });
-    let opened: OpenedSession | null = null;
-    try {
-      const blinded = await requester.blind(identifiers);
-      if (options.ledger !== null)
-        opened = await openOnLedger(options.ledger.ledger, options.ledger.requestId, blinded);
-      const { response, headers } = await exchangeWithHeaders(peer, token, blinded, {
-        ...limits,
-        timeoutMs,
-        headers:
-          ledger === null || opened === null
-            ? {}
-            : {
-                [LEDGER_SESSION_HEADER]: opened.sessionId.toString(),
-                ...requestSignatureHeaders(await signRequest(ledger, opened)),
-              },
-      });
-      if (ledger !== null && opened !== null)
-        await acceptResponse(ledger, opened, response, responseSignatureOf(headers));
-      const result =
-        engine instanceof InlineEngine && response.header.providerCount >= WORKER_THRESHOLD
-          ? await withEngine(response.header.providerCount, threads, (larger) =>
-              requester.finish(response, { engine: larger }),
-            )
-          : await requester.finish(response);
-      if (ledger !== null && opened !== null) {
-        const toCosign = await resultToCosign(ledger, opened, result.responseDigest, result);
-        const answer = await cosignOverHttp(peer, token, toCosign, { timeoutMs });
-        opened.transactions.result = await recordCosigned(
-          ledger,
-          toCosign,
-          answer,
-          opened.provider,
-        );
-      }
-      return { result, opened };
-    } catch (error) {
-      if (ledger !== null && opened !== null)
-        throw await failOnLedger(ledger, opened.sessionId, error);
-      throw error;
-    } finally {
-      requester.dispose();
-    }
-  });
+  return withEngine(identifiers.size, threads, (engine) =>
+    blindAndOpen(
+      { engine, tag, mode, identifiers, ...limits, ledger: options.ledger },
+      async ({ requester, blinded, opened }) => {
+        const { response, headers } = await exchangeWithHeaders(peer, token, blinded, {
+          ...limits,
+          timeoutMs,
+          headers:
+            ledger === null || opened === null
+              ? {}
+              : {
+                  [LEDGER_SESSION_HEADER]: opened.sessionId.toString(),
+                  ...requestSignatureHeaders(await signRequest(ledger, opened)),
+                },
+        });
+        if (ledger !== null && opened !== null)
+          await acceptResponse(ledger, opened, response, responseSignatureOf(headers));
+        const result =
+          engine instanceof InlineEngine && response.header.providerCount >= WORKER_THRESHOLD
+            ? await withEngine(response.header.providerCount, threads, (larger) =>
+                requester.finish(response, { engine: larger }),
+              )
+            : await requester.finish(response);
+        if (ledger !== null && opened !== null) {
+          const toCosign = await resultToCosign(ledger, opened, result.responseDigest, result);
+          const answer = await cosignOverHttp(peer, token, toCosign, { timeoutMs });
+          opened.transactions.result = await recordCosigned(
+            ledger,
+            toCosign,
+            answer,
+            opened.provider,
+          );
+        }
+        return { result, opened };
+      },
+    ),
+  );
 }

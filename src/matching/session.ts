@@ -35,8 +35,8 @@ import {
   type RequestHeader,
 } from "./messages.js";
 
-/** What the requester learns, and what it records. */
-export interface PsiResult {
+/** What both parties know of a completed session. */
+interface CompletedSession {
   status: "completed";
   /** The protocol's session id: the ledger's `tag` (the ledger's session id is a number). */
   sessionId: string;
@@ -46,6 +46,12 @@ export interface PsiResult {
   requestCount: number;
   /** Elements the provider holds (the protocol reveals this size). */
   providerCount: number;
+  /** SHA-256 binding both messages ({@link transcriptDigest}); both parties compute the same. */
+  transcriptDigest: string;
+}
+
+/** What the requester learns, and what it records. */
+export interface PsiResult extends CompletedSession {
   /** How many of the requester's identifiers the provider holds too. */
   cardinality: number;
   /** "psi" mode only: the requester's matching identifiers (normalized), in input order. */
@@ -54,8 +60,6 @@ export interface PsiResult {
   requestDigest: string;
   /** SHA-256 of the response message (the ledger's `responseDigest`). */
   responseDigest: string;
-  /** SHA-256 binding both messages ({@link transcriptDigest}); the provider computes the same. */
-  transcriptDigest: string;
   /** Salted commitment to the result ({@link resultCommitment}). */
   resultCommitment: string;
   /** The salt that opens `resultCommitment`. Keep it private, with the result. */
@@ -63,15 +67,8 @@ export interface PsiResult {
 }
 
 /** What the provider sends, and what it records. */
-export interface ProviderOutcome {
-  status: "completed";
-  sessionId: string;
-  mode: PsiMode;
-  type: IdentifierType;
-  requestCount: number;
-  providerCount: number;
+export interface ProviderOutcome extends CompletedSession {
   response: PsiResponseMessage;
-  transcriptDigest: string;
 }
 
 /** A provider's outcome without the response message: what its log and the ledger record. */

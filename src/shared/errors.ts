@@ -3,6 +3,17 @@ export class TracerError extends Error {
   override name = "TracerError";
 }
 
+/**
+ * An error in one short line: its `shortMessage` (ethers' errors carry the whole transaction in
+ * their message), else the first line of its message.
+ */
+export function firstLine(error: unknown): string {
+  const short = (error as { shortMessage?: unknown } | null)?.shortMessage;
+  const message =
+    typeof short === "string" ? short : error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0] ?? "";
+}
+
 /** Bad command-line usage (exit code 2). */
 export class UsageError extends TracerError {
   override name = "UsageError";

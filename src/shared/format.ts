@@ -1,7 +1,15 @@
 /** Human output: aligned tables; machines get --json. */
 
-/** Formats rows as a table with a header, columns aligned, numbers right-aligned. */
-export function table(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
+/**
+ * Formats rows as a table with a header, columns aligned, numbers right-aligned; without rows,
+ * `empty` instead, if given.
+ */
+export function table(
+  headers: readonly string[],
+  rows: readonly (readonly unknown[])[],
+  empty?: string,
+): string {
+  if (rows.length === 0 && empty !== undefined) return empty;
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? "" : String(c))));
   const widths = headers.map((h, i) =>
     Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)),

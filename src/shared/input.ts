@@ -99,6 +99,18 @@ export function readInputText(file: string, maxBytes = Infinity): string {
 }
 
 /**
+ * {@link readInputText}, a failure to read it thrown as `failure(reason)`: the caller's error,
+ * which names the input as its messages do.
+ */
+export function readInputTextOr(file: string, failure: (reason: string) => Error): string {
+  try {
+    return readInputText(file);
+  } catch (error) {
+    throw failure((error as Error).message);
+  }
+}
+
+/**
  * Refuses a command given `-` for more than one of its inputs (the options named, repeatable or
  * not, and its file arguments): stdin can be read only once. One usage error naming them.
  */
@@ -142,4 +154,20 @@ export function refuseStdin(values: OptionValues, name: string, why: string): vo
  */
 export function refuseStdout(values: OptionValues, name: string, why: string): void {
   if (values[name] === STDIN) throw new UsageError(`--${name} cannot be - (stdout): ${why}`);
+}
+
+/** Why a secret (a keystore, its password file) is never read from stdin. */
+const SECRET_FILE = "a secret is read from a file of its own, never from stdin";
+
+/**
+ * Refuses `-` for the files of a command that signs. The keystore and its password are secrets,
+ * in files of their own (a password file is refused when others may read it; the password may
+ * also come from the environment or a hidden prompt, which reads the terminal on stdin). The
+ * deployment record is the consortium's configuration: `deploymentWhy` says why this command
+ * does not read it from stdin.
+ */
+export function refuseSigningStdin(values: OptionValues, deploymentWhy: string): void {
+  refuseStdin(values, "keystore", SECRET_FILE);
+  refuseStdin(values, "password-file", SECRET_FILE);
+  refuseStdin(values, "deployment", deploymentWhy);
 }

@@ -1,9 +1,11 @@
 /**
  * Request-level checks shared by the tracer's API server (server.ts) and the PSI provider's server
  * (src/matching/http.ts): headers counted on the raw list (node:http joins or drops duplicates in
- * `req.headers`), bearer tokens a header can carry, JSON bodies decoded strictly and bounded in
- * depth before anything recurses over them, and values echoed in errors cut to a few characters.
+ * `req.headers`), bearer tokens a header can carry and their comparison in constant time, bodies
+ * read up to a limit, JSON bodies decoded strictly and bounded in depth before anything recurses
+ * over them, and values echoed in errors cut to a few characters.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 
 /** Longest value an error message echoes, in characters (longer ones end in "…"). */
@@ -24,6 +26,56 @@ export function headerCount(req: IncomingMessage, name: string): number {
     if (req.rawHeaders[i]?.toLowerCase() === name) n++;
   }
   return n;
+}
+
+/**
+ * A header a request may carry once but carries more than once, as both servers refuse it: two
+ * Hosts (400), two Authorizations (401); null for neither. Counted on the raw headers:
+ * req.headers keeps one Host and joins or drops the others.
+ */
+export function repeatedHeader(
+  req: IncomingMessage,
+): { status: 400 | 401; message: string } | null {
+  if (headerCount(req, "host") > 1) return { status: 400, message: "more than one Host header" };
+  if (headerCount(req, "authorization") > 1)
+    return { status: 401, message: "more than one Authorization header" };
+  return null;
+}
+
+const sha256 = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
+
+/**
+ * Which of `tokens` a presented bearer token is (its index; -1 for none, and for null: no token
+ * presented). The tokens are kept as SHA-256 digests and every digest is compared, in constant
+ * time, whatever matches: the time of an answer says nothing of the tokens.
+ */
+export function bearerTokenMatcher(
+  tokens: readonly string[],
+): (presented: string | null) => number {
+  const digests = tokens.map(sha256);
+  return (presented) => {
+    const given = sha256(presented ?? "");
+    let index = -1;
+    digests.forEach((d, i) => {
+      if (timingSafeEqual(d, given) && presented !== null) index = i;
+    });
+    return index;
+  };
+}
+
+/**
+ * A request's body, of at most `max` bytes; null as soon as it is larger (nothing more is read).
+ * A failure of the connection is thrown as it is.
+ */
+export async function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 /**

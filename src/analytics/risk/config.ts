@@ -3,7 +3,7 @@
  * what an address received at which an exposure counts in full, and the verdicts' thresholds.
  * docs/risk.md explains each one with a worked example; `--config FILE` overrides any of them.
  */
-import { inputName, readInputText } from "../../shared/input.js";
+import { inputName, readInputTextOr } from "../../shared/input.js";
 import { TracerError } from "../../shared/errors.js";
 import { RISK_CATEGORIES, type RiskCategory } from "../labels/categories.js";
 
@@ -117,12 +117,7 @@ export function riskConfigOf(value: unknown, source = "risk configuration"): Ris
 /** Reads a configuration file (JSON), or stdin for `-`. */
 export function readRiskConfig(file: string): RiskConfig {
   const name = inputName(file);
-  let text: string;
-  try {
-    text = readInputText(file);
-  } catch (error) {
-    throw new TracerError(`cannot read ${name}: ${(error as Error).message}`);
-  }
+  const text = readInputTextOr(file, (reason) => new TracerError(`cannot read ${name}: ${reason}`));
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -5,16 +5,12 @@
  * VERITRACE_KEYSTORE_PASSWORD or a hidden prompt (never the command line).
  */
 import type { Wallet } from "ethers";
-import { connectConsortium, readDeployment } from "../../client/deployment.js";
-import {
-  KEYSTORE_PASSWORD_ENV,
-  readKeystorePassword,
-  signerFromKeystore,
-} from "../../client/keystore.js";
+import { KEYSTORE_PASSWORD_ENV } from "../../client/keystore.js";
 import { ParticipantClient } from "../../client/roles.js";
-import { refuseStdin } from "../../shared/input.js";
+import { refuseSigningStdin } from "../../shared/input.js";
 import { TracerError, UsageError } from "../../shared/errors.js";
-import { authenticatedProvider, nodeError } from "../../chain/rpc.js";
+import { connectInstitution } from "../../chain/institution.js";
+import { nodeError } from "../../chain/rpc.js";
 import type { RiskReport } from "./score.js";
 
 /** What publishing needs, checked before any work ({@link checkPublish}). */
@@ -54,10 +50,10 @@ export function checkPublish(options: {
   // of their own (a password file is refused when others may read it), the environment or the
   // terminal's hidden prompt, which reads stdin; the deployment record is the consortium's
   // configuration, read again when the label is published.
-  const files = { keystore, "password-file": passwordFile, deployment };
-  refuseStdin(files, "keystore", "a secret is read from a file of its own, never from stdin");
-  refuseStdin(files, "password-file", "a secret is read from a file of its own, never from stdin");
-  refuseStdin(files, "deployment", "it is read twice, again when the label is published");
+  refuseSigningStdin(
+    { keystore, "password-file": passwordFile, deployment },
+    "it is read twice, again when the label is published",
+  );
   const env = process.env[KEYSTORE_PASSWORD_ENV];
   if (passwordFile === undefined && (env === undefined || env === "") && !process.stdin.isTTY)
     throw new UsageError(
@@ -85,15 +81,10 @@ export function alertLabel(report: RiskReport): { category: string; confidence: 
 }
 
 /**
- * The participant's key, decrypted before any work: a wrong password or keystore fails at once
- * (an InputError naming the file), not after the screening.
+ * Publishes the alert label with the key unlocked before any work (`unlockKeystore(plan)`: a wrong
+ * password or keystore fails at once, not after the screening), through the consortium's node (checked to
+ * serve the deployment record's chain); returns its id.
  */
-export async function unlockKey(plan: PublishPlan): Promise<Wallet> {
-  const password = await readKeystorePassword(plan.keystore, { passwordFile: plan.passwordFile });
-  return signerFromKeystore(plan.keystore, password);
-}
-
-/** Publishes the alert label with the unlocked key; returns its id. */
 export async function publishAlert(
   plan: PublishPlan,
   key: Wallet,
@@ -101,14 +92,13 @@ export async function publishAlert(
   chainId: number,
 ): Promise<{ labelId: bigint; category: string; confidence: number }> {
   const { category, confidence } = alertLabel(report);
-  const record = readDeployment(plan.deployment);
-  // With the credentials of --rpc-header, VERITRACE_RPC_HEADERS and the URL, as every command.
-  const provider = authenticatedProvider(plan.ledgerRpc, record.chainId);
+  const connection = await connectInstitution({
+    rpc: plan.ledgerRpc,
+    deployment: plan.deployment,
+    key,
+  });
   try {
-    const client = new ParticipantClient(
-      connectConsortium(record, provider),
-      key.connect(provider),
-    );
+    const client = new ParticipantClient(connection.contracts, connection.signer);
     const labelId = await client.publishLabel({
       subject: report.address,
       chainId,
@@ -122,6 +112,6 @@ export async function publishAlert(
     // The node's failures name it by its redacted URL (ethers' messages hold the whole URL).
     throw nodeError(error, plan.ledgerRpc);
   } finally {
-    provider.destroy();
+    connection.close();
   }
 }

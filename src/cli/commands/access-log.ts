@@ -3,8 +3,6 @@
  * on chain with AccessLogAnchor, one line proved, the whole log held against its anchors.
  */
 import { writeFileSync } from "node:fs";
-import { connectConsortium, readDeployment } from "../../client/deployment.js";
-import { readKeystorePassword, signerFromKeystore } from "../../client/keystore.js";
 import { ParticipantClient } from "../../client/roles.js";
 import { parseAccessLog, readAccessLog } from "../../ledger/access-log.js";
 import {
@@ -15,11 +13,11 @@ import {
   proveEntry,
 } from "../../ledger/access-log-anchors.js";
 import { TracerError, UsageError, VERIFY_EXIT, couldNotCheck } from "../../shared/errors.js";
-import { authenticatedProvider, nodeError, redactUrl } from "../../chain/rpc.js";
+import { connectInstitution } from "../../chain/institution.js";
 import { openDatabase } from "../../db/db.js";
 import { Store } from "../../db/store.js";
-import type { Command, Values } from "../command.js";
-import { isStdin, readInputText, refuseStdin } from "../../shared/input.js";
+import { flagOptions, rpcUrl, stringOptions, type Command, type Values } from "../command.js";
+import { isStdin, readInputTextOr, refuseSigningStdin } from "../../shared/input.js";
 import { integer, required, str } from "../../shared/options.js";
 import { json, table } from "../../shared/format.js";
 
@@ -31,12 +29,10 @@ const LOG_HELP =
 /** The log named by --log: a file, or stdin for `-`. */
 function readLog(file: string): ReturnType<typeof readAccessLog> {
   if (!isStdin(file)) return readAccessLog(file);
-  let text: string;
-  try {
-    text = readInputText(file);
-  } catch (error) {
-    throw new TracerError(`cannot read the access log from stdin: ${(error as Error).message}`);
-  }
+  const text = readInputTextOr(
+    file,
+    (reason) => new TracerError(`cannot read the access log from stdin: ${reason}`),
+  );
   return parseAccessLog(text, "stdin");
 }
 
@@ -77,34 +73,18 @@ const anchorCommand: Command = {
     "proves any anchored line from it.",
   ].join("\n"),
   options: {
-    log: { type: "string" },
-    rpc: { type: "string" },
-    deployment: { type: "string" },
-    keystore: { type: "string" },
-    "password-file": { type: "string" },
-    case: { type: "string" },
-    from: { type: "string" },
-    to: { type: "string" },
-    json: { type: "boolean" },
+    ...stringOptions("log", "rpc", "deployment", "keystore", "password-file", "case", "from", "to"),
+    ...flagOptions("json"),
   },
   async run(values) {
     // As every command that signs: the key and its password are secrets in files of their own
     // (or the environment, or the terminal's prompt), and stdin is left for the log.
-    refuseStdin(values, "keystore", "a secret is read from a file of its own, never from stdin");
-    refuseStdin(
+    refuseSigningStdin(
       values,
-      "password-file",
-      "a secret is read from a file of its own, never from stdin",
-    );
-    refuseStdin(
-      values,
-      "deployment",
       "a command that signs reads the deployment record from a file; stdin is left for the log",
     );
     const file = required(values, "log");
-    const rpc = required(values, "rpc");
-    if (!/^https?:\/\/\S+$/.test(rpc))
-      throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(redactUrl(rpc))}`);
+    const rpc = rpcUrl(values);
     const deploymentFile = required(values, "deployment");
     const keystore = required(values, "keystore");
     const caseId = BigInt(decimalId(values, "case", "a case id (decimal)") ?? "0");
@@ -113,32 +93,15 @@ const anchorCommand: Command = {
     if (fromOption !== undefined && toOption !== undefined && toOption < fromOption)
       throw new UsageError(`--to ${toOption} is before --from ${fromOption}`);
 
-    // The log and the record before the password and the chain: a bad file costs nothing.
+    // The log before the record, the password and the chain: a bad file costs nothing.
     const { lines, partial } = readLog(file);
-    const record = readDeployment(deploymentFile);
-    const password = await readKeystorePassword(keystore, {
-      passwordFile: str(values, "password-file"),
+    const connection = await connectInstitution({
+      rpc,
+      deployment: deploymentFile,
+      key: { keystore, passwordFile: str(values, "password-file") },
     });
-    // With the credentials of --rpc-header, VERITRACE_RPC_HEADERS and the URL, as every command.
-    const provider = authenticatedProvider(rpc, record.chainId, { cacheTimeout: -1 });
     try {
-      let chainId: bigint;
-      try {
-        chainId = BigInt(await provider.send("eth_chainId", []));
-      } catch (error) {
-        const failure = nodeError(error, rpc);
-        throw failure instanceof TracerError
-          ? failure
-          : new TracerError(
-              `cannot reach the node at ${redactUrl(rpc)}: ${(error as Error).message.split("\n")[0]}`,
-            );
-      }
-      if (chainId !== BigInt(record.chainId))
-        throw new TracerError(
-          `the node at ${redactUrl(rpc)} is chain ${chainId}, the deployment record's is ${record.chainId}`,
-        );
-      const signer = await signerFromKeystore(keystore, password, provider);
-      const client = new ParticipantClient(connectConsortium(record, provider), signer);
+      const client = new ParticipantClient(connection.contracts, connection.signer);
       const participant = await client.participantId();
       const next = Number(await client.nextLogSequence());
       const from = fromOption ?? next;
@@ -180,7 +143,7 @@ const anchorCommand: Command = {
         );
       return 0;
     } finally {
-      provider.destroy();
+      connection.close();
     }
   },
 };
@@ -197,11 +160,7 @@ const proofCommand: Command = {
     "Refuses (exit 1) when the log's lines no longer hash to the anchored root.",
   ].join("\n"),
   options: {
-    log: { type: "string" },
-    anchor: { type: "string" },
-    seq: { type: "string" },
-    db: { type: "string" },
-    out: { type: "string" },
+    ...stringOptions("log", "anchor", "seq", "db", "out"),
   },
   async run(values) {
     const file = required(values, "log");
@@ -238,10 +197,8 @@ const checkCommand: Command = {
     "            2 usage, 3 could not check (unreadable log, store error)",
   ].join("\n"),
   options: {
-    log: { type: "string" },
-    institution: { type: "string" },
-    db: { type: "string" },
-    json: { type: "boolean" },
+    ...stringOptions("log", "institution", "db"),
+    ...flagOptions("json"),
   },
   async run(values) {
     const file = required(values, "log");

@@ -9,7 +9,15 @@ import {
 } from "../../ledger/anomalies.js";
 import { json, table } from "../../shared/format.js";
 import { integer, str } from "../../shared/options.js";
-import { type Command, DB_HELP, DB_OPTION, JSON_HELP, JSON_OPTION, withStore } from "../command.js";
+import {
+  type Command,
+  DB_HELP,
+  DB_OPTION,
+  JSON_HELP,
+  JSON_OPTION,
+  stringOptions,
+  withStore,
+} from "../command.js";
 
 export const anomaliesCommand: Command = {
   name: "anomalies",
@@ -26,9 +34,8 @@ export const anomaliesCommand: Command = {
     "See docs/anomalies.md for each rule's definition and limits.",
   ].join("\n"),
   options: {
-    rule: { type: "string" },
+    ...stringOptions("rule", "now"),
     set: { type: "string", multiple: true },
-    now: { type: "string" },
     ...DB_OPTION,
     ...JSON_OPTION,
   },

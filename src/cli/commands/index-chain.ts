@@ -4,7 +4,15 @@ import { logLine } from "../../shared/format.js";
 import { ProgressBar } from "../progress.js";
 import { Follower, SYNC_HELP, SYNC_OPTIONS, readDeploymentInput, syncSettings } from "../follow.js";
 import { integer, required } from "../../shared/options.js";
-import { type Command, DB_HELP, DB_OPTION, openStore, rpcUrl } from "../command.js";
+import {
+  type Command,
+  DB_HELP,
+  DB_OPTION,
+  flagOptions,
+  openStore,
+  rpcUrl,
+  stringOptions,
+} from "../command.js";
 
 export const index: Command = {
   name: "index",
@@ -21,11 +29,9 @@ export const index: Command = {
     "The store takes one process: to serve the API while following, run veritrace serve --follow.",
   ].join("\n"),
   options: {
-    rpc: { type: "string" },
-    deployment: { type: "string" },
+    ...stringOptions("rpc", "deployment", "from"),
+    ...flagOptions("follow"),
     ...DB_OPTION,
-    from: { type: "string" },
-    follow: { type: "boolean" },
     ...SYNC_OPTIONS,
   },
   async run(values) {

@@ -2,38 +2,11 @@
  * `veritrace labels import` and `veritrace labels show`.
  */
 import path from "node:path";
-import type { Command, Values } from "../command.js";
+import { type Command, DB_HELP, DB_OPTION, JSON_HELP, JSON_OPTION, withStore } from "../command.js";
 import { oneStdin } from "../../shared/input.js";
 import { json, table } from "../../shared/format.js";
 import { UsageError } from "../../shared/errors.js";
-import { openDatabase } from "../../db/db.js";
-import { Store } from "../../db/store.js";
 import { readTagPacks, storeTagPacks, labelsFor } from "../../analytics/labels/store.js";
-
-const DB_OPTION = { db: { type: "string" } } as const;
-const JSON_OPTION = { json: { type: "boolean" } } as const;
-const DB_HELP =
-  "  --db URL|DIR         store: a directory (PGlite, default .veritrace/db) or postgres://…";
-const JSON_HELP = "  --json               one JSON document on stdout instead of tables";
-
-function text(values: Values, name: string): string | undefined {
-  const v = values[name];
-  return typeof v === "string" ? v : undefined;
-}
-
-/** Runs `fn` on the store; `labels show` (create false) never creates an embedded store. */
-async function withStore<T>(
-  values: Values,
-  fn: (store: Store) => Promise<T>,
-  create = false,
-): Promise<T> {
-  const store = await Store.open(await openDatabase(text(values, "db"), { mustExist: !create }));
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 /** A path as short as it can be said: relative to the working directory when under it. */
 function shortPath(file: string): string {

@@ -10,7 +10,7 @@ import { matchSession, newSessionTag } from "../../client/matching.js";
 import { requireDefaultCountry } from "../../client/normalize.js";
 import { MIN_TOKEN_LENGTH, readTokens } from "./serve.js";
 import { isTokenText } from "../../shared/request-checks.js";
-import type { Command, Values } from "../command.js";
+import { flagOptions, stringOptions, type Command, type Values } from "../command.js";
 import {
   inputName,
   isStdin,
@@ -43,23 +43,27 @@ import {
 } from "../../matching/messages.js";
 import { runOnlineSession } from "../../matching/online.js";
 import {
-  LEDGER_HELP,
-  LEDGER_OPTIONS,
   ProviderLedger,
   acceptResponse,
+  blindAndOpen,
   failOnLedger,
-  ledgerFromOptions,
-  openOnLedger,
   parseCosignRequest,
   parseSignature,
   recordCosigned,
   resultToCosign,
   signRequest,
-  usesLedger,
   type CosignRequest,
   type MatchLedger,
   type OpenedSession,
 } from "../../matching/ledger.js";
+import {
+  LEDGER_HELP,
+  LEDGER_OPTIONS,
+  SIGNING_HELP,
+  requireLedger,
+  usesLedger,
+  withLedger,
+} from "../match-ledger.js";
 import type { MatchSignature } from "../../client/matching.js";
 import {
   PsiProvider,
@@ -96,11 +100,7 @@ const OPTION_HELP = {
 };
 
 const COMMON_OPTIONS = {
-  type: { type: "string" },
-  input: { type: "string" },
-  "max-elements": { type: "string" },
-  threads: { type: "string" },
-  country: { type: "string" },
+  ...stringOptions("type", "input", "max-elements", "threads", "country"),
   ...LEDGER_OPTIONS,
 } as const;
 
@@ -296,29 +296,6 @@ function tagFor(values: Values, ledger: MatchLedger | null): string {
   return newSessionTag();
 }
 
-/** Runs `fn` with the ledger of the options (or null with --no-ledger), then disconnects. */
-async function withLedger<T>(
-  values: Values,
-  fn: (ledger: MatchLedger | null) => Promise<T>,
-): Promise<T> {
-  const ledger = await ledgerFromOptions(values);
-  try {
-    return await fn(ledger);
-  } finally {
-    ledger?.close();
-  }
-}
-
-async function requireLedger<T>(
-  values: Values,
-  command: string,
-  fn: (ledger: MatchLedger) => Promise<T>,
-): Promise<T> {
-  if (values["no-ledger"] === true)
-    throw new UsageError(`${command} records on the ledger: --no-ledger makes no sense here`);
-  return withLedger(values, (ledger) => fn(ledger as MatchLedger));
-}
-
 /** A JSON file (stdin for `-`); a failure names it. */
 function readJson(file: string, what: string): unknown {
   try {
@@ -431,11 +408,7 @@ const serve: Command = {
   ].join("\n"),
   options: {
     ...COMMON_OPTIONS,
-    port: { type: "string" },
-    host: { type: "string" },
-    "token-file": { type: "string" },
-    session: { type: "string" },
-    modes: { type: "string" },
+    ...stringOptions("port", "host", "token-file", "session", "modes"),
   },
   async run(values) {
     usesLedger(values);
@@ -538,14 +511,8 @@ const run: Command = {
   ].join("\n"),
   options: {
     ...COMMON_OPTIONS,
-    peer: { type: "string" },
-    request: { type: "string" },
-    session: { type: "string" },
-    mode: { type: "string" },
-    "token-file": { type: "string" },
-    out: { type: "string" },
-    json: { type: "boolean" },
-    timeout: { type: "string" },
+    ...stringOptions("peer", "request", "session", "mode", "token-file", "out", "timeout"),
+    ...flagOptions("json"),
   },
   async run(values) {
     usesLedger(values);
@@ -612,13 +579,8 @@ const blind: Command = {
   ].join("\n"),
   options: {
     ...COMMON_OPTIONS,
-    request: { type: "string" },
-    session: { type: "string" },
-    mode: { type: "string" },
-    out: { type: "string" },
-    "signature-out": { type: "string" },
-    state: { type: "string" },
-    json: { type: "boolean" },
+    ...stringOptions("request", "session", "mode", "out", "signature-out", "state"),
+    ...flagOptions("json"),
   },
   async run(values) {
     const onLedger = usesLedger(values);
@@ -632,65 +594,58 @@ const blind: Command = {
       const request = ledger === null ? null : requestId(values);
       const tag = tagFor(values, ledger);
       const identifiers = readIdentifiers(values, type);
-      const summary = await withEngine(values, identifiers.size, async (engine) => {
-        const requester = new PsiRequester({
-          sessionId: tag,
-          mode: m,
-          type,
-          engine,
-          maxElements: maxElements(values),
-        });
-        let opened: OpenedSession | null = null;
-        try {
-          const blinded = await requester.blind(identifiers);
-          if (ledger !== null && request !== null)
-            opened = await openOnLedger(ledger, request, blinded);
-          const ledgerState: LedgerState | undefined =
-            opened === null
-              ? undefined
-              : {
-                  sessionId: opened.sessionId.toString(),
-                  requestId: opened.requestId.toString(),
-                  provider: opened.provider,
-                  transactions: opened.transactions,
-                };
-          // The state first: a request whose state is lost could never be finished.
-          writeFileAtomic(
-            stateFile,
-            `${JSON.stringify({ ...requester.exportState(), ledger: ledgerState })}\n`,
-            0o600,
-          );
-          if (ledger !== null && opened !== null && signatureOut !== undefined) {
-            const binding: RequestSignatureFile = {
-              format: "veritrace-match-request-signature/1",
-              sessionId: opened.sessionId.toString(),
-              tag: opened.tag,
-              requestDigest: opened.requestDigest,
-              requester: await signRequest(ledger, opened),
-            };
-            writeFileAtomic(signatureOut, `${JSON.stringify(binding, null, 2)}\n`);
-          }
-          writeMessageFile(out, blinded);
-          return {
+      const summary = await withEngine(values, identifiers.size, (engine) =>
+        blindAndOpen(
+          {
+            engine,
             tag,
             mode: m,
-            type,
-            count: blinded.header.count,
-            duplicatesDropped: identifiers.duplicates,
-            requestDigest: blinded.digest,
-            ...ledgerPart(opened),
-            out,
-            ...(signatureOut === undefined ? {} : { signature: signatureOut }),
-            state: stateFile,
-          };
-        } catch (error) {
-          if (ledger !== null && opened !== null)
-            throw await failOnLedger(ledger, opened.sessionId, error);
-          throw error;
-        } finally {
-          requester.dispose();
-        }
-      });
+            identifiers,
+            maxElements: maxElements(values),
+            ledger: ledger === null || request === null ? null : { ledger, requestId: request },
+          },
+          async ({ requester, blinded, opened }) => {
+            const ledgerState: LedgerState | undefined =
+              opened === null
+                ? undefined
+                : {
+                    sessionId: opened.sessionId.toString(),
+                    requestId: opened.requestId.toString(),
+                    provider: opened.provider,
+                    transactions: opened.transactions,
+                  };
+            // The state first: a request whose state is lost could never be finished.
+            writeFileAtomic(
+              stateFile,
+              `${JSON.stringify({ ...requester.exportState(), ledger: ledgerState })}\n`,
+              0o600,
+            );
+            if (ledger !== null && opened !== null && signatureOut !== undefined) {
+              const binding: RequestSignatureFile = {
+                format: "veritrace-match-request-signature/1",
+                sessionId: opened.sessionId.toString(),
+                tag: opened.tag,
+                requestDigest: opened.requestDigest,
+                requester: await signRequest(ledger, opened),
+              };
+              writeFileAtomic(signatureOut, `${JSON.stringify(binding, null, 2)}\n`);
+            }
+            writeMessageFile(out, blinded);
+            return {
+              tag,
+              mode: m,
+              type,
+              count: blinded.header.count,
+              duplicatesDropped: identifiers.duplicates,
+              requestDigest: blinded.digest,
+              ...ledgerPart(opened),
+              out,
+              ...(signatureOut === undefined ? {} : { signature: signatureOut }),
+              state: stateFile,
+            };
+          },
+        ),
+      );
       if (values["json"] === true) console.log(JSON.stringify(summary));
       else {
         const ledgerSession = (summary as { ledger?: { sessionId: string } }).ledger?.sessionId;
@@ -769,13 +724,8 @@ const respond: Command = {
   ].join("\n"),
   options: {
     ...COMMON_OPTIONS,
-    request: { type: "string" },
-    "request-signature": { type: "string" },
-    out: { type: "string" },
-    "signature-out": { type: "string" },
-    session: { type: "string" },
-    modes: { type: "string" },
-    json: { type: "boolean" },
+    ...stringOptions("request", "request-signature", "out", "signature-out", "session", "modes"),
+    ...flagOptions("json"),
   },
   async run(values) {
     oneStdin(values, ["request", "request-signature", "input"]);
@@ -896,15 +846,9 @@ const finish: Command = {
   ].join("\n"),
   options: {
     ...LEDGER_OPTIONS,
-    state: { type: "string" },
-    response: { type: "string" },
-    signature: { type: "string" },
-    "to-cosign": { type: "string" },
-    out: { type: "string" },
-    json: { type: "boolean" },
-    "keep-state": { type: "boolean" },
-    "max-elements": { type: "string" },
-    threads: { type: "string" },
+    ...stringOptions("state", "response", "signature", "to-cosign", "out"),
+    ...stringOptions("max-elements", "threads"),
+    ...flagOptions("json", "keep-state"),
   },
   async run(values) {
     oneStdin(values, ["response", "signature"]);
@@ -997,12 +941,12 @@ const cosign: Command = {
     "  --result FILE        the requester's result to co-sign (match finish --to-cosign; - reads stdin)",
     "  --out FILE           this institution's co-signature, to carry back to the requester;",
     "                       - writes it to stdout, the sentence then to stderr",
-    LEDGER_HELP.split("\n").slice(0, -1).join("\n"),
+    SIGNING_HELP,
     "Checks on the ledger that the session is this institution's and Responded, that the",
     "result names the recorded tag and digests, that the cardinality is within both sets, and",
     "the requester's signature; then signs the MatchResult.",
   ].join("\n"),
-  options: { ...LEDGER_OPTIONS, result: { type: "string" }, out: { type: "string" } },
+  options: { ...LEDGER_OPTIONS, ...stringOptions("result", "out") },
   async run(values) {
     const file = required(values, "result");
     const out = required(values, "out");
@@ -1027,10 +971,10 @@ const record: Command = {
     "  --result FILE        the result this institution signed (match finish --to-cosign)",
     "  --cosignature FILE   the provider's co-signature (match cosign --out)",
     "                       (either may be - for stdin, one at a time)",
-    LEDGER_HELP.split("\n").slice(0, -1).join("\n"),
+    SIGNING_HELP,
     "Checks the provider's signature and submits recordResult; a failure marks the session failed.",
   ].join("\n"),
-  options: { ...LEDGER_OPTIONS, result: { type: "string" }, cosignature: { type: "string" } },
+  options: { ...LEDGER_OPTIONS, ...stringOptions("result", "cosignature") },
   async run(values) {
     oneStdin(values, ["result", "cosignature"]);
     usesLedger(values);

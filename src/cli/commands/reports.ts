@@ -19,6 +19,7 @@ import {
   short,
   withStore,
 } from "../command.js";
+import type { Store } from "../../db/store.js";
 
 const ZERO_HASH = `0x${"0".repeat(64)}`;
 
@@ -29,22 +30,43 @@ function keyCode(k: InstitutionKey): string {
   return `, contract code ${short(k.codeHash)}${repinned}`;
 }
 
-export const caseCommand: Command = {
-  name: "case",
-  usage: "<case-id | case-number-commitment> [--db URL|DIR] [--json]",
-  help: [DB_HELP, JSON_HELP].join("\n"),
-  options: { ...DB_OPTION, ...JSON_OPTION },
-  async run(values, positionals) {
-    const ref = checkedRef(
-      onePositional(positionals, "case id or case number commitment"),
-      "a case",
-      [ID, HASH],
-    );
-    const report = await withStore(values, (s) => caseReport(s.db, ref));
-    if (values["json"] === true) {
-      console.log(json(report));
+/**
+ * A command that shows one report of the store, for the reference it is given (checked before the
+ * store is opened): `--json` prints the report whole, else `print` shows it.
+ */
+function reportCommand<R>(spec: {
+  name: string;
+  usage: string;
+  /** The argument, as a usage error asks for it, what it names and the forms it takes. */
+  argument: string;
+  what: string;
+  forms: readonly [RegExp, string][];
+  read: (db: Store["db"], ref: string) => Promise<R>;
+  print: (report: R) => void;
+}): Command {
+  return {
+    name: spec.name,
+    usage: `${spec.usage} [--db URL|DIR] [--json]`,
+    help: [DB_HELP, JSON_HELP].join("\n"),
+    options: { ...DB_OPTION, ...JSON_OPTION },
+    async run(values, positionals) {
+      const ref = checkedRef(onePositional(positionals, spec.argument), spec.what, spec.forms);
+      const report = await withStore(values, (s) => spec.read(s.db, ref));
+      if (values["json"] === true) console.log(json(report));
+      else spec.print(report);
       return 0;
-    }
+    },
+  };
+}
+
+export const caseCommand = reportCommand({
+  name: "case",
+  usage: "<case-id | case-number-commitment>",
+  argument: "case id or case number commitment",
+  what: "a case",
+  forms: [ID, HASH],
+  read: caseReport,
+  print: (report) => {
     console.log(
       `case ${report.caseId}: ${report.status}, opened by institution ${report.opener}` +
         `${report.approver === null ? "" : `, approved by institution ${report.approver}`}, expires ${isoTime(report.expiresAt)}`,
@@ -67,26 +89,17 @@ export const caseCommand: Command = {
         ]),
       ),
     );
-    return 0;
   },
-};
+});
 
-export const institutionCommand: Command = {
+export const institutionCommand = reportCommand({
   name: "institution",
-  usage: "<participant-id | address> [--db URL|DIR] [--json]",
-  help: [DB_HELP, JSON_HELP].join("\n"),
-  options: { ...DB_OPTION, ...JSON_OPTION },
-  async run(values, positionals) {
-    const ref = checkedRef(
-      onePositional(positionals, "participant id or address"),
-      "an institution",
-      [ID, ADDRESS],
-    );
-    const report = await withStore(values, (s) => institutionReport(s.db, ref));
-    if (values["json"] === true) {
-      console.log(json(report));
-      return 0;
-    }
+  usage: "<participant-id | address>",
+  argument: "participant id or address",
+  what: "an institution",
+  forms: [ID, ADDRESS],
+  read: institutionReport,
+  print: (report) => {
     const i = report.institution;
     console.log(`institution ${i.id}: ${i.kind}, ${i.status}, admitted ${isoTime(i.admittedAt)}`);
     for (const k of i.keys) {
@@ -121,28 +134,17 @@ export const institutionCommand: Command = {
         ]),
       ),
     );
-    return 0;
   },
-};
+});
 
-export const subjectCommand: Command = {
+export const subjectCommand = reportCommand({
   name: "subject",
-  usage: "<commitment> [--db URL|DIR] [--json]",
-  help: [DB_HELP, JSON_HELP].join("\n"),
-  options: { ...DB_OPTION, ...JSON_OPTION },
-  async run(values, positionals) {
-    const commitment = checkedRef(onePositional(positionals, "subject commitment"), "a subject", [
-      HASH,
-    ]);
-    const report = await withStore(values, (s) => subjectReport(s.db, commitment));
-    if (values["json"] === true) {
-      console.log(json(report));
-      return 0;
-    }
-    if (report.cases.length === 0) {
-      console.log(`no case touched subject ${report.subject}`);
-      return 0;
-    }
+  usage: "<commitment>",
+  argument: "subject commitment",
+  what: "a subject",
+  forms: [HASH],
+  read: subjectReport,
+  print: (report) =>
     console.log(
       table(
         ["case", "requests", "requesters", "providers", "first", "last"],
@@ -154,8 +156,7 @@ export const subjectCommand: Command = {
           isoTime(c.firstTime),
           isoTime(c.lastTime),
         ]),
+        `no case touched subject ${report.subject}`,
       ),
-    );
-    return 0;
-  },
-};
+    ),
+});

@@ -6,20 +6,31 @@ import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { ParseArgsConfig } from "node:util";
-import type { Command, Values } from "../command.js";
-import { inputName, isStdin, oneStdin, readInputText } from "../../shared/input.js";
+import {
+  flagOptions,
+  openStore,
+  rpcUrl,
+  stringOptions,
+  type Command,
+  type Values,
+} from "../command.js";
+import { inputName, isStdin, oneStdin, readInputTextOr } from "../../shared/input.js";
 import { integer, required, str } from "../../shared/options.js";
-import { json, table } from "../../shared/format.js";
+import { json, share, table } from "../../shared/format.js";
 import { ProgressBar } from "../progress.js";
 import { readDeployment } from "../../client/deployment.js";
 import { TracerError, UsageError } from "../../shared/errors.js";
-import { share } from "./trace.js";
 import { formatAmount } from "../../analytics/funds/graph.js";
 import { normalizeToken, tokenDecimals } from "../../analytics/funds/run.js";
 import { RpcClient } from "../../chain/rpc.js";
-import { importTagPacks } from "../../analytics/labels/store.js";
-import { openDatabase } from "../../db/db.js";
-import { Store } from "../../db/store.js";
+import {
+  READING_HELP,
+  READING_OPTIONS,
+  importLabelFiles,
+  readingProgress,
+  sayIfIncomplete,
+  stepText,
+} from "../chain-reading.js";
 import {
   DEFAULT_HOPS,
   DEFAULT_RISK_CONFIG,
@@ -34,9 +45,9 @@ import {
   alertLabel,
   checkPublish,
   publishAlert,
-  unlockKey,
   type PublishPlan,
 } from "../../analytics/risk/publish.js";
+import { unlockKeystore } from "../../chain/institution.js";
 import type { RiskReport } from "../../analytics/risk/score.js";
 import {
   addressProblem,
@@ -52,21 +63,10 @@ import { riskReportJson } from "../../analytics/risk/score.js";
 
 /** Options both commands take. */
 const COMMON: NonNullable<ParseArgsConfig["options"]> = {
-  rpc: { type: "string" },
-  token: { type: "string" },
-  hops: { type: "string" },
-  from: { type: "string" },
-  "to-block": { type: "string" },
-  since: { type: "string" },
-  until: { type: "string" },
-  config: { type: "string" },
+  ...stringOptions("rpc", "token", "hops", "from", "to-block", "since", "until", "config", "paths"),
   labels: { type: "string", multiple: true },
-  paths: { type: "string" },
-  confirmations: { type: "string" },
-  finality: { type: "string" },
-  "no-trace-calls": { type: "boolean" },
-  db: { type: "string" },
-  json: { type: "boolean" },
+  ...READING_OPTIONS,
+  ...flagOptions("json"),
 };
 
 const COMMON_HELP = [
@@ -81,23 +81,8 @@ const COMMON_HELP = [
   "                       - reads stdin)",
   "  --labels FILE        import a TagPack first (repeat the option for each file; - reads stdin)",
   "  --paths N            paths reported per scoring category (default 3)",
-  "  --confirmations N    leave the newest N blocks out (default 0)",
-  "  --finality N         reorganization depth of the chain (default 64)",
-  "  --no-trace-calls     native: don't ask the node for internal transfers (reported incomplete)",
-  "  --db URL|DIR         store (default .veritrace/db)",
+  ...READING_HELP,
 ];
-
-function httpUrl(values: Values, name: string, fallback?: string): string {
-  const v = str(values, name) ?? fallback;
-  if (v === undefined) throw new UsageError(`--${name} is required`);
-  try {
-    const u = new URL(v);
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("protocol");
-  } catch {
-    throw new UsageError(`--${name} must be an http(s) URL, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
 
 function time(values: Values, name: string): number | undefined {
   const v = str(values, name);
@@ -118,7 +103,7 @@ type ScreenOptions = Omit<ScreenRequest, "rpc" | "db" | "entries"> & { url: stri
  * Reads --config, which may be stdin: call it once.
  */
 function screenOptions(values: Values): ScreenOptions {
-  const url = httpUrl(values, "rpc");
+  const url = rpcUrl(values);
   const token = str(values, "token") ?? "native";
   try {
     normalizeToken(token);
@@ -166,30 +151,18 @@ async function runScreening(
   quiet: boolean,
 ): Promise<ScreenResult> {
   const rpc = new RpcClient(url);
-  const store = await Store.open(await openDatabase(str(values, "db")));
+  const store = await openStore(values);
   try {
-    const labelFiles = (values["labels"] as unknown as string[] | undefined) ?? [];
-    if (labelFiles.length > 0) {
-      const imported = await importTagPacks(store.db, labelFiles);
-      if (!quiet)
-        process.stderr.write(
-          `imported ${imported.reduce((n, r) => n + r.tags, 0)} labels from ${imported.length} TagPack(s)\n`,
-        );
-    }
-    const reading = quiet ? null : new ProgressBar("reading transfers");
+    await importLabelFiles(values, store, quiet);
     const screening = quiet
       ? null
       : new ProgressBar("screening", { done: "addresses", events: "addresses" });
-    let first = -1;
     const result = await screenAddresses({
       ...options,
       rpc,
       db: store.db,
       entries,
-      onIngest: (p) => {
-        if (first < 0) first = p.indexedTo;
-        reading?.update({ done: p.indexedTo - first, total: p.target - first, events: p.rows });
-      },
+      onIngest: readingProgress(quiet ? null : new ProgressBar("reading transfers")),
       onScreen: (p) => screening?.update({ ...p, events: p.done }, p.done === p.total),
     });
     if (screening !== null && process.stderr.isTTY === true) process.stderr.write("\n");
@@ -225,25 +198,21 @@ function describe(r: RiskReport, money: (v: bigint) => string): string[] {
   const out: string[] = [];
   if (r.label !== null) out.push(`own label: ${r.label.category} (${r.label.label})`);
   out.push(
-    r.exposures.length === 0
-      ? "no exposure to labeled addresses"
-      : table(
-          ["category", "direct", "indirect", "share", "points"],
-          r.exposures.map((e) => [
-            e.category,
-            money(e.direct),
-            money(e.indirect),
-            share(e.direct + e.indirect, r.received),
-            (e.centipoints / 100).toFixed(2),
-          ]),
-        ),
+    table(
+      ["category", "direct", "indirect", "share", "points"],
+      r.exposures.map((e) => [
+        e.category,
+        money(e.direct),
+        money(e.indirect),
+        share(e.direct + e.indirect, r.received),
+        (e.centipoints / 100).toFixed(2),
+      ]),
+      "no exposure to labeled addresses",
+    ),
   );
   if (r.paths.length > 0) out.push("", "largest paths");
   for (const p of r.paths) {
-    const steps = p.steps.map(
-      (s) =>
-        `${s.txHash.slice(0, 10)}… ${s.from.slice(0, 8)}…→${s.to.slice(0, 8)}… ${money(s.amount)}`,
-    );
+    const steps = p.steps.map((s) => stepText(s, money(s.amount)));
     out.push(
       `  ${p.category} ${money(p.amount)} from ${p.sourceLabel || p.source}: ${steps.join(" ⇒ ")}`,
     );
@@ -275,15 +244,9 @@ export const riskCommand: Command = {
   ].join("\n"),
   options: {
     ...COMMON,
-    decimals: { type: "string" },
-    publish: { type: "boolean" },
-    case: { type: "string" },
-    "case-opener": { type: "string" },
-    deployment: { type: "string" },
-    keystore: { type: "string" },
-    "password-file": { type: "string" },
-    "ledger-rpc": { type: "string" },
-    yes: { type: "boolean" },
+    ...stringOptions("decimals", "case", "case-opener", "ledger-rpc"),
+    ...stringOptions("deployment", "keystore", "password-file"),
+    ...flagOptions("publish", "yes"),
   },
   async run(values, positionals) {
     if (positionals.length !== 1 || positionals[0] === undefined)
@@ -299,7 +262,7 @@ export const riskCommand: Command = {
     let key: Wallet | null = null;
     if (values["publish"] === true) {
       plan = checkPublish({
-        ledgerRpc: httpUrl(values, "ledger-rpc", str(values, "rpc")),
+        ledgerRpc: rpcUrl(values, "ledger-rpc", str(values, "rpc")),
         deployment: str(values, "deployment"),
         keystore: str(values, "keystore"),
         passwordFile: str(values, "password-file"),
@@ -311,7 +274,9 @@ export const riskCommand: Command = {
           "--publish asks for confirmation: give --yes when stdin is not a terminal",
         );
       readDeployment(plan.deployment);
-      key = await unlockKey(plan);
+      // Decrypted before any work: a wrong password or keystore fails at once, not after the
+      // screening.
+      key = await unlockKeystore(plan);
     }
     const result = await runScreening(values, options, [{ line: 1, input: address }], asJson);
     const line = result.lines[0];
@@ -319,10 +284,8 @@ export const riskCommand: Command = {
       throw new TracerError(`${address}: ${line?.error ?? "not screened"}`);
     const r = line.report;
     const stream = result.streams[0];
-    if (asJson) {
-      if (stream !== undefined && !stream.complete)
-        process.stderr.write(`warning: ${stream.note ?? "the transfer history is incomplete"}\n`);
-    } else {
+    if (asJson) sayIfIncomplete(stream, asJson);
+    else {
       const decimals =
         decimalsOption ??
         (await tokenDecimals(new RpcClient(required(values, "rpc")), line.token ?? "native")) ??
@@ -332,8 +295,7 @@ export const riskCommand: Command = {
         `${r.address} on chain ${result.chainId}, ${line.token}, blocks ${stream?.fromBlock ?? 0}–${result.toBlock}, ` +
           `${r.hops} hops: score ${r.score}/100, ${r.verdict.toUpperCase()}`,
       );
-      if (stream !== undefined && !stream.complete)
-        console.log(`WARNING: ${stream.note ?? "the transfer history is incomplete"}`);
+      sayIfIncomplete(stream, asJson);
       console.log(`received ${money(r.received)}\n`);
       for (const text of describe(r, money)) console.log(text);
     }
@@ -390,10 +352,8 @@ export const screenCommand: Command = {
   ].join("\n"),
   options: {
     ...COMMON,
-    csv: { type: "boolean" },
-    out: { type: "string" },
-    "fail-on": { type: "string" },
-    format: { type: "string" },
+    ...stringOptions("out", "fail-on", "format"),
+    ...flagOptions("csv"),
   },
   async run(values, positionals) {
     if (positionals.length !== 1 || positionals[0] === undefined)
@@ -416,13 +376,11 @@ export const screenCommand: Command = {
     const out = str(values, "out");
     if (out !== undefined && !asJson && !asCsv) throw new UsageError("--out needs --json or --csv");
     const options = screenOptions(values);
-    let text: string;
-    try {
-      // "-" is stdin, as for any command that reads a file.
-      text = readInputText(file);
-    } catch (error) {
-      throw new TracerError(`cannot read ${inputName(file)}: ${(error as Error).message}`);
-    }
+    // "-" is stdin, as for any command that reads a file.
+    const text = readInputTextOr(
+      file,
+      (reason) => new TracerError(`cannot read ${inputName(file)}: ${reason}`),
+    );
     const csv =
       format === undefined
         ? !isStdin(file) && extname(file).toLowerCase() === ".csv"
@@ -454,9 +412,7 @@ export const screenCommand: Command = {
       `screened ${String(summary["screened"])} of ${String(summary["addresses"])} lines on chain ${result.chainId} ` +
         `up to block ${result.toBlock}, ${result.hops} hops: ${json(summary["verdicts"]).replace(/\s+/g, " ")}`,
     );
-    for (const s of result.streams)
-      if (!s.complete)
-        console.log(`WARNING: ${s.token}: ${s.note ?? "the transfer history is incomplete"}`);
+    for (const s of result.streams) sayIfIncomplete(s, false, `${s.token}: `);
     const flagged = result.lines.filter((l) => l.report !== null && l.report.verdict !== "low");
     if (flagged.length > 0) {
       console.log("");

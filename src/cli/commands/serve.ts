@@ -3,7 +3,7 @@
  */
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import type { Command, Values } from "../command.js";
+import { checkHttpUrl, flagOptions, stringOptions, type Command, type Values } from "../command.js";
 import { Follower, SYNC_HELP, SYNC_OPTIONS, readDeploymentInput, syncSettings } from "../follow.js";
 import { inputName, oneStdin, readInputText, refuseStdout } from "../../shared/input.js";
 import { logLine } from "../../shared/format.js";
@@ -153,20 +153,10 @@ export const serveCommand: Command = {
     "Prints one line, listening on http://HOST:PORT; stops on SIGINT or SIGTERM. See docs/api.md.",
   ].join("\n"),
   options: {
-    db: { type: "string" },
-    port: { type: "string" },
-    host: { type: "string" },
-    tokens: { type: "string" },
-    "access-log": { type: "string" },
-    "no-access-log": { type: "boolean" },
-    rate: { type: "string" },
-    "insecure-local": { type: "boolean" },
-    rpc: { type: "string" },
-    follow: { type: "boolean" },
-    deployment: { type: "string" },
+    ...stringOptions("db", "port", "host", "tokens", "access-log", "rate"),
+    ...stringOptions("rpc", "deployment", "web"),
+    ...flagOptions("no-access-log", "insecure-local", "follow", "no-web"),
     ...SYNC_OPTIONS,
-    web: { type: "string" },
-    "no-web": { type: "boolean" },
   },
   async run(values) {
     oneStdin(values, ["tokens", "deployment"]);
@@ -199,10 +189,8 @@ export const serveCommand: Command = {
       );
     }
 
-    const rpcUrl = text(values, "rpc");
-    if (rpcUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(rpcUrl)) {
-      throw new UsageError(`--rpc must be an http(s) URL, got ${quote(rpcUrl)}`);
-    }
+    const given = text(values, "rpc");
+    const rpcUrl = given === undefined ? undefined : checkHttpUrl("rpc", given);
     const follow = values["follow"] === true;
     if (!follow) {
       for (const name of ["deployment", ...Object.keys(SYNC_OPTIONS)]) {

@@ -1,15 +1,20 @@
 import { extname } from "node:path";
 import type { ParseArgsConfig } from "node:util";
-import type { Command } from "../command.js";
+import { flagOptions, openStore, rpcUrl, stringOptions, type Command } from "../command.js";
+import {
+  READING_HELP,
+  READING_OPTIONS,
+  importLabelFiles,
+  readingProgress,
+  sayIfIncomplete,
+  stepText,
+} from "../chain-reading.js";
 import { oneStdin } from "../../shared/input.js";
 import { share, table } from "../../shared/format.js";
 import { integer, required, str } from "../../shared/options.js";
 import { ProgressBar } from "../progress.js";
 import { TracerError, UsageError } from "../../shared/errors.js";
 import { RpcClient } from "../../chain/rpc.js";
-import { importTagPacks } from "../../analytics/labels/store.js";
-import { openDatabase } from "../../db/db.js";
-import { Store } from "../../db/store.js";
 import { formatAmount, GRAPH_FORMATS, writeGraph } from "../../analytics/funds/graph.js";
 import { ingestTransfers } from "../../analytics/funds/ingest.js";
 import {
@@ -37,34 +42,17 @@ function asUsage(check: () => unknown): void {
   }
 }
 
-export { share } from "../../shared/format.js";
-
 function describePath(p: TaintPath, money: (v: bigint) => string): string {
-  const hops = p.steps.map(
-    (s) =>
-      `${s.txHash.slice(0, 10)}… ${s.from.slice(0, 8)}…→${s.to.slice(0, 8)}… ${money(s.tainted)}`,
-  );
+  const hops = p.steps.map((s) => stepText(s, money(s.tainted)));
   return `${money(p.amount)} via ${hops.join(" ⇒ ")}`;
 }
 
 const options: NonNullable<ParseArgsConfig["options"]> = {
-  rpc: { type: "string" },
-  token: { type: "string" },
-  seed: { type: "string" },
-  model: { type: "string" },
-  "to-block": { type: "string" },
-  hops: { type: "string" },
-  "min-amount": { type: "string" },
-  window: { type: "string" },
+  ...stringOptions("rpc", "token", "seed", "model", "to-block", "hops", "min-amount", "window"),
+  ...stringOptions("graph", "paths", "decimals"),
   labels: { type: "string", multiple: true },
-  graph: { type: "string" },
-  paths: { type: "string" },
-  decimals: { type: "string" },
-  confirmations: { type: "string" },
-  finality: { type: "string" },
-  "no-trace-calls": { type: "boolean" },
-  db: { type: "string" },
-  json: { type: "boolean" },
+  ...READING_OPTIONS,
+  ...flagOptions("json"),
 };
 
 /** `veritrace trace`: follow tainted funds from a seed to where they are now and where they left. */
@@ -88,21 +76,12 @@ export const traceCommand: Command = {
     "  --graph FILE         draw the flow (.svg, .png or .dot)",
     "  --paths N            explanation paths kept per address (default 5)",
     "  --decimals N         the token's decimals for display (default: asked from the token)",
-    "  --confirmations N    leave the newest N blocks out (default 0)",
-    "  --finality N         reorganization depth of the chain (default 64)",
-    "  --no-trace-calls     native: don't ask the node for internal transfers (reported incomplete)",
-    "  --db URL|DIR         store (default .veritrace/db)",
+    ...READING_HELP,
     "  --json               the last line is one JSON object: model, token, seed, holdings, exits, total",
   ].join("\n"),
   options,
   async run(values) {
-    const url = required(values, "rpc");
-    try {
-      const u = new URL(url);
-      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
-    } catch {
-      throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(url)}`);
-    }
+    const url = rpcUrl(values);
     const token = required(values, "token");
     const seed = required(values, "seed");
     const model = required(values, "model");
@@ -126,7 +105,6 @@ export const traceCommand: Command = {
         `--min-amount must be an integer in base units, got ${JSON.stringify(minAmount)}`,
       );
     }
-    const labelFiles = (values["labels"] as string[] | undefined) ?? [];
     oneStdin(values, ["labels"]);
     const asJson = values["json"] === true;
     asUsage(() => normalizeToken(token));
@@ -142,17 +120,10 @@ export const traceCommand: Command = {
     // The node is asked about the token, the seed and the blocks before the store is opened: a
     // trace that cannot start leaves nothing behind.
     const plan = await planTrace(rpc, { token, seed, toBlock, confirmations });
-    const store = await Store.open(await openDatabase(str(values, "db")));
+    const store = await openStore(values);
     try {
-      if (labelFiles.length > 0) {
-        const imported = await importTagPacks(store.db, labelFiles);
-        if (!asJson) {
-          const tags = imported.reduce((n, r) => n + r.tags, 0);
-          process.stderr.write(`imported ${tags} labels from ${imported.length} TagPack(s)\n`);
-        }
-      }
+      await importLabelFiles(values, store, asJson);
       const bar = asJson ? null : new ProgressBar("reading transfers");
-      let first = -1;
       const out = await runTrace({
         rpc,
         db: store.db,
@@ -168,10 +139,7 @@ export const traceCommand: Command = {
         confirmations,
         finalityDepth,
         traceCalls: values["no-trace-calls"] !== true,
-        onProgress: (p) => {
-          if (first < 0) first = p.indexedTo;
-          bar?.update({ done: p.indexedTo - first, total: p.target - first, events: p.rows });
-        },
+        onProgress: readingProgress(bar),
       });
       bar?.done({ done: 1, total: 1, events: out.ingest.rows });
       const decimals = decimalsOption ?? out.decimals ?? 0;
@@ -182,12 +150,7 @@ export const traceCommand: Command = {
         await writeGraph(r, graph, { decimals, labels: (a) => engineLabel(out.labels.get(a)) });
       }
       if (asJson) {
-        // The JSON line keeps its fixed shape; an incomplete history is said on stderr.
-        if (!out.ingest.complete) {
-          process.stderr.write(
-            `warning: ${out.ingest.note ?? "the transfer history is incomplete"}\n`,
-          );
-        }
+        sayIfIncomplete(out.ingest, asJson);
         console.log(JSON.stringify(traceSummaryJson(out)));
         return 0;
       }
@@ -195,23 +158,21 @@ export const traceCommand: Command = {
         `${r.model} trace of ${r.token} on chain ${out.chainId} from ${seed}, blocks ${out.fromBlock}–${out.toBlock}: ` +
           `seed ${money(r.seedAmount)}`,
       );
-      if (!out.ingest.complete)
-        console.log(`WARNING: ${out.ingest.note ?? "the transfer history is incomplete"}`);
+      sayIfIncomplete(out.ingest, asJson);
       console.log("\nexit points");
       console.log(
-        r.exits.length === 0
-          ? "  (none)"
-          : table(
-              ["address", "kind", "label", "tainted", "share of seed", "hops"],
-              r.exits.map((e) => [
-                e.address,
-                e.kind,
-                e.label ?? labelText(e.address),
-                money(e.amount),
-                share(e.amount, r.seedAmount),
-                e.hops,
-              ]),
-            ),
+        table(
+          ["address", "kind", "label", "tainted", "share of seed", "hops"],
+          r.exits.map((e) => [
+            e.address,
+            e.kind,
+            e.label ?? labelText(e.address),
+            money(e.amount),
+            share(e.amount, r.seedAmount),
+            e.hops,
+          ]),
+          "  (none)",
+        ),
       );
       for (const e of r.exits) {
         const top = e.paths[0];
@@ -220,18 +181,17 @@ export const traceCommand: Command = {
       }
       console.log("\nholding taint now");
       console.log(
-        r.holdings.length === 0
-          ? "  (none)"
-          : table(
-              ["address", "label", "tainted", "share of seed", "hops"],
-              r.holdings.map((h) => [
-                h.address,
-                labelText(h.address),
-                money(h.amount),
-                share(h.amount, r.seedAmount),
-                h.hops,
-              ]),
-            ),
+        table(
+          ["address", "label", "tainted", "share of seed", "hops"],
+          r.holdings.map((h) => [
+            h.address,
+            labelText(h.address),
+            money(h.amount),
+            share(h.amount, r.seedAmount),
+            h.hops,
+          ]),
+          "  (none)",
+        ),
       );
       const sum = (xs: { amount: bigint }[]) => xs.reduce((n, x) => n + x.amount, 0n);
       console.log(
@@ -260,31 +220,16 @@ export const transfersCommand: Command = {
     "  --token T            a token address, all (every ERC-20 token) or native",
     "  --from N             first block (a stream keeps its first start block)",
     "  --to-block N         last block (default: the head less --confirmations)",
-    "  --confirmations N    leave the newest N blocks out (default 0)",
-    "  --finality N         reorganization depth of the chain (default 64)",
-    "  --no-trace-calls     native: don't ask the node for internal transfers (reported incomplete)",
-    "  --db URL|DIR         store (default .veritrace/db)",
+    ...READING_HELP,
     "  --json               one JSON object: stream, blocks, transfers per token, completeness",
   ].join("\n"),
   options: {
-    rpc: { type: "string" },
-    token: { type: "string" },
-    from: { type: "string" },
-    "to-block": { type: "string" },
-    confirmations: { type: "string" },
-    finality: { type: "string" },
-    "no-trace-calls": { type: "boolean" },
-    db: { type: "string" },
-    json: { type: "boolean" },
+    ...stringOptions("rpc", "token", "from", "to-block"),
+    ...READING_OPTIONS,
+    ...flagOptions("json"),
   },
   async run(values) {
-    const url = required(values, "rpc");
-    try {
-      const u = new URL(url);
-      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
-    } catch {
-      throw new UsageError(`--rpc must be an http(s) URL, got ${JSON.stringify(url)}`);
-    }
+    const url = rpcUrl(values);
     const tokenArg = required(values, "token");
     let token: string;
     if (tokenArg === "all") token = "*";
@@ -306,11 +251,10 @@ export const transfersCommand: Command = {
     if (toBlock !== undefined && (toBlock < from || toBlock > head)) {
       throw new TracerError(`--to-block ${toBlock} is outside ${from}..${head}`);
     }
-    const store = await Store.open(await openDatabase(str(values, "db")));
+    const store = await openStore(values);
     try {
       const asJson = values["json"] === true;
       const bar = asJson ? null : new ProgressBar("reading transfers");
-      let first = -1;
       const result = await ingestTransfers(
         store.db,
         rpc,
@@ -320,10 +264,7 @@ export const transfersCommand: Command = {
           confirmations,
           finalityDepth,
           traceCalls: values["no-trace-calls"] !== true,
-          onProgress: (p) => {
-            if (first < 0) first = p.indexedTo;
-            bar?.update({ done: p.indexedTo - first, total: p.target - first, events: p.rows });
-          },
+          onProgress: readingProgress(bar),
         },
       );
       bar?.done({ done: 1, total: 1, events: result.rows });
