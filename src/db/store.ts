@@ -2,6 +2,7 @@ import type { DeploymentRecord } from "../client/deployment.js";
 import { TracerError } from "../shared/errors.js";
 import type { Database, Sql } from "./db.js";
 import { migrate } from "./migrations.js";
+import { columns, insertRows, type Values } from "./rows.js";
 
 /** A block header as the indexer keeps it. */
 export interface BlockHeader {
@@ -132,7 +133,12 @@ export class Store {
   /** Writes one block range's events, headers and checkpoint in one transaction. */
   async writeRange(w: RangeWrite): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await insertEvents(tx, w.events);
+      await insertRows(tx, {
+        table: "events",
+        columns: EVENT_COLUMNS,
+        rows: w.events,
+        values: eventValues,
+      });
       for (const b of w.blocks) {
         await tx.query(
           `INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES ($1, $2, $3, $4)
@@ -181,48 +187,37 @@ async function setCheckpoint(tx: Sql, c: Checkpoint): Promise<void> {
   );
 }
 
-/**
- * Inserts events in batches, each batch one statement with one parameter: a JSON array of rows
- * (arrays in column order), taken apart by the server. Much cheaper on both sides than one array
- * parameter per column, whose elements the driver must quote and escape one by one and the server
- * unquote again (the args column, JSON itself, most of all); the same on both engines.
- */
-async function insertEvents(tx: Sql, events: readonly EventRow[]): Promise<void> {
-  const BATCH = 5000;
-  for (let i = 0; i < events.length; i += BATCH) {
-    const rows = events
-      .slice(i, i + BATCH)
-      .map((e) => [
-        e.blockNumber,
-        e.logIndex,
-        e.txIndex,
-        e.txHash,
-        e.blockHash,
-        e.blockTime,
-        e.contract,
-        e.event,
-        e.caseId,
-        e.requestId,
-        e.deliveryId,
-        e.anchorId,
-        e.datasetId,
-        e.proposalId,
-        e.actor,
-        e.counterpart,
-        e.signer,
-        e.subject,
-        e.args,
-      ]);
-    await tx.query(
-      `INSERT INTO events (block_number, log_index, tx_index, tx_hash, block_hash, block_time, contract, event,
-         case_id, request_id, delivery_id, anchor_id, dataset_id, proposal_id, actor, counterpart, signer, subject, args)
-       SELECT (r->>0)::bigint, (r->>1)::int, (r->>2)::int, r->>3, r->>4, (r->>5)::bigint, r->>6, r->>7,
-         (r->>8)::numeric, (r->>9)::numeric, (r->>10)::numeric, (r->>11)::numeric, (r->>12)::numeric,
-         (r->>13)::numeric, (r->>14)::bigint, (r->>15)::bigint, r->>16, r->>17, r->18
-       FROM jsonb_array_elements($1::jsonb) AS r`,
-      [JSON.stringify(rows)],
-    );
-  }
+/** The events table's columns, in the order of its schema. */
+const EVENT_COLUMNS = columns(`
+  block_number bigint, log_index int, tx_index int, tx_hash text, block_hash text,
+  block_time bigint, contract text, event text, case_id numeric, request_id numeric,
+  delivery_id numeric, anchor_id numeric, dataset_id numeric, proposal_id numeric, actor bigint,
+  counterpart bigint, signer text, subject text, args jsonb
+`);
+
+/** An event's values, in the order of {@link EVENT_COLUMNS}. */
+function eventValues(e: EventRow): Values<typeof EVENT_COLUMNS> {
+  return [
+    e.blockNumber,
+    e.logIndex,
+    e.txIndex,
+    e.txHash,
+    e.blockHash,
+    e.blockTime,
+    e.contract,
+    e.event,
+    e.caseId,
+    e.requestId,
+    e.deliveryId,
+    e.anchorId,
+    e.datasetId,
+    e.proposalId,
+    e.actor,
+    e.counterpart,
+    e.signer,
+    e.subject,
+    e.args,
+  ];
 }
 
 /** A consortium contract, by its name in the deployment record. */

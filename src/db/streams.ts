@@ -1,5 +1,6 @@
 import { TracerError } from "../shared/errors.js";
 import type { Database, Sql } from "./db.js";
+import { columns, insertRows, type Values } from "./rows.js";
 import type { BlockHeader, Checkpoint } from "./store.js";
 
 /** How a transfer moved value. */
@@ -114,7 +115,13 @@ export class StreamStore {
     pruneBelow: number;
   }): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await insertTransfers(tx, this.id, w.rows);
+      await insertRows(tx, {
+        table: "transfers",
+        fixed: [{ name: "stream", value: this.id }],
+        columns: TRANSFER_COLUMNS,
+        rows: w.rows,
+        values: transferValues,
+      });
       for (const b of w.blocks) {
         await tx.query(
           `INSERT INTO stream_blocks (stream, number, hash, parent_hash, timestamp) VALUES ($1, $2, $3, $4, $5)
@@ -482,37 +489,24 @@ export async function txHashesAt(
   return out;
 }
 
-async function insertTransfers(
-  tx: Sql,
-  stream: string,
-  rows: readonly TransferRow[],
-): Promise<void> {
-  const BATCH = 5000;
-  for (let i = 0; i < rows.length; i += BATCH) {
-    const chunk = rows.slice(i, i + BATCH);
-    await tx.query(
-      `INSERT INTO transfers (stream, block_number, ordinal, tx_index, tx_hash, token, from_address, to_address,
-         amount, block_time, kind)
-       SELECT $1, (r->>0)::bigint, (r->>1)::int, (r->>2)::int, r->>3, r->>4, r->>5, r->>6, (r->>7)::numeric,
-              (r->>8)::bigint, r->>9
-         FROM jsonb_array_elements($2::jsonb) AS r`,
-      [
-        stream,
-        JSON.stringify(
-          chunk.map((t) => [
-            t.blockNumber,
-            t.ordinal,
-            t.txIndex,
-            t.txHash,
-            t.token,
-            t.from,
-            t.to,
-            t.amount.toString(),
-            t.blockTime,
-            t.kind,
-          ]),
-        ),
-      ],
-    );
-  }
+/** The transfers table's columns after the stream's, in the order of its schema. */
+const TRANSFER_COLUMNS = columns(`
+  block_number bigint, ordinal int, tx_index int, tx_hash text, token text, from_address text,
+  to_address text, amount numeric, block_time bigint, kind text
+`);
+
+/** A transfer's values, in the order of {@link TRANSFER_COLUMNS}. */
+function transferValues(t: TransferRow): Values<typeof TRANSFER_COLUMNS> {
+  return [
+    t.blockNumber,
+    t.ordinal,
+    t.txIndex,
+    t.txHash,
+    t.token,
+    t.from,
+    t.to,
+    t.amount.toString(),
+    t.blockTime,
+    t.kind,
+  ];
 }
