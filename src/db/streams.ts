@@ -1,7 +1,12 @@
 import { TracerError } from "../shared/errors.js";
 import type { Database, Sql } from "./db.js";
-import { columns, insertRows, type Values } from "./rows.js";
-import type { BlockHeader, Checkpoint } from "./store.js";
+import {
+  HeaderChain,
+  type BlockHeader,
+  type Checkpoint,
+  type HeaderWrite,
+} from "./header-chain.js";
+import { insertRows, columns, type Values } from "./rows.js";
 
 /** How a transfer moved value. */
 export type TransferKind = "erc20" | "value" | "internal" | "fee";
@@ -44,11 +49,21 @@ export function streamId(spec: Pick<StreamSpec, "chainId" | "kind" | "token">): 
  * consortium's store, so the same sync engine (retries, ranges, reorganizations) drives both.
  */
 export class StreamStore {
+  private readonly chain: HeaderChain;
+
   private constructor(
     readonly db: Database,
     readonly id: string,
     readonly spec: StreamSpec,
-  ) {}
+  ) {
+    // The streams' shared tables, narrowed to this one; its row exists from its opening on.
+    this.chain = new HeaderChain(db, {
+      checkpoint: { table: "streams", id, upsert: false },
+      headers: "stream_blocks",
+      rows: "transfers",
+      scope: { column: "stream", value: id },
+    });
+  }
 
   /**
    * Opens a stream, creating it on first use. A stream that exists already keeps its start
@@ -79,86 +94,30 @@ export class StreamStore {
   }
 
   async checkpoint(): Promise<Checkpoint | null> {
-    const rows = await this.db.query<{ block_number: string | number; block_hash: string }>(
-      "SELECT block_number, block_hash FROM streams WHERE id = $1",
-      [this.id],
-    );
-    const r = rows[0];
-    if (r === undefined || Number(r.block_number) < 0) return null;
-    return { blockNumber: Number(r.block_number), blockHash: r.block_hash };
+    return this.chain.checkpoint();
   }
 
+  /** Stored headers at or below `from`, newest first (the candidates for a fork point). */
   async blocksDescending(from: number, limit: number): Promise<BlockHeader[]> {
-    const rows = await this.db.query<{
-      number: string | number;
-      hash: string;
-      parent_hash: string;
-      timestamp: string | number;
-    }>(
-      `SELECT number, hash, parent_hash, timestamp FROM stream_blocks
-        WHERE stream = $1 AND number <= $2 ORDER BY number DESC LIMIT $3`,
-      [this.id, from, limit],
-    );
-    return rows.map((r) => ({
-      number: Number(r.number),
-      hash: r.hash,
-      parentHash: r.parent_hash,
-      timestamp: Number(r.timestamp),
-    }));
+    return this.chain.blocksDescending(from, limit);
   }
 
   /** Writes one block range's transfers, headers and checkpoint in one transaction. */
-  async writeRange(w: {
-    rows: readonly TransferRow[];
-    blocks: readonly BlockHeader[];
-    checkpoint: Checkpoint;
-    pruneBelow: number;
-  }): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await insertRows(tx, {
+  async writeRange(w: HeaderWrite & { rows: readonly TransferRow[] }): Promise<void> {
+    await this.chain.writeRange(w, (tx) =>
+      insertRows(tx, {
         table: "transfers",
         fixed: [{ name: "stream", value: this.id }],
         columns: TRANSFER_COLUMNS,
         rows: w.rows,
         values: transferValues,
-      });
-      for (const b of w.blocks) {
-        await tx.query(
-          `INSERT INTO stream_blocks (stream, number, hash, parent_hash, timestamp) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (stream, number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash,
-             timestamp = EXCLUDED.timestamp`,
-          [this.id, b.number, b.hash, b.parentHash, b.timestamp],
-        );
-      }
-      await tx.query(
-        "UPDATE streams SET block_number = $2, block_hash = $3, updated_at = now() WHERE id = $1",
-        [this.id, w.checkpoint.blockNumber, w.checkpoint.blockHash],
-      );
-      await tx.query(
-        "DELETE FROM stream_blocks WHERE stream = $1 AND number < $2 AND number <> $3",
-        [this.id, w.pruneBelow, w.checkpoint.blockNumber],
-      );
-    });
+      }),
+    );
   }
 
   /** Deletes exactly the rows of blocks above the fork and moves the checkpoint there. */
   async rollbackTo(fork: Checkpoint): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      const removed = await tx.query<{ n: string | number }>(
-        `WITH d AS (DELETE FROM transfers WHERE stream = $1 AND block_number > $2 RETURNING 1)
-         SELECT count(*) AS n FROM d`,
-        [this.id, fork.blockNumber],
-      );
-      await tx.query("DELETE FROM stream_blocks WHERE stream = $1 AND number > $2", [
-        this.id,
-        fork.blockNumber,
-      ]);
-      await tx.query(
-        "UPDATE streams SET block_number = $2, block_hash = $3, updated_at = now() WHERE id = $1",
-        [this.id, fork.blockNumber, fork.blockHash],
-      );
-      return Number(removed[0]?.n ?? 0);
-    });
+    return this.chain.rollbackTo(fork);
   }
 
   /** Records that the stream misses something (e.g. internal transfers the node can't trace). */
