@@ -376,32 +376,19 @@ async function nextBlockWithTransfers(
   return rows[0] === undefined ? null : Number(rows[0].block_number);
 }
 
+/** What a bulk read takes: one stream's transfers of one token, within [fromBlock, toBlock]. */
+type TransferRange = [db: Sql, stream: string, token: string, fromBlock: number, toBlock: number];
+
 /**
  * Transfers of one stream and token in chain order (block, ordinal), each passed through `map`
  * (by default the row itself). See {@link readRows} for how they are read.
  */
-export async function loadTransfers(
-  db: Sql,
-  stream: string,
-  token: string,
-  fromBlock: number,
-  toBlock: number,
-): Promise<TransferRow[]>;
+export async function loadTransfers(...range: TransferRange): Promise<TransferRow[]>;
 export async function loadTransfers<T>(
-  db: Sql,
-  stream: string,
-  token: string,
-  fromBlock: number,
-  toBlock: number,
-  map: (row: TransferRow) => T,
+  ...args: [...TransferRange, map: (row: TransferRow) => T]
 ): Promise<T[]>;
 export async function loadTransfers<T>(
-  db: Sql,
-  stream: string,
-  token: string,
-  fromBlock: number,
-  toBlock: number,
-  map?: (row: TransferRow) => T,
+  ...[db, stream, token, fromBlock, toBlock, map]: [...TransferRange, map?: (row: TransferRow) => T]
 ): Promise<(T | TransferRow)[]> {
   const where = { stream, token, fromBlock, toBlock };
   return map === undefined ? readRows(db, FULL, where, (r) => r) : readRows(db, FULL, where, map);
@@ -413,12 +400,7 @@ export async function loadTransfers<T>(
  * before it knows which transfers it will report; {@link txHashesAt} then names those).
  */
 export async function loadFlows<T>(
-  db: Sql,
-  stream: string,
-  token: string,
-  fromBlock: number,
-  toBlock: number,
-  map: (row: FlowRow) => T,
+  ...[db, stream, token, fromBlock, toBlock, map]: [...TransferRange, map: (row: FlowRow) => T]
 ): Promise<T[]> {
   return readRows(db, FLOW, { stream, token, fromBlock, toBlock }, map);
 }
