@@ -1,5 +1,5 @@
 import { TracerError } from "../shared/errors.js";
-import type { BlockHeader, Checkpoint } from "../db/store.js";
+import type { BlockHeader, Checkpoint } from "../db/header-chain.js";
 import { RangeTooLargeError, RpcError, type RawLog, type RpcClient } from "./rpc.js";
 
 /**

@@ -1,38 +1,40 @@
 import type { DeploymentRecord } from "../client/deployment.js";
 import { TracerError } from "../shared/errors.js";
-import type { Database, Sql } from "./db.js";
+import type { Database } from "./db.js";
+import {
+  HeaderChain,
+  type BlockHeader,
+  type ChainTables,
+  type Checkpoint,
+  type HeaderWrite,
+} from "./header-chain.js";
 import { migrate } from "./migrations.js";
+import { insertRows, columns, type Values } from "./rows.js";
 
-/** A block header as the indexer keeps it. */
-export interface BlockHeader {
-  number: number;
-  hash: string;
-  parentHash: string;
-  timestamp: number;
-}
-
-/** The resume point: every event up to and including this block is stored. */
-export interface Checkpoint {
-  blockNumber: number;
-  blockHash: string;
-}
+export type { BlockHeader, Checkpoint } from "./header-chain.js";
 
 /** What the indexer writes for one block range, in one transaction. */
-export interface RangeWrite {
+export interface RangeWrite extends HeaderWrite {
   events: readonly EventRow[];
-  /** Headers to keep for reorganization checks (unfinalized blocks, and the range's last block). */
-  blocks: readonly BlockHeader[];
-  checkpoint: Checkpoint;
-  /** Headers below this block are final: dropped. */
-  pruneBelow: number;
 }
+
+/** The ledger's bookkeeping: tables of its own, the checkpoint's row created by the first write. */
+const LEDGER_CHAIN: ChainTables = {
+  checkpoint: { table: "checkpoint", id: 1, upsert: true },
+  headers: "blocks",
+  rows: "events",
+};
 
 /**
  * The tracer's store: the narrow interface between the indexer (which writes ranges and rolls
  * back) and the queries (which read events). One schema on both engines.
  */
 export class Store {
-  private constructor(readonly db: Database) {}
+  private readonly chain: HeaderChain;
+
+  private constructor(readonly db: Database) {
+    this.chain = new HeaderChain(db, LEDGER_CHAIN);
+  }
 
   /** Opens the store on a database, applying pending migrations. */
   static async open(db: Database): Promise<Store> {
@@ -97,32 +99,12 @@ export class Store {
   }
 
   async checkpoint(): Promise<Checkpoint | null> {
-    const rows = await this.db.query<{ block_number: string | number; block_hash: string }>(
-      "SELECT block_number, block_hash FROM checkpoint WHERE id = 1",
-    );
-    const r = rows[0];
-    return r === undefined
-      ? null
-      : { blockNumber: Number(r.block_number), blockHash: r.block_hash };
+    return this.chain.checkpoint();
   }
 
   /** Stored headers at or below `from`, newest first (the candidates for a fork point). */
   async blocksDescending(from: number, limit: number): Promise<BlockHeader[]> {
-    const rows = await this.db.query<{
-      number: string | number;
-      hash: string;
-      parent_hash: string;
-      timestamp: string | number;
-    }>(
-      "SELECT number, hash, parent_hash, timestamp FROM blocks WHERE number <= $1 ORDER BY number DESC LIMIT $2",
-      [from, limit],
-    );
-    return rows.map((r) => ({
-      number: Number(r.number),
-      hash: r.hash,
-      parentHash: r.parent_hash,
-      timestamp: Number(r.timestamp),
-    }));
+    return this.chain.blocksDescending(from, limit);
   }
 
   async block(number: number): Promise<BlockHeader | null> {
@@ -131,22 +113,14 @@ export class Store {
 
   /** Writes one block range's events, headers and checkpoint in one transaction. */
   async writeRange(w: RangeWrite): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await insertEvents(tx, w.events);
-      for (const b of w.blocks) {
-        await tx.query(
-          `INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash,
-             timestamp = EXCLUDED.timestamp`,
-          [b.number, b.hash, b.parentHash, b.timestamp],
-        );
-      }
-      await setCheckpoint(tx, w.checkpoint);
-      await tx.query("DELETE FROM blocks WHERE number < $1 AND number <> $2", [
-        w.pruneBelow,
-        w.checkpoint.blockNumber,
-      ]);
-    });
+    await this.chain.writeRange(w, (tx) =>
+      insertRows(tx, {
+        table: "events",
+        columns: EVENT_COLUMNS,
+        rows: w.events,
+        values: eventValues,
+      }),
+    );
   }
 
   /**
@@ -154,15 +128,7 @@ export class Store {
    * checkpoint there, in one transaction. Returns the number of events removed.
    */
   async rollbackTo(fork: Checkpoint): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      const removed = await tx.query<{ n: string | number }>(
-        "WITH d AS (DELETE FROM events WHERE block_number > $1 RETURNING 1) SELECT count(*) AS n FROM d",
-        [fork.blockNumber],
-      );
-      await tx.query("DELETE FROM blocks WHERE number > $1", [fork.blockNumber]);
-      await setCheckpoint(tx, fork);
-      return Number(removed[0]?.n ?? 0);
-    });
+    return this.chain.rollbackTo(fork);
   }
 
   /** Number of stored events. */
@@ -172,57 +138,37 @@ export class Store {
   }
 }
 
-async function setCheckpoint(tx: Sql, c: Checkpoint): Promise<void> {
-  await tx.query(
-    `INSERT INTO checkpoint (id, block_number, block_hash, updated_at) VALUES (1, $1, $2, now())
-     ON CONFLICT (id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash,
-       updated_at = now()`,
-    [c.blockNumber, c.blockHash],
-  );
-}
+/** The events table's columns, in the order of its schema. */
+const EVENT_COLUMNS = columns(`
+  block_number bigint, log_index int, tx_index int, tx_hash text, block_hash text,
+  block_time bigint, contract text, event text, case_id numeric, request_id numeric,
+  delivery_id numeric, anchor_id numeric, dataset_id numeric, proposal_id numeric, actor bigint,
+  counterpart bigint, signer text, subject text, args jsonb
+`);
 
-/**
- * Inserts events in batches, each batch one statement with one parameter: a JSON array of rows
- * (arrays in column order), taken apart by the server. Much cheaper on both sides than one array
- * parameter per column, whose elements the driver must quote and escape one by one and the server
- * unquote again (the args column, JSON itself, most of all); the same on both engines.
- */
-async function insertEvents(tx: Sql, events: readonly EventRow[]): Promise<void> {
-  const BATCH = 5000;
-  for (let i = 0; i < events.length; i += BATCH) {
-    const rows = events
-      .slice(i, i + BATCH)
-      .map((e) => [
-        e.blockNumber,
-        e.logIndex,
-        e.txIndex,
-        e.txHash,
-        e.blockHash,
-        e.blockTime,
-        e.contract,
-        e.event,
-        e.caseId,
-        e.requestId,
-        e.deliveryId,
-        e.anchorId,
-        e.datasetId,
-        e.proposalId,
-        e.actor,
-        e.counterpart,
-        e.signer,
-        e.subject,
-        e.args,
-      ]);
-    await tx.query(
-      `INSERT INTO events (block_number, log_index, tx_index, tx_hash, block_hash, block_time, contract, event,
-         case_id, request_id, delivery_id, anchor_id, dataset_id, proposal_id, actor, counterpart, signer, subject, args)
-       SELECT (r->>0)::bigint, (r->>1)::int, (r->>2)::int, r->>3, r->>4, (r->>5)::bigint, r->>6, r->>7,
-         (r->>8)::numeric, (r->>9)::numeric, (r->>10)::numeric, (r->>11)::numeric, (r->>12)::numeric,
-         (r->>13)::numeric, (r->>14)::bigint, (r->>15)::bigint, r->>16, r->>17, r->18
-       FROM jsonb_array_elements($1::jsonb) AS r`,
-      [JSON.stringify(rows)],
-    );
-  }
+/** An event's values, in the order of {@link EVENT_COLUMNS}. */
+function eventValues(e: EventRow): Values<typeof EVENT_COLUMNS> {
+  return [
+    e.blockNumber,
+    e.logIndex,
+    e.txIndex,
+    e.txHash,
+    e.blockHash,
+    e.blockTime,
+    e.contract,
+    e.event,
+    e.caseId,
+    e.requestId,
+    e.deliveryId,
+    e.anchorId,
+    e.datasetId,
+    e.proposalId,
+    e.actor,
+    e.counterpart,
+    e.signer,
+    e.subject,
+    e.args,
+  ];
 }
 
 /** A consortium contract, by its name in the deployment record. */

@@ -1,6 +1,12 @@
 import { TracerError } from "../shared/errors.js";
 import type { Database, Sql } from "./db.js";
-import type { BlockHeader, Checkpoint } from "./store.js";
+import {
+  HeaderChain,
+  type BlockHeader,
+  type Checkpoint,
+  type HeaderWrite,
+} from "./header-chain.js";
+import { insertRows, columns, type Values } from "./rows.js";
 
 /** How a transfer moved value. */
 export type TransferKind = "erc20" | "value" | "internal" | "fee";
@@ -43,11 +49,21 @@ export function streamId(spec: Pick<StreamSpec, "chainId" | "kind" | "token">): 
  * consortium's store, so the same sync engine (retries, ranges, reorganizations) drives both.
  */
 export class StreamStore {
+  private readonly chain: HeaderChain;
+
   private constructor(
     readonly db: Database,
     readonly id: string,
     readonly spec: StreamSpec,
-  ) {}
+  ) {
+    // The streams' shared tables, narrowed to this one; its row exists from its opening on.
+    this.chain = new HeaderChain(db, {
+      checkpoint: { table: "streams", id, upsert: false },
+      headers: "stream_blocks",
+      rows: "transfers",
+      scope: { column: "stream", value: id },
+    });
+  }
 
   /**
    * Opens a stream, creating it on first use. A stream that exists already keeps its start
@@ -78,80 +94,30 @@ export class StreamStore {
   }
 
   async checkpoint(): Promise<Checkpoint | null> {
-    const rows = await this.db.query<{ block_number: string | number; block_hash: string }>(
-      "SELECT block_number, block_hash FROM streams WHERE id = $1",
-      [this.id],
-    );
-    const r = rows[0];
-    if (r === undefined || Number(r.block_number) < 0) return null;
-    return { blockNumber: Number(r.block_number), blockHash: r.block_hash };
+    return this.chain.checkpoint();
   }
 
+  /** Stored headers at or below `from`, newest first (the candidates for a fork point). */
   async blocksDescending(from: number, limit: number): Promise<BlockHeader[]> {
-    const rows = await this.db.query<{
-      number: string | number;
-      hash: string;
-      parent_hash: string;
-      timestamp: string | number;
-    }>(
-      `SELECT number, hash, parent_hash, timestamp FROM stream_blocks
-        WHERE stream = $1 AND number <= $2 ORDER BY number DESC LIMIT $3`,
-      [this.id, from, limit],
-    );
-    return rows.map((r) => ({
-      number: Number(r.number),
-      hash: r.hash,
-      parentHash: r.parent_hash,
-      timestamp: Number(r.timestamp),
-    }));
+    return this.chain.blocksDescending(from, limit);
   }
 
   /** Writes one block range's transfers, headers and checkpoint in one transaction. */
-  async writeRange(w: {
-    rows: readonly TransferRow[];
-    blocks: readonly BlockHeader[];
-    checkpoint: Checkpoint;
-    pruneBelow: number;
-  }): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await insertTransfers(tx, this.id, w.rows);
-      for (const b of w.blocks) {
-        await tx.query(
-          `INSERT INTO stream_blocks (stream, number, hash, parent_hash, timestamp) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (stream, number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash,
-             timestamp = EXCLUDED.timestamp`,
-          [this.id, b.number, b.hash, b.parentHash, b.timestamp],
-        );
-      }
-      await tx.query(
-        "UPDATE streams SET block_number = $2, block_hash = $3, updated_at = now() WHERE id = $1",
-        [this.id, w.checkpoint.blockNumber, w.checkpoint.blockHash],
-      );
-      await tx.query(
-        "DELETE FROM stream_blocks WHERE stream = $1 AND number < $2 AND number <> $3",
-        [this.id, w.pruneBelow, w.checkpoint.blockNumber],
-      );
-    });
+  async writeRange(w: HeaderWrite & { rows: readonly TransferRow[] }): Promise<void> {
+    await this.chain.writeRange(w, (tx) =>
+      insertRows(tx, {
+        table: "transfers",
+        fixed: [{ name: "stream", value: this.id }],
+        columns: TRANSFER_COLUMNS,
+        rows: w.rows,
+        values: transferValues,
+      }),
+    );
   }
 
   /** Deletes exactly the rows of blocks above the fork and moves the checkpoint there. */
   async rollbackTo(fork: Checkpoint): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      const removed = await tx.query<{ n: string | number }>(
-        `WITH d AS (DELETE FROM transfers WHERE stream = $1 AND block_number > $2 RETURNING 1)
-         SELECT count(*) AS n FROM d`,
-        [this.id, fork.blockNumber],
-      );
-      await tx.query("DELETE FROM stream_blocks WHERE stream = $1 AND number > $2", [
-        this.id,
-        fork.blockNumber,
-      ]);
-      await tx.query(
-        "UPDATE streams SET block_number = $2, block_hash = $3, updated_at = now() WHERE id = $1",
-        [this.id, fork.blockNumber, fork.blockHash],
-      );
-      return Number(removed[0]?.n ?? 0);
-    });
+    return this.chain.rollbackTo(fork);
   }
 
   /** Records that the stream misses something (e.g. internal transfers the node can't trace). */
@@ -410,32 +376,19 @@ async function nextBlockWithTransfers(
   return rows[0] === undefined ? null : Number(rows[0].block_number);
 }
 
+/** What a bulk read takes: one stream's transfers of one token, within [fromBlock, toBlock]. */
+type TransferRange = [db: Sql, stream: string, token: string, fromBlock: number, toBlock: number];
+
 /**
  * Transfers of one stream and token in chain order (block, ordinal), each passed through `map`
  * (by default the row itself). See {@link readRows} for how they are read.
  */
-export async function loadTransfers(
-  db: Sql,
-  stream: string,
-  token: string,
-  fromBlock: number,
-  toBlock: number,
-): Promise<TransferRow[]>;
+export async function loadTransfers(...range: TransferRange): Promise<TransferRow[]>;
 export async function loadTransfers<T>(
-  db: Sql,
-  stream: string,
-  token: string,
-  fromBlock: number,
-  toBlock: number,
-  map: (row: TransferRow) => T,
+  ...args: [...TransferRange, map: (row: TransferRow) => T]
 ): Promise<T[]>;
 export async function loadTransfers<T>(
-  db: Sql,
-  stream: string,
-  token: string,
-  fromBlock: number,
-  toBlock: number,
-  map?: (row: TransferRow) => T,
+  ...[db, stream, token, fromBlock, toBlock, map]: [...TransferRange, map?: (row: TransferRow) => T]
 ): Promise<(T | TransferRow)[]> {
   const where = { stream, token, fromBlock, toBlock };
   return map === undefined ? readRows(db, FULL, where, (r) => r) : readRows(db, FULL, where, map);
@@ -447,12 +400,7 @@ export async function loadTransfers<T>(
  * before it knows which transfers it will report; {@link txHashesAt} then names those).
  */
 export async function loadFlows<T>(
-  db: Sql,
-  stream: string,
-  token: string,
-  fromBlock: number,
-  toBlock: number,
-  map: (row: FlowRow) => T,
+  ...[db, stream, token, fromBlock, toBlock, map]: [...TransferRange, map: (row: FlowRow) => T]
 ): Promise<T[]> {
   return readRows(db, FLOW, { stream, token, fromBlock, toBlock }, map);
 }
@@ -482,37 +430,24 @@ export async function txHashesAt(
   return out;
 }
 
-async function insertTransfers(
-  tx: Sql,
-  stream: string,
-  rows: readonly TransferRow[],
-): Promise<void> {
-  const BATCH = 5000;
-  for (let i = 0; i < rows.length; i += BATCH) {
-    const chunk = rows.slice(i, i + BATCH);
-    await tx.query(
-      `INSERT INTO transfers (stream, block_number, ordinal, tx_index, tx_hash, token, from_address, to_address,
-         amount, block_time, kind)
-       SELECT $1, (r->>0)::bigint, (r->>1)::int, (r->>2)::int, r->>3, r->>4, r->>5, r->>6, (r->>7)::numeric,
-              (r->>8)::bigint, r->>9
-         FROM jsonb_array_elements($2::jsonb) AS r`,
-      [
-        stream,
-        JSON.stringify(
-          chunk.map((t) => [
-            t.blockNumber,
-            t.ordinal,
-            t.txIndex,
-            t.txHash,
-            t.token,
-            t.from,
-            t.to,
-            t.amount.toString(),
-            t.blockTime,
-            t.kind,
-          ]),
-        ),
-      ],
-    );
-  }
+/** The transfers table's columns after the stream's, in the order of its schema. */
+const TRANSFER_COLUMNS = columns(`
+  block_number bigint, ordinal int, tx_index int, tx_hash text, token text, from_address text,
+  to_address text, amount numeric, block_time bigint, kind text
+`);
+
+/** A transfer's values, in the order of {@link TRANSFER_COLUMNS}. */
+function transferValues(t: TransferRow): Values<typeof TRANSFER_COLUMNS> {
+  return [
+    t.blockNumber,
+    t.ordinal,
+    t.txIndex,
+    t.txHash,
+    t.token,
+    t.from,
+    t.to,
+    t.amount.toString(),
+    t.blockTime,
+    t.kind,
+  ];
 }

@@ -9,6 +9,7 @@ import path from "node:path";
 import { inputName, isStdin, readInputText } from "../../shared/input.js";
 import { TracerError } from "../../shared/errors.js";
 import type { Database, Sql } from "../../db/db.js";
+import { insertRows, columns, type Values } from "../../db/rows.js";
 import {
   RISK_CATEGORIES,
   compareRisk,
@@ -65,8 +66,6 @@ export interface ImportResult {
   tags: number;
   warnings: string[];
 }
-
-const INSERT_BATCH = 5000;
 
 /**
  * Imports TagPacks into the store (migrated to schema version 2 or later). Every file is read
@@ -129,7 +128,13 @@ export async function storeTagPacks(db: Database, parsed: ReadTagPacks): Promise
       );
       if (row === undefined) throw new Error("label_sources: no id returned");
       await tx.query("DELETE FROM labels WHERE source_id = $1", [row.id]);
-      await insertTags(tx, row.id, p.tags);
+      await insertRows(tx, {
+        table: "labels",
+        fixed: [{ name: "source_id", value: row.id }],
+        columns: TAG_COLUMNS,
+        rows: p.tags,
+        values: tagValues,
+      });
       results.push({
         file: p.file,
         title: p.header.title,
@@ -141,36 +146,27 @@ export async function storeTagPacks(db: Database, parsed: ReadTagPacks): Promise
   });
 }
 
-/** Inserts tags in batches, each one statement with one JSON parameter (as the event store does). */
-async function insertTags(
-  tx: Sql,
-  sourceId: string | number,
-  tags: readonly NormalizedTag[],
-): Promise<void> {
-  for (let i = 0; i < tags.length; i += INSERT_BATCH) {
-    const rows = tags
-      .slice(i, i + INSERT_BATCH)
-      .map((t) => [
-        t.address,
-        t.currency,
-        t.network,
-        t.label,
-        t.category,
-        t.abuse,
-        t.actor,
-        t.confidence,
-        t.source,
-        t.isEvm,
-        t.extra,
-      ]);
-    await tx.query(
-      `INSERT INTO labels (source_id, address, currency, network, label, category, abuse, actor,
-         confidence, source, is_evm, extra)
-       SELECT $1, r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, (r->>9)::boolean, r->10
-       FROM jsonb_array_elements($2::jsonb) AS r`,
-      [sourceId, JSON.stringify(rows)],
-    );
-  }
+/** The labels table's columns after the source's, in the order of its schema. */
+const TAG_COLUMNS = columns(`
+  address text, currency text, network text, label text, category text, abuse text, actor text,
+  confidence text, source text, is_evm boolean, extra jsonb
+`);
+
+/** A tag's values, in the order of {@link TAG_COLUMNS}. */
+function tagValues(t: NormalizedTag): Values<typeof TAG_COLUMNS> {
+  return [
+    t.address,
+    t.currency,
+    t.network,
+    t.label,
+    t.category,
+    t.abuse,
+    t.actor,
+    t.confidence,
+    t.source,
+    t.isEvm,
+    t.extra,
+  ];
 }
 
 interface LabelRow {
