@@ -1077,6 +1077,8 @@ describe("veritrace match: two processes over HTTP", function () {
     const token = readFileSync(file("token"), "utf8").trim();
     const result = await runCli(args, { VERITRACE_MATCH_TOKEN: token });
     expect(result.code, result.stderr).to.equal(0);
+    // JSON on stdout is one line, as everywhere.
+    expect(result.stdout.trimEnd().split("\n")).to.have.length(1);
     const out = JSON.parse(result.stdout) as PsiResult;
     expect(out.cardinality).to.equal(15);
     expect(out).not.to.have.property("matches");
@@ -1327,6 +1329,7 @@ describe("veritrace match: air-gapped files", function () {
       readFileSync(file("piped-response.bin")),
     );
     expect(finish.code, finish.stderr).to.equal(0);
+    expect(finish.stdout.trimEnd().split("\n")).to.have.length(1);
     const result = JSON.parse(finish.stdout) as PsiResult;
     expect([...(result.matches ?? [])].sort()).to.deep.equal([...common].sort());
 

@@ -250,7 +250,8 @@ function report(
   const document = resultDocument(result, duplicates, opened);
   if (out !== undefined) writeFileAtomic(out, `${JSON.stringify(document, null, 2)}\n`, 0o600);
   if (out === undefined) {
-    console.log(JSON.stringify(document, null, 2));
+    // On stdout, as every --json output: one line.
+    console.log(JSON.stringify(document));
     return;
   }
   if (values["json"] === true) {
