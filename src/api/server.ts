@@ -7,7 +7,6 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { isAddress, isHexString } from "ethers";
-import { InputError } from "../client/errors.js";
 import { ANOMALY_RULES, detectAnomalies, type Anomaly } from "../ledger/anomalies.js";
 import { listCases, listInstitutions, type CaseSummary } from "../ledger/lists.js";
 import {
@@ -20,12 +19,12 @@ import {
   type EntryProofFile,
   type InstitutionCaseActivity,
 } from "../ledger/queries.js";
-import { TracerError } from "../shared/errors.js";
+import { TracerError, VeritraceError } from "../shared/errors.js";
 import type { Store } from "../db/store.js";
 import type { FollowerStatus } from "../ledger/indexer.js";
 import { activityRoute } from "./routes/activity.js";
 import type { AccessLogSink, AccessRecord } from "../ledger/access-log.js";
-import { badRequest, HttpError, notFound } from "./http.js";
+import { badRequest, HttpError, httpErrorOf, notFound } from "./http.js";
 import { openApiDocument } from "./openapi.js";
 import type { StaticSite } from "./static.js";
 import { traceRoute } from "./routes/trace.js";
@@ -114,12 +113,16 @@ function paging(ctx: RequestContext): { limit: number; cursor: string | null } {
   return { limit: parseLimit(ctx.query.get("limit")), cursor: ctx.query.get("cursor") };
 }
 
-/** Runs a query whose input is already checked: a TracerError can then only mean "unknown". */
+/**
+ * Runs a query for a route: its errors answered by their kind (an unknown case 404, a malformed
+ * reference 400, …), errors of no kind as a request the query could not answer for its input
+ * (400), as before.
+ */
 async function found<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    if (error instanceof TracerError) throw notFound(error.message);
+    if (error instanceof VeritraceError) throw httpErrorOf(error, "invalid-input");
     throw error;
   }
 }
@@ -382,13 +385,8 @@ export const ROUTES: readonly Route[] = [
       } else {
         file = entryProofFromQuery(ctx.query);
       }
-      try {
-        return await found(() => verifyEntry(ctx.store.db, id, file));
-      } catch (error) {
-        // canonicalJson refuses values it can't hash the one way (none come out of JSON.parse).
-        if (error instanceof InputError) throw badRequest(error.message);
-        throw error;
-      }
+      // canonicalJson's refusals (InputError) are invalid input: 400, by their kind.
+      return found(() => verifyEntry(ctx.store.db, id, file));
     },
   },
   {
@@ -775,6 +773,8 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
         let failure: HttpError;
         if (error instanceof HttpError) failure = error;
         else if (error instanceof PaginationError) failure = badRequest(error.message);
+        else if (error instanceof VeritraceError && error.kind !== "failed")
+          failure = httpErrorOf(error);
         else {
           options.onError?.(error);
           failure = new HttpError(500, "internal", "internal error");

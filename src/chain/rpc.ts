@@ -1,5 +1,5 @@
 import { FetchRequest, JsonRpcProvider, isError, type JsonRpcApiProviderOptions } from "ethers";
-import { TracerError } from "../shared/errors.js";
+import { TracerError, UnavailableError } from "../shared/errors.js";
 
 /** A JSON-RPC error answered by the node (not a transport failure). */
 export class RpcError extends TracerError {
@@ -28,7 +28,7 @@ export class RangeTooLargeError extends RpcError {
 }
 
 /** The node could not be reached or kept failing after every retry. */
-export class RpcUnavailableError extends TracerError {
+export class RpcUnavailableError extends UnavailableError {
   override name = "RpcUnavailableError";
 }
 

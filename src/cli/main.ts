@@ -2,10 +2,9 @@
  * `veritrace`: the tracing service's command line. Exit codes: 0 ok, 1 failure, 2 usage.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { TracerError, UsageError } from "../shared/errors.js";
+import { EXIT_CODES, VeritraceError } from "../shared/errors.js";
 import { packageVersion } from "../shared/package.js";
 import { COMMANDS, type CommandEntry } from "./commands.js";
-import { CouldNotCheckError } from "./command.js";
 import { oneLine } from "../shared/format.js";
 
 const GLOBAL_HELP = `veritrace: the Veritrace tracing service
@@ -81,11 +80,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const { entry, rest } = found;
   // The command's module, and what every command needs, only now: --help alone loads neither.
-  const [command, { InputError }, rpc] = await Promise.all([
-    entry.load(),
-    import("../client/errors.js"),
-    import("../chain/rpc.js"),
-  ]);
+  const [command, rpc] = await Promise.all([entry.load(), import("../chain/rpc.js")]);
   // Every command that reads a JSON-RPC node takes its headers (credentials) the same way.
   const readsNode = "rpc" in command.options;
   const config: ParseArgsConfig = {
@@ -127,13 +122,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       parsed.positionals,
     );
   } catch (error) {
-    if (error instanceof UsageError) {
+    // Every error raised on purpose: its message, and the exit code of its kind (usage 2, could
+    // not check 3, else 1), mapped once in shared/errors.ts.
+    if (error instanceof VeritraceError) {
       console.error(`veritrace ${command.name}: ${oneLine(error.message)}`);
-      return 2;
-    }
-    if (error instanceof TracerError || error instanceof InputError) {
-      console.error(`veritrace ${command.name}: ${oneLine(error.message)}`);
-      return error instanceof CouldNotCheckError ? error.exitCode : 1;
+      return EXIT_CODES[error.kind];
     }
     const e = error as Error;
     console.error(

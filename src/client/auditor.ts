@@ -120,7 +120,8 @@ export class Auditor {
       this.deployment.startBlock,
     );
     const ev = events[0];
-    if (ev === undefined) throw new VeritraceError(`no delivery ${deliveryId} on chain`);
+    if (ev === undefined)
+      throw new VeritraceError(`no delivery ${deliveryId} on chain`, { kind: "not-found" });
     const d = ev.args.delivery;
     const delivery: Delivery = {
       requestId: d.requestId,

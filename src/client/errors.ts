@@ -1,4 +1,5 @@
 import { Interface, type ErrorDescription, type Result } from "ethers";
+import { VeritraceError } from "../shared/errors.js";
 import {
   AccessLedger__factory,
   AccessLogAnchor__factory,
@@ -11,10 +12,8 @@ import {
   ParticipantRegistry__factory,
 } from "../../types/ethers-contracts/index.js";
 
-/** Base class of every error the client raises on purpose. */
-export class VeritraceError extends Error {
-  override name = "VeritraceError";
-}
+/** The root of every error Veritrace raises on purpose (shared with the tracing service). */
+export { VeritraceError, type ErrorKind } from "../shared/errors.js";
 
 /** An input was rejected before anything was sent to the chain. */
 export class InputError extends VeritraceError {
@@ -22,7 +21,7 @@ export class InputError extends VeritraceError {
   /** The offending field. */
   readonly field: string;
   constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
+    super(`${field}: ${message}`, { kind: "invalid-input" });
     this.field = field;
   }
 }
@@ -90,7 +89,8 @@ export class ContractRevertError extends VeritraceError {
     const shown = Object.entries(args)
       .map(([k, v]) => `${k}=${formatValue(v, enumTypes[k])}`)
       .join(", ");
-    super(`${errorName}(${shown})`, { cause });
+    // The chain refused what its state does not allow: a conflict with that state.
+    super(`${errorName}(${shown})`, { cause, kind: "conflict" });
     this.errorName = errorName;
     this.args = args;
   }
@@ -214,7 +214,7 @@ export class ProposalFailedError extends VeritraceError {
   readonly reason: ContractRevertError | string;
   constructor(proposalId: bigint, data: string) {
     const decoded = decodeRevertData(data);
-    super(`proposal ${proposalId} failed: ${decoded?.message ?? data}`);
+    super(`proposal ${proposalId} failed: ${decoded?.message ?? data}`, { kind: "conflict" });
     this.proposalId = proposalId;
     this.reason = decoded ?? data;
   }

@@ -447,7 +447,8 @@ async function freezeOnChain(
   freezeId: bigint,
 ): Promise<FreezeOnChain> {
   const f = await contracts.freezes.getFreeze(freezeId);
-  if (f.status === 0n) throw new VeritraceError(`freeze ${freezeId} does not exist`);
+  if (f.status === 0n)
+    throw new VeritraceError(`freeze ${freezeId} does not exist`, { kind: "not-found" });
   return {
     freezeId,
     caseId: f.caseId,
@@ -572,7 +573,9 @@ export class Investigator extends ParticipantClient {
   async acknowledge(delivery: Delivery, receivedPayload: Uint8Array | string): Promise<string> {
     const d = validateDelivery(delivery);
     if (hashDocument(receivedPayload) !== d.payloadHash) {
-      throw new VeritraceError(`payload received does not match payloadHash ${d.payloadHash}`);
+      throw new VeritraceError(`payload received does not match payloadHash ${d.payloadHash}`, {
+        kind: "verification-failed",
+      });
     }
     return signAcknowledgement(this.signer, await this.domain(), d);
   }

@@ -5,7 +5,12 @@
  */
 import { buildLogBatch, proofOf } from "../client/anchoring.js";
 import type { AccessLogEntry, LoggedLine } from "./access-log.js";
-import { TracerError } from "../shared/errors.js";
+import {
+  InvalidInputError,
+  NotFoundError,
+  TracerError,
+  VerificationFailedError,
+} from "../shared/errors.js";
 import type { Sql } from "../db/db.js";
 
 /** One LogAnchored event, as indexed. */
@@ -50,12 +55,12 @@ function toBatch(r: AnchorRow): AnchoredBatch {
 /** One anchor, from the store; a TracerError when the store has none with that id. */
 export async function anchorOf(db: Sql, anchorId: string): Promise<AnchoredBatch> {
   if (!/^\d{1,78}$/.test(anchorId))
-    throw new TracerError(`not an anchor id: ${JSON.stringify(anchorId)}`);
+    throw new InvalidInputError(`not an anchor id: ${JSON.stringify(anchorId)}`);
   const rows = await db.query<AnchorRow>(`${ANCHOR_SELECT} AND anchor_id = $1::numeric`, [
     anchorId,
   ]);
   const r = rows[0];
-  if (r === undefined) throw new TracerError(`unknown anchor ${anchorId}`);
+  if (r === undefined) throw new NotFoundError(`unknown anchor ${anchorId}`);
   return toBatch(r);
 }
 
@@ -120,15 +125,16 @@ export function proveEntry(
 ): { index: number; entry: AccessLogEntry; proof: string[] } {
   const end = anchor.firstSequence + anchor.entryCount - 1;
   if (seq < anchor.firstSequence || seq > end) {
-    throw new TracerError(
+    throw new InvalidInputError(
       `anchor ${anchor.anchorId} covers entries ${anchor.firstSequence}–${end}, not entry ${seq}`,
     );
   }
   const got = entriesOf(lines, anchor.firstSequence, anchor.entryCount);
-  if ("missing" in got) throw new TracerError(`anchor ${anchor.anchorId}: ${got.missing}`);
+  if ("missing" in got)
+    throw new VerificationFailedError(`anchor ${anchor.anchorId}: ${got.missing}`);
   const batch = buildLogBatch(got.entries);
   if (batch.root.toLowerCase() !== anchor.root.toLowerCase()) {
-    throw new TracerError(
+    throw new VerificationFailedError(
       `the log's entries ${anchor.firstSequence}–${end} do not hash to anchor ${anchor.anchorId}'s root: ` +
         "the log changed after it was anchored, or it is not the log that was anchored",
     );

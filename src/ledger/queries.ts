@@ -4,7 +4,7 @@ import type { DeploymentRecord } from "../client/deployment.js";
 import { accessLedgerDomain, recoverSigner, type Delivery } from "../client/eip712.js";
 import { DATA_KIND_NAMES, kindsOf } from "../client/kinds.js";
 import { MATCH_FAILURE_NAMES, MATCH_MODES } from "../client/matching.js";
-import { TracerError } from "../shared/errors.js";
+import { ConflictError, InvalidInputError, NotFoundError } from "../shared/errors.js";
 import { StampedCache } from "./stamped-cache.js";
 import type { Sql } from "../db/db.js";
 
@@ -164,7 +164,7 @@ export async function resolveCase(db: Sql, ref: string): Promise<string> {
       "SELECT case_id::text AS case_id FROM events WHERE event = 'CaseOpened' AND case_id = $1::numeric",
       [ref],
     );
-    if (rows[0] === undefined) throw new TracerError(`unknown case ${ref}`);
+    if (rows[0] === undefined) throw new NotFoundError(`unknown case ${ref}`);
     return rows[0].case_id;
   }
   if (isHexString(ref, 32)) {
@@ -172,15 +172,16 @@ export async function resolveCase(db: Sql, ref: string): Promise<string> {
       "SELECT case_id::text AS case_id FROM events WHERE event = 'CaseOpened' AND args->>'caseNumberCommitment' = $1 ORDER BY case_id",
       [ref.toLowerCase()],
     );
-    if (rows[0] === undefined) throw new TracerError(`no case with case number commitment ${ref}`);
+    if (rows[0] === undefined)
+      throw new NotFoundError(`no case with case number commitment ${ref}`);
     // Commitments are unique per opener only: two openers may have used the same one.
     if (rows.length > 1)
-      throw new TracerError(
+      throw new ConflictError(
         `case number commitment ${ref} names cases ${rows.map((r) => r.case_id).join(", ")} (of different openers): give the case id`,
       );
     return rows[0].case_id;
   }
-  throw new TracerError(`not a case id or case number commitment: ${JSON.stringify(ref)}`);
+  throw new InvalidInputError(`not a case id or case number commitment: ${JSON.stringify(ref)}`);
 }
 
 const STEPS: Record<string, string> = {
@@ -489,15 +490,15 @@ export async function resolveInstitution(db: Sql, ref: string): Promise<Institut
   const all = await institutions(db);
   if (/^\d+$/.test(ref)) {
     const p = all.get(Number(ref));
-    if (p === undefined) throw new TracerError(`unknown institution ${ref}`);
+    if (p === undefined) throw new NotFoundError(`unknown institution ${ref}`);
     return p;
   }
   if (isAddress(ref)) {
     const address = getAddress(ref).toLowerCase();
     for (const p of all.values()) if (p.keys.some((k) => k.address === address)) return p;
-    throw new TracerError(`no institution has signing key ${ref}`);
+    throw new NotFoundError(`no institution has signing key ${ref}`);
   }
-  throw new TracerError(`not an institution id or address: ${JSON.stringify(ref)}`);
+  throw new InvalidInputError(`not an institution id or address: ${JSON.stringify(ref)}`);
 }
 
 export interface InstitutionCaseActivity {
@@ -595,7 +596,7 @@ export async function subjectReport(
   commitment: string,
 ): Promise<{ subject: string; cases: SubjectCase[] }> {
   if (!isHexString(commitment, 32))
-    throw new TracerError(
+    throw new InvalidInputError(
       `not a subject commitment (0x + 64 hex digits): ${JSON.stringify(commitment)}`,
     );
   const subject = commitment.toLowerCase();
@@ -673,7 +674,7 @@ export async function verifyDelivery(
   deliveryId: string,
 ): Promise<DeliveryVerification> {
   if (!/^\d+$/.test(deliveryId))
-    throw new TracerError(`not a delivery id: ${JSON.stringify(deliveryId)}`);
+    throw new InvalidInputError(`not a delivery id: ${JSON.stringify(deliveryId)}`);
   const rows = await db.query<EventDbRow>(
     `SELECT block_number, log_index, tx_index, tx_hash, block_time, event, actor, counterpart, signer,
             request_id::text AS request_id, case_id::text AS case_id, args
@@ -681,7 +682,7 @@ export async function verifyDelivery(
     [deliveryId],
   );
   const r = rows[0];
-  if (r === undefined) throw new TracerError(`unknown delivery ${deliveryId}`);
+  if (r === undefined) throw new NotFoundError(`unknown delivery ${deliveryId}`);
   const a = r.args;
   const d = a["delivery"] as Record<string, string>;
   const delivery: Delivery = {
@@ -766,11 +767,11 @@ export async function verifyEntry(
   file: EntryProofFile,
 ): Promise<EntryVerification> {
   if (!/^\d+$/.test(anchorId))
-    throw new TracerError(`not an anchor id: ${JSON.stringify(anchorId)}`);
+    throw new InvalidInputError(`not an anchor id: ${JSON.stringify(anchorId)}`);
   if (!Number.isSafeInteger(file.index) || file.index < 0)
-    throw new TracerError("entry file: index must be a non-negative integer");
+    throw new InvalidInputError("entry file: index must be a non-negative integer");
   if (!Array.isArray(file.proof) || !file.proof.every((p) => isHexString(p, 32))) {
-    throw new TracerError("entry file: proof must be an array of 32-byte hex strings");
+    throw new InvalidInputError("entry file: proof must be an array of 32-byte hex strings");
   }
   let hash: string;
   if (file.entry !== undefined) {
@@ -779,7 +780,7 @@ export async function verifyEntry(
   } else if (file.entryHash !== undefined && isHexString(file.entryHash, 32)) {
     hash = file.entryHash.toLowerCase();
   } else {
-    throw new TracerError("entry file: needs an entry or a 32-byte entryHash");
+    throw new InvalidInputError("entry file: needs an entry or a 32-byte entryHash");
   }
   const rows = await db.query<EventDbRow>(
     `SELECT block_number, log_index, tx_index, tx_hash, block_time, event, actor, counterpart, signer,
@@ -788,7 +789,7 @@ export async function verifyEntry(
     [anchorId],
   );
   const r = rows[0];
-  if (r === undefined) throw new TracerError(`unknown anchor ${anchorId}`);
+  if (r === undefined) throw new NotFoundError(`unknown anchor ${anchorId}`);
   const root = String(r.args["root"]);
   const entryCount = Number(r.args["entryCount"]);
   const included =

@@ -1,6 +1,95 @@
-/** An error of the tracer with a message meant for the user: one line, no stack needed. */
-export class TracerError extends Error {
+/**
+ * What went wrong, as the one who asked must act on it. Every error Veritrace raises on purpose
+ * has a kind; the kind alone decides the exit code ({@link EXIT_CODES}) and the HTTP status
+ * ({@link HTTP_STATUSES}), each mapped here once.
+ */
+export type ErrorKind =
+  | "invalid-input"
+  | "not-found"
+  | "conflict"
+  | "unavailable"
+  | "usage"
+  | "verification-failed"
+  | "could-not-check"
+  | "failed";
+
+/** The exit code of a command that stopped on an error of each kind. */
+export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = {
+  "invalid-input": 1,
+  "not-found": 1,
+  conflict: 1,
+  unavailable: 1,
+  usage: 2,
+  "verification-failed": 1,
+  "could-not-check": 3,
+  failed: 1,
+};
+
+/** The HTTP status of an answer refused with an error of each kind, and its error code. */
+export const HTTP_STATUSES: Readonly<Record<ErrorKind, { status: number; code: string }>> = {
+  "invalid-input": { status: 400, code: "bad_request" },
+  usage: { status: 400, code: "bad_request" },
+  "not-found": { status: 404, code: "not_found" },
+  conflict: { status: 409, code: "conflict" },
+  unavailable: { status: 503, code: "unavailable" },
+  "verification-failed": { status: 422, code: "verification_failed" },
+  "could-not-check": { status: 503, code: "unavailable" },
+  failed: { status: 500, code: "internal" },
+};
+
+/** The root of every error Veritrace raises on purpose: a message meant for people, and a kind. */
+export class VeritraceError extends Error {
+  override name = "VeritraceError";
+  readonly kind: ErrorKind;
+  constructor(message: string, options: { kind?: ErrorKind; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.kind = options.kind ?? "failed";
+  }
+}
+
+/** An error of the tracing service with a message meant for the user: one line, no stack needed. */
+export class TracerError extends VeritraceError {
   override name = "TracerError";
+}
+
+/** What was asked for does not exist (an unknown case, institution, delivery, anchor…). */
+export class NotFoundError extends TracerError {
+  override name = "NotFoundError";
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, kind: "not-found" });
+  }
+}
+
+/** An input that is not what it must be (a malformed id, a file of the wrong shape…). */
+export class InvalidInputError extends TracerError {
+  override name = "InvalidInputError";
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, kind: "invalid-input" });
+  }
+}
+
+/** A request that the state refuses: it names more than one thing, or contradicts what is. */
+export class ConflictError extends TracerError {
+  override name = "ConflictError";
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, kind: "conflict" });
+  }
+}
+
+/** A service this needs (a node, a database) can't answer now; the same request may work later. */
+export class UnavailableError extends TracerError {
+  override name = "UnavailableError";
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, kind: "unavailable" });
+  }
+}
+
+/** What was to be checked was checked, and does not hold (a changed log, a wrong signature). */
+export class VerificationFailedError extends TracerError {
+  override name = "VerificationFailedError";
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, kind: "verification-failed" });
+  }
 }
 
 /**
@@ -17,6 +106,9 @@ export function firstLine(error: unknown): string {
 /** Bad command-line usage (exit code 2). */
 export class UsageError extends TracerError {
   override name = "UsageError";
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, kind: "usage" });
+  }
 }
 
 /** The verify commands' exit codes: a negative answer is not a failure to answer. */
@@ -30,6 +122,9 @@ export const VERIFY_EXIT_CODES =
 export class CouldNotCheckError extends TracerError {
   override name = "CouldNotCheckError";
   readonly exitCode = VERIFY_EXIT.couldNotCheck;
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, kind: "could-not-check" });
+  }
 }
 
 /** Runs a verification, turning any failure to answer into a {@link CouldNotCheckError}. */
