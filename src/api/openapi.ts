@@ -67,6 +67,7 @@ const errors = (...statuses: readonly string[]): Record<string, Reference> => {
     "401": "Unauthorized",
     "403": "Forbidden",
     "404": "NotFound",
+    "409": "Conflict",
     "405": "MethodNotAllowed",
     "413": "PayloadTooLarge",
     "414": "UriTooLong",
@@ -163,7 +164,7 @@ export const openApiDocument: OpenApiDocument = {
         parameters: [ref("parameters", "caseIdOrCommitment"), ...paged],
         responses: {
           "200": ok("The case report.", schema("CaseReport")),
-          ...errors("400", "401", "404"),
+          ...errors("400", "401", "404", "409"),
         },
       },
     },
@@ -378,6 +379,11 @@ export const openApiDocument: OpenApiDocument = {
       },
       NotFound: {
         description: "No such route, case, institution, delivery or anchor.",
+        content: json(schema("Error")),
+      },
+      Conflict: {
+        description:
+          "The case number commitment names cases of different openers (commitments are unique per opener only): give the case id.",
         content: json(schema("Error")),
       },
       MethodNotAllowed: {
