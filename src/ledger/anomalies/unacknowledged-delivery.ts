@@ -1,0 +1,87 @@
+/** The anomaly rule unacknowledged-delivery: docs/anomalies.md explains it. */
+import type { Sql } from "../../db/db.js";
+import {
+  type Anomaly,
+  anomaly,
+  type AnomalyThresholds,
+  duration,
+  EVIDENCE,
+  evidenceOf,
+  isoTime,
+  type Rule,
+} from "./common.js";
+
+/**
+ * unacknowledged-delivery. On this ledger a delivery is recorded only once both sides signed it
+ * (the provider's `Delivery`, the requester's `Acknowledgement`), so an unacknowledged delivery
+ * can't be seen as such: it shows as a granted request with no co-signed delivery. Flagged: a
+ * grant at least T seconds old (against `now`) with no DeliveryAttested up to `now`, that stayed
+ * live for those T seconds: its expiry at least T after the grant, not revoked and its case not
+ * closed before then.
+ */
+async function unacknowledgedDelivery(
+  db: Sql,
+  t: AnomalyThresholds,
+  now: number,
+): Promise<Anomaly[]> {
+  const rows = await db.query<{
+    request_id: string;
+    case_id: string;
+    provider: string | number;
+    requester: string | number | null;
+    granted_at: string | number;
+    evidence: unknown;
+  }>(
+    `SELECT g.request_id::text AS request_id, g.case_id::text AS case_id, g.actor AS provider,
+            g.block_time AS granted_at,
+            (SELECT r.actor FROM events r
+              WHERE r.event = 'AccessRequested' AND r.request_id = g.request_id LIMIT 1) AS requester,
+            (SELECT ${EVIDENCE} FROM events e
+              WHERE e.request_id = g.request_id AND e.block_time <= $2::bigint
+                AND e.event IN ('AccessRequested', 'AccessGranted', 'GrantRevoked')) AS evidence
+       FROM events g
+      WHERE g.event = 'AccessGranted'
+        AND g.block_time + $1::bigint <= $2::bigint
+        AND (g.args->>'expiresAt')::bigint >= g.block_time + $1::bigint
+        AND NOT EXISTS (SELECT 1 FROM events d
+              WHERE d.event = 'DeliveryAttested' AND d.request_id = g.request_id
+                AND d.block_time <= $2::bigint)
+        AND NOT EXISTS (SELECT 1 FROM events v
+              WHERE v.event = 'GrantRevoked' AND v.request_id = g.request_id
+                AND v.block_time < g.block_time + $1::bigint)
+        AND NOT EXISTS (SELECT 1 FROM events c
+              WHERE c.event = 'CaseClosed' AND c.case_id = g.case_id
+                AND c.block_time < g.block_time + $1::bigint)`,
+    [t.unacknowledgedAfterSeconds, now],
+  );
+  return rows.map((r) => {
+    const provider = Number(r.provider);
+    const requester = r.requester === null ? null : Number(r.requester);
+    const grantedAt = Number(r.granted_at);
+    return anomaly({
+      rule: "unacknowledged-delivery",
+      severity: "medium",
+      caseId: r.case_id,
+      participants: requester === null ? [provider] : [provider, requester],
+      summary:
+        `Participant ${provider} granted request ${r.request_id}` +
+        (requester === null ? "" : ` of participant ${requester}`) +
+        ` (case ${r.case_id}) at ${isoTime(grantedAt)}, but no delivery co-signed by both sides` +
+        ` was recorded in the ${duration(t.unacknowledgedAfterSeconds)} the grant stayed live.`,
+      details: {
+        requestId: r.request_id,
+        grantedAt,
+        secondsWithoutDelivery: now - grantedAt,
+      },
+      evidence: evidenceOf(r.evidence),
+    });
+  });
+}
+
+export const rule: Rule = {
+  rule: "unacknowledged-delivery",
+  title: "a live grant with no co-signed delivery after the threshold",
+  thresholds: ["unacknowledgedAfterSeconds"],
+  usesClock: true,
+  detect: (db, t, now) => unacknowledgedDelivery(db, t, now),
+};
