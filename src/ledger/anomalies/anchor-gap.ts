@@ -1,14 +1,6 @@
 /** The anomaly rule anchor-gap: docs/anomalies.md explains it. */
 import type { Sql } from "../../db/db.js";
-import {
-  type Anomaly,
-  anomaly,
-  type AnomalyThresholds,
-  EVIDENCE,
-  evidenceOf,
-  range,
-  type Rule,
-} from "./common.js";
+import * as c from "./common.js";
 
 /**
  * anchor-gap. Each participant anchors its own access log in batches; batch n+1 must start where
@@ -16,7 +8,7 @@ import {
  * entries never anchored (a gap), a smaller one anchors entries twice (an overlap: two roots for
  * the same entries). Anchors without firstSequence (the contract before it had one) are skipped.
  */
-async function anchorGap(db: Sql, t: AnomalyThresholds): Promise<Anomaly[]> {
+async function anchorGap(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[]> {
   const rows = await db.query<{
     participant: string | number;
     anchor_id: string;
@@ -42,7 +34,7 @@ async function anchorGap(db: Sql, t: AnomalyThresholds): Promise<Anomaly[]> {
             a.previous_anchor_id::text AS previous_anchor_id,
             a.first_sequence::text AS first_sequence, a.entry_count::text AS entry_count,
             a.expected::text AS expected,
-            (SELECT ${EVIDENCE} FROM events e
+            (SELECT ${c.EVIDENCE} FROM events e
               WHERE (e.block_number = a.previous_block AND e.log_index = a.previous_log)
                  OR (e.block_number = a.block_number AND e.log_index = a.log_index)) AS evidence
        FROM anchors a
@@ -57,17 +49,17 @@ async function anchorGap(db: Sql, t: AnomalyThresholds): Promise<Anomaly[]> {
     const lastRepeated = [expected, first + BigInt(r.entry_count)].reduce((a, b) =>
       a < b ? a : b,
     );
-    return anomaly({
+    return c.anomaly({
       rule: "anchor-gap",
       severity: "high",
       participants: [participant],
       summary: gap
         ? `Participant ${participant}'s anchor ${r.anchor_id} starts its access log at entry` +
           ` ${first}, but its previous anchor ${r.previous_anchor_id} ended at entry` +
-          ` ${expected - 1n}: entries ${range(expected, first - 1n)} were never anchored.`
+          ` ${expected - 1n}: entries ${c.range(expected, first - 1n)} were never anchored.`
         : `Participant ${participant}'s anchor ${r.anchor_id} starts its access log at entry` +
           ` ${first}, but its previous anchor ${r.previous_anchor_id} already covered entries up` +
-          ` to ${expected - 1n}: entries ${range(first, lastRepeated - 1n)} are anchored twice.`,
+          ` to ${expected - 1n}: entries ${c.range(first, lastRepeated - 1n)} are anchored twice.`,
       details: {
         kind: gap ? "gap" : "overlap",
         anchorId: r.anchor_id,
@@ -76,12 +68,12 @@ async function anchorGap(db: Sql, t: AnomalyThresholds): Promise<Anomaly[]> {
         expectedSequence: r.expected,
         entries: (gap ? first - expected : expected - first).toString(),
       },
-      evidence: evidenceOf(r.evidence),
+      evidence: c.evidenceOf(r.evidence),
     });
   });
 }
 
-export const rule: Rule = {
+export const rule: c.Rule = {
   rule: "anchor-gap",
   title: "a gap or an overlap in a participant's anchored access-log sequence",
   thresholds: ["anchorMaxGap"],

@@ -1,21 +1,13 @@
 /** The anomaly rule approver-as-provider: docs/anomalies.md explains it. */
 import type { Sql } from "../../db/db.js";
-import {
-  type Anomaly,
-  anomaly,
-  type AnomalyThresholds,
-  EVIDENCE,
-  evidenceOf,
-  PROVIDER_ACTIONS,
-  type Rule,
-} from "./common.js";
+import * as c from "./common.js";
 
 /**
  * approver-as-provider. The two-person rule separates who asks (police), who authorizes
  * (prosecutor) and who holds the data (provider). Flagged: a participant that approved a case (or
  * an extension of it) and also grants, denies, revokes or delivers as a provider in that case.
  */
-async function approverAsProvider(db: Sql, t: AnomalyThresholds): Promise<Anomaly[]> {
+async function approverAsProvider(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[]> {
   const rows = await db.query<{
     case_id: string;
     participant: string | number;
@@ -29,28 +21,28 @@ async function approverAsProvider(db: Sql, t: AnomalyThresholds): Promise<Anomal
        SELECT a.case_id, a.actor, count(*) AS actions
          FROM approvers a
          JOIN events p ON p.case_id = a.case_id AND p.actor = a.actor
-                      AND p.event IN ${PROVIDER_ACTIONS}
+                      AND p.event IN ${c.PROVIDER_ACTIONS}
         GROUP BY a.case_id, a.actor
        HAVING count(*) >= $1::bigint
      )
      SELECT x.case_id::text AS case_id, x.actor AS participant, x.actions,
-            (SELECT ${EVIDENCE} FROM events e
+            (SELECT ${c.EVIDENCE} FROM events e
               WHERE e.case_id = x.case_id AND e.actor = x.actor
-                AND (e.event IN ('CaseApproved', 'CaseExtended') OR e.event IN ${PROVIDER_ACTIONS})
+                AND (e.event IN ('CaseApproved', 'CaseExtended') OR e.event IN ${c.PROVIDER_ACTIONS})
             ) AS evidence
        FROM acting x`,
     [t.approverMinProviderActions],
   );
   return rows.map((r) => {
     const participant = Number(r.participant);
-    const evidence = evidenceOf(r.evidence);
+    const evidence = c.evidenceOf(r.evidence);
     const actions = evidence
       .filter((e) => e.event !== "CaseApproved" && e.event !== "CaseExtended")
       .map((e) => e.event);
     const tally = [...new Set(actions)].map(
       (name) => `${name} ×${actions.filter((a) => a === name).length}`,
     );
-    return anomaly({
+    return c.anomaly({
       rule: "approver-as-provider",
       severity: "high",
       caseId: r.case_id,
@@ -65,7 +57,7 @@ async function approverAsProvider(db: Sql, t: AnomalyThresholds): Promise<Anomal
   });
 }
 
-export const rule: Rule = {
+export const rule: c.Rule = {
   rule: "approver-as-provider",
   title: "the case's approver also acts as a provider in the case",
   thresholds: ["approverMinProviderActions"],

@@ -1,22 +1,13 @@
 /** The anomaly rule request-burst: docs/anomalies.md explains it. */
 import type { Sql } from "../../db/db.js";
-import {
-  type Anomaly,
-  anomaly,
-  type AnomalyThresholds,
-  duration,
-  EVIDENCE,
-  evidenceOf,
-  isoTime,
-  type Rule,
-} from "./common.js";
+import * as c from "./common.js";
 
 /**
  * request-burst. For every request, the number of requests of the same requester in the window
  * ending at it (`RANGE … PRECEDING`: requests less than the window apart); windows above the limit
  * that overlap are merged into one episode, reported once with all its requests.
  */
-async function requestBurst(db: Sql, t: AnomalyThresholds): Promise<Anomaly[]> {
+async function requestBurst(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[]> {
   const rows = await db.query<{
     requester: string | number;
     peak: string | number;
@@ -51,7 +42,7 @@ async function requestBurst(db: Sql, t: AnomalyThresholds): Promise<Anomaly[]> {
        FROM episodes ep
        CROSS JOIN LATERAL (
          SELECT count(*) AS requests, count(DISTINCT e.case_id) AS cases,
-                min(e.case_id)::text AS case_id, ${EVIDENCE} AS evidence
+                min(e.case_id)::text AS case_id, ${c.EVIDENCE} AS evidence
            FROM events e
           WHERE e.event = 'AccessRequested' AND e.actor = ep.actor
             AND e.block_time BETWEEN ep.from_time AND ep.to_time
@@ -62,26 +53,26 @@ async function requestBurst(db: Sql, t: AnomalyThresholds): Promise<Anomaly[]> {
     const requester = Number(r.requester);
     const peak = Number(r.peak);
     const requests = Number(r.requests);
-    const evidence = evidenceOf(r.evidence);
+    const evidence = c.evidenceOf(r.evidence);
     const single = Number(r.cases) === 1;
     const from = evidence[0]?.blockTime ?? 0;
     const to = evidence[evidence.length - 1]?.blockTime ?? 0;
-    return anomaly({
+    return c.anomaly({
       rule: "request-burst",
       severity: peak > 2 * t.burstMaxRequests ? "high" : "medium",
       ...(single ? { caseId: r.case_id ?? "" } : {}),
       participants: [requester],
       summary:
-        `Participant ${requester} made ${peak} requests within ${duration(t.burstWindowSeconds)}` +
-        ` (more than ${t.burstMaxRequests}), ${requests} in all between ${isoTime(from)} and` +
-        ` ${isoTime(to)}${single ? ` in case ${r.case_id}` : ` across ${r.cases} cases`}.`,
+        `Participant ${requester} made ${peak} requests within ${c.duration(t.burstWindowSeconds)}` +
+        ` (more than ${t.burstMaxRequests}), ${requests} in all between ${c.isoTime(from)} and` +
+        ` ${c.isoTime(to)}${single ? ` in case ${r.case_id}` : ` across ${r.cases} cases`}.`,
       details: { peak, requests, cases: Number(r.cases), windowSeconds: t.burstWindowSeconds },
       evidence,
     });
   });
 }
 
-export const rule: Rule = {
+export const rule: c.Rule = {
   rule: "request-burst",
   title: "one requester above the request limit in a sliding window",
   thresholds: ["burstMaxRequests", "burstWindowSeconds"],

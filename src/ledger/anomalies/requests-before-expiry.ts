@@ -1,23 +1,12 @@
 /** The anomaly rule requests-before-expiry: docs/anomalies.md explains it. */
 import type { Sql } from "../../db/db.js";
-import {
-  type Anomaly,
-  anomaly,
-  type AnomalyThresholds,
-  distinctNumbers,
-  duration,
-  EVIDENCE,
-  evidenceOf,
-  isoTime,
-  plural,
-  type Rule,
-} from "./common.js";
+import * as c from "./common.js";
 
 /**
  * requests-before-expiry. The case's expiry is the one set by its latest CaseOpened, CaseApproved
  * or CaseExtended event; flagged: at least M requests in [expiresAt − W, expiresAt).
  */
-async function requestsBeforeExpiry(db: Sql, t: AnomalyThresholds): Promise<Anomaly[]> {
+async function requestsBeforeExpiry(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[]> {
   const rows = await db.query<{
     case_id: string;
     expires_at: string | number;
@@ -39,7 +28,7 @@ async function requestsBeforeExpiry(db: Sql, t: AnomalyThresholds): Promise<Anom
        HAVING count(*) >= $1::bigint
      )
      SELECT rush.case_id::text AS case_id, rush.expires_at, rush.requests,
-            (SELECT ${EVIDENCE} FROM events e
+            (SELECT ${c.EVIDENCE} FROM events e
               WHERE (e.block_number = rush.block_number AND e.log_index = rush.log_index)
                  OR (e.event = 'AccessRequested' AND e.case_id = rush.case_id
                      AND e.block_time >= rush.expires_at - $2::bigint
@@ -48,21 +37,21 @@ async function requestsBeforeExpiry(db: Sql, t: AnomalyThresholds): Promise<Anom
     [t.expiryMinRequests, t.expiryWindowSeconds],
   );
   return rows.map((r) => {
-    const evidence = evidenceOf(r.evidence);
+    const evidence = c.evidenceOf(r.evidence);
     const expiresAt = Number(r.expires_at);
-    const requesters = distinctNumbers(
+    const requesters = c.distinctNumbers(
       evidence.filter((e) => e.event === "AccessRequested").map((e) => e.actor),
     );
-    return anomaly(
+    return c.anomaly(
       {
         rule: "requests-before-expiry",
         severity: "low",
         caseId: r.case_id,
         participants: requesters,
         summary:
-          `${plural(requesters.length, "Participant")} ${requesters.join(", ")} made` +
-          ` ${r.requests} requests in case ${r.case_id} in the ${duration(t.expiryWindowSeconds)}` +
-          ` before its expiry at ${isoTime(expiresAt)} (at least ${t.expiryMinRequests}).`,
+          `${c.plural(requesters.length, "Participant")} ${requesters.join(", ")} made` +
+          ` ${r.requests} requests in case ${r.case_id} in the ${c.duration(t.expiryWindowSeconds)}` +
+          ` before its expiry at ${c.isoTime(expiresAt)} (at least ${t.expiryMinRequests}).`,
         details: { expiresAt, requests: Number(r.requests), windowSeconds: t.expiryWindowSeconds },
         evidence,
       },
@@ -71,7 +60,7 @@ async function requestsBeforeExpiry(db: Sql, t: AnomalyThresholds): Promise<Anom
   });
 }
 
-export const rule: Rule = {
+export const rule: c.Rule = {
   rule: "requests-before-expiry",
   title: "requests clustered right before a case's expiry",
   thresholds: ["expiryMinRequests", "expiryWindowSeconds"],

@@ -1,14 +1,6 @@
 /** The anomaly rule revoked-after-delivery: docs/anomalies.md explains it. */
 import type { Sql } from "../../db/db.js";
-import {
-  type Anomaly,
-  anomaly,
-  type AnomalyThresholds,
-  EVIDENCE,
-  evidenceOf,
-  plural,
-  type Rule,
-} from "./common.js";
+import * as c from "./common.js";
 
 /**
  * revoked-after-delivery. A revocation only stops future deliveries; after a delivery the data has
@@ -16,7 +8,7 @@ import {
  * attempt to make a completed access look withdrawn. Flagged: a GrantRevoked preceded (in chain
  * order) by at least D deliveries under the same request.
  */
-async function revokedAfterDelivery(db: Sql, t: AnomalyThresholds): Promise<Anomaly[]> {
+async function revokedAfterDelivery(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[]> {
   const rows = await db.query<{
     request_id: string;
     case_id: string;
@@ -37,7 +29,7 @@ async function revokedAfterDelivery(db: Sql, t: AnomalyThresholds): Promise<Anom
             x.deliveries,
             (SELECT r.actor FROM events r
               WHERE r.event = 'AccessRequested' AND r.request_id = x.request_id LIMIT 1) AS requester,
-            (SELECT ${EVIDENCE} FROM events e
+            (SELECT ${c.EVIDENCE} FROM events e
               WHERE e.request_id = x.request_id
                 AND e.event IN ('AccessGranted', 'DeliveryAttested', 'GrantRevoked')
                 AND (e.block_number, e.log_index) <= (x.block_number, x.log_index)) AS evidence
@@ -49,23 +41,23 @@ async function revokedAfterDelivery(db: Sql, t: AnomalyThresholds): Promise<Anom
     const provider = Number(r.provider);
     const requester = r.requester === null ? null : Number(r.requester);
     const deliveries = Number(r.deliveries);
-    return anomaly({
+    return c.anomaly({
       rule: "revoked-after-delivery",
       severity: "medium",
       caseId: r.case_id,
       participants: requester === null ? [provider] : [provider, requester],
       summary:
         `Participant ${provider} revoked its grant of request ${r.request_id} (case ${r.case_id})` +
-        ` after ${deliveries} co-signed ${plural(deliveries, "delivery", "deliveries")}` +
+        ` after ${deliveries} co-signed ${c.plural(deliveries, "delivery", "deliveries")}` +
         (requester === null ? "" : ` to participant ${requester}`) +
         `: the data had already changed hands.`,
       details: { requestId: r.request_id, deliveries },
-      evidence: evidenceOf(r.evidence),
+      evidence: c.evidenceOf(r.evidence),
     });
   });
 }
 
-export const rule: Rule = {
+export const rule: c.Rule = {
   rule: "revoked-after-delivery",
   title: "a grant revoked after data was delivered under it",
   thresholds: ["revokeMinDeliveries"],

@@ -1,15 +1,6 @@
 /** The anomaly rule unacknowledged-delivery: docs/anomalies.md explains it. */
 import type { Sql } from "../../db/db.js";
-import {
-  type Anomaly,
-  anomaly,
-  type AnomalyThresholds,
-  duration,
-  EVIDENCE,
-  evidenceOf,
-  isoTime,
-  type Rule,
-} from "./common.js";
+import * as c from "./common.js";
 
 /**
  * unacknowledged-delivery. On this ledger a delivery is recorded only once both sides signed it
@@ -21,9 +12,9 @@ import {
  */
 async function unacknowledgedDelivery(
   db: Sql,
-  t: AnomalyThresholds,
+  t: c.AnomalyThresholds,
   now: number,
-): Promise<Anomaly[]> {
+): Promise<c.Anomaly[]> {
   const rows = await db.query<{
     request_id: string;
     case_id: string;
@@ -36,7 +27,7 @@ async function unacknowledgedDelivery(
             g.block_time AS granted_at,
             (SELECT r.actor FROM events r
               WHERE r.event = 'AccessRequested' AND r.request_id = g.request_id LIMIT 1) AS requester,
-            (SELECT ${EVIDENCE} FROM events e
+            (SELECT ${c.EVIDENCE} FROM events e
               WHERE e.request_id = g.request_id AND e.block_time <= $2::bigint
                 AND e.event IN ('AccessRequested', 'AccessGranted', 'GrantRevoked')) AS evidence
        FROM events g
@@ -58,7 +49,7 @@ async function unacknowledgedDelivery(
     const provider = Number(r.provider);
     const requester = r.requester === null ? null : Number(r.requester);
     const grantedAt = Number(r.granted_at);
-    return anomaly({
+    return c.anomaly({
       rule: "unacknowledged-delivery",
       severity: "medium",
       caseId: r.case_id,
@@ -66,19 +57,19 @@ async function unacknowledgedDelivery(
       summary:
         `Participant ${provider} granted request ${r.request_id}` +
         (requester === null ? "" : ` of participant ${requester}`) +
-        ` (case ${r.case_id}) at ${isoTime(grantedAt)}, but no delivery co-signed by both sides` +
-        ` was recorded in the ${duration(t.unacknowledgedAfterSeconds)} the grant stayed live.`,
+        ` (case ${r.case_id}) at ${c.isoTime(grantedAt)}, but no delivery co-signed by both sides` +
+        ` was recorded in the ${c.duration(t.unacknowledgedAfterSeconds)} the grant stayed live.`,
       details: {
         requestId: r.request_id,
         grantedAt,
         secondsWithoutDelivery: now - grantedAt,
       },
-      evidence: evidenceOf(r.evidence),
+      evidence: c.evidenceOf(r.evidence),
     });
   });
 }
 
-export const rule: Rule = {
+export const rule: c.Rule = {
   rule: "unacknowledged-delivery",
   title: "a live grant with no co-signed delivery after the threshold",
   thresholds: ["unacknowledgedAfterSeconds"],

@@ -1,15 +1,6 @@
 /** The anomaly rule unfinished-match-session: docs/anomalies.md explains it. */
 import type { Sql } from "../../db/db.js";
-import {
-  type Anomaly,
-  anomaly,
-  type AnomalyThresholds,
-  duration,
-  EVIDENCE,
-  evidenceOf,
-  isoTime,
-  type Rule,
-} from "./common.js";
+import * as c from "./common.js";
 
 /**
  * unfinished-match-session. A matching session ends in a co-signed result (MatchCompleted) or a
@@ -22,9 +13,9 @@ import {
  */
 async function unfinishedMatchSession(
   db: Sql,
-  t: AnomalyThresholds,
+  t: c.AnomalyThresholds,
   now: number,
-): Promise<Anomaly[]> {
+): Promise<c.Anomaly[]> {
   const rows = await db.query<{
     session_id: string;
     request_id: string;
@@ -60,7 +51,7 @@ async function unfinishedMatchSession(
      )
      SELECT u.session_id, u.request_id::text AS request_id, u.case_id::text AS case_id,
             u.requester, u.provider, u.responded, u.ended_at,
-            (SELECT ${EVIDENCE} FROM events e
+            (SELECT ${c.EVIDENCE} FROM events e
               WHERE e.request_id = u.request_id AND e.block_time <= $2::bigint
                 AND (e.event IN ('AccessGranted', 'GrantRevoked')
                      OR (e.event IN ('MatchSessionOpened', 'MatchResponseRecorded')
@@ -74,7 +65,7 @@ async function unfinishedMatchSession(
     const provider = Number(r.provider);
     const endedAt = Number(r.ended_at);
     const status = r.responded ? "responded" : "open";
-    return anomaly(
+    return c.anomaly(
       {
         rule: "unfinished-match-session",
         severity: r.responded ? "medium" : "low",
@@ -83,7 +74,7 @@ async function unfinishedMatchSession(
         summary:
           `Matching session ${r.session_id} of participant ${requester} with participant` +
           ` ${provider} (request ${r.request_id}, case ${r.case_id}) is still ${status}` +
-          ` ${duration(now - endedAt)} after its grant ended at ${isoTime(endedAt)}: ` +
+          ` ${c.duration(now - endedAt)} after its grant ended at ${c.isoTime(endedAt)}: ` +
           (r.responded
             ? "the provider's response was recorded, but neither a result nor a failure."
             : "neither a response nor a failure was recorded."),
@@ -94,14 +85,14 @@ async function unfinishedMatchSession(
           grantEndedAt: endedAt,
           secondsUnfinished: now - endedAt,
         },
-        evidence: evidenceOf(r.evidence),
+        evidence: c.evidenceOf(r.evidence),
       },
       (e) => e.event.startsWith("Match"),
     );
   });
 }
 
-export const rule: Rule = {
+export const rule: c.Rule = {
   rule: "unfinished-match-session",
   title: "a matching session neither completed nor failed after its grant ended",
   thresholds: ["matchGraceSeconds"],
