@@ -6,29 +6,15 @@
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { isAddress, isHexString } from "ethers";
-import { ANOMALY_RULES, detectAnomalies, type Anomaly } from "../ledger/anomalies.js";
-import { listCases, listInstitutions, type CaseSummary } from "../ledger/lists.js";
-import {
-  caseReport,
-  institutionReport,
-  subjectReport,
-  verifyDelivery,
-  verifyEntry,
-  type CustodyEntry,
-  type EntryProofFile,
-  type InstitutionCaseActivity,
-} from "../ledger/queries.js";
 import { TracerError, VeritraceError } from "../shared/errors.js";
 import type { Store } from "../db/store.js";
 import type { FollowerStatus } from "../ledger/indexer.js";
-import { activityRoute } from "./routes/activity.js";
 import type { AccessLogSink, AccessRecord } from "../ledger/access-log.js";
+import { PROBLEM_MEDIA_TYPE, problem } from "../shared/problem.js";
 import { badRequest, HttpError, httpErrorOf, notFound } from "./http.js";
-import { openApiDocument } from "./openapi.js";
+import { PaginationError } from "./pagination.js";
+import { ROUTES } from "./routes/index.js";
 import type { StaticSite } from "./static.js";
-import { traceRoute } from "./routes/trace.js";
-import { riskScreenRoute } from "./routes/risk-screen.js";
 import {
   JsonBodyError,
   bearerTokenMatcher,
@@ -39,17 +25,6 @@ import {
   readBody,
   repeatedHeader,
 } from "../shared/request-checks.js";
-import {
-  PaginationError,
-  compareDecimal,
-  decodeCursor,
-  encodeCursor,
-  isDecimalId,
-  isIndex,
-  pageOf,
-  parseLimit,
-  type Page,
-} from "./pagination.js";
 
 /** A bearer token and the name the access log knows it by. */
 export interface NamedToken {
@@ -94,328 +69,11 @@ export interface ApiServerOptions {
 }
 
 export type { Method, RequestContext, Route } from "./route.js";
-import type { Method, RequestContext, Route } from "./route.js";
+import type { Method, Route } from "./route.js";
 
 export { HttpError };
 
-// ------------------------------------------------------------------------------ parameters
-
-const CASE_REF = /^(\d{1,78}|0x[0-9a-fA-F]{64})$/;
-const ID = /^\d{1,78}$/;
-
-function param(ctx: RequestContext, name: string): string {
-  const v = ctx.params[name];
-  if (v === undefined) throw new Error(`route has no parameter ${name}`);
-  return v;
-}
-
-function paging(ctx: RequestContext): { limit: number; cursor: string | null } {
-  return { limit: parseLimit(ctx.query.get("limit")), cursor: ctx.query.get("cursor") };
-}
-
-/**
- * Runs a query for a route: its errors answered by their kind (an unknown case 404, a malformed
- * reference 400, …), errors of no kind as a request the query could not answer for its input
- * (400), as before.
- */
-async function found<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof VeritraceError) throw httpErrorOf(error, "invalid-input");
-    throw error;
-  }
-}
-
-function readCustodyPosition(p: unknown): [number, number, number] | null {
-  if (!Array.isArray(p) || p.length !== 3) return null;
-  const [block, log, sub] = p as unknown[];
-  return isIndex(block) && isIndex(log) && isIndex(sub) ? [block, log, sub] : null;
-}
-
-const compareNumbers = (a: readonly number[], b: readonly number[]): number => {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-};
-
-/** Custody entries are in chain order; a delivery's acknowledgement follows it at the same log. */
-const custodyPosition = (e: CustodyEntry): [number, number, number] => [
-  e.blockNumber,
-  e.logIndex,
-  e.step === "acknowledgement" ? 1 : 0,
-];
-
-type ActivityPosition = [string, string];
-const activityPosition = (c: InstitutionCaseActivity): ActivityPosition => [c.caseId, c.role];
-function readActivityPosition(p: unknown): ActivityPosition | null {
-  if (!Array.isArray(p) || p.length !== 2) return null;
-  const [caseId, role] = p as unknown[];
-  return isDecimalId(caseId) && typeof role === "string" && role.length <= 32
-    ? [caseId, role]
-    : null;
-}
-const compareActivity = (a: ActivityPosition, b: ActivityPosition): number =>
-  compareDecimal(a[0], b[0]) || a[1].localeCompare(b[1]);
-
-type AnomalyPosition = [number, number, number, string, string];
-const anomalyPosition = (a: Anomaly): AnomalyPosition => [
-  a.firstBlock,
-  a.evidence[0]?.logIndex ?? 0,
-  a.lastBlock,
-  a.rule,
-  a.summary,
-];
-function readAnomalyPosition(p: unknown): AnomalyPosition | null {
-  if (!Array.isArray(p) || p.length !== 5) return null;
-  const [first, log, last, rule, summary] = p as unknown[];
-  return isIndex(first) &&
-    isIndex(log) &&
-    isIndex(last) &&
-    typeof rule === "string" &&
-    typeof summary === "string"
-    ? [first, log, last, rule, summary]
-    : null;
-}
-/** The order {@link detectAnomalies} returns. */
-const compareAnomalyPositions = (a: AnomalyPosition, b: AnomalyPosition): number =>
-  compareNumbers(a.slice(0, 3) as number[], b.slice(0, 3) as number[]) ||
-  a[3].localeCompare(b[3]) ||
-  a[4].localeCompare(b[4]);
-
-const RULES: ReadonlySet<string> = new Set(ANOMALY_RULES.map((r) => r.rule));
-
-function entryProofFromQuery(q: URLSearchParams): EntryProofFile {
-  const index = q.get("index");
-  const entryHash = q.get("entryHash");
-  const proof = q.get("proof");
-  if (index === null || !/^\d{1,15}$/.test(index))
-    throw badRequest("index: a non-negative integer is required");
-  if (entryHash === null || !isHexString(entryHash, 32))
-    throw badRequest("entryHash: 0x and 64 hex digits are required");
-  const hashes = proof === null || proof === "" ? [] : proof.split(",");
-  if (!hashes.every((h) => isHexString(h, 32)))
-    throw badRequest("proof: a comma-separated list of 32-byte hex strings");
-  return { index: Number(index), entryHash, proof: hashes };
-}
-
-function entryProofFromBody(body: unknown): EntryProofFile {
-  if (typeof body !== "object" || body === null || Array.isArray(body))
-    throw badRequest("body: a JSON object {index, entry | entryHash, proof} is required");
-  const b = body as Record<string, unknown>;
-  const unknownKey = Object.keys(b).find(
-    (k) => !["index", "entry", "entryHash", "proof"].includes(k),
-  );
-  if (unknownKey !== undefined) throw badRequest(`body: unknown field ${quote(unknownKey)}`);
-  if (!isIndex(b["index"])) throw badRequest("index: a non-negative integer is required");
-  const proof = b["proof"] ?? [];
-  if (
-    !Array.isArray(proof) ||
-    !proof.every((h: unknown) => typeof h === "string" && isHexString(h, 32))
-  )
-    throw badRequest("proof: an array of 32-byte hex strings is required");
-  const hashes = proof as string[];
-  if ((b["entry"] === undefined) === (b["entryHash"] === undefined))
-    throw badRequest("body: exactly one of entry and entryHash is required");
-  if (b["entry"] !== undefined) return { index: b["index"], entry: b["entry"], proof: hashes };
-  const entryHash = b["entryHash"];
-  if (typeof entryHash !== "string" || !isHexString(entryHash, 32))
-    throw badRequest("entryHash: 0x and 64 hex digits are required");
-  return { index: b["index"], entryHash, proof: hashes };
-}
-
-// ---------------------------------------------------------------------------------- routes
-
-/** Every route the server answers; `GET /openapi.json` documents each one. */
-export const ROUTES: readonly Route[] = [
-  {
-    path: "/health",
-    methods: ["GET"],
-    public: true,
-    query: [],
-    async handle({ store, follower }) {
-      return {
-        status: "ok",
-        engine: store.db.engine,
-        indexedTo: await store.checkpoint(),
-        events: await store.eventCount(),
-        follower: follower?.() ?? null,
-      };
-    },
-  },
-  {
-    path: "/openapi.json",
-    methods: ["GET"],
-    public: true,
-    query: [],
-    handle: () => Promise.resolve(openApiDocument),
-  },
-  {
-    path: "/cases",
-    methods: ["GET"],
-    public: false,
-    query: ["limit", "cursor"],
-    async handle(ctx): Promise<Page<CaseSummary>> {
-      const { limit, cursor } = paging(ctx);
-      const after =
-        cursor === null
-          ? undefined
-          : decodeCursor(cursor, "cases", (p) => (isDecimalId(p) ? p : null));
-      const rows = await listCases(ctx.store.db, { after, limit: limit + 1 });
-      const items = rows.slice(0, limit);
-      const last = items[items.length - 1];
-      return {
-        items,
-        nextCursor:
-          rows.length > limit && last !== undefined ? encodeCursor("cases", last.caseId) : null,
-      };
-    },
-  },
-  {
-    path: "/cases/{caseIdOrCommitment}",
-    methods: ["GET"],
-    public: false,
-    reads: { caseIdOrCommitment: "case" },
-    query: ["limit", "cursor"],
-    async handle(ctx) {
-      const ref = param(ctx, "caseIdOrCommitment");
-      if (!CASE_REF.test(ref))
-        throw badRequest("caseIdOrCommitment: a case id or 0x and 64 hex digits");
-      const { limit, cursor } = paging(ctx);
-      const { custody, ...report } = await found(() => caseReport(ctx.store.db, ref));
-      const listing = `custody:${report.caseId}`;
-      return {
-        ...report,
-        custody: pageOf(custody, {
-          listing,
-          position: custodyPosition,
-          compare: compareNumbers,
-          after: cursor === null ? undefined : decodeCursor(cursor, listing, readCustodyPosition),
-          limit,
-        }),
-      };
-    },
-  },
-  {
-    path: "/institutions",
-    methods: ["GET"],
-    public: false,
-    query: ["limit", "cursor"],
-    async handle(ctx) {
-      const { limit, cursor } = paging(ctx);
-      return pageOf(await listInstitutions(ctx.store.db), {
-        listing: "institutions",
-        position: (i) => i.id,
-        compare: (a, b) => a - b,
-        after:
-          cursor === null
-            ? undefined
-            : decodeCursor(cursor, "institutions", (p) => (isIndex(p) ? p : null)),
-        limit,
-      });
-    },
-  },
-  {
-    path: "/institutions/{idOrAddress}",
-    methods: ["GET"],
-    public: false,
-    reads: { idOrAddress: "institution" },
-    query: ["limit", "cursor"],
-    async handle(ctx) {
-      const ref = param(ctx, "idOrAddress");
-      if (!/^\d{1,15}$/.test(ref) && !isAddress(ref))
-        throw badRequest("idOrAddress: a participant id or a 20-byte address");
-      const { limit, cursor } = paging(ctx);
-      const report = await found(() => institutionReport(ctx.store.db, ref));
-      const listing = `institution:${report.institution.id}`;
-      return {
-        institution: report.institution,
-        cases: pageOf(report.cases, {
-          listing,
-          position: activityPosition,
-          compare: compareActivity,
-          after: cursor === null ? undefined : decodeCursor(cursor, listing, readActivityPosition),
-          limit,
-        }),
-      };
-    },
-  },
-  {
-    path: "/subjects/{commitment}",
-    methods: ["GET"],
-    public: false,
-    reads: { commitment: "subject" },
-    query: [],
-    async handle(ctx) {
-      const commitment = param(ctx, "commitment");
-      if (!isHexString(commitment, 32)) throw badRequest("commitment: 0x and 64 hex digits");
-      return subjectReport(ctx.store.db, commitment);
-    },
-  },
-  {
-    path: "/deliveries/{id}/verification",
-    methods: ["GET"],
-    public: false,
-    reads: { id: "delivery" },
-    query: [],
-    async handle(ctx) {
-      const id = param(ctx, "id");
-      if (!ID.test(id)) throw badRequest("id: a delivery id (decimal)");
-      const deployment = await ctx.store.deployment();
-      if (deployment === null) throw notFound(`unknown delivery ${id}`);
-      return found(() => verifyDelivery(ctx.store.db, deployment, id));
-    },
-  },
-  {
-    path: "/anchors/{id}/entries/verify",
-    methods: ["GET", "POST"],
-    public: false,
-    reads: { id: "anchor" },
-    query: ["index", "entryHash", "proof"],
-    async handle(ctx) {
-      const id = param(ctx, "id");
-      if (!ID.test(id)) throw badRequest("id: an anchor id (decimal)");
-      let file: EntryProofFile;
-      if (ctx.method === "POST") {
-        if ([...ctx.query.keys()].length > 0)
-          throw badRequest("POST takes its parameters in the body, not the query");
-        file = entryProofFromBody(ctx.body);
-      } else {
-        file = entryProofFromQuery(ctx.query);
-      }
-      // canonicalJson's refusals (InputError) are invalid input: 400, by their kind.
-      return found(() => verifyEntry(ctx.store.db, id, file));
-    },
-  },
-  {
-    path: "/anomalies",
-    methods: ["GET"],
-    public: false,
-    query: ["limit", "cursor", "rule"],
-    async handle(ctx): Promise<Page<Anomaly>> {
-      const { limit, cursor } = paging(ctx);
-      const rule = ctx.query.get("rule");
-      if (rule !== null && !RULES.has(rule))
-        throw badRequest(`rule: one of ${[...RULES].join(", ")}`);
-      const all = await detectAnomalies(ctx.store.db);
-      const selected = (rule === null ? all : all.filter((a) => a.rule === rule)).sort((a, b) =>
-        compareAnomalyPositions(anomalyPosition(a), anomalyPosition(b)),
-      );
-      return pageOf(selected, {
-        listing: "anomalies",
-        position: anomalyPosition,
-        compare: compareAnomalyPositions,
-        after: cursor === null ? undefined : decodeCursor(cursor, "anomalies", readAnomalyPosition),
-        limit,
-      });
-    },
-  },
-  activityRoute,
-  traceRoute,
-  riskScreenRoute,
-];
+export { ROUTES, openApiDocument } from "./routes/index.js";
 
 /** The route a path names, and its decoded parameters. */
 export function matchRoute(path: string): { route: Route; params: Record<string, string> } | null {
@@ -512,14 +170,12 @@ function send(
   res.end(text);
 }
 
-/** Longest error message answered: a backstop for messages that echo a value. */
-const MAX_ERROR_MESSAGE = 400;
-
-/** The body of an error answer. */
+/** The body of an error answer: RFC 9457 problem details. */
 function errorBody(error: HttpError): string {
-  const message = clip(error.message, MAX_ERROR_MESSAGE);
-  return serialize({ error: { code: error.code, message } });
+  return serialize(problem(error.status, error.code, error.message));
 }
+
+const PROBLEM_HEADERS = { "content-type": `${PROBLEM_MEDIA_TYPE}; charset=utf-8` };
 
 /** The name a token without one is logged by: `token-` and 8 hex digits of its SHA-256. */
 export function unnamedTokenName(token: string): string {
@@ -660,7 +316,8 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
     note.unlogged = route.public;
     // HEAD is GET without the body (node:http sends the headers of the GET answer, no body).
     const method = (req.method === "HEAD" ? "GET" : req.method) as Method;
-    if (!route.methods.includes(method)) {
+    const operation = route.operations[method];
+    if (operation === undefined) {
       const allow = route.methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m]));
       throw new HttpError(
         405,
@@ -684,7 +341,7 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
       limit(`token ${index}`);
     }
     for (const key of new Set(url.searchParams.keys())) {
-      if (!route.query.includes(key)) throw badRequest(`unknown query parameter ${quote(key)}`);
+      if (!(key in operation.query)) throw badRequest(`unknown query parameter ${quote(key)}`);
       if (url.searchParams.getAll(key).length > 1) throw badRequest(`${clip(key)}: given twice`);
     }
     const body = method === "POST" ? await readJson(req, maxBody, note) : undefined;
@@ -697,7 +354,7 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
     });
     try {
       const result = await Promise.race([
-        route.handle({
+        operation.run({
           store,
           method,
           params,
@@ -749,7 +406,10 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
           "access_log",
           "the access log can't be written: no answer is given without its log line",
         );
-        send(res, withheld.status, errorBody(withheld), { connection: "close" });
+        send(res, withheld.status, errorBody(withheld), {
+          ...PROBLEM_HEADERS,
+          connection: "close",
+        });
         return;
       }
     }
@@ -779,7 +439,10 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
           options.onError?.(error);
           failure = new HttpError(500, "internal", "internal error");
         }
-        answer(req, res, note, failure.status, errorBody(failure), failure.headers);
+        answer(req, res, note, failure.status, errorBody(failure), {
+          ...PROBLEM_HEADERS,
+          ...failure.headers,
+        });
       },
     );
   });

@@ -15,13 +15,8 @@ export interface CustodyEntry {
   logIndex: number;
   time: number;
   txHash: string;
-  /**
-   * opening, approval, extension-request, extension, request, withdrawal, grant, denial,
-   * delivery, acknowledgement, revocation, anchor, match-opening, match-response,
-   * match-completion, match-failure, freeze-request, freeze-execution, freeze-rejection,
-   * freeze-acknowledgement, closure
-   */
-  step: string;
+  /** What the event is in the case's custody (a delivery also makes an "acknowledgement"). */
+  step: CustodyStep;
   /** The step in words, e.g. "match session 2 completed: 7 matches". */
   action: string;
   event: string;
@@ -74,7 +69,7 @@ export async function resolveCase(db: Sql, ref: string): Promise<string> {
   throw new InvalidInputError(`not a case id or case number commitment: ${JSON.stringify(ref)}`);
 }
 
-const STEPS: Record<string, string> = {
+const STEPS = {
   CaseOpened: "opening",
   CaseApproved: "approval",
   CaseExtensionRequested: "extension-request",
@@ -95,7 +90,17 @@ const STEPS: Record<string, string> = {
   FreezeRejected: "freeze-rejection",
   FreezeAcknowledged: "freeze-acknowledgement",
   CaseClosed: "closure",
-};
+} as const;
+
+/** The steps of a chain of custody: one per event of a case, and a delivery's acknowledgement. */
+export type CustodyStep = (typeof STEPS)[keyof typeof STEPS] | "acknowledgement";
+
+/** The step of an event of a case; an event the table lacks is refused, never shown raw. */
+function stepOf(event: string): CustodyStep {
+  const step = (STEPS as Readonly<Record<string, CustodyStep>>)[event];
+  if (step === undefined) throw new Error(`custody: no step for the event ${event}`);
+  return step;
+}
 
 /** A matching session's mode by its numeric value in the event ("psi", "cardinality"). */
 const modeName = (v: unknown): string => MATCH_MODES[Number(v)] ?? `mode ${String(v)}`;
@@ -293,7 +298,7 @@ async function buildCaseReport(db: Sql, caseId: string): Promise<CaseReport> {
       event: r.event,
       requestId: r.request_id,
     };
-    const step = STEPS[r.event] ?? r.event;
+    const step = stepOf(r.event);
     counts[step] = (counts[step] ?? 0) + 1;
     if (r.event === "CaseOpened") {
       opened = a;

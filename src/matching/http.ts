@@ -2,7 +2,8 @@
  * The online transport: the provider serves `POST /psi/v1/sessions` on node:http; the requester
  * posts its request message and reads the response message from the same exchange. Bodies are the
  * binary messages of messages.ts, streamed both ways (parsed as they arrive, written in 64 KiB
- * chunks with backpressure). Errors are JSON: {"error": reason, "message": "…"}.
+ * chunks with backpressure). Errors are RFC 9457 problems (shared/problem.ts): `code` is the
+ * failure's reason, `detail` says it in a sentence.
  *
  * The server authenticates with bearer tokens (compared in constant time), refuses a body larger
  * than the limits before reading it (Content-Length) or as soon as it exceeds them, checks the
@@ -32,6 +33,7 @@ import {
   readBody,
   repeatedHeader,
 } from "../shared/request-checks.js";
+import { PROBLEM_MEDIA_TYPE, isProblem, problem } from "../shared/problem.js";
 import { MatchError, type MatchFailureReason } from "./errors.js";
 import type { IdentifierSet } from "./identifiers.js";
 import {
@@ -170,9 +172,9 @@ function sendError(res: ServerResponse, status: number, reason: string, message:
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error: reason, message });
+  const body = JSON.stringify(problem(status, reason, message));
   res.writeHead(status, {
-    "content-type": "application/json",
+    "content-type": PROBLEM_MEDIA_TYPE,
     "content-length": Buffer.byteLength(body),
     connection: "close",
     ...(status === 401 ? { "www-authenticate": 'Bearer realm="veritrace-psi"' } : {}),
@@ -636,14 +638,16 @@ async function readError(res: IncomingMessage): Promise<MatchError> {
   return refusal(res.statusCode ?? 0, Buffer.concat(parts).toString("utf8"));
 }
 
-/** A refusal's status and JSON body as a MatchError. */
+/** A refusal's status and problem body as a MatchError. */
 function refusal(status: number, text: string): MatchError {
   let reason = "peer-error";
   let message = `HTTP ${status}`;
   try {
-    const body = JSON.parse(text) as Record<string, unknown>;
-    if (typeof body["error"] === "string") reason = body["error"];
-    if (typeof body["message"] === "string") message = body["message"];
+    const body: unknown = JSON.parse(text);
+    if (isProblem(body)) {
+      reason = body.code;
+      message = body.detail;
+    }
   } catch {
     // not JSON: keep the status
   }

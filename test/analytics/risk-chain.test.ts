@@ -20,8 +20,7 @@ import {
   generateCaseKey,
   writeDeployment,
 } from "../../src/client/index.js";
-import { createApiServer } from "../../src/api/server.js";
-import { openApiDocument } from "../../src/api/openapi.js";
+import { createApiServer, openApiDocument } from "../../src/api/server.js";
 import { Indexer } from "../../src/ledger/indexer.js";
 import { RpcClient } from "../../src/chain/rpc.js";
 import { chainLabelsFor } from "../../src/analytics/labels/chain.js";
@@ -506,9 +505,9 @@ describe("risk scoring on a real chain with the real TagPacks", function () {
         const res = await post(body);
         const text = JSON.stringify(body).slice(0, 80);
         expect(res.status, text).to.equal(400);
-        const e = (await res.json()) as { error: { code: string; message: string } };
-        expect(e.error.code, text).to.equal("bad_request");
-        expect(e.error.message, text).to.match(message);
+        const e = (await res.json()) as { code: string; detail: string };
+        expect(e.code, text).to.equal("bad_request");
+        expect(e.detail, text).to.match(message);
       }
       const big = await post({ addresses: Array.from({ length: 300 }, () => who["C1"]) });
       expect(big.status).to.equal(413);

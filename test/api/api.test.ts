@@ -37,9 +37,15 @@ import {
 import { TracerError } from "../../src/shared/errors.js";
 import { RpcClient } from "../../src/chain/rpc.js";
 import { Indexer } from "../../src/ledger/indexer.js";
-import { openApiDocument, type Parameter, type Reference } from "../../src/api/openapi.js";
-import { ROUTES, createApiServer, type ApiServerOptions } from "../../src/api/server.js";
+import type { Parameter, Reference } from "../../src/api/openapi.js";
+import {
+  ROUTES,
+  createApiServer,
+  openApiDocument,
+  type ApiServerOptions,
+} from "../../src/api/server.js";
 import { rawRequest, type RawAnswer } from "../helpers/raw-http.js";
+import { AnswerChecker } from "../helpers/openapi-check.js";
 import { openDatabase, openMemoryDatabase, type Database } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
 
@@ -81,8 +87,22 @@ async function call(
     ...(init.body === undefined ? {} : { body: init.body }),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: JSON.parse(text) as Json };
+  const body = JSON.parse(text) as Json;
+  // Every answer a test reads is one the published document describes.
+  if ((init.method ?? "GET") !== "HEAD") {
+    conformance.check(init.method ?? "GET", target, {
+      status: res.status,
+      contentType: res.headers.get("content-type"),
+      body,
+    });
+  }
+  return { status: res.status, headers: res.headers, body };
 }
+
+/** The checker of every answer {@link call} reads, against the document the server publishes. */
+const conformance = new AnswerChecker(
+  JSON.parse(JSON.stringify(openApiDocument)) as ConstructorParameters<typeof AnswerChecker>[0],
+);
 
 /** The body of a 200 answer. */
 async function get(base: string, target: string): Promise<Json> {
@@ -100,9 +120,10 @@ async function failing(
 ): Promise<Answer> {
   const a = await call(base, target, init);
   expect(a.status, `${target}: ${JSON.stringify(a.body)}`).to.equal(status);
-  const error = a.body["error"] as { code: unknown; message: unknown };
-  expect(error.code).to.be.a("string");
-  expect(error.message).to.be.a("string");
+  expect(a.headers.get("content-type")).to.match(/^application\/problem\+json/);
+  expect(a.body["code"]).to.be.a("string");
+  expect(a.body["detail"]).to.be.a("string");
+  expect(a.body["status"]).to.equal(status);
   return a;
 }
 
@@ -379,7 +400,7 @@ describe("tracer API", function () {
         it("refuses a protected route without a token, with WWW-Authenticate", async function () {
           const a = await failing(base, "/cases", 401, { token: null });
           expect(a.headers.get("www-authenticate")).to.match(/^Bearer/);
-          expect((a.body["error"] as { code: string }).code).to.equal("unauthorized");
+          expect(a.body["code"]).to.equal("unauthorized");
         });
 
         it("refuses a wrong token, a prefix of a token, a longer one and another scheme", async function () {
@@ -748,7 +769,7 @@ describe("tracer API", function () {
         method: "POST",
         body: big,
       });
-      expect((a.body["error"] as { code: string }).code).to.equal("payload_too_large");
+      expect(a.body["code"]).to.equal("payload_too_large");
       const chunked = await raw(base, {
         path: "/anchors/1/entries/verify",
         method: "POST",
@@ -789,7 +810,7 @@ describe("tracer API", function () {
           body,
         );
       const errorOf = (a: RawAnswer) =>
-        (JSON.parse(a.body.toString("utf8")) as { error: { code: string; message: string } }).error;
+        JSON.parse(a.body.toString("utf8")) as { code: string; detail: string };
 
       it("answers HEAD on every GET route with the GET's status and headers, and no body", async function () {
         const base = await serve({ tokens: [TOKEN] });
@@ -824,7 +845,7 @@ describe("tracer API", function () {
         for (const second of [host, "host: evil.example"]) {
           const twice = await rawRequest(base, ["GET /health HTTP/1.1", host, second]);
           expect(twice.status, second).to.equal(400);
-          expect(errorOf(twice).message).to.match(/more than one Host header/);
+          expect(errorOf(twice).detail).to.match(/more than one Host header/);
         }
         // The same on a local server without tokens (its Host check reads one Host).
         const local = await serve({ tokens: [], insecureLocal: true });
@@ -842,7 +863,7 @@ describe("tracer API", function () {
           for (const path of ["/cases", "/health"]) {
             const a = await rawRequest(base, [`GET ${path} HTTP/1.1`, host, auth, second]);
             expect(a.status, `${path} ${second}`).to.equal(401);
-            expect(errorOf(a).message).to.match(/more than one Authorization header/);
+            expect(errorOf(a).detail).to.match(/more than one Authorization header/);
             expect(a.headers).to.deep.include(["www-authenticate", 'Bearer realm="veritrace"']);
           }
         }
@@ -873,7 +894,7 @@ describe("tracer API", function () {
           ]) {
             const a = await post(base, target(route), Buffer.from(body));
             expect(a.status, `${route.path} ${body.slice(0, 30)}`).to.equal(400);
-            expect(errorOf(a).message).to.match(/deeper than 64 levels/);
+            expect(errorOf(a).detail).to.match(/deeper than 64 levels/);
           }
         }
         // 64 levels, and brackets inside strings (escaped quotes too), are not refused for depth.
@@ -901,7 +922,7 @@ describe("tracer API", function () {
           for (const route of [path, ...postRoutes().map(target)]) {
             const a = await post(base, route, body);
             expect(a.status, `${route} ${bad.join(",")}`).to.equal(400);
-            expect(errorOf(a).message).to.equal("the body is not valid UTF-8");
+            expect(errorOf(a).detail).to.equal("the body is not valid UTF-8");
           }
         }
       });
@@ -912,7 +933,7 @@ describe("tracer API", function () {
         for (const route of postRoutes()) {
           const a = await post(base, target(route), Buffer.from(`{"${key}":1}`));
           expect(a.status, route.path).to.equal(400);
-          const { message } = errorOf(a);
+          const { detail: message } = errorOf(a);
           expect(message, route.path).to.include(`"${"k".repeat(80)}…"`);
           expect(message.length, route.path).to.be.below(200);
         }
@@ -921,7 +942,7 @@ describe("tracer API", function () {
         for (const t of [`/cases?${key.slice(0, 3000)}=1`, `/${key.slice(0, 3000)}`]) {
           const a = await rawRequest(base, [`GET ${t} HTTP/1.1`, host, auth]);
           expect(a.status).to.be.oneOf([400, 404]);
-          expect(errorOf(a).message.length, t.slice(0, 20)).to.be.below(200);
+          expect(errorOf(a).detail.length, t.slice(0, 20)).to.be.below(200);
         }
       });
     });
@@ -936,7 +957,7 @@ describe("tracer API", function () {
       for (let i = 0; i < 3; i++) await get(base, "/institutions");
       const limited = await failing(base, "/institutions", 429);
       expect(limited.headers.get("retry-after")).to.equal("20");
-      expect((limited.body["error"] as { code: string }).code).to.equal("rate_limited");
+      expect(limited.body["code"]).to.equal("rate_limited");
       expect((await call(base, "/institutions", { token: OTHER_TOKEN })).status).to.equal(200);
       now += 10_000;
       expect((await failing(base, "/institutions", 429)).headers.get("retry-after")).to.equal("10");
@@ -961,7 +982,7 @@ describe("tracer API", function () {
       expect(local.status).to.equal(200);
       const rebound = await raw(base, { path: "/cases", headers: { host: "evil.example" } });
       expect(rebound.status).to.equal(403);
-      expect(JSON.parse(rebound.body)).to.have.nested.property("error.code", "forbidden");
+      expect(JSON.parse(rebound.body)).to.have.property("code", "forbidden");
     });
 
     it("answers 500 without details when a query fails, and reports the error", async function () {
@@ -981,7 +1002,13 @@ describe("tracer API", function () {
       servers.push(server);
       const brokenBase = await listen(server);
       const a = await failing(brokenBase, "/cases", 500);
-      expect(a.body).to.deep.equal({ error: { code: "internal", message: "internal error" } });
+      expect(a.body).to.deep.equal({
+        type: "/problems/internal",
+        title: "Internal error",
+        status: 500,
+        detail: "internal error",
+        code: "internal",
+      });
       expect(seen.map((e) => (e as Error).message)).to.deep.equal(["disk on fire"]);
     });
     it("answers 503 when the answer takes longer than the request timeout", async function () {
@@ -1001,7 +1028,7 @@ describe("tracer API", function () {
       });
       servers.push(server);
       const a = await failing(await listen(server), "/institutions", 503);
-      expect(a.body).to.have.nested.property("error.code", "timeout");
+      expect(a.body).to.have.property("code", "timeout");
     });
   });
 
@@ -1098,8 +1125,8 @@ describe("tracer API", function () {
       for (const p of Object.keys(served.paths)) {
         const target = p.replace(/\{[^}]+\}/g, "1");
         const a = await call(base, target);
-        const error = a.body["error"] as { message?: string } | undefined;
-        expect(error?.message ?? "", target).to.not.match(/^no route/);
+        const detail = a.body["detail"] as string | undefined;
+        expect(detail ?? "", target).to.not.match(/^no route/);
       }
     });
   });

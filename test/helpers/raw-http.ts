@@ -23,7 +23,7 @@ export async function rawPost(
   headers: Record<string, string>,
   message: Buffer,
   chunking: Chunking,
-): Promise<{ status: number; body: { error: string; message: string } }> {
+): Promise<{ status: number; body: { code: string; detail: string } }> {
   const u = new URL(url);
   const socket = connect(Number(u.port), u.hostname);
   socket.setNoDelay(true);
@@ -65,8 +65,8 @@ export async function rawPost(
   return {
     status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0),
     body: JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)) as {
-      error: string;
-      message: string;
+      code: string;
+      detail: string;
     },
   };
 }

@@ -1063,24 +1063,24 @@ describe("veritrace match on the ledger: two processes and the chain", function 
         },
         body: exchange?.body ?? Buffer.alloc(0),
       });
-      return { status: res.status, body: (await res.json()) as { error: string; message: string } };
+      return { status: res.status, body: (await res.json()) as { code: string; detail: string } };
     };
 
     // A's request under B's id: the tag names A on the ledger.
     const forB = await replay(sent, idB);
     expect(forB.status).to.equal(403);
-    expect(forB.body.error).to.equal("session-mismatch");
-    expect(forB.body.message).to.equal(
+    expect(forB.body.code).to.equal("session-mismatch");
+    expect(forB.body.detail).to.equal(
       `tag ${written.tag} is session ${idA} on the ledger, not ${idB}`,
     );
     // The same bytes as sent, A's id included: A is over.
     const asSent = await replay(sent, idA);
     expect(asSent.status).to.equal(403);
-    expect(asSent.body.message).to.equal(`session ${idA} is completed, not open`);
+    expect(asSent.body.detail).to.equal(`session ${idA} is completed, not open`);
     // The co-signature request too.
     const cosign = await replay(cosigned);
     expect(cosign.status).to.equal(403);
-    expect(cosign.body.message).to.equal(`session ${idA} is completed, not responded`);
+    expect(cosign.body.detail).to.equal(`session ${idA} is completed, not responded`);
 
     // Nothing computed: two failed sessions logged, no response, no completion.
     const logged = sessionLines().slice(lines);
@@ -1499,8 +1499,8 @@ describe("veritrace match on the ledger: two processes and the chain", function 
         chunking,
       );
       expect(answer.status).to.equal(400);
-      expect(answer.body.error).to.equal("malformed-message");
-      expect(answer.body.message).to.match(/longer than its header announces/);
+      expect(answer.body.code).to.equal("malformed-message");
+      expect(answer.body.detail).to.match(/longer than its header announces/);
       expect(await failedBy(id)).to.deep.equal({
         participantId: node.cast.telecom.id,
         reasonCode: FAILURE_CODES["malformed-message"],

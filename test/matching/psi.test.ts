@@ -768,7 +768,7 @@ describe("psi: the HTTP server's request checks", function () {
       body,
     );
   const errorOf = (a: RawAnswer) =>
-    JSON.parse(a.body.toString("utf8")) as { error: string; message: string };
+    JSON.parse(a.body.toString("utf8")) as { code: string; detail: string; status: number };
   const session = async () =>
     Buffer.from(
       encodeMessage(
@@ -787,7 +787,7 @@ describe("psi: the HTTP server's request checks", function () {
     for (const second of [host, "host: evil.example"]) {
       const a = await post(MATCH_PATH, await session(), [host, second, auth]);
       expect(a.status, second).to.equal(400);
-      expect(errorOf(a).message).to.equal("more than one Host header");
+      expect(errorOf(a).detail).to.equal("more than one Host header");
     }
   });
 
@@ -798,9 +798,13 @@ describe("psi: the HTTP server's request checks", function () {
       const a = await post(MATCH_PATH, await session(), [host, auth, second]);
       expect(a.status, second).to.equal(401);
       expect(errorOf(a)).to.deep.equal({
-        error: "unauthorized",
-        message: "more than one Authorization header",
+        type: "/problems/unauthorized",
+        title: "A valid bearer token is required",
+        status: 401,
+        detail: "more than one Authorization header",
+        code: "unauthorized",
       });
+      expect(new Map(a.headers).get("content-type")).to.equal("application/problem+json");
       const r = await post(
         RESULT_PATH,
         Buffer.from("{}"),
@@ -832,16 +836,17 @@ describe("psi: the HTTP server's request checks", function () {
     ]) {
       const a = await json(Buffer.from(body));
       expect(a.status).to.equal(400);
-      expect(errorOf(a)).to.deep.equal({
-        error: "malformed-message",
-        message: "the body nests arrays and objects deeper than 64 levels",
+      expect(errorOf(a)).to.deep.include({
+        code: "malformed-message",
+        status: 400,
+        detail: "the body nests arrays and objects deeper than 64 levels",
       });
     }
     const invalid = await json(
       Buffer.concat([Buffer.from('{"a":"'), Buffer.of(0xff), Buffer.from('"}')]),
     );
     expect(invalid.status).to.equal(400);
-    expect(errorOf(invalid).message).to.equal("the body is not valid UTF-8");
+    expect(errorOf(invalid).detail).to.equal("the body is not valid UTF-8");
     expect(cosigned.length).to.equal(before);
     const ok = await json(Buffer.from(`{"a":${"[".repeat(63)}"[[["${"]".repeat(63)}}`));
     expect(ok.status).to.equal(200);
@@ -852,8 +857,8 @@ describe("psi: the HTTP server's request checks", function () {
     const lines = [`host: ${new URL(url).host}`, `authorization: Bearer ${TOKEN}`];
     const a = await post(`/${"p".repeat(5000)}`, Buffer.alloc(0), lines);
     expect(a.status).to.equal(404);
-    expect(errorOf(a).message).to.include(`"/${"p".repeat(79)}…"`);
-    expect(errorOf(a).message.length).to.be.below(200);
+    expect(errorOf(a).detail).to.include(`"/${"p".repeat(79)}…"`);
+    expect(errorOf(a).detail.length).to.be.below(200);
   });
 });
 
@@ -902,7 +907,7 @@ describe("psi: the server reads the header first, whatever the TCP chunking", fu
             chunking,
           );
           expect(answer.status, chunking).to.equal(status);
-          expect(answer.body.error, chunking).to.equal(reason);
+          expect(answer.body.code, chunking).to.equal(reason);
           expect(failures.at(-1), chunking).to.deep.equal({ gated: true, reason });
         }
         expect(failures).to.have.length(CHUNKINGS.length);

@@ -407,7 +407,7 @@ describe("analyst dashboard (Chromium)", function () {
     ]) {
       const res = await fetch(`${base}${bad}`);
       expect(res.status, bad).to.equal(404);
-      expect(res.headers.get("content-type"), bad).to.match(/^application\/json/);
+      expect(res.headers.get("content-type"), bad).to.match(/^application\/problem\+json/);
     }
   });
 
@@ -775,8 +775,8 @@ describe("analyst dashboard (Chromium)", function () {
       body: JSON.stringify({ token: traced.token, seed: `0x${"ab".repeat(32)}`, model: "haircut" }),
     });
     expect(res.status).to.equal(400);
-    const body = (await res.json()) as { error: { message: string } };
-    expect(await error.innerText()).to.equal(body.error.message);
+    const body = (await res.json()) as { detail: string };
+    expect(await error.innerText()).to.equal(body.detail);
     await page.screenshot({ path: path.join(SHOTS, "trace-error.png") });
   });
 

@@ -57,11 +57,12 @@ export async function api<T>(
     throw new ApiError("bad_answer", `The tracer answered ${res.status} without JSON.`, res.status);
   }
   if (!res.ok) {
-    const e = (body as { error?: { code?: string; message?: string } }).error;
+    // An RFC 9457 problem: `code` for programs, `detail` in words.
+    const problem = body as { code?: unknown; detail?: unknown } | null;
     if (res.status === 401 && init.token === undefined) onUnauthorized();
     throw new ApiError(
-      e?.code ?? "error",
-      e?.message ?? `The tracer answered ${res.status}.`,
+      typeof problem?.code === "string" ? problem.code : "error",
+      typeof problem?.detail === "string" ? problem.detail : `The tracer answered ${res.status}.`,
       res.status,
     );
   }
@@ -93,205 +94,25 @@ export async function all<T>(
 
 // ------------------------------------------------------------------ shapes of the answers
 
-export interface Health {
-  status: string;
-  engine: string;
-  indexedTo: { blockNumber: number; blockHash: string } | null;
-  events: number;
-  /** The follower indexing in the server's process (serve --follow), or null. */
-  follower: { target: number | null; indexedTo: number | null; syncedAt: string | null } | null;
-}
-
-export interface CaseSummary {
-  caseId: string;
-  caseNumberCommitment: string;
-  status: "pending" | "approved" | "closed";
-  opener: number;
-  approver: number | null;
-  expiresAt: number;
-  openedAt: number;
-  openedBlock: number;
-  requests: number;
-  grants: number;
-  denials: number;
-  deliveries: number;
-}
-
-export interface CustodyEntry {
-  blockNumber: number;
-  txIndex: number;
-  logIndex: number;
-  time: number;
-  txHash: string;
-  step: string;
-  action: string;
-  event: string;
-  institution: number | null;
-  institutionKind: string | null;
-  signer: string | null;
-  requestId: string | null;
-  details: Record<string, unknown>;
-}
-
-export interface CaseReport {
-  caseId: string;
-  caseNumberCommitment: string;
-  legalBasisCommitment: string;
-  status: CaseSummary["status"];
-  expiresAt: number;
-  scope: string[];
-  opener: number;
-  approver: number | null;
-  counts: Record<string, number>;
-  custody: Page<CustodyEntry>;
-}
-
-export interface SignatureCheck {
-  institution: number;
-  signer: string;
-  recovered: string | null;
-  signerIsKeyOfInstitution: boolean;
-  valid: boolean;
-}
-
-export interface DeliveryVerification {
-  deliveryId: string;
-  provider: SignatureCheck;
-  requester: SignatureCheck;
-  valid: boolean;
-}
-
-export interface EntryVerification {
-  anchorId: string;
-  root: string;
-  entryHash: string;
-  included: boolean;
-}
-
-export interface Institution {
-  id: number;
-  kind: string;
-  status: string;
-  admittedAt: number;
-  keys: {
-    address: string;
-    addedBlock: number;
-    removedBlock: number | null;
-    codeHash: string | null;
-    repinnedBlock: number | null;
-  }[];
-}
-
-export interface InstitutionCase {
-  caseId: string;
-  role: string;
-  requests: number;
-  granted: number;
-  denied: number;
-  revoked: number;
-  deliveries: number;
-  records: string;
-  firstBlock: number;
-  lastBlock: number;
-}
-
-export interface ActivityCell {
-  institution: number;
-  role: "requester" | "provider";
-  day: string;
-  events: number;
-  cases: string[];
-}
-
-export interface Activity {
-  days: string[];
-  institutions: { id: number; kind: string; status: string }[];
-  cells: ActivityCell[];
-}
-
-export interface Evidence {
-  blockNumber: number;
-  logIndex: number;
-  txHash: string;
-  blockTime: number;
-  event: string;
-  caseId?: string;
-  requestId?: string;
-  deliveryId?: string;
-  anchorId?: string;
-  actor?: number;
-  counterpart?: number;
-}
-
-export interface Anomaly {
-  rule: string;
-  severity: "low" | "medium" | "high";
-  caseId?: string;
-  participants: number[];
-  summary: string;
-  details: Record<string, string | number>;
-  evidence: Evidence[];
-  firstBlock: number;
-  lastBlock: number;
-}
-
-export interface FlowNode {
-  address: string;
-  label: string | null;
-  category: string | null;
-  seed: boolean;
-  taintIn: string;
-  taintOut: string;
-  held: string | null;
-  exit: { kind: string; amount: string; label: string | null } | null;
-  weight: string;
-  hops: number | null;
-}
-
-export interface FlowEdge {
-  txHash: string;
-  blockNumber: number;
-  from: string;
-  to: string;
-  amount: string;
-  tainted: string;
-  fate: string;
-}
-
-export interface FlowPath {
-  origin: string;
-  amount: string;
-  steps: { txHash: string; from: string; to: string; tainted: string }[];
-}
-
-export interface TraceAnswer {
-  summary: {
-    model: string;
-    token: string;
-    seed: string;
-    holdings: { address: string; amount: string }[];
-    exits: { address: string; label: string; amount: string }[];
-    total: string;
-  };
-  chainId: number;
-  fromBlock: number;
-  toBlock: number;
-  decimals: number | null;
-  seedAmount: string;
-  beyondHopLimit: string;
-  belowMinimum: string;
-  complete: boolean;
-  note: string | null;
-  warnings: { code: string; message: string; address: string | null }[];
-  nodes: FlowNode[];
-  edges: FlowEdge[];
-  paths: Record<string, FlowPath[]>;
-}
-
-export interface TraceRequest {
-  token: string;
-  seed: string;
-  model: "poison" | "haircut" | "fifo";
-  hops?: number;
-  minAmount?: string;
-}
+// The answers' shapes are the server's schemas (src/api/wire.ts), imported as types only: the
+// dashboard's bundle holds none of the server's code.
+export type {
+  Activity,
+  ActivityCell,
+  Anomaly,
+  CaseReport,
+  CaseSummary,
+  CustodyEntry,
+  DeliveryVerification,
+  EntryVerification,
+  Evidence,
+  FlowEdge,
+  FlowNode,
+  FlowPath,
+  Health,
+  Institution,
+  InstitutionCaseActivity as InstitutionCase,
+  SignatureCheck,
+  Trace as TraceAnswer,
+  TraceRequest,
+} from "../../src/api/wire.js";

@@ -249,7 +249,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
  * The one JSON object `veritrace trace --json` prints as its last line: addresses and the seed in
  * lower case (as parsed, whatever case the user wrote), amounts as decimal strings of base units.
  */
-export function traceSummaryJson(out: RunTraceOutput): Record<string, unknown> {
+export function traceSummaryJson(out: RunTraceOutput) {
   const r = out.result;
   return {
     model: r.model,

@@ -131,7 +131,7 @@ export function assessAddress(
 }
 
 /** A report as JSON: amounts as decimal strings, shares as percentages. */
-export function riskReportJson(r: RiskReport): Record<string, unknown> {
+export function riskReportJson(r: RiskReport) {
   return {
     address: r.address,
     hops: r.hops,

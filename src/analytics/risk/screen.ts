@@ -386,7 +386,7 @@ export function verdictCounts(lines: readonly ScreenLine[]): Record<Verdict, num
 }
 
 /** The object `veritrace screen --json` prints and `POST /risk/screen` answers. */
-export function screenJson(r: ScreenResult): Record<string, unknown> {
+export function screenJson(r: ScreenResult) {
   return {
     chainId: r.chainId,
     hops: r.hops,
@@ -396,12 +396,17 @@ export function screenJson(r: ScreenResult): Record<string, unknown> {
     errors: r.lines.filter((l) => l.error !== null).length,
     verdicts: verdictCounts(r.lines),
     streams: r.streams,
-    results: r.lines.map((l) =>
-      l.report === null
-        ? { line: l.line, input: l.input, error: l.error }
-        : { line: l.line, input: l.input, token: l.token, ...riskReportJson(l.report) },
-    ),
+    results: r.lines.map(lineJson),
   };
+}
+
+/** A line as JSON: its report (a screened line has its token), or why it was not screened. */
+function lineJson(l: ScreenLine) {
+  if (l.report !== null && l.token !== null)
+    return { line: l.line, input: l.input, token: l.token, ...riskReportJson(l.report) };
+  if (l.report === null && l.error !== null)
+    return { line: l.line, input: l.input, error: l.error };
+  throw new Error(`screen: line ${l.line} is neither screened nor refused`);
 }
 
 /**

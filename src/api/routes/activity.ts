@@ -5,49 +5,33 @@
  */
 import { listInstitutions } from "../../ledger/lists.js";
 import { badRequest } from "../http.js";
-import type { Route } from "../route.js";
-
-/** Cases listed per cell at most (the count is always whole). */
-export const MAX_CELL_CASES = 100;
-
-export interface ActivityCell {
-  institution: number;
-  role: "requester" | "provider";
-  /** UTC day, YYYY-MM-DD. */
-  day: string;
-  events: number;
-  /** Case ids (decimal strings), ascending, at most {@link MAX_CELL_CASES}. */
-  cases: string[];
-}
-
-export interface Activity {
-  /** Every day with activity, ascending. */
-  days: string[];
-  institutions: { id: number; kind: string; status: string }[];
-  cells: ActivityCell[];
-}
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
+import { route } from "../route.js";
+import { Activity, MAX_CELL_CASES, activityQuery, type ActivityCell } from "../wire.js";
 
 const dayOf = (unixDay: number): string =>
   new Date(unixDay * 86_400_000).toISOString().slice(0, 10);
 
 const unixDay = (day: string, name: string): number => {
   const t = Date.parse(`${day}T00:00:00Z`);
-  if (!DAY.test(day) || Number.isNaN(t)) throw badRequest(`${name}: a day, YYYY-MM-DD`);
+  if (Number.isNaN(t)) throw badRequest(`${name}: a day, YYYY-MM-DD`);
   return t / 86_400_000;
 };
 
-export const activityRoute: Route = {
-  path: "/activity",
-  methods: ["GET"],
-  public: false,
-  query: ["from", "to"],
-  async handle(ctx): Promise<Activity> {
-    const fromText = ctx.query.get("from");
-    const toText = ctx.query.get("to");
-    const from = fromText === null ? 0 : unixDay(fromText, "from");
-    const to = toText === null ? 2 ** 31 : unixDay(toText, "to");
+export const activityRoute = route({ path: "/activity", public: false }).get({
+  operationId: "getActivity",
+  summary: "Every institution's activity per UTC day, as requester and as provider",
+  description:
+    "Requester: requests sent. Provider: grants, denials, deliveries and revocations. Each " +
+    `cell lists its cases (at most ${MAX_CELL_CASES}).`,
+  tags: ["institutions"],
+  query: activityQuery,
+  response: Activity,
+  responseDescription: "The activity.",
+  errors: [400],
+  async handle(ctx) {
+    const { from: fromText, to: toText } = ctx.query;
+    const from = fromText === undefined ? 0 : unixDay(fromText, "from");
+    const to = toText === undefined ? 2 ** 31 : unixDay(toText, "to");
     if (to < from) throw badRequest("to: a day not before from");
     const rows = await ctx.store.db.query<{
       institution: string | number;
@@ -95,4 +79,4 @@ export const activityRoute: Route = {
       cells,
     };
   },
-};
+});

@@ -6,122 +6,27 @@
  * and `paths` are what the graph draws (docs/api.md, "Fund-flow traces").
  */
 import { engineLabel, planTrace, runTrace, traceSummaryJson } from "../../analytics/funds/run.js";
-import { paletteEntryOf, places, weight, type PaletteEntry } from "../../analytics/funds/graph.js";
-import {
-  TAINT_MODELS,
-  type TaintModelName,
-  type TaintPath,
-  type TraceResult,
-} from "../../analytics/funds/taint.js";
-import { TracerError } from "../../shared/errors.js";
+import { paletteEntryOf, places, weight } from "../../analytics/funds/graph.js";
+import type { TaintPath, TraceResult } from "../../analytics/funds/taint.js";
+import { VeritraceError } from "../../shared/errors.js";
 import { RpcClient, RpcUnavailableError } from "../../chain/rpc.js";
 import type { Label as StoreLabel } from "../../analytics/labels/store.js";
 import type { Store } from "../../db/store.js";
-import { badRequest, HttpError } from "../http.js";
-import { quote } from "../../shared/request-checks.js";
-import type { Route } from "../route.js";
+import { badRequest, HttpError, httpErrorOf } from "../http.js";
+import { route } from "../route.js";
+import {
+  MAX_TRACE_EDGES,
+  MAX_TRACE_NODES,
+  Trace,
+  TraceRequest as TraceRequestSchema,
+  type FlowEdge,
+  type FlowNode,
+  type FlowPath,
+} from "../wire.js";
+import type { z } from "zod";
 
-/** The most hops a trace over HTTP may follow. */
-export const MAX_TRACE_HOPS = 64;
-/** The most addresses and transfers a trace over HTTP may answer with. */
-export const MAX_TRACE_NODES = 10_000;
-export const MAX_TRACE_EDGES = 50_000;
-/** The most paths kept per holding or exit. */
-export const MAX_TRACE_PATHS = 20;
-
-/** A trace's input, as the body of `POST /trace` gives it. */
-export interface TraceRequest {
-  token: string;
-  seed: string;
-  model: TaintModelName;
-  hops?: number;
-  minAmount?: string;
-  window?: number;
-  toBlock?: number;
-  paths?: number;
-}
-
-/** The legend entry of a node's fill (docs/flow-pictures.md, "Color"). */
-export type GraphCategory = PaletteEntry;
-
-/** One address of the flow; amounts are decimal strings of base units. */
-export interface FlowNode {
-  address: string;
-  /** The label's text, when the address has one. */
-  label: string | null;
-  category: GraphCategory | null;
-  seed: boolean;
-  /** Taint received and sent on by tainted transfers. */
-  taintIn: string;
-  taintOut: string;
-  /** Taint still held at the end (a holding). */
-  held: string | null;
-  exit: { kind: string; amount: string; label: string | null } | null;
-  /** The taint the node stands for: the most it received, passed, held or delivered. */
-  weight: string;
-  /** The fewest hops from the seed, for holdings and exits. */
-  hops: number | null;
-}
-
-export interface FlowEdge {
-  txHash: string;
-  blockNumber: number;
-  from: string;
-  to: string;
-  amount: string;
-  tainted: string;
-  fate: string;
-}
-
-export interface FlowPath {
-  origin: string;
-  amount: string;
-  steps: { txHash: string; from: string; to: string; tainted: string }[];
-}
-
-const FIELDS = ["token", "seed", "model", "hops", "minAmount", "window", "toBlock", "paths"];
-
-const isCount = (v: unknown, max: number): v is number =>
-  typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && v <= max;
-
-/** Checks a `POST /trace` body; a 400 names the first bad field. */
-export function parseTraceRequest(body: unknown): TraceRequest {
-  if (typeof body !== "object" || body === null || Array.isArray(body))
-    throw badRequest("body: a JSON object {token, seed, model, hops?, …} is required");
-  const b = body as Record<string, unknown>;
-  const unknownKey = Object.keys(b).find((k) => !FIELDS.includes(k));
-  if (unknownKey !== undefined) throw badRequest(`body: unknown field ${quote(unknownKey)}`);
-  const { token, seed, model, hops, minAmount, window, toBlock, paths } = b;
-  if (typeof token !== "string" || !(token === "native" || /^0x[0-9a-fA-F]{40}$/.test(token)))
-    throw badRequest('token: a token address (0x and 40 hex digits) or "native" is required');
-  if (
-    typeof seed !== "string" ||
-    !/^(0x[0-9a-fA-F]{64}|0x[0-9a-fA-F]{40}@\d{1,15})$/.test(seed.trim())
-  )
-    throw badRequest("seed: a transaction hash or ADDRESS@BLOCK is required");
-  if (typeof model !== "string" || !(TAINT_MODELS as readonly string[]).includes(model))
-    throw badRequest(`model: one of ${TAINT_MODELS.join(", ")} is required`);
-  if (hops !== undefined && !isCount(hops, MAX_TRACE_HOPS))
-    throw badRequest(`hops: an integer from 0 to ${MAX_TRACE_HOPS}`);
-  if (minAmount !== undefined && (typeof minAmount !== "string" || !/^\d{1,78}$/.test(minAmount)))
-    throw badRequest("minAmount: a decimal string of base units");
-  if (window !== undefined && !(isCount(window, 2 ** 40) && window >= 1))
-    throw badRequest("window: a number of seconds, at least 1");
-  if (toBlock !== undefined && !isCount(toBlock, Number.MAX_SAFE_INTEGER))
-    throw badRequest("toBlock: a block number");
-  if (paths !== undefined && !isCount(paths, MAX_TRACE_PATHS))
-    throw badRequest(`paths: an integer from 0 to ${MAX_TRACE_PATHS}`);
-  return {
-    token,
-    seed: seed.trim(),
-    model: model as TaintModelName,
-    ...(hops === undefined ? {} : { hops }),
-    ...(minAmount === undefined ? {} : { minAmount }),
-    ...(window === undefined ? {} : { window }),
-    ...(toBlock === undefined ? {} : { toBlock }),
-    ...(paths === undefined ? {} : { paths }),
-  };
-}
+/** A trace's input, checked: the body of `POST /trace`. */
+export type TraceRequest = z.output<typeof TraceRequestSchema>;
 
 /** The nodes of a flow: every address a tainted transfer connects, and the seed's sources. */
 export function flowNodes(
@@ -134,7 +39,7 @@ export function flowNodes(
     .map(([address, p]) => {
       const label = engineLabel(labels.get(address));
       const kind = p.exit?.kind;
-      const category: GraphCategory | null = paletteEntryOf(label?.category, kind) ?? null;
+      const category = paletteEntryOf(label?.category, kind) ?? null;
       return {
         address,
         label: label?.label ?? p.exit?.label ?? null,
@@ -178,12 +83,15 @@ export async function exclusive<T>(store: Store, run: () => Promise<T>): Promise
   }
 }
 
-/** Runs a checked trace request against the server's node; a TracerError is the client's 400. */
+/**
+ * Runs a checked trace request against the server's node; an error Veritrace raised is answered by
+ * its kind, one of no kind as the client's 400.
+ */
 export async function answerTrace(
   store: Store,
   rpcUrl: string | undefined,
   request: TraceRequest,
-): Promise<Record<string, unknown>> {
+): Promise<z.input<typeof Trace>> {
   if (rpcUrl === undefined)
     throw new HttpError(
       503,
@@ -255,16 +163,24 @@ export async function answerTrace(
   } catch (error) {
     if (error instanceof RpcUnavailableError)
       throw new HttpError(502, "rpc_unavailable", `the node does not answer: ${error.message}`);
-    if (error instanceof TracerError) throw badRequest(error.message);
+    if (error instanceof VeritraceError) throw httpErrorOf(error, "invalid-input");
     throw error;
   }
 }
 
-/** `POST /trace`, registered in the server's ROUTES. */
-export const traceRoute: Route = {
-  path: "/trace",
-  methods: ["POST"],
-  public: false,
-  query: [],
-  handle: (ctx) => answerTrace(ctx.store, ctx.rpcUrl, parseTraceRequest(ctx.body)),
-};
+export const traceRoute = route({ path: "/trace", public: false }).post({
+  operationId: "runTrace",
+  summary: "Trace tainted funds on the server's chain (as veritrace trace --json)",
+  description:
+    "Reads the token's transfers from the server's JSON-RPC node (`veritrace serve --rpc`) " +
+    "into the store and runs the taint model. `summary` is exactly the object `veritrace " +
+    "trace --json` prints for the same input; `nodes`, `edges` and `paths` draw the flow. " +
+    "Traces run one at a time; a trace longer than the request timeout answers 503.",
+  tags: ["fund flows"],
+  body: TraceRequestSchema,
+  bodyDescription: "The trace's input, as the command's options.",
+  response: Trace,
+  responseDescription: "The trace.",
+  errors: [400, 413, 415, 502],
+  handle: (ctx) => answerTrace(ctx.store, ctx.rpcUrl, ctx.body),
+});

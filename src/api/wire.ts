@@ -1,0 +1,833 @@
+/**
+ * The API's wire format, written once: the zod schemas of every route's parameters, bodies and
+ * answers. The server validates requests with them (routes.ts), the handlers' types are derived
+ * from them, `GET /openapi.json` is generated from them (openapi.ts), and the dashboard imports
+ * their types (web/src/api.ts). Each named schema is a component of the OpenAPI document.
+ *
+ * This module imports zod alone, so that the dashboard's build can read it: the lists it repeats
+ * from the domains (taint models, rules, categories) are checked against theirs by
+ * test/api/wire.test.ts.
+ */
+import { z } from "zod";
+
+/** The named schemas: `components/schemas` of the OpenAPI document. */
+export const components = z.registry<{ id: string }>();
+
+/** Registers a schema as a component named `id` (its description where every schema's is). */
+function named<T extends z.ZodType>(id: string, schema: T, description?: string): T {
+  const described = description === undefined ? schema : schema.describe(description);
+  components.add(described, { id });
+  return described;
+}
+
+// ------------------------------------------------------------------------------ primitives
+
+/** A non-negative safe integer. */
+export const count = z.int().nonnegative();
+const described = <T extends z.ZodType>(schema: T, description: string): T =>
+  schema.describe(description);
+/** A uint256 id as a decimal string. */
+export const decimal = (description: string) =>
+  z.string().regex(/^\d+$/).describe(`${description} (a decimal string: ids are uint256)`);
+const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
+export const bytes32 = z.string().regex(BYTES32);
+/** A 32-byte hex string in a request, with the message a refusal gives. */
+const hex32 = (message: string) => z.string(message).regex(BYTES32, message);
+/** A 20-byte address, any case. */
+export const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+/** A 20-byte address, lowercase: as the fund-flow routes answer. */
+export const lowAddress = z.string().regex(/^0x[0-9a-f]{40}$/);
+/** An amount of base units, decimal. */
+export const amount = z.string().regex(/^\d+$/).describe("Base units, decimal.");
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a day, YYYY-MM-DD");
+const percent = z.int().min(0).max(100);
+
+/** A page of a listing, in a stable order. */
+const page = <T extends z.ZodType>(id: string, item: T) =>
+  named(
+    id,
+    z.object({
+      items: z.array(item),
+      nextCursor: z
+        .string()
+        .nullable()
+        .describe("Pass as `cursor` for the next page; null on the last page."),
+    }),
+    "A page of items, in a stable order.",
+  );
+
+// ---------------------------------------------------------------------- request parameters
+
+/** Limits of the listings. */
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 500;
+const LIMIT_MESSAGE = `must be an integer from 1 to ${MAX_LIMIT}`;
+
+/** The query parameters of the paginated listings (their values as the query string gives them). */
+export const pagination = {
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, LIMIT_MESSAGE)
+    .transform(Number)
+    .pipe(z.int().min(1, LIMIT_MESSAGE).max(MAX_LIMIT, LIMIT_MESSAGE))
+    .default(DEFAULT_LIMIT)
+    .describe("Items per page."),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, "not a cursor this server returned")
+    .optional()
+    .describe("The `nextCursor` of the previous page of the same listing."),
+};
+
+export const caseRef = z
+  .string()
+  .regex(/^(\d{1,78}|0x[0-9a-fA-F]{64})$/, "a case id or 0x and 64 hex digits")
+  .describe("A case id (decimal) or its case number commitment (0x and 64 hex digits).");
+export const institutionRef = z
+  .string()
+  .regex(/^(\d{1,15}|0x[0-9a-fA-F]{40})$/, "a participant id or a 20-byte address")
+  .describe("A participant id, or one of its signing keys (current or past).");
+export const commitmentParam = hex32("0x and 64 hex digits").describe("A subject commitment.");
+export const decimalParam = (what: string) =>
+  z
+    .string()
+    .regex(/^\d{1,78}$/, `${what} (decimal)`)
+    .describe(`${what[0]?.toUpperCase()}${what.slice(1)} (decimal).`);
+
+// --------------------------------------------------------------------------------- service
+
+export const Health = named(
+  "Health",
+  z.object({
+    status: z.literal("ok"),
+    engine: z.enum(["pglite", "postgres"]),
+    indexedTo: z
+      .object({ blockNumber: count, blockHash: bytes32 })
+      .nullable()
+      .describe("The checkpoint: every event up to this block is stored."),
+    events: count,
+    follower: z
+      .object({
+        target: count
+          .nullable()
+          .describe("The block its last sync aimed at: the node's head less the confirmations."),
+        indexedTo: count
+          .nullable()
+          .describe("The block the store is complete up to, as the follower last wrote it."),
+        syncedAt: z.iso.datetime().nullable().describe("When its last sync ended."),
+      })
+      .nullable()
+      .describe(
+        "The follower indexing into the store in this process (serve --follow); null without.",
+      ),
+  }),
+);
+
+// ----------------------------------------------------------------------------------- cases
+
+export const CaseStatus = named("CaseStatus", z.enum(["pending", "approved", "closed"]));
+
+export const CaseSummary = named(
+  "CaseSummary",
+  z.object({
+    caseId: decimal("The case id"),
+    caseNumberCommitment: bytes32,
+    status: CaseStatus,
+    opener: described(count, "The participant that opened the case."),
+    approver: count.nullable().describe("The approving participant."),
+    expiresAt: described(count, "Unix seconds, after any extension."),
+    openedAt: described(count, "Unix seconds."),
+    openedBlock: count,
+    requests: count,
+    grants: count,
+    denials: count,
+    deliveries: count,
+  }),
+);
+
+/** The steps of a chain of custody, in words of the audit (ledger/custody.ts names them). */
+export const CUSTODY_STEPS = [
+  "opening",
+  "approval",
+  "extension-request",
+  "extension",
+  "request",
+  "withdrawal",
+  "grant",
+  "denial",
+  "delivery",
+  "acknowledgement",
+  "revocation",
+  "anchor",
+  "match-opening",
+  "match-response",
+  "match-completion",
+  "match-failure",
+  "freeze-request",
+  "freeze-execution",
+  "freeze-rejection",
+  "freeze-acknowledgement",
+  "closure",
+] as const;
+
+export const CustodyEntry = named(
+  "CustodyEntry",
+  z.object({
+    blockNumber: count,
+    txIndex: count,
+    logIndex: count,
+    time: described(count, "Block time, unix seconds."),
+    txHash: bytes32,
+    step: z.enum(CUSTODY_STEPS),
+    action: z
+      .string()
+      .describe("The step in words.")
+      .meta({ examples: ["match session 2 completed: 7 matches"] }),
+    event: z.string(),
+    institution: count.nullable().describe("The acting institution."),
+    institutionKind: z.string().nullable(),
+    signer: address.nullable().describe("The key that sent or signed."),
+    requestId: decimal("The request id").nullable(),
+    details: z.record(z.string(), z.unknown()),
+  }),
+);
+
+export const CaseReport = named(
+  "CaseReport",
+  z.object({
+    caseId: decimal("The case id"),
+    caseNumberCommitment: bytes32,
+    legalBasisCommitment: bytes32,
+    status: CaseStatus,
+    expiresAt: count,
+    scope: z.array(z.string()),
+    opener: count,
+    approver: count.nullable(),
+    counts: z.record(z.string(), count).describe("Custody entries per step."),
+    custody: page("CustodyEntryPage", CustodyEntry),
+  }),
+);
+
+export const CaseSummaryPage = page("CaseSummaryPage", CaseSummary);
+
+export const SubjectReport = named(
+  "SubjectReport",
+  z.object({
+    subject: bytes32,
+    cases: z.array(
+      z.object({
+        caseId: decimal("The case id"),
+        requests: count,
+        providers: z.array(count),
+        requesters: z.array(count),
+        firstBlock: count,
+        lastBlock: count,
+        firstTime: count,
+        lastTime: count,
+      }),
+    ),
+  }),
+);
+
+// ---------------------------------------------------------------------------- institutions
+
+export const Institution = named(
+  "Institution",
+  z.object({
+    id: count,
+    kind: z.string().meta({ examples: ["POLICE", "BANK"] }),
+    status: z.enum(["active", "suspended", "revoked"]),
+    admittedAt: described(count, "Unix seconds."),
+    keys: z.array(
+      z.object({
+        address,
+        addedBlock: count,
+        removedBlock: count.nullable(),
+        codeHash: bytes32
+          .nullable()
+          .describe(
+            "The code hash the registry pinned (zero: no code); null for a first key, whose admission event does not carry it.",
+          ),
+        repinnedBlock: count.nullable(),
+      }),
+    ),
+  }),
+);
+
+export const InstitutionPage = page("InstitutionPage", Institution);
+
+export const InstitutionCaseActivity = named(
+  "InstitutionCaseActivity",
+  z.object({
+    caseId: decimal("The case id"),
+    role: z.enum(["requester", "provider", "case party"]),
+    requests: count,
+    granted: count,
+    denied: count,
+    revoked: count,
+    deliveries: count,
+    records: decimal("Records delivered"),
+    firstBlock: count,
+    lastBlock: count,
+  }),
+);
+
+export const InstitutionReport = named(
+  "InstitutionReport",
+  z.object({
+    institution: Institution,
+    cases: page("InstitutionCaseActivityPage", InstitutionCaseActivity),
+  }),
+);
+
+/** Cases listed per cell of the activity at most (the count is always whole). */
+export const MAX_CELL_CASES = 100;
+
+export const ActivityCell = named(
+  "ActivityCell",
+  z.object({
+    institution: count,
+    role: z.enum(["requester", "provider"]),
+    day: day.describe("UTC day, YYYY-MM-DD."),
+    events: count,
+    cases: z
+      .array(z.string().regex(/^\d+$/))
+      .describe(`Case ids (decimal strings), ascending, at most ${MAX_CELL_CASES}.`),
+  }),
+);
+
+export const Activity = named(
+  "Activity",
+  z.object({
+    days: z.array(day).describe("Every day with activity, ascending."),
+    institutions: z.array(z.object({ id: count, kind: z.string(), status: z.string() })),
+    cells: z.array(ActivityCell),
+  }),
+);
+
+export const activityQuery = {
+  from: day.optional().describe("First day (UTC), inclusive."),
+  to: day.optional().describe("Last day (UTC), inclusive."),
+};
+
+// ---------------------------------------------------------------------------- verification
+
+export const SignatureCheck = named(
+  "SignatureCheck",
+  z.object({
+    institution: count,
+    signer: address,
+    recovered: address.nullable(),
+    signerIsKeyOfInstitution: z.boolean(),
+    valid: z.boolean(),
+  }),
+);
+
+export const DeliveryVerification = named(
+  "DeliveryVerification",
+  z.object({
+    deliveryId: decimal("The delivery id"),
+    requestId: decimal("The request id"),
+    caseId: decimal("The case id"),
+    blockNumber: count,
+    txHash: bytes32,
+    delivery: z.object({
+      requestId: decimal("The request id"),
+      sequence: count,
+      payloadHash: bytes32,
+      recordCount: decimal("Records"),
+      deadline: decimal("Unix seconds"),
+    }),
+    provider: SignatureCheck,
+    requester: SignatureCheck,
+    valid: z.boolean().describe("Both signatures verify."),
+  }),
+);
+
+const hash32 = hex32("0x and 64 hex digits are required");
+const proofIndex = z
+  .int("a non-negative integer is required")
+  .nonnegative("a non-negative integer is required");
+
+/** The entry's inclusion proof in the query of `GET /anchors/{id}/entries/verify`. */
+export const entryProofQuery = {
+  index: z
+    .string("a non-negative integer is required")
+    .regex(/^\d{1,15}$/, "a non-negative integer is required")
+    .transform(Number)
+    .pipe(count)
+    .describe("The entry's index in its batch."),
+  entryHash: hash32.describe("keccak256 of the entry's canonical JSON."),
+  proof: z
+    .string()
+    .regex(
+      /^(0x[0-9a-fA-F]{64}(,0x[0-9a-fA-F]{64})*)?$/,
+      "a comma-separated list of 32-byte hex strings",
+    )
+    .transform((s) => (s === "" ? [] : s.split(",")))
+    .pipe(z.array(bytes32))
+    .optional()
+    .describe(
+      "The inclusion proof: 32-byte hex strings separated by commas (empty for a batch of one).",
+    ),
+};
+
+export const EntryProof = named(
+  "EntryProof",
+  z
+    .strictObject(
+      {
+        index: proofIndex,
+        entry: z.unknown().optional().describe("The entry itself (any JSON value)."),
+        entryHash: hash32.optional(),
+        proof: z
+          .array(
+            hex32("an array of 32-byte hex strings is required"),
+            "an array of 32-byte hex strings is required",
+          )
+          .optional(),
+      },
+      "a JSON object {index, entry | entryHash, proof} is required",
+    )
+    .refine((b) => (b.entry === undefined) !== (b.entryHash === undefined), {
+      message: "exactly one of entry and entryHash is required",
+    }),
+  "Exactly one of entry and entryHash.",
+);
+
+export const EntryVerification = named(
+  "EntryVerification",
+  z.object({
+    anchorId: decimal("The anchor id"),
+    caseId: decimal("The case id"),
+    participant: count,
+    root: bytes32,
+    entryCount: count,
+    index: count,
+    entryHash: bytes32,
+    included: z.boolean(),
+    blockNumber: count,
+    txHash: bytes32,
+  }),
+);
+
+// ------------------------------------------------------------------------------- anomalies
+
+/** The anomaly rules (ledger/anomalies/ has one module per rule). */
+export const ANOMALY_RULE_NAMES = [
+  "unacknowledged-delivery",
+  "request-burst",
+  "subject-across-cases",
+  "approver-as-provider",
+  "requests-before-expiry",
+  "revoked-after-delivery",
+  "anchor-gap",
+  "unfinished-match-session",
+] as const;
+
+export const AnomalyRule = named("AnomalyRule", z.enum(ANOMALY_RULE_NAMES));
+
+export const Evidence = named(
+  "Evidence",
+  z.object({
+    blockNumber: count,
+    logIndex: count,
+    txHash: bytes32,
+    blockTime: count,
+    event: z.string(),
+    caseId: decimal("The case id").optional(),
+    requestId: decimal("The request id").optional(),
+    deliveryId: decimal("The delivery id").optional(),
+    anchorId: decimal("The anchor id").optional(),
+    actor: count.optional(),
+    counterpart: count.optional(),
+  }),
+  "A stored event that shows the anomaly.",
+);
+
+export const Anomaly = named(
+  "Anomaly",
+  z.object({
+    rule: AnomalyRule,
+    severity: z.enum(["low", "medium", "high"]),
+    caseId: decimal("The case it concerns").optional(),
+    participants: z.array(count),
+    summary: z.string(),
+    details: z.record(z.string(), z.union([z.string(), z.number()])),
+    evidence: z.array(Evidence),
+    firstBlock: count,
+    lastBlock: count,
+  }),
+);
+
+export const AnomalyPage = page("AnomalyPage", Anomaly);
+
+export const anomalyQuery = {
+  ...pagination,
+  rule: z
+    .enum(ANOMALY_RULE_NAMES, `one of ${ANOMALY_RULE_NAMES.join(", ")}`)
+    .optional()
+    .describe("Only the anomalies of this rule."),
+};
+
+// ------------------------------------------------------------------------------ fund flows
+
+/** The most hops a trace over HTTP may follow. */
+export const MAX_TRACE_HOPS = 64;
+/** The most addresses and transfers a trace over HTTP may answer with. */
+export const MAX_TRACE_NODES = 10_000;
+export const MAX_TRACE_EDGES = 50_000;
+/** The most paths kept per holding or exit. */
+export const MAX_TRACE_PATHS = 20;
+
+/** The taint models (analytics/funds/taint.ts). */
+export const TAINT_MODEL_NAMES = ["poison", "haircut", "fifo"] as const;
+
+const TOKEN_MESSAGE = 'a token address (0x and 40 hex digits) or "native"';
+const tokenField = z.string(TOKEN_MESSAGE).regex(/^(native|0x[0-9a-fA-F]{40})$/, TOKEN_MESSAGE);
+const countUpTo = (max: number, message: string) =>
+  z.int(message).min(0, message).max(max, message);
+
+export const TraceRequest = named(
+  "TraceRequest",
+  z.strictObject(
+    {
+      token: tokenField.describe('A token address, or "native".'),
+      seed: z
+        .string("a transaction hash or ADDRESS@BLOCK is required")
+        .trim()
+        .regex(
+          /^(0x[0-9a-fA-F]{64}|0x[0-9a-fA-F]{40}@\d{1,15})$/,
+          "a transaction hash or ADDRESS@BLOCK is required",
+        )
+        .describe("A transaction hash, or ADDRESS@BLOCK."),
+      model: z.enum(TAINT_MODEL_NAMES, `one of ${TAINT_MODEL_NAMES.join(", ")} is required`),
+      hops: countUpTo(MAX_TRACE_HOPS, `an integer from 0 to ${MAX_TRACE_HOPS}`).optional(),
+      minAmount: z
+        .string("a decimal string of base units")
+        .regex(/^\d{1,78}$/, "a decimal string of base units")
+        .optional(),
+      window: z
+        .int("a number of seconds, at least 1")
+        .min(1, "a number of seconds, at least 1")
+        .max(2 ** 40, "a number of seconds, at least 1")
+        .optional()
+        .describe("Seconds after the seed."),
+      toBlock: countUpTo(Number.MAX_SAFE_INTEGER, "a block number").optional(),
+      paths: countUpTo(MAX_TRACE_PATHS, `an integer from 0 to ${MAX_TRACE_PATHS}`).optional(),
+    },
+    "a JSON object {token, seed, model, hops?, …} is required",
+  ),
+);
+
+/** The legend entries of a node's fill (docs/flow-pictures.md, "Color"). */
+export const GRAPH_CATEGORIES = [
+  "sanctioned",
+  "hack / ransomware",
+  "scam / phishing",
+  "darknet",
+  "mixer",
+  "bridge",
+  "exchange",
+  "other",
+] as const;
+
+export const FlowNode = named(
+  "FlowNode",
+  z.object({
+    address: lowAddress,
+    label: z.string().nullable().describe("The label's text, when the address has one."),
+    category: z.enum(GRAPH_CATEGORIES).nullable(),
+    seed: z.boolean(),
+    taintIn: amount.describe("Taint received by tainted transfers."),
+    taintOut: amount.describe("Taint sent on by tainted transfers."),
+    held: amount.nullable().describe("Taint still held at the end (a holding)."),
+    exit: z
+      .object({
+        kind: z.enum(["exchange", "bridge", "mixer", "burn", "fee"]),
+        amount,
+        label: z.string().nullable(),
+      })
+      .nullable(),
+    weight: amount.describe(
+      "The taint the node stands for: the most it received, passed, held or delivered.",
+    ),
+    hops: count.nullable().describe("The fewest hops from the seed, for holdings and exits."),
+  }),
+  "One address of the flow.",
+);
+
+export const FlowEdge = named(
+  "FlowEdge",
+  z.object({
+    txHash: z.string(),
+    blockNumber: count,
+    from: lowAddress,
+    to: lowAddress,
+    amount,
+    tainted: amount,
+    fate: z.enum(["seed", "carried", "exit", "beyond-hop-limit", "below-minimum"]),
+  }),
+);
+
+export const FlowPath = named(
+  "FlowPath",
+  z.object({
+    origin: lowAddress,
+    amount,
+    steps: z.array(
+      z.object({ txHash: z.string(), from: lowAddress, to: lowAddress, tainted: amount }),
+    ),
+  }),
+);
+
+export const Trace = named(
+  "Trace",
+  z.object({
+    summary: z.object({
+      model: z.string(),
+      token: z.string(),
+      seed: z.string(),
+      holdings: z.array(z.object({ address: lowAddress, amount })),
+      exits: z.array(z.object({ address: lowAddress, label: z.string(), amount })),
+      total: amount,
+    }),
+    chainId: count,
+    fromBlock: count,
+    toBlock: count,
+    decimals: count.nullable(),
+    seedAmount: amount,
+    beyondHopLimit: amount,
+    belowMinimum: amount,
+    complete: z.boolean(),
+    note: z.string().nullable(),
+    warnings: z.array(
+      z.object({ code: z.string(), message: z.string(), address: lowAddress.nullable() }),
+    ),
+    nodes: z.array(FlowNode),
+    edges: z.array(FlowEdge),
+    paths: z
+      .record(z.string(), z.array(FlowPath))
+      .describe("The paths that carried taint to each holding and exit, by address."),
+  }),
+  `At most ${MAX_TRACE_NODES} nodes and ${MAX_TRACE_EDGES} edges (400 beyond).`,
+);
+
+// ------------------------------------------------------------------------------------ risk
+
+/** The most addresses one screening request takes. */
+export const MAX_SCREEN_ADDRESSES = 1000;
+/** The most paths per scoring category over HTTP. */
+export const MAX_SCREEN_PATHS = 20;
+/** The most hops of a screening (analytics/risk/config.ts), and its default. */
+export const MAX_SCREEN_HOPS = 10;
+export const DEFAULT_SCREEN_HOPS = 3;
+
+/** The categories a score counts (analytics/risk/config.ts, EXPOSURE_CATEGORIES). */
+export const EXPOSURE_CATEGORY_NAMES = [
+  "sanctioned",
+  "ransomware",
+  "hack",
+  "phishing",
+  "scam",
+  "darknet",
+  "mixer",
+  "bridge",
+  "exchange",
+] as const;
+export const VERDICT_NAMES = ["low", "medium", "high", "severe"] as const;
+
+const exposureCategory = z.enum(EXPOSURE_CATEGORY_NAMES);
+const blockOrTime = (name: string) =>
+  countUpTo(Number.MAX_SAFE_INTEGER, "a non-negative integer").optional().describe(name);
+
+export const RiskScreenRequest = named(
+  "RiskScreenRequest",
+  z.strictObject(
+    {
+      addresses: z
+        .array(z.string().max(128), "a non-empty list of strings is required")
+        .min(1, "a non-empty list of strings is required")
+        .max(MAX_SCREEN_ADDRESSES, `at most ${MAX_SCREEN_ADDRESSES} per request`)
+        .describe("Each answered on its line (1-based)."),
+      token: tokenField.optional().describe('A token address, or "native" (default).'),
+      hops: z
+        .int(`an integer from 1 to ${MAX_SCREEN_HOPS}`)
+        .min(1, `an integer from 1 to ${MAX_SCREEN_HOPS}`)
+        .max(MAX_SCREEN_HOPS, `an integer from 1 to ${MAX_SCREEN_HOPS}`)
+        .default(DEFAULT_SCREEN_HOPS),
+      paths: countUpTo(MAX_SCREEN_PATHS, `an integer from 0 to ${MAX_SCREEN_PATHS}`).default(3),
+      fromBlock: blockOrTime("First block."),
+      toBlock: blockOrTime("Last block."),
+      since: blockOrTime("Block time, unix seconds."),
+      until: blockOrTime("Block time, unix seconds."),
+      config: z
+        .strictObject({
+          weights: z.record(z.string(), percent).optional(),
+          hops: z.array(percent).optional(),
+          saturation: z.int().min(1).max(10_000).optional(),
+          thresholds: z
+            .strictObject({
+              medium: percent.optional(),
+              high: percent.optional(),
+              severe: percent.optional(),
+            })
+            .optional(),
+        })
+        .optional()
+        .describe("Score parameters (docs/risk.md): weights, hops, saturation, thresholds."),
+    },
+    "a JSON object {addresses, token?, hops?, …} is required",
+  ),
+);
+
+export const RiskLineError = named(
+  "RiskLineError",
+  z.object({
+    line: z.int().min(1),
+    input: z.string(),
+    error: z.string().describe("Why the line was not screened."),
+  }),
+);
+
+export const RiskReport = named(
+  "RiskReport",
+  z.object({
+    line: z.int().min(1),
+    input: z.string(),
+    token: z.string(),
+    address: lowAddress,
+    hops: count,
+    received: amount,
+    score: percent,
+    verdict: z.enum(VERDICT_NAMES),
+    label: z.object({ category: exposureCategory, label: z.string() }).nullable(),
+    exposures: z.array(
+      z.object({
+        category: exposureCategory,
+        direct: amount,
+        indirect: amount,
+        byHop: z.array(amount),
+        share: z.string().describe("Of what the address received, e.g. 12.50%."),
+        points: z.number(),
+      }),
+    ),
+    paths: z.array(
+      z.object({
+        category: exposureCategory,
+        amount,
+        source: lowAddress,
+        sourceLabel: z.string(),
+        steps: z.array(
+          z.object({
+            txHash: z.string(),
+            blockNumber: count,
+            ordinal: count.describe("position in the block (log index)"),
+            from: lowAddress,
+            to: lowAddress,
+            amount,
+          }),
+        ),
+      }),
+    ),
+  }),
+);
+
+export const RiskScreen = named(
+  "RiskScreen",
+  z.object({
+    chainId: count,
+    hops: count,
+    toBlock: count,
+    addresses: count,
+    screened: count,
+    errors: count,
+    verdicts: z.object({ low: count, medium: count, high: count, severe: count }),
+    streams: z.array(
+      z.object({
+        token: z.string(),
+        fromBlock: count,
+        transfers: count,
+        complete: z.boolean(),
+        note: z.string().nullable(),
+      }),
+    ),
+    results: z.array(z.union([RiskReport, RiskLineError])),
+  }),
+);
+
+/** The answer of `GET /openapi.json`. */
+export const OpenApiDocument = named(
+  "OpenApiDocument",
+  z.looseObject({ openapi: z.literal("3.1.0") }),
+  "The OpenAPI 3.1 document.",
+);
+
+// ---------------------------------------------------------------------------------- errors
+
+/** The codes of the API's problems (`code` of a problem+json answer). */
+export const PROBLEM_CODES = [
+  "bad_request",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "method_not_allowed",
+  "payload_too_large",
+  "uri_too_long",
+  "unsupported_media_type",
+  "rate_limited",
+  "verification_failed",
+  "internal",
+  "rpc_unavailable",
+  "unavailable",
+  "timeout",
+  "access_log",
+  "no_rpc",
+] as const;
+
+/** An error answer: RFC 9457 problem details (`application/problem+json`). */
+export const Problem = named(
+  "Problem",
+  z.object({
+    type: z
+      .string()
+      .describe("A URI reference naming the problem: /problems/ and its code (docs/api.md)."),
+    title: z.string().describe("The problem's title, the same for every occurrence."),
+    status: z.int().min(400).max(599).describe("The HTTP status."),
+    detail: z.string().describe("One human sentence about this occurrence."),
+    code: z.enum(PROBLEM_CODES).describe("The problem's code, for programs."),
+  }),
+  "RFC 9457 problem details.",
+);
+
+// ------------------------------------------------------------------------ the types derived
+
+export type Health = z.output<typeof Health>;
+export type CaseStatus = z.output<typeof CaseStatus>;
+export type CaseSummary = z.output<typeof CaseSummary>;
+export type CustodyEntry = z.output<typeof CustodyEntry>;
+export type CaseReport = z.output<typeof CaseReport>;
+export type SubjectReport = z.output<typeof SubjectReport>;
+export type Institution = z.output<typeof Institution>;
+export type InstitutionCaseActivity = z.output<typeof InstitutionCaseActivity>;
+export type InstitutionReport = z.output<typeof InstitutionReport>;
+export type ActivityCell = z.output<typeof ActivityCell>;
+export type Activity = z.output<typeof Activity>;
+export type SignatureCheck = z.output<typeof SignatureCheck>;
+export type DeliveryVerification = z.output<typeof DeliveryVerification>;
+export type EntryVerification = z.output<typeof EntryVerification>;
+export type AnomalyRule = z.output<typeof AnomalyRule>;
+export type Evidence = z.output<typeof Evidence>;
+export type Anomaly = z.output<typeof Anomaly>;
+export type TraceRequest = z.input<typeof TraceRequest>;
+export type FlowNode = z.output<typeof FlowNode>;
+export type FlowEdge = z.output<typeof FlowEdge>;
+export type FlowPath = z.output<typeof FlowPath>;
+export type Trace = z.output<typeof Trace>;
+export type RiskScreenRequest = z.input<typeof RiskScreenRequest>;
+export type RiskReport = z.output<typeof RiskReport>;
+export type RiskLineError = z.output<typeof RiskLineError>;
+export type RiskScreen = z.output<typeof RiskScreen>;
+export type Problem = z.output<typeof Problem>;
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
