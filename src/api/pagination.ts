@@ -11,8 +11,6 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 500;
 /** Longest cursor accepted, in characters. */
 const MAX_CURSOR = 2048;
 
@@ -55,15 +53,6 @@ export function decodeCursor<P>(
   const position = read(decoded.p);
   if (position === null) throw new PaginationError("cursor: not a cursor this server returned");
   return position;
-}
-
-/** Parses ?limit= (1…500, default 50). */
-export function parseLimit(value: string | null): number {
-  if (value === null) return DEFAULT_LIMIT;
-  if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > MAX_LIMIT) {
-    throw new PaginationError(`limit: must be an integer from 1 to ${MAX_LIMIT}`);
-  }
-  return Number(value);
 }
 
 /**

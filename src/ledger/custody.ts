@@ -95,6 +95,12 @@ const STEPS = {
 /** The steps of a chain of custody: one per event of a case, and a delivery's acknowledgement. */
 export type CustodyStep = (typeof STEPS)[keyof typeof STEPS] | "acknowledgement";
 
+/** Every step a chain of custody can show. */
+export const CUSTODY_STEP_NAMES: readonly CustodyStep[] = [
+  ...Object.values(STEPS),
+  "acknowledgement",
+];
+
 /** The step of an event of a case; an event the table lacks is refused, never shown raw. */
 function stepOf(event: string): CustodyStep {
   const step = (STEPS as Readonly<Record<string, CustodyStep>>)[event];

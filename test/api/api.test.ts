@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import type { Signer } from "ethers";
+import { JsonRpcProvider, Wallet, type Signer } from "ethers";
 import { network } from "hardhat";
 import pg from "pg";
 import { onboard, runCases, type Cast } from "../../scripts/lib/activity.js";
@@ -1127,6 +1127,108 @@ describe("tracer API", function () {
         const a = await call(base, target);
         const detail = a.body["detail"] as string | undefined;
         expect(detail ?? "", target).to.not.match(/^no route/);
+      }
+    });
+  });
+
+  describe("wire format", function () {
+    let server: Server;
+    let base: string;
+    let seed: string;
+
+    before(async function () {
+      // A native transfer on the chain: a real trace to answer.
+      const provider = new JsonRpcProvider(world.url);
+      const signer = await provider.getSigner(9);
+      const sent = await signer.sendTransaction({
+        to: Wallet.createRandom().address,
+        value: 10n ** 15n,
+      });
+      const receipt = await sent.wait();
+      if (receipt === null) throw new Error("no receipt");
+      seed = receipt.hash;
+      provider.destroy();
+      server = createApiServer(memory, { tokens: [TOKEN], rpcUrl: world.url });
+      base = await listen(server);
+    });
+    after(async function () {
+      await stop(server);
+    });
+
+    it("answers every operation of every route with a body its published schema accepts", async function () {
+      const one = async <T>(sql: string): Promise<T> => {
+        const [row] = await memory.db.query<{ v: T }>(sql);
+        if (row === undefined) throw new Error(`no row: ${sql}`);
+        return row.v;
+      };
+      const subject = await one<string>(
+        "SELECT subject AS v FROM events WHERE event = 'AccessRequested' LIMIT 1",
+      );
+      const delivery = await one<string>(
+        "SELECT args->>'deliveryId' AS v FROM events WHERE event = 'DeliveryAttested' LIMIT 1",
+      );
+      const { anchorId, entry } = world.singleAnchor;
+      const { entryHashes } = buildLogBatch([entry]);
+      for (const target of [
+        "/health",
+        "/openapi.json",
+        "/cases?limit=2",
+        `/cases/${world.openCase}`,
+        "/institutions",
+        `/institutions/${world.policeAddress}`,
+        `/subjects/${subject}`,
+        `/deliveries/${delivery}/verification`,
+        `/anchors/${anchorId}/entries/verify?index=0&entryHash=${entryHashes[0]}&proof=`,
+        "/anomalies",
+        "/activity",
+      ]) {
+        await get(base, target);
+      }
+      const posts: [string, unknown][] = [
+        [`/anchors/${anchorId}/entries/verify`, { index: 0, entry }],
+        ["/trace", { token: "native", seed, model: "poison" }],
+        [
+          "/risk/screen",
+          {
+            addresses: [
+              await (
+                await memory.db.query<{ v: string }>(
+                  "SELECT signer AS v FROM events WHERE signer IS NOT NULL LIMIT 1",
+                )
+              )[0]?.v,
+              "not-an-address",
+            ],
+          },
+        ],
+      ];
+      for (const [target, body] of posts) {
+        const a = await call(base, target, { method: "POST", body: JSON.stringify(body) });
+        expect(a.status, `${target}: ${JSON.stringify(a.body)}`).to.equal(200);
+      }
+      // The trace followed the seed; the screening answered one line of each kind.
+      const trace = await call(base, "/trace", {
+        method: "POST",
+        body: JSON.stringify({ token: "native", seed, model: "poison" }),
+      });
+      expect((trace.body["edges"] as unknown[]).length).to.be.greaterThan(0);
+      const missing = ROUTES.flatMap((r) => r.methods.map((m) => `${m} ${r.path} 200`)).filter(
+        (k) => !conformance.checked.has(k),
+      );
+      expect(missing).to.deep.equal([]);
+    });
+
+    it("answers every refusal as a problem its schema accepts, with the status it names", async function () {
+      for (const [target, status, init] of [
+        ["/cases?limit=0", 400, {}],
+        ["/cases/99999", 404, {}],
+        ["/nowhere", 404, {}],
+        ["/cases", 401, { token: null }],
+        ["/cases", 405, { method: "POST", body: "{}" }],
+        ["/trace", 400, { method: "POST", body: JSON.stringify({ token: "native" }) }],
+        ["/trace", 415, { method: "POST", body: "{}", headers: { "content-type": "text/plain" } }],
+      ] as const) {
+        const a = await failing(base, target, status, init);
+        expect(a.body["type"]).to.equal(`/problems/${String(a.body["code"])}`);
       }
     });
   });
