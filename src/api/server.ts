@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { TracerError, VeritraceError } from "../shared/errors.js";
+import { InvalidInputError, VeritraceError } from "../shared/errors.js";
 import type { Store } from "../db/store.js";
 import type { FollowerStatus } from "../ledger/indexer.js";
 import type { AccessLogSink, AccessRecord } from "../ledger/access-log.js";
@@ -232,7 +232,7 @@ async function readJson(req: IncomingMessage, max: number, note: RequestNote): P
 
 /**
  * Creates the API server over an open store (not listening yet: call `listen`). Throws a
- * {@link TracerError} without tokens unless `insecureLocal` is set.
+ * {@link InvalidInputError} without tokens unless `insecureLocal` is set.
  */
 export function createApiServer(store: Store, options: ApiServerOptions): Server {
   const named = options.tokens
@@ -240,7 +240,7 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
     .filter((t) => t.token !== "");
   const tokens = named.map((t) => t.token);
   if (!tokens.every(isTokenText)) {
-    throw new TracerError(
+    throw new InvalidInputError(
       "an API token is not printable ASCII without spaces: no Authorization header could match it",
     );
   }
@@ -248,7 +248,7 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
   const accessLog = options.accessLog;
   const insecure = tokens.length === 0;
   if (insecure && options.insecureLocal !== true) {
-    throw new TracerError("no API tokens: give at least one, or serve insecurely on localhost");
+    throw new InvalidInputError("no API tokens: give at least one, or serve insecurely on localhost");
   }
   const tokenIndex = bearerTokenMatcher(tokens);
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
@@ -256,7 +256,7 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
   const timeoutMs = options.requestTimeoutMs ?? 30_000;
   const perMinute = options.rateLimit?.perMinute;
   if (perMinute !== undefined && !(perMinute >= 1)) {
-    throw new TracerError("the rate limit must be at least 1 request per minute");
+    throw new InvalidInputError("the rate limit must be at least 1 request per minute");
   }
   const limiter =
     perMinute === undefined ? null : new RateLimiter(perMinute, options.clock ?? Date.now);

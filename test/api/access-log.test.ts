@@ -280,10 +280,11 @@ describe("the API's access log", function () {
         const r = await get(base, "/cases", ALICE);
         expect(r.status).to.equal(503);
         expect(JSON.parse(r.text)).to.deep.equal({
-          error: {
-            code: "access_log",
-            message: "the access log can't be written: no answer is given without its log line",
-          },
+          type: "/problems/access_log",
+          title: "The access log can't be written",
+          status: 503,
+          detail: "the access log can't be written: no answer is given without its log line",
+          code: "access_log",
         });
         expect(String(errors.at(-1))).to.include("no space left on device");
       } finally {

@@ -1539,8 +1539,11 @@ describe("veritrace match on the ledger: two processes and the chain", function 
         );
         expect(answer.status, chunking).to.equal(413);
         expect(answer.body).to.deep.equal({
-          error: "too-large",
-          message: "the request holds 60 elements, more than the limit of 50",
+          type: "/problems/too-large",
+          title: "Payload Too Large",
+          status: 413,
+          detail: "the request holds 60 elements, more than the limit of 50",
+          code: "too-large",
         });
         expect(await failedBy(id), chunking).to.deep.equal({
           participantId: node.cast.telecom.id,
