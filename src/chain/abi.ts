@@ -46,6 +46,22 @@ function smallNumber(hex: string, at: number): number {
   return parseInt(w.slice(52), 16);
 }
 
+/**
+ * The low `chars` hex characters of the word at `at`; the rest of the word is padding, which must
+ * be zero (else the value is `dirty`).
+ */
+function padded(hex: string, at: number, chars: number, dirty: string): string {
+  const w = word(hex, at);
+  if (!ZERO_PREFIX.test(w.slice(0, WORD - chars))) throw new AbiLayoutError(dirty);
+  return w.slice(WORD - chars);
+}
+
+/** A value in one word of the head. */
+const inHead = (read: Read): Layout => ({ dynamic: false, headChars: WORD, read });
+
+/** A value in the tail, behind an offset (one word) in the head. */
+const inTail = (read: Read): Layout => ({ dynamic: true, headChars: WORD, read });
+
 function integer(bits: number, signed: boolean): Read {
   if (!signed && bits <= 48) {
     const digits = bits / 4;
@@ -103,69 +119,33 @@ function layoutOf(p: ParamType): Layout {
       const parts: Layout[] = new Array<Layout>(p.arrayLength).fill(child);
       return { ...sequence(parts), read: (hex, at) => readSequence(parts, hex, at) };
     }
-    return {
-      dynamic: true,
-      headChars: WORD,
-      read: (hex, at) => {
-        const length = smallNumber(hex, at);
-        // Each element takes at least one word: a longer length can only be garbage.
-        if (at + WORD + length * WORD > hex.length)
-          throw new AbiLayoutError(`array beyond the data at ${at / 2}`);
-        return readSequence(new Array<Layout>(length).fill(child), hex, at + WORD);
-      },
-    };
+    return inTail((hex, at) => {
+      const length = smallNumber(hex, at);
+      // Each element takes at least one word: a longer length can only be garbage.
+      if (at + WORD + length * WORD > hex.length)
+        throw new AbiLayoutError(`array beyond the data at ${at / 2}`);
+      return readSequence(new Array<Layout>(length).fill(child), hex, at + WORD);
+    });
   }
   const type = p.type;
   const int = /^(u?)int(\d*)$/.exec(type);
   if (int !== null) {
-    return {
-      dynamic: false,
-      headChars: WORD,
-      read: integer(Number(int[2] === "" ? 256 : int[2]), int[1] !== "u"),
-    };
+    return inHead(integer(Number(int[2] === "" ? 256 : int[2]), int[1] !== "u"));
   }
   const fixed = /^bytes(\d+)$/.exec(type);
   if (fixed !== null) {
     const chars = Number(fixed[1]) * 2;
-    return {
-      dynamic: false,
-      headChars: WORD,
-      read: (hex, at) => `0x${word(hex, at).slice(0, chars).toLowerCase()}`,
-    };
+    return inHead((hex, at) => `0x${word(hex, at).slice(0, chars).toLowerCase()}`);
   }
   switch (type) {
     case "address":
-      return {
-        dynamic: false,
-        headChars: WORD,
-        read: (hex, at) => {
-          const w = word(hex, at);
-          if (!ZERO_PREFIX.test(w.slice(0, 24))) throw new AbiLayoutError("dirty address");
-          return `0x${w.slice(24).toLowerCase()}`;
-        },
-      };
+      return inHead((hex, at) => `0x${padded(hex, at, 40, "dirty address").toLowerCase()}`);
     case "bool":
-      return {
-        dynamic: false,
-        headChars: WORD,
-        read: (hex, at) => {
-          const w = word(hex, at);
-          if (!ZERO_PREFIX.test(w.slice(0, 63))) throw new AbiLayoutError("dirty bool");
-          return w[63] === "1";
-        },
-      };
+      return inHead((hex, at) => padded(hex, at, 1, "dirty bool") === "1");
     case "bytes":
-      return {
-        dynamic: true,
-        headChars: WORD,
-        read: (hex, at) => `0x${tailBytes(hex, at).toLowerCase()}`,
-      };
+      return inTail((hex, at) => `0x${tailBytes(hex, at).toLowerCase()}`);
     case "string":
-      return {
-        dynamic: true,
-        headChars: WORD,
-        read: (hex, at) => toUtf8String(`0x${tailBytes(hex, at)}`),
-      };
+      return inTail((hex, at) => toUtf8String(`0x${tailBytes(hex, at)}`));
     default:
       throw new AbiLayoutError(`type ${type} has no fast layout`);
   }

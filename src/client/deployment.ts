@@ -60,15 +60,18 @@ export interface ConsortiumContracts {
   matching: MatchingLedger;
 }
 
-const CONTRACT_NAMES = [
-  "ParticipantRegistry",
-  "CaseRegistry",
-  "AccessLedger",
-  "AccessLogAnchor",
-  "LabelRegistry",
-  "FreezeRegistry",
-  "MatchingLedger",
-] as const;
+/** The consortium's contract factories (ABI, typed `connect`), by the names the record uses. */
+export const CONTRACT_FACTORIES = {
+  ParticipantRegistry: ParticipantRegistry__factory,
+  CaseRegistry: CaseRegistry__factory,
+  AccessLedger: AccessLedger__factory,
+  AccessLogAnchor: AccessLogAnchor__factory,
+  LabelRegistry: LabelRegistry__factory,
+  FreezeRegistry: FreezeRegistry__factory,
+  MatchingLedger: MatchingLedger__factory,
+} as const satisfies Record<keyof DeploymentRecord["contracts"], unknown>;
+
+const CONTRACT_NAMES = Object.keys(CONTRACT_FACTORIES) as (keyof typeof CONTRACT_FACTORIES)[];
 
 /** Validates an untrusted value as a deployment record, naming the first thing wrong. */
 export function parseDeployment(value: unknown, source = "deployment"): DeploymentRecord {

@@ -459,8 +459,17 @@ async function freezeOnChain(
   };
 }
 
+/** A party of a case (its opener or its approver): either may close it. */
+export abstract class CaseParty extends ParticipantClient {
+  /** Closes a case. */
+  async closeCase(caseId: bigint, reasonCode: number): Promise<ContractTransactionReceipt> {
+    const code = requireInteger("reasonCode", reasonCode, 0n, UINT16_MAX);
+    return transact(() => this.contracts.cases.connect(this.signer).closeCase(caseId, code));
+  }
+}
+
 /** A police investigator: opens cases, requests data and freezes, acknowledges deliveries. */
-export class Investigator extends ParticipantClient {
+export class Investigator extends CaseParty {
   /** Opens a case; returns its id and the case number commitment. */
   async openCase(input: OpenCaseInput): Promise<{ caseId: bigint; caseNumberCommitment: Bytes32 }> {
     const caseNumberCommitment = commitCaseNumber(input.caseNumber, input.caseKey);
@@ -485,12 +494,6 @@ export class Investigator extends ParticipantClient {
     return transact(() =>
       this.contracts.cases.connect(this.signer).requestExtension(caseId, expiry),
     );
-  }
-
-  /** Closes a case. */
-  async closeCase(caseId: bigint, reasonCode: number): Promise<ContractTransactionReceipt> {
-    const code = requireInteger("reasonCode", reasonCode, 0n, UINT16_MAX);
-    return transact(() => this.contracts.cases.connect(this.signer).closeCase(caseId, code));
   }
 
   /**
@@ -582,7 +585,7 @@ export class Investigator extends ParticipantClient {
 }
 
 /** A prosecutor: approves cases and their extensions, closes cases. */
-export class Supervisor extends ParticipantClient {
+export class Supervisor extends CaseParty {
   /** Approves a pending case. */
   async approveCase(caseId: bigint): Promise<ContractTransactionReceipt> {
     return transact(() => this.contracts.cases.connect(this.signer).approveCase(caseId));
@@ -601,12 +604,6 @@ export class Supervisor extends ParticipantClient {
     return transact(() =>
       this.contracts.cases.connect(this.signer).approveExtension(caseId, expiry),
     );
-  }
-
-  /** Closes a case. */
-  async closeCase(caseId: bigint, reasonCode: number): Promise<ContractTransactionReceipt> {
-    const code = requireInteger("reasonCode", reasonCode, 0n, UINT16_MAX);
-    return transact(() => this.contracts.cases.connect(this.signer).closeCase(caseId, code));
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Database, Sql } from "./db.js";
-import { identifier, insertRows, columns, type Values } from "./rows.js";
+import { identifier, insertRows, columns } from "./rows.js";
 
 /** A block header as the indexer keeps it. */
 export interface BlockHeader {
@@ -46,10 +46,6 @@ export interface ChainTables {
 const HEADER_COLUMNS = columns(`
   number bigint, hash text, parent_hash text, timestamp bigint
 `);
-
-function headerValues(b: BlockHeader): Values<typeof HEADER_COLUMNS> {
-  return [b.number, b.hash, b.parentHash, b.timestamp];
-}
 
 /** The last header of each block number, as storing them one after the other would leave them. */
 function lastOfEach(blocks: readonly BlockHeader[]): readonly BlockHeader[] {
@@ -141,7 +137,6 @@ export class HeaderChain {
         fixed: scope === undefined ? [] : [{ name: scope.column, value: scope.value }],
         columns: HEADER_COLUMNS,
         rows: lastOfEach(w.blocks),
-        values: headerValues,
         onConflict: {
           key: scope === undefined ? ["number"] : [scope.column, "number"],
           update: ["hash", "parent_hash", "timestamp"],

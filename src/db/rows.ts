@@ -9,6 +9,8 @@ export type SqlType = (typeof SQL_TYPES)[number];
 export interface Column {
   name: string;
   sqlType: SqlType;
+  /** The row property that holds its value, unless the insert says otherwise: `name` in camelCase. */
+  field: string;
 }
 
 /** The columns of a table a batch insert fills, as the code declares them with {@link columns}. */
@@ -29,14 +31,42 @@ type ValuesOf<S extends string> = S extends `${string},${infer Rest}`
  */
 export type Values<C extends Columns> = C extends Columns<infer S> ? ValuesOf<S> : never;
 
-/** What {@link insertRows} writes. Table and column names are the code's, never the data's. */
-export interface InsertRows<R, C extends Columns> {
+/** `S` without its leading spaces and line breaks. */
+type TrimStart<S extends string> = S extends ` ${infer R}`
+  ? TrimStart<R>
+  : S extends `\n${infer R}`
+    ? TrimStart<R>
+    : S;
+/** The column names of the list `S`. */
+type NamesOf<S extends string> = S extends `${infer Part},${infer Rest}`
+  ? NamesOf<Part> | NamesOf<Rest>
+  : TrimStart<S> extends `${infer Name} ${string}`
+    ? Name
+    : never;
+/** A snake_case name in camelCase, as {@link columns} turns it into a {@link Column.field}. */
+type CamelCase<N extends string> = N extends `${infer Head}_${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : N;
+
+/** A row that holds each column's value in the property of its {@link Column.field} name. */
+export type RowOf<C extends Columns> =
+  C extends Columns<infer S> ? { [F in CamelCase<NamesOf<S>>]: unknown } : never;
+
+/**
+ * What {@link insertRows} writes. Table and column names are the code's, never the data's.
+ * `values` gives a row's values in the order of the columns; without it, each column's value is
+ * the row's property named by its {@link Column.field}, so a row type that lacks one of those
+ * properties must give `values`.
+ */
+export type InsertRows<R, C extends Columns> = InsertSpec<R, C> &
+  (R extends RowOf<C> ? { values?: (row: R) => Values<C> } : { values: (row: R) => Values<C> });
+
+interface InsertSpec<R, C extends Columns> {
   table: string;
   /** Columns with one value for every row (a stream, a source): one parameter each. */
   fixed?: readonly { name: string; value: unknown }[];
   columns: C;
   rows: readonly R[];
-  values(row: R): Values<C>;
   /** Rows per statement (default {@link INSERT_BATCH}). */
   batch?: number;
   /**
@@ -60,7 +90,8 @@ export function identifier(name: string): string {
 /**
  * Declares the columns a batch insert fills, as a table's schema names them: "name type, name
  * type, …" with the types of {@link SqlType}. Checked here, once: the SQL of an insert is made of
- * these names and types and of nothing the rows hold.
+ * these names and types and of nothing the rows hold. A row holds a column's value in the property
+ * of its name in camelCase (block_number: blockNumber), unless the insert says otherwise.
  */
 export function columns<const S extends string>(spec: S): Columns<S> {
   const list = spec.split(",").map((part): Column => {
@@ -70,7 +101,11 @@ export function columns<const S extends string>(spec: S): Columns<S> {
       throw new Error(
         `not "name type" (types: ${SQL_TYPES.join(", ")}): ${JSON.stringify(part.trim())}`,
       );
-    return { name: identifier(name), sqlType: type };
+    return {
+      name: identifier(name),
+      sqlType: type,
+      field: name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()),
+    };
   });
   return { spec, list };
 }
@@ -121,7 +156,10 @@ export async function insertRows<R, C extends Columns>(
   tx: Sql,
   spec: InsertRows<R, C>,
 ): Promise<void> {
-  const { rows, values } = spec;
+  const { rows } = spec;
+  const values =
+    spec.values ??
+    ((row: R) => spec.columns.list.map((c) => (row as Record<string, unknown>)[c.field]));
   const batch = spec.batch ?? INSERT_BATCH;
   if (!Number.isSafeInteger(batch) || batch < 1)
     throw new Error(`batch must be a positive integer, got ${batch}`);

@@ -9,7 +9,7 @@ import {
   type HeaderWrite,
 } from "./header-chain.js";
 import { migrate } from "./migrations.js";
-import { insertRows, columns, type Values } from "./rows.js";
+import { insertRows, columns } from "./rows.js";
 
 export type { BlockHeader, Checkpoint } from "./header-chain.js";
 
@@ -118,7 +118,6 @@ export class Store {
         table: "events",
         columns: EVENT_COLUMNS,
         rows: w.events,
-        values: eventValues,
       }),
     );
   }
@@ -145,31 +144,6 @@ const EVENT_COLUMNS = columns(`
   delivery_id numeric, anchor_id numeric, dataset_id numeric, proposal_id numeric, actor bigint,
   counterpart bigint, signer text, subject text, args jsonb
 `);
-
-/** An event's values, in the order of {@link EVENT_COLUMNS}. */
-function eventValues(e: EventRow): Values<typeof EVENT_COLUMNS> {
-  return [
-    e.blockNumber,
-    e.logIndex,
-    e.txIndex,
-    e.txHash,
-    e.blockHash,
-    e.blockTime,
-    e.contract,
-    e.event,
-    e.caseId,
-    e.requestId,
-    e.deliveryId,
-    e.anchorId,
-    e.datasetId,
-    e.proposalId,
-    e.actor,
-    e.counterpart,
-    e.signer,
-    e.subject,
-    e.args,
-  ];
-}
 
 /** A consortium contract, by its name in the deployment record. */
 export type ContractName = keyof DeploymentRecord["contracts"];

@@ -62,8 +62,6 @@ const THRESHOLD_MINIMUM: Readonly<Record<keyof AnomalyThresholds, number>> = {
   matchGraceSeconds: 0,
 };
 
-/** What each rule is, for help texts and API listings. */
-
 /** Every rule, in the order their findings are listed: one module each under anomalies/. */
 export const ANOMALY_RULES: readonly Rule[] = [
   unacknowledgedDelivery,

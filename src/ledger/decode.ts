@@ -1,14 +1,5 @@
 import { Interface, type EventFragment, type ParamType, type Result } from "ethers";
-import type { DeploymentRecord } from "../client/deployment.js";
-import {
-  AccessLedger__factory,
-  AccessLogAnchor__factory,
-  CaseRegistry__factory,
-  ParticipantRegistry__factory,
-  LabelRegistry__factory,
-  FreezeRegistry__factory,
-  MatchingLedger__factory,
-} from "../../types/ethers-contracts/index.js";
+import { CONTRACT_FACTORIES, type DeploymentRecord } from "../client/deployment.js";
 import type { ContractName, EventRow } from "../db/store.js";
 import { compileEvent, type EventArgsDecoder } from "../chain/abi.js";
 import type { RawLog } from "../chain/rpc.js";
@@ -17,17 +8,10 @@ import type { RawLog } from "../chain/rpc.js";
 export type { ContractName, EventRow } from "../db/store.js";
 export type { RawLog } from "../chain/rpc.js";
 
-/** The consortium contracts, by the names the deployment record uses. */
-
-const INTERFACES: Record<ContractName, Interface> = {
-  ParticipantRegistry: new Interface(ParticipantRegistry__factory.abi),
-  CaseRegistry: new Interface(CaseRegistry__factory.abi),
-  AccessLedger: new Interface(AccessLedger__factory.abi),
-  AccessLogAnchor: new Interface(AccessLogAnchor__factory.abi),
-  LabelRegistry: new Interface(LabelRegistry__factory.abi),
-  FreezeRegistry: new Interface(FreezeRegistry__factory.abi),
-  MatchingLedger: new Interface(MatchingLedger__factory.abi),
-};
+/** The consortium contracts' interfaces, by the names the deployment record uses. */
+const INTERFACES = Object.fromEntries(
+  Object.entries(CONTRACT_FACTORIES).map(([name, factory]) => [name, new Interface(factory.abi)]),
+) as Record<ContractName, Interface>;
 
 /** Which argument is the acting participant and which the other party, per event. */
 const PARTIES: Record<string, { actor?: string; counterpart?: string }> = {

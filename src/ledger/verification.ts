@@ -7,6 +7,7 @@ import { InvalidInputError, NotFoundError } from "../shared/errors.js";
 import type { Sql } from "../db/db.js";
 import { type EventDbRow } from "./rows.js";
 import { institutions } from "./institutions.js";
+import { anchorOf } from "./access-log-anchors.js";
 
 export interface DeliveryVerification {
   deliveryId: string;
@@ -135,14 +136,15 @@ export interface EntryVerification {
   txHash: string;
 }
 
-/** Checks an entry's Merkle inclusion in an anchored batch (root read from the store). */
+/**
+ * Checks an entry's Merkle inclusion in an anchored batch (root read from the store). The entry
+ * file is checked first, then the anchor id (see {@link anchorOf}).
+ */
 export async function verifyEntry(
   db: Sql,
   anchorId: string,
   file: EntryProofFile,
 ): Promise<EntryVerification> {
-  if (!/^\d+$/.test(anchorId))
-    throw new InvalidInputError(`not an anchor id: ${JSON.stringify(anchorId)}`);
   if (!Number.isSafeInteger(file.index) || file.index < 0)
     throw new InvalidInputError("entry file: index must be a non-negative integer");
   if (!Array.isArray(file.proof) || !file.proof.every((p) => isHexString(p, 32))) {
@@ -157,28 +159,20 @@ export async function verifyEntry(
   } else {
     throw new InvalidInputError("entry file: needs an entry or a 32-byte entryHash");
   }
-  const rows = await db.query<EventDbRow>(
-    `SELECT block_number, log_index, tx_index, tx_hash, block_time, event, actor, counterpart, signer,
-            request_id::text AS request_id, case_id::text AS case_id, args
-       FROM events WHERE event = 'LogAnchored' AND anchor_id = $1::numeric`,
-    [anchorId],
-  );
-  const r = rows[0];
-  if (r === undefined) throw new NotFoundError(`unknown anchor ${anchorId}`);
-  const root = String(r.args["root"]);
-  const entryCount = Number(r.args["entryCount"]);
+  const anchor = await anchorOf(db, anchorId);
   const included =
-    file.index < entryCount && verifyLogEntry(root, BigInt(file.index), hash, file.proof);
+    file.index < anchor.entryCount &&
+    verifyLogEntry(anchor.root, BigInt(file.index), hash, file.proof);
   return {
     anchorId,
-    caseId: String(r.case_id),
-    participant: Number(r.actor),
-    root,
-    entryCount,
+    caseId: anchor.caseId,
+    participant: anchor.participant,
+    root: anchor.root,
+    entryCount: anchor.entryCount,
     index: file.index,
     entryHash: hash,
     included,
-    blockNumber: Number(r.block_number),
-    txHash: r.tx_hash,
+    blockNumber: anchor.blockNumber,
+    txHash: anchor.txHash,
   };
 }

@@ -1,4 +1,4 @@
-import type { ModelContext, TaintModel } from "./model.js";
+import { TaintAmounts, type ModelContext, type TaintModel } from "./model.js";
 import { addComponent, Components, ROOT, UNEXPLAINED } from "./paths.js";
 
 /** The path mark of a clean lot (tainted lots carry their path node, or UNEXPLAINED). */
@@ -52,11 +52,8 @@ class Lots {
  * first and the receiver appends the consumed pieces in the same order. Only addresses holding
  * taint keep a queue; the others are one clean lot (their balance).
  */
-export class FifoModel implements TaintModel {
-  private readonly taint: bigint[];
+export class FifoModel extends TaintAmounts implements TaintModel {
   private readonly queues: (Lots | undefined)[];
-  private readonly list: number[] = [];
-  private readonly listed: Uint8Array;
   /** The pieces of the last take, in order (none when the sender had no queue: all clean). */
   private readonly pieceAmounts: bigint[] = [];
   private readonly piecePaths: number[] = [];
@@ -72,13 +69,8 @@ export class FifoModel implements TaintModel {
   private edge = 0;
 
   constructor(private readonly ctx: ModelContext) {
-    this.taint = new Array<bigint>(ctx.size).fill(0n);
+    super(ctx.size);
     this.queues = new Array<Lots | undefined>(ctx.size);
-    this.listed = new Uint8Array(ctx.size);
-  }
-
-  holdsTaint(address: number): boolean {
-    return this.taint[address] !== 0n;
   }
 
   addPreexisting(address: number, excess: bigint): void {
@@ -133,10 +125,7 @@ export class FifoModel implements TaintModel {
     if (q === undefined) {
       this.queues[address] = q = new Lots();
       if (balance > 0n) q.append(balance, CLEAN);
-      if (this.listed[address] === 0) {
-        this.listed[address] = 1;
-        this.list.push(address);
-      }
+      this.listCandidate(address);
     }
     this.startGive(edge);
     if (this.pieces === 0) {
@@ -184,10 +173,7 @@ export class FifoModel implements TaintModel {
     if (balance > 0n) q.append(balance, node);
     this.queues[address] = q;
     this.taint[address] = balance;
-    if (this.listed[address] === 0) {
-      this.listed[address] = 1;
-      this.list.push(address);
-    }
+    this.listCandidate(address);
   }
 
   holding(address: number): { amount: bigint; components?: Components } {
@@ -207,10 +193,6 @@ export class FifoModel implements TaintModel {
     components.other = other;
     for (const [node, a] of byNode) addComponent(components, node, a, this.ctx.k);
     return { amount, components };
-  }
-
-  candidates(): Iterable<number> {
-    return this.list;
   }
 
   private startGive(edge: number): void {

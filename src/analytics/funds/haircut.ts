@@ -1,4 +1,4 @@
-import type { ModelContext, TaintModel } from "./model.js";
+import { TaintAmounts, type ModelContext, type TaintModel } from "./model.js";
 import { addComponent, apportion, Components, ROOT, Taken } from "./paths.js";
 
 /**
@@ -6,24 +6,16 @@ import { addComponent, apportion, Components, ROOT, Taken } from "./paths.js";
  * floor(x·t/b) of taint, and t decreases by exactly that much. The carried taint is shared among
  * the sender's paths in proportion to their amounts (cumulative rounding, exact).
  */
-export class HaircutModel implements TaintModel {
-  private readonly taint: bigint[];
+export class HaircutModel extends TaintAmounts implements TaintModel {
   private readonly parts: (Components | undefined)[];
-  private readonly list: number[] = [];
-  private readonly listed: Uint8Array;
   private readonly taken = new Taken();
   /** The amount and the taint of the last take. */
   private lastAmount = 0n;
   private carried = 0n;
 
   constructor(private readonly ctx: ModelContext) {
-    this.taint = new Array<bigint>(ctx.size).fill(0n);
+    super(ctx.size);
     this.parts = new Array<Components | undefined>(ctx.size);
-    this.listed = new Uint8Array(ctx.size);
-  }
-
-  holdsTaint(address: number): boolean {
-    return this.taint[address] !== 0n;
   }
 
   addPreexisting(): void {}
@@ -77,10 +69,6 @@ export class HaircutModel implements TaintModel {
     return { amount: this.taint[address] ?? 0n, components: this.parts[address] };
   }
 
-  candidates(): Iterable<number> {
-    return this.list;
-  }
-
   private deliver(to: Components, edge: number, fresh: bigint): void {
     const { forest, k } = this.ctx;
     const taken = this.taken;
@@ -94,10 +82,7 @@ export class HaircutModel implements TaintModel {
     let c = this.parts[address];
     if (c === undefined) {
       this.parts[address] = c = new Components();
-      if (this.listed[address] === 0) {
-        this.listed[address] = 1;
-        this.list.push(address);
-      }
+      this.listCandidate(address);
     }
     return c;
   }

@@ -34,6 +34,37 @@ export interface TaintModel {
   candidates(): Iterable<number>;
 }
 
+/**
+ * What the models that count taint per address (FIFO, haircut) share: the taint each address
+ * holds, and the addresses that may hold some (each listed once, for {@link TaintModel.candidates}).
+ */
+export abstract class TaintAmounts {
+  protected readonly taint: bigint[];
+  private readonly list: number[] = [];
+  private readonly listed: Uint8Array;
+
+  constructor(size: number) {
+    this.taint = new Array<bigint>(size).fill(0n);
+    this.listed = new Uint8Array(size);
+  }
+
+  holdsTaint(address: number): boolean {
+    return this.taint[address] !== 0n;
+  }
+
+  candidates(): Iterable<number> {
+    return this.list;
+  }
+
+  /** Lists `address` among the candidates, unless it is listed already. */
+  protected listCandidate(address: number): void {
+    if (this.listed[address] === 0) {
+      this.listed[address] = 1;
+      this.list.push(address);
+    }
+  }
+}
+
 export interface ModelContext {
   forest: PathForest;
   /** Paths kept per account (`maxPaths`). */

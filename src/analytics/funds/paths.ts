@@ -99,9 +99,16 @@ export function addComponent(c: Components, node: number, amount: bigint, k: num
     amounts.pop();
     n--;
   }
-  nodes.push(node);
-  amounts.push(amount);
-  let i = n;
+  insertSorted(c, n, node, amount);
+}
+
+/**
+ * Puts (`node`, `amount`) in its place among the first `end` components of `c`, which are in
+ * order; those after its place move up one slot, into slot `end` at the last.
+ */
+function insertSorted(c: Components, end: number, node: number, amount: bigint): void {
+  const { nodes, amounts } = c;
+  let i = end;
   while (i > 0 && before(amount, node, amounts[i - 1] as bigint, nodes[i - 1] as number)) {
     nodes[i] = nodes[i - 1] as number;
     amounts[i] = amounts[i - 1] as bigint;
@@ -171,15 +178,7 @@ export function apportion(c: Components, part: bigint, total: bigint, out: Taken
   for (let i = 0; i < n; i++) {
     const a = amounts[i] as bigint;
     if (zeros && a === 0n) continue;
-    const node = nodes[i] as number;
-    let j = w;
-    while (j > 0 && before(a, node, amounts[j - 1] as bigint, nodes[j - 1] as number)) {
-      amounts[j] = amounts[j - 1] as bigint;
-      nodes[j] = nodes[j - 1] as number;
-      j--;
-    }
-    amounts[j] = a;
-    nodes[j] = node;
+    insertSorted(c, w, nodes[i] as number, a);
     w++;
   }
   nodes.length = w;

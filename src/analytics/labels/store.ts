@@ -9,7 +9,7 @@ import path from "node:path";
 import { inputName, isStdin, readInputText } from "../../shared/input.js";
 import { TracerError } from "../../shared/errors.js";
 import type { Database, Sql } from "../../db/db.js";
-import { insertRows, columns, type Values } from "../../db/rows.js";
+import { insertRows, columns } from "../../db/rows.js";
 import {
   RISK_CATEGORIES,
   compareRisk,
@@ -18,7 +18,7 @@ import {
   type RiskCategory,
 } from "./categories.js";
 import { storedAddress } from "./networks.js";
-import { parseTagPack, type NormalizedTag } from "./tagpack.js";
+import { parseTagPack } from "./tagpack.js";
 
 /** Where a label comes from: an imported TagPack, or the consortium's chain (to come). */
 export type LabelOrigin = "tagpack" | "chain";
@@ -133,7 +133,6 @@ export async function storeTagPacks(db: Database, parsed: ReadTagPacks): Promise
         fixed: [{ name: "source_id", value: row.id }],
         columns: TAG_COLUMNS,
         rows: p.tags,
-        values: tagValues,
       });
       results.push({
         file: p.file,
@@ -151,23 +150,6 @@ const TAG_COLUMNS = columns(`
   address text, currency text, network text, label text, category text, abuse text, actor text,
   confidence text, source text, is_evm boolean, extra jsonb
 `);
-
-/** A tag's values, in the order of {@link TAG_COLUMNS}. */
-function tagValues(t: NormalizedTag): Values<typeof TAG_COLUMNS> {
-  return [
-    t.address,
-    t.currency,
-    t.network,
-    t.label,
-    t.category,
-    t.abuse,
-    t.actor,
-    t.confidence,
-    t.source,
-    t.isEvm,
-    t.extra,
-  ];
-}
 
 interface LabelRow {
   address: string;

@@ -355,6 +355,23 @@ function reporter(values: Values, out: string, what: string): (text: string) => 
 }
 
 /**
+ * Where a command that writes a signed message (blind, respond) writes it: `--out`, the file of
+ * its signature ({@link signatureOutFor}) and how it prints its report ({@link reporter}).
+ */
+function signedOutput(
+  values: Values,
+  what: string,
+  onLedger: boolean,
+): { out: string; signatureOut: string | undefined; say: (text: string) => void } {
+  const out = required(values, "out");
+  return {
+    out,
+    signatureOut: signatureOutFor(values, out, what, onLedger),
+    say: reporter(values, out, what),
+  };
+}
+
+/**
  * The file a signature of the message written to `out` goes to (with the ledger; none without):
  * `--signature-out FILE`, else beside the message (`OUT.sig.json`). A message written to stdout
  * has nothing beside it, so --signature-out must name the file; never stdout itself.
@@ -587,9 +604,7 @@ const blind: Command = {
     const onLedger = usesLedger(values);
     const m = mode(values);
     const type = identifierType(values);
-    const out = required(values, "out");
-    const signatureOut = signatureOutFor(values, out, "request", onLedger);
-    const say = reporter(values, out, "request");
+    const { out, signatureOut, say } = signedOutput(values, "request", onLedger);
     const stateFile = stateOption(values);
     return withLedger(values, async (ledger) => {
       const request = ledger === null ? null : requestId(values);
@@ -732,9 +747,7 @@ const respond: Command = {
     oneStdin(values, ["request", "request-signature", "input"]);
     const onLedger = usesLedger(values);
     const type = identifierType(values);
-    const out = required(values, "out");
-    const signatureOut = signatureOutFor(values, out, "response", onLedger);
-    const say = reporter(values, out, "response");
+    const { out, signatureOut, say } = signedOutput(values, "response", onLedger);
     const max = maxElements(values);
     const only = str(values, "session") === undefined ? undefined : sessionId(values);
     const answered = modes(values);

@@ -1,5 +1,4 @@
 /** The anomaly rule anchor-gap: docs/anomalies.md explains it. */
-import type { Sql } from "../../db/db.js";
 import * as c from "./common.js";
 
 /**
@@ -8,17 +7,18 @@ import * as c from "./common.js";
  * entries never anchored (a gap), a smaller one anchors entries twice (an overlap: two roots for
  * the same entries). Anchors without firstSequence (the contract before it had one) are skipped.
  */
-async function anchorGap(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[]> {
-  const rows = await db.query<{
-    participant: string | number;
-    anchor_id: string;
-    previous_anchor_id: string;
-    first_sequence: string;
-    entry_count: string;
-    expected: string;
-    evidence: unknown;
-  }>(
-    `WITH anchors AS (
+export const rule = c.defineRule<{
+  participant: string | number;
+  anchor_id: string;
+  previous_anchor_id: string;
+  first_sequence: string;
+  entry_count: string;
+  expected: string;
+}>({
+  rule: "anchor-gap",
+  title: "a gap or an overlap in a participant's anchored access-log sequence",
+  thresholds: ["anchorMaxGap"],
+  sql: `WITH anchors AS (
        SELECT actor, anchor_id, block_number, log_index,
               (args->>'firstSequence')::numeric AS first_sequence,
               (args->>'entryCount')::numeric AS entry_count,
@@ -39,9 +39,8 @@ async function anchorGap(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[]> 
                  OR (e.block_number = a.block_number AND e.log_index = a.log_index)) AS evidence
        FROM anchors a
       WHERE a.expected IS NOT NULL AND abs(a.first_sequence - a.expected) > $1::numeric`,
-    [t.anchorMaxGap],
-  );
-  return rows.map((r) => {
+  params: (t) => [t.anchorMaxGap],
+  finding: (r) => {
     const participant = Number(r.participant);
     const first = BigInt(r.first_sequence);
     const expected = BigInt(r.expected);
@@ -49,8 +48,7 @@ async function anchorGap(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[]> 
     const lastRepeated = [expected, first + BigInt(r.entry_count)].reduce((a, b) =>
       a < b ? a : b,
     );
-    return c.anomaly({
-      rule: "anchor-gap",
+    return {
       severity: "high",
       participants: [participant],
       summary: gap
@@ -68,15 +66,6 @@ async function anchorGap(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[]> 
         expectedSequence: r.expected,
         entries: (gap ? first - expected : expected - first).toString(),
       },
-      evidence: c.evidenceOf(r.evidence),
-    });
-  });
-}
-
-export const rule: c.Rule = {
-  rule: "anchor-gap",
-  title: "a gap or an overlap in a participant's anchored access-log sequence",
-  thresholds: ["anchorMaxGap"],
-  usesClock: false,
-  detect: (db, t) => anchorGap(db, t),
-};
+    };
+  },
+});

@@ -1,5 +1,4 @@
 /** The anomaly rule approver-as-provider: docs/anomalies.md explains it. */
-import type { Sql } from "../../db/db.js";
 import * as c from "./common.js";
 
 /**
@@ -7,14 +6,15 @@ import * as c from "./common.js";
  * (prosecutor) and who holds the data (provider). Flagged: a participant that approved a case (or
  * an extension of it) and also grants, denies, revokes or delivers as a provider in that case.
  */
-async function approverAsProvider(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[]> {
-  const rows = await db.query<{
-    case_id: string;
-    participant: string | number;
-    actions: string | number;
-    evidence: unknown;
-  }>(
-    `WITH approvers AS (
+export const rule = c.defineRule<{
+  case_id: string;
+  participant: string | number;
+  actions: string | number;
+}>({
+  rule: "approver-as-provider",
+  title: "the case's approver also acts as a provider in the case",
+  thresholds: ["approverMinProviderActions"],
+  sql: `WITH approvers AS (
        SELECT DISTINCT case_id, actor FROM events
         WHERE event IN ('CaseApproved', 'CaseExtended') AND case_id IS NOT NULL AND actor IS NOT NULL
      ), acting AS (
@@ -31,19 +31,16 @@ async function approverAsProvider(db: Sql, t: c.AnomalyThresholds): Promise<c.An
                 AND (e.event IN ('CaseApproved', 'CaseExtended') OR e.event IN ${c.PROVIDER_ACTIONS})
             ) AS evidence
        FROM acting x`,
-    [t.approverMinProviderActions],
-  );
-  return rows.map((r) => {
+  params: (t) => [t.approverMinProviderActions],
+  finding: (r) => {
     const participant = Number(r.participant);
-    const evidence = c.evidenceOf(r.evidence);
-    const actions = evidence
+    const actions = r.evidence
       .filter((e) => e.event !== "CaseApproved" && e.event !== "CaseExtended")
       .map((e) => e.event);
     const tally = [...new Set(actions)].map(
       (name) => `${name} ×${actions.filter((a) => a === name).length}`,
     );
-    return c.anomaly({
-      rule: "approver-as-provider",
+    return {
       severity: "high",
       caseId: r.case_id,
       participants: [participant],
@@ -52,15 +49,6 @@ async function approverAsProvider(db: Sql, t: c.AnomalyThresholds): Promise<c.An
         ` provider (${tally.join(", ")}), so one institution both authorized the case and` +
         ` answered its requests as a data holder.`,
       details: { participant, providerActions: Number(r.actions) },
-      evidence,
-    });
-  });
-}
-
-export const rule: c.Rule = {
-  rule: "approver-as-provider",
-  title: "the case's approver also acts as a provider in the case",
-  thresholds: ["approverMinProviderActions"],
-  usesClock: false,
-  detect: (db, t) => approverAsProvider(db, t),
-};
+    };
+  },
+});

@@ -97,6 +97,38 @@ export const EVIDENCE = `json_agg(json_build_object(
 export const PROVIDER_ACTIONS = `('AccessGranted', 'AccessDenied', 'GrantRevoked', 'DeliveryAttested', 'MatchResponseRecorded')`;
 
 /**
+ * The requester of the request whose id the SQL expression `requestId` gives (an SQL expression):
+ * the actor of its AccessRequested, null when that event is not stored.
+ */
+export function requesterOf(requestId: string): string {
+  return `(SELECT r.actor FROM events r
+              WHERE r.event = 'AccessRequested' AND r.request_id = ${requestId} LIMIT 1)`;
+}
+
+/** The columns of a rule's row that concern one grant (the requester: see {@link requesterOf}). */
+export interface GrantRow {
+  request_id: string;
+  case_id: string;
+  provider: string | number;
+  requester: string | number | null;
+}
+
+/** A grant's parties: its provider, and its requester when the request is stored (else null). */
+export function grantParties(row: GrantRow): {
+  provider: number;
+  requester: number | null;
+  participants: number[];
+} {
+  const provider = Number(row.provider);
+  const requester = row.requester === null ? null : Number(row.requester);
+  return {
+    provider,
+    requester,
+    participants: requester === null ? [provider] : [provider, requester],
+  };
+}
+
+/**
  * An anomaly with its block span: the blocks of its evidence, or of the part of it `activity`
  * selects when the rest only gives the context (the event that set a case's expiry).
  */
@@ -201,4 +233,39 @@ export interface Rule {
   /** Whether it measures against the clock (the newest block's time, or `--now`). */
   usesClock: boolean;
   detect(db: Sql, t: AnomalyThresholds, now: number): Promise<Anomaly[]>;
+}
+
+/** What a rule says of one finding; the rule's id, the evidence and the block span are added. */
+export type Finding = Omit<Anomaly, "rule" | "evidence" | "firstBlock" | "lastBlock">;
+
+/** What is a rule's own: {@link Rule} but `detect`, which {@link defineRule} builds from the rest. */
+export interface RuleSpec<Row> extends Omit<Rule, "usesClock" | "detect"> {
+  /** Whether it measures against the clock; default false. */
+  usesClock?: boolean;
+  /** One row a finding: the columns `Row` names and `evidence`, built with {@link EVIDENCE}. */
+  sql: string;
+  /** The query's parameters ($1, $2, …). */
+  params(t: AnomalyThresholds, now: number): readonly unknown[];
+  /** The evidence that is the anomalous activity (see {@link anomaly}); default all of it. */
+  activity?: (e: Evidence) => boolean;
+  /** The finding one row shows, its evidence read. */
+  finding(row: Row & { evidence: Evidence[] }, t: AnomalyThresholds, now: number): Finding;
+}
+
+/** A rule from its own parts: it runs the query and turns each row into an anomaly. */
+export function defineRule<Row extends object>(spec: RuleSpec<Row>): Rule {
+  const { rule, title, thresholds, usesClock = false, sql, params, activity, finding } = spec;
+  return {
+    rule,
+    title,
+    thresholds,
+    usesClock,
+    async detect(db, t, now) {
+      const rows = await db.query<Row & { evidence: unknown }>(sql, params(t, now));
+      return rows.map((row) => {
+        const evidence = evidenceOf(row.evidence);
+        return anomaly({ rule, ...finding({ ...row, evidence }, t, now), evidence }, activity);
+      });
+    },
+  };
 }

@@ -1,5 +1,4 @@
 /** The anomaly rule request-burst: docs/anomalies.md explains it. */
-import type { Sql } from "../../db/db.js";
 import * as c from "./common.js";
 
 /**
@@ -7,16 +6,17 @@ import * as c from "./common.js";
  * ending at it (`RANGE … PRECEDING`: requests less than the window apart); windows above the limit
  * that overlap are merged into one episode, reported once with all its requests.
  */
-async function requestBurst(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[]> {
-  const rows = await db.query<{
-    requester: string | number;
-    peak: string | number;
-    requests: string | number;
-    cases: string | number;
-    case_id: string | null;
-    evidence: unknown;
-  }>(
-    `WITH counted AS (
+export const rule = c.defineRule<{
+  requester: string | number;
+  peak: string | number;
+  requests: string | number;
+  cases: string | number;
+  case_id: string | null;
+}>({
+  rule: "request-burst",
+  title: "one requester above the request limit in a sliding window",
+  thresholds: ["burstMaxRequests", "burstWindowSeconds"],
+  sql: `WITH counted AS (
        SELECT actor, block_time,
               count(*) OVER (PARTITION BY actor ORDER BY block_time
                              RANGE BETWEEN $2::bigint PRECEDING AND CURRENT ROW) AS n
@@ -47,18 +47,15 @@ async function requestBurst(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[
           WHERE e.event = 'AccessRequested' AND e.actor = ep.actor
             AND e.block_time BETWEEN ep.from_time AND ep.to_time
        ) x`,
-    [t.burstMaxRequests, t.burstWindowSeconds - 1],
-  );
-  return rows.map((r) => {
+  params: (t) => [t.burstMaxRequests, t.burstWindowSeconds - 1],
+  finding: (r, t) => {
     const requester = Number(r.requester);
     const peak = Number(r.peak);
     const requests = Number(r.requests);
-    const evidence = c.evidenceOf(r.evidence);
     const single = Number(r.cases) === 1;
-    const from = evidence[0]?.blockTime ?? 0;
-    const to = evidence[evidence.length - 1]?.blockTime ?? 0;
-    return c.anomaly({
-      rule: "request-burst",
+    const from = r.evidence[0]?.blockTime ?? 0;
+    const to = r.evidence[r.evidence.length - 1]?.blockTime ?? 0;
+    return {
       severity: peak > 2 * t.burstMaxRequests ? "high" : "medium",
       ...(single ? { caseId: r.case_id ?? "" } : {}),
       participants: [requester],
@@ -67,15 +64,6 @@ async function requestBurst(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[
         ` (more than ${t.burstMaxRequests}), ${requests} in all between ${c.isoTime(from)} and` +
         ` ${c.isoTime(to)}${single ? ` in case ${r.case_id}` : ` across ${r.cases} cases`}.`,
       details: { peak, requests, cases: Number(r.cases), windowSeconds: t.burstWindowSeconds },
-      evidence,
-    });
-  });
-}
-
-export const rule: c.Rule = {
-  rule: "request-burst",
-  title: "one requester above the request limit in a sliding window",
-  thresholds: ["burstMaxRequests", "burstWindowSeconds"],
-  usesClock: false,
-  detect: (db, t) => requestBurst(db, t),
-};
+    };
+  },
+});

@@ -1,19 +1,19 @@
 /** The anomaly rule requests-before-expiry: docs/anomalies.md explains it. */
-import type { Sql } from "../../db/db.js";
 import * as c from "./common.js";
 
 /**
  * requests-before-expiry. The case's expiry is the one set by its latest CaseOpened, CaseApproved
  * or CaseExtended event; flagged: at least M requests in [expiresAt − W, expiresAt).
  */
-async function requestsBeforeExpiry(db: Sql, t: c.AnomalyThresholds): Promise<c.Anomaly[]> {
-  const rows = await db.query<{
-    case_id: string;
-    expires_at: string | number;
-    requests: string | number;
-    evidence: unknown;
-  }>(
-    `WITH expiry AS (
+export const rule = c.defineRule<{
+  case_id: string;
+  expires_at: string | number;
+  requests: string | number;
+}>({
+  rule: "requests-before-expiry",
+  title: "requests clustered right before a case's expiry",
+  thresholds: ["expiryMinRequests", "expiryWindowSeconds"],
+  sql: `WITH expiry AS (
        SELECT DISTINCT ON (case_id) case_id, block_number, log_index,
               COALESCE(args->>'newExpiry', args->>'expiresAt')::bigint AS expires_at
          FROM events
@@ -34,36 +34,23 @@ async function requestsBeforeExpiry(db: Sql, t: c.AnomalyThresholds): Promise<c.
                      AND e.block_time >= rush.expires_at - $2::bigint
                      AND e.block_time < rush.expires_at)) AS evidence
        FROM rush`,
-    [t.expiryMinRequests, t.expiryWindowSeconds],
-  );
-  return rows.map((r) => {
-    const evidence = c.evidenceOf(r.evidence);
+  params: (t) => [t.expiryMinRequests, t.expiryWindowSeconds],
+  // The event that set the expiry only gives the context.
+  activity: (e) => e.event === "AccessRequested",
+  finding: (r, t) => {
     const expiresAt = Number(r.expires_at);
     const requesters = c.distinctNumbers(
-      evidence.filter((e) => e.event === "AccessRequested").map((e) => e.actor),
+      r.evidence.filter((e) => e.event === "AccessRequested").map((e) => e.actor),
     );
-    return c.anomaly(
-      {
-        rule: "requests-before-expiry",
-        severity: "low",
-        caseId: r.case_id,
-        participants: requesters,
-        summary:
-          `${c.plural(requesters.length, "Participant")} ${requesters.join(", ")} made` +
-          ` ${r.requests} requests in case ${r.case_id} in the ${c.duration(t.expiryWindowSeconds)}` +
-          ` before its expiry at ${c.isoTime(expiresAt)} (at least ${t.expiryMinRequests}).`,
-        details: { expiresAt, requests: Number(r.requests), windowSeconds: t.expiryWindowSeconds },
-        evidence,
-      },
-      (e) => e.event === "AccessRequested",
-    );
-  });
-}
-
-export const rule: c.Rule = {
-  rule: "requests-before-expiry",
-  title: "requests clustered right before a case's expiry",
-  thresholds: ["expiryMinRequests", "expiryWindowSeconds"],
-  usesClock: false,
-  detect: (db, t) => requestsBeforeExpiry(db, t),
-};
+    return {
+      severity: "low",
+      caseId: r.case_id,
+      participants: requesters,
+      summary:
+        `${c.plural(requesters.length, "Participant")} ${requesters.join(", ")} made` +
+        ` ${r.requests} requests in case ${r.case_id} in the ${c.duration(t.expiryWindowSeconds)}` +
+        ` before its expiry at ${c.isoTime(expiresAt)} (at least ${t.expiryMinRequests}).`,
+      details: { expiresAt, requests: Number(r.requests), windowSeconds: t.expiryWindowSeconds },
+    };
+  },
+});

@@ -1,5 +1,4 @@
 /** The anomaly rule unacknowledged-delivery: docs/anomalies.md explains it. */
-import type { Sql } from "../../db/db.js";
 import * as c from "./common.js";
 
 /**
@@ -10,23 +9,14 @@ import * as c from "./common.js";
  * live for those T seconds: its expiry at least T after the grant, not revoked and its case not
  * closed before then.
  */
-async function unacknowledgedDelivery(
-  db: Sql,
-  t: c.AnomalyThresholds,
-  now: number,
-): Promise<c.Anomaly[]> {
-  const rows = await db.query<{
-    request_id: string;
-    case_id: string;
-    provider: string | number;
-    requester: string | number | null;
-    granted_at: string | number;
-    evidence: unknown;
-  }>(
-    `SELECT g.request_id::text AS request_id, g.case_id::text AS case_id, g.actor AS provider,
+export const rule = c.defineRule<c.GrantRow & { granted_at: string | number }>({
+  rule: "unacknowledged-delivery",
+  title: "a live grant with no co-signed delivery after the threshold",
+  thresholds: ["unacknowledgedAfterSeconds"],
+  usesClock: true,
+  sql: `SELECT g.request_id::text AS request_id, g.case_id::text AS case_id, g.actor AS provider,
             g.block_time AS granted_at,
-            (SELECT r.actor FROM events r
-              WHERE r.event = 'AccessRequested' AND r.request_id = g.request_id LIMIT 1) AS requester,
+            ${c.requesterOf("g.request_id")} AS requester,
             (SELECT ${c.EVIDENCE} FROM events e
               WHERE e.request_id = g.request_id AND e.block_time <= $2::bigint
                 AND e.event IN ('AccessRequested', 'AccessGranted', 'GrantRevoked')) AS evidence
@@ -43,17 +33,14 @@ async function unacknowledgedDelivery(
         AND NOT EXISTS (SELECT 1 FROM events c
               WHERE c.event = 'CaseClosed' AND c.case_id = g.case_id
                 AND c.block_time < g.block_time + $1::bigint)`,
-    [t.unacknowledgedAfterSeconds, now],
-  );
-  return rows.map((r) => {
-    const provider = Number(r.provider);
-    const requester = r.requester === null ? null : Number(r.requester);
+  params: (t, now) => [t.unacknowledgedAfterSeconds, now],
+  finding: (r, t, now) => {
+    const { provider, requester, participants } = c.grantParties(r);
     const grantedAt = Number(r.granted_at);
-    return c.anomaly({
-      rule: "unacknowledged-delivery",
+    return {
       severity: "medium",
       caseId: r.case_id,
-      participants: requester === null ? [provider] : [provider, requester],
+      participants,
       summary:
         `Participant ${provider} granted request ${r.request_id}` +
         (requester === null ? "" : ` of participant ${requester}`) +
@@ -64,15 +51,6 @@ async function unacknowledgedDelivery(
         grantedAt,
         secondsWithoutDelivery: now - grantedAt,
       },
-      evidence: c.evidenceOf(r.evidence),
-    });
-  });
-}
-
-export const rule: c.Rule = {
-  rule: "unacknowledged-delivery",
-  title: "a live grant with no co-signed delivery after the threshold",
-  thresholds: ["unacknowledgedAfterSeconds"],
-  usesClock: true,
-  detect: (db, t, now) => unacknowledgedDelivery(db, t, now),
-};
+    };
+  },
+});

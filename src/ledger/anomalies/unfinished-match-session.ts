@@ -1,5 +1,4 @@
 /** The anomaly rule unfinished-match-session: docs/anomalies.md explains it. */
-import type { Sql } from "../../db/db.js";
 import * as c from "./common.js";
 
 /**
@@ -11,22 +10,20 @@ import * as c from "./common.js";
  * its grant ended. Responded sessions weigh more: the provider's data changed hands, and what the
  * requester learned from it is not on the ledger.
  */
-async function unfinishedMatchSession(
-  db: Sql,
-  t: c.AnomalyThresholds,
-  now: number,
-): Promise<c.Anomaly[]> {
-  const rows = await db.query<{
-    session_id: string;
-    request_id: string;
-    case_id: string;
-    requester: string | number;
-    provider: string | number;
-    responded: boolean;
-    ended_at: string | number;
-    evidence: unknown;
-  }>(
-    `WITH unfinished AS (
+export const rule = c.defineRule<{
+  session_id: string;
+  request_id: string;
+  case_id: string;
+  requester: string | number;
+  provider: string | number;
+  responded: boolean;
+  ended_at: string | number;
+}>({
+  rule: "unfinished-match-session",
+  title: "a matching session neither completed nor failed after its grant ended",
+  thresholds: ["matchGraceSeconds"],
+  usesClock: true,
+  sql: `WITH unfinished AS (
        SELECT o.args->>'sessionId' AS session_id, o.request_id, o.case_id, o.actor AS requester,
               o.counterpart AS provider,
               EXISTS (SELECT 1 FROM events x
@@ -58,44 +55,32 @@ async function unfinishedMatchSession(
                          AND e.args->>'sessionId' = u.session_id))) AS evidence
        FROM unfinished u
       WHERE u.ended_at + $1::bigint <= $2::bigint`,
-    [t.matchGraceSeconds, now],
-  );
-  return rows.map((r) => {
+  params: (t, now) => [t.matchGraceSeconds, now],
+  // The grant's events only give the context.
+  activity: (e) => e.event.startsWith("Match"),
+  finding: (r, _t, now) => {
     const requester = Number(r.requester);
     const provider = Number(r.provider);
     const endedAt = Number(r.ended_at);
     const status = r.responded ? "responded" : "open";
-    return c.anomaly(
-      {
-        rule: "unfinished-match-session",
-        severity: r.responded ? "medium" : "low",
-        caseId: r.case_id,
-        participants: [requester, provider],
-        summary:
-          `Matching session ${r.session_id} of participant ${requester} with participant` +
-          ` ${provider} (request ${r.request_id}, case ${r.case_id}) is still ${status}` +
-          ` ${c.duration(now - endedAt)} after its grant ended at ${c.isoTime(endedAt)}: ` +
-          (r.responded
-            ? "the provider's response was recorded, but neither a result nor a failure."
-            : "neither a response nor a failure was recorded."),
-        details: {
-          sessionId: r.session_id,
-          requestId: r.request_id,
-          status,
-          grantEndedAt: endedAt,
-          secondsUnfinished: now - endedAt,
-        },
-        evidence: c.evidenceOf(r.evidence),
+    return {
+      severity: r.responded ? "medium" : "low",
+      caseId: r.case_id,
+      participants: [requester, provider],
+      summary:
+        `Matching session ${r.session_id} of participant ${requester} with participant` +
+        ` ${provider} (request ${r.request_id}, case ${r.case_id}) is still ${status}` +
+        ` ${c.duration(now - endedAt)} after its grant ended at ${c.isoTime(endedAt)}: ` +
+        (r.responded
+          ? "the provider's response was recorded, but neither a result nor a failure."
+          : "neither a response nor a failure was recorded."),
+      details: {
+        sessionId: r.session_id,
+        requestId: r.request_id,
+        status,
+        grantEndedAt: endedAt,
+        secondsUnfinished: now - endedAt,
       },
-      (e) => e.event.startsWith("Match"),
-    );
-  });
-}
-
-export const rule: c.Rule = {
-  rule: "unfinished-match-session",
-  title: "a matching session neither completed nor failed after its grant ended",
-  thresholds: ["matchGraceSeconds"],
-  usesClock: true,
-  detect: (db, t, now) => unfinishedMatchSession(db, t, now),
-};
+    };
+  },
+});
