@@ -79,105 +79,91 @@ export type OpenApiDocument = {
   };
 };
 
-const TAGS = [
-  { name: "service", description: "State of the service itself." },
-  { name: "cases", description: "Cases and their chains of custody." },
-  { name: "institutions", description: "Participants and their activity." },
-  { name: "verification", description: "Off-chain re-checks of signatures and proofs." },
-  { name: "anomalies", description: "Patterns across transactions worth an auditor's look." },
-  { name: "fund flows", description: "Tracing tainted funds on the server's chain." },
-  { name: "risk", description: "Address exposure scores for deposits and payouts (docs/risk.md)." },
-] as const;
+/** The operations' tags, and what each groups. */
+const TAGS: Readonly<Record<string, string>> = {
+  service: "State of the service itself.",
+  cases: "Cases and their chains of custody.",
+  institutions: "Participants and their activity.",
+  verification: "Off-chain re-checks of signatures and proofs.",
+  anomalies: "Patterns across transactions worth an auditor's look.",
+  "fund flows": "Tracing tainted funds on the server's chain.",
+  risk: "Address exposure scores for deposits and payouts (docs/risk.md).",
+};
 
 const problemContent = {
   [PROBLEM_MEDIA_TYPE]: { schema: { $ref: "#/components/schemas/Problem" } },
 };
 
-/** The error answers, by status: every operation refers to them. */
-const ERROR_RESPONSES: Readonly<Record<string, { name: string; response: Response }>> = {
-  "400": {
-    name: "BadRequest",
-    response: { description: "A parameter or the body is malformed (`detail` names it)." },
-  },
-  "401": {
-    name: "Unauthorized",
-    response: {
-      description: "No valid bearer token.",
-      headers: {
-        "WWW-Authenticate": { description: 'Bearer realm="veritrace"', schema: { type: "string" } },
-      },
-    },
-  },
-  "403": {
-    name: "Forbidden",
-    response: {
-      description: "An unauthenticated (--insecure-local) server refuses non-local clients.",
-    },
-  },
-  "404": {
-    name: "NotFound",
-    response: { description: "No such route, case, institution, delivery or anchor." },
-  },
-  "405": {
-    name: "MethodNotAllowed",
-    response: {
-      description: "The route exists, not with this method.",
-      headers: {
-        Allow: { description: "The methods the route accepts.", schema: { type: "string" } },
-      },
-    },
-  },
-  "409": {
-    name: "Conflict",
-    response: {
-      description:
-        "The case number commitment names cases of different openers (commitments are unique per opener only): give the case id.",
-    },
-  },
-  "413": {
-    name: "PayloadTooLarge",
-    response: { description: "The body exceeds the server's limit." },
-  },
-  "414": {
-    name: "UriTooLong",
-    response: { description: "The request target exceeds the server's limit." },
-  },
-  "415": {
-    name: "UnsupportedMediaType",
-    response: { description: "The body is not application/json." },
-  },
-  "422": {
-    name: "VerificationFailed",
-    response: { description: "What was to be checked was checked, and does not hold." },
-  },
-  "429": {
-    name: "TooManyRequests",
-    response: {
-      description: "The token's (or client's) rate limit is spent.",
-      headers: {
-        "Retry-After": {
-          description: "Seconds until a request is allowed.",
-          schema: { type: "integer", minimum: 0 },
+/** A response header, a string unless said otherwise. */
+const header = (description: string, schema: Schema = { type: "string" }) => ({
+  description,
+  schema,
+});
+
+/** The error answers, by status (each a problem): every operation refers to them. */
+const ERROR_RESPONSES: Readonly<Record<string, { name: string; response: Response }>> =
+  Object.fromEntries(
+    (
+      [
+        ["400", "BadRequest", "A parameter or the body is malformed (`detail` names it)."],
+        [
+          "401",
+          "Unauthorized",
+          "No valid bearer token.",
+          { "WWW-Authenticate": header('Bearer realm="veritrace"') },
+        ],
+        [
+          "403",
+          "Forbidden",
+          "An unauthenticated (--insecure-local) server refuses non-local clients.",
+        ],
+        ["404", "NotFound", "No such route, case, institution, delivery or anchor."],
+        [
+          "405",
+          "MethodNotAllowed",
+          "The route exists, not with this method.",
+          { Allow: header("The methods the route accepts.") },
+        ],
+        [
+          "409",
+          "Conflict",
+          "The case number commitment names cases of different openers (commitments are unique per opener only): give the case id.",
+        ],
+        ["413", "PayloadTooLarge", "The body exceeds the server's limit."],
+        ["414", "UriTooLong", "The request target exceeds the server's limit."],
+        ["415", "UnsupportedMediaType", "The body is not application/json."],
+        ["422", "VerificationFailed", "What was to be checked was checked, and does not hold."],
+        [
+          "429",
+          "TooManyRequests",
+          "The token's (or client's) rate limit is spent.",
+          {
+            "Retry-After": header("Seconds until a request is allowed.", {
+              type: "integer",
+              minimum: 0,
+            }),
+          },
+        ],
+        ["500", "InternalError", "An unexpected failure (details in the server's log)."],
+        ["502", "BadGateway", "The server's JSON-RPC node does not answer (code rpc_unavailable)."],
+        [
+          "503",
+          "Unavailable",
+          "The answer took longer than the server's request timeout (code timeout), the access log could not be written and the answer is withheld (code access_log), the route needs a JSON-RPC node the server has not (code no_rpc), or the store does not answer (code unavailable).",
+        ],
+      ] as const
+    ).map(([status, name, description, headers]) => [
+      status,
+      {
+        name,
+        response: {
+          description,
+          ...(headers === undefined ? {} : { headers }),
+          content: problemContent,
         },
       },
-    },
-  },
-  "500": {
-    name: "InternalError",
-    response: { description: "An unexpected failure (details in the server's log)." },
-  },
-  "502": {
-    name: "BadGateway",
-    response: { description: "The server's JSON-RPC node does not answer (code rpc_unavailable)." },
-  },
-  "503": {
-    name: "Unavailable",
-    response: {
-      description:
-        "The answer took longer than the server's request timeout (code timeout), the access log could not be written and the answer is withheld (code access_log), the route needs a JSON-RPC node the server has not (code no_rpc), or the store does not answer (code unavailable).",
-    },
-  },
-};
+    ]),
+  );
 
 /** Statuses any route may answer. */
 const ALWAYS = ["403", "405", "414", "429", "500", "503"] as const;
@@ -312,7 +298,7 @@ export function buildOpenApi(routes: readonly Route[]): OpenApiDocument {
     },
     jsonSchemaDialect: "https://spec.openapis.org/oas/3.1/dialect/base",
     security: [{ bearerAuth: [] }],
-    tags: TAGS,
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     paths,
     components: {
       securitySchemes: {
@@ -323,10 +309,7 @@ export function buildOpenApi(routes: readonly Route[]): OpenApiDocument {
         },
       },
       responses: Object.fromEntries(
-        Object.values(ERROR_RESPONSES).map(({ name, response }) => [
-          name,
-          { ...response, content: problemContent },
-        ]),
+        Object.values(ERROR_RESPONSES).map(({ name, response }) => [name, response]),
       ),
       schemas: componentSchemas(routes),
     },

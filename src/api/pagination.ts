@@ -55,21 +55,28 @@ export function decodeCursor<P>(
   return position;
 }
 
+/** How a listing is ordered: an item's position, the order of positions, a cursor's position read back. */
+export interface Order<T, P extends Position> {
+  position(item: T): P;
+  compare(a: P, b: P): number;
+  /** The position a cursor holds, or null when it is not of this listing's shape. */
+  read(position: unknown): P | null;
+}
+
 /**
- * A page of a list already sorted by `compare` over positions: the first `limit` items after
- * position `after` (from the start without one).
+ * A page of a list already sorted by `order`: the first `limit` items after the position of
+ * `cursor` (from the start without one). Throws a {@link PaginationError} for a cursor that is not
+ * one of `listing`'s.
  */
 export function pageOf<T, P extends Position>(
   sorted: readonly T[],
-  options: {
-    listing: string;
-    position: (item: T) => P;
-    compare: (a: P, b: P) => number;
-    after: P | undefined;
-    limit: number;
-  },
+  listing: string,
+  order: Order<T, P>,
+  query: { limit: number; cursor?: string | undefined },
 ): Page<T> {
-  const { after, limit, position, compare } = options;
+  const { position, compare } = order;
+  const { limit, cursor } = query;
+  const after = cursor === undefined ? undefined : decodeCursor(cursor, listing, order.read);
   let start = 0;
   if (after !== undefined) {
     // Binary search for the first item strictly after the cursor's position.
@@ -88,7 +95,7 @@ export function pageOf<T, P extends Position>(
   const more = start + limit < sorted.length;
   return {
     items,
-    nextCursor: more && last !== undefined ? encodeCursor(options.listing, position(last)) : null,
+    nextCursor: more && last !== undefined ? encodeCursor(listing, position(last)) : null,
   };
 }
 

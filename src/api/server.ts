@@ -16,14 +16,13 @@ import { PaginationError } from "./pagination.js";
 import { ROUTES } from "./routes/index.js";
 import type { StaticSite } from "./static.js";
 import {
-  JsonBodyError,
   bearerTokenMatcher,
   clip,
   isTokenText,
-  parseJsonBody,
   quote,
-  readBody,
+  readJsonBody,
   repeatedHeader,
+  type JsonBody,
 } from "../shared/request-checks.js";
 
 /** A bearer token and the name the access log knows it by. */
@@ -214,20 +213,15 @@ async function readJson(req: IncomingMessage, max: number, note: RequestNote): P
     });
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > max) throw tooLarge();
-  let raw: Buffer | null;
+  let body: JsonBody;
   try {
-    raw = await readBody(req, max);
+    body = await readJsonBody(req, max);
   } catch {
     throw badRequest("the body could not be read");
   }
-  if (raw === null) throw tooLarge();
-  note.bodySha256 = `0x${createHash("sha256").update(raw).digest("hex")}`;
-  try {
-    return parseJsonBody(raw);
-  } catch (error) {
-    if (error instanceof JsonBodyError) throw badRequest(error.message);
-    throw error;
-  }
+  if (!body.ok) throw body.tooLarge ? tooLarge() : badRequest(body.message);
+  note.bodySha256 = `0x${createHash("sha256").update(body.raw).digest("hex")}`;
+  return body.value;
 }
 
 /**
@@ -248,7 +242,9 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
   const accessLog = options.accessLog;
   const insecure = tokens.length === 0;
   if (insecure && options.insecureLocal !== true) {
-    throw new InvalidInputError("no API tokens: give at least one, or serve insecurely on localhost");
+    throw new InvalidInputError(
+      "no API tokens: give at least one, or serve insecurely on localhost",
+    );
   }
   const tokenIndex = bearerTokenMatcher(tokens);
   const maxBody = options.maxBodyBytes ?? 64 * 1024;

@@ -4,11 +4,12 @@
  * from them, `GET /openapi.json` is generated from them (openapi.ts), and the dashboard imports
  * their types (web/src/api.ts). Each named schema is a component of the OpenAPI document.
  *
- * This module imports zod alone, so that the dashboard's build can read it: the lists it repeats
- * from the domains (taint models, rules, categories) are checked against theirs by
- * test/api/wire.test.ts.
+ * This module imports zod and modules of no other import alone, so that the dashboard's build can
+ * read it: the lists it repeats from domain modules that import more (taint models, rules, steps,
+ * verdicts) are checked against theirs by test/api/wire.test.ts.
  */
 import { z } from "zod";
+import { PALETTE_ENTRIES, RISK_CATEGORIES } from "../analytics/labels/categories.js";
 
 /** The named schemas: `components/schemas` of the OpenAPI document. */
 export const components = z.registry<{ id: string }>();
@@ -521,16 +522,7 @@ export const TraceRequest = named(
 );
 
 /** The legend entries of a node's fill (docs/flow-pictures.md, "Color"). */
-export const GRAPH_CATEGORIES = [
-  "sanctioned",
-  "hack / ransomware",
-  "scam / phishing",
-  "darknet",
-  "mixer",
-  "bridge",
-  "exchange",
-  "other",
-] as const;
+export const GRAPH_CATEGORIES = PALETTE_ENTRIES;
 
 export const FlowNode = named(
   "FlowNode",
@@ -623,21 +615,11 @@ export const MAX_SCREEN_PATHS = 20;
 export const MAX_SCREEN_HOPS = 10;
 export const DEFAULT_SCREEN_HOPS = 3;
 
-/** The categories a score counts (analytics/risk/config.ts, EXPOSURE_CATEGORIES). */
-export const EXPOSURE_CATEGORY_NAMES = [
-  "sanctioned",
-  "ransomware",
-  "hack",
-  "phishing",
-  "scam",
-  "darknet",
-  "mixer",
-  "bridge",
-  "exchange",
-] as const;
+/** The categories a score counts: every risk category but "other" (analytics/risk/config.ts). */
+const exposureCategory = z.enum(RISK_CATEGORIES).exclude(["other"]);
+export const EXPOSURE_CATEGORY_NAMES = exposureCategory.options;
 export const VERDICT_NAMES = ["low", "medium", "high", "severe"] as const;
 
-const exposureCategory = z.enum(EXPOSURE_CATEGORY_NAMES);
 const blockOrTime = (name: string) =>
   countUpTo(Number.MAX_SAFE_INTEGER, "a non-negative integer").optional().describe(name);
 

@@ -24,13 +24,11 @@ import {
 } from "node:http";
 import { request as httpsRequest } from "node:https";
 import {
-  JsonBodyError,
   bearerTokenMatcher,
   clip,
   isTokenText,
-  parseJsonBody,
   quote,
-  readBody,
+  readJsonBody,
   repeatedHeader,
 } from "../shared/request-checks.js";
 import { PROBLEM_MEDIA_TYPE, isProblem, problem } from "../shared/problem.js";
@@ -334,21 +332,14 @@ async function answerJson(
   res: ServerResponse,
   fn: (body: unknown) => Promise<unknown>,
 ): Promise<void> {
-  const raw = await readBody(req, MAX_JSON_BYTES);
-  if (raw === null) {
-    sendError(res, 413, "too-large", `a body over ${MAX_JSON_BYTES} bytes`);
-    return;
-  }
-  let body: unknown;
-  try {
-    body = parseJsonBody(raw);
-  } catch (error) {
-    if (!(error instanceof JsonBodyError)) throw error;
-    sendError(res, 400, "malformed-message", error.message);
+  const body = await readJsonBody(req, MAX_JSON_BYTES);
+  if (!body.ok) {
+    if (body.tooLarge) sendError(res, 413, "too-large", `a body over ${MAX_JSON_BYTES} bytes`);
+    else sendError(res, 400, "malformed-message", body.message);
     return;
   }
   try {
-    const answer = JSON.stringify(await fn(body));
+    const answer = JSON.stringify(await fn(body.value));
     res.writeHead(200, {
       "content-type": "application/json",
       "content-length": Buffer.byteLength(answer),

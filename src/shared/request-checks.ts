@@ -135,3 +135,25 @@ export function parseJsonBody(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH): unk
     throw new JsonBodyError("the body is not valid JSON");
   }
 }
+
+/** A JSON body as read: its bytes and value, or why it was refused. */
+export type JsonBody =
+  | { ok: true; raw: Buffer; value: unknown }
+  | { ok: false; tooLarge: true }
+  | { ok: false; tooLarge: false; message: string };
+
+/**
+ * Reads a JSON body of at most `max` bytes and parses it ({@link parseJsonBody}): the one way
+ * both servers read one. A failure of the connection is thrown as it is.
+ */
+export async function readJsonBody(req: IncomingMessage, max: number): Promise<JsonBody> {
+  const raw = await readBody(req, max);
+  if (raw === null) return { ok: false, tooLarge: true };
+  try {
+    return { ok: true, raw, value: parseJsonBody(raw) };
+  } catch (error) {
+    if (error instanceof JsonBodyError)
+      return { ok: false, tooLarge: false, message: error.message };
+    throw error;
+  }
+}

@@ -5,7 +5,6 @@
  * the document in test/api/api.test.ts.
  */
 import { expect } from "chai";
-import { PALETTE } from "../../src/analytics/funds/graph.js";
 import { TAINT_MODELS } from "../../src/analytics/funds/types.js";
 import {
   DEFAULT_HOPS,
@@ -20,7 +19,6 @@ import {
   CUSTODY_STEPS,
   DEFAULT_SCREEN_HOPS,
   EXPOSURE_CATEGORY_NAMES,
-  GRAPH_CATEGORIES,
   MAX_SCREEN_HOPS,
   PROBLEM_CODES,
   Problem,
@@ -44,7 +42,6 @@ describe("wire format", function () {
     expect(sorted(CUSTODY_STEPS)).to.deep.equal(sorted(CUSTODY_STEP_NAMES));
     expect(sorted(EXPOSURE_CATEGORY_NAMES)).to.deep.equal(sorted(EXPOSURE_CATEGORIES));
     expect(sorted(VERDICT_NAMES)).to.deep.equal(sorted(VERDICTS));
-    expect(sorted(GRAPH_CATEGORIES)).to.deep.equal(sorted(Object.keys(PALETTE)));
     expect([MAX_SCREEN_HOPS, DEFAULT_SCREEN_HOPS]).to.deep.equal([MAX_HOPS, DEFAULT_HOPS]);
   });
 

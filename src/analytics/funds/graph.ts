@@ -12,7 +12,9 @@ import { basename, dirname, extname, join } from "node:path";
 import { initWasm, Resvg } from "@resvg/resvg-wasm";
 import { instance, type Viz } from "@viz-js/viz";
 import { TracerError } from "../../shared/errors.js";
-import { termRisk, type RiskCategory } from "../labels/categories.js";
+import { PALETTE, termRisk, type PaletteEntry, type RiskCategory } from "../labels/categories.js";
+
+export { PALETTE, type PaletteEntry };
 import type { EdgeFate, ExitKind, LabelLookup, TaintedEdge, TraceResult } from "./types.js";
 
 export interface GraphOptions {
@@ -35,20 +37,6 @@ export const DEFAULT_MAX_EDGES = 300;
 
 /** The widest PNG drawn, in pixels. */
 export const MAX_PNG_WIDTH = 16_384;
-
-/** Fill colors of labeled addresses, by legend entry. Unlabeled addresses are white. */
-export const PALETTE = {
-  sanctioned: "#f28b82",
-  "hack / ransomware": "#fbbc7a",
-  "scam / phishing": "#fff176",
-  darknet: "#bcaaa4",
-  mixer: "#ce93d8",
-  bridge: "#81d4fa",
-  exchange: "#a5d6a7",
-  other: "#e0e0e0",
-} as const;
-
-export type PaletteEntry = keyof typeof PALETTE;
 
 /** The legend entry of each risk category (docs/labels.md). */
 const ENTRY_OF: Readonly<Record<RiskCategory, PaletteEntry>> = {

@@ -21,6 +21,23 @@ export const RISK_CATEGORIES = [
 
 export type RiskCategory = (typeof RISK_CATEGORIES)[number];
 
+/** Fill colors of labeled addresses, by legend entry. Unlabeled addresses are white. */
+export const PALETTE = {
+  sanctioned: "#f28b82",
+  "hack / ransomware": "#fbbc7a",
+  "scam / phishing": "#fff176",
+  darknet: "#bcaaa4",
+  mixer: "#ce93d8",
+  bridge: "#81d4fa",
+  exchange: "#a5d6a7",
+  other: "#e0e0e0",
+} as const;
+
+export type PaletteEntry = keyof typeof PALETTE;
+
+/** The legend entries, in the legend's order. */
+export const PALETTE_ENTRIES = Object.keys(PALETTE) as [PaletteEntry, ...PaletteEntry[]];
+
 /**
  * Taxonomy terms (lower case, `_` between words) and what they mean for the tracer. Terms not
  * listed here are `other`: entity types that say nothing about risk (user, organization,

@@ -13,6 +13,7 @@ import {
   verifyDelivery,
   verifyEntry,
   type CustodyEntry,
+  type Institution,
   type InstitutionCaseActivity,
 } from "../../ledger/queries.js";
 import { VeritraceError } from "../../shared/errors.js";
@@ -24,6 +25,7 @@ import {
   isDecimalId,
   isIndex,
   pageOf,
+  type Order,
 } from "../pagination.js";
 import { route } from "../route.js";
 import {
@@ -59,13 +61,7 @@ async function found<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-// -------------------------------------------------------------------- positions of the pages
-
-function readCustodyPosition(p: unknown): [number, number, number] | null {
-  if (!Array.isArray(p) || p.length !== 3) return null;
-  const [block, log, sub] = p as unknown[];
-  return isIndex(block) && isIndex(log) && isIndex(sub) ? [block, log, sub] : null;
-}
+// ------------------------------------------------------------------ the orders of the pages
 
 const compareNumbers = (a: readonly number[], b: readonly number[]): number => {
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
@@ -76,48 +72,53 @@ const compareNumbers = (a: readonly number[], b: readonly number[]): number => {
 };
 
 /** Custody entries are in chain order; a delivery's acknowledgement follows it at the same log. */
-const custodyPosition = (e: CustodyEntry): [number, number, number] => [
-  e.blockNumber,
-  e.logIndex,
-  e.step === "acknowledgement" ? 1 : 0,
-];
+const CUSTODY_ORDER: Order<CustodyEntry, [number, number, number]> = {
+  position: (e) => [e.blockNumber, e.logIndex, e.step === "acknowledgement" ? 1 : 0],
+  compare: compareNumbers,
+  read(p) {
+    if (!Array.isArray(p) || p.length !== 3) return null;
+    const [block, log, sub] = p as unknown[];
+    return isIndex(block) && isIndex(log) && isIndex(sub) ? [block, log, sub] : null;
+  },
+};
 
-type ActivityPosition = [string, string];
-const activityPosition = (c: InstitutionCaseActivity): ActivityPosition => [c.caseId, c.role];
-function readActivityPosition(p: unknown): ActivityPosition | null {
-  if (!Array.isArray(p) || p.length !== 2) return null;
-  const [caseId, role] = p as unknown[];
-  return isDecimalId(caseId) && typeof role === "string" && role.length <= 32
-    ? [caseId, role]
-    : null;
-}
-const compareActivity = (a: ActivityPosition, b: ActivityPosition): number =>
-  compareDecimal(a[0], b[0]) || a[1].localeCompare(b[1]);
+const INSTITUTION_ORDER: Order<Institution, number> = {
+  position: (i) => i.id,
+  compare: (a, b) => a - b,
+  read: (p) => (isIndex(p) ? p : null),
+};
 
-type AnomalyPosition = [number, number, number, string, string];
-const anomalyPosition = (a: Anomaly): AnomalyPosition => [
-  a.firstBlock,
-  a.evidence[0]?.logIndex ?? 0,
-  a.lastBlock,
-  a.rule,
-  a.summary,
-];
-function readAnomalyPosition(p: unknown): AnomalyPosition | null {
-  if (!Array.isArray(p) || p.length !== 5) return null;
-  const [first, log, last, rule, summary] = p as unknown[];
-  return isIndex(first) &&
-    isIndex(log) &&
-    isIndex(last) &&
-    typeof rule === "string" &&
-    typeof summary === "string"
-    ? [first, log, last, rule, summary]
-    : null;
-}
+const ACTIVITY_ORDER: Order<InstitutionCaseActivity, [string, string]> = {
+  position: (c) => [c.caseId, c.role],
+  compare: (a, b) => compareDecimal(a[0], b[0]) || a[1].localeCompare(b[1]),
+  read(p) {
+    if (!Array.isArray(p) || p.length !== 2) return null;
+    const [caseId, role] = p as unknown[];
+    return isDecimalId(caseId) && typeof role === "string" && role.length <= 32
+      ? [caseId, role]
+      : null;
+  },
+};
+
 /** The order {@link detectAnomalies} returns. */
-const compareAnomalyPositions = (a: AnomalyPosition, b: AnomalyPosition): number =>
-  compareNumbers(a.slice(0, 3) as number[], b.slice(0, 3) as number[]) ||
-  a[3].localeCompare(b[3]) ||
-  a[4].localeCompare(b[4]);
+const ANOMALY_ORDER: Order<Anomaly, [number, number, number, string, string]> = {
+  position: (a) => [a.firstBlock, a.evidence[0]?.logIndex ?? 0, a.lastBlock, a.rule, a.summary],
+  compare: (a, b) =>
+    compareNumbers(a.slice(0, 3) as number[], b.slice(0, 3) as number[]) ||
+    a[3].localeCompare(b[3]) ||
+    a[4].localeCompare(b[4]),
+  read(p) {
+    if (!Array.isArray(p) || p.length !== 5) return null;
+    const [first, log, last, rule, summary] = p as unknown[];
+    return isIndex(first) &&
+      isIndex(log) &&
+      isIndex(last) &&
+      typeof rule === "string" &&
+      typeof summary === "string"
+      ? [first, log, last, rule, summary]
+      : null;
+  },
+};
 
 /** The rules the anomaly detector runs; wire.ts lists their names for the document. */
 export const RULE_NAMES: readonly string[] = ANOMALY_RULES.map((r) => r.rule);
@@ -170,21 +171,12 @@ export const caseRoute = route({
   responseDescription: "The case report.",
   errors: [400, 404, 409],
   async handle(ctx) {
-    const { limit, cursor } = ctx.query;
     const { custody, ...report } = await found(() =>
       caseReport(ctx.store.db, ctx.params.caseIdOrCommitment),
     );
-    const listing = `custody:${report.caseId}`;
     return {
       ...report,
-      custody: pageOf(custody, {
-        listing,
-        position: custodyPosition,
-        compare: compareNumbers,
-        after:
-          cursor === undefined ? undefined : decodeCursor(cursor, listing, readCustodyPosition),
-        limit,
-      }),
+      custody: pageOf(custody, `custody:${report.caseId}`, CUSTODY_ORDER, ctx.query),
     };
   },
 });
@@ -198,17 +190,12 @@ export const institutionsRoute = route({ path: "/institutions", public: false })
   responseDescription: "A page of institutions.",
   errors: [400],
   async handle(ctx) {
-    const { limit, cursor } = ctx.query;
-    return pageOf(await listInstitutions(ctx.store.db), {
-      listing: "institutions",
-      position: (i) => i.id,
-      compare: (a, b) => a - b,
-      after:
-        cursor === undefined
-          ? undefined
-          : decodeCursor(cursor, "institutions", (p) => (isIndex(p) ? p : null)),
-      limit,
-    });
+    return pageOf(
+      await listInstitutions(ctx.store.db),
+      "institutions",
+      INSTITUTION_ORDER,
+      ctx.query,
+    );
   },
 });
 
@@ -229,19 +216,15 @@ export const institutionRoute = route({
     const ref = ctx.params.idOrAddress;
     if (ref.startsWith("0x") && !isAddress(ref))
       throw badRequest("idOrAddress: a participant id or a 20-byte address");
-    const { limit, cursor } = ctx.query;
     const report = await found(() => institutionReport(ctx.store.db, ref));
-    const listing = `institution:${report.institution.id}`;
     return {
       institution: report.institution,
-      cases: pageOf(report.cases, {
-        listing,
-        position: activityPosition,
-        compare: compareActivity,
-        after:
-          cursor === undefined ? undefined : decodeCursor(cursor, listing, readActivityPosition),
-        limit,
-      }),
+      cases: pageOf(
+        report.cases,
+        `institution:${report.institution.id}`,
+        ACTIVITY_ORDER,
+        ctx.query,
+      ),
     };
   },
 });
@@ -336,18 +319,11 @@ export const anomaliesRoute = route({ path: "/anomalies", public: false }).get({
   responseDescription: "A page of anomalies.",
   errors: [400],
   async handle(ctx) {
-    const { limit, cursor, rule } = ctx.query;
+    const { rule } = ctx.query;
     const all = await detectAnomalies(ctx.store.db);
     const selected = (rule === undefined ? all : all.filter((a) => a.rule === rule)).sort((a, b) =>
-      compareAnomalyPositions(anomalyPosition(a), anomalyPosition(b)),
+      ANOMALY_ORDER.compare(ANOMALY_ORDER.position(a), ANOMALY_ORDER.position(b)),
     );
-    return pageOf(selected, {
-      listing: "anomalies",
-      position: anomalyPosition,
-      compare: compareAnomalyPositions,
-      after:
-        cursor === undefined ? undefined : decodeCursor(cursor, "anomalies", readAnomalyPosition),
-      limit,
-    });
+    return pageOf(selected, "anomalies", ANOMALY_ORDER, ctx.query);
   },
 });

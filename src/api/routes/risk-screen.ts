@@ -4,12 +4,10 @@
  * prints for the same addresses and options.
  */
 import type { z } from "zod";
-import { badRequest, HttpError, httpErrorOf } from "../http.js";
+import { badRequest } from "../http.js";
 import { route } from "../route.js";
 import { RiskScreen, RiskScreenRequest } from "../wire.js";
-import { exclusive } from "./trace.js";
-import { VeritraceError } from "../../shared/errors.js";
-import { RpcClient, RpcUnavailableError } from "../../chain/rpc.js";
+import { onServerNode } from "./on-node.js";
 import type { Store } from "../../db/store.js";
 import { DEFAULT_RISK_CONFIG, riskConfigOf, type RiskConfig } from "../../analytics/risk/config.js";
 import { screenAddresses, screenJson } from "../../analytics/risk/screen.js";
@@ -33,39 +31,23 @@ export function screenBodyOf(body: z.output<typeof RiskScreenRequest>): ScreenBo
   return { ...body, token: (body.token ?? "native").toLowerCase(), config };
 }
 
-/**
- * Screens a checked body on the server's node; an error Veritrace raised is answered by its
- * kind, one of no kind as the client's 400.
- */
-export async function answerScreen(
+/** Screens a checked body on the server's node (see {@link onServerNode}). */
+export function answerScreen(
   store: Store,
   rpcUrl: string | undefined,
   body: ScreenBody,
 ): Promise<z.input<typeof RiskScreen>> {
-  if (rpcUrl === undefined)
-    throw new HttpError(
-      503,
-      "no_rpc",
-      "this server screens nothing: start it with veritrace serve --rpc URL",
-    );
-  const rpc = new RpcClient(rpcUrl, { maxRetries: 2 });
-  try {
-    const { addresses, ...options } = body;
-    const result = await exclusive(store, () =>
-      screenAddresses({
+  const { addresses, ...options } = body;
+  return onServerNode(store, rpcUrl, "screens", async (rpc) =>
+    screenJson(
+      await screenAddresses({
         ...options,
         rpc,
         db: store.db,
         entries: addresses.map((input, i) => ({ line: i + 1, input: input.trim() })),
       }),
-    );
-    return screenJson(result);
-  } catch (error) {
-    if (error instanceof RpcUnavailableError)
-      throw new HttpError(502, "rpc_unavailable", `the node does not answer: ${error.message}`);
-    if (error instanceof VeritraceError) throw httpErrorOf(error, "invalid-input");
-    throw error;
-  }
+    ),
+  );
 }
 
 export const riskScreenRoute = route({ path: "/risk/screen", public: false }).post({

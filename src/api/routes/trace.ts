@@ -8,11 +8,10 @@
 import { engineLabel, planTrace, runTrace, traceSummaryJson } from "../../analytics/funds/run.js";
 import { paletteEntryOf, places, weight } from "../../analytics/funds/graph.js";
 import type { TaintPath, TraceResult } from "../../analytics/funds/taint.js";
-import { VeritraceError } from "../../shared/errors.js";
-import { RpcClient, RpcUnavailableError } from "../../chain/rpc.js";
 import type { Label as StoreLabel } from "../../analytics/labels/store.js";
 import type { Store } from "../../db/store.js";
-import { badRequest, HttpError, httpErrorOf } from "../http.js";
+import { badRequest } from "../http.js";
+import { onServerNode } from "./on-node.js";
 import { route } from "../route.js";
 import {
   MAX_TRACE_EDGES,
@@ -69,103 +68,72 @@ const pathJson = (p: TaintPath): FlowPath => ({
   })),
 });
 
-/** Traces (and risk screens) run one at a time per store: each reads transfers into it. */
-const running = new WeakMap<Store, Promise<unknown>>();
-
-export async function exclusive<T>(store: Store, run: () => Promise<T>): Promise<T> {
-  const before = running.get(store) ?? Promise.resolve();
-  const mine = before.catch(() => undefined).then(run);
-  running.set(store, mine);
-  try {
-    return await mine;
-  } finally {
-    if (running.get(store) === mine) running.delete(store);
-  }
-}
-
-/**
- * Runs a checked trace request against the server's node; an error Veritrace raised is answered by
- * its kind, one of no kind as the client's 400.
- */
+/** Runs a checked trace request against the server's node (see {@link onServerNode}). */
 export async function answerTrace(
   store: Store,
   rpcUrl: string | undefined,
   request: TraceRequest,
 ): Promise<z.input<typeof Trace>> {
-  if (rpcUrl === undefined)
-    throw new HttpError(
-      503,
-      "no_rpc",
-      "this server traces nothing: start it with veritrace serve --rpc URL",
-    );
-  const rpc = new RpcClient(rpcUrl, { maxRetries: 2 });
-  try {
-    return await exclusive(store, async () => {
-      const plan = await planTrace(rpc, {
-        token: request.token,
-        seed: request.seed,
-        toBlock: request.toBlock,
-      });
-      const out = await runTrace({
-        rpc,
-        db: store.db,
-        token: request.token,
-        seed: request.seed,
-        plan,
-        model: request.model,
-        toBlock: request.toBlock,
-        maxHops: request.hops,
-        minAmount: request.minAmount === undefined ? undefined : BigInt(request.minAmount),
-        windowSeconds: request.window,
-        maxPaths: request.paths,
-      });
-      const r = out.result;
-      const nodes = flowNodes(r, out.labels);
-      if (nodes.length > MAX_TRACE_NODES || r.edges.length > MAX_TRACE_EDGES) {
-        throw badRequest(
-          `the trace reaches ${nodes.length} addresses over ${r.edges.length} transfers, more than ` +
-            `${MAX_TRACE_NODES} and ${MAX_TRACE_EDGES}: lower hops or raise minAmount`,
-        );
-      }
-      const paths: Record<string, FlowPath[]> = {};
-      for (const h of [...r.holdings, ...r.exits]) {
-        paths[h.address] = [...(paths[h.address] ?? []), ...h.paths.map(pathJson)];
-      }
-      return {
-        summary: traceSummaryJson(out),
-        chainId: out.chainId,
-        fromBlock: out.fromBlock,
-        toBlock: out.toBlock,
-        decimals: out.decimals,
-        seedAmount: r.seedAmount.toString(),
-        beyondHopLimit: r.beyondHopLimit.toString(),
-        belowMinimum: r.belowMinimum.toString(),
-        complete: out.ingest.complete,
-        note: out.ingest.note,
-        warnings: r.warnings.map((w) => ({
-          code: w.code,
-          message: w.message,
-          address: w.address ?? null,
-        })),
-        nodes,
-        edges: r.edges.map((e): FlowEdge => ({
-          txHash: e.txHash,
-          blockNumber: e.blockNumber,
-          from: e.from,
-          to: e.to,
-          amount: e.amount.toString(),
-          tainted: e.tainted.toString(),
-          fate: e.fate,
-        })),
-        paths,
-      };
+  return onServerNode(store, rpcUrl, "traces", async (rpc) => {
+    const plan = await planTrace(rpc, {
+      token: request.token,
+      seed: request.seed,
+      toBlock: request.toBlock,
     });
-  } catch (error) {
-    if (error instanceof RpcUnavailableError)
-      throw new HttpError(502, "rpc_unavailable", `the node does not answer: ${error.message}`);
-    if (error instanceof VeritraceError) throw httpErrorOf(error, "invalid-input");
-    throw error;
-  }
+    const out = await runTrace({
+      rpc,
+      db: store.db,
+      token: request.token,
+      seed: request.seed,
+      plan,
+      model: request.model,
+      toBlock: request.toBlock,
+      maxHops: request.hops,
+      minAmount: request.minAmount === undefined ? undefined : BigInt(request.minAmount),
+      windowSeconds: request.window,
+      maxPaths: request.paths,
+    });
+    const r = out.result;
+    const nodes = flowNodes(r, out.labels);
+    if (nodes.length > MAX_TRACE_NODES || r.edges.length > MAX_TRACE_EDGES) {
+      throw badRequest(
+        `the trace reaches ${nodes.length} addresses over ${r.edges.length} transfers, more than ` +
+          `${MAX_TRACE_NODES} and ${MAX_TRACE_EDGES}: lower hops or raise minAmount`,
+      );
+    }
+    const paths: Record<string, FlowPath[]> = {};
+    for (const h of [...r.holdings, ...r.exits]) {
+      paths[h.address] = [...(paths[h.address] ?? []), ...h.paths.map(pathJson)];
+    }
+    return {
+      summary: traceSummaryJson(out),
+      chainId: out.chainId,
+      fromBlock: out.fromBlock,
+      toBlock: out.toBlock,
+      decimals: out.decimals,
+      seedAmount: r.seedAmount.toString(),
+      beyondHopLimit: r.beyondHopLimit.toString(),
+      belowMinimum: r.belowMinimum.toString(),
+      complete: out.ingest.complete,
+      note: out.ingest.note,
+      warnings: r.warnings.map((w) => ({
+        code: w.code,
+        message: w.message,
+        address: w.address ?? null,
+      })),
+      nodes,
+      edges: r.edges.map((e): FlowEdge => ({
+        txHash: e.txHash,
+        blockNumber: e.blockNumber,
+        from: e.from,
+        to: e.to,
+        amount: e.amount.toString(),
+        tainted: e.tainted.toString(),
+        fate: e.fate,
+      })),
+      paths,
+    };
+  });
 }
 
 export const traceRoute = route({ path: "/trace", public: false }).post({
