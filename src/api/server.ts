@@ -257,10 +257,6 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
   const limiter =
     perMinute === undefined ? null : new RateLimiter(perMinute, options.clock ?? Date.now);
 
-  /** The token of an Authorization header `Bearer TOKEN` (any case, spaces around); else null. */
-  const bearerToken = (header: string | undefined): string | null =>
-    /^Bearer +(\S+) *$/i.exec(header ?? "")?.[1] ?? null;
-
   const limit = (key: string): void => {
     const wait = limiter?.take(key) ?? 0;
     if (wait > 0) {
@@ -325,7 +321,7 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
     if (route.public || insecure) {
       limit(`address ${client}`);
     } else {
-      const index = tokenIndex(bearerToken(req.headers.authorization));
+      const index = tokenIndex(req.headers.authorization);
       if (index < 0) {
         // Failed attempts count against the client's address.
         limit(`address ${client}`);

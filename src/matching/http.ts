@@ -161,10 +161,6 @@ export interface SessionGate {
 export type SessionRecord =
   (ProviderRecord & { milliseconds: number }) | (SessionFailure & { milliseconds: number });
 
-/** The token of an Authorization header `Bearer TOKEN`; null for any other header. */
-const bearerToken = (header: string | undefined): string | null =>
-  /^Bearer ([^\s]+)$/.exec(header ?? "")?.[1] ?? null;
-
 function sendError(res: ServerResponse, status: number, reason: string, message: string): void {
   if (res.headersSent) {
     res.destroy();
@@ -258,7 +254,7 @@ export function createMatchServer(options: MatchServerOptions): Server {
       sendError(res, 405, "method-not-allowed", `${path} takes POST`);
       return;
     }
-    if (tokenIndex(bearerToken(req.headers.authorization)) < 0) {
+    if (tokenIndex(req.headers.authorization) < 0) {
       refuse(401, "unauthorized", "a valid bearer token is required");
       return;
     }

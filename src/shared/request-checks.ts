@@ -45,15 +45,17 @@ export function repeatedHeader(
 const sha256 = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
 
 /**
- * Which of `tokens` a presented bearer token is (its index; -1 for none, and for null: no token
- * presented). The tokens are kept as SHA-256 digests and every digest is compared, in constant
- * time, whatever matches: the time of an answer says nothing of the tokens.
+ * Which of `tokens` the bearer token of an `Authorization` header is (its index; -1 for none, and
+ * for a header that is not `Bearer TOKEN`: the scheme in any case, spaces around, RFC 9110). The
+ * tokens are kept as SHA-256 digests and every digest is compared, in constant time, whatever
+ * matches: the time of an answer says nothing of the tokens.
  */
 export function bearerTokenMatcher(
   tokens: readonly string[],
-): (presented: string | null) => number {
+): (authorization: string | undefined) => number {
   const digests = tokens.map(sha256);
-  return (presented) => {
+  return (authorization) => {
+    const presented = /^Bearer +(\S+) *$/i.exec(authorization ?? "")?.[1] ?? null;
     const given = sha256(presented ?? "");
     let index = -1;
     digests.forEach((d, i) => {
