@@ -1,5 +1,5 @@
 import { id as keccakId } from "ethers";
-import { TracerError } from "../shared/errors.js";
+import { UnavailableError } from "../shared/errors.js";
 import { FEE_SINK, type TransferRow } from "../db/streams.js";
 import type { BlockHeader } from "../db/store.js";
 import { RpcError, type RawLog, type RpcClient } from "../chain/rpc.js";
@@ -153,7 +153,7 @@ export async function readNativeBlock(
   b.transactions.forEach((t, i) => {
     const receipt = receipts[i];
     if (receipt === null || receipt === undefined) {
-      throw new TracerError(`no receipt for transaction ${t.hash} of block ${header.number}`);
+      throw new UnavailableError(`no receipt for transaction ${t.hash} of block ${header.number}`);
     }
     const base = {
       blockNumber: header.number,

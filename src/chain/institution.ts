@@ -13,7 +13,7 @@ import {
   type DeploymentRecord,
 } from "../client/deployment.js";
 import { readKeystorePassword, signerFromKeystore } from "../client/keystore.js";
-import { TracerError, firstLine } from "../shared/errors.js";
+import { ConflictError, TracerError, UnavailableError, firstLine } from "../shared/errors.js";
 import { authenticatedProvider, nodeError, redactUrl } from "./rpc.js";
 
 /** An encrypted JSON keystore and where its password comes from. */
@@ -72,10 +72,10 @@ export async function connectInstitution(options: {
       const failure = nodeError(error, rpc);
       throw failure instanceof TracerError
         ? failure
-        : new TracerError(`cannot reach the node at ${redactUrl(rpc)}: ${firstLine(error)}`);
+        : new UnavailableError(`cannot reach the node at ${redactUrl(rpc)}: ${firstLine(error)}`);
     }
     if (chainId !== BigInt(record.chainId))
-      throw new TracerError(
+      throw new ConflictError(
         `the node at ${redactUrl(rpc)} is chain ${chainId}, the deployment record's is ${record.chainId}`,
       );
     const signer =

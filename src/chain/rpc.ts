@@ -1,7 +1,10 @@
 import { FetchRequest, JsonRpcProvider, isError, type JsonRpcApiProviderOptions } from "ethers";
-import { TracerError, UnavailableError } from "../shared/errors.js";
+import { InvalidInputError, TracerError, UnavailableError } from "../shared/errors.js";
 
-/** A JSON-RPC error answered by the node (not a transport failure). */
+/**
+ * A JSON-RPC error answered by the node (not a transport failure): the node did not give the
+ * answer asked for, so the kind is "unavailable".
+ */
 export class RpcError extends TracerError {
   override name = "RpcError";
   constructor(
@@ -10,7 +13,7 @@ export class RpcError extends TracerError {
     message: string,
     readonly data?: unknown,
   ) {
-    super(`${method}: ${message} (code ${code})`);
+    super(`${method}: ${message} (code ${code})`, { kind: "unavailable" });
   }
 }
 
@@ -67,11 +70,13 @@ export function parseRpcHeaders(lines: readonly string[]): Record<string, string
     const name = colon < 0 ? "" : line.slice(0, colon).trim();
     const value = colon < 0 ? "" : line.slice(colon + 1).trim();
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-      throw new TracerError(`an RPC header must be "Name: value"; got one without a valid name`);
+      throw new InvalidInputError(
+        `an RPC header must be "Name: value"; got one without a valid name`,
+      );
     }
     // Headers are ASCII: a value with other characters (or a line break) can't be sent.
     if (value === "" || !/^[\x20-\x7e\t]+$/.test(value)) {
-      throw new TracerError(`the RPC header ${name} needs a printable ASCII value`);
+      throw new InvalidInputError(`the RPC header ${name} needs a printable ASCII value`);
     }
     headers[name.toLowerCase()] = value;
   }
@@ -137,7 +142,7 @@ export function authenticatedProvider(
   try {
     parsed = new URL(url);
   } catch {
-    throw new TracerError(`the RPC URL is not a valid URL: ${redactUrl(url)}`);
+    throw new InvalidInputError(`the RPC URL is not a valid URL: ${redactUrl(url)}`);
   }
   const user = decodeURIComponent(parsed.username);
   const password = decodeURIComponent(parsed.password);
@@ -257,10 +262,10 @@ export class RpcClient {
     try {
       parsed = new URL(url);
     } catch {
-      throw new TracerError(`the RPC URL is not a valid URL: ${this.url}`);
+      throw new InvalidInputError(`the RPC URL is not a valid URL: ${this.url}`);
     }
     if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-      throw new TracerError(`the RPC URL must be http(s), got ${parsed.protocol}`);
+      throw new InvalidInputError(`the RPC URL must be http(s), got ${parsed.protocol}`);
     }
     if (parsed.username !== "" || parsed.password !== "") {
       const user = decodeURIComponent(parsed.username);

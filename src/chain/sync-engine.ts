@@ -1,4 +1,9 @@
-import { TracerError } from "../shared/errors.js";
+import {
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  UnavailableError,
+} from "../shared/errors.js";
 import type { BlockHeader, Checkpoint } from "../db/header-chain.js";
 import { RangeTooLargeError, RpcError, type RawLog, type RpcClient } from "./rpc.js";
 
@@ -93,12 +98,12 @@ export class SyncEngine<Row> {
     this.confirmations = options.confirmations ?? 0;
     this.finalityDepth = options.finalityDepth ?? 64;
     if (!Number.isInteger(this.confirmations) || this.confirmations < 0) {
-      throw new TracerError(
+      throw new InvalidInputError(
         `confirmations must be a non-negative integer, got ${this.confirmations}`,
       );
     }
     if (!Number.isInteger(this.finalityDepth) || this.finalityDepth < 0) {
-      throw new TracerError(
+      throw new InvalidInputError(
         `finality depth must be a non-negative integer, got ${this.finalityDepth}`,
       );
     }
@@ -118,7 +123,7 @@ export class SyncEngine<Row> {
     if (before < 0) return { blockNumber: -1, blockHash: "" };
     const b = await blockAt(this.rpc, before);
     if (b === null)
-      throw new TracerError(`block ${before} does not exist on the node (start block ${from})`);
+      throw new NotFoundError(`block ${before} does not exist on the node (start block ${from})`);
     return { blockNumber: before, blockHash: b.hash };
   }
 
@@ -177,7 +182,7 @@ export class SyncEngine<Row> {
     // The store keeps only the headers of the last finalityDepth + 2 blocks (older ones are
     // pruned), so the fork point can't be found, and a larger --finality can't bring them back.
     const oldest = candidates.at(-1)?.number ?? cp.blockNumber;
-    throw new TracerError(
+    throw new ConflictError(
       `reorganization deeper than the finality depth (${this.finalityDepth}) below block ${cp.blockNumber}: ` +
         `none of the block hashes the store keeps (blocks ${oldest}–${cp.blockNumber}) is on the node's chain, ` +
         `so the fork point can't be found; re-index into an empty store (a new --db, or this one deleted), ` +
@@ -313,7 +318,7 @@ export class LogReader<Row> implements SyncReader<Row> {
             ? suggested.to - from + 1
             : Math.max(1, Math.floor((end - from + 1) / 2));
         if (end === from)
-          throw new TracerError(
+          throw new UnavailableError(
             `eth_getLogs refuses even a single block (${from}): ${error.message}`,
           );
         this.range = size;
@@ -323,7 +328,8 @@ export class LogReader<Row> implements SyncReader<Row> {
     }
     this.adaptRange(end - from + 1, logs.length);
     const last = await blockAt(this.rpc, end);
-    if (last === null) throw new TracerError(`block ${end} vanished while indexing (head ${head})`);
+    if (last === null)
+      throw new UnavailableError(`block ${end} vanished while indexing (head ${head})`);
     const times = await blockTimes(this.rpc, logs, new Map([[end, last.timestamp]]));
     return { rows: this.options.decode(logs, times), last };
   }
@@ -378,7 +384,7 @@ export async function blockTimes(
       chunk.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })),
     );
     blocks.forEach((b, j) => {
-      if (b === null) throw new TracerError(`block ${chunk[j]} vanished while indexing`);
+      if (b === null) throw new UnavailableError(`block ${chunk[j]} vanished while indexing`);
       times.set(Number(b.number), Number(b.timestamp));
     });
   }

@@ -293,12 +293,14 @@ export function verifyRequestList(list: FreezeRequestList, chain: FreezeOnChain)
   if (list.caseId !== chain.caseId || list.exchange !== chain.exchange) {
     throw new VeritraceError(
       `${name}: the list is for case ${list.caseId} and exchange ${list.exchange}, the chain's request for case ${chain.caseId} and exchange ${chain.exchange}`,
+      { kind: "verification-failed" },
     );
   }
   const root = freezeRequestRoot(list.key, list.items);
   if (root !== chain.listRoot.toLowerCase() || list.items.length !== chain.itemCount) {
     throw new VeritraceError(
       `${name}: the list's ${list.items.length} items have root ${root}; the chain holds ${chain.itemCount} items with root ${chain.listRoot.toLowerCase()}`,
+      { kind: "verification-failed" },
     );
   }
 }
@@ -306,16 +308,19 @@ export function verifyRequestList(list: FreezeRequestList, chain: FreezeOnChain)
 /** Refuses a result list that is not the one whose root the exchange recorded. */
 export function verifyResultList(list: FreezeResultList, chain: FreezeOnChain): void {
   const name = `freeze ${chain.freezeId}`;
-  if (chain.resultRoot === null) throw new VeritraceError(`${name}: no answer is on chain`);
+  if (chain.resultRoot === null)
+    throw new VeritraceError(`${name}: no answer is on chain`, { kind: "verification-failed" });
   if (list.listRoot !== chain.listRoot.toLowerCase()) {
     throw new VeritraceError(
       `${name}: the result answers the list of root ${list.listRoot}; the chain's request has root ${chain.listRoot.toLowerCase()}`,
+      { kind: "verification-failed" },
     );
   }
   const root = freezeResultRoot(list.key, list.items);
   if (root !== chain.resultRoot.toLowerCase()) {
     throw new VeritraceError(
       `${name}: the result list's items have root ${root}; the exchange recorded ${chain.resultRoot.toLowerCase()}`,
+      { kind: "verification-failed" },
     );
   }
 }

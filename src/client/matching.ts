@@ -297,10 +297,12 @@ export async function requireOpenMatchSession(
   },
 ): Promise<MatchSession> {
   const s = await matchSessionByTag(contracts, expected.tag);
-  if (s === undefined) throw new VeritraceError(`no matching session has tag ${expected.tag}`);
+  if (s === undefined)
+    throw new VeritraceError(`no matching session has tag ${expected.tag}`, { kind: "not-found" });
   const differs = (what: string, recorded: unknown, given: unknown) =>
     new VeritraceError(
       `session ${s.sessionId}: ${what} is ${String(recorded)} on the ledger, ${String(given)} here`,
+      { kind: "conflict" },
     );
   if (s.status !== "open") throw differs("the status", s.status, "open");
   const digest = requireCommitment("requestDigest", expected.requestDigest);

@@ -125,9 +125,11 @@ export class ParticipantClient {
   /** The latest block's timestamp (the chain's clock, which may run ahead of this machine's). */
   async now(): Promise<bigint> {
     const provider = this.signer.provider;
-    if (provider === null) throw new VeritraceError("the signer has no provider");
+    if (provider === null)
+      throw new VeritraceError("the signer has no provider", { kind: "invalid-input" });
     const block = await provider.getBlock("latest");
-    if (block === null) throw new VeritraceError("the node returned no latest block");
+    if (block === null)
+      throw new VeritraceError("the node returned no latest block", { kind: "unavailable" });
     return BigInt(block.timestamp);
   }
 
@@ -184,7 +186,8 @@ export class ParticipantClient {
   /** The EIP-712 domain of this consortium's access ledger. */
   async domain(): Promise<TypedDataDomain> {
     const provider = this.signer.provider;
-    if (provider === null) throw new VeritraceError("the signer has no provider");
+    if (provider === null)
+      throw new VeritraceError("the signer has no provider", { kind: "invalid-input" });
     const { chainId } = await provider.getNetwork();
     return accessLedgerDomain(chainId, await this.contracts.access.getAddress());
   }
@@ -565,6 +568,7 @@ export class Investigator extends CaseParty {
     if (wrong !== undefined) {
       throw new VeritraceError(
         `freeze ${result.freezeId}: ${wrong.account} (${wrong.token} on chain ${wrong.chainId}) is ${wrong.flags.join(", ")}`,
+        { kind: "verification-failed" },
       );
     }
     return transact(() =>

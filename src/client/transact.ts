@@ -13,7 +13,8 @@ export async function transact(
   return withDecodedReverts(async () => {
     const tx = await send();
     const receipt = await tx.wait();
-    if (receipt === null) throw new VeritraceError(`transaction ${tx.hash} was dropped`);
+    if (receipt === null)
+      throw new VeritraceError(`transaction ${tx.hash} was dropped`, { kind: "unavailable" });
     return receipt;
   });
 }

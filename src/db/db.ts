@@ -2,7 +2,12 @@ import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { TracerError } from "../shared/errors.js";
+import {
+  InvalidInputError,
+  NotFoundError,
+  TracerError,
+  UnavailableError,
+} from "../shared/errors.js";
 import { lockStore, type StoreLock } from "./lock.js";
 
 /** Something that runs SQL: the database itself or an open transaction. */
@@ -129,7 +134,7 @@ export async function openDatabase(
     try {
       url = new URL(where);
     } catch {
-      throw new TracerError(`bad database URL: ${redact(where)}`);
+      throw new InvalidInputError(`bad database URL: ${redact(where)}`);
     }
     const pool = new pg.Pool({
       connectionString: url.toString(),
@@ -141,18 +146,18 @@ export async function openDatabase(
       await pool.query("SELECT 1");
     } catch (error) {
       await pool.end().catch(() => undefined);
-      throw new TracerError(`cannot connect to ${redact(where)}: ${(error as Error).message}`);
+      throw new UnavailableError(`cannot connect to ${redact(where)}: ${(error as Error).message}`);
     }
     return new PostgresDatabase(pool, redact(where));
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(where)) {
-    throw new TracerError(
+    throw new InvalidInputError(
       `unsupported database URL ${redact(where)} (use postgres://… or a directory)`,
     );
   }
   // A read command must not create (and migrate) a store it was only asked to read.
   if (options.mustExist === true && !existsSync(path.join(where, "PG_VERSION"))) {
-    throw new TracerError(
+    throw new NotFoundError(
       `no store in ${where}: fill one first (veritrace index, labels import or transfers), or name it with --db`,
     );
   }
@@ -172,7 +177,9 @@ export async function openDatabase(
     return new PgliteDatabase(await PGlite.create(where), where, lock);
   } catch (error) {
     lock.release();
-    throw new TracerError(`cannot open embedded database in ${where}: ${(error as Error).message}`);
+    throw new UnavailableError(
+      `cannot open embedded database in ${where}: ${(error as Error).message}`,
+    );
   }
 }
 

@@ -23,7 +23,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
-import { TracerError } from "../shared/errors.js";
+import { ConflictError } from "../shared/errors.js";
 
 /** The lock file's name inside the store's directory. */
 export const LOCK_FILE = "veritrace.lock";
@@ -278,7 +278,7 @@ export async function lockFile(
     if (text === null) continue; // released meanwhile
     // Empty: the content of a lock file linked just before an OS crash never reached the disk.
     const holder = text === "" ? null : parseHolder(text);
-    if (holder === null && text !== "") throw new TracerError(messages.noHolder(file));
+    if (holder === null && text !== "") throw new ConflictError(messages.noHolder(file));
     if (holder !== null && holderAlive(holder)) {
       const who =
         holder.pid === process.pid && holder.start === processStartTime(process.pid)
@@ -286,10 +286,10 @@ export async function lockFile(
           : holder.host === hostname()
             ? `PID ${holder.pid}`
             : `PID ${holder.pid} on ${holder.host}`;
-      throw new TracerError(messages.inUse(who, holder));
+      throw new ConflictError(messages.inUse(who, holder));
     }
     await options.beforeTakeover?.();
     if (!removeStale(file, text, self)) await sleep(10 + Math.random() * 20);
   }
-  throw new TracerError(messages.unstable(file));
+  throw new ConflictError(messages.unstable(file));
 }

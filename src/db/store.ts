@@ -1,5 +1,5 @@
 import type { DeploymentRecord } from "../client/deployment.js";
-import { TracerError } from "../shared/errors.js";
+import { ConflictError } from "../shared/errors.js";
 import type { Database } from "./db.js";
 import {
   HeaderChain,
@@ -91,7 +91,7 @@ export class Store {
       existing.chainId === d.chainId &&
       Object.entries(d.contracts).every(([k, v]) => bound[k]?.toLowerCase() === v.toLowerCase());
     if (!same) {
-      throw new TracerError(
+      throw new ConflictError(
         `this store indexes the consortium at ${existing.contracts.ParticipantRegistry} on chain ${existing.chainId}, ` +
           `not ${d.contracts.ParticipantRegistry} on chain ${d.chainId}: use another --db`,
       );

@@ -1,4 +1,4 @@
-import { TracerError } from "../shared/errors.js";
+import { ConflictError, InvalidInputError, TracerError } from "../shared/errors.js";
 import type { Database, Sql } from "./db.js";
 import {
   HeaderChain,
@@ -86,7 +86,7 @@ export class StreamStore {
     }
     const start = Number(existing.start_block);
     if (spec.startBlock < start) {
-      throw new TracerError(
+      throw new ConflictError(
         `stream ${id} was started at block ${start}; reading from block ${spec.startBlock} needs a fresh store`,
       );
     }
@@ -168,7 +168,7 @@ function literal(s: string): string {
 }
 
 function wholeNumber(n: number, what: string): void {
-  if (!Number.isSafeInteger(n)) throw new TracerError(`${what} must be an integer, got ${n}`);
+  if (!Number.isSafeInteger(n)) throw new InvalidInputError(`${what} must be an integer, got ${n}`);
 }
 
 /** Returns one string object for equal strings, so repeated addresses share their memory. */

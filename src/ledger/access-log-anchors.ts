@@ -5,12 +5,7 @@
  */
 import { buildLogBatch, proofOf } from "../client/anchoring.js";
 import type { AccessLogEntry, LoggedLine } from "./access-log.js";
-import {
-  InvalidInputError,
-  NotFoundError,
-  TracerError,
-  VerificationFailedError,
-} from "../shared/errors.js";
+import { InvalidInputError, NotFoundError, VerificationFailedError } from "../shared/errors.js";
 import type { Sql } from "../db/db.js";
 
 /** One LogAnchored event, as indexed. */
@@ -52,7 +47,7 @@ function toBatch(r: AnchorRow): AnchoredBatch {
   };
 }
 
-/** One anchor, from the store; a TracerError when the store has none with that id. */
+/** One anchor, from the store; a {@link NotFoundError} when the store has none with that id. */
 export async function anchorOf(db: Sql, anchorId: string): Promise<AnchoredBatch> {
   if (!/^\d{1,78}$/.test(anchorId))
     throw new InvalidInputError(`not an anchor id: ${JSON.stringify(anchorId)}`);
@@ -141,6 +136,6 @@ export function proveEntry(
   }
   const index = seq - anchor.firstSequence;
   const entry = got.entries[index];
-  if (entry === undefined) throw new TracerError(`no entry ${seq}`);
+  if (entry === undefined) throw new NotFoundError(`no entry ${seq}`);
   return { index, entry, proof: proofOf(batch, index) };
 }

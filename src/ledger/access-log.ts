@@ -17,7 +17,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import path from "node:path";
-import { TracerError } from "../shared/errors.js";
+import { InvalidInputError, NotFoundError, TracerError } from "../shared/errors.js";
 import { describeCommand, lockFile, type StoreLock } from "../db/lock.js";
 
 /** One request, as logged. `seq` and `time` are set by the log. */
@@ -117,12 +117,14 @@ export function parseAccessLog(
     try {
       value = JSON.parse(raw);
     } catch {
-      throw new TracerError(`${where} is not JSON: not an access log, or one changed by hand`);
+      throw new InvalidInputError(
+        `${where} is not JSON: not an access log, or one changed by hand`,
+      );
     }
     const entry = checkEntry(value, where);
     const previous = lines[lines.length - 1];
     if (previous !== undefined && entry.seq !== previous.entry.seq + 1) {
-      throw new TracerError(
+      throw new InvalidInputError(
         `${where} is entry ${entry.seq} after entry ${previous.entry.seq}: the log has a gap or a repeat`,
       );
     }
@@ -133,21 +135,22 @@ export function parseAccessLog(
 
 function checkEntry(value: unknown, where: string): AccessLogEntry {
   if (value === null || typeof value !== "object" || Array.isArray(value))
-    throw new TracerError(`${where} is not an access-log entry (a JSON object)`);
+    throw new InvalidInputError(`${where} is not an access-log entry (a JSON object)`);
   const record = value as Record<string, unknown>;
   for (const [key, v] of Object.entries(record)) {
     const type = FIELDS[key];
-    if (type === undefined) throw new TracerError(`${where}: unknown field ${JSON.stringify(key)}`);
+    if (type === undefined)
+      throw new InvalidInputError(`${where}: unknown field ${JSON.stringify(key)}`);
     const ok =
       type === "number"
         ? typeof v === "number" && Number.isSafeInteger(v) && v >= 0
         : type === "string"
           ? typeof v === "string"
           : typeof v === "string" || v === null;
-    if (!ok) throw new TracerError(`${where}: ${key} is not a valid ${type}`);
+    if (!ok) throw new InvalidInputError(`${where}: ${key} is not a valid ${type}`);
   }
   for (const key of REQUIRED) {
-    if (!(key in record)) throw new TracerError(`${where}: no ${key}`);
+    if (!(key in record)) throw new InvalidInputError(`${where}: no ${key}`);
   }
   return record as unknown as AccessLogEntry;
 }
@@ -166,7 +169,7 @@ export function readAccessLog(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT" && missingIsEmpty)
       return { lines: [], partial: false };
-    throw new TracerError(`cannot read the access log ${file}: ${(error as Error).message}`);
+    throw new NotFoundError(`cannot read the access log ${file}: ${(error as Error).message}`);
   }
   return parseAccessLog(text, file);
 }
@@ -208,7 +211,7 @@ export class AccessLogFile implements AccessLogSink {
     try {
       const { lines, partial } = readAccessLog(file, true);
       if (partial) {
-        throw new TracerError(
+        throw new InvalidInputError(
           `the access log ${file} ends in a partial line (after line ${lines.length}): a write was cut short (disk full?); ` +
             "keep a copy, remove the partial last line, and start again",
         );

@@ -1,4 +1,4 @@
-import { TracerError } from "../shared/errors.js";
+import { InvalidInputError } from "../shared/errors.js";
 import type { Sql } from "../db/db.js";
 import { rule as anchorGap } from "./anomalies/anchor-gap.js";
 import { rule as approverAsProvider } from "./anomalies/approver-as-provider.js";
@@ -78,14 +78,14 @@ export const ANOMALY_RULES: readonly Rule[] = [
 export type RuleInfo = Pick<Rule, "rule" | "title" | "thresholds">;
 
 /**
- * The full thresholds: the defaults overridden by `options`. Throws a {@link TracerError} naming
+ * The full thresholds: the defaults overridden by `options`. Throws an {@link InvalidInputError} naming
  * the first unknown threshold or invalid value.
  */
 export function resolveThresholds(options: Partial<AnomalyThresholds> = {}): AnomalyThresholds {
   const out: AnomalyThresholds = { ...DEFAULT_THRESHOLDS };
   for (const [key, value] of Object.entries(options) as [string, unknown][]) {
     if (!Object.hasOwn(THRESHOLD_MINIMUM, key)) {
-      throw new TracerError(
+      throw new InvalidInputError(
         `unknown anomaly threshold ${JSON.stringify(key)} (known: ${Object.keys(THRESHOLD_MINIMUM).join(", ")})`,
       );
     }
@@ -93,7 +93,7 @@ export function resolveThresholds(options: Partial<AnomalyThresholds> = {}): Ano
     const name = key as keyof AnomalyThresholds;
     const min = THRESHOLD_MINIMUM[name];
     if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-      throw new TracerError(
+      throw new InvalidInputError(
         `anomaly threshold ${name} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`,
       );
     }
@@ -128,7 +128,7 @@ export async function detectAnomalies(
 ): Promise<Anomaly[]> {
   const t = resolveThresholds(options);
   if (now !== undefined && (!Number.isSafeInteger(now) || now < 0)) {
-    throw new TracerError(`now must be a unix time in seconds, got ${JSON.stringify(now)}`);
+    throw new InvalidInputError(`now must be a unix time in seconds, got ${JSON.stringify(now)}`);
   }
   const clock = now ?? (await storeTime(db));
   const found: Anomaly[] = [];

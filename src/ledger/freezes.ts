@@ -13,7 +13,13 @@ import {
   type FreezeResultList,
 } from "../client/freezes.js";
 import { inputName, isStdin, readInputText } from "../shared/input.js";
-import { TracerError } from "../shared/errors.js";
+import {
+  InvalidInputError,
+  NotFoundError,
+  TracerError,
+  VerificationFailedError,
+  VeritraceError,
+} from "../shared/errors.js";
 import type { Sql } from "../db/db.js";
 
 /** What the chain holds of one freeze request: counts, roots, status, parties, times. */
@@ -105,7 +111,7 @@ export function readFreezeLists(where: string): SourcedFreezeList[] {
   try {
     names = readdirSync(where).filter((n) => n.endsWith(".json"));
   } catch (error) {
-    throw new TracerError(`--lists ${where}: ${(error as Error).message}`);
+    throw new NotFoundError(`--lists ${where}: ${(error as Error).message}`);
   }
   return names.sort().map((name) => {
     const source = path.join(where, name);
@@ -128,7 +134,7 @@ function readListFile(file: string): SourcedFreezeList[] {
   try {
     text = readInputText(file);
   } catch (error) {
-    throw new TracerError(`--lists ${name}: ${(error as Error).message}`);
+    throw new NotFoundError(`--lists ${name}: ${(error as Error).message}`);
   }
   let parsed: unknown = null;
   try {
@@ -145,7 +151,7 @@ function sourced(source: string, read: () => string): SourcedFreezeList {
   try {
     return { source, list: parseFreezeList(read()) };
   } catch (error) {
-    throw new TracerError(`${source}: not a freeze list: ${(error as Error).message}`);
+    throw new InvalidInputError(`${source}: not a freeze list: ${(error as Error).message}`);
   }
 }
 
@@ -226,16 +232,18 @@ function verifyLists(
   const out = new Map<string, { request?: FreezeRequestList; result?: FreezeResultList }>();
   for (const { source, list } of lists) {
     if (list.freezeId === null) {
-      throw new TracerError(`${source}: the list has no freezeId (it was never requested)`);
+      throw new InvalidInputError(`${source}: the list has no freezeId (it was never requested)`);
     }
     const id = list.freezeId.toString();
     const f = freezes.get(id);
-    if (f === undefined) throw new TracerError(`${source}: freeze ${id} is not in the store`);
+    if (f === undefined) throw new NotFoundError(`${source}: freeze ${id} is not in the store`);
     try {
       if (list.kind === "request") verifyRequestList(list, onChain(f));
       else verifyResultList(list, onChain(f));
     } catch (error) {
-      throw new TracerError(`${source}: ${(error as Error).message}`);
+      throw new TracerError(`${source}: ${(error as Error).message}`, {
+        kind: error instanceof VeritraceError ? error.kind : "verification-failed",
+      });
     }
     const entry = out.get(id) ?? {};
     if (list.kind === "request") entry.request = list;
@@ -255,7 +263,7 @@ function verifyLists(
       amount: i.requested,
     }));
     if (freezeRequestRoot(result.key, items) !== f.listRoot.toLowerCase()) {
-      throw new TracerError(
+      throw new VerificationFailedError(
         `freeze ${id}: the result list does not state the request as requested; give the request list too`,
       );
     }

@@ -10,7 +10,7 @@
 import { Interface, ZeroHash } from "ethers";
 import type { DeploymentRecord } from "../client/deployment.js";
 import { ParticipantRegistry__factory } from "../../types/ethers-contracts/index.js";
-import { TracerError } from "../shared/errors.js";
+import { ConflictError, TracerError, UnavailableError } from "../shared/errors.js";
 import type { BlockHeader } from "../db/store.js";
 import type { EventDecoder, EventRow, RawLog } from "./decode.js";
 import type { RpcClient } from "../chain/rpc.js";
@@ -48,7 +48,7 @@ export async function genesisEvents(
   const participants = Number(count);
   const founders = deployment.genesisFounders ?? [];
   if (participants > 0 && founders.length === 0) {
-    throw new TracerError(
+    throw new ConflictError(
       `the registry holds ${participants} participants at genesis, but the deployment record names none of their keys (genesisFounders; written by npm run deploy -- --genesis-registry)`,
     );
   }
@@ -56,7 +56,7 @@ export async function genesisEvents(
     "eth_getBlockByNumber",
     ["0x0", false],
   );
-  if (block === null) throw new TracerError("the node has no block 0");
+  if (block === null) throw new UnavailableError("the node has no block 0");
   const header: BlockHeader = {
     number: 0,
     hash: block.hash,
@@ -83,13 +83,13 @@ export async function genesisEvents(
     const keys = founders.filter((f) => f.participantId === id);
     const key = keys[0];
     if (key === undefined || keys.length !== Number(p.activeKeys)) {
-      throw new TracerError(
+      throw new ConflictError(
         `participant ${id} has ${p.activeKeys} signing key(s) at genesis, the deployment record names ${keys.length}`,
       );
     }
     const [owner, active] = await callAtGenesis(rpc, registry, "keyStatus", [key.signingKey]);
     if (Number(owner) !== id || active !== true) {
-      throw new TracerError(
+      throw new ConflictError(
         `the deployment record gives ${key.signingKey} to participant ${id}; at genesis the registry says participant ${owner} (${active === true ? "active" : "inactive"})`,
       );
     }
@@ -97,7 +97,7 @@ export async function genesisEvents(
   }
   const extra = founders.find((f) => f.participantId > participants);
   if (extra !== undefined) {
-    throw new TracerError(
+    throw new ConflictError(
       `the deployment record names participant ${extra.participantId}, the registry holds ${participants} at genesis`,
     );
   }

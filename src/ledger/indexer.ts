@@ -1,5 +1,5 @@
 import type { DeploymentRecord } from "../client/deployment.js";
-import { TracerError } from "../shared/errors.js";
+import { ConflictError } from "../shared/errors.js";
 import type { Store } from "../db/store.js";
 import { EventDecoder, type EventRow } from "./decode.js";
 import { LogReader, SyncEngine, type SyncSink } from "../chain/sync-engine.js";
@@ -55,20 +55,20 @@ export interface FollowerStatus {
 
 /**
  * Checks that the node serves the deployment's chain and has code at every recorded address;
- * throws one clear {@link TracerError} otherwise. The first call fails fast when the node is
+ * throws one clear {@link ConflictError} otherwise. The first call fails fast when the node is
  * unreachable.
  */
 export async function checkNode(rpc: RpcClient, deployment: DeploymentRecord): Promise<void> {
   const chainId = Number(await rpc.firstCall<string>("eth_chainId"));
   if (chainId !== deployment.chainId) {
-    throw new TracerError(
+    throw new ConflictError(
       `the node at ${rpc.url} serves chain ${chainId}, the deployment record says chain ${deployment.chainId}`,
     );
   }
   for (const [name, address] of Object.entries(deployment.contracts)) {
     const code = await rpc.call<string>("eth_getCode", [address, "latest"]);
     if (code === "0x" || code === "") {
-      throw new TracerError(
+      throw new ConflictError(
         `no contract code at ${address} (${name}) on chain ${chainId}: wrong deployment record or node`,
       );
     }

@@ -4,7 +4,7 @@
  * can record the session as failed (`sessionFailure` in session.ts). This module stays free of
  * heavy imports: the worker threads load it.
  */
-import { TracerError } from "../shared/errors.js";
+import { TracerError, type ErrorKind } from "../shared/errors.js";
 
 /** Why a matching session failed. */
 export type MatchFailureReason =
@@ -35,7 +35,27 @@ export type MatchFailureReason =
   /** Anything else (a bug or the machine): the message says what. */
   | "internal";
 
-/** A matching session was refused or failed. */
+/**
+ * The kind of each reason (shared/errors.ts): what the one who asked must do about it. A refused
+ * token has no kind of its own, and "internal" is a failure.
+ */
+const KIND_OF_REASON: Readonly<Record<MatchFailureReason, ErrorKind>> = {
+  "invalid-input": "invalid-input",
+  "too-large": "invalid-input",
+  "malformed-message": "invalid-input",
+  "digest-mismatch": "verification-failed",
+  "session-mismatch": "conflict",
+  "count-mismatch": "invalid-input",
+  "invalid-point": "invalid-input",
+  "low-order-point": "invalid-input",
+  "duplicate-point": "invalid-input",
+  unauthorized: "failed",
+  "peer-error": "unavailable",
+  "invalid-signature": "verification-failed",
+  internal: "failed",
+};
+
+/** A matching session was refused or failed; its kind follows from its reason. */
 export class MatchError extends TracerError {
   override name = "MatchError";
   readonly reason: MatchFailureReason;
@@ -46,7 +66,7 @@ export class MatchError extends TracerError {
     message: string,
     options: { index?: number; cause?: unknown } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(message, { kind: KIND_OF_REASON[reason], cause: options.cause });
     this.reason = reason;
     this.index = options.index;
   }

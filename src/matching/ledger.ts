@@ -37,7 +37,14 @@ import {
   type MatchSession,
   type MatchSignature,
 } from "../client/matching.js";
-import { TracerError, firstLine } from "../shared/errors.js";
+import {
+  ConflictError,
+  NotFoundError,
+  TracerError,
+  UnavailableError,
+  VeritraceError,
+  firstLine,
+} from "../shared/errors.js";
 import { MatchError, type MatchFailureReason } from "./errors.js";
 import {
   LEDGER_SESSION_HEADER,
@@ -117,11 +124,11 @@ export async function connectMatchLedger(
   const what = options.what ?? "the key";
   const [participant, active] = await contracts.registry.keyStatus(address);
   if (!active)
-    throw new TracerError(
-      participant === 0n
-        ? `${what} ${address} is not a key of any participant`
-        : `${what} ${address} of participant ${participant} may not act now (key removed or participant not active)`,
-    );
+    throw participant === 0n
+      ? new NotFoundError(`${what} ${address} is not a key of any participant`)
+      : new ConflictError(
+          `${what} ${address} of participant ${participant} may not act now (key removed or participant not active)`,
+        );
   return {
     contracts,
     signer,
@@ -208,10 +215,12 @@ export async function openOnLedger(
   } catch (error) {
     throw new TracerError(
       `the ledger refused to open a session under request ${requestId}: ${firstLine(error)}; nothing was recorded`,
+      { kind: error instanceof VeritraceError ? error.kind : "failed" },
     );
   }
   const s = await matchSession(ledger.contracts, opened.sessionId);
-  if (s === undefined) throw new TracerError(`session ${opened.sessionId} is not on the ledger`);
+  if (s === undefined)
+    throw new UnavailableError(`session ${opened.sessionId} is not on the ledger`);
   return {
     sessionId: opened.sessionId,
     requestId,

@@ -1308,9 +1308,9 @@ describe("tracer API", function () {
       }
     }
 
-    it("refuses to start without tokens: exit 1, one line on stderr", async function () {
+    it("refuses to start without tokens: a usage error (exit 2), one line on stderr", async function () {
       const r = await run(["serve", "--db", dir]);
-      expect(r.code).to.equal(1);
+      expect(r.code).to.equal(2);
       expect(r.stdout).to.equal("");
       expect(r.stderr.trimEnd().split("\n")).to.have.length(1);
       expect(r.stderr).to.match(/^veritrace serve: no API tokens/);
@@ -1318,7 +1318,7 @@ describe("tracer API", function () {
 
     it("refuses --insecure-local on an address other than loopback", async function () {
       const r = await run(["serve", "--db", dir, "--insecure-local", "--host", "0.0.0.0"]);
-      expect(r.code).to.equal(1);
+      expect(r.code).to.equal(2);
       expect(r.stderr.trimEnd().split("\n")).to.have.length(1);
       expect(r.stderr).to.match(/--insecure-local serves only on 127\.0\.0\.1/);
     });

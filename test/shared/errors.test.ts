@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { InputError } from "../../src/client/errors.js";
 import { httpErrorOf } from "../../src/api/http.js";
-import { RpcUnavailableError } from "../../src/chain/rpc.js";
+import { RpcError, RpcUnavailableError } from "../../src/chain/rpc.js";
 import {
   ConflictError,
   CouldNotCheckError,
@@ -27,6 +27,11 @@ describe("errors: one root, kinds mapped once", function () {
     [new ConflictError("the commitment names cases 1, 2"), "conflict", 1, 409],
     [new UnavailableError("the database does not answer"), "unavailable", 1, 503],
     [new RpcUnavailableError("the node does not answer"), "unavailable", 1, 503],
+    [new RpcError("eth_call", -32000, "execution reverted"), "unavailable", 1, 503],
+    [new MatchError("malformed-message", "truncated"), "invalid-input", 1, 400],
+    [new MatchError("digest-mismatch", "the body changed"), "verification-failed", 1, 422],
+    [new MatchError("peer-error", "the provider does not answer"), "unavailable", 1, 503],
+    [new MatchError("internal", "a worker died"), "failed", 1, 500],
     [new UsageError("--db is required"), "usage", 2, 400],
     [new VerificationFailedError("the log changed"), "verification-failed", 1, 422],
     [new CouldNotCheckError("could not check: no store"), "could-not-check", 3, 503],

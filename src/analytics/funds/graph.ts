@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, extname, join } from "node:path";
 import { initWasm, Resvg } from "@resvg/resvg-wasm";
 import { instance, type Viz } from "@viz-js/viz";
-import { TracerError } from "../../shared/errors.js";
+import { InvalidInputError, TracerError } from "../../shared/errors.js";
 import { PALETTE, termRisk, type PaletteEntry, type RiskCategory } from "../labels/categories.js";
 
 export { PALETTE, type PaletteEntry };
@@ -111,7 +111,9 @@ export function shortAddress(address: string): string {
 
 function checkDecimals(decimals: number): void {
   if (!Number.isSafeInteger(decimals) || decimals < 0 || decimals > 255) {
-    throw new TracerError(`invalid token decimals ${decimals}: expected an integer from 0 to 255`);
+    throw new InvalidInputError(
+      `invalid token decimals ${decimals}: expected an integer from 0 to 255`,
+    );
   }
 }
 
@@ -304,7 +306,7 @@ export function toDot(result: TraceResult, options: GraphOptions = {}): string {
   checkDecimals(decimals);
   const maxEdges = options.maxEdges ?? DEFAULT_MAX_EDGES;
   if (!Number.isSafeInteger(maxEdges) || maxEdges < 1) {
-    throw new TracerError(`invalid maxEdges ${maxEdges}: expected a positive integer`);
+    throw new InvalidInputError(`invalid maxEdges ${maxEdges}: expected a positive integer`);
   }
   const symbol = options.symbol ?? "";
   const money = (amount: bigint) =>
@@ -516,7 +518,9 @@ function loadResvg(): Promise<Uint8Array[]> {
 export async function renderPng(svg: string, options: PngOptions = {}): Promise<Uint8Array> {
   const width = options.width;
   if (width !== undefined && (!Number.isSafeInteger(width) || width < 1 || width > MAX_PNG_WIDTH)) {
-    throw new TracerError(`invalid PNG width ${width}: expected 1 to ${MAX_PNG_WIDTH} pixels`);
+    throw new InvalidInputError(
+      `invalid PNG width ${width}: expected 1 to ${MAX_PNG_WIDTH} pixels`,
+    );
   }
   const fontBuffers = await loadResvg();
   const resvg = new Resvg(svg, {
@@ -549,7 +553,7 @@ export async function writeGraph(
 ): Promise<void> {
   const ext = extname(file).toLowerCase();
   if (!(GRAPH_FORMATS as readonly string[]).includes(ext)) {
-    throw new TracerError(
+    throw new InvalidInputError(
       `cannot write a graph to ${file}: unknown format "${ext || "(none)"}", ` +
         `expected ${GRAPH_FORMATS.join(", ")}`,
     );

@@ -1,4 +1,4 @@
-import { TracerError } from "../../shared/errors.js";
+import { NotFoundError, TracerError, UnavailableError } from "../../shared/errors.js";
 import { blockAt, LogReader, SyncEngine, type SyncReader } from "../../chain/sync-engine.js";
 import type { RpcClient } from "../../chain/rpc.js";
 import { decodeErc20Transfers, readNativeBlock, TRANSFER_TOPIC } from "../transfers.js";
@@ -54,7 +54,7 @@ class NativeReader implements SyncReader<TransferRow> {
     let last: BlockHeader | null = null;
     blocks.forEach((b, i) => {
       if (b === null)
-        throw new TracerError(`block ${numbers[i]} vanished while reading native transfers`);
+        throw new UnavailableError(`block ${numbers[i]} vanished while reading native transfers`);
       if (!b.traced && this.traceCalls && b.rows.length > 0) this.untraced.push(b.header.number);
       rows.push(...b.rows);
       last = b.header;
@@ -123,14 +123,14 @@ export async function blockOfTransaction(rpc: RpcClient, txHash: string): Promis
     txHash,
   ]);
   if (receipt === null)
-    throw new TracerError(`transaction ${txHash} is unknown to the node (or not mined)`);
+    throw new NotFoundError(`transaction ${txHash} is unknown to the node (or not mined)`);
   return Number(receipt.blockNumber);
 }
 
 /** Checks that a block exists on the node. */
 export async function requireBlock(rpc: RpcClient, n: number): Promise<BlockHeader> {
   const b = await blockAt(rpc, n);
-  if (b === null) throw new TracerError(`block ${n} does not exist on the node`);
+  if (b === null) throw new NotFoundError(`block ${n} does not exist on the node`);
   return b;
 }
 

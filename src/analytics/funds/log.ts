@@ -1,4 +1,4 @@
-import { TracerError } from "../../shared/errors.js";
+import { InvalidInputError } from "../../shared/errors.js";
 import { ZERO_ADDRESS, type Transfer } from "./types.js";
 
 /**
@@ -79,7 +79,7 @@ export function prepareLog(
     const amount = t.amount;
     if (typeof amount !== "bigint" || amount <= 0n) {
       if (amount === 0n) continue;
-      throw new TracerError(
+      throw new InvalidInputError(
         `transfer in ${t.txHash} (ordinal ${t.ordinal}) has an invalid amount ${String(amount)}: expected a non-negative bigint`,
       );
     }

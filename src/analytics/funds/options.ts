@@ -1,4 +1,4 @@
-import { TracerError } from "../../shared/errors.js";
+import { InvalidInputError } from "../../shared/errors.js";
 import {
   TAINT_MODELS,
   ZERO_ADDRESS,
@@ -28,42 +28,44 @@ export const lowercase = (text: string) => (/[A-Z]/.test(text) ? text.toLowerCas
 const isCount = (n: unknown): n is number =>
   typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
 
-/** Checks `options` (a TracerError names the first bad value) and normalizes them. */
+/** Checks `options` (an {@link InvalidInputError} names the first bad value) and normalizes them. */
 export function settingsOf(options: TraceOptions): Settings {
   const { model, seed } = options;
   if (!TAINT_MODELS.includes(model))
-    throw new TracerError(
+    throw new InvalidInputError(
       `unknown taint model "${String(model)}": expected poison, haircut or fifo`,
     );
   if (typeof options.token !== "string" || options.token === "")
-    throw new TracerError('token is required: a token address or "native"');
+    throw new InvalidInputError('token is required: a token address or "native"');
   let normalized: Seed;
   if (seed.kind === "tx") {
     if (typeof seed.txHash !== "string" || seed.txHash === "")
-      throw new TracerError("seed transaction hash is empty");
+      throw new InvalidInputError("seed transaction hash is empty");
     normalized = { kind: "tx", txHash: seed.txHash.toLowerCase() };
   } else {
     const address = typeof seed.address === "string" ? seed.address.toLowerCase() : "";
     if (address === "" || address === ZERO_ADDRESS)
-      throw new TracerError(
+      throw new InvalidInputError(
         `seed address "${String(seed.address)}" is not an address that can hold funds`,
       );
     if (!isCount(seed.block))
-      throw new TracerError(`seed block ${String(seed.block)} is not a non-negative integer`);
+      throw new InvalidInputError(`seed block ${String(seed.block)} is not a non-negative integer`);
     normalized = { kind: "balance", address, block: seed.block };
   }
   const maxHops = options.maxHops ?? Number.POSITIVE_INFINITY;
   if (options.maxHops !== undefined && !isCount(maxHops))
-    throw new TracerError(`maxHops ${String(maxHops)} is not a non-negative integer`);
+    throw new InvalidInputError(`maxHops ${String(maxHops)} is not a non-negative integer`);
   const minAmount = options.minAmount ?? 0n;
   if (typeof minAmount !== "bigint" || minAmount < 0n)
-    throw new TracerError(`minAmount ${String(minAmount)} is not a non-negative bigint`);
+    throw new InvalidInputError(`minAmount ${String(minAmount)} is not a non-negative bigint`);
   const windowSeconds = options.windowSeconds;
   if (windowSeconds !== undefined && !(Number.isFinite(windowSeconds) && windowSeconds >= 0))
-    throw new TracerError(`windowSeconds ${String(windowSeconds)} is not a non-negative number`);
+    throw new InvalidInputError(
+      `windowSeconds ${String(windowSeconds)} is not a non-negative number`,
+    );
   const maxPaths = options.maxPaths ?? DEFAULT_MAX_PATHS;
   if (!isCount(maxPaths) || maxPaths > 1000)
-    throw new TracerError(`maxPaths ${String(maxPaths)} is not an integer from 0 to 1000`);
+    throw new InvalidInputError(`maxPaths ${String(maxPaths)} is not an integer from 0 to 1000`);
   return {
     seed: normalized,
     token: options.token.toLowerCase(),

@@ -1,5 +1,5 @@
 import { getAddress, isAddress } from "ethers";
-import { TracerError } from "../../shared/errors.js";
+import { InvalidInputError, NotFoundError } from "../../shared/errors.js";
 import type { RpcClient } from "../../chain/rpc.js";
 import { allLabelsFor } from "../labels/chain.js";
 import type { Label as StoreLabel } from "../labels/store.js";
@@ -86,7 +86,7 @@ export function engineLabel(labels: readonly StoreLabel[] | undefined): Label | 
 export function normalizeToken(token: string): string {
   if (token === "native") return token;
   if (!isAddress(token))
-    throw new TracerError(
+    throw new InvalidInputError(
       `--token must be a token address or "native", got ${JSON.stringify(token)}`,
     );
   return getAddress(token).toLowerCase();
@@ -123,7 +123,8 @@ export async function tokenDecimals(rpc: RpcClient, token: string): Promise<numb
 /**
  * Checks a trace's input against the node, reading nothing into the store: the token (an address
  * with code, or "native"), the seed (a mined transaction, or ADDRESS@BLOCK at an existing block)
- * and the block range. Throws one clear {@link TracerError} for the first problem.
+ * and the block range. Throws one clear error for the first problem: an {@link InvalidInputError},
+ * or a {@link NotFoundError} for what the node does not have.
  */
 export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<TracePlan> {
   const token = normalizeToken(input.token);
@@ -132,7 +133,7 @@ export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<Trace
   const code =
     token === "native" ? "0x00" : await rpc.call<string>("eth_getCode", [token, "latest"]);
   if (code === "0x")
-    throw new TracerError(`no contract at token address ${token} on chain ${chainId}`);
+    throw new NotFoundError(`no contract at token address ${token} on chain ${chainId}`);
   let fromBlock: number;
   if (seed.kind === "tx") {
     fromBlock = await blockOfTransaction(rpc, seed.txHash);
@@ -144,7 +145,7 @@ export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<Trace
   const toBlock = input.toBlock ?? head - (input.confirmations ?? 0);
   const seedBlock = seed.kind === "tx" ? fromBlock : seed.block;
   if (toBlock < seedBlock) {
-    throw new TracerError(
+    throw new InvalidInputError(
       input.toBlock === undefined
         ? `the seed (block ${seedBlock}) is within the newest ${input.confirmations ?? 0} block(s) ` +
             `left out by --confirmations (head ${head})`
@@ -152,7 +153,7 @@ export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<Trace
     );
   }
   if (toBlock > head)
-    throw new TracerError(`--to-block ${toBlock} is beyond the node's head ${head}`);
+    throw new InvalidInputError(`--to-block ${toBlock} is beyond the node's head ${head}`);
   return { chainId, token, seed, fromBlock, toBlock };
 }
 

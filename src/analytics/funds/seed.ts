@@ -1,4 +1,4 @@
-import { TracerError } from "../../shared/errors.js";
+import { InvalidInputError } from "../../shared/errors.js";
 import type { Seed } from "./types.js";
 
 const TX_HASH = /^0x[0-9a-f]{64}$/;
@@ -16,7 +16,7 @@ export function parseSeed(text: string): Seed {
     const block = Number(m[2]);
     if (Number.isSafeInteger(block)) return { kind: "balance", address: m[1] ?? "", block };
   }
-  throw new TracerError(
+  throw new InvalidInputError(
     `invalid seed "${text}": expected a transaction hash (0x + 64 hex digits) or ADDRESS@BLOCK`,
   );
 }

@@ -3,7 +3,7 @@
  * under one of three models (poison, haircut, FIFO), and explains every tainted amount with the
  * transfers that carried it. Pure and in memory. Definitions: docs/taint-models.md.
  */
-import { TracerError } from "../../shared/errors.js";
+import { InvalidInputError, NotFoundError } from "../../shared/errors.js";
 import { BigBook, LIMB_BOOK_LIMIT, LimbBook, type BalanceBook } from "./balances.js";
 import { FifoModel } from "./fifo.js";
 import { HaircutModel } from "./haircut.js";
@@ -86,7 +86,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
   const initial: [string, bigint][] = [];
   for (const [key, amount] of options.initialBalances ?? []) {
     if (typeof amount !== "bigint" || amount < 0n)
-      throw new TracerError(`initial balance of ${key} is not a non-negative bigint`);
+      throw new InvalidInputError(`initial balance of ${key} is not a non-negative bigint`);
     initial.push([lowercase(key), amount]);
   }
   const extra = initial.map(([address]) => address);
@@ -183,7 +183,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
       // Only transfers that change nothing (zero amount, self-transfer): an empty seed.
       const noop = transfers.find((t) => t.txHash === seedHash && t.token === s.token);
       if (noop === undefined)
-        throw new TracerError(
+        throw new NotFoundError(
           `seed transaction ${seedHash} has no transfer of token ${s.token} in the given transfers`,
         );
       seedTime = noop.time;

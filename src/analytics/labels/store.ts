@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { inputName, isStdin, readInputText } from "../../shared/input.js";
-import { TracerError } from "../../shared/errors.js";
+import { InvalidInputError, NotFoundError } from "../../shared/errors.js";
 import type { Database, Sql } from "../../db/db.js";
 import { insertRows, columns } from "../../db/rows.js";
 import {
@@ -85,13 +85,14 @@ export async function importTagPacks(
 export type ReadTagPacks = ReturnType<typeof readTagPacks>;
 
 /**
- * Reads and checks every file (the first problem throws a {@link TracerError} naming the file),
+ * Reads and checks every file (the first problem throws an error naming the file: not found when
+ * it cannot be read, invalid input when it is not a TagPack or is given twice),
  * before any store is opened: a command given a missing or bad file touches no store.
  */
 export function readTagPacks(files: readonly string[]) {
   const seen = new Set<string>();
   const once = (identity: string, file: string) => {
-    if (seen.has(identity)) throw new TracerError(`${file}: given twice`);
+    if (seen.has(identity)) throw new InvalidInputError(`${file}: given twice`);
     seen.add(identity);
   };
   return files.map((file) => {
@@ -102,7 +103,7 @@ export function readTagPacks(files: readonly string[]) {
     try {
       text = readInputText(fromStdin ? file : absolute);
     } catch (error) {
-      throw new TracerError(`cannot read ${inputName(file)}: ${(error as Error).message}`);
+      throw new NotFoundError(`cannot read ${inputName(file)}: ${(error as Error).message}`);
     }
     const sha256 = createHash("sha256").update(text).digest("hex");
     const parsed = parseTagPack(text, inputName(file));

@@ -5,7 +5,7 @@
  * its rules: docs/labels.md.
  */
 import { FAILSAFE_SCHEMA, Type, YAMLException, load } from "js-yaml";
-import { TracerError } from "../../shared/errors.js";
+import { InvalidInputError } from "../../shared/errors.js";
 import { CONFIDENCE_LEVELS, riskCategory, type RiskCategory } from "./categories.js";
 import {
   addressFormat,
@@ -198,13 +198,13 @@ function lineOf(text: string, index: number): number {
 }
 
 /**
- * Parses and checks a TagPack. Throws a {@link TracerError} naming the file, the tag (from 1) and
+ * Parses and checks a TagPack. Throws an {@link InvalidInputError} naming the file, the tag (from 1) and
  * the field for the first problem that makes the file unusable; everything else (unknown fields,
  * duplicates, inferred networks, unusual addresses) comes back as one warning per kind.
  */
 export function parseTagPack(text: string, fileName: string): ParsedTagPack {
   const fail = (where: string, message: string): never => {
-    throw new TracerError(`${fileName}: ${where}${message}`);
+    throw new InvalidInputError(`${fileName}: ${where}${message}`);
   };
 
   let doc: unknown;

@@ -4,7 +4,7 @@
  * docs/risk.md explains each one with a worked example; `--config FILE` overrides any of them.
  */
 import { inputName, readInputTextOr } from "../../shared/input.js";
-import { TracerError } from "../../shared/errors.js";
+import { InvalidInputError, NotFoundError } from "../../shared/errors.js";
 import { RISK_CATEGORIES, type RiskCategory } from "../labels/categories.js";
 
 /** The categories an exposure is measured in: every risk category but `other`. */
@@ -57,11 +57,11 @@ const isPercent = (v: unknown): v is number =>
 
 /**
  * Checks a configuration (as parsed from JSON) and fills what it leaves out from the defaults.
- * Throws a {@link TracerError} naming the first bad field.
+ * Throws an {@link InvalidInputError} naming the first bad field.
  */
 export function riskConfigOf(value: unknown, source = "risk configuration"): RiskConfig {
   if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw new TracerError(
+    throw new InvalidInputError(
       `${source}: expected a JSON object {weights, hops, saturation, thresholds}`,
     );
   const v = value as Record<string, unknown>;
@@ -69,25 +69,29 @@ export function riskConfigOf(value: unknown, source = "risk configuration"): Ris
     (k) => !["weights", "hops", "saturation", "thresholds"].includes(k),
   );
   if (unknownKey !== undefined)
-    throw new TracerError(`${source}: unknown field ${JSON.stringify(unknownKey)}`);
+    throw new InvalidInputError(`${source}: unknown field ${JSON.stringify(unknownKey)}`);
   const weights = { ...DEFAULT_RISK_CONFIG.weights };
   if (v["weights"] !== undefined) {
     const w = v["weights"];
     if (typeof w !== "object" || w === null || Array.isArray(w))
-      throw new TracerError(`${source}: weights must be an object of category: points`);
+      throw new InvalidInputError(`${source}: weights must be an object of category: points`);
     for (const [category, points] of Object.entries(w)) {
       if (!(EXPOSURE_CATEGORIES as readonly string[]).includes(category))
-        throw new TracerError(
+        throw new InvalidInputError(
           `${source}: weights: unknown category ${JSON.stringify(category)} (known: ${EXPOSURE_CATEGORIES.join(", ")})`,
         );
       if (!isPercent(points))
-        throw new TracerError(`${source}: weights.${category} must be an integer from 0 to 100`);
+        throw new InvalidInputError(
+          `${source}: weights.${category} must be an integer from 0 to 100`,
+        );
       weights[category as ExposureCategory] = points;
     }
   }
   const hops = v["hops"] ?? DEFAULT_RISK_CONFIG.hops;
   if (!Array.isArray(hops) || hops.length === 0 || !hops.every(isPercent))
-    throw new TracerError(`${source}: hops must be a non-empty list of integers from 0 to 100`);
+    throw new InvalidInputError(
+      `${source}: hops must be a non-empty list of integers from 0 to 100`,
+    );
   const saturation = v["saturation"] ?? DEFAULT_RISK_CONFIG.saturation;
   if (
     typeof saturation !== "number" ||
@@ -95,34 +99,43 @@ export function riskConfigOf(value: unknown, source = "risk configuration"): Ris
     saturation < 1 ||
     saturation > 10_000
   )
-    throw new TracerError(`${source}: saturation must be basis points, an integer from 1 to 10000`);
+    throw new InvalidInputError(
+      `${source}: saturation must be basis points, an integer from 1 to 10000`,
+    );
   const thresholds = { ...DEFAULT_RISK_CONFIG.thresholds };
   if (v["thresholds"] !== undefined) {
     const t = v["thresholds"];
     if (typeof t !== "object" || t === null || Array.isArray(t))
-      throw new TracerError(`${source}: thresholds must be an object {medium, high, severe}`);
+      throw new InvalidInputError(`${source}: thresholds must be an object {medium, high, severe}`);
     for (const [name, score] of Object.entries(t)) {
       if (!["medium", "high", "severe"].includes(name))
-        throw new TracerError(`${source}: thresholds: unknown verdict ${JSON.stringify(name)}`);
+        throw new InvalidInputError(
+          `${source}: thresholds: unknown verdict ${JSON.stringify(name)}`,
+        );
       if (!isPercent(score))
-        throw new TracerError(`${source}: thresholds.${name} must be an integer from 0 to 100`);
+        throw new InvalidInputError(
+          `${source}: thresholds.${name} must be an integer from 0 to 100`,
+        );
       thresholds[name as keyof typeof thresholds] = score;
     }
   }
   if (!(thresholds.medium <= thresholds.high && thresholds.high <= thresholds.severe))
-    throw new TracerError(`${source}: thresholds must rise: medium ≤ high ≤ severe`);
+    throw new InvalidInputError(`${source}: thresholds must rise: medium ≤ high ≤ severe`);
   return { weights, hops: hops as number[], saturation, thresholds };
 }
 
 /** Reads a configuration file (JSON), or stdin for `-`. */
 export function readRiskConfig(file: string): RiskConfig {
   const name = inputName(file);
-  const text = readInputTextOr(file, (reason) => new TracerError(`cannot read ${name}: ${reason}`));
+  const text = readInputTextOr(
+    file,
+    (reason) => new NotFoundError(`cannot read ${name}: ${reason}`),
+  );
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new TracerError(`${name}: not JSON: ${(error as Error).message}`);
+    throw new InvalidInputError(`${name}: not JSON: ${(error as Error).message}`);
   }
   return riskConfigOf(parsed, name);
 }

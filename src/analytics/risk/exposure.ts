@@ -8,7 +8,7 @@
  * cumulative exposure after each of its inflows that carried some, so that any later outflow
  * reads the sender's exposure at that moment with one binary search.
  */
-import { TracerError } from "../../shared/errors.js";
+import { InvalidInputError, TracerError } from "../../shared/errors.js";
 import { prepareLog, ZERO_ID } from "../funds/log.js";
 import type { LabelLookup, Transfer } from "../funds/types.js";
 import { EXPOSURE_CATEGORIES, type ExposureCategory } from "./config.js";
@@ -223,7 +223,7 @@ export class ExposureEngine {
     readonly maxHops: number,
   ) {
     if (!Number.isSafeInteger(maxHops) || maxHops < 1)
-      throw new TracerError(`hops ${String(maxHops)} is not an integer ≥ 1`);
+      throw new InvalidInputError(`hops ${String(maxHops)} is not an integer ≥ 1`);
     this.flows = Array.from(
       { length: maxHops + 1 },
       () => new Array<Flow | undefined>(index.addresses.length),

@@ -8,7 +8,7 @@ import type { Wallet } from "ethers";
 import { KEYSTORE_PASSWORD_ENV } from "../../client/keystore.js";
 import { ParticipantClient } from "../../client/roles.js";
 import { refuseSigningStdin } from "../../shared/input.js";
-import { TracerError, UsageError } from "../../shared/errors.js";
+import { ConflictError, UsageError } from "../../shared/errors.js";
 import { connectInstitution } from "../../chain/institution.js";
 import { nodeError } from "../../chain/rpc.js";
 import type { RiskReport } from "./score.js";
@@ -72,11 +72,11 @@ export function checkPublish(options: {
 /** The label a report publishes: its top category, the score as the confidence. */
 export function alertLabel(report: RiskReport): { category: string; confidence: number } {
   if (report.verdict !== "high" && report.verdict !== "severe")
-    throw new TracerError(
+    throw new ConflictError(
       `${report.address} scores ${report.score} (${report.verdict}): only high or severe verdicts are published`,
     );
   const top = report.exposures[0];
-  if (top === undefined) throw new TracerError(`${report.address} has no exposure to publish`);
+  if (top === undefined) throw new ConflictError(`${report.address} has no exposure to publish`);
   return { category: top.category, confidence: report.score };
 }
 

@@ -5,7 +5,7 @@
  * the same memoized engine. Bad input is reported per line and never stops the batch.
  */
 import { parse } from "csv-parse/sync";
-import { TracerError } from "../../shared/errors.js";
+import { InvalidInputError, UnavailableError } from "../../shared/errors.js";
 import { ingestTransfers } from "../funds/ingest.js";
 import { normalizeToken } from "../funds/run.js";
 import type { Label as EngineLabel, Transfer } from "../funds/types.js";
@@ -78,7 +78,7 @@ function parseScreenCsv(text: string): ScreenEntry[] {
     }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (error) {
     const e = error as Error & { lines?: number };
-    throw new TracerError(
+    throw new InvalidInputError(
       `not readable as CSV${e.lines === undefined ? "" : ` at line ${e.lines}`}: ${e.message.split("\n")[0]}`,
     );
   }
@@ -259,7 +259,7 @@ export async function screenIngested(req: {
   for (const step of steps) {
     const hash = hashes.get(`${step.blockNumber}:${step.ordinal}`);
     if (hash === undefined)
-      throw new TracerError(
+      throw new UnavailableError(
         `transfer at block ${step.blockNumber}, position ${step.ordinal} is no longer stored`,
       );
     step.txHash = hash;
@@ -277,11 +277,11 @@ export async function screenAddresses(req: ScreenRequest): Promise<ScreenResult>
   const head = Number(await req.rpc.call<string>("eth_blockNumber"));
   const toBlock = req.toBlock ?? head - (req.confirmations ?? 0);
   if (toBlock > head)
-    throw new TracerError(`--to-block ${toBlock} is beyond the node's head ${head}`);
+    throw new InvalidInputError(`--to-block ${toBlock} is beyond the node's head ${head}`);
   if (toBlock < 0)
-    throw new TracerError(`no block left after --confirmations ${req.confirmations ?? 0}`);
+    throw new InvalidInputError(`no block left after --confirmations ${req.confirmations ?? 0}`);
   if (req.fromBlock !== undefined && req.fromBlock > toBlock)
-    throw new TracerError(`--from ${req.fromBlock} is after the last block ${toBlock}`);
+    throw new InvalidInputError(`--from ${req.fromBlock} is after the last block ${toBlock}`);
 
   const lines: ScreenLine[] = req.entries.map((e) => ({
     line: e.line,

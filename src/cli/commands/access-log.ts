@@ -12,7 +12,14 @@ import {
   entriesOf,
   proveEntry,
 } from "../../ledger/access-log-anchors.js";
-import { TracerError, UsageError, VERIFY_EXIT, couldNotCheck } from "../../shared/errors.js";
+import {
+  InvalidInputError,
+  NotFoundError,
+  TracerError,
+  UsageError,
+  VERIFY_EXIT,
+  couldNotCheck,
+} from "../../shared/errors.js";
 import { connectInstitution } from "../../chain/institution.js";
 import { openDatabase } from "../../db/db.js";
 import { Store } from "../../db/store.js";
@@ -31,7 +38,7 @@ function readLog(file: string): ReturnType<typeof readAccessLog> {
   if (!isStdin(file)) return readAccessLog(file);
   const text = readInputTextOr(
     file,
-    (reason) => new TracerError(`cannot read the access log from stdin: ${reason}`),
+    (reason) => new InvalidInputError(`cannot read the access log from stdin: ${reason}`),
   );
   return parseAccessLog(text, "stdin");
 }
@@ -123,7 +130,7 @@ const anchorCommand: Command = {
         );
       }
       const got = entriesOf(lines, from, to - from + 1);
-      if ("missing" in got) throw new TracerError(`${file}: ${got.missing}`);
+      if ("missing" in got) throw new NotFoundError(`${file}: ${got.missing}`);
       const { anchorId, batch } = await client.anchorLog(caseId, got.entries, BigInt(from));
       const result = {
         anchored: true,
@@ -178,7 +185,9 @@ const proofCommand: Command = {
       try {
         writeFileSync(out, text, { flag: "wx" });
       } catch (error) {
-        throw new TracerError(`cannot write ${out}: ${(error as Error).message}`);
+        throw new TracerError(`cannot write ${out}: ${(error as Error).message}`, {
+          kind: (error as NodeJS.ErrnoException).code === "EEXIST" ? "conflict" : "failed",
+        });
       }
     }
     return 0;

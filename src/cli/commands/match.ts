@@ -21,7 +21,7 @@ import {
 } from "../../shared/input.js";
 import { logLine } from "../../shared/format.js";
 import { integer, required, str } from "../../shared/options.js";
-import { TracerError, UsageError } from "../../shared/errors.js";
+import { InvalidInputError, TracerError, UsageError } from "../../shared/errors.js";
 import { engineFor, withEngine as withEngineFor, type CurveEngine } from "../../matching/engine.js";
 import { MatchError } from "../../matching/errors.js";
 import {
@@ -175,11 +175,11 @@ export function matchTokens(values: Values): string[] {
   if (env !== undefined && env.trim() !== "") {
     const t = env.trim();
     if (t.length < MIN_TOKEN_LENGTH || /\s/.test(t))
-      throw new TracerError(
+      throw new InvalidInputError(
         `${TOKEN_ENV} is not a token: at least ${MIN_TOKEN_LENGTH} characters, no spaces`,
       );
     if (!isTokenText(t))
-      throw new TracerError(
+      throw new InvalidInputError(
         `${TOKEN_ENV} is not a token: printable ASCII only (no Authorization header could carry it)`,
       );
     tokens.push(t);
@@ -465,7 +465,12 @@ const serve: Command = {
         });
         await new Promise<void>((resolve, reject) => {
           server.once("error", (error) =>
-            reject(new TracerError(`cannot listen on ${host}:${port}: ${error.message}`)),
+            reject(
+              new TracerError(`cannot listen on ${host}:${port}: ${error.message}`, {
+                kind:
+                  (error as NodeJS.ErrnoException).code === "EADDRINUSE" ? "conflict" : "failed",
+              }),
+            ),
           );
           server.listen(port, host, resolve);
         });

@@ -19,7 +19,7 @@ import { integer, required, str } from "../../shared/options.js";
 import { json, share, table } from "../../shared/format.js";
 import { ProgressBar } from "../progress.js";
 import { readDeployment } from "../../client/deployment.js";
-import { TracerError, UsageError } from "../../shared/errors.js";
+import { InvalidInputError, NotFoundError, TracerError, UsageError } from "../../shared/errors.js";
 import { formatAmount } from "../../analytics/funds/graph.js";
 import { normalizeToken, tokenDecimals } from "../../analytics/funds/run.js";
 import { RpcClient } from "../../chain/rpc.js";
@@ -281,7 +281,7 @@ export const riskCommand: Command = {
     const result = await runScreening(values, options, [{ line: 1, input: address }], asJson);
     const line = result.lines[0];
     if (line === undefined || line.report === null)
-      throw new TracerError(`${address}: ${line?.error ?? "not screened"}`);
+      throw new InvalidInputError(`${address}: ${line?.error ?? "not screened"}`);
     const r = line.report;
     const stream = result.streams[0];
     if (asJson) sayIfIncomplete(stream, asJson);
@@ -379,14 +379,14 @@ export const screenCommand: Command = {
     // "-" is stdin, as for any command that reads a file.
     const text = readInputTextOr(
       file,
-      (reason) => new TracerError(`cannot read ${inputName(file)}: ${reason}`),
+      (reason) => new NotFoundError(`cannot read ${inputName(file)}: ${reason}`),
     );
     const csv =
       format === undefined
         ? !isStdin(file) && extname(file).toLowerCase() === ".csv"
         : format === "csv";
     const entries = parseScreenInput(text, csv);
-    if (entries.length === 0) throw new TracerError(`${inputName(file)}: no address in it`);
+    if (entries.length === 0) throw new InvalidInputError(`${inputName(file)}: no address in it`);
     const result = await runScreening(values, options, entries, false);
     // With --fail-on, the exit code says whether any address reached the level (after the output).
     const verdictCode = (): number => {

@@ -7,7 +7,13 @@ import { checkHttpUrl, flagOptions, stringOptions, type Command, type Values } f
 import { Follower, SYNC_HELP, SYNC_OPTIONS, readDeploymentInput, syncSettings } from "../follow.js";
 import { inputName, oneStdin, readInputText, refuseStdout } from "../../shared/input.js";
 import { logLine } from "../../shared/format.js";
-import { TracerError, UsageError } from "../../shared/errors.js";
+import {
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  TracerError,
+  UsageError,
+} from "../../shared/errors.js";
 import { checkNode } from "../../ledger/indexer.js";
 import { RpcClient } from "../../chain/rpc.js";
 import { DEFAULT_DB_DIR, isPostgresUrl, openDatabase } from "../../db/db.js";
@@ -54,7 +60,7 @@ export function readNamedTokens(file: string | undefined, env: string | undefine
     try {
       content = readInputText(file);
     } catch (error) {
-      throw new TracerError(`cannot read tokens from ${name}: ${(error as Error).message}`);
+      throw new NotFoundError(`cannot read tokens from ${name}: ${(error as Error).message}`);
     }
     content.split(/\r?\n/).forEach((line, i) => {
       const item = line.trim();
@@ -71,34 +77,34 @@ export function readNamedTokens(file: string | undefined, env: string | undefine
   for (const { text: item, where } of items) {
     const fields = item.split(/[ \t]+/);
     if (fields.length > 2) {
-      throw new TracerError(`${where} is not "NAME TOKEN" or "TOKEN": a token has no spaces`);
+      throw new InvalidInputError(`${where} is not "NAME TOKEN" or "TOKEN": a token has no spaces`);
     }
     const token = fields[fields.length - 1] ?? "";
     if (token.length < MIN_TOKEN_LENGTH) {
-      throw new TracerError(
+      throw new InvalidInputError(
         `the token in ${where} is not a token: at least ${MIN_TOKEN_LENGTH} characters, no spaces`,
       );
     }
     if (!isTokenText(token)) {
-      throw new TracerError(
+      throw new InvalidInputError(
         `the token in ${where} is not a token: printable ASCII only (no Authorization header could carry it)`,
       );
     }
     const name = fields.length === 2 ? (fields[0] ?? "") : unnamedTokenName(token);
     if (!TOKEN_NAME.test(name)) {
-      throw new TracerError(
+      throw new InvalidInputError(
         `the token name in ${where} is not a name: letters, digits, ".", "_", "@" or "-", at most 64`,
       );
     }
     const known = byToken.get(token);
     if (known !== undefined && known.name !== name) {
-      throw new TracerError(
+      throw new ConflictError(
         `the token in ${where} is also named ${JSON.stringify(known.name)}: one name per token, or the access log can't tell who read what`,
       );
     }
     const other = byName.get(name);
     if (other !== undefined && other !== token) {
-      throw new TracerError(`${where} gives the name ${JSON.stringify(name)} to a second token`);
+      throw new ConflictError(`${where} gives the name ${JSON.stringify(name)} to a second token`);
     }
     byToken.set(token, { name, token });
     byName.set(name, token);
@@ -179,12 +185,12 @@ export const serveCommand: Command = {
       ? undefined
       : (text(values, "access-log") ?? defaultAccessLog(text(values, "db")));
     if (tokens.length === 0 && !insecureLocal) {
-      throw new TracerError(
+      throw new UsageError(
         `no API tokens: give --tokens FILE or ${TOKENS_ENV}, or --insecure-local to serve without authentication on 127.0.0.1`,
       );
     }
     if (tokens.length === 0 && !LOOPBACK_HOSTS.has(host)) {
-      throw new TracerError(
+      throw new UsageError(
         `--insecure-local serves only on 127.0.0.1, ::1 or localhost, not ${quote(host)}: give API tokens to serve there`,
       );
     }
@@ -210,7 +216,7 @@ export const serveCommand: Command = {
         if (webDir !== undefined || existsSync(DEFAULT_WEB_DIR))
           site = staticSite(webDir ?? DEFAULT_WEB_DIR);
       } catch (error) {
-        throw new TracerError(`--web: ${(error as Error).message}`);
+        throw new NotFoundError(`--web: ${(error as Error).message}`);
       }
     }
 
@@ -258,7 +264,11 @@ export const serveCommand: Command = {
       });
       await new Promise<void>((resolve, reject) => {
         server.once("error", (error) =>
-          reject(new TracerError(`cannot listen on ${urlHost(host)}:${port}: ${error.message}`)),
+          reject(
+            new TracerError(`cannot listen on ${urlHost(host)}:${port}: ${error.message}`, {
+              kind: (error as NodeJS.ErrnoException).code === "EADDRINUSE" ? "conflict" : "failed",
+            }),
+          ),
         );
         server.listen(port, host, () => resolve());
       });

@@ -13,7 +13,7 @@ import { oneStdin } from "../../shared/input.js";
 import { share, table } from "../../shared/format.js";
 import { integer, required, str } from "../../shared/options.js";
 import { ProgressBar } from "../progress.js";
-import { TracerError, UsageError } from "../../shared/errors.js";
+import { InvalidInputError, TracerError, UsageError } from "../../shared/errors.js";
 import { RpcClient } from "../../chain/rpc.js";
 import { formatAmount, GRAPH_FORMATS, writeGraph } from "../../analytics/funds/graph.js";
 import { ingestTransfers } from "../../analytics/funds/ingest.js";
@@ -247,9 +247,10 @@ export const transfersCommand: Command = {
     const rpc = new RpcClient(url);
     const chainId = Number(await rpc.firstCall<string>("eth_chainId"));
     const head = Number(await rpc.call<string>("eth_blockNumber"));
-    if (from > head) throw new TracerError(`--from ${from} is beyond the node's head ${head}`);
+    if (from > head)
+      throw new InvalidInputError(`--from ${from} is beyond the node's head ${head}`);
     if (toBlock !== undefined && (toBlock < from || toBlock > head)) {
-      throw new TracerError(`--to-block ${toBlock} is outside ${from}..${head}`);
+      throw new InvalidInputError(`--to-block ${toBlock} is outside ${from}..${head}`);
     }
     const store = await openStore(values);
     try {

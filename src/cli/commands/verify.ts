@@ -1,5 +1,9 @@
-import { VERIFY_EXIT_CODES, couldNotCheck } from "../../shared/errors.js";
-import { TracerError } from "../../shared/errors.js";
+import {
+  InvalidInputError,
+  NotFoundError,
+  VERIFY_EXIT_CODES,
+  couldNotCheck,
+} from "../../shared/errors.js";
 import { verifyDelivery, verifyEntry, type EntryProofFile } from "../../ledger/queries.js";
 import { inputName, readInputText } from "../../shared/input.js";
 import { json } from "../../shared/format.js";
@@ -27,7 +31,7 @@ export const verifyDeliveryCommand: Command = {
       withStore(values, async (s) => {
         const deployment = await s.deployment();
         if (deployment === null)
-          throw new TracerError("the store is empty: run veritrace index first");
+          throw new NotFoundError("the store is empty: run veritrace index first");
         return verifyDelivery(s.db, deployment, id);
       }),
     );
@@ -69,7 +73,7 @@ export const verifyEntryCommand: Command = {
       try {
         parsed = JSON.parse(readInputText(file)) as EntryProofFile;
       } catch (error) {
-        throw new TracerError(`${inputName(file)}: ${(error as Error).message}`);
+        throw new InvalidInputError(`${inputName(file)}: ${(error as Error).message}`);
       }
       return withStore(values, (s) => verifyEntry(s.db, anchorId, parsed));
     });
