@@ -7,13 +7,14 @@ import { InvalidInputError, TracerError, UnavailableError } from "../shared/erro
  */
 export class RpcError extends TracerError {
   override name = "RpcError";
+  static override readonly kind = "unavailable";
   constructor(
     readonly method: string,
     readonly code: number,
     message: string,
     readonly data?: unknown,
   ) {
-    super(`${method}: ${message} (code ${code})`, { kind: "unavailable" });
+    super(`${method}: ${message} (code ${code})`);
   }
 }
 

@@ -14,14 +14,18 @@ import { MatchError, type MatchFailureReason } from "./errors.js";
 import { POINT_BYTES, hashAndMultiplyAll, multiplyAll } from "./group.js";
 
 /** The curve work of a session, wherever it runs. Every list is n × 32 bytes. */
+/** Identifiers to hash to the curve and multiply by a scalar, in a session's domain. */
+export interface HashJob {
+  scalar: Uint8Array;
+  sessionId: Uint8Array;
+  /** The identifiers' type (it separates the hash domains). */
+  type: string;
+  identifiers: readonly string[];
+}
+
 export interface CurveEngine {
   /** H(x)^scalar for every normalized identifier, in order. */
-  hashAndMultiply(
-    scalar: Uint8Array,
-    sessionId: Uint8Array,
-    type: string,
-    identifiers: readonly string[],
-  ): Promise<Buffer>;
+  hashAndMultiply(job: HashJob): Promise<Buffer>;
   /** X25519(scalar, u) for every point, in order; refuses non-canonical and small-order points. */
   multiply(scalar: Uint8Array, points: Uint8Array): Promise<Buffer>;
   /** Stops the threads, if any. */
@@ -51,12 +55,7 @@ const INLINE_CHUNK = 500;
 
 /** Runs the work in the calling thread, yielding to the event loop between chunks. */
 export class InlineEngine implements CurveEngine {
-  async hashAndMultiply(
-    scalar: Uint8Array,
-    sessionId: Uint8Array,
-    type: string,
-    identifiers: readonly string[],
-  ): Promise<Buffer> {
+  async hashAndMultiply({ scalar, sessionId, type, identifiers }: HashJob): Promise<Buffer> {
     const out = Buffer.alloc(identifiers.length * POINT_BYTES);
     for (let i = 0; i < identifiers.length; i += INLINE_CHUNK) {
       const part = hashAndMultiplyAll(
@@ -182,12 +181,7 @@ export class WorkerEngine implements CurveEngine {
     return engine;
   }
 
-  async hashAndMultiply(
-    scalar: Uint8Array,
-    sessionId: Uint8Array,
-    type: string,
-    identifiers: readonly string[],
-  ): Promise<Buffer> {
+  async hashAndMultiply({ scalar, sessionId, type, identifiers }: HashJob): Promise<Buffer> {
     const jobs: Promise<Uint8Array>[] = [];
     for (let i = 0; i < identifiers.length; i += this.batchSize) {
       jobs.push(

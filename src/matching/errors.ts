@@ -55,6 +55,10 @@ const KIND_OF_REASON: Readonly<Record<MatchFailureReason, ErrorKind>> = {
   internal: "failed",
 };
 
+/** Whether a peer's refusal names a reason of this protocol. */
+export const isMatchFailureReason = (reason: string): reason is MatchFailureReason =>
+  Object.hasOwn(KIND_OF_REASON, reason);
+
 /** A matching session was refused or failed; its kind follows from its reason. */
 export class MatchError extends TracerError {
   override name = "MatchError";

@@ -32,7 +32,7 @@ import {
   repeatedHeader,
 } from "../shared/request-checks.js";
 import { PROBLEM_MEDIA_TYPE, isProblem, problem } from "../shared/problem.js";
-import { MatchError, type MatchFailureReason } from "./errors.js";
+import { MatchError, isMatchFailureReason, type MatchFailureReason } from "./errors.js";
 import type { IdentifierSet } from "./identifiers.js";
 import {
   DEFAULT_MAX_ELEMENTS,
@@ -77,22 +77,6 @@ export const SIGNATURE_HEADER = "veritrace-match-signature";
 
 /** Largest JSON body of the results route. */
 const MAX_JSON_BYTES = 65_536;
-
-const REASONS: ReadonlySet<string> = new Set<MatchFailureReason>([
-  "invalid-input",
-  "too-large",
-  "malformed-message",
-  "digest-mismatch",
-  "session-mismatch",
-  "count-mismatch",
-  "invalid-point",
-  "low-order-point",
-  "duplicate-point",
-  "unauthorized",
-  "peer-error",
-  "invalid-signature",
-  "internal",
-]);
 
 /** HTTP status for each reason the server refuses a request for. */
 function statusOf(reason: MatchFailureReason): number {
@@ -639,11 +623,7 @@ function refusal(status: number, text: string): MatchError {
     // not JSON: keep the status
   }
   const known: MatchFailureReason =
-    status === 401
-      ? "unauthorized"
-      : REASONS.has(reason)
-        ? (reason as MatchFailureReason)
-        : "peer-error";
+    status === 401 ? "unauthorized" : isMatchFailureReason(reason) ? reason : "peer-error";
   return new MatchError(
     known,
     `the provider refused the request (${status} ${reason}): ${message}`,

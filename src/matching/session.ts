@@ -243,12 +243,12 @@ export class PsiRequester {
       throw new MatchError("internal", "this requester has already blinded its set");
     const set = identifierSet(this.type, identifiers, this.options);
     this.secret = randomBytes(32);
-    const points = await this.engine.hashAndMultiply(
-      this.secret,
-      sessionIdBytes(this.sessionId),
-      this.type,
-      set.values,
-    );
+    const points = await this.engine.hashAndMultiply({
+      scalar: this.secret,
+      sessionId: sessionIdBytes(this.sessionId),
+      type: this.type,
+      identifiers: set.values,
+    });
     const request = buildRequest(this, points);
     this.identifiers = set.values;
     this.requestDigest = request.digest;
@@ -499,7 +499,12 @@ export class PsiProvider {
     try {
       const [reblinded, mine] = await Promise.all([
         this.engine.multiply(secret, message.points),
-        this.engine.hashAndMultiply(secret, sessionIdBytes(h.sessionId), this.type, set.values),
+        this.engine.hashAndMultiply({
+          scalar: secret,
+          sessionId: sessionIdBytes(h.sessionId),
+          type: this.type,
+          identifiers: set.values,
+        }),
       ]);
       const response = buildResponse(
         { sessionId: h.sessionId, mode: h.mode, type: h.type, requestDigest: message.digest },

@@ -50,46 +50,41 @@ export class VeritraceError extends Error {
 /** An error of the tracing service with a message meant for the user: one line, no stack needed. */
 export class TracerError extends VeritraceError {
   override name = "TracerError";
+  /** The kind of every error of a subclass (a TracerError's own is the one thrown with it). */
+  static readonly kind: ErrorKind | undefined = undefined;
+  constructor(message: string, options: { kind?: ErrorKind; cause?: unknown } = {}) {
+    super(message, { ...options, kind: (new.target as typeof TracerError).kind ?? options.kind });
+  }
 }
 
 /** What was asked for does not exist (an unknown case, institution, delivery, anchor…). */
 export class NotFoundError extends TracerError {
   override name = "NotFoundError";
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { ...options, kind: "not-found" });
-  }
+  static override readonly kind = "not-found";
 }
 
 /** An input that is not what it must be (a malformed id, a file of the wrong shape…). */
 export class InvalidInputError extends TracerError {
   override name = "InvalidInputError";
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { ...options, kind: "invalid-input" });
-  }
+  static override readonly kind = "invalid-input";
 }
 
 /** A request that the state refuses: it names more than one thing, or contradicts what is. */
 export class ConflictError extends TracerError {
   override name = "ConflictError";
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { ...options, kind: "conflict" });
-  }
+  static override readonly kind = "conflict";
 }
 
 /** A service this needs (a node, a database) can't answer now; the same request may work later. */
 export class UnavailableError extends TracerError {
   override name = "UnavailableError";
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { ...options, kind: "unavailable" });
-  }
+  static override readonly kind = "unavailable";
 }
 
 /** What was to be checked was checked, and does not hold (a changed log, a wrong signature). */
 export class VerificationFailedError extends TracerError {
   override name = "VerificationFailedError";
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { ...options, kind: "verification-failed" });
-  }
+  static override readonly kind = "verification-failed";
 }
 
 /**
@@ -106,9 +101,7 @@ export function firstLine(error: unknown): string {
 /** Bad command-line usage (exit code 2). */
 export class UsageError extends TracerError {
   override name = "UsageError";
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { ...options, kind: "usage" });
-  }
+  static override readonly kind = "usage";
 }
 
 /** The verify commands' exit codes: a negative answer is not a failure to answer. */
@@ -122,9 +115,7 @@ export const VERIFY_EXIT_CODES =
 export class CouldNotCheckError extends TracerError {
   override name = "CouldNotCheckError";
   readonly exitCode = VERIFY_EXIT.couldNotCheck;
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { ...options, kind: "could-not-check" });
-  }
+  static override readonly kind = "could-not-check";
 }
 
 /** Runs a verification, turning any failure to answer into a {@link CouldNotCheckError}. */
