@@ -774,8 +774,11 @@ describe("analyst dashboard (Chromium)", function () {
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
       body: JSON.stringify({ token: traced.token, seed: `0x${"ab".repeat(32)}`, model: "haircut" }),
     });
-    expect(res.status).to.equal(400);
-    const body = (await res.json()) as { detail: string };
+    // A seed the chain does not have is not found (its kind), the answer a problem.
+    expect(res.status).to.equal(404);
+    expect(res.headers.get("content-type")).to.match(/^application\/problem\+json/);
+    const body = (await res.json()) as { detail: string; code: string };
+    expect(body.code).to.equal("not_found");
     expect(await error.innerText()).to.equal(body.detail);
     await page.screenshot({ path: path.join(SHOTS, "trace-error.png") });
   });

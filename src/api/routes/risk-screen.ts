@@ -65,6 +65,6 @@ export const riskScreenRoute = route({ path: "/risk/screen", public: false }).po
   bodyDescription: "The addresses and the screening's options.",
   response: RiskScreen,
   responseDescription: "The screening.",
-  errors: [400, 413, 415, 502],
+  errors: [400, 404, 413, 415, 502],
   handle: (ctx) => answerScreen(ctx.store, ctx.rpcUrl, screenBodyOf(ctx.body)),
 });

@@ -149,6 +149,6 @@ export const traceRoute = route({ path: "/trace", public: false }).post({
   bodyDescription: "The trace's input, as the command's options.",
   response: Trace,
   responseDescription: "The trace.",
-  errors: [400, 413, 415, 502],
+  errors: [400, 404, 413, 415, 502],
   handle: (ctx) => answerTrace(ctx.store, ctx.rpcUrl, ctx.body),
 });
