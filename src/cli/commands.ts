@@ -136,36 +136,36 @@ export const COMMANDS: readonly CommandEntry[] = [
   entry(
     "match serve",
     "answer private set intersection requests over HTTP (provider)",
-    () => import("./commands/match.js"),
+    () => import("./commands/match/online.js"),
   ),
   entry(
     "match run",
     "run a private set intersection against a provider over HTTP (requester)",
-    () => import("./commands/match.js"),
+    () => import("./commands/match/online.js"),
   ),
   entry(
     "match blind",
     "air-gapped step 1 (requester): blind the identifiers into a request file",
-    () => import("./commands/match.js"),
+    () => import("./commands/match/air-gapped.js"),
   ),
   entry(
     "match respond",
     "air-gapped step 2 (provider): answer a request file with a response file",
-    () => import("./commands/match.js"),
+    () => import("./commands/match/air-gapped.js"),
   ),
   entry(
     "match finish",
     "air-gapped step 3 (requester): the result from the state and the response file",
-    () => import("./commands/match.js"),
+    () => import("./commands/match/air-gapped.js"),
   ),
   entry(
     "match cosign",
     "air-gapped step 4 (provider): co-sign the result of a session it answered",
-    () => import("./commands/match.js"),
+    () => import("./commands/match/ledger.js"),
   ),
   entry(
     "match record",
     "air-gapped step 5 (requester): record the co-signed result on the ledger",
-    () => import("./commands/match.js"),
+    () => import("./commands/match/ledger.js"),
   ),
 ];
