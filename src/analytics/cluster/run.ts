@@ -19,19 +19,24 @@ import {
   type Fraction,
 } from "./deposits.js";
 
+/** What a clustering reads, checked against the node before anything is stored. */
+export interface ClusterPlan {
+  chainId: number;
+  /** A lower-case token address, or "native". */
+  token: string;
+  /** First block asked for (default: where the token's stream starts, or 0). */
+  fromBlock?: number;
+  toBlock: number;
+}
+
 export interface ClusterRequest {
   rpc: RpcClient;
   db: Database;
+  plan: ClusterPlan;
   /** Lower-case addresses. */
   addresses: readonly string[];
-  /** A lower-case token address, or "native". */
-  token: string;
   maxBlocks?: number;
   tolerance?: Fraction;
-  /** First block (default: where the token's stream starts, or 0), last (default: the head). */
-  fromBlock?: number;
-  toBlock?: number;
-  confirmations?: number;
   finalityDepth?: number;
   traceCalls?: boolean;
   onProgress?: (p: { indexedTo: number; target: number; rows: number }) => void;
@@ -52,24 +57,36 @@ export interface ClusterResult {
 }
 
 /**
- * Reads the token's transfers up to the last block, finds the deposit addresses and the clusters
- * of `addresses`. A token address without code, or blocks the node does not have, are refused
- * before anything is stored.
+ * Checks a clustering's token and blocks against the node, storing nothing: a token address
+ * without code is not found, blocks beyond the head are invalid input.
  */
-export async function clusterAddresses(req: ClusterRequest): Promise<ClusterResult> {
-  const { rpc, db, token } = req;
+export async function planCluster(
+  rpc: RpcClient,
+  input: { token: string; fromBlock?: number; toBlock?: number; confirmations?: number },
+): Promise<ClusterPlan> {
+  const { token, fromBlock } = input;
   const chainId = Number(await rpc.firstCall<string>("eth_chainId"));
   const head = Number(await rpc.call<string>("eth_blockNumber"));
-  const toBlock = req.toBlock ?? head - (req.confirmations ?? 0);
+  const toBlock = input.toBlock ?? head - (input.confirmations ?? 0);
   if (toBlock > head)
     throw new InvalidInputError(`--to-block ${toBlock} is beyond the node's head ${head}`);
-  if (req.fromBlock !== undefined && req.fromBlock > toBlock)
-    throw new InvalidInputError(`--from ${req.fromBlock} is after the last block ${toBlock}`);
+  if (fromBlock !== undefined && fromBlock > toBlock)
+    throw new InvalidInputError(`--from ${fromBlock} is after the last block ${toBlock}`);
   if (token !== "native" && (await rpc.call<string>("eth_getCode", [token, "latest"])) === "0x")
     throw new NotFoundError(`no contract at token address ${token} on chain ${chainId}`);
+  return { chainId, token, fromBlock, toBlock };
+}
+
+/**
+ * Reads the token's transfers up to the plan's last block, finds the deposit addresses among
+ * them and the clusters of `addresses`.
+ */
+export async function clusterAddresses(req: ClusterRequest): Promise<ClusterResult> {
+  const { rpc, db } = req;
+  const { chainId, token, toBlock } = req.plan;
   const kind = token === "native" ? "native" : "erc20";
   const stream = streamId({ chainId, kind, token });
-  const startBlock = req.fromBlock ?? (await streamStart(db, stream)) ?? 0;
+  const startBlock = req.plan.fromBlock ?? (await streamStart(db, stream)) ?? 0;
   const ingest = await ingestTransfers(
     db,
     rpc,

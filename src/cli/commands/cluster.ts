@@ -24,7 +24,7 @@ import {
   parseFraction,
   type DepositAddress,
 } from "../../analytics/cluster/deposits.js";
-import { clusterAddresses, type ClusterResult } from "../../analytics/cluster/run.js";
+import { clusterAddresses, planCluster, type ClusterResult } from "../../analytics/cluster/run.js";
 
 /** A deposit address as JSON: amounts as decimal strings of base units. */
 function depositJson(d: DepositAddress) {
@@ -164,9 +164,18 @@ export const clusterCommand: Command = {
     }
     const maxBlocks = integer(values, "max-blocks");
     const decimalsOption = integer(values, "decimals");
+    const finalityDepth = integer(values, "finality");
     oneStdin(values, ["labels"]);
     const asJson = values["json"] === true;
     const rpc = new RpcClient(url);
+    // The node is asked about the token and the blocks before the store is opened: a clustering
+    // that cannot start leaves nothing behind.
+    const plan = await planCluster(rpc, {
+      token,
+      fromBlock: integer(values, "from"),
+      toBlock: integer(values, "to-block"),
+      confirmations: integer(values, "confirmations"),
+    });
     const store = await openStore(values);
     let result: ClusterResult;
     try {
@@ -175,14 +184,11 @@ export const clusterCommand: Command = {
       result = await clusterAddresses({
         rpc,
         db: store.db,
-        token,
+        plan,
         addresses: [...new Set(positionals.map((a) => a.toLowerCase()))],
         maxBlocks,
         tolerance,
-        fromBlock: integer(values, "from"),
-        toBlock: integer(values, "to-block"),
-        confirmations: integer(values, "confirmations"),
-        finalityDepth: integer(values, "finality"),
+        finalityDepth,
         traceCalls: values["no-trace-calls"] !== true,
         onProgress: readingProgress(bar),
       });
