@@ -143,13 +143,36 @@ function withinTolerance(received: bigint, forwarded: bigint, tolerance: Fractio
 }
 
 /**
+ * The waiting inflows (in chain order) a forward of `amount` carries on, by their positions: the
+ * newest run whose sum it matches within the tolerance (the newest alone, else the newest two, …:
+ * a sweep), else the newest single inflow it matches (an older deposit forwarded after a newer
+ * one arrived); null when none.
+ */
+function carriedBy(
+  waiting: readonly Inflow[],
+  amount: bigint,
+  tolerance: Fraction,
+): number[] | null {
+  let sum = 0n;
+  for (let k = waiting.length - 1; k >= 0; k--) {
+    sum += (waiting[k] as Inflow).amount;
+    if (sum < amount) continue;
+    if (withinTolerance(sum, amount, tolerance))
+      return Array.from({ length: waiting.length - k }, (_, i) => k + i);
+    break;
+  }
+  for (let k = waiting.length - 1; k >= 0; k--)
+    if (withinTolerance((waiting[k] as Inflow).amount, amount, tolerance)) return [k];
+  return null;
+}
+
+/**
  * Finds the deposit addresses among the senders to exchanges. For each candidate (an address that
  * is no exchange and sends to one), its transfers are read in chain order: inflows from others
  * than exchanges wait, for τ blocks, to be forwarded; a transfer to an exchange carries on the
- * newest waiting inflows whose sum it matches within α (the newest one alone, else the newest two
- * together, and so on: a sweep), which then wait no more. A candidate is a deposit address when
- * some forward matched and what its forwards matched is at least `minShare` of what it received.
- * Results are in address order.
+ * waiting inflows it matches within α ({@link carriedBy}), which then wait no more. A candidate is
+ * a deposit address when some forward matched and what its forwards carried is at least
+ * `minShare` of what it received. Results are in address order.
  */
 export function findDepositAddresses(
   transfers: readonly DepositTransfer[],
@@ -176,15 +199,12 @@ export function findDepositAddresses(
   const found: DepositAddress[] = [];
   for (const address of [...candidates].sort()) {
     const deposit = assess(address, (byCandidate.get(address) ?? []).sort(chainOrder));
-    if (
-      deposit.forwards.length > 0 &&
-      deposit.matched * minShare.denominator >= minShare.numerator * deposit.received
-    )
-      found.push(deposit);
+    if (deposit !== null) found.push(deposit);
   }
   return found;
 
-  function assess(address: string, own: readonly DepositTransfer[]): DepositAddress {
+  /** The candidate as a deposit address, or null when it is none. */
+  function assess(address: string, own: readonly DepositTransfer[]): DepositAddress | null {
     let waiting: Inflow[] = [];
     const forwards: Forward[] = [];
     let received = 0n;
@@ -199,19 +219,14 @@ export function findDepositAddresses(
       const exchange = options.exchanges.get(t.to);
       if (exchange === undefined) continue;
       waiting = waiting.filter((i) => t.blockNumber - i.blockNumber <= maxBlocks);
-      let sum = 0n;
-      let carried: Inflow[] | null = null;
-      for (let k = waiting.length - 1; k >= 0; k--) {
-        sum += (waiting[k] as Inflow).amount;
-        if (sum < t.amount) continue;
-        if (withinTolerance(sum, t.amount, tolerance)) carried = waiting.slice(k);
-        break;
-      }
-      if (carried === null) {
+      const positions = carriedBy(waiting, t.amount, tolerance);
+      if (positions === null) {
         unmatchedForwards++;
         continue;
       }
-      waiting = waiting.slice(0, waiting.length - carried.length);
+      const carried = positions.map((i) => waiting[i] as Inflow);
+      waiting = waiting.filter((_, i) => !positions.includes(i));
+      const sum = carried.reduce((n, i) => n + i.amount, 0n);
       const first = carried[0] as Inflow;
       forwards.push({
         ...ref(t),
@@ -224,6 +239,8 @@ export function findDepositAddresses(
       });
     }
     const matched = forwards.reduce((n, f) => n + f.received, 0n);
+    if (forwards.length === 0 || matched * minShare.denominator < minShare.numerator * received)
+      return null;
     const targets = new Map<string, ForwardTarget>();
     for (const f of forwards) {
       const target = targets.get(f.to) ?? {
@@ -243,7 +260,7 @@ export function findDepositAddresses(
     );
     return {
       address,
-      exchange: exchanges[0] ?? { address: "", label: "", forwarded: 0n, forwards: 0 },
+      exchange: exchanges[0] as ForwardTarget,
       exchanges,
       senders: [...new Set(forwards.flatMap((f) => f.inflows.map((i) => i.from)))].sort(),
       forwards,
