@@ -20,16 +20,21 @@ const EXCHANGES = new Map([
   [a("K"), "Exchange K"],
 ]);
 
-/** Transfers at blocks 1, 2, 3, … in the order written: [from, to, amount]. */
-function chain(...moves: [string, string, bigint][]): DepositTransfer[] {
-  return moves.map(([from, to, amount], i) => ({
-    blockNumber: i + 1,
-    ordinal: 0,
-    txHash: `0x${(i + 1).toString(16).padStart(64, "0")}`,
-    from: a(from),
-    to: a(to),
-    amount,
-  }));
+/** Transfers at blocks 1, 2, 3, … in the order written: "FROM→TO AMOUNT", one a block. */
+function chain(...moves: string[]): DepositTransfer[] {
+  return moves.map((move, i) => {
+    const m = /^(\w+)→(\w+) (\d+)$/.exec(move);
+    if (m === null) throw new Error(`not a move: ${move}`);
+    const [, from = "", to = "", amount = ""] = m;
+    return {
+      blockNumber: i + 1,
+      ordinal: 0,
+      txHash: `0x${(i + 1).toString(16).padStart(64, "0")}`,
+      from: a(from),
+      to: a(to),
+      amount: BigInt(amount),
+    };
+  });
 }
 
 const find = (transfers: DepositTransfer[], extra: { maxBlocks?: number } = {}) =>
@@ -37,7 +42,7 @@ const find = (transfers: DepositTransfer[], extra: { maxBlocks?: number } = {}) 
 
 describe("findDepositAddresses", function () {
   it("an older deposit forwarded after a newer one arrived is carried on alone", function () {
-    const [d] = find(chain(["U", "D", 100n], ["V", "D", 50n], ["D", "H", 100n], ["D", "H", 50n]));
+    const [d] = find(chain("U→D 100", "V→D 50", "D→H 100", "D→H 50"));
     expect(d?.forwards.map((f) => f.inflows.map((i) => i.from))).to.deep.equal([
       [a("U")],
       [a("V")],
@@ -50,11 +55,11 @@ describe("findDepositAddresses", function () {
   });
 
   it("a forward larger than what came in carries nothing on", function () {
-    expect(find(chain(["U", "D", 100n], ["D", "H", 101n]))).to.deep.equal([]);
+    expect(find(chain("U→D 100", "D→H 101"))).to.deep.equal([]);
   });
 
   it("an address that forwards less than half of what it received is none", function () {
-    const transfers = chain(["U", "D", 100n], ["V", "D", 150n], ["D", "H", 100n]);
+    const transfers = chain("U→D 100", "V→D 150", "D→H 100");
     expect(find(transfers)).to.deep.equal([]);
     const kept = findDepositAddresses(transfers, {
       exchanges: EXCHANGES,
@@ -64,20 +69,13 @@ describe("findDepositAddresses", function () {
   });
 
   it("an inflow waits at most τ blocks for its forward", function () {
-    const transfers = chain(["U", "D", 100n], ["X", "Y", 1n], ["X", "Y", 1n], ["D", "H", 100n]);
+    const transfers = chain("U→D 100", "X→Y 1", "X→Y 1", "D→H 100");
     expect(find(transfers, { maxBlocks: 3 }).map((d) => d.address)).to.deep.equal([a("D")]);
     expect(find(transfers, { maxBlocks: 2 })).to.deep.equal([]);
   });
 
   it("gives the same result for the transfers in any order", function () {
-    const transfers = chain(
-      ["U", "D", 100n],
-      ["V", "E", 30n],
-      ["V", "E", 20n],
-      ["D", "H", 99n],
-      ["E", "K", 50n],
-      ["P", "H", 7n],
-    );
+    const transfers = chain("U→D 100", "V→E 30", "V→E 20", "D→H 99", "E→K 50", "P→H 7");
     const expected = find(transfers);
     expect(expected.map((d) => d.address)).to.deep.equal([a("D"), a("E")].sort());
     expect(find([...transfers].reverse())).to.deep.equal(expected);
@@ -88,15 +86,7 @@ describe("findDepositAddresses", function () {
 describe("clustersOf", function () {
   it("merges the senders of deposit addresses at two exchanges that one sender shares", function () {
     const deposits = find(
-      chain(
-        ["U", "D", 100n],
-        ["D", "H", 100n],
-        ["U", "E", 40n],
-        ["W", "E", 60n],
-        ["E", "K", 100n],
-        ["Z", "F", 5n],
-        ["F", "H", 5n],
-      ),
+      chain("U→D 100", "D→H 100", "U→E 40", "W→E 60", "E→K 100", "Z→F 5", "F→H 5"),
     );
     const [w, f] = clustersOf(deposits, [a("W"), a("F")]);
     expect(w?.cluster.members).to.deep.equal([a("U"), a("W")].sort());
