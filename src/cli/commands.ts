@@ -104,6 +104,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     () => import("./commands/risk.js"),
   ),
   entry(
+    "cluster",
+    "exchange deposit addresses an address used, and the other senders to them (one customer)",
+    () => import("./commands/cluster.js"),
+  ),
+  entry(
     "labels import",
     "import address labels from GraphSense TagPacks (YAML)",
     () => import("./commands/labels.js"),

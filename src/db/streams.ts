@@ -44,6 +44,15 @@ export function streamId(spec: Pick<StreamSpec, "chainId" | "kind" | "token">): 
   return `${spec.kind}:${spec.chainId}:${spec.token}`;
 }
 
+/** A stream's start block, or null when it was never read. */
+export async function streamStart(db: Sql, id: string): Promise<number | null> {
+  const rows = await db.query<{ start_block: string | number }>(
+    "SELECT start_block FROM streams WHERE id = $1",
+    [id],
+  );
+  return rows[0] === undefined ? null : Number(rows[0].start_block);
+}
+
 /**
  * One stream's rows, checkpoint and recent headers: the same write / roll-back contract as the
  * consortium's store, so the same sync engine (retries, ranges, reorganizations) drives both.

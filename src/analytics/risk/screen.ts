@@ -14,7 +14,7 @@ import { allLabelsFor } from "../labels/chain.js";
 import { addressFormat, hasValidChecksum, isEvmAddress } from "../labels/networks.js";
 import { labelsFor } from "../labels/store.js";
 import type { Database } from "../../db/db.js";
-import { FEE_SINK, loadFlows, streamId, txHashesAt } from "../../db/streams.js";
+import { FEE_SINK, loadFlows, streamId, streamStart, txHashesAt } from "../../db/streams.js";
 import { VERDICTS, type RiskConfig, type Verdict } from "./config.js";
 import { ExposureEngine, InflowIndex } from "./exposure.js";
 import { assessAddress, riskReportJson, type RiskReport } from "./score.js";
@@ -164,14 +164,6 @@ export interface ScreenResult {
     note: string | null;
   }[];
   lines: ScreenLine[];
-}
-
-async function streamStart(db: Database, id: string): Promise<number | null> {
-  const rows = await db.query<{ start_block: string | number }>(
-    "SELECT start_block FROM streams WHERE id = $1",
-    [id],
-  );
-  return rows[0] === undefined ? null : Number(rows[0].start_block);
 }
 
 /**
