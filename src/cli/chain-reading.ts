@@ -6,7 +6,7 @@
 import { importTagPacks } from "../analytics/labels/store.js";
 import type { Store } from "../db/store.js";
 import { flagOptions, stringOptions, type Values } from "./command.js";
-import type { ProgressBar } from "./progress.js";
+import { ProgressBar } from "./progress.js";
 
 /** The options of the reading, each command's last ones. */
 export const READING_OPTIONS = {
@@ -43,6 +43,19 @@ export function readingProgress(
   return (p) => {
     if (first < 0) first = p.indexedTo;
     bar?.update({ done: p.indexedTo - first, total: p.target - first, events: p.rows });
+  };
+}
+
+/**
+ * How a command reads transfers: call tracing unless `--no-trace-calls`, a progress bar unless
+ * `quiet` (its `onProgress`), and `done` to close the bar with the transfers read.
+ */
+export function reading(values: Values, quiet: boolean) {
+  const bar = quiet ? null : new ProgressBar("reading transfers");
+  return {
+    traceCalls: values["no-trace-calls"] !== true,
+    onProgress: readingProgress(bar),
+    done: (rows: number) => bar?.done({ done: 1, total: 1, events: rows }),
   };
 }
 

@@ -4,10 +4,9 @@ import {
   READING_HELP,
   READING_OPTIONS,
   importLabelFiles,
-  readingProgress,
+  reading,
   sayIfIncomplete,
 } from "../chain-reading.js";
-import { ProgressBar } from "../progress.js";
 import { oneStdin } from "../../shared/input.js";
 import { json, share, table } from "../../shared/format.js";
 import { integer, required, str } from "../../shared/options.js";
@@ -180,7 +179,7 @@ export const clusterCommand: Command = {
     let result: ClusterResult;
     try {
       await importLabelFiles(values, store, asJson);
-      const bar = asJson ? null : new ProgressBar("reading transfers");
+      const read = reading(values, asJson);
       result = await clusterAddresses({
         rpc,
         db: store.db,
@@ -189,10 +188,10 @@ export const clusterCommand: Command = {
         maxBlocks,
         tolerance,
         finalityDepth,
-        traceCalls: values["no-trace-calls"] !== true,
-        onProgress: readingProgress(bar),
+        traceCalls: read.traceCalls,
+        onProgress: read.onProgress,
       });
-      bar?.done({ done: 1, total: 1, events: result.ingest.rows });
+      read.done(result.ingest.rows);
     } finally {
       await store.close();
     }

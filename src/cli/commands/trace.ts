@@ -5,14 +5,13 @@ import {
   READING_HELP,
   READING_OPTIONS,
   importLabelFiles,
-  readingProgress,
+  reading,
   sayIfIncomplete,
   stepText,
 } from "../chain-reading.js";
 import { oneStdin } from "../../shared/input.js";
 import { share, table } from "../../shared/format.js";
 import { integer, required, str } from "../../shared/options.js";
-import { ProgressBar } from "../progress.js";
 import { InvalidInputError, TracerError, UsageError } from "../../shared/errors.js";
 import { RpcClient } from "../../chain/rpc.js";
 import { formatAmount, GRAPH_FORMATS, writeGraph } from "../../analytics/funds/graph.js";
@@ -123,7 +122,7 @@ export const traceCommand: Command = {
     const store = await openStore(values);
     try {
       await importLabelFiles(values, store, asJson);
-      const bar = asJson ? null : new ProgressBar("reading transfers");
+      const read = reading(values, asJson);
       const out = await runTrace({
         rpc,
         db: store.db,
@@ -138,10 +137,10 @@ export const traceCommand: Command = {
         maxPaths,
         confirmations,
         finalityDepth,
-        traceCalls: values["no-trace-calls"] !== true,
-        onProgress: readingProgress(bar),
+        traceCalls: read.traceCalls,
+        onProgress: read.onProgress,
       });
-      bar?.done({ done: 1, total: 1, events: out.ingest.rows });
+      read.done(out.ingest.rows);
       const decimals = decimalsOption ?? out.decimals ?? 0;
       const money = (v: bigint) => formatAmount(v, decimals);
       const r = out.result;
@@ -255,7 +254,7 @@ export const transfersCommand: Command = {
     const store = await openStore(values);
     try {
       const asJson = values["json"] === true;
-      const bar = asJson ? null : new ProgressBar("reading transfers");
+      const read = reading(values, asJson);
       const result = await ingestTransfers(
         store.db,
         rpc,
@@ -264,11 +263,11 @@ export const transfersCommand: Command = {
           toBlock,
           confirmations,
           finalityDepth,
-          traceCalls: values["no-trace-calls"] !== true,
-          onProgress: readingProgress(bar),
+          traceCalls: read.traceCalls,
+          onProgress: read.onProgress,
         },
       );
-      bar?.done({ done: 1, total: 1, events: result.rows });
+      read.done(result.rows);
       const perToken = await store.db.query<{ token: string; n: string }>(
         "SELECT token, count(*)::text AS n FROM transfers WHERE stream = $1 GROUP BY token ORDER BY count(*) DESC, token",
         [result.stream],
