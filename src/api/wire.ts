@@ -534,7 +534,7 @@ export const TraceRequest = named(
         .array(z.string().superRefine(exitCategoryCheck), "a list of category names")
         .optional()
         .describe(
-          "The labels where taint stops: exchange, bridge, mixer and GraphSense entity terms " +
+          "The labels where taint stops: exchange, bridge, mixer and the GraphSense taxonomy's services " +
             `(default: ${DEFAULT_EXIT_CATEGORIES.join(", ")}).`,
         ),
     },

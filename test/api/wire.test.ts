@@ -78,7 +78,7 @@ describe("wire format", function () {
           exitCategories: ["exchange", "casino"],
         },
         'exitCategories.1: "casino" is not a category of service: expected exchange, bridge, ' +
-          "mixer or an entity term of the GraphSense taxonomy (wallet_service, escrow_wallet, " +
+          "mixer or a service of the GraphSense taxonomy (wallet_service, escrow_wallet, " +
           "gambling, payment_processor, market, atm, …)",
       ],
     ];

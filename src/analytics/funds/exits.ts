@@ -18,13 +18,13 @@ export { DEFAULT_EXIT_CATEGORIES };
 /** An exit list, read: the risk categories and the taxonomy terms that stop taint. */
 export interface ExitCategories {
   categories: ReadonlySet<ExitRiskCategory>;
-  /** Taxonomy entity terms (lower case, `_` between words) matched against a label's `term`. */
+  /** Services of the taxonomy (lower case, `_` between words) matched against a label's `term`. */
   services: ReadonlySet<string>;
 }
 
 /**
  * Reads an exit list: exchange, bridge, mixer (or a taxonomy term the tracer reads as one, such
- * as mixing_service) and taxonomy entity terms (gambling, wallet_service, …), in any case, `-` or
+ * as mixing_service) and the taxonomy's services (gambling, wallet_service, …), in any case, `-` or
  * space for `_`. Throws an {@link InvalidInputError} naming the first term that is neither,
  * after `what` (the option's name).
  */

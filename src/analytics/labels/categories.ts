@@ -142,25 +142,18 @@ export function riskCategory(
 }
 
 /**
- * The entity concepts of the GraphSense TagPack taxonomy (graphsense-tagpack-tool,
- * src/tagpack/db/concepts.yaml, the concepts under `entity`, and the wallets of `white_usage`):
- * what an address is, as a TagPack's `category` says it.
+ * The services of the GraphSense TagPack taxonomy: the concepts under `service` (and their own
+ * narrower concepts: the wallet services, DeFi), in graphsense-tagpack-tool's
+ * src/tagpack/db/concepts.yaml (concepts taxonomy 0.1.0). What a TagPack's `category` may say an
+ * address is, when it is a service; the other entities (user, victim, perpetrator, miner,
+ * organization) hold their own funds.
  */
-export const ENTITY_TERMS = [
-  "organization",
-  "user",
-  "victim",
-  "perpetrator",
-  "donation",
-  "miner",
+export const SERVICE_TERMS = [
   "service",
   "exchange",
   "wallet_service",
   "escrow_wallet",
   "ico_wallet",
-  "cold_wallet",
-  "hot_wallet",
-  "warm_wallet",
   "filesharing",
   "index",
   "market",
@@ -214,7 +207,7 @@ export const DEFAULT_EXIT_CATEGORIES = [...CUSTODIAL_SERVICES, "bridge", "mixer"
 
 /**
  * What one term of an exit list names: a risk category of exits (exchange, bridge, mixer, or a
- * taxonomy term read as one, such as mixing_service), a taxonomy entity term the tracer has no
+ * taxonomy term read as one, such as mixing_service), a service of the taxonomy the tracer has no
  * category for (gambling, wallet_service, …; matched against a label's own `category`), or
  * neither (a problem, in one sentence naming the term).
  */
@@ -225,11 +218,11 @@ export function exitTerm(
   const risk = (RISK_CATEGORIES as readonly string[]).includes(t) ? t : termRisk(t);
   if ((EXIT_RISK_CATEGORIES as readonly string[]).includes(risk))
     return { category: risk as ExitRiskCategory };
-  if (risk === "other" && (ENTITY_TERMS as readonly string[]).includes(t)) return { service: t };
+  if (risk === "other" && (SERVICE_TERMS as readonly string[]).includes(t)) return { service: t };
   return {
     problem:
       `${JSON.stringify(text)} is not a category of service: expected exchange, bridge, mixer ` +
-      `or an entity term of the GraphSense taxonomy (${CUSTODIAL_SERVICES.slice(1).join(", ")}, …)`,
+      `or a service of the GraphSense taxonomy (${CUSTODIAL_SERVICES.slice(1).join(", ")}, …)`,
   };
 }
 
