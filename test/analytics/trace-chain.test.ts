@@ -1322,7 +1322,7 @@ describe("fund-flow tracing on a real chain", function () {
       await expectRefused(
         "exit categories",
         2,
-        /--exit-categories: "casinoo" is not a category of service: expected exchange, bridge, mixer or an entity term of the GraphSense taxonomy \(wallet_service, .*gambling/,
+        /--exit-categories: "casinoo" is not a category of service: expected exchange, bridge, mixer or a service of the GraphSense taxonomy \(wallet_service, .*gambling/,
       );
     });
     it("no --rpc: exit 2", async function () {
