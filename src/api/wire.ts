@@ -9,7 +9,12 @@
  * verdicts) are checked against theirs by test/api/wire.test.ts.
  */
 import { z } from "zod";
-import { PALETTE_ENTRIES, RISK_CATEGORIES } from "../analytics/labels/categories.js";
+import {
+  DEFAULT_EXIT_CATEGORIES,
+  PALETTE_ENTRIES,
+  RISK_CATEGORIES,
+  exitTerm,
+} from "../analytics/labels/categories.js";
 
 /** The named schemas: `components/schemas` of the OpenAPI document. */
 export const components = z.registry<{ id: string }>();
@@ -484,10 +489,19 @@ export const MAX_TRACE_PATHS = 20;
 /** The taint models (analytics/funds/taint.ts). */
 export const TAINT_MODEL_NAMES = ["poison", "haircut", "fifo"] as const;
 
+/** The kinds of exit (analytics/funds/types.ts). */
+export const EXIT_KIND_NAMES = ["exchange", "bridge", "mixer", "service", "burn", "fee"] as const;
+
 const TOKEN_MESSAGE = 'a token address (0x and 40 hex digits) or "native"';
 const tokenField = z.string(TOKEN_MESSAGE).regex(/^(native|0x[0-9a-fA-F]{40})$/, TOKEN_MESSAGE);
 const countUpTo = (max: number, message: string) =>
   z.int(message).min(0, message).max(max, message);
+
+/** A term of an exit list, as `veritrace trace --exit-categories` reads it. */
+function exitCategoryCheck(text: string, ctx: z.RefinementCtx): void {
+  const read = exitTerm(text);
+  if ("problem" in read) ctx.addIssue({ code: "custom", message: read.problem });
+}
 
 export const TraceRequest = named(
   "TraceRequest",
@@ -516,6 +530,13 @@ export const TraceRequest = named(
         .describe("Seconds after the seed."),
       toBlock: countUpTo(Number.MAX_SAFE_INTEGER, "a block number").optional(),
       paths: countUpTo(MAX_TRACE_PATHS, `an integer from 0 to ${MAX_TRACE_PATHS}`).optional(),
+      exitCategories: z
+        .array(z.string().superRefine(exitCategoryCheck), "a list of category names")
+        .optional()
+        .describe(
+          "The labels where taint stops: exchange, bridge, mixer and the GraphSense taxonomy's services " +
+            `(default: ${DEFAULT_EXIT_CATEGORIES.join(", ")}).`,
+        ),
     },
     "a JSON object {token, seed, model, hops?, …} is required",
   ),
@@ -536,7 +557,7 @@ export const FlowNode = named(
     held: amount.nullable().describe("Taint still held at the end (a holding)."),
     exit: z
       .object({
-        kind: z.enum(["exchange", "bridge", "mixer", "burn", "fee"]),
+        kind: z.enum(EXIT_KIND_NAMES),
         amount,
         label: z.string().nullable(),
       })

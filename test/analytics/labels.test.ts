@@ -13,6 +13,13 @@ import { expect } from "chai";
 import type { Values } from "../../src/cli/command.js";
 import { TracerError, UsageError } from "../../src/shared/errors.js";
 import { RISK_CATEGORIES, riskCategory } from "../../src/analytics/labels/categories.js";
+import {
+  DEFAULT_EXITS,
+  exitKindOf,
+  exitLabelText,
+  readExitCategories,
+} from "../../src/analytics/funds/exits.js";
+import { engineLabel } from "../../src/analytics/funds/run.js";
 import { labelsImportCommand, labelsShowCommand } from "../../src/cli/commands/labels.js";
 import {
   importTagPacks,
@@ -594,6 +601,35 @@ describe("TagPack labels", function () {
           tagpack: { title: "Tornado.cash", file: path.join(TAGPACKS, "tornado_cash.yaml") },
         });
         expect((await labelOf(db, TORNADO_ROUTER))?.category).to.equal("sanctioned");
+      });
+
+      it("makes custodial services exits of kind service (a casino, wallet services), and neither their hacks nor miners", async function () {
+        // hacks.yaml: Betco.in (gambling), Inputs.io (wallet_service), a Betco.in hack address
+        // (abuse service_hack), 50btc (miner); a Binance reserve wallet; the Tornado router.
+        const cases: [string, string | undefined, string | undefined][] = [
+          ["1Lgnzb1p9YE3uKwGpspMQZ1NcAD1EMxzSh", "service", "Betco.in (gambling)"],
+          ["19NXYce4udWqeW9U1KgVoLzDVa26v6SbGz", "service", "Inputs.io (wallet_service)"],
+          ["1HVi6re6zDr5c5v9Sk2mmL9u7svEHfiBt4", undefined, undefined],
+          ["1AbY3D7VFRemePM2NgUTquQmAjXLKPg7XH", undefined, undefined],
+          ["34xp4vRoCGJym3xR7yCVPFHoCNxv4Twseo", "exchange", "binance reserve wallets BTC"],
+          [TORNADO_ROUTER.toLowerCase(), "mixer", "tornado.cash"],
+        ];
+        const found = await labelsFor(
+          db,
+          cases.map(([a]) => a),
+        );
+        const today = readExitCategories(["exchange", "bridge", "mixer"], "test");
+        for (const [address, kind, text] of cases) {
+          const label = engineLabel(found.get(address));
+          if (label === undefined) throw new Error(`no label for ${address}`);
+          const exit = exitKindOf(label, DEFAULT_EXITS);
+          expect(exit, address).to.equal(kind);
+          if (exit !== undefined) expect(exitLabelText(label, exit), address).to.equal(text);
+          // Today's list: the services are no exits; exchanges and mixers still are.
+          const seen = engineLabel(found.get(address), today);
+          const before = seen === undefined ? undefined : exitKindOf(seen, today);
+          expect(before, address).to.equal(kind === "service" ? undefined : kind);
+        }
       });
 
       it("resolves an OFAC Ethereum address as sanctioned", async function () {

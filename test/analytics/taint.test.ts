@@ -364,6 +364,37 @@ describe("taint tracing", function () {
       }
     });
 
+    it("stops taint at custodial services by their taxonomy term, as exitCategories says", function () {
+      const casino = "0xcasino";
+      const processor = "0xprocessor";
+      const shop = "0xshop";
+      const ledger = new Ledger()
+        .tx(SEED_TX, [V, A, 100n])
+        .tx("0x2", [A, casino, 50n], [A, processor, 30n], [A, shop, 20n])
+        .tx("0x3", [casino, B, 50n]);
+      const labels = labelsOf({
+        [casino]: { category: "other", label: "Casino", term: "gambling" },
+        [processor]: { category: "other", label: "Pay", term: "Payment Processor" },
+        [shop]: { category: "other", label: "Shop", term: "shop" },
+      });
+      const r = run(ledger, "fifo", { labels });
+      expect(r.exits.map((e) => [e.address, e.kind, e.label, e.amount])).to.deep.equal([
+        [casino, "service", "Casino (gambling)", 50n],
+        [processor, "service", "Pay (payment_processor)", 30n],
+      ]);
+      expect(held(r)).to.deep.equal({ [shop]: 20n });
+      // A list of its own: the shop stops taint, the casino passes it on; none stops none.
+      const own = run(ledger, "fifo", { labels, exitCategories: ["Shop", "exchange"] });
+      expect(own.exits.map((e) => [e.address, e.kind])).to.deep.equal([[shop, "service"]]);
+      expect(held(own)).to.deep.equal({ [B]: 50n, [processor]: 30n });
+      expect(run(ledger, "fifo", { labels, exitCategories: [] }).exits).to.deep.equal([]);
+      for (const bad of ["casino", "hack", "other", "miner", ""])
+        expect(() => run(ledger, "fifo", { exitCategories: ["exchange", bad] }), bad).to.throw(
+          TracerError,
+          `exitCategories: ${JSON.stringify(bad)} is not a category of service`,
+        );
+    });
+
     it("treats transfers to the zero address as burns and mints as clean inflows", function () {
       const ledger = new Ledger()
         .tx(SEED_TX, [V, A, 10n])

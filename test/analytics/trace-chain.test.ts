@@ -61,6 +61,8 @@ import {
   type TransferBatch,
 } from "../../types/ethers-contracts/index.js";
 import { startRpcProxy } from "../helpers/rpc-proxy.js";
+import { answerTrace } from "../../src/api/routes/trace.js";
+import { Trace, TraceRequest } from "../../src/api/wire.js";
 import {
   runVeritrace,
   startConsortiumNode,
@@ -290,6 +292,8 @@ type SeedRef = { tx: string } | { balanceOf: Role; atEndOf: string };
 interface TraceCase {
   maxHops?: number;
   minAmount?: bigint;
+  /** The labels where taint stops (default: the default list). */
+  exitCategories?: readonly string[];
   /** Labels the trace must see (from a TagPack or the consortium), by role. */
   labels?: Readonly<Record<Role, Label>>;
 }
@@ -331,6 +335,7 @@ async function traceBoth(
     model,
     maxHops: options.maxHops,
     minAmount: options.minAmount,
+    exitCategories: options.exitCategories,
   });
   const labels = options.labels ?? {};
   const memory = trace(
@@ -343,6 +348,7 @@ async function traceBoth(
       labels: (a) => labels[play.roleOf(a)],
       maxHops: options.maxHops,
       minAmount: options.minAmount,
+      exitCategories: options.exitCategories,
     },
   );
   expect(out.fromBlock).to.equal(fromBlock);
@@ -826,6 +832,108 @@ describe("fund-flow tracing on a real chain", function () {
       expect(json["holdings"]).to.deep.equal([{ address: play.address("scam"), amount: "10" }]);
     });
 
+    it("stops taint at a casino (a custodial service, labeled gambling): its payouts to other customers are clean", async function () {
+      // A holds 50 clean before the seed, then 100 tainted, and pays 60 into the casino, which
+      // holds 1000 of its own and pays out 500 to K and 560 to L.
+      const play = await TokenPlay.deploy(18);
+      await play.tx("mint W", [ZERO, "W", 50n]);
+      await play.tx("mint V", [ZERO, "V", 100n]);
+      await play.tx("mint casino", [ZERO, "casino", 1000n]);
+      await play.tx("pre", ["W", "A", 50n]);
+      await play.tx("seed", ["V", "A", 100n]);
+      await play.tx("deposit", ["A", "casino", 60n]);
+      await play.tx("payout K", ["casino", "K", 500n]);
+      await play.tx("payout L", ["casino", "L", 560n]);
+      const file = path.join(tmp, "casino.yaml");
+      writeFileSync(
+        file,
+        [
+          "title: Trace test casino",
+          "creator: Veritrace tests",
+          "source: https://example.org/casino",
+          "currency: ETH",
+          "tags:",
+          `- address: '${play.address("casino")}'`,
+          "  label: Lucky Casino",
+          "  category: gambling",
+          "",
+        ].join("\n"),
+      );
+      await importTagPacks(store.db, [file]);
+      const labels: Record<Role, Label> = {
+        casino: { category: "other", label: "Lucky Casino", term: "gambling" },
+      };
+      const casino = "Lucky Casino (gambling)";
+      // The deposit carries: poison 60 (all of it), haircut floor(60·100/150) = 40, FIFO 10
+      // (A's clean 50 is its oldest lot). A keeps 90, 60, 90.
+      const stopped: Record<TaintModelName, [deposited: bigint, atA: bigint]> = {
+        poison: [60n, 90n],
+        haircut: [40n, 60n],
+        fifo: [10n, 90n],
+      };
+      for (const model of MODELS) {
+        const { out, result } = await traceBoth(play, model, { tx: "seed" }, { labels });
+        const [deposited, atA] = stopped[model];
+        expect(exited(play, result), model).to.deep.equal([
+          ["casino", "service", casino, deposited],
+        ]);
+        expect(held(play, result), model).to.deep.equal({ A: atA });
+        expect(edgeTxs(play, result), model).to.deep.equal(["seed", "deposit"]);
+        expect(result.total, model).to.equal(model === "poison" ? 150n : 100n);
+        expect(out.labels.get(play.address("casino"))?.[0]?.originalCategory).to.equal("gambling");
+      }
+      // Today's list carries taint through the casino to its customers. Haircut: the casino
+      // holds 40 of 1060; K gets floor(500·40/1060) = 18, L the 22 left. FIFO: the casino's lots
+      // are [1050 clean, 10 tainted]; K's 500 are clean, L's 560 end with the 10.
+      const carried: Record<TaintModelName, Record<Role, bigint>> = {
+        poison: { A: 90n, K: 500n, L: 560n },
+        haircut: { A: 60n, K: 18n, L: 22n },
+        fifo: { A: 90n, L: 10n },
+      };
+      const exitCategories = ["exchange", "bridge", "mixer"];
+      for (const model of MODELS) {
+        const { result } = await traceBoth(play, model, { tx: "seed" }, { labels, exitCategories });
+        expect(result.exits, model).to.deep.equal([]);
+        expect(held(play, result), model).to.deep.equal(carried[model]);
+      }
+
+      const seed = play.hash("seed");
+      const args = ["--token", play.token, "--seed", seed, "--model", "haircut", "--json"];
+      const byDefault = lastJson(await traceCommand([...args, "--labels", file]));
+      expect(byDefault["exits"]).to.deep.equal([
+        { address: play.address("casino"), label: casino, amount: "40" },
+      ]);
+      expect(byDefault["holdings"]).to.deep.equal([{ address: play.address("A"), amount: "60" }]);
+      const through = lastJson(
+        await traceCommand([
+          ...args,
+          "--labels",
+          file,
+          "--exit-categories",
+          "Exchange, bridge,mixing_service",
+        ]),
+      );
+      expect(through["exits"]).to.deep.equal([]);
+      expect(through["holdings"]).to.deep.equal([
+        { address: play.address("A"), amount: "60" },
+        { address: play.address("L"), amount: "22" },
+        { address: play.address("K"), amount: "18" },
+      ]);
+
+      // POST /trace: the casino is a node with a service exit; the list as a body field.
+      const request = { token: play.token, seed, model: "haircut" };
+      const answer = Trace.parse(await answerTrace(store, node.url, TraceRequest.parse(request)));
+      const casinoNode = answer.nodes.find((n) => n.address === play.address("casino"));
+      expect(casinoNode?.exit).to.deep.equal({ kind: "service", amount: "40", label: casino });
+      expect(casinoNode?.label).to.equal("Lucky Casino");
+      expect(answer.summary).to.deep.equal(byDefault);
+      const api = Trace.parse(
+        await answerTrace(store, node.url, TraceRequest.parse({ ...request, exitCategories })),
+      );
+      expect(api.nodes.filter((n) => n.exit !== null)).to.deep.equal([]);
+      expect(api.summary).to.deep.equal(through);
+    });
+
     it("a seed ADDRESS@BLOCK taints the address's balance at the end of that block", async function () {
       // A: 10 before, +40 in the seed block (balance 50), +20 after, → B 35.
       const play = await TokenPlay.deploy(18);
@@ -1136,6 +1244,7 @@ describe("fund-flow tracing on a real chain", function () {
         confirmations: [...good, "--confirmations", "1000"],
         model: ["--token", play.token, "--seed", play.hash("seed"), "--model", "lifo"],
         graph: [...good, "--graph", path.join(tmp, "flow.gif")],
+        "exit categories": [...good, "--exit-categories", "exchange,casinoo"],
       };
       // Started together: each is a process of its own.
       for (const [name, args] of Object.entries(cases)) {
@@ -1208,6 +1317,13 @@ describe("fund-flow tracing on a real chain", function () {
         /--graph must end in \.svg, \.png, \.dot, got ".*flow\.gif"$/,
       );
       expect(existsSync(path.join(tmp, "flow.gif"))).to.equal(false);
+    });
+    it("an --exit-categories term that names no service: exit 2, naming it", async function () {
+      await expectRefused(
+        "exit categories",
+        2,
+        /--exit-categories: "casinoo" is not a category of service: expected exchange, bridge, mixer or a service of the GraphSense taxonomy \(wallet_service, .*gambling/,
+      );
     });
     it("no --rpc: exit 2", async function () {
       await expectRefused("no rpc", 2, /--rpc is required$/);

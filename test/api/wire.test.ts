@@ -5,7 +5,7 @@
  * the document in test/api/api.test.ts.
  */
 import { expect } from "chai";
-import { TAINT_MODELS } from "../../src/analytics/funds/types.js";
+import { EXIT_KINDS, TAINT_MODELS } from "../../src/analytics/funds/types.js";
 import {
   DEFAULT_HOPS,
   EXPOSURE_CATEGORIES,
@@ -18,6 +18,7 @@ import {
   ANOMALY_RULE_NAMES,
   CUSTODY_STEPS,
   DEFAULT_SCREEN_HOPS,
+  EXIT_KIND_NAMES,
   EXPOSURE_CATEGORY_NAMES,
   MAX_SCREEN_HOPS,
   PROBLEM_CODES,
@@ -36,8 +37,9 @@ import { problem } from "../../src/shared/problem.js";
 const sorted = (xs: readonly string[]) => [...xs].sort();
 
 describe("wire format", function () {
-  it("lists what the domains list: models, rules, steps, categories, verdicts, hops", function () {
+  it("lists what the domains list: models, exits, rules, steps, categories, verdicts, hops", function () {
     expect(sorted(TAINT_MODEL_NAMES)).to.deep.equal(sorted(TAINT_MODELS));
+    expect(sorted(EXIT_KIND_NAMES)).to.deep.equal(sorted(EXIT_KINDS));
     expect(sorted(ANOMALY_RULE_NAMES)).to.deep.equal(sorted(ANOMALY_RULES.map((r) => r.rule)));
     expect(sorted(CUSTODY_STEPS)).to.deep.equal(sorted(CUSTODY_STEP_NAMES));
     expect(sorted(EXPOSURE_CATEGORY_NAMES)).to.deep.equal(sorted(EXPOSURE_CATEGORIES));
@@ -64,6 +66,21 @@ describe("wire format", function () {
         "model: one of poison, haircut, fifo is required",
       ],
       [{ tokn: "native", model: "poison" }, 'body: unknown field "tokn"'],
+      [
+        { token: "native", seed: `0x${"ab".repeat(32)}`, model: "fifo", exitCategories: "mixer" },
+        "exitCategories: a list of category names",
+      ],
+      [
+        {
+          token: "native",
+          seed: `0x${"ab".repeat(32)}`,
+          model: "fifo",
+          exitCategories: ["exchange", "casino"],
+        },
+        'exitCategories.1: "casino" is not a category of service: expected exchange, bridge, ' +
+          "mixer or a service of the GraphSense taxonomy (wallet_service, escrow_wallet, " +
+          "gambling, payment_processor, market, atm, …)",
+      ],
     ];
     for (const [body, message] of cases) {
       const parsed = TraceRequest.safeParse(body);

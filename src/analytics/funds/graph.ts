@@ -57,6 +57,7 @@ export const EXIT_SHAPES: Readonly<Record<ExitKind, string>> = {
   exchange: "box",
   bridge: "hexagon",
   mixer: "octagon",
+  service: "cylinder",
   burn: "invhouse",
   fee: "note",
 };
@@ -65,6 +66,7 @@ const EXIT_SHAPE_NAMES: Readonly<Record<ExitKind, string>> = {
   exchange: "box",
   bridge: "hexagon",
   mixer: "octagon",
+  service: "cylinder",
   burn: "inverted house",
   fee: "note",
 };
@@ -274,7 +276,8 @@ function scale(amount: bigint, max: bigint): number {
 
 /**
  * The legend entry of an address's fill: its label's risk category, else the kind of exit it
- * is (exchange, bridge, mixer), else none. Shared by the pictures and the dashboard's graph.
+ * is (exchange, bridge, mixer; "other" for another service), else none. Shared by the pictures
+ * and the dashboard's graph.
  */
 export function paletteEntryOf(
   labelCategory: string | undefined,
@@ -282,6 +285,7 @@ export function paletteEntryOf(
 ): PaletteEntry | undefined {
   if (labelCategory !== undefined) return ENTRY_OF[termRisk(labelCategory)];
   if (exitKind === "exchange" || exitKind === "bridge" || exitKind === "mixer") return exitKind;
+  if (exitKind === "service") return "other";
   return undefined;
 }
 

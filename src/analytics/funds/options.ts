@@ -1,4 +1,5 @@
 import { InvalidInputError } from "../../shared/errors.js";
+import { DEFAULT_EXITS, readExitCategories, type ExitCategories } from "./exits.js";
 import {
   TAINT_MODELS,
   ZERO_ADDRESS,
@@ -15,6 +16,7 @@ export interface Settings {
   seed: Seed;
   token: string;
   labels: LabelLookup | undefined;
+  exits: ExitCategories;
   maxHops: number;
   minAmount: bigint;
   windowSeconds: number | undefined;
@@ -66,10 +68,15 @@ export function settingsOf(options: TraceOptions): Settings {
   const maxPaths = options.maxPaths ?? DEFAULT_MAX_PATHS;
   if (!isCount(maxPaths) || maxPaths > 1000)
     throw new InvalidInputError(`maxPaths ${String(maxPaths)} is not an integer from 0 to 1000`);
+  const list = options.exitCategories;
+  if (list !== undefined && !(Array.isArray(list) && list.every((t) => typeof t === "string")))
+    throw new InvalidInputError("exitCategories is not a list of category names");
+  const exits = list === undefined ? DEFAULT_EXITS : readExitCategories(list, "exitCategories");
   return {
     seed: normalized,
     token: options.token.toLowerCase(),
     labels: options.labels,
+    exits,
     maxHops,
     minAmount,
     windowSeconds,

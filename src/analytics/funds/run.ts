@@ -13,6 +13,13 @@ import {
   type IngestResult,
 } from "./ingest.js";
 import {
+  DEFAULT_EXIT_CATEGORIES,
+  DEFAULT_EXITS,
+  exitKindOf,
+  readExitCategories,
+  type ExitCategories,
+} from "./exits.js";
+import {
   formatSeed,
   parseSeed,
   trace,
@@ -23,9 +30,6 @@ import {
   type TraceResult,
   type Transfer,
 } from "./taint.js";
-
-/** Categories where taint stops (an exit point). */
-const EXIT_CATEGORIES = new Set(["exchange", "bridge", "mixer"]);
 
 /** What a trace reads: checked against the node before anything is stored ({@link planTrace}). */
 export interface TracePlan {
@@ -56,6 +60,8 @@ export interface RunTraceInput extends PlanInput {
   minAmount?: bigint;
   windowSeconds?: number;
   maxPaths?: number;
+  /** The labels that stop taint (default {@link DEFAULT_EXIT_CATEGORIES}); see exits.ts. */
+  exitCategories?: readonly string[];
   finalityDepth?: number;
   traceCalls?: boolean;
   onProgress?: (p: { indexedTo: number; target: number; rows: number }) => void;
@@ -71,15 +77,26 @@ export interface RunTraceOutput {
   labels: Map<string, StoreLabel[]>;
   /** Initial balances fetched from the node, by address. */
   initialBalances: Map<string, bigint>;
+  /** The exit list the trace used, read. */
+  exits: ExitCategories;
   decimals: number | null;
 }
 
-/** The label the taint engine sees for an address: an exit-category label if it has one. */
-export function engineLabel(labels: readonly StoreLabel[] | undefined): Label | undefined {
+/**
+ * The label the taint engine sees for an address: the first (most relevant) of its labels that
+ * is an exit under `exits` if it has one, else its first.
+ */
+export function engineLabel(
+  labels: readonly StoreLabel[] | undefined,
+  exits: ExitCategories = DEFAULT_EXITS,
+): Label | undefined {
   if (labels === undefined || labels.length === 0) return undefined;
-  const exit = labels.find((l) => EXIT_CATEGORIES.has(l.category));
-  const chosen = exit ?? labels[0];
-  return chosen === undefined ? undefined : { category: chosen.category, label: chosen.label };
+  const seen = labels.map((l): Label => ({
+    category: l.category,
+    label: l.label,
+    term: l.originalCategory,
+  }));
+  return seen.find((l) => exitKindOf(l, exits) !== undefined) ?? seen[0];
 }
 
 /** The token as a trace names it: a lower-case address, or "native"; throws for anything else. */
@@ -169,6 +186,8 @@ export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<Trace
  * is reported by the engine as incomplete history.
  */
 export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
+  const exitCategories = input.exitCategories ?? DEFAULT_EXIT_CATEGORIES;
+  const exits = readExitCategories(exitCategories, "exitCategories");
   const plan = input.plan ?? (await planTrace(input.rpc, input));
   const { chainId, token, seed, fromBlock, toBlock } = plan;
   const ingest = await ingestTransfers(
@@ -195,7 +214,8 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
   addresses.delete(ZERO_ADDRESS);
   addresses.delete(FEE_SINK);
   const labels = await allLabelsFor(input.db, [...addresses], chainId);
-  const lookup = (a: string) => (a === ZERO_ADDRESS ? undefined : engineLabel(labels.get(a)));
+  const lookup = (a: string) =>
+    a === ZERO_ADDRESS ? undefined : engineLabel(labels.get(a), exits);
 
   const initialBalances = new Map<string, bigint>();
   if (seed.kind === "balance") {
@@ -208,6 +228,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
       seed,
       token,
       labels: lookup,
+      exitCategories,
       initialBalances,
       maxHops: input.maxHops,
       minAmount: input.minAmount,
@@ -242,6 +263,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     toBlock,
     labels,
     initialBalances,
+    exits,
     decimals: await tokenDecimals(input.rpc, token),
   };
 }

@@ -5,6 +5,7 @@
  */
 import { InvalidInputError, NotFoundError } from "../../shared/errors.js";
 import { BigBook, LIMB_BOOK_LIMIT, LimbBook, type BalanceBook } from "./balances.js";
+import { exitKindOf, exitLabelText } from "./exits.js";
 import { FifoModel } from "./fifo.js";
 import { HaircutModel } from "./haircut.js";
 import { prepareLog, ZERO_ID } from "./log.js";
@@ -29,9 +30,7 @@ export * from "./types.js";
 export { formatSeed, parseSeed } from "./seed.js";
 export { compareTransfers } from "./log.js";
 export { DEFAULT_MAX_PATHS } from "./options.js";
-
-/** Label categories at which taint stops. */
-const EXIT_CATEGORIES: ReadonlySet<string> = new Set(["exchange", "bridge", "mixer"]);
+export { DEFAULT_EXIT_CATEGORIES } from "./exits.js";
 
 interface ExitAccount {
   address: number;
@@ -126,10 +125,8 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     else if (id === feeSinkId) kind = "fee";
     else {
       const found = s.labels?.(addressOf(id));
-      if (found !== undefined && EXIT_CATEGORIES.has(found.category)) {
-        kind = found.category as ExitKind;
-        label = found.label;
-      }
+      kind = found === undefined ? undefined : exitKindOf(found, s.exits);
+      if (found !== undefined && kind !== undefined) label = exitLabelText(found, kind);
     }
     if (kind === undefined) {
       exitCode[id] = 1;

@@ -36,10 +36,15 @@ export type TaintModelName = "poison" | "haircut" | "fifo";
 
 export const TAINT_MODELS: readonly TaintModelName[] = ["poison", "haircut", "fifo"];
 
-/** A risk label of an address. Categories "exchange", "bridge" and "mixer" are exit points. */
+/**
+ * A risk label of an address: its risk category (docs/labels.md) and its text, and the
+ * taxonomy term it was normalized from (a TagPack's own `category`: gambling, wallet_service, …).
+ * Which labels are exit points is the trace's `exitCategories`.
+ */
 export interface Label {
   category: string;
   label: string;
+  term?: string | null;
 }
 
 export type LabelLookup = (address: string) => Label | undefined;
@@ -49,8 +54,13 @@ export interface TraceOptions {
   seed: Seed;
   /** The token traced (lowercase address or "native"); transfers of other tokens are ignored. */
   token: string;
-  /** Labels of addresses; taint reaching an exchange, bridge or mixer stops there (an exit). */
+  /** Labels of addresses; taint reaching a labeled exit (`exitCategories`) stops there. */
   labels?: LabelLookup;
+  /**
+   * The labels that are exits: risk categories (exchange, bridge, mixer) and taxonomy entity
+   * terms (gambling, wallet_service, …). Default {@link DEFAULT_EXIT_CATEGORIES}.
+   */
+  exitCategories?: readonly string[];
   /** Balances (of `token`) held before the first given transfer, by lowercase address. */
   initialBalances?: ReadonlyMap<string, bigint>;
   /** Taint is followed at most this many transfers away from the seed (default: unlimited). */
@@ -65,7 +75,14 @@ export interface TraceOptions {
   maxPaths?: number;
 }
 
-export type ExitKind = "exchange" | "bridge" | "mixer" | "burn" | "fee";
+/**
+ * The kinds of exit: an exchange, bridge or mixer (by the label's risk category), another
+ * custodial service (a casino, a payment processor, …: by the label's taxonomy term), a burn,
+ * the fee sink.
+ */
+export const EXIT_KINDS = ["exchange", "bridge", "mixer", "service", "burn", "fee"] as const;
+
+export type ExitKind = (typeof EXIT_KINDS)[number];
 
 /**
  * What became of the taint a transfer carried: created there by the seed ("seed"), carried on to
@@ -119,7 +136,7 @@ export interface Holding {
 export interface Exit {
   address: string;
   kind: ExitKind;
-  /** The label's text, for labeled exits. */
+  /** The label's text, for labeled exits; a service's is followed by its taxonomy term. */
   label?: string;
   amount: bigint;
   hops: number;

@@ -86,7 +86,7 @@ const TERMS: ReadonlyMap<string, RiskCategory> = new Map(
 const SEVERITY: ReadonlyMap<RiskCategory, number> = new Map(RISK_CATEGORIES.map((c, i) => [c, i]));
 
 /** A taxonomy term in the form of the table's keys: trimmed, lower case, `_` between words. */
-function term(value: string | null | undefined): string {
+export function taxonomyTerm(value: string | null | undefined): string {
   return (value ?? "")
     .trim()
     .toLowerCase()
@@ -95,7 +95,7 @@ function term(value: string | null | undefined): string {
 
 /** The risk category of one taxonomy term (`other` for none or an unknown one). */
 export function termRisk(value: string | null | undefined): RiskCategory {
-  return TERMS.get(term(value)) ?? "other";
+  return TERMS.get(taxonomyTerm(value)) ?? "other";
 }
 
 /** Negative when `a` is more severe than `b`. */
@@ -142,6 +142,91 @@ export function riskCategory(
 }
 
 /**
+ * The services of the GraphSense TagPack taxonomy: the concepts under `service` (and their own
+ * narrower concepts: the wallet services, DeFi), in graphsense-tagpack-tool's
+ * src/tagpack/db/concepts.yaml (concepts taxonomy 0.1.0). What a TagPack's `category` may say an
+ * address is, when it is a service; the other entities (user, victim, perpetrator, miner,
+ * organization) hold their own funds.
+ */
+export const SERVICE_TERMS = [
+  "service",
+  "exchange",
+  "wallet_service",
+  "escrow_wallet",
+  "ico_wallet",
+  "filesharing",
+  "index",
+  "market",
+  "messaging_service",
+  "mixing_service",
+  "coinjoin",
+  "mining_service",
+  "gambling",
+  "search_engine",
+  "shop",
+  "faucet",
+  "payment_processor",
+  "atm",
+  "hosting",
+  "vpn",
+  "nameservice",
+  "defi",
+  "defi_token",
+  "defi_lending",
+  "defi_dex",
+  "defi_dex_pair",
+  "defi_derivatives",
+  "defi_bridge",
+  "defi_dao",
+  "defi_staking",
+  "defi_custody",
+] as const;
+
+/**
+ * The custodial services of the taxonomy: services that hold their customers' funds in pools of
+ * their own, so that what leaves them is the service's money, not what a customer paid in.
+ * Taint stops at them (docs/taint-models.md, "Exits"). Exchanges have a risk category of their own.
+ */
+export const CUSTODIAL_SERVICES = [
+  "exchange",
+  "wallet_service",
+  "escrow_wallet",
+  "gambling",
+  "payment_processor",
+  "market",
+  "atm",
+] as const;
+
+/** The risk categories of services where taint stops (an exit of that kind). */
+export const EXIT_RISK_CATEGORIES = ["exchange", "bridge", "mixer"] as const;
+
+export type ExitRiskCategory = (typeof EXIT_RISK_CATEGORIES)[number];
+
+/** The labels where a trace stops taint by default: every custodial service, bridges, mixers. */
+export const DEFAULT_EXIT_CATEGORIES = [...CUSTODIAL_SERVICES, "bridge", "mixer"] as const;
+
+/**
+ * What one term of an exit list names: a risk category of exits (exchange, bridge, mixer, or a
+ * taxonomy term read as one, such as mixing_service), a service of the taxonomy the tracer has no
+ * category for (gambling, wallet_service, …; matched against a label's own `category`), or
+ * neither (a problem, in one sentence naming the term).
+ */
+export function exitTerm(
+  text: string,
+): { category: ExitRiskCategory } | { service: string } | { problem: string } {
+  const t = taxonomyTerm(text);
+  const risk = (RISK_CATEGORIES as readonly string[]).includes(t) ? t : termRisk(t);
+  if ((EXIT_RISK_CATEGORIES as readonly string[]).includes(risk))
+    return { category: risk as ExitRiskCategory };
+  if (risk === "other" && (SERVICE_TERMS as readonly string[]).includes(t)) return { service: t };
+  return {
+    problem:
+      `${JSON.stringify(text)} is not a category of service: expected exchange, bridge, mixer ` +
+      `or a service of the GraphSense taxonomy (${CUSTODIAL_SERVICES.slice(1).join(", ")}, …)`,
+  };
+}
+
+/**
  * GraphSense's confidence names and their levels (0–100), from the TagPack tool's
  * confidence.csv. Other values are accepted with a warning and rank below all of these.
  */
@@ -166,5 +251,5 @@ export const CONFIDENCE_LEVELS: ReadonlyMap<string, number> = new Map(
 
 /** The level of a confidence name (0 for none or an unknown one). */
 export function confidenceLevel(confidence: string | null | undefined): number {
-  return CONFIDENCE_LEVELS.get(term(confidence)) ?? 0;
+  return CONFIDENCE_LEVELS.get(taxonomyTerm(confidence)) ?? 0;
 }

@@ -7,6 +7,7 @@
  */
 import { engineLabel, planTrace, runTrace, traceSummaryJson } from "../../analytics/funds/run.js";
 import { paletteEntryOf, places, weight } from "../../analytics/funds/graph.js";
+import type { ExitCategories } from "../../analytics/funds/exits.js";
 import type { TaintPath, TraceResult } from "../../analytics/funds/taint.js";
 import type { Label as StoreLabel } from "../../analytics/labels/store.js";
 import type { Store } from "../../db/store.js";
@@ -27,16 +28,20 @@ import type { z } from "zod";
 /** A trace's input, checked: the body of `POST /trace`. */
 export type TraceRequest = z.output<typeof TraceRequestSchema>;
 
-/** The nodes of a flow: every address a tainted transfer connects, and the seed's sources. */
+/**
+ * The nodes of a flow: every address a tainted transfer connects, and the seed's sources. Each
+ * shows the label the trace saw under its exit list `exits` (default: the default list).
+ */
 export function flowNodes(
   result: TraceResult,
   labels: ReadonlyMap<string, StoreLabel[]>,
+  exits?: ExitCategories,
 ): FlowNode[] {
   const map = places(result);
   return [...map.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([address, p]) => {
-      const label = engineLabel(labels.get(address));
+      const label = engineLabel(labels.get(address), exits);
       const kind = p.exit?.kind;
       const category = paletteEntryOf(label?.category, kind) ?? null;
       return {
@@ -92,9 +97,10 @@ export async function answerTrace(
       minAmount: request.minAmount === undefined ? undefined : BigInt(request.minAmount),
       windowSeconds: request.window,
       maxPaths: request.paths,
+      exitCategories: request.exitCategories,
     });
     const r = out.result;
-    const nodes = flowNodes(r, out.labels);
+    const nodes = flowNodes(r, out.labels, out.exits);
     if (nodes.length > MAX_TRACE_NODES || r.edges.length > MAX_TRACE_EDGES) {
       throw badRequest(
         `the trace reaches ${nodes.length} addresses over ${r.edges.length} transfers, more than ` +

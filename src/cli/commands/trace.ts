@@ -17,6 +17,11 @@ import { RpcClient } from "../../chain/rpc.js";
 import { formatAmount, GRAPH_FORMATS, writeGraph } from "../../analytics/funds/graph.js";
 import { ingestTransfers } from "../../analytics/funds/ingest.js";
 import {
+  DEFAULT_EXIT_CATEGORIES,
+  readExitCategories,
+  splitExitCategories,
+} from "../../analytics/funds/exits.js";
+import {
   engineLabel,
   normalizeToken,
   planTrace,
@@ -48,7 +53,7 @@ function describePath(p: TaintPath, money: (v: bigint) => string): string {
 
 const options: NonNullable<ParseArgsConfig["options"]> = {
   ...stringOptions("rpc", "token", "seed", "model", "to-block", "hops", "min-amount", "window"),
-  ...stringOptions("graph", "paths", "decimals"),
+  ...stringOptions("graph", "paths", "decimals", "exit-categories"),
   labels: { type: "string", multiple: true },
   ...READING_OPTIONS,
   ...flagOptions("json"),
@@ -59,7 +64,8 @@ export const traceCommand: Command = {
   name: "trace",
   usage:
     "--rpc URL --token ADDR|native --seed TXHASH|ADDRESS@BLOCK --model poison|haircut|fifo [--to-block N] " +
-    "[--hops N] [--min-amount N] [--window SECONDS] [--labels FILE]... [--graph FILE.svg|.png|.dot] [--json]",
+    "[--hops N] [--min-amount N] [--window SECONDS] [--labels FILE]... [--exit-categories LIST] " +
+    "[--graph FILE.svg|.png|.dot] [--json]",
   help: [
     "  --rpc URL            JSON-RPC endpoint of the chain the funds are on",
     "  --token ADDR|native  the ERC-20 token traced, or the chain's native coin",
@@ -70,8 +76,11 @@ export const traceCommand: Command = {
     "  --hops N             follow taint at most N transfers from the seed",
     "  --min-amount N       don't follow transfers carrying less taint (base units)",
     "  --window SECONDS     ignore transfers later than the seed's time plus this",
-    "  --labels FILE        import a TagPack first (repeat for more; exchanges, bridges, mixers",
-    "                       become exit points; - reads one from stdin)",
+    "  --labels FILE        import a TagPack first (repeat for more; - reads one from stdin)",
+    "  --exit-categories L  the labels where taint stops, comma-separated: exchange, bridge, mixer",
+    "                       and the GraphSense taxonomy's services (default: the custodial ones,",
+    '                       bridges and mixers; docs/taint-models.md, "Exits"):',
+    `                       ${DEFAULT_EXIT_CATEGORIES.join(",")}`,
     "  --graph FILE         draw the flow (.svg, .png or .dot)",
     "  --paths N            explanation paths kept per address (default 5)",
     "  --decimals N         the token's decimals for display (default: asked from the token)",
@@ -104,6 +113,10 @@ export const traceCommand: Command = {
         `--min-amount must be an integer in base units, got ${JSON.stringify(minAmount)}`,
       );
     }
+    const exitList = str(values, "exit-categories");
+    const exitCategories = exitList === undefined ? undefined : splitExitCategories(exitList);
+    if (exitCategories !== undefined)
+      asUsage(() => readExitCategories(exitCategories, "--exit-categories"));
     oneStdin(values, ["labels"]);
     const asJson = values["json"] === true;
     asUsage(() => normalizeToken(token));
@@ -135,6 +148,7 @@ export const traceCommand: Command = {
         minAmount: minAmount === undefined ? undefined : BigInt(minAmount),
         windowSeconds,
         maxPaths,
+        exitCategories,
         confirmations,
         finalityDepth,
         traceCalls: read.traceCalls,
@@ -144,10 +158,9 @@ export const traceCommand: Command = {
       const decimals = decimalsOption ?? out.decimals ?? 0;
       const money = (v: bigint) => formatAmount(v, decimals);
       const r = out.result;
-      const labelText = (a: string) => engineLabel(out.labels.get(a))?.label ?? "";
-      if (graph !== undefined) {
-        await writeGraph(r, graph, { decimals, labels: (a) => engineLabel(out.labels.get(a)) });
-      }
+      const labelOf = (a: string) => engineLabel(out.labels.get(a), out.exits);
+      const labelText = (a: string) => labelOf(a)?.label ?? "";
+      if (graph !== undefined) await writeGraph(r, graph, { decimals, labels: labelOf });
       if (asJson) {
         sayIfIncomplete(out.ingest, asJson);
         console.log(JSON.stringify(traceSummaryJson(out)));

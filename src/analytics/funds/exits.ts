@@ -1,0 +1,69 @@
+/**
+ * Which labeled addresses are exit points, where taint stops: custodial services, which pool
+ * their customers' funds (what leaves them is not what a customer paid in), bridges and mixers.
+ * The one list both the trace (taint.ts) and the choice of an address's label (run.ts) read.
+ * docs/taint-models.md, "Exits".
+ */
+import { InvalidInputError } from "../../shared/errors.js";
+import {
+  DEFAULT_EXIT_CATEGORIES,
+  exitTerm,
+  taxonomyTerm,
+  type ExitRiskCategory,
+} from "../labels/categories.js";
+import type { ExitKind, Label } from "./types.js";
+
+export { DEFAULT_EXIT_CATEGORIES };
+
+/** An exit list, read: the risk categories and the taxonomy terms that stop taint. */
+export interface ExitCategories {
+  categories: ReadonlySet<ExitRiskCategory>;
+  /** Services of the taxonomy (lower case, `_` between words) matched against a label's `term`. */
+  services: ReadonlySet<string>;
+}
+
+/**
+ * Reads an exit list: exchange, bridge, mixer (or a taxonomy term the tracer reads as one, such
+ * as mixing_service) and the taxonomy's services (gambling, wallet_service, …), in any case, `-` or
+ * space for `_`. Throws an {@link InvalidInputError} naming the first term that is neither,
+ * after `what` (the option's name).
+ */
+export function readExitCategories(terms: readonly string[], what: string): ExitCategories {
+  const categories = new Set<ExitRiskCategory>();
+  const services = new Set<string>();
+  for (const text of terms) {
+    const read = exitTerm(text);
+    if ("problem" in read) throw new InvalidInputError(`${what}: ${read.problem}`);
+    if ("category" in read) categories.add(read.category);
+    else services.add(read.service);
+  }
+  return { categories, services };
+}
+
+/** A comma-separated exit list (`--exit-categories`): its terms, empty items left out. */
+export function splitExitCategories(list: string): string[] {
+  return list
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
+}
+
+export const DEFAULT_EXITS: ExitCategories = readExitCategories(DEFAULT_EXIT_CATEGORIES, "default");
+
+/**
+ * The kind of exit a label makes, if any: its risk category when the list names it (exchange,
+ * bridge, mixer); "service" when its risk category is "other" and the list names its taxonomy
+ * term. A label whose abuse the tracer knows (a casino's wallet labeled gambling and
+ * service_hack is a hack) is no service exit: its risk category decides, as for exchanges.
+ */
+export function exitKindOf(label: Label, exits: ExitCategories): ExitKind | undefined {
+  if ((exits.categories as ReadonlySet<string>).has(label.category))
+    return label.category as ExitRiskCategory;
+  if (label.category === "other" && exits.services.has(taxonomyTerm(label.term))) return "service";
+  return undefined;
+}
+
+/** The text of a labeled exit: the label's, and for a service its taxonomy term after it. */
+export function exitLabelText(label: Label, kind: ExitKind): string {
+  return kind === "service" ? `${label.label} (${taxonomyTerm(label.term)})` : label.label;
+}
