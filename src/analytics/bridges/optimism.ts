@@ -102,6 +102,8 @@ function sentMessageHash(ctx: AdapterContext): string | null {
     ["address", "bytes", "uint256", "uint256"],
     sent.data,
   ) as unknown as [string, string, bigint, bigint];
+  // The message this bridge sent, not another application's.
+  if (sender.toLowerCase() !== ctx.place.contract) return null;
   return crossDomainMessageHash({
     nonce,
     sender,

@@ -163,21 +163,26 @@ export function pairBridgeTransfers(
   }
   const candidates: Candidate[] = [];
   const params = new Map<BridgeName, FallbackParameters | null>();
+  // Releases by bridge and recipient: the fallback never pairs across either.
+  const open = new Map<string, BridgeRelease[]>();
+  for (const r of rs) {
+    if (used.has(r) || r.recipient === null) continue;
+    const key = `${r.bridge}|${r.recipient}`;
+    open.set(key, [...(open.get(key) ?? []), r]);
+  }
   for (const d of ds) {
     if (pairedDeposits.has(d) || d.recipient === null || d.time === null) continue;
     if (!params.has(d.bridge)) params.set(d.bridge, parameters(d.bridge, options));
     const p = params.get(d.bridge) ?? null;
     if (p === null) continue;
-    for (const r of rs) {
-      if (used.has(r) || r.bridge !== d.bridge) continue;
+    for (const r of open.get(`${d.bridge}|${d.recipient}`) ?? []) {
       if (d.pairingId !== null && r.pairingId !== null) continue; // both named, and not the same transfer
       if (
         d.destinationChainId === null ? r.chainId === d.chainId : r.chainId !== d.destinationChainId
       )
         continue;
       if (r.sourceChainId !== null && r.sourceChainId !== d.chainId) continue;
-      if (r.recipient !== d.recipient || r.amount === null || r.time === null || !sameToken(d, r))
-        continue;
+      if (r.amount === null || r.time === null || !sameToken(d, r)) continue;
       const gap = r.time - d.time;
       if (gap < 0 || gap > p.windowSeconds) continue;
       if (
@@ -188,8 +193,10 @@ export function pairBridgeTransfers(
       candidates.push({ d, r, gap, fee: d.amount - r.amount, p });
     }
   }
-  const rivals = (c: Candidate) =>
-    candidates.filter((o) => o !== c && (o.d === c.d || o.r === c.r)).length;
+  // How many candidates each deposit and each release has: more than one is a choice.
+  const claims = new Map<BridgeDeposit | BridgeRelease, number>();
+  for (const c of candidates) for (const x of [c.d, c.r]) claims.set(x, (claims.get(x) ?? 0) + 1);
+  const rivals = (c: Candidate) => (claims.get(c.d) ?? 1) + (claims.get(c.r) ?? 1) - 2;
   candidates.sort(
     (a, b) =>
       a.gap - b.gap ||
