@@ -9,14 +9,20 @@ import { AbiCoder, JsonRpcProvider, ZeroAddress, id as keccakId, type Signer } f
 import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
 import { RpcClient, type RawLog } from "../../src/chain/rpc.js";
 import {
+  ACROSS_TOPICS,
   BridgeReader,
   BridgeRegistry,
   CCTP_DOMAINS,
+  CCTP_MESSAGE_RECEIVED,
+  CCTP_TOPICS,
   FALLBACK_CONFIDENCE,
   KNOWN_BRIDGE_CONTRACTS,
   LAYERZERO_EIDS,
   OP_MESSENGER_TOPICS,
+  OP_TOPICS,
+  STARGATE_TOPICS,
   WORMHOLE_CHAINS,
+  WORMHOLE_TOPICS,
   chainTables,
   fromChainId,
   pairBridgeTransfers,
@@ -176,6 +182,37 @@ describe("bridges: chain tables and registry", function () {
     expect(fromChainId(WORMHOLE_CHAINS, 42_161)).to.equal(23);
     expect(toChainId(CCTP_DOMAINS, 5)).to.equal(null); // Solana: no EVM chain id
     expect(fromChainId(LAYERZERO_EIDS, 31_337)).to.equal(null);
+  });
+
+  it("reads the topic0 values the deployed contracts' logs carry", function () {
+    // As explorers and indexers show them for the mainnet contracts of the registry.
+    expect([
+      ACROSS_TOPICS.fundsDeposited,
+      ACROSS_TOPICS.filledRelay,
+      CCTP_TOPICS.depositForBurn,
+      CCTP_MESSAGE_RECEIVED,
+      OP_TOPICS.erc20DepositInitiated,
+      OP_TOPICS.ethDepositInitiated,
+      OP_TOPICS.withdrawalInitiated,
+      OP_TOPICS.erc20WithdrawalFinalized,
+      OP_TOPICS.ethWithdrawalFinalized,
+      STARGATE_TOPICS.oftSent,
+      STARGATE_TOPICS.oftReceived,
+      WORMHOLE_TOPICS.logMessagePublished,
+    ]).to.deep.equal([
+      "0x32ed1a409ef04c7b0227189c3a103dc5ac10e775a15b785dcc510201f7c25ad3",
+      "0x44b559f101f8fbcc8a0ea43fa91a05a729a5ea6e14a7c75aa750374690137208",
+      "0x2fa9ca894982930190727e75500a97d8dc500233a5065e0f3126c48fbe0343c0",
+      "0x58200b4c34ae05ee816d710053fff3fb75af4395915d3d2a771b24aa10e3cc5d",
+      "0x718594027abd4eaed59f95162563e0cc6d0e8d5b86b1c7be8b1b0ac3343d0396",
+      "0x35d79ab81f2b2017e19afb5c5571778877782d7a8786f5907f93b0f4702f4f23",
+      "0x73d170910aba9e6d50b102db522b1dbcd796216f5128b445aa2135272886497e",
+      "0x3ceee06c1e37648fcbb6ed52e17b3e1f275a1f8c7b22a84b2b84732431e046b3",
+      "0x2ac69ee804d9a7a0984249f508dfab7cb2534b465b6ce1580f99a38ba9c5e631",
+      "0x85496b760a4b7f8d66384b9df21b381f5d1b1e79f229a47aaf4c232edc2fe59a",
+      "0xefed6d3500546b29533b128a29e3a94d70788727f0507505ac12eaf2e578fd9c",
+      "0x6eb224fb001ed210e379b335e35efe88672a8ce935d981a6896b27ffdf52a3b2",
+    ]);
   });
 
   it("takes the caller's entries over the built-in tables, one number per chain", function () {
@@ -526,6 +563,57 @@ describe("bridges across two anvil chains", function () {
     expect(p?.reason).to.equal(
       "no shared id: the same recipient and token, 999900 for 1000000 (short by 100, within 5000 ppm), 40 s after the deposit",
     );
+  });
+
+  it("pairs an OP deposit whose release was read without its RelayedMessage by the fallback", async function () {
+    const withoutRelay = (await allLogs(b)).filter(
+      (l) => l.topics[0] !== OP_MESSENGER_TOPICS.relayedMessage,
+    );
+    const read = await new BridgeReader({
+      chainId: B,
+      rpc: b.rpc,
+      contracts: await contractsOf(b, B, A),
+      tables: TABLES,
+    }).read(withoutRelay);
+    const release = read.releases.find((r) => r.bridge === "op-standard");
+    expect(release?.pairingId).to.equal(null);
+    const deposit = readA.deposits.find((d) => d.bridge === "op-standard");
+    const { pairs } = pairBridgeTransfers(deposit === undefined ? [] : [deposit], read.releases);
+    expect(pairs.map((p) => [p.by, p.confidence, p.release.txHash])).to.deep.equal([
+      ["fallback", FALLBACK_CONFIDENCE.alone, hashes.opRelay?.toLowerCase()],
+    ]);
+    // The token matched by what the events say: the deposit's l2Token is the release's token.
+    expect(pairs[0]?.reason).to.match(
+      /^no shared id: the same recipient and token, 5000000000000000000 for 5000000000000000000 \(short by 0, within 0 ppm\), \d+ s after the deposit$/,
+    );
+  });
+
+  it("lists a known pool's OFTSent it can't read (no token()), and reads nothing else from it", async function () {
+    const pool = `0x${"5a".repeat(20)}`; // an account without code
+    const log: RawLog = {
+      address: pool,
+      topics: [STARGATE_TOPICS.oftSent, keccakId("guid-3"), pad32(user.alice)],
+      data: coder.encode(["uint32", "uint256", "uint256"], [40_002, 1n, 1n]),
+      blockNumber: "0x1",
+      blockHash: `0x${"00".repeat(32)}`,
+      transactionHash: `0x${"11".repeat(32)}`,
+      transactionIndex: "0x0",
+      logIndex: "0x0",
+    };
+    const reader = new BridgeReader({
+      chainId: A,
+      rpc: a.rpc,
+      contracts: [{ bridge: "stargate", role: "pool", chainId: A, address: pool }],
+      tables: TABLES,
+    });
+    const read = await reader.read([
+      log,
+      { ...log, address: `0x${"5b".repeat(20)}`, logIndex: "0x1" },
+    ]);
+    expect([read.deposits, read.releases]).to.deep.equal([[], []]);
+    expect(read.skipped.map((x) => [x.contract, x.reason])).to.deep.equal([
+      [pool, "an OFT event from a contract that answers no token()"],
+    ]);
   });
 
   it("leaves a release short by more than the fee, or later than the window, unpaired", function () {
