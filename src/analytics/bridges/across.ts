@@ -6,14 +6,8 @@
  * relayer pays the recipient `updatedOutputAmount` of `outputToken` from its own funds.
  */
 import { id as keccakId } from "ethers";
-import {
-  account32,
-  coder,
-  hasShape,
-  type AdapterContext,
-  type AdapterOutcome,
-  type BridgeAdapter,
-} from "./model.js";
+import { account32, coder, hasShape } from "./model.js";
+import type { AdapterContext, AdapterOutcome, BridgeAdapter } from "./model.js";
 
 export const ACROSS_TOPICS = {
   fundsDeposited: keccakId(

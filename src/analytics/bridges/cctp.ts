@@ -7,16 +7,8 @@
  * by Circle's attestation service, in no event of the source chain: V2 transfers have no pairing id.
  */
 import { id as keccakId } from "ethers";
-import {
-  account32,
-  coder,
-  hasShape,
-  laterLogs,
-  topicAddress,
-  type AdapterContext,
-  type AdapterOutcome,
-  type BridgeAdapter,
-} from "./model.js";
+import { account32, coder, hasShape, laterLogs, topicAddress } from "./model.js";
+import type { AdapterContext, AdapterOutcome, BridgeAdapter } from "./model.js";
 import { fromChainId, toChainId } from "./tables.js";
 
 export const CCTP_TOPICS = {

@@ -9,17 +9,8 @@
  * RelayedMessage, in the same transaction as the bridge's event.
  */
 import { Interface, id as keccakId, keccak256 } from "ethers";
-import type { RawLog } from "../../chain/rpc.js";
-import {
-  NATIVE,
-  coder,
-  hasShape,
-  laterLogs,
-  topicAddress,
-  type AdapterContext,
-  type AdapterOutcome,
-  type BridgeAdapter,
-} from "./model.js";
+import { NATIVE, coder, hasShape, laterLogs, topicAddress } from "./model.js";
+import type { AdapterContext, AdapterOutcome, BridgeAdapter } from "./model.js";
 
 export const OP_TOPICS = {
   erc20DepositInitiated: keccakId(
@@ -133,15 +124,24 @@ function readStandardBridge(ctx: AdapterContext): AdapterOutcome {
   const peer = ctx.contract.peerChainId;
   if (peer === undefined) return "a standard bridge whose other chain is not known";
   const id = (hash: string | null) => (hash === null ? null : `op:${hash}`);
-  const decodeTail = (l: RawLog) =>
-    coder.decode(["address", "uint256", "bytes"], l.data) as unknown as [string, bigint, string];
+  // The ERC-20 events' fields: l1Token, l2Token and from indexed; to, amount, extraData.
+  const erc20 = () => {
+    const [to, amount] = coder.decode(["address", "uint256", "bytes"], log.data) as unknown as [
+      string,
+      bigint,
+    ];
+    return {
+      to: to.toLowerCase(),
+      amount,
+      l1: topicAddress(log.topics[1]),
+      l2: topicAddress(log.topics[2]),
+    };
+  };
   switch (topic0) {
     case OP_TOPICS.erc20DepositInitiated:
     case OP_TOPICS.withdrawalInitiated: {
       if (!hasShape(log, 4, 3, true)) return null;
-      const [to, amount] = decodeTail(log);
-      const l1Token = topicAddress(log.topics[1]);
-      const l2Token = topicAddress(log.topics[2]);
+      const { to, amount, l1, l2 } = erc20();
       const deposit = topic0 === OP_TOPICS.erc20DepositInitiated;
       return {
         side: "deposit",
@@ -149,11 +149,11 @@ function readStandardBridge(ctx: AdapterContext): AdapterOutcome {
         event: deposit ? "ERC20DepositInitiated" : "WithdrawalInitiated",
         pairingId: id(sentMessageHash(ctx)),
         sender: topicAddress(log.topics[3]),
-        token: token(deposit ? l1Token : l2Token),
+        token: token(deposit ? l1 : l2),
         amount,
         destinationChainId: peer,
-        destinationToken: token(deposit ? l2Token : l1Token),
-        recipient: to.toLowerCase(),
+        destinationToken: token(deposit ? l2 : l1),
+        recipient: to,
       };
     }
     case OP_TOPICS.ethDepositInitiated: {
@@ -175,9 +175,7 @@ function readStandardBridge(ctx: AdapterContext): AdapterOutcome {
     case OP_TOPICS.depositFinalized:
     case OP_TOPICS.erc20WithdrawalFinalized: {
       if (!hasShape(log, 4, 3, true)) return null;
-      const [to, amount] = decodeTail(log);
-      const l1Token = topicAddress(log.topics[1]);
-      const l2Token = topicAddress(log.topics[2]);
+      const { to, amount, l1, l2 } = erc20();
       const onL2 = topic0 === OP_TOPICS.depositFinalized;
       return {
         side: "release",
@@ -185,9 +183,9 @@ function readStandardBridge(ctx: AdapterContext): AdapterOutcome {
         event: onL2 ? "DepositFinalized" : "ERC20WithdrawalFinalized",
         pairingId: id(relayedMessageHash(ctx)),
         sourceChainId: peer,
-        sourceToken: token(onL2 ? l1Token : l2Token),
-        recipient: to.toLowerCase(),
-        token: token(onL2 ? l2Token : l1Token),
+        sourceToken: token(onL2 ? l1 : l2),
+        recipient: to,
+        token: token(onL2 ? l2 : l1),
         amount,
       };
     }

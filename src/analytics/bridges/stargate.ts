@@ -6,15 +6,8 @@
  * LayerZero packet). The token is the pool's `token()` (zero: the native coin).
  */
 import { id as keccakId } from "ethers";
-import {
-  NATIVE,
-  coder,
-  hasShape,
-  topicAddress,
-  type AdapterContext,
-  type AdapterOutcome,
-  type BridgeAdapter,
-} from "./model.js";
+import { NATIVE, coder, hasShape, topicAddress } from "./model.js";
+import type { AdapterContext, AdapterOutcome, BridgeAdapter } from "./model.js";
 import { toChainId } from "./tables.js";
 
 export const STARGATE_TOPICS = {

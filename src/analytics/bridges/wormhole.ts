@@ -11,16 +11,8 @@
  */
 import { id as keccakId } from "ethers";
 import type { RawLog } from "../../chain/rpc.js";
-import {
-  account32,
-  coder,
-  hasShape,
-  pad32,
-  topicAddress,
-  type AdapterContext,
-  type AdapterOutcome,
-  type BridgeAdapter,
-} from "./model.js";
+import { account32, coder, hasShape, pad32, topicAddress } from "./model.js";
+import type { AdapterContext, AdapterOutcome, BridgeAdapter } from "./model.js";
 import { fromChainId, toChainId } from "./tables.js";
 
 export const WORMHOLE_TOPICS = {
