@@ -88,12 +88,15 @@ export function artifactsExceedCodeSizeLimit(): boolean {
 
 /**
  * Starts `hardhat node` (Hardhat's EDR) or anvil on 127.0.0.1 and a free port, and waits until it
- * answers JSON-RPC. Both use the same default mnemonic, so the same funded accounts.
+ * answers JSON-RPC. Both use the same default mnemonic, so the same funded accounts. `chainId`
+ * (anvil only) gives the chain another id than 31337, for tests that need two chains.
  */
 export async function startLocalChain(
   kind: "hardhat" | "anvil",
   timeoutMs = 60_000,
+  chainId?: number,
 ): Promise<LocalChain> {
+  if (chainId !== undefined && kind !== "anvil") throw new Error("only anvil takes a chain id");
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const unlimited = artifactsExceedCodeSizeLimit();
@@ -108,6 +111,7 @@ export async function startLocalChain(
             "--port",
             String(port),
             "--silent",
+            ...(chainId === undefined ? [] : ["--chain-id", String(chainId)]),
             ...(unlimited ? ["--disable-code-size-limit"] : []),
           ],
         ];
