@@ -137,74 +137,89 @@ function readStandardBridge(ctx: AdapterContext): AdapterOutcome {
       l2: topicAddress(log.topics[2]),
     };
   };
-  switch (topic0) {
-    case OP_TOPICS.erc20DepositInitiated:
-    case OP_TOPICS.withdrawalInitiated: {
-      if (!hasShape(log, 4, 3, true)) return null;
-      const { to, amount, l1, l2 } = erc20();
-      const deposit = topic0 === OP_TOPICS.erc20DepositInitiated;
-      return {
-        side: "deposit",
-        ...place,
-        event: deposit ? "ERC20DepositInitiated" : "WithdrawalInitiated",
-        pairingId: id(sentMessageHash(ctx)),
-        sender: topicAddress(log.topics[3]),
-        token: token(deposit ? l1 : l2),
-        amount,
-        destinationChainId: peer,
-        destinationToken: token(deposit ? l2 : l1),
-        recipient: to,
-      };
-    }
-    case OP_TOPICS.ethDepositInitiated: {
-      if (!hasShape(log, 3, 2, true)) return null;
-      const [amount] = coder.decode(["uint256"], log.data.slice(0, 66)) as unknown as [bigint];
-      return {
-        side: "deposit",
-        ...place,
-        event: "ETHDepositInitiated",
-        pairingId: id(sentMessageHash(ctx)),
-        sender: topicAddress(log.topics[1]),
-        token: NATIVE,
-        amount,
-        destinationChainId: peer,
-        destinationToken: NATIVE,
-        recipient: topicAddress(log.topics[2]),
-      };
-    }
-    case OP_TOPICS.depositFinalized:
-    case OP_TOPICS.erc20WithdrawalFinalized: {
-      if (!hasShape(log, 4, 3, true)) return null;
-      const { to, amount, l1, l2 } = erc20();
-      const onL2 = topic0 === OP_TOPICS.depositFinalized;
-      return {
-        side: "release",
-        ...place,
-        event: onL2 ? "DepositFinalized" : "ERC20WithdrawalFinalized",
-        pairingId: id(relayedMessageHash(ctx)),
-        sourceChainId: peer,
-        sourceToken: token(onL2 ? l1 : l2),
-        recipient: to,
-        token: token(onL2 ? l2 : l1),
-        amount,
-      };
-    }
-    case OP_TOPICS.ethWithdrawalFinalized: {
-      if (!hasShape(log, 3, 2, true)) return null;
-      const [amount] = coder.decode(["uint256"], log.data.slice(0, 66)) as unknown as [bigint];
-      return {
-        side: "release",
-        ...place,
-        event: "ETHWithdrawalFinalized",
-        pairingId: id(relayedMessageHash(ctx)),
-        sourceChainId: peer,
-        sourceToken: NATIVE,
-        recipient: topicAddress(log.topics[2]),
-        token: NATIVE,
-        amount,
-      };
-    }
-    default:
-      return null;
+  // What every deposit and every release of this bridge says alike.
+  const deposit = (
+    event: string,
+    sender: string,
+    token: string,
+    destinationToken: string,
+    recipient: string,
+    amount: bigint,
+  ) => ({
+    side: "deposit" as const,
+    ...place,
+    event,
+    pairingId: id(sentMessageHash(ctx)),
+    sender,
+    token,
+    amount,
+    destinationChainId: peer,
+    destinationToken,
+    recipient,
+  });
+  const release = (
+    event: string,
+    sourceToken: string,
+    token: string,
+    recipient: string,
+    amount: bigint,
+  ) => ({
+    side: "release" as const,
+    ...place,
+    event,
+    pairingId: id(relayedMessageHash(ctx)),
+    sourceChainId: peer,
+    sourceToken,
+    recipient,
+    token,
+    amount,
+  });
+  const ethAmount = () =>
+    (coder.decode(["uint256"], log.data.slice(0, 66)) as unknown as [bigint])[0];
+  const event = STANDARD_BRIDGE_EVENTS.get(topic0);
+  if (event === undefined) return null;
+  let fields: { sender: string; here: string; there: string; recipient: string; amount: bigint };
+  if (event.erc20) {
+    // l1Token, l2Token and from indexed; to, amount, extraData: the token of this chain first.
+    if (!hasShape(log, 4, 3, true)) return null;
+    const { to, amount, l1, l2 } = erc20();
+    const [here, there] = event.onL1 ? [l1, l2] : [l2, l1];
+    fields = {
+      sender: topicAddress(log.topics[3]),
+      here: token(here),
+      there: token(there),
+      recipient: to,
+      amount,
+    };
+  } else {
+    // from and to indexed; amount, extraData.
+    if (!hasShape(log, 3, 2, true)) return null;
+    fields = {
+      sender: topicAddress(log.topics[1]),
+      here: NATIVE,
+      there: NATIVE,
+      recipient: topicAddress(log.topics[2]),
+      amount: ethAmount(),
+    };
   }
+  return event.sends
+    ? deposit(event.name, fields.sender, fields.here, fields.there, fields.recipient, fields.amount)
+    : release(event.name, fields.there, fields.here, fields.recipient, fields.amount);
 }
+
+/** The standard bridges' events: their name, whether they send, on L1 or L2, of an ERC-20 or ETH. */
+const STANDARD_BRIDGE_EVENTS: ReadonlyMap<
+  string,
+  { name: string; sends: boolean; onL1: boolean; erc20: boolean }
+> = new Map(
+  (
+    [
+      [OP_TOPICS.erc20DepositInitiated, "ERC20DepositInitiated", true, true, true],
+      [OP_TOPICS.withdrawalInitiated, "WithdrawalInitiated", true, false, true],
+      [OP_TOPICS.ethDepositInitiated, "ETHDepositInitiated", true, true, false],
+      [OP_TOPICS.depositFinalized, "DepositFinalized", false, false, true],
+      [OP_TOPICS.erc20WithdrawalFinalized, "ERC20WithdrawalFinalized", false, true, true],
+      [OP_TOPICS.ethWithdrawalFinalized, "ETHWithdrawalFinalized", false, true, false],
+    ] as const
+  ).map(([topic, name, sends, onL1, erc20]) => [topic, { name, sends, onL1, erc20 }]),
+);

@@ -4,37 +4,43 @@
  * listed; a number not in a table is an unknown chain (null), never guessed.
  */
 
-/** CCTP domain → EVM chain id (developers.circle.com/cctp/concepts/supported-chains-and-domains). */
-export const CCTP_DOMAINS: ReadonlyMap<number, number> = new Map([
-  [0, 1], // Ethereum
-  [1, 43_114], // Avalanche C-Chain
-  [2, 10], // OP Mainnet
-  [3, 42_161], // Arbitrum One
-  [6, 8453], // Base
-  [7, 137], // Polygon PoS
-]);
+/**
+ * Each chain's number in each bridge's numbering (null: the bridge does not serve it). Sources:
+ * CCTP domains, developers.circle.com/cctp/concepts/supported-chains-and-domains; Wormhole chain
+ * ids, wormhole-foundation/wormhole sdk/js/src/utils/consts.ts (CHAINS); LayerZero V2 endpoint
+ * ids, @layerzerolabs/lz-definitions (MainnetV2EndpointId, `*_V2_MAINNET`).
+ */
+const CHAINS: readonly {
+  chainId: number;
+  name: string;
+  cctp: number | null;
+  wormhole: number | null;
+  layerZero: number | null;
+}[] = [
+  { chainId: 1, name: "Ethereum", cctp: 0, wormhole: 2, layerZero: 30_101 },
+  { chainId: 56, name: "BNB Chain", cctp: null, wormhole: 4, layerZero: 30_102 },
+  { chainId: 43_114, name: "Avalanche C-Chain", cctp: 1, wormhole: 6, layerZero: 30_106 },
+  { chainId: 10, name: "OP Mainnet", cctp: 2, wormhole: 24, layerZero: 30_111 },
+  { chainId: 42_161, name: "Arbitrum One", cctp: 3, wormhole: 23, layerZero: 30_110 },
+  { chainId: 8453, name: "Base", cctp: 6, wormhole: 30, layerZero: 30_184 },
+  { chainId: 137, name: "Polygon PoS", cctp: 7, wormhole: 5, layerZero: 30_109 },
+];
 
-/** Wormhole chain id → EVM chain id (wormhole-foundation/wormhole, sdk/js/src/utils/consts.ts, CHAINS). */
-export const WORMHOLE_CHAINS: ReadonlyMap<number, number> = new Map([
-  [2, 1], // ethereum
-  [4, 56], // bsc
-  [5, 137], // polygon
-  [6, 43_114], // avalanche
-  [23, 42_161], // arbitrum
-  [24, 10], // optimism
-  [30, 8453], // base
-]);
+/** One bridge's numbering: its number → EVM chain id. */
+const numbering = (bridge: "cctp" | "wormhole" | "layerZero"): ReadonlyMap<number, number> =>
+  new Map(
+    CHAINS.flatMap((c) => {
+      const id = c[bridge];
+      return id === null ? [] : [[id, c.chainId] as const];
+    }),
+  );
 
-/** LayerZero V2 endpoint id → EVM chain id (@layerzerolabs/lz-definitions, MainnetV2EndpointId). */
-export const LAYERZERO_EIDS: ReadonlyMap<number, number> = new Map([
-  [30_101, 1], // ETHEREUM_V2_MAINNET
-  [30_102, 56], // BSC_V2_MAINNET
-  [30_106, 43_114], // AVALANCHE_V2_MAINNET
-  [30_109, 137], // POLYGON_V2_MAINNET
-  [30_110, 42_161], // ARBITRUM_V2_MAINNET
-  [30_111, 10], // OPTIMISM_V2_MAINNET
-  [30_184, 8453], // BASE_V2_MAINNET
-]);
+/** CCTP domain → EVM chain id. */
+export const CCTP_DOMAINS = numbering("cctp");
+/** Wormhole chain id → EVM chain id. */
+export const WORMHOLE_CHAINS = numbering("wormhole");
+/** LayerZero V2 endpoint id → EVM chain id (Stargate V2). */
+export const LAYERZERO_EIDS = numbering("layerZero");
 
 /** The three tables a reader uses. */
 export interface ChainTables {
