@@ -7,24 +7,20 @@
  */
 import type { FlowEdge, FlowNode } from "./api.js";
 import { formatAmount, short } from "./format.js";
+import { PALETTE } from "../../src/analytics/labels/categories.js";
 
-export const PALETTE: Readonly<Record<string, string>> = {
-  sanctioned: "#f28b82",
-  "hack / ransomware": "#fbbc7a",
-  "scam / phishing": "#fff176",
-  darknet: "#bcaaa4",
-  mixer: "#ce93d8",
-  bridge: "#81d4fa",
-  exchange: "#a5d6a7",
-  other: "#e0e0e0",
-};
+/** The fill of each legend entry: the server's palette (the pictures of `veritrace trace` too). */
+export { PALETTE };
 
-export type Shape = "ellipse" | "round-rectangle" | "hexagon" | "octagon" | "triangle" | "tag";
+export type Shape =
+  "ellipse" | "round-rectangle" | "hexagon" | "octagon" | "triangle" | "tag" | "diamond";
 
-export const SHAPES: Readonly<Record<string, Shape>> = {
+/** The shape of each kind of exit (the server's list: a new kind fails the type check here). */
+export const SHAPES: Readonly<Record<NonNullable<FlowNode["exit"]>["kind"], Shape>> = {
   exchange: "round-rectangle",
   bridge: "hexagon",
   mixer: "octagon",
+  service: "diamond",
   burn: "triangle",
   fee: "tag",
 };
@@ -199,7 +195,7 @@ export function flowModel(
             ? `seed · sent ${money(n.taintOut)}`
             : `passed ${money(n.taintOut)}`;
     const s = step(weights[i] ?? 0n, maxWeight);
-    const category = n.category !== null && PALETTE[n.category] !== undefined ? n.category : null;
+    const category = n.category;
     return {
       id: n.address,
       x:
@@ -209,10 +205,9 @@ export function flowModel(
       y: (rowsPerColumn === Infinity ? row : row % rowsPerColumn) * LOOK.rowGap,
       step: s,
       size: nodeSize(s),
-      fill: category === null ? LOOK.nodeFill : (PALETTE[category] ?? LOOK.nodeFill),
+      fill: category === null ? LOOK.nodeFill : PALETTE[category],
       category,
-      shape:
-        n.exit === null ? (n.seed ? "octagon" : "ellipse") : (SHAPES[n.exit.kind] ?? "ellipse"),
+      shape: n.exit === null ? (n.seed ? "octagon" : "ellipse") : SHAPES[n.exit.kind],
       seed: n.seed,
       held: n.held !== null,
       label: [short(n.address), n.label ?? "", what].filter((x) => x !== "").join("\n"),
@@ -273,6 +268,7 @@ export const POLYGONS: Readonly<Partial<Record<Shape, readonly number[]>>> = {
   octagon: ngon(8),
   triangle: ngon(3),
   tag: [-1, -1, 0.25, -1, 1, 0, 0.25, 1, -1, 1],
+  diamond: [0, -1, 1, 0, 0, 1, -1, 0],
 };
 
 /** The corner radius of a round rectangle (cytoscape's `getRoundRectangleRadius`). */
