@@ -147,6 +147,13 @@ describe("mixers: Tornado Cash pools and possible continuations (anvil)", functi
     // The same events from a contract nobody named.
     await step("decoyIn", t0 + 5 * DAY + 10, deposit(decoy, alice, RARE, SMALL));
     await step("decoyOut", t0 + 5 * DAY + 20, withdraw(decoy, x, at.x, 0n, RARE));
+    await step("decoy1559", t0 + 5 * DAY + 30, () =>
+      decoy.connect(carol).deposit(keccakId("1559"), {
+        value: SMALL,
+        maxFeePerGas: parseUnits("9", "gwei"),
+        maxPriorityFeePerGas: parseUnits("1.5", "gwei"),
+      }),
+    );
 
     logs = await rpc.call<RawLog[]>("eth_getLogs", [{ fromBlock: "0x0", toBlock: "latest" }]);
     reading = await new MixerReader({
@@ -240,6 +247,19 @@ describe("mixers: Tornado Cash pools and possible continuations (anvil)", functi
       expect(logs.some((l) => l.address.toLowerCase() === addr.decoy)).to.equal(true);
       expect(all.some((e) => e.pool.address === addr.decoy)).to.equal(false);
       expect(all.some((e) => e.txHash === tx.decoyIn || e.txHash === tx.decoyOut)).to.equal(false);
+    });
+
+    it("reads an EIP-1559 sender's choice as maxFeePerGas/maxPriorityFeePerGas, and asks block times the logs lack", async function () {
+      const { deposits, withdrawals } = await new MixerReader({
+        chainId: CHAIN,
+        rpc,
+        pools: [{ chainId: CHAIN, address: addr.decoy, denomination: SMALL }],
+      }).read(logs.map(({ blockTimestamp: _, ...l }) => l));
+      const d1559 = deposits.find((d) => d.txHash === tx.decoy1559);
+      expect(d1559?.gasChoice).to.equal(`${parseUnits("9", "gwei")}/${parseUnits("1.5", "gwei")}`);
+      expect(withdrawals.map((w) => [w.txHash, w.time])).to.deep.equal([
+        [tx.decoyOut, t0 + 5 * DAY + 20],
+      ]);
     });
 
     it("lists a named pool's log it can't read, with the reason, never guessed", async function () {
