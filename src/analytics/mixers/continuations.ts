@@ -2,9 +2,9 @@
  * Possible continuations of a mixer deposit: the same pool's later withdrawals within a window,
  * each with the published linking heuristics that hold for it as evidence. A pool stays an exit
  * of the trace: a candidate is a lead for an investigator, never taint (docs/taint-models.md,
- * "Mixers"). The heuristics are those of Tutela (Beres et al., arXiv:2201.06811, §6, and its code,
- * pareto-xyz/tutela-app) that Wang et al. measure on Tornado Cash (WWW 2023), and a timing rule
- * after the first-in, first-out matching of arXiv:2510.09433.
+ * "Mixers"). The heuristics are Tutela's (Wu, McTighe et al., arXiv:2201.06811, §6, and its code,
+ * pareto-xyz/tutela-app), of the kind Wang et al. measure on Tornado Cash (WWW 2023), and a timing
+ * rule after the first-in, first-out matching of arXiv:2510.09433.
  */
 import { InvalidInputError } from "../../shared/errors.js";
 import type { MixerDeposit, MixerWithdrawal } from "./reader.js";
