@@ -140,7 +140,7 @@ export class MixerReader {
     let token = p.token?.toLowerCase();
     if (token === undefined) {
       const out = await ask(SELECTOR.token);
-      token = out === null || BigInt(out) === 0n ? NATIVE : `0x${out.slice(26)}`;
+      token = out === null || BigInt(out) === 0n ? NATIVE : `0x${out.slice(26)}`.toLowerCase();
     }
     return {
       chainId: p.chainId,
@@ -237,7 +237,7 @@ export class MixerReader {
         leafIndex: Number(fields[0]),
         depositor: at.sender,
       };
-    const fee = BigInt(fields[2] as bigint);
+    const fee = fields[2] as bigint;
     if (fee > pool.denomination)
       return `a Withdrawal whose fee ${fee} exceeds the pool's denomination ${pool.denomination}`;
     const time = await this.blockTime(log);
