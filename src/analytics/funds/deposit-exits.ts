@@ -5,12 +5,7 @@
  * run only on the addresses a trace reached that send to an exchange: on a large stream that is
  * a few passes over the transfers, not an assessment of every exchange customer.
  */
-import {
-  findDepositAddresses,
-  ZERO_ADDRESS,
-  type DepositTransfer,
-  type Fraction,
-} from "../cluster/deposits.js";
+import { findDepositAddresses, type DepositTransfer, type Fraction } from "../cluster/deposits.js";
 import type { DepositExit, TraceResult } from "./types.js";
 
 export interface DepositExitOptions {
@@ -31,28 +26,15 @@ export function reachedBy(result: TraceResult): Set<string> {
 
 /**
  * The deposit addresses among `reached`, by address: those that send to an exchange and pass
- * the heuristic over all their transfers (an address's verdict depends on its own transfers
- * only, so the result is the same as the whole stream's, restricted to `reached`).
+ * the heuristic over all their transfers (the same verdicts as over the whole stream).
  */
 export function depositExitsAmong(
   transfers: readonly DepositTransfer[],
   reached: ReadonlySet<string>,
   options: DepositExitOptions,
 ): Map<string, DepositExit> {
-  const { exchanges } = options;
-  const candidates = new Set<string>();
-  for (const t of transfers)
-    if (
-      reached.has(t.from) &&
-      exchanges.has(t.to) &&
-      !exchanges.has(t.from) &&
-      t.from !== ZERO_ADDRESS
-    )
-      candidates.add(t.from);
   const found = new Map<string, DepositExit>();
-  if (candidates.size === 0) return found;
-  const own = transfers.filter((t) => candidates.has(t.from) || candidates.has(t.to));
-  for (const d of findDepositAddresses(own, options))
+  for (const d of findDepositAddresses(transfers, { ...options, only: reached }))
     found.set(d.address, {
       depositOf: { address: d.exchange.address, label: d.exchange.label },
       evidence: [...new Set(d.forwards.map((f) => f.txHash))],
