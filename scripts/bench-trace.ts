@@ -11,15 +11,19 @@
  * traffic. Then it times `trace` from the seed with each model (haircut, FIFO, poison), three
  * times each, rounds interleaved, and reports the median (graph generation excluded; everything
  * `trace` does is included: selecting, sorting and interning the transfers, the trace, building
- * the result with its paths). The peak RSS covers the whole process.
+ * the result with its paths). Then, on the haircut result, the deposit-address step `runTrace`
+ * adds (the reached addresses that send to an exchange assessed by the clustering heuristic) and
+ * haircut again with the deposit addresses found as exits. The peak RSS covers the whole process.
  *
  * The last line of the output is one JSON object (flat dotted keys). Exit code 1, with one line on
  * stderr, when a target is missed: each model ≤ 2 s, peak RSS ≤ 1 GiB. Environment:
  * VERITRACE_BENCH_TRANSFERS (default 1 000 000), VERITRACE_BENCH_ADDRESSES (default 100 000).
  */
 import { cpus } from "node:os";
+import { depositExitsAmong, reachedBy } from "../src/analytics/funds/deposit-exits.js";
 import {
   trace,
+  type DepositExit,
   type Label,
   type TaintModelName,
   type TraceResult,
@@ -303,6 +307,43 @@ for (const model of models) {
       `path nodes ${fmt(result.stats.pathNodes)}`,
   );
 }
+
+// Deposit addresses (runTrace's step before a second run): the addresses the haircut trace
+// reached that send to an exchange, assessed by the clustering heuristic; then haircut again
+// with those found as exits.
+const exchanges = new Map<string, string>();
+for (const [address, label] of chain.labels)
+  if (label.category === "exchange") exchanges.set(address, label.label);
+const reachedResult = results.haircut;
+if (reachedResult === undefined) throw new Error("no result for haircut");
+const detectRuns: number[] = [];
+const withDepositsRuns: number[] = [];
+let deposits = new Map<string, DepositExit>();
+let withDeposits: TraceResult | undefined;
+for (let round = 0; round < ROUNDS; round++) {
+  let start = performance.now();
+  deposits = depositExitsAmong(chain.transfers, reachedBy(reachedResult), { exchanges });
+  detectRuns.push((performance.now() - start) / 1000);
+  withDeposits = undefined;
+  start = performance.now();
+  withDeposits = trace(chain.transfers, {
+    model: "haircut",
+    seed: { kind: "tx", txHash: chain.seedTx },
+    token: TOKEN,
+    labels,
+    depositAddresses: deposits,
+    initialBalances: chain.initialBalances,
+    feeSink: FEE_SINK,
+  });
+  withDepositsRuns.push((performance.now() - start) / 1000);
+}
+const detectSeconds = median(detectRuns);
+const withDepositsSeconds = median(withDepositsRuns);
+say(
+  `  deposit addresses among the ${fmt(reachedBy(reachedResult).size)} addresses haircut reached: ` +
+    `${fmt(detectSeconds, 3)} s (${detectRuns.map((x) => fmt(x, 3)).join(" / ")}), ${deposits.size} found; ` +
+    `haircut with them as exits ${fmt(withDepositsSeconds, 3)} s, exits ${withDeposits?.exits.length ?? 0}`,
+);
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
 say();
 say(`Peak RSS: ${fmt(peakRssMb)} MB`);
@@ -316,6 +357,9 @@ const summary = {
   "seconds.haircut": Number(seconds.haircut.toFixed(3)),
   "seconds.fifo": Number(seconds.fifo.toFixed(3)),
   "seconds.poison": Number(seconds.poison.toFixed(3)),
+  "seconds.depositDetection": Number(detectSeconds.toFixed(3)),
+  "seconds.haircutWithDeposits": Number(withDepositsSeconds.toFixed(3)),
+  depositAddresses: deposits.size,
   peakRssMb: Math.round(peakRssMb),
   "seconds.generate": Number(genSeconds.toFixed(3)),
   rounds: ROUNDS,

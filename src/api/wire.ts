@@ -537,10 +537,34 @@ export const TraceRequest = named(
           "The labels where taint stops: exchange, bridge, mixer and the GraphSense taxonomy's services " +
             `(default: ${DEFAULT_EXIT_CATEGORIES.join(", ")}).`,
         ),
+      depositAddresses: z
+        .boolean("true or false")
+        .optional()
+        .describe(
+          "Whether taint stops at deposit addresses of labeled exchanges (default true; docs/clustering.md).",
+        ),
     },
     "a JSON object {token, seed, model, hops?, …} is required",
   ),
 );
+
+/** What a deposit address's exit carries: its exchange, the heuristic's evidence, its confidence. */
+const depositEvidence = {
+  depositOf: z
+    .object({ address: lowAddress, label: z.string() })
+    .optional()
+    .describe("For a deposit address: the exchange it forwards to."),
+  evidence: z
+    .array(z.string())
+    .optional()
+    .describe("For a deposit address: the transactions that forwarded its inflows on."),
+  confidence: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe("For a deposit address: the share of its inflows it forwarded, 0 to 1."),
+};
 
 /** The legend entries of a node's fill (docs/flow-pictures.md, "Color"). */
 export const GRAPH_CATEGORIES = PALETTE_ENTRIES;
@@ -560,6 +584,7 @@ export const FlowNode = named(
         kind: z.enum(EXIT_KIND_NAMES),
         amount,
         label: z.string().nullable(),
+        ...depositEvidence,
       })
       .nullable(),
     weight: amount.describe(
@@ -602,7 +627,9 @@ export const Trace = named(
       token: z.string(),
       seed: z.string(),
       holdings: z.array(z.object({ address: lowAddress, amount })),
-      exits: z.array(z.object({ address: lowAddress, label: z.string(), amount })),
+      exits: z.array(
+        z.object({ address: lowAddress, label: z.string(), amount, ...depositEvidence }),
+      ),
       total: amount,
     }),
     chainId: count,

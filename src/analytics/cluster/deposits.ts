@@ -36,6 +36,11 @@ export interface DepositOptions {
   tolerance?: Fraction;
   /** The least share of its inflows an address forwards within τ and α to be a deposit address. */
   minShare?: Fraction;
+  /**
+   * Assess only these addresses (lower-case; default: every sender to an exchange). An address's
+   * verdict depends on its own transfers only, so it is the same either way.
+   */
+  only?: ReadonlySet<string>;
 }
 
 /** The reference implementation's τ (etherclust's maxBlockDiff). */
@@ -182,20 +187,29 @@ export function findDepositAddresses(
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const minShare = options.minShare ?? DEFAULT_MIN_SHARE;
   const isExchange = (a: string) => options.exchanges.has(a);
+  const { only } = options;
   const candidates = new Set<string>();
   for (const t of transfers)
-    if (isExchange(t.to) && !isExchange(t.from) && t.from !== ZERO_ADDRESS && t.amount > 0n)
+    if (
+      isExchange(t.to) &&
+      (only === undefined || only.has(t.from)) &&
+      !isExchange(t.from) &&
+      t.from !== ZERO_ADDRESS &&
+      t.amount > 0n
+    )
       candidates.add(t.from);
   const byCandidate = new Map<string, DepositTransfer[]>();
-  for (const t of transfers) {
-    if (t.from === t.to || t.amount === 0n) continue;
-    for (const a of [t.from, t.to]) {
-      if (!candidates.has(a)) continue;
-      const list = byCandidate.get(a);
-      if (list === undefined) byCandidate.set(a, [t]);
-      else list.push(t);
+  const add = (a: string, t: DepositTransfer) => {
+    const list = byCandidate.get(a);
+    if (list === undefined) byCandidate.set(a, [t]);
+    else list.push(t);
+  };
+  if (candidates.size > 0)
+    for (const t of transfers) {
+      if (t.from === t.to || t.amount === 0n) continue;
+      if (candidates.has(t.from)) add(t.from, t);
+      if (candidates.has(t.to)) add(t.to, t);
     }
-  }
   const found: DepositAddress[] = [];
   for (const address of [...candidates].sort()) {
     const deposit = assess(address, (byCandidate.get(address) ?? []).sort(chainOrder));

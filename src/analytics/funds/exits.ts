@@ -2,6 +2,7 @@
  * Which labeled addresses are exit points, where taint stops: custodial services, which pool
  * their customers' funds (what leaves them is not what a customer paid in), bridges and mixers.
  * The one list both the trace (taint.ts) and the choice of an address's label (run.ts) read.
+ * Deposit addresses of labeled exchanges (found by the clustering heuristic) are exits too.
  * docs/taint-models.md, "Exits".
  */
 import { InvalidInputError } from "../../shared/errors.js";
@@ -11,7 +12,7 @@ import {
   taxonomyTerm,
   type ExitRiskCategory,
 } from "../labels/categories.js";
-import type { ExitKind, Label } from "./types.js";
+import type { DepositExit, ExitKind, Label } from "./types.js";
 
 export { DEFAULT_EXIT_CATEGORIES };
 
@@ -66,4 +67,33 @@ export function exitKindOf(label: Label, exits: ExitCategories): ExitKind | unde
 /** The text of a labeled exit: the label's, and for a service its taxonomy term after it. */
 export function exitLabelText(label: Label, kind: ExitKind): string {
   return kind === "service" ? `${label.label} (${taxonomyTerm(label.term)})` : label.label;
+}
+
+/** The text of a deposit address's exit: "deposit address of" its exchange's label. */
+export function depositLabelText(deposit: DepositExit): string {
+  return `deposit address of ${deposit.depositOf.label}`;
+}
+
+/** What an exit is: its kind, its text, and for a deposit address the heuristic's evidence. */
+export interface ExitDecision {
+  kind: ExitKind;
+  label?: string;
+  deposit?: DepositExit;
+}
+
+/**
+ * Whether an address is an exit, from its label and what the deposit heuristic found: its own
+ * label decides first ({@link exitKindOf}); else a deposit address of an exchange is an exit of
+ * kind exchange when the list names exchanges (the account the exchange can freeze).
+ */
+export function exitDecision(
+  label: Label | undefined,
+  deposit: DepositExit | undefined,
+  exits: ExitCategories,
+): ExitDecision | undefined {
+  const kind = label === undefined ? undefined : exitKindOf(label, exits);
+  if (label !== undefined && kind !== undefined) return { kind, label: exitLabelText(label, kind) };
+  if (deposit !== undefined && exits.categories.has("exchange"))
+    return { kind: "exchange", label: depositLabelText(deposit), deposit };
+  return undefined;
 }

@@ -15,7 +15,15 @@ import { InvalidInputError, TracerError } from "../../shared/errors.js";
 import { PALETTE, termRisk, type PaletteEntry, type RiskCategory } from "../labels/categories.js";
 
 export { PALETTE, type PaletteEntry };
-import type { EdgeFate, ExitKind, LabelLookup, TaintedEdge, TraceResult } from "./types.js";
+import { depositLabelText } from "./exits.js";
+import type {
+  DepositExit,
+  EdgeFate,
+  ExitKind,
+  LabelLookup,
+  TaintedEdge,
+  TraceResult,
+} from "./types.js";
 
 export interface GraphOptions {
   /** Decimals of the token: amounts are shown as base units / 10^decimals (default 0). */
@@ -181,7 +189,8 @@ export interface Place {
   held?: bigint;
   /** Hops from the seed to where the taint rests (a holding or an exit). */
   hops?: number;
-  exit?: { kind: ExitKind; amount: bigint; label?: string };
+  /** `deposit`: a deposit address's exchange, evidence and confidence (types.ts `DepositExit`). */
+  exit?: { kind: ExitKind; amount: bigint; label?: string; deposit?: DepositExit };
   seed: boolean;
 }
 
@@ -248,6 +257,15 @@ export function places(result: TraceResult): Map<string, Place> {
       kind: x.kind,
       amount: x.amount,
       ...(x.label === undefined ? {} : { label: x.label }),
+      ...(x.depositOf === undefined
+        ? {}
+        : {
+            deposit: {
+              depositOf: x.depositOf,
+              evidence: x.evidence ?? [],
+              confidence: x.confidence ?? 0,
+            },
+          }),
     };
     p.hops = x.hops;
   }
@@ -408,6 +426,9 @@ function nodeStatement(
   const text = [shortAddress(p.address)];
   if (name !== undefined && name !== "") text.push(clip(name));
   if (p.seed) text.push(`seed · sent ${money(p.taintOut)}`);
+  // A deposit address says so, under its own label if it has one.
+  const deposit = p.exit?.deposit === undefined ? undefined : depositLabelText(p.exit.deposit);
+  if (deposit !== undefined && deposit !== name) text.push(clip(deposit));
   if (p.exit !== undefined) text.push(`${p.exit.kind} exit · ${money(p.exit.amount)}`);
   if (p.held !== undefined) text.push(`holds ${money(p.held)}`);
   if (!p.seed && p.exit === undefined) {

@@ -3,6 +3,7 @@ import { DEFAULT_EXITS, readExitCategories, type ExitCategories } from "./exits.
 import {
   TAINT_MODELS,
   ZERO_ADDRESS,
+  type DepositExit,
   type LabelLookup,
   type Seed,
   type TraceOptions,
@@ -17,6 +18,7 @@ export interface Settings {
   token: string;
   labels: LabelLookup | undefined;
   exits: ExitCategories;
+  deposits: ReadonlyMap<string, DepositExit> | undefined;
   maxHops: number;
   minAmount: bigint;
   windowSeconds: number | undefined;
@@ -77,6 +79,7 @@ export function settingsOf(options: TraceOptions): Settings {
     token: options.token.toLowerCase(),
     labels: options.labels,
     exits,
+    deposits: options.depositAddresses,
     maxHops,
     minAmount,
     windowSeconds,

@@ -12,6 +12,8 @@ import {
   requireBlock,
   type IngestResult,
 } from "./ingest.js";
+import type { Fraction } from "../cluster/deposits.js";
+import { depositExitsAmong, reachedBy } from "./deposit-exits.js";
 import {
   DEFAULT_EXIT_CATEGORIES,
   DEFAULT_EXITS,
@@ -24,6 +26,7 @@ import {
   parseSeed,
   trace,
   ZERO_ADDRESS,
+  type DepositExit,
   type Label,
   type Seed,
   type TaintModelName,
@@ -62,6 +65,13 @@ export interface RunTraceInput extends PlanInput {
   maxPaths?: number;
   /** The labels that stop taint (default {@link DEFAULT_EXIT_CATEGORIES}); see exits.ts. */
   exitCategories?: readonly string[];
+  /**
+   * Whether deposit addresses of labeled exchanges are exits (default true; docs/clustering.md),
+   * and the heuristic's τ and α (defaults as `veritrace cluster`).
+   */
+  depositAddresses?: boolean;
+  depositMaxBlocks?: number;
+  depositTolerance?: Fraction;
   finalityDepth?: number;
   traceCalls?: boolean;
   onProgress?: (p: { indexedTo: number; target: number; rows: number }) => void;
@@ -79,6 +89,8 @@ export interface RunTraceOutput {
   initialBalances: Map<string, bigint>;
   /** The exit list the trace used, read. */
   exits: ExitCategories;
+  /** The deposit addresses the trace knew (those its taint reached), by address. */
+  depositAddresses: Map<string, DepositExit>;
   decimals: number | null;
 }
 
@@ -222,6 +234,29 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     const seeded = await balancesAt(input.rpc, token, [seed.address], seed.block);
     for (const [a, v] of seeded) initialBalances.set(a, v);
   }
+  // Deposit addresses: assessed for the addresses the taint reaches (a deposit address stops it,
+  // so every later run reaches fewer), a new one found means one more run.
+  const depositAddresses = new Map<string, DepositExit>();
+  const assessed = new Set<string>();
+  const exchanges = new Map<string, string>();
+  if (input.depositAddresses !== false && exits.categories.has("exchange"))
+    for (const a of labels.keys()) {
+      const label = lookup(a);
+      if (label !== undefined && exitKindOf(label, exits) === "exchange")
+        exchanges.set(a, label.label);
+    }
+  const findDeposits = (r: TraceResult): boolean => {
+    if (exchanges.size === 0) return false;
+    const reached = new Set([...reachedBy(r)].filter((a) => !assessed.has(a)));
+    for (const a of reached) assessed.add(a);
+    const found = depositExitsAmong(transfers, reached, {
+      exchanges,
+      maxBlocks: input.depositMaxBlocks,
+      tolerance: input.depositTolerance,
+    });
+    for (const [a, d] of found) depositAddresses.set(a, d);
+    return found.size > 0;
+  };
   const run = () =>
     trace(transfers, {
       model: input.model,
@@ -229,6 +264,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
       token,
       labels: lookup,
       exitCategories,
+      depositAddresses,
       initialBalances,
       maxHops: input.maxHops,
       minAmount: input.minAmount,
@@ -238,6 +274,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     });
   let result = run();
   for (let round = 0; round < 4; round++) {
+    const newDeposits = findDeposits(result);
     const missing = new Set<string>();
     const need = (a: string) => {
       if (a !== ZERO_ADDRESS && a !== FEE_SINK && !initialBalances.has(a)) missing.add(a);
@@ -249,8 +286,9 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     // A clean address that spends what it held before the stream is no gap in the history.
     for (const w of result.warnings)
       if (w.code === "incomplete-history" && w.address !== undefined) need(w.address);
-    if (missing.size === 0) break;
-    const fetched = await balancesAt(input.rpc, token, [...missing], fromBlock - 1);
+    if (missing.size === 0 && !newDeposits) break;
+    const fetched =
+      missing.size === 0 ? [] : await balancesAt(input.rpc, token, [...missing], fromBlock - 1);
     for (const [a, v] of fetched) initialBalances.set(a, v);
     for (const a of missing) if (!initialBalances.has(a)) initialBalances.set(a, 0n);
     result = run();
@@ -264,6 +302,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     labels,
     initialBalances,
     exits,
+    depositAddresses,
     decimals: await tokenDecimals(input.rpc, token),
   };
 }
@@ -283,6 +322,10 @@ export function traceSummaryJson(out: RunTraceOutput) {
       address: e.address,
       label: e.label ?? e.kind,
       amount: e.amount.toString(),
+      // A deposit address's exit only: its exchange, the forwards that show it, the confidence.
+      ...(e.depositOf === undefined
+        ? {}
+        : { depositOf: e.depositOf, evidence: e.evidence, confidence: e.confidence }),
     })),
     total: r.total.toString(),
   };

@@ -5,7 +5,7 @@
  */
 import { InvalidInputError, NotFoundError } from "../../shared/errors.js";
 import { BigBook, LIMB_BOOK_LIMIT, LimbBook, type BalanceBook } from "./balances.js";
-import { exitKindOf, exitLabelText } from "./exits.js";
+import { exitDecision, type ExitDecision } from "./exits.js";
 import { FifoModel } from "./fifo.js";
 import { HaircutModel } from "./haircut.js";
 import { prepareLog, ZERO_ID } from "./log.js";
@@ -15,6 +15,7 @@ import { PoisonModel } from "./poison.js";
 import { lowercase, settingsOf } from "./options.js";
 import { formatSeed } from "./seed.js";
 import {
+  type DepositExit,
   type EdgeFate,
   type Exit,
   type ExitKind,
@@ -36,6 +37,7 @@ interface ExitAccount {
   address: number;
   kind: ExitKind;
   label: string | undefined;
+  deposit: DepositExit | undefined;
   amount: bigint;
   hops: number;
   parts: Components;
@@ -119,23 +121,22 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     const code = exitCode[id];
     if (code === 1) return undefined;
     if (code === 2) return exits.get(id);
-    let kind: ExitKind | undefined;
-    let label: string | undefined;
-    if (id === ZERO_ID) kind = "burn";
-    else if (id === feeSinkId) kind = "fee";
+    let decision: ExitDecision | undefined;
+    if (id === ZERO_ID) decision = { kind: "burn" };
+    else if (id === feeSinkId) decision = { kind: "fee" };
     else {
-      const found = s.labels?.(addressOf(id));
-      kind = found === undefined ? undefined : exitKindOf(found, s.exits);
-      if (found !== undefined && kind !== undefined) label = exitLabelText(found, kind);
+      const address = addressOf(id);
+      decision = exitDecision(s.labels?.(address), s.deposits?.get(address), s.exits);
     }
-    if (kind === undefined) {
+    if (decision === undefined) {
       exitCode[id] = 1;
       return undefined;
     }
     const account: ExitAccount = {
       address: id,
-      kind,
-      label,
+      kind: decision.kind,
+      label: decision.label,
+      deposit: decision.deposit,
       amount: 0n,
       hops: -1,
       parts: new Components(),
@@ -337,6 +338,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
       amount: account.amount,
       hops: account.hops,
       ...pathsOf(forest, account.parts, edges, seedAddress),
+      ...account.deposit,
     });
   }
   exitList.sort(byAmountThenAddress);

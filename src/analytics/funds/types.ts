@@ -49,6 +49,19 @@ export interface Label {
 
 export type LabelLookup = (address: string) => Label | undefined;
 
+/**
+ * A deposit address of a labeled exchange, as the clustering heuristic finds it
+ * (docs/clustering.md): the account an exchange freezes, so taint stops there.
+ */
+export interface DepositExit {
+  /** The exchange address it forwards to the most, and that address's label. */
+  depositOf: { address: string; label: string };
+  /** The heuristic's evidence: the transactions that forwarded its inflows on, in chain order. */
+  evidence: string[];
+  /** The share of what it received that it forwarded within the heuristic's bounds, 0 to 1. */
+  confidence: number;
+}
+
 export interface TraceOptions {
   model: TaintModelName;
   seed: Seed;
@@ -61,6 +74,11 @@ export interface TraceOptions {
    * terms (gambling, wallet_service, …). Default {@link DEFAULT_EXIT_CATEGORIES}.
    */
   exitCategories?: readonly string[];
+  /**
+   * Deposit addresses of labeled exchanges, by lowercase address: taint reaching one stops there,
+   * as an exit of kind exchange (an address's own exit label decides first).
+   */
+  depositAddresses?: ReadonlyMap<string, DepositExit>;
   /** Balances (of `token`) held before the first given transfer, by lowercase address. */
   initialBalances?: ReadonlyMap<string, bigint>;
   /** Taint is followed at most this many transfers away from the seed (default: unlimited). */
@@ -136,12 +154,19 @@ export interface Holding {
 export interface Exit {
   address: string;
   kind: ExitKind;
-  /** The label's text, for labeled exits; a service's is followed by its taxonomy term. */
+  /**
+   * The label's text, for labeled exits; a service's is followed by its taxonomy term; for a
+   * deposit address, "deposit address of" its exchange's label.
+   */
   label?: string;
   amount: bigint;
   hops: number;
   paths: TaintPath[];
   explained: bigint;
+  /** For a deposit address: its exchange, the forwards that show it, the heuristic's confidence. */
+  depositOf?: DepositExit["depositOf"];
+  evidence?: string[];
+  confidence?: number;
 }
 
 export type WarningCode = "incomplete-history" | "empty-seed" | "provenance-budget";

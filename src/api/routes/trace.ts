@@ -55,7 +55,12 @@ export function flowNodes(
         exit:
           p.exit === undefined
             ? null
-            : { kind: p.exit.kind, amount: p.exit.amount.toString(), label: p.exit.label ?? null },
+            : {
+                kind: p.exit.kind,
+                amount: p.exit.amount.toString(),
+                label: p.exit.label ?? null,
+                ...p.exit.deposit,
+              },
         weight: weight(p).toString(),
         hops: p.hops ?? null,
       };
@@ -98,6 +103,7 @@ export async function answerTrace(
       windowSeconds: request.window,
       maxPaths: request.paths,
       exitCategories: request.exitCategories,
+      depositAddresses: request.depositAddresses,
     });
     const r = out.result;
     const nodes = flowNodes(r, out.labels, out.exits);

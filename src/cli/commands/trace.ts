@@ -14,6 +14,12 @@ import { share, table } from "../../shared/format.js";
 import { integer, required, str } from "../../shared/options.js";
 import { InvalidInputError, TracerError, UsageError } from "../../shared/errors.js";
 import { RpcClient } from "../../chain/rpc.js";
+import {
+  DEFAULT_MAX_BLOCKS,
+  DEFAULT_TOLERANCE,
+  formatFraction,
+  parseFraction,
+} from "../../analytics/cluster/deposits.js";
 import { formatAmount, GRAPH_FORMATS, writeGraph } from "../../analytics/funds/graph.js";
 import { ingestTransfers } from "../../analytics/funds/ingest.js";
 import {
@@ -36,9 +42,9 @@ import {
 } from "../../analytics/funds/taint.js";
 
 /** Runs a check of an option's syntax: what it rejects is a usage error (exit code 2). */
-function asUsage(check: () => unknown): void {
+function asUsage<T>(check: () => T): T {
   try {
-    check();
+    return check();
   } catch (error) {
     if (error instanceof TracerError && !(error instanceof UsageError))
       throw new UsageError(error.message);
@@ -53,10 +59,10 @@ function describePath(p: TaintPath, money: (v: bigint) => string): string {
 
 const options: NonNullable<ParseArgsConfig["options"]> = {
   ...stringOptions("rpc", "token", "seed", "model", "to-block", "hops", "min-amount", "window"),
-  ...stringOptions("graph", "paths", "decimals", "exit-categories"),
+  ...stringOptions("graph", "paths", "decimals", "exit-categories", "max-blocks", "tolerance"),
   labels: { type: "string", multiple: true },
   ...READING_OPTIONS,
-  ...flagOptions("json"),
+  ...flagOptions("json", "no-deposit-addresses"),
 };
 
 /** `veritrace trace`: follow tainted funds from a seed to where they are now and where they left. */
@@ -65,7 +71,7 @@ export const traceCommand: Command = {
   usage:
     "--rpc URL --token ADDR|native --seed TXHASH|ADDRESS@BLOCK --model poison|haircut|fifo [--to-block N] " +
     "[--hops N] [--min-amount N] [--window SECONDS] [--labels FILE]... [--exit-categories LIST] " +
-    "[--graph FILE.svg|.png|.dot] [--json]",
+    "[--no-deposit-addresses] [--max-blocks N] [--tolerance A] [--graph FILE.svg|.png|.dot] [--json]",
   help: [
     "  --rpc URL            JSON-RPC endpoint of the chain the funds are on",
     "  --token ADDR|native  the ERC-20 token traced, or the chain's native coin",
@@ -81,6 +87,10 @@ export const traceCommand: Command = {
     "                       and the GraphSense taxonomy's services (default: the custodial ones,",
     '                       bridges and mixers; docs/taint-models.md, "Exits"):',
     `                       ${DEFAULT_EXIT_CATEGORIES.join(",")}`,
+    "  --no-deposit-addresses  don't stop taint at exchange deposit addresses (by default a",
+    "                       deposit address of a labeled exchange is an exit; docs/clustering.md)",
+    `  --max-blocks N       deposit addresses: τ, forwards within N blocks (default ${DEFAULT_MAX_BLOCKS})`,
+    `  --tolerance A        deposit addresses: α, a forward up to A less (default ${formatFraction(DEFAULT_TOLERANCE)})`,
     "  --graph FILE         draw the flow (.svg, .png or .dot)",
     "  --paths N            explanation paths kept per address (default 5)",
     "  --decimals N         the token's decimals for display (default: asked from the token)",
@@ -119,6 +129,10 @@ export const traceCommand: Command = {
       asUsage(() => readExitCategories(exitCategories, "--exit-categories"));
     oneStdin(values, ["labels"]);
     const asJson = values["json"] === true;
+    const tolerance = str(values, "tolerance");
+    const depositTolerance =
+      tolerance === undefined ? undefined : asUsage(() => parseFraction(tolerance, "--tolerance"));
+    const depositMaxBlocks = integer(values, "max-blocks");
     asUsage(() => normalizeToken(token));
     asUsage(() => parseSeed(seed));
     const toBlock = integer(values, "to-block");
@@ -149,6 +163,9 @@ export const traceCommand: Command = {
         windowSeconds,
         maxPaths,
         exitCategories,
+        depositAddresses: values["no-deposit-addresses"] !== true,
+        depositMaxBlocks,
+        depositTolerance,
         confirmations,
         finalityDepth,
         traceCalls: read.traceCalls,
@@ -190,6 +207,12 @@ export const traceCommand: Command = {
         const top = e.paths[0];
         if (top !== undefined)
           console.log(`  ${e.address.slice(0, 10)}…: ${describePath(top, money)}`);
+        if (e.depositOf !== undefined)
+          console.log(
+            `  ${e.address.slice(0, 10)}…: deposit address of ${e.depositOf.label} ` +
+              `(${e.depositOf.address}), forwarded in ${(e.evidence ?? []).join(", ")}; ` +
+              `confidence ${((e.confidence ?? 0) * 100).toFixed(2)}%`,
+          );
       }
       console.log("\nholding taint now");
       console.log(
