@@ -43,6 +43,14 @@ const hex32 = (message: string) => z.string(message).regex(BYTES32, message);
 export const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
 /** A 20-byte address, lowercase: as the fund-flow routes answer. */
 export const lowAddress = z.string().regex(/^0x[0-9a-f]{40}$/);
+/**
+ * An address of a fund flow: lowercase, or `fees`, the gas fees a tainted address paid (an exit of
+ * kind fee, on native-coin traces).
+ */
+export const flowAddress = z
+  .string()
+  .regex(/^(0x[0-9a-f]{40}|fees)$/)
+  .describe("A lowercase address, or `fees`: the gas fees paid (an exit of kind fee).");
 /** An amount of base units, decimal. */
 export const amount = z.string().regex(/^\d+$/).describe("Base units, decimal.");
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a day, YYYY-MM-DD");
@@ -572,7 +580,7 @@ export const GRAPH_CATEGORIES = PALETTE_ENTRIES;
 export const FlowNode = named(
   "FlowNode",
   z.object({
-    address: lowAddress,
+    address: flowAddress,
     label: z.string().nullable().describe("The label's text, when the address has one."),
     category: z.enum(GRAPH_CATEGORIES).nullable(),
     seed: z.boolean(),
@@ -600,8 +608,8 @@ export const FlowEdge = named(
   z.object({
     txHash: z.string(),
     blockNumber: count,
-    from: lowAddress,
-    to: lowAddress,
+    from: flowAddress,
+    to: flowAddress,
     amount,
     tainted: amount,
     fate: z.enum(["seed", "carried", "exit", "beyond-hop-limit", "below-minimum"]),
@@ -611,10 +619,10 @@ export const FlowEdge = named(
 export const FlowPath = named(
   "FlowPath",
   z.object({
-    origin: lowAddress,
+    origin: flowAddress,
     amount,
     steps: z.array(
-      z.object({ txHash: z.string(), from: lowAddress, to: lowAddress, tainted: amount }),
+      z.object({ txHash: z.string(), from: flowAddress, to: flowAddress, tainted: amount }),
     ),
   }),
 );
@@ -626,9 +634,18 @@ export const Trace = named(
       model: z.string(),
       token: z.string(),
       seed: z.string(),
-      holdings: z.array(z.object({ address: lowAddress, amount })),
+      holdings: z.array(
+        z.object({ chainId: count, token: z.string(), address: flowAddress, amount }),
+      ),
       exits: z.array(
-        z.object({ address: lowAddress, label: z.string(), amount, ...depositEvidence }),
+        z.object({
+          chainId: count,
+          token: z.string(),
+          address: flowAddress,
+          label: z.string(),
+          amount,
+          ...depositEvidence,
+        }),
       ),
       total: amount,
     }),
@@ -642,7 +659,7 @@ export const Trace = named(
     complete: z.boolean(),
     note: z.string().nullable(),
     warnings: z.array(
-      z.object({ code: z.string(), message: z.string(), address: lowAddress.nullable() }),
+      z.object({ code: z.string(), message: z.string(), address: flowAddress.nullable() }),
     ),
     nodes: z.array(FlowNode),
     edges: z.array(FlowEdge),

@@ -183,6 +183,8 @@ describe("deposit addresses as exits on a real chain", function () {
     };
     expect((await run()).exits).to.deep.equal([
       {
+        chainId: 31337,
+        token: tokenAddress.toLowerCase(),
         address: addr("D"),
         label: "deposit address of Exchange H",
         amount: "300",
@@ -192,7 +194,13 @@ describe("deposit addresses as exits on a real chain", function () {
       },
     ]);
     expect((await run("--no-deposit-addresses")).exits).to.deep.equal([
-      { address: addr("H"), label: "Exchange H", amount: "297" },
+      {
+        chainId: 31337,
+        token: tokenAddress.toLowerCase(),
+        address: addr("H"),
+        label: "Exchange H",
+        amount: "297",
+      },
     ]);
   });
 
@@ -218,7 +226,13 @@ describe("deposit addresses as exits on a real chain", function () {
       ),
     );
     expect(off.summary.exits).to.deep.equal([
-      { address: addr("H"), label: "Exchange H", amount: "95" },
+      {
+        chainId: 31337,
+        token: tokenAddress.toLowerCase(),
+        address: addr("H"),
+        label: "Exchange H",
+        amount: "95",
+      },
     ]);
   });
 });

@@ -374,13 +374,33 @@ function lastJson(result: CommandResult): Record<string, unknown> {
 }
 
 /** The JSON a trace result must give: the documented shape, with these values. */
+/** The anvil node's chain id. */
+const CHAIN_ID = 31337;
+
+/**
+ * The holdings or exits of a trace's JSON, each checked to name the traced chain and token, then
+ * without those two fields.
+ */
+function onTrace(json: Record<string, unknown>, key: "holdings" | "exits"): unknown[] {
+  return (json[key] as Record<string, unknown>[]).map(({ chainId, token, ...rest }) => {
+    expect([chainId, token]).to.deep.equal([CHAIN_ID, json["token"]]);
+    return rest;
+  });
+}
+
 function summaryOf(r: TraceResult, seedText: string) {
+  const asset = { chainId: CHAIN_ID, token: r.token };
   return {
     model: r.model,
     token: r.token,
     seed: seedText,
-    holdings: r.holdings.map((h) => ({ address: h.address, amount: h.amount.toString() })),
+    holdings: r.holdings.map((h) => ({
+      ...asset,
+      address: h.address,
+      amount: h.amount.toString(),
+    })),
     exits: r.exits.map((e) => ({
+      ...asset,
       address: e.address,
       label: e.label ?? e.kind,
       amount: e.amount.toString(),
@@ -398,12 +418,14 @@ function expectSummaryShape(json: Record<string, unknown>): void {
   const holdings = json["holdings"] as Record<string, unknown>[];
   const exits = json["exits"] as Record<string, unknown>[];
   for (const h of holdings) {
-    expect(Object.keys(h)).to.deep.equal(["address", "amount"]);
+    expect(Object.keys(h)).to.deep.equal(["chainId", "token", "address", "amount"]);
+    expect([h["chainId"], h["token"]]).to.deep.equal([CHAIN_ID, json["token"]]);
     expect(h["address"]).to.match(address);
     expect(h["amount"]).to.match(amount);
   }
   for (const e of exits) {
-    expect(Object.keys(e)).to.deep.equal(["address", "label", "amount"]);
+    expect(Object.keys(e)).to.deep.equal(["chainId", "token", "address", "label", "amount"]);
+    expect([e["chainId"], e["token"]]).to.deep.equal([CHAIN_ID, json["token"]]);
     expect(e["address"]).to.match(/^(0x[0-9a-f]{40}|fees)$/);
     expect(e["label"]).to.be.a("string");
     expect(e["amount"]).to.match(amount);
@@ -504,8 +526,8 @@ describe("fund-flow tracing on a real chain", function () {
           token: play.token,
           seed,
           holdings: [
-            { address: play.address("C"), amount: "2400000" },
-            { address: play.address("B"), amount: "600000" },
+            { chainId: CHAIN_ID, token: play.token, address: play.address("C"), amount: "2400000" },
+            { chainId: CHAIN_ID, token: play.token, address: play.address("B"), amount: "600000" },
           ],
           exits: [],
           total: "3000000",
@@ -824,12 +846,14 @@ describe("fund-flow tracing on a real chain", function () {
           "--json",
         ]),
       );
-      expect(json["exits"]).to.deep.equal([
+      expect(onTrace(json, "exits")).to.deep.equal([
         { address: play.address("X"), label: "Exchange X", amount: "40" },
         { address: play.address("bridge"), label: "Bridge", amount: "30" },
         { address: play.address("mixer"), label: "Mixer", amount: "20" },
       ]);
-      expect(json["holdings"]).to.deep.equal([{ address: play.address("scam"), amount: "10" }]);
+      expect(onTrace(json, "holdings")).to.deep.equal([
+        { address: play.address("scam"), amount: "10" },
+      ]);
     });
 
     it("stops taint at a casino (a custodial service, labeled gambling): its payouts to other customers are clean", async function () {
@@ -900,10 +924,12 @@ describe("fund-flow tracing on a real chain", function () {
       const seed = play.hash("seed");
       const args = ["--token", play.token, "--seed", seed, "--model", "haircut", "--json"];
       const byDefault = lastJson(await traceCommand([...args, "--labels", file]));
-      expect(byDefault["exits"]).to.deep.equal([
+      expect(onTrace(byDefault, "exits")).to.deep.equal([
         { address: play.address("casino"), label: casino, amount: "40" },
       ]);
-      expect(byDefault["holdings"]).to.deep.equal([{ address: play.address("A"), amount: "60" }]);
+      expect(onTrace(byDefault, "holdings")).to.deep.equal([
+        { address: play.address("A"), amount: "60" },
+      ]);
       const through = lastJson(
         await traceCommand([
           ...args,
@@ -913,8 +939,8 @@ describe("fund-flow tracing on a real chain", function () {
           "Exchange, bridge,mixing_service",
         ]),
       );
-      expect(through["exits"]).to.deep.equal([]);
-      expect(through["holdings"]).to.deep.equal([
+      expect(onTrace(through, "exits")).to.deep.equal([]);
+      expect(onTrace(through, "holdings")).to.deep.equal([
         { address: play.address("A"), amount: "60" },
         { address: play.address("L"), amount: "22" },
         { address: play.address("K"), amount: "18" },
@@ -994,11 +1020,13 @@ describe("fund-flow tracing on a real chain", function () {
       const hops = lastJson(
         await traceCommand([...args, "--seed", play.hash("seed"), "--hops", "2"]),
       );
-      expect([hops["holdings"], hops["total"]]).to.deep.equal([[], "10"]);
+      expect([onTrace(hops, "holdings"), hops["total"]]).to.deep.equal([[], "10"]);
       const min = lastJson(
         await traceCommand([...args, "--seed", play.hash("seed2"), "--min-amount", "5"]),
       );
-      expect(min["holdings"]).to.deep.equal([{ address: play.address("G"), amount: "97" }]);
+      expect(onTrace(min, "holdings")).to.deep.equal([
+        { address: play.address("G"), amount: "97" },
+      ]);
       expect(min["total"]).to.equal("100");
     });
   });
@@ -1334,7 +1362,7 @@ describe("fund-flow tracing on a real chain", function () {
         ["--token", play.token, "--seed", play.hash("seed"), "--model", "fifo", "--json"],
         db,
       );
-      expect(lastJson(result)["holdings"]).to.deep.equal([
+      expect(onTrace(lastJson(result), "holdings")).to.deep.equal([
         { address: play.address("A"), amount: "10" },
       ]);
       expect(existsSync(db)).to.equal(true);

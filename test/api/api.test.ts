@@ -1138,15 +1138,18 @@ describe("tracer API", function () {
 
     before(async function () {
       // A native transfer on the chain: a real trace to answer.
+      // The receiver spends part of it: a transfer on, and the gas it pays (an exit of kind fee).
       const provider = new JsonRpcProvider(world.url);
-      const signer = await provider.getSigner(9);
-      const sent = await signer.sendTransaction({
-        to: Wallet.createRandom().address,
-        value: 10n ** 15n,
-      });
+      const [from, via] = [await provider.getSigner(9), await provider.getSigner(8)];
+      const sent = await from.sendTransaction({ to: await via.getAddress(), value: 10n ** 15n });
       const receipt = await sent.wait();
       if (receipt === null) throw new Error("no receipt");
       seed = receipt.hash;
+      const on = await via.sendTransaction({
+        to: Wallet.createRandom().address,
+        value: 10n ** 14n,
+      });
+      await on.wait();
       provider.destroy();
       server = createApiServer(memory, { tokens: [TOKEN], rpcUrl: world.url });
       base = await listen(server);
@@ -1211,6 +1214,9 @@ describe("tracer API", function () {
         body: JSON.stringify({ token: "native", seed, model: "poison" }),
       });
       expect((trace.body["edges"] as unknown[]).length).to.be.greaterThan(0);
+      const exits = (trace.body["summary"] as { exits: { address: string; chainId: number }[] })
+        .exits;
+      expect(exits.map((e) => [e.address, e.chainId])).to.deep.include(["fees", 31337]);
       const missing = ROUTES.flatMap((r) => r.methods.map((m) => `${m} ${r.path} 200`)).filter(
         (k) => !conformance.checked.has(k),
       );

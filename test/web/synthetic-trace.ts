@@ -70,6 +70,8 @@ export function syntheticTrace(nodeCount: number, edgeCount: number): Record<str
     })),
   });
   const nodes = [];
+  const token = `0x${"ab".repeat(20)}`;
+  const asset = { chainId: 31337, token };
   const exits = [];
   const holdings = [];
   const paths: Record<string, unknown[]> = {};
@@ -93,11 +95,16 @@ export function syntheticTrace(nodeCount: number, edgeCount: number): Record<str
       hops: isExit || isHolding ? 1 + Math.floor(i / 150) : null,
     });
     if (isExit) {
-      exits.push({ address: address(i), label: `${kind[2]} ${i}`, amount: rest.toString() });
+      exits.push({
+        ...asset,
+        address: address(i),
+        label: `${kind[2]} ${i}`,
+        amount: rest.toString(),
+      });
       paths[address(i)] = [path(i)];
     }
     if (isHolding) {
-      holdings.push({ address: address(i), amount: rest.toString() });
+      holdings.push({ ...asset, address: address(i), amount: rest.toString() });
       paths[address(i)] = [path(i)];
     }
   }
@@ -105,7 +112,7 @@ export function syntheticTrace(nodeCount: number, edgeCount: number): Record<str
   return {
     summary: {
       model: "haircut",
-      token: `0x${"ab".repeat(20)}`,
+      token,
       seed: `0x${"cd".repeat(32)}`,
       holdings,
       exits,

@@ -309,16 +309,24 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
 
 /**
  * The one JSON object `veritrace trace --json` prints as its last line: addresses and the seed in
- * lower case (as parsed, whatever case the user wrote), amounts as decimal strings of base units.
+ * lower case (as parsed, whatever case the user wrote), amounts as decimal strings of base units
+ * of the token each holding and exit names (with its chain).
  */
 export function traceSummaryJson(out: RunTraceOutput) {
   const r = out.result;
+  // Every holding and exit names its chain and token: the asset its amount is in.
+  const asset = { chainId: out.chainId, token: r.token };
   return {
     model: r.model,
     token: r.token,
     seed: formatSeed(r.seed),
-    holdings: r.holdings.map((h) => ({ address: h.address, amount: h.amount.toString() })),
+    holdings: r.holdings.map((h) => ({
+      ...asset,
+      address: h.address,
+      amount: h.amount.toString(),
+    })),
     exits: r.exits.map((e) => ({
+      ...asset,
       address: e.address,
       label: e.label ?? e.kind,
       amount: e.amount.toString(),
