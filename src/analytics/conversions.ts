@@ -8,7 +8,7 @@
  * (docs/taint-models.md, "Conversions").
  */
 import { AbiCoder, id as keccakId } from "ethers";
-import type { RawLog, RpcClient } from "../chain/rpc.js";
+import { topicAddress, type RawLog, type RpcClient } from "../chain/rpc.js";
 
 /** topic0 of the events a conversion is read from. */
 export const CONVERSION_TOPICS = {
@@ -61,7 +61,6 @@ const TOPIC_VENUE: ReadonlyMap<string, keyof typeof CONVERSION_TOPICS> = new Map
 );
 
 const coder = AbiCoder.defaultAbiCoder();
-const topicAddress = (topic: string | undefined) => `0x${(topic ?? "").slice(26)}`.toLowerCase();
 const word = (n: bigint) => n.toString(16).padStart(64, "0");
 
 /** Selectors of the views a conversion's contract is asked. */

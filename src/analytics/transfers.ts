@@ -2,13 +2,12 @@ import { id as keccakId } from "ethers";
 import { UnavailableError } from "../shared/errors.js";
 import { FEE_SINK, type TransferRow } from "../db/streams.js";
 import type { BlockHeader } from "../db/store.js";
-import { RpcError, type RawLog, type RpcClient } from "../chain/rpc.js";
+import { RpcError, topicAddress, type RawLog, type RpcClient } from "../chain/rpc.js";
 
 /** topic0 of ERC-20 (and ERC-721) `Transfer(address,address,uint256)`. */
 export const TRANSFER_TOPIC = keccakId("Transfer(address,address,uint256)");
 
 const hex = (n: number) => `0x${n.toString(16)}`;
-const topicAddress = (topic: string) => `0x${topic.slice(26)}`.toLowerCase();
 
 /**
  * ERC-20 transfers from Transfer logs. ERC-721 transfers (the token id indexed: four topics) and

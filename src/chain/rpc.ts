@@ -443,3 +443,7 @@ export interface RawLog {
   logIndex: string;
   removed?: boolean;
 }
+
+/** The address in an indexed address topic of a log (lower case). */
+export const topicAddress = (topic: string | undefined): string =>
+  `0x${(topic ?? "").slice(26)}`.toLowerCase();

@@ -3,7 +3,7 @@
  * destination chain, with the pairing id the bridge's events share when they share one.
  */
 import { AbiCoder } from "ethers";
-import type { RawLog } from "../../chain/rpc.js";
+import { topicAddress, type RawLog } from "../../chain/rpc.js";
 import type { BridgeContract, BridgeName, BridgeRegistry, BridgeRole } from "./registry.js";
 import type { ChainTables } from "./tables.js";
 
@@ -96,9 +96,7 @@ export interface BridgeAdapter {
 
 export const coder = AbiCoder.defaultAbiCoder();
 
-/** The address in an indexed address topic. */
-export const topicAddress = (topic: string | undefined): string =>
-  `0x${(topic ?? "").slice(26)}`.toLowerCase();
+export { topicAddress };
 
 /**
  * An account given as 32 bytes: an EVM address when its first 12 bytes are zero, else the 32
