@@ -50,6 +50,7 @@ function edge(
     time: 1_700_000_000 + txCounter * 12,
     from,
     to,
+    token: "native",
     amount,
     tainted,
     fate,
@@ -58,7 +59,9 @@ function edge(
 
 const holding = (address: string, amount: bigint, hops = 1): Holding => ({
   address,
+  token: "native",
   amount,
+  value: amount,
   hops,
   received: amount,
   paths: [],
@@ -67,8 +70,10 @@ const holding = (address: string, amount: bigint, hops = 1): Holding => ({
 
 const exit = (address: string, kind: Exit["kind"], amount: bigint, label?: string): Exit => ({
   address,
+  token: "native",
   kind,
   amount,
+  value: amount,
   hops: 2,
   paths: [],
   explained: 0n,
@@ -76,7 +81,8 @@ const exit = (address: string, kind: Exit["kind"], amount: bigint, label?: strin
 });
 
 function trace(
-  r: Omit<TraceResult, "seedTime" | "total" | "stats" | "warnings"> & Partial<TraceResult>,
+  r: Omit<TraceResult, "seedTime" | "seedAsset" | "total" | "stats" | "warnings"> &
+    Partial<TraceResult>,
 ): TraceResult {
   const total =
     r.holdings.reduce((s, h) => s + h.amount, 0n) +
@@ -85,10 +91,12 @@ function trace(
     r.belowMinimum;
   return {
     seedTime: 1_700_000_000,
+    seedAsset: r.token,
     total,
     warnings: [],
     stats: {
       transfers: r.edges.length,
+      conversions: 0,
       processed: r.edges.length,
       addresses: 0,
       taintedEdges: r.edges.length,

@@ -4,20 +4,30 @@ import { addComponent, Components, ROOT, UNEXPLAINED } from "./paths.js";
 /** The path mark of a clean lot (tainted lots carry their path node, or UNEXPLAINED). */
 const CLEAN = -3;
 
-/** Lots of one address, oldest first, from `head` on. Adjacent clean lots are merged. */
+/**
+ * Lots of one address, oldest first, from `head` on. Adjacent clean lots are merged. With every
+ * asset, `values` holds each lot's value in the seed's asset (0 for a clean lot).
+ */
 class Lots {
   amounts: bigint[] = [];
   paths: number[] = [];
+  values: bigint[] | undefined;
   head = 0;
 
-  append(amount: bigint, path: number): void {
+  constructor(values: boolean) {
+    this.values = values ? [] : undefined;
+  }
+
+  append(amount: bigint, path: number, value: bigint): void {
     const last = this.paths.length - 1;
     if (last >= this.head && this.paths[last] === path) {
       this.amounts[last] = (this.amounts[last] as bigint) + amount;
+      if (this.values !== undefined) this.values[last] = (this.values[last] as bigint) + value;
       return;
     }
     this.amounts.push(amount);
     this.paths.push(path);
+    this.values?.push(value);
   }
 
   prependClean(amount: bigint): void {
@@ -27,9 +37,11 @@ class Lots {
       this.head--;
       this.amounts[this.head] = amount;
       this.paths[this.head] = CLEAN;
+      if (this.values !== undefined) this.values[this.head] = 0n;
     } else {
       this.amounts.unshift(amount);
       this.paths.unshift(CLEAN);
+      this.values?.unshift(0n);
     }
   }
 
@@ -38,10 +50,12 @@ class Lots {
     if (this.head === this.paths.length) {
       this.amounts.length = 0;
       this.paths.length = 0;
+      if (this.values !== undefined) this.values.length = 0;
       this.head = 0;
     } else if (this.head > 32 && this.head * 2 > this.paths.length) {
       this.amounts.splice(0, this.head);
       this.paths.splice(0, this.head);
+      this.values?.splice(0, this.head);
       this.head = 0;
     }
   }
@@ -57,9 +71,13 @@ export class FifoModel extends TaintAmounts implements TaintModel {
   /** The pieces of the last take, in order (none when the sender had no queue: all clean). */
   private readonly pieceAmounts: bigint[] = [];
   private readonly piecePaths: number[] = [];
+  /** With every asset: the value of each piece. */
+  private readonly pieceValues: bigint[] = [];
   private pieces = 0;
   private lastAmount = 0n;
   private carried = 0n;
+  private value = 0n;
+  private readonly values: boolean;
   /** Nodes made for the current give, by parent, so that equal paths share one node. */
   private readonly madeParents: number[] = [];
   private readonly madeNodes: number[] = [];
@@ -71,6 +89,7 @@ export class FifoModel extends TaintAmounts implements TaintModel {
   constructor(private readonly ctx: ModelContext) {
     super(ctx.size);
     this.queues = new Array<Lots | undefined>(ctx.size);
+    this.values = ctx.values;
   }
 
   addPreexisting(address: number, excess: bigint): void {
@@ -83,11 +102,13 @@ export class FifoModel extends TaintAmounts implements TaintModel {
     const q = this.queues[address];
     if (q === undefined) {
       this.carried = 0n;
+      this.value = 0n;
       return 0n;
     }
-    const { amounts, paths } = q;
+    const { amounts, paths, values } = q;
     let rest = amount;
     let carried = 0n;
+    let value = 0n;
     let n = 0;
     let head = q.head;
     while (rest > 0n) {
@@ -96,22 +117,34 @@ export class FifoModel extends TaintAmounts implements TaintModel {
       const a = amounts[head] as bigint;
       const p = paths[head] as number;
       let piece: bigint;
+      let v = 0n;
       if (a <= rest) {
         piece = a;
+        if (values !== undefined) v = values[head] as bigint;
         head++;
       } else {
         piece = rest;
         amounts[head] = a - rest;
+        if (values !== undefined) {
+          const lot = values[head] as bigint;
+          v = (lot * rest) / a;
+          values[head] = lot - v;
+        }
       }
       rest -= piece;
-      if (p !== CLEAN) carried += piece;
+      if (p !== CLEAN) {
+        carried += piece;
+        value += v;
+      }
       this.pieceAmounts[n] = piece;
       this.piecePaths[n] = p;
+      this.pieceValues[n] = v;
       n++;
     }
     q.head = head;
     this.pieces = n;
     this.carried = carried;
+    this.value = values === undefined ? carried : value;
     const left = (this.taint[address] ?? 0n) - carried;
     this.taint[address] = left;
     // With no taint left, the address is one clean lot again: its balance says how large.
@@ -120,22 +153,49 @@ export class FifoModel extends TaintAmounts implements TaintModel {
     return carried;
   }
 
+  /**
+   * The pieces, `amountIn` in all, become `amountOut` of another asset: each piece is rescaled by
+   * cumulative rounding (the lots map by the conversion's ratio, their order kept); values stay.
+   */
+  convert(amountIn: bigint, amountOut: bigint): bigint {
+    let cum = 0n;
+    let prev = 0n;
+    let carried = 0n;
+    for (let i = 0; i < this.pieces; i++) {
+      cum += this.pieceAmounts[i] as bigint;
+      const f = (amountOut * cum) / amountIn;
+      const a = f - prev;
+      prev = f;
+      this.pieceAmounts[i] = a;
+      if (this.piecePaths[i] !== CLEAN) carried += a;
+    }
+    this.carried = carried;
+    this.lastAmount = amountOut;
+    return carried;
+  }
+
+  carriedValue(): bigint {
+    return this.value;
+  }
+
   giveTainted(address: number, amount: bigint, balance: bigint, edge: number, seed: boolean): void {
     let q = this.queues[address];
     if (q === undefined) {
-      this.queues[address] = q = new Lots();
-      if (balance > 0n) q.append(balance, CLEAN);
+      this.queues[address] = q = new Lots(this.values);
+      if (balance > 0n) q.append(balance, CLEAN, 0n);
       this.listCandidate(address);
     }
     this.startGive(edge);
     if (this.pieces === 0) {
-      q.append(amount, seed ? this.nodeFor(ROOT) : CLEAN);
+      if (seed) q.append(amount, this.nodeFor(ROOT), amount);
+      else q.append(amount, CLEAN, 0n);
     } else {
       for (let i = 0; i < this.pieces; i++) {
         const p = this.piecePaths[i] as number;
         const a = this.pieceAmounts[i] as bigint;
-        if (p !== CLEAN) q.append(a, this.nodeFor(p));
-        else q.append(a, seed ? this.nodeFor(ROOT) : CLEAN);
+        if (p !== CLEAN) q.append(a, this.nodeFor(p), this.pieceValues[i] as bigint);
+        else if (seed) q.append(a, this.nodeFor(ROOT), a);
+        else q.append(a, CLEAN, 0n);
       }
     }
     const fresh = seed ? amount - this.carried : 0n;
@@ -143,21 +203,24 @@ export class FifoModel extends TaintAmounts implements TaintModel {
   }
 
   giveClean(address: number, amount: bigint): void {
-    this.queues[address]?.append(amount, CLEAN);
+    this.queues[address]?.append(amount, CLEAN, 0n);
   }
 
-  giveExit(exit: Components, edge: number, seed: boolean): void {
+  giveExit(exit: Components, edge: number, seed: boolean): bigint {
     const k = this.ctx.k;
     this.startGive(edge);
     if (this.pieces === 0) {
-      if (seed) addComponent(exit, this.nodeFor(ROOT), this.lastAmount, k);
-      return;
+      if (!seed) return 0n;
+      addComponent(exit, this.nodeFor(ROOT), this.lastAmount, k);
+      return this.lastAmount;
     }
     // Pieces of one path share one node: add them up first.
+    let value = this.value;
     for (let i = 0; i < this.pieces; i++) {
       const p = this.piecePaths[i] as number;
       if (p === CLEAN && !seed) continue;
       const a = this.pieceAmounts[i] as bigint;
+      if (p === CLEAN) value += a;
       if (p === UNEXPLAINED) exit.other += a;
       else {
         const s = this.slot(p === CLEAN ? ROOT : p);
@@ -166,33 +229,36 @@ export class FifoModel extends TaintAmounts implements TaintModel {
     }
     for (let s = 0; s < this.made; s++)
       addComponent(exit, this.madeNodes[s] as number, this.madeSums[s] as bigint, k);
+    return value;
   }
 
   seedBalance(address: number, balance: bigint, node: number): void {
-    const q = new Lots();
-    if (balance > 0n) q.append(balance, node);
+    const q = new Lots(this.values);
+    if (balance > 0n) q.append(balance, node, balance);
     this.queues[address] = q;
     this.taint[address] = balance;
     this.listCandidate(address);
   }
 
-  holding(address: number): { amount: bigint; components?: Components } {
+  holding(address: number): { amount: bigint; value: bigint; components?: Components } {
     const amount = this.taint[address] ?? 0n;
     const q = this.queues[address];
-    if (amount === 0n || q === undefined) return { amount };
+    if (amount === 0n || q === undefined) return { amount, value: amount };
     const byNode = new Map<number, bigint>();
     let other = 0n;
+    let value = 0n;
     for (let i = q.head; i < q.paths.length; i++) {
       const p = q.paths[i] as number;
       const a = q.amounts[i] as bigint;
       if (p === CLEAN) continue;
+      if (q.values !== undefined) value += q.values[i] as bigint;
       if (p === UNEXPLAINED) other += a;
       else byNode.set(p, (byNode.get(p) ?? 0n) + a);
     }
     const components = new Components();
     components.other = other;
     for (const [node, a] of byNode) addComponent(components, node, a, this.ctx.k);
-    return { amount, components };
+    return { amount, value: q.values === undefined ? amount : value, components };
   }
 
   private startGive(edge: number): void {

@@ -4,18 +4,23 @@ import { addComponent, apportion, Components, ROOT, Taken } from "./paths.js";
 /**
  * Haircut: an outflow of x from an address with balance b holding taint t carries
  * floor(x·t/b) of taint, and t decreases by exactly that much. The carried taint is shared among
- * the sender's paths in proportion to their amounts (cumulative rounding, exact).
+ * the sender's paths in proportion to their amounts (cumulative rounding, exact). A conversion of
+ * x into y carries floor(c·y/x) of the output's asset for c taken; the value goes along whole.
  */
 export class HaircutModel extends TaintAmounts implements TaintModel {
   private readonly parts: (Components | undefined)[];
+  /** With every asset: the value of each account's taint, in the seed's asset. */
+  private readonly values: bigint[] | undefined;
   private readonly taken = new Taken();
-  /** The amount and the taint of the last take. */
+  /** The amount, the taint and the value of the last take. */
   private lastAmount = 0n;
   private carried = 0n;
+  private value = 0n;
 
   constructor(private readonly ctx: ModelContext) {
     super(ctx.size);
     this.parts = new Array<Components | undefined>(ctx.size);
+    this.values = ctx.values ? new Array<bigint>(ctx.size).fill(0n) : undefined;
   }
 
   addPreexisting(): void {}
@@ -25,11 +30,20 @@ export class HaircutModel extends TaintAmounts implements TaintModel {
     const t = this.taint[address] ?? 0n;
     if (t === 0n) {
       this.carried = 0n;
+      this.value = 0n;
       this.taken.reset();
       return 0n;
     }
     const c = t === balance ? amount : (amount * t) / balance;
     this.carried = c;
+    const values = this.values;
+    if (values === undefined) this.value = c;
+    else {
+      const v = values[address] as bigint;
+      const cv = c === t ? v : (v * c) / t;
+      values[address] = v - cv;
+      this.value = cv;
+    }
     if (c === 0n) {
       this.taken.reset();
       return 0n;
@@ -39,6 +53,18 @@ export class HaircutModel extends TaintAmounts implements TaintModel {
     this.taint[address] = t - c;
     if (t === c) this.parts[address] = undefined;
     return c;
+  }
+
+  convert(amountIn: bigint, amountOut: bigint): bigint {
+    const c = (this.carried * amountOut) / amountIn;
+    this.taken.scale(this.carried, c);
+    this.carried = c;
+    this.lastAmount = amountOut;
+    return c;
+  }
+
+  carriedValue(): bigint {
+    return this.value;
   }
 
   giveTainted(
@@ -51,22 +77,32 @@ export class HaircutModel extends TaintAmounts implements TaintModel {
     const fresh = seed ? amount - this.carried : 0n;
     this.deliver(this.partsOf(address), edge, fresh);
     this.taint[address] = (this.taint[address] ?? 0n) + this.carried + fresh;
+    if (this.values !== undefined)
+      this.values[address] = (this.values[address] as bigint) + this.value + fresh;
   }
 
   giveClean(): void {}
 
-  giveExit(exit: Components, edge: number, seed: boolean): void {
-    this.deliver(exit, edge, seed ? this.lastAmount - this.carried : 0n);
+  giveExit(exit: Components, edge: number, seed: boolean): bigint {
+    const fresh = seed ? this.lastAmount - this.carried : 0n;
+    this.deliver(exit, edge, fresh);
+    return this.value + fresh;
   }
 
   seedBalance(address: number, balance: bigint, node: number): void {
     const fresh = balance - (this.taint[address] ?? 0n);
     addComponent(this.partsOf(address), node, fresh, this.ctx.k);
     this.taint[address] = balance;
+    if (this.values !== undefined) this.values[address] = (this.values[address] as bigint) + fresh;
   }
 
-  holding(address: number): { amount: bigint; components?: Components } {
-    return { amount: this.taint[address] ?? 0n, components: this.parts[address] };
+  holding(address: number): { amount: bigint; value: bigint; components?: Components } {
+    const amount = this.taint[address] ?? 0n;
+    return {
+      amount,
+      value: this.values === undefined ? amount : (this.values[address] as bigint),
+      components: this.parts[address],
+    };
   }
 
   private deliver(to: Components, edge: number, fresh: bigint): void {

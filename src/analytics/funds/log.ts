@@ -1,10 +1,12 @@
 import { InvalidInputError } from "../../shared/errors.js";
-import { ZERO_ADDRESS, type Transfer } from "./types.js";
+import { accountKey, ALL_ASSETS, ZERO_ADDRESS, type Transfer } from "./types.js";
 
 /**
  * The transfers of one token in chain order, with addresses interned to dense integer ids so
  * that the models keep their state in typed arrays. Typed arrays rather than arrays of objects:
- * the garbage collector never scans them.
+ * the garbage collector never scans them. A log of every asset interns accounts, (asset,
+ * address) pairs, instead: the same address holds each asset in its own account, and a
+ * conversion moves value from an account of one asset to an account of another.
  */
 export interface TransferLog {
   /** The input, as given. */
@@ -16,12 +18,18 @@ export interface TransferLog {
   /** Sender and receiver ids of the i-th kept transfer. */
   readonly from: Int32Array;
   readonly to: Int32Array;
-  /** Address of each id. Id 0 is the zero address. */
+  /** Address of each id. Id 0 is the zero address (of the first asset, with every asset). */
   readonly addresses: readonly string[];
-  /** Id of each address. */
+  /** Id of each address; with every asset, of each {@link accountKey}. */
   readonly ids: ReadonlyMap<string, number>;
-  /** The largest amount kept. */
+  /** With every asset: the asset of each id. */
+  readonly assets: readonly string[] | undefined;
+  /** 1 for the ids of the zero address (one per asset with every asset). */
+  readonly zero: Uint8Array;
+  /** The largest amount kept (a conversion's output included). */
   readonly maxAmount: bigint;
+  /** Kept transfers that are conversions. */
+  readonly conversions: number;
 }
 
 /** The zero address's id in every log. */
@@ -46,26 +54,39 @@ export function compareTransfers(a: Transfer, b: Transfer): number {
 }
 
 /**
- * Selects the transfers of `token`, drops those that change nothing (zero amount, self-transfer),
- * puts them in chain order (ingestion usually delivers them sorted: a linear check comes first)
- * and interns their addresses, then the `extra` addresses.
+ * Selects the transfers of `token` (all of them for {@link ALL_ASSETS}), drops those that change
+ * nothing (zero amount, self-transfer that converts nothing), puts them in chain order (ingestion
+ * usually delivers them sorted: a linear check comes first) and interns their addresses (their
+ * accounts with every asset), then the `extra` addresses (accounts: {@link accountKey}).
  */
 export function prepareLog(
   all: readonly Transfer[],
   token: string,
   extra: Iterable<string>,
 ): TransferLog {
-  const ids = new Map<string, number>([[ZERO_ADDRESS, ZERO_ID]]);
-  const addresses: string[] = [ZERO_ADDRESS];
-  const intern = (address: string): number => {
-    let id = ids.get(address);
+  const every = token === ALL_ASSETS;
+  const ids = new Map<string, number>();
+  const addresses: string[] = [];
+  const assets: string[] | undefined = every ? [] : undefined;
+  const zeroIds: number[] = [];
+  const internKey = (key: string, address: string, asset: string): number => {
+    let id = ids.get(key);
     if (id === undefined) {
       id = addresses.length;
-      ids.set(address, id);
+      ids.set(key, id);
       addresses.push(address);
+      assets?.push(asset);
+      if (address === ZERO_ADDRESS) zeroIds.push(id);
     }
     return id;
   };
+  const intern = every
+    ? (address: string, asset: string) => internKey(accountKey(asset, address), address, asset)
+    : (address: string) => internKey(address, address, token);
+  if (every) {
+    const first = all.find((t) => t.amount !== 0n)?.token ?? "native";
+    intern(ZERO_ADDRESS, first);
+  } else intern(ZERO_ADDRESS, token);
   let order = new Int32Array(all.length);
   let from = new Int32Array(all.length);
   let to = new Int32Array(all.length);
@@ -73,9 +94,10 @@ export function prepareLog(
   let sorted = true;
   let last: Transfer | undefined;
   let maxAmount = 0n;
+  let conversions = 0;
   for (let j = 0; j < all.length; j++) {
     const t = all[j] as Transfer;
-    if (t.token !== token) continue;
+    if (!every && t.token !== token) continue;
     const amount = t.amount;
     if (typeof amount !== "bigint" || amount <= 0n) {
       if (amount === 0n) continue;
@@ -83,13 +105,21 @@ export function prepareLog(
         `transfer in ${t.txHash} (ordinal ${t.ordinal}) has an invalid amount ${String(amount)}: expected a non-negative bigint`,
       );
     }
-    if (t.from === t.to) continue;
+    const out = every ? t.out : undefined;
+    if (out !== undefined) {
+      if (typeof out.amount !== "bigint" || out.amount <= 0n)
+        throw new InvalidInputError(
+          `conversion in ${t.txHash} (ordinal ${t.ordinal}) has an invalid output ${String(out.amount)}: expected a positive bigint`,
+        );
+      if (out.amount > maxAmount) maxAmount = out.amount;
+      conversions++;
+    } else if (t.from === t.to) continue;
     if (amount > maxAmount) maxAmount = amount;
     if (sorted && last !== undefined && compareTransfers(last, t) > 0) sorted = false;
     last = t;
     order[n] = j;
-    from[n] = intern(t.from);
-    to[n] = intern(t.to);
+    from[n] = intern(t.from, t.token);
+    to[n] = intern(t.to, out?.token ?? t.token);
     n++;
   }
   order = order.slice(0, n);
@@ -115,6 +145,24 @@ export function prepareLog(
       to[i] = r[p] as number;
     }
   }
-  for (const address of extra) intern(address);
-  return { all, length: n, order, from, to, addresses, ids, maxAmount };
+  for (const key of extra) {
+    const slash = key.indexOf("/");
+    if (every) internKey(key, key.slice(slash + 1), key.slice(0, slash));
+    else internKey(key, key, token);
+  }
+  const zero = new Uint8Array(addresses.length);
+  for (const id of zeroIds) zero[id] = 1;
+  return {
+    all,
+    length: n,
+    order,
+    from,
+    to,
+    addresses,
+    ids,
+    assets,
+    zero,
+    maxAmount,
+    conversions,
+  };
 }

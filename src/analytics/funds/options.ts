@@ -16,6 +16,8 @@ export const DEFAULT_MAX_PATHS = 5;
 export interface Settings {
   seed: Seed;
   token: string;
+  /** With every asset: the seed asset given (else found from the seed transaction). */
+  seedAsset: string | undefined;
   labels: LabelLookup | undefined;
   exits: ExitCategories;
   deposits: ReadonlyMap<string, DepositExit> | undefined;
@@ -77,6 +79,7 @@ export function settingsOf(options: TraceOptions): Settings {
   return {
     seed: normalized,
     token: options.token.toLowerCase(),
+    seedAsset: options.seedAsset?.toLowerCase(),
     labels: options.labels,
     exits,
     deposits: options.depositAddresses,

@@ -135,6 +135,22 @@ export class Taken {
     this.amounts[this.count] = amount;
     this.count++;
   }
+
+  /**
+   * Rescales what was taken, which sums to `from`, to sum to `to` (a conversion's output), by
+   * cumulative rounding as {@link apportion} does: exact, each share proportional.
+   */
+  scale(from: bigint, to: bigint): void {
+    let cum = 0n;
+    let prev = 0n;
+    for (let i = 0; i < this.count; i++) {
+      cum += this.amounts[i] as bigint;
+      const f = (to * cum) / from;
+      this.amounts[i] = f - prev;
+      prev = f;
+    }
+    this.other = to - prev;
+  }
 }
 
 /**

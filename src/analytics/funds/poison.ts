@@ -1,24 +1,42 @@
 import type { ModelContext, TaintModel } from "./model.js";
 import { addComponent, Components, ROOT } from "./paths.js";
 
+const gcd = (a: bigint, b: bigint): bigint => {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+};
+
 /**
  * Poison: from its first tainted inflow on, every outflow of an address is wholly tainted, and
  * its whole balance counts as taint. An address's components are its tainted receipts: each
- * receipt's path is the path by which its sender was first tainted, then the receipt.
+ * receipt's path is the path by which its sender was first tainted, then the receipt. A
+ * conversion's whole output is tainted. Value (with every asset): an account's taint is valued at
+ * the rate of its first tainted receipt (seed asset per unit: the product of the conversions' in/out
+ * on the path that first tainted it).
  */
 export class PoisonModel implements TaintModel {
   private readonly tainted: Uint8Array;
   /** The path by which each tainted address was first tainted. */
   private readonly firstPath: Int32Array;
   private readonly receipts: (Components | undefined)[];
+  /** With every asset: each tainted account's rate, as a fraction num/den. */
+  private readonly rateNum: bigint[] | undefined;
+  private readonly rateDen: bigint[] | undefined;
   private readonly list: number[] = [];
   private lastFrom = 0;
   private lastAmount = 0n;
+  /** The rate of the last take (after a conversion, of its output). */
+  private num = 1n;
+  private den = 1n;
 
   constructor(private readonly ctx: ModelContext) {
     this.tainted = new Uint8Array(ctx.size);
     this.firstPath = new Int32Array(ctx.size).fill(ROOT);
     this.receipts = new Array<Components | undefined>(ctx.size);
+    if (ctx.values) {
+      this.rateNum = new Array<bigint>(ctx.size).fill(1n);
+      this.rateDen = new Array<bigint>(ctx.size).fill(1n);
+    }
   }
 
   holdsTaint(address: number): boolean {
@@ -30,7 +48,26 @@ export class PoisonModel implements TaintModel {
   take(address: number, amount: bigint): bigint {
     this.lastFrom = address;
     this.lastAmount = amount;
+    if (this.rateNum !== undefined && this.rateDen !== undefined) {
+      this.num = this.rateNum[address] as bigint;
+      this.den = this.rateDen[address] as bigint;
+    }
     return this.tainted[address] === 1 ? amount : 0n;
+  }
+
+  convert(amountIn: bigint, amountOut: bigint): bigint {
+    const num = this.num * amountIn;
+    const den = this.den * amountOut;
+    const g = gcd(num, den);
+    this.num = num / g;
+    this.den = den / g;
+    this.lastAmount = amountOut;
+    return amountOut;
+  }
+
+  carriedValue(): bigint {
+    if (this.tainted[this.lastFrom] !== 1) return 0n;
+    return this.rateNum === undefined ? this.lastAmount : (this.lastAmount * this.num) / this.den;
   }
 
   /** The node of the last take's receipt via `edge`. */
@@ -48,28 +85,46 @@ export class PoisonModel implements TaintModel {
 
   giveClean(): void {}
 
-  giveExit(exit: Components, edge: number): void {
+  giveExit(exit: Components, edge: number): bigint {
     addComponent(exit, this.receiptNode(edge), this.lastAmount, this.ctx.k);
+    return this.rateNum === undefined ? this.lastAmount : (this.lastAmount * this.num) / this.den;
   }
 
   seedBalance(address: number, balance: bigint, node: number): void {
-    this.mark(address, node);
+    this.markWith(address, node, 1n, 1n);
     addComponent(this.componentsOf(address), node, balance, this.ctx.k);
   }
 
-  holding(address: number, balance: bigint): { amount: bigint; components?: Components } {
-    if (this.tainted[address] !== 1) return { amount: 0n };
-    return { amount: balance, components: this.receipts[address] };
+  holding(
+    address: number,
+    balance: bigint,
+  ): { amount: bigint; value: bigint; components?: Components } {
+    if (this.tainted[address] !== 1) return { amount: 0n, value: 0n };
+    const value =
+      this.rateNum === undefined || this.rateDen === undefined
+        ? balance
+        : (balance * (this.rateNum[address] as bigint)) / (this.rateDen[address] as bigint);
+    return { amount: balance, value, components: this.receipts[address] };
   }
 
   candidates(): Iterable<number> {
     return this.list;
   }
 
+  /** Marks `address` tainted by the last take (its rate; a seed's is 1). */
   private mark(address: number, node: number): void {
+    const seeded = this.tainted[this.lastFrom] !== 1;
+    this.markWith(address, node, seeded ? 1n : this.num, seeded ? 1n : this.den);
+  }
+
+  private markWith(address: number, node: number, num: bigint, den: bigint): void {
     if (this.tainted[address] === 1) return;
     this.tainted[address] = 1;
     this.firstPath[address] = node;
+    if (this.rateNum !== undefined && this.rateDen !== undefined) {
+      this.rateNum[address] = num;
+      this.rateDen[address] = den;
+    }
     this.list.push(address);
   }
 

@@ -1,23 +1,28 @@
 /**
- * Fund-flow tracing: follows taint from a seed through transfers of one token, in chain order,
- * under one of three models (poison, haircut, FIFO), and explains every tainted amount with the
- * transfers that carried it. Pure and in memory. Definitions: docs/taint-models.md.
+ * Fund-flow tracing: follows taint from a seed through transfers of one token, or of every asset
+ * through the conversions between them (swaps, wrapping, liquidity), in chain order, under one of
+ * three models (poison, haircut, FIFO), and explains every tainted amount with the transfers that
+ * carried it. Pure and in memory. Definitions: docs/taint-models.md.
  */
 import { InvalidInputError, NotFoundError } from "../../shared/errors.js";
 import { BigBook, LIMB_BOOK_LIMIT, LimbBook, type BalanceBook } from "./balances.js";
 import { exitDecision, type ExitDecision } from "./exits.js";
 import { FifoModel } from "./fifo.js";
 import { HaircutModel } from "./haircut.js";
-import { prepareLog, ZERO_ID } from "./log.js";
+import { prepareLog } from "./log.js";
 import type { ModelContext, TaintModel } from "./model.js";
 import { Components, NO_EDGE, PathForest, pathsOf, ROOT, addComponent } from "./paths.js";
 import { PoisonModel } from "./poison.js";
 import { lowercase, settingsOf } from "./options.js";
 import { formatSeed } from "./seed.js";
 import {
+  accountKey,
+  ALL_ASSETS,
+  ZERO_ADDRESS,
   type DepositExit,
   type EdgeFate,
   type Exit,
+  type Seed,
   type ExitKind,
   type Holding,
   type TaintedEdge,
@@ -39,6 +44,7 @@ interface ExitAccount {
   label: string | undefined;
   deposit: DepositExit | undefined;
   amount: bigint;
+  value: bigint;
   hops: number;
   parts: Components;
 }
@@ -81,24 +87,71 @@ const byAmountThenAddress = (
   b: { amount: bigint; address: string },
 ) => (a.amount > b.amount ? -1 : a.amount < b.amount ? 1 : a.address < b.address ? -1 : 1);
 
-/** Traces taint from `options.seed` through `transfers` (any order; other tokens are ignored). */
+/**
+ * The asset a trace of every asset seeds taint in: the one given, else the only asset the seed
+ * transaction moves other than by conversion (its fee aside).
+ */
+function seedAssetOf(
+  transfers: readonly Transfer[],
+  seed: Seed,
+  given: string | undefined,
+  feeSink: string | undefined,
+): string {
+  if (given !== undefined) return given;
+  if (seed.kind === "balance")
+    throw new InvalidInputError(
+      `a balance seed (${formatSeed(seed)}) of a trace of every asset needs the asset it seeds: name it (seedAsset, --seed-asset)`,
+    );
+  const moved = new Set<string>();
+  for (const t of transfers)
+    if (t.txHash === seed.txHash && t.out === undefined && t.to !== feeSink && t.amount > 0n)
+      moved.add(t.token);
+  if (moved.size === 1) return [...moved][0] as string;
+  if (moved.size === 0)
+    throw new NotFoundError(
+      `seed transaction ${seed.txHash} moves no asset in the given transfers`,
+    );
+  throw new InvalidInputError(
+    `seed transaction ${seed.txHash} moves ${moved.size} assets (${[...moved].sort().join(", ")}): name the stolen one (seedAsset, --seed-asset)`,
+  );
+}
+
+/**
+ * Traces taint from `options.seed` through `transfers` (any order): of one token (other tokens are
+ * ignored), or, with `token` {@link ALL_ASSETS}, of every asset, through the conversions among them.
+ */
 export function trace(transfers: readonly Transfer[], options: TraceOptions): TraceResult {
   const s = settingsOf(options);
+  const every = s.token === ALL_ASSETS;
+  if (!every && s.seedAsset !== undefined && s.seedAsset !== s.token)
+    throw new InvalidInputError(
+      `seed asset ${s.seedAsset} is not the token traced (${s.token}): trace every asset to seed another`,
+    );
+  const seedAsset = every ? seedAssetOf(transfers, s.seed, s.seedAsset, s.feeSink) : s.token;
+  /** The key of an address's account of the seed asset (with every asset, of `asset`). */
+  const keyOf = every
+    ? (address: string, asset = seedAsset) => accountKey(asset, address)
+    : (address: string) => address;
   const initial: [string, bigint][] = [];
   for (const [key, amount] of options.initialBalances ?? []) {
     if (typeof amount !== "bigint" || amount < 0n)
       throw new InvalidInputError(`initial balance of ${key} is not a non-negative bigint`);
+    if (every && !key.includes("/"))
+      throw new InvalidInputError(
+        `initial balance key ${key} names no asset: a trace of every asset keys them ASSET/ADDRESS`,
+      );
     initial.push([lowercase(key), amount]);
   }
-  const extra = initial.map(([address]) => address);
-  if (s.seed.kind === "balance") extra.push(s.seed.address);
-  if (s.feeSink !== undefined) extra.push(s.feeSink);
+  const extra = initial.map(([key]) => key);
+  if (s.seed.kind === "balance") extra.push(keyOf(s.seed.address));
+  if (s.feeSink !== undefined) extra.push(keyOf(s.feeSink, "native"));
   const log = prepareLog(transfers, s.token, extra);
-  const { all, order } = log;
+  const { all, order, zero } = log;
   const at = (i: number) => all[order[i] as number] as Transfer;
   const size = log.addresses.length;
   const addressOf = (id: number) => log.addresses[id] as string;
-  const idOf = (address: string) => log.ids.get(address) ?? -1;
+  const assetOf = (id: number) => log.assets?.[id] ?? s.token;
+  const idOf = (key: string) => log.ids.get(key) ?? -1;
 
   let initialSum = 0n;
   for (const [, amount] of initial) initialSum += amount;
@@ -106,13 +159,13 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     log.maxAmount * BigInt(log.length) + initialSum < LIMB_BOOK_LIMIT
       ? new LimbBook(size)
       : new BigBook(size);
-  for (const [address, amount] of initial) book.set(idOf(address), amount);
-  book.set(ZERO_ID, 0n);
+  for (const [key, amount] of initial) book.set(idOf(key), amount);
+  for (let id = 0; id < size; id++) if (zero[id] === 1) book.set(id, 0n);
   const hops = new Int32Array(size).fill(-1);
   const received = new Array<bigint>(size).fill(0n);
   const forest = new PathForest(s.maxPaths > 0);
-  const model = modelOf(options.model, { forest, k: s.maxPaths, size });
-  const feeSinkId = s.feeSink === undefined ? -1 : idOf(s.feeSink);
+  const model = modelOf(options.model, { values: every, forest, k: s.maxPaths, size });
+  const feeSinkId = s.feeSink === undefined ? -1 : idOf(keyOf(s.feeSink, "native"));
 
   // Exits, found lazily: only addresses that taint reaches are looked up.
   const exitCode = new Int8Array(size); // 0 unknown, 1 not an exit, 2 an exit
@@ -122,7 +175,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     if (code === 1) return undefined;
     if (code === 2) return exits.get(id);
     let decision: ExitDecision | undefined;
-    if (id === ZERO_ID) decision = { kind: "burn" };
+    if (zero[id] === 1) decision = { kind: "burn" };
     else if (id === feeSinkId) decision = { kind: "fee" };
     else {
       const address = addressOf(id);
@@ -138,6 +191,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
       label: decision.label,
       deposit: decision.deposit,
       amount: 0n,
+      value: 0n,
       hops: -1,
       parts: new Components(),
     };
@@ -149,10 +203,13 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
   // Tainted edges, by id (chain order).
   const edgeAt: number[] = [];
   const edgeTaint: bigint[] = [];
+  const edgeTaintOut: bigint[] = [];
   const edgeFate: EdgeFate[] = [];
-  const record = (position: number, tainted: bigint, fate: EdgeFate): number => {
+  /** Records a tainted transfer: its tainted part, in and (for a conversion) out. */
+  const record = (position: number, tainted: bigint, out: bigint, fate: EdgeFate): number => {
     edgeAt.push(position);
     edgeTaint.push(tainted);
+    edgeTaintOut.push(out);
     edgeFate.push(fate);
     return edgeAt.length - 1;
   };
@@ -169,25 +226,28 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
   let seedAmount = 0n;
   let pendingBalanceSeed = -1; // the seeded address id, until the seed is applied
   let seedBlock = Number.POSITIVE_INFINITY;
+  /** Whether kept transfer `i` is one the seed creates taint in (a transfer of the seed asset). */
+  const seeds = (tr: Transfer) =>
+    tr.txHash === seedHash && (!every || (tr.out === undefined && tr.token === seedAsset));
   if (s.seed.kind === "tx") {
     seedHash = s.seed.txHash;
     for (let i = 0; i < log.length; i++) {
-      if (at(i).txHash !== seedHash) continue;
+      if (!seeds(at(i))) continue;
       if (seedStart < 0) seedStart = i;
       seedEnd = i;
     }
     if (seedStart >= 0) seedTime = at(seedStart).time;
     else {
       // Only transfers that change nothing (zero amount, self-transfer): an empty seed.
-      const noop = transfers.find((t) => t.txHash === seedHash && t.token === s.token);
+      const noop = transfers.find((t) => t.txHash === seedHash && t.token === seedAsset);
       if (noop === undefined)
         throw new NotFoundError(
-          `seed transaction ${seedHash} has no transfer of token ${s.token} in the given transfers`,
+          `seed transaction ${seedHash} has no transfer of token ${seedAsset} in the given transfers`,
         );
       seedTime = noop.time;
     }
   } else {
-    pendingBalanceSeed = idOf(s.seed.address);
+    pendingBalanceSeed = idOf(keyOf(s.seed.address));
     seedBlock = s.seed.block;
     seedTime = balanceSeedTime(transfers, seedBlock);
   }
@@ -202,6 +262,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     const exit = exitOf(id);
     if (exit !== undefined) {
       exit.amount += balance;
+      exit.value += balance;
       exit.hops = 0;
       addComponent(exit.parts, root, balance, s.maxPaths);
     } else {
@@ -226,10 +287,13 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     const f = log.from[i] as number;
     const t = log.to[i] as number;
     const x = tr.amount;
+    // A conversion delivers y of another asset for the x it takes.
+    const out = every ? tr.out : undefined;
+    const y = out === undefined ? x : out.amount;
 
     book.load(x);
     let before = 0n; // the sender's balance before, when it holds taint
-    if (f !== ZERO_ID) {
+    if (zero[f] !== 1) {
       const excess = book.withdraw(f);
       const holds = model.holdsTaint(f);
       if (excess !== 0n) {
@@ -246,14 +310,13 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
       if (holds) before = book.get(f) + x;
     }
     const tainted = model.take(f, x, before);
+    let taintedOut = tainted;
+    if (out !== undefined) {
+      if (tainted !== 0n) taintedOut = model.convert(x, y);
+      book.load(y);
+    }
 
-    if (
-      i <= seedEnd &&
-      i >= seedStart &&
-      t !== ZERO_ID &&
-      t !== feeSinkId &&
-      tr.txHash === seedHash
-    ) {
+    if (i <= seedEnd && i >= seedStart && zero[t] !== 1 && t !== feeSinkId && seeds(tr)) {
       // Seed transfer: all it delivers is taint; its clean part is new taint.
       seedAmount += x - tainted;
       reach(t, 0);
@@ -261,37 +324,41 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
       if (exit !== undefined) {
         exit.amount += x;
         exit.hops = 0;
-        model.giveExit(exit.parts, record(i, x, "exit"), true);
+        exit.value += model.giveExit(exit.parts, record(i, x, x, "exit"), true);
       } else {
         received[t] = (received[t] as bigint) + x;
-        model.giveTainted(t, x, book.get(t), record(i, x, "seed"), true);
+        model.giveTainted(t, x, book.get(t), record(i, x, x, "seed"), true);
       }
     } else if (tainted === 0n) {
-      model.giveClean(t, x);
+      model.giveClean(t, y);
     } else {
       const h = (hops[f] as number) + 1;
+      const value = model.carriedValue();
       if (h > maxHops) {
-        beyondHopLimit += tainted;
-        record(i, tainted, "beyond-hop-limit");
-        model.giveClean(t, x);
-      } else if (tainted < minAmount) {
-        belowMinimum += tainted;
-        record(i, tainted, "below-minimum");
-        model.giveClean(t, x);
+        beyondHopLimit += value;
+        record(i, tainted, taintedOut, "beyond-hop-limit");
+        model.giveClean(t, y);
+      } else if (value < minAmount || taintedOut === 0n) {
+        // Below the minimum, or rounded away by a conversion (dust): not followed.
+        belowMinimum += value;
+        record(i, tainted, taintedOut, "below-minimum");
+        model.giveClean(t, y);
       } else {
         const exit = exitOf(t);
         if (exit !== undefined) {
-          exit.amount += tainted;
+          exit.amount += taintedOut;
           if (exit.hops < 0 || h < exit.hops) exit.hops = h;
-          model.giveExit(exit.parts, record(i, tainted, "exit"), false);
+          const edge = record(i, tainted, taintedOut, "exit");
+          exit.value += model.giveExit(exit.parts, edge, false);
         } else {
           reach(t, h);
-          received[t] = (received[t] as bigint) + tainted;
-          model.giveTainted(t, x, book.get(t), record(i, tainted, "carried"), false);
+          received[t] = (received[t] as bigint) + taintedOut;
+          const edge = record(i, tainted, taintedOut, "carried");
+          model.giveTainted(t, y, book.get(t), edge, false);
         }
       }
     }
-    if (t !== ZERO_ID) book.deposit(t);
+    if (zero[t] !== 1) book.deposit(t);
   }
   if (pendingBalanceSeed >= 0) applyBalanceSeed();
 
@@ -306,9 +373,13 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
       time: tr.time,
       from: tr.from,
       to: tr.to,
+      token: tr.token,
       amount: tr.amount,
       tainted: edgeTaint[e] as bigint,
       fate: edgeFate[e] as EdgeFate,
+      ...(every && tr.out !== undefined
+        ? { out: { ...tr.out, tainted: edgeTaintOut[e] as bigint } }
+        : {}),
     };
   });
   const seedAddress = s.seed.kind === "balance" ? s.seed.address : "";
@@ -316,11 +387,13 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
   const holdings: Holding[] = [];
   for (const id of model.candidates()) {
     if (exitCode[id] === 2) continue;
-    const { amount, components } = model.holding(id, book.get(id));
-    if (amount === 0n) continue;
+    const { amount, value, components } = model.holding(id, book.get(id));
+    if (amount === 0n && value === 0n) continue;
     holdings.push({
       address: addressOf(id),
+      token: assetOf(id),
       amount,
+      value,
       hops: hops[id] as number,
       received: received[id] as bigint,
       ...pathsOf(forest, components, edges, seedAddress),
@@ -330,12 +403,14 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
 
   const exitList: Exit[] = [];
   for (const account of exits.values()) {
-    if (account.amount === 0n) continue;
+    if (account.amount === 0n && account.value === 0n) continue;
     exitList.push({
       address: addressOf(account.address),
+      token: assetOf(account.address),
       kind: account.kind,
       ...(account.label === undefined ? {} : { label: account.label }),
       amount: account.amount,
+      value: account.value,
       hops: account.hops,
       ...pathsOf(forest, account.parts, edges, seedAddress),
       ...account.deposit,
@@ -344,17 +419,18 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
   exitList.sort(byAmountThenAddress);
 
   let total = beyondHopLimit + belowMinimum;
-  for (const h of holdings) total += h.amount;
-  for (const e of exitList) total += e.amount;
+  for (const h of holdings) total += h.value;
+  for (const e of exitList) total += e.value;
 
   const warnings: TraceWarning[] = [];
   for (const [id, o] of overdrafts) {
     const tr = at(o.first);
     const address = addressOf(id);
+    const what = every ? ` of ${assetOf(id)}` : "";
     warnings.push({
       code: "incomplete-history",
       message:
-        `${address} sent ${o.amount} more than its known balance in ${o.count} transfer(s), ` +
+        `${address} sent ${o.amount}${what} more than its known balance in ${o.count} transfer(s), ` +
         `first in ${tr.txHash} (block ${tr.blockNumber}): its history before the given transfers ` +
         `is incomplete; the excess was treated as clean funds it held before` +
         (o.heldTaint ? " (it held taint then, so the taint split there is an estimate)" : ""),
@@ -371,8 +447,8 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
       code: "empty-seed",
       message:
         s.seed.kind === "tx"
-          ? `seed ${formatSeed(s.seed)} created no taint: it delivered nothing of token ${s.token} to an address that can hold it`
-          : `seed ${formatSeed(s.seed)} created no taint: the address held none of token ${s.token} at the end of that block`,
+          ? `seed ${formatSeed(s.seed)} created no taint: it delivered nothing of token ${seedAsset} to an address that can hold it`
+          : `seed ${formatSeed(s.seed)} created no taint: the address held none of token ${seedAsset} at the end of that block`,
     });
   if (forest.exhausted)
     warnings.push({
@@ -388,6 +464,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
   return {
     model: options.model,
     token: s.token,
+    seedAsset,
     seed: s.seed,
     seedAmount,
     seedTime,
@@ -400,6 +477,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     warnings,
     stats: {
       transfers: log.length,
+      conversions: log.conversions,
       processed,
       addresses: size,
       taintedEdges: edges.length,

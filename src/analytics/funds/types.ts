@@ -23,7 +23,52 @@ export interface Transfer {
   amount: bigint;
   /** Block time, unix seconds. */
   time: number;
+  /**
+   * A conversion (a swap, a wrap, liquidity added or removed): `amount` of `token` left `from`,
+   * and `out.amount` of `out.token` reached `to`. Only a trace of every asset reads it.
+   */
+  out?: ConversionOut;
 }
+
+/** The venues a conversion is recognised at (docs/taint-models.md, "Conversions"). */
+export type ConversionVenue = "weth" | "uniswap-v2" | "uniswap-v3" | "curve" | "balancer-v2";
+
+/**
+ * What a conversion does: swap one token for another, wrap or unwrap the native coin, add
+ * liquidity (one of its two inputs, for a share of the pool's liquidity token) or remove it (one
+ * of its two outputs, for a share of the liquidity token burnt).
+ */
+export type ConversionAction = "swap" | "wrap" | "unwrap" | "add-liquidity" | "remove-liquidity";
+
+/** One conversion, as its event says: `amountIn` of `tokenIn` became `amountOut` of `tokenOut`. */
+export interface ConversionStep {
+  venue: ConversionVenue;
+  action: ConversionAction;
+  /** The contract that converted: the wrapper, the pool, the Vault. */
+  contract: string;
+  /** The event's log index. */
+  logIndex: number;
+  tokenIn: string;
+  amountIn: bigint;
+  tokenOut: string;
+  amountOut: bigint;
+}
+
+/**
+ * What a conversion delivers: `amount` of `token`, after `steps` (several for a route through
+ * several pools in one transaction, in order; the first step's input is the transfer's).
+ */
+export interface ConversionOut {
+  token: string;
+  amount: bigint;
+  steps: readonly ConversionStep[];
+}
+
+/** The `token` of a trace that follows every asset it reaches. */
+export const ALL_ASSETS = "all";
+
+/** How a trace of every asset names an account: the asset, then the address. */
+export const accountKey = (token: string, address: string) => `${token}/${address}`;
 
 /**
  * Where taint starts: the amounts received in one transaction, or the whole balance of an
@@ -65,8 +110,17 @@ export interface DepositExit {
 export interface TraceOptions {
   model: TaintModelName;
   seed: Seed;
-  /** The token traced (lowercase address or "native"); transfers of other tokens are ignored. */
+  /**
+   * The token traced (lowercase address or "native"; transfers of other tokens are ignored), or
+   * {@link ALL_ASSETS}: every asset the taint reaches, through the conversions among the transfers.
+   */
   token: string;
+  /**
+   * With every asset: the asset the seed creates taint in (the stolen asset), and the unit of every
+   * valuation. Default: the only asset a transaction seed moves (its fees aside); required for a
+   * balance seed.
+   */
+  seedAsset?: string;
   /** Labels of addresses; taint reaching a labeled exit (`exitCategories`) stops there. */
   labels?: LabelLookup;
   /**
@@ -79,11 +133,17 @@ export interface TraceOptions {
    * as an exit of kind exchange (an address's own exit label decides first).
    */
   depositAddresses?: ReadonlyMap<string, DepositExit>;
-  /** Balances (of `token`) held before the first given transfer, by lowercase address. */
+  /**
+   * Balances (of `token`) held before the first given transfer, by lowercase address; with every
+   * asset, by {@link accountKey}.
+   */
   initialBalances?: ReadonlyMap<string, bigint>;
   /** Taint is followed at most this many transfers away from the seed (default: unlimited). */
   maxHops?: number;
-  /** A transfer carrying less taint than this (base units) is not followed (default 0n). */
+  /**
+   * A transfer carrying less taint than this (base units; with every asset, of the seed asset, by
+   * valuation) is not followed (default 0n).
+   */
   minAmount?: bigint;
   /** Transfers later than the seed's time plus this many seconds are not processed. */
   windowSeconds?: number;
@@ -118,9 +178,13 @@ export interface TaintedEdge {
   time: number;
   from: string;
   to: string;
+  /** The asset moved (for a conversion: the asset that went in). */
+  token: string;
   amount: bigint;
   tainted: bigint;
   fate: EdgeFate;
+  /** A conversion: what came out (`tainted` is then the input's tainted part). */
+  out?: ConversionOut & { tainted: bigint };
 }
 
 /**
@@ -138,8 +202,15 @@ export interface TaintPath {
 /** Taint still held by an address at the end of the trace. */
 export interface Holding {
   address: string;
+  /** The asset held: a token address, or "native". */
+  token: string;
   /** Haircut and FIFO: the tainted part of the balance. Poison: the whole balance. */
   amount: bigint;
+  /**
+   * The amount valued in the seed's asset at the rates of the conversions the taint went through
+   * (equal to `amount` in the seed's asset; docs/taint-models.md, "Valuation").
+   */
+  value: bigint;
   /** The fewest transfers by which taint reached the address (0: seeded there). */
   hops: number;
   /** Total taint the address received (seeded, or carried in by followed transfers). */
@@ -153,6 +224,8 @@ export interface Holding {
 /** Taint that reached an exit point, where tracing stops. */
 export interface Exit {
   address: string;
+  /** The asset that reached the exit. */
+  token: string;
   kind: ExitKind;
   /**
    * The label's text, for labeled exits; a service's is followed by its taxonomy term; for a
@@ -160,6 +233,8 @@ export interface Exit {
    */
   label?: string;
   amount: bigint;
+  /** The amount valued in the seed's asset, as for a holding. */
+  value: bigint;
   hops: number;
   paths: TaintPath[];
   explained: bigint;
@@ -190,6 +265,8 @@ export interface TraceWarning {
 export interface TraceStats {
   /** Transfers of the token given (after dropping zero-amount and self-transfers). */
   transfers: number;
+  /** Conversions among them (a route through several pools counts once). */
+  conversions: number;
   /** Transfers processed (within the time window). */
   processed: number;
   /** Distinct addresses seen. */
@@ -202,7 +279,10 @@ export interface TraceStats {
 
 export interface TraceResult {
   model: TaintModelName;
+  /** The token traced, or {@link ALL_ASSETS}. */
   token: string;
+  /** The asset the seed created taint in: the unit of `seedAmount`, values, buckets, `total`. */
+  seedAsset: string;
   seed: Seed;
   /** The taint created by the seed. */
   seedAmount: bigint;
@@ -212,13 +292,13 @@ export interface TraceResult {
   holdings: Holding[];
   /** Amount descending, then address ascending. */
   exits: Exit[];
-  /** Taint carried by transfers beyond `maxHops`. */
+  /** Taint carried by transfers beyond `maxHops` (valued in the seed's asset). */
   beyondHopLimit: bigint;
-  /** Taint carried by transfers below `minAmount`. */
+  /** Taint carried by transfers below `minAmount` (valued in the seed's asset). */
   belowMinimum: bigint;
   /**
-   * Sum of holdings, exits and both buckets. Equals `seedAmount` exactly for haircut and FIFO;
-   * for poison it is larger whenever clean funds were mixed with taint.
+   * Sum of the values of holdings and exits, and both buckets. Equals `seedAmount` exactly for
+   * haircut and FIFO; for poison it is larger whenever clean funds were mixed with taint.
    */
   total: bigint;
   /** Every transfer that carried taint, in chain order. */
