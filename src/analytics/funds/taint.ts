@@ -18,7 +18,6 @@ import { formatSeed } from "./seed.js";
 import {
   accountKey,
   ALL_ASSETS,
-  ZERO_ADDRESS,
   type DepositExit,
   type EdgeFate,
   type Exit,
