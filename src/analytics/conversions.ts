@@ -9,6 +9,7 @@
  */
 import { AbiCoder, id as keccakId } from "ethers";
 import { topicAddress, type RawLog, type RpcClient } from "../chain/rpc.js";
+import type { ConversionAction, ConversionVenue } from "./funds/types.js";
 
 /** topic0 of the events a conversion is read from. */
 export const CONVERSION_TOPICS = {
@@ -24,16 +25,25 @@ export const CONVERSION_TOPICS = {
   curve: keccakId("TokenExchange(address,int128,uint256,int128,uint256)"),
   /** Balancer V2 Vault: `Swap(bytes32 indexed poolId, address indexed tokenIn, address indexed tokenOut, uint256 amountIn, uint256 amountOut)`. */
   balancerV2: keccakId("Swap(bytes32,address,address,uint256,uint256)"),
+  /** Uniswap V2 liquidity added: `Mint(address indexed sender, uint amount0, uint amount1)`. */
+  uniswapV2Mint: keccakId("Mint(address,uint256,uint256)"),
+  /** Uniswap V2 liquidity removed: `Burn(address indexed sender, uint amount0, uint amount1, address indexed to)`. */
+  uniswapV2Burn: keccakId("Burn(address,uint256,uint256,address)"),
 } as const;
 
-export type Venue = "weth" | "uniswap-v2" | "uniswap-v3" | "curve" | "balancer-v2";
+export type Venue = ConversionVenue;
 
 /** The native coin, as a token of a conversion. */
 export const NATIVE = "native";
 
-/** One conversion: `amountIn` of `tokenIn` became `amountOut` of `tokenOut` at `contract`. */
+/**
+ * One conversion: `amountIn` of `tokenIn` became `amountOut` of `tokenOut` at `contract`. Liquidity
+ * added to a Uniswap V2 pair is two conversions (each token for the pair's liquidity token, whose
+ * amount the event does not say: 0n here, the mint's Transfer says), removed likewise.
+ */
 export interface Conversion {
   venue: Venue;
+  action: ConversionAction;
   /** The contract that converted: the wrapper, the pool, the Vault. */
   contract: string;
   txHash: string;
@@ -158,6 +168,10 @@ export class ConversionReader {
   async read(
     logs: readonly RawLog[],
   ): Promise<{ conversions: Conversion[]; skipped: SkippedLog[] }> {
+    const add = (outcome: Conversion | string | null, at: Omit<SkippedLog, "reason">) => {
+      if (typeof outcome === "string") skipped.push({ ...at, reason: outcome });
+      else if (outcome !== null) conversions.push(outcome);
+    };
     const conversions: Conversion[] = [];
     const skipped: SkippedLog[] = [];
     for (const log of logs) {
@@ -170,23 +184,61 @@ export class ConversionReader {
         blockNumber: Number(log.blockNumber),
         logIndex: Number(log.logIndex),
       };
-      const outcome = await this.convert(kind, log, at);
-      if (typeof outcome === "string") {
-        skipped.push({
-          txHash: at.txHash,
-          logIndex: at.logIndex,
-          contract: at.contract,
-          reason: outcome,
-        });
-      } else if (outcome !== null) conversions.push(outcome);
+      const where = { txHash: at.txHash, logIndex: at.logIndex, contract: at.contract };
+      if (kind === "uniswapV2Mint" || kind === "uniswapV2Burn")
+        for (const outcome of await this.liquidity(kind, log, at)) add(outcome, where);
+      else add(await this.convert(kind, log, at), where);
     }
     conversions.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
     return { conversions, skipped };
   }
 
+  /**
+   * Liquidity added to or removed from a Uniswap V2 pair: two conversions (one per token of the
+   * pair), null for a log of the same signature from a contract that is not a pair.
+   */
+  private async liquidity(
+    kind: "uniswapV2Mint" | "uniswapV2Burn",
+    log: RawLog,
+    at: { contract: string; txHash: string; blockNumber: number; logIndex: number },
+  ): Promise<(Conversion | string | null)[]> {
+    const mint = kind === "uniswapV2Mint";
+    const data = log.data;
+    if (log.topics.length !== (mint ? 2 : 3) || data.length !== 2 + 64 * 2) return [null];
+    const tokens = await this.poolTokens(at.contract, at.blockNumber);
+    if (tokens === null) return [null];
+    const amounts = coder.decode(["uint256", "uint256"], data) as unknown as [bigint, bigint];
+    const recipient = mint ? null : topicAddress(log.topics[2]);
+    return ([0, 1] as const).map((i): Conversion => {
+      const token = tokens[i];
+      const amount = amounts[i];
+      return mint
+        ? {
+            venue: "uniswap-v2",
+            action: "add-liquidity",
+            ...at,
+            tokenIn: token,
+            amountIn: amount,
+            tokenOut: at.contract,
+            amountOut: 0n,
+            recipient,
+          }
+        : {
+            venue: "uniswap-v2",
+            action: "remove-liquidity",
+            ...at,
+            tokenIn: at.contract,
+            amountIn: 0n,
+            tokenOut: token,
+            amountOut: amount,
+            recipient,
+          };
+    });
+  }
+
   /** A conversion, null for a log that is not one (another event of the same signature), or why not. */
   private async convert(
-    kind: keyof typeof CONVERSION_TOPICS,
+    kind: Exclude<keyof typeof CONVERSION_TOPICS, "uniswapV2Mint" | "uniswapV2Burn">,
     log: RawLog,
     at: { contract: string; txHash: string; blockNumber: number; logIndex: number },
   ): Promise<Conversion | string | null> {
@@ -203,6 +255,7 @@ export class ConversionReader {
         return kind === "wrap"
           ? {
               venue: "weth",
+              action: "wrap",
               ...at,
               tokenIn: NATIVE,
               amountIn: amount,
@@ -212,6 +265,7 @@ export class ConversionReader {
             }
           : {
               venue: "weth",
+              action: "unwrap",
               ...at,
               tokenIn: at.contract,
               amountIn: amount,
@@ -239,6 +293,7 @@ export class ConversionReader {
           return `a swap that is not one token for the other (in ${in0}/${in1}, out ${out0}/${out1})`;
         return {
           venue: "uniswap-v2",
+          action: "swap",
           ...at,
           tokenIn: tokens[side],
           amountIn: side === 0 ? (in0 as bigint) : (in1 as bigint),
@@ -262,6 +317,7 @@ export class ConversionReader {
         const side = a0 > 0n ? 0 : 1;
         return {
           venue: "uniswap-v3",
+          action: "swap",
           ...at,
           tokenIn: tokens[side],
           amountIn: side === 0 ? a0 : a1,
@@ -284,6 +340,7 @@ export class ConversionReader {
           return "a TokenExchange from a contract whose coins are unknown";
         return {
           venue: "curve",
+          action: "swap",
           ...at,
           tokenIn,
           amountIn: amountIn as bigint,
@@ -300,6 +357,7 @@ export class ConversionReader {
         ) as unknown as bigint[];
         return {
           venue: "balancer-v2",
+          action: "swap",
           ...at,
           tokenIn: topicAddress(log.topics[2]),
           amountIn: amountIn as bigint,

@@ -289,6 +289,19 @@ const FULL: RowShape<TransferRow> = {
   },
 };
 
+/** FULL with each row's own token (a stream of every token). */
+const EVERY_TOKEN: RowShape<TransferRow> = {
+  columns: `${FULL.columns}, token`,
+  fromCopy(r, _token, share) {
+    const row = FULL.fromCopy(r, "", share);
+    row.token = share(r.str());
+    return row;
+  },
+  fromQuery(r, _token, share) {
+    return FULL.fromQuery(r, share(String(r["token"])), share);
+  },
+};
+
 const FLOW: RowShape<FlowRow> = {
   columns: "block_number, ordinal, from_address, to_address, amount, block_time",
   fromCopy(r, _token, share) {
@@ -325,7 +338,7 @@ const FLOW: RowShape<FlowRow> = {
 async function readRows<R, T>(
   db: Sql,
   shape: RowShape<R>,
-  where: { stream: string; token: string; fromBlock: number; toBlock: number },
+  where: { stream: string; token: string | null; fromBlock: number; toBlock: number },
   map: (row: R) => T,
 ): Promise<T[]> {
   const { stream, token, fromBlock, toBlock } = where;
@@ -333,7 +346,9 @@ async function readRows<R, T>(
   wholeNumber(toBlock, "toBlock");
   const out: T[] = [];
   const share = sharer();
-  const sharedToken = share(token);
+  const sharedToken = token === null ? "" : share(token);
+  // Every token of the stream (null), or one.
+  const ofToken = token === null ? "" : ` AND token = ${literal(token)}`;
   let span = 1024;
   let a: number | null = await nextBlockWithTransfers(db, stream, token, fromBlock, toBlock);
   while (a !== null) {
@@ -343,7 +358,7 @@ async function readRows<R, T>(
       const reader = new CopyReader(
         await db.copyOut(
           `SELECT ${shape.columns} FROM transfers
-            WHERE stream = ${literal(stream)} AND token = ${literal(token)}
+            WHERE stream = ${literal(stream)}${ofToken}
               AND block_number BETWEEN ${a} AND ${b}
             ORDER BY block_number, ordinal`,
         ),
@@ -352,9 +367,9 @@ async function readRows<R, T>(
     } else {
       const rows = await db.query<Record<string, string | number>>(
         `SELECT ${shape.columns.replace("amount", "amount::text AS amount")} FROM transfers
-          WHERE stream = $1 AND token = $2 AND block_number BETWEEN $3 AND $4
+          WHERE stream = $1${ofToken} AND block_number BETWEEN $2 AND $3
           ORDER BY block_number, ordinal`,
-        [stream, token, a, b],
+        [stream, a, b],
       );
       for (const r of rows) out.push(map(shape.fromQuery(r, sharedToken, share)));
       count = rows.length;
@@ -367,20 +382,24 @@ async function readRows<R, T>(
   return out;
 }
 
-/** The first block in [fromBlock, toBlock] with a transfer of the stream's token, or null. */
+/**
+ * The first block in [fromBlock, toBlock] with a transfer of the stream's token (of any token for
+ * null), or null.
+ */
 async function nextBlockWithTransfers(
   db: Sql,
   stream: string,
-  token: string,
+  token: string | null,
   fromBlock: number,
   toBlock: number,
 ): Promise<number | null> {
   if (fromBlock > toBlock) return null;
   const rows = await db.query<{ block_number: string | number }>(
     `SELECT block_number FROM transfers
-      WHERE stream = $1 AND token = $2 AND block_number BETWEEN $3 AND $4
+      WHERE stream = $1${token === null ? "" : ` AND token = ${literal(token)}`}
+        AND block_number BETWEEN $2 AND $3
       ORDER BY block_number LIMIT 1`,
-    [stream, token, fromBlock, toBlock],
+    [stream, fromBlock, toBlock],
   );
   return rows[0] === undefined ? null : Number(rows[0].block_number);
 }
@@ -401,6 +420,20 @@ export async function loadTransfers<T>(
 ): Promise<(T | TransferRow)[]> {
   const where = { stream, token, fromBlock, toBlock };
   return map === undefined ? readRows(db, FULL, where, (r) => r) : readRows(db, FULL, where, map);
+}
+
+/**
+ * Transfers of every token of a stream (a stream of every ERC-20 token) in chain order, each
+ * passed through `map`.
+ */
+export async function loadEveryToken<T>(
+  db: Sql,
+  stream: string,
+  fromBlock: number,
+  toBlock: number,
+  map: (row: TransferRow) => T,
+): Promise<T[]> {
+  return readRows(db, EVERY_TOKEN, { stream, token: null, fromBlock, toBlock }, map);
 }
 
 /**

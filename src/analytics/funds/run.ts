@@ -1,153 +1,33 @@
-import { getAddress, isAddress } from "ethers";
 import { InvalidInputError, NotFoundError } from "../../shared/errors.js";
 import type { RpcClient } from "../../chain/rpc.js";
 import { allLabelsFor } from "../labels/chain.js";
-import type { Label as StoreLabel } from "../labels/store.js";
-import type { Database } from "../../db/db.js";
-import { FEE_SINK, loadTransfers, streamId, type TransferRow } from "../../db/streams.js";
-import {
-  balancesAt,
-  blockOfTransaction,
-  ingestTransfers,
-  requireBlock,
-  type IngestResult,
-} from "./ingest.js";
-import type { Fraction } from "../cluster/deposits.js";
+import { FEE_SINK, loadTransfers, streamId } from "../../db/streams.js";
+import { balancesAt, blockOfTransaction, ingestTransfers, requireBlock } from "./ingest.js";
 import { depositExitsAmong, reachedBy } from "./deposit-exits.js";
+import { DEFAULT_EXIT_CATEGORIES, exitKindOf, readExitCategories } from "./exits.js";
 import {
-  DEFAULT_EXIT_CATEGORIES,
-  DEFAULT_EXITS,
-  exitKindOf,
-  readExitCategories,
-  type ExitCategories,
-} from "./exits.js";
+  engineLabel,
+  normalizeToken,
+  tokenDecimals,
+  toTransfer,
+  type PlanInput,
+  type RunTraceInput,
+  type RunTraceOutput,
+  type TracePlan,
+} from "./run-common.js";
+import { runAssetsTrace } from "./run-assets.js";
 import {
+  ALL_ASSETS,
   formatSeed,
   parseSeed,
   trace,
   ZERO_ADDRESS,
   type DepositExit,
-  type Label,
   type Seed,
-  type TaintModelName,
   type TraceResult,
-  type Transfer,
 } from "./taint.js";
 
-/** What a trace reads: checked against the node before anything is stored ({@link planTrace}). */
-export interface TracePlan {
-  chainId: number;
-  /** Lower-case token address, or "native". */
-  token: string;
-  seed: Seed;
-  /** The first block read: the seed transaction's block, or the block after ADDRESS@BLOCK. */
-  fromBlock: number;
-  toBlock: number;
-}
-
-export interface PlanInput {
-  /** Token address, or "native". */
-  token: string;
-  seed: string;
-  toBlock?: number;
-  confirmations?: number;
-}
-
-export interface RunTraceInput extends PlanInput {
-  rpc: RpcClient;
-  db: Database;
-  model: TaintModelName;
-  /** The plan made by {@link planTrace} (made here if not given). */
-  plan?: TracePlan;
-  maxHops?: number;
-  minAmount?: bigint;
-  windowSeconds?: number;
-  maxPaths?: number;
-  /** The labels that stop taint (default {@link DEFAULT_EXIT_CATEGORIES}); see exits.ts. */
-  exitCategories?: readonly string[];
-  /**
-   * Whether deposit addresses of labeled exchanges are exits (default true; docs/clustering.md),
-   * and the heuristic's τ and α (defaults as `veritrace cluster`).
-   */
-  depositAddresses?: boolean;
-  depositMaxBlocks?: number;
-  depositTolerance?: Fraction;
-  finalityDepth?: number;
-  traceCalls?: boolean;
-  onProgress?: (p: { indexedTo: number; target: number; rows: number }) => void;
-}
-
-export interface RunTraceOutput {
-  chainId: number;
-  result: TraceResult;
-  ingest: IngestResult;
-  fromBlock: number;
-  toBlock: number;
-  /** Labels of every address in the result (most relevant first). */
-  labels: Map<string, StoreLabel[]>;
-  /** Initial balances fetched from the node, by address. */
-  initialBalances: Map<string, bigint>;
-  /** The exit list the trace used, read. */
-  exits: ExitCategories;
-  /** The deposit addresses the trace knew (those its taint reached), by address. */
-  depositAddresses: Map<string, DepositExit>;
-  decimals: number | null;
-}
-
-/**
- * The label the taint engine sees for an address: the first (most relevant) of its labels that
- * is an exit under `exits` if it has one, else its first.
- */
-export function engineLabel(
-  labels: readonly StoreLabel[] | undefined,
-  exits: ExitCategories = DEFAULT_EXITS,
-): Label | undefined {
-  if (labels === undefined || labels.length === 0) return undefined;
-  const seen = labels.map((l): Label => ({
-    category: l.category,
-    label: l.label,
-    term: l.originalCategory,
-  }));
-  return seen.find((l) => exitKindOf(l, exits) !== undefined) ?? seen[0];
-}
-
-/** The token as a trace names it: a lower-case address, or "native"; throws for anything else. */
-export function normalizeToken(token: string): string {
-  if (token === "native") return token;
-  if (!isAddress(token))
-    throw new InvalidInputError(
-      `--token must be a token address or "native", got ${JSON.stringify(token)}`,
-    );
-  return getAddress(token).toLowerCase();
-}
-
-/** A stored transfer as the taint and risk engines read it. */
-export function toTransfer(t: TransferRow): Transfer {
-  return {
-    blockNumber: t.blockNumber,
-    txIndex: t.txIndex,
-    ordinal: t.ordinal,
-    txHash: t.txHash,
-    token: t.token,
-    from: t.from,
-    to: t.to,
-    amount: t.amount,
-    time: t.blockTime,
-  };
-}
-
-/** The token's decimals (ERC-20 decimals()), 18 for native, null when the token doesn't say. */
-export async function tokenDecimals(rpc: RpcClient, token: string): Promise<number | null> {
-  if (token === "native") return 18;
-  try {
-    const r = await rpc.call<string>("eth_call", [{ to: token, data: "0x313ce567" }, "latest"]);
-    if (r === "0x" || r.length < 3) return null;
-    const d = Number(BigInt(r.slice(0, 66)));
-    return Number.isInteger(d) && d <= 77 ? d : null;
-  } catch {
-    return null;
-  }
-}
+export * from "./run-common.js";
 
 /**
  * Checks a trace's input against the node, reading nothing into the store: the token (an address
@@ -160,7 +40,9 @@ export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<Trace
   const seed: Seed = parseSeed(input.seed);
   const chainId = Number(await rpc.firstCall<string>("eth_chainId"));
   const code =
-    token === "native" ? "0x00" : await rpc.call<string>("eth_getCode", [token, "latest"]);
+    token === "native" || token === ALL_ASSETS
+      ? "0x00"
+      : await rpc.call<string>("eth_getCode", [token, "latest"]);
   if (code === "0x")
     throw new NotFoundError(`no contract at token address ${token} on chain ${chainId}`);
   let fromBlock: number;
@@ -201,6 +83,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
   const exitCategories = input.exitCategories ?? DEFAULT_EXIT_CATEGORIES;
   const exits = readExitCategories(exitCategories, "exitCategories");
   const plan = input.plan ?? (await planTrace(input.rpc, input));
+  if (plan.token === ALL_ASSETS) return runAssetsTrace(input, plan);
   const { chainId, token, seed, fromBlock, toBlock } = plan;
   const ingest = await ingestTransfers(
     input.db,
@@ -293,6 +176,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     for (const a of missing) if (!initialBalances.has(a)) initialBalances.set(a, 0n);
     result = run();
   }
+  const decimals = await tokenDecimals(input.rpc, token);
   return {
     chainId,
     result,
@@ -303,7 +187,8 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     initialBalances,
     exits,
     depositAddresses,
-    decimals: await tokenDecimals(input.rpc, token),
+    decimals,
+    assetDecimals: new Map([[token, decimals]]),
   };
 }
 
@@ -314,22 +199,28 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
  */
 export function traceSummaryJson(out: RunTraceOutput) {
   const r = out.result;
-  // Every holding and exit names its chain and token: the asset its amount is in.
-  const asset = { chainId: out.chainId, token: r.token };
+  // Every holding and exit names its chain and token: the asset its amount is in; its value is in
+  // the seed's asset.
+  const chainId = out.chainId;
   return {
     model: r.model,
     token: r.token,
+    seedAsset: r.seedAsset,
     seed: formatSeed(r.seed),
     holdings: r.holdings.map((h) => ({
-      ...asset,
+      chainId,
+      token: h.token,
       address: h.address,
       amount: h.amount.toString(),
+      value: h.value.toString(),
     })),
     exits: r.exits.map((e) => ({
-      ...asset,
+      chainId,
+      token: e.token,
       address: e.address,
       label: e.label ?? e.kind,
       amount: e.amount.toString(),
+      value: e.value.toString(),
       // A deposit address's exit only: its exchange, the forwards that show it, the confidence.
       ...(e.depositOf === undefined
         ? {}

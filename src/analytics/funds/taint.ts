@@ -434,6 +434,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
         `is incomplete; the excess was treated as clean funds it held before` +
         (o.heldTaint ? " (it held taint then, so the taint split there is an estimate)" : ""),
       address,
+      ...(every ? { token: assetOf(id) } : {}),
       txHash: tr.txHash,
       blockNumber: tr.blockNumber,
       amount: o.amount,

@@ -251,6 +251,8 @@ export interface TraceWarning {
   /** One sentence for a person. */
   message: string;
   address?: string;
+  /** With every asset: the asset of the account the warning is about. */
+  token?: string;
   /** For incomplete history: the first transfer that overdrew the known balance. */
   txHash?: string;
   blockNumber?: number;

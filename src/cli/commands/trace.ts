@@ -52,13 +52,28 @@ function asUsage<T>(check: () => T): T {
   }
 }
 
-function describePath(p: TaintPath, money: (v: bigint) => string): string {
-  const hops = p.steps.map((s) => stepText(s, money(s.tainted)));
-  return `${money(p.amount)} via ${hops.join(" ⇒ ")}`;
+/** A path in words: each step's tainted amount in its asset, a conversion's in and out. */
+function describePath(
+  p: TaintPath,
+  asset: string,
+  money: (v: bigint, token: string) => string,
+): string {
+  const hops = p.steps.map((s) =>
+    s.out === undefined
+      ? stepText(s, money(s.tainted, s.token))
+      : stepText(
+          s,
+          `${money(s.tainted, s.token)} → ${money(s.out.tainted, s.out.token)} (${s.out.steps
+            .map((c) => `${c.action} at ${c.venue} ${c.contract.slice(0, 8)}…`)
+            .join(", ")})`,
+        ),
+  );
+  return `${money(p.amount, asset)} via ${hops.join(" ⇒ ")}`;
 }
 
 const options: NonNullable<ParseArgsConfig["options"]> = {
-  ...stringOptions("rpc", "token", "seed", "model", "to-block", "hops", "min-amount", "window"),
+  ...stringOptions("rpc", "token", "seed", "seed-asset", "model", "to-block", "hops", "min-amount"),
+  ...stringOptions("window"),
   ...stringOptions("graph", "paths", "decimals", "exit-categories", "max-blocks", "tolerance"),
   labels: { type: "string", multiple: true },
   ...READING_OPTIONS,
@@ -69,18 +84,23 @@ const options: NonNullable<ParseArgsConfig["options"]> = {
 export const traceCommand: Command = {
   name: "trace",
   usage:
-    "--rpc URL --token ADDR|native --seed TXHASH|ADDRESS@BLOCK --model poison|haircut|fifo [--to-block N] " +
+    "--rpc URL [--token ADDR|native|all] [--seed-asset ADDR|native] --seed TXHASH|ADDRESS@BLOCK " +
+    "--model poison|haircut|fifo [--to-block N] " +
     "[--hops N] [--min-amount N] [--window SECONDS] [--labels FILE]... [--exit-categories LIST] " +
     "[--no-deposit-addresses] [--max-blocks N] [--tolerance A] [--graph FILE.svg|.png|.dot] [--json]",
   help: [
     "  --rpc URL            JSON-RPC endpoint of the chain the funds are on",
-    "  --token ADDR|native  the ERC-20 token traced, or the chain's native coin",
+    "  --token T            all (the default): every asset the taint reaches, through swaps, wrapping",
+    '                       and liquidity (docs/taint-models.md, "Conversions"); or one ERC-20 token',
+    "                       address, or native (the chain's coin): that asset alone",
+    "  --seed-asset A       with every asset: the stolen asset (a token address or native), when the",
+    "                       seed transaction moves several; required with ADDRESS@BLOCK",
     "  --seed S             a transaction hash (what it delivered is tainted) or ADDRESS@BLOCK (the",
     "                       address's whole balance at the end of BLOCK is tainted)",
     "  --model M            poison, haircut or fifo (docs/taint-models.md)",
     "  --to-block N         trace up to this block (default: the head less --confirmations)",
     "  --hops N             follow taint at most N transfers from the seed",
-    "  --min-amount N       don't follow transfers carrying less taint (base units)",
+    "  --min-amount N       don't follow transfers carrying less taint (base units of the seed's asset)",
     "  --window SECONDS     ignore transfers later than the seed's time plus this",
     "  --labels FILE        import a TagPack first (repeat for more; - reads one from stdin)",
     "  --exit-categories L  the labels where taint stops, comma-separated: exchange, bridge, mixer",
@@ -93,14 +113,15 @@ export const traceCommand: Command = {
     `  --tolerance A        deposit addresses: α, a forward up to A less (default ${formatFraction(DEFAULT_TOLERANCE)})`,
     "  --graph FILE         draw the flow (.svg, .png or .dot)",
     "  --paths N            explanation paths kept per address (default 5)",
-    "  --decimals N         the token's decimals for display (default: asked from the token)",
+    "  --decimals N         the seed asset's decimals for display (default: asked from the token)",
     ...READING_HELP,
     "  --json               the last line is one JSON object: model, token, seed, holdings, exits, total",
   ].join("\n"),
   options,
   async run(values) {
     const url = rpcUrl(values);
-    const token = required(values, "token");
+    const token = str(values, "token") ?? "all";
+    const seedAssetArg = str(values, "seed-asset");
     const seed = required(values, "seed");
     const model = required(values, "model");
     if (!(TAINT_MODELS as readonly string[]).includes(model)) {
@@ -133,8 +154,22 @@ export const traceCommand: Command = {
     const depositTolerance =
       tolerance === undefined ? undefined : asUsage(() => parseFraction(tolerance, "--tolerance"));
     const depositMaxBlocks = integer(values, "max-blocks");
-    asUsage(() => normalizeToken(token));
-    asUsage(() => parseSeed(seed));
+    const traced = asUsage(() => normalizeToken(token));
+    const seedAsset =
+      seedAssetArg === undefined
+        ? undefined
+        : asUsage(() => {
+            const a = normalizeToken(seedAssetArg);
+            if (a === "all") throw new UsageError("--seed-asset must be a token address or native");
+            if (traced !== "all" && a !== traced)
+              throw new UsageError(`--seed-asset ${a} is not the token traced (--token ${traced})`);
+            return a;
+          });
+    const parsedSeed = asUsage(() => parseSeed(seed));
+    if (traced === "all" && parsedSeed.kind === "balance" && seedAsset === undefined)
+      throw new UsageError(
+        "a balance seed (ADDRESS@BLOCK) of every asset needs --seed-asset (the asset it seeds)",
+      );
     const toBlock = integer(values, "to-block");
     const maxHops = integer(values, "hops");
     const windowSeconds = integer(values, "window", 1);
@@ -154,6 +189,7 @@ export const traceCommand: Command = {
         rpc,
         db: store.db,
         token,
+        seedAsset,
         seed,
         plan,
         model: model as TaintModelName,
@@ -173,8 +209,13 @@ export const traceCommand: Command = {
       });
       read.done(out.ingest.rows);
       const decimals = decimalsOption ?? out.decimals ?? 0;
-      const money = (v: bigint) => formatAmount(v, decimals);
       const r = out.result;
+      const every = r.token === "all";
+      /** An amount of `token` with its decimals, and its symbol-less name when several assets show. */
+      const amountOf = (v: bigint, token: string) =>
+        formatAmount(v, token === r.seedAsset ? decimals : (out.assetDecimals.get(token) ?? 0)) +
+        (every ? ` ${token === "native" ? "native" : `${token.slice(0, 8)}…`}` : "");
+      const money = (v: bigint) => amountOf(v, r.seedAsset);
       const labelOf = (a: string) => engineLabel(out.labels.get(a), out.exits);
       const labelText = (a: string) => labelOf(a)?.label ?? "";
       if (graph !== undefined) await writeGraph(r, graph, { decimals, labels: labelOf });
@@ -184,20 +225,24 @@ export const traceCommand: Command = {
         return 0;
       }
       console.log(
-        `${r.model} trace of ${r.token} on chain ${out.chainId} from ${seed}, blocks ${out.fromBlock}–${out.toBlock}: ` +
+        `${r.model} trace of ${every ? `every asset (seed asset ${r.seedAsset})` : r.token} on chain ${out.chainId} from ${seed}, blocks ${out.fromBlock}–${out.toBlock}: ` +
           `seed ${money(r.seedAmount)}`,
       );
       sayIfIncomplete(out.ingest, asJson);
       console.log("\nexit points");
+      // With every asset, an amount is in its own asset and its value in the seed's.
+      const valueColumns = every ? ["value"] : [];
+      const valueOf = (x: { value: bigint }) => (every ? [money(x.value)] : []);
       console.log(
         table(
-          ["address", "kind", "label", "tainted", "share of seed", "hops"],
+          ["address", "kind", "label", "tainted", ...valueColumns, "share of seed", "hops"],
           r.exits.map((e) => [
             e.address,
             e.kind,
             e.label ?? labelText(e.address),
-            money(e.amount),
-            share(e.amount, r.seedAmount),
+            amountOf(e.amount, e.token),
+            ...valueOf(e),
+            share(e.value, r.seedAmount),
             e.hops,
           ]),
           "  (none)",
@@ -206,7 +251,7 @@ export const traceCommand: Command = {
       for (const e of r.exits) {
         const top = e.paths[0];
         if (top !== undefined)
-          console.log(`  ${e.address.slice(0, 10)}…: ${describePath(top, money)}`);
+          console.log(`  ${e.address.slice(0, 10)}…: ${describePath(top, e.token, amountOf)}`);
         if (e.depositOf !== undefined)
           console.log(
             `  ${e.address.slice(0, 10)}…: deposit address of ${e.depositOf.label} ` +
@@ -217,18 +262,26 @@ export const traceCommand: Command = {
       console.log("\nholding taint now");
       console.log(
         table(
-          ["address", "label", "tainted", "share of seed", "hops"],
+          ["address", "label", "tainted", ...valueColumns, "share of seed", "hops"],
           r.holdings.map((h) => [
             h.address,
             labelText(h.address),
-            money(h.amount),
-            share(h.amount, r.seedAmount),
+            amountOf(h.amount, h.token),
+            ...valueOf(h),
+            share(h.value, r.seedAmount),
             h.hops,
           ]),
           "  (none)",
         ),
       );
-      const sum = (xs: { amount: bigint }[]) => xs.reduce((n, x) => n + x.amount, 0n);
+      if (every) {
+        const skipped = out.skippedConversions ?? [];
+        if (skipped.length > 0)
+          console.log(
+            `\n${skipped.length} conversion event(s) could not be matched with their transfers (their transfers were followed as they are)`,
+          );
+      }
+      const sum = (xs: { value: bigint }[]) => xs.reduce((n, x) => n + x.value, 0n);
       console.log(
         `\ntotals: seed ${money(r.seedAmount)} = held ${money(sum(r.holdings))} + exited ${money(sum(r.exits))}` +
           ` + beyond hop limit ${money(r.beyondHopLimit)} + below minimum ${money(r.belowMinimum)}` +

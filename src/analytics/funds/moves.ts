@@ -1,0 +1,363 @@
+/**
+ * Conversions as moves of a trace of every asset: the transfers into and out of a pool (or a
+ * wrapper) that a conversion event explains are replaced by one move, from the account that paid
+ * in to the account that was paid out, `amount` of one asset for `out.amount` of another. The pool
+ * never holds what passes through it, so its reserves, its liquidity providers and later traders
+ * are never tainted by a swap; a route through several pools in one transaction is one move with
+ * a step per pool. Definitions and worked examples: docs/taint-models.md, "Conversions".
+ */
+import type { Conversion, SkippedLog } from "../conversions.js";
+import { ZERO_ADDRESS, type ConversionStep, type Transfer } from "./types.js";
+
+/** The native coin as Curve's pools name it among their coins. */
+const CURVE_NATIVE = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+const asset = (token: string) => (token === CURVE_NATIVE ? "native" : token);
+
+/** Where the ordinals of native movements sit among a transaction's log indices (see run.ts). */
+export const NATIVE_ORDINAL = {
+  /** The transaction's own value moves before any log. */
+  value: -(2 ** 20),
+  /** Internal transfers (calls with value) after the logs, in call order. */
+  internal: 2 ** 20,
+  /** The fee first: the sender pays for its gas before anything runs. */
+  fee: -(2 ** 21),
+} as const;
+
+/** One conversion matched with the transfers it explains. */
+interface Node {
+  step: ConversionStep;
+  /** The account that paid in: its address (the asset is `step.tokenIn`). */
+  from: string;
+  /** The account paid out. */
+  to: string;
+  /** The transfers consumed as its input and output (indices into the transaction's list). */
+  input: number;
+  output: number;
+  blockNumber: number;
+  txIndex: number;
+  time: number;
+  /** The conversion whose input is this one's output (a route), and whether one feeds this one. */
+  next: Node | undefined;
+  fed: boolean;
+}
+
+export interface ConversionMoves {
+  /** The transfers left, and a move per conversion (or route), in no particular order. */
+  transfers: Transfer[];
+  /** Conversions read as moves (a route's steps count one each). */
+  converted: number;
+  /** Conversion events whose transfers could not be found, and why (their transfers stay). */
+  skipped: SkippedLog[];
+}
+
+const NONE = -1;
+
+/**
+ * Replaces, in `transfers` (every asset, native ordinals placed by {@link NATIVE_ORDINAL}), the
+ * transfers that `conversions` explain by conversion moves.
+ */
+export function conversionMoves(
+  transfers: readonly Transfer[],
+  conversions: readonly Conversion[],
+): ConversionMoves {
+  const byTx = new Map<string, Conversion[]>();
+  for (const c of conversions) {
+    const list = byTx.get(c.txHash);
+    if (list === undefined) byTx.set(c.txHash, [c]);
+    else list.push(c);
+  }
+  if (byTx.size === 0) return { transfers: [...transfers], converted: 0, skipped: [] };
+  const ofTx = new Map<string, number[]>();
+  transfers.forEach((t, i) => {
+    if (!byTx.has(t.txHash)) return;
+    const list = ofTx.get(t.txHash);
+    if (list === undefined) ofTx.set(t.txHash, [i]);
+    else list.push(i);
+  });
+  const dropped = new Uint8Array(transfers.length);
+  const moves: Transfer[] = [];
+  const skipped: SkippedLog[] = [];
+  let converted = 0;
+  for (const [txHash, list] of byTx) {
+    const own = (ofTx.get(txHash) ?? []).sort(
+      (a, b) => (transfers[a] as Transfer).ordinal - (transfers[b] as Transfer).ordinal,
+    );
+    const result = matchTransaction(
+      own.map((i) => transfers[i] as Transfer),
+      [...list].sort((a, b) => a.logIndex - b.logIndex),
+    );
+    skipped.push(...result.skipped);
+    for (const k of result.consumed) dropped[own[k] as number] = 1;
+    for (const node of result.nodes) {
+      if (node.fed) continue;
+      const steps: ConversionStep[] = [];
+      let last = node;
+      for (let n: Node | undefined = node; n !== undefined; n = n.next) {
+        steps.push(n.step);
+        last = n;
+      }
+      converted += steps.length;
+      moves.push({
+        blockNumber: node.blockNumber,
+        txIndex: node.txIndex,
+        ordinal: last.step.logIndex,
+        txHash,
+        token: node.step.tokenIn,
+        from: node.from,
+        to: last.to,
+        amount: node.step.amountIn,
+        time: node.time,
+        out: { token: last.step.tokenOut, amount: last.step.amountOut, steps },
+      });
+    }
+  }
+  const kept = transfers.filter((_, i) => dropped[i] === 0);
+  return { transfers: kept.concat(moves), converted, skipped };
+}
+
+/** Matches the conversions of one transaction (log order) with its transfers (ordinal order). */
+function matchTransaction(
+  txs: readonly Transfer[],
+  conversions: readonly Conversion[],
+): { nodes: Node[]; consumed: number[]; skipped: SkippedLog[] } {
+  const asInput = new Uint8Array(txs.length);
+  const asOutput = new Uint8Array(txs.length);
+  const outputOf = new Map<number, Node>();
+  const nodes: Node[] = [];
+  const skipped: SkippedLog[] = [];
+  const first = txs[0];
+  if (first === undefined) {
+    // Nothing of the transaction moved value that was read: no time, no transfer to explain.
+    for (const c of conversions)
+      skipped.push({
+        txHash: c.txHash,
+        logIndex: c.logIndex,
+        contract: c.contract,
+        reason: "none of the transaction's transfers was read",
+      });
+    return { nodes: [], consumed: [], skipped };
+  }
+  const { txIndex, time } = first;
+
+  /**
+   * The latest transfer before the event (any position for the native coin, whose internal
+   * movements are placed after the logs) matching `test`, not yet used on that side.
+   */
+  const find = (side: Uint8Array, logIndex: number, test: (t: Transfer) => boolean): number => {
+    for (let k = txs.length - 1; k >= 0; k--) {
+      const t = txs[k] as Transfer;
+      if (side[k] === 1 || (t.token !== "native" && t.ordinal > logIndex)) continue;
+      if (test(t)) return k;
+    }
+    return NONE;
+  };
+  const skip = (c: Conversion, reason: string) =>
+    skipped.push({ txHash: c.txHash, logIndex: c.logIndex, contract: c.contract, reason });
+  const node = (c: Conversion, from: string, to: string, input: number, output: number): Node => {
+    const n: Node = {
+      step: {
+        venue: c.venue,
+        action: c.action,
+        contract: c.contract,
+        logIndex: c.logIndex,
+        tokenIn: asset(c.tokenIn),
+        amountIn: c.amountIn,
+        tokenOut: asset(c.tokenOut),
+        amountOut: c.amountOut,
+      },
+      from,
+      to,
+      input,
+      output,
+      blockNumber: c.blockNumber,
+      txIndex,
+      time,
+      next: undefined,
+      fed: false,
+    };
+    if (input !== NONE) {
+      asInput[input] = 1;
+      const feeding = outputOf.get(input);
+      if (feeding !== undefined && feeding.next === undefined) {
+        feeding.next = n;
+        n.fed = true;
+      }
+    }
+    if (output !== NONE) {
+      asOutput[output] = 1;
+      outputOf.set(output, n);
+    }
+    nodes.push(n);
+    return n;
+  };
+
+  for (let i = 0; i < conversions.length; i++) {
+    const c = conversions[i] as Conversion;
+    const tokenIn = asset(c.tokenIn);
+    const tokenOut = asset(c.tokenOut);
+    const pool = c.contract;
+    switch (c.action) {
+      case "wrap": {
+        // WETH9 emits no Transfer for a deposit; a clone may mint one.
+        const dst = c.recipient ?? ZERO_ADDRESS;
+        const input = find(
+          asInput,
+          c.logIndex,
+          (t) => t.token === "native" && t.to === pool && t.amount === c.amountIn,
+        );
+        const output = find(
+          asOutput,
+          c.logIndex,
+          (t) =>
+            t.token === pool && t.from === ZERO_ADDRESS && t.to === dst && t.amount === c.amountOut,
+        );
+        node(c, input === NONE ? dst : (txs[input] as Transfer).from, dst, input, output);
+        break;
+      }
+      case "unwrap": {
+        const src = c.recipient ?? ZERO_ADDRESS;
+        const input = find(
+          asInput,
+          c.logIndex,
+          (t) =>
+            t.token === pool && t.from === src && t.to === ZERO_ADDRESS && t.amount === c.amountIn,
+        );
+        const output = find(
+          asOutput,
+          c.logIndex,
+          (t) => t.token === "native" && t.from === pool && t.amount === c.amountOut,
+        );
+        node(c, src, output === NONE ? src : (txs[output] as Transfer).to, input, output);
+        break;
+      }
+      case "swap": {
+        const input = find(
+          asInput,
+          c.logIndex,
+          (t) => t.token === tokenIn && t.to === pool && t.amount === c.amountIn,
+        );
+        const output = find(
+          asOutput,
+          c.logIndex,
+          (t) =>
+            t.token === tokenOut &&
+            t.from === pool &&
+            t.amount === c.amountOut &&
+            (c.recipient === null || t.to === c.recipient),
+        );
+        if (input === NONE || output === NONE) {
+          skip(
+            c,
+            input === NONE
+              ? `no transfer of ${c.amountIn} ${tokenIn} into the pool matches the swap's input`
+              : `no transfer of ${c.amountOut} ${tokenOut} out of the pool matches the swap's output`,
+          );
+          break;
+        }
+        node(c, (txs[input] as Transfer).from, (txs[output] as Transfer).to, input, output);
+        break;
+      }
+      case "add-liquidity":
+      case "remove-liquidity": {
+        // The pair of records one Mint or Burn gave (one per token of the pair).
+        const other = conversions[i + 1];
+        if (other === undefined || other.logIndex !== c.logIndex || other.action !== c.action) {
+          skip(c, "a liquidity event read without its second token");
+          break;
+        }
+        i++;
+        liquidity(c, other);
+        break;
+      }
+    }
+  }
+
+  /**
+   * Liquidity added: each token paid into the pair becomes half the liquidity minted (the two are
+   * of equal value at the pair's price; the larger half goes to token0). Removed: half the
+   * liquidity burnt becomes each token paid out.
+   */
+  function liquidity(c0: Conversion, c1: Conversion): void {
+    const pair = c0.contract;
+    const add = c0.action === "add-liquidity";
+    if (add) {
+      const minted = find(
+        asOutput,
+        c0.logIndex,
+        (t) => t.token === pair && t.from === ZERO_ADDRESS && t.to !== ZERO_ADDRESS,
+      );
+      const in0 = find(
+        asInput,
+        c0.logIndex,
+        (t) => t.token === c0.tokenIn && t.to === pair && t.amount === c0.amountIn,
+      );
+      const in1 = find(
+        asInput,
+        c0.logIndex,
+        (t) => t.token === c1.tokenIn && t.to === pair && t.amount === c1.amountIn,
+      );
+      if (minted === NONE || in0 === NONE || in1 === NONE) {
+        skip(
+          c0,
+          "liquidity added without the transfers in and the liquidity token minted that show it",
+        );
+        return;
+      }
+      const m = txs[minted] as Transfer;
+      const half = m.amount / 2n;
+      if (half === 0n) {
+        skip(c0, "liquidity added for less than two units of the liquidity token");
+        return;
+      }
+      node({ ...c0, amountOut: m.amount - half }, (txs[in0] as Transfer).from, m.to, in0, minted);
+      node({ ...c1, amountOut: half }, (txs[in1] as Transfer).from, m.to, in1, NONE);
+    } else {
+      // The router sends the liquidity token to the pair, which burns it.
+      const burnt = find(
+        asInput,
+        c0.logIndex,
+        (t) => t.token === pair && t.from === pair && t.to === ZERO_ADDRESS,
+      );
+      const b = burnt === NONE ? undefined : (txs[burnt] as Transfer);
+      const paid =
+        b === undefined
+          ? NONE
+          : find(
+              asInput,
+              c0.logIndex,
+              (t) => t.token === pair && t.to === pair && t.amount === b.amount,
+            );
+      const out0 = find(
+        asOutput,
+        c0.logIndex,
+        (t) => t.token === c0.tokenOut && t.from === pair && t.amount === c0.amountOut,
+      );
+      const out1 = find(
+        asOutput,
+        c0.logIndex,
+        (t) => t.token === c1.tokenOut && t.from === pair && t.amount === c1.amountOut,
+      );
+      if (b === undefined || paid === NONE || out0 === NONE || out1 === NONE) {
+        skip(
+          c0,
+          "liquidity removed without the transfers of the liquidity token and out of the pair that show it",
+        );
+        return;
+      }
+      const half = b.amount / 2n;
+      if (half === 0n) {
+        skip(c0, "liquidity removed for less than two units of the liquidity token");
+        return;
+      }
+      asInput[burnt] = 1;
+      asOutput[burnt] = 1;
+      const from = (txs[paid] as Transfer).from;
+      node({ ...c0, amountIn: b.amount - half }, from, (txs[out0] as Transfer).to, paid, out0);
+      node({ ...c1, amountIn: half }, from, (txs[out1] as Transfer).to, NONE, out1);
+    }
+  }
+
+  const consumed: number[] = [];
+  for (let k = 0; k < txs.length; k++) if (asInput[k] === 1 || asOutput[k] === 1) consumed.push(k);
+  return { nodes, consumed, skipped };
+}

@@ -1,0 +1,148 @@
+/**
+ * What a trace end to end shares between one token (run.ts) and every asset (run-assets.ts): its
+ * input and output, the label the engine sees, the token as a trace names it.
+ */
+import { getAddress, isAddress } from "ethers";
+import { InvalidInputError } from "../../shared/errors.js";
+import type { RpcClient } from "../../chain/rpc.js";
+import type { Label as StoreLabel } from "../labels/store.js";
+import type { Database } from "../../db/db.js";
+import type { TransferRow } from "../../db/streams.js";
+import type { IngestResult } from "./ingest.js";
+import type { SkippedLog } from "../conversions.js";
+import type { Fraction } from "../cluster/deposits.js";
+import { DEFAULT_EXITS, exitKindOf, type ExitCategories } from "./exits.js";
+import {
+  ALL_ASSETS,
+  type DepositExit,
+  type Label,
+  type Seed,
+  type TaintModelName,
+  type TraceResult,
+  type Transfer,
+} from "./types.js";
+
+/** What a trace reads: checked against the node before anything is stored ({@link planTrace}). */
+export interface TracePlan {
+  chainId: number;
+  /** Lower-case token address, or "native". */
+  token: string;
+  seed: Seed;
+  /** The first block read: the seed transaction's block, or the block after ADDRESS@BLOCK. */
+  fromBlock: number;
+  toBlock: number;
+}
+
+export interface PlanInput {
+  /** Token address, or "native". */
+  token: string;
+  seed: string;
+  toBlock?: number;
+  confirmations?: number;
+}
+
+export interface RunTraceInput extends PlanInput {
+  rpc: RpcClient;
+  db: Database;
+  model: TaintModelName;
+  /** With every asset: the asset the seed creates taint in (see TraceOptions.seedAsset). */
+  seedAsset?: string;
+  /** The plan made by {@link planTrace} (made here if not given). */
+  plan?: TracePlan;
+  maxHops?: number;
+  minAmount?: bigint;
+  windowSeconds?: number;
+  maxPaths?: number;
+  /** The labels that stop taint (default {@link DEFAULT_EXIT_CATEGORIES}); see exits.ts. */
+  exitCategories?: readonly string[];
+  /**
+   * Whether deposit addresses of labeled exchanges are exits (default true; docs/clustering.md),
+   * and the heuristic's τ and α (defaults as `veritrace cluster`).
+   */
+  depositAddresses?: boolean;
+  depositMaxBlocks?: number;
+  depositTolerance?: Fraction;
+  finalityDepth?: number;
+  traceCalls?: boolean;
+  onProgress?: (p: { indexedTo: number; target: number; rows: number }) => void;
+}
+
+export interface RunTraceOutput {
+  chainId: number;
+  result: TraceResult;
+  ingest: IngestResult;
+  fromBlock: number;
+  toBlock: number;
+  /** Labels of every address in the result (most relevant first). */
+  labels: Map<string, StoreLabel[]>;
+  /** Initial balances fetched from the node, by address. */
+  initialBalances: Map<string, bigint>;
+  /** The exit list the trace used, read. */
+  exits: ExitCategories;
+  /** The deposit addresses the trace knew (those its taint reached), by address. */
+  depositAddresses: Map<string, DepositExit>;
+  /** The decimals of the seed's asset (null when the token doesn't say). */
+  decimals: number | null;
+  /** The decimals of every asset of the result, by token. */
+  assetDecimals: Map<string, number | null>;
+  /** With every asset: conversion events that could not be read as moves, and why. */
+  skippedConversions?: SkippedLog[];
+}
+
+/**
+ * The label the taint engine sees for an address: the first (most relevant) of its labels that
+ * is an exit under `exits` if it has one, else its first.
+ */
+export function engineLabel(
+  labels: readonly StoreLabel[] | undefined,
+  exits: ExitCategories = DEFAULT_EXITS,
+): Label | undefined {
+  if (labels === undefined || labels.length === 0) return undefined;
+  const seen = labels.map((l): Label => ({
+    category: l.category,
+    label: l.label,
+    term: l.originalCategory,
+  }));
+  return seen.find((l) => exitKindOf(l, exits) !== undefined) ?? seen[0];
+}
+
+/**
+ * The token as a trace names it: a lower-case address, "native", or "all" (every asset); throws for
+ * anything else.
+ */
+export function normalizeToken(token: string): string {
+  if (token === "native" || token === ALL_ASSETS) return token;
+  if (!isAddress(token))
+    throw new InvalidInputError(
+      `--token must be a token address, "native" or "all", got ${JSON.stringify(token)}`,
+    );
+  return getAddress(token).toLowerCase();
+}
+
+/** A stored transfer as the taint and risk engines read it. */
+export function toTransfer(t: TransferRow): Transfer {
+  return {
+    blockNumber: t.blockNumber,
+    txIndex: t.txIndex,
+    ordinal: t.ordinal,
+    txHash: t.txHash,
+    token: t.token,
+    from: t.from,
+    to: t.to,
+    amount: t.amount,
+    time: t.blockTime,
+  };
+}
+
+/** The token's decimals (ERC-20 decimals()), 18 for native, null when the token doesn't say. */
+export async function tokenDecimals(rpc: RpcClient, token: string): Promise<number | null> {
+  if (token === "native") return 18;
+  try {
+    const r = await rpc.call<string>("eth_call", [{ to: token, data: "0x313ce567" }, "latest"]);
+    if (r === "0x" || r.length < 3) return null;
+    const d = Number(BigInt(r.slice(0, 66)));
+    return Number.isInteger(d) && d <= 77 ? d : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * A trace of every asset on anvil, through the published bytecode of WETH9 and Uniswap V2
+ * (test/helpers/defi.ts): a theft of token A is swapped for WETH, sent on, unwrapped to the native
+ * coin; the rest is swapped, put into the pool as liquidity and taken out again. Every swap,
+ * wrap and liquidity move is a conversion: the pair, its liquidity provider and a later trader
+ * stay clean; what the thief and the receiver hold is exactly what the chain says they hold;
+ * the valuations add up to the theft exactly (haircut, FIFO).
+ */
+import { expect } from "chai";
+import { Contract, JsonRpcProvider, Wallet, hexlify, randomBytes, type Signer } from "ethers";
+import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
+import { RpcClient } from "../../src/chain/rpc.js";
+import { openMemoryDatabase } from "../../src/db/db.js";
+import { Store } from "../../src/db/store.js";
+import { runTrace, traceSummaryJson, type RunTraceOutput } from "../../src/analytics/funds/run.js";
+import { accountKey, type TaintModelName } from "../../src/analytics/funds/taint.js";
+import { approveAll, deployDefi, type DefiWorld } from "../helpers/defi.js";
+
+const E18 = 10n ** 18n;
+const DEADLINE = 2n ** 40n;
+
+type Sent = Promise<{ hash: string; wait(): Promise<unknown> }>;
+const call = (c: Contract, name: string, signer: Signer, ...args: unknown[]): Sent =>
+  (c.connect(signer) as Contract).getFunction(name)(...args) as unknown as Sent;
+
+describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function () {
+  this.timeout(300_000);
+  let chain: LocalChain;
+  let provider: JsonRpcProvider;
+  let rpc: RpcClient;
+  let store: Store;
+  let world: DefiWorld;
+  let deployer: Signer;
+  const wallets: Record<"victim" | "thief" | "receiver" | "trader", Wallet> = {} as never;
+  const address: Record<string, string> = {};
+  let seed = "";
+  let swapOut = 0n;
+
+  async function send(sent: Sent): Promise<string> {
+    const tx = await sent;
+    await tx.wait();
+    return tx.hash.toLowerCase();
+  }
+
+  const balanceOf = async (token: Contract, who: string): Promise<bigint> =>
+    (await token.getFunction("balanceOf")(who)) as bigint;
+
+  before(async function () {
+    chain = await startLocalChain("anvil");
+    provider = new JsonRpcProvider(chain.url, undefined, { cacheTimeout: -1 });
+    rpc = new RpcClient(chain.url, { maxRetries: 0 });
+    deployer = await provider.getSigner(0);
+    world = await deployDefi(deployer);
+    for (const role of ["victim", "thief", "receiver", "trader"] as const) {
+      const wallet = new Wallet(hexlify(randomBytes(32)), provider);
+      await rpc.call("anvil_setBalance", [wallet.address, "0xde0b6b3a7640000"]); // 1 ether for gas
+      wallets[role] = wallet;
+      address[role] = wallet.address.toLowerCase();
+    }
+    address["a"] = (await world.tokenA.getAddress()).toLowerCase();
+    address["weth"] = (await world.weth.getAddress()).toLowerCase();
+    const router = await world.v2Router.getAddress();
+    address["router"] = router.toLowerCase();
+    // The liquidity provider: 100,000 A against 100 ether.
+    await approveAll(world, deployer, router);
+    await send(
+      call(
+        world.v2Router,
+        "addLiquidityETH",
+        deployer,
+        address["a"],
+        100_000n * E18,
+        0n,
+        0n,
+        await deployer.getAddress(),
+        DEADLINE,
+        { value: 100n * E18 },
+      ),
+    );
+    address["pair"] = (
+      (await world.v2Factory.getFunction("getPair")(address["a"], address["weth"])) as string
+    ).toLowerCase();
+    address["lp"] = (await deployer.getAddress()).toLowerCase();
+    await send(call(world.tokenA, "transfer", deployer, address["victim"], 1000n * E18));
+    await send(call(world.tokenA, "transfer", deployer, address["trader"], 500n * E18));
+    for (const role of ["thief", "trader"] as const) await approveAll(world, wallets[role], router);
+
+    // The theft, then 600 A for WETH straight to the thief, sent on and unwrapped by the receiver.
+    seed = await send(
+      call(world.tokenA, "transfer", wallets.victim, address["thief"], 1000n * E18),
+    );
+    const before = await balanceOf(world.weth, address["thief"] as string);
+    await send(
+      call(
+        world.v2Router,
+        "swapExactTokensForTokens",
+        wallets.thief,
+        600n * E18,
+        0n,
+        [address["a"], address["weth"]],
+        address["thief"],
+        DEADLINE,
+      ),
+    );
+    swapOut = (await balanceOf(world.weth, address["thief"] as string)) - before;
+    await send(call(world.weth, "transfer", wallets.thief, address["receiver"], swapOut));
+    await send(call(world.weth, "withdraw", wallets.receiver, swapOut));
+    // 200 A more for WETH, then the last 200 A and that WETH as liquidity, taken out again.
+    await send(
+      call(
+        world.v2Router,
+        "swapExactTokensForTokens",
+        wallets.thief,
+        200n * E18,
+        0n,
+        [address["a"], address["weth"]],
+        address["thief"],
+        DEADLINE,
+      ),
+    );
+    const weth = await balanceOf(world.weth, address["thief"] as string);
+    await send(
+      call(
+        world.v2Router,
+        "addLiquidity",
+        wallets.thief,
+        address["a"],
+        address["weth"],
+        200n * E18,
+        weth,
+        0n,
+        0n,
+        address["thief"],
+        DEADLINE,
+      ),
+    );
+    const pair = new Contract(
+      address["pair"] as string,
+      [
+        "function balanceOf(address) view returns (uint256)",
+        "function approve(address,uint256) returns (bool)",
+      ],
+      provider,
+    );
+    const liquidity = await balanceOf(pair, address["thief"] as string);
+    await send(call(pair, "approve", wallets.thief, router, liquidity));
+    await send(
+      call(
+        world.v2Router,
+        "removeLiquidity",
+        wallets.thief,
+        address["a"],
+        address["weth"],
+        liquidity,
+        0n,
+        0n,
+        address["thief"],
+        DEADLINE,
+      ),
+    );
+    // A later trader, clean, through the same pool.
+    await send(
+      call(
+        world.v2Router,
+        "swapExactTokensForETH",
+        wallets.trader,
+        500n * E18,
+        0n,
+        [address["a"], address["weth"]],
+        address["trader"],
+        DEADLINE,
+      ),
+    );
+    store = await Store.open(await openMemoryDatabase());
+  });
+
+  after(async function () {
+    await store?.close();
+    await chain?.stop();
+  });
+
+  const traces = new Map<TaintModelName, RunTraceOutput>();
+  const traceOf = async (model: TaintModelName) => {
+    let out = traces.get(model);
+    if (out === undefined) {
+      out = await runTrace({ rpc, db: store.db, token: "all", seed, model });
+      traces.set(model, out);
+    }
+    return out;
+  };
+  const held = (out: RunTraceOutput) =>
+    new Map(out.result.holdings.map((h) => [accountKey(h.token, h.address), h]));
+
+  for (const model of ["haircut", "fifo"] as const)
+    it(`${model}: the theft ends where the chain says, worth exactly what was stolen`, async () => {
+      const out = await traceOf(model);
+      const r = out.result;
+      expect(r.seedAsset).to.equal(address["a"]);
+      expect(r.seedAmount).to.equal(1000n * E18);
+      expect(r.total).to.equal(1000n * E18);
+      const h = held(out);
+      // The receiver unwrapped every WETH it got: its native coin holds the 600 A swapped, whole.
+      const native = h.get(accountKey("native", address["receiver"] as string));
+      expect(native?.amount).to.equal(swapOut);
+      expect(native?.value).to.equal(600n * E18);
+      expect(h.has(accountKey(address["weth"] as string, address["receiver"] as string))).to.equal(
+        false,
+      );
+      // The thief's A and WETH came back from the pool: all of it is the rest of the theft.
+      const a = h.get(accountKey(address["a"] as string, address["thief"] as string));
+      const weth = h.get(accountKey(address["weth"] as string, address["thief"] as string));
+      expect(a?.amount).to.equal(await balanceOf(world.tokenA, address["thief"] as string));
+      expect(weth?.amount).to.equal(await balanceOf(world.weth, address["thief"] as string));
+      expect((a?.value ?? 0n) + (weth?.value ?? 0n)).to.equal(400n * E18);
+      expect([...h.keys()].sort()).to.deep.equal(
+        [
+          accountKey("native", address["receiver"] as string),
+          accountKey(address["a"] as string, address["thief"] as string),
+          accountKey(address["weth"] as string, address["thief"] as string),
+        ].sort(),
+      );
+      expect(out.skippedConversions).to.deep.equal([]);
+    });
+
+  for (const model of ["haircut", "fifo", "poison"] as const)
+    it(`${model}: the pair, its liquidity provider, the router and a later trader stay clean`, async () => {
+      const r = (await traceOf(model)).result;
+      const touched = new Set([
+        ...r.holdings.map((h) => h.address),
+        ...r.exits.map((e) => e.address),
+        ...r.edges.map((e) => e.to),
+      ]);
+      for (const role of ["pair", "lp", "router", "trader"])
+        expect(touched.has(address[role] as string), role).to.equal(false);
+    });
+
+  it("each conversion is one edge naming the pool, in and out", async () => {
+    const r = (await traceOf("haircut")).result;
+    const conversions = r.edges.filter((e) => e.out !== undefined);
+    const actions = conversions.flatMap((e) => e.out?.steps.map((s) => s.action) ?? []);
+    // Two swaps, the unwrap, liquidity in (two tokens) and out (two tokens).
+    expect(actions.sort()).to.deep.equal([
+      "add-liquidity",
+      "add-liquidity",
+      "remove-liquidity",
+      "remove-liquidity",
+      "swap",
+      "swap",
+      "unwrap",
+    ]);
+    const first = conversions[0];
+    expect(first?.out?.steps[0]).to.include({ venue: "uniswap-v2", contract: address["pair"] });
+    expect(first).to.include({ token: address["a"], amount: 600n * E18, tainted: 600n * E18 });
+    expect(first?.out).to.include({ token: address["weth"], amount: swapOut, tainted: swapOut });
+  });
+
+  it("poison: the receiver's whole native balance, valued at the swap's rate", async () => {
+    const out = await traceOf("poison");
+    const native = held(out).get(accountKey("native", address["receiver"] as string));
+    const balance = BigInt(
+      await rpc.call<string>("eth_getBalance", [address["receiver"], "latest"]),
+    );
+    expect(native?.amount).to.equal(balance);
+    expect(native?.value).to.equal((balance * 600n * E18) / swapOut);
+  });
+
+  it("the JSON names the chain, the token and the value of every holding", async () => {
+    const json = traceSummaryJson(await traceOf("haircut"));
+    expect(json.token).to.equal("all");
+    expect(json.seedAsset).to.equal(address["a"]);
+    for (const h of json.holdings) {
+      expect(h.chainId).to.equal(31337);
+      expect(h.token).to.match(/^(native|0x[0-9a-f]{40})$/);
+      expect(BigInt(h.value) > 0n).to.equal(true);
+    }
+  });
+
+  it("--token A keeps the single-token trace: the pair holds what was swapped into it", async () => {
+    const out = await runTrace({
+      rpc,
+      db: store.db,
+      token: address["a"] as string,
+      seed,
+      model: "haircut",
+    });
+    // One token knows no conversion: the A paid into the pair stays there as a holding.
+    expect(out.result.holdings.map((h) => h.address)).to.include(address["pair"]);
+    expect(out.result.token).to.equal(address["a"]);
+  });
+});
