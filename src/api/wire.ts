@@ -633,9 +633,16 @@ export const Trace = named(
     summary: z.object({
       model: z.string(),
       token: z.string(),
+      seedAsset: z.string().describe("The asset the seed created taint in: the unit of values."),
       seed: z.string(),
       holdings: z.array(
-        z.object({ chainId: count, token: z.string(), address: flowAddress, amount }),
+        z.object({
+          chainId: count,
+          token: z.string(),
+          address: flowAddress,
+          amount,
+          value: amount.describe("The amount valued in the seed's asset."),
+        }),
       ),
       exits: z.array(
         z.object({
@@ -644,6 +651,7 @@ export const Trace = named(
           address: flowAddress,
           label: z.string(),
           amount,
+          value: amount.describe("The amount valued in the seed's asset."),
           ...depositEvidence,
         }),
       ),

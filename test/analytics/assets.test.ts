@@ -8,6 +8,7 @@ import {
   type TraceResult,
   type Transfer,
 } from "../../src/analytics/funds/taint.js";
+import { attributeSeeds } from "../../src/analytics/funds/attribution.js";
 
 /**
  * The engine on every asset: conversions (swaps, wrapping) move taint from an account of one
@@ -268,5 +269,90 @@ describe("trace of every asset", () => {
       [A, USDC, 1000n, 1000n],
     ]);
     expect(r.stats.conversions).to.equal(0);
+  });
+});
+
+describe("a trace with several seeds", () => {
+  /**
+   * Two thefts: V loses 1,000 USDC to A, V2 (W) loses 500 USDC to B; A pays 600 to C, B pays 300
+   * to C, C pays 450 to the exchange. Haircut: C holds 900 tainted of 900, pays 450: 300 from
+   * the first seed, 150 from the second (each alone: 600·450/900, 300·450/900).
+   */
+  function twoThefts(): World {
+    return new World()
+      .send("0x5eed", USDC, V, A, 1000n)
+      .send("0x5eed2", USDC, W, B, 500n)
+      .send("0x03", USDC, A, C_, 600n)
+      .send("0x04", USDC, B, C_, 300n)
+      .send("0x05", USDC, C_, X, 450n);
+  }
+  const C_ = "0x000000000000000000000000000000000000000c";
+  const SEEDS = [SEED, { kind: "tx", txHash: "0x5eed2" } as const];
+
+  for (const model of MODELS)
+    it(`${model}: one combined result, each holding and exit split by seed`, () => {
+      const w = twoThefts();
+      const options = {
+        model,
+        seed: SEEDS,
+        token: USDC,
+        labels: (a: string) => (a === X ? { category: "exchange", label: "X" } : undefined),
+      };
+      const joint = attributeSeeds(w.transfers, options, trace(w.transfers, options));
+      expect(joint.seedAmount).to.equal(1500n);
+      expect(joint.seeds).to.have.length(2);
+      const exit = joint.exits.find((e) => e.address === X);
+      expect(exit?.amount).to.equal(450n);
+      expect(exit?.bySeed).to.deep.equal(
+        model === "fifo"
+          ? // C's lots: [600 from A][300 from B]: the first 450 are the first theft's.
+            [{ seed: "0x5eed", amount: 450n, value: 450n }]
+          : model === "haircut"
+            ? [
+                { seed: "0x5eed", amount: 300n, value: 300n },
+                { seed: "0x5eed2", amount: 150n, value: 150n },
+              ]
+            : [
+                { seed: "0x5eed", amount: 450n, value: 450n },
+                { seed: "0x5eed2", amount: 450n, value: 450n },
+              ],
+      );
+      if (model !== "poison")
+        for (const x of [...joint.holdings, ...joint.exits])
+          expect(
+            (x.bySeed ?? []).reduce((n, b) => n + b.amount, 0n),
+            x.address,
+          ).to.equal(x.amount);
+    });
+
+  it("mixes transaction and balance seeds, in block order", () => {
+    const w = twoThefts();
+    const r = trace(w.transfers, {
+      model: "haircut",
+      token: USDC,
+      seed: [{ kind: "balance", address: C_, block: 104 }, SEED],
+    });
+    // The first theft (1,000) and C's whole balance after block 104 (900, of which 600 were
+    // already the first theft's): 1,000 + 300 new.
+    expect(r.seedAmount).to.equal(1300n);
+    expect(r.total).to.equal(1300n);
+    const c = r.holdings.find((h) => h.address === C_);
+    expect(c?.amount).to.equal(450n);
+    // Its paths start at the first theft's receiver, or at C itself (the balance seed).
+    expect(c?.paths.map((p) => p.origin).sort()).to.deep.equal([A, C_]);
+  });
+
+  it("refuses a seed given twice, and no seed", () => {
+    const w = twoThefts();
+    expect(() =>
+      trace(w.transfers, {
+        model: "fifo",
+        token: USDC,
+        seed: [SEED, { kind: "tx", txHash: "0x5EED" }],
+      }),
+    ).to.throw(/seed 0x5eed is given twice/);
+    expect(() => trace(w.transfers, { model: "fifo", token: USDC, seed: [] })).to.throw(
+      /no seed given/,
+    );
   });
 });

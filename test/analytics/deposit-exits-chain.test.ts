@@ -188,6 +188,7 @@ describe("deposit addresses as exits on a real chain", function () {
         address: addr("D"),
         label: "deposit address of Exchange H",
         amount: "300",
+        value: "300",
         depositOf: { address: addr("H"), label: "Exchange H" },
         evidence: [tx("forward")],
         confidence: 1,
@@ -200,6 +201,7 @@ describe("deposit addresses as exits on a real chain", function () {
         address: addr("H"),
         label: "Exchange H",
         amount: "297",
+        value: "297",
       },
     ]);
   });
@@ -232,6 +234,7 @@ describe("deposit addresses as exits on a real chain", function () {
         address: addr("H"),
         label: "Exchange H",
         amount: "95",
+        value: "95",
       },
     ]);
   });

@@ -81,7 +81,7 @@ const exit = (address: string, kind: Exit["kind"], amount: bigint, label?: strin
 });
 
 function trace(
-  r: Omit<TraceResult, "seedTime" | "seedAsset" | "total" | "stats" | "warnings"> &
+  r: Omit<TraceResult, "seedTime" | "seedAsset" | "seeds" | "total" | "stats" | "warnings"> &
     Partial<TraceResult>,
 ): TraceResult {
   const total =
@@ -92,6 +92,7 @@ function trace(
   return {
     seedTime: 1_700_000_000,
     seedAsset: r.token,
+    seeds: [r.seed],
     total,
     warnings: [],
     stats: {

@@ -378,12 +378,12 @@ function lastJson(result: CommandResult): Record<string, unknown> {
 const CHAIN_ID = 31337;
 
 /**
- * The holdings or exits of a trace's JSON, each checked to name the traced chain and token, then
- * without those two fields.
+ * The holdings or exits of a trace's JSON, each checked to name the traced chain and token and to
+ * be valued at its amount (one token), then without those three fields.
  */
 function onTrace(json: Record<string, unknown>, key: "holdings" | "exits"): unknown[] {
-  return (json[key] as Record<string, unknown>[]).map(({ chainId, token, ...rest }) => {
-    expect([chainId, token]).to.deep.equal([CHAIN_ID, json["token"]]);
+  return (json[key] as Record<string, unknown>[]).map(({ chainId, token, value, ...rest }) => {
+    expect([chainId, token, value]).to.deep.equal([CHAIN_ID, json["token"], rest["amount"]]);
     return rest;
   });
 }
@@ -393,24 +393,35 @@ function summaryOf(r: TraceResult, seedText: string) {
   return {
     model: r.model,
     token: r.token,
+    seedAsset: r.token,
     seed: seedText,
     holdings: r.holdings.map((h) => ({
       ...asset,
       address: h.address,
       amount: h.amount.toString(),
+      value: h.amount.toString(),
     })),
     exits: r.exits.map((e) => ({
       ...asset,
       address: e.address,
       label: e.label ?? e.kind,
       amount: e.amount.toString(),
+      value: e.amount.toString(),
     })),
     total: r.total.toString(),
   };
 }
 
 function expectSummaryShape(json: Record<string, unknown>): void {
-  expect(Object.keys(json)).to.deep.equal(["model", "token", "seed", "holdings", "exits", "total"]);
+  expect(Object.keys(json)).to.deep.equal([
+    "model",
+    "token",
+    "seedAsset",
+    "seed",
+    "holdings",
+    "exits",
+    "total",
+  ]);
   const address = /^0x[0-9a-f]{40}$/;
   const amount = /^(0|[1-9][0-9]*)$/;
   expect(json["token"]).to.match(address);
@@ -418,13 +429,20 @@ function expectSummaryShape(json: Record<string, unknown>): void {
   const holdings = json["holdings"] as Record<string, unknown>[];
   const exits = json["exits"] as Record<string, unknown>[];
   for (const h of holdings) {
-    expect(Object.keys(h)).to.deep.equal(["chainId", "token", "address", "amount"]);
+    expect(Object.keys(h)).to.deep.equal(["chainId", "token", "address", "amount", "value"]);
     expect([h["chainId"], h["token"]]).to.deep.equal([CHAIN_ID, json["token"]]);
     expect(h["address"]).to.match(address);
     expect(h["amount"]).to.match(amount);
   }
   for (const e of exits) {
-    expect(Object.keys(e)).to.deep.equal(["chainId", "token", "address", "label", "amount"]);
+    expect(Object.keys(e)).to.deep.equal([
+      "chainId",
+      "token",
+      "address",
+      "label",
+      "amount",
+      "value",
+    ]);
     expect([e["chainId"], e["token"]]).to.deep.equal([CHAIN_ID, json["token"]]);
     expect(e["address"]).to.match(/^(0x[0-9a-f]{40}|fees)$/);
     expect(e["label"]).to.be.a("string");
@@ -524,10 +542,23 @@ describe("fund-flow tracing on a real chain", function () {
         expect(haircut).to.deep.equal({
           model: "haircut",
           token: play.token,
+          seedAsset: play.token,
           seed,
           holdings: [
-            { chainId: CHAIN_ID, token: play.token, address: play.address("C"), amount: "2400000" },
-            { chainId: CHAIN_ID, token: play.token, address: play.address("B"), amount: "600000" },
+            {
+              chainId: CHAIN_ID,
+              token: play.token,
+              address: play.address("C"),
+              amount: "2400000",
+              value: "2400000",
+            },
+            {
+              chainId: CHAIN_ID,
+              token: play.token,
+              address: play.address("B"),
+              amount: "600000",
+              value: "600000",
+            },
           ],
           exits: [],
           total: "3000000",
@@ -1295,7 +1326,7 @@ describe("fund-flow tracing on a real chain", function () {
       await expectRefused(
         "bad token",
         2,
-        /--token must be a token address or "native", got "0x1234"$/,
+        /--token must be a token address, "native" or "all", got "0x1234"$/,
       );
     });
     it("a malformed seed: exit 2", async function () {

@@ -1,5 +1,6 @@
 import { InvalidInputError } from "../../shared/errors.js";
 import { DEFAULT_EXITS, readExitCategories, type ExitCategories } from "./exits.js";
+import { formatSeed } from "./seed.js";
 import {
   TAINT_MODELS,
   ZERO_ADDRESS,
@@ -14,7 +15,8 @@ export const DEFAULT_MAX_PATHS = 5;
 
 /** The options of a trace, checked and normalized. */
 export interface Settings {
-  seed: Seed;
+  /** The seeds, in the order given (one at least, none twice). */
+  seeds: readonly Seed[];
   token: string;
   /** With every asset: the seed asset given (else found from the seed transaction). */
   seedAsset: string | undefined;
@@ -34,29 +36,42 @@ export const lowercase = (text: string) => (/[A-Z]/.test(text) ? text.toLowerCas
 const isCount = (n: unknown): n is number =>
   typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
 
+/** A seed, checked and in lower case. */
+function normalizeSeed(seed: Seed): Seed {
+  if (seed.kind === "tx") {
+    if (typeof seed.txHash !== "string" || seed.txHash === "")
+      throw new InvalidInputError("seed transaction hash is empty");
+    return { kind: "tx", txHash: seed.txHash.toLowerCase() };
+  }
+  const address = typeof seed.address === "string" ? seed.address.toLowerCase() : "";
+  if (address === "" || address === ZERO_ADDRESS)
+    throw new InvalidInputError(
+      `seed address "${String(seed.address)}" is not an address that can hold funds`,
+    );
+  if (!isCount(seed.block))
+    throw new InvalidInputError(`seed block ${String(seed.block)} is not a non-negative integer`);
+  return { kind: "balance", address, block: seed.block };
+}
+
 /** Checks `options` (an {@link InvalidInputError} names the first bad value) and normalizes them. */
 export function settingsOf(options: TraceOptions): Settings {
-  const { model, seed } = options;
+  const { model } = options;
   if (!TAINT_MODELS.includes(model))
     throw new InvalidInputError(
       `unknown taint model "${String(model)}": expected poison, haircut or fifo`,
     );
   if (typeof options.token !== "string" || options.token === "")
     throw new InvalidInputError('token is required: a token address or "native"');
-  let normalized: Seed;
-  if (seed.kind === "tx") {
-    if (typeof seed.txHash !== "string" || seed.txHash === "")
-      throw new InvalidInputError("seed transaction hash is empty");
-    normalized = { kind: "tx", txHash: seed.txHash.toLowerCase() };
-  } else {
-    const address = typeof seed.address === "string" ? seed.address.toLowerCase() : "";
-    if (address === "" || address === ZERO_ADDRESS)
-      throw new InvalidInputError(
-        `seed address "${String(seed.address)}" is not an address that can hold funds`,
-      );
-    if (!isCount(seed.block))
-      throw new InvalidInputError(`seed block ${String(seed.block)} is not a non-negative integer`);
-    normalized = { kind: "balance", address, block: seed.block };
+  const given: readonly Seed[] = Array.isArray(options.seed)
+    ? (options.seed as readonly Seed[])
+    : [options.seed as Seed];
+  if (given.length === 0) throw new InvalidInputError("no seed given: a trace needs one at least");
+  const seeds = given.map(normalizeSeed);
+  const seen = new Set<string>();
+  for (const seed of seeds) {
+    const key = formatSeed(seed);
+    if (seen.has(key)) throw new InvalidInputError(`seed ${key} is given twice`);
+    seen.add(key);
   }
   const maxHops = options.maxHops ?? Number.POSITIVE_INFINITY;
   if (options.maxHops !== undefined && !isCount(maxHops))
@@ -77,7 +92,7 @@ export function settingsOf(options: TraceOptions): Settings {
     throw new InvalidInputError("exitCategories is not a list of category names");
   const exits = list === undefined ? DEFAULT_EXITS : readExitCategories(list, "exitCategories");
   return {
-    seed: normalized,
+    seeds,
     token: options.token.toLowerCase(),
     seedAsset: options.seedAsset?.toLowerCase(),
     labels: options.labels,

@@ -203,23 +203,25 @@ export function apportion(c: Components, part: bigint, total: bigint, out: Taken
 
 /**
  * The path ending at `node`: its transfers in chain order. `origin` is where the taint was
- * seeded: the seeded address for a balance seed, the recipient of the seed transfer otherwise.
+ * seeded: the seeded address for a balance seed (the root's edge is `NO_EDGE − k` for the k-th
+ * balance seed, whose address is `origins[k]`), the recipient of the seed transfer otherwise.
  */
 export function pathOf(
   forest: PathForest,
   node: number,
   amount: bigint,
   edges: readonly TaintedEdge[],
-  seedAddress: string,
+  origins: readonly string[],
 ): TaintPath {
   const steps: TaintedEdge[] = [];
+  let origin: string | undefined;
   for (let at = node; at !== ROOT; at = forest.parentOf(at)) {
     const e = forest.edgeOf(at);
-    if (e !== NO_EDGE) steps.push(edges[e] as TaintedEdge);
+    if (e >= 0) steps.push(edges[e] as TaintedEdge);
+    else origin = origins[NO_EDGE - e];
   }
   steps.reverse();
-  const origin = steps[0] === undefined || seedAddress !== "" ? seedAddress : steps[0].to;
-  return { origin, amount, steps };
+  return { origin: origin ?? steps[0]?.to ?? "", amount, steps };
 }
 
 /** The reported paths of an account's components, and their sum. */
@@ -227,11 +229,11 @@ export function pathsOf(
   forest: PathForest,
   c: Components | undefined,
   edges: readonly TaintedEdge[],
-  seedAddress: string,
+  origins: readonly string[],
 ): { paths: TaintPath[]; explained: bigint } {
   if (c === undefined) return { paths: [], explained: 0n };
   const paths = c.nodes.map((node, i) =>
-    pathOf(forest, node, c.amounts[i] as bigint, edges, seedAddress),
+    pathOf(forest, node, c.amounts[i] as bigint, edges, origins),
   );
   return { paths, explained: c.explained() };
 }

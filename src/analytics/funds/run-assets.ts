@@ -18,6 +18,7 @@ import {
 } from "../../db/streams.js";
 import { balancesAt, ingestTransfers, type IngestResult } from "./ingest.js";
 import { depositExitsAmong, reachedBy } from "./deposit-exits.js";
+import { attributeSeeds } from "./attribution.js";
 import { exitKindOf, readExitCategories, DEFAULT_EXIT_CATEGORIES } from "./exits.js";
 import { conversionMoves, NATIVE_ORDINAL } from "./moves.js";
 import {
@@ -26,6 +27,7 @@ import {
   trace,
   ZERO_ADDRESS,
   type DepositExit,
+  type TraceOptions,
   type TraceResult,
   type Transfer,
 } from "./taint.js";
@@ -85,7 +87,7 @@ export async function runAssetsTrace(
 ): Promise<RunTraceOutput> {
   const exitCategories = input.exitCategories ?? DEFAULT_EXIT_CATEGORIES;
   const exits = readExitCategories(exitCategories, "exitCategories");
-  const { chainId, seed, fromBlock, toBlock } = plan;
+  const { chainId, seeds, fromBlock, toBlock } = plan;
   const reading = {
     toBlock,
     confirmations: input.confirmations,
@@ -126,7 +128,7 @@ export async function runAssetsTrace(
     addresses.add(t.from);
     addresses.add(t.to);
   }
-  if (seed.kind === "balance") addresses.add(seed.address);
+  for (const seed of seeds) if (seed.kind === "balance") addresses.add(seed.address);
   addresses.delete(ZERO_ADDRESS);
   addresses.delete(FEE_SINK);
   const labels = await allLabelsFor(input.db, [...addresses], chainId);
@@ -135,10 +137,10 @@ export async function runAssetsTrace(
 
   const seedAsset = input.seedAsset;
   const initialBalances = new Map<string, bigint>();
-  if (seed.kind === "balance" && seedAsset !== undefined) {
-    const seeded = await balancesAt(input.rpc, seedAsset, [seed.address], seed.block);
-    for (const [a, v] of seeded) initialBalances.set(accountKey(seedAsset, a), v);
-  }
+  const seeded = seeds.flatMap((seed) => (seed.kind === "balance" ? [seed.address] : []));
+  if (seeded.length > 0 && seedAsset !== undefined)
+    for (const [a, v] of await balancesAt(input.rpc, seedAsset, seeded, fromBlock - 1))
+      initialBalances.set(accountKey(seedAsset, a), v);
 
   // Deposit addresses, per asset: the heuristic compares amounts of one token.
   const depositAddresses = new Map<string, DepositExit>();
@@ -173,22 +175,22 @@ export async function runAssetsTrace(
     }
     return any;
   };
-  const run = () =>
-    trace(transfers, {
-      model: input.model,
-      seed,
-      token: ALL_ASSETS,
-      seedAsset,
-      labels: lookup,
-      exitCategories,
-      depositAddresses,
-      initialBalances,
-      maxHops: input.maxHops,
-      minAmount: input.minAmount,
-      windowSeconds: input.windowSeconds,
-      feeSink: FEE_SINK,
-      maxPaths: input.maxPaths,
-    });
+  const options = (): TraceOptions => ({
+    model: input.model,
+    seed: seeds,
+    token: ALL_ASSETS,
+    seedAsset,
+    labels: lookup,
+    exitCategories,
+    depositAddresses,
+    initialBalances,
+    maxHops: input.maxHops,
+    minAmount: input.minAmount,
+    windowSeconds: input.windowSeconds,
+    feeSink: FEE_SINK,
+    maxPaths: input.maxPaths,
+  });
+  const run = () => trace(transfers, options());
   let result = run();
   for (let round = 0; round < 4; round++) {
     const newDeposits = findDeposits(result);
@@ -214,6 +216,7 @@ export async function runAssetsTrace(
     }
     result = run();
   }
+  result = attributeSeeds(transfers, options(), result);
   const decimals = new Map<string, number | null>();
   for (const x of [...result.holdings, ...result.exits, { token: result.seedAsset }])
     if (!decimals.has(x.token)) decimals.set(x.token, await tokenDecimals(input.rpc, x.token));

@@ -27,8 +27,12 @@ export interface TracePlan {
   chainId: number;
   /** Lower-case token address, or "native". */
   token: string;
-  seed: Seed;
-  /** The first block read: the seed transaction's block, or the block after ADDRESS@BLOCK. */
+  /** The seeds (one at least). */
+  seeds: Seed[];
+  /**
+   * The first block read: the earliest seed transaction's block, or the block after the earliest
+   * ADDRESS@BLOCK.
+   */
   fromBlock: number;
   toBlock: number;
 }
@@ -36,7 +40,8 @@ export interface TracePlan {
 export interface PlanInput {
   /** Token address, or "native". */
   token: string;
-  seed: string;
+  /** One seed, or several (a transaction hash or ADDRESS@BLOCK each). */
+  seed: string | readonly string[];
   toBlock?: number;
   confirmations?: number;
 }

@@ -4,6 +4,7 @@ import { allLabelsFor } from "../labels/chain.js";
 import { FEE_SINK, loadTransfers, streamId } from "../../db/streams.js";
 import { balancesAt, blockOfTransaction, ingestTransfers, requireBlock } from "./ingest.js";
 import { depositExitsAmong, reachedBy } from "./deposit-exits.js";
+import { attributeSeeds } from "./attribution.js";
 import { DEFAULT_EXIT_CATEGORIES, exitKindOf, readExitCategories } from "./exits.js";
 import {
   engineLabel,
@@ -23,6 +24,8 @@ import {
   trace,
   ZERO_ADDRESS,
   type DepositExit,
+  type SeedShare,
+  type TraceOptions,
   type Seed,
   type TraceResult,
 } from "./taint.js";
@@ -37,7 +40,9 @@ export * from "./run-common.js";
  */
 export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<TracePlan> {
   const token = normalizeToken(input.token);
-  const seed: Seed = parseSeed(input.seed);
+  const texts = typeof input.seed === "string" ? [input.seed] : input.seed;
+  if (texts.length === 0) throw new InvalidInputError("no seed given: a trace needs one at least");
+  const seeds: Seed[] = texts.map((t) => parseSeed(t));
   const chainId = Number(await rpc.firstCall<string>("eth_chainId"));
   const code =
     token === "native" || token === ALL_ASSETS
@@ -45,27 +50,33 @@ export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<Trace
       : await rpc.call<string>("eth_getCode", [token, "latest"]);
   if (code === "0x")
     throw new NotFoundError(`no contract at token address ${token} on chain ${chainId}`);
-  let fromBlock: number;
-  if (seed.kind === "tx") {
-    fromBlock = await blockOfTransaction(rpc, seed.txHash);
-  } else {
-    await requireBlock(rpc, seed.block);
-    fromBlock = seed.block + 1;
+  let fromBlock = Number.POSITIVE_INFINITY;
+  let lastSeedBlock = 0;
+  for (const seed of seeds) {
+    let block: number;
+    if (seed.kind === "tx") {
+      block = await blockOfTransaction(rpc, seed.txHash);
+      fromBlock = Math.min(fromBlock, block);
+    } else {
+      await requireBlock(rpc, seed.block);
+      block = seed.block;
+      fromBlock = Math.min(fromBlock, seed.block + 1);
+    }
+    lastSeedBlock = Math.max(lastSeedBlock, block);
   }
   const head = Number(await rpc.call<string>("eth_blockNumber"));
   const toBlock = input.toBlock ?? head - (input.confirmations ?? 0);
-  const seedBlock = seed.kind === "tx" ? fromBlock : seed.block;
-  if (toBlock < seedBlock) {
+  if (toBlock < lastSeedBlock) {
     throw new InvalidInputError(
       input.toBlock === undefined
-        ? `the seed (block ${seedBlock}) is within the newest ${input.confirmations ?? 0} block(s) ` +
+        ? `the seed (block ${lastSeedBlock}) is within the newest ${input.confirmations ?? 0} block(s) ` +
             `left out by --confirmations (head ${head})`
-        : `--to-block ${toBlock} is before the seed (block ${seedBlock})`,
+        : `--to-block ${toBlock} is before the seed (block ${lastSeedBlock})`,
     );
   }
   if (toBlock > head)
     throw new InvalidInputError(`--to-block ${toBlock} is beyond the node's head ${head}`);
-  return { chainId, token, seed, fromBlock, toBlock };
+  return { chainId, token, seeds, fromBlock, toBlock };
 }
 
 /**
@@ -84,7 +95,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
   const exits = readExitCategories(exitCategories, "exitCategories");
   const plan = input.plan ?? (await planTrace(input.rpc, input));
   if (plan.token === ALL_ASSETS) return runAssetsTrace(input, plan);
-  const { chainId, token, seed, fromBlock, toBlock } = plan;
+  const { chainId, token, seeds, fromBlock, toBlock } = plan;
   const ingest = await ingestTransfers(
     input.db,
     input.rpc,
@@ -105,7 +116,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     addresses.add(t.from);
     addresses.add(t.to);
   }
-  if (seed.kind === "balance") addresses.add(seed.address);
+  for (const seed of seeds) if (seed.kind === "balance") addresses.add(seed.address);
   addresses.delete(ZERO_ADDRESS);
   addresses.delete(FEE_SINK);
   const labels = await allLabelsFor(input.db, [...addresses], chainId);
@@ -113,10 +124,12 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     a === ZERO_ADDRESS ? undefined : engineLabel(labels.get(a), exits);
 
   const initialBalances = new Map<string, bigint>();
-  if (seed.kind === "balance") {
-    const seeded = await balancesAt(input.rpc, token, [seed.address], seed.block);
-    for (const [a, v] of seeded) initialBalances.set(a, v);
-  }
+  // A balance seed's address: its balance where the stream starts (the engine follows it to the
+  // end of the seed's block).
+  const seeded = seeds.flatMap((seed) => (seed.kind === "balance" ? [seed.address] : []));
+  if (seeded.length > 0)
+    for (const [a, v] of await balancesAt(input.rpc, token, seeded, fromBlock - 1))
+      initialBalances.set(a, v);
   // Deposit addresses: assessed for the addresses the taint reaches (a deposit address stops it,
   // so every later run reaches fewer), a new one found means one more run.
   const depositAddresses = new Map<string, DepositExit>();
@@ -140,21 +153,21 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     for (const [a, d] of found) depositAddresses.set(a, d);
     return found.size > 0;
   };
-  const run = () =>
-    trace(transfers, {
-      model: input.model,
-      seed,
-      token,
-      labels: lookup,
-      exitCategories,
-      depositAddresses,
-      initialBalances,
-      maxHops: input.maxHops,
-      minAmount: input.minAmount,
-      windowSeconds: input.windowSeconds,
-      feeSink: FEE_SINK,
-      maxPaths: input.maxPaths,
-    });
+  const options = (): TraceOptions => ({
+    model: input.model,
+    seed: seeds,
+    token,
+    labels: lookup,
+    exitCategories,
+    depositAddresses,
+    initialBalances,
+    maxHops: input.maxHops,
+    minAmount: input.minAmount,
+    windowSeconds: input.windowSeconds,
+    feeSink: FEE_SINK,
+    maxPaths: input.maxPaths,
+  });
+  const run = () => trace(transfers, options());
   let result = run();
   for (let round = 0; round < 4; round++) {
     const newDeposits = findDeposits(result);
@@ -176,6 +189,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     for (const a of missing) if (!initialBalances.has(a)) initialBalances.set(a, 0n);
     result = run();
   }
+  result = attributeSeeds(transfers, options(), result);
   const decimals = await tokenDecimals(input.rpc, token);
   return {
     chainId,
@@ -190,6 +204,19 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     decimals,
     assetDecimals: new Map([[token, decimals]]),
   };
+}
+
+/** Each seed's share of a holding or exit, as JSON (a trace with several seeds only). */
+function sharesOf(x: { bySeed?: SeedShare[] }) {
+  return x.bySeed === undefined
+    ? {}
+    : {
+        bySeed: x.bySeed.map((b) => ({
+          seed: b.seed,
+          amount: b.amount.toString(),
+          value: b.value.toString(),
+        })),
+      };
 }
 
 /**
@@ -207,12 +234,14 @@ export function traceSummaryJson(out: RunTraceOutput) {
     token: r.token,
     seedAsset: r.seedAsset,
     seed: formatSeed(r.seed),
+    ...(r.seeds.length > 1 ? { seeds: r.seeds.map(formatSeed) } : {}),
     holdings: r.holdings.map((h) => ({
       chainId,
       token: h.token,
       address: h.address,
       amount: h.amount.toString(),
       value: h.value.toString(),
+      ...sharesOf(h),
     })),
     exits: r.exits.map((e) => ({
       chainId,
@@ -221,6 +250,7 @@ export function traceSummaryJson(out: RunTraceOutput) {
       label: e.label ?? e.kind,
       amount: e.amount.toString(),
       value: e.value.toString(),
+      ...sharesOf(e),
       // A deposit address's exit only: its exchange, the forwards that show it, the confidence.
       ...(e.depositOf === undefined
         ? {}

@@ -92,26 +92,29 @@ const byAmountThenAddress = (
  */
 function seedAssetOf(
   transfers: readonly Transfer[],
-  seed: Seed,
+  seeds: readonly Seed[],
   given: string | undefined,
   feeSink: string | undefined,
 ): string {
   if (given !== undefined) return given;
-  if (seed.kind === "balance")
-    throw new InvalidInputError(
-      `a balance seed (${formatSeed(seed)}) of a trace of every asset needs the asset it seeds: name it (seedAsset, --seed-asset)`,
-    );
+  const hashes = new Set<string>();
+  for (const seed of seeds) {
+    if (seed.kind === "balance")
+      throw new InvalidInputError(
+        `a balance seed (${formatSeed(seed)}) of a trace of every asset needs the asset it seeds: name it (seedAsset, --seed-asset)`,
+      );
+    hashes.add(seed.txHash);
+  }
   const moved = new Set<string>();
   for (const t of transfers)
-    if (t.txHash === seed.txHash && t.out === undefined && t.to !== feeSink && t.amount > 0n)
+    if (hashes.has(t.txHash) && t.out === undefined && t.to !== feeSink && t.amount > 0n)
       moved.add(t.token);
+  const what = hashes.size === 1 ? `seed transaction ${[...hashes][0]}` : "the seed transactions";
   if (moved.size === 1) return [...moved][0] as string;
-  if (moved.size === 0)
-    throw new NotFoundError(
-      `seed transaction ${seed.txHash} moves no asset in the given transfers`,
-    );
+  const verb = hashes.size === 1 ? "moves" : "move";
+  if (moved.size === 0) throw new NotFoundError(`${what} ${verb} no asset in the given transfers`);
   throw new InvalidInputError(
-    `seed transaction ${seed.txHash} moves ${moved.size} assets (${[...moved].sort().join(", ")}): name the stolen one (seedAsset, --seed-asset)`,
+    `${what} ${verb} ${moved.size} assets (${[...moved].sort().join(", ")}): name the stolen one (seedAsset, --seed-asset)`,
   );
 }
 
@@ -126,7 +129,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     throw new InvalidInputError(
       `seed asset ${s.seedAsset} is not the token traced (${s.token}): trace every asset to seed another`,
     );
-  const seedAsset = every ? seedAssetOf(transfers, s.seed, s.seedAsset, s.feeSink) : s.token;
+  const seedAsset = every ? seedAssetOf(transfers, s.seeds, s.seedAsset, s.feeSink) : s.token;
   /** The key of an address's account of the seed asset (with every asset, of `asset`). */
   const keyOf = every
     ? (address: string, asset = seedAsset) => accountKey(asset, address)
@@ -142,7 +145,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     initial.push([lowercase(key), amount]);
   }
   const extra = initial.map(([key]) => key);
-  if (s.seed.kind === "balance") extra.push(keyOf(s.seed.address));
+  for (const seed of s.seeds) if (seed.kind === "balance") extra.push(keyOf(seed.address));
   if (s.feeSink !== undefined) extra.push(keyOf(s.feeSink, "native"));
   const log = prepareLog(transfers, s.token, extra);
   const { all, order, zero } = log;
@@ -217,46 +220,70 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     if (was < 0 || h < was) hops[id] = h;
   };
 
-  // The seed.
+  // The seeds: transactions (their transfers of the seed asset) and balances (applied after
+  // their block, in block order).
   let seedStart = -1;
   let seedEnd = -2;
-  let seedHash = "";
-  let seedTime: number;
+  let seedTime = Number.POSITIVE_INFINITY;
   let seedAmount = 0n;
-  let pendingBalanceSeed = -1; // the seeded address id, until the seed is applied
-  let seedBlock = Number.POSITIVE_INFINITY;
-  /** Whether kept transfer `i` is one the seed creates taint in (a transfer of the seed asset). */
-  const seeds = (tr: Transfer) =>
-    tr.txHash === seedHash && (!every || (tr.out === undefined && tr.token === seedAsset));
-  if (s.seed.kind === "tx") {
-    seedHash = s.seed.txHash;
+  const seedHashes = new Set<string>();
+  const balanceSeeds: { id: number; block: number; address: string; index: number }[] = [];
+  for (const seed of s.seeds) {
+    if (seed.kind === "tx") seedHashes.add(seed.txHash);
+    else
+      balanceSeeds.push({
+        id: idOf(keyOf(seed.address)),
+        block: seed.block,
+        address: seed.address,
+        index: balanceSeeds.length,
+      });
+  }
+  balanceSeeds.sort((a, b) => a.block - b.block || a.index - b.index);
+  const seedHash = seedHashes.size === 1 ? ([...seedHashes][0] as string) : "";
+  /** Whether a transfer is one a seed creates taint in (a transfer of the seed asset). */
+  const seeds =
+    seedHashes.size === 1
+      ? (tr: Transfer) =>
+          tr.txHash === seedHash && (!every || (tr.out === undefined && tr.token === seedAsset))
+      : (tr: Transfer) =>
+          seedHashes.has(tr.txHash) && (!every || (tr.out === undefined && tr.token === seedAsset));
+  if (seedHashes.size > 0) {
+    const found = new Set<string>();
     for (let i = 0; i < log.length; i++) {
-      if (!seeds(at(i))) continue;
+      const tr = at(i);
+      if (!seeds(tr)) continue;
       if (seedStart < 0) seedStart = i;
       seedEnd = i;
+      found.add(tr.txHash);
+      if (tr.time < seedTime) seedTime = tr.time;
     }
-    if (seedStart >= 0) seedTime = at(seedStart).time;
-    else {
+    for (const hash of seedHashes) {
+      if (found.has(hash)) continue;
       // Only transfers that change nothing (zero amount, self-transfer): an empty seed.
-      const noop = transfers.find((t) => t.txHash === seedHash && t.token === seedAsset);
+      const noop = transfers.find((t) => t.txHash === hash && t.token === seedAsset);
       if (noop === undefined)
         throw new NotFoundError(
-          `seed transaction ${seedHash} has no transfer of token ${seedAsset} in the given transfers`,
+          `seed transaction ${hash} has no transfer of token ${seedAsset} in the given transfers`,
         );
-      seedTime = noop.time;
+      if (noop.time < seedTime) seedTime = noop.time;
     }
-  } else {
-    pendingBalanceSeed = idOf(keyOf(s.seed.address));
-    seedBlock = s.seed.block;
-    seedTime = balanceSeedTime(transfers, seedBlock);
   }
+  for (const b of balanceSeeds) {
+    const time = balanceSeedTime(transfers, b.block);
+    if (time < seedTime) seedTime = time;
+  }
+  let nextBalanceSeed = 0;
+  const seedBlock = () => balanceSeeds[nextBalanceSeed]?.block ?? Number.POSITIVE_INFINITY;
   const applyBalanceSeed = () => {
-    const id = pendingBalanceSeed;
-    pendingBalanceSeed = -1;
+    const seed = balanceSeeds[nextBalanceSeed++];
+    if (seed === undefined) return;
+    const id = seed.id;
     const balance = book.get(id);
-    seedAmount = balance;
     if (balance === 0n) return;
-    const root = forest.add(NO_EDGE, ROOT);
+    const before = model.holdsTaint(id) ? model.holding(id, balance).amount : 0n;
+    seedAmount += balance - before;
+    // The root of a balance seed's paths names the seed (see pathOf).
+    const root = forest.add(NO_EDGE - seed.index, ROOT);
     hops[id] = 0;
     const exit = exitOf(id);
     if (exit !== undefined) {
@@ -265,10 +292,11 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
       exit.hops = 0;
       addComponent(exit.parts, root, balance, s.maxPaths);
     } else {
-      received[id] = balance;
+      received[id] = (received[id] as bigint) + balance - before;
       model.seedBalance(id, balance, root);
     }
   };
+  let pendingSeedBlock = seedBlock();
 
   const limit =
     s.windowSeconds === undefined ? Number.POSITIVE_INFINITY : seedTime + s.windowSeconds;
@@ -281,7 +309,10 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
   for (let i = 0; i < log.length; i++) {
     const tr = at(i);
     if (tr.time > limit) continue;
-    if (pendingBalanceSeed >= 0 && tr.blockNumber > seedBlock) applyBalanceSeed();
+    while (tr.blockNumber > pendingSeedBlock) {
+      applyBalanceSeed();
+      pendingSeedBlock = seedBlock();
+    }
     processed++;
     const f = log.from[i] as number;
     const t = log.to[i] as number;
@@ -359,7 +390,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     }
     if (zero[t] !== 1) book.deposit(t);
   }
-  if (pendingBalanceSeed >= 0) applyBalanceSeed();
+  while (nextBalanceSeed < balanceSeeds.length) applyBalanceSeed();
 
   // The result.
   const edges: TaintedEdge[] = edgeAt.map((position, e) => {
@@ -381,7 +412,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
         : {}),
     };
   });
-  const seedAddress = s.seed.kind === "balance" ? s.seed.address : "";
+  const origins = [...balanceSeeds].sort((a, b) => a.index - b.index).map((b) => b.address);
 
   const holdings: Holding[] = [];
   for (const id of model.candidates()) {
@@ -395,7 +426,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
       value,
       hops: hops[id] as number,
       received: received[id] as bigint,
-      ...pathsOf(forest, components, edges, seedAddress),
+      ...pathsOf(forest, components, edges, origins),
     });
   }
   holdings.sort(byAmountThenAddress);
@@ -411,7 +442,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
       amount: account.amount,
       value: account.value,
       hops: account.hops,
-      ...pathsOf(forest, account.parts, edges, seedAddress),
+      ...pathsOf(forest, account.parts, edges, origins),
       ...account.deposit,
     });
   }
@@ -442,14 +473,18 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
       heldTaint: o.heldTaint,
     });
   }
-  if (seedAmount === 0n)
+  if (seedAmount === 0n) {
+    const only = s.seeds.length === 1 ? (s.seeds[0] as Seed) : undefined;
     warnings.push({
       code: "empty-seed",
       message:
-        s.seed.kind === "tx"
-          ? `seed ${formatSeed(s.seed)} created no taint: it delivered nothing of token ${seedAsset} to an address that can hold it`
-          : `seed ${formatSeed(s.seed)} created no taint: the address held none of token ${seedAsset} at the end of that block`,
+        only === undefined
+          ? `the ${s.seeds.length} seeds created no taint: they delivered or held nothing of token ${seedAsset}`
+          : only.kind === "tx"
+            ? `seed ${formatSeed(only)} created no taint: it delivered nothing of token ${seedAsset} to an address that can hold it`
+            : `seed ${formatSeed(only)} created no taint: the address held none of token ${seedAsset} at the end of that block`,
     });
+  }
   if (forest.exhausted)
     warnings.push({
       code: "provenance-budget",
@@ -465,7 +500,8 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     model: options.model,
     token: s.token,
     seedAsset,
-    seed: s.seed,
+    seed: s.seeds[0] as Seed,
+    seeds: s.seeds,
     seedAmount,
     seedTime,
     holdings,

@@ -109,7 +109,11 @@ export interface DepositExit {
 
 export interface TraceOptions {
   model: TaintModelName;
-  seed: Seed;
+  /**
+   * Where taint starts: one seed, or several (several victims, several thefts: one combined
+   * trace; per-seed attribution is {@link attributeSeeds}'s).
+   */
+  seed: Seed | readonly Seed[];
   /**
    * The token traced (lowercase address or "native"; transfers of other tokens are ignored), or
    * {@link ALL_ASSETS}: every asset the taint reaches, through the conversions among the transfers.
@@ -199,6 +203,14 @@ export interface TaintPath {
   steps: readonly TaintedEdge[];
 }
 
+/** One seed's share of a holding or an exit (a trace with several seeds). */
+export interface SeedShare {
+  /** The seed, as written (a transaction hash, or ADDRESS@BLOCK). */
+  seed: string;
+  amount: bigint;
+  value: bigint;
+}
+
 /** Taint still held by an address at the end of the trace. */
 export interface Holding {
   address: string;
@@ -219,6 +231,8 @@ export interface Holding {
   paths: TaintPath[];
   /** Sum of the amounts of `paths`. */
   explained: bigint;
+  /** With several seeds: each seed's share (docs/taint-models.md, "Many seeds"). */
+  bySeed?: SeedShare[];
 }
 
 /** Taint that reached an exit point, where tracing stops. */
@@ -242,6 +256,8 @@ export interface Exit {
   depositOf?: DepositExit["depositOf"];
   evidence?: string[];
   confidence?: number;
+  /** With several seeds: each seed's share (docs/taint-models.md, "Many seeds"). */
+  bySeed?: SeedShare[];
 }
 
 export type WarningCode = "incomplete-history" | "empty-seed" | "provenance-budget";
@@ -285,7 +301,10 @@ export interface TraceResult {
   token: string;
   /** The asset the seed created taint in: the unit of `seedAmount`, values, buckets, `total`. */
   seedAsset: string;
+  /** The first seed. */
   seed: Seed;
+  /** Every seed, as given. */
+  seeds: readonly Seed[];
   /** The taint created by the seed. */
   seedAmount: bigint;
   /** The time the window starts from (unix seconds). */

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import type { ParseArgsConfig } from "node:util";
 import { flagOptions, openStore, rpcUrl, stringOptions, type Command } from "../command.js";
@@ -35,11 +36,40 @@ import {
   traceSummaryJson,
 } from "../../analytics/funds/run.js";
 import {
+  formatSeed,
   parseSeed,
   TAINT_MODELS,
   type TaintModelName,
   type TaintPath,
 } from "../../analytics/funds/taint.js";
+
+/**
+ * The seeds of a --seeds file: one per line, blank lines and what follows # ignored; a bad line
+ * is refused with its file and line number.
+ */
+function readSeedsFile(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      `--seeds ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`,
+    );
+  }
+  const seeds: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/#.*/, "").trim();
+    if (line === "") return;
+    try {
+      parseSeed(line);
+    } catch (error) {
+      throw new UsageError(`--seeds ${file}, line ${i + 1}: ${(error as Error).message}`);
+    }
+    seeds.push(line);
+  });
+  if (seeds.length === 0) throw new UsageError(`--seeds ${file} names no seed`);
+  return seeds;
+}
 
 /** Runs a check of an option's syntax: what it rejects is a usage error (exit code 2). */
 function asUsage<T>(check: () => T): T {
@@ -72,8 +102,18 @@ function describePath(
 }
 
 const options: NonNullable<ParseArgsConfig["options"]> = {
-  ...stringOptions("rpc", "token", "seed", "seed-asset", "model", "to-block", "hops", "min-amount"),
+  ...stringOptions(
+    "rpc",
+    "token",
+    "seeds",
+    "seed-asset",
+    "model",
+    "to-block",
+    "hops",
+    "min-amount",
+  ),
   ...stringOptions("window"),
+  seed: { type: "string", multiple: true },
   ...stringOptions("graph", "paths", "decimals", "exit-categories", "max-blocks", "tolerance"),
   labels: { type: "string", multiple: true },
   ...READING_OPTIONS,
@@ -84,7 +124,7 @@ const options: NonNullable<ParseArgsConfig["options"]> = {
 export const traceCommand: Command = {
   name: "trace",
   usage:
-    "--rpc URL [--token ADDR|native|all] [--seed-asset ADDR|native] --seed TXHASH|ADDRESS@BLOCK " +
+    "--rpc URL [--token ADDR|native|all] [--seed-asset ADDR|native] --seed TXHASH|ADDRESS@BLOCK... [--seeds FILE] " +
     "--model poison|haircut|fifo [--to-block N] " +
     "[--hops N] [--min-amount N] [--window SECONDS] [--labels FILE]... [--exit-categories LIST] " +
     "[--no-deposit-addresses] [--max-blocks N] [--tolerance A] [--graph FILE.svg|.png|.dot] [--json]",
@@ -96,7 +136,9 @@ export const traceCommand: Command = {
     "  --seed-asset A       with every asset: the stolen asset (a token address or native), when the",
     "                       seed transaction moves several; required with ADDRESS@BLOCK",
     "  --seed S             a transaction hash (what it delivered is tainted) or ADDRESS@BLOCK (the",
-    "                       address's whole balance at the end of BLOCK is tainted)",
+    "                       address's whole balance at the end of BLOCK is tainted); repeat it for",
+    "                       several victims or thefts: one combined trace, each seed's share shown",
+    "  --seeds FILE         more seeds, one per line (# starts a comment)",
     "  --model M            poison, haircut or fifo (docs/taint-models.md)",
     "  --to-block N         trace up to this block (default: the head less --confirmations)",
     "  --hops N             follow taint at most N transfers from the seed",
@@ -122,7 +164,11 @@ export const traceCommand: Command = {
     const url = rpcUrl(values);
     const token = str(values, "token") ?? "all";
     const seedAssetArg = str(values, "seed-asset");
-    const seed = required(values, "seed");
+    const seedList = [...((values["seed"] as string[] | undefined) ?? [])];
+    const seedsFile = str(values, "seeds");
+    if (seedsFile !== undefined) seedList.push(...readSeedsFile(seedsFile));
+    if (seedList.length === 0) throw new UsageError("--seed (or --seeds FILE) is required");
+    const seed = seedList.length === 1 ? (seedList[0] as string) : seedList;
     const model = required(values, "model");
     if (!(TAINT_MODELS as readonly string[]).includes(model)) {
       throw new UsageError(
@@ -165,8 +211,18 @@ export const traceCommand: Command = {
               throw new UsageError(`--seed-asset ${a} is not the token traced (--token ${traced})`);
             return a;
           });
-    const parsedSeed = asUsage(() => parseSeed(seed));
-    if (traced === "all" && parsedSeed.kind === "balance" && seedAsset === undefined)
+    const parsedSeeds = seedList.map((text) => asUsage(() => parseSeed(text)));
+    const seen = new Set<string>();
+    for (const p of parsedSeeds) {
+      const key = formatSeed(p);
+      if (seen.has(key)) throw new UsageError(`seed ${key} is given twice`);
+      seen.add(key);
+    }
+    if (
+      traced === "all" &&
+      parsedSeeds.some((p) => p.kind === "balance") &&
+      seedAsset === undefined
+    )
       throw new UsageError(
         "a balance seed (ADDRESS@BLOCK) of every asset needs --seed-asset (the asset it seeds)",
       );
@@ -225,7 +281,7 @@ export const traceCommand: Command = {
         return 0;
       }
       console.log(
-        `${r.model} trace of ${every ? `every asset (seed asset ${r.seedAsset})` : r.token} on chain ${out.chainId} from ${seed}, blocks ${out.fromBlock}–${out.toBlock}: ` +
+        `${r.model} trace of ${every ? `every asset (seed asset ${r.seedAsset})` : r.token} on chain ${out.chainId} from ${seedList.join(", ")}, blocks ${out.fromBlock}–${out.toBlock}: ` +
           `seed ${money(r.seedAmount)}`,
       );
       sayIfIncomplete(out.ingest, asJson);
@@ -282,6 +338,21 @@ export const traceCommand: Command = {
           );
       }
       const sum = (xs: { value: bigint }[]) => xs.reduce((n, x) => n + x.value, 0n);
+      if (r.seeds.length > 1) {
+        console.log("\nper seed (each seed alone, the same model)");
+        const bySeed = (xs: { bySeed?: { seed: string; value: bigint }[] }[], seed: string) =>
+          xs.reduce((n, x) => n + (x.bySeed?.find((b) => b.seed === seed)?.value ?? 0n), 0n);
+        console.log(
+          table(
+            ["seed", "held", "exited"],
+            r.seeds.map((p) => {
+              const name = formatSeed(p);
+              return [name, money(bySeed(r.holdings, name)), money(bySeed(r.exits, name))];
+            }),
+            "",
+          ),
+        );
+      }
       console.log(
         `\ntotals: seed ${money(r.seedAmount)} = held ${money(sum(r.holdings))} + exited ${money(sum(r.exits))}` +
           ` + beyond hop limit ${money(r.beyondHopLimit)} + below minimum ${money(r.belowMinimum)}` +
