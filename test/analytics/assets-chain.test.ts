@@ -15,13 +15,27 @@ import { Store } from "../../src/db/store.js";
 import { runTrace, traceSummaryJson, type RunTraceOutput } from "../../src/analytics/funds/run.js";
 import { accountKey, type TaintModelName } from "../../src/analytics/funds/taint.js";
 import { approveAll, deployDefi, type DefiWorld } from "../helpers/defi.js";
+import { runVeritrace } from "../helpers/tracer.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 
 const E18 = 10n ** 18n;
 const DEADLINE = 2n ** 40n;
 
 type Sent = Promise<{ hash: string; wait(): Promise<unknown> }>;
-const call = (c: Contract, name: string, signer: Signer, ...args: unknown[]): Sent =>
-  (c.connect(signer) as Contract).getFunction(name)(...args) as unknown as Sent;
+/**
+ * Calls `name` on `c` as `signer`, with a fixed gas limit: a gas estimate made against a state the
+ * node has not settled yet could fall short and revert the call.
+ */
+const call = (c: Contract, name: string, signer: Signer, ...args: unknown[]): Sent => {
+  const last = args[args.length - 1];
+  const overrides =
+    typeof last === "object" && last !== null && !Array.isArray(last) && "value" in last
+      ? { ...(args.pop() as object), gasLimit: 3_000_000n }
+      : { gasLimit: 3_000_000n };
+  return (c.connect(signer) as Contract).getFunction(name)(...args, overrides) as unknown as Sent;
+};
 
 describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function () {
   this.timeout(300_000);
@@ -272,6 +286,87 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
       expect(h.chainId).to.equal(31337);
       expect(h.token).to.match(/^(native|0x[0-9a-f]{40})$/);
       expect(BigInt(h.value) > 0n).to.equal(true);
+    }
+  });
+
+  it("veritrace trace with two seeds (--seed and --seeds FILE): one result, each seed's share", async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-seeds-"));
+    try {
+      const file = path.join(tmp, "seeds.txt");
+      // The second seed: the trader's whole A balance before its swap (a second victim).
+      const head = Number(await rpc.call<string>("eth_blockNumber"));
+      writeFileSync(file, `# a second victim\n${address["trader"]}@${head - 1}\n`);
+      const db = path.join(tmp, "db");
+      const out = await runVeritrace([
+        "trace",
+        "--rpc",
+        chain.url,
+        "--seed",
+        seed,
+        "--seeds",
+        file,
+        "--seed-asset",
+        address["a"] as string,
+        "--model",
+        "haircut",
+        "--db",
+        db,
+        "--json",
+      ]);
+      expect(out.code, out.stderr).to.equal(0);
+      const json = JSON.parse(out.stdout.trim().split("\n").pop() as string) as {
+        seeds: string[];
+        total: string;
+        holdings: {
+          address: string;
+          token: string;
+          value: string;
+          bySeed: { seed: string; value: string }[];
+        }[];
+      };
+      expect(json.seeds).to.deep.equal([seed, `${address["trader"]}@${head - 1}`]);
+      // The theft (1,000 A) and the trader's 500 A, swapped for ether it holds now.
+      expect(json.total).to.equal((1500n * E18).toString());
+      const trader = json.holdings.find((h) => h.address === address["trader"]);
+      expect(trader?.token).to.equal("native");
+      expect(trader?.bySeed.map((b) => b.seed)).to.deep.equal([`${address["trader"]}@${head - 1}`]);
+      for (const h of json.holdings) {
+        const shares = h.bySeed.reduce((n, b) => n + BigInt(b.value), 0n);
+        expect(shares, h.address).to.equal(BigInt(h.value));
+      }
+      // A bad line in the file: one line naming it, exit 2, no store.
+      writeFileSync(file, `${seed}\nnot-a-seed\n`);
+      const bad = await runVeritrace([
+        "trace",
+        "--rpc",
+        chain.url,
+        "--seeds",
+        file,
+        "--model",
+        "fifo",
+        "--db",
+        path.join(tmp, "db2"),
+      ]);
+      expect(bad.code).to.equal(2);
+      expect(bad.stderr.trim().split("\n")).to.have.length(1);
+      expect(bad.stderr).to.match(/--seeds .*seeds\.txt, line 2: /);
+      const twice = await runVeritrace([
+        "trace",
+        "--rpc",
+        chain.url,
+        "--seed",
+        seed,
+        "--seed",
+        seed.toUpperCase().replace("0X", "0x"),
+        "--model",
+        "fifo",
+        "--db",
+        path.join(tmp, "db3"),
+      ]);
+      expect(twice.code).to.equal(2);
+      expect(twice.stderr).to.match(/is given twice/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 

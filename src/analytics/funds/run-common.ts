@@ -112,16 +112,26 @@ export function engineLabel(
 }
 
 /**
- * The token as a trace names it: a lower-case address, "native", or "all" (every asset); throws for
- * anything else.
+ * The token as a trace names it: a lower-case address, or "native"; throws for anything else,
+ * naming `option`.
  */
-export function normalizeToken(token: string): string {
-  if (token === "native" || token === ALL_ASSETS) return token;
+export function normalizeToken(token: string, option = "--token"): string {
+  if (token === "native") return token;
   if (!isAddress(token))
+    throw new InvalidInputError(
+      `${option} must be a token address or "native", got ${JSON.stringify(token)}`,
+    );
+  return getAddress(token).toLowerCase();
+}
+
+/** What a trace follows: {@link normalizeToken}'s, or "all" (every asset). */
+export function normalizeTraceToken(token: string): string {
+  if (token === ALL_ASSETS) return token;
+  if (token !== "native" && !isAddress(token))
     throw new InvalidInputError(
       `--token must be a token address, "native" or "all", got ${JSON.stringify(token)}`,
     );
-  return getAddress(token).toLowerCase();
+  return normalizeToken(token);
 }
 
 /** A stored transfer as the taint and risk engines read it. */

@@ -8,7 +8,7 @@ import { attributeSeeds } from "./attribution.js";
 import { DEFAULT_EXIT_CATEGORIES, exitKindOf, readExitCategories } from "./exits.js";
 import {
   engineLabel,
-  normalizeToken,
+  normalizeTraceToken,
   tokenDecimals,
   toTransfer,
   type PlanInput,
@@ -39,7 +39,7 @@ export * from "./run-common.js";
  * or a {@link NotFoundError} for what the node does not have.
  */
 export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<TracePlan> {
-  const token = normalizeToken(input.token);
+  const token = normalizeTraceToken(input.token);
   const texts = typeof input.seed === "string" ? [input.seed] : input.seed;
   if (texts.length === 0) throw new InvalidInputError("no seed given: a trace needs one at least");
   const seeds: Seed[] = texts.map((t) => parseSeed(t));

@@ -31,6 +31,7 @@ import {
 import {
   engineLabel,
   normalizeToken,
+  normalizeTraceToken,
   planTrace,
   runTrace,
   traceSummaryJson,
@@ -200,13 +201,12 @@ export const traceCommand: Command = {
     const depositTolerance =
       tolerance === undefined ? undefined : asUsage(() => parseFraction(tolerance, "--tolerance"));
     const depositMaxBlocks = integer(values, "max-blocks");
-    const traced = asUsage(() => normalizeToken(token));
+    const traced = asUsage(() => normalizeTraceToken(token));
     const seedAsset =
       seedAssetArg === undefined
         ? undefined
         : asUsage(() => {
-            const a = normalizeToken(seedAssetArg);
-            if (a === "all") throw new UsageError("--seed-asset must be a token address or native");
+            const a = normalizeToken(seedAssetArg, "--seed-asset");
             if (traced !== "all" && a !== traced)
               throw new UsageError(`--seed-asset ${a} is not the token traced (--token ${traced})`);
             return a;
