@@ -12,7 +12,7 @@ import {
   requireBlock,
   type IngestResult,
 } from "./ingest.js";
-import type { Fraction } from "../cluster/deposits.js";
+import { depositCandidates, type DepositCandidates, type Fraction } from "../cluster/deposits.js";
 import { depositExitsAmong, reachedBy } from "./deposit-exits.js";
 import {
   DEFAULT_EXIT_CATEGORIES,
@@ -235,10 +235,13 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     for (const [a, v] of seeded) initialBalances.set(a, v);
   }
   // Deposit addresses: assessed for the addresses the taint reaches (a deposit address stops it,
-  // so every later run reaches fewer), a new one found means one more run.
+  // so every later run reaches fewer), a new one found means one more run. The senders to
+  // exchanges and their transfers are gathered once, at the first assessment: later rounds read
+  // only the reached addresses' transfers.
   const depositAddresses = new Map<string, DepositExit>();
   const assessed = new Set<string>();
   const exchanges = new Map<string, string>();
+  let candidates: DepositCandidates | undefined;
   if (input.depositAddresses !== false && exits.categories.has("exchange"))
     for (const a of labels.keys()) {
       const label = lookup(a);
@@ -249,7 +252,8 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     if (exchanges.size === 0) return false;
     const reached = new Set([...reachedBy(r)].filter((a) => !assessed.has(a)));
     for (const a of reached) assessed.add(a);
-    const found = depositExitsAmong(transfers, reached, {
+    candidates ??= depositCandidates(transfers, exchanges);
+    const found = depositExitsAmong(candidates, reached, {
       exchanges,
       maxBlocks: input.depositMaxBlocks,
       tolerance: input.depositTolerance,
