@@ -34,6 +34,12 @@ import {
   type Transfer,
 } from "./taint.js";
 
+/**
+ * The most times {@link runTrace} runs the trace again with what the previous run showed it
+ * needs: the balances reached addresses held before the stream, the deposit addresses among them.
+ */
+export const MAX_TRACE_RERUNS = 4;
+
 /** What a trace reads: checked against the node before anything is stored ({@link planTrace}). */
 export interface TracePlan {
   chainId: number;
@@ -186,6 +192,21 @@ export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<Trace
   return { chainId, token, seed, fromBlock, toBlock };
 }
 
+/** Says what the last run {@link runTrace} allowed still found to need another run. */
+function unsettledMessage(unreadBalances: number, newDeposits: number): string {
+  const unsettled = [
+    ...(unreadBalances === 0
+      ? []
+      : [`${unreadBalances} address(es) whose balance before the stream was not read`]),
+    ...(newDeposits === 0 ? [] : [`${newDeposits} deposit address(es) not taken as exits`]),
+  ];
+  return (
+    `after ${MAX_TRACE_RERUNS} more runs for balances held before the stream and for deposit ` +
+    `addresses, the last run still reached ${unsettled.join(" and ")}: taint past them may be ` +
+    `split or stopped otherwise than a further run would`
+  );
+}
+
 /**
  * A trace end to end: reads what it needs into the store (the token's transfers from the seed's
  * block on), reads the balances the traced addresses held before that block from the node,
@@ -194,8 +215,10 @@ export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<Trace
  * Initial balances: the stream starts at the seed's block, so an address may spend funds it held
  * before. The balances of the addresses the taint reaches, and of those that spent more than the
  * stream shows them receiving, are read from the node at the block before the stream and the
- * trace is run again, until no new address needs one (at most 4 rounds); what is still unknown
- * is reported by the engine as incomplete history.
+ * trace is run again, until no new address needs one (at most {@link MAX_TRACE_RERUNS} times);
+ * what is still unknown is reported by the engine as incomplete history. Deposit addresses found
+ * among the reached addresses make a run again too. When the last run allowed still reached new
+ * addresses that need either, a `rounds-exhausted` warning says so.
  */
 export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
   const exitCategories = input.exitCategories ?? DEFAULT_EXIT_CATEGORIES;
@@ -248,18 +271,33 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
       if (label !== undefined && exitKindOf(label, exits) === "exchange")
         exchanges.set(a, label.label);
     }
-  const findDeposits = (r: TraceResult): boolean => {
-    if (exchanges.size === 0) return false;
-    const reached = new Set([...reachedBy(r)].filter((a) => !assessed.has(a)));
-    for (const a of reached) assessed.add(a);
+  /** The addresses `r` reached that were not assessed yet, and the deposit addresses among them. */
+  const newDeposits = (r: TraceResult) => {
+    const reached = new Set<string>();
+    if (exchanges.size === 0) return { reached, found: new Map<string, DepositExit>() };
+    for (const a of reachedBy(r)) if (!assessed.has(a)) reached.add(a);
     candidates ??= depositCandidates(transfers, exchanges);
     const found = depositExitsAmong(candidates, reached, {
       exchanges,
       maxBlocks: input.depositMaxBlocks,
       tolerance: input.depositTolerance,
     });
-    for (const [a, d] of found) depositAddresses.set(a, d);
-    return found.size > 0;
+    return { reached, found };
+  };
+  /** The addresses of `r` whose balance before the stream is not read yet. */
+  const missingBalances = (r: TraceResult) => {
+    const missing = new Set<string>();
+    const need = (a: string) => {
+      if (a !== ZERO_ADDRESS && a !== FEE_SINK && !initialBalances.has(a)) missing.add(a);
+    };
+    for (const e of r.edges) {
+      need(e.from);
+      need(e.to);
+    }
+    // A clean address that spends what it held before the stream is no gap in the history.
+    for (const w of r.warnings)
+      if (w.code === "incomplete-history" && w.address !== undefined) need(w.address);
+    return missing;
   };
   const run = () =>
     trace(transfers, {
@@ -277,20 +315,21 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
       maxPaths: input.maxPaths,
     });
   let result = run();
-  for (let round = 0; round < 4; round++) {
-    const newDeposits = findDeposits(result);
-    const missing = new Set<string>();
-    const need = (a: string) => {
-      if (a !== ZERO_ADDRESS && a !== FEE_SINK && !initialBalances.has(a)) missing.add(a);
-    };
-    for (const e of result.edges) {
-      need(e.from);
-      need(e.to);
+  for (let rerun = 1; ; rerun++) {
+    const deposits = newDeposits(result);
+    const missing = missingBalances(result);
+    if (missing.size === 0 && deposits.found.size === 0) break;
+    if (rerun > MAX_TRACE_RERUNS) {
+      // Addressless warnings come first (taint.ts sorts them so); this code sorts after theirs.
+      const at = result.warnings.findIndex((w) => w.address !== undefined);
+      result.warnings.splice(at === -1 ? result.warnings.length : at, 0, {
+        code: "rounds-exhausted",
+        message: unsettledMessage(missing.size, deposits.found.size),
+      });
+      break;
     }
-    // A clean address that spends what it held before the stream is no gap in the history.
-    for (const w of result.warnings)
-      if (w.code === "incomplete-history" && w.address !== undefined) need(w.address);
-    if (missing.size === 0 && !newDeposits) break;
+    for (const a of deposits.reached) assessed.add(a);
+    for (const [a, d] of deposits.found) depositAddresses.set(a, d);
     const fetched =
       missing.size === 0 ? [] : await balancesAt(input.rpc, token, [...missing], fromBlock - 1);
     for (const [a, v] of fetched) initialBalances.set(a, v);

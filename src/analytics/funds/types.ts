@@ -169,7 +169,8 @@ export interface Exit {
   confidence?: number;
 }
 
-export type WarningCode = "incomplete-history" | "empty-seed" | "provenance-budget";
+export type WarningCode =
+  "incomplete-history" | "empty-seed" | "provenance-budget" | "rounds-exhausted";
 
 export interface TraceWarning {
   code: WarningCode;
