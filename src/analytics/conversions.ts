@@ -8,7 +8,7 @@
  * (docs/taint-models.md, "Conversions").
  */
 import { AbiCoder, id as keccakId } from "ethers";
-import { topicAddress, type RawLog, type RpcClient } from "../chain/rpc.js";
+import { hasLogShape, topicAddress, type RawLog, type RpcClient } from "../chain/rpc.js";
 
 /** topic0 of the events a conversion is read from. */
 export const CONVERSION_TOPICS = {
@@ -191,13 +191,12 @@ export class ConversionReader {
     at: { contract: string; txHash: string; blockNumber: number; logIndex: number },
   ): Promise<Conversion | string | null> {
     const data = log.data;
-    const shape = (topics: number, words: number) =>
-      log.topics.length === topics && data.length === 2 + 64 * words;
     switch (kind) {
       case "wrap":
       case "unwrap": {
         // Deposit(address,uint256) is a common event: only a wrapper's counts.
-        if (!shape(2, 1) || !(await this.isWrapper(at.contract, at.blockNumber))) return null;
+        if (!hasLogShape(log, 2, 1) || !(await this.isWrapper(at.contract, at.blockNumber)))
+          return null;
         const amount = BigInt(data);
         const who = topicAddress(log.topics[1]);
         return kind === "wrap"
@@ -221,7 +220,7 @@ export class ConversionReader {
             };
       }
       case "uniswapV2": {
-        if (!shape(3, 4)) return null;
+        if (!hasLogShape(log, 3, 4)) return null;
         const tokens = await this.poolTokens(at.contract, at.blockNumber);
         if (tokens === null)
           return "a Swap of Uniswap V2's shape from a contract without token0/token1";
@@ -248,7 +247,7 @@ export class ConversionReader {
         };
       }
       case "uniswapV3": {
-        if (!shape(3, 5)) return null;
+        if (!hasLogShape(log, 3, 5)) return null;
         const tokens = await this.poolTokens(at.contract, at.blockNumber);
         if (tokens === null)
           return "a Swap of Uniswap V3's shape from a contract without token0/token1";
@@ -271,7 +270,7 @@ export class ConversionReader {
         };
       }
       case "curve": {
-        if (!shape(2, 4)) return null;
+        if (!hasLogShape(log, 2, 4)) return null;
         const [sold, amountIn, bought, amountOut] = coder.decode(
           ["int128", "uint256", "int128", "uint256"],
           data,
@@ -293,7 +292,7 @@ export class ConversionReader {
         };
       }
       case "balancerV2": {
-        if (!shape(4, 2)) return null;
+        if (!hasLogShape(log, 4, 2)) return null;
         const [amountIn, amountOut] = coder.decode(
           ["uint256", "uint256"],
           data,
