@@ -8,7 +8,7 @@
  * (docs/taint-models.md, "Conversions").
  */
 import { AbiCoder, id as keccakId } from "ethers";
-import { topicAddress, type RawLog, type RpcClient } from "../chain/rpc.js";
+import { hasLogShape, topicAddress, type RawLog, type RpcClient } from "../chain/rpc.js";
 import type { ConversionAction, ConversionVenue } from "./funds/types.js";
 
 /** topic0 of the events a conversion is read from. */
@@ -204,7 +204,7 @@ export class ConversionReader {
   ): Promise<(Conversion | string | null)[]> {
     const mint = kind === "uniswapV2Mint";
     const data = log.data;
-    if (log.topics.length !== (mint ? 2 : 3) || data.length !== 2 + 64 * 2) return [null];
+    if (!hasLogShape(log, mint ? 2 : 3, 2)) return [null];
     const tokens = await this.poolTokens(at.contract, at.blockNumber);
     if (tokens === null) return [null];
     const amounts = coder.decode(["uint256", "uint256"], data) as unknown as [bigint, bigint];
@@ -243,13 +243,12 @@ export class ConversionReader {
     at: { contract: string; txHash: string; blockNumber: number; logIndex: number },
   ): Promise<Conversion | string | null> {
     const data = log.data;
-    const shape = (topics: number, words: number) =>
-      log.topics.length === topics && data.length === 2 + 64 * words;
     switch (kind) {
       case "wrap":
       case "unwrap": {
         // Deposit(address,uint256) is a common event: only a wrapper's counts.
-        if (!shape(2, 1) || !(await this.isWrapper(at.contract, at.blockNumber))) return null;
+        if (!hasLogShape(log, 2, 1) || !(await this.isWrapper(at.contract, at.blockNumber)))
+          return null;
         const amount = BigInt(data);
         const who = topicAddress(log.topics[1]);
         return kind === "wrap"
@@ -275,7 +274,7 @@ export class ConversionReader {
             };
       }
       case "uniswapV2": {
-        if (!shape(3, 4)) return null;
+        if (!hasLogShape(log, 3, 4)) return null;
         const tokens = await this.poolTokens(at.contract, at.blockNumber);
         if (tokens === null)
           return "a Swap of Uniswap V2's shape from a contract without token0/token1";
@@ -303,7 +302,7 @@ export class ConversionReader {
         };
       }
       case "uniswapV3": {
-        if (!shape(3, 5)) return null;
+        if (!hasLogShape(log, 3, 5)) return null;
         const tokens = await this.poolTokens(at.contract, at.blockNumber);
         if (tokens === null)
           return "a Swap of Uniswap V3's shape from a contract without token0/token1";
@@ -327,7 +326,7 @@ export class ConversionReader {
         };
       }
       case "curve": {
-        if (!shape(2, 4)) return null;
+        if (!hasLogShape(log, 2, 4)) return null;
         const [sold, amountIn, bought, amountOut] = coder.decode(
           ["int128", "uint256", "int128", "uint256"],
           data,
@@ -350,7 +349,7 @@ export class ConversionReader {
         };
       }
       case "balancerV2": {
-        if (!shape(4, 2)) return null;
+        if (!hasLogShape(log, 4, 2)) return null;
         const [amountIn, amountOut] = coder.decode(
           ["uint256", "uint256"],
           data,

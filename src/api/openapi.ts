@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Operation as RouteOperation, Route } from "./route.js";
 import { components } from "./wire.js";
-import { PROBLEM_MEDIA_TYPE } from "../shared/problem.js";
+import { PROBLEM_MEDIA_TYPE } from "../shared/problem-format.js";
 
 /** A JSON Schema (2020-12, the dialect of OpenAPI 3.1). */
 export type Schema = Record<string, unknown>;

@@ -500,6 +500,14 @@ export const TAINT_MODEL_NAMES = ["poison", "haircut", "fifo"] as const;
 /** The kinds of exit (analytics/funds/types.ts). */
 export const EXIT_KIND_NAMES = ["exchange", "bridge", "mixer", "service", "burn", "fee"] as const;
 
+/** The codes of a trace's warnings (analytics/funds/types.ts; docs/taint-models.md, "Warnings"). */
+export const WARNING_CODE_NAMES = [
+  "incomplete-history",
+  "empty-seed",
+  "provenance-budget",
+  "rounds-exhausted",
+] as const;
+
 const TOKEN_MESSAGE = 'a token address (0x and 40 hex digits) or "native"';
 const tokenField = z.string(TOKEN_MESSAGE).regex(/^(native|0x[0-9a-fA-F]{40})$/, TOKEN_MESSAGE);
 const countUpTo = (max: number, message: string) =>
@@ -667,7 +675,11 @@ export const Trace = named(
     complete: z.boolean(),
     note: z.string().nullable(),
     warnings: z.array(
-      z.object({ code: z.string(), message: z.string(), address: flowAddress.nullable() }),
+      z.object({
+        code: z.enum(WARNING_CODE_NAMES),
+        message: z.string(),
+        address: flowAddress.nullable(),
+      }),
     ),
     nodes: z.array(FlowNode),
     edges: z.array(FlowEdge),

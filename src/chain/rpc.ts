@@ -447,3 +447,22 @@ export interface RawLog {
 /** The address in an indexed address topic of a log (lower case). */
 export const topicAddress = (topic: string | undefined): string =>
   `0x${(topic ?? "").slice(26)}`.toLowerCase();
+
+/** How many 32-byte words a log's data holds (not a whole number when the data is malformed). */
+export const logDataWords = (log: Pick<RawLog, "data">): number => (log.data.length - 2) / 64;
+
+/**
+ * Whether a log has `topics` topics and `words` 32-byte words of data: exactly, or at least that
+ * many when the event has dynamic fields (`dynamic`). Readers of a known event check this before
+ * decoding it: another event of the same signature (its fields indexed otherwise) has another
+ * shape.
+ */
+export function hasLogShape(
+  log: Pick<RawLog, "topics" | "data">,
+  topics: number,
+  words: number,
+  dynamic = false,
+): boolean {
+  const length = logDataWords(log);
+  return log.topics.length === topics && (dynamic ? length >= words : length === words);
+}

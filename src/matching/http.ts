@@ -31,7 +31,8 @@ import {
   readJsonBody,
   repeatedHeader,
 } from "../shared/request-checks.js";
-import { PROBLEM_MEDIA_TYPE, isProblem, problem } from "../shared/problem.js";
+import { problem } from "../shared/problem.js";
+import { PROBLEM_MEDIA_TYPE, parseProblem } from "../shared/problem-format.js";
 import { MatchError, isMatchFailureReason, type MatchFailureReason } from "./errors.js";
 import type { IdentifierSet } from "./identifiers.js";
 import {
@@ -614,8 +615,8 @@ function refusal(status: number, text: string): MatchError {
   let reason = "peer-error";
   let message = `HTTP ${status}`;
   try {
-    const body: unknown = JSON.parse(text);
-    if (isProblem(body)) {
+    const body = parseProblem(JSON.parse(text));
+    if (body !== null) {
       reason = body.code;
       message = body.detail;
     }

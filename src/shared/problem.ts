@@ -2,12 +2,12 @@
  * The error answers of both HTTP servers (the tracing API and the matching server): RFC 9457
  * problem details, `application/problem+json`. `type` names the problem (`/problems/` and its
  * code, a URI reference docs/api.md lists), `title` is the same for every occurrence of it,
- * `detail` says this one in a sentence, `code` is the code programs test.
+ * `detail` says this one in a sentence, `code` is the code programs test. The format itself,
+ * which clients read too, is problem-format.ts.
  */
 import { STATUS_CODES } from "node:http";
 import { clip } from "./request-checks.js";
-
-export const PROBLEM_MEDIA_TYPE = "application/problem+json";
+import type { Problem } from "./problem-format.js";
 
 /** Longest `detail` answered: a backstop for messages that echo a value. */
 const MAX_DETAIL = 400;
@@ -29,15 +29,6 @@ const TITLES: Readonly<Record<string, string>> = {
   internal: "Internal error",
 };
 
-/** An RFC 9457 problem. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-}
-
 /** The problem of an answer with this status and code. */
 export function problem(status: number, code: string, detail: string): Problem {
   return {
@@ -47,16 +38,4 @@ export function problem(status: number, code: string, detail: string): Problem {
     detail: clip(detail, MAX_DETAIL),
     code,
   };
-}
-
-/** Whether a parsed body is a problem (a client reading either server's error answers). */
-export function isProblem(body: unknown): body is Problem {
-  if (typeof body !== "object" || body === null) return false;
-  const b = body as Record<string, unknown>;
-  return (
-    typeof b["type"] === "string" &&
-    typeof b["status"] === "number" &&
-    typeof b["detail"] === "string" &&
-    typeof b["code"] === "string"
-  );
 }

@@ -6,14 +6,8 @@
  * forward as its evidence, confidence 1) and H gets nothing of this flow; with deposit addresses
  * turned off, the exit is H as before. Amounts are worked out by hand per model below.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { hexlify, randomBytes, Wallet } from "ethers";
-import { network } from "hardhat";
-import type { NetworkConnection } from "hardhat/types/network";
-import { RpcClient } from "../../src/chain/rpc.js";
 import { importTagPacks } from "../../src/analytics/labels/store.js";
 import { runTrace, type RunTraceOutput } from "../../src/analytics/funds/run.js";
 import { toDot } from "../../src/analytics/funds/graph.js";
@@ -22,32 +16,16 @@ import { answerTrace } from "../../src/api/routes/trace.js";
 import { Trace, TraceRequest } from "../../src/api/wire.js";
 import { openMemoryDatabase } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
-import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
-import { TestToken__factory, type TestToken } from "../../types/ethers-contracts/index.js";
+import { ExchangeWorld } from "../helpers/exchange-world.js";
 import { runVeritrace } from "../helpers/tracer.js";
-
-let chain: LocalChain;
-let connection: NetworkConnection;
-let rpc: RpcClient;
-let token: TestToken;
-let tokenAddress: string;
-let tmp: string;
-let tagpack: string;
-let store: Store;
-const wallets: Record<string, Wallet> = {};
-const sent: Record<string, string> = {};
 
 const ROLES = ["T", "A", "D", "H"] as const;
 type Role = (typeof ROLES)[number];
-const addr = (role: Role) => (wallets[role] as Wallet).address.toLowerCase();
 
-async function send(name: string, from: Role, to: Role, amount: bigint): Promise<void> {
-  const response = await token.connect(wallets[from] as Wallet).transfer(addr(to), amount);
-  const receipt = await response.wait();
-  if (receipt === null) throw new Error("no receipt");
-  sent[name] = receipt.hash.toLowerCase();
-}
-const tx = (name: string) => sent[name] as string;
+let world: ExchangeWorld<Role>;
+let store: Store;
+const addr = (role: Role) => world.addr(role);
+const tx = (name: string) => world.tx(name);
 
 /**
  * By hand. A's funds before its payment to D: 400 clean (older), 600 tainted.
@@ -65,9 +43,9 @@ const EXPECTED: Record<TaintModelName, { a: bigint; d: bigint; h: bigint; kept: 
 
 const trace = (model: TaintModelName, depositAddresses?: boolean): Promise<RunTraceOutput> =>
   runTrace({
-    rpc,
+    rpc: world.rpc,
     db: store.db,
-    token: tokenAddress,
+    token: world.tokenAddress,
     seed: tx("seed"),
     model,
     depositAddresses,
@@ -78,49 +56,19 @@ const amounts = (list: readonly { address: string; amount: bigint }[]) =>
 
 describe("deposit addresses as exits on a real chain", function () {
   before(async function () {
-    chain = await startLocalChain("anvil");
-    connection = await network.create({ network: "localhost", override: { url: chain.url } });
-    rpc = new RpcClient(chain.url, { maxRetries: 0 });
-    const [deployer] = await connection.ethers.getSigners();
-    if (deployer === undefined) throw new Error("signers");
-    token = await new TestToken__factory(deployer).deploy("Test USD", "TUSD", 6);
-    await token.waitForDeployment();
-    tokenAddress = (await token.getAddress()).toLowerCase();
-    for (const role of ROLES) {
-      const wallet = new Wallet(hexlify(randomBytes(32)), connection.ethers.provider);
-      await rpc.call("anvil_setBalance", [wallet.address, "0xde0b6b3a7640000"]);
-      wallets[role] = wallet;
-    }
-    await (await token.connect(deployer).mint(addr("A"), 400n)).wait();
-    await (await token.connect(deployer).mint(addr("T"), 600n)).wait();
-    await send("seed", "T", "A", 600n);
-    await send("pay", "A", "D", 500n);
-    await send("forward", "D", "H", 495n); // short by a fee of 5 (1 %)
-    tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-deposit-exits-"));
-    tagpack = path.join(tmp, "exchange.yaml");
-    writeFileSync(
-      tagpack,
-      [
-        "title: Deposit exit test exchange",
-        "creator: Veritrace tests",
-        "source: https://example.org/exchange",
-        "currency: ETH",
-        "tags:",
-        `- address: '${addr("H")}'`,
-        "  label: Exchange H",
-        "  category: exchange",
-        "",
-      ].join("\n"),
-    );
+    world = await ExchangeWorld.start(ROLES, { role: "H", label: "Exchange H" });
+    await world.mint("A", 400n);
+    await world.mint("T", 600n);
+    await world.send("seed", "T", "A", 600n);
+    await world.send("pay", "A", "D", 500n);
+    await world.send("forward", "D", "H", 495n); // short by a fee of 5 (1 %)
     store = await Store.open(await openMemoryDatabase());
-    await importTagPacks(store.db, [tagpack]);
+    await importTagPacks(store.db, [world.tagpack]);
   });
 
   after(async function () {
     await store?.close();
-    await connection?.close();
-    await chain?.stop();
-    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+    await world?.stop();
   });
 
   for (const model of ["poison", "haircut", "fifo"] as const) {
@@ -166,14 +114,14 @@ describe("deposit addresses as exits on a real chain", function () {
     const run = async (...extra: string[]) => {
       const r = await runVeritrace([
         "trace",
-        ...["--rpc", chain.url, "--token", tokenAddress, "--seed", tx("seed")],
+        ...["--rpc", world.chain.url, "--token", world.tokenAddress, "--seed", tx("seed")],
         ...[
           "--model",
           "haircut",
           "--labels",
-          tagpack,
+          world.tagpack,
           "--db",
-          path.join(tmp, `db-${extra.length}`),
+          path.join(world.tmp, `db-${extra.length}`),
         ],
         ...extra,
         "--json",
@@ -184,7 +132,7 @@ describe("deposit addresses as exits on a real chain", function () {
     expect((await run()).exits).to.deep.equal([
       {
         chainId: 31337,
-        token: tokenAddress.toLowerCase(),
+        token: world.tokenAddress.toLowerCase(),
         address: addr("D"),
         label: "deposit address of Exchange H",
         amount: "300",
@@ -197,7 +145,7 @@ describe("deposit addresses as exits on a real chain", function () {
     expect((await run("--no-deposit-addresses")).exits).to.deep.equal([
       {
         chainId: 31337,
-        token: tokenAddress.toLowerCase(),
+        token: world.tokenAddress.toLowerCase(),
         address: addr("H"),
         label: "Exchange H",
         amount: "297",
@@ -207,8 +155,10 @@ describe("deposit addresses as exits on a real chain", function () {
   });
 
   it("POST /trace answers with the deposit address's exit in the published schema, and without it on request", async function () {
-    const request = { token: tokenAddress, seed: tx("seed"), model: "fifo" };
-    const answer = Trace.parse(await answerTrace(store, chain.url, TraceRequest.parse(request)));
+    const request = { token: world.tokenAddress, seed: tx("seed"), model: "fifo" };
+    const answer = Trace.parse(
+      await answerTrace(store, world.chain.url, TraceRequest.parse(request)),
+    );
     const d = answer.nodes.find((n) => n.address === addr("D"));
     expect(d?.exit).to.deep.equal({
       kind: "exchange",
@@ -223,14 +173,14 @@ describe("deposit addresses as exits on a real chain", function () {
     const off = Trace.parse(
       await answerTrace(
         store,
-        chain.url,
+        world.chain.url,
         TraceRequest.parse({ ...request, depositAddresses: false }),
       ),
     );
     expect(off.summary.exits).to.deep.equal([
       {
         chainId: 31337,
-        token: tokenAddress.toLowerCase(),
+        token: world.tokenAddress.toLowerCase(),
         address: addr("H"),
         label: "Exchange H",
         amount: "95",

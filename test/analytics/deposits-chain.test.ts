@@ -7,53 +7,39 @@
  * the evidence written down here as the transactions were sent, and link the senders of the same
  * deposit address; bad input is refused in one line.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import { hexlify, randomBytes, Wallet } from "ethers";
-import { network } from "hardhat";
-import type { NetworkConnection } from "hardhat/types/network";
-import { RpcClient } from "../../src/chain/rpc.js";
 import { importTagPacks } from "../../src/analytics/labels/store.js";
 import { clusterAddresses, planCluster } from "../../src/analytics/cluster/run.js";
 import { parseFraction } from "../../src/analytics/cluster/deposits.js";
 import { openMemoryDatabase } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
-import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
-import { TestToken__factory, type TestToken } from "../../types/ethers-contracts/index.js";
+import { ExchangeWorld } from "../helpers/exchange-world.js";
 import { runVeritrace, type CommandResult } from "../helpers/tracer.js";
 
 /** τ of these tests: the late decoy forwards 63 blocks after its inflow. */
 const TAU = 50;
 
-let chain: LocalChain;
-let connection: NetworkConnection;
-let rpc: RpcClient;
-let token: TestToken;
-let tokenAddress: string;
-let tmp: string;
-let tagpack: string;
-const wallets: Record<string, Wallet> = {};
-/** Every transfer sent, by name: its hash and block. */
-const sent: Record<string, { hash: string; block: number }> = {};
-
 const ROLES = ["H", "U1", "U1b", "D1", "U2", "D2", "U3", "L", "U4", "M", "P"] as const;
 type Role = (typeof ROLES)[number];
-const addr = (role: Role) => (wallets[role] as Wallet).address.toLowerCase();
 
-async function send(name: string, from: Role, to: Role, amount: bigint): Promise<void> {
-  const response = await token.connect(wallets[from] as Wallet).transfer(addr(to), amount);
-  const receipt = await response.wait();
-  if (receipt === null) throw new Error("no receipt");
-  sent[name] = { hash: receipt.hash.toLowerCase(), block: receipt.blockNumber };
-}
-
-const tx = (name: string) => (sent[name] as { hash: string }).hash;
-const block = (name: string) => (sent[name] as { block: number }).block;
+let world: ExchangeWorld<Role>;
+const addr = (role: Role) => world.addr(role);
+const tx = (name: string) => world.tx(name);
+const block = (name: string) => world.block(name);
 
 const cluster = (args: string[], db: string) =>
-  runVeritrace(["cluster", ...args, "--rpc", chain.url, "--token", tokenAddress, "--db", db]);
+  runVeritrace([
+    "cluster",
+    ...args,
+    "--rpc",
+    world.chain.url,
+    "--token",
+    world.tokenAddress,
+    "--db",
+    db,
+  ]);
 
 function lastJson(r: CommandResult): Record<string, unknown> {
   expect(r.code, r.stderr).to.equal(0);
@@ -110,72 +96,41 @@ function link(
 
 describe("exchange deposit addresses on a real chain", function () {
   before(async function () {
-    chain = await startLocalChain("anvil");
-    connection = await network.create({ network: "localhost", override: { url: chain.url } });
-    rpc = new RpcClient(chain.url, { maxRetries: 0 });
-    const [deployer] = await connection.ethers.getSigners();
-    if (deployer === undefined) throw new Error("signers");
-    token = await new TestToken__factory(deployer).deploy("Test USD", "TUSD", 6);
-    await token.waitForDeployment();
-    tokenAddress = (await token.getAddress()).toLowerCase();
-    for (const role of ROLES) {
-      const wallet = new Wallet(hexlify(randomBytes(32)), connection.ethers.provider);
-      await rpc.call("anvil_setBalance", [wallet.address, "0xde0b6b3a7640000"]);
-      wallets[role] = wallet;
-    }
-    for (const role of ["U1", "U1b", "U2", "U3", "U4", "P"] as const)
-      await (await token.connect(deployer).mint(addr(role), 1000n)).wait();
-    await send("a1", "U1", "D1", 1000n);
-    await send("f1", "D1", "H", 995n); // short by a fee of 5 (0.5 %)
-    await send("a2", "U2", "D2", 300n);
-    await send("a3", "U2", "D2", 200n);
-    await send("f2", "D2", "H", 500n); // sweeps both deposits
-    await send("a4", "U4", "M", 600n);
-    await send("f3", "M", "H", 300n); // half of what came in: beyond α
-    await send("direct", "P", "H", 250n); // pays the exchange directly
-    await send("a5", "U3", "L", 700n);
-    await send("a6", "U1b", "D1", 400n);
-    await send("f4", "D1", "H", 398n); // short by 2
-    await rpc.call("anvil_mine", [`0x${(TAU + 10).toString(16)}`]);
-    await send("f5", "L", "H", 700n); // 63 blocks after its inflow: beyond τ
-    tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-deposits-"));
-    tagpack = path.join(tmp, "exchange.yaml");
-    writeFileSync(
-      tagpack,
-      [
-        "title: Deposit test exchange",
-        "creator: Veritrace tests",
-        "source: https://example.org/exchange",
-        "currency: ETH",
-        "tags:",
-        `- address: '${addr("H")}'`,
-        "  label: Exchange H",
-        "  category: exchange",
-        "",
-      ].join("\n"),
-    );
+    world = await ExchangeWorld.start(ROLES, { role: "H", label: "Exchange H" });
+    for (const role of ["U1", "U1b", "U2", "U3", "U4", "P"] as const) await world.mint(role, 1000n);
+    await world.send("a1", "U1", "D1", 1000n);
+    await world.send("f1", "D1", "H", 995n); // short by a fee of 5 (0.5 %)
+    await world.send("a2", "U2", "D2", 300n);
+    await world.send("a3", "U2", "D2", 200n);
+    await world.send("f2", "D2", "H", 500n); // sweeps both deposits
+    await world.send("a4", "U4", "M", 600n);
+    await world.send("f3", "M", "H", 300n); // half of what came in: beyond α
+    await world.send("direct", "P", "H", 250n); // pays the exchange directly
+    await world.send("a5", "U3", "L", 700n);
+    await world.send("a6", "U1b", "D1", 400n);
+    await world.send("f4", "D1", "H", 398n); // short by 2
+    await world.rpc.call("anvil_mine", [`0x${(TAU + 10).toString(16)}`]);
+    await world.send("f5", "L", "H", 700n); // 63 blocks after its inflow: beyond τ
   });
 
   after(async function () {
-    await connection?.close();
-    await chain?.stop();
-    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+    await world?.stop();
   });
 
   describe("findDepositAddresses through clusterAddresses (store, labels, chain)", function () {
     let store: Store;
     before(async function () {
       store = await Store.open(await openMemoryDatabase());
-      await importTagPacks(store.db, [tagpack]);
+      await importTagPacks(store.db, [world.tagpack]);
     });
     after(async function () {
       await store?.close();
     });
 
     const run = async (maxBlocks: number, addresses: Role[] = [], tolerance?: string) => {
-      const plan = await planCluster(rpc, { token: tokenAddress });
+      const plan = await planCluster(world.rpc, { token: world.tokenAddress });
       return clusterAddresses({
-        rpc,
+        rpc: world.rpc,
         db: store.db,
         plan,
         addresses: addresses.map(addr),
@@ -267,7 +222,7 @@ describe("exchange deposit addresses on a real chain", function () {
   describe("veritrace cluster", function () {
     let db: string;
     before(function () {
-      db = path.join(tmp, "db");
+      db = path.join(world.tmp, "db");
     });
 
     it("--json: the cluster of a customer, with every link's transactions", async function () {
@@ -275,10 +230,10 @@ describe("exchange deposit addresses on a real chain", function () {
         await cluster(
           [
             addr("U1b"),
-            wallets["D2"]?.address ?? "", // checksummed, as a user may paste it
+            world.wallet("D2").address, // checksummed, as a user may paste it
             addr("P"),
             "--labels",
-            tagpack,
+            world.tagpack,
             "--max-blocks",
             String(TAU),
             "--json",
@@ -333,7 +288,7 @@ describe("exchange deposit addresses on a real chain", function () {
         [[some, "--to-block", "999999"], 1, /beyond the node's head/],
       ];
       for (const [i, [args, code, message]] of cases.entries()) {
-        const where = path.join(tmp, `never-${i}`);
+        const where = path.join(world.tmp, `never-${i}`);
         const r = await cluster(args, where);
         expect(r.code, `${args.join(" ")}: ${r.stderr}`).to.equal(code);
         const lines = r.stderr.split("\n").filter((l) => l !== "");
@@ -343,7 +298,7 @@ describe("exchange deposit addresses on a real chain", function () {
           .and.match(message);
         expect(existsSync(where), "a store was created").to.equal(false);
       }
-      const where = path.join(tmp, "never-token");
+      const where = path.join(world.tmp, "never-token");
       for (const [tokenArg, code, message] of [
         ["bogus", 2, /--token must be a token address or "native"/],
         [addr("P"), 1, /no contract at token address/],
@@ -352,7 +307,7 @@ describe("exchange deposit addresses on a real chain", function () {
           "cluster",
           some,
           "--rpc",
-          chain.url,
+          world.chain.url,
           "--token",
           tokenArg,
           "--db",

@@ -5,6 +5,8 @@
  */
 import { expect } from "chai";
 import {
+  assessDepositAddresses,
+  depositCandidates,
   findDepositAddresses,
   formatFraction,
   parseFraction,
@@ -80,6 +82,25 @@ describe("findDepositAddresses", function () {
     expect(expected.map((d) => d.address)).to.deep.equal([a("D"), a("E")].sort());
     expect(find([...transfers].reverse())).to.deep.equal(expected);
     expect(find([...transfers.slice(3), ...transfers.slice(0, 3)])).to.deep.equal(expected);
+  });
+});
+
+describe("assessDepositAddresses", function () {
+  it("judges addresses from the candidates gathered once, as one pass over the stream does", function () {
+    const transfers = chain("U→D 100", "V→E 30", "V→E 20", "D→H 99", "E→K 50", "P→H 7", "Q→R 4");
+    const candidates = depositCandidates([...transfers].reverse(), EXCHANGES);
+    // The senders to exchanges, each with its own transfers in chain order.
+    expect([...candidates.keys()].sort()).to.deep.equal([a("D"), a("E"), a("P")].sort());
+    expect(candidates.get(a("D"))).to.deep.equal([transfers[0], transfers[3]]);
+    const options = { exchanges: EXCHANGES };
+    const all = findDepositAddresses(transfers, options);
+    const inRounds = [
+      [a("D"), a("Q")],
+      [a("P"), a("U")],
+      [a("E"), a("E")],
+    ].flatMap((among) => assessDepositAddresses(candidates, options, among));
+    expect(inRounds.sort((x, y) => (x.address < y.address ? -1 : 1))).to.deep.equal(all);
+    expect(assessDepositAddresses(candidates, options)).to.deep.equal(all);
   });
 });
 

@@ -29,6 +29,7 @@ import type { NetworkConnection } from "hardhat/types/network";
 import { PNG } from "pngjs";
 import { DataKind, Investigator, Supervisor, generateCaseKey } from "../../src/client/index.js";
 import {
+  MAX_TRACE_RERUNS,
   planTrace,
   runTrace,
   traceSummaryJson,
@@ -689,6 +690,47 @@ describe("fund-flow tracing on a real chain", function () {
       expect(held(play, f.result)).to.deep.equal({ A: 6n, C: 4n });
       const p = await traceBoth(play, "poison", { tx: "seed" });
       expect(held(play, p.result)).to.deep.equal({ A: 16n, C: 4n });
+    });
+
+    it("FIFO: each balance read moves taint one address further; past MAX_TRACE_RERUNS runs a warning says so", async function () {
+      // X1…X6 each hold 400 clean before the seed; each receives 400 tainted, is paid 400 clean
+      // (a mint), pays P 400 and the next X 400. Unread, X_i's balance is the stream's alone: its
+      // oldest lot is the taint, which goes to P. Read, its clean 400 come first and go to P, and
+      // the taint goes on to the next X, whose balance the next run needs.
+      const play = await TokenPlay.deploy(18);
+      const xs = ["X1", "X2", "X3", "X4", "X5", "X6"];
+      for (const x of xs) await play.tx(`mint ${x}`, [ZERO, x, 400n]);
+      await play.tx("mint V", [ZERO, "V", 400n]);
+      await play.tx("seed", ["V", "X1", 400n]);
+      for (const [i, x] of xs.entries()) {
+        await play.tx(`pay ${x}`, [ZERO, x, 400n]);
+        await play.tx(`${x} pays P`, [x, "P", 400n]);
+        const next = xs[i + 1];
+        if (next !== undefined) await play.tx(`${x} pays ${next}`, [x, next, 400n]);
+      }
+      const run = (seed: string) =>
+        runTrace({ rpc, db: store.db, token: play.token, seed: play.hash(seed), model: "fifo" });
+      // From the seed: X1…X4 read in four runs after the first; the fifth would need X5's.
+      const long = await run("seed");
+      const read = (out: RunTraceOutput) =>
+        xs.filter((x) => out.initialBalances.has(play.address(x)));
+      expect(read(long)).to.deep.equal(["X1", "X2", "X3", "X4"]);
+      expect(MAX_TRACE_RERUNS).to.equal(4);
+      expect(held(play, long.result)).to.deep.equal({ P: 400n });
+      expect(long.result.warnings).to.deep.equal([
+        {
+          code: "rounds-exhausted",
+          message:
+            "after 4 more runs for balances held before the stream and for deposit addresses, " +
+            "the last run still reached 1 address(es) whose balance before the stream was not " +
+            "read: taint past them may be split or stopped otherwise than a further run would",
+        },
+      ]);
+      // From X3's payment to X4: X4, X5, X6 read, and the run after X6's finds nothing new.
+      const short = await run("X3 pays X4");
+      expect(read(short)).to.deep.equal(["X3", "X4", "X5", "X6"]);
+      expect(short.result.warnings).to.deep.equal([]);
+      expect(held(play, short.result)).to.deep.equal({ X6: 400n });
     });
 
     it("partial spends: haircut rounds down (B 2, C 8); FIFO takes the oldest lot first (B 7, C 3)", async function () {

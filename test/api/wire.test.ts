@@ -5,7 +5,7 @@
  * the document in test/api/api.test.ts.
  */
 import { expect } from "chai";
-import { EXIT_KINDS, TAINT_MODELS } from "../../src/analytics/funds/types.js";
+import { EXIT_KINDS, TAINT_MODELS, type WarningCode } from "../../src/analytics/funds/types.js";
 import {
   DEFAULT_HOPS,
   EXPOSURE_CATEGORIES,
@@ -27,6 +27,7 @@ import {
   TAINT_MODEL_NAMES,
   TraceRequest,
   VERDICT_NAMES,
+  WARNING_CODE_NAMES,
   pagination,
 } from "../../src/api/wire.js";
 import { ANOMALY_RULES } from "../../src/ledger/anomalies.js";
@@ -35,6 +36,9 @@ import { HTTP_STATUSES } from "../../src/shared/errors.js";
 import { problem } from "../../src/shared/problem.js";
 
 const sorted = (xs: readonly string[]) => [...xs].sort();
+
+/** True when A and B are the same union of literals (each assignable to the other). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 describe("wire format", function () {
   it("lists what the domains list: models, exits, rules, steps, categories, verdicts, hops", function () {
@@ -45,6 +49,13 @@ describe("wire format", function () {
     expect(sorted(EXPOSURE_CATEGORY_NAMES)).to.deep.equal(sorted(EXPOSURE_CATEGORIES));
     expect(sorted(VERDICT_NAMES)).to.deep.equal(sorted(VERDICTS));
     expect([MAX_SCREEN_HOPS, DEFAULT_SCREEN_HOPS]).to.deep.equal([MAX_HOPS, DEFAULT_HOPS]);
+  });
+
+  it("lists the trace's warning codes, each once", function () {
+    // The domain's codes are a type only: `npm run typecheck` refuses this file when they differ.
+    const inStep: Same<WarningCode, (typeof WARNING_CODE_NAMES)[number]> = true;
+    expect(inStep).to.equal(true);
+    expect(new Set(WARNING_CODE_NAMES).size).to.equal(WARNING_CODE_NAMES.length);
   });
 
   it("names every error code the server can answer as a problem code", function () {

@@ -6,6 +6,8 @@ import {
   RpcClient,
   RpcError,
   RpcUnavailableError,
+  hasLogShape,
+  logDataWords,
   suggestedRange,
   type RpcOptions,
 } from "../../src/chain/rpc.js";
@@ -407,5 +409,33 @@ describe("RpcClient", function () {
       expect(suggestedRange("try [0x20, 0x10]")).to.equal(undefined);
       expect(suggestedRange("try [0x0, 0xffffffffffffffffffff]")).to.equal(undefined);
     });
+  });
+});
+
+describe("hasLogShape", function () {
+  const topic = `0x${"11".repeat(32)}`;
+  const log = (topics: number, data: string) => ({
+    topics: Array<string>(topics).fill(topic),
+    data,
+  });
+  const words = (n: number) => `0x${"00".repeat(32 * n)}`;
+
+  it("counts the topics and the data's 32-byte words exactly", function () {
+    expect(hasLogShape(log(3, words(1)), 3, 1)).to.equal(true);
+    expect(hasLogShape(log(2, words(1)), 3, 1)).to.equal(false);
+    expect(hasLogShape(log(3, words(2)), 3, 1)).to.equal(false);
+    expect(hasLogShape(log(1, "0x"), 1, 0)).to.equal(true);
+  });
+
+  it("takes more words for an event with dynamic fields, never fewer", function () {
+    expect(hasLogShape(log(2, words(9)), 2, 6, true)).to.equal(true);
+    expect(hasLogShape(log(2, words(6)), 2, 6, true)).to.equal(true);
+    expect(hasLogShape(log(2, words(5)), 2, 6, true)).to.equal(false);
+  });
+
+  it("refuses data that is no whole number of words", function () {
+    const odd = `${words(1)}00`;
+    expect(logDataWords({ data: odd })).to.not.equal(1);
+    expect(hasLogShape(log(3, odd), 3, 1)).to.equal(false);
   });
 });

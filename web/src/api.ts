@@ -2,6 +2,7 @@
  * The API client: same origin as the page, bearer token from the tab's session storage only (it
  * is gone when the tab closes). Every failure becomes an {@link ApiError} with one sentence.
  */
+import { parseProblem } from "../../src/shared/problem-format.js";
 
 const TOKEN_KEY = "veritrace.token";
 
@@ -58,11 +59,11 @@ export async function api<T>(
   }
   if (!res.ok) {
     // An RFC 9457 problem: `code` for programs, `detail` in words.
-    const problem = body as { code?: unknown; detail?: unknown } | null;
+    const problem = parseProblem(body);
     if (res.status === 401 && init.token === undefined) onUnauthorized();
     throw new ApiError(
-      typeof problem?.code === "string" ? problem.code : "error",
-      typeof problem?.detail === "string" ? problem.detail : `The tracer answered ${res.status}.`,
+      problem?.code ?? "error",
+      problem?.detail ?? `The tracer answered ${res.status}.`,
       res.status,
     );
   }
@@ -95,7 +96,7 @@ export async function all<T>(
 // ------------------------------------------------------------------ shapes of the answers
 
 // The answers' shapes are the server's schemas (src/api/wire.ts), imported as types only: the
-// dashboard's bundle holds none of the server's code.
+// dashboard's bundle holds none of the server's code (the problem format's reader above is pure).
 export type {
   Activity,
   ActivityCell,

@@ -6,7 +6,7 @@
  * relayer pays the recipient `updatedOutputAmount` of `outputToken` from its own funds.
  */
 import { id as keccakId } from "ethers";
-import { account32, coder, hasShape } from "./model.js";
+import { account32, coder, hasLogShape } from "./model.js";
 import type { AdapterContext, AdapterOutcome, BridgeAdapter } from "./model.js";
 
 export const ACROSS_TOPICS = {
@@ -33,7 +33,7 @@ function readSpokePool(ctx: AdapterContext): AdapterOutcome {
   switch (topic0) {
     case ACROSS_TOPICS.fundsDeposited:
     case ACROSS_TOPICS.v3FundsDeposited: {
-      if (!hasShape(log, 4, 10, true)) return null;
+      if (!hasLogShape(log, 4, 10, true)) return null;
       const bytes32 = topic0 === ACROSS_TOPICS.fundsDeposited;
       const a = bytes32 ? "bytes32" : "address";
       const [inputToken, outputToken, inputAmount, , , , , recipient] = coder.decode(
@@ -58,7 +58,7 @@ function readSpokePool(ctx: AdapterContext): AdapterOutcome {
     case ACROSS_TOPICS.filledV3Relay: {
       // The same fields, as bytes32 (FilledRelay: the message's hash) or as addresses (FilledV3Relay: the message).
       const bytes32 = topic0 === ACROSS_TOPICS.filledRelay;
-      if (!(bytes32 ? hasShape(log, 4, 15) : hasShape(log, 4, 12, true))) return null;
+      if (!(bytes32 ? hasLogShape(log, 4, 15) : hasLogShape(log, 4, 12, true))) return null;
       const a = bytes32 ? "bytes32" : "address";
       const message = bytes32 ? "bytes32" : "bytes";
       const decoded = coder.decode(

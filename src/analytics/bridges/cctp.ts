@@ -7,7 +7,7 @@
  * by Circle's attestation service, in no event of the source chain: V2 transfers have no pairing id.
  */
 import { id as keccakId } from "ethers";
-import { account32, coder, hasShape, laterLogs, topicAddress } from "./model.js";
+import { account32, coder, hasLogShape, laterLogs, topicAddress } from "./model.js";
 import type { AdapterContext, AdapterOutcome, BridgeAdapter } from "./model.js";
 import { fromChainId, toChainId } from "./tables.js";
 
@@ -43,7 +43,7 @@ function readTokenMessenger(ctx: AdapterContext): AdapterOutcome {
     case CCTP_TOPICS.depositForBurn:
     case CCTP_TOPICS.depositForBurnV2: {
       const v1 = topic0 === CCTP_TOPICS.depositForBurn;
-      if (!(v1 ? hasShape(log, 4, 5) : hasShape(log, 4, 8, true))) return null;
+      if (!(v1 ? hasLogShape(log, 4, 5) : hasLogShape(log, 4, 8, true))) return null;
       const [amount, mintRecipient, destinationDomain] = coder.decode(
         ["uint256", "bytes32", "uint32"],
         log.data.slice(0, 2 + 64 * 3),
@@ -68,7 +68,7 @@ function readTokenMessenger(ctx: AdapterContext): AdapterOutcome {
     case CCTP_TOPICS.mintAndWithdraw:
     case CCTP_TOPICS.mintAndWithdrawV2: {
       const v1 = topic0 === CCTP_TOPICS.mintAndWithdraw;
-      if (!hasShape(log, 3, v1 ? 1 : 2)) return null;
+      if (!hasLogShape(log, 3, v1 ? 1 : 2)) return null;
       // V1: the transmitter's MessageReceived that follows the mint names the source and the nonce.
       const [received] = v1
         ? laterLogs(
@@ -80,7 +80,7 @@ function readTokenMessenger(ctx: AdapterContext): AdapterOutcome {
         : [];
       let id: string | null = null;
       let sourceChainId: number | null = null;
-      if (received !== undefined && hasShape(received, 3, 4, true)) {
+      if (received !== undefined && hasLogShape(received, 3, 4, true)) {
         const [sourceDomain] = coder.decode(["uint32"], received.data.slice(0, 66)) as unknown as [
           bigint,
         ];

@@ -3,7 +3,7 @@
  * destination chain, with the pairing id the bridge's events share when they share one.
  */
 import { AbiCoder } from "ethers";
-import { topicAddress, type RawLog } from "../../chain/rpc.js";
+import { hasLogShape, topicAddress, type RawLog } from "../../chain/rpc.js";
 import type { BridgeContract, BridgeName, BridgeRegistry, BridgeRole } from "./registry.js";
 import type { ChainTables } from "./tables.js";
 
@@ -96,7 +96,7 @@ export interface BridgeAdapter {
 
 export const coder = AbiCoder.defaultAbiCoder();
 
-export { topicAddress };
+export { hasLogShape, topicAddress };
 
 /**
  * An account given as 32 bytes: an EVM address when its first 12 bytes are zero, else the 32
@@ -110,12 +110,6 @@ export function account32(word: string): string {
 /** An address as 32 bytes, lower case. */
 export const pad32 = (address: string): string =>
   `0x${address.toLowerCase().replace(/^0x/, "").padStart(64, "0")}`;
-
-/** Whether a log has `topics` topics and `words` 32-byte words of data (at least, when dynamic). */
-export function hasShape(log: RawLog, topics: number, words: number, dynamic = false): boolean {
-  const length = (log.data.length - 2) / 64;
-  return log.topics.length === topics && (dynamic ? length >= words : length === words);
-}
 
 /** The logs of `txLogs` after `log`, of topic0 `topic`, from a contract that passes `from`. */
 export function laterLogs(

@@ -9,7 +9,7 @@
  * RelayedMessage, in the same transaction as the bridge's event.
  */
 import { Interface, id as keccakId, keccak256 } from "ethers";
-import { NATIVE, coder, hasShape, laterLogs, topicAddress } from "./model.js";
+import { NATIVE, coder, hasLogShape, laterLogs, topicAddress } from "./model.js";
 import type { AdapterContext, AdapterOutcome, BridgeAdapter } from "./model.js";
 
 export const OP_TOPICS = {
@@ -81,14 +81,14 @@ const isMessenger = (ctx: AdapterContext) => (address: string) =>
 /** The hash of the message the bridge sent after `log` (the next SentMessage and its extension). */
 function sentMessageHash(ctx: AdapterContext): string | null {
   const [sent] = laterLogs(ctx.txLogs, ctx.log, OP_MESSENGER_TOPICS.sentMessage, isMessenger(ctx));
-  if (sent === undefined || !hasShape(sent, 2, 4, true)) return null;
+  if (sent === undefined || !hasLogShape(sent, 2, 4, true)) return null;
   const ext = ctx.txLogs.find(
     (l) =>
       Number(l.logIndex) === Number(sent.logIndex) + 1 &&
       l.address.toLowerCase() === sent.address.toLowerCase() &&
       (l.topics[0] ?? "").toLowerCase() === OP_MESSENGER_TOPICS.sentMessageExtension1,
   );
-  if (ext === undefined || !hasShape(ext, 2, 1)) return null;
+  if (ext === undefined || !hasLogShape(ext, 2, 1)) return null;
   const [sender, message, nonce, gasLimit] = coder.decode(
     ["address", "bytes", "uint256", "uint256"],
     sent.data,
@@ -113,7 +113,7 @@ function relayedMessageHash(ctx: AdapterContext): string | null {
     OP_MESSENGER_TOPICS.relayedMessage,
     isMessenger(ctx),
   );
-  return relayed === undefined || !hasShape(relayed, 2, 0)
+  return relayed === undefined || !hasLogShape(relayed, 2, 0)
     ? null
     : (relayed.topics[1] ?? "").toLowerCase();
 }
@@ -181,7 +181,7 @@ function readStandardBridge(ctx: AdapterContext): AdapterOutcome {
   let fields: { sender: string; here: string; there: string; recipient: string; amount: bigint };
   if (event.erc20) {
     // l1Token, l2Token and from indexed; to, amount, extraData: the token of this chain first.
-    if (!hasShape(log, 4, 3, true)) return null;
+    if (!hasLogShape(log, 4, 3, true)) return null;
     const { to, amount, l1, l2 } = erc20();
     const [here, there] = event.onL1 ? [l1, l2] : [l2, l1];
     fields = {
@@ -193,7 +193,7 @@ function readStandardBridge(ctx: AdapterContext): AdapterOutcome {
     };
   } else {
     // from and to indexed; amount, extraData.
-    if (!hasShape(log, 3, 2, true)) return null;
+    if (!hasLogShape(log, 3, 2, true)) return null;
     fields = {
       sender: topicAddress(log.topics[1]),
       here: NATIVE,

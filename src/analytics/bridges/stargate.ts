@@ -6,7 +6,7 @@
  * LayerZero packet). The token is the pool's `token()` (zero: the native coin).
  */
 import { id as keccakId } from "ethers";
-import { NATIVE, coder, hasShape, topicAddress } from "./model.js";
+import { NATIVE, coder, hasLogShape, topicAddress } from "./model.js";
 import type { AdapterContext, AdapterOutcome, BridgeAdapter } from "./model.js";
 import { toChainId } from "./tables.js";
 
@@ -21,7 +21,7 @@ async function readPool(ctx: AdapterContext): Promise<AdapterOutcome> {
   const { log, place } = ctx;
   const topic0 = (log.topics[0] ?? "").toLowerCase();
   const sent = topic0 === STARGATE_TOPICS.oftSent;
-  if (!(sent || topic0 === STARGATE_TOPICS.oftReceived) || !hasShape(log, 3, sent ? 3 : 2))
+  if (!(sent || topic0 === STARGATE_TOPICS.oftReceived) || !hasLogShape(log, 3, sent ? 3 : 2))
     return null;
   const poolToken = await ctx.tokenOf(place.contract, place.blockNumber);
   if (poolToken === null) return "an OFT event from a contract that answers no token()";

@@ -11,7 +11,7 @@
  */
 import { id as keccakId } from "ethers";
 import type { RawLog } from "../../chain/rpc.js";
-import { account32, coder, hasShape, pad32, topicAddress } from "./model.js";
+import { account32, coder, hasLogShape, pad32, topicAddress } from "./model.js";
 import type { AdapterContext, AdapterOutcome, BridgeAdapter } from "./model.js";
 import { fromChainId, toChainId } from "./tables.js";
 
@@ -56,7 +56,7 @@ function parseTransfer(payload: string):
 function readCore(ctx: AdapterContext): AdapterOutcome {
   const { log, place } = ctx;
   if ((log.topics[0] ?? "").toLowerCase() !== WORMHOLE_TOPICS.logMessagePublished) return null;
-  if (!hasShape(log, 2, 6, true)) return null;
+  if (!hasLogShape(log, 2, 6, true)) return null;
   const bridge = topicAddress(log.topics[1]);
   // The core publishes every application's messages: only the token bridge's are transfers.
   if (ctx.registry.find(ctx.chainId, bridge, "wormhole", "token-bridge") === undefined) return null;
@@ -92,7 +92,7 @@ function payout(txLogs: readonly RawLog[], log: RawLog, bridge: string): RawLog 
     if (Number(l.logIndex) <= Number(log.logIndex)) continue;
     const topic0 = (l.topics[0] ?? "").toLowerCase();
     if (topic0 === WORMHOLE_TOPICS.transferRedeemed && l.address.toLowerCase() === bridge) break;
-    if (topic0 !== TRANSFER || !hasShape(l, 3, 1)) continue;
+    if (topic0 !== TRANSFER || !hasLogShape(l, 3, 1)) continue;
     const from = topicAddress(l.topics[1]);
     if (from === bridge || from === ZERO) found = l;
   }
@@ -102,7 +102,7 @@ function payout(txLogs: readonly RawLog[], log: RawLog, bridge: string): RawLog 
 function readTokenBridge(ctx: AdapterContext): AdapterOutcome {
   const { log, place } = ctx;
   if ((log.topics[0] ?? "").toLowerCase() !== WORMHOLE_TOPICS.transferRedeemed) return null;
-  if (!hasShape(log, 4, 0)) return null;
+  if (!hasLogShape(log, 4, 0)) return null;
   const emitterChain = BigInt(log.topics[1] ?? "0x0");
   const paid = payout(ctx.txLogs, log, place.contract);
   return {

@@ -36,11 +36,6 @@ export interface DepositOptions {
   tolerance?: Fraction;
   /** The least share of its inflows an address forwards within τ and α to be a deposit address. */
   minShare?: Fraction;
-  /**
-   * Assess only these addresses (lower-case; default: every sender to an exchange). An address's
-   * verdict depends on its own transfers only, so it is the same either way.
-   */
-  only?: ReadonlySet<string>;
 }
 
 /** The reference implementation's τ (etherclust's maxBlockDiff). */
@@ -172,47 +167,74 @@ function carriedBy(
 }
 
 /**
- * Finds the deposit addresses among the senders to exchanges. For each candidate (an address that
- * is no exchange and sends to one), its transfers are read in chain order: inflows from others
- * than exchanges wait, for τ blocks, to be forwarded; a transfer to an exchange carries on the
- * waiting inflows it matches within α ({@link carriedBy}), which then wait no more. A candidate is
- * a deposit address when some forward matched and what its forwards carried is at least
- * `minShare` of what it received. Results are in address order.
+ * The heuristic's candidates, each with all it reads of them: every address that is no exchange
+ * and sends to one (not the zero address), by address, with its own transfers (sent or received;
+ * self-transfers and zero amounts left out) in chain order. Made once from a token's transfers for
+ * one set of exchanges, it lets {@link assessDepositAddresses} judge any addresses again without
+ * reading the stream: an address's verdict depends on its own transfers only.
+ */
+export type DepositCandidates = ReadonlyMap<string, readonly DepositTransfer[]>;
+
+/** The {@link DepositCandidates} among `transfers`, for the exchanges `exchanges` names. */
+export function depositCandidates(
+  transfers: readonly DepositTransfer[],
+  exchanges: ReadonlyMap<string, string>,
+): DepositCandidates {
+  const byCandidate = new Map<string, DepositTransfer[]>();
+  for (const t of transfers)
+    if (
+      exchanges.has(t.to) &&
+      !exchanges.has(t.from) &&
+      t.from !== ZERO_ADDRESS &&
+      t.amount > 0n &&
+      !byCandidate.has(t.from)
+    )
+      byCandidate.set(t.from, []);
+  if (byCandidate.size > 0)
+    for (const t of transfers) {
+      if (t.from === t.to || t.amount === 0n) continue;
+      byCandidate.get(t.from)?.push(t);
+      byCandidate.get(t.to)?.push(t);
+    }
+  for (const list of byCandidate.values()) list.sort(chainOrder);
+  return byCandidate;
+}
+
+/**
+ * Finds the deposit addresses among the senders to exchanges: {@link assessDepositAddresses} over
+ * every one of them.
  */
 export function findDepositAddresses(
   transfers: readonly DepositTransfer[],
   options: DepositOptions,
 ): DepositAddress[] {
+  return assessDepositAddresses(depositCandidates(transfers, options.exchanges), options);
+}
+
+/**
+ * Judges the candidates among `among` (lower-case; default: every candidate); `candidates` is made
+ * for the exchanges `options` names. Each candidate's transfers are read in chain order:
+ * inflows from others than exchanges wait, for τ blocks, to be forwarded; a transfer to an
+ * exchange carries on the waiting inflows it matches within α ({@link carriedBy}), which then wait
+ * no more. A candidate is a deposit address when some forward matched and what its forwards
+ * carried is at least `minShare` of what it received. Results are in address order.
+ */
+export function assessDepositAddresses(
+  candidates: DepositCandidates,
+  options: DepositOptions,
+  among?: Iterable<string>,
+): DepositAddress[] {
   const maxBlocks = options.maxBlocks ?? DEFAULT_MAX_BLOCKS;
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const minShare = options.minShare ?? DEFAULT_MIN_SHARE;
   const isExchange = (a: string) => options.exchanges.has(a);
-  const { only } = options;
-  const candidates = new Set<string>();
-  for (const t of transfers)
-    if (
-      isExchange(t.to) &&
-      (only === undefined || only.has(t.from)) &&
-      !isExchange(t.from) &&
-      t.from !== ZERO_ADDRESS &&
-      t.amount > 0n
-    )
-      candidates.add(t.from);
-  const byCandidate = new Map<string, DepositTransfer[]>();
-  const add = (a: string, t: DepositTransfer) => {
-    const list = byCandidate.get(a);
-    if (list === undefined) byCandidate.set(a, [t]);
-    else list.push(t);
-  };
-  if (candidates.size > 0)
-    for (const t of transfers) {
-      if (t.from === t.to || t.amount === 0n) continue;
-      if (candidates.has(t.from)) add(t.from, t);
-      if (candidates.has(t.to)) add(t.to, t);
-    }
+  const assessed =
+    among === undefined
+      ? [...candidates.keys()]
+      : [...new Set(among)].filter((a) => candidates.has(a));
   const found: DepositAddress[] = [];
-  for (const address of [...candidates].sort()) {
-    const deposit = assess(address, (byCandidate.get(address) ?? []).sort(chainOrder));
+  for (const address of assessed.sort()) {
+    const deposit = assess(address, candidates.get(address) ?? []);
     if (deposit !== null) found.push(deposit);
   }
   return found;

@@ -2,10 +2,15 @@
  * Deposit addresses as exits (docs/taint-models.md, "Exits"): an exchange freezes the account
  * behind a deposit address, so the trace stops taint there rather than at the hot wallet it
  * forwards to. The heuristic is the clustering's (analytics/cluster/deposits.ts, Victor 2020),
- * run only on the addresses a trace reached that send to an exchange: on a large stream that is
- * a few passes over the transfers, not an assessment of every exchange customer.
+ * run only on the addresses a trace reached that send to an exchange. The stream is read once per
+ * trace, into {@link DepositCandidates} (the senders to exchanges with their own transfers); each
+ * later assessment reads only the reached addresses' transfers.
  */
-import { findDepositAddresses, type DepositTransfer, type Fraction } from "../cluster/deposits.js";
+import {
+  assessDepositAddresses,
+  type DepositCandidates,
+  type Fraction,
+} from "../cluster/deposits.js";
 import type { DepositExit, TraceResult } from "./types.js";
 
 export interface DepositExitOptions {
@@ -27,14 +32,15 @@ export function reachedBy(result: TraceResult): Set<string> {
 /**
  * The deposit addresses among `reached`, by address: those that send to an exchange and pass
  * the heuristic over all their transfers (the same verdicts as over the whole stream).
+ * `candidates` is made by `depositCandidates` for the same exchanges as `options` names.
  */
 export function depositExitsAmong(
-  transfers: readonly DepositTransfer[],
-  reached: ReadonlySet<string>,
+  candidates: DepositCandidates,
+  reached: Iterable<string>,
   options: DepositExitOptions,
 ): Map<string, DepositExit> {
   const found = new Map<string, DepositExit>();
-  for (const d of findDepositAddresses(transfers, { ...options, only: reached }))
+  for (const d of assessDepositAddresses(candidates, options, reached))
     found.set(d.address, {
       depositOf: { address: d.exchange.address, label: d.exchange.label },
       evidence: [...new Set(d.forwards.map((f) => f.txHash))],

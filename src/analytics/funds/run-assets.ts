@@ -31,13 +31,16 @@ import {
   type TraceResult,
   type Transfer,
 } from "./taint.js";
+import { depositCandidates, type DepositCandidates } from "../cluster/deposits.js";
 import {
   engineLabel,
+  settle,
   tokenDecimals,
   toTransfer,
   type RunTraceInput,
   type RunTraceOutput,
   type TracePlan,
+  type Needs,
 } from "./run-common.js";
 
 /** Blocks per eth_getLogs of conversion events at first (halved when the node refuses). */
@@ -159,21 +162,59 @@ export async function runAssetsTrace(
     if (list === undefined) byAsset.set(t.token, [t]);
     else list.push(t);
   }
-  const findDeposits = (r: TraceResult): boolean => {
-    if (exchanges.size === 0) return false;
-    const reached = new Set([...reachedBy(r)].filter((a) => !assessed.has(a)));
-    for (const a of reached) assessed.add(a);
-    let any = false;
-    for (const list of byAsset.values()) {
-      const found = depositExitsAmong(list, reached, {
-        exchanges,
-        maxBlocks: input.depositMaxBlocks,
-        tolerance: input.depositTolerance,
-      });
-      for (const [a, d] of found) if (!depositAddresses.has(a)) depositAddresses.set(a, d);
-      any ||= found.size > 0;
+  const candidates = new Map<string, DepositCandidates>();
+  const needs = (r: TraceResult): Needs => {
+    const reached = new Set<string>();
+    const found = new Map<string, DepositExit>();
+    if (exchanges.size > 0) {
+      for (const a of reachedBy(r)) if (!assessed.has(a)) reached.add(a);
+      for (const [token, list] of byAsset) {
+        let c = candidates.get(token);
+        if (c === undefined) candidates.set(token, (c = depositCandidates(list, exchanges)));
+        const options = {
+          exchanges,
+          maxBlocks: input.depositMaxBlocks,
+          tolerance: input.depositTolerance,
+        };
+        for (const [a, d] of depositExitsAmong(c, reached, options))
+          if (!depositAddresses.has(a) && !found.has(a)) found.set(a, d);
+      }
     }
-    return any;
+    // Accounts whose balance before the stream is unknown, by asset.
+    const missing = new Map<string, Set<string>>();
+    let size = 0;
+    const need = (token: string, a: string) => {
+      if (a === ZERO_ADDRESS || a === FEE_SINK || initialBalances.has(accountKey(token, a))) return;
+      let set = missing.get(token);
+      if (set === undefined) missing.set(token, (set = new Set()));
+      if (!set.has(a)) size++;
+      set.add(a);
+    };
+    for (const e of r.edges) {
+      need(e.token, e.from);
+      need(e.out?.token ?? e.token, e.to);
+    }
+    for (const w of r.warnings)
+      if (w.code === "incomplete-history" && w.address !== undefined && w.token !== undefined)
+        need(w.token, w.address);
+    return {
+      deposits: {
+        size: found.size,
+        accept: () => {
+          for (const a of reached) assessed.add(a);
+          for (const [a, d] of found) depositAddresses.set(a, d);
+        },
+      },
+      balances: {
+        size,
+        read: async () => {
+          for (const [token, set] of missing) {
+            const fetched = await balancesAt(input.rpc, token, [...set], fromBlock - 1);
+            for (const a of set) initialBalances.set(accountKey(token, a), fetched.get(a) ?? 0n);
+          }
+        },
+      },
+    };
   };
   const options = (): TraceOptions => ({
     model: input.model,
@@ -190,32 +231,7 @@ export async function runAssetsTrace(
     feeSink: FEE_SINK,
     maxPaths: input.maxPaths,
   });
-  const run = () => trace(transfers, options());
-  let result = run();
-  for (let round = 0; round < 4; round++) {
-    const newDeposits = findDeposits(result);
-    // Accounts whose balance before the stream is unknown, by asset.
-    const missing = new Map<string, Set<string>>();
-    const need = (token: string, a: string) => {
-      if (a === ZERO_ADDRESS || a === FEE_SINK || initialBalances.has(accountKey(token, a))) return;
-      let set = missing.get(token);
-      if (set === undefined) missing.set(token, (set = new Set()));
-      set.add(a);
-    };
-    for (const e of result.edges) {
-      need(e.token, e.from);
-      need(e.out?.token ?? e.token, e.to);
-    }
-    for (const w of result.warnings)
-      if (w.code === "incomplete-history" && w.address !== undefined && w.token !== undefined)
-        need(w.token, w.address);
-    if (missing.size === 0 && !newDeposits) break;
-    for (const [token, set] of missing) {
-      const fetched = await balancesAt(input.rpc, token, [...set], fromBlock - 1);
-      for (const a of set) initialBalances.set(accountKey(token, a), fetched.get(a) ?? 0n);
-    }
-    result = run();
-  }
+  let result = await settle(() => trace(transfers, options()), needs);
   result = attributeSeeds(transfers, options(), result);
   const decimals = new Map<string, number | null>();
   for (const x of [...result.holdings, ...result.exits, { token: result.seedAsset }])

@@ -161,3 +161,60 @@ export async function tokenDecimals(rpc: RpcClient, token: string): Promise<numb
     return null;
   }
 }
+
+/**
+ * The most times a trace end to end runs the trace again with what the previous run showed it
+ * needs: the balances reached addresses held before the stream, the deposit addresses among them.
+ */
+export const MAX_TRACE_RERUNS = 4;
+
+/** Says what the last run allowed still found to need another run. */
+function unsettledMessage(unreadBalances: number, newDeposits: number): string {
+  const unsettled = [
+    ...(unreadBalances === 0
+      ? []
+      : [`${unreadBalances} address(es) whose balance before the stream was not read`]),
+    ...(newDeposits === 0 ? [] : [`${newDeposits} deposit address(es) not taken as exits`]),
+  ];
+  return (
+    `after ${MAX_TRACE_RERUNS} more runs for balances held before the stream and for deposit ` +
+    `addresses, the last run still reached ${unsettled.join(" and ")}: taint past them may be ` +
+    `split or stopped otherwise than a further run would`
+  );
+}
+
+/** What one run of a trace showed it still needs (see {@link settle}). */
+export interface Needs {
+  /** Accounts whose balance before the stream is not read yet, and how to read them. */
+  balances: { size: number; read(): Promise<void> };
+  /** Deposit addresses found among the newly reached addresses, and how to take them as exits. */
+  deposits: { size: number; accept(): void };
+}
+
+/**
+ * Runs a trace until it needs nothing more (no unread balance, no new deposit address), at most
+ * {@link MAX_TRACE_RERUNS} more times; when the last run allowed still needs something, a
+ * `rounds-exhausted` warning says so.
+ */
+export async function settle(
+  run: () => TraceResult,
+  needs: (r: TraceResult) => Needs,
+): Promise<TraceResult> {
+  let result = run();
+  for (let rerun = 1; ; rerun++) {
+    const { balances, deposits } = needs(result);
+    if (balances.size === 0 && deposits.size === 0) return result;
+    if (rerun > MAX_TRACE_RERUNS) {
+      // Addressless warnings come first (taint.ts sorts them so); this code sorts after theirs.
+      const at = result.warnings.findIndex((w) => w.address !== undefined);
+      result.warnings.splice(at === -1 ? result.warnings.length : at, 0, {
+        code: "rounds-exhausted",
+        message: unsettledMessage(balances.size, deposits.size),
+      });
+      return result;
+    }
+    deposits.accept();
+    await balances.read();
+    result = run();
+  }
+}

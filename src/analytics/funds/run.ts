@@ -5,16 +5,19 @@ import { FEE_SINK, loadTransfers, streamId } from "../../db/streams.js";
 import { balancesAt, blockOfTransaction, ingestTransfers, requireBlock } from "./ingest.js";
 import { depositExitsAmong, reachedBy } from "./deposit-exits.js";
 import { attributeSeeds } from "./attribution.js";
+import { depositCandidates, type DepositCandidates } from "../cluster/deposits.js";
 import { DEFAULT_EXIT_CATEGORIES, exitKindOf, readExitCategories } from "./exits.js";
 import {
   engineLabel,
   normalizeTraceToken,
+  settle,
   tokenDecimals,
   toTransfer,
   type PlanInput,
   type RunTraceInput,
   type RunTraceOutput,
   type TracePlan,
+  type Needs,
 } from "./run-common.js";
 import { runAssetsTrace } from "./run-assets.js";
 import {
@@ -87,8 +90,10 @@ export async function planTrace(rpc: RpcClient, input: PlanInput): Promise<Trace
  * Initial balances: the stream starts at the seed's block, so an address may spend funds it held
  * before. The balances of the addresses the taint reaches, and of those that spent more than the
  * stream shows them receiving, are read from the node at the block before the stream and the
- * trace is run again, until no new address needs one (at most 4 rounds); what is still unknown
- * is reported by the engine as incomplete history.
+ * trace is run again, until no new address needs one (at most {@link MAX_TRACE_RERUNS} times);
+ * what is still unknown is reported by the engine as incomplete history. Deposit addresses found
+ * among the reached addresses make a run again too. When the last run allowed still reached new
+ * addresses that need either, a `rounds-exhausted` warning says so.
  */
 export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
   const exitCategories = input.exitCategories ?? DEFAULT_EXIT_CATEGORIES;
@@ -131,27 +136,59 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     for (const [a, v] of await balancesAt(input.rpc, token, seeded, fromBlock - 1))
       initialBalances.set(a, v);
   // Deposit addresses: assessed for the addresses the taint reaches (a deposit address stops it,
-  // so every later run reaches fewer), a new one found means one more run.
+  // so every later run reaches fewer), a new one found means one more run. The senders to
+  // exchanges and their transfers are gathered once, at the first assessment: later rounds read
+  // only the reached addresses' transfers.
   const depositAddresses = new Map<string, DepositExit>();
   const assessed = new Set<string>();
   const exchanges = new Map<string, string>();
+  let candidates: DepositCandidates | undefined;
   if (input.depositAddresses !== false && exits.categories.has("exchange"))
     for (const a of labels.keys()) {
       const label = lookup(a);
       if (label !== undefined && exitKindOf(label, exits) === "exchange")
         exchanges.set(a, label.label);
     }
-  const findDeposits = (r: TraceResult): boolean => {
-    if (exchanges.size === 0) return false;
-    const reached = new Set([...reachedBy(r)].filter((a) => !assessed.has(a)));
-    for (const a of reached) assessed.add(a);
-    const found = depositExitsAmong(transfers, reached, {
-      exchanges,
-      maxBlocks: input.depositMaxBlocks,
-      tolerance: input.depositTolerance,
-    });
-    for (const [a, d] of found) depositAddresses.set(a, d);
-    return found.size > 0;
+  const needs = (r: TraceResult): Needs => {
+    const reached = new Set<string>();
+    let found = new Map<string, DepositExit>();
+    if (exchanges.size > 0) {
+      for (const a of reachedBy(r)) if (!assessed.has(a)) reached.add(a);
+      candidates ??= depositCandidates(transfers, exchanges);
+      found = depositExitsAmong(candidates, reached, {
+        exchanges,
+        maxBlocks: input.depositMaxBlocks,
+        tolerance: input.depositTolerance,
+      });
+    }
+    const missing = new Set<string>();
+    const need = (a: string) => {
+      if (a !== ZERO_ADDRESS && a !== FEE_SINK && !initialBalances.has(a)) missing.add(a);
+    };
+    for (const e of r.edges) {
+      need(e.from);
+      need(e.to);
+    }
+    // A clean address that spends what it held before the stream is no gap in the history.
+    for (const w of r.warnings)
+      if (w.code === "incomplete-history" && w.address !== undefined) need(w.address);
+    return {
+      deposits: {
+        size: found.size,
+        accept: () => {
+          for (const a of reached) assessed.add(a);
+          for (const [a, d] of found) depositAddresses.set(a, d);
+        },
+      },
+      balances: {
+        size: missing.size,
+        read: async () => {
+          if (missing.size === 0) return;
+          const fetched = await balancesAt(input.rpc, token, [...missing], fromBlock - 1);
+          for (const a of missing) initialBalances.set(a, fetched.get(a) ?? 0n);
+        },
+      },
+    };
   };
   const options = (): TraceOptions => ({
     model: input.model,
@@ -167,28 +204,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     feeSink: FEE_SINK,
     maxPaths: input.maxPaths,
   });
-  const run = () => trace(transfers, options());
-  let result = run();
-  for (let round = 0; round < 4; round++) {
-    const newDeposits = findDeposits(result);
-    const missing = new Set<string>();
-    const need = (a: string) => {
-      if (a !== ZERO_ADDRESS && a !== FEE_SINK && !initialBalances.has(a)) missing.add(a);
-    };
-    for (const e of result.edges) {
-      need(e.from);
-      need(e.to);
-    }
-    // A clean address that spends what it held before the stream is no gap in the history.
-    for (const w of result.warnings)
-      if (w.code === "incomplete-history" && w.address !== undefined) need(w.address);
-    if (missing.size === 0 && !newDeposits) break;
-    const fetched =
-      missing.size === 0 ? [] : await balancesAt(input.rpc, token, [...missing], fromBlock - 1);
-    for (const [a, v] of fetched) initialBalances.set(a, v);
-    for (const a of missing) if (!initialBalances.has(a)) initialBalances.set(a, 0n);
-    result = run();
-  }
+  let result = await settle(() => trace(transfers, options()), needs);
   result = attributeSeeds(transfers, options(), result);
   const decimals = await tokenDecimals(input.rpc, token);
   return {

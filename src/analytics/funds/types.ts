@@ -260,7 +260,8 @@ export interface Exit {
   bySeed?: SeedShare[];
 }
 
-export type WarningCode = "incomplete-history" | "empty-seed" | "provenance-budget";
+export type WarningCode =
+  "incomplete-history" | "empty-seed" | "provenance-budget" | "rounds-exhausted";
 
 export interface TraceWarning {
   code: WarningCode;

@@ -11,7 +11,7 @@
  * gas price its sender chose. What a known pool's log can't give is listed with the reason.
  */
 import { AbiCoder, id as keccakId } from "ethers";
-import type { RawLog, RpcClient } from "../../chain/rpc.js";
+import { hasLogShape, logDataWords, type RawLog, type RpcClient } from "../../chain/rpc.js";
 import { KNOWN_MIXER_POOLS, NATIVE, type MixerPool, type NamedMixerPool } from "./registry.js";
 
 export const TORNADO_TOPICS = {
@@ -211,9 +211,8 @@ export class MixerReader {
     deposit: boolean,
   ): Promise<MixerDeposit | MixerWithdrawal | string> {
     if (typeof pool === "string") return pool;
-    const words = (log.data.length - 2) / 64;
-    if (log.topics.length !== 2 || words !== (deposit ? 2 : 3))
-      return `a ${deposit ? "Deposit" : "Withdrawal"} of another shape than tornado-core's (${log.topics.length} topics, ${words} words)`;
+    if (!hasLogShape(log, 2, deposit ? 2 : 3))
+      return `a ${deposit ? "Deposit" : "Withdrawal"} of another shape than tornado-core's (${log.topics.length} topics, ${logDataWords(log)} words)`;
     const txHash = log.transactionHash.toLowerCase();
     const tx = await this.transaction(txHash);
     const choice = tx === null ? null : gasChoice(tx);
