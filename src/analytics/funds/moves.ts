@@ -39,6 +39,8 @@ interface Node {
   /** The conversion whose input is this one's output (a route), and whether one feeds this one. */
   next: Node | undefined;
   fed: boolean;
+  /** The second leg (token1) of a liquidity event. */
+  second: boolean;
 }
 
 export interface ConversionMoves {
@@ -100,7 +102,8 @@ export function conversionMoves(
       moves.push({
         blockNumber: node.blockNumber,
         txIndex: node.txIndex,
-        ordinal: last.step.logIndex,
+        // The two legs of a liquidity event share its log index: token0's first.
+        ordinal: last.step.logIndex + (last.second ? 0.5 : 0),
         txHash,
         token: node.step.tokenIn,
         from: node.from,
@@ -174,6 +177,7 @@ function matchTransaction(
       time,
       next: undefined,
       fed: false,
+      second: false,
     };
     if (input !== NONE) {
       asInput[input] = 1;
@@ -310,7 +314,7 @@ function matchTransaction(
         return;
       }
       node({ ...c0, amountOut: m.amount - half }, (txs[in0] as Transfer).from, m.to, in0, minted);
-      node({ ...c1, amountOut: half }, (txs[in1] as Transfer).from, m.to, in1, NONE);
+      node({ ...c1, amountOut: half }, (txs[in1] as Transfer).from, m.to, in1, NONE).second = true;
     } else {
       // The router sends the liquidity token to the pair, which burns it.
       const burnt = find(
@@ -353,7 +357,7 @@ function matchTransaction(
       asOutput[burnt] = 1;
       const from = (txs[paid] as Transfer).from;
       node({ ...c0, amountIn: b.amount - half }, from, (txs[out0] as Transfer).to, paid, out0);
-      node({ ...c1, amountIn: half }, from, (txs[out1] as Transfer).to, NONE, out1);
+      node({ ...c1, amountIn: half }, from, (txs[out1] as Transfer).to, NONE, out1).second = true;
     }
   }
 
