@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+/// @notice The one ERC-20 call the double makes.
+interface IERC20Pull {
+    function transferFrom(address from, address to, uint256 amount) external returns (bool);
+}
+
 /// @title AcrossSpokePoolDouble
 /// @notice Test double of Across's SpokePool: emits its deposit and fill events with the signatures
-/// of across-protocol/contracts (contracts/interfaces/V3SpokePoolInterface.sol), moving no funds.
+/// of across-protocol/contracts (contracts/interfaces/V3SpokePoolInterface.sol); `deposit` and
+/// `fill` move no funds, `depositFunds` and `fillFunds` move them as the SpokePool does.
 contract AcrossSpokePoolDouble {
+    /// @notice An ERC-20 transfer the double asked for failed.
+    error PullFailed();
     /// @notice Across's fill types (V3SpokePoolInterface.FillType).
     enum FillType {
         FastFill,
@@ -112,8 +120,33 @@ contract AcrossSpokePoolDouble {
         LegacyV3RelayExecutionEventInfo relayExecutionInfo
     );
 
+    /// @notice As the SpokePool's deposit: takes the input from the caller, then emits FundsDeposited.
+    function depositFunds(Relay calldata r) external {
+        pull(r.inputToken, msg.sender, address(this), r.inputAmount);
+        _deposit(r);
+    }
+
+    /// @notice As a relayer's fill: pays the recipient from the caller, then emits FilledRelay.
+    function fillFunds(Relay calldata r) external {
+        pull(r.outputToken, msg.sender, address(uint160(uint256(r.recipient))), r.outputAmount);
+        _fill(r);
+    }
+
     /// @notice Emits FundsDeposited for `r` (otherChainId: the destination).
     function deposit(Relay calldata r) external {
+        _deposit(r);
+    }
+
+    /// @notice Emits FilledRelay for `r` (otherChainId: the origin), filled by the caller.
+    function fill(Relay calldata r) external {
+        _fill(r);
+    }
+
+    function pull(bytes32 token, address from, address to, uint256 amount) private {
+        if (!IERC20Pull(address(uint160(uint256(token)))).transferFrom(from, to, amount)) revert PullFailed();
+    }
+
+    function _deposit(Relay calldata r) private {
         emit FundsDeposited(
             r.inputToken,
             r.outputToken,
@@ -131,8 +164,7 @@ contract AcrossSpokePoolDouble {
         );
     }
 
-    /// @notice Emits FilledRelay for `r` (otherChainId: the origin), filled by the caller.
-    function fill(Relay calldata r) external {
+    function _fill(Relay calldata r) private {
         V3RelayExecutionEventInfo memory info = V3RelayExecutionEventInfo({
             updatedRecipient: r.recipient,
             updatedMessageHash: bytes32(0),

@@ -54,6 +54,14 @@ export function compareTransfers(a: Transfer, b: Transfer): number {
 }
 
 /**
+ * Order across chains: time, then the chain, then each chain's own order. (On one chain, time never
+ * decreases with the block, so this is chain order there too.)
+ */
+export function compareAcrossChains(a: Transfer, b: Transfer): number {
+  return a.time - b.time || (a.chainId ?? 0) - (b.chainId ?? 0) || compareTransfers(a, b);
+}
+
+/**
  * Selects the transfers of `token` (all of them for {@link ALL_ASSETS}), drops those that change
  * nothing (zero amount, self-transfer that converts nothing), puts them in chain order (ingestion
  * usually delivers them sorted: a linear check comes first) and interns their addresses (their
@@ -95,6 +103,8 @@ export function prepareLog(
   let last: Transfer | undefined;
   let maxAmount = 0n;
   let conversions = 0;
+  const compare =
+    every && all.some((t) => t.chainId !== undefined) ? compareAcrossChains : compareTransfers;
   for (let j = 0; j < all.length; j++) {
     const t = all[j] as Transfer;
     if (!every && t.token !== token) continue;
@@ -115,7 +125,7 @@ export function prepareLog(
       conversions++;
     } else if (t.from === t.to) continue;
     if (amount > maxAmount) maxAmount = amount;
-    if (sorted && last !== undefined && compareTransfers(last, t) > 0) sorted = false;
+    if (sorted && last !== undefined && compare(last, t) > 0) sorted = false;
     last = t;
     order[n] = j;
     from[n] = intern(t.from, t.token);
@@ -129,10 +139,7 @@ export function prepareLog(
     const perm = Array.from({ length: n }, (_, i) => i);
     perm.sort(
       (a, b) =>
-        compareTransfers(
-          all[order[a] as number] as Transfer,
-          all[order[b] as number] as Transfer,
-        ) || a - b,
+        compare(all[order[a] as number] as Transfer, all[order[b] as number] as Transfer) || a - b,
     );
     const [o, f, r] = [order, from, to];
     order = new Int32Array(n);

@@ -1,14 +1,28 @@
 /**
- * A trace of every asset end to end (`veritrace trace` without --token, or --token all): reads
- * every ERC-20 transfer and every native movement from the seed's block on into the store, the
- * conversion events of the same blocks from the node (swaps, wrapping, liquidity), replaces the
- * transfers the conversions explain by conversion moves (moves.ts), and runs the engine over
- * accounts (asset, address). Initial balances and deposit addresses as for one token (run.ts),
- * per account.
+ * A trace of every asset end to end (`veritrace trace` without --token, or --token all), on one
+ * chain or across several (`--chain CHAINID=URL`): reads every ERC-20 transfer and every native
+ * movement of each chain from the seed's time on into the store, the conversion events of the same
+ * blocks from the node (swaps, wrapping, liquidity) and the bridges' deposits and releases;
+ * replaces the transfers the conversions explain by conversion moves (moves.ts) and a deposit
+ * paired with its release by a crossing (bridge-moves.ts); and runs the engine over accounts
+ * (chain, asset, address). Initial balances and deposit addresses as for one token (run.ts), per
+ * account.
  */
+import { InvalidInputError } from "../../shared/errors.js";
 import { RangeTooLargeError, type RawLog, type RpcClient } from "../../chain/rpc.js";
+import {
+  BRIDGE_ADAPTERS,
+  BridgeReader,
+  KNOWN_BRIDGE_CONTRACTS,
+  pairBridgeTransfers,
+  type BridgeContract,
+  type BridgeDeposit,
+  type BridgeRelease,
+} from "../bridges/index.js";
+import { bridgeMoves, TRANSIT } from "./bridge-moves.js";
 import { allLabelsFor } from "../labels/chain.js";
-import { CONVERSION_TOPICS, ConversionReader } from "../conversions.js";
+import { CONVERSION_TOPICS, ConversionReader, type SkippedLog } from "../conversions.js";
+import type { Label as StoreLabel } from "../labels/store.js";
 import {
   FEE_SINK,
   loadEveryToken,
@@ -27,6 +41,7 @@ import {
   trace,
   ZERO_ADDRESS,
   type DepositExit,
+  type Label,
   type TraceOptions,
   type TraceResult,
   type Transfer,
@@ -46,16 +61,27 @@ import {
 /** Blocks per eth_getLogs of conversion events at first (halved when the node refuses). */
 const LOG_RANGE = 2000;
 
-/** The conversion events of blocks `from`..`to`, in chain order. */
-async function conversionLogs(rpc: RpcClient, from: number, to: number): Promise<RawLog[]> {
-  const topics = [Object.values(CONVERSION_TOPICS)];
+/** The logs of blocks `from`..`to` with one of `topic0s` (from `addresses` only, if given). */
+async function logsOf(
+  rpc: RpcClient,
+  from: number,
+  to: number,
+  topic0s: readonly string[],
+  addresses?: readonly string[],
+): Promise<RawLog[]> {
+  const topics = [[...topic0s]];
   const out: RawLog[] = [];
   let span = LOG_RANGE;
   for (let a = from; a <= to;) {
     const b = Math.min(to, a + span - 1);
     try {
       const logs = await rpc.call<RawLog[]>("eth_getLogs", [
-        { fromBlock: `0x${a.toString(16)}`, toBlock: `0x${b.toString(16)}`, topics },
+        {
+          fromBlock: `0x${a.toString(16)}`,
+          toBlock: `0x${b.toString(16)}`,
+          topics,
+          ...(addresses === undefined ? {} : { address: addresses }),
+        },
       ]);
       out.push(...logs);
       a = b + 1;
@@ -83,14 +109,50 @@ function nativeTransfer(row: TransferRow): Transfer {
   return t;
 }
 
-/** Runs a trace of every asset ({@link runTrace} with token "all"). */
-export async function runAssetsTrace(
+/** The first block of `rpc`'s chain at or after `time` (unix seconds), or its head + 1. */
+async function firstBlockAt(rpc: RpcClient, time: number, head: number): Promise<number> {
+  const timeOf = async (n: number) =>
+    Number(
+      (
+        await rpc.call<{ timestamp: string } | null>("eth_getBlockByNumber", [
+          `0x${n.toString(16)}`,
+          false,
+        ])
+      )?.timestamp ?? "0x0",
+    );
+  let lo = 0;
+  let hi = head + 1;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if ((await timeOf(mid)) >= time) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** What a trace read of one chain. */
+interface ChainRead {
+  chainId: number;
+  rpc: RpcClient;
+  fromBlock: number;
+  toBlock: number;
+  ingest: IngestResult;
+  /** Its transfers (conversions as moves), each with the chain's id. */
+  transfers: Transfer[];
+  skipped: SkippedLog[];
+  deposits: BridgeDeposit[];
+  releases: BridgeRelease[];
+  bridgeContracts: readonly BridgeContract[];
+}
+
+/** Reads one chain's transfers, conversions and bridge events of blocks `fromBlock`..`toBlock`. */
+async function readChain(
   input: RunTraceInput,
-  plan: TracePlan,
-): Promise<RunTraceOutput> {
-  const exitCategories = input.exitCategories ?? DEFAULT_EXIT_CATEGORIES;
-  const exits = readExitCategories(exitCategories, "exitCategories");
-  const { chainId, seeds, fromBlock, toBlock } = plan;
+  chainId: number,
+  rpc: RpcClient,
+  fromBlock: number,
+  toBlock: number,
+): Promise<ChainRead> {
   const reading = {
     toBlock,
     confirmations: input.confirmations,
@@ -100,8 +162,8 @@ export async function runAssetsTrace(
   };
   const tokens = { chainId, kind: "erc20", token: "*", startBlock: fromBlock } as const;
   const native = { chainId, kind: "native", token: "native", startBlock: fromBlock } as const;
-  const ingested = await ingestTransfers(input.db, input.rpc, tokens, reading);
-  const ingestedNative = await ingestTransfers(input.db, input.rpc, native, reading);
+  const ingested = await ingestTransfers(input.db, rpc, tokens, reading);
+  const ingestedNative = await ingestTransfers(input.db, rpc, native, reading);
   const ingest: IngestResult = {
     stream: `${ingested.stream}+${ingestedNative.stream}`,
     indexedTo: Math.min(ingested.indexedTo, ingestedNative.indexedTo),
@@ -120,29 +182,146 @@ export async function runAssetsTrace(
       nativeTransfer,
     )),
   ];
-  const { conversions, skipped } = await new ConversionReader(input.rpc).read(
-    await conversionLogs(input.rpc, fromBlock, toBlock),
+  const { conversions, skipped } = await new ConversionReader(rpc).read(
+    await logsOf(rpc, fromBlock, toBlock, Object.values(CONVERSION_TOPICS)),
   );
   const moved = conversionMoves(raw, conversions);
-  const transfers = moved.transfers;
-
-  const addresses = new Set<string>();
-  for (const t of transfers) {
-    addresses.add(t.from);
-    addresses.add(t.to);
+  for (const t of moved.transfers) t.chainId = chainId;
+  // Bridges: the built-in registry's contracts of this chain and the caller's.
+  const given = (input.bridgeContracts ?? []).filter((c) => c.chainId === chainId);
+  const bridgeContracts = [...KNOWN_BRIDGE_CONTRACTS, ...given].filter(
+    (c) => c.chainId === chainId,
+  );
+  const addresses = [...new Set(bridgeContracts.map((c) => c.address.toLowerCase()))];
+  let deposits: BridgeDeposit[] = [];
+  let releases: BridgeRelease[] = [];
+  if (addresses.length > 0) {
+    const topics = [...new Set(BRIDGE_ADAPTERS.flatMap((a) => a.topics))];
+    // Whole transactions' logs: an adapter reads its neighbours (the messenger of OP, Wormhole's
+    // core) from the same transaction.
+    const logs = await logsOf(rpc, fromBlock, toBlock, topics, addresses);
+    const txs = new Set(logs.map((l) => l.transactionHash.toLowerCase()));
+    const whole: RawLog[] = [];
+    for (const tx of txs) {
+      const receipt = await rpc.call<{ logs: RawLog[] } | null>("eth_getTransactionReceipt", [tx]);
+      whole.push(...(receipt?.logs ?? []));
+    }
+    const read = await new BridgeReader({
+      chainId,
+      rpc,
+      contracts: given,
+      tables: input.bridgeTables,
+    }).read(whole);
+    deposits = read.deposits;
+    releases = read.releases;
   }
-  for (const seed of seeds) if (seed.kind === "balance") addresses.add(seed.address);
-  addresses.delete(ZERO_ADDRESS);
-  addresses.delete(FEE_SINK);
-  const labels = await allLabelsFor(input.db, [...addresses], chainId);
-  const lookup = (a: string) =>
-    a === ZERO_ADDRESS ? undefined : engineLabel(labels.get(a), exits);
+  return {
+    chainId,
+    rpc,
+    fromBlock,
+    toBlock,
+    ingest,
+    transfers: moved.transfers,
+    skipped: [...skipped, ...moved.skipped],
+    deposits,
+    releases,
+    bridgeContracts,
+  };
+}
 
-  const seedAsset = input.seedAsset;
+/** Runs a trace of every asset ({@link runTrace} with token "all"), across the chains given. */
+export async function runAssetsTrace(
+  input: RunTraceInput,
+  plan: TracePlan,
+): Promise<RunTraceOutput> {
+  const exitCategories = input.exitCategories ?? DEFAULT_EXIT_CATEGORIES;
+  const exits = readExitCategories(exitCategories, "exitCategories");
+  const { chainId, seeds, fromBlock, toBlock } = plan;
+  const chains: ChainRead[] = [await readChain(input, chainId, input.rpc, fromBlock, toBlock)];
+  if ((input.chains ?? []).length > 0) {
+    const start = await input.rpc.call<{ timestamp: string }>("eth_getBlockByNumber", [
+      `0x${fromBlock.toString(16)}`,
+      false,
+    ]);
+    const seedTime = Number(start.timestamp);
+    for (const other of input.chains ?? []) {
+      const id = Number(await other.rpc.firstCall<string>("eth_chainId"));
+      if (chains.some((c) => c.chainId === id))
+        throw new InvalidInputError(
+          `chain ${id} is given twice (--rpc and --chain name one chain once)`,
+        );
+      if (other.chainId !== undefined && other.chainId !== id)
+        throw new InvalidInputError(`--chain ${other.chainId}=… answers as chain ${id}`);
+      const head = Number(await other.rpc.call<string>("eth_blockNumber"));
+      const to = head - (input.confirmations ?? 0);
+      const from = Math.min(await firstBlockAt(other.rpc, seedTime, head), Math.max(to, 0));
+      chains.push(await readChain(input, id, other.rpc, from, to));
+    }
+  }
+  const chainOf = new Map(chains.map((c) => [c.chainId, c]));
+  const many = chains.length > 1;
+  const pairing = pairBridgeTransfers(
+    chains.flatMap((c) => c.deposits),
+    chains.flatMap((c) => c.releases),
+    { tokens: input.bridgeTokens },
+  );
+  const crossings = bridgeMoves(
+    chains.flatMap((c) => c.transfers),
+    pairing.pairs,
+  );
+  /** An asset as the engine tells it apart: with several chains, prefixed by its chain. */
+  const q = (chain: number | undefined, token: string) =>
+    many && token !== TRANSIT ? `${chain ?? chainId}:${token}` : token;
+  /** The chain and token of an engine's asset. */
+  const split = (asset: string): { chainId: number; token: string } => {
+    const colon = asset.indexOf(":");
+    return many && colon > 0 && asset !== TRANSIT
+      ? { chainId: Number(asset.slice(0, colon)), token: asset.slice(colon + 1) }
+      : { chainId, token: asset };
+  };
+  const transfers: Transfer[] = crossings.transfers.map((t) =>
+    many
+      ? {
+          ...t,
+          token: q(t.chainId, t.token),
+          ...(t.out === undefined ? {} : { out: { ...t.out, token: q(t.chainId, t.out.token) } }),
+        }
+      : t,
+  );
+
+  // Labels per chain; a bridge contract of the registry is a bridge.
+  const labels = new Map<string, StoreLabel[]>();
+  const labelsOf = new Map<number, Map<string, StoreLabel[]>>();
+  const bridgeLabel = new Map<string, Label>();
+  for (const c of chains) {
+    const addresses = new Set<string>();
+    for (const t of c.transfers) {
+      addresses.add(t.from);
+      addresses.add(t.to);
+    }
+    for (const seed of seeds) if (seed.kind === "balance") addresses.add(seed.address);
+    addresses.delete(ZERO_ADDRESS);
+    addresses.delete(FEE_SINK);
+    const found = await allLabelsFor(input.db, [...addresses], c.chainId);
+    labelsOf.set(c.chainId, found);
+    for (const [a, l] of found) if (!labels.has(a)) labels.set(a, l);
+    for (const b of c.bridgeContracts)
+      bridgeLabel.set(`${c.chainId}:${b.address.toLowerCase()}`, {
+        category: "bridge",
+        label: `${b.bridge} ${b.role}`,
+      });
+  }
+  const lookup = (a: string, asset?: string): Label | undefined => {
+    if (a === ZERO_ADDRESS) return undefined;
+    const chain = asset === undefined ? chainId : split(asset).chainId;
+    return engineLabel(labelsOf.get(chain)?.get(a), exits) ?? bridgeLabel.get(`${chain}:${a}`);
+  };
+
+  const seedAsset = input.seedAsset === undefined ? undefined : q(chainId, input.seedAsset);
   const initialBalances = new Map<string, bigint>();
   const seeded = seeds.flatMap((seed) => (seed.kind === "balance" ? [seed.address] : []));
-  if (seeded.length > 0 && seedAsset !== undefined)
-    for (const [a, v] of await balancesAt(input.rpc, seedAsset, seeded, fromBlock - 1))
+  if (seeded.length > 0 && input.seedAsset !== undefined && seedAsset !== undefined)
+    for (const [a, v] of await balancesAt(input.rpc, input.seedAsset, seeded, fromBlock - 1))
       initialBalances.set(accountKey(seedAsset, a), v);
 
   // Deposit addresses, per asset: the heuristic compares amounts of one token.
@@ -150,11 +329,12 @@ export async function runAssetsTrace(
   const assessed = new Set<string>();
   const exchanges = new Map<string, string>();
   if (input.depositAddresses !== false && exits.categories.has("exchange"))
-    for (const a of labels.keys()) {
-      const label = lookup(a);
-      if (label !== undefined && exitKindOf(label, exits) === "exchange")
-        exchanges.set(a, label.label);
-    }
+    for (const [chain, found] of labelsOf)
+      for (const a of found.keys()) {
+        const label = lookup(a, q(chain, "native"));
+        if (label !== undefined && exitKindOf(label, exits) === "exchange")
+          exchanges.set(a, label.label);
+      }
   const byAsset = new Map<string, Transfer[]>();
   for (const t of transfers) {
     if (t.out !== undefined) continue;
@@ -184,7 +364,13 @@ export async function runAssetsTrace(
     const missing = new Map<string, Set<string>>();
     let size = 0;
     const need = (token: string, a: string) => {
-      if (a === ZERO_ADDRESS || a === FEE_SINK || initialBalances.has(accountKey(token, a))) return;
+      if (
+        token === TRANSIT ||
+        a === ZERO_ADDRESS ||
+        a === FEE_SINK ||
+        initialBalances.has(accountKey(token, a))
+      )
+        return;
       let set = missing.get(token);
       if (set === undefined) missing.set(token, (set = new Set()));
       if (!set.has(a)) size++;
@@ -208,9 +394,11 @@ export async function runAssetsTrace(
       balances: {
         size,
         read: async () => {
-          for (const [token, set] of missing) {
-            const fetched = await balancesAt(input.rpc, token, [...set], fromBlock - 1);
-            for (const a of set) initialBalances.set(accountKey(token, a), fetched.get(a) ?? 0n);
+          for (const [asset, set] of missing) {
+            const { chainId: chain, token } = split(asset);
+            const c = chainOf.get(chain) as ChainRead;
+            const fetched = await balancesAt(c.rpc, token, [...set], c.fromBlock - 1);
+            for (const a of set) initialBalances.set(accountKey(asset, a), fetched.get(a) ?? 0n);
           }
         },
       },
@@ -233,21 +421,82 @@ export async function runAssetsTrace(
   });
   let result = await settle(() => trace(transfers, options()), needs);
   result = attributeSeeds(transfers, options(), result);
+  result = unqualified(result, split, many, pairing.unpairedDeposits);
   const decimals = new Map<string, number | null>();
-  for (const x of [...result.holdings, ...result.exits, { token: result.seedAsset }])
-    if (!decimals.has(x.token)) decimals.set(x.token, await tokenDecimals(input.rpc, x.token));
+  for (const x of [...result.holdings, ...result.exits, { token: result.seedAsset, chainId }]) {
+    const key = many ? `${x.chainId ?? chainId}:${x.token}` : x.token;
+    if (decimals.has(key) || x.token === TRANSIT) continue;
+    const c = chainOf.get(x.chainId ?? chainId) as ChainRead;
+    decimals.set(key, await tokenDecimals(c.rpc, x.token));
+  }
+  const primary = chains[0] as ChainRead;
   return {
     chainId,
     result,
-    ingest,
+    ingest: primary.ingest,
     fromBlock,
     toBlock,
     labels,
     initialBalances,
     exits,
     depositAddresses,
-    decimals: decimals.get(result.seedAsset) ?? null,
+    decimals: decimals.get(many ? `${chainId}:${result.seedAsset}` : result.seedAsset) ?? null,
     assetDecimals: decimals,
-    skippedConversions: [...skipped, ...moved.skipped],
+    skippedConversions: chains.flatMap((c) => c.skipped),
+    chains: chains.map((c) => ({
+      chainId: c.chainId,
+      fromBlock: c.fromBlock,
+      toBlock: c.toBlock,
+      ingest: c.ingest,
+    })),
+    crossings: crossings.crossed,
+    skippedCrossings: crossings.skipped,
+  };
+}
+
+/**
+ * The result as it is read: every holding, exit and edge names its chain and its token apart; a
+ * bridge's exit lists where its deposits were bound.
+ */
+function unqualified(
+  r: TraceResult,
+  split: (asset: string) => { chainId: number; token: string },
+  many: boolean,
+  unpaired: readonly BridgeDeposit[],
+): TraceResult {
+  const edges = r.edges.map((e) => {
+    const at = split(e.token);
+    return {
+      ...e,
+      chainId: e.chainId ?? at.chainId,
+      token: at.token,
+      ...(e.out === undefined ? {} : { out: { ...e.out, token: split(e.out.token).token } }),
+    };
+  });
+  const bound = new Map(unpaired.map((d) => [`${d.chainId}:${d.txHash}`, d.destinationChainId]));
+  return {
+    ...r,
+    seedAsset: split(r.seedAsset).token,
+    holdings: r.holdings.map((h) => ({ ...h, ...split(h.token) })),
+    exits: r.exits.map((x) => {
+      const at = split(x.token);
+      if (x.kind !== "bridge") return { ...x, ...at };
+      // Deposits that reached the bridge, by destination (edges that exited there).
+      const sums = new Map<number | null, bigint>();
+      for (const e of edges)
+        if (e.fate === "exit" && e.to === x.address && e.chainId === at.chainId) {
+          const key = bound.get(`${e.chainId}:${e.txHash}`) ?? null;
+          sums.set(key, (sums.get(key) ?? 0n) + (e.out?.tainted ?? e.tainted));
+        }
+      return {
+        ...x,
+        ...at,
+        destinations: [...sums].map(([chainId, amount]) => ({ chainId, amount })),
+      };
+    }),
+    edges,
+    warnings: r.warnings.map((w) =>
+      w.token === undefined || !many ? w : { ...w, ...split(w.token) },
+    ),
   };
 }

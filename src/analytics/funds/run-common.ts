@@ -10,6 +10,12 @@ import type { Database } from "../../db/db.js";
 import type { TransferRow } from "../../db/streams.js";
 import type { IngestResult } from "./ingest.js";
 import type { SkippedLog } from "../conversions.js";
+import type {
+  BridgeContract,
+  BridgePair,
+  BridgeReaderOptions,
+  ChainToken,
+} from "../bridges/index.js";
 import type { Fraction } from "../cluster/deposits.js";
 import { DEFAULT_EXITS, exitKindOf, type ExitCategories } from "./exits.js";
 import {
@@ -52,6 +58,17 @@ export interface RunTraceInput extends PlanInput {
   model: TaintModelName;
   /** With every asset: the asset the seed creates taint in (see TraceOptions.seedAsset). */
   seedAsset?: string;
+  /**
+   * With every asset: other chains the funds may cross to by a bridge (`--chain CHAINID=URL`), read
+   * from the seed's time on.
+   */
+  chains?: { chainId?: number; rpc: RpcClient }[];
+  /** Bridge contracts beyond the built-in registry (analytics/bridges/registry.ts). */
+  bridgeContracts?: readonly BridgeContract[];
+  /** Entries over the bridges' built-in chain tables (CCTP domains, Wormhole and LayerZero ids). */
+  bridgeTables?: BridgeReaderOptions["tables"];
+  /** The same token on different chains, for pairing deposits and releases without a shared id. */
+  bridgeTokens?: readonly (readonly ChainToken[])[];
   /** The plan made by {@link planTrace} (made here if not given). */
   plan?: TracePlan;
   maxHops?: number;
@@ -92,6 +109,11 @@ export interface RunTraceOutput {
   assetDecimals: Map<string, number | null>;
   /** With every asset: conversion events that could not be read as moves, and why. */
   skippedConversions?: SkippedLog[];
+  /** Across chains: each chain read, and its blocks. */
+  chains?: { chainId: number; fromBlock: number; toBlock: number; ingest: IngestResult }[];
+  /** Across chains: the bridge crossings followed, and those whose transfers were not found. */
+  crossings?: BridgePair[];
+  skippedCrossings?: { pair: BridgePair; reason: string }[];
 }
 
 /**

@@ -252,7 +252,7 @@ export function traceSummaryJson(out: RunTraceOutput) {
     seed: formatSeed(r.seed),
     ...(r.seeds.length > 1 ? { seeds: r.seeds.map(formatSeed) } : {}),
     holdings: r.holdings.map((h) => ({
-      chainId,
+      chainId: h.chainId ?? chainId,
       token: h.token,
       address: h.address,
       amount: h.amount.toString(),
@@ -260,18 +260,41 @@ export function traceSummaryJson(out: RunTraceOutput) {
       ...sharesOf(h),
     })),
     exits: r.exits.map((e) => ({
-      chainId,
+      chainId: e.chainId ?? chainId,
       token: e.token,
       address: e.address,
       label: e.label ?? e.kind,
       amount: e.amount.toString(),
       value: e.value.toString(),
       ...sharesOf(e),
+      // A bridge's exit: where the deposits that reached it were bound.
+      ...(e.destinations === undefined
+        ? {}
+        : {
+            destinations: e.destinations.map((d) => ({
+              chainId: d.chainId,
+              amount: d.amount.toString(),
+            })),
+          }),
       // A deposit address's exit only: its exchange, the forwards that show it, the confidence.
       ...(e.depositOf === undefined
         ? {}
         : { depositOf: e.depositOf, evidence: e.evidence, confidence: e.confidence }),
     })),
     total: r.total.toString(),
+    // Across chains: the bridge crossings the taint followed.
+    ...(out.crossings === undefined || out.crossings.length === 0
+      ? {}
+      : {
+          crossings: out.crossings.map((p) => ({
+            bridge: p.deposit.bridge,
+            fromChainId: p.deposit.chainId,
+            depositTx: p.deposit.txHash,
+            toChainId: p.release.chainId,
+            releaseTx: p.release.txHash,
+            by: p.by,
+            confidence: p.confidence,
+          })),
+        }),
   };
 }

@@ -167,7 +167,12 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
   const received = new Array<bigint>(size).fill(0n);
   const forest = new PathForest(s.maxPaths > 0);
   const model = modelOf(options.model, { values: every, forest, k: s.maxPaths, size });
+  // The fee sink: its native account with one asset, its account of any asset with every asset
+  // (a trace across chains has one native coin per chain).
   const feeSinkId = s.feeSink === undefined ? -1 : idOf(keyOf(s.feeSink, "native"));
+  const isFeeSink = every
+    ? (id: number) => s.feeSink !== undefined && addressOf(id) === s.feeSink
+    : (id: number) => id === feeSinkId;
 
   // Exits, found lazily: only addresses that taint reaches are looked up.
   const exitCode = new Int8Array(size); // 0 unknown, 1 not an exit, 2 an exit
@@ -178,10 +183,14 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
     if (code === 2) return exits.get(id);
     let decision: ExitDecision | undefined;
     if (zero[id] === 1) decision = { kind: "burn" };
-    else if (id === feeSinkId) decision = { kind: "fee" };
+    else if (isFeeSink(id)) decision = { kind: "fee" };
     else {
       const address = addressOf(id);
-      decision = exitDecision(s.labels?.(address), s.deposits?.get(address), s.exits);
+      decision = exitDecision(
+        s.labels?.(address, every ? assetOf(id) : undefined),
+        s.deposits?.get(address),
+        s.exits,
+      );
     }
     if (decision === undefined) {
       exitCode[id] = 1;
@@ -346,7 +355,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
       book.load(y);
     }
 
-    if (i <= seedEnd && i >= seedStart && zero[t] !== 1 && t !== feeSinkId && seeds(tr)) {
+    if (i <= seedEnd && i >= seedStart && zero[t] !== 1 && !isFeeSink(t) && seeds(tr)) {
       // Seed transfer: all it delivers is taint; its clean part is new taint.
       seedAmount += x - tainted;
       reach(t, 0);
@@ -396,6 +405,7 @@ export function trace(transfers: readonly Transfer[], options: TraceOptions): Tr
   const edges: TaintedEdge[] = edgeAt.map((position, e) => {
     const tr = at(position);
     return {
+      ...(tr.chainId === undefined ? {} : { chainId: tr.chainId }),
       txHash: tr.txHash,
       blockNumber: tr.blockNumber,
       txIndex: tr.txIndex,

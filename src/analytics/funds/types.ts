@@ -24,6 +24,11 @@ export interface Transfer {
   /** Block time, unix seconds. */
   time: number;
   /**
+   * The chain, in a trace across chains (every asset): transfers are then ordered by time, then
+   * chain, then each chain's order, and the assets are told apart by chain.
+   */
+  chainId?: number;
+  /**
    * A conversion (a swap, a wrap, liquidity added or removed): `amount` of `token` left `from`,
    * and `out.amount` of `out.token` reached `to`. Only a trace of every asset reads it.
    */
@@ -31,14 +36,30 @@ export interface Transfer {
 }
 
 /** The venues a conversion is recognised at (docs/taint-models.md, "Conversions"). */
-export type ConversionVenue = "weth" | "uniswap-v2" | "uniswap-v3" | "curve" | "balancer-v2";
+export type ConversionVenue =
+  "weth" | "uniswap-v2" | "uniswap-v3" | "curve" | "balancer-v2" | "bridge";
 
 /**
  * What a conversion does: swap one token for another, wrap or unwrap the native coin, add
  * liquidity (one of its two inputs, for a share of the pool's liquidity token) or remove it (one
  * of its two outputs, for a share of the liquidity token burnt).
  */
-export type ConversionAction = "swap" | "wrap" | "unwrap" | "add-liquidity" | "remove-liquidity";
+export type ConversionAction =
+  "swap" | "wrap" | "unwrap" | "add-liquidity" | "remove-liquidity" | "bridge";
+
+/** A bridge crossing, as a step of the two moves through its transit (funds/bridge-moves.ts). */
+export interface BridgeCrossing {
+  /** The bridge (across, cctp, op-standard, stargate, wormhole). */
+  name: string;
+  fromChainId: number;
+  toChainId: number;
+  depositTx: string;
+  releaseTx: string;
+  /** Paired by the bridge's own id, or by the fallback (recipient, token, amount, time). */
+  by: "id" | "fallback";
+  confidence: number;
+  reason: string;
+}
 
 /** One conversion, as its event says: `amountIn` of `tokenIn` became `amountOut` of `tokenOut`. */
 export interface ConversionStep {
@@ -52,6 +73,8 @@ export interface ConversionStep {
   amountIn: bigint;
   tokenOut: string;
   amountOut: bigint;
+  /** A bridge crossing: its two sides and how they were paired. */
+  bridge?: BridgeCrossing;
 }
 
 /**
@@ -92,7 +115,8 @@ export interface Label {
   term?: string | null;
 }
 
-export type LabelLookup = (address: string) => Label | undefined;
+/** The label of an address (with every asset, the asset of the account asked about is given too). */
+export type LabelLookup = (address: string, asset?: string) => Label | undefined;
 
 /**
  * A deposit address of a labeled exchange, as the clustering heuristic finds it
@@ -175,6 +199,8 @@ export type EdgeFate = "seed" | "carried" | "exit" | "beyond-hop-limit" | "below
 
 /** A transfer that carried taint. `tainted` is the part of `amount` that was tainted. */
 export interface TaintedEdge {
+  /** In a trace across chains: the chain of the transfer. */
+  chainId?: number;
   txHash: string;
   blockNumber: number;
   txIndex: number;
@@ -213,6 +239,8 @@ export interface SeedShare {
 
 /** Taint still held by an address at the end of the trace. */
 export interface Holding {
+  /** In a trace across chains: the chain of the account. */
+  chainId?: number;
   address: string;
   /** The asset held: a token address, or "native". */
   token: string;
@@ -237,6 +265,8 @@ export interface Holding {
 
 /** Taint that reached an exit point, where tracing stops. */
 export interface Exit {
+  /** In a trace across chains: the chain of the account. */
+  chainId?: number;
   address: string;
   /** The asset that reached the exit. */
   token: string;
@@ -258,6 +288,11 @@ export interface Exit {
   confidence?: number;
   /** With several seeds: each seed's share (docs/taint-models.md, "Many seeds"). */
   bySeed?: SeedShare[];
+  /**
+   * A bridge's exit (deposits without a release read): the chains the deposits were bound for, and
+   * how much went to each (null: the event does not say).
+   */
+  destinations?: { chainId: number | null; amount: bigint }[];
 }
 
 export type WarningCode =

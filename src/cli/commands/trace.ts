@@ -1,7 +1,16 @@
 import { readFileSync } from "node:fs";
+import { z } from "zod";
+import type { BridgeContract, BridgeReaderOptions } from "../../analytics/bridges/index.js";
 import { extname } from "node:path";
 import type { ParseArgsConfig } from "node:util";
-import { flagOptions, openStore, rpcUrl, stringOptions, type Command } from "../command.js";
+import {
+  checkHttpUrl,
+  flagOptions,
+  openStore,
+  rpcUrl,
+  stringOptions,
+  type Command,
+} from "../command.js";
 import {
   READING_HELP,
   READING_OPTIONS,
@@ -43,6 +52,68 @@ import {
   type TaintModelName,
   type TaintPath,
 } from "../../analytics/funds/taint.js";
+
+/** What a --bridges file may say. */
+const BridgesFile = z
+  .object({
+    contracts: z
+      .array(
+        z
+          .object({
+            bridge: z.enum(["across", "cctp", "op-standard", "stargate", "wormhole"]),
+            role: z.string(),
+            chainId: z.number().int().positive(),
+            address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address"),
+            peerChainId: z.number().int().positive().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    tables: z.record(z.string(), z.record(z.string(), z.number().int())).optional(),
+    tokens: z
+      .array(
+        z.array(
+          z
+            .object({
+              chainId: z.number().int().positive(),
+              token: z.string().regex(/^(native|0x[0-9a-fA-F]{40})$/, "an address or native"),
+            })
+            .strict(),
+        ),
+      )
+      .optional(),
+  })
+  .strict();
+
+/** A --bridges file, read and checked; a bad one is refused in one line naming the field. */
+function readBridgesFile(file: string) {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new UsageError(
+      `--bridges ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`,
+    );
+  }
+  const parsed = BridgesFile.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(
+      `--bridges ${file}: ${issue?.path.join(".") || "the file"}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  const { contracts, tables, tokens } = parsed.data;
+  return {
+    contracts: contracts.map((c) => ({
+      ...c,
+      address: c.address.toLowerCase(),
+    })) as BridgeContract[],
+    tables: tables as BridgeReaderOptions["tables"],
+    tokens: tokens?.map((g) =>
+      g.map((t) => ({ chainId: t.chainId, token: t.token.toLowerCase() })),
+    ),
+  };
+}
 
 /**
  * The seeds of a --seeds file: one per line, blank lines and what follows # ignored; a bad line
@@ -115,6 +186,8 @@ const options: NonNullable<ParseArgsConfig["options"]> = {
   ),
   ...stringOptions("window"),
   seed: { type: "string", multiple: true },
+  chain: { type: "string", multiple: true },
+  ...stringOptions("bridges"),
   ...stringOptions("graph", "paths", "decimals", "exit-categories", "max-blocks", "tolerance"),
   labels: { type: "string", multiple: true },
   ...READING_OPTIONS,
@@ -140,6 +213,11 @@ export const traceCommand: Command = {
     "                       address's whole balance at the end of BLOCK is tainted); repeat it for",
     "                       several victims or thefts: one combined trace, each seed's share shown",
     "  --seeds FILE         more seeds, one per line (# starts a comment)",
+    "  --chain ID=URL       another chain the funds may cross to by a bridge (repeat for more): its",
+    "                       transfers are read from the seed's time on, a bridge deposit paired",
+    '                       with its release there is followed (docs/taint-models.md, "Bridges")',
+    "  --bridges FILE       bridge contracts beyond the built-in registry, as JSON: {contracts:",
+    "                       [{bridge, role, chainId, address, peerChainId?}], tables?, tokens?}",
     "  --model M            poison, haircut or fifo (docs/taint-models.md)",
     "  --to-block N         trace up to this block (default: the head less --confirmations)",
     "  --hops N             follow taint at most N transfers from the seed",
@@ -165,6 +243,18 @@ export const traceCommand: Command = {
     const url = rpcUrl(values);
     const token = str(values, "token") ?? "all";
     const seedAssetArg = str(values, "seed-asset");
+    const chainArgs = (values["chain"] as string[] | undefined) ?? [];
+    const chains = chainArgs.map((text) => {
+      const m = /^(\d+)=(.+)$/.exec(text);
+      if (m === null)
+        throw new UsageError(`--chain must be CHAINID=URL, got ${JSON.stringify(text)}`);
+      return {
+        chainId: Number(m[1]),
+        url: checkHttpUrl("chain", m[2] as string),
+      };
+    });
+    const bridgesFile = str(values, "bridges");
+    const bridges = bridgesFile === undefined ? undefined : readBridgesFile(bridgesFile);
     const seedList = [...((values["seed"] as string[] | undefined) ?? [])];
     const seedsFile = str(values, "seeds");
     if (seedsFile !== undefined) seedList.push(...readSeedsFile(seedsFile));
@@ -218,6 +308,8 @@ export const traceCommand: Command = {
       if (seen.has(key)) throw new UsageError(`seed ${key} is given twice`);
       seen.add(key);
     }
+    if (traced !== "all" && (chains.length > 0 || bridges !== undefined))
+      throw new UsageError("--chain and --bridges need a trace of every asset (--token all)");
     if (
       traced === "all" &&
       parsedSeeds.some((p) => p.kind === "balance") &&
@@ -246,6 +338,10 @@ export const traceCommand: Command = {
         db: store.db,
         token,
         seedAsset,
+        chains: chains.map((c) => ({ chainId: c.chainId, rpc: new RpcClient(c.url) })),
+        bridgeContracts: bridges?.contracts,
+        bridgeTables: bridges?.tables,
+        bridgeTokens: bridges?.tokens,
         seed,
         plan,
         model: model as TaintModelName,

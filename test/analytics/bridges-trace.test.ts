@@ -1,0 +1,252 @@
+/**
+ * A trace across two anvil chains: a theft of token A on chain A, bridged by Across (its
+ * SpokePool double takes the deposit and its relayer pays the recipient on chain B, with the
+ * events of across-protocol/contracts), followed on chain B in the same result; a second deposit
+ * never filled is an exit of kind bridge naming chain B. The relayer and the SpokePools are never
+ * tainted; the values add up to the theft exactly.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { JsonRpcProvider, type Signer } from "ethers";
+import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
+import { RpcClient } from "../../src/chain/rpc.js";
+import { openMemoryDatabase } from "../../src/db/db.js";
+import { Store } from "../../src/db/store.js";
+import type { BridgeContract } from "../../src/analytics/bridges/index.js";
+import { runTrace, traceSummaryJson, type RunTraceOutput } from "../../src/analytics/funds/run.js";
+import type { TaintModelName } from "../../src/analytics/funds/taint.js";
+import {
+  AcrossSpokePoolDouble__factory,
+  TestToken__factory,
+  type AcrossSpokePoolDouble,
+  type TestToken,
+} from "../../types/ethers-contracts/index.js";
+import { runVeritrace } from "../helpers/tracer.js";
+
+const A = 31_337;
+const B = 31_339;
+const E18 = 10n ** 18n;
+const pad32 = (a: string) => `0x${a.toLowerCase().slice(2).padStart(64, "0")}`;
+
+interface Side {
+  chain: LocalChain;
+  provider: JsonRpcProvider;
+  rpc: RpcClient;
+  token: TestToken;
+  pool: AcrossSpokePoolDouble;
+  token_: string;
+  pool_: string;
+}
+
+async function side(chainId: number): Promise<Side> {
+  const chain = await startLocalChain("anvil", 60_000, chainId);
+  const provider = new JsonRpcProvider(chain.url, undefined, {
+    staticNetwork: true,
+    cacheTimeout: -1,
+  });
+  const deployer = await provider.getSigner(0);
+  const token = await new TestToken__factory(deployer).deploy("Token", "TKN", 18);
+  await token.waitForDeployment();
+  const pool = await new AcrossSpokePoolDouble__factory(deployer).deploy();
+  await pool.waitForDeployment();
+  return {
+    chain,
+    provider,
+    rpc: new RpcClient(chain.url, { maxRetries: 0 }),
+    token,
+    pool,
+    token_: (await token.getAddress()).toLowerCase(),
+    pool_: (await pool.getAddress()).toLowerCase(),
+  };
+}
+
+async function mined(p: Promise<{ wait(): Promise<unknown>; hash: string }>): Promise<string> {
+  const tx = await p;
+  await tx.wait();
+  return tx.hash.toLowerCase();
+}
+
+describe("a trace across two chains through a bridge (anvil)", function () {
+  this.timeout(240_000);
+  let a: Side;
+  let b: Side;
+  let store: Store;
+  let seed = "";
+  const who: Record<string, string> = {};
+  const signer: Record<string, Signer> = {};
+  const traces = new Map<TaintModelName, RunTraceOutput>();
+  let contracts: BridgeContract[];
+  /** What the relayer paid the recipient for the 600 bridged (0.2 % fee). */
+  const OUT = (600n * E18 * 998n) / 1000n;
+
+  before(async function () {
+    a = await side(A);
+    b = await side(B);
+    const accounts = (await a.provider.send("eth_accounts", [])) as string[];
+    ["victim", "thief", "relayer", "recipient", "shop"].forEach((role, i) => {
+      who[role] = (accounts[i + 1] as string).toLowerCase();
+    });
+    for (const role of ["victim", "thief"]) signer[role] = await a.provider.getSigner(who[role]);
+    for (const role of ["relayer", "recipient"])
+      signer[role] = await b.provider.getSigner(who[role]);
+    const deployerA = await a.provider.getSigner(0);
+    const deployerB = await b.provider.getSigner(0);
+    await mined(a.token.connect(deployerA).mint(who["victim"] as string, 1000n * E18));
+    await mined(b.token.connect(deployerB).mint(who["relayer"] as string, 10_000n * E18));
+    seed = await mined(
+      a.token.connect(signer["victim"] as Signer).transfer(who["thief"] as string, 1000n * E18),
+    );
+    await mined(a.token.connect(signer["thief"] as Signer).approve(a.pool_, 1000n * E18));
+    const relay = (depositId: bigint, amount: bigint, out: bigint, otherChainId: number) => ({
+      inputToken: pad32(a.token_),
+      outputToken: pad32(b.token_),
+      inputAmount: amount,
+      outputAmount: out,
+      otherChainId,
+      depositId,
+      depositor: pad32(who["thief"] as string),
+      recipient: pad32(who["recipient"] as string),
+    });
+    // 600 bridged to B and filled by the relayer; 300 deposited and never filled.
+    await mined(
+      a.pool.connect(signer["thief"] as Signer).depositFunds(relay(1n, 600n * E18, OUT, B)),
+    );
+    await mined(
+      a.pool.connect(signer["thief"] as Signer).depositFunds(relay(2n, 300n * E18, 299n * E18, B)),
+    );
+    await mined(b.token.connect(signer["relayer"] as Signer).approve(b.pool_, 10_000n * E18));
+    await mined(
+      b.pool.connect(signer["relayer"] as Signer).fillFunds(relay(1n, 600n * E18, OUT, A)),
+    );
+    // The recipient pays a shop on B.
+    await mined(
+      b.token.connect(signer["recipient"] as Signer).transfer(who["shop"] as string, 100n * E18),
+    );
+    contracts = [
+      { bridge: "across", role: "spoke-pool", chainId: A, address: a.pool_ },
+      { bridge: "across", role: "spoke-pool", chainId: B, address: b.pool_ },
+    ] as BridgeContract[];
+    store = await Store.open(await openMemoryDatabase());
+  });
+
+  after(async function () {
+    await store?.close();
+    for (const s of [a, b]) {
+      s?.provider.destroy();
+      await s?.chain.stop();
+    }
+  });
+
+  const traceOf = async (model: TaintModelName) => {
+    let out = traces.get(model);
+    if (out === undefined) {
+      out = await runTrace({
+        rpc: a.rpc,
+        db: store.db,
+        token: "all",
+        seed,
+        model,
+        chains: [{ chainId: B, rpc: b.rpc }],
+        bridgeContracts: contracts,
+      });
+      traces.set(model, out);
+    }
+    return out;
+  };
+
+  for (const model of ["haircut", "fifo"] as const)
+    it(`${model}: the theft is followed over the bridge, in one result, worth what was stolen`, async () => {
+      const out = await traceOf(model);
+      const r = out.result;
+      expect(r.total).to.equal(1000n * E18);
+      const at = (chainId: number, address: string) =>
+        r.holdings.find((h) => h.chainId === chainId && h.address === address);
+      // The thief keeps 100 of token A on chain A.
+      expect(at(A, who["thief"] as string)).to.include({ token: a.token_, amount: 100n * E18 });
+      // The recipient on B was paid OUT for 600; it paid the shop 100 of it.
+      const recipient = at(B, who["recipient"] as string);
+      const shop = at(B, who["shop"] as string);
+      expect(recipient?.token).to.equal(b.token_);
+      expect((recipient?.amount ?? 0n) + (shop?.amount ?? 0n)).to.equal(OUT);
+      expect(shop?.amount).to.equal(100n * E18);
+      expect((recipient?.value ?? 0n) + (shop?.value ?? 0n)).to.equal(600n * E18);
+      // The unfilled deposit: an exit of kind bridge on A, bound for B.
+      const exit = r.exits.find((e) => e.kind === "bridge");
+      expect(exit).to.include({ chainId: A, address: a.pool_, amount: 300n * E18 });
+      expect(exit?.destinations).to.deep.equal([{ chainId: B, amount: 300n * E18 }]);
+      // Neither SpokePool nor the relayer hold or pass anything tainted on B.
+      const touched = r.edges.filter((e) => e.chainId === B).flatMap((e) => [e.from, e.to]);
+      expect(touched).to.not.include(who["relayer"]);
+      expect(touched).to.not.include(b.pool_);
+      expect(out.crossings).to.have.length(1);
+      expect(out.crossings?.[0]?.by).to.equal("id");
+    });
+
+  it("the crossing is an edge pair through a transit, naming both chains and the pairing", async () => {
+    const r = (await traceOf("haircut")).result;
+    const crossing = r.edges.filter((e) => e.out?.steps[0]?.action === "bridge");
+    expect(crossing.map((e) => e.chainId)).to.deep.equal([A, B]);
+    const step = crossing[0]?.out?.steps[0];
+    expect(step?.bridge).to.include({ name: "across", fromChainId: A, toChainId: B, by: "id" });
+    expect(crossing[0]?.to).to.equal(crossing[1]?.from);
+    expect(crossing[1]?.out).to.include({ token: b.token_, amount: OUT, tainted: OUT });
+  });
+
+  it("veritrace trace --chain B=URL --bridges FILE: the JSON names each holding's chain and the crossing", async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-bridges-"));
+    try {
+      const file = path.join(tmp, "bridges.json");
+      writeFileSync(file, JSON.stringify({ contracts }));
+      const run = (args: string[]) =>
+        runVeritrace([
+          "trace",
+          "--rpc",
+          a.chain.url,
+          "--seed",
+          seed,
+          "--model",
+          "haircut",
+          "--db",
+          path.join(tmp, `db-${args.length}`),
+          ...args,
+        ]);
+      const out = await run(["--chain", `${B}=${b.chain.url}`, "--bridges", file, "--json"]);
+      expect(out.code, out.stderr).to.equal(0);
+      const json = JSON.parse(out.stdout.trim().split("\n").pop() as string) as ReturnType<
+        typeof traceSummaryJson
+      >;
+      expect(json.crossings).to.deep.equal([
+        {
+          bridge: "across",
+          fromChainId: A,
+          depositTx: (await traceOf("haircut")).crossings?.[0]?.deposit.txHash,
+          toChainId: B,
+          releaseTx: (await traceOf("haircut")).crossings?.[0]?.release.txHash,
+          by: "id",
+          confidence: 1,
+        },
+      ]);
+      expect(json.holdings.map((h) => h.chainId).sort()).to.deep.equal([A, B, B]);
+      // Bad input: one line each, exit 2.
+      writeFileSync(
+        file,
+        JSON.stringify({
+          contracts: [{ bridge: "acros", role: "x", chainId: A, address: a.pool_ }],
+        }),
+      );
+      const bad = await run(["--chain", `${B}=${b.chain.url}`, "--bridges", file]);
+      expect(bad.code).to.equal(2);
+      expect(bad.stderr).to.match(/--bridges .*: contracts\.0\.bridge: /);
+      const noUrl = await run(["--chain", `${B}`]);
+      expect(noUrl.code).to.equal(2);
+      expect(noUrl.stderr).to.match(/--chain must be CHAINID=URL/);
+      const oneToken = await run(["--token", a.token_, "--chain", `${B}=${b.chain.url}`]);
+      expect(oneToken.code).to.equal(2);
+      expect(oneToken.stderr).to.match(/need a trace of every asset/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
