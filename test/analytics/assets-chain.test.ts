@@ -14,7 +14,13 @@ import { openMemoryDatabase } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
 import { runTrace, traceSummaryJson, type RunTraceOutput } from "../../src/analytics/funds/run.js";
 import { accountKey, type TaintModelName } from "../../src/analytics/funds/taint.js";
-import { approveAll, deployDefi, type DefiWorld } from "../helpers/defi.js";
+import {
+  approveAll,
+  deployDefi,
+  FULL_RANGE,
+  SQRT_PRICE_1_1,
+  type DefiWorld,
+} from "../helpers/defi.js";
 import { runVeritrace } from "../helpers/tracer.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -32,8 +38,8 @@ const call = (c: Contract, name: string, signer: Signer, ...args: unknown[]): Se
   const last = args[args.length - 1];
   const overrides =
     typeof last === "object" && last !== null && !Array.isArray(last) && "value" in last
-      ? { ...(args.pop() as object), gasLimit: 3_000_000n }
-      : { gasLimit: 3_000_000n };
+      ? { ...(args.pop() as object), gasLimit: 12_000_000n }
+      : { gasLimit: 12_000_000n };
   return (c.connect(signer) as Contract).getFunction(name)(...args, overrides) as unknown as Sent;
 };
 
@@ -49,6 +55,7 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
   const address: Record<string, string> = {};
   let seed = "";
   let swapOut = 0n;
+  let v3Out = 0n;
 
   async function send(sent: Sent): Promise<string> {
     const tx = await sent;
@@ -172,6 +179,87 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
         DEADLINE,
       ),
     );
+    // Uniswap V3: 50 A for B in a pool the deployer provides (one pays out before it is paid).
+    address["b"] = (await world.tokenB.getAddress()).toLowerCase();
+    const [t0, t1] =
+      (address["a"] as string) < (address["b"] as string)
+        ? [address["a"], address["b"]]
+        : [address["b"], address["a"]];
+    await approveAll(world, deployer, await world.v3Positions.getAddress());
+    await send(
+      call(
+        world.v3Positions,
+        "createAndInitializePoolIfNecessary",
+        deployer,
+        t0,
+        t1,
+        3000,
+        SQRT_PRICE_1_1,
+      ),
+    );
+    await send(
+      call(world.v3Positions, "mint", deployer, {
+        token0: t0,
+        token1: t1,
+        fee: 3000,
+        ...FULL_RANGE,
+        amount0Desired: 10_000n * E18,
+        amount1Desired: 10_000n * E18,
+        amount0Min: 0,
+        amount1Min: 0,
+        recipient: await deployer.getAddress(),
+        deadline: DEADLINE,
+      }),
+    );
+    address["v3pool"] = (
+      (await world.v3Factory.getFunction("getPool")(t0, t1, 3000)) as string
+    ).toLowerCase();
+    await approveAll(world, wallets.thief, await world.v3Router.getAddress());
+    const bBefore = await balanceOf(world.tokenB, address["thief"] as string);
+    await send(
+      call(world.v3Router, "exactInputSingle", wallets.thief, {
+        tokenIn: address["a"],
+        tokenOut: address["b"],
+        fee: 3000,
+        recipient: address["thief"],
+        deadline: DEADLINE,
+        amountIn: 50n * E18,
+        amountOutMinimum: 0,
+        sqrtPriceLimitX96: 0,
+      }),
+    );
+    v3Out = (await balanceOf(world.tokenB, address["thief"] as string)) - bBefore;
+    // A route through two V2 pairs, A → WETH → B, paid to a fence.
+    await send(
+      call(
+        world.v2Router,
+        "addLiquidityETH",
+        deployer,
+        address["b"],
+        100_000n * E18,
+        0n,
+        0n,
+        await deployer.getAddress(),
+        DEADLINE,
+        { value: 100n * E18 },
+      ),
+    );
+    address["pair2"] = (
+      (await world.v2Factory.getFunction("getPair")(address["b"], address["weth"])) as string
+    ).toLowerCase();
+    address["fence"] = Wallet.createRandom().address.toLowerCase();
+    await send(
+      call(
+        world.v2Router,
+        "swapExactTokensForTokens",
+        wallets.thief,
+        50n * E18,
+        0n,
+        [address["a"], address["weth"], address["b"]],
+        address["fence"],
+        DEADLINE,
+      ),
+    );
     // A later trader, clean, through the same pool.
     await send(
       call(
@@ -220,17 +308,28 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
       expect(h.has(accountKey(address["weth"] as string, address["receiver"] as string))).to.equal(
         false,
       );
-      // The thief's A and WETH came back from the pool: all of it is the rest of the theft.
+      // The thief's A and WETH came back from the pool, its B from the V3 pool, the fence's B from
+      // the route: all of it is the rest of the theft, exactly the balances the chain shows.
       const a = h.get(accountKey(address["a"] as string, address["thief"] as string));
       const weth = h.get(accountKey(address["weth"] as string, address["thief"] as string));
+      const b = h.get(accountKey(address["b"] as string, address["thief"] as string));
+      const fence = h.get(accountKey(address["b"] as string, address["fence"] as string));
       expect(a?.amount).to.equal(await balanceOf(world.tokenA, address["thief"] as string));
       expect(weth?.amount).to.equal(await balanceOf(world.weth, address["thief"] as string));
-      expect((a?.value ?? 0n) + (weth?.value ?? 0n)).to.equal(400n * E18);
+      expect(b?.amount).to.equal(v3Out);
+      expect(fence?.amount).to.equal(await balanceOf(world.tokenB, address["fence"] as string));
+      // Their values are at the rates the taint went through (the A that came back from the pair
+      // is worth what the liquidity was): together, exactly the rest of the theft.
+      const value = (x?: { value: bigint }) => x?.value ?? 0n;
+      expect(value(a) + value(weth) + value(b) + value(fence)).to.equal(400n * E18);
+      expect(value(b) > 49n * E18 && value(fence) > 49n * E18).to.equal(true);
       expect([...h.keys()].sort()).to.deep.equal(
         [
           accountKey("native", address["receiver"] as string),
           accountKey(address["a"] as string, address["thief"] as string),
           accountKey(address["weth"] as string, address["thief"] as string),
+          accountKey(address["b"] as string, address["thief"] as string),
+          accountKey(address["b"] as string, address["fence"] as string),
         ].sort(),
       );
       expect(out.skippedConversions).to.deep.equal([]);
@@ -244,7 +343,7 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
         ...r.exits.map((e) => e.address),
         ...r.edges.map((e) => e.to),
       ]);
-      for (const role of ["pair", "lp", "router", "trader"])
+      for (const role of ["pair", "pair2", "v3pool", "lp", "router", "trader"])
         expect(touched.has(address[role] as string), role).to.equal(false);
     });
 
@@ -252,7 +351,8 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
     const r = (await traceOf("haircut")).result;
     const conversions = r.edges.filter((e) => e.out !== undefined);
     const actions = conversions.flatMap((e) => e.out?.steps.map((s) => s.action) ?? []);
-    // Two swaps, the unwrap, liquidity in (two tokens) and out (two tokens).
+    // Two swaps, the unwrap, liquidity in (two tokens) and out (two tokens), the V3 swap, the
+    // route's two swaps (one edge).
     expect(actions.sort()).to.deep.equal([
       "add-liquidity",
       "add-liquidity",
@@ -260,8 +360,19 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
       "remove-liquidity",
       "swap",
       "swap",
+      "swap",
+      "swap",
+      "swap",
       "unwrap",
     ]);
+    const route = conversions.find((e) => (e.out?.steps.length ?? 0) === 2);
+    expect(route?.out?.steps.map((s) => s.contract)).to.deep.equal([
+      address["pair"],
+      address["pair2"],
+    ]);
+    expect(route?.to).to.equal(address["fence"]);
+    const v3 = conversions.find((e) => e.out?.steps[0]?.venue === "uniswap-v3");
+    expect(v3?.out).to.include({ token: address["b"], amount: v3Out, tainted: v3Out });
     const first = conversions[0];
     expect(first?.out?.steps[0]).to.include({ venue: "uniswap-v2", contract: address["pair"] });
     expect(first).to.include({ token: address["a"], amount: 600n * E18, tainted: 600n * E18 });
