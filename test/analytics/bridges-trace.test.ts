@@ -229,6 +229,12 @@ describe("a trace across two chains through a bridge (anvil)", function () {
         },
       ]);
       expect(json.holdings.map((h) => h.chainId).sort()).to.deep.equal([A, B, B]);
+      // The text names both chains, the crossing and where the unfilled deposit was bound.
+      const text = await run(["--chain", `${B}=${b.chain.url}`, "--bridges", file]);
+      expect(text.code, text.stderr).to.equal(0);
+      expect(text.stdout, text.stdout).to.include(`across, chain ${A} → ${B}, paired by id`);
+      expect(text.stdout).to.match(new RegExp(`300 0x[0-9a-f]{6}… on ${A} bound for chain ${B}`));
+      expect(text.stdout).to.include(`on ${B}`);
       // Bad input: one line each, exit 2.
       writeFileSync(
         file,

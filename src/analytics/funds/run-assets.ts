@@ -42,6 +42,8 @@ import {
   ZERO_ADDRESS,
   type DepositExit,
   type Label,
+  type TaintedEdge,
+  type TaintPath,
   type TraceOptions,
   type TraceResult,
   type Transfer,
@@ -473,14 +475,18 @@ function unqualified(
       ...(e.out === undefined ? {} : { out: { ...e.out, token: split(e.out.token).token } }),
     };
   });
+  // Paths hold the engine's edges: they get the edges read the same way.
+  const edgeOf = new Map(r.edges.map((e, i) => [e, edges[i] as TaintedEdge]));
+  const paths = (x: { paths: TaintPath[] }) =>
+    x.paths.map((p) => ({ ...p, steps: p.steps.map((e) => edgeOf.get(e) ?? e) }));
   const bound = new Map(unpaired.map((d) => [`${d.chainId}:${d.txHash}`, d.destinationChainId]));
   return {
     ...r,
     seedAsset: split(r.seedAsset).token,
-    holdings: r.holdings.map((h) => ({ ...h, ...split(h.token) })),
+    holdings: r.holdings.map((h) => ({ ...h, ...split(h.token), paths: paths(h) })),
     exits: r.exits.map((x) => {
       const at = split(x.token);
-      if (x.kind !== "bridge") return { ...x, ...at };
+      if (x.kind !== "bridge") return { ...x, ...at, paths: paths(x) };
       // Deposits that reached the bridge, by destination (edges that exited there).
       const sums = new Map<number | null, bigint>();
       for (const e of edges)
@@ -491,6 +497,7 @@ function unqualified(
       return {
         ...x,
         ...at,
+        paths: paths(x),
         destinations: [...sums].map(([chainId, amount]) => ({ chainId, amount })),
       };
     }),

@@ -157,20 +157,29 @@ function asUsage<T>(check: () => T): T {
 /** A path in words: each step's tainted amount in its asset, a conversion's in and out. */
 function describePath(
   p: TaintPath,
-  asset: string,
-  money: (v: bigint, token: string) => string,
+  at: { token: string; chainId?: number },
+  money: (v: bigint, token: string, chainId?: number) => string,
 ): string {
-  const hops = p.steps.map((s) =>
-    s.out === undefined
-      ? stepText(s, money(s.tainted, s.token))
-      : stepText(
-          s,
-          `${money(s.tainted, s.token)} → ${money(s.out.tainted, s.out.token)} (${s.out.steps
-            .map((c) => `${c.action} at ${c.venue} ${c.contract.slice(0, 8)}…`)
-            .join(", ")})`,
-        ),
-  );
-  return `${money(p.amount, asset)} via ${hops.join(" ⇒ ")}`;
+  const hops = p.steps.map((s) => {
+    if (s.out === undefined) return stepText(s, money(s.tainted, s.token, s.chainId));
+    const crossing = s.out.steps[0]?.bridge;
+    if (crossing !== undefined) {
+      // A crossing is two steps through its transit: into the bridge, then out on the other chain.
+      const how = `${crossing.name}, chain ${crossing.fromChainId} → ${crossing.toChainId}, paired by ${crossing.by} (confidence ${crossing.confidence})`;
+      return s.token === "bridge"
+        ? stepText(s, `${money(s.out.tainted, s.out.token, crossing.toChainId)} out of ${how}`)
+        : stepText(s, `${money(s.tainted, s.token, s.chainId)} into ${how}`);
+    }
+    const outChain = s.chainId;
+    const how = s.out.steps
+      .map((c) => `${c.action} at ${c.venue} ${c.contract.slice(0, 8)}…`)
+      .join(", ");
+    return stepText(
+      s,
+      `${money(s.tainted, s.token, s.chainId)} → ${money(s.out.tainted, s.out.token, outChain)} (${how})`,
+    );
+  });
+  return `${money(p.amount, at.token, at.chainId)} via ${hops.join(" ⇒ ")}`;
 }
 
 const options: NonNullable<ParseArgsConfig["options"]> = {
@@ -363,10 +372,20 @@ export const traceCommand: Command = {
       const decimals = decimalsOption ?? out.decimals ?? 0;
       const r = out.result;
       const every = r.token === "all";
-      /** An amount of `token` with its decimals, and its symbol-less name when several assets show. */
-      const amountOf = (v: bigint, token: string) =>
-        formatAmount(v, token === r.seedAsset ? decimals : (out.assetDecimals.get(token) ?? 0)) +
-        (every ? ` ${token === "native" ? "native" : `${token.slice(0, 8)}…`}` : "");
+      const manyChains = (out.chains?.length ?? 1) > 1;
+      /**
+       * An amount of `token` (on `chainId`) with its decimals, and its symbol-less name when
+       * several assets show (and its chain when several chains do).
+       */
+      const amountOf = (v: bigint, token: string, chainId = out.chainId) =>
+        formatAmount(
+          v,
+          token === r.seedAsset && chainId === out.chainId
+            ? decimals
+            : (out.assetDecimals.get(manyChains ? `${chainId}:${token}` : token) ?? 0),
+        ) +
+        (every ? ` ${token === "native" ? "native" : `${token.slice(0, 8)}…`}` : "") +
+        (manyChains ? ` on ${chainId}` : "");
       const money = (v: bigint) => amountOf(v, r.seedAsset);
       const labelOf = (a: string) => engineLabel(out.labels.get(a), out.exits);
       const labelText = (a: string) => labelOf(a)?.label ?? "";
@@ -392,7 +411,7 @@ export const traceCommand: Command = {
             e.address,
             e.kind,
             e.label ?? labelText(e.address),
-            amountOf(e.amount, e.token),
+            amountOf(e.amount, e.token, e.chainId),
             ...valueOf(e),
             share(e.value, r.seedAmount),
             e.hops,
@@ -403,7 +422,15 @@ export const traceCommand: Command = {
       for (const e of r.exits) {
         const top = e.paths[0];
         if (top !== undefined)
-          console.log(`  ${e.address.slice(0, 10)}…: ${describePath(top, e.token, amountOf)}`);
+          console.log(
+            `  ${e.address.slice(0, 10)}…: ${describePath(top, e, (v, t, c) => amountOf(v, t, c))}`,
+          );
+        if (e.destinations !== undefined)
+          for (const d of e.destinations)
+            console.log(
+              `  ${e.address.slice(0, 10)}…: ${amountOf(d.amount, e.token, e.chainId)} bound for ` +
+                `${d.chainId === null ? "a chain the event does not name" : `chain ${d.chainId}`}, no release read`,
+            );
         if (e.depositOf !== undefined)
           console.log(
             `  ${e.address.slice(0, 10)}…: deposit address of ${e.depositOf.label} ` +
@@ -418,7 +445,7 @@ export const traceCommand: Command = {
           r.holdings.map((h) => [
             h.address,
             labelText(h.address),
-            amountOf(h.amount, h.token),
+            amountOf(h.amount, h.token, h.chainId),
             ...valueOf(h),
             share(h.value, r.seedAmount),
             h.hops,
@@ -431,6 +458,14 @@ export const traceCommand: Command = {
         if (skipped.length > 0)
           console.log(
             `\n${skipped.length} conversion event(s) could not be matched with their transfers (their transfers were followed as they are)`,
+          );
+      }
+      if ((out.crossings ?? []).length > 0) {
+        console.log("\nbridge crossings followed");
+        for (const p of out.crossings ?? [])
+          console.log(
+            `  ${p.deposit.bridge}, chain ${p.deposit.chainId} → ${p.release.chainId}, paired by ${p.by} ` +
+              `(confidence ${p.confidence}): deposit ${p.deposit.txHash}, release ${p.release.txHash}`,
           );
       }
       const sum = (xs: { value: bigint }[]) => xs.reduce((n, x) => n + x.value, 0n);
