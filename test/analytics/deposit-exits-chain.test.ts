@@ -6,6 +6,7 @@
  * forward as its evidence, confidence 1) and H gets nothing of this flow; with deposit addresses
  * turned off, the exit is H as before. Amounts are worked out by hand per model below.
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { importTagPacks } from "../../src/analytics/labels/store.js";
@@ -152,6 +153,50 @@ describe("deposit addresses as exits on a real chain", function () {
         value: "297",
       },
     ]);
+  });
+
+  it("veritrace trace --freeze-drafts writes the exchange's draft naming the deposit address and its evidence", async function () {
+    const file = path.join(world.tmp, "drafts.json");
+    const r = await runVeritrace([
+      "trace",
+      ...["--rpc", world.chain.url, "--token", world.tokenAddress, "--seed", tx("seed")],
+      ...["--model", "haircut", "--labels", world.tagpack],
+      ...["--db", path.join(world.tmp, "db-drafts"), "--freeze-drafts", file],
+    ]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include(`freeze request drafts written to ${file}`);
+    expect(JSON.parse(readFileSync(file, "utf8"))).to.deep.equal({
+      version: "veritrace-freeze-draft/1",
+      model: "haircut",
+      seeds: [tx("seed")],
+      seedAsset: world.tokenAddress.toLowerCase(),
+      drafts: [
+        {
+          exchange: { address: addr("H"), label: "Exchange H" },
+          items: [
+            {
+              chainId: 31337,
+              token: world.tokenAddress.toLowerCase(),
+              account: addr("D"),
+              amount: "300",
+              value: "300",
+              evidence: [tx("forward")],
+              confidence: 1,
+            },
+          ],
+        },
+      ],
+    });
+    // A folder that does not exist: one line, no file.
+    const bad = await runVeritrace([
+      "trace",
+      ...["--rpc", world.chain.url, "--token", world.tokenAddress, "--seed", tx("seed")],
+      ...["--model", "haircut", "--db", path.join(world.tmp, "db-drafts2")],
+      ...["--freeze-drafts", path.join(world.tmp, "nowhere", "drafts.json"), "--json"],
+    ]);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr.trim().split("\n"), bad.stderr).to.have.length(1);
+    expect(bad.stderr).to.match(/cannot write freeze drafts to /);
   });
 
   it("POST /trace answers with the deposit address's exit in the published schema, and without it on request", async function () {

@@ -31,6 +31,7 @@ import {
   parseFraction,
 } from "../../analytics/cluster/deposits.js";
 import { formatAmount, GRAPH_FORMATS, writeGraph } from "../../analytics/funds/graph.js";
+import { freezeDrafts, writeFreezeDrafts } from "../../analytics/funds/freeze-drafts.js";
 import { ingestTransfers } from "../../analytics/funds/ingest.js";
 import {
   DEFAULT_EXIT_CATEGORIES,
@@ -196,7 +197,7 @@ const options: NonNullable<ParseArgsConfig["options"]> = {
   ...stringOptions("window"),
   seed: { type: "string", multiple: true },
   chain: { type: "string", multiple: true },
-  ...stringOptions("bridges"),
+  ...stringOptions("bridges", "freeze-drafts"),
   ...stringOptions("graph", "paths", "decimals", "exit-categories", "max-blocks", "tolerance"),
   labels: { type: "string", multiple: true },
   ...READING_OPTIONS,
@@ -242,6 +243,8 @@ export const traceCommand: Command = {
     `  --max-blocks N       deposit addresses: τ, forwards within N blocks (default ${DEFAULT_MAX_BLOCKS})`,
     `  --tolerance A        deposit addresses: α, a forward up to A less (default ${formatFraction(DEFAULT_TOLERANCE)})`,
     "  --graph FILE         draw the flow (.svg, .png or .dot)",
+    "  --freeze-drafts FILE write freeze request drafts (JSON): per exchange the taint reached, its",
+    "                       accounts (deposit addresses with their evidence) and amounts",
     "  --paths N            explanation paths kept per address (default 5)",
     "  --decimals N         the seed asset's decimals for display (default: asked from the token)",
     ...READING_HELP,
@@ -390,6 +393,8 @@ export const traceCommand: Command = {
       const labelOf = (a: string) => engineLabel(out.labels.get(a), out.exits);
       const labelText = (a: string) => labelOf(a)?.label ?? "";
       if (graph !== undefined) await writeGraph(r, graph, { decimals, labels: labelOf });
+      const draftsFile = str(values, "freeze-drafts");
+      if (draftsFile !== undefined) await writeFreezeDrafts(freezeDrafts(out), draftsFile);
       if (asJson) {
         sayIfIncomplete(out.ingest, asJson);
         console.log(JSON.stringify(traceSummaryJson(out)));
@@ -493,6 +498,9 @@ export const traceCommand: Command = {
       );
       for (const w of r.warnings) console.log(`warning: ${w.message}`);
       if (graph !== undefined) console.log(`flow drawn to ${graph}`);
+      const draftsWritten = str(values, "freeze-drafts");
+      if (draftsWritten !== undefined)
+        console.log(`freeze request drafts written to ${draftsWritten}`);
       return 0;
     } finally {
       await store.close();
