@@ -177,6 +177,49 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_case_opened ON events (case_id) WHERE event = 'CaseOpened';
     `,
   },
+  {
+    version: 6,
+    name: "transfer histories read address by address (lazy traces)",
+    sql: `
+      -- Transfers read for one address at a time (a lazy trace's frontier), by scope (the stream
+      -- id: kind, chain, token). A transfer between two such addresses is stored once.
+      CREATE TABLE address_transfers (
+        scope         text    NOT NULL,
+        block_number  bigint  NOT NULL,
+        ordinal       integer NOT NULL,
+        tx_index      integer NOT NULL,
+        tx_hash       text    NOT NULL,
+        token         text    NOT NULL,
+        from_address  text    NOT NULL,
+        to_address    text    NOT NULL,
+        amount        numeric(78, 0) NOT NULL,
+        block_time    bigint  NOT NULL,
+        kind          text    NOT NULL,
+        PRIMARY KEY (scope, block_number, ordinal)
+      );
+      CREATE INDEX address_transfers_from ON address_transfers (scope, from_address, block_number);
+      CREATE INDEX address_transfers_to ON address_transfers (scope, to_address, block_number);
+
+      -- Which blocks of an address's history address_transfers holds in full (finalized blocks
+      -- only), as disjoint ranges.
+      CREATE TABLE address_ranges (
+        scope         text    NOT NULL,
+        address       text    NOT NULL,
+        from_block    bigint  NOT NULL,
+        to_block      bigint  NOT NULL,
+        PRIMARY KEY (scope, address, from_block)
+      );
+
+      -- Balances read from the node at the end of a (finalized) block.
+      CREATE TABLE address_balances (
+        scope         text    NOT NULL,
+        address       text    NOT NULL,
+        block_number  bigint  NOT NULL,
+        balance       numeric(78, 0) NOT NULL,
+        PRIMARY KEY (scope, address, block_number)
+      );
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied, each in its own transaction; returns the versions applied. */

@@ -13,6 +13,8 @@ import {
   type IngestResult,
 } from "./ingest.js";
 import type { Fraction } from "../cluster/deposits.js";
+import type { HistoryOptions } from "./histories.js";
+import { readLazily } from "./lazy.js";
 import { depositExitsAmong, reachedBy } from "./deposit-exits.js";
 import {
   DEFAULT_EXIT_CATEGORIES,
@@ -75,6 +77,14 @@ export interface RunTraceInput extends PlanInput {
   finalityDepth?: number;
   traceCalls?: boolean;
   onProgress?: (p: { indexedTo: number; target: number; rows: number }) => void;
+  /**
+   * How transfers are read: "stream" (the default) reads the token's whole transfer stream from
+   * the seed's block into the store first; "lazy" reads only the histories of the addresses the
+   * taint reaches, and keeps them in the store for the next trace (lazy.ts, docs/scale.md).
+   */
+  read?: "stream" | "lazy";
+  /** A lazy trace's requests: addresses per request, requests in flight, widest block range. */
+  lazy?: HistoryOptions;
 }
 
 export interface RunTraceOutput {
@@ -201,6 +211,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
   const exitCategories = input.exitCategories ?? DEFAULT_EXIT_CATEGORIES;
   const exits = readExitCategories(exitCategories, "exitCategories");
   const plan = input.plan ?? (await planTrace(input.rpc, input));
+  if (input.read === "lazy") return runLazyTrace(input, plan, exits);
   const { chainId, token, seed, fromBlock, toBlock } = plan;
   const ingest = await ingestTransfers(
     input.db,
@@ -258,20 +269,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     return found.size > 0;
   };
   const run = () =>
-    trace(transfers, {
-      model: input.model,
-      seed,
-      token,
-      labels: lookup,
-      exitCategories,
-      depositAddresses,
-      initialBalances,
-      maxHops: input.maxHops,
-      minAmount: input.minAmount,
-      windowSeconds: input.windowSeconds,
-      feeSink: FEE_SINK,
-      maxPaths: input.maxPaths,
-    });
+    trace(transfers, { ...engineOptions(input, plan, lookup), depositAddresses, initialBalances });
   let result = run();
   for (let round = 0; round < 4; round++) {
     const newDeposits = findDeposits(result);
@@ -301,6 +299,109 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     toBlock,
     labels,
     initialBalances,
+    exits,
+    depositAddresses,
+    decimals: await tokenDecimals(input.rpc, token),
+  };
+}
+
+/** The engine's options a trace's input and plan give (all but what the reading finds out). */
+function engineOptions(
+  input: RunTraceInput,
+  plan: TracePlan,
+  labels: (address: string) => Label | undefined,
+) {
+  return {
+    model: input.model,
+    seed: plan.seed,
+    token: plan.token,
+    labels,
+    exitCategories: input.exitCategories ?? DEFAULT_EXIT_CATEGORIES,
+    maxHops: input.maxHops,
+    minAmount: input.minAmount,
+    windowSeconds: input.windowSeconds,
+    feeSink: FEE_SINK,
+    maxPaths: input.maxPaths,
+  };
+}
+
+/**
+ * {@link runTrace} reading lazily (lazy.ts): each round of the frontier reader runs the engine
+ * here, after labeling the addresses new to it and assessing, as deposit addresses, the reached
+ * addresses whose histories are read whole (a verdict needs an address's whole history).
+ */
+async function runLazyTrace(
+  input: RunTraceInput,
+  plan: TracePlan,
+  exits: ExitCategories,
+): Promise<RunTraceOutput> {
+  const { chainId, token, fromBlock, toBlock } = plan;
+  const labels = new Map<string, StoreLabel[]>();
+  const labeled = new Set<string>([ZERO_ADDRESS, FEE_SINK]);
+  const lookup = (a: string) =>
+    a === ZERO_ADDRESS ? undefined : engineLabel(labels.get(a), exits);
+  const depositAddresses = new Map<string, DepositExit>();
+  const exchanges = new Map<string, string>();
+  const assessed = new Set<string>();
+  const deposits = input.depositAddresses !== false && exits.categories.has("exchange");
+  const lazy = await readLazily({
+    rpc: input.rpc,
+    db: input.db,
+    plan,
+    finalityDepth: input.finalityDepth,
+    history: input.lazy,
+    onRound: (p) =>
+      input.onProgress?.({ indexedTo: p.round, target: p.round + 1, rows: p.transfers }),
+    engine: async ({ transfers: rows, initialBalances, complete }) => {
+      const fresh = new Set<string>();
+      for (const t of rows) for (const a of [t.from, t.to]) if (!labeled.has(a)) fresh.add(a);
+      if (plan.seed.kind === "balance" && !labeled.has(plan.seed.address))
+        fresh.add(plan.seed.address);
+      for (const a of fresh) labeled.add(a);
+      for (const [a, l] of await allLabelsFor(input.db, [...fresh], chainId)) {
+        labels.set(a, l);
+        const label = lookup(a);
+        if (deposits && label !== undefined && exitKindOf(label, exits) === "exchange")
+          exchanges.set(a, label.label);
+      }
+      const transfers = rows.map(toTransfer);
+      const run = () =>
+        trace(transfers, {
+          ...engineOptions(input, plan, lookup),
+          depositAddresses,
+          initialBalances,
+        });
+      for (;;) {
+        const result = run();
+        if (exchanges.size === 0) return result;
+        const reached = new Set(
+          [...reachedBy(result)].filter((a) => complete.has(a) && !assessed.has(a)),
+        );
+        for (const a of reached) assessed.add(a);
+        const found = depositExitsAmong(transfers, reached, {
+          exchanges,
+          maxBlocks: input.depositMaxBlocks,
+          tolerance: input.depositTolerance,
+        });
+        if (found.size === 0) return result;
+        for (const [a, d] of found) depositAddresses.set(a, d);
+      }
+    },
+  });
+  return {
+    chainId,
+    result: lazy.result,
+    ingest: {
+      stream: lazy.scope,
+      indexedTo: toBlock,
+      rows: lazy.fromNode,
+      complete: true,
+      note: null,
+    },
+    fromBlock,
+    toBlock,
+    labels,
+    initialBalances: new Map(lazy.initialBalances),
     exits,
     depositAddresses,
     decimals: await tokenDecimals(input.rpc, token),
