@@ -48,6 +48,8 @@ export interface ChainSpec {
   layerBlocks: number;
   /** Labeled exchanges the laundering cashes out to. */
   exchanges: number;
+  /** The share of peels that go into background addresses (leaks). */
+  leakShare: number;
 }
 
 export interface ServerOptions {
@@ -68,6 +70,8 @@ const ZERO = "0x0000000000000000000000000000000000000000";
 const MINTER = "0x7e57000000000000000000000000000000000001";
 const UNIT = 10n ** 18n;
 const MINT = 1_000_000n * UNIT;
+/** Laundering sums below this are no longer split: every laundering transfer is 100 tokens or more. */
+const SMALL = 2_000n * UNIT;
 const GENESIS_TIME = 1_700_000_000;
 const BLOCK_SECONDS = 12;
 /** Ids of the special (non-background) accounts start here; transaction positions fit 11 bits. */
@@ -363,7 +367,7 @@ export class GeneratedChain {
     const victim = newAccount();
     const thief = newAccount();
     const exchanges = Array.from({ length: spec.exchanges }, newAccount);
-    const stolen = 10_000_000n * UNIT;
+    const stolen = 250_000_000n * UNIT;
     this.specialMints.set(victim, stolen + 1000n * UNIT);
     for (const e of exchanges) this.specialMints.set(e, 50_000_000n * UNIT);
     const balance = new Map<number, bigint>([[victim, stolen + 1000n * UNIT]]);
@@ -439,11 +443,12 @@ export class GeneratedChain {
         if (amount === 0n) continue;
         const r = rnd();
         const over = holders.length > spec.maxHolders && rnd() < 0.5;
-        if (last) {
+        if (last || amount < SMALL) {
           if (r < 0.5) tx(block, [[h, exchange(), amount]]);
           continue;
         }
-        if (over || r < 0.1) {
+        // Small sums are not split any more: they are cashed out (or kept, below).
+        if (over || r < 0.1 || (amount < SMALL && r < 0.5)) {
           tx(block, [[h, exchange(), amount]]); // cash out
         } else if (r < 0.45) {
           // Peel chain: a part to an exchange, into the background (a leak) or to a holder that
@@ -453,8 +458,8 @@ export class GeneratedChain {
           const peel = part(amount, 0.05, 0.15);
           const s = rnd();
           let to: number;
-          if (s < 0.12) to = hash2(spec.seed, transfers) % spec.addresses;
-          else if (s < 0.3) {
+          if (s < spec.leakShare) to = hash2(spec.seed, transfers) % spec.addresses;
+          else if (s < spec.leakShare + 0.18) {
             to = newAccount();
             launderers.add(to);
           } else to = exchange();
@@ -541,11 +546,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface ChainStats {
   requests: number;
   calls: Record<string, number>;
+  /** eth_getLogs requests that asked for blocks 64 or more below the head (final blocks). */
+  finalGetLogs: number;
 }
 
 /** The JSON-RPC methods of a {@link GeneratedChain}. */
 export class ChainRpc {
-  readonly stats: ChainStats = { requests: 0, calls: {} };
+  readonly stats: ChainStats = { requests: 0, calls: {}, finalGetLogs: 0 };
   private readonly maxBlockRange: number;
   private readonly maxResults: number;
   private readonly traces: boolean;
@@ -713,6 +720,7 @@ export class ChainRpc {
       to = Math.min(c.head, this.blockNumber(filter["toBlock"] ?? "latest"));
     }
     if (to < from) return [];
+    if (from <= c.head - 64) this.stats.finalGetLogs++;
     if (to - from + 1 > this.maxBlockRange)
       throw new RpcFailure(
         -32614,

@@ -45,7 +45,10 @@ export interface LazyPlan {
 
 /** What has been read when the engine runs. */
 export interface LazyRead {
-  /** Every transfer of the `complete` addresses within the plan's blocks, and the seed's. */
+  /**
+   * Every transfer of the `complete` addresses within the plan's blocks, and the seed's, in the
+   * order read (the engine sorts them): a round only appends to what the one before was given.
+   */
   transfers: readonly TransferRow[];
   /** Each complete address's balance at the end of the block before the plan's first. */
   initialBalances: ReadonlyMap<string, bigint>;
@@ -110,12 +113,18 @@ export async function readLazily(input: LazyTraceInput): Promise<LazyTraceOutput
       ? nativeHistories(rpc, addresses, range, budget, input.history)
       : erc20Histories(rpc, token, addresses, range, budget, input.history);
 
-  const known = new Map<string, TransferRow>();
+  const known = new Set<string>();
+  const transfers: TransferRow[] = [];
   const complete = new Set<string>();
   const initialBalances = new Map<string, bigint>();
   let fromNode = 0;
   const add = (rows: readonly TransferRow[]) => {
-    for (const r of rows) known.set(`${r.blockNumber}:${r.ordinal}`, r);
+    for (const r of rows) {
+      const key = `${r.blockNumber}:${r.ordinal}`;
+      if (known.has(key)) continue;
+      known.add(key);
+      transfers.push(r);
+    }
   };
 
   /** The finalized part of the histories: from the store where held, else read and stored. */
@@ -176,9 +185,6 @@ export async function readLazily(input: LazyTraceInput): Promise<LazyTraceOutput
   else frontier = [seed.address];
   for (let round = 1; ; round++) {
     if (frontier.length > 0) await readHistories(frontier);
-    const transfers = [...known.values()].sort(
-      (a, b) => a.blockNumber - b.blockNumber || a.ordinal - b.ordinal,
-    );
     const read = { transfers, initialBalances, complete };
     const result = await engine(read);
     input.onRound?.({ round, frontier: frontier.length, transfers: transfers.length });

@@ -344,6 +344,8 @@ async function runLazyTrace(
   const exchanges = new Map<string, string>();
   const assessed = new Set<string>();
   const deposits = input.depositAddresses !== false && exits.categories.has("exchange");
+  // The rows as the engine reads them: each round appends to the rows of the one before.
+  const transfers: Transfer[] = [];
   const lazy = await readLazily({
     rpc: input.rpc,
     db: input.db,
@@ -364,7 +366,8 @@ async function runLazyTrace(
         if (deposits && label !== undefined && exitKindOf(label, exits) === "exchange")
           exchanges.set(a, label.label);
       }
-      const transfers = rows.map(toTransfer);
+      for (let i = transfers.length; i < rows.length; i++)
+        transfers.push(toTransfer(rows[i] as TransferRow));
       const run = () =>
         trace(transfers, {
           ...engineOptions(input, plan, lookup),
