@@ -548,11 +548,13 @@ export interface ChainStats {
   calls: Record<string, number>;
   /** eth_getLogs requests that asked for blocks 64 or more below the head (final blocks). */
   finalGetLogs: number;
+  /** Requests refused as too large (block range or results). */
+  refused: number;
 }
 
 /** The JSON-RPC methods of a {@link GeneratedChain}. */
 export class ChainRpc {
-  readonly stats: ChainStats = { requests: 0, calls: {}, finalGetLogs: 0 };
+  readonly stats: ChainStats = { requests: 0, calls: {}, finalGetLogs: 0, refused: 0 };
   private readonly maxBlockRange: number;
   private readonly maxResults: number;
   private readonly traces: boolean;
@@ -911,6 +913,8 @@ export class ChainRpc {
       const params = Array.isArray(call.params) ? call.params : [];
       return { jsonrpc: "2.0", id, result: this.answer(call.method, params) };
     } catch (error) {
+      if (error instanceof RpcFailure && (error.code === -32614 || error.code === -32005))
+        this.stats.refused++;
       if (error instanceof RpcFailure)
         return { jsonrpc: "2.0", id, error: { code: error.code, message: error.message } };
       return { jsonrpc: "2.0", id, error: { code: -32603, message: (error as Error).message } };
