@@ -14,7 +14,7 @@ import type { BlockRange } from "../../db/address-history.js";
 import { decodeErc20Transfers, TRANSFER_TOPIC } from "../transfers.js";
 
 export interface HistoryOptions {
-  /** Addresses per request (each a topic or trace_filter address; default 200). */
+  /** Addresses per request (each a topic or trace_filter address; default 500). */
   batch?: number;
   /** Requests in flight at once (default 8). */
   concurrency?: number;
@@ -140,7 +140,7 @@ export async function erc20Histories(
   budget: RangeBudget,
   options: HistoryOptions = {},
 ): Promise<TransferRow[]> {
-  const batch = options.batch ?? 200;
+  const batch = options.batch ?? 500;
   const concurrency = options.concurrency ?? 8;
   const asks: Ask<RawLog>[] = [];
   for (const group of chunks(addresses, batch)) {
@@ -329,7 +329,7 @@ export async function nativeHistories(
   budget: RangeBudget,
   options: HistoryOptions = {},
 ): Promise<TransferRow[]> {
-  const batch = options.batch ?? 200;
+  const batch = options.batch ?? 500;
   const concurrency = options.concurrency ?? 8;
   const asks: Ask<ParityTrace>[] = [];
   for (const group of chunks(addresses, batch))

@@ -160,19 +160,19 @@ export async function readLazily(input: LazyTraceInput): Promise<LazyTraceOutput
     for (const [a, v] of [...held, ...asked]) initialBalances.set(a, v);
   };
 
+  /** The blocks above the finality depth: read from the node by every trace, never stored. */
+  const tail = { from: Math.max(fromBlock, finalized + 1), to: toBlock };
+  const readTail = async (addresses: readonly string[]) => {
+    const rows = await histories(addresses, tail);
+    fromNode += rows.length;
+    add(rows);
+  };
+
   const readHistories = async (addresses: string[]) => {
     await Promise.all([
       balancesBefore(addresses),
-      (async () => {
-        if (fromBlock <= finalized)
-          await finalizedPart(addresses, { from: fromBlock, to: finalized });
-        const tail = { from: Math.max(fromBlock, finalized + 1), to: toBlock };
-        if (tail.from <= tail.to) {
-          const rows = await histories(addresses, tail);
-          fromNode += rows.length;
-          add(rows);
-        }
-      })(),
+      fromBlock <= finalized && finalizedPart(addresses, { from: fromBlock, to: finalized }),
+      tail.from <= tail.to && readTail(addresses),
     ]);
     for (const a of addresses) {
       complete.add(a);
