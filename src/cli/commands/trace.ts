@@ -62,7 +62,7 @@ const options: NonNullable<ParseArgsConfig["options"]> = {
   ...stringOptions("graph", "paths", "decimals", "exit-categories", "max-blocks", "tolerance"),
   labels: { type: "string", multiple: true },
   ...READING_OPTIONS,
-  ...flagOptions("json", "no-deposit-addresses"),
+  ...flagOptions("json", "no-deposit-addresses", "lazy"),
 };
 
 /** `veritrace trace`: follow tainted funds from a seed to where they are now and where they left. */
@@ -71,7 +71,7 @@ export const traceCommand: Command = {
   usage:
     "--rpc URL --token ADDR|native --seed TXHASH|ADDRESS@BLOCK --model poison|haircut|fifo [--to-block N] " +
     "[--hops N] [--min-amount N] [--window SECONDS] [--labels FILE]... [--exit-categories LIST] " +
-    "[--no-deposit-addresses] [--max-blocks N] [--tolerance A] [--graph FILE.svg|.png|.dot] [--json]",
+    "[--no-deposit-addresses] [--max-blocks N] [--tolerance A] [--graph FILE.svg|.png|.dot] [--lazy] [--json]",
   help: [
     "  --rpc URL            JSON-RPC endpoint of the chain the funds are on",
     "  --token ADDR|native  the ERC-20 token traced, or the chain's native coin",
@@ -93,6 +93,9 @@ export const traceCommand: Command = {
     `  --tolerance A        deposit addresses: α, a forward up to A less (default ${formatFraction(DEFAULT_TOLERANCE)})`,
     "  --graph FILE         draw the flow (.svg, .png or .dot)",
     "  --paths N            explanation paths kept per address (default 5)",
+    "  --lazy               read only the histories of the addresses the taint reaches, not the",
+    "                       token's whole stream; kept in the store for the next trace (native:",
+    "                       the node needs trace_filter; docs/scale.md)",
     "  --decimals N         the token's decimals for display (default: asked from the token)",
     ...READING_HELP,
     "  --json               the last line is one JSON object: model, token, seed, holdings, exits, total",
@@ -170,6 +173,7 @@ export const traceCommand: Command = {
         finalityDepth,
         traceCalls: read.traceCalls,
         onProgress: read.onProgress,
+        read: values["lazy"] === true ? "lazy" : "stream",
       });
       read.done(out.ingest.rows);
       const decimals = decimalsOption ?? out.decimals ?? 0;
