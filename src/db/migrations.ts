@@ -181,22 +181,12 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: "transfer histories read address by address (lazy traces)",
     sql: `
-      -- Transfers read for one address at a time (a lazy trace's frontier), by scope (the stream
-      -- id: kind, chain, token). A transfer between two such addresses is stored once.
-      CREATE TABLE address_transfers (
-        scope         text    NOT NULL,
-        block_number  bigint  NOT NULL,
-        ordinal       integer NOT NULL,
-        tx_index      integer NOT NULL,
-        tx_hash       text    NOT NULL,
-        token         text    NOT NULL,
-        from_address  text    NOT NULL,
-        to_address    text    NOT NULL,
-        amount        numeric(78, 0) NOT NULL,
-        block_time    bigint  NOT NULL,
-        kind          text    NOT NULL,
-        PRIMARY KEY (scope, block_number, ordinal)
-      );
+      -- Transfers read for one address at a time (a lazy trace's frontier): the columns of
+      -- transfers, by scope (a stream id: kind, chain, token) instead of stream. A transfer
+      -- between two such addresses is stored once.
+      CREATE TABLE address_transfers (LIKE transfers INCLUDING DEFAULTS);
+      ALTER TABLE address_transfers RENAME COLUMN stream TO scope;
+      ALTER TABLE address_transfers ADD PRIMARY KEY (scope, block_number, ordinal);
       CREATE INDEX address_transfers_from ON address_transfers (scope, from_address, block_number);
       CREATE INDEX address_transfers_to ON address_transfers (scope, to_address, block_number);
 

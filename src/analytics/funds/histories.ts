@@ -127,12 +127,23 @@ function chunks<T>(list: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** One request about a batch of addresses as senders or as receivers, over a block range. */
+type SideAsk<T> = (
+  group: readonly string[],
+  side: "from" | "to",
+  piece: BlockRange,
+) => Promise<T[]>;
+
+/** Runs a {@link SideAsk} for every batch and side of a read's addresses, over its range. */
+type Sides = <T>(ask: SideAsk<T>) => Promise<T[]>;
+
 /**
- * The ERC-20 transfers of `token` sent or received by any of `addresses` within `range`, each
- * once, in chain order: eth_getLogs with the addresses as the sender topic, then as the receiver
- * topic (a balance needs its inflows too), `batch` addresses per request.
+ * The transfers of `token` (an ERC-20 address, or "native") sent or received by any of
+ * `addresses` within `range`, each once: `batch` addresses per request, as senders and as
+ * receivers (a balance needs its inflows too), over the range in pieces no wider than the budget
+ * ({@link overRange}).
  */
-export async function erc20Histories(
+export async function addressHistories(
   rpc: RpcClient,
   token: string,
   addresses: readonly string[],
@@ -140,24 +151,30 @@ export async function erc20Histories(
   budget: RangeBudget,
   options: HistoryOptions = {},
 ): Promise<TransferRow[]> {
-  const batch = options.batch ?? 500;
-  const concurrency = options.concurrency ?? 8;
-  const asks: Ask<RawLog>[] = [];
-  for (const group of chunks(addresses, batch)) {
+  const sides: Sides = <T>(ask: SideAsk<T>) => {
+    const asks: Ask<T>[] = [];
+    for (const group of chunks(addresses, options.batch ?? 500))
+      for (const side of ["from", "to"] as const) asks.push((piece) => ask(group, side, piece));
+    return overRange(asks, range, budget, options.concurrency ?? 8);
+  };
+  return token === "native" ? nativeHistories(rpc, sides) : erc20Histories(rpc, token, sides);
+}
+
+/** ERC-20 histories: eth_getLogs with the addresses as the sender topic, then the receiver's. */
+async function erc20Histories(rpc: RpcClient, token: string, sides: Sides): Promise<TransferRow[]> {
+  const got = await sides((group, side, piece) => {
     const topics = group.map(addressTopic);
-    for (const filter of [
-      [TRANSFER_TOPIC, topics],
-      [TRANSFER_TOPIC, null, topics],
-    ])
-      asks.push((piece) =>
-        rpc.call<RawLog[]>("eth_getLogs", [
-          { address: token, topics: filter, fromBlock: hex(piece.from), toBlock: hex(piece.to) },
-        ]),
-      );
-  }
+    return rpc.call<RawLog[]>("eth_getLogs", [
+      {
+        address: token,
+        topics: side === "from" ? [TRANSFER_TOPIC, topics] : [TRANSFER_TOPIC, null, topics],
+        fromBlock: hex(piece.from),
+        toBlock: hex(piece.to),
+      },
+    ]);
+  });
   const logs = new Map<string, RawLog>();
-  for (const log of await overRange(asks, range, budget, concurrency))
-    logs.set(`${Number(log.blockNumber)}:${Number(log.logIndex)}`, log);
+  for (const log of got) logs.set(`${Number(log.blockNumber)}:${Number(log.logIndex)}`, log);
   const all = [...logs.values()];
   return decodeErc20Transfers(all, await blockTimes(rpc, all, new Map()));
 }
@@ -317,36 +334,23 @@ export async function nativeTransactions(
 }
 
 /**
- * The native value movements of every transaction in which any of `addresses` sent or received
- * value, or paid a fee, within `range`: trace_filter names the transactions (as sender, then as
- * receiver), and each is read whole ({@link nativeTransactions}). A node without trace_filter is
- * refused with {@link NO_TRACE_FILTER}.
+ * Native histories: trace_filter names the transactions in which the addresses sent or received
+ * value or paid a fee (as `fromAddress`, then `toAddress`), and each is read whole
+ * ({@link nativeTransactions}). A node without trace_filter is refused with {@link NO_TRACE_FILTER}.
  */
-export async function nativeHistories(
-  rpc: RpcClient,
-  addresses: readonly string[],
-  range: BlockRange,
-  budget: RangeBudget,
-  options: HistoryOptions = {},
-): Promise<TransferRow[]> {
-  const batch = options.batch ?? 500;
-  const concurrency = options.concurrency ?? 8;
-  const asks: Ask<ParityTrace>[] = [];
-  for (const group of chunks(addresses, batch))
-    for (const side of ["fromAddress", "toAddress"])
-      asks.push(async (piece) => {
-        try {
-          return await rpc.call<ParityTrace[]>("trace_filter", [
-            { fromBlock: hex(piece.from), toBlock: hex(piece.to), [side]: group },
-          ]);
-        } catch (error) {
-          if (unsupported(error)) throw new UnavailableError(NO_TRACE_FILTER);
-          throw error;
-        }
-      });
+async function nativeHistories(rpc: RpcClient, sides: Sides): Promise<TransferRow[]> {
+  const got = await sides(async (group, side, piece) => {
+    try {
+      return await rpc.call<ParityTrace[]>("trace_filter", [
+        { fromBlock: hex(piece.from), toBlock: hex(piece.to), [`${side}Address`]: group },
+      ]);
+    } catch (error) {
+      if (unsupported(error)) throw new UnavailableError(NO_TRACE_FILTER);
+      throw error;
+    }
+  });
   const hashes = new Set<string>();
-  for (const t of await overRange(asks, range, budget, concurrency))
-    if (t.transactionHash != null) hashes.add(t.transactionHash.toLowerCase());
+  for (const t of got) if (t.transactionHash != null) hashes.add(t.transactionHash.toLowerCase());
   return nativeTransactions(rpc, [...hashes]);
 }
 

@@ -23,13 +23,7 @@ import type { RpcClient } from "../../chain/rpc.js";
 import type { Database } from "../../db/db.js";
 import { AddressHistory, type BlockRange } from "../../db/address-history.js";
 import { FEE_SINK, streamId, type TransferRow } from "../../db/streams.js";
-import {
-  erc20Histories,
-  nativeHistories,
-  RangeBudget,
-  seedTransfers,
-  type HistoryOptions,
-} from "./histories.js";
+import { addressHistories, RangeBudget, seedTransfers, type HistoryOptions } from "./histories.js";
 import { balancesAt } from "./ingest.js";
 import { ZERO_ADDRESS, type Seed, type TraceResult } from "./types.js";
 
@@ -109,9 +103,7 @@ export async function readLazily(input: LazyTraceInput): Promise<LazyTraceOutput
   const finalized = Math.min(toBlock, head - (input.finalityDepth ?? 64));
   const budget = new RangeBudget(input.history?.maxRange);
   const histories = (addresses: readonly string[], range: BlockRange) =>
-    token === "native"
-      ? nativeHistories(rpc, addresses, range, budget, input.history)
-      : erc20Histories(rpc, token, addresses, range, budget, input.history);
+    addressHistories(rpc, token, addresses, range, budget, input.history);
 
   const known = new Set<string>();
   const transfers: TransferRow[] = [];
