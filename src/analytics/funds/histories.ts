@@ -310,12 +310,16 @@ export async function nativeTransactions(
 ): Promise<TransferRow[]> {
   const rows: TransferRow[] = [];
   for (const group of chunks(hashes, 100)) {
-    const answers = await rpc.batch<unknown>(
-      group.flatMap((h) => [
-        { method: "trace_transaction", params: [h] },
-        { method: "eth_getTransactionReceipt", params: [h] },
-      ]),
-    );
+    const answers = await rpc
+      .batch<unknown>(
+        group.flatMap((h) => [
+          { method: "trace_transaction", params: [h] },
+          { method: "eth_getTransactionReceipt", params: [h] },
+        ]),
+      )
+      .catch((error: unknown) => {
+        throw unsupported(error) ? new UnavailableError(NO_TRACE_FILTER) : error;
+      });
     const receipts = group.map((_, i) => answers[2 * i + 1] as Receipt | null);
     const times = await timesOf(
       rpc,
