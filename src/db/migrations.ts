@@ -177,6 +177,39 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_case_opened ON events (case_id) WHERE event = 'CaseOpened';
     `,
   },
+  {
+    version: 6,
+    name: "transfer histories read address by address (lazy traces)",
+    sql: `
+      -- Transfers read for one address at a time (a lazy trace's frontier): the columns of
+      -- transfers, by scope (a stream id: kind, chain, token) instead of stream. A transfer
+      -- between two such addresses is stored once.
+      CREATE TABLE address_transfers (LIKE transfers INCLUDING DEFAULTS);
+      ALTER TABLE address_transfers RENAME COLUMN stream TO scope;
+      ALTER TABLE address_transfers ADD PRIMARY KEY (scope, block_number, ordinal);
+      CREATE INDEX address_transfers_from ON address_transfers (scope, from_address, block_number);
+      CREATE INDEX address_transfers_to ON address_transfers (scope, to_address, block_number);
+
+      -- Which blocks of an address's history address_transfers holds in full (finalized blocks
+      -- only), as disjoint ranges.
+      CREATE TABLE address_ranges (
+        scope         text    NOT NULL,
+        address       text    NOT NULL,
+        from_block    bigint  NOT NULL,
+        to_block      bigint  NOT NULL,
+        PRIMARY KEY (scope, address, from_block)
+      );
+
+      -- Balances read from the node at the end of a (finalized) block.
+      CREATE TABLE address_balances (
+        scope         text    NOT NULL,
+        address       text    NOT NULL,
+        block_number  bigint  NOT NULL,
+        balance       numeric(78, 0) NOT NULL,
+        PRIMARY KEY (scope, address, block_number)
+      );
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied, each in its own transaction; returns the versions applied. */

@@ -181,7 +181,7 @@ function wholeNumber(n: number, what: string): void {
 }
 
 /** Returns one string object for equal strings, so repeated addresses share their memory. */
-function sharer(): (s: string) => string {
+export function sharer(): (s: string) => string {
   const shared = new Map<string, string>();
   return (s) => {
     const known = shared.get(s);
@@ -383,6 +383,19 @@ async function readRows<R, T>(
 }
 
 /**
+ * The columns of a stored transfer as a query selects them (the amount as text), and the row a
+ * query returns of them: the transfers and address_transfers tables share these columns.
+ */
+export const TRANSFER_SELECT = FULL.columns.replace("amount", "amount::text AS amount");
+export function transferOfRow(
+  r: Record<string, string | number>,
+  token: string,
+  share: (s: string) => string,
+): TransferRow {
+  return FULL.fromQuery(r, token, share);
+}
+
+/**
  * The first block in [fromBlock, toBlock] with a transfer of the stream's token (of any token for
  * null), or null.
  */
@@ -473,13 +486,13 @@ export async function txHashesAt(
 }
 
 /** The transfers table's columns after the stream's, in the order of its schema. */
-const TRANSFER_COLUMNS = columns(`
+export const TRANSFER_COLUMNS = columns(`
   block_number bigint, ordinal int, tx_index int, tx_hash text, token text, from_address text,
   to_address text, amount numeric, block_time bigint, kind text
 `);
 
 /** A transfer's values, in the order of {@link TRANSFER_COLUMNS}. */
-function transferValues(t: TransferRow): Values<typeof TRANSFER_COLUMNS> {
+export function transferValues(t: TransferRow): Values<typeof TRANSFER_COLUMNS> {
   return [
     t.blockNumber,
     t.ordinal,

@@ -9,6 +9,7 @@ import type { Label as StoreLabel } from "../labels/store.js";
 import type { Database } from "../../db/db.js";
 import type { TransferRow } from "../../db/streams.js";
 import type { IngestResult } from "./ingest.js";
+import type { HistoryOptions } from "./histories.js";
 import type { SkippedLog } from "../conversions.js";
 import type {
   BridgeContract,
@@ -69,6 +70,15 @@ export interface RunTraceInput extends PlanInput {
   bridgeTables?: BridgeReaderOptions["tables"];
   /** The same token on different chains, for pairing deposits and releases without a shared id. */
   bridgeTokens?: readonly (readonly ChainToken[])[];
+  /**
+   * How transfers are read: "stream" (the default) reads the token's whole transfer stream from
+   * the seed's block into the store first; "lazy" reads only the histories of the addresses the
+   * taint reaches, and keeps them in the store for the next trace (lazy.ts, docs/scale.md; one
+   * token, one seed).
+   */
+  read?: "stream" | "lazy";
+  /** A lazy trace's requests: addresses per request, requests in flight, widest block range. */
+  lazy?: HistoryOptions;
   /** The plan made by {@link planTrace} (made here if not given). */
   plan?: TracePlan;
   maxHops?: number;

@@ -20,6 +20,10 @@ import {
   type Needs,
 } from "./run-common.js";
 import { runAssetsTrace } from "./run-assets.js";
+import { readLazily } from "./lazy.js";
+import type { TransferRow } from "../../db/streams.js";
+import type { Label as StoreLabel } from "../labels/store.js";
+import type { ExitCategories } from "./exits.js";
 import {
   ALL_ASSETS,
   formatSeed,
@@ -31,6 +35,7 @@ import {
   type TraceOptions,
   type Seed,
   type TraceResult,
+  type Transfer,
 } from "./taint.js";
 
 export * from "./run-common.js";
@@ -99,7 +104,14 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
   const exitCategories = input.exitCategories ?? DEFAULT_EXIT_CATEGORIES;
   const exits = readExitCategories(exitCategories, "exitCategories");
   const plan = input.plan ?? (await planTrace(input.rpc, input));
-  if (plan.token === ALL_ASSETS) return runAssetsTrace(input, plan);
+  if (plan.token === ALL_ASSETS) {
+    if (input.read === "lazy")
+      throw new InvalidInputError(
+        "a lazy trace reads one token: name it (--token ADDR|native), or read the streams of every asset",
+      );
+    return runAssetsTrace(input, plan);
+  }
+  if (input.read === "lazy") return runLazyTrace(input, plan, exits);
   const { chainId, token, seeds, fromBlock, toBlock } = plan;
   const ingest = await ingestTransfers(
     input.db,
@@ -233,6 +245,110 @@ function sharesOf(x: { bySeed?: SeedShare[] }) {
           value: b.value.toString(),
         })),
       };
+}
+
+/**
+ * {@link runTrace} reading lazily (lazy.ts): each round of the frontier reader runs the engine
+ * here, after labeling the addresses new to it and assessing, as deposit addresses, the reached
+ * addresses whose histories are read whole (a verdict needs an address's whole history).
+ */
+async function runLazyTrace(
+  input: RunTraceInput,
+  plan: TracePlan,
+  exits: ExitCategories,
+): Promise<RunTraceOutput> {
+  const { chainId, token, fromBlock, toBlock } = plan;
+  const seed = plan.seeds[0] as Seed;
+  if (plan.seeds.length !== 1)
+    throw new InvalidInputError(
+      `a lazy trace reads from one seed, ${plan.seeds.length} given (read the stream instead)`,
+    );
+  const labels = new Map<string, StoreLabel[]>();
+  const labeled = new Set<string>([ZERO_ADDRESS, FEE_SINK]);
+  const lookup = (a: string) =>
+    a === ZERO_ADDRESS ? undefined : engineLabel(labels.get(a), exits);
+  const depositAddresses = new Map<string, DepositExit>();
+  const exchanges = new Map<string, string>();
+  const assessed = new Set<string>();
+  const deposits = input.depositAddresses !== false && exits.categories.has("exchange");
+  // The rows as the engine reads them: each round appends to the rows of the one before.
+  const transfers: Transfer[] = [];
+  const lazy = await readLazily({
+    rpc: input.rpc,
+    db: input.db,
+    plan: { chainId, token, seed, fromBlock, toBlock },
+    finalityDepth: input.finalityDepth,
+    history: input.lazy,
+    onRound: (p) =>
+      input.onProgress?.({ indexedTo: p.round, target: p.round + 1, rows: p.transfers }),
+    engine: async ({ transfers: rows, initialBalances, complete }) => {
+      const fresh = new Set<string>();
+      for (const t of rows) for (const a of [t.from, t.to]) if (!labeled.has(a)) fresh.add(a);
+      if (seed.kind === "balance" && !labeled.has(seed.address)) fresh.add(seed.address);
+      for (const a of fresh) labeled.add(a);
+      for (const [a, l] of await allLabelsFor(input.db, [...fresh], chainId)) {
+        labels.set(a, l);
+        const label = lookup(a);
+        if (deposits && label !== undefined && exitKindOf(label, exits) === "exchange")
+          exchanges.set(a, label.label);
+      }
+      for (let i = transfers.length; i < rows.length; i++)
+        transfers.push(toTransfer(rows[i] as TransferRow));
+      const run = () =>
+        trace(transfers, {
+          model: input.model,
+          seed,
+          token,
+          labels: lookup,
+          exitCategories: input.exitCategories ?? DEFAULT_EXIT_CATEGORIES,
+          maxHops: input.maxHops,
+          minAmount: input.minAmount,
+          windowSeconds: input.windowSeconds,
+          feeSink: FEE_SINK,
+          maxPaths: input.maxPaths,
+          depositAddresses,
+          initialBalances,
+        });
+      // The deposit heuristic's candidates: gathered again each round, as the rows grow.
+      let candidates: DepositCandidates | undefined;
+      for (;;) {
+        const result = run();
+        if (exchanges.size === 0) return result;
+        const reached = new Set(
+          [...reachedBy(result)].filter((a) => complete.has(a) && !assessed.has(a)),
+        );
+        for (const a of reached) assessed.add(a);
+        candidates ??= depositCandidates(transfers, exchanges);
+        const found = depositExitsAmong(candidates, reached, {
+          exchanges,
+          maxBlocks: input.depositMaxBlocks,
+          tolerance: input.depositTolerance,
+        });
+        if (found.size === 0) return result;
+        for (const [a, d] of found) depositAddresses.set(a, d);
+      }
+    },
+  });
+  const decimals = await tokenDecimals(input.rpc, token);
+  return {
+    chainId,
+    result: lazy.result,
+    ingest: {
+      stream: lazy.scope,
+      indexedTo: toBlock,
+      rows: lazy.fromNode,
+      complete: true,
+      note: null,
+    },
+    fromBlock,
+    toBlock,
+    labels,
+    initialBalances: new Map(lazy.initialBalances),
+    exits,
+    depositAddresses,
+    decimals,
+    assetDecimals: new Map([[token, decimals]]),
+  };
 }
 
 /**

@@ -201,7 +201,7 @@ const options: NonNullable<ParseArgsConfig["options"]> = {
   ...stringOptions("graph", "paths", "decimals", "exit-categories", "max-blocks", "tolerance"),
   labels: { type: "string", multiple: true },
   ...READING_OPTIONS,
-  ...flagOptions("json", "no-deposit-addresses"),
+  ...flagOptions("json", "no-deposit-addresses", "lazy"),
 };
 
 /** `veritrace trace`: follow tainted funds from a seed to where they are now and where they left. */
@@ -211,7 +211,7 @@ export const traceCommand: Command = {
     "--rpc URL [--token ADDR|native|all] [--seed-asset ADDR|native] --seed TXHASH|ADDRESS@BLOCK... [--seeds FILE] " +
     "--model poison|haircut|fifo [--to-block N] " +
     "[--hops N] [--min-amount N] [--window SECONDS] [--labels FILE]... [--exit-categories LIST] " +
-    "[--no-deposit-addresses] [--max-blocks N] [--tolerance A] [--graph FILE.svg|.png|.dot] [--json]",
+    "[--no-deposit-addresses] [--max-blocks N] [--tolerance A] [--graph FILE.svg|.png|.dot] [--lazy] [--json]",
   help: [
     "  --rpc URL            JSON-RPC endpoint of the chain the funds are on",
     "  --token T            all (the default): every asset the taint reaches, through swaps, wrapping",
@@ -246,6 +246,10 @@ export const traceCommand: Command = {
     "  --freeze-drafts FILE write freeze request drafts (JSON): per exchange the taint reached, its",
     "                       accounts (deposit addresses with their evidence) and amounts",
     "  --paths N            explanation paths kept per address (default 5)",
+    "  --lazy               with one token (--token ADDR|native): read only the histories of the",
+    "                       addresses the taint reaches, not the token's whole stream; kept in the",
+    "                       store for the next trace (native: the node needs trace_filter;",
+    "                       docs/scale.md)",
     "  --decimals N         the seed asset's decimals for display (default: asked from the token)",
     ...READING_HELP,
     "  --json               the last line is one JSON object: model, token, seed, holdings, exits, total",
@@ -370,6 +374,7 @@ export const traceCommand: Command = {
         finalityDepth,
         traceCalls: read.traceCalls,
         onProgress: read.onProgress,
+        read: values["lazy"] === true ? "lazy" : "stream",
       });
       read.done(out.ingest.rows);
       const decimals = decimalsOption ?? out.decimals ?? 0;

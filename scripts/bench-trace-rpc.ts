@@ -1,0 +1,250 @@
+/**
+ * A lazy trace against a chain of mainnet size, over JSON-RPC:
+ *
+ *   npm run bench:trace-rpc
+ *
+ * A JSON-RPC server in a child process (scripts/rpc-chain.ts) serves a generated chain of one
+ * ERC-20 token, 68 million transfers among a million addresses over half a million blocks, made up
+ * on the fly from a seed, with a theft of 250 million tokens laundered among them (about 11,000
+ * transfers: a fan-out, peel chains, splits, merges, cash-outs to a dozen exchanges, leaks into
+ * everyday addresses). It answers as a strict hosted provider: eth_getLogs over at most 10,000
+ * blocks and 10,000 logs per request (refusals worded as QuickNode's and Infura's), every request
+ * after 30 ms, requests in parallel.
+ *
+ * The trace is `runTrace` with `read: "lazy"` from the theft's transaction, haircut, following no
+ * transfer carrying less than 20 tokens of taint, into an embedded store (PGlite) in a temporary
+ * directory, the exchanges labeled by a TagPack. The store is made first by another process, as
+ * `veritrace labels import` would make it (a new embedded store's initdb alone peaks at about
+ * 760 MB; an existing one opens in about 300 MB). The answer is checked against the generator's
+ * own account of the laundering: each exchange's exit is exactly what launderers paid it, each
+ * launderer still holding funds holds exactly that, and what leaked into everyday addresses is
+ * exactly the rest (held there, passed on, or below the minimum); a mismatch fails loudly. The
+ * same trace then runs again on the same store: it must ask no logs of final blocks (the store
+ * holds them; the newest 64 blocks are read again) and give the same answer.
+ *
+ * `npm run bench:trace-rpc` runs this process with V8's heap held to what it needs
+ * (`--max-old-space-size=256 --max-semi-space-size=4`): without, V8 lets garbage of the rounds grow
+ * the heap and the peak is about 560 MB for the same live data.
+ *
+ * The last line is one JSON object: `seconds` (the first trace), `peakRssMb` (this process, the
+ * tracer; the server's memory is its own), `rpcRequests` (HTTP requests of the first trace),
+ * `tracedTransfers` (transfers the trace read and ran the engine on), `chainTransfers`, and more.
+ * Exit code 1, with one line on stderr, when the answer is wrong, the trace takes more than 30 s
+ * or the peak RSS passes 512 MB. Environment: VERITRACE_BENCH_ADDRESSES (default 1,048,576),
+ * VERITRACE_BENCH_LATENCY_MS (default 30).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { RpcClient } from "../src/chain/rpc.js";
+import { openDatabase } from "../src/db/db.js";
+import { Store } from "../src/db/store.js";
+import { importTagPacks } from "../src/analytics/labels/store.js";
+import { runTrace, type RunTraceOutput } from "../src/analytics/funds/run.js";
+import { fmt } from "./lib/bench.js";
+import { GeneratedChain, spawnChain, TOKEN, type ChainSpec } from "./lib/rpc-chain.js";
+
+const TARGET_SECONDS = 30;
+const TARGET_RSS_MB = 512;
+const UNIT = 10n ** 18n;
+const MIN_AMOUNT = 20n * UNIT;
+
+const spec: ChainSpec = {
+  seed: 2026,
+  chainId: 31_999,
+  addresses: Number(process.env["VERITRACE_BENCH_ADDRESSES"] ?? 1 << 20),
+  sendsPerAddress: 64,
+  perBlock: 128,
+  seedAt: 0.8,
+  layers: 30,
+  maxHolders: 500,
+  layerBlocks: 25,
+  exchanges: 12,
+  leakShare: 0.03,
+};
+const latencyMs = Number(process.env["VERITRACE_BENCH_LATENCY_MS"] ?? 30);
+const say = (text = "") => console.log(text);
+const tokens = (v: bigint) => fmt(Number(v / 10n ** 14n) / 10_000, 4);
+
+if (process.argv[2] === "--prepare") {
+  // The store's preparation: schema and the exchanges' labels, in a process of its own.
+  const dir = process.argv[3] ?? "";
+  const store = await Store.open(await openDatabase(path.join(dir, "db")));
+  await importTagPacks(store.db, [path.join(dir, "exchanges.yaml")]);
+  await store.close();
+  process.exit(0);
+}
+
+const chain = new GeneratedChain(spec);
+const truth = chain.laundering;
+say(`Lazy trace over JSON-RPC (${cpus().length} CPUs, Node ${process.version})`);
+say(
+  `Generated chain: ${fmt(chain.transfers)} transfers of one token among ${fmt(spec.addresses)} addresses, ` +
+    `blocks 0–${fmt(chain.head)}; the theft at block ${fmt(truth.seedBlock)}, laundered in ` +
+    `${fmt(truth.transfers)} transfers (${fmt(truth.launderers.size)} launderers, ${truth.exchanges.length} exchanges, ` +
+    `${truth.leaks.size} leaks into everyday addresses)`,
+);
+say(
+  `Server: a child process, ${latencyMs} ms a request, eth_getLogs ≤ 10,000 blocks and ≤ 10,000 logs a request`,
+);
+
+const server = await spawnChain(spec, { latencyMs, maxBlockRange: 10_000, maxResults: 10_000 });
+const dir = mkdtempSync(path.join(tmpdir(), "veritrace-bench-rpc-"));
+const failures: string[] = [];
+const measured = { seconds: Number.POSITIVE_INFINITY, peakRssMb: Number.POSITIVE_INFINITY };
+try {
+  const tagpack = path.join(dir, "exchanges.yaml");
+  writeFileSync(
+    tagpack,
+    [
+      "title: Benchmark exchanges",
+      "creator: Veritrace benchmark",
+      "source: https://example.org/bench",
+      "currency: ETH",
+      "tags:",
+      ...truth.exchanges.flatMap((a, i) => [
+        `- address: '${a}'`,
+        `  label: Exchange ${i + 1}`,
+        "  category: exchange",
+      ]),
+      "",
+    ].join("\n"),
+  );
+  // The store is made by another process, as `veritrace labels import` would make it: a new
+  // embedded store's initdb alone peaks at about 760 MB, an existing one opens in about 300 MB.
+  execFileSync(
+    process.execPath,
+    ["--import", "tsx", fileURLToPath(import.meta.url), "--prepare", dir],
+    {
+      stdio: "inherit",
+    },
+  );
+  const store = await Store.open(await openDatabase(path.join(dir, "db")));
+
+  const traceOnce = async () => {
+    const rpc = new RpcClient(server.url);
+    const before = await server.stats();
+    let rounds = 0;
+    const start = performance.now();
+    const out = await runTrace({
+      rpc,
+      db: store.db,
+      token: TOKEN,
+      seed: truth.seedTx,
+      model: "haircut",
+      minAmount: MIN_AMOUNT,
+      read: "lazy",
+      // The launderers' cash-outs look like exchange deposit addresses (they are, in a way):
+      // the generator's account names the exchanges, so the heuristic is left out.
+      depositAddresses: false,
+      onProgress: () => rounds++,
+    });
+    const seconds = (performance.now() - start) / 1000;
+    const after = await server.stats();
+    const getLogs = (after.calls["eth_getLogs"] ?? 0) - (before.calls["eth_getLogs"] ?? 0);
+    const finalGetLogs = after.finalGetLogs - before.finalGetLogs;
+    return { out, seconds, requests: rpc.requests, getLogs, finalGetLogs, rounds };
+  };
+
+  const first = await traceOnce();
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  measured.seconds = first.seconds;
+  measured.peakRssMb = peakRssMb;
+  const second = await traceOnce();
+  check(first.out, "first trace");
+  check(second.out, "second trace");
+  if (second.finalGetLogs !== 0)
+    failures.push(
+      `the second trace asked eth_getLogs for final blocks ${second.finalGetLogs} times (the store holds them)`,
+    );
+
+  const r = first.out.result;
+  say();
+  say(
+    `First trace: ${fmt(first.seconds, 2)} s, ${first.rounds} rounds, ${fmt(first.requests)} requests ` +
+      `(${fmt(first.getLogs)} eth_getLogs), ${fmt(first.out.ingest.rows)} transfers read from the node, ` +
+      `${fmt(r.stats.transfers)} traced`,
+  );
+  say(
+    `  seed ${tokens(r.seedAmount)} tokens: ${r.exits.length} exits (${tokens(sum(r.exits))}), ` +
+      `${fmt(r.holdings.length)} holdings (${tokens(sum(r.holdings))}), below the minimum ${tokens(r.belowMinimum)}, ` +
+      `${fmt(r.edges.length)} tainted transfers`,
+  );
+  say(
+    `Second trace, same store: ${fmt(second.seconds, 2)} s, ${fmt(second.requests)} requests ` +
+      `(${second.getLogs} eth_getLogs, none of final blocks: only the newest 64 blocks are read again)`,
+  );
+  say(`Peak RSS (the tracer): ${fmt(peakRssMb)} MB`);
+  say(
+    failures.length === 0
+      ? "The answer is the generator's."
+      : `MISMATCH (${failures.length}): ${failures.slice(0, 5).join("; ")}`,
+  );
+  say(
+    JSON.stringify({
+      seconds: Number(first.seconds.toFixed(3)),
+      peakRssMb: Math.round(peakRssMb),
+      rpcRequests: first.requests,
+      tracedTransfers: r.stats.transfers,
+      chainTransfers: chain.transfers,
+      rounds: first.rounds,
+      getLogs: first.getLogs,
+      readFromNode: first.out.ingest.rows,
+      launderingTransfers: truth.transfers,
+      taintedTransfers: r.edges.length,
+      secondSeconds: Number(second.seconds.toFixed(3)),
+      secondRpcRequests: second.requests,
+      secondGetLogs: second.getLogs,
+      secondFinalGetLogs: second.finalGetLogs,
+      latencyMs,
+      cpus: cpus().length,
+    }),
+  );
+  await store.close();
+} finally {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function sum(list: readonly { amount: bigint }[]): bigint {
+  return list.reduce((s, x) => s + x.amount, 0n);
+}
+
+/** The trace's answer against the generator's account of the laundering. */
+function check(out: RunTraceOutput, which: string): void {
+  const r = out.result;
+  const fail = (what: string) => failures.push(`${which}: ${what}`);
+  if (r.seedAmount !== truth.stolen) fail(`seed ${r.seedAmount}, stolen ${truth.stolen}`);
+  if (r.total !== truth.stolen) fail(`total ${r.total} ≠ stolen ${truth.stolen}`);
+  const exits = new Map(r.exits.map((e) => [e.address, e.amount]));
+  for (const [exchange, intake] of truth.exchangeIntake)
+    if (exits.get(exchange) !== intake)
+      fail(`exchange ${exchange} received ${intake}, the trace says ${exits.get(exchange) ?? 0n}`);
+  const holdings = new Map(r.holdings.map((h) => [h.address, h.amount]));
+  for (const [holder, amount] of truth.held)
+    if (holdings.get(holder) !== amount)
+      fail(`${holder} holds ${amount}, the trace says ${holdings.get(holder) ?? 0n}`);
+  let leaked = r.belowMinimum + r.beyondHopLimit;
+  for (const h of r.holdings) if (!truth.held.has(h.address)) leaked += h.amount;
+  for (const e of r.exits) if (!truth.exchangeIntake.has(e.address)) leaked += e.amount;
+  let leaks = 0n;
+  for (const v of truth.leaks.values()) leaks += v;
+  if (leaked !== leaks)
+    fail(`the leaks were ${leaks}, the trace finds ${leaked} beyond the launderers`);
+  for (const h of r.holdings)
+    if (truth.launderers.has(h.address) && !truth.held.has(h.address))
+      fail(`launderer ${h.address} holds ${h.amount} in the trace, nothing in truth`);
+}
+
+const missed: string[] = [];
+if (failures.length > 0) missed.push(`the answer is not the generator's (${failures[0]})`);
+if (measured.seconds > TARGET_SECONDS)
+  missed.push(`the trace took ${fmt(measured.seconds, 2)} s (target ≤ ${TARGET_SECONDS} s)`);
+if (measured.peakRssMb > TARGET_RSS_MB)
+  missed.push(`peak RSS ${fmt(measured.peakRssMb)} MB (target ≤ ${TARGET_RSS_MB} MB)`);
+if (missed.length > 0) {
+  console.error(`bench:trace-rpc missed its targets: ${missed.join("; ")}`);
+  process.exit(1);
+}
