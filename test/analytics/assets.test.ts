@@ -356,3 +356,20 @@ describe("a trace with several seeds", () => {
     );
   });
 });
+
+describe("poison with every asset", () => {
+  it("an account emptied is clean again: a pass-through does not poison its later users", () => {
+    const R = "0x00000000000000000000000000000000000000aa"; // a router: holds nothing for long
+    const w = new World()
+      .send("0x5eed", USDC, V, A, 100n)
+      .send("0x02", USDC, A, R, 100n)
+      .send("0x03", USDC, R, B, 100n) // R passes it on whole: empty again
+      .send("0x04", USDC, W, R, 50n) // a later user's clean funds through R
+      .send("0x05", USDC, R, T, 50n);
+    const every = trace(w.transfers, { model: "poison", seed: SEED, token: ALL_ASSETS });
+    expect(every.holdings.map((h) => [h.address, h.amount])).to.deep.equal([[B, 100n]]);
+    // One token keeps poison's historical definition: R stays poisoned, T is tainted.
+    const one = trace(w.transfers, { model: "poison", seed: SEED, token: USDC });
+    expect(one.holdings.map((h) => h.address)).to.include(T);
+  });
+});

@@ -12,7 +12,9 @@ const gcd = (a: bigint, b: bigint): bigint => {
  * receipt's path is the path by which its sender was first tainted, then the receipt. A
  * conversion's whole output is tainted. Value (with every asset): an account's taint is valued at
  * the rate of its first tainted receipt (seed asset per unit: the product of the conversions' in/out
- * on the path that first tainted it).
+ * on the path that first tainted it). With every asset, an account its outflows empty is clean
+ * again (its whole balance, none, is the taint): a router or any pass-through that holds nothing
+ * between transactions does not poison everyone who uses it later.
  */
 export class PoisonModel implements TaintModel {
   private readonly tainted: Uint8Array;
@@ -23,6 +25,9 @@ export class PoisonModel implements TaintModel {
   private readonly rateNum: bigint[] | undefined;
   private readonly rateDen: bigint[] | undefined;
   private readonly list: number[] = [];
+  private readonly listed: Uint8Array;
+  /** With every asset: the account the last take emptied, cleaned once the take is given. */
+  private emptied = -1;
   private lastFrom = 0;
   private lastAmount = 0n;
   /** The rate of the last take (after a conversion, of its output). */
@@ -33,6 +38,7 @@ export class PoisonModel implements TaintModel {
     this.tainted = new Uint8Array(ctx.size);
     this.firstPath = new Int32Array(ctx.size).fill(ROOT);
     this.receipts = new Array<Components | undefined>(ctx.size);
+    this.listed = new Uint8Array(ctx.size);
     if (ctx.values) {
       this.rateNum = new Array<bigint>(ctx.size).fill(1n);
       this.rateDen = new Array<bigint>(ctx.size).fill(1n);
@@ -45,9 +51,12 @@ export class PoisonModel implements TaintModel {
 
   addPreexisting(): void {}
 
-  take(address: number, amount: bigint): bigint {
+  take(address: number, amount: bigint, balance: bigint): bigint {
     this.lastFrom = address;
     this.lastAmount = amount;
+    // The balance before is given when the account holds taint.
+    if (this.rateNum !== undefined && this.tainted[address] === 1 && balance === amount)
+      this.emptied = address;
     if (this.rateNum !== undefined && this.rateDen !== undefined) {
       this.num = this.rateNum[address] as bigint;
       this.den = this.rateDen[address] as bigint;
@@ -81,13 +90,26 @@ export class PoisonModel implements TaintModel {
     const node = this.receiptNode(edge);
     this.mark(address, node);
     addComponent(this.componentsOf(address), node, amount, this.ctx.k);
+    this.clean();
   }
 
-  giveClean(): void {}
+  giveClean(): void {
+    this.clean();
+  }
 
   giveExit(exit: Components, edge: number): bigint {
     addComponent(exit, this.receiptNode(edge), this.lastAmount, this.ctx.k);
+    this.clean();
     return this.rateNum === undefined ? this.lastAmount : (this.lastAmount * this.num) / this.den;
+  }
+
+  /** The account the last take emptied holds no taint any more (with every asset). */
+  private clean(): void {
+    if (this.emptied < 0) return;
+    const a = this.emptied;
+    this.emptied = -1;
+    this.tainted[a] = 0;
+    this.receipts[a] = undefined;
   }
 
   seedBalance(address: number, balance: bigint, node: number): void {
@@ -125,7 +147,10 @@ export class PoisonModel implements TaintModel {
       this.rateNum[address] = num;
       this.rateDen[address] = den;
     }
-    this.list.push(address);
+    if (this.listed[address] === 0) {
+      this.listed[address] = 1;
+      this.list.push(address);
+    }
   }
 
   private componentsOf(address: number): Components {
