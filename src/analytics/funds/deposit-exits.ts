@@ -8,7 +8,9 @@
  */
 import {
   assessDepositAddresses,
+  depositCandidates,
   type DepositCandidates,
+  type DepositTransfer,
   type Fraction,
 } from "../cluster/deposits.js";
 import type { DepositExit, TraceResult } from "./types.js";
@@ -47,4 +49,48 @@ export function depositExitsAmong(
       confidence: d.shareBasisPoints / 10_000,
     });
   return found;
+}
+
+/**
+ * The deposit addresses the runs of one trace find: after each run, the addresses it newly
+ * reached are assessed once, per asset (the heuristic compares amounts of one token), over the
+ * candidates gathered at the first assessment. `found` holds those taken as exits.
+ */
+export class DepositTracker {
+  readonly found = new Map<string, DepositExit>();
+  private readonly assessed = new Set<string>();
+  private readonly candidates = new Map<string, DepositCandidates>();
+
+  /**
+   * `assets` gives each asset's transfers (conversions left out); nothing is assessed without
+   * an exchange.
+   */
+  constructor(
+    private readonly assets: () => Iterable<[string, readonly DepositTransfer[]]>,
+    private readonly options: DepositExitOptions,
+  ) {}
+
+  /** The deposit addresses among what `r` newly reached, and how to take them as exits. */
+  next(r: TraceResult): { size: number; accept(): void } {
+    const reached = new Set<string>();
+    const found = new Map<string, DepositExit>();
+    const { exchanges } = this.options;
+    if (exchanges.size > 0) {
+      for (const a of reachedBy(r)) if (!this.assessed.has(a)) reached.add(a);
+      for (const [asset, transfers] of this.assets()) {
+        let c = this.candidates.get(asset);
+        if (c === undefined)
+          this.candidates.set(asset, (c = depositCandidates(transfers, exchanges)));
+        for (const [a, d] of depositExitsAmong(c, reached, this.options))
+          if (!this.found.has(a) && !found.has(a)) found.set(a, d);
+      }
+    }
+    return {
+      size: found.size,
+      accept: () => {
+        for (const a of reached) this.assessed.add(a);
+        for (const [a, d] of found) this.found.set(a, d);
+      },
+    };
+  }
 }

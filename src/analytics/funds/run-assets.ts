@@ -31,26 +31,25 @@ import {
   type TransferRow,
 } from "../../db/streams.js";
 import { balancesAt, ingestTransfers, type IngestResult } from "./ingest.js";
-import { depositExitsAmong, reachedBy } from "./deposit-exits.js";
+import { DepositTracker } from "./deposit-exits.js";
 import { attributeSeeds } from "./attribution.js";
-import { exitKindOf, readExitCategories, DEFAULT_EXIT_CATEGORIES } from "./exits.js";
+import { readExitCategories, DEFAULT_EXIT_CATEGORIES } from "./exits.js";
 import { conversionMoves, NATIVE_ORDINAL } from "./moves.js";
 import {
   accountKey,
   ALL_ASSETS,
   trace,
   ZERO_ADDRESS,
-  type DepositExit,
   type Label,
   type TaintedEdge,
   type TaintPath,
-  type TraceOptions,
   type TraceResult,
   type Transfer,
 } from "./taint.js";
-import { depositCandidates, type DepositCandidates } from "../cluster/deposits.js";
 import {
   engineLabel,
+  engineOptions,
+  exchangesAmong,
   settle,
   tokenDecimals,
   toTransfer,
@@ -327,16 +326,6 @@ export async function runAssetsTrace(
       initialBalances.set(accountKey(seedAsset, a), v);
 
   // Deposit addresses, per asset: the heuristic compares amounts of one token.
-  const depositAddresses = new Map<string, DepositExit>();
-  const assessed = new Set<string>();
-  const exchanges = new Map<string, string>();
-  if (input.depositAddresses !== false && exits.categories.has("exchange"))
-    for (const [chain, found] of labelsOf)
-      for (const a of found.keys()) {
-        const label = lookup(a, q(chain, "native"));
-        if (label !== undefined && exitKindOf(label, exits) === "exchange")
-          exchanges.set(a, label.label);
-      }
   const byAsset = new Map<string, Transfer[]>();
   for (const t of transfers) {
     if (t.out !== undefined) continue;
@@ -344,24 +333,22 @@ export async function runAssetsTrace(
     if (list === undefined) byAsset.set(t.token, [t]);
     else list.push(t);
   }
-  const candidates = new Map<string, DepositCandidates>();
+  const exchanges = new Map<string, string>();
+  for (const [chain, found] of labelsOf)
+    for (const [a, label] of exchangesAmong(
+      found.keys(),
+      (x) => lookup(x, q(chain, "native")),
+      exits,
+      input,
+    ))
+      exchanges.set(a, label);
+  const deposits = new DepositTracker(() => byAsset, {
+    exchanges,
+    maxBlocks: input.depositMaxBlocks,
+    tolerance: input.depositTolerance,
+  });
+  const depositAddresses = deposits.found;
   const needs = (r: TraceResult): Needs => {
-    const reached = new Set<string>();
-    const found = new Map<string, DepositExit>();
-    if (exchanges.size > 0) {
-      for (const a of reachedBy(r)) if (!assessed.has(a)) reached.add(a);
-      for (const [token, list] of byAsset) {
-        let c = candidates.get(token);
-        if (c === undefined) candidates.set(token, (c = depositCandidates(list, exchanges)));
-        const options = {
-          exchanges,
-          maxBlocks: input.depositMaxBlocks,
-          tolerance: input.depositTolerance,
-        };
-        for (const [a, d] of depositExitsAmong(c, reached, options))
-          if (!depositAddresses.has(a) && !found.has(a)) found.set(a, d);
-      }
-    }
     // Accounts whose balance before the stream is unknown, by asset.
     const missing = new Map<string, Set<string>>();
     let size = 0;
@@ -386,13 +373,7 @@ export async function runAssetsTrace(
       if (w.code === "incomplete-history" && w.address !== undefined && w.token !== undefined)
         need(w.token, w.address);
     return {
-      deposits: {
-        size: found.size,
-        accept: () => {
-          for (const a of reached) assessed.add(a);
-          for (const [a, d] of found) depositAddresses.set(a, d);
-        },
-      },
+      deposits: deposits.next(r),
       balances: {
         size,
         read: async () => {
@@ -406,21 +387,15 @@ export async function runAssetsTrace(
       },
     };
   };
-  const options = (): TraceOptions => ({
-    model: input.model,
-    seed: seeds,
-    token: ALL_ASSETS,
-    seedAsset,
-    labels: lookup,
-    exitCategories,
-    depositAddresses,
-    initialBalances,
-    maxHops: input.maxHops,
-    minAmount: input.minAmount,
-    windowSeconds: input.windowSeconds,
-    feeSink: FEE_SINK,
-    maxPaths: input.maxPaths,
-  });
+  const options = () =>
+    engineOptions(input, {
+      seeds,
+      token: ALL_ASSETS,
+      seedAsset,
+      labels: lookup,
+      depositAddresses,
+      initialBalances,
+    });
   let result = await settle(() => trace(transfers, options()), needs);
   result = attributeSeeds(transfers, options(), result);
   result = unqualified(result, split, many, pairing.unpairedDeposits);

@@ -18,13 +18,20 @@ import type {
   ChainToken,
 } from "../bridges/index.js";
 import type { Fraction } from "../cluster/deposits.js";
-import { DEFAULT_EXITS, exitKindOf, type ExitCategories } from "./exits.js";
+import {
+  DEFAULT_EXIT_CATEGORIES,
+  DEFAULT_EXITS,
+  exitKindOf,
+  type ExitCategories,
+} from "./exits.js";
+import { FEE_SINK } from "../../db/streams.js";
 import {
   ALL_ASSETS,
   type DepositExit,
   type Label,
   type Seed,
   type TaintModelName,
+  type TraceOptions,
   type TraceResult,
   type Transfer,
 } from "./types.js";
@@ -249,4 +256,46 @@ export async function settle(
     await balances.read();
     result = run();
   }
+}
+
+/**
+ * The exchanges among labeled addresses whose deposit addresses a trace looks for (none when the
+ * input turns deposit addresses off or exchanges are no exit), with their labels.
+ */
+export function exchangesAmong(
+  labeled: Iterable<string>,
+  lookup: (address: string) => Label | undefined,
+  exits: ExitCategories,
+  input: Pick<RunTraceInput, "depositAddresses">,
+): Map<string, string> {
+  const exchanges = new Map<string, string>();
+  if (input.depositAddresses === false || !exits.categories.has("exchange")) return exchanges;
+  for (const a of labeled) {
+    const label = lookup(a);
+    if (label !== undefined && exitKindOf(label, exits) === "exchange")
+      exchanges.set(a, label.label);
+  }
+  return exchanges;
+}
+
+/** The engine's options of a trace end to end: the input's, and what the runner found out. */
+export function engineOptions(
+  input: RunTraceInput,
+  found: Pick<
+    TraceOptions,
+    "token" | "seedAsset" | "labels" | "depositAddresses" | "initialBalances"
+  > & { seeds: Seed[] },
+): TraceOptions {
+  const { seeds, ...rest } = found;
+  return {
+    model: input.model,
+    seed: seeds,
+    ...rest,
+    exitCategories: input.exitCategories ?? DEFAULT_EXIT_CATEGORIES,
+    maxHops: input.maxHops,
+    minAmount: input.minAmount,
+    windowSeconds: input.windowSeconds,
+    feeSink: FEE_SINK,
+    maxPaths: input.maxPaths,
+  };
 }

@@ -3,12 +3,14 @@ import type { RpcClient } from "../../chain/rpc.js";
 import { allLabelsFor } from "../labels/chain.js";
 import { FEE_SINK, loadTransfers, streamId } from "../../db/streams.js";
 import { balancesAt, blockOfTransaction, ingestTransfers, requireBlock } from "./ingest.js";
-import { depositExitsAmong, reachedBy } from "./deposit-exits.js";
-import { attributeSeeds } from "./attribution.js";
 import { depositCandidates, type DepositCandidates } from "../cluster/deposits.js";
+import { depositExitsAmong, DepositTracker, reachedBy } from "./deposit-exits.js";
+import { attributeSeeds } from "./attribution.js";
 import { DEFAULT_EXIT_CATEGORIES, exitKindOf, readExitCategories } from "./exits.js";
 import {
   engineLabel,
+  engineOptions,
+  exchangesAmong,
   normalizeTraceToken,
   settle,
   tokenDecimals,
@@ -32,7 +34,6 @@ import {
   ZERO_ADDRESS,
   type DepositExit,
   type SeedShare,
-  type TraceOptions,
   type Seed,
   type TraceResult,
   type Transfer,
@@ -151,28 +152,13 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
   // so every later run reaches fewer), a new one found means one more run. The senders to
   // exchanges and their transfers are gathered once, at the first assessment: later rounds read
   // only the reached addresses' transfers.
-  const depositAddresses = new Map<string, DepositExit>();
-  const assessed = new Set<string>();
-  const exchanges = new Map<string, string>();
-  let candidates: DepositCandidates | undefined;
-  if (input.depositAddresses !== false && exits.categories.has("exchange"))
-    for (const a of labels.keys()) {
-      const label = lookup(a);
-      if (label !== undefined && exitKindOf(label, exits) === "exchange")
-        exchanges.set(a, label.label);
-    }
+  const deposits = new DepositTracker(() => [[token, transfers]], {
+    exchanges: exchangesAmong(labels.keys(), lookup, exits, input),
+    maxBlocks: input.depositMaxBlocks,
+    tolerance: input.depositTolerance,
+  });
+  const depositAddresses = deposits.found;
   const needs = (r: TraceResult): Needs => {
-    const reached = new Set<string>();
-    let found = new Map<string, DepositExit>();
-    if (exchanges.size > 0) {
-      for (const a of reachedBy(r)) if (!assessed.has(a)) reached.add(a);
-      candidates ??= depositCandidates(transfers, exchanges);
-      found = depositExitsAmong(candidates, reached, {
-        exchanges,
-        maxBlocks: input.depositMaxBlocks,
-        tolerance: input.depositTolerance,
-      });
-    }
     const missing = new Set<string>();
     const need = (a: string) => {
       if (a !== ZERO_ADDRESS && a !== FEE_SINK && !initialBalances.has(a)) missing.add(a);
@@ -185,13 +171,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
     for (const w of r.warnings)
       if (w.code === "incomplete-history" && w.address !== undefined) need(w.address);
     return {
-      deposits: {
-        size: found.size,
-        accept: () => {
-          for (const a of reached) assessed.add(a);
-          for (const [a, d] of found) depositAddresses.set(a, d);
-        },
-      },
+      deposits: deposits.next(r),
       balances: {
         size: missing.size,
         read: async () => {
@@ -202,20 +182,8 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
       },
     };
   };
-  const options = (): TraceOptions => ({
-    model: input.model,
-    seed: seeds,
-    token,
-    labels: lookup,
-    exitCategories,
-    depositAddresses,
-    initialBalances,
-    maxHops: input.maxHops,
-    minAmount: input.minAmount,
-    windowSeconds: input.windowSeconds,
-    feeSink: FEE_SINK,
-    maxPaths: input.maxPaths,
-  });
+  const options = () =>
+    engineOptions(input, { seeds, token, labels: lookup, depositAddresses, initialBalances });
   let result = await settle(() => trace(transfers, options()), needs);
   result = attributeSeeds(transfers, options(), result);
   const decimals = await tokenDecimals(input.rpc, token);
@@ -295,20 +263,16 @@ async function runLazyTrace(
       for (let i = transfers.length; i < rows.length; i++)
         transfers.push(toTransfer(rows[i] as TransferRow));
       const run = () =>
-        trace(transfers, {
-          model: input.model,
-          seed,
-          token,
-          labels: lookup,
-          exitCategories: input.exitCategories ?? DEFAULT_EXIT_CATEGORIES,
-          maxHops: input.maxHops,
-          minAmount: input.minAmount,
-          windowSeconds: input.windowSeconds,
-          feeSink: FEE_SINK,
-          maxPaths: input.maxPaths,
-          depositAddresses,
-          initialBalances,
-        });
+        trace(
+          transfers,
+          engineOptions(input, {
+            seeds: [seed],
+            token,
+            labels: lookup,
+            depositAddresses,
+            initialBalances,
+          }),
+        );
       // The deposit heuristic's candidates: gathered again each round, as the rows grow.
       let candidates: DepositCandidates | undefined;
       for (;;) {
