@@ -31,7 +31,8 @@ export interface BridgeMoves {
 /**
  * The transfer of `txs` (one transaction's) that a bridge event moved: of `token`, from `from` (or
  * anyone) or to `to` (or anyone), of `amount`, else the only one that fits the rest (a bridge that
- * reports a normalized amount, as Wormhole does).
+ * reports a normalized amount, as Wormhole does). Never a burn; a mint only as what paid a named
+ * recipient (a minting bridge's release: CCTP, a wrapped token's).
  */
 function findTransfer(
   txs: readonly Transfer[],
@@ -46,7 +47,7 @@ function findTransfer(
       (want.from === undefined || want.from === null || t.from === want.from) &&
       (want.to === undefined || want.to === null || t.to === want.to) &&
       t.to !== ZERO_ADDRESS &&
-      t.from !== ZERO_ADDRESS,
+      (t.from !== ZERO_ADDRESS || (want.to !== undefined && want.to !== null)),
   );
   return fits.find((t) => t.amount === want.amount) ?? (fits.length === 1 ? fits[0] : undefined);
 }
