@@ -137,4 +137,26 @@ describe("bridge moves", () => {
         r.holdings.map((h) => [accountKey(h.token, h.address), h.amount, h.value]),
       ).to.deep.equal([[accountKey(`8453:${USDC2}`, THIEF), 999n, 1000n]]);
     });
+
+  it("a deposit the bridge burns straight from the sender (the OP Stack's L2 bridge) is the crossing's payment", () => {
+    const burnt = [
+      transfer(1, "0x5eed", 0, USDC1, V, THIEF, 1000n, 100),
+      transfer(1, "0xd1", 0, USDC1, THIEF, ZERO_ADDRESS, 1000n, 112),
+      transfer(8453, "0xr1", 1, USDC2, ZERO_ADDRESS, THIEF, 999n, 1100),
+    ];
+    const { pairs } = pairBridgeTransfers([deposit], [release], { tokens });
+    const moved = bridgeMoves(burnt, pairs);
+    expect(moved.skipped).to.deep.equal([]);
+    expect(moved.transfers.filter((t) => t.out !== undefined).map((t) => t.from)).to.deep.equal([
+      THIEF,
+      "bridge:1:0xd1:3",
+    ]);
+    const r = trace(qualified(moved.transfers), {
+      model: "fifo",
+      seed: { kind: "tx", txHash: "0x5eed" },
+      token: ALL_ASSETS,
+    });
+    expect(r.exits).to.deep.equal([]);
+    expect(r.holdings.map((h) => [h.chainId ?? 8453, h.amount])).to.deep.equal([[8453, 999n]]);
+  });
 });

@@ -31,7 +31,8 @@ export interface BridgeMoves {
 /**
  * The transfer of `txs` (one transaction's) that a bridge event moved: of `token`, from `from` (or
  * anyone) or to `to` (or anyone), of `amount`, else the only one that fits the rest (a bridge that
- * reports a normalized amount, as Wormhole does). Never a burn; a mint only as what paid a named
+ * reports a normalized amount, as Wormhole does). A burn only as what a named sender paid (a
+ * burning bridge's deposit, when no other transfer pays it), a mint only as what paid a named
  * recipient (a minting bridge's release: CCTP, a wrapped token's).
  */
 function findTransfer(
@@ -46,10 +47,15 @@ function findTransfer(
       t.token === want.token &&
       (want.from === undefined || want.from === null || t.from === want.from) &&
       (want.to === undefined || want.to === null || t.to === want.to) &&
-      t.to !== ZERO_ADDRESS &&
+      (t.to !== ZERO_ADDRESS || (want.from !== undefined && want.from !== null)) &&
       (t.from !== ZERO_ADDRESS || (want.to !== undefined && want.to !== null)),
   );
-  return fits.find((t) => t.amount === want.amount) ?? (fits.length === 1 ? fits[0] : undefined);
+  // A burn pays a deposit only when nothing else does (the OP Stack's L2 bridge burns the
+  // token from the sender; CCTP is paid first, then burns).
+  const paid = fits.filter((t) => t.to !== ZERO_ADDRESS);
+  const pick = (list: Transfer[]) =>
+    list.find((t) => t.amount === want.amount) ?? (list.length === 1 ? list[0] : undefined);
+  return pick(paid) ?? pick(fits);
 }
 
 /** Replaces, in `transfers` (every chain's, each with its `chainId`), the paired crossings. */

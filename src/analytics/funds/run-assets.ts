@@ -326,12 +326,15 @@ export async function runAssetsTrace(
       initialBalances.set(accountKey(seedAsset, a), v);
 
   // Deposit addresses, per asset: the heuristic compares amounts of one token.
+  // A move's output counts as an inflow of its asset: a deposit address paid by a swap or by a
+  // bridge's release is one all the same.
   const byAsset = new Map<string, Transfer[]>();
   for (const t of transfers) {
-    if (t.out !== undefined) continue;
-    const list = byAsset.get(t.token);
-    if (list === undefined) byAsset.set(t.token, [t]);
-    else list.push(t);
+    const inflow = t.out === undefined ? t : { ...t, token: t.out.token, amount: t.out.amount };
+    if (inflow.token === TRANSIT) continue;
+    const list = byAsset.get(inflow.token);
+    if (list === undefined) byAsset.set(inflow.token, [inflow]);
+    else list.push(inflow);
   }
   const exchanges = new Map<string, string>();
   for (const [chain, found] of labelsOf)
