@@ -22,6 +22,7 @@ import {
   type DefiWorld,
 } from "../helpers/defi.js";
 import { runVeritrace } from "../helpers/tracer.js";
+import { importTagPacks } from "../../src/analytics/labels/store.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -56,6 +57,8 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
   let seed = "";
   let swapOut = 0n;
   let v3Out = 0n;
+  let depositGot = 0n;
+  let tagpackDir = "";
 
   async function send(sent: Sent): Promise<string> {
     const tx = await sent;
@@ -260,6 +263,26 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
         DEADLINE,
       ),
     );
+    // An exchange customer's deposit address paid by a swap: the thief swaps 20 A for WETH straight
+    // to it, and it forwards the WETH to the exchange's hot wallet (labeled in a TagPack).
+    const depositWallet = new Wallet(hexlify(randomBytes(32)), provider);
+    await rpc.call("anvil_setBalance", [depositWallet.address, "0xde0b6b3a7640000"]);
+    address["deposit"] = depositWallet.address.toLowerCase();
+    address["exchange"] = Wallet.createRandom().address.toLowerCase();
+    await send(
+      call(
+        world.v2Router,
+        "swapExactTokensForTokens",
+        wallets.thief,
+        20n * E18,
+        0n,
+        [address["a"], address["weth"]],
+        address["deposit"],
+        DEADLINE,
+      ),
+    );
+    depositGot = await balanceOf(world.weth, address["deposit"] as string);
+    await send(call(world.weth, "transfer", depositWallet, address["exchange"], depositGot));
     // The receiver buys 10 A with ether through the router, paying more than needed: the router
     // wraps what the pair takes and refunds the rest (internal transfers, after the logs).
     await send(
@@ -288,10 +311,28 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
       ),
     );
     store = await Store.open(await openMemoryDatabase());
+    tagpackDir = mkdtempSync(path.join(os.tmpdir(), "veritrace-assets-"));
+    const tagpack = path.join(tagpackDir, "exchange.yaml");
+    writeFileSync(
+      tagpack,
+      [
+        "title: Assets test exchange",
+        "creator: Veritrace tests",
+        "source: https://example.org/exchange",
+        "currency: ETH",
+        "tags:",
+        `- address: '${address["exchange"]}'`,
+        "  label: Exchange E",
+        "  category: exchange",
+        "",
+      ].join("\n"),
+    );
+    await importTagPacks(store.db, [tagpack]);
   });
 
   after(async function () {
     await store?.close();
+    if (tagpackDir !== "") rmSync(tagpackDir, { recursive: true, force: true });
     await chain?.stop();
   });
 
@@ -338,7 +379,18 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
       // Their values are at the rates the taint went through (the A that came back from the pair
       // is worth what the liquidity was): together, exactly the rest of the theft.
       const value = (x?: { value: bigint }) => x?.value ?? 0n;
-      expect(value(a) + value(weth) + value(b) + value(fence)).to.equal(400n * E18);
+      // The 20 A swapped to a deposit address: an exit there, its exchange named (not the hot
+      // wallet it forwarded to).
+      const deposit = r.exits.find((e) => e.address === address["deposit"]);
+      expect(deposit).to.include({ kind: "exchange", token: address["weth"], amount: depositGot });
+      expect(deposit?.depositOf).to.deep.equal({
+        address: address["exchange"],
+        label: "Exchange E",
+      });
+      expect(r.exits.map((e) => e.address)).to.not.include(address["exchange"]);
+      expect(value(a) + value(weth) + value(b) + value(fence) + value(deposit)).to.equal(
+        400n * E18,
+      );
       expect(value(b) > 49n * E18 && value(fence) > 49n * E18).to.equal(true);
       expect([...h.keys()].filter((k) => !k.endsWith(receiver)).sort()).to.deep.equal(
         [
@@ -371,12 +423,14 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
     const conversions = r.edges.filter((e) => e.out !== undefined);
     const actions = conversions.flatMap((e) => e.out?.steps.map((s) => s.action) ?? []);
     // Two swaps, the unwrap, liquidity in (two tokens) and out (two tokens), the V3 swap, the
-    // route's two swaps (one edge), the router's wrap and swap for the receiver.
+    // route's two swaps (one edge), the swap to a deposit address, the router's wrap and swap for
+    // the receiver.
     expect(actions.sort()).to.deep.equal([
       "add-liquidity",
       "add-liquidity",
       "remove-liquidity",
       "remove-liquidity",
+      "swap",
       "swap",
       "swap",
       "swap",
