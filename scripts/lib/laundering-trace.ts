@@ -7,29 +7,28 @@
  * taint reached and the trace run again until none is new, and per-seed attribution. Then the
  * score of a result against the world's truth (scripts/lib/laundering-world.ts).
  *
- * run-assets.ts keeps these steps inside `runAssetsTrace`, next to the node's reading, so the
- * qualifying of assets, the label lookup and the deposit-address round are written again here,
- * step for step; the pieces it imports (conversionMoves, pairBridgeTransfers, bridgeMoves,
- * depositCandidates, depositExitsAmong, settle, attributeSeeds, trace) are the same.
+ * The steps are run-assets.ts's own: conversionMoves, crossChains (pairing, crossings, assets
+ * named by chain), inflowsByAsset and the DepositTracker, engineOptions, settle, attributeSeeds and
+ * the engine; only the node's reading is replaced by the world.
  */
 import {
   KNOWN_BRIDGE_CONTRACTS,
-  pairBridgeTransfers,
   type BridgeDeposit,
   type BridgePair,
 } from "../../src/analytics/bridges/index.js";
-import { depositCandidates, type DepositCandidates } from "../../src/analytics/cluster/deposits.js";
 import type { SkippedLog } from "../../src/analytics/conversions.js";
 import { attributeSeeds } from "../../src/analytics/funds/attribution.js";
-import { bridgeMoves, TRANSIT } from "../../src/analytics/funds/bridge-moves.js";
-import { depositExitsAmong, reachedBy } from "../../src/analytics/funds/deposit-exits.js";
-import {
-  DEFAULT_EXIT_CATEGORIES,
-  exitKindOf,
-  readExitCategories,
-} from "../../src/analytics/funds/exits.js";
+import { TRANSIT } from "../../src/analytics/funds/bridge-moves.js";
+import { DepositTracker } from "../../src/analytics/funds/deposit-exits.js";
+import { readExitCategories, DEFAULT_EXIT_CATEGORIES } from "../../src/analytics/funds/exits.js";
 import { conversionMoves } from "../../src/analytics/funds/moves.js";
-import { settle, type Needs } from "../../src/analytics/funds/run-common.js";
+import { crossChains, inflowsByAsset } from "../../src/analytics/funds/run-assets.js";
+import {
+  engineOptions,
+  exchangesAmong,
+  settle,
+  type Needs,
+} from "../../src/analytics/funds/run-common.js";
 import {
   accountKey,
   ALL_ASSETS,
@@ -38,11 +37,9 @@ import {
   type DepositExit,
   type Label,
   type TaintModelName,
-  type TraceOptions,
   type TraceResult,
   type Transfer,
 } from "../../src/analytics/funds/taint.js";
-import { FEE_SINK } from "../../src/db/streams.js";
 import type { EndKind, EndPoint, LaunderingWorld, WorldTruth } from "./laundering-world.js";
 
 /** The world read as run-assets.ts reads the chains, up to the engine's input. */
@@ -78,26 +75,23 @@ export function prepareWorld(world: LaunderingWorld): PreparedWorld {
   const chainId = (world.chains[0] as LaunderingWorld["chains"][number]).chainId;
   let converted = 0;
   const skippedConversions: SkippedLog[] = [];
-  const moved = world.chains.map((c) => {
+  const chains = world.chains.map((c) => {
     const m = conversionMoves(c.transfers, c.conversions);
     for (const t of m.transfers) t.chainId = c.chainId;
     converted += m.converted;
     skippedConversions.push(...m.skipped);
-    return m.transfers;
+    return {
+      chainId: c.chainId,
+      transfers: m.transfers,
+      deposits: c.deposits,
+      releases: c.releases,
+    };
   });
-  const pairing = pairBridgeTransfers(
-    world.chains.flatMap((c) => c.deposits),
-    world.chains.flatMap((c) => c.releases),
-    { tokens: world.bridgeTokens },
+  const { pairing, crossings, q, split, transfers } = crossChains(
+    chains,
+    chainId,
+    world.bridgeTokens,
   );
-  const crossings = bridgeMoves(moved.flat(), pairing.pairs);
-  const q = (chain: number | undefined, token: string) =>
-    token === TRANSIT ? token : `${chain ?? chainId}:${token}`;
-  const transfers = crossings.transfers.map((t): Transfer => ({
-    ...t,
-    token: q(t.chainId, t.token),
-    ...(t.out === undefined ? {} : { out: { ...t.out, token: q(t.chainId, t.out.token) } }),
-  }));
 
   // Labels per chain; a bridge contract of the registry is a bridge.
   const labelsOf = new Map(world.chains.map((c) => [c.chainId, c.labels]));
@@ -111,17 +105,19 @@ export function prepareWorld(world: LaunderingWorld): PreparedWorld {
         });
   const labels = (a: string, asset?: string): Label | undefined => {
     if (a === ZERO_ADDRESS) return undefined;
-    const chain = asset === undefined ? chainId : splitAsset(asset, chainId).chainId;
+    const chain = asset === undefined ? chainId : split(asset).chainId;
     return labelsOf.get(chain)?.get(a) ?? bridgeLabel.get(`${chain}:${a}`);
   };
   const exits = readExitCategories(DEFAULT_EXIT_CATEGORIES, "exitCategories");
   const exchanges = new Map<string, string>();
   for (const c of world.chains)
-    for (const a of c.labels.keys()) {
-      const label = labels(a, q(c.chainId, "native"));
-      if (label !== undefined && exitKindOf(label, exits) === "exchange")
-        exchanges.set(a, label.label);
-    }
+    for (const [a, label] of exchangesAmong(
+      c.labels.keys(),
+      (x) => labels(x, q(c.chainId, "native")),
+      exits,
+      {},
+    ))
+      exchanges.set(a, label);
   return {
     transfers,
     converted,
@@ -147,57 +143,37 @@ export interface WorldTrace {
 
 /**
  * The engine over the prepared world with one model, as run-assets.ts runs it: deposit addresses
- * found among the reached addresses (the senders to exchanges gathered once per asset) until none
- * is new, then each seed's share. Every balance before the world is known, so no round reads any.
+ * found among the reached addresses until none is new, then each seed's share. Every balance before
+ * the world is known, so no round reads any.
  */
 export async function traceWorld(p: PreparedWorld, model: TaintModelName): Promise<WorldTrace> {
-  const depositAddresses = new Map<string, DepositExit>();
-  const assessed = new Set<string>();
-  const byAsset = new Map<string, Transfer[]>();
-  for (const t of p.transfers) {
-    if (t.out !== undefined) continue;
-    const list = byAsset.get(t.token);
-    if (list === undefined) byAsset.set(t.token, [t]);
-    else list.push(t);
-  }
-  const candidates = new Map<string, DepositCandidates>();
-  const needs = (r: TraceResult): Needs => {
-    const reached = new Set<string>();
-    const found = new Map<string, DepositExit>();
-    for (const a of reachedBy(r)) if (!assessed.has(a)) reached.add(a);
-    for (const [token, list] of byAsset) {
-      let c = candidates.get(token);
-      if (c === undefined) candidates.set(token, (c = depositCandidates(list, p.exchanges)));
-      for (const [a, d] of depositExitsAmong(c, reached, { exchanges: p.exchanges }))
-        if (!depositAddresses.has(a) && !found.has(a)) found.set(a, d);
-    }
-    return {
-      deposits: {
-        size: found.size,
-        accept: () => {
-          for (const a of reached) assessed.add(a);
-          for (const [a, d] of found) depositAddresses.set(a, d);
-        },
-      },
-      balances: { size: 0, read: async () => {} },
-    };
-  };
-  const options = (): TraceOptions => ({
-    model,
-    seed: p.seeds,
-    token: ALL_ASSETS,
-    labels: p.labels,
-    exitCategories: DEFAULT_EXIT_CATEGORIES,
-    depositAddresses,
-    initialBalances: p.initialBalances,
-    feeSink: FEE_SINK,
+  const byAsset = inflowsByAsset(p.transfers);
+  const deposits = new DepositTracker(() => byAsset, { exchanges: p.exchanges });
+  const needs = (r: TraceResult): Needs => ({
+    deposits: deposits.next(r),
+    balances: { size: 0, read: async () => {} },
   });
+  const options = () =>
+    engineOptions(
+      { model },
+      {
+        seeds: [...p.seeds],
+        token: ALL_ASSETS,
+        labels: p.labels,
+        depositAddresses: deposits.found,
+        initialBalances: p.initialBalances,
+      },
+    );
   let runs = 0;
   const result = await settle(() => {
     runs++;
     return trace(p.transfers, options());
   }, needs);
-  return { result: attributeSeeds(p.transfers, options(), result), depositAddresses, runs };
+  return {
+    result: attributeSeeds(p.transfers, options(), result),
+    depositAddresses: deposits.found,
+    runs,
+  };
 }
 
 /** What became of one end point of the truth in a trace. */

@@ -11,6 +11,7 @@
 import { InvalidInputError } from "../../shared/errors.js";
 import { RangeTooLargeError, type RawLog, type RpcClient } from "../../chain/rpc.js";
 import {
+  type ChainToken,
   BRIDGE_ADAPTERS,
   BridgeReader,
   KNOWN_BRIDGE_CONTRACTS,
@@ -230,6 +231,73 @@ async function readChain(
   };
 }
 
+/** The transfers of the chains a trace reads, with their bridge events (conversions moved). */
+export interface ChainMoves {
+  chainId: number;
+  transfers: Transfer[];
+  deposits: BridgeDeposit[];
+  releases: BridgeRelease[];
+}
+
+/**
+ * The chains' transfers as the engine reads them: deposits paired with releases, crossings moved
+ * (bridge-moves.ts), and, with several chains, every asset named with its chain (`q`; `split`
+ * reads one back). `primary` is the seed's chain.
+ */
+export function crossChains(
+  chains: readonly ChainMoves[],
+  primary: number,
+  tokens?: readonly (readonly ChainToken[])[],
+) {
+  const many = chains.length > 1;
+  const pairing = pairBridgeTransfers(
+    chains.flatMap((c) => c.deposits),
+    chains.flatMap((c) => c.releases),
+    { tokens },
+  );
+  const crossings = bridgeMoves(
+    chains.flatMap((c) => c.transfers),
+    pairing.pairs,
+  );
+  /** An asset as the engine tells it apart: with several chains, prefixed by its chain. */
+  const q = (chain: number | undefined, token: string) =>
+    many && token !== TRANSIT ? `${chain ?? primary}:${token}` : token;
+  /** The chain and token of an engine's asset. */
+  const split = (asset: string): { chainId: number; token: string } => {
+    const colon = asset.indexOf(":");
+    return many && colon > 0 && asset !== TRANSIT
+      ? { chainId: Number(asset.slice(0, colon)), token: asset.slice(colon + 1) }
+      : { chainId: primary, token: asset };
+  };
+  const transfers: Transfer[] = crossings.transfers.map((t) =>
+    many
+      ? {
+          ...t,
+          token: q(t.chainId, t.token),
+          ...(t.out === undefined ? {} : { out: { ...t.out, token: q(t.chainId, t.out.token) } }),
+        }
+      : t,
+  );
+  return { many, pairing, crossings, q, split, transfers };
+}
+
+/**
+ * Each asset's inflows and outflows for the deposit-address heuristic: a move's output counts as
+ * an inflow of its asset (a deposit address paid by a swap or by a bridge's release is one all the
+ * same); transits are left out.
+ */
+export function inflowsByAsset(transfers: readonly Transfer[]): Map<string, Transfer[]> {
+  const byAsset = new Map<string, Transfer[]>();
+  for (const t of transfers) {
+    const inflow = t.out === undefined ? t : { ...t, token: t.out.token, amount: t.out.amount };
+    if (inflow.token === TRANSIT) continue;
+    const list = byAsset.get(inflow.token);
+    if (list === undefined) byAsset.set(inflow.token, [inflow]);
+    else list.push(inflow);
+  }
+  return byAsset;
+}
+
 /** Runs a trace of every asset ({@link runTrace} with token "all"), across the chains given. */
 export async function runAssetsTrace(
   input: RunTraceInput,
@@ -260,34 +328,10 @@ export async function runAssetsTrace(
     }
   }
   const chainOf = new Map(chains.map((c) => [c.chainId, c]));
-  const many = chains.length > 1;
-  const pairing = pairBridgeTransfers(
-    chains.flatMap((c) => c.deposits),
-    chains.flatMap((c) => c.releases),
-    { tokens: input.bridgeTokens },
-  );
-  const crossings = bridgeMoves(
-    chains.flatMap((c) => c.transfers),
-    pairing.pairs,
-  );
-  /** An asset as the engine tells it apart: with several chains, prefixed by its chain. */
-  const q = (chain: number | undefined, token: string) =>
-    many && token !== TRANSIT ? `${chain ?? chainId}:${token}` : token;
-  /** The chain and token of an engine's asset. */
-  const split = (asset: string): { chainId: number; token: string } => {
-    const colon = asset.indexOf(":");
-    return many && colon > 0 && asset !== TRANSIT
-      ? { chainId: Number(asset.slice(0, colon)), token: asset.slice(colon + 1) }
-      : { chainId, token: asset };
-  };
-  const transfers: Transfer[] = crossings.transfers.map((t) =>
-    many
-      ? {
-          ...t,
-          token: q(t.chainId, t.token),
-          ...(t.out === undefined ? {} : { out: { ...t.out, token: q(t.chainId, t.out.token) } }),
-        }
-      : t,
+  const { many, pairing, crossings, q, split, transfers } = crossChains(
+    chains,
+    chainId,
+    input.bridgeTokens,
   );
 
   // Labels per chain; a bridge contract of the registry is a bridge.
@@ -326,16 +370,7 @@ export async function runAssetsTrace(
       initialBalances.set(accountKey(seedAsset, a), v);
 
   // Deposit addresses, per asset: the heuristic compares amounts of one token.
-  // A move's output counts as an inflow of its asset: a deposit address paid by a swap or by a
-  // bridge's release is one all the same.
-  const byAsset = new Map<string, Transfer[]>();
-  for (const t of transfers) {
-    const inflow = t.out === undefined ? t : { ...t, token: t.out.token, amount: t.out.amount };
-    if (inflow.token === TRANSIT) continue;
-    const list = byAsset.get(inflow.token);
-    if (list === undefined) byAsset.set(inflow.token, [inflow]);
-    else list.push(inflow);
-  }
+  const byAsset = inflowsByAsset(transfers);
   const exchanges = new Map<string, string>();
   for (const [chain, found] of labelsOf)
     for (const [a, label] of exchangesAmong(

@@ -280,7 +280,10 @@ export function exchangesAmong(
 
 /** The engine's options of a trace end to end: the input's, and what the runner found out. */
 export function engineOptions(
-  input: RunTraceInput,
+  input: Pick<
+    RunTraceInput,
+    "model" | "exitCategories" | "maxHops" | "minAmount" | "windowSeconds" | "maxPaths"
+  >,
   found: Pick<
     TraceOptions,
     "token" | "seedAsset" | "labels" | "depositAddresses" | "initialBalances"
