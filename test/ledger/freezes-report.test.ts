@@ -278,6 +278,62 @@ describe("tracer: freeze requests, requested vs frozen", function () {
       expect(table.stdout).to.match(/frozen-above-requested/);
       expect(table.stdout).to.match(/not-requested/);
       expect(table.stdout).to.match(/2 flagged items/);
+      // A trace's drafts name A as a deposit address of an exchange: the report says so.
+      const drafts = path.join(dir, "drafts.json");
+      writeFileSync(
+        drafts,
+        JSON.stringify({
+          version: "veritrace-freeze-draft/1",
+          model: "fifo",
+          seeds: [],
+          seedAsset: TOKEN,
+          drafts: [
+            {
+              exchange: { address: D, label: "Exchange D" },
+              items: [
+                {
+                  chainId: 1,
+                  token: TOKEN,
+                  account: A,
+                  amount: "1000",
+                  value: "1000",
+                  evidence: ["0x01"],
+                  confidence: 0.98,
+                },
+              ],
+            },
+          ],
+        }),
+      );
+      const named = await run(
+        process.execPath,
+        ["bin/veritrace.mjs", "freezes", "--db", db, "--lists", listsDir, "--drafts", drafts],
+        { encoding: "utf8" },
+      );
+      expect(named.stdout).to.match(/found as/);
+      expect(named.stdout).to.include("deposit address of Exchange D (confidence 98%)");
+      const namedJson = JSON.parse(
+        (
+          await run(
+            process.execPath,
+            ["bin/veritrace.mjs", "freezes", "--db", db, "--drafts", drafts, "--json"],
+            { encoding: "utf8" },
+          )
+        ).stdout,
+      ) as { lines: { account: string; foundAs?: { exchange: { label: string } } }[] };
+      const lineA = namedJson.lines.find((l) => l.account.toLowerCase() === A.toLowerCase());
+      expect(lineA === undefined || lineA.foundAs?.exchange.label === "Exchange D").to.equal(true);
+      writeFileSync(drafts, JSON.stringify({ version: "veritrace-freeze-draft/0", drafts: [] }));
+      const badDrafts = await run(
+        process.execPath,
+        ["bin/veritrace.mjs", "freezes", "--db", db, "--drafts", drafts],
+        { encoding: "utf8" },
+      ).then(
+        () => null,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(badDrafts?.code).to.equal(1);
+      expect(badDrafts?.stderr).to.match(/^veritrace freezes: --drafts .*drafts\.json: version: /);
       const wrong = lists[0] as FreezeList & { kind: "request" };
       const bad = writeLists(path.join(dir, "cli-bad"), [
         { ...wrong, items: wrong.items.map((i) => ({ ...i, amount: i.amount + 1n })) },

@@ -7,9 +7,11 @@
  * completes a draft with the case and the EXCHANGE participant to build the request list.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { TracerError } from "../../shared/errors.js";
+import { z } from "zod";
+import { InvalidInputError, NotFoundError, TracerError } from "../../shared/errors.js";
 import { formatSeed } from "./seed.js";
 import { ZERO_ADDRESS } from "./types.js";
 import type { RunTraceOutput } from "./run-common.js";
@@ -87,4 +89,72 @@ export async function writeFreezeDrafts(drafts: FreezeDrafts, file: string): Pro
       `cannot write freeze drafts to ${file}: ${e instanceof Error ? e.message : String(e)}`,
     );
   }
+}
+
+const DraftsFile = z.object({
+  version: z.literal(FREEZE_DRAFT_VERSION),
+  drafts: z.array(
+    z.object({
+      exchange: z.object({ address: z.string(), label: z.string() }),
+      items: z.array(
+        z.object({
+          chainId: z.number().int(),
+          token: z.string(),
+          account: z.string(),
+          amount: z.string(),
+          evidence: z.array(z.string()).optional(),
+          confidence: z.number().optional(),
+        }),
+      ),
+    }),
+  ),
+});
+
+/** What a draft says an account is: its exchange, and for a deposit address how it was found. */
+export interface DraftedAccount {
+  exchange: { address: string; label: string };
+  /** True for a deposit address (with its evidence), false for the exchange's own address. */
+  depositAddress: boolean;
+  evidence?: string[];
+  confidence?: number;
+}
+
+/**
+ * The accounts a drafts file names, by `chainId:token:account` (lower case, the key freeze
+ * reports use), for `veritrace freezes --drafts`; a file that is no drafts file is refused in one
+ * line naming what is wrong.
+ */
+export function readFreezeDrafts(file: string): Map<string, DraftedAccount> {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT")
+      throw new NotFoundError(`--drafts ${file}: no such file`);
+    throw new InvalidInputError(`--drafts ${file}: ${(error as Error).message}`);
+  }
+  const parsed = DraftsFile.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidInputError(
+      `--drafts ${file}: ${issue?.path.join(".") || "the file"}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  const accounts = new Map<string, DraftedAccount>();
+  for (const d of parsed.data.drafts)
+    for (const i of d.items)
+      accounts.set(`${i.chainId}:${i.token.toLowerCase()}:${i.account.toLowerCase()}`, {
+        exchange: d.exchange,
+        depositAddress: i.evidence !== undefined,
+        ...(i.evidence === undefined ? {} : { evidence: i.evidence, confidence: i.confidence }),
+      });
+  return accounts;
+}
+
+/** An account as a drafts file found it, in words ("" when the drafts don't name it). */
+export function draftedText(a: DraftedAccount | undefined): string {
+  if (a === undefined) return "";
+  return a.depositAddress
+    ? `deposit address of ${a.exchange.label} (confidence ${((a.confidence ?? 0) * 100).toFixed(0)}%)`
+    : a.exchange.label;
 }
