@@ -5,7 +5,9 @@ import { expect } from "chai";
 import { XMLParser } from "fast-xml-parser";
 import { PNG } from "pngjs";
 import { TracerError } from "../../src/shared/errors.js";
+import { ASSET_COLORS, segmentsOf } from "../../src/analytics/funds/flow.js";
 import {
+  CONVERSION_SHAPE,
   EXIT_SHAPES,
   HOLDING_COLOR,
   PALETTE,
@@ -18,7 +20,9 @@ import {
   type GraphOptions,
 } from "../../src/analytics/funds/graph.js";
 import {
+  ALL_ASSETS,
   ZERO_ADDRESS,
+  type ConversionStep,
   type EdgeFate,
   type Exit,
   type Holding,
@@ -80,13 +84,22 @@ const exit = (address: string, kind: Exit["kind"], amount: bigint, label?: strin
   ...(label === undefined ? {} : { label }),
 });
 
+/**
+ * A result as the engine gives it: with one token, every edge, holding and exit is in it (the
+ * fixtures below are written without their token); with every asset, as given.
+ */
 function trace(
   r: Omit<TraceResult, "seedTime" | "seedAsset" | "seeds" | "total" | "stats" | "warnings"> &
     Partial<TraceResult>,
 ): TraceResult {
+  const one = <T extends { token: string }>(xs: T[]) =>
+    r.token === ALL_ASSETS ? xs : xs.map((x) => ({ ...x, token: r.token }));
+  const edges = one(r.edges);
+  const holdings = one(r.holdings);
+  const exits = one(r.exits);
   const total =
-    r.holdings.reduce((s, h) => s + h.amount, 0n) +
-    r.exits.reduce((s, x) => s + x.amount, 0n) +
+    holdings.reduce((s, h) => s + h.value, 0n) +
+    exits.reduce((s, x) => s + x.value, 0n) +
     r.beyondHopLimit +
     r.belowMinimum;
   return {
@@ -96,14 +109,29 @@ function trace(
     total,
     warnings: [],
     stats: {
-      transfers: r.edges.length,
-      conversions: 0,
-      processed: r.edges.length,
+      transfers: edges.length,
+      conversions: edges.filter((e) => e.out !== undefined).length,
+      processed: edges.length,
       addresses: 0,
-      taintedEdges: r.edges.length,
+      taintedEdges: edges.length,
       pathNodes: 0,
     },
     ...r,
+    edges,
+    holdings,
+    exits,
+  };
+}
+
+/** The options naming one token's decimals and symbol. */
+function unitOf(
+  result: TraceResult,
+  decimals: number,
+  symbol?: string,
+): Pick<GraphOptions, "decimals" | "symbols"> {
+  return {
+    decimals: new Map([[result.token, decimals]]),
+    ...(symbol === undefined ? {} : { symbols: new Map([[result.token, symbol]]) }),
   };
 }
 
@@ -149,8 +177,7 @@ const splitMerge = trace({
   belowMinimum: 0n,
 });
 const splitMergeOptions: GraphOptions = {
-  decimals: 6,
-  symbol: "USDC",
+  ...unitOf(splitMerge, 6, "USDC"),
   labels: lookup({
     [X]: { label: "Binance 14", category: "exchange" },
     [H]: { label: "Exploiter 1", category: "hack" },
@@ -217,8 +244,7 @@ const cycle = trace({
   ],
 });
 const cycleOptions: GraphOptions = {
-  decimals: 18,
-  symbol: "ETH",
+  ...unitOf(cycle, 18, "ETH"),
   labels: lookup({
     [Q]: { label: "OFAC SDN", category: "sanctioned" },
     [R]: { label: "Lazarus", category: "hack" },
@@ -245,6 +271,140 @@ const fanOut = (() => {
     belowMinimum: 0n,
   });
 })();
+
+/** A tainted transfer of a trace of every asset: `token` moved, or converted into `out`. */
+function move(
+  from: string,
+  to: string,
+  token: string,
+  amount: bigint,
+  tainted: bigint,
+  out?: {
+    token: string;
+    amount: bigint;
+    step?: Pick<ConversionStep, "venue" | "action" | "contract">;
+  },
+  fate: EdgeFate = "carried",
+): TaintedEdge {
+  const e = edge(from, to, amount, tainted, fate);
+  e.token = token;
+  if (out !== undefined)
+    e.out = {
+      token: out.token,
+      amount: out.amount,
+      tainted: out.amount,
+      steps:
+        out.step === undefined
+          ? []
+          : [
+              {
+                ...out.step,
+                logIndex: 1,
+                tokenIn: token,
+                amountIn: amount,
+                tokenOut: out.token,
+                amountOut: out.amount,
+              },
+            ],
+    };
+  return e;
+}
+
+/**
+ * Every asset (haircut): the victim V pays the thief T 1,000 USDC (the seed); T swaps 600 USDC
+ * for 0.3 WETH on a Uniswap V2 pool, sends 0.2 WETH to R, which unwraps it and pays 0.1 of the
+ * ether to a deposit address D of an exchange X. T holds 400 USDC and 0.1 WETH (worth 200
+ * USDC), R 0.1 ether (worth 200 USDC), D received 0.1 ether (worth 200 USDC).
+ */
+const USDC_TOKEN = addr("a0b8");
+const WETH_TOKEN = addr("c02a");
+const POOL = addr("b4e1");
+const THIEF = addr("7e7e");
+const RECEIVER = addr("2222");
+const DEPOSIT = addr("de90");
+const EXCHANGE = addr("e8c8");
+const swapped = trace({
+  model: "haircut",
+  token: ALL_ASSETS,
+  seedAsset: USDC_TOKEN,
+  seed: { kind: "tx", txHash: `0x${"5e".repeat(32)}` },
+  seedAmount: 1000n * USDC,
+  edges: [
+    move(V, THIEF, USDC_TOKEN, 1000n * USDC, 1000n * USDC, undefined, "seed"),
+    move(THIEF, THIEF, USDC_TOKEN, 600n * USDC, 600n * USDC, {
+      token: WETH_TOKEN,
+      amount: 3n * 10n ** 17n,
+      step: { venue: "uniswap-v2", action: "swap", contract: POOL },
+    }),
+    move(THIEF, RECEIVER, WETH_TOKEN, 2n * 10n ** 17n, 2n * 10n ** 17n),
+    move(RECEIVER, RECEIVER, WETH_TOKEN, 2n * 10n ** 17n, 2n * 10n ** 17n, {
+      token: "native",
+      amount: 2n * 10n ** 17n,
+      step: { venue: "weth", action: "unwrap", contract: WETH_TOKEN },
+    }),
+    move(RECEIVER, DEPOSIT, "native", 10n ** 17n, 10n ** 17n, undefined, "exit"),
+  ],
+  holdings: [
+    { ...holding(THIEF, 400n * USDC), token: USDC_TOKEN },
+    { ...holding(THIEF, 10n ** 17n), token: WETH_TOKEN, value: 200n * USDC },
+    { ...holding(RECEIVER, 10n ** 17n, 2), token: "native", value: 200n * USDC },
+  ],
+  exits: [
+    {
+      ...exit(DEPOSIT, "exchange", 10n ** 17n, "deposit address of Example Exchange"),
+      value: 200n * USDC,
+      depositOf: { address: EXCHANGE, label: "Example Exchange" },
+      evidence: [`0x${"f0".repeat(32)}`],
+      confidence: 1,
+    },
+  ],
+  beyondHopLimit: 0n,
+  belowMinimum: 0n,
+});
+const swappedOptions: GraphOptions = {
+  decimals: new Map([
+    [USDC_TOKEN, 6],
+    [WETH_TOKEN, 18],
+    ["native", 18],
+  ]),
+  symbols: new Map([
+    [USDC_TOKEN, "USDC"],
+    [WETH_TOKEN, "WETH"],
+  ]),
+  labels: lookup({ [EXCHANGE]: { label: "Example Exchange", category: "exchange" } }),
+};
+
+/** Gives a fixture's element the chain it is on (a trace across chains). */
+const onChain = <T extends object>(x: T, chainId: number): T => Object.assign(x, { chainId });
+
+/**
+ * Across chains: V pays T 1,000 USDC on chain 1 (the seed); T bridges it to itself on chain 8453
+ * (USDC there is another token: the crossing converts it, with no pool) and pays 600 to an
+ * exchange X there; T keeps 400 on 8453.
+ */
+const USDC_BASE = addr("833b");
+const bridged = trace({
+  model: "haircut",
+  token: ALL_ASSETS,
+  seedAsset: USDC_TOKEN,
+  seed: { kind: "tx", txHash: `0x${"b1".repeat(32)}` },
+  seedAmount: 1000n * USDC,
+  edges: [
+    move(V, THIEF, USDC_TOKEN, 1000n * USDC, 1000n * USDC, undefined, "seed"),
+    onChain(
+      move(THIEF, THIEF, USDC_TOKEN, 1000n * USDC, 1000n * USDC, {
+        token: USDC_BASE,
+        amount: 1000n * USDC,
+      }),
+      8453,
+    ),
+    onChain(move(THIEF, X, USDC_BASE, 600n * USDC, 600n * USDC, undefined, "exit"), 8453),
+  ],
+  holdings: [onChain({ ...holding(THIEF, 400n * USDC), token: USDC_BASE }, 8453)],
+  exits: [onChain({ ...exit(X, "exchange", 600n * USDC, "Binance 14"), token: USDC_BASE }, 8453)],
+  beyondHopLimit: 0n,
+  belowMinimum: 0n,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Reading DOT, SVG and PNG.
@@ -414,12 +574,12 @@ describe("fund-flow pictures (graph)", function () {
       expect(width(A)).to.be.greaterThan(width(M));
       expect(width(M)).to.be.greaterThan(width(X));
       // Ten thousand times less than the largest and below: the smallest size.
-      const dust = toDot(burn, { decimals: 18 });
+      const dust = toDot(burn, unitOf(burn, 18));
       expect(nodeAttrs(dust, U)).to.include("width=1.40, height=0.60");
     });
 
     it("marks the balance seed, a burn exit and a flow below the minimum (18 decimals)", function () {
-      const dot = toDot(burn, { decimals: 18, symbol: "WETH" });
+      const dot = toDot(burn, unitOf(burn, 18, "WETH"));
       const seed = nodeAttrs(dot, S);
       expect(seed).to.include("shape=doubleoctagon");
       expect(seed).to.include(`color="${HOLDING_COLOR}"`);
@@ -492,6 +652,175 @@ describe("fund-flow pictures (graph)", function () {
     });
   });
 
+  describe("a trace of every asset", function () {
+    const legendOf = (dot: string) => /^ {2}legend \[(.*)\];$/m.exec(dot)?.[1] ?? "";
+    /** The legend's text rows (the cell after each swatch). */
+    const legendRows = (dot: string) =>
+      [...legendOf(dot).matchAll(/<TD ALIGN="LEFT">([^<]*)<\/TD>/g)].map((m) => m[1]);
+
+    it("colours each asset's arrows and gives each asset one legend entry", function () {
+      const dot = toDot(swapped, swappedOptions);
+      // The seed's asset first, the native coin, then the tokens.
+      const [usdc, native, weth] = [ASSET_COLORS[0], ASSET_COLORS[1], ASSET_COLORS[2]];
+      expect(edgeAttrs(dot, V, THIEF)).to.include(`color="${usdc}"`);
+      expect(edgeAttrs(dot, THIEF, RECEIVER)).to.include(`color="${weth}"`);
+      expect(edgeAttrs(dot, RECEIVER, DEPOSIT)).to.include(`color="${native}"`);
+      const rows = legendRows(dot);
+      const assets = ["USDC 0xa0b8…a0b8 (seed asset)", "native", "WETH 0xc02a…c02a"];
+      for (const a of assets)
+        expect(
+          rows.filter((r) => r === a),
+          a,
+        ).to.have.length(1);
+      const legend = legendOf(dot);
+      for (const color of [usdc, native, weth])
+        expect(legend.split(`BGCOLOR="${color}"`), color).to.have.length(2);
+    });
+
+    it("draws a conversion through a node of its own, the amount in and out on its two sides", function () {
+      const dot = toDot(swapped, swappedOptions);
+      const pool = nodeAttrs(dot, `${POOL}/swap`);
+      expect(pool).to.include(`shape=${CONVERSION_SHAPE}`);
+      expect(pool).to.include('label="Uniswap V2 swap\\n0xb4e1…b4e1"');
+      expect(edgeAttrs(dot, THIEF, `${POOL}/swap`)).to.include('label="600 USDC"');
+      expect(edgeAttrs(dot, `${POOL}/swap`, THIEF)).to.include('label="0.3 WETH"');
+      const unwrap = nodeAttrs(dot, `${WETH_TOKEN}/unwrap`);
+      expect(unwrap).to.include('label="WETH unwrap\\n0xc02a…c02a"');
+      expect(edgeAttrs(dot, RECEIVER, `${WETH_TOKEN}/unwrap`)).to.include('label="0.2 WETH"');
+      expect(edgeAttrs(dot, `${WETH_TOKEN}/unwrap`, RECEIVER)).to.include('label="0.2 native"');
+      // The payer is paid back through the pool: no arrow from an address to itself.
+      expect(dot).to.not.include(`"${THIEF}" -> "${THIEF}"`);
+      expect(legendRows(dot)).to.include(
+        "arrow box: conversion (pool, wrapper), amount in and out on its arrows",
+      );
+    });
+
+    it("writes every amount in its own asset's decimals, and what rests in another asset at its value", function () {
+      const dot = toDot(swapped, swappedOptions);
+      const thief = nodeAttrs(dot, THIEF);
+      expect(thief).to.include("holds 400 USDC, 0.1 WETH\\n");
+      expect(thief).to.include("passed 600 USDC, 0.2 WETH\\nworth 600 USDC");
+      expect(nodeAttrs(dot, RECEIVER)).to.include("holds 0.1 native\\n");
+      expect(nodeAttrs(dot, RECEIVER)).to.include("worth 200 USDC");
+      expect(nodeAttrs(dot, DEPOSIT)).to.include("exchange exit · 0.1 native\\nworth 200 USDC");
+      expect(nodeAttrs(dot, V)).to.include("seed · sent 1,000 USDC");
+      expect(dot).to.include("every asset (seed asset USDC 0xa0b8…a0b8)");
+      expect(dot).to.include("seeded 1,000 USDC · held 800 USDC · exited 200 USDC");
+    });
+
+    it("sizes nodes by their value in the seed's asset, not by raw amounts of different tokens", function () {
+      const dot = toDot(swapped, swappedOptions);
+      const width = (a: string) => Number(/width=([\d.]+)/.exec(nodeAttrs(dot, a))?.[1]);
+      // 1,000 USDC; 0.2 WETH worth 400; 0.1 ether worth 200 (raw, the ether is 10^11 times more).
+      expect(width(THIEF)).to.equal(width(V));
+      expect(width(THIEF)).to.be.greaterThan(width(RECEIVER));
+      expect(width(RECEIVER)).to.be.greaterThan(width(DEPOSIT));
+      expect(width(`${POOL}/swap`)).to.be.lessThan(width(THIEF));
+    });
+
+    it("boxes the deposit addresses with their exchange, drawn though no taint reached it", function () {
+      const dot = toDot(swapped, swappedOptions);
+      expect(dot).to.include(`  subgraph "cluster_deposits_${EXCHANGE}" {`);
+      expect(dot).to.include('label="deposit addresses of Example Exchange"');
+      expect(dot).to.include(`    "${DEPOSIT}"; "${EXCHANGE}";`);
+      const exchange = nodeAttrs(dot, EXCHANGE);
+      expect(exchange).to.include(`shape=${EXIT_SHAPES.exchange}`);
+      expect(exchange).to.include(`fillcolor="${PALETTE.exchange}"`);
+      expect(exchange).to.include("Example Exchange\\nexchange");
+      expect(edgeAttrs(dot, DEPOSIT, EXCHANGE)).to.include("style=dotted");
+      expect(nodeAttrs(dot, DEPOSIT)).to.include("deposit address of Example Exchange");
+    });
+
+    it("is deterministic, and Graphviz draws the conversions, the assets and the box", async function () {
+      const dot = toDot(swapped, swappedOptions);
+      expect(toDot(structuredClone(swapped), swappedOptions)).to.equal(dot);
+      const text = await renderSvg(dot);
+      expect(await renderSvg(toDot(structuredClone(swapped), swappedOptions))).to.equal(text);
+      const svg = parseXml(text);
+      expect([...svgNodes(svg).keys()].sort()).to.deep.equal(
+        [
+          V,
+          THIEF,
+          RECEIVER,
+          DEPOSIT,
+          EXCHANGE,
+          `${POOL}/swap`,
+          `${WETH_TOKEN}/unwrap`,
+          "legend",
+        ].sort(),
+      );
+      const texts = svgTexts(svg);
+      for (const t of ["Uniswap V2 swap", "WETH unwrap", "600 USDC", "0.3 WETH", "0.2 native"])
+        expect(texts).to.include(t);
+      expect(texts).to.include("deposit addresses of Example Exchange");
+      expect(texts.filter((t) => t === "WETH 0xc02a…c02a")).to.have.length(1);
+    });
+
+    it("draws a route through each of its pools, what the first paid the second between them", function () {
+      const route = move(THIEF, RECEIVER, USDC_TOKEN, 100n * USDC, 50n * USDC, {
+        token: "native",
+        amount: 5n * 10n ** 16n,
+        step: { venue: "uniswap-v3", action: "swap", contract: POOL },
+      });
+      const [first] = route.out?.steps ?? [];
+      if (route.out === undefined || first === undefined) throw new Error("no route");
+      route.out = {
+        ...route.out,
+        tainted: 25n * 10n ** 15n,
+        steps: [
+          { ...first, tokenOut: WETH_TOKEN, amountOut: 5n * 10n ** 16n },
+          {
+            ...first,
+            venue: "weth",
+            action: "unwrap",
+            contract: WETH_TOKEN,
+            tokenIn: WETH_TOKEN,
+            amountIn: 5n * 10n ** 16n,
+            tokenOut: "native",
+          },
+        ],
+      };
+      const { segments, conversions } = segmentsOf(route);
+      expect(conversions.map((c) => c.id)).to.deep.equal([`${POOL}/swap`, `${WETH_TOKEN}/unwrap`]);
+      expect(segments.map((x) => [x.from, x.to, x.token, x.amount, x.tainted])).to.deep.equal([
+        [THIEF, `${POOL}/swap`, USDC_TOKEN, 100n * USDC, 50n * USDC],
+        [`${POOL}/swap`, `${WETH_TOKEN}/unwrap`, WETH_TOKEN, 5n * 10n ** 16n, 25n * 10n ** 15n],
+        [`${WETH_TOKEN}/unwrap`, RECEIVER, "native", 5n * 10n ** 16n, 25n * 10n ** 15n],
+      ]);
+    });
+
+    it("draws each chain as a box, and a bridge crossing from one to the other", async function () {
+      const options: GraphOptions = {
+        chainId: 1,
+        decimals: new Map([
+          [USDC_TOKEN, 6],
+          [USDC_BASE, 6],
+        ]),
+        symbols: new Map([
+          [USDC_TOKEN, "USDC"],
+          [USDC_BASE, "USDC"],
+        ]),
+      };
+      const dot = toDot(bridged, options);
+      expect(dot).to.include('  subgraph "cluster_chain_1" {');
+      expect(dot).to.include('  subgraph "cluster_chain_8453" {');
+      expect(dot).to.include(`    "${V}"; "${THIEF}";`);
+      expect(dot).to.include(`    "8453:${THIEF}"; "8453:${X}";`);
+      const crossing = edgeAttrs(dot, THIEF, `8453:${THIEF}`);
+      expect(crossing).to.include("style=bold");
+      expect(crossing).to.include("bridge: chain 1 → chain 8453");
+      expect(crossing).to.include("1,000 USDC 0x833b…833b");
+      expect(edgeAttrs(dot, `8453:${THIEF}`, `8453:${X}`)).to.not.include("bridge");
+      expect(nodeAttrs(dot, `8453:${THIEF}`)).to.include("holds 400 USDC 0x833b…833b");
+      expect(nodeAttrs(dot, `8453:${X}`)).to.include(`shape=${EXIT_SHAPES.exchange}`);
+      expect(legendOf(dot)).to.include("bold arrow between chain boxes: bridge crossing");
+      const svg = parseXml(await renderSvg(dot));
+      expect(svgTexts(svg)).to.include.members(["chain 1", "chain 8453"]);
+      // Nothing on another chain: one picture, no chain box.
+      expect(toDot(swapped, { ...swappedOptions, chainId: 1 })).to.not.include("cluster_chain");
+    });
+  });
+
   describe("renderSvg", function () {
     it("draws one node per address, with the formatted amounts as text", async function () {
       const svg = parseXml(await renderSvg(toDot(splitMerge, splitMergeOptions)));
@@ -522,8 +851,8 @@ describe("fund-flow pictures (graph)", function () {
     });
 
     it("is deterministic: the same result gives the same SVG and PNG bytes", async function () {
-      const a = await renderSvg(toDot(burn, { decimals: 18, symbol: "WETH" }));
-      const b = await renderSvg(toDot(structuredClone(burn), { decimals: 18, symbol: "WETH" }));
+      const a = await renderSvg(toDot(burn, unitOf(burn, 18, "WETH")));
+      const b = await renderSvg(toDot(structuredClone(burn), unitOf(burn, 18, "WETH")));
       expect(a).to.equal(b);
       expect(Buffer.from(await renderPng(a, { width: 500 }))).to.deep.equal(
         Buffer.from(await renderPng(b, { width: 500 })),
@@ -542,7 +871,7 @@ describe("fund-flow pictures (graph)", function () {
         beyondHopLimit: 0n,
         belowMinimum: 0n,
       });
-      const svg = parseXml(await renderSvg(toDot(empty, { symbol: "ETH", decimals: 18 })));
+      const svg = parseXml(await renderSvg(toDot(empty, unitOf(empty, 18, "ETH"))));
       expect(svgNodes(svg).size).to.equal(0);
       expect(svgTexts(svg)).to.include("seeded 0 ETH · held 0 ETH · exited 0 ETH");
     });
@@ -593,7 +922,7 @@ describe("fund-flow pictures (graph)", function () {
     });
 
     it("draws at the SVG's own size (96 pixels per inch) when no width is given", async function () {
-      const svgText = await renderSvg(toDot(burn, { decimals: 18 }));
+      const svgText = await renderSvg(toDot(burn, unitOf(burn, 18)));
       const geometry = svgGeometry(parseXml(svgText));
       const png = PNG.sync.read(Buffer.from(await renderPng(svgText)));
       expect(Math.abs(png.width - (geometry.width * 4) / 3)).to.be.at.most(1);

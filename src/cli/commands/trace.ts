@@ -32,6 +32,8 @@ import {
 } from "../../analytics/cluster/deposits.js";
 import { formatAmount, GRAPH_FORMATS, writeGraph } from "../../analytics/funds/graph.js";
 import { freezeDrafts, writeFreezeDrafts } from "../../analytics/funds/freeze-drafts.js";
+import { assetsOf } from "../../analytics/funds/flow.js";
+import { describeAssets } from "../../analytics/funds/assets.js";
 import { ingestTransfers } from "../../analytics/funds/ingest.js";
 import {
   DEFAULT_EXIT_CATEGORIES,
@@ -397,7 +399,21 @@ export const traceCommand: Command = {
       const money = (v: bigint) => amountOf(v, r.seedAsset);
       const labelOf = (a: string) => engineLabel(out.labels.get(a), out.exits);
       const labelText = (a: string) => labelOf(a)?.label ?? "";
-      if (graph !== undefined) await writeGraph(r, graph, { decimals, labels: labelOf });
+      if (graph !== undefined) {
+        // Every asset the picture shows, with its decimals (--decimals for the seed's) and, when
+        // there are several, its symbol.
+        const assets = every
+          ? await describeAssets(rpc, assetsOf(r), out.assetDecimals)
+          : new Map([[r.token, { decimals, symbol: null }]]);
+        await writeGraph(r, graph, {
+          decimals: new Map(
+            [...assets].map(([t, a]) => [t, t === r.seedAsset ? decimals : a.decimals]),
+          ),
+          symbols: new Map([...assets].map(([t, a]) => [t, a.symbol])),
+          labels: labelOf,
+          chainId: out.chainId,
+        });
+      }
       const draftsFile = str(values, "freeze-drafts");
       if (draftsFile !== undefined) await writeFreezeDrafts(freezeDrafts(out), draftsFile);
       if (asJson) {
