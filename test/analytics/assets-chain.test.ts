@@ -14,6 +14,7 @@ import { openMemoryDatabase } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
 import { runTrace, traceSummaryJson, type RunTraceOutput } from "../../src/analytics/funds/run.js";
 import { accountKey, type TaintModelName } from "../../src/analytics/funds/taint.js";
+import { assetsOf } from "../../src/analytics/funds/flow.js";
 import {
   approveAll,
   deployDefi,
@@ -23,7 +24,7 @@ import {
 } from "../helpers/defi.js";
 import { runVeritrace } from "../helpers/tracer.js";
 import { importTagPacks } from "../../src/analytics/labels/store.js";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -452,6 +453,53 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
     expect(first?.out?.steps[0]).to.include({ venue: "uniswap-v2", contract: address["pair"] });
     expect(first).to.include({ token: address["a"], amount: 600n * E18, tainted: 600n * E18 });
     expect(first?.out).to.include({ token: address["weth"], amount: swapOut, tainted: swapOut });
+  });
+
+  it("veritrace trace --graph draws each conversion through its pool and one legend entry per asset", async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-picture-"));
+    try {
+      const file = path.join(tmp, "flow.svg");
+      const run = await runVeritrace([
+        ...["trace", "--rpc", chain.url, "--seed", seed, "--model", "haircut"],
+        ...["--db", path.join(tmp, "db"), "--graph", file],
+      ]);
+      expect(run.code, run.stderr).to.equal(0);
+      const svg = readFileSync(file, "utf8");
+      const titles = [
+        ...svg.matchAll(/<g id="node\d+" class="node">\s*<title>([^<]*)<\/title>/g),
+        // Graphviz writes "-" as &#45;.
+      ].map((m) => m[1]?.replace(/&#45;/g, "-"));
+      const pair = address["pair"] as string;
+      for (const node of [`${pair}/swap`, `${pair}/add-liquidity`, `${pair}/remove-liquidity`])
+        expect(titles, node).to.include(node);
+      expect(titles).to.include(`${address["weth"]}/unwrap`);
+      expect(svg).to.include("Uniswap V2 swap");
+      // The legend: one entry per asset the trace moved (A, WETH, the pair's liquidity token,
+      // ether), each named by its symbol and address, A as the seed's asset.
+      const legend = svg.slice(svg.indexOf("<title>legend</title>"));
+      const texts = [
+        ...legend.slice(0, legend.indexOf("</g>")).matchAll(/<text[^>]*>([^<]*)<\/text>/g),
+      ].map((m) => m[1] ?? "");
+      const assets = assetsOf((await traceOf("haircut")).result);
+      expect(assets).to.have.members([address["a"], address["weth"], pair, "native"]);
+      for (const token of assets) {
+        const name = token === "native" ? "native" : `${token.slice(0, 6)}…${token.slice(-4)}`;
+        expect(
+          texts.filter((t) => t.includes(name)),
+          token,
+        ).to.have.length(1);
+      }
+      const a = address["a"] as string;
+      expect(texts.find((t) => t.endsWith("(seed asset)"))).to.include(
+        `${a.slice(0, 6)}…${a.slice(-4)}`,
+      );
+      expect(texts.filter((t) => t.startsWith("WETH "))).to.have.length(1);
+      // The thief received the theft: it holds taint, it is no seed source.
+      const thief = svg.slice(svg.indexOf(`<title>${address["thief"]}</title>`));
+      expect(thief.slice(0, thief.indexOf("</g>"))).to.not.include("seed · sent");
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it("poison: the receiver's whole native balance, valued at the swap's rate", async () => {

@@ -390,14 +390,14 @@ export class ChainMap {
   }
 }
 
-/** Addresses where taint started: a balance seed's address, the senders of a seed transaction. */
+/**
+ * Addresses where taint started: a balance seed's address, the senders of a seed transaction
+ * (not its recipients, though their paths name them as their origin).
+ */
 export function seedSources(result: TraceResult): Set<string> {
   const sources = new Set<string>();
   for (const s of result.seeds) if (s.kind === "balance") sources.add(s.address);
   for (const e of result.edges) if (e.fate === "seed") sources.add(e.from);
-  for (const h of [...result.holdings, ...result.exits]) {
-    for (const p of h.paths) sources.add(p.origin);
-  }
   return sources;
 }
 
