@@ -15,6 +15,10 @@ import { Store } from "../../src/db/store.js";
 import { runTrace, traceSummaryJson, type RunTraceOutput } from "../../src/analytics/funds/run.js";
 import { accountKey, type TaintModelName } from "../../src/analytics/funds/taint.js";
 import { assetsOf } from "../../src/analytics/funds/flow.js";
+import { answerTrace } from "../../src/api/routes/trace.js";
+import { openApiDocument } from "../../src/api/server.js";
+import { TraceRequest, type Trace } from "../../src/api/wire.js";
+import { AnswerChecker } from "../helpers/openapi-check.js";
 import {
   approveAll,
   deployDefi,
@@ -500,6 +504,46 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
+  });
+
+  it("POST /trace of every asset: each edge's asset and conversion steps, each node's taint per asset, as the published schema says", async () => {
+    const answer = JSON.parse(
+      JSON.stringify(
+        await answerTrace(
+          store,
+          chain.url,
+          TraceRequest.parse({ token: "all", seed, model: "haircut" }),
+        ),
+      ),
+    ) as Trace;
+    new AnswerChecker(
+      JSON.parse(JSON.stringify(openApiDocument)) as ConstructorParameters<typeof AnswerChecker>[0],
+    ).check("POST", "/trace", { status: 200, contentType: "application/json", body: answer });
+    expect(answer.summary).to.deep.equal(
+      JSON.parse(JSON.stringify(traceSummaryJson(await traceOf("haircut")))),
+    );
+    const [a, weth, pair] = [address["a"], address["weth"], address["pair"]] as string[];
+    const swap = answer.edges.find((e) => e.out?.steps[0]?.action === "swap");
+    expect(swap).to.deep.include({ from: address["thief"], to: address["thief"], token: a });
+    expect(swap?.out?.steps[0]).to.include({
+      venue: "uniswap-v2",
+      contract: pair,
+      tokenIn: a,
+      tokenOut: weth,
+    });
+    expect(answer.assets.map((x) => x.token)).to.deep.equal([a, "native", ...[weth, pair].sort()]);
+    expect(answer.assets.find((x) => x.token === weth)).to.deep.equal({
+      token: weth,
+      decimals: 18,
+      symbol: "WETH",
+    });
+    // The receiver holds ether worth 600 A: its amounts are values, its assets their own.
+    const receiver = answer.nodes.find((n) => n.address === address["receiver"]);
+    expect(receiver?.held).to.equal((600n * E18).toString());
+    expect(receiver?.assets.find((x) => x.token === "native")).to.deep.include({
+      held: swapOut.toString(),
+      value: (600n * E18).toString(),
+    });
   });
 
   it("poison: the receiver's whole native balance, valued at the swap's rate", async () => {
