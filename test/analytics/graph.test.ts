@@ -808,17 +808,21 @@ describe("fund-flow pictures (graph)", function () {
     });
   });
 
-  describe("docs/example-flow.svg", function () {
-    it("is the picture of the split-and-merge example, small enough to embed", async function () {
-      const file = new URL("../../docs/example-flow.svg", import.meta.url);
-      if (process.env.UPDATE_EXAMPLE === "1") {
-        await writeGraph(splitMerge, file.pathname, splitMergeOptions);
-      }
-      expect((await stat(file)).size).to.be.lessThan(50_000);
-      const committed = parseXml(await readFile(file, "utf8"));
-      const fresh = parseXml(await renderSvg(toDot(splitMerge, splitMergeOptions)));
-      expect([...svgNodes(committed).keys()]).to.deep.equal([...svgNodes(fresh).keys()]);
-      expect(svgTexts(committed)).to.deep.equal(svgTexts(fresh));
-    });
+  describe("the examples in docs/", function () {
+    for (const [name, result, options, what] of [
+      ["example-flow.svg", splitMerge, splitMergeOptions, "the split-and-merge example"],
+      ["example-assets.svg", swapped, swappedOptions, "the swap, unwrap and deposit example"],
+    ] as const)
+      it(`docs/${name} is the picture of ${what}, small enough to embed`, async function () {
+        const file = new URL(`../../docs/${name}`, import.meta.url);
+        if (process.env.UPDATE_EXAMPLE === "1") {
+          await writeGraph(result, file.pathname, options);
+        }
+        expect((await stat(file)).size).to.be.lessThan(50_000);
+        const committed = parseXml(await readFile(file, "utf8"));
+        const fresh = parseXml(await renderSvg(toDot(result, options)));
+        expect([...svgNodes(committed).keys()]).to.deep.equal([...svgNodes(fresh).keys()]);
+        expect(svgTexts(committed)).to.deep.equal(svgTexts(fresh));
+      });
   });
 });

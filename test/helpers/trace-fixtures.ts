@@ -115,6 +115,7 @@ export function lookup(table: Record<string, Label>): (address: string) => Label
 export const USDC = 10n ** 6n;
 export const ETH = 10n ** 18n;
 
+let moveCounter = 0;
 /** A tainted transfer of a trace of every asset: `token` moved, or converted into `out`. */
 export function move(
   from: string,
@@ -129,8 +130,21 @@ export function move(
   },
   fate: EdgeFate = "carried",
 ): TaintedEdge {
-  const e = edge(from, to, amount, tainted, fate);
-  e.token = token;
+  // Numbered apart from edge()'s, so that the fixtures of one token keep their hashes.
+  moveCounter += 1;
+  const e: TaintedEdge = {
+    txHash: `0x${"e".repeat(56)}${moveCounter.toString(16).padStart(8, "0")}`,
+    blockNumber: 500 + moveCounter,
+    txIndex: 0,
+    ordinal: 0,
+    time: 1_700_010_000 + moveCounter * 12,
+    from,
+    to,
+    token,
+    amount,
+    tainted,
+    fate,
+  };
   if (out !== undefined)
     e.out = {
       token: out.token,
