@@ -89,15 +89,16 @@ export function flowNodes(
 
 /** A tainted transfer as the wire writes it, a conversion with its steps. */
 function edgeJson(e: TaintedEdge): FlowEdge {
+  const { txHash, blockNumber, from, to, token, fate } = e;
   return {
-    txHash: e.txHash,
-    blockNumber: e.blockNumber,
-    from: e.from,
-    to: e.to,
-    token: e.token,
+    txHash,
+    blockNumber,
+    from,
+    to,
+    token,
     amount: e.amount.toString(),
     tainted: e.tainted.toString(),
-    fate: e.fate,
+    fate,
     ...(e.out === undefined
       ? {}
       : {
