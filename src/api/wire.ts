@@ -515,6 +515,7 @@ export const CONVERSION_VENUE_NAMES = [
   "uniswap-v3",
   "curve",
   "balancer-v2",
+  "bridge",
 ] as const;
 export const CONVERSION_ACTION_NAMES = [
   "swap",
@@ -522,6 +523,7 @@ export const CONVERSION_ACTION_NAMES = [
   "unwrap",
   "add-liquidity",
   "remove-liquidity",
+  "bridge",
 ] as const;
 
 /** The most seeds one trace over HTTP starts from. */
@@ -709,12 +711,28 @@ export const ConversionStep = named(
     amountIn: amount,
     tokenOut: assetField,
     amountOut: amount,
+    bridge: z
+      .object({
+        name: z.string(),
+        fromChainId: count,
+        toChainId: count,
+        depositTx: z.string(),
+        releaseTx: z.string(),
+        by: z.enum(["id", "fallback"]),
+        confidence: z.number().min(0).max(1),
+        reason: z.string(),
+      })
+      .optional()
+      .describe(
+        "A bridge crossing (a trace across chains): its two sides and how they were paired.",
+      ),
   }),
 );
 
 export const FlowEdge = named(
   "FlowEdge",
   z.object({
+    chainId: count.optional().describe("In a trace across chains: the chain of the transfer."),
     txHash: z.string(),
     blockNumber: count,
     from: flowAddress,
@@ -792,10 +810,30 @@ export const Trace = named(
           amount,
           value: amount.describe("The amount valued in the seed's asset."),
           ...bySeed,
+          destinations: z
+            .array(z.object({ chainId: count.nullable(), amount }))
+            .optional()
+            .describe(
+              "A bridge's exit: the chains the deposits were bound for (null: the event does not say).",
+            ),
           ...depositEvidence,
         }),
       ),
       total: amount,
+      crossings: z
+        .array(
+          z.object({
+            bridge: z.string(),
+            fromChainId: count,
+            depositTx: z.string(),
+            toChainId: count,
+            releaseTx: z.string(),
+            by: z.enum(["id", "fallback"]),
+            confidence: z.number().min(0).max(1),
+          }),
+        )
+        .optional()
+        .describe("Across chains: the bridge crossings the taint followed."),
     }),
     chainId: count,
     fromBlock: count,

@@ -5,7 +5,13 @@ import { expect } from "chai";
 import { XMLParser } from "fast-xml-parser";
 import { PNG } from "pngjs";
 import { TracerError } from "../../src/shared/errors.js";
-import { ASSET_COLORS, segmentsOf } from "../../src/analytics/funds/flow.js";
+import {
+  ASSET_COLORS,
+  TRANSIT_ASSET,
+  isTransit,
+  segmentsOf,
+} from "../../src/analytics/funds/flow.js";
+import { TRANSIT as ENGINE_TRANSIT } from "../../src/analytics/funds/bridge-moves.js";
 import {
   CONVERSION_SHAPE,
   EXIT_SHAPES,
@@ -188,11 +194,31 @@ const fanOut = (() => {
 })();
 
 /**
- * Across chains: V pays T 1,000 USDC on chain 1 (the seed); T bridges it to itself on chain 8453
- * (USDC there is another token: the crossing converts it, with no pool) and pays 600 to an
- * exchange X there; T keeps 400 on 8453.
+ * Across chains, as the engine gives it (funds/bridge-moves.ts): V pays T 1,000 USDC on chain 1
+ * (the seed); T bridges 800 to itself on chain 8453 by Across (USDC there is another token), two
+ * moves through the crossing's transit account, and pays 600 to an exchange X there; T keeps 200
+ * on 8453, and pays its last 200 into a bridge whose release was not read (an exit bound for
+ * chain 10).
  */
 const USDC_BASE = addr("833b");
+const ACROSS = addr("ac20");
+const OTHER_BRIDGE = addr("b0b0");
+const TRANSIT = "bridge:1:0xfeed";
+const crossingStep = {
+  venue: "bridge",
+  action: "bridge",
+  contract: ACROSS,
+  bridge: {
+    name: "across",
+    fromChainId: 1,
+    toChainId: 8453,
+    depositTx: `0x${"d1".repeat(32)}`,
+    releaseTx: `0x${"e1".repeat(32)}`,
+    by: "id",
+    confidence: 1,
+    reason: "the deposit's id",
+  },
+} as const;
 const bridged = trace({
   model: "haircut",
   token: ALL_ASSETS,
@@ -200,18 +226,38 @@ const bridged = trace({
   seed: { kind: "tx", txHash: `0x${"b1".repeat(32)}` },
   seedAmount: 1000n * USDC,
   edges: [
-    move(V, THIEF, USDC_TOKEN, 1000n * USDC, 1000n * USDC, undefined, "seed"),
+    onChain(move(V, THIEF, USDC_TOKEN, 1000n * USDC, 1000n * USDC, undefined, "seed"), 1),
     onChain(
-      move(THIEF, THIEF, USDC_TOKEN, 1000n * USDC, 1000n * USDC, {
+      move(THIEF, TRANSIT, USDC_TOKEN, 800n * USDC, 800n * USDC, {
+        token: TRANSIT_ASSET,
+        amount: 800n * USDC,
+        step: crossingStep,
+      }),
+      1,
+    ),
+    onChain(
+      move(TRANSIT, THIEF, TRANSIT_ASSET, 800n * USDC, 800n * USDC, {
         token: USDC_BASE,
-        amount: 1000n * USDC,
+        amount: 800n * USDC,
+        step: crossingStep,
       }),
       8453,
     ),
     onChain(move(THIEF, X, USDC_BASE, 600n * USDC, 600n * USDC, undefined, "exit"), 8453),
+    onChain(move(THIEF, OTHER_BRIDGE, USDC_TOKEN, 200n * USDC, 200n * USDC, undefined, "exit"), 1),
   ],
-  holdings: [onChain({ ...holding(THIEF, 400n * USDC), token: USDC_BASE }, 8453)],
-  exits: [onChain({ ...exit(X, "exchange", 600n * USDC, "Binance 14"), token: USDC_BASE }, 8453)],
+  holdings: [onChain({ ...holding(THIEF, 200n * USDC), token: USDC_BASE }, 8453)],
+  exits: [
+    onChain({ ...exit(X, "exchange", 600n * USDC, "Binance 14"), token: USDC_BASE }, 8453),
+    onChain(
+      {
+        ...exit(OTHER_BRIDGE, "bridge", 200n * USDC, "Some Bridge"),
+        token: USDC_TOKEN,
+        destinations: [{ chainId: 10, amount: 200n * USDC }],
+      },
+      1,
+    ),
+  ],
   beyondHopLimit: 0n,
   belowMinimum: 0n,
 });
@@ -599,35 +645,56 @@ describe("fund-flow pictures (graph)", function () {
       ]);
     });
 
-    it("draws each chain as a box, and a bridge crossing from one to the other", async function () {
+    it("draws each chain as a box, and a bridge crossing through its node between them", async function () {
       const options: GraphOptions = {
         chainId: 1,
         decimals: new Map([
           [USDC_TOKEN, 6],
-          [USDC_BASE, 6],
+          ["8453:" + USDC_BASE, 6],
         ]),
         symbols: new Map([
           [USDC_TOKEN, "USDC"],
-          [USDC_BASE, "USDC"],
+          ["8453:" + USDC_BASE, "USDC"],
         ]),
       };
       const dot = toDot(bridged, options);
+      // An address of another chain than the seed's is CHAIN:address; the transit is left out.
+      expect(nodeStatements(dot).map((l) => /"([^"]+)"/.exec(l)?.[1])).to.deep.equal(
+        [V, THIEF, OTHER_BRIDGE, `${ACROSS}/bridge>8453`, `8453:${THIEF}`, `8453:${X}`].sort(),
+      );
+      expect(dot).to.not.include(TRANSIT);
       expect(dot).to.include('  subgraph "cluster_chain_1" {');
       expect(dot).to.include('  subgraph "cluster_chain_8453" {');
-      expect(dot).to.include(`    "${V}"; "${THIEF}";`);
+      expect(dot).to.include(`    "${V}"; "${THIEF}"; "${OTHER_BRIDGE}";`);
       expect(dot).to.include(`    "8453:${THIEF}"; "8453:${X}";`);
-      const crossing = edgeAttrs(dot, THIEF, `8453:${THIEF}`);
-      expect(crossing).to.include("style=bold");
-      expect(crossing).to.include("bridge: chain 1 → chain 8453");
-      expect(crossing).to.include("1,000 USDC 0x833b…833b");
-      expect(edgeAttrs(dot, `8453:${THIEF}`, `8453:${X}`)).to.not.include("bridge");
-      expect(nodeAttrs(dot, `8453:${THIEF}`)).to.include("holds 400 USDC 0x833b…833b");
+      const bridge = nodeAttrs(dot, `${ACROSS}/bridge>8453`);
+      expect(bridge).to.include("Across bridge\\nchain 1 → chain 8453\\n0xac20…ac20");
+      expect(bridge).to.include(`fillcolor="${PALETTE.bridge}"`);
+      expect(edgeAttrs(dot, THIEF, `${ACROSS}/bridge>8453`)).to.include(
+        'label="800 USDC 0xa0b8…a0b8"',
+      );
+      expect(edgeAttrs(dot, `${ACROSS}/bridge>8453`, `8453:${THIEF}`)).to.include(
+        'label="800 USDC 0x833b…833b"',
+      );
+      expect(nodeAttrs(dot, `8453:${THIEF}`)).to.include("holds 200 USDC 0x833b…833b");
       expect(nodeAttrs(dot, `8453:${X}`)).to.include(`shape=${EXIT_SHAPES.exchange}`);
-      expect(legendOf(dot)).to.include("bold arrow between chain boxes: bridge crossing");
+      expect(nodeAttrs(dot, OTHER_BRIDGE)).to.include(
+        "bridge exit · 200 USDC 0xa0b8…a0b8\\nbound for chain 10",
+      );
+      expect(legendOf(dot)).to.include("arrow box between chain boxes: bridge crossing");
+      expect(legendRows(dot)).to.include.members([
+        "USDC 0xa0b8…a0b8 (chain 1, seed asset)",
+        "USDC 0x833b…833b (chain 8453)",
+      ]);
       const svg = parseXml(await renderSvg(dot));
-      expect(svgTexts(svg)).to.include.members(["chain 1", "chain 8453"]);
+      expect(svgTexts(svg)).to.include.members(["chain 1", "chain 8453", "Across bridge"]);
       // Nothing on another chain: one picture, no chain box.
       expect(toDot(swapped, { ...swappedOptions, chainId: 1 })).to.not.include("cluster_chain");
+    });
+
+    it("names the transit's asset as the engine does", function () {
+      expect(TRANSIT_ASSET).to.equal(ENGINE_TRANSIT);
+      expect(isTransit(TRANSIT)).to.equal(true);
     });
   });
 

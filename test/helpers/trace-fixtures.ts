@@ -126,7 +126,7 @@ export function move(
   out?: {
     token: string;
     amount: bigint;
-    step?: Pick<ConversionStep, "venue" | "action" | "contract">;
+    step?: Pick<ConversionStep, "venue" | "action" | "contract" | "bridge">;
   },
   fate: EdgeFate = "carried",
 ): TaintedEdge {

@@ -410,12 +410,15 @@ export function flowModel(
         ...at,
         step: s,
         size: nodeSize(s),
-        fill: LOOK.conversionFill,
+        fill: c?.crossing === undefined ? LOOK.conversionFill : PALETTE.bridge,
         category: null,
         shape: CONVERSION_SHAPE,
         seed: false,
         held: false,
-        label: c === undefined ? id : `${conversionName(c.venue, c.action)}\n${short(c.contract)}`,
+        label:
+          c === undefined
+            ? id
+            : `${conversionName(c.venue, c.action, c.crossing)}\n${short(c.contract)}`,
       };
     }
     const what =

@@ -6,6 +6,7 @@
  */
 import { AbiCoder, decodeBytes32String } from "ethers";
 import type { RpcClient } from "../../chain/rpc.js";
+import { splitChain } from "./flow.js";
 import { tokenDecimals } from "./run-common.js";
 
 export interface AssetInfo {
@@ -44,20 +45,26 @@ export async function tokenSymbol(rpc: RpcClient, token: string): Promise<string
 }
 
 /**
- * The decimals and symbol of each asset of `tokens`: decimals from `known` (the trace's own)
- * where it has them, else asked of the node, as the symbols are.
+ * The decimals and symbol of each asset of `ids` (flow.ts's names: `CHAIN:token` on another chain
+ * than the seed's), each asked of its chain's node in `rpcs` (the seed's chain: undefined):
+ * decimals from `known` (the trace's own) where it has them. An asset of a chain without a node
+ * has the decimals known, and no symbol.
  */
 export async function describeAssets(
-  rpc: RpcClient,
-  tokens: readonly string[],
+  rpcs: ReadonlyMap<number | undefined, RpcClient>,
+  ids: readonly string[],
   known: ReadonlyMap<string, number | null> = new Map(),
 ): Promise<Map<string, AssetInfo>> {
   const out = new Map<string, AssetInfo>();
-  for (const token of tokens) {
-    const decimals = known.has(token)
-      ? (known.get(token) ?? null)
-      : await tokenDecimals(rpc, token);
-    out.set(token, { decimals, symbol: await tokenSymbol(rpc, token) });
+  for (const id of ids) {
+    const { chain, id: token } = splitChain(id);
+    const rpc = rpcs.get(chain);
+    const decimals = known.has(id)
+      ? (known.get(id) ?? null)
+      : rpc === undefined
+        ? null
+        : await tokenDecimals(rpc, token);
+    out.set(id, { decimals, symbol: rpc === undefined ? null : await tokenSymbol(rpc, token) });
   }
   return out;
 }

@@ -48,7 +48,10 @@ export function assetOrder(tokens: Iterable<string>, seedAsset: string): string[
   return [...new Set(tokens)].sort((a, b) => rank(a) - rank(b) || cmp(a, b));
 }
 
-/** Every asset a result names: the seed's, its holdings', exits', and its edges' in and out. */
+/**
+ * Every asset a result names: the seed's, its holdings', exits', and its edges' in and out (not a
+ * crossing's transit); across chains, as {@link oneNamespace} names them.
+ */
 export function assetsOf(result: TraceResult): string[] {
   const tokens = new Set<string>([result.seedAsset]);
   for (const x of [...result.holdings, ...result.exits]) tokens.add(x.token);
@@ -59,29 +62,44 @@ export function assetsOf(result: TraceResult): string[] {
       for (const s of e.out.steps) tokens.add(s.tokenOut);
     }
   }
+  tokens.delete(TRANSIT_ASSET);
   return assetOrder(tokens, result.seedAsset);
 }
 
 /**
  * How the picture names an asset: its symbol when it has one that no other shown asset has, else
  * the symbol and the short address (the Uniswap V2 test token and every V2 pair are all `UNI-V2`),
- * else the short address; the native coin is `native` without a symbol.
+ * else the short address; the native coin is `native` without a symbol. Across chains, a name two
+ * assets still share (the native coin of two chains) is followed by the chain (`native on 8453`;
+ * the seed's chain is `seedChain`).
  */
 export function assetUnits(
   tokens: readonly string[],
   symbols: ReadonlyMap<string, string | null> = new Map(),
+  seedChain?: number,
 ): Map<string, string> {
-  const count = new Map<string, number>();
-  for (const t of tokens) {
+  const counts = (names: Iterable<string>) => {
+    const count = new Map<string, number>();
+    for (const n of names) count.set(n, (count.get(n) ?? 0) + 1);
+    return count;
+  };
+  const symbolCount = counts(tokens.flatMap((t) => symbols.get(t) ?? []));
+  const named = tokens.map((t) => {
+    const raw = splitChain(t).id;
     const s = symbols.get(t);
-    if (s) count.set(s, (count.get(s) ?? 0) + 1);
-  }
+    const fallback = raw === "native" ? "native" : shortAddress(raw);
+    return !s ? fallback : (symbolCount.get(s) ?? 0) > 1 ? `${s} ${fallback}` : s;
+  });
+  const nameCount = counts(named);
   const units = new Map<string, string>();
-  for (const t of tokens) {
-    const s = symbols.get(t);
-    const fallback = t === "native" ? "native" : shortAddress(t);
-    units.set(t, !s ? fallback : (count.get(s) ?? 0) > 1 ? `${s} ${fallback}` : s);
-  }
+  tokens.forEach((t, i) => {
+    const name = named[i] ?? t;
+    const chain = splitChain(t).chain ?? seedChain;
+    units.set(
+      t,
+      (nameCount.get(name) ?? 0) > 1 && chain !== undefined ? `${name} on ${chain}` : name,
+    );
+  });
   return units;
 }
 
@@ -102,6 +120,7 @@ const VENUE_NAMES: Readonly<Record<ConversionVenue, string>> = {
   "uniswap-v3": "Uniswap V3",
   curve: "Curve",
   "balancer-v2": "Balancer V2",
+  bridge: "bridge",
 };
 
 const ACTION_NAMES: Readonly<Record<ConversionAction, string>> = {
@@ -110,28 +129,57 @@ const ACTION_NAMES: Readonly<Record<ConversionAction, string>> = {
   unwrap: "unwrap",
   "add-liquidity": "add liquidity",
   "remove-liquidity": "remove liquidity",
+  bridge: "crossing",
 };
 
-/** A conversion's name in a picture: venue and action ("Uniswap V2 swap", "WETH unwrap"). */
-export const conversionName = (venue: ConversionVenue, action: ConversionAction): string =>
-  `${VENUE_NAMES[venue]} ${ACTION_NAMES[action]}`;
+/** The bridges' names (analytics/bridges/), as a picture writes them. */
+const BRIDGE_NAMES: Readonly<Record<string, string>> = {
+  across: "Across",
+  cctp: "CCTP",
+  "op-standard": "OP Stack",
+  stargate: "Stargate",
+  wormhole: "Wormhole",
+};
+
+/** A bridge crossing's node: the bridge and the two chains. */
+export interface Crossing {
+  name: string;
+  fromChainId: number;
+  toChainId: number;
+}
+
+/**
+ * A conversion's name in a picture: venue and action ("Uniswap V2 swap", "WETH unwrap"); a
+ * crossing's, its bridge ("Across bridge").
+ */
+export const conversionName = (
+  venue: ConversionVenue,
+  action: ConversionAction,
+  crossing?: Crossing,
+): string =>
+  crossing === undefined
+    ? `${VENUE_NAMES[venue]} ${ACTION_NAMES[action]}`
+    : `${BRIDGE_NAMES[crossing.name] ?? crossing.name} bridge`;
 
 /**
  * The node of a contract's conversions of one kind: every swap of a pool goes through one node,
- * its liquidity added through another. Its id (`0xpool/swap`) is never an address.
+ * its liquidity added through another, a bridge's crossings to one chain through a third. Its id
+ * (`0xpool/swap`, `0xbridge/bridge>8453`) is never an address.
  */
 export interface ConversionNode {
   id: string;
   contract: string;
   venue: ConversionVenue;
   action: ConversionAction;
+  /** A bridge crossing: from one chain to another. */
+  crossing?: Crossing;
 }
 
 /** The part of a conversion step a picture reads. */
 export type FlowStep = Pick<
   ConversionStep,
   "venue" | "action" | "contract" | "tokenOut" | "amountOut"
->;
+> & { bridge?: Crossing };
 
 /** A tainted transfer as a picture reads it (a {@link TaintedEdge}, or the API's edge). */
 export type FlowTransfer = Pick<
@@ -154,50 +202,67 @@ export interface Segment {
  * The arrows a transfer is drawn as: one, from its sender to its receiver; a conversion through
  * the node of each pool it went through, the amount paid in on the first arrow and the amount
  * paid out on the last (between two pools of a route, what the first paid the second, its tainted
- * part in the proportion the input was tainted). `from`, `to` and the conversion nodes' `prefix`
- * name the nodes when they are not the addresses themselves (a picture across chains).
+ * part in the proportion the input was tainted). A bridge crossing is two moves through a transit
+ * account (funds/bridge-moves.ts): the transit is left out, so the first move draws the arrow
+ * into the bridge's node and the second the arrow out of it.
  */
-export function segmentsOf(
-  e: FlowTransfer,
-  from = e.from,
-  to = e.to,
-  prefix = "",
-): { segments: Segment[]; conversions: ConversionNode[] } {
+export function segmentsOf(e: FlowTransfer): {
+  segments: Segment[];
+  conversions: ConversionNode[];
+} {
   const out = e.out;
   if (out === undefined || out.steps.length === 0) {
     const token = out?.token ?? e.token;
     const [amount, tainted] = out === undefined ? [e.amount, e.tainted] : [out.amount, out.tainted];
-    return { segments: [{ from, to, token, amount, tainted }], conversions: [] };
+    return { segments: [{ from: e.from, to: e.to, token, amount, tainted }], conversions: [] };
   }
   const conversions = out.steps.map((s): ConversionNode => ({
-    id: `${prefix}${s.contract}/${s.action}`,
+    id:
+      s.bridge === undefined
+        ? `${s.contract}/${s.action}`
+        : `${s.contract}/${s.action}>${s.bridge.toChainId}`,
     contract: s.contract,
     venue: s.venue,
     action: s.action,
+    ...(s.bridge === undefined
+      ? {}
+      : {
+          crossing: {
+            name: s.bridge.name,
+            fromChainId: s.bridge.fromChainId,
+            toChainId: s.bridge.toChainId,
+          },
+        }),
   }));
   const ids = conversions.map((c) => c.id);
   const segments: Segment[] = [
-    { from, to: ids[0] ?? to, token: e.token, amount: e.amount, tainted: e.tainted },
+    { from: e.from, to: ids[0] ?? e.to, token: e.token, amount: e.amount, tainted: e.tainted },
   ];
   for (let i = 0; i + 1 < out.steps.length; i++) {
     const step = out.steps[i] as FlowStep;
     segments.push({
-      from: ids[i] ?? from,
-      to: ids[i + 1] ?? to,
+      from: ids[i] ?? e.from,
+      to: ids[i + 1] ?? e.to,
       token: step.tokenOut,
       amount: step.amountOut,
       tainted: e.amount === 0n ? 0n : (step.amountOut * e.tainted) / e.amount,
     });
   }
   segments.push({
-    from: ids[ids.length - 1] ?? from,
-    to,
+    from: ids[ids.length - 1] ?? e.from,
+    to: e.to,
     token: out.token,
     amount: out.amount,
     tainted: out.tainted,
   });
-  return { segments, conversions };
+  return {
+    segments: segments.filter((x) => !isTransit(x.from) && !isTransit(x.to)),
+    conversions,
+  };
 }
+
+/** The transit account of a bridge crossing (funds/bridge-moves.ts `transitAddress`). */
+export const isTransit = (address: string): boolean => address.startsWith("bridge:");
 
 // ------------------------------------------------------------------------------------- flows
 
@@ -217,23 +282,17 @@ export interface Flow<T> {
 const NOT_FOLLOWED: ReadonlySet<EdgeFate> = new Set(["beyond-hop-limit", "below-minimum"]);
 
 /**
- * The arrows of a set of transfers: each drawn as its segments ({@link segmentsOf}; `ends` names
- * its nodes), those from one node to another in one asset merged. Also the conversion nodes, by
- * id. Arrows come in the order they first appear.
+ * The arrows of a set of transfers: each drawn as its segments ({@link segmentsOf}), those from
+ * one node to another in one asset merged. Also the conversion nodes, by id. Arrows come in the
+ * order they first appear.
  */
 export function mergeFlows<T extends FlowTransfer>(
   transfers: readonly T[],
-  ends: (t: T) => { from: string; to: string; prefix: string } = (t) => ({
-    from: t.from,
-    to: t.to,
-    prefix: "",
-  }),
 ): { flows: Flow<T>[]; conversions: Map<string, ConversionNode> } {
   const byKey = new Map<string, Flow<T>>();
   const conversions = new Map<string, ConversionNode>();
   for (const t of transfers) {
-    const { from, to, prefix } = ends(t);
-    const drawn = segmentsOf(t, from, to, prefix);
+    const drawn = segmentsOf(t);
     for (const c of drawn.conversions) if (!conversions.has(c.id)) conversions.set(c.id, c);
     for (const s of drawn.segments) {
       const key = `${s.from}\u0000${s.to}\u0000${s.token}`;
@@ -310,85 +369,112 @@ export interface Place {
   /** The node's id: the address, or `CHAIN:address` on another chain than the seed's. */
   id: string;
   address: string;
-  /** The chain, when the trace crosses chains and this is not the seed's. */
+  /** Its chain, when the trace crosses chains and this is not the seed's. */
   chainId?: number;
   taintIn: bigint;
   taintOut: bigint;
   held?: bigint;
   /** Hops from the seed to where the taint rests (a holding or an exit). */
   hops?: number;
-  /** `deposit`: a deposit address's exchange, evidence and confidence (types.ts `DepositExit`). */
-  exit?: { kind: ExitKind; amount: bigint; label?: string; deposit?: DepositExit };
+  /**
+   * `deposit`: a deposit address's exchange, evidence and confidence (types.ts `DepositExit`);
+   * `destinations`: a bridge's, the chains the deposits were bound for.
+   */
+  exit?: {
+    kind: ExitKind;
+    amount: bigint;
+    label?: string;
+    deposit?: DepositExit;
+    destinations?: (number | null)[];
+  };
   seed: boolean;
   /** Its taint in each asset, in {@link assetOrder}. */
   assets: Map<string, AssetTaint>;
 }
 
-/**
- * A trace across chains names the chain of each amount (a holding's, an exit's, the receiver's of
- * an edge); without one an amount is on the seed's chain (docs/flow-pictures.md, "Chains").
- */
-export type OnChain = { chainId?: number };
+// ------------------------------------------------------------------------------------ chains
 
-/** Where each node of a result is: the chains of its edges' two ends, its holdings, its exits. */
-export class ChainMap {
-  /** The seed's chain (undefined: not said, and nothing says another). */
-  readonly seedChain: number | undefined;
-  /** Whether anything is on another chain than the seed's. */
-  readonly crosses: boolean;
-  private readonly ends = new Map<TaintedEdge, { from?: number; to?: number }>();
+/** An address's or an asset's id on a chain: as it is on the seed's, `CHAIN:…` on another. */
+export const onChain = (id: string, chain: number | undefined): string =>
+  chain === undefined ? id : `${chain}:${id}`;
 
-  /**
-   * `chainId`: the chain the trace started on (else the chain of its first seed transfer, else of
-   * its first edge). An edge's receiver is on the edge's chain; its sender too when that address
-   * received taint on that chain before (or is a seed source there), else on the chain where it
-   * last received taint: the edge then crosses chains (a bridge).
-   */
-  constructor(result: TraceResult, chainId?: number) {
-    const chainOf = (x: object) => (x as OnChain).chainId;
-    const edges = result.edges;
-    this.seedChain =
-      chainId ??
-      chainOf(edges.find((e) => e.fate === "seed") ?? {}) ??
-      chainOf(edges[0] ?? {}) ??
-      chainOf(result.holdings[0] ?? result.exits[0] ?? {});
-    const norm = (c: number | undefined) => (c === this.seedChain ? undefined : c);
-    this.crosses = [...edges, ...result.holdings, ...result.exits].some(
-      (x) => norm(chainOf(x)) !== undefined,
-    );
-    if (!this.crosses) return;
-    const sources = seedSources(result);
-    const received = new Map<string, Set<number | undefined>>();
-    const last = new Map<string, number | undefined>();
-    for (const e of edges) {
-      const on = norm(chainOf(e));
-      const seen = received.get(e.from);
-      const there = seen?.has(on) === true || (on === undefined && sources.has(e.from));
-      const from = there || seen === undefined ? on : last.get(e.from);
-      this.ends.set(e, { from, to: on });
-      let got = received.get(e.to);
-      if (got === undefined) received.set(e.to, (got = new Set()));
-      got.add(on);
-      last.set(e.to, on);
-    }
-  }
-
-  /** The chain of an edge's sender and receiver (undefined: the seed's). */
-  endsOf(e: TaintedEdge): { from?: number; to?: number } {
-    return this.ends.get(e) ?? {};
-  }
-
-  /** The chain of a holding or an exit (undefined: the seed's). */
-  chainOf(x: object): number | undefined {
-    const c = (x as OnChain).chainId;
-    return c === this.seedChain ? undefined : c;
-  }
-
-  /** A node's id on a chain: the address on the seed's chain, `CHAIN:address` on another. */
-  static id(address: string, chain: number | undefined): string {
-    return chain === undefined ? address : `${chain}:${address}`;
-  }
+/** The chain an id names (`8453:0x…`; undefined: the seed's), and the id without it. */
+export function splitChain(id: string): { chain?: number; id: string } {
+  const m = /^(\d+):(.*)$/.exec(id);
+  return m?.[1] === undefined ? { id } : { chain: Number(m[1]), id: m[2] ?? "" };
 }
+
+/**
+ * A result as one picture reads it: when anything is on another chain than the seed's (a trace
+ * across chains: `chainId` on its edges, holdings and exits), the addresses and assets of the
+ * other chains are named `CHAIN:…` ({@link onChain}), those of the seed's chain as they are; a
+ * crossing's input is on its source chain, its output on its destination. `seedChain` is the
+ * chain the trace started on (default: the chain of its first seed transfer, else its first
+ * edge's). A result on one chain is returned as it is.
+ */
+export function oneNamespace(
+  result: TraceResult,
+  seedChain?: number,
+): { result: TraceResult; seedChain?: number; crosses: boolean } {
+  const edges = result.edges;
+  const seed =
+    seedChain ??
+    edges.find((e) => e.fate === "seed")?.chainId ??
+    edges[0]?.chainId ??
+    result.holdings[0]?.chainId ??
+    result.exits[0]?.chainId;
+  const other = (c: number | undefined) => (c === undefined || c === seed ? undefined : c);
+  const crosses = [...edges, ...result.holdings, ...result.exits].some(
+    (x) => other(x.chainId) !== undefined,
+  );
+  if (!crosses) return { result, seedChain: seed, crosses };
+  const address = (a: string, c?: number) => (isTransit(a) ? a : onChain(a, other(c)));
+  // The transit's asset has no chain.
+  const asset = (t: string, c?: number) => (t === TRANSIT_ASSET ? t : onChain(t, other(c)));
+  const renamed: TaintedEdge[] = edges.map((e) => ({
+    ...e,
+    from: address(e.from, e.chainId),
+    to: address(e.to, e.chainId),
+    token: asset(e.token, e.chainId),
+    ...(e.out === undefined
+      ? {}
+      : {
+          out: {
+            ...e.out,
+            token: asset(e.out.token, e.chainId),
+            steps: e.out.steps.map((s) => ({
+              ...s,
+              contract: address(s.contract, s.bridge?.fromChainId ?? e.chainId),
+              tokenIn: asset(s.tokenIn, s.bridge?.fromChainId ?? e.chainId),
+              tokenOut: asset(s.tokenOut, s.bridge?.toChainId ?? e.chainId),
+            })),
+          },
+        }),
+  }));
+  const where = <T extends { address: string; token: string; chainId?: number }>(x: T): T => ({
+    ...x,
+    address: address(x.address, x.chainId),
+    token: asset(x.token, x.chainId),
+  });
+  return {
+    result: {
+      ...result,
+      edges: renamed,
+      holdings: result.holdings.map(where),
+      exits: result.exits.map((x) => ({
+        ...where(x),
+        ...(x.depositOf === undefined
+          ? {}
+          : { depositOf: { ...x.depositOf, address: address(x.depositOf.address, x.chainId) } }),
+      })),
+    },
+    seedChain: seed,
+    crosses,
+  };
+}
+
+/** The asset of a bridge crossing's transit account (funds/bridge-moves.ts `TRANSIT`). */
+export const TRANSIT_ASSET = "bridge";
 
 /**
  * Addresses where taint started: a balance seed's address, the senders of a seed transaction
@@ -402,17 +488,17 @@ export function seedSources(result: TraceResult): Set<string> {
 }
 
 /**
- * Every address a tainted transfer connects, the seed's sources, holdings and exits, by node id;
- * their amounts in each asset, and valued in the seed's asset ({@link Valuation}). `chains` places
- * them on their chains (a trace across chains); without it, every node is its address.
+ * Every address a tainted transfer connects, the seed's sources, holdings and exits, by node id
+ * (a result across chains: {@link oneNamespace}'s), but a crossing's transit; their amounts in
+ * each asset, and valued in the seed's asset ({@link Valuation}).
  */
-export function places(result: TraceResult, chains?: ChainMap): Map<string, Place> {
+export function places(result: TraceResult): Map<string, Place> {
   const map = new Map<string, Place>();
   const valuation = new Valuation(result.seedAsset, result.edges);
-  const at = (address: string, chain?: number): Place => {
-    const id = ChainMap.id(address, chain);
+  const at = (id: string): Place => {
     let p = map.get(id);
     if (p === undefined) {
+      const { chain, id: address } = splitChain(id);
       p = {
         id,
         address,
@@ -432,21 +518,21 @@ export function places(result: TraceResult, chains?: ChainMap): Map<string, Plac
     return a;
   };
   for (const e of result.edges) {
-    const ends = chains?.endsOf(e) ?? {};
-    const from = at(e.from, ends.from);
-    const to = at(e.to, ends.to);
+    // A crossing's transit is drawn as the bridge's node.
+    const from = isTransit(e.from) ? undefined : at(e.from);
+    const to = isTransit(e.to) ? undefined : at(e.to);
     // A conversion carries the value of the taint it takes unchanged, and one back to its payer
     // (a swap, a wrap) moves no value in or out of the address.
     if (e.out === undefined || from !== to) {
       const value = valuation.value(e.token, e.tainted);
-      from.taintOut += value;
-      to.taintIn += value;
+      if (from !== undefined) from.taintOut += value;
+      if (to !== undefined) to.taintIn += value;
     }
-    asset(from, e.token).taintOut += e.tainted;
-    asset(to, e.out?.token ?? e.token).taintIn += e.out?.tainted ?? e.tainted;
+    if (from !== undefined) asset(from, e.token).taintOut += e.tainted;
+    if (to !== undefined) asset(to, e.out?.token ?? e.token).taintIn += e.out?.tainted ?? e.tainted;
   }
   for (const h of result.holdings) {
-    const p = at(h.address, chains?.chainOf(h));
+    const p = at(h.address);
     p.held = (p.held ?? 0n) + h.value;
     p.hops = Math.min(p.hops ?? h.hops, h.hops);
     const a = asset(p, h.token);
@@ -454,7 +540,7 @@ export function places(result: TraceResult, chains?: ChainMap): Map<string, Plac
     a.value += h.value;
   }
   for (const x of result.exits) {
-    const p = at(x.address, chains?.chainOf(x));
+    const p = at(x.address);
     p.exit = {
       kind: x.kind,
       amount: (p.exit?.amount ?? 0n) + x.value,
@@ -468,13 +554,23 @@ export function places(result: TraceResult, chains?: ChainMap): Map<string, Plac
               confidence: x.confidence ?? 0,
             },
           }),
+      ...(x.destinations === undefined
+        ? {}
+        : {
+            destinations: [
+              ...new Set([
+                ...(p.exit?.destinations ?? []),
+                ...x.destinations.map((d) => d.chainId),
+              ]),
+            ],
+          }),
     };
     p.hops = Math.min(p.hops ?? x.hops, x.hops);
     const a = asset(p, x.token);
     a.exited = (a.exited ?? 0n) + x.amount;
     a.value += x.value;
   }
-  for (const s of seedSources(result)) at(s, undefined).seed = true;
+  for (const s of seedSources(result)) at(s).seed = true;
   const order = assetOrder(
     [...map.values()].flatMap((p) => [...p.assets.keys()]),
     result.seedAsset,
@@ -494,8 +590,8 @@ export function weight(p: Pick<Place, "taintIn" | "taintOut" | "held" | "exit">)
 }
 
 /**
- * The deposit addresses among `places`, grouped by the exchange they forward to (by the
- * exchange's node id on the deposit's chain): its label, and the deposit addresses' ids, sorted.
+ * The deposit addresses among `places`, grouped by the exchange they forward to (its node id: the
+ * exchange on the deposits' chain): its label, and the deposit addresses' ids, sorted.
  */
 export function depositClusters(
   places: Iterable<Place>,
@@ -504,10 +600,12 @@ export function depositClusters(
   for (const p of places) {
     const of = p.exit?.deposit?.depositOf;
     if (of === undefined) continue;
-    const id = ChainMap.id(of.address, p.chainId);
-    let c = clusters.get(id);
+    let c = clusters.get(of.address);
     if (c === undefined)
-      clusters.set(id, (c = { exchange: of.address, label: of.label, members: [] }));
+      clusters.set(
+        of.address,
+        (c = { exchange: splitChain(of.address).id, label: of.label, members: [] }),
+      );
     c.members.push(p.id);
   }
   for (const c of clusters.values()) c.members.sort(cmp);

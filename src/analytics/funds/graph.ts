@@ -19,12 +19,14 @@ import {
   assetColor,
   assetOrder,
   assetUnits,
-  ChainMap,
   conversionName,
   depositClusters,
   mergeFlows,
+  oneNamespace,
   places,
+  TRANSIT_ASSET,
   shortAddress,
+  splitChain,
   Valuation,
   weight,
   type AssetTaint,
@@ -258,7 +260,7 @@ interface Money {
   unit(token: string): string;
 }
 
-function moneyOf(result: TraceResult, options: GraphOptions): Money {
+function moneyOf(result: TraceResult, options: GraphOptions, seedChain?: number): Money {
   const multi = result.token === ALL_ASSETS;
   const assets = assetOrder(
     [
@@ -269,14 +271,14 @@ function moneyOf(result: TraceResult, options: GraphOptions): Money {
         e.token,
         ...(e.out === undefined ? [] : [e.out.token, ...e.out.steps.map((s) => s.tokenOut)]),
       ]),
-    ],
+    ].filter((t) => t !== TRANSIT_ASSET),
     result.seedAsset,
   );
   for (const d of options.decimals?.values() ?? []) if (d !== null) checkDecimals(d);
   const decimalsOf = (token: string) => options.decimals?.get(token) ?? 0;
   // One token: its symbol or nothing, as the caption names the token.
   const units = multi
-    ? assetUnits(assets, options.symbols)
+    ? assetUnits(assets, options.symbols, seedChain)
     : new Map([[result.token, options.symbols?.get(result.token) ?? ""]]);
   const unit = (token: string) => units.get(token) ?? "";
   const bare = (amount: bigint, token: string) => formatAmount(amount, decimalsOf(token));
@@ -291,36 +293,24 @@ function moneyOf(result: TraceResult, options: GraphOptions): Money {
   };
 }
 
-/** The chain in a node's id (`8453:0x…`, `8453:0xpool/swap`), undefined on the seed's chain. */
-function chainOfId(id: string): number | undefined {
-  const m = /^(\d+):/.exec(id);
-  return m?.[1] === undefined ? undefined : Number(m[1]);
-}
-
 /**
  * The trace as a Graphviz graph (DOT): the addresses that tainted transfers connect, one arrow per
  * (sender, receiver, asset) with the transfers merged, a conversion through a node of its own,
  * sized, colored, shaped and grouped as docs/flow-pictures.md describes. The output depends on the
  * result and the options alone (sorted, no time).
  */
-export function toDot(result: TraceResult, options: GraphOptions = {}): string {
+export function toDot(trace: TraceResult, options: GraphOptions = {}): string {
   const maxEdges = options.maxEdges ?? DEFAULT_MAX_EDGES;
   if (!Number.isSafeInteger(maxEdges) || maxEdges < 1) {
     throw new InvalidInputError(`invalid maxEdges ${maxEdges}: expected a positive integer`);
   }
-  const money = moneyOf(result, options);
-  const chains = new ChainMap(result, options.chainId);
+  // Across chains, the addresses and assets of the other chains are named CHAIN:….
+  const { result, seedChain, crosses } = oneNamespace(trace, options.chainId);
+  const money = moneyOf(result, options, seedChain);
   const valuation = new Valuation(result.seedAsset, result.edges);
 
-  const known = places(result, chains.crosses ? chains : undefined);
-  const merged = mergeFlows(result.edges, (e) => {
-    const ends = chains.endsOf(e);
-    return {
-      from: ChainMap.id(e.from, ends.from),
-      to: ChainMap.id(e.to, ends.to),
-      prefix: ends.from === undefined ? "" : `${ends.from}:`,
-    };
-  });
+  const known = places(result);
+  const merged = mergeFlows(result.edges);
   const allFlows: Arrow[] = merged.flows
     .map((f) => ({ ...f, value: valuation.value(f.token, f.tainted) }))
     .sort(heavier);
@@ -369,10 +359,10 @@ export function toDot(result: TraceResult, options: GraphOptions = {}): string {
     ]);
   }
   for (const c of conversions) {
-    shapes.add("conversion");
+    shapes.add(c.crossing === undefined ? "conversion" : "crossing");
     statements.push([
       c.id,
-      conversionStatement(c, options.labels, scale(through.get(c.id) ?? 0n, heaviest)),
+      conversionStatement(c, options.labels, scale(through.get(c.id) ?? 0n, heaviest), seedChain),
     ]);
   }
   // Deposit addresses, boxed with their exchange: drawn though no taint reached it.
@@ -388,12 +378,8 @@ export function toDot(result: TraceResult, options: GraphOptions = {}): string {
   for (const f of flows) {
     if (f.notFollowed) shapes.add("not-followed");
     assets.add(f.token);
-    const [from, to] = [chainOfId(f.from), chainOfId(f.to)];
-    if (from !== to) shapes.add("crossing");
-    const crossing =
-      from === to ? undefined : { from: chainName(from, chains), to: chainName(to, chains) };
     const color = assetColor(money.assets.indexOf(f.token));
-    out.push(`  ${edgeStatement(f, money, scale(f.value, heaviestFlow), color, crossing)}`);
+    out.push(`  ${edgeStatement(f, money, scale(f.value, heaviestFlow), color)}`);
   }
   for (const [id, c] of clusters)
     for (const member of c.members) {
@@ -405,17 +391,14 @@ export function toDot(result: TraceResult, options: GraphOptions = {}): string {
           `color=${quote(DEPOSIT_COLOR)}, tooltip=${lines([tooltip])}];`,
       );
     }
-  out.push(
-    ...clusterStatements(
-      statements.map(([id]) => id),
-      clusters,
-      chains.crosses ? chains : undefined,
-    ),
-  );
+  // A crossing's node lies between the chains' boxes.
+  const crossings = new Set(conversions.filter((c) => c.crossing !== undefined).map((c) => c.id));
+  const boxed = statements.map(([id]) => id).filter((id) => !crossings.has(id));
+  out.push(...clusterStatements(boxed, clusters, crosses ? { seedChain } : undefined));
   if (nodes.length > 0) {
     const used = money.multi ? money.assets.filter((t) => assets.has(t)) : [];
     out.push(
-      `  legend [shape=plain, style="", label=<${legend(entries, shapes, money, used, result.seedAsset)}>];`,
+      `  legend [shape=plain, style="", label=<${legend(entries, shapes, money, used, result.seedAsset, crosses ? { seedChain } : undefined)}>];`,
     );
     out.push("  { rank=sink; legend; }");
   }
@@ -423,8 +406,8 @@ export function toDot(result: TraceResult, options: GraphOptions = {}): string {
   return `${out.join("\n")}\n`;
 }
 
-function chainName(chain: number | undefined, chains: ChainMap): string {
-  const c = chain ?? chains.seedChain;
+function chainName(chain: number | undefined, seedChain: number | undefined): string {
+  const c = chain ?? seedChain;
   return c === undefined ? "the seed's chain" : `chain ${c}`;
 }
 
@@ -436,11 +419,11 @@ function chainName(chain: number | undefined, chains: ChainMap): string {
 function clusterStatements(
   ids: readonly string[],
   clusters: ReturnType<typeof depositClusters>,
-  chains: ChainMap | undefined,
+  chains: { seedChain: number | undefined } | undefined,
 ): string[] {
   const deposits = (indent: string, chain: number | undefined) =>
     [...clusters]
-      .filter(([id]) => chainOfId(id) === chain)
+      .filter(([id]) => splitChain(id).chain === chain)
       .flatMap(([id, c]) => [
         `${indent}subgraph ${quote(`cluster_deposits_${id}`)} {`,
         `${indent}  label=${lines([`deposit addresses of ${c.label}`])}; style="rounded,dashed"; ` +
@@ -451,14 +434,14 @@ function clusterStatements(
   if (chains === undefined) return deposits("  ", undefined);
   const byChain = new Map<number | undefined, string[]>();
   for (const id of ids) {
-    const c = chainOfId(id);
+    const c = splitChain(id).chain;
     byChain.set(c, [...(byChain.get(c) ?? []), id]);
   }
   // The seed's chain first (Array.sort would put its undefined last), then by chain id.
   const order = [...byChain.keys()].sort((a, b) => (a ?? -1) - (b ?? -1));
   return order.flatMap((c) => [
     `  subgraph ${quote(`cluster_chain_${c ?? chains.seedChain ?? "seed"}`)} {`,
-    `    label=${lines([chainName(c, chains)])}; style=rounded; color=${quote(CHAIN_COLOR)}; fontsize=12;`,
+    `    label=${lines([chainName(c, chains.seedChain)])}; style=rounded; color=${quote(CHAIN_COLOR)}; fontsize=12;`,
     `    ${(byChain.get(c) ?? []).map(quote).join("; ")};`,
     ...deposits("    ", c),
     "  }",
@@ -538,6 +521,9 @@ function nodeStatement(
   if (deposit !== undefined && deposit !== name) text.push(clip(deposit));
   if (p.exit !== undefined)
     text.push(`${p.exit.kind} exit · ${say(p.exit.amount, (a) => a.exited)}`);
+  // A bridge's exit: the chains its deposits were bound for (no release read).
+  const bound = p.exit?.destinations?.map((c) => (c === null ? "an unknown chain" : `chain ${c}`));
+  if (bound !== undefined && bound.length > 0) text.push(`bound for ${bound.join(", ")}`);
   if (p.held !== undefined) text.push(`holds ${say(p.held, (a) => a.held)}`);
   if (!p.seed && p.exit === undefined) {
     if (passedAny) text.push(`passed ${say(p.taintOut, (a) => a.taintOut)}`);
@@ -582,22 +568,32 @@ function sizeAttrs(size: number): string[] {
   ];
 }
 
-/** A conversion's node: its venue and action, the contract, the contract's label if it has one. */
+/**
+ * A conversion's node: its venue and action, the contract, the contract's label if it has one; a
+ * bridge crossing's, the bridge and the two chains.
+ */
 function conversionStatement(
   c: ConversionNode,
   labels: LabelLookup | undefined,
   size: number,
+  seedChain: number | undefined,
 ): string {
-  const title = conversionName(c.venue, c.action);
-  const name = labels?.(c.contract)?.label;
-  const text = [title, shortAddress(c.contract)];
+  const title = conversionName(c.venue, c.action, c.crossing);
+  const contract = splitChain(c.contract).id;
+  const name = labels?.(contract)?.label;
+  const text = [title];
+  if (c.crossing !== undefined)
+    text.push(
+      `${chainName(c.crossing.fromChainId, seedChain)} → ${chainName(c.crossing.toChainId, seedChain)}`,
+    );
+  text.push(shortAddress(contract));
   if (name !== undefined && name !== "") text.push(clip(name));
   const attrs = [
     `label=${lines(text)}`,
     ...sizeAttrs(size),
-    `tooltip=${lines([`${title} at ${c.contract}${name === undefined ? "" : ` (${name})`}`])}`,
+    `tooltip=${lines([`${title} at ${contract}${name === undefined ? "" : ` (${name})`}`])}`,
     `shape=${CONVERSION_SHAPE}`,
-    `fillcolor=${quote(CONVERSION_FILL)}`,
+    `fillcolor=${quote(c.crossing === undefined ? CONVERSION_FILL : PALETTE.bridge)}`,
   ];
   return `${quote(c.id)} [${attrs.join(", ")}];`;
 }
@@ -620,13 +616,7 @@ function exchangeStatement(
   return `${quote(id)} [${attrs.join(", ")}];`;
 }
 
-function edgeStatement(
-  f: Arrow,
-  money: Money,
-  size: number,
-  color: string,
-  crossing?: { from: string; to: string },
-): string {
+function edgeStatement(f: Arrow, money: Money, size: number, color: string): string {
   const unit = money.unit(f.token);
   const u = unit === "" ? "" : ` ${unit}`;
   const tainted = money.bare(f.tainted, f.token);
@@ -637,7 +627,6 @@ function edgeStatement(
   ];
   if (f.transfers.length > 1) text.push(`${f.transfers.length} transfers`);
   if (f.notFollowed) text.push("not followed");
-  if (crossing !== undefined) text.push(`bridge: ${crossing.from} → ${crossing.to}`);
   const txs = [...new Set(f.transfers.map((t) => t.txHash))];
   const more = txs.length > TOOLTIP_TXS ? ` and ${txs.length - TOOLTIP_TXS} more` : "";
   const attrs = [
@@ -645,10 +634,7 @@ function edgeStatement(
     `penwidth=${(1 + 4 * size).toFixed(2)}`,
     `tooltip=${lines([`tx ${txs.slice(0, TOOLTIP_TXS).join(", ")}${more}`])}`,
   ];
-  const style = [...(f.notFollowed ? ["dashed"] : []), ...(crossing === undefined ? [] : ["bold"])];
-  if (style.length > 0)
-    attrs.push(`style=${style.length === 1 ? style[0] : quote(style.join(","))}`);
-  if (f.notFollowed) attrs.push(`color=${quote(NOT_FOLLOWED_COLOR)}`);
+  if (f.notFollowed) attrs.push(`style=dashed, color=${quote(NOT_FOLLOWED_COLOR)}`);
   else if (money.multi) attrs.push(`color=${quote(color)}`);
   return `${quote(f.from)} -> ${quote(f.to)} [${attrs.join(", ")}];`;
 }
@@ -663,6 +649,7 @@ function legend(
   money: Money,
   assets: readonly string[],
   seedAsset: string,
+  chains: { seedChain: number | undefined } | undefined,
 ): string {
   const rows: string[] = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>'];
   const row = (swatch: string, text: string) =>
@@ -678,33 +665,35 @@ function legend(
   for (const kind of Object.keys(EXIT_SHAPES) as ExitKind[]) {
     if (shapes.has(kind)) rows.push(note(`${EXIT_SHAPE_NAMES[kind]}: ${kind} exit`));
   }
-  if (shapes.has("conversion")) {
-    rows.push(
-      row(
-        `BORDER="1" BGCOLOR="${CONVERSION_FILL}"`,
-        "arrow box: conversion (pool, wrapper), amount in and out on its arrows",
-      ),
-    );
-  }
-  if (shapes.has("deposits")) {
-    rows.push(note("dashed box: deposit addresses of an exchange (dotted arrow: forwards to it)"));
-  }
-  if (shapes.has("crossing")) rows.push(note("bold arrow between chain boxes: bridge crossing"));
-  if (shapes.has("not-followed")) {
-    rows.push(note("dashed arrow: taint not followed (hop limit or minimum)"));
-  }
+  const swatch = (color: string) => `BORDER="1" BGCOLOR="${color}"`;
+  const marks: [string, string, string][] = [
+    [
+      "conversion",
+      swatch(CONVERSION_FILL),
+      "arrow box: conversion (pool, wrapper), amount in and out on its arrows",
+    ],
+    ["deposits", "", "dashed box: deposit addresses of an exchange (dotted arrow: forwards to it)"],
+    ["crossing", swatch(PALETTE.bridge), "arrow box between chain boxes: bridge crossing"],
+    ["not-followed", "", "dashed arrow: taint not followed (hop limit or minimum)"],
+  ];
+  for (const [shape, look, text] of marks) if (shapes.has(shape)) rows.push(row(look, text));
   if (assets.length > 0) {
     rows.push(note("arrow colour: the asset it carries"));
     for (const token of assets) {
       const unit = money.unit(token);
-      const short = shortAddress(token);
-      const text = `${unit}${unit.includes(short) || token === "native" ? "" : ` ${short}`}`;
-      rows.push(
-        row(
-          `BORDER="1" BGCOLOR="${assetColor(money.assets.indexOf(token))}"`,
-          `${text}${token === seedAsset ? " (seed asset)" : ""}`,
-        ),
-      );
+      const { chain, id } = splitChain(token);
+      const short = shortAddress(id);
+      // Its address, and across chains its chain, unless its name says them already.
+      const notes = [
+        ...(chains === undefined || unit.includes(" on ")
+          ? []
+          : [chainName(chain, chains.seedChain)]),
+        ...(token === seedAsset ? ["seed asset"] : []),
+      ];
+      const text =
+        `${unit}${unit.includes(short) || id === "native" ? "" : ` ${short}`}` +
+        (notes.length === 0 ? "" : ` (${notes.join(", ")})`);
+      rows.push(row(`BORDER="1" BGCOLOR="${assetColor(money.assets.indexOf(token))}"`, text));
     }
   }
   rows.push(note("arrow: tainted [of total] amount, transfers merged"));

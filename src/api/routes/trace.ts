@@ -91,6 +91,7 @@ export function flowNodes(
 function edgeJson(e: TaintedEdge): FlowEdge {
   const { txHash, blockNumber, from, to, token, fate } = e;
   return {
+    ...(e.chainId === undefined ? {} : { chainId: e.chainId }),
     txHash,
     blockNumber,
     from,
@@ -209,7 +210,7 @@ export async function answerTrace(
     // A trace of one token names its one asset by its decimals alone, as the command does.
     const assets =
       r.token === "all"
-        ? await describeAssets(rpc, assetsOf(r), out.assetDecimals)
+        ? await describeAssets(new Map([[undefined, rpc]]), assetsOf(r), out.assetDecimals)
         : new Map([[r.token, { decimals: out.decimals, symbol: null }]]);
     return traceAnswer(out, assets);
   });
