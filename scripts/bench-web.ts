@@ -163,8 +163,10 @@ async function graphRun(
         : route.continue(),
     );
     await page.goto(`${base}/#/trace`);
-    await page.getByLabel("Token (address or native)").fill(`0x${"ab".repeat(20)}`);
-    await page.getByLabel("Seed (transaction hash or ADDRESS@BLOCK)").fill(`0x${"cd".repeat(32)}`);
+    await page.getByLabel("Token (address, native or all)").fill(`0x${"ab".repeat(20)}`);
+    await page
+      .getByLabel("Seed (transaction hash or ADDRESS@BLOCK; several: spaces between)")
+      .fill(`0x${"cd".repeat(32)}`);
     const clicked = performance.now();
     await page.getByRole("button", { name: "Run trace" }).click();
     await page.waitForSelector('.graph[data-graph-ready="true"]', { timeout: 120_000 });

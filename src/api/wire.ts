@@ -508,8 +508,40 @@ export const WARNING_CODE_NAMES = [
   "rounds-exhausted",
 ] as const;
 
-const TOKEN_MESSAGE = 'a token address (0x and 40 hex digits) or "native"';
-const tokenField = z.string(TOKEN_MESSAGE).regex(/^(native|0x[0-9a-fA-F]{40})$/, TOKEN_MESSAGE);
+/** The venues and actions of a conversion (analytics/funds/types.ts; docs/taint-models.md). */
+export const CONVERSION_VENUE_NAMES = [
+  "weth",
+  "uniswap-v2",
+  "uniswap-v3",
+  "curve",
+  "balancer-v2",
+  "bridge",
+] as const;
+export const CONVERSION_ACTION_NAMES = [
+  "swap",
+  "wrap",
+  "unwrap",
+  "add-liquidity",
+  "remove-liquidity",
+  "bridge",
+] as const;
+
+/** The most seeds one trace over HTTP starts from. */
+export const MAX_TRACE_SEEDS = 100;
+
+const TOKEN_MESSAGE = 'a token address (0x and 40 hex digits), "native" or "all"';
+const tokenField = z.string(TOKEN_MESSAGE).regex(/^(all|native|0x[0-9a-fA-F]{40})$/, TOKEN_MESSAGE);
+const ASSET_MESSAGE = 'a token address (0x and 40 hex digits) or "native"';
+const assetField = z.string(ASSET_MESSAGE).regex(/^(native|0x[0-9a-fA-F]{40})$/, ASSET_MESSAGE);
+const SEED_MESSAGE = "a transaction hash or ADDRESS@BLOCK is required";
+const seedField = z
+  .string(SEED_MESSAGE)
+  .trim()
+  .regex(/^(0x[0-9a-fA-F]{64}|0x[0-9a-fA-F]{40}@\d{1,15})$/, SEED_MESSAGE);
+/** A seed as written, the same whatever the case or the block's leading zeros. */
+const seedKey = (seed: string) => seed.toLowerCase().replace(/@0+(?=\d)/, "@");
+/** An asset as written, the same whatever the case. */
+const assetKey = (token: string) => token.toLowerCase();
 const countUpTo = (max: number, message: string) =>
   z.int(message).min(0, message).max(max, message);
 
@@ -521,47 +553,87 @@ function exitCategoryCheck(text: string, ctx: z.RefinementCtx): void {
 
 export const TraceRequest = named(
   "TraceRequest",
-  z.strictObject(
-    {
-      token: tokenField.describe('A token address, or "native".'),
-      seed: z
-        .string("a transaction hash or ADDRESS@BLOCK is required")
-        .trim()
-        .regex(
-          /^(0x[0-9a-fA-F]{64}|0x[0-9a-fA-F]{40}@\d{1,15})$/,
-          "a transaction hash or ADDRESS@BLOCK is required",
-        )
-        .describe("A transaction hash, or ADDRESS@BLOCK."),
-      model: z.enum(TAINT_MODEL_NAMES, `one of ${TAINT_MODEL_NAMES.join(", ")} is required`),
-      hops: countUpTo(MAX_TRACE_HOPS, `an integer from 0 to ${MAX_TRACE_HOPS}`).optional(),
-      minAmount: z
-        .string("a decimal string of base units")
-        .regex(/^\d{1,78}$/, "a decimal string of base units")
-        .optional(),
-      window: z
-        .int("a number of seconds, at least 1")
-        .min(1, "a number of seconds, at least 1")
-        .max(2 ** 40, "a number of seconds, at least 1")
-        .optional()
-        .describe("Seconds after the seed."),
-      toBlock: countUpTo(Number.MAX_SAFE_INTEGER, "a block number").optional(),
-      paths: countUpTo(MAX_TRACE_PATHS, `an integer from 0 to ${MAX_TRACE_PATHS}`).optional(),
-      exitCategories: z
-        .array(z.string().superRefine(exitCategoryCheck), "a list of category names")
-        .optional()
-        .describe(
-          "The labels where taint stops: exchange, bridge, mixer and the GraphSense taxonomy's services " +
-            `(default: ${DEFAULT_EXIT_CATEGORIES.join(", ")}).`,
+  z
+    .strictObject(
+      {
+        token: tokenField.describe(
+          'A token address, "native", or "all": every asset the taint reaches, through swaps, wrapping and liquidity.',
         ),
-      depositAddresses: z
-        .boolean("true or false")
-        .optional()
-        .describe(
-          "Whether taint stops at deposit addresses of labeled exchanges (default true; docs/clustering.md).",
-        ),
-    },
-    "a JSON object {token, seed, model, hops?, …} is required",
-  ),
+        seed: z
+          .union([
+            seedField,
+            z
+              .array(seedField, "a list of seeds")
+              .min(1, "a list of one seed at least")
+              .max(MAX_TRACE_SEEDS, `at most ${MAX_TRACE_SEEDS} seeds`),
+          ])
+          .describe(
+            "A transaction hash or ADDRESS@BLOCK, or a list of them (one combined trace, each holding and exit split by seed).",
+          ),
+        seedAsset: assetField
+          .optional()
+          .describe(
+            'With "all": the asset the seeds create taint in (default: the only asset a seed transaction moves; required with a balance seed).',
+          ),
+        model: z.enum(TAINT_MODEL_NAMES, `one of ${TAINT_MODEL_NAMES.join(", ")} is required`),
+        hops: countUpTo(MAX_TRACE_HOPS, `an integer from 0 to ${MAX_TRACE_HOPS}`).optional(),
+        minAmount: z
+          .string("a decimal string of base units")
+          .regex(/^\d{1,78}$/, "a decimal string of base units")
+          .optional(),
+        window: z
+          .int("a number of seconds, at least 1")
+          .min(1, "a number of seconds, at least 1")
+          .max(2 ** 40, "a number of seconds, at least 1")
+          .optional()
+          .describe("Seconds after the seed."),
+        toBlock: countUpTo(Number.MAX_SAFE_INTEGER, "a block number").optional(),
+        paths: countUpTo(MAX_TRACE_PATHS, `an integer from 0 to ${MAX_TRACE_PATHS}`).optional(),
+        exitCategories: z
+          .array(z.string().superRefine(exitCategoryCheck), "a list of category names")
+          .optional()
+          .describe(
+            "The labels where taint stops: exchange, bridge, mixer and the GraphSense taxonomy's services " +
+              `(default: ${DEFAULT_EXIT_CATEGORIES.join(", ")}).`,
+          ),
+        depositAddresses: z
+          .boolean("true or false")
+          .optional()
+          .describe(
+            "Whether taint stops at deposit addresses of labeled exchanges (default true; docs/clustering.md).",
+          ),
+      },
+      "a JSON object {token, seed, model, hops?, …} is required",
+    )
+    .superRefine((body, ctx) => {
+      // What `veritrace trace` refuses too: a seed twice, a seed asset that isn't the token
+      // traced, a balance seed of every asset without its asset.
+      const seeds = typeof body.seed === "string" ? [body.seed] : body.seed;
+      const seen = new Set<string>();
+      seeds.forEach((seed, i) => {
+        if (seen.has(seedKey(seed)))
+          ctx.addIssue({
+            code: "custom",
+            path: ["seed", i],
+            message: `seed ${seedKey(seed)} is given twice`,
+          });
+        seen.add(seedKey(seed));
+      });
+      const all = body.token === "all";
+      if (!all && body.seedAsset !== undefined && assetKey(body.seedAsset) !== assetKey(body.token))
+        ctx.addIssue({
+          code: "custom",
+          path: ["seedAsset"],
+          message: `${body.seedAsset} is not the token traced (${body.token})`,
+        });
+      if (all && body.seedAsset === undefined && seeds.some((seed) => seed.includes("@")))
+        ctx.addIssue({
+          code: "custom",
+          path: ["seedAsset"],
+          message:
+            "a balance seed (ADDRESS@BLOCK) of every asset needs seedAsset, the asset it seeds",
+        });
+    }),
 );
 
 /** What a deposit address's exit carries: its exchange, the heuristic's evidence, its confidence. */
@@ -607,33 +679,108 @@ export const FlowNode = named(
       "The taint the node stands for: the most it received, passed, held or delivered.",
     ),
     hops: count.nullable().describe("The fewest hops from the seed, for holdings and exits."),
+    assets: z
+      .array(
+        z.object({
+          token: assetField,
+          taintIn: amount,
+          taintOut: amount,
+          held: amount.nullable(),
+          exited: amount.nullable(),
+          value: amount.describe("What it holds and exited in this asset, in the seed's asset."),
+        }),
+      )
+      .describe(
+        "Its taint in each asset, in that asset's base units (a conversion's input counts at its payer, its output at its receiver).",
+      ),
   }),
-  "One address of the flow.",
+  "One address of the flow. Its amounts are in the seed's asset (valued at the rates of the " +
+    "trace's conversions: equal to the amounts in a trace of one token); `assets` has each " +
+    "asset's own.",
+);
+
+/** One conversion of a conversion edge, as its event says. */
+export const ConversionStep = named(
+  "ConversionStep",
+  z.object({
+    venue: z.enum(CONVERSION_VENUE_NAMES),
+    action: z.enum(CONVERSION_ACTION_NAMES),
+    contract: lowAddress.describe("The pool, the wrapper, the Vault."),
+    logIndex: count,
+    tokenIn: assetField,
+    amountIn: amount,
+    tokenOut: assetField,
+    amountOut: amount,
+    bridge: z
+      .object({
+        name: z.string(),
+        fromChainId: count,
+        toChainId: count,
+        depositTx: z.string(),
+        releaseTx: z.string(),
+        by: z.enum(["id", "fallback"]),
+        confidence: z.number().min(0).max(1),
+        reason: z.string(),
+      })
+      .optional()
+      .describe(
+        "A bridge crossing (a trace across chains): its two sides and how they were paired.",
+      ),
+  }),
 );
 
 export const FlowEdge = named(
   "FlowEdge",
   z.object({
+    chainId: count.optional().describe("In a trace across chains: the chain of the transfer."),
     txHash: z.string(),
     blockNumber: count,
     from: flowAddress,
     to: flowAddress,
+    token: assetField.describe("The asset moved (for a conversion: the asset that went in)."),
     amount,
     tainted: amount,
     fate: z.enum(["seed", "carried", "exit", "beyond-hop-limit", "below-minimum"]),
+    out: z
+      .object({
+        token: assetField,
+        amount,
+        tainted: amount,
+        steps: z.array(ConversionStep),
+      })
+      .optional()
+      .describe(
+        "A conversion (a swap, a wrap, liquidity added or removed): what reached `to`, after the steps (a route: a step per pool).",
+      ),
   }),
+  "A tainted transfer, or a conversion from its payer to its receiver (the pool is in its steps).",
 );
 
 export const FlowPath = named(
   "FlowPath",
   z.object({
     origin: flowAddress,
+    token: assetField.describe("The asset of `amount`: the holding's or exit's."),
     amount,
     steps: z.array(
-      z.object({ txHash: z.string(), from: flowAddress, to: flowAddress, tainted: amount }),
+      z.object({
+        txHash: z.string(),
+        from: flowAddress,
+        to: flowAddress,
+        token: assetField,
+        tainted: amount,
+      }),
     ),
   }),
 );
+
+/** One seed's share of a holding or an exit (a trace with several seeds). */
+const bySeed = {
+  bySeed: z
+    .array(z.object({ seed: z.string(), amount, value: amount }))
+    .optional()
+    .describe('With several seeds: each seed\'s share (docs/taint-models.md, "Many seeds").'),
+};
 
 export const Trace = named(
   "Trace",
@@ -643,6 +790,7 @@ export const Trace = named(
       token: z.string(),
       seedAsset: z.string().describe("The asset the seed created taint in: the unit of values."),
       seed: z.string(),
+      seeds: z.array(z.string()).optional().describe("With several seeds: every seed."),
       holdings: z.array(
         z.object({
           chainId: count,
@@ -650,6 +798,7 @@ export const Trace = named(
           address: flowAddress,
           amount,
           value: amount.describe("The amount valued in the seed's asset."),
+          ...bySeed,
         }),
       ),
       exits: z.array(
@@ -660,15 +809,47 @@ export const Trace = named(
           label: z.string(),
           amount,
           value: amount.describe("The amount valued in the seed's asset."),
+          ...bySeed,
+          destinations: z
+            .array(z.object({ chainId: count.nullable(), amount }))
+            .optional()
+            .describe(
+              "A bridge's exit: the chains the deposits were bound for (null: the event does not say).",
+            ),
           ...depositEvidence,
         }),
       ),
       total: amount,
+      crossings: z
+        .array(
+          z.object({
+            bridge: z.string(),
+            fromChainId: count,
+            depositTx: z.string(),
+            toChainId: count,
+            releaseTx: z.string(),
+            by: z.enum(["id", "fallback"]),
+            confidence: z.number().min(0).max(1),
+          }),
+        )
+        .optional()
+        .describe("Across chains: the bridge crossings the taint followed."),
     }),
     chainId: count,
     fromBlock: count,
     toBlock: count,
-    decimals: count.nullable(),
+    decimals: count.nullable().describe("The decimals of the seed's asset."),
+    assets: z
+      .array(
+        z.object({
+          token: assetField,
+          decimals: count.nullable(),
+          symbol: z.string().nullable(),
+        }),
+      )
+      .describe(
+        "Every asset of the trace, in the legend's order (the seed's first, the native coin, then tokens), with its decimals and symbol when the token says.",
+      ),
     seedAmount: amount,
     beyondHopLimit: amount,
     belowMinimum: amount,
@@ -890,6 +1071,7 @@ export type Anomaly = z.output<typeof Anomaly>;
 export type TraceRequest = z.input<typeof TraceRequest>;
 export type FlowNode = z.output<typeof FlowNode>;
 export type FlowEdge = z.output<typeof FlowEdge>;
+export type ConversionStep = z.output<typeof ConversionStep>;
 export type FlowPath = z.output<typeof FlowPath>;
 export type Trace = z.output<typeof Trace>;
 export type RiskScreenRequest = z.input<typeof RiskScreenRequest>;

@@ -14,6 +14,11 @@ import { openMemoryDatabase } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
 import { runTrace, traceSummaryJson, type RunTraceOutput } from "../../src/analytics/funds/run.js";
 import { accountKey, type TaintModelName } from "../../src/analytics/funds/taint.js";
+import { assetsOf } from "../../src/analytics/funds/flow.js";
+import { answerTrace } from "../../src/api/routes/trace.js";
+import { openApiDocument } from "../../src/api/server.js";
+import { TraceRequest, type Trace } from "../../src/api/wire.js";
+import { AnswerChecker } from "../helpers/openapi-check.js";
 import {
   approveAll,
   deployDefi,
@@ -23,7 +28,7 @@ import {
 } from "../helpers/defi.js";
 import { runVeritrace } from "../helpers/tracer.js";
 import { importTagPacks } from "../../src/analytics/labels/store.js";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -452,6 +457,102 @@ describe("a trace of every asset through Uniswap V2 and WETH9 (anvil)", function
     expect(first?.out?.steps[0]).to.include({ venue: "uniswap-v2", contract: address["pair"] });
     expect(first).to.include({ token: address["a"], amount: 600n * E18, tainted: 600n * E18 });
     expect(first?.out).to.include({ token: address["weth"], amount: swapOut, tainted: swapOut });
+  });
+
+  it("veritrace trace --graph draws each conversion through its pool and one legend entry per asset", async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-picture-"));
+    try {
+      const file = path.join(tmp, "flow.svg");
+      const run = await runVeritrace([
+        ...["trace", "--rpc", chain.url, "--seed", seed, "--model", "haircut"],
+        ...["--db", path.join(tmp, "db"), "--graph", file],
+      ]);
+      expect(run.code, run.stderr).to.equal(0);
+      const svg = readFileSync(file, "utf8");
+      const titles = [
+        ...svg.matchAll(/<g id="node\d+" class="node">\s*<title>([^<]*)<\/title>/g),
+        // Graphviz writes "-" as &#45;.
+      ].map((m) => m[1]?.replace(/&#45;/g, "-"));
+      const pair = address["pair"] as string;
+      for (const node of [`${pair}/swap`, `${pair}/add-liquidity`, `${pair}/remove-liquidity`])
+        expect(titles, node).to.include(node);
+      expect(titles).to.include(`${address["weth"]}/unwrap`);
+      expect(svg).to.include("Uniswap V2 swap");
+      // The legend: one entry per asset the trace moved (A, WETH, the pair's liquidity token,
+      // ether, …), each named by its symbol and address, A as the seed's asset.
+      const legend = svg.slice(svg.indexOf("<title>legend</title>"));
+      const texts = [
+        ...legend.slice(0, legend.indexOf("</g>")).matchAll(/<text[^>]*>([^<]*)<\/text>/g),
+      ].map((m) => m[1] ?? "");
+      const assets = assetsOf((await traceOf("haircut")).result);
+      expect(assets).to.include.members([address["a"], address["weth"], pair, "native"]);
+      for (const token of assets) {
+        const name = token === "native" ? "native" : `${token.slice(0, 6)}…${token.slice(-4)}`;
+        expect(
+          texts.filter((t) => t.includes(name)),
+          token,
+        ).to.have.length(1);
+      }
+      const a = address["a"] as string;
+      expect(texts.find((t) => t.endsWith("(seed asset)"))).to.include(
+        `${a.slice(0, 6)}…${a.slice(-4)}`,
+      );
+      expect(texts.filter((t) => t.startsWith("WETH "))).to.have.length(1);
+      // The thief received the theft: it holds taint, it is no seed source.
+      const thief = svg.slice(svg.indexOf(`<title>${address["thief"]}</title>`));
+      expect(thief.slice(0, thief.indexOf("</g>"))).to.not.include("seed · sent");
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it("POST /trace of every asset: each edge's asset and conversion steps, each node's taint per asset, as the published schema says", async () => {
+    const answer = JSON.parse(
+      JSON.stringify(
+        await answerTrace(
+          store,
+          chain.url,
+          TraceRequest.parse({ token: "all", seed, model: "haircut" }),
+        ),
+      ),
+    ) as Trace;
+    new AnswerChecker(
+      JSON.parse(JSON.stringify(openApiDocument)) as ConstructorParameters<typeof AnswerChecker>[0],
+    ).check("POST", "/trace", { status: 200, contentType: "application/json", body: answer });
+    expect(answer.summary).to.deep.equal(
+      JSON.parse(JSON.stringify(traceSummaryJson(await traceOf("haircut")))),
+    );
+    const [a, weth, pair] = [address["a"], address["weth"], address["pair"]] as string[];
+    const swap = answer.edges.find((e) => e.out?.steps[0]?.action === "swap");
+    expect(swap).to.deep.include({ from: address["thief"], to: address["thief"], token: a });
+    expect(swap?.out?.steps[0]).to.include({
+      venue: "uniswap-v2",
+      contract: pair,
+      tokenIn: a,
+      tokenOut: weth,
+    });
+    // Every asset the trace names, the seed's first, then the native coin, then the tokens.
+    const tokens = answer.assets.map((x) => x.token);
+    expect(tokens).to.deep.equal(assetsOf((await traceOf("haircut")).result));
+    expect(tokens.slice(0, 2)).to.deep.equal([a, "native"]);
+    expect(tokens).to.include.members([weth, pair]);
+    expect(answer.assets.find((x) => x.token === weth)).to.deep.equal({
+      token: weth,
+      decimals: 18,
+      symbol: "WETH",
+    });
+    // The receiver holds ether (and A it bought): its amounts are values in A, summed over its
+    // holdings, its assets each holding's own amount and value.
+    const holdings = (await traceOf("haircut")).result.holdings.filter(
+      (h) => h.address === address["receiver"],
+    );
+    const receiver = answer.nodes.find((n) => n.address === address["receiver"]);
+    expect(receiver?.held).to.equal(holdings.reduce((n, h) => n + h.value, 0n).toString());
+    const native = holdings.find((h) => h.token === "native");
+    expect(receiver?.assets.find((x) => x.token === "native")).to.deep.include({
+      held: native?.amount.toString(),
+      value: native?.value.toString(),
+    });
   });
 
   it("poison: the receiver's whole native balance, valued at the swap's rate", async () => {

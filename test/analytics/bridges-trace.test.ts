@@ -5,7 +5,7 @@
  * never filled is an exit of kind bridge naming chain B. The relayer and the SpokePools are never
  * tainted; the values add up to the theft exactly.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -192,6 +192,45 @@ describe("a trace across two chains through a bridge (anvil)", function () {
     expect(step?.bridge).to.include({ name: "across", fromChainId: A, toChainId: B, by: "id" });
     expect(crossing[0]?.to).to.equal(crossing[1]?.from);
     expect(crossing[1]?.out).to.include({ token: b.token_, amount: OUT, tainted: OUT });
+  });
+
+  it("veritrace trace --graph across chains: a box per chain, the crossing through the bridge's node", async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-bridges-picture-"));
+    try {
+      const file = path.join(tmp, "bridges.json");
+      writeFileSync(file, JSON.stringify({ contracts }));
+      const svgFile = path.join(tmp, "flow.svg");
+      const out = await runVeritrace([
+        ...["trace", "--rpc", a.chain.url, "--seed", seed, "--model", "haircut"],
+        ...["--chain", `${B}=${b.chain.url}`, "--bridges", file],
+        ...["--db", path.join(tmp, "db"), "--graph", svgFile],
+      ]);
+      expect(out.code, out.stderr).to.equal(0);
+      const svg = readFileSync(svgFile, "utf8");
+      // Graphviz writes "-" as &#45; and ">" as &gt;.
+      const titles = [
+        ...svg.matchAll(/<g id="node\d+" class="node">\s*<title>([^<]*)<\/title>/g),
+      ].map((m) => (m[1] ?? "").replace(/&#45;/g, "-").replace(/&gt;/g, ">"));
+      // The addresses of chain B are B:address; the crossing's transit is no node, the bridge's
+      // node (its deposit contract, on chain A) stands between the chains.
+      expect(titles).to.include(`${a.pool_}/bridge>${B}`);
+      expect(titles).to.include.members([`${B}:${who["recipient"]}`, `${B}:${who["shop"]}`]);
+      expect(titles).to.include(who["thief"]);
+      expect(titles.filter((t) => t.startsWith("bridge:"))).to.deep.equal([]);
+      const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1] ?? "");
+      expect(texts).to.include.members([`chain ${A}`, `chain ${B}`, "Across bridge"]);
+      expect(texts).to.include(`chain ${A} → chain ${B}`);
+      expect(texts).to.include(`bound for chain ${B}`);
+      // The same token address on both chains: two assets, named by their chains.
+      const short = `${a.token_.slice(0, 6)}…${a.token_.slice(-4)}`;
+      expect(a.token_).to.equal(b.token_);
+      expect(texts).to.include.members([
+        `TKN ${short} on ${A} (seed asset)`,
+        `TKN ${short} on ${B}`,
+      ]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it("veritrace trace --chain B=URL --bridges FILE: the JSON names each holding's chain and the crossing", async () => {

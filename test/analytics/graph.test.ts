@@ -6,6 +6,14 @@ import { XMLParser } from "fast-xml-parser";
 import { PNG } from "pngjs";
 import { TracerError } from "../../src/shared/errors.js";
 import {
+  ASSET_COLORS,
+  TRANSIT_ASSET,
+  isTransit,
+  segmentsOf,
+} from "../../src/analytics/funds/flow.js";
+import { TRANSIT as ENGINE_TRANSIT } from "../../src/analytics/funds/bridge-moves.js";
+import {
+  CONVERSION_SHAPE,
   EXIT_SHAPES,
   HOLDING_COLOR,
   PALETTE,
@@ -17,102 +25,43 @@ import {
   writeGraph,
   type GraphOptions,
 } from "../../src/analytics/funds/graph.js";
+import { ALL_ASSETS, ZERO_ADDRESS, type TraceResult } from "../../src/analytics/funds/types.js";
 import {
-  ZERO_ADDRESS,
-  type EdgeFate,
-  type Exit,
-  type Holding,
-  type Label,
-  type TaintedEdge,
-  type TraceResult,
-} from "../../src/analytics/funds/types.js";
+  DEPOSIT,
+  ETH,
+  EXCHANGE,
+  POOL,
+  RECEIVER,
+  THIEF,
+  USDC,
+  USDC_TOKEN,
+  WETH_TOKEN,
+  addr,
+  edge,
+  exit,
+  holding,
+  lookup,
+  move,
+  onChain,
+  swapped,
+  swappedOptions,
+  trace,
+} from "../helpers/trace-fixtures.js";
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures, built by hand.
 
-/** An address that reads 0xNNNN…NNNN in the picture. */
-const addr = (hex4: string) => `0x${hex4}${"0".repeat(32)}${hex4}`;
-
-let txCounter = 0;
-function edge(
-  from: string,
-  to: string,
-  amount: bigint,
-  tainted: bigint,
-  fate: EdgeFate = "carried",
-): TaintedEdge {
-  txCounter += 1;
+/** The options naming one token's decimals and symbol. */
+function unitOf(
+  result: TraceResult,
+  decimals: number,
+  symbol?: string,
+): Pick<GraphOptions, "decimals" | "symbols"> {
   return {
-    txHash: `0x${txCounter.toString(16).padStart(64, "0")}`,
-    blockNumber: 100 + txCounter,
-    txIndex: 0,
-    ordinal: 0,
-    time: 1_700_000_000 + txCounter * 12,
-    from,
-    to,
-    token: "native",
-    amount,
-    tainted,
-    fate,
+    decimals: new Map([[result.token, decimals]]),
+    ...(symbol === undefined ? {} : { symbols: new Map([[result.token, symbol]]) }),
   };
 }
-
-const holding = (address: string, amount: bigint, hops = 1): Holding => ({
-  address,
-  token: "native",
-  amount,
-  value: amount,
-  hops,
-  received: amount,
-  paths: [],
-  explained: 0n,
-});
-
-const exit = (address: string, kind: Exit["kind"], amount: bigint, label?: string): Exit => ({
-  address,
-  token: "native",
-  kind,
-  amount,
-  value: amount,
-  hops: 2,
-  paths: [],
-  explained: 0n,
-  ...(label === undefined ? {} : { label }),
-});
-
-function trace(
-  r: Omit<TraceResult, "seedTime" | "seedAsset" | "seeds" | "total" | "stats" | "warnings"> &
-    Partial<TraceResult>,
-): TraceResult {
-  const total =
-    r.holdings.reduce((s, h) => s + h.amount, 0n) +
-    r.exits.reduce((s, x) => s + x.amount, 0n) +
-    r.beyondHopLimit +
-    r.belowMinimum;
-  return {
-    seedTime: 1_700_000_000,
-    seedAsset: r.token,
-    seeds: [r.seed],
-    total,
-    warnings: [],
-    stats: {
-      transfers: r.edges.length,
-      conversions: 0,
-      processed: r.edges.length,
-      addresses: 0,
-      taintedEdges: r.edges.length,
-      pathNodes: 0,
-    },
-    ...r,
-  };
-}
-
-function lookup(table: Record<string, Label>): (address: string) => Label | undefined {
-  return (address) => table[address];
-}
-
-const USDC = 10n ** 6n;
-const ETH = 10n ** 18n;
 
 /**
  * A hack: the victim V sends 1,000,000 USDC to the exploiter H (the seed transaction), who splits
@@ -149,8 +98,7 @@ const splitMerge = trace({
   belowMinimum: 0n,
 });
 const splitMergeOptions: GraphOptions = {
-  decimals: 6,
-  symbol: "USDC",
+  ...unitOf(splitMerge, 6, "USDC"),
   labels: lookup({
     [X]: { label: "Binance 14", category: "exchange" },
     [H]: { label: "Exploiter 1", category: "hack" },
@@ -217,8 +165,7 @@ const cycle = trace({
   ],
 });
 const cycleOptions: GraphOptions = {
-  decimals: 18,
-  symbol: "ETH",
+  ...unitOf(cycle, 18, "ETH"),
   labels: lookup({
     [Q]: { label: "OFAC SDN", category: "sanctioned" },
     [R]: { label: "Lazarus", category: "hack" },
@@ -245,6 +192,75 @@ const fanOut = (() => {
     belowMinimum: 0n,
   });
 })();
+
+/**
+ * Across chains, as the engine gives it (funds/bridge-moves.ts): V pays T 1,000 USDC on chain 1
+ * (the seed); T bridges 800 to itself on chain 8453 by Across (USDC there is another token), two
+ * moves through the crossing's transit account, and pays 600 to an exchange X there; T keeps 200
+ * on 8453, and pays its last 200 into a bridge whose release was not read (an exit bound for
+ * chain 10).
+ */
+const USDC_BASE = addr("833b");
+const ACROSS = addr("ac20");
+const OTHER_BRIDGE = addr("b0b0");
+const TRANSIT = "bridge:1:0xfeed";
+const crossingStep = {
+  venue: "bridge",
+  action: "bridge",
+  contract: ACROSS,
+  bridge: {
+    name: "across",
+    fromChainId: 1,
+    toChainId: 8453,
+    depositTx: `0x${"d1".repeat(32)}`,
+    releaseTx: `0x${"e1".repeat(32)}`,
+    by: "id",
+    confidence: 1,
+    reason: "the deposit's id",
+  },
+} as const;
+const bridged = trace({
+  model: "haircut",
+  token: ALL_ASSETS,
+  seedAsset: USDC_TOKEN,
+  seed: { kind: "tx", txHash: `0x${"b1".repeat(32)}` },
+  seedAmount: 1000n * USDC,
+  edges: [
+    onChain(move(V, THIEF, USDC_TOKEN, 1000n * USDC, 1000n * USDC, undefined, "seed"), 1),
+    onChain(
+      move(THIEF, TRANSIT, USDC_TOKEN, 800n * USDC, 800n * USDC, {
+        token: TRANSIT_ASSET,
+        amount: 800n * USDC,
+        step: crossingStep,
+      }),
+      1,
+    ),
+    onChain(
+      move(TRANSIT, THIEF, TRANSIT_ASSET, 800n * USDC, 800n * USDC, {
+        token: USDC_BASE,
+        amount: 800n * USDC,
+        step: crossingStep,
+      }),
+      8453,
+    ),
+    onChain(move(THIEF, X, USDC_BASE, 600n * USDC, 600n * USDC, undefined, "exit"), 8453),
+    onChain(move(THIEF, OTHER_BRIDGE, USDC_TOKEN, 200n * USDC, 200n * USDC, undefined, "exit"), 1),
+  ],
+  holdings: [onChain({ ...holding(THIEF, 200n * USDC), token: USDC_BASE }, 8453)],
+  exits: [
+    onChain({ ...exit(X, "exchange", 600n * USDC, "Binance 14"), token: USDC_BASE }, 8453),
+    onChain(
+      {
+        ...exit(OTHER_BRIDGE, "bridge", 200n * USDC, "Some Bridge"),
+        token: USDC_TOKEN,
+        destinations: [{ chainId: 10, amount: 200n * USDC }],
+      },
+      1,
+    ),
+  ],
+  beyondHopLimit: 0n,
+  belowMinimum: 0n,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Reading DOT, SVG and PNG.
@@ -414,12 +430,12 @@ describe("fund-flow pictures (graph)", function () {
       expect(width(A)).to.be.greaterThan(width(M));
       expect(width(M)).to.be.greaterThan(width(X));
       // Ten thousand times less than the largest and below: the smallest size.
-      const dust = toDot(burn, { decimals: 18 });
+      const dust = toDot(burn, unitOf(burn, 18));
       expect(nodeAttrs(dust, U)).to.include("width=1.40, height=0.60");
     });
 
     it("marks the balance seed, a burn exit and a flow below the minimum (18 decimals)", function () {
-      const dot = toDot(burn, { decimals: 18, symbol: "WETH" });
+      const dot = toDot(burn, unitOf(burn, 18, "WETH"));
       const seed = nodeAttrs(dot, S);
       expect(seed).to.include("shape=doubleoctagon");
       expect(seed).to.include(`color="${HOLDING_COLOR}"`);
@@ -492,6 +508,196 @@ describe("fund-flow pictures (graph)", function () {
     });
   });
 
+  describe("a trace of every asset", function () {
+    const legendOf = (dot: string) => /^ {2}legend \[(.*)\];$/m.exec(dot)?.[1] ?? "";
+    /** The legend's text rows (the cell after each swatch). */
+    const legendRows = (dot: string) =>
+      [...legendOf(dot).matchAll(/<TD ALIGN="LEFT">([^<]*)<\/TD>/g)].map((m) => m[1]);
+
+    it("colours each asset's arrows and gives each asset one legend entry", function () {
+      const dot = toDot(swapped, swappedOptions);
+      // The seed's asset first, the native coin, then the tokens.
+      const [usdc, native, weth] = [ASSET_COLORS[0], ASSET_COLORS[1], ASSET_COLORS[2]];
+      expect(edgeAttrs(dot, V, THIEF)).to.include(`color="${usdc}"`);
+      expect(edgeAttrs(dot, THIEF, RECEIVER)).to.include(`color="${weth}"`);
+      expect(edgeAttrs(dot, RECEIVER, DEPOSIT)).to.include(`color="${native}"`);
+      const rows = legendRows(dot);
+      const assets = ["USDC 0xa0b8…a0b8 (seed asset)", "native", "WETH 0xc02a…c02a"];
+      for (const a of assets)
+        expect(
+          rows.filter((r) => r === a),
+          a,
+        ).to.have.length(1);
+      const legend = legendOf(dot);
+      for (const color of [usdc, native, weth])
+        expect(legend.split(`BGCOLOR="${color}"`), color).to.have.length(2);
+    });
+
+    it("draws a conversion through a node of its own, the amount in and out on its two sides", function () {
+      const dot = toDot(swapped, swappedOptions);
+      const pool = nodeAttrs(dot, `${POOL}/swap`);
+      expect(pool).to.include(`shape=${CONVERSION_SHAPE}`);
+      expect(pool).to.include('label="Uniswap V2 swap\\n0xb4e1…b4e1"');
+      expect(edgeAttrs(dot, THIEF, `${POOL}/swap`)).to.include('label="600 USDC"');
+      expect(edgeAttrs(dot, `${POOL}/swap`, THIEF)).to.include('label="0.3 WETH"');
+      const unwrap = nodeAttrs(dot, `${WETH_TOKEN}/unwrap`);
+      expect(unwrap).to.include('label="WETH unwrap\\n0xc02a…c02a"');
+      expect(edgeAttrs(dot, RECEIVER, `${WETH_TOKEN}/unwrap`)).to.include('label="0.2 WETH"');
+      expect(edgeAttrs(dot, `${WETH_TOKEN}/unwrap`, RECEIVER)).to.include('label="0.2 native"');
+      // The payer is paid back through the pool: no arrow from an address to itself.
+      expect(dot).to.not.include(`"${THIEF}" -> "${THIEF}"`);
+      expect(legendRows(dot)).to.include(
+        "arrow box: conversion (pool, wrapper), amount in and out on its arrows",
+      );
+    });
+
+    it("writes every amount in its own asset's decimals, and what rests in another asset at its value", function () {
+      const dot = toDot(swapped, swappedOptions);
+      const thief = nodeAttrs(dot, THIEF);
+      expect(thief).to.include("holds 400 USDC, 0.1 WETH\\n");
+      expect(thief).to.include("passed 600 USDC, 0.2 WETH\\nworth 600 USDC");
+      expect(nodeAttrs(dot, RECEIVER)).to.include("holds 0.1 native\\n");
+      expect(nodeAttrs(dot, RECEIVER)).to.include("worth 200 USDC");
+      expect(nodeAttrs(dot, DEPOSIT)).to.include("exchange exit · 0.1 native\\nworth 200 USDC");
+      expect(nodeAttrs(dot, V)).to.include("seed · sent 1,000 USDC");
+      expect(dot).to.include("every asset (seed asset USDC 0xa0b8…a0b8)");
+      expect(dot).to.include("seeded 1,000 USDC · held 800 USDC · exited 200 USDC");
+    });
+
+    it("sizes nodes by their value in the seed's asset, not by raw amounts of different tokens", function () {
+      const dot = toDot(swapped, swappedOptions);
+      const width = (a: string) => Number(/width=([\d.]+)/.exec(nodeAttrs(dot, a))?.[1]);
+      // 1,000 USDC; 0.2 WETH worth 400; 0.1 ether worth 200 (raw, the ether is 10^11 times more).
+      expect(width(THIEF)).to.equal(width(V));
+      expect(width(THIEF)).to.be.greaterThan(width(RECEIVER));
+      expect(width(RECEIVER)).to.be.greaterThan(width(DEPOSIT));
+      expect(width(`${POOL}/swap`)).to.be.lessThan(width(THIEF));
+    });
+
+    it("boxes the deposit addresses with their exchange, drawn though no taint reached it", function () {
+      const dot = toDot(swapped, swappedOptions);
+      expect(dot).to.include(`  subgraph "cluster_deposits_${EXCHANGE}" {`);
+      expect(dot).to.include('label="deposit addresses of Example Exchange"');
+      expect(dot).to.include(`    "${DEPOSIT}"; "${EXCHANGE}";`);
+      const exchange = nodeAttrs(dot, EXCHANGE);
+      expect(exchange).to.include(`shape=${EXIT_SHAPES.exchange}`);
+      expect(exchange).to.include(`fillcolor="${PALETTE.exchange}"`);
+      expect(exchange).to.include("Example Exchange\\nexchange");
+      expect(edgeAttrs(dot, DEPOSIT, EXCHANGE)).to.include("style=dotted");
+      expect(nodeAttrs(dot, DEPOSIT)).to.include("deposit address of Example Exchange");
+    });
+
+    it("is deterministic, and Graphviz draws the conversions, the assets and the box", async function () {
+      const dot = toDot(swapped, swappedOptions);
+      expect(toDot(structuredClone(swapped), swappedOptions)).to.equal(dot);
+      const text = await renderSvg(dot);
+      expect(await renderSvg(toDot(structuredClone(swapped), swappedOptions))).to.equal(text);
+      const svg = parseXml(text);
+      expect([...svgNodes(svg).keys()].sort()).to.deep.equal(
+        [
+          V,
+          THIEF,
+          RECEIVER,
+          DEPOSIT,
+          EXCHANGE,
+          `${POOL}/swap`,
+          `${WETH_TOKEN}/unwrap`,
+          "legend",
+        ].sort(),
+      );
+      const texts = svgTexts(svg);
+      for (const t of ["Uniswap V2 swap", "WETH unwrap", "600 USDC", "0.3 WETH", "0.2 native"])
+        expect(texts).to.include(t);
+      expect(texts).to.include("deposit addresses of Example Exchange");
+      expect(texts.filter((t) => t === "WETH 0xc02a…c02a")).to.have.length(1);
+    });
+
+    it("draws a route through each of its pools, what the first paid the second between them", function () {
+      const route = move(THIEF, RECEIVER, USDC_TOKEN, 100n * USDC, 50n * USDC, {
+        token: "native",
+        amount: 5n * 10n ** 16n,
+        step: { venue: "uniswap-v3", action: "swap", contract: POOL },
+      });
+      const [first] = route.out?.steps ?? [];
+      if (route.out === undefined || first === undefined) throw new Error("no route");
+      route.out = {
+        ...route.out,
+        tainted: 25n * 10n ** 15n,
+        steps: [
+          { ...first, tokenOut: WETH_TOKEN, amountOut: 5n * 10n ** 16n },
+          {
+            ...first,
+            venue: "weth",
+            action: "unwrap",
+            contract: WETH_TOKEN,
+            tokenIn: WETH_TOKEN,
+            amountIn: 5n * 10n ** 16n,
+            tokenOut: "native",
+          },
+        ],
+      };
+      const { segments, conversions } = segmentsOf(route);
+      expect(conversions.map((c) => c.id)).to.deep.equal([`${POOL}/swap`, `${WETH_TOKEN}/unwrap`]);
+      expect(segments.map((x) => [x.from, x.to, x.token, x.amount, x.tainted])).to.deep.equal([
+        [THIEF, `${POOL}/swap`, USDC_TOKEN, 100n * USDC, 50n * USDC],
+        [`${POOL}/swap`, `${WETH_TOKEN}/unwrap`, WETH_TOKEN, 5n * 10n ** 16n, 25n * 10n ** 15n],
+        [`${WETH_TOKEN}/unwrap`, RECEIVER, "native", 5n * 10n ** 16n, 25n * 10n ** 15n],
+      ]);
+    });
+
+    it("draws each chain as a box, and a bridge crossing through its node between them", async function () {
+      const options: GraphOptions = {
+        chainId: 1,
+        decimals: new Map([
+          [USDC_TOKEN, 6],
+          ["8453:" + USDC_BASE, 6],
+        ]),
+        symbols: new Map([
+          [USDC_TOKEN, "USDC"],
+          ["8453:" + USDC_BASE, "USDC"],
+        ]),
+      };
+      const dot = toDot(bridged, options);
+      // An address of another chain than the seed's is CHAIN:address; the transit is left out.
+      expect(nodeStatements(dot).map((l) => /"([^"]+)"/.exec(l)?.[1])).to.deep.equal(
+        [V, THIEF, OTHER_BRIDGE, `${ACROSS}/bridge>8453`, `8453:${THIEF}`, `8453:${X}`].sort(),
+      );
+      expect(dot).to.not.include(TRANSIT);
+      expect(dot).to.include('  subgraph "cluster_chain_1" {');
+      expect(dot).to.include('  subgraph "cluster_chain_8453" {');
+      expect(dot).to.include(`    "${V}"; "${THIEF}"; "${OTHER_BRIDGE}";`);
+      expect(dot).to.include(`    "8453:${THIEF}"; "8453:${X}";`);
+      const bridge = nodeAttrs(dot, `${ACROSS}/bridge>8453`);
+      expect(bridge).to.include("Across bridge\\nchain 1 → chain 8453\\n0xac20…ac20");
+      expect(bridge).to.include(`fillcolor="${PALETTE.bridge}"`);
+      expect(edgeAttrs(dot, THIEF, `${ACROSS}/bridge>8453`)).to.include(
+        'label="800 USDC 0xa0b8…a0b8"',
+      );
+      expect(edgeAttrs(dot, `${ACROSS}/bridge>8453`, `8453:${THIEF}`)).to.include(
+        'label="800 USDC 0x833b…833b"',
+      );
+      expect(nodeAttrs(dot, `8453:${THIEF}`)).to.include("holds 200 USDC 0x833b…833b");
+      expect(nodeAttrs(dot, `8453:${X}`)).to.include(`shape=${EXIT_SHAPES.exchange}`);
+      expect(nodeAttrs(dot, OTHER_BRIDGE)).to.include(
+        "bridge exit · 200 USDC 0xa0b8…a0b8\\nbound for chain 10",
+      );
+      expect(legendOf(dot)).to.include("arrow box between chain boxes: bridge crossing");
+      expect(legendRows(dot)).to.include.members([
+        "USDC 0xa0b8…a0b8 (chain 1, seed asset)",
+        "USDC 0x833b…833b (chain 8453)",
+      ]);
+      const svg = parseXml(await renderSvg(dot));
+      expect(svgTexts(svg)).to.include.members(["chain 1", "chain 8453", "Across bridge"]);
+      // Nothing on another chain: one picture, no chain box.
+      expect(toDot(swapped, { ...swappedOptions, chainId: 1 })).to.not.include("cluster_chain");
+    });
+
+    it("names the transit's asset as the engine does", function () {
+      expect(TRANSIT_ASSET).to.equal(ENGINE_TRANSIT);
+      expect(isTransit(TRANSIT)).to.equal(true);
+    });
+  });
+
   describe("renderSvg", function () {
     it("draws one node per address, with the formatted amounts as text", async function () {
       const svg = parseXml(await renderSvg(toDot(splitMerge, splitMergeOptions)));
@@ -522,8 +728,8 @@ describe("fund-flow pictures (graph)", function () {
     });
 
     it("is deterministic: the same result gives the same SVG and PNG bytes", async function () {
-      const a = await renderSvg(toDot(burn, { decimals: 18, symbol: "WETH" }));
-      const b = await renderSvg(toDot(structuredClone(burn), { decimals: 18, symbol: "WETH" }));
+      const a = await renderSvg(toDot(burn, unitOf(burn, 18, "WETH")));
+      const b = await renderSvg(toDot(structuredClone(burn), unitOf(burn, 18, "WETH")));
       expect(a).to.equal(b);
       expect(Buffer.from(await renderPng(a, { width: 500 }))).to.deep.equal(
         Buffer.from(await renderPng(b, { width: 500 })),
@@ -542,7 +748,7 @@ describe("fund-flow pictures (graph)", function () {
         beyondHopLimit: 0n,
         belowMinimum: 0n,
       });
-      const svg = parseXml(await renderSvg(toDot(empty, { symbol: "ETH", decimals: 18 })));
+      const svg = parseXml(await renderSvg(toDot(empty, unitOf(empty, 18, "ETH"))));
       expect(svgNodes(svg).size).to.equal(0);
       expect(svgTexts(svg)).to.include("seeded 0 ETH · held 0 ETH · exited 0 ETH");
     });
@@ -593,7 +799,7 @@ describe("fund-flow pictures (graph)", function () {
     });
 
     it("draws at the SVG's own size (96 pixels per inch) when no width is given", async function () {
-      const svgText = await renderSvg(toDot(burn, { decimals: 18 }));
+      const svgText = await renderSvg(toDot(burn, unitOf(burn, 18)));
       const geometry = svgGeometry(parseXml(svgText));
       const png = PNG.sync.read(Buffer.from(await renderPng(svgText)));
       expect(Math.abs(png.width - (geometry.width * 4) / 3)).to.be.at.most(1);
@@ -669,17 +875,21 @@ describe("fund-flow pictures (graph)", function () {
     });
   });
 
-  describe("docs/example-flow.svg", function () {
-    it("is the picture of the split-and-merge example, small enough to embed", async function () {
-      const file = new URL("../../docs/example-flow.svg", import.meta.url);
-      if (process.env.UPDATE_EXAMPLE === "1") {
-        await writeGraph(splitMerge, file.pathname, splitMergeOptions);
-      }
-      expect((await stat(file)).size).to.be.lessThan(50_000);
-      const committed = parseXml(await readFile(file, "utf8"));
-      const fresh = parseXml(await renderSvg(toDot(splitMerge, splitMergeOptions)));
-      expect([...svgNodes(committed).keys()]).to.deep.equal([...svgNodes(fresh).keys()]);
-      expect(svgTexts(committed)).to.deep.equal(svgTexts(fresh));
-    });
+  describe("the examples in docs/", function () {
+    for (const [name, result, options, what] of [
+      ["example-flow.svg", splitMerge, splitMergeOptions, "the split-and-merge example"],
+      ["example-assets.svg", swapped, swappedOptions, "the swap, unwrap and deposit example"],
+    ] as const)
+      it(`docs/${name} is the picture of ${what}, small enough to embed`, async function () {
+        const file = new URL(`../../docs/${name}`, import.meta.url);
+        if (process.env.UPDATE_EXAMPLE === "1") {
+          await writeGraph(result, file.pathname, options);
+        }
+        expect((await stat(file)).size).to.be.lessThan(50_000);
+        const committed = parseXml(await readFile(file, "utf8"));
+        const fresh = parseXml(await renderSvg(toDot(result, options)));
+        expect([...svgNodes(committed).keys()]).to.deep.equal([...svgNodes(fresh).keys()]);
+        expect(svgTexts(committed)).to.deep.equal(svgTexts(fresh));
+      });
   });
 });

@@ -5,7 +5,13 @@
  * the document in test/api/api.test.ts.
  */
 import { expect } from "chai";
-import { EXIT_KINDS, TAINT_MODELS, type WarningCode } from "../../src/analytics/funds/types.js";
+import {
+  EXIT_KINDS,
+  TAINT_MODELS,
+  type ConversionAction,
+  type ConversionVenue,
+  type WarningCode,
+} from "../../src/analytics/funds/types.js";
 import {
   DEFAULT_HOPS,
   EXPOSURE_CATEGORIES,
@@ -16,6 +22,8 @@ import { refusal } from "../../src/api/route.js";
 import { ROUTES, openApiDocument } from "../../src/api/server.js";
 import {
   ANOMALY_RULE_NAMES,
+  CONVERSION_ACTION_NAMES,
+  CONVERSION_VENUE_NAMES,
   CUSTODY_STEPS,
   DEFAULT_SCREEN_HOPS,
   EXIT_KIND_NAMES,
@@ -58,6 +66,15 @@ describe("wire format", function () {
     expect(new Set(WARNING_CODE_NAMES).size).to.equal(WARNING_CODE_NAMES.length);
   });
 
+  it("lists the conversions' venues and actions, each once", function () {
+    // Types only in the domain, as the warning codes.
+    const venues: Same<ConversionVenue, (typeof CONVERSION_VENUE_NAMES)[number]> = true;
+    const actions: Same<ConversionAction, (typeof CONVERSION_ACTION_NAMES)[number]> = true;
+    expect([venues, actions]).to.deep.equal([true, true]);
+    expect(new Set(CONVERSION_VENUE_NAMES).size).to.equal(CONVERSION_VENUE_NAMES.length);
+    expect(new Set(CONVERSION_ACTION_NAMES).size).to.equal(CONVERSION_ACTION_NAMES.length);
+  });
+
   it("names every error code the server can answer as a problem code", function () {
     for (const { code } of Object.values(HTTP_STATUSES)) expect(PROBLEM_CODES).to.include(code);
     expect(Problem.safeParse(problem(404, "not_found", "unknown case 7")).success).to.equal(true);
@@ -67,7 +84,36 @@ describe("wire format", function () {
   it("refuses a body with one line naming the field, an unknown field first", function () {
     const cases: [unknown, string][] = [
       [[], "body: a JSON object {token, seed, model, hops?, …} is required"],
-      [{ seed: "x", model: "poison" }, 'token: a token address (0x and 40 hex digits) or "native"'],
+      [
+        { seed: "x", model: "poison" },
+        'token: a token address (0x and 40 hex digits), "native" or "all"',
+      ],
+      [
+        { token: "all", seed: [`0x${"ab".repeat(32)}`, "x"], model: "poison" },
+        "seed.1: a transaction hash or ADDRESS@BLOCK is required",
+      ],
+      [{ token: "all", seed: [], model: "poison" }, "seed: a list of one seed at least"],
+      [
+        { token: "all", seed: [`0x${"ab".repeat(32)}`, ` 0x${"AB".repeat(32)}`], model: "fifo" },
+        `seed.1: seed 0x${"ab".repeat(32)} is given twice`,
+      ],
+      [
+        { token: "all", seed: `0x${"12".repeat(20)}@7`, model: "fifo" },
+        "seedAsset: a balance seed (ADDRESS@BLOCK) of every asset needs seedAsset, the asset it seeds",
+      ],
+      [
+        { token: "native", seed: `0x${"ab".repeat(32)}`, seedAsset: "all", model: "fifo" },
+        'seedAsset: a token address (0x and 40 hex digits) or "native"',
+      ],
+      [
+        {
+          token: "native",
+          seed: `0x${"ab".repeat(32)}`,
+          seedAsset: `0x${"12".repeat(20)}`,
+          model: "fifo",
+        },
+        `seedAsset: 0x${"12".repeat(20)} is not the token traced (native)`,
+      ],
       [
         { token: "native", seed: `0x${"ab".repeat(32)}`, model: "poison", hops: 65 },
         "hops: an integer from 0 to 64",
@@ -104,14 +150,21 @@ describe("wire format", function () {
       model: "fifo",
     });
     expect(seed.seed).to.equal(`0x${"ab".repeat(32)}`);
+    const many = TraceRequest.parse({
+      token: "all",
+      seed: [`0x${"ab".repeat(32)}`, `0x${"12".repeat(20)}@0010`],
+      seedAsset: "native",
+      model: "haircut",
+    });
+    expect(many.seed).to.deep.equal([`0x${"ab".repeat(32)}`, `0x${"12".repeat(20)}@0010`]);
     const screen = RiskScreenRequest.parse({ addresses: ["0x1"] });
     expect([screen.hops, screen.paths]).to.deep.equal([3, 3]);
-    const many = RiskScreenRequest.safeParse({
+    const tooMany = RiskScreenRequest.safeParse({
       addresses: Array.from({ length: 1001 }, () => "0x"),
     });
-    expect(many.success).to.equal(false);
-    if (!many.success)
-      expect(refusal(many.error, "body")).to.equal("addresses: at most 1000 per request");
+    expect(tooMany.success).to.equal(false);
+    if (!tooMany.success)
+      expect(refusal(tooMany.error, "body")).to.equal("addresses: at most 1000 per request");
   });
 
   it("reads a query's limit as the listing does: 1 to 500, 50 without one", function () {

@@ -28,8 +28,19 @@ import { TestToken__factory } from "../../types/ethers-contracts/index.js";
 import { ROOT, runVeritrace, startConsortiumNode, type ConsortiumNode } from "../helpers/tracer.js";
 import { launchChromium, serve, stopChild } from "./browser.js";
 import { syntheticTrace } from "./synthetic-trace.js";
+import { DEFAULT_EXITS } from "../../src/analytics/funds/exits.js";
+import { traceAnswer } from "../../src/api/routes/trace.js";
+import { openApiDocument } from "../../src/api/server.js";
+import type { Trace } from "../../src/api/wire.js";
+import { AnswerChecker } from "../helpers/openapi-check.js";
+import { DEPOSIT, POOL, USDC_TOKEN, WETH_TOKEN, swapped } from "../helpers/trace-fixtures.js";
 
 const TOKEN = "web-test-token-0123456789abcdef";
+
+/** Answers given to the page in place of the server's are checked against its published schema. */
+const traceChecker = new AnswerChecker(
+  JSON.parse(JSON.stringify(openApiDocument)) as ConstructorParameters<typeof AnswerChecker>[0],
+);
 const SHOTS = path.join(ROOT, "test", "web", "screenshots");
 
 interface CliTrace {
@@ -281,6 +292,10 @@ async function parseSvg(
   nodes: string[];
   edges: number;
   edgeLabels: string[];
+  /** The colours of the edges (one group of edges per colour and width). */
+  strokes: string[];
+  /** The labels of the boxes of deposit addresses. */
+  clusters: string[];
   external: string[];
 }> {
   // In-page code as a string: this file compiles without the DOM library.
@@ -294,6 +309,8 @@ async function parseSvg(
       nodes: [...doc.querySelectorAll("g.node")].map((g) => g.querySelector("title")?.textContent ?? ""),
       edges: doc.querySelectorAll("path.edge").length,
       edgeLabels: [...doc.querySelectorAll(".edge-labels text")].map((t) => t.textContent),
+      strokes: [...doc.querySelectorAll("g.edges > g")].map((g) => g.getAttribute("stroke")),
+      clusters: [...doc.querySelectorAll("g.cluster text")].map((t) => t.textContent),
       external: all.flatMap((e) => [...e.attributes].filter((a) => /href$/.test(a.name) || /url[(]/.test(a.value)).map((a) => a.name + "=" + a.value))
         .concat(all.filter((e) => ["image", "style", "use", "foreignObject"].includes(e.localName)).map((e) => e.localName)),
     };
@@ -592,8 +609,10 @@ describe("analyst dashboard (Chromium)", function () {
 
   it("runs a trace whose graph and exits match veritrace trace --json, and exports the picture (PNG, SVG) and JSON", async function () {
     await page.goto(`${base}/#/trace`);
-    await page.getByLabel("Token (address or native)").fill(traced.token);
-    await page.getByLabel("Seed (transaction hash or ADDRESS@BLOCK)").fill(traced.seed);
+    await page.getByLabel("Token (address, native or all)").fill(traced.token);
+    await page
+      .getByLabel("Seed (transaction hash or ADDRESS@BLOCK; several: spaces between)")
+      .fill(traced.seed);
     await page.getByLabel("Model").selectOption("haircut");
     await page.getByRole("button", { name: "Run trace" }).click();
     const graph = page.locator('.graph[data-graph-ready="true"]');
@@ -676,10 +695,108 @@ describe("analyst dashboard (Chromium)", function () {
     }
   });
 
+  it("draws a trace of every asset: a colour and legend entry per asset, conversion nodes, deposit addresses boxed with their exchange", async function () {
+    // The server's own answer (routes/trace.ts) for a result built by hand: USDC stolen, swapped
+    // on a Uniswap V2 pool for WETH, unwrapped, and ether paid to a deposit address.
+    const body = traceAnswer(
+      {
+        chainId: 31337,
+        result: swapped,
+        ingest: { stream: "fixture", indexedTo: 200, rows: 5, complete: true, note: null },
+        fromBlock: 100,
+        toBlock: 200,
+        labels: new Map(),
+        initialBalances: new Map(),
+        exits: DEFAULT_EXITS,
+        depositAddresses: new Map(),
+        decimals: 6,
+        assetDecimals: new Map(),
+      },
+      new Map([
+        [USDC_TOKEN, { decimals: 6, symbol: "USDC" }],
+        [WETH_TOKEN, { decimals: 18, symbol: "WETH" }],
+        ["native", { decimals: 18, symbol: null }],
+      ]),
+    );
+    const answer = JSON.parse(JSON.stringify(body)) as Trace;
+    traceChecker.check("POST", "/trace", {
+      status: 200,
+      contentType: "application/json",
+      body: answer,
+    });
+    const url = `${base}/trace`;
+    await page.route(url, (route) =>
+      route.request().method() === "POST"
+        ? route.fulfill({
+            status: 200,
+            contentType: "application/json",
+            body: JSON.stringify(answer),
+          })
+        : route.continue(),
+    );
+    try {
+      await page.goto(`${base}/#/trace`);
+      await page.getByLabel("Token (address, native or all)").fill("all");
+      await page
+        .getByLabel("Seed (transaction hash or ADDRESS@BLOCK; several: spaces between)")
+        .fill(`0x${"5e".repeat(32)}`);
+      await page.getByRole("button", { name: "Run trace" }).click();
+      const graph = page.locator('.graph[data-graph-ready="true"]');
+      await graph.waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId("trace-caption").innerText()).to.include("every asset");
+      // The legend: one entry per asset, in the answer's order, and the conversions and boxes.
+      const legend = page.getByRole("list", { name: "Legend" });
+      const entries = await legend
+        .locator("li.asset")
+        .evaluateAll((lis) =>
+          lis.map((li) => ({ token: li.getAttribute("data-token"), text: li.textContent?.trim() })),
+        );
+      expect(entries).to.deep.equal([
+        { token: USDC_TOKEN, text: "USDC 0xa0b8…a0b8 (seed asset)" },
+        { token: "native", text: "native" },
+        { token: WETH_TOKEN, text: "WETH 0xc02a…c02a" },
+      ]);
+      expect(await legend.locator("li.conversion").count()).to.equal(1);
+      expect(await legend.locator("li.deposits").count()).to.equal(1);
+      // Four addresses and the two conversions (the pool's swap, the wrapper's unwrap).
+      expect(await graph.getAttribute("data-drawn-nodes")).to.equal("6");
+      const exits = await page.getByRole("list", { name: "Exit points" }).innerText();
+      expect(exits).to.include("deposit address of Example Exchange: 0.1 native");
+      await page.getByRole("list", { name: "Holdings" }).getByRole("button").first().click();
+      const panel = page.getByRole("region", { name: "Selected address" });
+      await panel.waitFor();
+      const inEach = await panel.getByRole("list", { name: "Taint in each asset" }).innerText();
+      expect(inEach).to.include("400 USDC held");
+      expect(inEach).to.include("0.1 WETH held");
+      expect(inEach).to.include("(worth 200 USDC)");
+      await page.screenshot({ path: path.join(SHOTS, "fund-flow-assets.png"), fullPage: true });
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        page.getByRole("button", { name: "Export SVG" }).click(),
+      ]);
+      const file = path.join(dir, "export-assets.svg");
+      await download.saveAs(file);
+      const svg = await parseSvg(page, readFileSync(file).toString());
+      expect(svg.error).to.equal(null);
+      expect(svg.nodes).to.include.members([`${POOL}/swap`, `${WETH_TOKEN}/unwrap`, DEPOSIT]);
+      expect(svg.clusters).to.deep.equal(["deposit addresses of Example Exchange"]);
+      // An edge colour per asset: USDC, ether, WETH.
+      expect(new Set(svg.strokes).size).to.equal(3);
+      expect(svg.edgeLabels).to.include.members(["600 USDC", "0.3 WETH", "0.2 native"]);
+    } finally {
+      await page.unroute(url);
+    }
+  });
+
   it("draws a large trace on its canvas with every node and edge, selects a clicked node, pans, and exports it as SVG", async function () {
     // A synthetic answer in the server's shape (as npm run bench:web): 1 000 addresses and
     // 4 000 transfers, past the size the dashboard draws with cytoscape.
     const body = JSON.stringify(syntheticTrace(1000, 4000));
+    traceChecker.check("POST", "/trace", {
+      status: 200,
+      contentType: "application/json",
+      body: JSON.parse(body),
+    });
     const answer = JSON.parse(body) as {
       nodes: { address: string }[];
       summary: { exits: { address: string }[] };
@@ -692,9 +809,9 @@ describe("analyst dashboard (Chromium)", function () {
     );
     try {
       await page.goto(`${base}/#/trace`);
-      await page.getByLabel("Token (address or native)").fill(`0x${"ab".repeat(20)}`);
+      await page.getByLabel("Token (address, native or all)").fill(`0x${"ab".repeat(20)}`);
       await page
-        .getByLabel("Seed (transaction hash or ADDRESS@BLOCK)")
+        .getByLabel("Seed (transaction hash or ADDRESS@BLOCK; several: spaces between)")
         .fill(`0x${"cd".repeat(32)}`);
       await page.getByRole("button", { name: "Run trace" }).click();
       const graph = page.locator('.graph[data-graph-ready="true"]');
@@ -764,8 +881,10 @@ describe("analyst dashboard (Chromium)", function () {
 
   it("shows the server's message when a trace fails", async function () {
     await page.goto(`${base}/#/trace`);
-    await page.getByLabel("Token (address or native)").fill(traced.token);
-    await page.getByLabel("Seed (transaction hash or ADDRESS@BLOCK)").fill(`0x${"ab".repeat(32)}`);
+    await page.getByLabel("Token (address, native or all)").fill(traced.token);
+    await page
+      .getByLabel("Seed (transaction hash or ADDRESS@BLOCK; several: spaces between)")
+      .fill(`0x${"ab".repeat(32)}`);
     await page.getByRole("button", { name: "Run trace" }).click();
     const error = page.getByTestId("trace-error");
     await error.waitFor();
@@ -854,6 +973,7 @@ describe("analyst dashboard (Chromium)", function () {
       await kb.keyboard.type(traced.token);
       await tabOnceTo(kb, 'input[name="seed"]');
       await kb.keyboard.type(traced.seed);
+      await tabOnceTo(kb, 'input[name="seedAsset"]');
       await tabOnceTo(kb, 'select[name="model"]');
       await tabOnceTo(kb, 'input[name="hops"]');
       await tabOnceTo(kb, 'input[name="minAmount"]');
@@ -902,8 +1022,10 @@ describe("analyst dashboard (Chromium)", function () {
           await laptop.waitForSelector(".state.loading", { state: "detached" });
           await check(name);
         }
-        await laptop.getByLabel("Token (address or native)").fill(traced.token);
-        await laptop.getByLabel("Seed (transaction hash or ADDRESS@BLOCK)").fill(traced.seed);
+        await laptop.getByLabel("Token (address, native or all)").fill(traced.token);
+        await laptop
+          .getByLabel("Seed (transaction hash or ADDRESS@BLOCK; several: spaces between)")
+          .fill(traced.seed);
         await laptop.getByRole("button", { name: "Run trace" }).click();
         await laptop.locator('.graph[data-graph-ready="true"]').waitFor({ timeout: 60_000 });
         await laptop.getByRole("list", { name: "Exit points" }).getByRole("button").first().click();
@@ -976,8 +1098,10 @@ describe("analyst dashboard over an empty store (Chromium)", function () {
 
   it("says a trace needs a node when the server has none", async function () {
     await page.goto(`${base}/#/trace`);
-    await page.getByLabel("Token (address or native)").fill("native");
-    await page.getByLabel("Seed (transaction hash or ADDRESS@BLOCK)").fill(`0x${"ab".repeat(32)}`);
+    await page.getByLabel("Token (address, native or all)").fill("native");
+    await page
+      .getByLabel("Seed (transaction hash or ADDRESS@BLOCK; several: spaces between)")
+      .fill(`0x${"ab".repeat(32)}`);
     await page.getByRole("button", { name: "Run trace" }).click();
     expect(await page.getByTestId("trace-error").innerText()).to.include("--rpc");
     expect(pageErrors).to.deep.equal([]);

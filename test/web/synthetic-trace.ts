@@ -59,18 +59,20 @@ export function syntheticTrace(nodeCount: number, edgeCount: number): Record<str
     ["bridge", "bridge", "Example Bridge"],
     ["mixer", "mixer", "Example Mixer"],
   ] as const;
+  const token = `0x${"ab".repeat(20)}`;
   const path = (i: number) => ({
     origin: address(0),
+    token,
     amount: (taintIn[i] ?? 0n).toString(),
     steps: [0, Math.floor(i / 2), i].map((at, s, all) => ({
       txHash: `0x${hex(i, 32)}${hex(s, 32)}`,
       from: address(s === 0 ? 0 : (all[s - 1] ?? 0)),
       to: address(at),
+      token,
       tainted: (taintIn[i] ?? 0n).toString(),
     })),
   });
   const nodes = [];
-  const token = `0x${"ab".repeat(20)}`;
   const asset = { chainId: 31337, token };
   const exits = [];
   const holdings = [];
@@ -93,6 +95,16 @@ export function syntheticTrace(nodeCount: number, edgeCount: number): Record<str
       exit: isExit ? { kind: kind[0], amount: rest.toString(), label: `${kind[2]} ${i}` } : null,
       weight: (into > out ? into : out).toString(),
       hops: isExit || isHolding ? 1 + Math.floor(i / 150) : null,
+      assets: [
+        {
+          token,
+          taintIn: into.toString(),
+          taintOut: out.toString(),
+          held: isHolding ? rest.toString() : null,
+          exited: isExit ? rest.toString() : null,
+          value: isExit || isHolding ? rest.toString() : "0",
+        },
+      ],
     });
     if (isExit) {
       exits.push({
@@ -100,11 +112,17 @@ export function syntheticTrace(nodeCount: number, edgeCount: number): Record<str
         address: address(i),
         label: `${kind[2]} ${i}`,
         amount: rest.toString(),
+        value: rest.toString(),
       });
       paths[address(i)] = [path(i)];
     }
     if (isHolding) {
-      holdings.push({ ...asset, address: address(i), amount: rest.toString() });
+      holdings.push({
+        ...asset,
+        address: address(i),
+        amount: rest.toString(),
+        value: rest.toString(),
+      });
       paths[address(i)] = [path(i)];
     }
   }
@@ -113,6 +131,7 @@ export function syntheticTrace(nodeCount: number, edgeCount: number): Record<str
     summary: {
       model: "haircut",
       token,
+      seedAsset: token,
       seed: `0x${"cd".repeat(32)}`,
       holdings,
       exits,
@@ -122,6 +141,7 @@ export function syntheticTrace(nodeCount: number, edgeCount: number): Record<str
     fromBlock: 1,
     toBlock: 9_000,
     decimals: 6,
+    assets: [{ token, decimals: 6, symbol: null }],
     seedAmount,
     beyondHopLimit: "0",
     belowMinimum: "0",
@@ -134,9 +154,10 @@ export function syntheticTrace(nodeCount: number, edgeCount: number): Record<str
       blockNumber: 1 + Math.floor(i / 4),
       from: address(e.from),
       to: address(e.to),
+      token,
       amount: e.amount.toString(),
       tainted: e.tainted.toString(),
-      fate: e.from === 0 ? "seed" : "tainted",
+      fate: e.from === 0 ? "seed" : "carried",
     })),
     paths,
   };

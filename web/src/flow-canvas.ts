@@ -13,8 +13,8 @@
 import {
   LOOK,
   POLYGONS,
-  STEPS,
   arrowSize,
+  clusterBox,
   cornerRadius,
   edgeWidth,
   type DrawOptions,
@@ -85,13 +85,23 @@ const lookOf = (n: ModelNode): Look => ({
 
 /** The drawing of a model; `paint` draws one frame of it into a 2D context. */
 class Painter {
-  readonly edgesByStep: number[][] = Array.from({ length: STEPS + 1 }, () => []);
+  /** The edges of one width and colour (one stroke each), thinnest first. */
+  readonly edgeGroups: { step: number; color: string; edges: number[] }[];
   readonly looks: { look: Look; nodes: number[] }[] = [];
   readonly lines: string[][];
   readonly maxSize: number;
+  readonly boxes: { x: number; y: number; w: number; h: number; label: string }[];
 
   constructor(readonly model: FlowModel) {
-    model.edges.forEach((e, i) => this.edgesByStep[e.step]?.push(i));
+    const groups = new Map<string, { step: number; color: string; edges: number[] }>();
+    model.edges.forEach((e, i) => {
+      const key = `${e.step}|${e.color}`;
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, { step: e.step, color: e.color, edges: [i] });
+      else group.edges.push(i);
+    });
+    this.edgeGroups = [...groups.values()].sort((a, b) => a.step - b.step);
+    this.boxes = model.clusters.map((c) => ({ ...clusterBox(model, c), label: c.label }));
     const byKey = new Map<string, { look: Look; nodes: number[] }>();
     model.nodes.forEach((n, i) => {
       const look = lookOf(n);
@@ -117,6 +127,12 @@ class Painter {
       b.y1 = Math.min(b.y1, n.y - r);
       b.y2 = Math.max(b.y2, n.y + r + below);
     });
+    for (const box of this.boxes) {
+      b.x1 = Math.min(b.x1, box.x);
+      b.y1 = Math.min(b.y1, box.y);
+      b.x2 = Math.max(b.x2, box.x + box.w);
+      b.y2 = Math.max(b.y2, box.y + box.h);
+    }
     if (b.x1 > b.x2) return { x1: 0, y1: 0, x2: 1, y2: 1 };
     return b;
   }
@@ -149,12 +165,22 @@ class Painter {
     const near = new Set<number>();
     let edgeCount = 0;
     ctx.lineCap = "butt";
-    ctx.strokeStyle = LOOK.edge;
-    ctx.fillStyle = LOOK.edge;
+    // Boxes of deposit addresses, under everything else.
+    for (const b of this.boxes) {
+      ctx.beginPath();
+      ctx.roundRect(b.x, b.y, b.w, b.h, 6);
+      ctx.fillStyle = LOOK.clusterFill;
+      ctx.fill();
+      ctx.setLineDash([6, 4]);
+      ctx.strokeStyle = LOOK.cluster;
+      ctx.lineWidth = 1.5;
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
     const arrows = z * 0.3 * arrowSize(edgeWidth(0)) >= 3;
-    for (let s = 0; s <= STEPS; s++) {
-      const list = this.edgesByStep[s] ?? [];
-      if (list.length === 0) continue;
+    for (const { step: s, color, edges: list } of this.edgeGroups) {
+      ctx.strokeStyle = color;
+      ctx.fillStyle = color;
       ctx.beginPath();
       const heads: number[] = [];
       for (const i of list) {
@@ -237,6 +263,9 @@ class Painter {
       ctx.font = `${fontPx}px ${LOOK.font}`;
       ctx.textAlign = "center";
       ctx.textBaseline = "top";
+      ctx.fillStyle = LOOK.cluster;
+      for (const b of this.boxes)
+        ctx.fillText(b.label, (b.x + b.w / 2) * z + vp.x, (b.y + 4) * z + vp.y);
       ctx.fillStyle = LOOK.text;
       nodes.forEach((n, i) => {
         if (!inView(n)) return;

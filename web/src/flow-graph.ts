@@ -8,7 +8,9 @@
 import cytoscape, { type Core, type ElementDefinition } from "cytoscape";
 import type { FlowEdge, FlowNode } from "./api.js";
 import { drawCanvasFlow } from "./flow-canvas.js";
+import { ASSET_COLORS } from "../../src/analytics/funds/flow.js";
 import {
+  CONVERSION_SHAPE,
   LARGE_GRAPH,
   LOOK,
   PALETTE,
@@ -73,8 +75,14 @@ function styleSheet(): cytoscape.StylesheetJson {
   }
   for (const [category, color] of Object.entries(PALETTE))
     rules.push({ selector: `node.c-${slug(category)}`, style: { "background-color": color } });
+  // An edge's colour is its asset's.
+  for (const color of ASSET_COLORS)
+    rules.push({
+      selector: `edge.a-${slug(color)}`,
+      style: { "line-color": color, "target-arrow-color": color },
+    });
   // The seed's octagon is also the mixers' shape.
-  for (const shape of new Set(Object.values(SHAPES)))
+  for (const shape of new Set([...Object.values(SHAPES), CONVERSION_SHAPE]))
     rules.push({ selector: `node.${shape}`, style: { shape } });
   rules.push(
     {
@@ -84,6 +92,26 @@ function styleSheet(): cytoscape.StylesheetJson {
     {
       selector: "node.held",
       style: { "border-width": LOOK.heldBorderWidth, "border-color": LOOK.heldBorder },
+    },
+    {
+      selector: "node.conversion",
+      style: { "background-color": LOOK.conversionFill },
+    },
+    {
+      // A box of deposit addresses: cytoscape sizes it around its members.
+      selector: "node.cluster",
+      style: {
+        shape: "round-rectangle",
+        "background-color": LOOK.clusterFill,
+        "border-color": LOOK.cluster,
+        "border-style": "dashed",
+        "border-width": 1.5,
+        padding: `${LOOK.clusterPadding}px`,
+        "text-valign": "top",
+        "text-halign": "center",
+        "text-margin-y": -4,
+        color: LOOK.cluster,
+      },
     },
     {
       selector: "node:selected",
@@ -96,26 +124,38 @@ function styleSheet(): cytoscape.StylesheetJson {
 /** A small graph, drawn by cytoscape.js. */
 function drawCytoscape(container: HTMLElement, model: FlowModel, options: DrawOptions): FlowView {
   const elements: ElementDefinition[] = [];
-  for (const n of model.nodes) {
+  const parentOf = new Map<number, string>();
+  for (const c of model.clusters) {
+    elements.push({
+      group: "nodes",
+      data: { id: c.id, label: c.label },
+      classes: ["cluster"],
+      selectable: false,
+    });
+    for (const i of c.members) parentOf.set(i, c.id);
+  }
+  model.nodes.forEach((n, i) => {
     const classes = [`s${n.step}`];
     if (n.category !== null) classes.push(`c-${slug(n.category)}`);
     if (n.shape !== "ellipse") classes.push(n.shape);
+    if (n.kind === "conversion") classes.push("conversion");
     if (n.seed) classes.push("seed");
     if (n.held) classes.push("held");
+    const parent = parentOf.get(i);
     elements.push({
       group: "nodes",
-      data: { id: n.id, label: n.label },
+      data: { id: n.id, label: n.label, ...(parent === undefined ? {} : { parent }) },
       classes,
       position: { x: n.x, y: n.y },
     });
-  }
+  });
   for (const e of model.edges) {
     const source = model.nodes[e.source]?.id ?? "";
     const target = model.nodes[e.target]?.id ?? "";
     elements.push({
       group: "edges",
       data: { id: e.id, source, target, label: model.edgeLabel(e) },
-      classes: [`w${e.step}`],
+      classes: [`w${e.step}`, `a-${slug(e.color)}`],
     });
   }
   const cy: Core = cytoscape({
@@ -127,13 +167,18 @@ function drawCytoscape(container: HTMLElement, model: FlowModel, options: DrawOp
     wheelSensitivity: 0.3,
     style: styleSheet(),
   });
-  cy.on("tap", "node", (e) => options.onSelect(e.target.id() as string));
+  // A box of deposit addresses is no address: tapping it selects nothing.
+  cy.on("tap", "node", (e) => {
+    if (!(e.target as cytoscape.NodeSingular).isParent()) options.onSelect(e.target.id() as string);
+  });
   cy.on("tap", (e) => {
     if (e.target === cy) options.onSelect(null);
   });
   const painted = new Promise<{ nodes: number; edges: number }>((resolve) => {
     cy.one("render", () =>
-      requestAnimationFrame(() => resolve({ nodes: cy.nodes().length, edges: cy.edges().length })),
+      requestAnimationFrame(() =>
+        resolve({ nodes: cy.nodes().not(":parent").length, edges: cy.edges().length }),
+      ),
     );
   });
   return {
@@ -169,7 +214,7 @@ export function drawFlow(
   edges: readonly FlowEdge[],
   options: DrawOptions,
 ): FlowView {
-  const model = flowModel(nodes, edges, options.decimals, { wrapAbove: LARGE_GRAPH });
+  const model = flowModel(nodes, edges, options.assets, { wrapAbove: LARGE_GRAPH });
   const view =
     model.nodes.length + model.edges.length > LARGE_GRAPH
       ? drawCanvasFlow(container, model, options)

@@ -10,6 +10,7 @@ import {
   LOOK,
   POLYGONS,
   arrowSize,
+  clusterBox,
   cornerRadius,
   edgeWidth,
   type FlowModel,
@@ -48,9 +49,20 @@ export interface PictureEdge {
   mid: Point;
 }
 
+/** A box of deposit addresses: its outline (top-left corner, size) and its label. */
+export interface PictureCluster {
+  id: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  label: string;
+}
+
 export interface Picture {
   nodes: PictureNode[];
   edges: PictureEdge[];
+  clusters: PictureCluster[];
 }
 
 const px = (v: unknown): number => {
@@ -60,7 +72,11 @@ const px = (v: unknown): number => {
 
 /** What cytoscape draws: its nodes' and edges' positions and rendered styles. */
 export function pictureOfCytoscape(cy: Core): Picture {
-  const nodes = cy.nodes().map((n): PictureNode => ({
+  const clusters = cy.nodes(":parent").map((n): PictureCluster => {
+    const b = n.boundingBox({ includeLabels: true, includeOverlays: false });
+    return { id: n.id(), x: b.x1, y: b.y1, w: b.w, h: b.h, label: String(n.data("label") ?? "") };
+  });
+  const nodes = cy.nodes(":childless").map((n): PictureNode => ({
     id: n.id(),
     x: n.position("x"),
     y: n.position("y"),
@@ -87,7 +103,7 @@ export function pictureOfCytoscape(cy: Core): Picture {
       mid: e.midpoint(),
     };
   });
-  return { nodes, edges };
+  return { nodes, edges, clusters };
 }
 
 /** What the canvas renderer draws (straight edges, between the nodes' outlines). */
@@ -120,13 +136,18 @@ export function pictureOfModel(model: FlowModel): Picture {
         { x: b.x - (ux * b.size) / 2, y: b.y - (uy * b.size) / 2 },
       ],
       width: edgeWidth(e.step),
-      color: LOOK.edge,
+      color: e.color,
       arrow: true,
       label: "",
       mid: { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 },
     });
   }
-  return { nodes, edges };
+  const clusters = model.clusters.map((c) => ({
+    id: c.id,
+    label: c.label,
+    ...clusterBox(model, c),
+  }));
+  return { nodes, edges, clusters };
 }
 
 const escape = (s: string): string =>
@@ -213,6 +234,10 @@ export function toSvg(picture: Picture, title = "Fund-flow graph"): string {
     }
   }
   for (const e of picture.edges) for (const p of e.points) grow(p.x, p.y);
+  for (const c of picture.clusters) {
+    grow(c.x, c.y);
+    grow(c.x + c.w, c.y + c.h);
+  }
   if (box.x1 > box.x2) Object.assign(box, { x1: 0, y1: 0, x2: 1, y2: 1 });
   const pad = 20;
   const x = box.x1 - pad;
@@ -225,6 +250,16 @@ export function toSvg(picture: Picture, title = "Fund-flow graph"): string {
     `<title>${escape(title)}</title>`,
     `<rect x="${num(x)}" y="${num(y)}" width="${num(w)}" height="${num(h)}" fill="#ffffff"/>`,
   ];
+  // Boxes of deposit addresses first, under everything else.
+  if (picture.clusters.length > 0) {
+    out.push(`<g class="clusters" font-size="${LOOK.nodeFontSize}">`);
+    for (const c of picture.clusters)
+      out.push(
+        `<g class="cluster" id="${escape(c.id)}"><rect x="${num(c.x)}" y="${num(c.y)}" width="${num(c.w)}" height="${num(c.h)}" rx="6" fill="${LOOK.clusterFill}" stroke="${LOOK.cluster}" stroke-dasharray="6 4"/>` +
+          `<text x="${num(c.x + c.w / 2)}" y="${num(c.y + LOOK.nodeFontSize + 2)}" text-anchor="middle" fill="${LOOK.cluster}">${escape(c.label)}</text></g>`,
+      );
+    out.push(`</g>`);
+  }
   // Edges grouped by look (a large graph's edges share a few), each its own path.
   const groups = new Map<string, PictureEdge[]>();
   for (const e of picture.edges) {

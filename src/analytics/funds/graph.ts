@@ -2,8 +2,9 @@
  * Fund-flow pictures of a trace: the tainted transfers as a Graphviz graph (DOT), laid out and
  * drawn to SVG by Graphviz compiled to WebAssembly (@viz-js/viz), and rasterized to PNG by resvg
  * compiled to WebAssembly (@resvg/resvg-wasm) with the DejaVu fonts of the `dejavu-fonts-ttf`
- * package. Nothing here needs a system program or a system font. docs/flow-pictures.md describes
- * what the picture shows.
+ * package. Nothing here needs a system program or a system font. What the picture shows (its
+ * nodes, arrows, assets, conversions and clusters) is flow.ts's, shared with the API and the
+ * dashboard; docs/flow-pictures.md describes it.
  */
 import { randomBytes } from "node:crypto";
 import { readFile, rename, unlink, writeFile } from "node:fs/promises";
@@ -13,27 +14,57 @@ import { initWasm, Resvg } from "@resvg/resvg-wasm";
 import { instance, type Viz } from "@viz-js/viz";
 import { InvalidInputError, TracerError } from "../../shared/errors.js";
 import { PALETTE, termRisk, type PaletteEntry, type RiskCategory } from "../labels/categories.js";
-
-export { PALETTE, type PaletteEntry };
 import { depositLabelText } from "./exits.js";
-import type {
-  DepositExit,
-  EdgeFate,
-  ExitKind,
-  LabelLookup,
-  TaintedEdge,
-  TraceResult,
+import {
+  assetColor,
+  assetOrder,
+  assetUnits,
+  conversionName,
+  depositClusters,
+  mergeFlows,
+  oneNamespace,
+  places,
+  TRANSIT_ASSET,
+  shortAddress,
+  splitChain,
+  Valuation,
+  weight,
+  type AssetTaint,
+  type ConversionNode,
+  type Flow,
+  type Place,
+} from "./flow.js";
+import {
+  ALL_ASSETS,
+  type ExitKind,
+  type LabelLookup,
+  type TaintedEdge,
+  type TraceResult,
 } from "./types.js";
 
+export { PALETTE, places, shortAddress, weight, type PaletteEntry, type Place };
+
 export interface GraphOptions {
-  /** Decimals of the token: amounts are shown as base units / 10^decimals (default 0). */
-  decimals?: number;
-  /** The token's symbol, written after amounts (default: none; the caption names the token). */
-  symbol?: string;
+  /**
+   * Decimals of each asset, by token (lowercase address or "native"): an amount is shown as base
+   * units / 10^decimals (an asset not listed, or null: 0).
+   */
+  decimals?: ReadonlyMap<string, number | null>;
+  /**
+   * Symbols of the assets, by token, written after amounts. A trace of one token writes no unit
+   * without one (the caption names the token); a trace of every asset names an asset without
+   * one by its short address ("native" for the native coin).
+   */
+  symbols?: ReadonlyMap<string, string | null>;
   /** Labels of addresses: their name is shown and their category colors the node. */
   labels?: LabelLookup;
   /** At most this many arrows (flows between two addresses); the heaviest are kept (default 300). */
   maxEdges?: number;
+  /**
+   * The chain the trace started on. A trace across chains names the chain of its amounts; the
+   * picture then draws each chain as a box and the bridge crossings between them.
+   */
+  chainId?: number;
 }
 
 export interface PngOptions {
@@ -80,10 +111,16 @@ const EXIT_SHAPE_NAMES: Readonly<Record<ExitKind, string>> = {
 };
 
 const SEED_SHAPE = "doubleoctagon";
+/** The shape and fill of a conversion's node (a pool, a wrapper). */
+export const CONVERSION_SHAPE = "cds";
+export const CONVERSION_FILL = "#e0f2f1";
 /** The border of an address that still holds taint. */
 export const HOLDING_COLOR = "#0d47a1";
 const EDGE_COLOR = "#37474f";
 const NOT_FOLLOWED_COLOR = "#9e9e9e";
+/** The border of a box of deposit addresses, and the arrows to their exchange. */
+const DEPOSIT_COLOR = "#2e7d32";
+const CHAIN_COLOR = "#78909c";
 const FONT = "DejaVu Sans";
 
 /** Node sizes: the area grows from MIN_AREA to MAX_AREA times the base size over SIZE_DECADES. */
@@ -110,13 +147,6 @@ export function formatAmount(amount: bigint, decimals = 0): string {
   const fraction = digits.slice(digits.length - decimals).replace(/0+$/, "");
   const grouped = whole.replace(/\B(?=(\d{3})+$)/g, ",");
   return `${negative ? "-" : ""}${grouped}${fraction === "" ? "" : `.${fraction}`}`;
-}
-
-/** An address as 0x1234…abcd; anything that is not a long hex address is kept as it is. */
-export function shortAddress(address: string): string {
-  return /^0x[0-9a-fA-F]{12,}$/.test(address)
-    ? `${address.slice(0, 6)}…${address.slice(-4)}`
-    : address;
 }
 
 function checkDecimals(decimals: number): void {
@@ -170,115 +200,16 @@ function clip(name: string): string {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** All transfers from one address to another, drawn as one arrow. */
-interface Flow {
-  from: string;
-  to: string;
-  tainted: bigint;
-  amount: bigint;
-  transfers: TaintedEdge[];
-  /** Whether the taint of every transfer was not followed (hop limit or minimum). */
-  notFollowed: boolean;
+/** An arrow: the transfers from one node to another in one asset, and their value. */
+interface Arrow extends Flow<TaintedEdge> {
+  value: bigint;
 }
 
-/** What the picture knows of one address. */
-export interface Place {
-  address: string;
-  taintIn: bigint;
-  taintOut: bigint;
-  held?: bigint;
-  /** Hops from the seed to where the taint rests (a holding or an exit). */
-  hops?: number;
-  /** `deposit`: a deposit address's exchange, evidence and confidence (types.ts `DepositExit`). */
-  exit?: { kind: ExitKind; amount: bigint; label?: string; deposit?: DepositExit };
-  seed: boolean;
-}
-
-const NOT_FOLLOWED: ReadonlySet<EdgeFate> = new Set(["beyond-hop-limit", "below-minimum"]);
-
-function mergeFlows(edges: readonly TaintedEdge[]): Flow[] {
-  const byPair = new Map<string, Flow>();
-  for (const e of edges) {
-    const key = `${e.from}\u0000${e.to}`;
-    let flow = byPair.get(key);
-    if (flow === undefined) {
-      flow = { from: e.from, to: e.to, tainted: 0n, amount: 0n, transfers: [], notFollowed: true };
-      byPair.set(key, flow);
-    }
-    flow.tainted += e.tainted;
-    flow.amount += e.amount;
-    flow.transfers.push(e);
-    if (!NOT_FOLLOWED.has(e.fate)) flow.notFollowed = false;
-  }
-  return [...byPair.values()];
-}
-
-/** Heaviest first (taint, then total), then by addresses, so that the cut is deterministic. */
-function heavier(a: Flow, b: Flow): number {
-  if (a.tainted !== b.tainted) return a.tainted > b.tainted ? -1 : 1;
+/** Heaviest first (value, then total), then by nodes and asset, so that the cut is deterministic. */
+function heavier(a: Arrow, b: Arrow): number {
+  if (a.value !== b.value) return a.value > b.value ? -1 : 1;
   if (a.amount !== b.amount) return a.amount > b.amount ? -1 : 1;
-  return cmp(a.from, b.from) || cmp(a.to, b.to);
-}
-
-/** Addresses where taint started: a balance seed's address, the senders of a seed transaction. */
-function seedSources(result: TraceResult): Set<string> {
-  const sources = new Set<string>();
-  if (result.seed.kind === "balance") sources.add(result.seed.address);
-  for (const e of result.edges) if (e.fate === "seed") sources.add(e.from);
-  for (const h of [...result.holdings, ...result.exits]) {
-    for (const p of h.paths) sources.add(p.origin);
-  }
-  return sources;
-}
-
-/** Every address a tainted transfer connects, the seed's sources, holdings and exits. */
-export function places(result: TraceResult): Map<string, Place> {
-  const map = new Map<string, Place>();
-  const at = (address: string): Place => {
-    let p = map.get(address);
-    if (p === undefined) {
-      p = { address, taintIn: 0n, taintOut: 0n, seed: false };
-      map.set(address, p);
-    }
-    return p;
-  };
-  for (const e of result.edges) {
-    at(e.from).taintOut += e.tainted;
-    at(e.to).taintIn += e.tainted;
-  }
-  for (const h of result.holdings) {
-    const p = at(h.address);
-    p.held = h.amount;
-    p.hops = h.hops;
-  }
-  for (const x of result.exits) {
-    const p = at(x.address);
-    p.exit = {
-      kind: x.kind,
-      amount: x.amount,
-      ...(x.label === undefined ? {} : { label: x.label }),
-      ...(x.depositOf === undefined
-        ? {}
-        : {
-            deposit: {
-              depositOf: x.depositOf,
-              evidence: x.evidence ?? [],
-              confidence: x.confidence ?? 0,
-            },
-          }),
-    };
-    p.hops = x.hops;
-  }
-  for (const s of seedSources(result)) at(s).seed = true;
-  return map;
-}
-
-/** The taint a node stands for: the most it received, passed on, held or delivered. */
-export function weight(p: Place): bigint {
-  let w = p.taintIn > p.taintOut ? p.taintIn : p.taintOut;
-  if (p.held !== undefined && p.held > w) w = p.held;
-  if (p.exit !== undefined && p.exit.amount > w) w = p.exit.amount;
-  return w;
+  return cmp(a.from, b.from) || cmp(a.to, b.to) || cmp(a.token, b.token);
 }
 
 /**
@@ -307,49 +238,102 @@ export function paletteEntryOf(
   return undefined;
 }
 
-function categoryOf(p: Place, labels: LabelLookup | undefined): PaletteEntry | undefined {
-  return paletteEntryOf(labels?.(p.address)?.category, p.exit?.kind);
+function describeSeed(result: TraceResult): string {
+  const one = (seed: TraceResult["seed"]) =>
+    seed.kind === "tx"
+      ? `tx ${shortAddress(seed.txHash)}`
+      : `balance of ${shortAddress(seed.address)} at block ${seed.block}`;
+  const more = result.seeds.length - 1;
+  return `${one(result.seed)}${more > 0 ? ` and ${more} more` : ""}`;
 }
 
-function describeSeed(result: TraceResult): string {
-  const seed = result.seed;
-  return seed.kind === "tx"
-    ? `tx ${shortAddress(seed.txHash)}`
-    : `balance of ${shortAddress(seed.address)} at block ${seed.block}`;
+/** How amounts are written: each asset with its decimals and unit. */
+interface Money {
+  /** Whether the trace follows every asset: every amount then names its asset. */
+  multi: boolean;
+  assets: string[];
+  units: Map<string, string>;
+  /** `amount` of `token` (default: the seed's asset), with its unit. */
+  of(amount: bigint, token?: string): string;
+  /** `amount` of `token` without its unit. */
+  bare(amount: bigint, token: string): string;
+  unit(token: string): string;
+}
+
+function moneyOf(result: TraceResult, options: GraphOptions, seedChain?: number): Money {
+  const multi = result.token === ALL_ASSETS;
+  const assets = assetOrder(
+    [
+      result.seedAsset,
+      ...result.holdings.map((h) => h.token),
+      ...result.exits.map((x) => x.token),
+      ...result.edges.flatMap((e) => [
+        e.token,
+        ...(e.out === undefined ? [] : [e.out.token, ...e.out.steps.map((s) => s.tokenOut)]),
+      ]),
+    ].filter((t) => t !== TRANSIT_ASSET),
+    result.seedAsset,
+  );
+  for (const d of options.decimals?.values() ?? []) if (d !== null) checkDecimals(d);
+  const decimalsOf = (token: string) => options.decimals?.get(token) ?? 0;
+  // One token: its symbol or nothing, as the caption names the token.
+  const units = multi
+    ? assetUnits(assets, options.symbols, seedChain)
+    : new Map([[result.token, options.symbols?.get(result.token) ?? ""]]);
+  const unit = (token: string) => units.get(token) ?? "";
+  const bare = (amount: bigint, token: string) => formatAmount(amount, decimalsOf(token));
+  return {
+    multi,
+    assets,
+    units,
+    unit,
+    bare,
+    of: (amount, token = result.seedAsset) =>
+      unit(token) === "" ? bare(amount, token) : `${bare(amount, token)} ${unit(token)}`,
+  };
 }
 
 /**
  * The trace as a Graphviz graph (DOT): the addresses that tainted transfers connect, one arrow per
- * (sender, receiver) with the transfers merged, sized, colored and shaped as docs/flow-pictures.md
- * describes. The output depends on the result and the options alone (sorted, no time).
+ * (sender, receiver, asset) with the transfers merged, a conversion through a node of its own,
+ * sized, colored, shaped and grouped as docs/flow-pictures.md describes. The output depends on the
+ * result and the options alone (sorted, no time).
  */
-export function toDot(result: TraceResult, options: GraphOptions = {}): string {
-  const decimals = options.decimals ?? 0;
-  checkDecimals(decimals);
+export function toDot(trace: TraceResult, options: GraphOptions = {}): string {
   const maxEdges = options.maxEdges ?? DEFAULT_MAX_EDGES;
   if (!Number.isSafeInteger(maxEdges) || maxEdges < 1) {
     throw new InvalidInputError(`invalid maxEdges ${maxEdges}: expected a positive integer`);
   }
-  const symbol = options.symbol ?? "";
-  const money = (amount: bigint) =>
-    symbol === "" ? formatAmount(amount, decimals) : `${formatAmount(amount, decimals)} ${symbol}`;
-
-  const allFlows = mergeFlows(result.edges).sort(heavier);
-  const flows = allFlows.slice(0, maxEdges);
-  const hidden = allFlows.slice(maxEdges);
-  flows.sort((a, b) => cmp(a.from, b.from) || cmp(a.to, b.to));
+  // Across chains, the addresses and assets of the other chains are named CHAIN:….
+  const { result, seedChain, crosses } = oneNamespace(trace, options.chainId);
+  const money = moneyOf(result, options, seedChain);
+  const valuation = new Valuation(result.seedAsset, result.edges);
 
   const known = places(result);
+  const merged = mergeFlows(result.edges);
+  const allFlows: Arrow[] = merged.flows
+    .map((f) => ({ ...f, value: valuation.value(f.token, f.tainted) }))
+    .sort(heavier);
+  const flows = allFlows.slice(0, maxEdges);
+  const hidden = allFlows.slice(maxEdges);
+  flows.sort((a, b) => cmp(a.from, b.from) || cmp(a.to, b.to) || cmp(a.token, b.token));
+
   const shown = new Set<string>();
   for (const f of flows) shown.add(f.from).add(f.to);
-  for (const p of known.values()) if (p.seed) shown.add(p.address);
-  const nodes = [...known.values()]
-    .filter((p) => shown.has(p.address))
-    .sort((a, b) => cmp(a.address, b.address));
+  for (const p of known.values()) if (p.seed) shown.add(p.id);
+  const nodes = [...known.values()].filter((p) => shown.has(p.id)).sort((a, b) => cmp(a.id, b.id));
+  const conversions = [...merged.conversions.values()]
+    .filter((c) => shown.has(c.id))
+    .sort((a, b) => cmp(a.id, b.id));
+  // A conversion's node stands for the value that went into it.
+  const through = new Map<string, bigint>();
+  for (const f of allFlows)
+    if (merged.conversions.has(f.to)) through.set(f.to, (through.get(f.to) ?? 0n) + f.value);
   let heaviest = 0n;
-  for (const p of nodes) if (weight(p) > heaviest) heaviest = weight(p);
+  for (const w of [...nodes.map(weight), ...conversions.map((c) => through.get(c.id) ?? 0n)])
+    if (w > heaviest) heaviest = w;
   let heaviestFlow = 0n;
-  for (const f of flows) if (f.tainted > heaviestFlow) heaviestFlow = f.tainted;
+  for (const f of flows) if (f.value > heaviestFlow) heaviestFlow = f.value;
 
   const out: string[] = [];
   out.push("digraph taint {");
@@ -363,47 +347,139 @@ export function toDot(result: TraceResult, options: GraphOptions = {}): string {
 
   const entries = new Set<PaletteEntry>();
   const shapes = new Set<string>();
+  const assets = new Set<string>();
+  const statements: [string, string][] = [];
   for (const p of nodes) {
-    const entry = categoryOf(p, options.labels);
+    const entry = paletteEntryOf(options.labels?.(p.address)?.category, p.exit?.kind);
     if (entry !== undefined) entries.add(entry);
-    out.push(
-      `  ${nodeStatement(p, entry, options.labels, money, scale(weight(p), heaviest), shapes)}`,
-    );
+    for (const t of p.assets.keys()) assets.add(t);
+    statements.push([
+      p.id,
+      nodeStatement(p, entry, options.labels, money, scale(weight(p), heaviest), shapes),
+    ]);
   }
+  for (const c of conversions) {
+    shapes.add(c.crossing === undefined ? "conversion" : "crossing");
+    statements.push([
+      c.id,
+      conversionStatement(c, options.labels, scale(through.get(c.id) ?? 0n, heaviest), seedChain),
+    ]);
+  }
+  // Deposit addresses, boxed with their exchange: drawn though no taint reached it.
+  const clusters = depositClusters(nodes);
+  for (const [id, c] of clusters) {
+    entries.add("exchange");
+    shapes.add("deposits");
+    if (!shown.has(id))
+      statements.push([id, exchangeStatement(id, c.exchange, c.label, options.labels)]);
+  }
+  statements.sort(([a], [b]) => cmp(a, b));
+  for (const [, s] of statements) out.push(`  ${s}`);
   for (const f of flows) {
     if (f.notFollowed) shapes.add("not-followed");
-    out.push(`  ${edgeStatement(f, decimals, symbol, scale(f.tainted, heaviestFlow))}`);
+    assets.add(f.token);
+    const color = assetColor(money.assets.indexOf(f.token));
+    out.push(`  ${edgeStatement(f, money, scale(f.value, heaviestFlow), color)}`);
   }
+  for (const [id, c] of clusters)
+    for (const member of c.members) {
+      const txs = known.get(member)?.exit?.deposit?.evidence ?? [];
+      const more = txs.length > TOOLTIP_TXS ? ` and ${txs.length - TOOLTIP_TXS} more` : "";
+      const tooltip = `forwarded to the exchange in ${txs.slice(0, TOOLTIP_TXS).join(", ")}${more}`;
+      out.push(
+        `  ${quote(member)} -> ${quote(id)} [style=dotted, arrowhead=empty, ` +
+          `color=${quote(DEPOSIT_COLOR)}, tooltip=${lines([tooltip])}];`,
+      );
+    }
+  // A crossing's node lies between the chains' boxes.
+  const crossings = new Set(conversions.filter((c) => c.crossing !== undefined).map((c) => c.id));
+  const boxed = statements.map(([id]) => id).filter((id) => !crossings.has(id));
+  out.push(...clusterStatements(boxed, clusters, crosses ? { seedChain } : undefined));
   if (nodes.length > 0) {
-    out.push(`  legend [shape=plain, style="", label=<${legend(entries, shapes)}>];`);
+    const used = money.multi ? money.assets.filter((t) => assets.has(t)) : [];
+    out.push(
+      `  legend [shape=plain, style="", label=<${legend(entries, shapes, money, used, result.seedAsset, crosses ? { seedChain } : undefined)}>];`,
+    );
     out.push("  { rank=sink; legend; }");
   }
   out.push("}");
   return `${out.join("\n")}\n`;
 }
 
+function chainName(chain: number | undefined, seedChain: number | undefined): string {
+  const c = chain ?? seedChain;
+  return c === undefined ? "the seed's chain" : `chain ${c}`;
+}
+
+/**
+ * The boxes of the picture: each exchange's deposit addresses with the exchange; each chain's
+ * nodes when the trace crosses chains (the deposit boxes inside their chain's). Members are listed
+ * by name: a node belongs to the box that names it.
+ */
+function clusterStatements(
+  ids: readonly string[],
+  clusters: ReturnType<typeof depositClusters>,
+  chains: { seedChain: number | undefined } | undefined,
+): string[] {
+  const deposits = (indent: string, chain: number | undefined) =>
+    [...clusters]
+      .filter(([id]) => splitChain(id).chain === chain)
+      .flatMap(([id, c]) => [
+        `${indent}subgraph ${quote(`cluster_deposits_${id}`)} {`,
+        `${indent}  label=${lines([`deposit addresses of ${c.label}`])}; style="rounded,dashed"; ` +
+          `color=${quote(DEPOSIT_COLOR)}; fontsize=11;`,
+        `${indent}  ${[...c.members, id].map(quote).join("; ")};`,
+        `${indent}}`,
+      ]);
+  if (chains === undefined) return deposits("  ", undefined);
+  const byChain = new Map<number | undefined, string[]>();
+  for (const id of ids) {
+    const c = splitChain(id).chain;
+    byChain.set(c, [...(byChain.get(c) ?? []), id]);
+  }
+  // The seed's chain first (Array.sort would put its undefined last), then by chain id.
+  const order = [...byChain.keys()].sort((a, b) => (a ?? -1) - (b ?? -1));
+  return order.flatMap((c) => [
+    `  subgraph ${quote(`cluster_chain_${c ?? chains.seedChain ?? "seed"}`)} {`,
+    `    label=${lines([chainName(c, chains.seedChain)])}; style=rounded; color=${quote(CHAIN_COLOR)}; fontsize=12;`,
+    `    ${(byChain.get(c) ?? []).map(quote).join("; ")};`,
+    ...deposits("    ", c),
+    "  }",
+  ]);
+}
+
 function captionLines(
   result: TraceResult,
-  money: (a: bigint) => string,
-  all: readonly Flow[],
-  hidden: readonly Flow[],
+  money: Money,
+  all: readonly Arrow[],
+  hidden: readonly Arrow[],
 ): string[] {
-  const held = result.holdings.reduce((s, h) => s + h.amount, 0n);
-  const exited = result.exits.reduce((s, x) => s + x.amount, 0n);
-  const token = result.token === "native" ? "native coin" : `token ${shortAddress(result.token)}`;
+  // With every asset, what is held and exited is valued in the seed's asset.
+  const sum = (xs: readonly { amount: bigint; value: bigint }[]) =>
+    xs.reduce((s, x) => s + (money.multi ? x.value : x.amount), 0n);
+  const seedUnit = money.unit(result.seedAsset);
+  const seedName = seedUnit.includes(shortAddress(result.seedAsset))
+    ? seedUnit
+    : `${seedUnit} ${shortAddress(result.seedAsset)}`;
+  const token = money.multi
+    ? `every asset (seed asset ${seedName})`
+    : result.token === "native"
+      ? "native coin"
+      : `token ${shortAddress(result.token)}`;
+  const m = (a: bigint) => money.of(a);
   const caption = [
     `Taint trace · ${result.model} model · ${token} · seed ${describeSeed(result)}`,
-    `seeded ${money(result.seedAmount)} · held ${money(held)} · exited ${money(exited)}` +
-      (result.beyondHopLimit > 0n ? ` · beyond hop limit ${money(result.beyondHopLimit)}` : "") +
-      (result.belowMinimum > 0n ? ` · below minimum ${money(result.belowMinimum)}` : ""),
+    `seeded ${m(result.seedAmount)} · held ${m(sum(result.holdings))} · exited ${m(sum(result.exits))}` +
+      (result.beyondHopLimit > 0n ? ` · beyond hop limit ${m(result.beyondHopLimit)}` : "") +
+      (result.belowMinimum > 0n ? ` · below minimum ${m(result.belowMinimum)}` : ""),
   ];
   if (hidden.length > 0) {
     const transfers = hidden.reduce((s, f) => s + f.transfers.length, 0);
-    const taint = hidden.reduce((s, f) => s + f.tainted, 0n);
+    const taint = hidden.reduce((s, f) => s + f.value, 0n);
     const count = (n: number) => formatAmount(BigInt(n));
     caption.push(
       `showing the ${count(all.length - hidden.length)} heaviest of ${count(all.length)} flows: ` +
-        `${count(hidden.length)} flows (${count(transfers)} transfers, ${money(taint)} tainted) ` +
+        `${count(hidden.length)} flows (${count(transfers)} transfers, ${m(taint)} tainted) ` +
         "not drawn",
     );
   }
@@ -414,33 +490,55 @@ function captionLines(
   return caption;
 }
 
+/** The amounts of a node in each asset that `pick` names, with their units ("400 A, 0.2 WETH"). */
+function perAsset(p: Place, money: Money, pick: (a: AssetTaint) => bigint | undefined): string {
+  const parts = [...p.assets]
+    .filter(([, a]) => (pick(a) ?? 0n) > 0n)
+    .map(([token, a]) => money.of(pick(a) ?? 0n, token));
+  return parts.length === 0 ? money.of(0n) : parts.join(", ");
+}
+
 function nodeStatement(
   p: Place,
   entry: PaletteEntry | undefined,
   labels: LabelLookup | undefined,
-  money: (a: bigint) => string,
+  money: Money,
   size: number,
   shapes: Set<string>,
 ): string {
+  const assets = [...p.assets.values()];
+  // One token: the node's amounts. Every asset: each asset's, with its unit.
+  const say = (total: bigint, pick: (a: AssetTaint) => bigint | undefined) =>
+    money.multi ? perAsset(p, money, pick) : money.of(total);
+  const passedAny = money.multi ? assets.some((a) => a.taintOut > 0n) : p.taintOut > 0n;
+  const heldAny = money.multi ? assets.some((a) => (a.held ?? 0n) > 0n) : (p.held ?? 0n) > 0n;
   const name = labels?.(p.address)?.label ?? p.exit?.label;
   const text = [shortAddress(p.address)];
   if (name !== undefined && name !== "") text.push(clip(name));
-  if (p.seed) text.push(`seed · sent ${money(p.taintOut)}`);
+  if (p.seed) text.push(`seed · sent ${say(p.taintOut, (a) => a.taintOut)}`);
   // A deposit address says so, under its own label if it has one.
   const deposit = p.exit?.deposit === undefined ? undefined : depositLabelText(p.exit.deposit);
   if (deposit !== undefined && deposit !== name) text.push(clip(deposit));
-  if (p.exit !== undefined) text.push(`${p.exit.kind} exit · ${money(p.exit.amount)}`);
-  if (p.held !== undefined) text.push(`holds ${money(p.held)}`);
+  if (p.exit !== undefined)
+    text.push(`${p.exit.kind} exit · ${say(p.exit.amount, (a) => a.exited)}`);
+  // A bridge's exit: the chains its deposits were bound for (no release read).
+  const bound = p.exit?.destinations?.map((c) => (c === null ? "an unknown chain" : `chain ${c}`));
+  if (bound !== undefined && bound.length > 0) text.push(`bound for ${bound.join(", ")}`);
+  if (p.held !== undefined) text.push(`holds ${say(p.held, (a) => a.held)}`);
   if (!p.seed && p.exit === undefined) {
-    if (p.taintOut > 0n) text.push(`passed ${money(p.taintOut)}`);
-    else if (p.held === undefined) text.push(`received ${money(p.taintIn)}`);
+    if (passedAny) text.push(`passed ${say(p.taintOut, (a) => a.taintOut)}`);
+    else if (p.held === undefined) text.push(`received ${say(p.taintIn, (a) => a.taintIn)}`);
   }
+  // What rests there in other assets than the seed's, valued in the seed's.
+  const rests = [...p.assets].some(
+    ([token, a]) => token !== money.assets[0] && (a.held !== undefined || a.exited !== undefined),
+  );
+  if (money.multi && rests)
+    text.push(`worth ${money.of(assets.reduce((s, a) => s + a.value, 0n))}`);
 
-  const area = 1 + (MAX_AREA - 1) * size;
   const attrs: string[] = [
     `label=${lines(text)}`,
-    `width=${(BASE_WIDTH * Math.sqrt(area)).toFixed(2)}`,
-    `height=${(BASE_HEIGHT * Math.sqrt(area)).toFixed(2)}`,
+    ...sizeAttrs(size),
     `tooltip=${lines([name === undefined ? p.address : `${p.address} (${name})`])}`,
   ];
   if (p.exit !== undefined) {
@@ -452,22 +550,80 @@ function nodeStatement(
   }
   if (p.seed) shapes.add("seed");
   if (entry !== undefined) attrs.push(`fillcolor=${quote(PALETTE[entry])}`);
-  if (p.held !== undefined && p.held > 0n) {
+  if (heldAny) {
     attrs.push(`color=${quote(HOLDING_COLOR)}`, "penwidth=3");
     shapes.add("holding");
   } else if (p.seed) {
     attrs.push("penwidth=2");
   }
-  return `${quote(p.address)} [${attrs.join(", ")}];`;
+  return `${quote(p.id)} [${attrs.join(", ")}];`;
 }
 
-function edgeStatement(f: Flow, decimals: number, symbol: string, size: number): string {
-  const unit = symbol === "" ? "" : ` ${symbol}`;
-  const tainted = formatAmount(f.tainted, decimals);
+/** A node's width and height for its place on the size scale (its area grows with it). */
+function sizeAttrs(size: number): string[] {
+  const area = 1 + (MAX_AREA - 1) * size;
+  return [
+    `width=${(BASE_WIDTH * Math.sqrt(area)).toFixed(2)}`,
+    `height=${(BASE_HEIGHT * Math.sqrt(area)).toFixed(2)}`,
+  ];
+}
+
+/**
+ * A conversion's node: its venue and action, the contract, the contract's label if it has one; a
+ * bridge crossing's, the bridge and the two chains.
+ */
+function conversionStatement(
+  c: ConversionNode,
+  labels: LabelLookup | undefined,
+  size: number,
+  seedChain: number | undefined,
+): string {
+  const title = conversionName(c.venue, c.action, c.crossing);
+  const contract = splitChain(c.contract).id;
+  const name = labels?.(contract)?.label;
+  const text = [title];
+  if (c.crossing !== undefined)
+    text.push(
+      `${chainName(c.crossing.fromChainId, seedChain)} → ${chainName(c.crossing.toChainId, seedChain)}`,
+    );
+  text.push(shortAddress(contract));
+  if (name !== undefined && name !== "") text.push(clip(name));
+  const attrs = [
+    `label=${lines(text)}`,
+    ...sizeAttrs(size),
+    `tooltip=${lines([`${title} at ${contract}${name === undefined ? "" : ` (${name})`}`])}`,
+    `shape=${CONVERSION_SHAPE}`,
+    `fillcolor=${quote(c.crossing === undefined ? CONVERSION_FILL : PALETTE.bridge)}`,
+  ];
+  return `${quote(c.id)} [${attrs.join(", ")}];`;
+}
+
+/** The exchange deposit addresses forward to, when no taint reached it (it has no node of its own). */
+function exchangeStatement(
+  id: string,
+  address: string,
+  label: string,
+  labels: LabelLookup | undefined,
+): string {
+  const name = labels?.(address)?.label ?? label;
+  const attrs = [
+    `label=${lines([shortAddress(address), clip(name), "exchange"])}`,
+    ...sizeAttrs(0),
+    `tooltip=${lines([`${address} (${name})`])}`,
+    `shape=${EXIT_SHAPES.exchange}`,
+    `fillcolor=${quote(PALETTE.exchange)}`,
+  ];
+  return `${quote(id)} [${attrs.join(", ")}];`;
+}
+
+function edgeStatement(f: Arrow, money: Money, size: number, color: string): string {
+  const unit = money.unit(f.token);
+  const u = unit === "" ? "" : ` ${unit}`;
+  const tainted = money.bare(f.tainted, f.token);
   const text = [
     f.tainted === f.amount
-      ? `${tainted}${unit}`
-      : `${tainted} of ${formatAmount(f.amount, decimals)}${unit}`,
+      ? `${tainted}${u}`
+      : `${tainted} of ${money.bare(f.amount, f.token)}${u}`,
   ];
   if (f.transfers.length > 1) text.push(`${f.transfers.length} transfers`);
   if (f.notFollowed) text.push("not followed");
@@ -479,11 +635,22 @@ function edgeStatement(f: Flow, decimals: number, symbol: string, size: number):
     `tooltip=${lines([`tx ${txs.slice(0, TOOLTIP_TXS).join(", ")}${more}`])}`,
   ];
   if (f.notFollowed) attrs.push(`style=dashed, color=${quote(NOT_FOLLOWED_COLOR)}`);
+  else if (money.multi) attrs.push(`color=${quote(color)}`);
   return `${quote(f.from)} -> ${quote(f.to)} [${attrs.join(", ")}];`;
 }
 
-/** The legend, as an HTML-like table: the colors and shapes the picture uses. */
-function legend(entries: ReadonlySet<PaletteEntry>, shapes: ReadonlySet<string>): string {
+/**
+ * The legend, as an HTML-like table: the colors and shapes the picture uses, and with every asset
+ * the colour of each asset it shows.
+ */
+function legend(
+  entries: ReadonlySet<PaletteEntry>,
+  shapes: ReadonlySet<string>,
+  money: Money,
+  assets: readonly string[],
+  seedAsset: string,
+  chains: { seedChain: number | undefined } | undefined,
+): string {
   const rows: string[] = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>'];
   const row = (swatch: string, text: string) =>
     `<TR><TD WIDTH="28" ${swatch}> </TD><TD ALIGN="LEFT">${html(text)}</TD></TR>`;
@@ -498,8 +665,36 @@ function legend(entries: ReadonlySet<PaletteEntry>, shapes: ReadonlySet<string>)
   for (const kind of Object.keys(EXIT_SHAPES) as ExitKind[]) {
     if (shapes.has(kind)) rows.push(note(`${EXIT_SHAPE_NAMES[kind]}: ${kind} exit`));
   }
-  if (shapes.has("not-followed")) {
-    rows.push(note("dashed arrow: taint not followed (hop limit or minimum)"));
+  const swatch = (color: string) => `BORDER="1" BGCOLOR="${color}"`;
+  const marks: [string, string, string][] = [
+    [
+      "conversion",
+      swatch(CONVERSION_FILL),
+      "arrow box: conversion (pool, wrapper), amount in and out on its arrows",
+    ],
+    ["deposits", "", "dashed box: deposit addresses of an exchange (dotted arrow: forwards to it)"],
+    ["crossing", swatch(PALETTE.bridge), "arrow box between chain boxes: bridge crossing"],
+    ["not-followed", "", "dashed arrow: taint not followed (hop limit or minimum)"],
+  ];
+  for (const [shape, look, text] of marks) if (shapes.has(shape)) rows.push(row(look, text));
+  if (assets.length > 0) {
+    rows.push(note("arrow colour: the asset it carries"));
+    for (const token of assets) {
+      const unit = money.unit(token);
+      const { chain, id } = splitChain(token);
+      const short = shortAddress(id);
+      // Its address, and across chains its chain, unless its name says them already.
+      const notes = [
+        ...(chains === undefined || unit.includes(" on ")
+          ? []
+          : [chainName(chain, chains.seedChain)]),
+        ...(token === seedAsset ? ["seed asset"] : []),
+      ];
+      const text =
+        `${unit}${unit.includes(short) || id === "native" ? "" : ` ${short}`}` +
+        (notes.length === 0 ? "" : ` (${notes.join(", ")})`);
+      rows.push(row(`BORDER="1" BGCOLOR="${assetColor(money.assets.indexOf(token))}"`, text));
+    }
   }
   rows.push(note("arrow: tainted [of total] amount, transfers merged"));
   return `<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="3">${rows.join("")}</TABLE>`;

@@ -5,10 +5,18 @@
  * command, and `summary` is exactly the object `veritrace trace --json` prints; `nodes`, `edges`
  * and `paths` are what the graph draws (docs/api.md, "Fund-flow traces").
  */
-import { engineLabel, planTrace, runTrace, traceSummaryJson } from "../../analytics/funds/run.js";
-import { paletteEntryOf, places, weight } from "../../analytics/funds/graph.js";
+import {
+  engineLabel,
+  planTrace,
+  runTrace,
+  traceSummaryJson,
+  type RunTraceOutput,
+} from "../../analytics/funds/run.js";
+import { paletteEntryOf } from "../../analytics/funds/graph.js";
+import { assetsOf, places, weight } from "../../analytics/funds/flow.js";
+import { describeAssets, type AssetInfo } from "../../analytics/funds/assets.js";
 import type { ExitCategories } from "../../analytics/funds/exits.js";
-import type { TaintPath, TraceResult } from "../../analytics/funds/taint.js";
+import type { TaintedEdge, TaintPath, TraceResult } from "../../analytics/funds/taint.js";
 import type { Label as StoreLabel } from "../../analytics/labels/store.js";
 import type { Store } from "../../db/store.js";
 import { badRequest } from "../http.js";
@@ -28,9 +36,13 @@ import type { z } from "zod";
 /** A trace's input, checked: the body of `POST /trace`. */
 export type TraceRequest = z.output<typeof TraceRequestSchema>;
 
+/** An amount as the wire writes it, or null. */
+const text = (v: bigint | undefined) => (v === undefined ? null : v.toString());
+
 /**
- * The nodes of a flow: every address a tainted transfer connects, and the seed's sources. Each
- * shows the label the trace saw under its exit list `exits` (default: the default list).
+ * The nodes of a flow: every address a tainted transfer connects, and the seed's sources, with
+ * their taint valued in the seed's asset and in each asset (analytics/funds/flow.ts). Each shows
+ * the label the trace saw under its exit list `exits` (default: the default list).
  */
 export function flowNodes(
   result: TraceResult,
@@ -51,7 +63,7 @@ export function flowNodes(
         seed: p.seed,
         taintIn: p.taintIn.toString(),
         taintOut: p.taintOut.toString(),
-        held: p.held === undefined ? null : p.held.toString(),
+        held: text(p.held),
         exit:
           p.exit === undefined
             ? null
@@ -63,20 +75,101 @@ export function flowNodes(
               },
         weight: weight(p).toString(),
         hops: p.hops ?? null,
+        assets: [...p.assets].map(([token, a]) => ({
+          token,
+          taintIn: a.taintIn.toString(),
+          taintOut: a.taintOut.toString(),
+          held: text(a.held),
+          exited: text(a.exited),
+          value: a.value.toString(),
+        })),
       };
     });
 }
 
-const pathJson = (p: TaintPath): FlowPath => ({
+/** A tainted transfer as the wire writes it, a conversion with its steps. */
+function edgeJson(e: TaintedEdge): FlowEdge {
+  const { txHash, blockNumber, from, to, token, fate } = e;
+  return {
+    ...(e.chainId === undefined ? {} : { chainId: e.chainId }),
+    txHash,
+    blockNumber,
+    from,
+    to,
+    token,
+    amount: e.amount.toString(),
+    tainted: e.tainted.toString(),
+    fate,
+    ...(e.out === undefined
+      ? {}
+      : {
+          out: {
+            token: e.out.token,
+            amount: e.out.amount.toString(),
+            tainted: e.out.tainted.toString(),
+            steps: e.out.steps.map((s) => ({
+              ...s,
+              amountIn: s.amountIn.toString(),
+              amountOut: s.amountOut.toString(),
+            })),
+          },
+        }),
+  };
+}
+
+const pathJson = (p: TaintPath, token: string): FlowPath => ({
   origin: p.origin,
+  token,
   amount: p.amount.toString(),
   steps: p.steps.map((s) => ({
     txHash: s.txHash,
     from: s.from,
     to: s.to,
+    token: s.token,
     tainted: s.tainted.toString(),
   })),
 });
+
+/**
+ * The answer of `POST /trace` for a trace run: `summary` as `veritrace trace --json`, the nodes,
+ * edges and paths the dashboard draws, and `assets` (each with its decimals and symbol, in the
+ * legend's order: every asset the trace names, from `assets`).
+ */
+export function traceAnswer(
+  out: RunTraceOutput,
+  assets: ReadonlyMap<string, AssetInfo>,
+): z.input<typeof Trace> {
+  const r = out.result;
+  const paths: Record<string, FlowPath[]> = {};
+  for (const h of [...r.holdings, ...r.exits]) {
+    paths[h.address] = [...(paths[h.address] ?? []), ...h.paths.map((p) => pathJson(p, h.token))];
+  }
+  return {
+    summary: traceSummaryJson(out),
+    chainId: out.chainId,
+    fromBlock: out.fromBlock,
+    toBlock: out.toBlock,
+    decimals: out.decimals,
+    assets: assetsOf(r).map((token) => ({
+      token,
+      decimals: assets.get(token)?.decimals ?? null,
+      symbol: assets.get(token)?.symbol ?? null,
+    })),
+    seedAmount: r.seedAmount.toString(),
+    beyondHopLimit: r.beyondHopLimit.toString(),
+    belowMinimum: r.belowMinimum.toString(),
+    complete: out.ingest.complete,
+    note: out.ingest.note,
+    warnings: r.warnings.map((w) => ({
+      code: w.code,
+      message: w.message,
+      address: w.address ?? null,
+    })),
+    nodes: flowNodes(r, out.labels, out.exits),
+    edges: r.edges.map(edgeJson),
+    paths,
+  };
+}
 
 /** Runs a checked trace request against the server's node (see {@link onServerNode}). */
 export async function answerTrace(
@@ -95,6 +188,7 @@ export async function answerTrace(
       db: store.db,
       token: request.token,
       seed: request.seed,
+      seedAsset: request.seedAsset?.toLowerCase(),
       plan,
       model: request.model,
       toBlock: request.toBlock,
@@ -106,45 +200,19 @@ export async function answerTrace(
       depositAddresses: request.depositAddresses,
     });
     const r = out.result;
-    const nodes = flowNodes(r, out.labels, out.exits);
-    if (nodes.length > MAX_TRACE_NODES || r.edges.length > MAX_TRACE_EDGES) {
+    const reached = places(r).size;
+    if (reached > MAX_TRACE_NODES || r.edges.length > MAX_TRACE_EDGES) {
       throw badRequest(
-        `the trace reaches ${nodes.length} addresses over ${r.edges.length} transfers, more than ` +
+        `the trace reaches ${reached} addresses over ${r.edges.length} transfers, more than ` +
           `${MAX_TRACE_NODES} and ${MAX_TRACE_EDGES}: lower hops or raise minAmount`,
       );
     }
-    const paths: Record<string, FlowPath[]> = {};
-    for (const h of [...r.holdings, ...r.exits]) {
-      paths[h.address] = [...(paths[h.address] ?? []), ...h.paths.map(pathJson)];
-    }
-    return {
-      summary: traceSummaryJson(out),
-      chainId: out.chainId,
-      fromBlock: out.fromBlock,
-      toBlock: out.toBlock,
-      decimals: out.decimals,
-      seedAmount: r.seedAmount.toString(),
-      beyondHopLimit: r.beyondHopLimit.toString(),
-      belowMinimum: r.belowMinimum.toString(),
-      complete: out.ingest.complete,
-      note: out.ingest.note,
-      warnings: r.warnings.map((w) => ({
-        code: w.code,
-        message: w.message,
-        address: w.address ?? null,
-      })),
-      nodes,
-      edges: r.edges.map((e): FlowEdge => ({
-        txHash: e.txHash,
-        blockNumber: e.blockNumber,
-        from: e.from,
-        to: e.to,
-        amount: e.amount.toString(),
-        tainted: e.tainted.toString(),
-        fate: e.fate,
-      })),
-      paths,
-    };
+    // A trace of one token names its one asset by its decimals alone, as the command does.
+    const assets =
+      r.token === "all"
+        ? await describeAssets(new Map([[undefined, rpc]]), assetsOf(r), out.assetDecimals)
+        : new Map([[r.token, { decimals: out.decimals, symbol: null }]]);
+    return traceAnswer(out, assets);
   });
 }
 
@@ -152,10 +220,11 @@ export const traceRoute = route({ path: "/trace", public: false }).post({
   operationId: "runTrace",
   summary: "Trace tainted funds on the server's chain (as veritrace trace --json)",
   description:
-    "Reads the token's transfers from the server's JSON-RPC node (`veritrace serve --rpc`) " +
-    "into the store and runs the taint model. `summary` is exactly the object `veritrace " +
-    "trace --json` prints for the same input; `nodes`, `edges` and `paths` draw the flow. " +
-    "Traces run one at a time; a trace longer than the request timeout answers 503.",
+    "Reads the token's transfers (with `all`, every asset's, and the conversions between " +
+    "them) from the server's JSON-RPC node (`veritrace serve --rpc`) into the store and runs " +
+    "the taint model. `summary` is exactly the object `veritrace trace --json` prints for the " +
+    "same input; `nodes`, `edges` (conversions with their steps), `paths` and `assets` draw the " +
+    "flow. Traces run one at a time; a trace longer than the request timeout answers 503.",
   tags: ["fund flows"],
   body: TraceRequestSchema,
   bodyDescription: "The trace's input, as the command's options.",

@@ -32,6 +32,8 @@ import {
 } from "../../analytics/cluster/deposits.js";
 import { formatAmount, GRAPH_FORMATS, writeGraph } from "../../analytics/funds/graph.js";
 import { freezeDrafts, writeFreezeDrafts } from "../../analytics/funds/freeze-drafts.js";
+import { assetsOf, oneNamespace, splitChain } from "../../analytics/funds/flow.js";
+import { describeAssets } from "../../analytics/funds/assets.js";
 import { ingestTransfers } from "../../analytics/funds/ingest.js";
 import {
   DEFAULT_EXIT_CATEGORIES,
@@ -342,6 +344,7 @@ export const traceCommand: Command = {
     const confirmations = integer(values, "confirmations");
     const finalityDepth = integer(values, "finality");
     const rpc = new RpcClient(url);
+    const chainClients = chains.map((c) => ({ chainId: c.chainId, rpc: new RpcClient(c.url) }));
     // The node is asked about the token, the seed and the blocks before the store is opened: a
     // trace that cannot start leaves nothing behind.
     const plan = await planTrace(rpc, { token, seed, toBlock, confirmations });
@@ -354,7 +357,7 @@ export const traceCommand: Command = {
         db: store.db,
         token,
         seedAsset,
-        chains: chains.map((c) => ({ chainId: c.chainId, rpc: new RpcClient(c.url) })),
+        chains: chainClients,
         bridgeContracts: bridges?.contracts,
         bridgeTables: bridges?.tables,
         bridgeTokens: bridges?.tokens,
@@ -397,7 +400,33 @@ export const traceCommand: Command = {
       const money = (v: bigint) => amountOf(v, r.seedAsset);
       const labelOf = (a: string) => engineLabel(out.labels.get(a), out.exits);
       const labelText = (a: string) => labelOf(a)?.label ?? "";
-      if (graph !== undefined) await writeGraph(r, graph, { decimals, labels: labelOf });
+      if (graph !== undefined) {
+        // Every asset the picture shows, with its decimals (--decimals for the seed's) and, when
+        // there are several, its symbol, asked of its chain's node. The picture names an asset of
+        // another chain than the seed's CHAIN:token (the trace, across chains, every chain's).
+        const pictured = (key: string) => {
+          const { chain, id } = splitChain(key);
+          return manyChains && chain === out.chainId ? id : key;
+        };
+        const assets = every
+          ? await describeAssets(
+              new Map<number | undefined, RpcClient>([
+                [undefined, rpc],
+                ...chainClients.map((c): [number, RpcClient] => [c.chainId, c.rpc]),
+              ]),
+              assetsOf(oneNamespace(r, out.chainId).result),
+              new Map([...out.assetDecimals].map(([k, d]) => [pictured(k), d])),
+            )
+          : new Map([[r.token, { decimals, symbol: null }]]);
+        await writeGraph(r, graph, {
+          decimals: new Map(
+            [...assets].map(([t, a]) => [t, t === r.seedAsset ? decimals : a.decimals]),
+          ),
+          symbols: new Map([...assets].map(([t, a]) => [t, a.symbol])),
+          labels: labelOf,
+          chainId: out.chainId,
+        });
+      }
       const draftsFile = str(values, "freeze-drafts");
       if (draftsFile !== undefined) await writeFreezeDrafts(freezeDrafts(out), draftsFile);
       if (asJson) {

@@ -2,10 +2,11 @@
  * Fund flows: a trace (POST /trace, on the server's own node) drawn as an interactive graph, the
  * exits beside it, a node's taint and paths on selection, and the picture and JSON exported.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, type TraceAnswer, type TraceRequest } from "../api.js";
 import { PALETTE, drawFlow, type FlowView } from "../flow-graph.js";
-import { formatAmount, short } from "../format.js";
+import { assetLooks, LOOK, type Assets } from "../flow-model.js";
+import { short } from "../format.js";
 import { download } from "../ui.js";
 
 type Run =
@@ -17,6 +18,7 @@ type Run =
 function TraceForm({ onRun, busy }: { onRun: (r: TraceRequest) => void; busy: boolean }) {
   const [token, setToken] = useState("");
   const [seed, setSeed] = useState("");
+  const [seedAsset, setSeedAsset] = useState("");
   const [model, setModel] = useState<TraceRequest["model"]>("haircut");
   const [hops, setHops] = useState("");
   const [minAmount, setMinAmount] = useState("");
@@ -26,9 +28,12 @@ function TraceForm({ onRun, busy }: { onRun: (r: TraceRequest) => void; busy: bo
       aria-label="Trace"
       onSubmit={(e) => {
         e.preventDefault();
+        // Several seeds, separated by spaces or commas: one combined trace.
+        const seeds = seed.split(/[\s,]+/).filter((s) => s !== "");
         onRun({
           token: token.trim(),
-          seed: seed.trim(),
+          seed: seeds.length === 1 ? (seeds[0] ?? "") : seeds,
+          ...(seedAsset.trim() === "" ? {} : { seedAsset: seedAsset.trim() }),
           model,
           ...(hops === "" ? {} : { hops: Number(hops) }),
           ...(minAmount === "" ? {} : { minAmount: minAmount.trim() }),
@@ -40,23 +45,32 @@ function TraceForm({ onRun, busy }: { onRun: (r: TraceRequest) => void; busy: bo
       </p>
       <div class="fields">
         <label>
-          Token (address or native)
+          Token (address, native or all)
           <input
             name="token"
             required
             value={token}
             onInput={(e) => setToken(e.currentTarget.value)}
-            placeholder="0x… or native"
+            placeholder="all, 0x… or native"
           />
         </label>
         <label>
-          Seed (transaction hash or ADDRESS@BLOCK)
+          Seed (transaction hash or ADDRESS@BLOCK; several: spaces between)
           <input
             name="seed"
             required
             value={seed}
             onInput={(e) => setSeed(e.currentTarget.value)}
             placeholder="0x…"
+          />
+        </label>
+        <label>
+          Seed asset (with all; ADDRESS@BLOCK needs it)
+          <input
+            name="seedAsset"
+            value={seedAsset}
+            onInput={(e) => setSeedAsset(e.currentTarget.value)}
+            placeholder="0x… or native"
           />
         </label>
         <label>
@@ -100,9 +114,17 @@ function TraceForm({ onRun, busy }: { onRun: (r: TraceRequest) => void; busy: bo
   );
 }
 
-function NodePanel({ answer, address }: { answer: TraceAnswer; address: string }) {
+function NodePanel({
+  answer,
+  assets,
+  address,
+}: {
+  answer: TraceAnswer;
+  assets: Assets;
+  address: string;
+}) {
   const node = answer.nodes.find((n) => n.address === address);
-  const money = (v: string) => formatAmount(v, answer.decimals ?? 0);
+  const money = assets.money;
   if (node === undefined) return null;
   const paths = answer.paths[address] ?? [];
   return (
@@ -136,6 +158,21 @@ function NodePanel({ answer, address }: { answer: TraceAnswer; address: string }
           </>
         )}
       </dl>
+      {assets.multi && (
+        <>
+          <h4>In each asset</h4>
+          <ul class="node-assets" aria-label="Taint in each asset">
+            {node.assets.map((a) => (
+              <li key={a.token}>
+                {a.held !== null && `${money(a.held, a.token)} held; `}
+                {a.exited !== null && `${money(a.exited, a.token)} exited; `}
+                received {money(a.taintIn, a.token)}, passed {money(a.taintOut, a.token)}
+                {a.token !== assets.seedAsset && a.value !== "0" && ` (worth ${money(a.value)})`}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       <h4>Paths that carried it</h4>
       {paths.length === 0 ? (
         <p class="muted">No path kept for this address (it passed taint on).</p>
@@ -143,12 +180,12 @@ function NodePanel({ answer, address }: { answer: TraceAnswer; address: string }
         <ol class="paths">
           {paths.map((p, i) => (
             <li key={i}>
-              {money(p.amount)} from <code>{short(p.origin)}</code>
+              {money(p.amount, p.token)} from <code>{short(p.origin)}</code>
               {p.steps.map((s) => (
                 <span key={s.txHash + s.to}>
                   {" "}
                   ⇒ <code title={s.txHash}>{short(s.txHash)}</code> {short(s.from)}→{short(s.to)}{" "}
-                  {money(s.tainted)}
+                  {money(s.tainted, s.token)}
                 </span>
               ))}
             </li>
@@ -159,7 +196,13 @@ function NodePanel({ answer, address }: { answer: TraceAnswer; address: string }
   );
 }
 
-function Legend() {
+/**
+ * What the colours and shapes mean: the palette, holdings, and what this trace has: each asset's
+ * colour (a trace of every asset), conversions, deposit addresses.
+ */
+function Legend({ answer, assets }: { answer: TraceAnswer; assets: Assets }) {
+  const conversions = answer.edges.some((e) => (e.out?.steps.length ?? 0) > 0);
+  const deposits = answer.nodes.some((n) => n.exit?.depositOf !== undefined);
   return (
     <ul class="legend" aria-label="Legend">
       {Object.entries(PALETTE).map(([name, color]) => (
@@ -170,6 +213,25 @@ function Legend() {
       <li>
         <span class="swatch holding" /> holds taint
       </li>
+      {conversions && (
+        <li class="conversion">
+          <span class="swatch conversion" style={{ background: LOOK.conversionFill }} /> conversion
+          (pool, wrapper)
+        </li>
+      )}
+      {deposits && (
+        <li class="deposits">
+          <span class="swatch deposits" /> deposit addresses of an exchange
+        </li>
+      )}
+      {assets.multi &&
+        assets.list.map((a) => (
+          <li key={a.token} class="asset" data-token={a.token}>
+            <span class="swatch line" style={{ background: a.color }} /> {a.unit}
+            {a.token !== "native" && !a.unit.includes(short(a.token)) && ` ${short(a.token)}`}
+            {a.seed && " (seed asset)"}
+          </li>
+        ))}
     </ul>
   );
 }
@@ -182,13 +244,13 @@ export function TraceView({ answer }: { answer: TraceAnswer }) {
     null,
   );
   const [tableOpen, setTableOpen] = useState(false);
-  const decimals = answer.decimals ?? 0;
-  const money = (v: string) => formatAmount(v, decimals);
+  const assets = useMemo(() => assetLooks(answer), [answer]);
+  const money = assets.money;
   useEffect(() => {
     if (box.current === null) return;
     setDrawn(null);
     const view = drawFlow(box.current, answer.nodes, answer.edges, {
-      decimals,
+      assets,
       onSelect: setSelected,
     });
     viewRef.current = view;
@@ -212,8 +274,15 @@ export function TraceView({ answer }: { answer: TraceAnswer }) {
   return (
     <div class="trace-result">
       <p data-testid="trace-caption">
-        {answer.summary.model} trace of <code>{answer.summary.token}</code> on chain{" "}
-        {answer.chainId}, blocks {answer.fromBlock}–{answer.toBlock}: seed{" "}
+        {answer.summary.model} trace of{" "}
+        {assets.multi ? (
+          <>
+            every asset (seed asset <code>{answer.summary.seedAsset}</code>)
+          </>
+        ) : (
+          <code>{answer.summary.token}</code>
+        )}{" "}
+        on chain {answer.chainId}, blocks {answer.fromBlock}–{answer.toBlock}: seed{" "}
         {money(answer.seedAmount)}, {answer.nodes.length} addresses, {answer.edges.length}{" "}
         transfers.
       </p>
@@ -281,11 +350,11 @@ export function TraceView({ answer }: { answer: TraceAnswer }) {
           ) : (
             <ul class="exits" aria-label="Exit points">
               {answer.summary.exits.map((x) => (
-                <li key={x.address} data-address={x.address}>
+                <li key={`${x.token}/${x.address}`} data-address={x.address}>
                   <button type="button" class="link" onClick={() => select(x.address)}>
                     <code>{short(x.address)}</code>
                   </button>{" "}
-                  {x.label}: <span class="amount">{money(x.amount)}</span>
+                  {x.label}: <span class="amount">{money(x.amount, x.token)}</span>
                 </li>
               ))}
             </ul>
@@ -293,16 +362,16 @@ export function TraceView({ answer }: { answer: TraceAnswer }) {
           <h2>Holding taint now</h2>
           <ul class="holdings" aria-label="Holdings">
             {answer.summary.holdings.map((h) => (
-              <li key={h.address} data-address={h.address}>
+              <li key={`${h.token}/${h.address}`} data-address={h.address}>
                 <button type="button" class="link" onClick={() => select(h.address)}>
                   <code>{short(h.address)}</code>
                 </button>{" "}
-                <span class="amount">{money(h.amount)}</span>
+                <span class="amount">{money(h.amount, h.token)}</span>
               </li>
             ))}
           </ul>
-          {selected !== null && <NodePanel answer={answer} address={selected} />}
-          <Legend />
+          {selected !== null && <NodePanel answer={answer} assets={assets} address={selected} />}
+          <Legend answer={answer} assets={assets} />
         </aside>
       </div>
       <details
