@@ -448,7 +448,15 @@ export async function runAssetsTrace(
   return {
     chainId,
     result,
-    ingest: primary.ingest,
+    // Complete only if every chain's reading was; the first gap any chain left is the note.
+    ingest: {
+      ...primary.ingest,
+      complete: chains.every((c) => c.ingest.complete),
+      note:
+        chains
+          .filter((c) => c.ingest.note !== null)
+          .map((c) => (many ? `chain ${c.chainId}: ${c.ingest.note}` : c.ingest.note))[0] ?? null,
+    },
     fromBlock,
     toBlock,
     labels,
