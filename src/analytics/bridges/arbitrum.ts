@@ -24,6 +24,7 @@ import { id as keccakId } from "ethers";
 import {
   NATIVE,
   ZERO_ADDRESS,
+  adapterOf,
   coder,
   earlierLogs,
   hasLogShape,
@@ -63,7 +64,13 @@ const ALIAS_OFFSET = 0x1111000000000000000000000000000000001111n;
 const unalias = (address: string) =>
   `0x${((BigInt(address) - ALIAS_OFFSET + (1n << 160n)) % (1n << 160n)).toString(16).padStart(40, "0")}`;
 
-const pairingId = (l2ChainId: number, position: bigint) => `arbitrum:${l2ChainId}:${position}`;
+/** The non-indexed `l1Token` and `_amount` of DepositInitiated and WithdrawalFinalized. */
+const tokenAndAmount = (data: string) =>
+  coder.decode(["address", "uint256"], data) as unknown as [string, bigint];
+
+/** A message's id: the L2 chain and its position in the send tree (null when it was not read). */
+const pairingId = (l2ChainId: number, position: bigint | null) =>
+  position === null ? null : `arbitrum:${l2ChainId}:${position}`;
 
 const known = (ctx: AdapterContext, role: BridgeRole) => (address: string) =>
   ctx.registry.find(ctx.chainId, address, "arbitrum", role) !== undefined;
@@ -100,10 +107,7 @@ function readGateway(ctx: AdapterContext): AdapterOutcome {
   switch (topic0) {
     case ARBITRUM_TOPICS.depositInitiated: {
       if (!hasLogShape(log, 4, 2)) return null;
-      const [l1Token, amount] = coder.decode(["address", "uint256"], log.data) as unknown as [
-        string,
-        bigint,
-      ];
+      const [l1Token, amount] = tokenAndAmount(log.data);
       return {
         side: "deposit",
         ...place,
@@ -148,7 +152,7 @@ function readGateway(ctx: AdapterContext): AdapterOutcome {
         side: "deposit",
         ...place,
         event: "WithdrawalInitiated",
-        pairingId: position === null ? null : pairingId(ctx.chainId, position),
+        pairingId: pairingId(ctx.chainId, position),
         sender: from,
         token: burned.address.toLowerCase(),
         amount,
@@ -159,16 +163,13 @@ function readGateway(ctx: AdapterContext): AdapterOutcome {
     }
     case ARBITRUM_TOPICS.withdrawalFinalized: {
       if (!hasLogShape(log, 4, 2)) return null;
-      const [l1Token, amount] = coder.decode(["address", "uint256"], log.data) as unknown as [
-        string,
-        bigint,
-      ];
+      const [l1Token, amount] = tokenAndAmount(log.data);
       const position = executedPosition(ctx, place.contract);
       return {
         side: "release",
         ...place,
         event: "WithdrawalFinalized",
-        pairingId: position === null ? null : pairingId(peer, position),
+        pairingId: pairingId(peer, position),
         sourceChainId: peer,
         sourceToken: null,
         recipient: to,
@@ -181,10 +182,11 @@ function readGateway(ctx: AdapterContext): AdapterOutcome {
   }
 }
 
+// The single-event adapters below are called by the reader for their event's topic0 only.
+
 /** ArbSys's L2ToL1Tx: an ETH withdrawal when it carries value and no data (a gateway's message has data). */
 function readArbSys(ctx: AdapterContext): AdapterOutcome {
   const { log, place } = ctx;
-  if ((log.topics[0] ?? "").toLowerCase() !== ARBITRUM_TOPICS.l2ToL1Tx) return null;
   const peer = ctx.contract.peerChainId;
   if (peer === undefined || !hasLogShape(log, 4, 7, true)) return null;
   const [caller, , , , callvalue, data] = coder.decode(
@@ -209,10 +211,10 @@ function readArbSys(ctx: AdapterContext): AdapterOutcome {
 /** The Bridge's BridgeCallTriggered for a known Outbox, with value and no data: an ETH withdrawal paid. */
 function readRollupBridge(ctx: AdapterContext): AdapterOutcome {
   const { log, place } = ctx;
-  if ((log.topics[0] ?? "").toLowerCase() !== ARBITRUM_TOPICS.bridgeCallTriggered) return null;
   const peer = ctx.contract.peerChainId;
-  if (peer === undefined || !hasLogShape(log, 3, 3, true)) return null;
-  if (!known(ctx, "outbox")(topicAddress(log.topics[1]))) return null;
+  const outbox = topicAddress(log.topics[1]);
+  if (peer === undefined || !hasLogShape(log, 3, 3, true) || !known(ctx, "outbox")(outbox))
+    return null;
   const [value, data] = coder.decode(["uint256", "bytes"], log.data) as unknown as [bigint, string];
   if (data !== "0x" || value === 0n) return null;
   const to = topicAddress(log.topics[2]);
@@ -221,7 +223,7 @@ function readRollupBridge(ctx: AdapterContext): AdapterOutcome {
     side: "release",
     ...place,
     event: "BridgeCallTriggered",
-    pairingId: position === null ? null : pairingId(peer, position),
+    pairingId: pairingId(peer, position),
     sourceChainId: peer,
     sourceToken: NATIVE,
     recipient: to,
@@ -233,7 +235,6 @@ function readRollupBridge(ctx: AdapterContext): AdapterOutcome {
 /** The Inbox's InboxMessageDelivered of an ETH deposit: `dest` (20 bytes) then the value (32). */
 function readInbox(ctx: AdapterContext): AdapterOutcome {
   const { log, place } = ctx;
-  if ((log.topics[0] ?? "").toLowerCase() !== ARBITRUM_TOPICS.inboxMessageDelivered) return null;
   const peer = ctx.contract.peerChainId;
   if (peer === undefined || !hasLogShape(log, 2, 2, true)) return null;
   const messageNum = BigInt(log.topics[1] ?? "0x0");
@@ -265,35 +266,21 @@ function readInbox(ctx: AdapterContext): AdapterOutcome {
   };
 }
 
-export const arbitrumGateway: BridgeAdapter = {
-  bridge: "arbitrum",
-  roles: ["token-gateway"],
-  topics: [
-    ARBITRUM_TOPICS.depositInitiated,
-    ARBITRUM_TOPICS.depositFinalized,
-    ARBITRUM_TOPICS.withdrawalInitiated,
-    ARBITRUM_TOPICS.withdrawalFinalized,
-  ],
-  read: readGateway,
-};
-
-export const arbitrumArbSys: BridgeAdapter = {
-  bridge: "arbitrum",
-  roles: ["arbsys"],
-  topics: [ARBITRUM_TOPICS.l2ToL1Tx],
-  read: readArbSys,
-};
-
-export const arbitrumRollupBridge: BridgeAdapter = {
-  bridge: "arbitrum",
-  roles: ["rollup-bridge"],
-  topics: [ARBITRUM_TOPICS.bridgeCallTriggered],
-  read: readRollupBridge,
-};
-
-export const arbitrumInbox: BridgeAdapter = {
-  bridge: "arbitrum",
-  roles: ["inbox"],
-  topics: [ARBITRUM_TOPICS.inboxMessageDelivered],
-  read: readInbox,
-};
+/** The adapters of Arbitrum's contracts, one per role. */
+export const ARBITRUM_ADAPTERS: readonly BridgeAdapter[] = (
+  [
+    [
+      "token-gateway",
+      [
+        ARBITRUM_TOPICS.depositInitiated,
+        ARBITRUM_TOPICS.depositFinalized,
+        ARBITRUM_TOPICS.withdrawalInitiated,
+        ARBITRUM_TOPICS.withdrawalFinalized,
+      ],
+      readGateway,
+    ],
+    ["arbsys", [ARBITRUM_TOPICS.l2ToL1Tx], readArbSys],
+    ["rollup-bridge", [ARBITRUM_TOPICS.bridgeCallTriggered], readRollupBridge],
+    ["inbox", [ARBITRUM_TOPICS.inboxMessageDelivered], readInbox],
+  ] as const
+).map(([role, topics, read]) => adapterOf("arbitrum", role, topics, read));

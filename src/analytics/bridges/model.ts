@@ -116,24 +116,6 @@ export const ERC20_TRANSFER = keccakId("Transfer(address,address,uint256)");
 
 export const ZERO_ADDRESS = `0x${"0".repeat(40)}`;
 
-/** The logs of `txLogs` before `log`, of topic0 `topic`, from a contract that passes `from`, nearest first. */
-export function earlierLogs(
-  txLogs: readonly RawLog[],
-  log: RawLog,
-  topic: string,
-  from: (address: string) => boolean,
-): RawLog[] {
-  const index = Number(log.logIndex);
-  return txLogs
-    .filter(
-      (l) =>
-        Number(l.logIndex) < index &&
-        (l.topics[0] ?? "").toLowerCase() === topic &&
-        from(l.address.toLowerCase()),
-    )
-    .reverse();
-}
-
 /**
  * The ERC-20 transfer nearest before `log` in its transaction that moved `amount` from `from` to
  * `to` (the zero address: a mint or a burn), of any token: what a gateway or a child token did
@@ -155,18 +137,41 @@ export function tokenMoveBefore(
   );
 }
 
-/** The logs of `txLogs` after `log`, of topic0 `topic`, from a contract that passes `from`. */
-export function laterLogs(
+/** The logs of `txLogs` whose index passes `at`, of topic0 `topic`, from a contract that passes `from`. */
+function logsOfTx(
   txLogs: readonly RawLog[],
-  log: RawLog,
+  at: (logIndex: number) => boolean,
   topic: string,
   from: (address: string) => boolean,
 ): RawLog[] {
-  const index = Number(log.logIndex);
   return txLogs.filter(
     (l) =>
-      Number(l.logIndex) > index &&
+      at(Number(l.logIndex)) &&
       (l.topics[0] ?? "").toLowerCase() === topic &&
       from(l.address.toLowerCase()),
   );
 }
+
+/** The logs of `txLogs` after `log`, of topic0 `topic`, from a contract that passes `from`. */
+export const laterLogs = (
+  txLogs: readonly RawLog[],
+  log: RawLog,
+  topic: string,
+  from: (address: string) => boolean,
+): RawLog[] => logsOfTx(txLogs, (i) => i > Number(log.logIndex), topic, from);
+
+/** The logs of `txLogs` before `log`, of topic0 `topic`, from a contract that passes `from`, nearest first. */
+export const earlierLogs = (
+  txLogs: readonly RawLog[],
+  log: RawLog,
+  topic: string,
+  from: (address: string) => boolean,
+): RawLog[] => logsOfTx(txLogs, (i) => i < Number(log.logIndex), topic, from).reverse();
+
+/** An adapter of one role. */
+export const adapterOf = (
+  bridge: BridgeName,
+  role: BridgeRole,
+  topics: readonly string[],
+  read: BridgeAdapter["read"],
+): BridgeAdapter => ({ bridge, roles: [role], topics, read });

@@ -21,6 +21,7 @@ import {
   ERC20_TRANSFER,
   NATIVE,
   ZERO_ADDRESS,
+  adapterOf,
   earlierLogs,
   hasLogShape,
   laterLogs,
@@ -103,8 +104,7 @@ function readPredicate(ctx: AdapterContext): AdapterOutcome {
  * nothing (a token mapping, another application's message) or that failed is no release.
  */
 function readStateReceiver(ctx: AdapterContext): AdapterOutcome {
-  const { log, place } = ctx;
-  if ((log.topics[0] ?? "").toLowerCase() !== POLYGON_POS_TOPICS.stateCommitted) return null;
+  const { log, place } = ctx; // the reader calls it for StateCommitted only
   const peer = ctx.contract.peerChainId;
   if (peer === undefined || !hasLogShape(log, 2, 1) || BigInt(log.data) !== 1n) return null;
   const previous = earlierLogs(
@@ -136,10 +136,8 @@ function readStateReceiver(ctx: AdapterContext): AdapterOutcome {
 
 /** A child token's burn: a withdrawal to the root chain, paid there to the burner. */
 function readChildToken(ctx: AdapterContext): AdapterOutcome {
-  const { log, place } = ctx;
-  if ((log.topics[0] ?? "").toLowerCase() !== ERC20_TRANSFER || !hasLogShape(log, 3, 1))
-    return null;
-  if (topicAddress(log.topics[2]) !== ZERO_ADDRESS) return null;
+  const { log, place } = ctx; // the reader calls it for Transfer only
+  if (!hasLogShape(log, 3, 1) || topicAddress(log.topics[2]) !== ZERO_ADDRESS) return null;
   const peer = ctx.contract.peerChainId;
   if (peer === undefined) return "a child token whose root chain is not known";
   const burner = topicAddress(log.topics[1]);
@@ -157,28 +155,20 @@ function readChildToken(ctx: AdapterContext): AdapterOutcome {
   };
 }
 
-export const polygonPredicate: BridgeAdapter = {
-  bridge: "polygon-pos",
-  roles: ["predicate"],
-  topics: [
-    POLYGON_POS_TOPICS.lockedERC20,
-    POLYGON_POS_TOPICS.lockedEther,
-    POLYGON_POS_TOPICS.exitedERC20,
-    POLYGON_POS_TOPICS.exitedEther,
-  ],
-  read: readPredicate,
-};
-
-export const polygonStateReceiver: BridgeAdapter = {
-  bridge: "polygon-pos",
-  roles: ["state-receiver"],
-  topics: [POLYGON_POS_TOPICS.stateCommitted],
-  read: readStateReceiver,
-};
-
-export const polygonChildToken: BridgeAdapter = {
-  bridge: "polygon-pos",
-  roles: ["child-token"],
-  topics: [ERC20_TRANSFER],
-  read: readChildToken,
-};
+/** The adapters of Polygon PoS's contracts, one per role. */
+export const POLYGON_POS_ADAPTERS: readonly BridgeAdapter[] = (
+  [
+    [
+      "predicate",
+      [
+        POLYGON_POS_TOPICS.lockedERC20,
+        POLYGON_POS_TOPICS.lockedEther,
+        POLYGON_POS_TOPICS.exitedERC20,
+        POLYGON_POS_TOPICS.exitedEther,
+      ],
+      readPredicate,
+    ],
+    ["state-receiver", [POLYGON_POS_TOPICS.stateCommitted], readStateReceiver],
+    ["child-token", [ERC20_TRANSFER], readChildToken],
+  ] as const
+).map(([role, topics, read]) => adapterOf("polygon-pos", role, topics, read));
