@@ -10,6 +10,7 @@ import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.
 import { RpcClient, type RawLog } from "../../src/chain/rpc.js";
 import {
   ACROSS_TOPICS,
+  ARBITRUM_TOPICS,
   BridgeReader,
   BridgeRegistry,
   CCTP_DOMAINS,
@@ -20,6 +21,7 @@ import {
   LAYERZERO_EIDS,
   OP_MESSENGER_TOPICS,
   OP_TOPICS,
+  POLYGON_POS_TOPICS,
   STARGATE_TOPICS,
   WORMHOLE_CHAINS,
   WORMHOLE_TOPICS,
@@ -35,10 +37,24 @@ import {
 } from "../../src/analytics/bridges/index.js";
 import {
   AcrossSpokePoolDouble__factory,
+  ArbBridgeDouble__factory,
+  ArbInboxDouble__factory,
+  ArbL1GatewayDouble__factory,
+  ArbL2GatewayDouble__factory,
+  ArbOutboxDouble__factory,
+  ArbSysDouble__factory,
+  ArbTokenDouble__factory,
   CctpMessageTransmitterDouble__factory,
   CctpTokenMessengerDouble__factory,
   OptimismMessengerDouble__factory,
   OptimismStandardBridgeDouble__factory,
+  PosChildChainManagerDouble__factory,
+  PosChildTokenDouble__factory,
+  PosERC20PredicateDouble__factory,
+  PosEtherPredicateDouble__factory,
+  PosRootChainManagerDouble__factory,
+  PosStateReceiverDouble__factory,
+  PosStateSenderDouble__factory,
   StargatePoolDouble__factory,
   TestToken__factory,
   WormholeCoreDouble__factory,
@@ -682,5 +698,449 @@ describe("bridges across two anvil chains", function () {
         fallback: { cctp: { feeTolerancePpm: 2_000_000 } },
       }),
     ).to.throw("cctp: feeTolerancePpm must be an integer from 0 to 1000000, not 2000000");
+  });
+});
+
+describe("Arbitrum's gateways and Polygon PoS across two anvil chains (A: L1 / root, B: L2 / child)", function () {
+  this.timeout(180_000);
+  const coder = AbiCoder.defaultAbiCoder();
+  const ETHER_ADDRESS = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+  let a: { chain: LocalChain; provider: JsonRpcProvider; rpc: RpcClient };
+  let b: typeof a;
+  let user: Record<"alice" | "bob" | "carol" | "dave" | "erin" | "frank" | "grace", string>;
+  /** Lower-case addresses of what was deployed, by name. */
+  const at: Record<string, string> = {};
+  let readA: BridgeReading;
+  let readB: BridgeReading;
+  let pairing: BridgePairing;
+  let tokens: { chainId: number; token: string }[][];
+  let clock = 0;
+
+  const start = async (chainId: number) => {
+    const chain = await startLocalChain("anvil", 60_000, chainId);
+    const provider = new JsonRpcProvider(chain.url, undefined, {
+      staticNetwork: true,
+      cacheTimeout: -1,
+    });
+    return { chain, provider, rpc: new RpcClient(chain.url) };
+  };
+  /** One transaction at the next tick of a clock both chains share (10 s apart). */
+  const step = async (
+    side: typeof a,
+    call: () => Promise<{ wait(): Promise<unknown>; hash: string }>,
+  ): Promise<string> => {
+    clock += 10;
+    await side.provider.send("evm_setNextBlockTimestamp", [clock]);
+    return mined(call());
+  };
+  const deploy = async <
+    T extends { waitForDeployment(): Promise<unknown>; getAddress(): Promise<string> },
+  >(
+    name: string,
+    p: Promise<T>,
+  ): Promise<T> => {
+    const c = await p;
+    await c.waitForDeployment();
+    at[name] = await lower(c);
+    return c;
+  };
+  const contract = (
+    bridge: BridgeContract["bridge"],
+    role: BridgeContract["role"],
+    chainId: number,
+    address: string,
+  ): BridgeContract => ({ bridge, role, chainId, address, peerChainId: chainId === A ? B : A });
+
+  before(async function () {
+    a = await start(A);
+    b = await start(B);
+    const accounts = (await a.provider.send("eth_accounts", [])) as string[];
+    const names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace"] as const;
+    user = Object.fromEntries(
+      names.map((n, i) => [n, (accounts[i + 1] as string).toLowerCase()]),
+    ) as typeof user;
+    const { alice, bob, carol, dave, erin, frank, grace } = user;
+    const signerA = await a.provider.getSigner(0);
+    const signerB = await b.provider.getSigner(0);
+    const as = async (side: typeof a, who: string) => side.provider.getSigner(who);
+
+    // B (child chain) first: the root chain manager names the child chain manager.
+    const receiver = await deploy(
+      "stateReceiver",
+      new PosStateReceiverDouble__factory(signerB).deploy(),
+    );
+    const ccm = await deploy(
+      "childChainManager",
+      new PosChildChainManagerDouble__factory(signerB).deploy(at.stateReceiver as string),
+    );
+    const childToken = await deploy(
+      "childToken",
+      new PosChildTokenDouble__factory(signerB).deploy("Child T", at.childChainManager as string),
+    );
+    const childWeth = await deploy(
+      "childWeth",
+      new PosChildTokenDouble__factory(signerB).deploy("WETH", at.childChainManager as string),
+    );
+    // A (L1, root chain).
+    const t = await deploy("token", new TestToken__factory(signerA).deploy("Token", "T", 18));
+    await deploy("arbBridge", new ArbBridgeDouble__factory(signerA).deploy());
+    const inbox = await deploy(
+      "inbox",
+      new ArbInboxDouble__factory(signerA).deploy(at.arbBridge as string),
+    );
+    const outbox = await deploy(
+      "outbox",
+      new ArbOutboxDouble__factory(signerA).deploy(at.arbBridge as string),
+    );
+    const l1Gateway = await deploy(
+      "l1Gateway",
+      new ArbL1GatewayDouble__factory(signerA).deploy(at.inbox as string),
+    );
+    await deploy("stateSender", new PosStateSenderDouble__factory(signerA).deploy());
+    const manager = await deploy(
+      "rootChainManager",
+      new PosRootChainManagerDouble__factory(signerA).deploy(
+        at.stateSender as string,
+        at.childChainManager as string,
+      ),
+    );
+    await deploy(
+      "erc20Predicate",
+      new PosERC20PredicateDouble__factory(signerA).deploy(at.rootChainManager as string),
+    );
+    await deploy(
+      "etherPredicate",
+      new PosEtherPredicateDouble__factory(signerA).deploy(at.rootChainManager as string),
+    );
+    await mined(manager.setPredicates(at.erc20Predicate as string, at.etherPredicate as string));
+    // B's Arbitrum side, naming A's L1 gateway.
+    const arbSys = await deploy("arbSys", new ArbSysDouble__factory(signerB).deploy());
+    const l2Gateway = await deploy(
+      "l2Gateway",
+      new ArbL2GatewayDouble__factory(signerB).deploy(at.arbSys as string, at.l1Gateway as string),
+    );
+    await deploy("l2Token", new ArbTokenDouble__factory(signerB).deploy(at.l2Gateway as string));
+    await mined(l2Gateway.setToken(at.token as string, at.l2Token as string));
+    await mined(ccm.mapToken(at.token as string, at.childToken as string));
+    await mined(ccm.mapToken(ETHER_ADDRESS, at.childWeth as string));
+    await mined(t.mint(alice, 1000n * E18));
+    await mined(t.connect(await as(a, alice)).approve(at.l1Gateway as string, 1000n * E18));
+    await mined(t.connect(await as(a, alice)).approve(at.erc20Predicate as string, 1000n * E18));
+    // The predicate and the gateway hold what earlier deposits locked.
+    await mined(t.mint(at.erc20Predicate as string, 100n * E18));
+    tokens = [
+      [
+        { chainId: A, token: at.token as string },
+        { chainId: B, token: at.childToken as string },
+      ],
+      [
+        { chainId: A, token: "native" },
+        { chainId: B, token: at.childWeth as string },
+      ],
+    ];
+    const latest = async (side: typeof a) =>
+      (await side.provider.getBlock("latest"))?.timestamp ?? 0;
+    clock = Math.max(await latest(a), await latest(b)) + 10;
+
+    // Arbitrum: a token deposit A → B (the fallback), a token withdrawal and an ETH withdrawal
+    // B → A (the send tree's positions 0 and 1), an ETH deposit never read on B.
+    await step(a, async () =>
+      l1Gateway.connect(await as(a, alice)).outboundTransfer(at.token as string, bob, 50n * E18),
+    );
+    await step(b, () =>
+      l2Gateway.finalizeInboundTransfer(at.token as string, alice, bob, 50n * E18),
+    );
+    await step(a, async () => inbox.connect(await as(a, erin)).depositEth({ value: 2n * E18 }));
+    const withdrawal = await step(b, async () =>
+      l2Gateway.connect(await as(b, bob)).outboundTransfer(at.token as string, carol, 20n * E18),
+    );
+    await step(b, async () => arbSys.connect(await as(b, dave)).withdrawEth(dave, { value: E18 }));
+    const sent = (await b.provider.getTransactionReceipt(withdrawal))?.logs.find(
+      (l) => l.topics[0] === ARBITRUM_TOPICS.l2ToL1Tx,
+    );
+    if (sent === undefined) throw new Error("no L2ToL1Tx");
+    const message = coder.decode(
+      ["address", "uint256", "uint256", "uint256", "uint256", "bytes"],
+      sent.data,
+    )[5] as string;
+    await step(a, () =>
+      outbox.executeTransaction(0, at.l2Gateway as string, at.l1Gateway as string, 0, message),
+    );
+    await step(a, () => outbox.executeTransaction(1, dave, dave, E18, "0x"));
+
+    // Polygon PoS: a token and an ETH deposit A → B, delivered in one state-sync transaction
+    // with a sync that mints nothing; withdrawals of both B → A (the fallback).
+    const depositData = (user_: string, root: string, amount: bigint) =>
+      coder.encode(
+        ["bytes32", "bytes"],
+        [
+          keccakId("DEPOSIT"),
+          coder.encode(
+            ["address", "address", "bytes"],
+            [user_, root, coder.encode(["uint256"], [amount])],
+          ),
+        ],
+      );
+    await step(a, async () =>
+      manager
+        .connect(await as(a, alice))
+        .depositFor(frank, at.token as string, coder.encode(["uint256"], [30n * E18])),
+    );
+    await step(a, async () =>
+      manager.connect(await as(a, grace)).depositEtherFor(grace, { value: 3n * E18 }),
+    );
+    await step(b, () =>
+      receiver.commitStates(1, at.childChainManager as string, [
+        depositData(frank, at.token as string, 30n * E18),
+        depositData(grace, ETHER_ADDRESS, 3n * E18),
+        coder.encode(["bytes32", "bytes"], [keccakId("MAP_TOKEN"), "0x"]),
+      ]),
+    );
+    await step(b, async () => childToken.connect(await as(b, frank)).withdraw(10n * E18));
+    await step(b, async () => childWeth.connect(await as(b, grace)).withdraw(E18));
+    await step(a, () => manager.exit(at.token as string, frank, 10n * E18));
+    await step(a, () => manager.exit(ETHER_ADDRESS, grace, E18));
+
+    const contractsA = [
+      contract("arbitrum", "token-gateway", A, at.l1Gateway as string),
+      contract("arbitrum", "inbox", A, at.inbox as string),
+      contract("arbitrum", "rollup-bridge", A, at.arbBridge as string),
+      contract("arbitrum", "outbox", A, at.outbox as string),
+      contract("polygon-pos", "predicate", A, at.erc20Predicate as string),
+      contract("polygon-pos", "predicate", A, at.etherPredicate as string),
+      contract("polygon-pos", "state-sender", A, at.stateSender as string),
+      contract("polygon-pos", "root-chain-manager", A, at.rootChainManager as string),
+    ];
+    const contractsB = [
+      contract("arbitrum", "token-gateway", B, at.l2Gateway as string),
+      contract("arbitrum", "arbsys", B, at.arbSys as string),
+      contract("polygon-pos", "state-receiver", B, at.stateReceiver as string),
+      contract("polygon-pos", "child-token", B, at.childToken as string),
+      contract("polygon-pos", "child-token", B, at.childWeth as string),
+    ];
+    readA = await new BridgeReader({ chainId: A, rpc: a.rpc, contracts: contractsA }).read(
+      await a.rpc.call<RawLog[]>("eth_getLogs", [{ fromBlock: "0x0", toBlock: "latest" }]),
+    );
+    readB = await new BridgeReader({ chainId: B, rpc: b.rpc, contracts: contractsB }).read(
+      await b.rpc.call<RawLog[]>("eth_getLogs", [{ fromBlock: "0x0", toBlock: "latest" }]),
+    );
+    pairing = pairBridgeTransfers(
+      [...readA.deposits, ...readB.deposits],
+      [...readA.releases, ...readB.releases],
+      { tokens },
+    );
+  });
+
+  after(async function () {
+    for (const s of [a, b]) {
+      s?.provider.destroy();
+      await s?.chain.stop();
+    }
+  });
+
+  const pairOf = (bridge: string, event: string) =>
+    pairing.pairs.find((p) => p.deposit.bridge === bridge && p.deposit.event === event);
+
+  it("keys each adapter on the published signatures' topic0, as the doubles emit them", function () {
+    const topic = (
+      f: { createInterface(): { getEvent(name: string): { topicHash: string } | null } },
+      name: string,
+    ) => f.createInterface().getEvent(name)?.topicHash;
+    expect([
+      ARBITRUM_TOPICS.depositInitiated,
+      ARBITRUM_TOPICS.depositFinalized,
+      ARBITRUM_TOPICS.withdrawalInitiated,
+      ARBITRUM_TOPICS.withdrawalFinalized,
+      ARBITRUM_TOPICS.l2ToL1Tx,
+      ARBITRUM_TOPICS.outBoxTransactionExecuted,
+      ARBITRUM_TOPICS.bridgeCallTriggered,
+      ARBITRUM_TOPICS.messageDelivered,
+      ARBITRUM_TOPICS.inboxMessageDelivered,
+      POLYGON_POS_TOPICS.lockedERC20,
+      POLYGON_POS_TOPICS.lockedEther,
+      POLYGON_POS_TOPICS.exitedERC20,
+      POLYGON_POS_TOPICS.exitedEther,
+      POLYGON_POS_TOPICS.stateSynced,
+      POLYGON_POS_TOPICS.stateCommitted,
+    ])
+      .to.deep.equal([
+        topic(ArbL1GatewayDouble__factory, "DepositInitiated"),
+        topic(ArbL2GatewayDouble__factory, "DepositFinalized"),
+        topic(ArbL2GatewayDouble__factory, "WithdrawalInitiated"),
+        topic(ArbL1GatewayDouble__factory, "WithdrawalFinalized"),
+        topic(ArbSysDouble__factory, "L2ToL1Tx"),
+        topic(ArbOutboxDouble__factory, "OutBoxTransactionExecuted"),
+        topic(ArbBridgeDouble__factory, "BridgeCallTriggered"),
+        topic(ArbBridgeDouble__factory, "MessageDelivered"),
+        topic(ArbInboxDouble__factory, "InboxMessageDelivered"),
+        topic(PosERC20PredicateDouble__factory, "LockedERC20"),
+        topic(PosEtherPredicateDouble__factory, "LockedEther"),
+        topic(PosERC20PredicateDouble__factory, "ExitedERC20"),
+        topic(PosEtherPredicateDouble__factory, "ExitedEther"),
+        topic(PosStateSenderDouble__factory, "StateSynced"),
+        topic(PosStateReceiverDouble__factory, "StateCommitted"),
+      ])
+      // keccak256 of the signatures in token-bridge-contracts, nitro-contracts, pos-portal and
+      // genesis-contracts (the events' declarations there).
+      .and.to.deep.equal([
+        "0xb8910b9960c443aac3240b98585384e3a6f109fbf6969e264c3f183d69aba7e1",
+        "0xc7f2e9c55c40a50fbc217dfc70cd39a222940dfa62145aa0ca49eb9535d4fcb2",
+        "0x3073a74ecb728d10be779fe19a74a1428e20468f5b4d167bf9c73d9067847d73",
+        "0x891afe029c75c4f8c5855fc3480598bc5a53739344f6ae575bdb7ea2a79f56b3",
+        "0x3e7aafa77dbf186b7fd488006beff893744caa3c4f6f299e8a709fa2087374fc",
+        "0x20af7f3bbfe38132b8900ae295cd9c8d1914be7052d061a511f3f728dab18964",
+        "0x2d9d115ef3e4a606d698913b1eae831a3cdfe20d9a83d48007b0526749c3d466",
+        "0x5e3c1311ea442664e8b1611bfabef659120ea7a0a2cfc0667700bebc69cbffe1",
+        "0xff64905f73a67fb594e0f940a8075a860db489ad991e032f48c81123eb52d60b",
+        "0x9b217a401a5ddf7c4d474074aff9958a18d48690d77cc2151c4706aa7348b401",
+        "0x3e799b2d61372379e767ef8f04d65089179b7a6f63f9be3065806456c7309f1b",
+        "0xbb61bd1b26b3684c7c028ff1a8f6dabcac2fac8ac57b66fa6b1efb6edeab03c4",
+        "0x0fc0eed41f72d3da77d0f53b9594fc7073acd15ee9d7c536819a70a67c57ef3c",
+        "0x103fed9db65eac19c4d870f49ab7520fe03b99f1838e5996caf47e9e43308392",
+        "0x5a22725590b0a51c923940223f7458512164b1113359a735e86e7f27f44791ee",
+      ]);
+  });
+
+  it("lists Arbitrum One's and Polygon PoS's mainnet contracts, each naming its other chain", function () {
+    const registry = new BridgeRegistry();
+    const peer = (
+      chainId: number,
+      address: string,
+      bridge: BridgeContract["bridge"],
+      role: BridgeContract["role"],
+    ) => registry.find(chainId, address, bridge, role)?.peerChainId;
+    expect([
+      peer(1, "0xa3A7B6F88361F48403514059F1F16C8E78d60EeC", "arbitrum", "token-gateway"),
+      peer(42_161, "0x09e9222E96E7B4AE2a407B98d48e330053351EEe", "arbitrum", "token-gateway"),
+      peer(42_161, "0x0000000000000000000000000000000000000064", "arbitrum", "arbsys"),
+      peer(1, "0x0B9857ae2D4A3DBe74ffE1d7DF045bb7F96E4840", "arbitrum", "outbox"),
+      peer(1, "0x40ec5B33f54e0E8A33A975908C5BA1c14e5BbbDf", "polygon-pos", "predicate"),
+      peer(1, "0x8484Ef722627bf18ca5Ae6BcF031c23E6e922B30", "polygon-pos", "predicate"),
+      peer(137, "0x0000000000000000000000000000000000001001", "polygon-pos", "state-receiver"),
+    ]).to.deep.equal([42_161, 1, 1, 42_161, 137, 137, 1]);
+  });
+
+  it("reads each side's deposits and releases, and neither a retryable nor an empty state sync as one", function () {
+    expect([readA.skipped, readB.skipped]).to.deep.equal([[], []]);
+    const events = (list: (BridgeDeposit | BridgeRelease)[]) =>
+      list.map((e) => [e.bridge, e.event]);
+    expect(events(readA.deposits)).to.deep.equal([
+      ["arbitrum", "DepositInitiated"],
+      ["arbitrum", "InboxMessageDelivered"],
+      ["polygon-pos", "LockedERC20"],
+      ["polygon-pos", "LockedEther"],
+    ]);
+    expect(events(readB.releases)).to.deep.equal([
+      ["arbitrum", "DepositFinalized"],
+      ["polygon-pos", "StateCommitted"],
+      ["polygon-pos", "StateCommitted"],
+    ]);
+    expect(events(readB.deposits)).to.deep.equal([
+      ["arbitrum", "WithdrawalInitiated"],
+      ["arbitrum", "L2ToL1Tx"],
+      ["polygon-pos", "Transfer (burn)"],
+      ["polygon-pos", "Transfer (burn)"],
+    ]);
+    expect(events(readA.releases)).to.deep.equal([
+      ["arbitrum", "WithdrawalFinalized"],
+      ["arbitrum", "BridgeCallTriggered"],
+      ["polygon-pos", "ExitedERC20"],
+      ["polygon-pos", "ExitedEther"],
+    ]);
+  });
+
+  it("pairs an Arbitrum token deposit by the fallback: DepositFinalized names the L1 token, the mint the L2 one", function () {
+    const p = pairOf("arbitrum", "DepositInitiated");
+    expect([
+      p?.by,
+      p?.confidence,
+      p?.release.token,
+      p?.release.sourceToken,
+      p?.release.recipient,
+    ]).to.deep.equal(["fallback", FALLBACK_CONFIDENCE.alone, at.l2Token, at.token, user.bob]);
+    expect(p?.reason).to.equal(
+      "no shared id: the same recipient and token, 50000000000000000000 for 50000000000000000000 (short by 0, within 0 ppm), 10 s after the deposit",
+    );
+  });
+
+  it("pairs Arbitrum withdrawals by the message's position in the send tree (ArbSys on L2, the Outbox on L1)", function () {
+    const token = pairOf("arbitrum", "WithdrawalInitiated");
+    const eth = pairOf("arbitrum", "L2ToL1Tx");
+    expect([token?.by, token?.deposit.pairingId, token?.release.pairingId]).to.deep.equal([
+      "id",
+      `arbitrum:${B}:0`,
+      `arbitrum:${B}:0`,
+    ]);
+    expect([
+      token?.deposit.token,
+      token?.deposit.destinationToken,
+      token?.release.token,
+      token?.release.recipient,
+      token?.release.amount,
+    ]).to.deep.equal([at.l2Token, at.token, at.token, user.carol, 20n * E18]);
+    expect([
+      eth?.by,
+      eth?.deposit.pairingId,
+      eth?.release.event,
+      eth?.release.token,
+      eth?.release.amount,
+      eth?.release.recipient,
+    ]).to.deep.equal(["id", `arbitrum:${B}:1`, "BridgeCallTriggered", "native", E18, user.dave]);
+  });
+
+  it("leaves an Arbitrum ETH deposit unpaired, bound for the L2, its sender unaliased", function () {
+    const d = pairing.unpairedDeposits.find((x) => x.event === "InboxMessageDelivered");
+    expect([d?.sender, d?.recipient, d?.token, d?.amount, d?.destinationChainId]).to.deep.equal([
+      user.erin,
+      user.erin,
+      "native",
+      2n * E18,
+      B,
+    ]);
+    expect(pairing.unpairedDeposits).to.have.length(1);
+    expect(pairing.unpairedReleases).to.deep.equal([]);
+  });
+
+  it("pairs Polygon deposits by the state id, each paid by its own mint in a sprint's one transaction", function () {
+    const erc20 = pairOf("polygon-pos", "LockedERC20");
+    const eth = pairOf("polygon-pos", "LockedEther");
+    expect([erc20?.by, erc20?.deposit.pairingId, erc20?.release.pairingId]).to.deep.equal([
+      "id",
+      `polygon-pos:${B}:1`,
+      `polygon-pos:${B}:1`,
+    ]);
+    expect([erc20?.release.token, erc20?.release.recipient, erc20?.release.amount]).to.deep.equal([
+      at.childToken,
+      user.frank,
+      30n * E18,
+    ]);
+    expect([
+      eth?.deposit.pairingId,
+      eth?.deposit.token,
+      eth?.release.token,
+      eth?.release.recipient,
+      eth?.release.amount,
+    ]).to.deep.equal([`polygon-pos:${B}:2`, "native", at.childWeth, user.grace, 3n * E18]);
+    expect(erc20?.release.txHash).to.equal(eth?.release.txHash);
+  });
+
+  it("pairs Polygon withdrawals (a child token's burn, the predicate's exit) by the fallback, through the token map", function () {
+    const burns = pairing.pairs.filter((p) => p.deposit.event === "Transfer (burn)");
+    expect(
+      burns.map((p) => [
+        p.by,
+        p.confidence,
+        p.release.event,
+        p.release.recipient,
+        p.release.token,
+        p.release.amount,
+      ]),
+    ).to.deep.equal([
+      ["fallback", FALLBACK_CONFIDENCE.alone, "ExitedERC20", user.frank, at.token, 10n * E18],
+      ["fallback", FALLBACK_CONFIDENCE.alone, "ExitedEther", user.grace, "native", E18],
+    ]);
+    // Without the map, nothing says the child token is the root token.
+    const bare = pairBridgeTransfers(readB.deposits, readA.releases);
+    expect(bare.pairs.filter((p) => p.deposit.bridge === "polygon-pos")).to.deep.equal([]);
   });
 });

@@ -4,9 +4,11 @@
  * a deposit on one chain with its release on another (docs/taint-models.md, "Bridges").
  */
 export { ACROSS_TOPICS } from "./across.js";
+export { ARBITRUM_TOPICS } from "./arbitrum.js";
 export { CCTP_MESSAGE_RECEIVED, CCTP_TOPICS } from "./cctp.js";
 export { NATIVE, type BridgeDeposit, type BridgeRelease, type SkippedBridgeLog } from "./model.js";
 export { OP_MESSENGER_TOPICS, OP_TOPICS, crossDomainMessageHash } from "./optimism.js";
+export { POLYGON_POS_TOPICS } from "./polygon.js";
 export {
   FALLBACK_CONFIDENCE,
   FALLBACK_DEFAULTS,
@@ -24,6 +26,7 @@ export {
   type BridgeReading,
 } from "./reader.js";
 export {
+  BRIDGE_NAMES,
   BridgeRegistry,
   KNOWN_BRIDGE_CONTRACTS,
   type BridgeContract,

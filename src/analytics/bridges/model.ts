@@ -2,7 +2,7 @@
  * What a bridge adapter reads from a log: a deposit on the source chain or a release on the
  * destination chain, with the pairing id the bridge's events share when they share one.
  */
-import { AbiCoder } from "ethers";
+import { AbiCoder, id as keccakId } from "ethers";
 import { hasLogShape, topicAddress, type RawLog } from "../../chain/rpc.js";
 import type { BridgeContract, BridgeName, BridgeRegistry, BridgeRole } from "./registry.js";
 import type { ChainTables } from "./tables.js";
@@ -111,18 +111,67 @@ export function account32(word: string): string {
 export const pad32 = (address: string): string =>
   `0x${address.toLowerCase().replace(/^0x/, "").padStart(64, "0")}`;
 
-/** The logs of `txLogs` after `log`, of topic0 `topic`, from a contract that passes `from`. */
-export function laterLogs(
+/** topic0 of the ERC-20 `Transfer(address,address,uint256)`. */
+export const ERC20_TRANSFER = keccakId("Transfer(address,address,uint256)");
+
+export const ZERO_ADDRESS = `0x${"0".repeat(40)}`;
+
+/**
+ * The ERC-20 transfer nearest before `log` in its transaction that moved `amount` from `from` to
+ * `to` (the zero address: a mint or a burn), of any token: what a gateway or a child token did
+ * just before its bridge's event.
+ */
+export function tokenMoveBefore(
   txLogs: readonly RawLog[],
   log: RawLog,
+  from: string,
+  to: string,
+  amount: bigint,
+): RawLog | undefined {
+  return earlierLogs(txLogs, log, ERC20_TRANSFER, () => true).find(
+    (l) =>
+      hasLogShape(l, 3, 1) &&
+      topicAddress(l.topics[1]) === from &&
+      topicAddress(l.topics[2]) === to &&
+      BigInt(l.data) === amount,
+  );
+}
+
+/** The logs of `txLogs` whose index passes `at`, of topic0 `topic`, from a contract that passes `from`. */
+function logsOfTx(
+  txLogs: readonly RawLog[],
+  at: (logIndex: number) => boolean,
   topic: string,
   from: (address: string) => boolean,
 ): RawLog[] {
-  const index = Number(log.logIndex);
   return txLogs.filter(
     (l) =>
-      Number(l.logIndex) > index &&
+      at(Number(l.logIndex)) &&
       (l.topics[0] ?? "").toLowerCase() === topic &&
       from(l.address.toLowerCase()),
   );
 }
+
+/** The logs of `txLogs` after `log`, of topic0 `topic`, from a contract that passes `from`. */
+export const laterLogs = (
+  txLogs: readonly RawLog[],
+  log: RawLog,
+  topic: string,
+  from: (address: string) => boolean,
+): RawLog[] => logsOfTx(txLogs, (i) => i > Number(log.logIndex), topic, from);
+
+/** The logs of `txLogs` before `log`, of topic0 `topic`, from a contract that passes `from`, nearest first. */
+export const earlierLogs = (
+  txLogs: readonly RawLog[],
+  log: RawLog,
+  topic: string,
+  from: (address: string) => boolean,
+): RawLog[] => logsOfTx(txLogs, (i) => i < Number(log.logIndex), topic, from).reverse();
+
+/** An adapter of one role. */
+export const adapterOf = (
+  bridge: BridgeName,
+  role: BridgeRole,
+  topics: readonly string[],
+  read: BridgeAdapter["read"],
+): BridgeAdapter => ({ bridge, roles: [role], topics, read });

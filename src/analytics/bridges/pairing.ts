@@ -19,13 +19,19 @@ export interface FallbackParameters {
 
 /**
  * The fallback's defaults. The OP Stack's standard bridge takes no fee, and a withdrawal waits
- * out the 7-day challenge period; Across's relayer and LP fees stay well under 1 %; CCTP V2's fast
+ * out the 7-day challenge period; so do Arbitrum's gateways (the retryable's gas is paid apart
+ * from the amount), whose deposits, paired by the fallback only, arrive in minutes and are taken
+ * closest first. Polygon PoS takes no fee either; its deposits pair by the state id, its
+ * withdrawals wait for a checkpoint (an hour to a few) and then for the owner's exit call, which
+ * may come days later. Across's relayer and LP fees stay well under 1 %; CCTP V2's fast
  * transfer fee is a few basis points (V1 takes none); Stargate's fees are a fraction of 1 %.
  * Wormhole has none: its message amounts are normalized to 8 decimals, not comparable with what
  * the recipient receives, and its events always carry the pairing id.
  */
 export const FALLBACK_DEFAULTS: Readonly<Record<BridgeName, FallbackParameters | null>> = {
   "op-standard": { feeTolerancePpm: 0, windowSeconds: 8 * 86_400 },
+  arbitrum: { feeTolerancePpm: 0, windowSeconds: 8 * 86_400 },
+  "polygon-pos": { feeTolerancePpm: 0, windowSeconds: 3 * 86_400 },
   across: { feeTolerancePpm: 10_000, windowSeconds: 6 * 3600 },
   cctp: { feeTolerancePpm: 5000, windowSeconds: 3600 },
   stargate: { feeTolerancePpm: 10_000, windowSeconds: 3600 },

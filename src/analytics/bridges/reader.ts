@@ -5,6 +5,7 @@
  */
 import type { RawLog, RpcClient } from "../../chain/rpc.js";
 import { across } from "./across.js";
+import { ARBITRUM_ADAPTERS } from "./arbitrum.js";
 import { cctp } from "./cctp.js";
 import type {
   AdapterContext,
@@ -14,6 +15,7 @@ import type {
   SkippedBridgeLog,
 } from "./model.js";
 import { opStandardBridge } from "./optimism.js";
+import { POLYGON_POS_ADAPTERS } from "./polygon.js";
 import { BridgeRegistry, type BridgeContract } from "./registry.js";
 import { stargate } from "./stargate.js";
 import { chainTables, type ChainTableEntries, type ChainTables } from "./tables.js";
@@ -22,6 +24,8 @@ import { wormholeCore, wormholeTokenBridge } from "./wormhole.js";
 /** Every adapter, one per bridge and role. */
 export const BRIDGE_ADAPTERS: readonly BridgeAdapter[] = [
   opStandardBridge,
+  ...ARBITRUM_ADAPTERS,
+  ...POLYGON_POS_ADAPTERS,
   across,
   cctp,
   stargate,

@@ -5,7 +5,17 @@
  */
 
 /** The bridges the adapters read. */
-export type BridgeName = "op-standard" | "across" | "cctp" | "stargate" | "wormhole";
+export const BRIDGE_NAMES = [
+  "op-standard",
+  "arbitrum",
+  "polygon-pos",
+  "across",
+  "cctp",
+  "stargate",
+  "wormhole",
+] as const;
+
+export type BridgeName = (typeof BRIDGE_NAMES)[number];
 
 /** What a contract is to its bridge: each adapter reads the events of its roles only. */
 export type BridgeRole =
@@ -16,7 +26,19 @@ export type BridgeRole =
   | "message-transmitter" // CCTP MessageTransmitter (V1)
   | "pool" // Stargate V2 pool or OFT
   | "core" // Wormhole core contract
-  | "token-bridge"; // Wormhole token bridge
+  | "token-bridge" // Wormhole token bridge
+  | "token-gateway" // Arbitrum L1/L2 token gateways (ERC20Gateway, CustomGateway)
+  | "gateway-router" // Arbitrum L1/L2GatewayRouter: routes to a gateway, holds nothing
+  | "inbox" // Arbitrum Inbox (ETH deposits)
+  | "rollup-bridge" // Arbitrum Bridge: delayed messages, the Outbox's calls (ETH withdrawals)
+  | "outbox" // Arbitrum Outbox (executes L2 → L1 messages)
+  | "arbsys" // Arbitrum's ArbSys precompile (L2 → L1 messages)
+  | "predicate" // Polygon PoS ERC20Predicate / EtherPredicate (root chain)
+  | "root-chain-manager" // Polygon PoS RootChainManager: deposits and exits pass through it
+  | "state-sender" // Polygon StateSender (root chain): numbers state syncs
+  | "state-receiver" // Bor's StateReceiver (child chain): commits state syncs
+  | "child-chain-manager" // Polygon PoS ChildChainManager: mints synced deposits
+  | "child-token"; // a Polygon PoS child token: its burn is a withdrawal
 
 /** One contract of a bridge on one chain. */
 export interface BridgeContract {
@@ -38,6 +60,11 @@ const CCTP_V1 = "developers.circle.com/cctp/v1/evm-smart-contracts (mainnet)";
 const CCTP_V2 = "developers.circle.com/cctp/references/contract-addresses (TokenMessengerV2)";
 const STARGATE = "stargate-protocol/stargate-v2 packages/stg-evm-v2/deployments/<chain>-mainnet";
 const WORMHOLE = "wormhole-foundation/wormhole sdk/js/src/utils/consts.ts (MAINNET)";
+const ARBITRUM =
+  "OffchainLabs/arbitrum-sdk src/lib/dataEntities/networks.ts (Arbitrum One: tokenBridge, ethBridge)";
+const ARBSYS = "OffchainLabs/nitro-contracts src/precompiles/ArbSys.sol (address(100))";
+const POLYGON =
+  "maticnetwork/static network/mainnet/v1/index.json (POSContracts, Main.Contracts.StateSender, GenesisContracts)";
 
 type Row = [BridgeName, BridgeRole, number, string, string, number?];
 
@@ -79,6 +106,46 @@ const ROWS: readonly Row[] = [
     1,
   ],
   ["op-standard", "messenger", 8453, "0x4200000000000000000000000000000000000007", OP_REGISTRY, 1],
+  // Arbitrum One: the L1 side names its L2 (peer), the L2 side names L1.
+  ...(
+    [
+      ["token-gateway", 1, "0xa3A7B6F88361F48403514059F1F16C8E78d60EeC", ARBITRUM], // L1ERC20Gateway
+      ["token-gateway", 1, "0xcEe284F754E854890e311e3280b767F80797180d", ARBITRUM], // L1CustomGateway
+      ["gateway-router", 1, "0x72Ce9c846789fdB6fC1f34aC4AD25Dd9ef7031ef", ARBITRUM],
+      ["inbox", 1, "0x4Dbd4fc535Ac27206064B68FfCf827b0A60BAB3f", ARBITRUM],
+      ["rollup-bridge", 1, "0x8315177aB297bA92A06054cE80a67Ed4DBd7ed3a", ARBITRUM],
+      ["outbox", 1, "0x0B9857ae2D4A3DBe74ffE1d7DF045bb7F96E4840", ARBITRUM],
+      ["token-gateway", 42_161, "0x09e9222E96E7B4AE2a407B98d48e330053351EEe", ARBITRUM], // L2ERC20Gateway
+      ["token-gateway", 42_161, "0x096760F208390250649E3e8763348E783AEF5562", ARBITRUM], // L2CustomGateway
+      ["gateway-router", 42_161, "0x5288c571Fd7aD117beA99bF60FE0846C4E84F933", ARBITRUM],
+      ["arbsys", 42_161, "0x0000000000000000000000000000000000000064", ARBSYS],
+    ] as const
+  ).map(([role, chainId, address, source]): Row => [
+    "arbitrum",
+    role,
+    chainId,
+    address,
+    source,
+    chainId === 1 ? 42_161 : 1,
+  ]),
+  // Polygon PoS: the root chain's contracts name the child chain (peer) and the reverse.
+  ...(
+    [
+      ["root-chain-manager", 1, "0xA0c68C638235ee32657e8f720a23ceC1bFc77C77"], // RootChainManagerProxy
+      ["predicate", 1, "0x40ec5B33f54e0E8A33A975908C5BA1c14e5BbbDf"], // ERC20PredicateProxy
+      ["predicate", 1, "0x8484Ef722627bf18ca5Ae6BcF031c23E6e922B30"], // EtherPredicateProxy
+      ["state-sender", 1, "0x28e4F3a7f651294B9564800b2D01f35189A5bFbE"],
+      ["child-chain-manager", 137, "0xA6FA4fB5f76172d178d61B04b0ecd319C5d1C0aa"], // ChildChainManagerProxy
+      ["state-receiver", 137, "0x0000000000000000000000000000000000001001"],
+    ] as const
+  ).map(([role, chainId, address]): Row => [
+    "polygon-pos",
+    role,
+    chainId,
+    address,
+    POLYGON,
+    chainId === 1 ? 137 : 1,
+  ]),
   // Across SpokePools.
   ["across", "spoke-pool", 1, "0x5c7BCd6E7De5423a257D81B442095A1a6ced35C5", ACROSS],
   ["across", "spoke-pool", 10, "0x6f26Bf09B1C792e3228e5467807a900A503c0281", ACROSS],

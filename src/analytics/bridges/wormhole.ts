@@ -11,7 +11,15 @@
  */
 import { id as keccakId } from "ethers";
 import type { RawLog } from "../../chain/rpc.js";
-import { account32, coder, hasLogShape, pad32, topicAddress } from "./model.js";
+import {
+  ERC20_TRANSFER as TRANSFER,
+  ZERO_ADDRESS as ZERO,
+  account32,
+  coder,
+  hasLogShape,
+  pad32,
+  topicAddress,
+} from "./model.js";
 import type { AdapterContext, AdapterOutcome, BridgeAdapter } from "./model.js";
 import { fromChainId, toChainId } from "./tables.js";
 
@@ -19,9 +27,6 @@ export const WORMHOLE_TOPICS = {
   logMessagePublished: keccakId("LogMessagePublished(address,uint64,uint32,bytes,uint8)"),
   transferRedeemed: keccakId("TransferRedeemed(uint16,bytes32,uint64)"),
 } as const;
-
-const TRANSFER = keccakId("Transfer(address,address,uint256)");
-const ZERO = `0x${"0".repeat(40)}`;
 
 const pairingId = (chain: number | bigint, emitter: string, sequence: bigint) =>
   `wormhole:${chain}:${emitter.toLowerCase()}:${sequence}`;

@@ -1,6 +1,10 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import type { BridgeContract, BridgeReaderOptions } from "../../analytics/bridges/index.js";
+import {
+  BRIDGE_NAMES,
+  type BridgeContract,
+  type BridgeReaderOptions,
+} from "../../analytics/bridges/index.js";
 import { extname } from "node:path";
 import type { ParseArgsConfig } from "node:util";
 import {
@@ -63,7 +67,7 @@ const BridgesFile = z
       .array(
         z
           .object({
-            bridge: z.enum(["across", "cctp", "op-standard", "stargate", "wormhole"]),
+            bridge: z.enum(BRIDGE_NAMES),
             role: z.string(),
             chainId: z.number().int().positive(),
             address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address"),
