@@ -49,7 +49,7 @@ export type ConversionAction =
 
 /** A bridge crossing, as a step of the two moves through its transit (funds/bridge-moves.ts). */
 export interface BridgeCrossing {
-  /** The bridge (across, cctp, op-standard, stargate, wormhole). */
+  /** The bridge (across, cctp, op-standard, stargate, wormhole, arbitrum, polygon-pos). */
   name: string;
   fromChainId: number;
   toChainId: number;
