@@ -210,6 +210,24 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: "whole transactions read for a lazy trace of every asset",
+    sql: `
+      -- The transactions of the histories a lazy trace of every asset read (finalized blocks
+      -- only): their logs when one of them is a conversion's or a bridge's event, else null (the
+      -- transaction has none). A transaction with logs has its every transfer, of every token and
+      -- of the native coin, in address_transfers, found by its hash.
+      CREATE TABLE address_receipts (
+        chain_id      bigint  NOT NULL,
+        tx_hash       text    NOT NULL,
+        block_number  bigint  NOT NULL,
+        logs          jsonb,
+        PRIMARY KEY (chain_id, tx_hash)
+      );
+      CREATE INDEX address_transfers_tx ON address_transfers (scope, tx_hash);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied, each in its own transaction; returns the versions applied. */

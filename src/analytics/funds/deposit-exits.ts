@@ -70,13 +70,20 @@ export class DepositTracker {
     private readonly options: DepositExitOptions,
   ) {}
 
-  /** The deposit addresses among what `r` newly reached, and how to take them as exits. */
-  next(r: TraceResult): { size: number; accept(): void } {
+  /**
+   * The deposit addresses among what `r` newly reached (those `assessable`, if given), and how to
+   * take them as exits.
+   */
+  next(
+    r: TraceResult,
+    assessable?: (address: string) => boolean,
+  ): { size: number; accept(): void } {
     const reached = new Set<string>();
     const found = new Map<string, DepositExit>();
     const { exchanges } = this.options;
     if (exchanges.size > 0) {
-      for (const a of reachedBy(r)) if (!this.assessed.has(a)) reached.add(a);
+      for (const a of reachedBy(r))
+        if (!this.assessed.has(a) && (assessable?.(a) ?? true)) reached.add(a);
       for (const [asset, transfers] of this.assets()) {
         let c = this.candidates.get(asset);
         if (c === undefined)
@@ -92,5 +99,10 @@ export class DepositTracker {
         for (const [a, d] of found) this.found.set(a, d);
       },
     };
+  }
+
+  /** Forgets the candidates gathered: a lazy trace's transfers grow from one round to the next. */
+  refresh(): void {
+    this.candidates.clear();
   }
 }

@@ -10,7 +10,7 @@ import { UnavailableError } from "../../shared/errors.js";
 import { RangeTooLargeError, RpcError, type RawLog, type RpcClient } from "../../chain/rpc.js";
 import { blockTimes, hex } from "../../chain/sync-engine.js";
 import { FEE_SINK, type TransferRow } from "../../db/streams.js";
-import type { BlockRange } from "../../db/address-history.js";
+import { EVERY_TOKEN, type BlockRange } from "../../db/address-history.js";
 import { decodeErc20Transfers, TRANSFER_TOPIC } from "../transfers.js";
 
 export interface HistoryOptions {
@@ -138,10 +138,11 @@ type SideAsk<T> = (
 type Sides = <T>(ask: SideAsk<T>) => Promise<T[]>;
 
 /**
- * The transfers of `token` (an ERC-20 address, or "native") sent or received by any of
- * `addresses` within `range`, each once: `batch` addresses per request, as senders and as
- * receivers (a balance needs its inflows too), over the range in pieces no wider than the budget
- * ({@link overRange}).
+ * The transfers of `token` (an ERC-20 address, {@link EVERY_TOKEN} for every ERC-20 token, or
+ * "native") sent or received by any of `addresses` within `range`, each once: `batch` addresses
+ * per request, as senders and as receivers (a balance needs its inflows too), over the range in
+ * pieces no wider than the budget ({@link overRange}). The receipts read on the way (native
+ * histories read each transaction whole) are added to `receipts`, by transaction, if given.
  */
 export async function addressHistories(
   rpc: RpcClient,
@@ -150,6 +151,7 @@ export async function addressHistories(
   range: BlockRange,
   budget: RangeBudget,
   options: HistoryOptions = {},
+  receipts?: Map<string, RawLog[]>,
 ): Promise<TransferRow[]> {
   const sides: Sides = <T>(ask: SideAsk<T>) => {
     const asks: Ask<T>[] = [];
@@ -157,16 +159,21 @@ export async function addressHistories(
       for (const side of ["from", "to"] as const) asks.push((piece) => ask(group, side, piece));
     return overRange(asks, range, budget, options.concurrency ?? 8);
   };
-  return token === "native" ? nativeHistories(rpc, sides) : erc20Histories(rpc, token, sides);
+  return token === "native"
+    ? nativeHistories(rpc, sides, receipts)
+    : erc20Histories(rpc, token, sides);
 }
 
-/** ERC-20 histories: eth_getLogs with the addresses as the sender topic, then the receiver's. */
+/**
+ * ERC-20 histories: eth_getLogs with the addresses as the sender topic, then the receiver's; of
+ * one token's contract, or of any contract for {@link EVERY_TOKEN}.
+ */
 async function erc20Histories(rpc: RpcClient, token: string, sides: Sides): Promise<TransferRow[]> {
   const got = await sides((group, side, piece) => {
     const topics = group.map(addressTopic);
     return rpc.call<RawLog[]>("eth_getLogs", [
       {
-        address: token,
+        ...(token === EVERY_TOKEN ? {} : { address: token }),
         topics: side === "from" ? [TRANSFER_TOPIC, topics] : [TRANSFER_TOPIC, null, topics],
         fromBlock: hex(piece.from),
         toBlock: hex(piece.to),
@@ -200,6 +207,7 @@ interface ParityTrace {
 }
 
 interface Receipt {
+  logs?: RawLog[];
   status?: string;
   gasUsed: string;
   effectiveGasPrice?: string;
@@ -215,8 +223,8 @@ export const NATIVE_ORDINALS_PER_TX = 100_000;
 
 /** What is said when a node can't give native histories: one line, with what to do instead. */
 export const NO_TRACE_FILTER =
-  "the node does not serve trace_filter, which a lazy trace of the native coin needs (Erigon, " +
-  "Reth and anvil have it): trace with the whole stream read instead (read: stream)";
+  "the node does not serve trace_filter, which a lazy trace of the native coin or of every asset " +
+  "needs (Erigon, Reth and anvil have it): trace with the whole streams read instead (read: stream)";
 
 function unsupported(error: unknown): boolean {
   return (
@@ -303,12 +311,21 @@ async function timesOf(rpc: RpcClient, blocks: Iterable<number>): Promise<Map<nu
   return blockTimes(rpc, stubs, new Map());
 }
 
-/** Every native value movement of the transactions `hashes` (each a trace_transaction and a receipt). */
-export async function nativeTransactions(
+/** A transaction read whole: its receipt's logs and its native value movements. */
+export interface WholeTransaction {
+  txHash: string;
+  blockNumber: number;
+  blockTime: number;
+  logs: RawLog[];
+  native: TransferRow[];
+}
+
+/** The transactions `hashes` read whole (a trace_transaction and a receipt each, 100 per batch). */
+export async function wholeTransactions(
   rpc: RpcClient,
   hashes: readonly string[],
-): Promise<TransferRow[]> {
-  const rows: TransferRow[] = [];
+): Promise<WholeTransaction[]> {
+  const out: WholeTransaction[] = [];
   for (const group of chunks(hashes, 100)) {
     const answers = await rpc
       .batch<unknown>(
@@ -330,11 +347,41 @@ export async function nativeTransactions(
       const traces = answers[2 * i] as ParityTrace[] | null;
       if (receipt === null || receipt === undefined || traces === null)
         throw new UnavailableError(`the node has no trace or receipt of transaction ${h}`);
-      const time = times.get(Number(receipt.blockNumber)) ?? 0;
-      for (const r of nativeTransfersOf(h, traces, receipt, time)) rows.push(r);
+      const blockNumber = Number(receipt.blockNumber);
+      const blockTime = times.get(blockNumber) ?? 0;
+      const native = nativeTransfersOf(h, traces, receipt, blockTime);
+      out.push({ txHash: h, blockNumber, blockTime, logs: receipt.logs ?? [], native });
     });
   }
-  return rows;
+  return out;
+}
+
+/** Every native value movement of the transactions `hashes` (each a trace_transaction and a receipt). */
+export async function nativeTransactions(
+  rpc: RpcClient,
+  hashes: readonly string[],
+): Promise<TransferRow[]> {
+  return (await wholeTransactions(rpc, hashes)).flatMap((t) => t.native);
+}
+
+/** The logs of the receipts of `hashes` (100 per batch), by transaction; a receipt the node lacks is an error. */
+export async function receiptLogs(
+  rpc: RpcClient,
+  hashes: readonly string[],
+): Promise<Map<string, { blockNumber: number; logs: RawLog[] }>> {
+  const out = new Map<string, { blockNumber: number; logs: RawLog[] }>();
+  for (const group of chunks(hashes, 100)) {
+    const receipts = await rpc.batch<Receipt | null>(
+      group.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })),
+    );
+    group.forEach((h, i) => {
+      const r = receipts[i];
+      if (r === null || r === undefined)
+        throw new UnavailableError(`the node has no receipt of transaction ${h}`);
+      out.set(h, { blockNumber: Number(r.blockNumber), logs: r.logs ?? [] });
+    });
+  }
+  return out;
 }
 
 /**
@@ -342,7 +389,11 @@ export async function nativeTransactions(
  * value or paid a fee (as `fromAddress`, then `toAddress`), and each is read whole
  * ({@link nativeTransactions}). A node without trace_filter is refused with {@link NO_TRACE_FILTER}.
  */
-async function nativeHistories(rpc: RpcClient, sides: Sides): Promise<TransferRow[]> {
+async function nativeHistories(
+  rpc: RpcClient,
+  sides: Sides,
+  receipts?: Map<string, RawLog[]>,
+): Promise<TransferRow[]> {
   const got = await sides(async (group, side, piece) => {
     try {
       return await rpc.call<ParityTrace[]>("trace_filter", [
@@ -355,7 +406,9 @@ async function nativeHistories(rpc: RpcClient, sides: Sides): Promise<TransferRo
   });
   const hashes = new Set<string>();
   for (const t of got) if (t.transactionHash != null) hashes.add(t.transactionHash.toLowerCase());
-  return nativeTransactions(rpc, [...hashes]);
+  const read = await wholeTransactions(rpc, [...hashes]);
+  for (const t of read) receipts?.set(t.txHash, t.logs);
+  return read.flatMap((t) => t.native);
 }
 
 /** The seed transaction's transfers of `token` (its receipt's Transfer logs, or its native movements). */

@@ -21,7 +21,7 @@
  */
 import type { RpcClient } from "../../chain/rpc.js";
 import type { Database } from "../../db/db.js";
-import { AddressHistory, type BlockRange } from "../../db/address-history.js";
+import { AddressHistory, EVERY_TOKEN, type BlockRange } from "../../db/address-history.js";
 import { FEE_SINK, streamId, type TransferRow } from "../../db/streams.js";
 import { addressHistories, RangeBudget, seedTransfers, type HistoryOptions } from "./histories.js";
 import { balancesAt } from "./ingest.js";
@@ -57,11 +57,10 @@ export interface LazyRead {
  */
 export type FrontierEngine = (read: LazyRead) => Promise<TraceResult>;
 
-export interface LazyTraceInput {
+/** How a lazy reader reads (of one token, or of every asset: lazy-assets.ts). */
+export interface LazyReading {
   rpc: RpcClient;
   db: Database;
-  plan: LazyPlan;
-  engine: FrontierEngine;
   /** Blocks this deep below the head are final: only those are stored (default 64). */
   finalityDepth?: number;
   history?: HistoryOptions;
@@ -69,24 +68,143 @@ export interface LazyTraceInput {
   onRound?: (p: { round: number; frontier: number; transfers: number }) => void;
 }
 
-export interface LazyTraceOutput extends LazyRead {
+/** What a lazy reader ends with, besides what it read. */
+export interface LazyEnd {
   result: TraceResult;
   /** Engine runs (the last one is the result). */
   rounds: number;
   /** Transfers read from the node by this trace (the store's are not counted). */
   fromNode: number;
+}
+
+export interface LazyTraceInput extends LazyReading {
+  plan: LazyPlan;
+  engine: FrontierEngine;
+}
+
+export interface LazyTraceOutput extends LazyRead, LazyEnd {
   /** The store's scope (stream id) of what was read. */
   scope: string;
 }
 
-/** The addresses a result's taint reached that hold or carried it on: seed and carried edges' receivers, holders. */
-function reachedBy(result: TraceResult): Set<string> {
+/**
+ * The addresses a result's taint reached that hold or carried it on: seed and carried edges'
+ * receivers (of a conversion, the account paid out; never the pool), holders.
+ */
+export function frontierOf(result: TraceResult): Set<string> {
   const reached = new Set<string>();
   for (const e of result.edges) if (e.fate === "seed" || e.fate === "carried") reached.add(e.to);
   for (const h of result.holdings) reached.add(h.address);
   reached.delete(ZERO_ADDRESS);
   reached.delete(FEE_SINK);
   return reached;
+}
+
+/** The blocks of a lazy trace: from the first to the last, of which those up to `finalized` are final. */
+export interface LazyBlocks {
+  fromBlock: number;
+  toBlock: number;
+  /** The last final block (the head less the finality depth, at most `toBlock`). */
+  finalized: number;
+}
+
+/** The blocks of a plan, with the last final one asked of the node. */
+export async function lazyBlocks(
+  rpc: RpcClient,
+  plan: Pick<LazyPlan, "fromBlock" | "toBlock">,
+  finalityDepth = 64,
+): Promise<LazyBlocks> {
+  const head = Number(await rpc.call<string>("eth_blockNumber"));
+  const { fromBlock, toBlock } = plan;
+  return { fromBlock, toBlock, finalized: Math.min(toBlock, head - finalityDepth) };
+}
+
+/**
+ * One scope's histories over a lazy trace's blocks (a token, every ERC-20 token, or the native
+ * coin): the final blocks from the store where held, else read from the node and stored; the
+ * blocks above the finality depth from the node, by every trace, never stored.
+ */
+export class ScopeHistories {
+  /** Transfers read from the node so far (the store's are not counted). */
+  fromNode = 0;
+
+  constructor(
+    readonly store: AddressHistory,
+    private readonly blocks: LazyBlocks,
+    /** Reads the histories of addresses over a range from the node (histories.ts). */
+    private readonly read: (
+      addresses: readonly string[],
+      range: BlockRange,
+    ) => Promise<TransferRow[]>,
+  ) {}
+
+  /** Every transfer of `addresses` within the trace's blocks (a transfer between two of them may come twice). */
+  async of(addresses: readonly string[]): Promise<TransferRow[]> {
+    const { fromBlock, toBlock, finalized } = this.blocks;
+    const tail = { from: Math.max(fromBlock, finalized + 1), to: toBlock };
+    const none: TransferRow[] = [];
+    const [final, recent] = await Promise.all([
+      fromBlock <= finalized ? this.finalPart(addresses, { from: fromBlock, to: finalized }) : none,
+      tail.from <= tail.to ? this.fromNodeOnly(addresses, tail) : none,
+    ]);
+    return final.concat(recent);
+  }
+
+  private async fromNodeOnly(addresses: readonly string[], range: BlockRange) {
+    const rows = await this.read(addresses, range);
+    this.fromNode += rows.length;
+    return rows;
+  }
+
+  /** The final part: addresses with the same gap in the store are read from the node together. */
+  private async finalPart(addresses: readonly string[], range: BlockRange) {
+    const groups = new Map<string, { gaps: BlockRange[]; addresses: string[] }>();
+    for (const [a, gaps] of await this.store.gaps(addresses, range)) {
+      if (gaps.length === 0) continue;
+      const key = JSON.stringify(gaps);
+      const g = groups.get(key) ?? { gaps, addresses: [] };
+      g.addresses.push(a);
+      groups.set(key, g);
+    }
+    for (const g of groups.values())
+      for (const gap of g.gaps)
+        await this.store.write(await this.fromNodeOnly(g.addresses, gap), g.addresses, gap);
+    return this.store.load(addresses, range);
+  }
+}
+
+/**
+ * The balances of `token` of `addresses` at the end of the block before the trace's first: the
+ * store's where held (a final block), else asked of the node and stored.
+ */
+export async function balancesBefore(
+  rpc: RpcClient,
+  store: AddressHistory,
+  token: string,
+  addresses: readonly string[],
+  blocks: LazyBlocks,
+): Promise<Map<string, bigint>> {
+  const at = blocks.fromBlock - 1;
+  const final = at <= blocks.finalized && at >= 0;
+  const held = final ? await store.balances(addresses, at) : new Map<string, bigint>();
+  const asked = await balancesAt(
+    rpc,
+    token,
+    addresses.filter((a) => !held.has(a)),
+    at,
+  );
+  if (final && asked.size > 0) await store.writeBalances(asked, at);
+  return new Map([...held, ...asked]);
+}
+
+/** The warnings of `result` but those of incomplete history of an address not read whole. */
+export function completeWarnings(
+  result: TraceResult,
+  complete: ReadonlySet<string>,
+): TraceResult["warnings"] {
+  return result.warnings.filter(
+    (w) => w.code !== "incomplete-history" || w.address === undefined || complete.has(w.address),
+  );
 }
 
 /**
@@ -96,20 +214,22 @@ function reachedBy(result: TraceResult): Set<string> {
  */
 export async function readLazily(input: LazyTraceInput): Promise<LazyTraceOutput> {
   const { rpc, plan, engine } = input;
-  const { chainId, token, seed, fromBlock, toBlock } = plan;
-  const scope = streamId({ chainId, kind: token === "native" ? "native" : "erc20", token });
-  const store = new AddressHistory(input.db, scope, token);
-  const head = Number(await rpc.call<string>("eth_blockNumber"));
-  const finalized = Math.min(toBlock, head - (input.finalityDepth ?? 64));
+  const { chainId, token, seed } = plan;
+  const kind = token === "native" ? "native" : "erc20";
+  const scope = streamId({ chainId, kind, token });
+  // One token's transfers are also in the histories a trace of every asset read.
+  const wider = kind === "erc20" ? streamId({ chainId, kind, token: EVERY_TOKEN }) : undefined;
+  const store = new AddressHistory(input.db, scope, token, wider);
+  const blocks = await lazyBlocks(rpc, plan, input.finalityDepth);
   const budget = new RangeBudget(input.history?.maxRange);
-  const histories = (addresses: readonly string[], range: BlockRange) =>
-    addressHistories(rpc, token, addresses, range, budget, input.history);
+  const histories = new ScopeHistories(store, blocks, (addresses, range) =>
+    addressHistories(rpc, token, addresses, range, budget, input.history),
+  );
 
   const known = new Set<string>();
   const transfers: TransferRow[] = [];
   const complete = new Set<string>();
   const initialBalances = new Map<string, bigint>();
-  let fromNode = 0;
   const add = (rows: readonly TransferRow[]) => {
     for (const r of rows) {
       const key = `${r.blockNumber}:${r.ordinal}`;
@@ -119,56 +239,15 @@ export async function readLazily(input: LazyTraceInput): Promise<LazyTraceOutput
     }
   };
 
-  /** The finalized part of the histories: from the store where held, else read and stored. */
-  const finalizedPart = async (addresses: readonly string[], range: BlockRange) => {
-    const groups = new Map<string, { gaps: BlockRange[]; addresses: string[] }>();
-    for (const [a, gaps] of await store.gaps(addresses, range)) {
-      if (gaps.length === 0) continue;
-      const key = JSON.stringify(gaps);
-      const g = groups.get(key) ?? { gaps, addresses: [] };
-      g.addresses.push(a);
-      groups.set(key, g);
-    }
-    for (const g of groups.values())
-      for (const gap of g.gaps) {
-        const rows = await histories(g.addresses, gap);
-        fromNode += rows.length;
-        await store.write(rows, g.addresses, gap);
-      }
-    add(await store.load(addresses, range));
-  };
-
-  /** Balances at the block before the trace's first: the store's where held (finalized). */
-  const balancesBefore = async (addresses: readonly string[]) => {
-    const at = fromBlock - 1;
-    const held = at <= finalized && at >= 0 ? await store.balances(addresses, at) : new Map();
-    const asked = await balancesAt(
-      rpc,
-      token,
-      addresses.filter((a) => !held.has(a)),
-      at,
-    );
-    if (at <= finalized && at >= 0 && asked.size > 0) await store.writeBalances(asked, at);
-    for (const [a, v] of [...held, ...asked]) initialBalances.set(a, v);
-  };
-
-  /** The blocks above the finality depth: read from the node by every trace, never stored. */
-  const tail = { from: Math.max(fromBlock, finalized + 1), to: toBlock };
-  const readTail = async (addresses: readonly string[]) => {
-    const rows = await histories(addresses, tail);
-    fromNode += rows.length;
-    add(rows);
-  };
-
   const readHistories = async (addresses: string[]) => {
-    await Promise.all([
-      balancesBefore(addresses),
-      fromBlock <= finalized && finalizedPart(addresses, { from: fromBlock, to: finalized }),
-      tail.from <= tail.to && readTail(addresses),
+    const [rows, balances] = await Promise.all([
+      histories.of(addresses),
+      balancesBefore(rpc, store, token, addresses, blocks),
     ]);
+    add(rows);
     for (const a of addresses) {
       complete.add(a);
-      if (!initialBalances.has(a)) initialBalances.set(a, 0n);
+      initialBalances.set(a, balances.get(a) ?? 0n);
     }
   };
 
@@ -180,13 +259,16 @@ export async function readLazily(input: LazyTraceInput): Promise<LazyTraceOutput
     const read = { transfers, initialBalances, complete };
     const result = await engine(read);
     input.onRound?.({ round, frontier: frontier.length, transfers: transfers.length });
-    frontier = [...reachedBy(result)].filter((a) => !complete.has(a));
+    frontier = [...frontierOf(result)].filter((a) => !complete.has(a));
     if (frontier.length === 0) {
-      const warnings = result.warnings.filter(
-        (w) =>
-          w.code !== "incomplete-history" || w.address === undefined || complete.has(w.address),
-      );
-      return { ...read, result: { ...result, warnings }, rounds: round, fromNode, scope };
+      const warnings = completeWarnings(result, complete);
+      return {
+        ...read,
+        result: { ...result, warnings },
+        rounds: round,
+        fromNode: histories.fromNode,
+        scope,
+      };
     }
   }
 }

@@ -23,6 +23,20 @@ export const NATIVE_ORDINAL = {
   fee: -(2 ** 21),
 } as const;
 
+/**
+ * A native movement placed among its transaction's logs by its kind ({@link NATIVE_ORDINAL}):
+ * `t.ordinal` is its position among the transaction's native movements (or the block's).
+ */
+export function placeNative(t: Transfer, kind: string): Transfer {
+  t.ordinal +=
+    kind === "value"
+      ? NATIVE_ORDINAL.value
+      : kind === "fee"
+        ? NATIVE_ORDINAL.fee
+        : NATIVE_ORDINAL.internal;
+  return t;
+}
+
 /** One conversion matched with the transfers it explains. */
 interface Node {
   step: ConversionStep;

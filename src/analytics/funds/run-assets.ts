@@ -20,7 +20,7 @@ import {
   type BridgeDeposit,
   type BridgeRelease,
 } from "../bridges/index.js";
-import { bridgeMoves, TRANSIT } from "./bridge-moves.js";
+import { bridgeMoves, TRANSIT, type BridgeMoves } from "./bridge-moves.js";
 import { allLabelsFor } from "../labels/chain.js";
 import { CONVERSION_TOPICS, ConversionReader, type SkippedLog } from "../conversions.js";
 import type { Label as StoreLabel } from "../labels/store.js";
@@ -34,13 +34,15 @@ import {
 import { balancesAt, ingestTransfers, type IngestResult } from "./ingest.js";
 import { DepositTracker } from "./deposit-exits.js";
 import { attributeSeeds } from "./attribution.js";
-import { readExitCategories, DEFAULT_EXIT_CATEGORIES } from "./exits.js";
-import { conversionMoves, NATIVE_ORDINAL } from "./moves.js";
+import { readExitCategories, DEFAULT_EXIT_CATEGORIES, type ExitCategories } from "./exits.js";
+import { readAssetsLazily, type LazyAssetsRead } from "./lazy-assets.js";
+import { conversionMoves, placeNative } from "./moves.js";
 import {
   accountKey,
   ALL_ASSETS,
   trace,
   ZERO_ADDRESS,
+  type DepositExit,
   type Label,
   type TaintedEdge,
   type TaintPath,
@@ -101,14 +103,7 @@ async function logsOf(
  * internal transfers after them.
  */
 function nativeTransfer(row: TransferRow): Transfer {
-  const t = toTransfer(row);
-  t.ordinal +=
-    row.kind === "value"
-      ? NATIVE_ORDINAL.value
-      : row.kind === "fee"
-        ? NATIVE_ORDINAL.fee
-        : NATIVE_ORDINAL.internal;
-  return t;
+  return placeNative(toTransfer(row), row.kind);
 }
 
 /** The first block of `rpc`'s chain at or after `time` (unix seconds), or its head + 1. */
@@ -189,12 +184,8 @@ async function readChain(
   );
   const moved = conversionMoves(raw, conversions);
   for (const t of moved.transfers) t.chainId = chainId;
-  // Bridges: the built-in registry's contracts of this chain and the caller's.
-  const given = (input.bridgeContracts ?? []).filter((c) => c.chainId === chainId);
-  const bridgeContracts = [...KNOWN_BRIDGE_CONTRACTS, ...given].filter(
-    (c) => c.chainId === chainId,
-  );
-  const addresses = [...new Set(bridgeContracts.map((c) => c.address.toLowerCase()))];
+  const bridges = bridgesOn(input, chainId, rpc);
+  const addresses = [...new Set(bridges.contracts.map((c) => c.address.toLowerCase()))];
   let deposits: BridgeDeposit[] = [];
   let releases: BridgeRelease[] = [];
   if (addresses.length > 0) {
@@ -208,12 +199,7 @@ async function readChain(
       const receipt = await rpc.call<{ logs: RawLog[] } | null>("eth_getTransactionReceipt", [tx]);
       whole.push(...(receipt?.logs ?? []));
     }
-    const read = await new BridgeReader({
-      chainId,
-      rpc,
-      contracts: given,
-      tables: input.bridgeTables,
-    }).read(whole);
+    const read = await bridges.reader.read(whole);
     deposits = read.deposits;
     releases = read.releases;
   }
@@ -227,7 +213,23 @@ async function readChain(
     skipped: [...skipped, ...moved.skipped],
     deposits,
     releases,
-    bridgeContracts,
+    bridgeContracts: bridges.contracts,
+  };
+}
+
+/**
+ * The bridge contracts a trace knows on a chain, the built-in registry's and the caller's, and a
+ * reader of their events there.
+ */
+function bridgesOn(
+  input: RunTraceInput,
+  chainId: number,
+  rpc: RpcClient,
+): { contracts: BridgeContract[]; reader: BridgeReader } {
+  const given = (input.bridgeContracts ?? []).filter((c) => c.chainId === chainId);
+  return {
+    contracts: [...KNOWN_BRIDGE_CONTRACTS, ...given].filter((c) => c.chainId === chainId),
+    reader: new BridgeReader({ chainId, rpc, contracts: given, tables: input.bridgeTables }),
   };
 }
 
@@ -303,9 +305,12 @@ export async function runAssetsTrace(
   input: RunTraceInput,
   plan: TracePlan,
 ): Promise<RunTraceOutput> {
-  const exitCategories = input.exitCategories ?? DEFAULT_EXIT_CATEGORIES;
-  const exits = readExitCategories(exitCategories, "exitCategories");
-  const { chainId, seeds, fromBlock, toBlock } = plan;
+  const exits = readExitCategories(
+    input.exitCategories ?? DEFAULT_EXIT_CATEGORIES,
+    "exitCategories",
+  );
+  if (input.read === "lazy") return runLazyAssetsTrace(input, plan, exits);
+  const { chainId, fromBlock, toBlock } = plan;
   const chains: ChainRead[] = [await readChain(input, chainId, input.rpc, fromBlock, toBlock)];
   if ((input.chains ?? []).length > 0) {
     const start = await input.rpc.call<{ timestamp: string }>("eth_getBlockByNumber", [
@@ -327,6 +332,112 @@ export async function runAssetsTrace(
       chains.push(await readChain(input, id, other.rpc, from, to));
     }
   }
+  const run = await traceChains(input, plan, exits, chains, new EngineMemo(input));
+  return assetsOutput(input, plan, exits, chains, run);
+}
+
+/**
+ * {@link runAssetsTrace} reading lazily (lazy-assets.ts), on one chain: each round of the frontier
+ * reader runs the engine here over what it read, bridge deposits read from the transactions it
+ * read whole.
+ */
+async function runLazyAssetsTrace(
+  input: RunTraceInput,
+  plan: TracePlan,
+  exits: ExitCategories,
+): Promise<RunTraceOutput> {
+  if ((input.chains ?? []).length > 0)
+    throw new InvalidInputError(
+      "a lazy trace of every asset reads one chain: leave out --chain, or read the streams (without --lazy)",
+    );
+  const { chainId, fromBlock, toBlock } = plan;
+  const bridges = bridgesOn(input, chainId, input.rpc);
+  const memo = new EngineMemo(input);
+  let last: { chains: ChainRead[]; run: EngineRun } | undefined;
+  const lazy = await readAssetsLazily({
+    rpc: input.rpc,
+    db: input.db,
+    plan,
+    finalityDepth: input.finalityDepth,
+    history: input.lazy,
+    onRound: (p) =>
+      input.onProgress?.({ indexedTo: p.round, target: p.round + 1, rows: p.transfers }),
+    engine: async (read) => {
+      for (const t of read.transfers) t.chainId = chainId;
+      const { deposits, releases } = await bridges.reader.read(read.logs);
+      const chain: ChainRead = {
+        chainId,
+        rpc: input.rpc,
+        fromBlock,
+        toBlock,
+        ingest: { stream: "", indexedTo: toBlock, rows: 0, complete: true, note: null },
+        transfers: [...read.transfers],
+        skipped: [...read.skipped],
+        deposits,
+        releases,
+        bridgeContracts: bridges.contracts,
+      };
+      last = { chains: [chain], run: await traceChains(input, plan, exits, [chain], memo, read) };
+      return last.run.result;
+    },
+  });
+  const { chains, run } = last as { chains: ChainRead[]; run: EngineRun };
+  const ingest = {
+    stream: lazy.scopes.join("+"),
+    indexedTo: toBlock,
+    rows: lazy.fromNode,
+    complete: true,
+    note: null,
+  };
+  for (const c of chains) c.ingest = ingest;
+  return assetsOutput(input, plan, exits, chains, { ...run, result: lazy.result });
+}
+
+/**
+ * What the engine keeps from one run to the next (a lazy trace runs it once per round): the
+ * labels of the addresses seen (by chain), the exchanges among them, and the deposit addresses
+ * found (over each asset's transfers of the last run).
+ */
+class EngineMemo {
+  readonly labelsOf = new Map<number, Map<string, StoreLabel[]>>();
+  readonly labeled = new Set<string>();
+  readonly exchanges = new Map<string, string>();
+  byAsset = new Map<string, Transfer[]>();
+  readonly deposits: DepositTracker;
+
+  constructor(input: RunTraceInput) {
+    this.deposits = new DepositTracker(() => this.byAsset, {
+      exchanges: this.exchanges,
+      maxBlocks: input.depositMaxBlocks,
+      tolerance: input.depositTolerance,
+    });
+  }
+}
+
+/** What a run of the engine over the chains read gives. */
+interface EngineRun {
+  result: TraceResult;
+  labels: Map<string, StoreLabel[]>;
+  initialBalances: Map<string, bigint>;
+  depositAddresses: Map<string, DepositExit>;
+  crossings: BridgeMoves;
+}
+
+/**
+ * Runs the engine of every asset over what was read of `chains`: conversions are moves already,
+ * bridge crossings become moves here. Reading lazily, `lazy` gives the balances the reader read
+ * (no more are read here), and the addresses read whole (the only ones assessed as deposit
+ * addresses: a verdict needs an address's whole history).
+ */
+async function traceChains(
+  input: RunTraceInput,
+  plan: TracePlan,
+  exits: ExitCategories,
+  chains: ChainRead[],
+  memo: EngineMemo,
+  lazy?: LazyAssetsRead,
+): Promise<EngineRun> {
+  const { chainId, seeds, fromBlock } = plan;
   const chainOf = new Map(chains.map((c) => [c.chainId, c]));
   const { many, pairing, crossings, q, split, transfers } = crossChains(
     chains,
@@ -334,9 +445,9 @@ export async function runAssetsTrace(
     input.bridgeTokens,
   );
 
-  // Labels per chain; a bridge contract of the registry is a bridge.
+  // Labels per chain, asked once per address; a bridge contract of the registry is a bridge.
   const labels = new Map<string, StoreLabel[]>();
-  const labelsOf = new Map<number, Map<string, StoreLabel[]>>();
+  const { labelsOf } = memo;
   const bridgeLabel = new Map<string, Label>();
   for (const c of chains) {
     const addresses = new Set<string>();
@@ -347,7 +458,10 @@ export async function runAssetsTrace(
     for (const seed of seeds) if (seed.kind === "balance") addresses.add(seed.address);
     addresses.delete(ZERO_ADDRESS);
     addresses.delete(FEE_SINK);
-    const found = await allLabelsFor(input.db, [...addresses], c.chainId);
+    const fresh = [...addresses].filter((a) => !memo.labeled.has(`${c.chainId}:${a}`));
+    for (const a of fresh) memo.labeled.add(`${c.chainId}:${a}`);
+    const found = labelsOf.get(c.chainId) ?? new Map<string, StoreLabel[]>();
+    for (const [a, l] of await allLabelsFor(input.db, fresh, c.chainId)) found.set(a, l);
     labelsOf.set(c.chainId, found);
     for (const [a, l] of found) if (!labels.has(a)) labels.set(a, l);
     for (const b of c.bridgeContracts)
@@ -363,15 +477,16 @@ export async function runAssetsTrace(
   };
 
   const seedAsset = input.seedAsset === undefined ? undefined : q(chainId, input.seedAsset);
-  const initialBalances = new Map<string, bigint>();
+  const initialBalances = new Map<string, bigint>(lazy?.initialBalances);
   const seeded = seeds.flatMap((seed) => (seed.kind === "balance" ? [seed.address] : []));
   if (seeded.length > 0 && input.seedAsset !== undefined && seedAsset !== undefined)
     for (const [a, v] of await balancesAt(input.rpc, input.seedAsset, seeded, fromBlock - 1))
       initialBalances.set(accountKey(seedAsset, a), v);
 
-  // Deposit addresses, per asset: the heuristic compares amounts of one token.
-  const byAsset = inflowsByAsset(transfers);
-  const exchanges = new Map<string, string>();
+  // Deposit addresses, per asset: the heuristic compares amounts of one token. Reading lazily,
+  // the candidates are gathered again each round (the transfers grow), and only addresses read
+  // whole are assessed.
+  memo.byAsset = inflowsByAsset(transfers);
   for (const [chain, found] of labelsOf)
     for (const [a, label] of exchangesAmong(
       found.keys(),
@@ -379,12 +494,10 @@ export async function runAssetsTrace(
       exits,
       input,
     ))
-      exchanges.set(a, label);
-  const deposits = new DepositTracker(() => byAsset, {
-    exchanges,
-    maxBlocks: input.depositMaxBlocks,
-    tolerance: input.depositTolerance,
-  });
+      memo.exchanges.set(a, label);
+  const { deposits } = memo;
+  if (lazy !== undefined) deposits.refresh();
+  const assessable = lazy === undefined ? undefined : (a: string) => lazy.complete.has(a);
   const depositAddresses = deposits.found;
   const needs = (r: TraceResult): Needs => {
     // Accounts whose balance before the stream is unknown, by asset.
@@ -392,6 +505,7 @@ export async function runAssetsTrace(
     let size = 0;
     const need = (token: string, a: string) => {
       if (
+        lazy !== undefined ||
         token === TRANSIT ||
         a === ZERO_ADDRESS ||
         a === FEE_SINK ||
@@ -411,7 +525,7 @@ export async function runAssetsTrace(
       if (w.code === "incomplete-history" && w.address !== undefined && w.token !== undefined)
         need(w.token, w.address);
     return {
-      deposits: deposits.next(r),
+      deposits: deposits.next(r, assessable),
       balances: {
         size,
         read: async () => {
@@ -437,6 +551,21 @@ export async function runAssetsTrace(
   let result = await settle(() => trace(transfers, options()), needs);
   result = attributeSeeds(transfers, options(), result);
   result = unqualified(result, split, many, pairing.unpairedDeposits);
+  return { result, labels, initialBalances, depositAddresses, crossings };
+}
+
+/** The output of a trace of every asset: the engine's run, with each asset's decimals. */
+async function assetsOutput(
+  input: RunTraceInput,
+  plan: TracePlan,
+  exits: ExitCategories,
+  chains: readonly ChainRead[],
+  run: EngineRun,
+): Promise<RunTraceOutput> {
+  const { chainId, fromBlock, toBlock } = plan;
+  const { result, labels, initialBalances, depositAddresses, crossings } = run;
+  const chainOf = new Map(chains.map((c) => [c.chainId, c]));
+  const many = chains.length > 1;
   const decimals = new Map<string, number | null>();
   for (const x of [...result.holdings, ...result.exits, { token: result.seedAsset, chainId }]) {
     const key = many ? `${x.chainId ?? chainId}:${x.token}` : x.token;

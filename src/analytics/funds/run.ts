@@ -105,13 +105,7 @@ export async function runTrace(input: RunTraceInput): Promise<RunTraceOutput> {
   const exitCategories = input.exitCategories ?? DEFAULT_EXIT_CATEGORIES;
   const exits = readExitCategories(exitCategories, "exitCategories");
   const plan = input.plan ?? (await planTrace(input.rpc, input));
-  if (plan.token === ALL_ASSETS) {
-    if (input.read === "lazy")
-      throw new InvalidInputError(
-        "a lazy trace reads one token: name it (--token ADDR|native), or read the streams of every asset",
-      );
-    return runAssetsTrace(input, plan);
-  }
+  if (plan.token === ALL_ASSETS) return runAssetsTrace(input, plan);
   if (input.read === "lazy") return runLazyTrace(input, plan, exits);
   const { chainId, token, seeds, fromBlock, toBlock } = plan;
   const ingest = await ingestTransfers(

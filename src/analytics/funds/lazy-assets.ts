@@ -1,0 +1,336 @@
+/**
+ * A lazy trace of every asset, on one chain (docs/scale.md, "Every asset, lazily"): the frontier
+ * reader of lazy.ts over every asset at once. An address the taint reaches, in any asset, has its
+ * whole history read from the trace's first block: its transfers of every ERC-20 token (eth_getLogs
+ * by the Transfer topic and the addresses' topics, of any contract) and of the native coin
+ * (trace_filter, each transaction read whole). The receipt of every transaction of those histories
+ * is read (a native history's own receipts serve), and a transaction with a conversion's or a
+ * bridge's event is read whole: every Transfer log of its receipt and its native movements. Its
+ * conversions become moves (moves.ts) as in a trace of the streams, so a pool or a wrapper never
+ * receives taint through a swap, and its own history is never read.
+ *
+ * Why this gives the streams' answer: as for one token (lazy.ts), every address that ever holds
+ * taint, in any asset, has its history read whole from the same first block; and each of its
+ * transactions that converts is read whole, so its conversions are matched with the same transfers
+ * as in the streams (a conversion is matched with the transfers of its own transaction only).
+ * Balances before the first block are read as the trace of the streams reads them: for the accounts
+ * (asset, address) of addresses read whole that the taint touches or that spend more than they
+ * were seen receiving; a round that reads some is followed by another.
+ *
+ * What is read from final blocks is kept (db/address-history.ts): the histories in the scopes of
+ * every ERC-20 token and of the native coin, the balances per token, and per transaction whether
+ * it converts or bridges (its logs if so, its native movements with the transfers).
+ */
+import type { RawLog, RpcClient } from "../../chain/rpc.js";
+import type { Database } from "../../db/db.js";
+import {
+  AddressHistory,
+  EVERY_TOKEN,
+  ReceiptLogs,
+  type BlockRange,
+} from "../../db/address-history.js";
+import { FEE_SINK, streamId, type TransferRow } from "../../db/streams.js";
+import { BRIDGE_ADAPTERS } from "../bridges/index.js";
+import {
+  CONVERSION_TOPICS,
+  ConversionReader,
+  type Conversion,
+  type SkippedLog,
+} from "../conversions.js";
+import { decodeErc20Transfers } from "../transfers.js";
+import {
+  addressHistories,
+  NATIVE_ORDINALS_PER_TX,
+  RangeBudget,
+  receiptLogs,
+  wholeTransactions,
+} from "./histories.js";
+import {
+  balancesBefore,
+  completeWarnings,
+  frontierOf,
+  lazyBlocks,
+  ScopeHistories,
+  type LazyBlocks,
+  type LazyEnd,
+  type LazyReading,
+} from "./lazy.js";
+import { conversionMoves, placeNative } from "./moves.js";
+import { toTransfer } from "./run-common.js";
+import { accountKey, type Seed, type TraceResult, type Transfer } from "./types.js";
+
+/** What a lazy trace of every asset reads: one chain, from its seeds, over a block range. */
+export interface LazyAssetsPlan {
+  chainId: number;
+  seeds: readonly Seed[];
+  fromBlock: number;
+  toBlock: number;
+}
+
+/** What has been read when the engine runs. */
+export interface LazyAssetsRead {
+  /**
+   * The transfers of the complete addresses, of every ERC-20 token and of the native coin (native
+   * movements placed among their transaction's logs), and of the transactions read whole, their
+   * conversions as moves.
+   */
+  transfers: readonly Transfer[];
+  /** Conversion events whose transfers were not found, and why (their transfers stay). */
+  skipped: readonly SkippedLog[];
+  /** The logs of the transactions read whole (bridge events are read from them). */
+  logs: readonly RawLog[];
+  /** Balances at the end of the block before the first, by account ({@link accountKey}). */
+  initialBalances: ReadonlyMap<string, bigint>;
+  /** The addresses whose histories, of every asset, `transfers` holds in full. */
+  complete: ReadonlySet<string>;
+}
+
+/** The seam to the engine of every asset (run-assets.ts): runs it over what has been read. */
+export type AssetsFrontierEngine = (read: LazyAssetsRead) => Promise<TraceResult>;
+
+export interface LazyAssetsInput extends LazyReading {
+  plan: LazyAssetsPlan;
+  engine: AssetsFrontierEngine;
+}
+
+export interface LazyAssetsOutput extends LazyAssetsRead, LazyEnd {
+  /** The store's scopes of what was read: every ERC-20 token, the native coin. */
+  scopes: string[];
+}
+
+/** topic0 of the events that make a transaction worth reading whole: conversions and bridges. */
+const WHOLE_TOPICS: ReadonlySet<string> = new Set([
+  ...Object.values(CONVERSION_TOPICS),
+  ...BRIDGE_ADAPTERS.flatMap((a) => a.topics),
+]);
+const readWhole = (logs: readonly RawLog[] | null | undefined): logs is RawLog[] =>
+  logs != null && logs.some((l) => WHOLE_TOPICS.has((l.topics[0] ?? "").toLowerCase()));
+
+/**
+ * A native movement as the engine of every asset reads it: numbered within its transaction (the
+ * reader sees only some of a block's transactions), then placed among the transaction's logs.
+ */
+function nativeMove(row: TransferRow): Transfer {
+  const t = toTransfer(row);
+  t.ordinal -= row.txIndex * NATIVE_ORDINALS_PER_TX;
+  return placeNative(t, row.kind);
+}
+
+/**
+ * Whole transactions of a lazy trace: which of them convert or bridge (the store's answer, a
+ * native history's receipt, else the node's), and those read whole.
+ */
+class WholeTransactions {
+  /** Transactions looked at, and the logs of those read whole. */
+  private readonly examined = new Set<string>();
+  readonly logs: RawLog[] = [];
+  readonly conversions: Conversion[] = [];
+  readonly skipped: SkippedLog[] = [];
+  /** Receipts the native histories read on the way, by transaction (this trace's). */
+  readonly receipts = new Map<string, RawLog[]>();
+  private readonly held: ReceiptLogs;
+  private readonly reader: ConversionReader;
+  fromNode = 0;
+
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly blocks: LazyBlocks,
+    private readonly native: AddressHistory,
+    db: Database,
+    chainId: number,
+  ) {
+    this.held = new ReceiptLogs(db, chainId);
+    this.reader = new ConversionReader(rpc);
+  }
+
+  /**
+   * The seed transactions, read whole (whatever their events); returns their transfers, of every
+   * asset.
+   */
+  async seeds(hashes: readonly string[]): Promise<TransferRow[]> {
+    const read = await wholeTransactions(this.rpc, hashes);
+    const out: TransferRow[] = [];
+    for (const t of read) {
+      this.receipts.set(t.txHash, t.logs);
+      for (const r of t.native) out.push(r);
+      if (this.final(t.blockNumber) && readWhole(t.logs)) await this.native.keep(t.native);
+    }
+    const at = new Map(read.map((t) => [t.txHash, t]));
+    return out.concat(await this.examine(at, new Set(hashes)));
+  }
+
+  /**
+   * Looks at the transactions `at` (by hash, with their blocks) not looked at yet, and reads whole
+   * those that convert or bridge, and those of `always` (whose native movements are known);
+   * returns the transfers they add.
+   */
+  async examine(
+    at: ReadonlyMap<string, { blockNumber: number; blockTime: number }>,
+    always: ReadonlySet<string> = new Set(),
+  ): Promise<TransferRow[]> {
+    const fresh = [...at.keys()].filter((h) => !this.examined.has(h));
+    if (fresh.length === 0) return [];
+    for (const h of fresh) this.examined.add(h);
+    const stored = await this.held.held(fresh);
+    const logsOf = new Map<string, RawLog[] | null>();
+    const ask: string[] = [];
+    for (const h of fresh) {
+      const known = this.receipts.get(h) ?? stored.get(h);
+      if (known === undefined) ask.push(h);
+      else logsOf.set(h, known);
+    }
+    for (const [h, r] of await receiptLogs(this.rpc, ask)) logsOf.set(h, r.logs);
+
+    const whole = fresh.filter((h) => always.has(h) || readWhole(logsOf.get(h)));
+    const out: TransferRow[] = [];
+    // Native movements: known already from a native history or a seed (read whole), kept with
+    // the transactions the store knows whole, else read now.
+    const unknown = whole.filter((h) => !this.receipts.has(h));
+    const kept = unknown.filter((h) => readWhole(stored.get(h)));
+    for (const r of await this.native.transactions(kept)) out.push(r);
+    for (const t of await wholeTransactions(
+      this.rpc,
+      unknown.filter((h) => !kept.includes(h)),
+    )) {
+      this.fromNode += t.native.length;
+      for (const r of t.native) out.push(r);
+      if (this.final(t.blockNumber)) await this.native.keep(t.native);
+    }
+    const logs = whole.flatMap((h) => logsOf.get(h) ?? []);
+    const times = new Map([...at.values()].map((b) => [b.blockNumber, b.blockTime]));
+    for (const r of decodeErc20Transfers(logs, times)) out.push(r);
+    const read = await this.reader.read(logs);
+    this.conversions.push(...read.conversions);
+    this.skipped.push(...read.skipped);
+    this.logs.push(...logs);
+    // Kept last: a transaction kept with its logs has its native movements kept already.
+    const blockOf = (h: string) => (at.get(h) as { blockNumber: number }).blockNumber;
+    await this.held.write(
+      fresh
+        .filter((h) => !stored.has(h) && this.final(blockOf(h)))
+        .map((h) => {
+          const logs = logsOf.get(h);
+          return { txHash: h, blockNumber: blockOf(h), logs: readWhole(logs) ? logs : null };
+        }),
+    );
+    return out;
+  }
+
+  private final(block: number): boolean {
+    return block <= this.blocks.finalized;
+  }
+}
+
+/**
+ * Traces every asset by reading only what the taint reaches (above). The result's warnings of
+ * incomplete history are those of the addresses read whole.
+ */
+export async function readAssetsLazily(input: LazyAssetsInput): Promise<LazyAssetsOutput> {
+  const { rpc, db, plan, engine } = input;
+  const { chainId } = plan;
+  const blocks = await lazyBlocks(rpc, plan, input.finalityDepth);
+  const scopes = [
+    streamId({ chainId, kind: "erc20", token: EVERY_TOKEN }),
+    streamId({ chainId, kind: "native", token: "native" }),
+  ];
+  const [tokens, native] = [
+    new AddressHistory(db, scopes[0] as string, EVERY_TOKEN),
+    new AddressHistory(db, scopes[1] as string, "native"),
+  ];
+  const whole = new WholeTransactions(rpc, blocks, native, db, chainId);
+  const source = (store: AddressHistory) => {
+    // ERC-20 logs and native traces: each request kind learns its own provider's limits.
+    const budget = new RangeBudget(input.history?.maxRange);
+    const read = (addresses: readonly string[], range: BlockRange) =>
+      addressHistories(rpc, store.token, addresses, range, budget, input.history, whole.receipts);
+    return new ScopeHistories(store, blocks, read);
+  };
+  const histories = [source(tokens), source(native)];
+
+  const rows = new Map<string, TransferRow>();
+  const complete = new Set<string>();
+  const initialBalances = new Map<string, bigint>();
+  const add = (list: readonly TransferRow[]) => {
+    for (const r of list) {
+      const key = `${r.token === "native" ? "n" : "e"}:${r.blockNumber}:${r.ordinal}`;
+      if (!rows.has(key)) rows.set(key, r);
+    }
+  };
+  /** Reads `frontier`'s histories, then whole the transactions among them that convert or bridge. */
+  const readHistories = async (frontier: readonly string[]) => {
+    const read = await Promise.all(histories.map((h) => h.of(frontier)));
+    for (const list of read) add(list);
+    for (const a of frontier) complete.add(a);
+    const at = new Map<string, { blockNumber: number; blockTime: number }>();
+    for (const r of read.flat()) at.set(r.txHash, r);
+    add(await whole.examine(at));
+  };
+  /** Balances of `accounts` (asset → addresses), read per token. */
+  const readBalances = async (accounts: ReadonlyMap<string, ReadonlySet<string>>) => {
+    await Promise.all(
+      [...accounts].map(async ([token, set]) => {
+        const kind = token === "native" ? "native" : "erc20";
+        const store = new AddressHistory(db, streamId({ chainId, kind, token }), token);
+        const got = await balancesBefore(rpc, store, token, [...set], blocks);
+        for (const a of set) initialBalances.set(accountKey(token, a), got.get(a) ?? 0n);
+      }),
+    );
+  };
+
+  // The seeds: their transactions read whole, their addresses' histories.
+  add(await whole.seeds(plan.seeds.flatMap((s) => (s.kind === "tx" ? [s.txHash] : []))));
+  let frontier = plan.seeds.flatMap((s) => (s.kind === "balance" ? [s.address] : []));
+  let needed = new Map<string, Set<string>>();
+  for (let round = 1; ; round++) {
+    await Promise.all([
+      frontier.length > 0 && readHistories(frontier),
+      needed.size > 0 && readBalances(needed),
+    ]);
+    const moved = conversionMoves(
+      [...rows.values()].map((r) => (r.token === "native" ? nativeMove(r) : toTransfer(r))),
+      whole.conversions,
+    );
+    const read: LazyAssetsRead = {
+      transfers: moved.transfers,
+      skipped: [...whole.skipped, ...moved.skipped],
+      logs: whole.logs,
+      initialBalances,
+      complete,
+    };
+    const result = await engine(read);
+    input.onRound?.({ round, frontier: frontier.length, transfers: rows.size });
+    frontier = [...frontierOf(result)].filter((a) => !complete.has(a));
+    needed = balancesNeeded(result, complete, initialBalances);
+    if (frontier.length === 0 && needed.size === 0) {
+      const fromNode = whole.fromNode + histories.reduce((n, h) => n + h.fromNode, 0);
+      const warnings = completeWarnings(result, complete);
+      return { ...read, result: { ...result, warnings }, rounds: round, fromNode, scopes };
+    }
+  }
+}
+
+/**
+ * The accounts of addresses read whole whose balance before the trace the result shows it needs,
+ * by asset: those of the transfers that carried taint, and those that spent more than they were
+ * seen receiving (as a trace of the streams asks them).
+ */
+function balancesNeeded(
+  result: TraceResult,
+  complete: ReadonlySet<string>,
+  known: ReadonlyMap<string, bigint>,
+): Map<string, Set<string>> {
+  const needed = new Map<string, Set<string>>();
+  const need = (token: string | undefined, a: string | undefined) => {
+    if (token === undefined || a === undefined || !complete.has(a) || a === FEE_SINK) return;
+    if (known.has(accountKey(token, a))) return;
+    let set = needed.get(token);
+    if (set === undefined) needed.set(token, (set = new Set()));
+    set.add(a);
+  };
+  for (const e of result.edges) {
+    need(e.token, e.from);
+    need(e.out?.token ?? e.token, e.to);
+  }
+  for (const w of result.warnings) if (w.code === "incomplete-history") need(w.token, w.address);
+  return needed;
+}
