@@ -306,6 +306,16 @@ describe("lazy traces of every asset (anvil, Uniswap V2 and WETH9)", function ()
       for (const name of ["pair", "pair2", "weth", "a", "b"])
         expect(read.has(a(name)), name).to.equal(false);
       expect(read.has(a("thief"))).to.equal(true);
+      // The router, which the taint passed through, is read in that block alone (haircut, FIFO);
+      // poison taints it for good, so its whole history is read.
+      const router = await db.query<{ from_block: string | number; to_block: string | number }>(
+        "SELECT from_block, to_block FROM address_ranges WHERE address = $1",
+        [a("router")],
+      );
+      expect(router.length).to.be.greaterThan(0);
+      const blocks = router.map((r) => Number(r.to_block) - Number(r.from_block) + 1);
+      if (model === "poison") expect(Math.min(...blocks)).to.be.greaterThan(10);
+      else expect(blocks.every((n) => n === 1)).to.equal(true);
     });
 
   it("never asks the node for a pool's history, and a second trace reads nothing of final blocks", async function () {

@@ -17,6 +17,10 @@
  * (asset, address) of addresses read whole that the taint touches or that spend more than they
  * were seen receiving; a round that reads some is followed by another.
  *
+ * An address the taint only passes through (a router: paid a swap's output, it pays it on in the
+ * same transaction) is read, under haircut and FIFO, in the blocks where taint reached it alone,
+ * once the node says it held nothing of those assets at the end of each (pass-through.ts).
+ *
  * What is read from final blocks is kept (db/address-history.ts): the histories in the scopes of
  * every ERC-20 token and of the native coin, the balances per token, and per transaction whether
  * it converts or bridges (its logs if so, its native movements with the transfers).
@@ -46,16 +50,16 @@ import {
   wholeTransactions,
 } from "./histories.js";
 import {
-  balancesBefore,
   completeWarnings,
-  frontierOf,
   lazyBlocks,
   ScopeHistories,
+  storedBalances,
   type LazyBlocks,
   type LazyEnd,
   type LazyReading,
 } from "./lazy.js";
 import { conversionMoves, placeNative } from "./moves.js";
+import { addressed, atBlock, PassThrough, type AccountAt, type Reads } from "./pass-through.js";
 import { toTransfer } from "./run-common.js";
 import { accountKey, type Seed, type TraceResult, type Transfer } from "./types.js";
 
@@ -91,6 +95,11 @@ export type AssetsFrontierEngine = (read: LazyAssetsRead) => Promise<TraceResult
 export interface LazyAssetsInput extends LazyReading {
   plan: LazyAssetsPlan;
   engine: AssetsFrontierEngine;
+  /**
+   * Whether an address taint only passes through is read in those blocks alone ({@link
+   * PassThrough}): exact under haircut and FIFO, not under poison (default false).
+   */
+  passThrough?: boolean;
 }
 
 export interface LazyAssetsOutput extends LazyAssetsRead, LazyEnd {
@@ -183,14 +192,18 @@ class WholeTransactions {
 
     const whole = fresh.filter((h) => always.has(h) || readWhole(logsOf.get(h)));
     const out: TransferRow[] = [];
-    // Native movements: known already from a native history or a seed (read whole), kept with
-    // the transactions the store knows whole, else read now.
-    const unknown = whole.filter((h) => !this.receipts.has(h));
-    const kept = unknown.filter((h) => readWhole(stored.get(h)));
+    // Native movements: a native history reads its transactions whole and keeps those of final
+    // blocks (it gives back only its addresses' own), as the store keeps those of transactions
+    // it knows whole; a native history's transactions of later blocks came whole; the others are
+    // read now.
+    const blockOf = (h: string) => (at.get(h) as { blockNumber: number }).blockNumber;
+    const kept = whole.filter(
+      (h) => this.final(blockOf(h)) && (this.receipts.has(h) || readWhole(stored.get(h))),
+    );
     for (const r of await this.native.transactions(kept)) out.push(r);
     for (const t of await wholeTransactions(
       this.rpc,
-      unknown.filter((h) => !kept.includes(h)),
+      whole.filter((h) => !this.receipts.has(h) && !kept.includes(h)),
     )) {
       this.fromNode += t.native.length;
       for (const r of t.native) out.push(r);
@@ -204,7 +217,6 @@ class WholeTransactions {
     this.skipped.push(...read.skipped);
     this.logs.push(...logs);
     // Kept last: a transaction kept with its logs has its native movements kept already.
-    const blockOf = (h: string) => (at.get(h) as { blockNumber: number }).blockNumber;
     await this.held.write(
       fresh
         .filter((h) => !stored.has(h) && this.final(blockOf(h)))
@@ -265,30 +277,70 @@ export async function readAssetsLazily(input: LazyAssetsInput): Promise<LazyAsse
     for (const r of read.flat()) at.set(r.txHash, r);
     add(await whole.examine(at));
   };
-  /** Balances of `accounts` (asset → addresses), read per token. */
-  const readBalances = async (accounts: ReadonlyMap<string, ReadonlySet<string>>) => {
+  /** Balances of accounts at the end of their blocks, in their order (read per token and block, kept). */
+  const balances = async (wanted: readonly AccountAt[]): Promise<bigint[]> => {
+    const groups = new Map<string, { token: string; block: number; addresses: Set<string> }>();
+    for (const w of wanted) {
+      const key = `${w.token}@${w.block}`;
+      const g = groups.get(key) ?? { token: w.token, block: w.block, addresses: new Set() };
+      g.addresses.add(w.address);
+      groups.set(key, g);
+    }
+    const got = new Map<string, bigint>();
     await Promise.all(
-      [...accounts].map(async ([token, set]) => {
+      [...groups.values()].map(async ({ token, block, addresses }) => {
         const kind = token === "native" ? "native" : "erc20";
         const store = new AddressHistory(db, streamId({ chainId, kind, token }), token);
-        const got = await balancesBefore(rpc, store, token, [...set], blocks);
-        for (const a of set) initialBalances.set(accountKey(token, a), got.get(a) ?? 0n);
+        const list = [...addresses];
+        const read = await storedBalances(rpc, store, token, list, blocks, block);
+        for (const a of list) got.set(atBlock({ token, address: a, block }), read.get(a) ?? 0n);
       }),
     );
+    return wanted.map((w) => got.get(atBlock(w)) ?? 0n);
+  };
+  const before = blocks.fromBlock - 1;
+  const passing = new PassThrough(input.passThrough === true, balances);
+  /** Reads the histories of `addresses` in `block` alone (addresses taint passes through). */
+  const readBlock = async (block: number, addresses: readonly string[]) => {
+    const read = await Promise.all(
+      histories.map((h) => h.of(addresses, { from: block, to: block })),
+    );
+    for (const list of read) add(list);
+    const at = new Map<string, { blockNumber: number; blockTime: number }>();
+    for (const r of read.flat()) at.set(r.txHash, r);
+    add(await whole.examine(at));
+    for (const a of addresses) passing.read(a, block);
   };
 
   // The seeds: their transactions read whole, their addresses' histories.
   add(await whole.seeds(plan.seeds.flatMap((s) => (s.kind === "tx" ? [s.txHash] : []))));
-  let frontier = plan.seeds.flatMap((s) => (s.kind === "balance" ? [s.address] : []));
-  let needed = new Map<string, Set<string>>();
+  let next: Reads = {
+    full: plan.seeds.flatMap((s) => (s.kind === "balance" ? [s.address] : [])),
+    blocks: new Map(),
+  };
+  let needed: AccountAt[] = [];
   for (let round = 1; ; round++) {
     await Promise.all([
-      frontier.length > 0 && readHistories(frontier),
-      needed.size > 0 && readBalances(needed),
+      next.full.length > 0 && readHistories(next.full),
+      ...[...next.blocks].map(([block, addresses]) => readBlock(block, addresses)),
+      balances(needed).then((got) =>
+        needed.forEach((x, i) =>
+          initialBalances.set(accountKey(x.token, x.address), got[i] as bigint),
+        ),
+      ),
     ]);
     const moved = conversionMoves(
       [...rows.values()].map((r) => (r.token === "native" ? nativeMove(r) : toTransfer(r))),
       whole.conversions,
+    );
+    // An address in a block it is read by takes part there as an address of its own, with the
+    // balances it held at the end of the block before.
+    const own = passing
+      .rename(moved.transfers)
+      .filter((x) => !initialBalances.has(accountKey(x.token, `${x.address}@${x.block}`)));
+    const held = await balances(own.map((x) => ({ ...x, block: x.block - 1 })));
+    own.forEach((x, i) =>
+      initialBalances.set(accountKey(x.token, `${x.address}@${x.block}`), held[i] as bigint),
     );
     const read: LazyAssetsRead = {
       transfers: moved.transfers,
@@ -298,13 +350,17 @@ export async function readAssetsLazily(input: LazyAssetsInput): Promise<LazyAsse
       complete,
     };
     const result = await engine(read);
-    input.onRound?.({ round, frontier: frontier.length, transfers: rows.size });
-    frontier = [...frontierOf(result)].filter((a) => !complete.has(a));
-    needed = balancesNeeded(result, complete, initialBalances);
-    if (frontier.length === 0 && needed.size === 0) {
+    input.onRound?.({ round, frontier: next.full.length, transfers: rows.size });
+    next = await passing.reads(result, complete);
+    needed = balancesNeeded(result, complete, initialBalances).map((x) => ({
+      ...x,
+      block: before,
+    }));
+    if (next.full.length === 0 && next.blocks.size === 0 && needed.length === 0) {
       const fromNode = whole.fromNode + histories.reduce((n, h) => n + h.fromNode, 0);
       const warnings = completeWarnings(result, complete);
-      return { ...read, result: { ...result, warnings }, rounds: round, fromNode, scopes };
+      const named = addressed({ ...result, warnings });
+      return { ...read, result: named, rounds: round, fromNode, scopes };
     }
   }
 }
@@ -318,19 +374,18 @@ function balancesNeeded(
   result: TraceResult,
   complete: ReadonlySet<string>,
   known: ReadonlyMap<string, bigint>,
-): Map<string, Set<string>> {
-  const needed = new Map<string, Set<string>>();
-  const need = (token: string | undefined, a: string | undefined) => {
-    if (token === undefined || a === undefined || !complete.has(a) || a === FEE_SINK) return;
-    if (known.has(accountKey(token, a))) return;
-    let set = needed.get(token);
-    if (set === undefined) needed.set(token, (set = new Set()));
-    set.add(a);
+): { token: string; address: string }[] {
+  const needed = new Map<string, { token: string; address: string }>();
+  const need = (token: string | undefined, address: string | undefined) => {
+    if (token === undefined || address === undefined) return;
+    const key = accountKey(token, address);
+    if (complete.has(address) && address !== FEE_SINK && !known.has(key))
+      needed.set(key, { token, address });
   };
   for (const e of result.edges) {
     need(e.token, e.from);
     need(e.out?.token ?? e.token, e.to);
   }
   for (const w of result.warnings) if (w.code === "incomplete-history") need(w.token, w.address);
-  return needed;
+  return [...needed.values()];
 }

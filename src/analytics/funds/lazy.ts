@@ -138,13 +138,21 @@ export class ScopeHistories {
     ) => Promise<TransferRow[]>,
   ) {}
 
-  /** Every transfer of `addresses` within the trace's blocks (a transfer between two of them may come twice). */
-  async of(addresses: readonly string[]): Promise<TransferRow[]> {
-    const { fromBlock, toBlock, finalized } = this.blocks;
-    const tail = { from: Math.max(fromBlock, finalized + 1), to: toBlock };
+  /**
+   * Every transfer of `addresses` within `range` (default: the trace's blocks); a transfer
+   * between two of them may come twice.
+   */
+  async of(
+    addresses: readonly string[],
+    range: BlockRange = { from: this.blocks.fromBlock, to: this.blocks.toBlock },
+  ): Promise<TransferRow[]> {
+    const { finalized } = this.blocks;
+    const tail = { from: Math.max(range.from, finalized + 1), to: range.to };
     const none: TransferRow[] = [];
     const [final, recent] = await Promise.all([
-      fromBlock <= finalized ? this.finalPart(addresses, { from: fromBlock, to: finalized }) : none,
+      range.from <= finalized
+        ? this.finalPart(addresses, { from: range.from, to: Math.min(range.to, finalized) })
+        : none,
       tail.from <= tail.to ? this.fromNodeOnly(addresses, tail) : none,
     ]);
     return final.concat(recent);
@@ -174,17 +182,17 @@ export class ScopeHistories {
 }
 
 /**
- * The balances of `token` of `addresses` at the end of the block before the trace's first: the
- * store's where held (a final block), else asked of the node and stored.
+ * The balances of `token` of `addresses` at the end of block `at` (default: the block before the
+ * trace's first): the store's where held (a final block), else asked of the node and stored.
  */
-export async function balancesBefore(
+export async function storedBalances(
   rpc: RpcClient,
   store: AddressHistory,
   token: string,
   addresses: readonly string[],
   blocks: LazyBlocks,
+  at = blocks.fromBlock - 1,
 ): Promise<Map<string, bigint>> {
-  const at = blocks.fromBlock - 1;
   const final = at <= blocks.finalized && at >= 0;
   const held = final ? await store.balances(addresses, at) : new Map<string, bigint>();
   const asked = await balancesAt(
@@ -242,7 +250,7 @@ export async function readLazily(input: LazyTraceInput): Promise<LazyTraceOutput
   const readHistories = async (addresses: string[]) => {
     const [rows, balances] = await Promise.all([
       histories.of(addresses),
-      balancesBefore(rpc, store, token, addresses, blocks),
+      storedBalances(rpc, store, token, addresses, blocks),
     ]);
     add(rows);
     for (const a of addresses) {

@@ -360,6 +360,8 @@ async function runLazyAssetsTrace(
     plan,
     finalityDepth: input.finalityDepth,
     history: input.lazy,
+    // Poison taints an address for good: one taint only passes through is read whole.
+    passThrough: input.model !== "poison",
     onRound: (p) =>
       input.onProgress?.({ indexedTo: p.round, target: p.round + 1, rows: p.transfers }),
     engine: async (read) => {
