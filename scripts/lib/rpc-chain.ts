@@ -313,6 +313,16 @@ export class GeneratedChain {
     return out;
   }
 
+  /** The transfers of transaction `position` of `block`, without generating the whole block. */
+  transfersOfTx(block: number, position: number): ChainTransfer[] {
+    const p = this.spec.perBlock;
+    const g = (block - this.firstBlock) * p + position;
+    if (block >= this.firstBlock && position < p && g < this.total) return [this.background(g)];
+    if (block >= this.firstBlock)
+      return (this.extraByBlock.get(block) ?? []).filter((t) => t.txIndex === position);
+    return this.transfersIn(block).filter((t) => t.txIndex === position);
+  }
+
   /** The transfers sent (`side` "from") or received ("to") by an address within [a, b]. */
   transfersOf(address: string, side: "from" | "to", a: number, b: number): ChainTransfer[] {
     const id = this.idOf(address);
@@ -698,7 +708,8 @@ export class ChainRpc {
     if (typeof hash !== "string") throw new RpcFailure(-32602, "invalid transaction hash");
     const at = this.chain.txOfHash(hash);
     if (at === null) return null;
-    return this.txsIn(at.block).find((m) => head(m).txIndex === at.position) ?? null;
+    const moves = this.chain.transfersOfTx(at.block, at.position);
+    return moves.length === 0 ? null : moves;
   }
 
   private addressList(v: unknown): string[] | null {
@@ -823,8 +834,7 @@ export class ChainRpc {
         const key = t.block * MAX_POSITION + t.txIndex;
         if (seen.has(key)) continue;
         seen.add(key);
-        const moves = this.txsIn(t.block).find((m) => head(m).txIndex === t.txIndex);
-        if (moves !== undefined) add(moves);
+        add(this.chain.transfersOfTx(t.block, t.txIndex));
       }
     }
     return out;

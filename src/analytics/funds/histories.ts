@@ -127,6 +127,23 @@ function chunks<T>(list: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** Runs `each` over `list` in pieces of `size`, `concurrency` pieces at once; the results in order. */
+async function inPieces<T, R>(
+  list: readonly T[],
+  size: number,
+  concurrency: number,
+  each: (piece: T[]) => Promise<R[]>,
+): Promise<R[]> {
+  const pieces = chunks(list, size);
+  const out: R[][] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < pieces.length; i = next++) out[i] = await each(pieces[i] as T[]);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, pieces.length) }, worker));
+  return out.flat();
+}
+
 /** One request about a batch of addresses as senders or as receivers, over a block range. */
 type SideAsk<T> = (
   group: readonly string[],
@@ -320,13 +337,17 @@ export interface WholeTransaction {
   native: TransferRow[];
 }
 
-/** The transactions `hashes` read whole (a trace_transaction and a receipt each, 100 per batch). */
+/**
+ * The transactions `hashes` read whole (a trace_transaction and a receipt each, 100 per batch,
+ * `concurrency` batches in flight).
+ */
 export async function wholeTransactions(
   rpc: RpcClient,
   hashes: readonly string[],
+  concurrency = 8,
 ): Promise<WholeTransaction[]> {
-  const out: WholeTransaction[] = [];
-  for (const group of chunks(hashes, 100)) {
+  return inPieces(hashes, 100, concurrency, async (group) => {
+    const out: WholeTransaction[] = [];
     const answers = await rpc
       .batch<unknown>(
         group.flatMap((h) => [
@@ -352,8 +373,8 @@ export async function wholeTransactions(
       const native = nativeTransfersOf(h, traces, receipt, blockTime);
       out.push({ txHash: h, blockNumber, blockTime, logs: receipt.logs ?? [], native });
     });
-  }
-  return out;
+    return out;
+  });
 }
 
 /** Every native value movement of the transactions `hashes` (each a trace_transaction and a receipt). */
@@ -364,24 +385,27 @@ export async function nativeTransactions(
   return (await wholeTransactions(rpc, hashes)).flatMap((t) => t.native);
 }
 
-/** The logs of the receipts of `hashes` (100 per batch), by transaction; a receipt the node lacks is an error. */
+/**
+ * The logs of the receipts of `hashes` (100 per batch, `concurrency` batches in flight), by
+ * transaction; a receipt the node lacks is an error.
+ */
 export async function receiptLogs(
   rpc: RpcClient,
   hashes: readonly string[],
-): Promise<Map<string, { blockNumber: number; logs: RawLog[] }>> {
-  const out = new Map<string, { blockNumber: number; logs: RawLog[] }>();
-  for (const group of chunks(hashes, 100)) {
+  concurrency = 8,
+): Promise<Map<string, RawLog[]>> {
+  const read = await inPieces(hashes, 100, concurrency, async (group) => {
     const receipts = await rpc.batch<Receipt | null>(
       group.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })),
     );
-    group.forEach((h, i) => {
+    return group.map((h, i): [string, RawLog[]] => {
       const r = receipts[i];
       if (r === null || r === undefined)
         throw new UnavailableError(`the node has no receipt of transaction ${h}`);
-      out.set(h, { blockNumber: Number(r.blockNumber), logs: r.logs ?? [] });
+      return [h, r.logs ?? []];
     });
-  }
-  return out;
+  });
+  return new Map(read);
 }
 
 /**

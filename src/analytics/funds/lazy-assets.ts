@@ -15,7 +15,8 @@
  * as in the streams (a conversion is matched with the transfers of its own transaction only).
  * Balances before the first block are read as the trace of the streams reads them: for the accounts
  * (asset, address) of addresses read whole that the taint touches or that spend more than they
- * were seen receiving; a round that reads some is followed by another.
+ * were seen receiving, with the history for an account taint reached; a round that reads some is
+ * followed by another.
  *
  * An address the taint only passes through (a router: paid a swap's output, it pays it on in the
  * same transaction) is read, under haircut and FIFO, in the blocks where taint reached it alone,
@@ -188,7 +189,7 @@ class WholeTransactions {
       if (known === undefined) ask.push(h);
       else logsOf.set(h, known);
     }
-    for (const [h, r] of await receiptLogs(this.rpc, ask)) logsOf.set(h, r.logs);
+    for (const [h, logs] of await receiptLogs(this.rpc, ask)) logsOf.set(h, logs);
 
     const whole = fresh.filter((h) => always.has(h) || readWhole(logsOf.get(h)));
     const out: TransferRow[] = [];
@@ -352,7 +353,9 @@ export async function readAssetsLazily(input: LazyAssetsInput): Promise<LazyAsse
     const result = await engine(read);
     input.onRound?.({ round, frontier: next.full.length, transfers: rows.size });
     next = await passing.reads(result, complete);
-    needed = balancesNeeded(result, complete, initialBalances).map((x) => ({
+    // The accounts taint reached of the addresses read next are read with their histories.
+    const readNext = new Set([...complete, ...next.full]);
+    needed = balancesNeeded(result, readNext, initialBalances).map((x) => ({
       ...x,
       block: before,
     }));
@@ -366,20 +369,20 @@ export async function readAssetsLazily(input: LazyAssetsInput): Promise<LazyAsse
 }
 
 /**
- * The accounts of addresses read whole whose balance before the trace the result shows it needs,
- * by asset: those of the transfers that carried taint, and those that spent more than they were
- * seen receiving (as a trace of the streams asks them).
+ * The accounts of `whole` addresses (read whole, or to be read next) whose balance before the
+ * trace the result shows it needs: those of the transfers that carried taint, and those that spent
+ * more than they were seen receiving (as a trace of the streams asks them).
  */
 function balancesNeeded(
   result: TraceResult,
-  complete: ReadonlySet<string>,
+  whole: ReadonlySet<string>,
   known: ReadonlyMap<string, bigint>,
 ): { token: string; address: string }[] {
   const needed = new Map<string, { token: string; address: string }>();
   const need = (token: string | undefined, address: string | undefined) => {
     if (token === undefined || address === undefined) return;
     const key = accountKey(token, address);
-    if (complete.has(address) && address !== FEE_SINK && !known.has(key))
+    if (whole.has(address) && address !== FEE_SINK && !known.has(key))
       needed.set(key, { token, address });
   };
   for (const e of result.edges) {
