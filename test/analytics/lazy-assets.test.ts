@@ -318,6 +318,20 @@ describe("lazy traces of every asset (anvil, Uniswap V2 and WETH9)", function ()
       else expect(blocks.every((n) => n === 1)).to.equal(true);
     });
 
+  it("two seeds (the theft and a second victim's balance): the streams' answer, each seed's share", async function () {
+    // The trader's whole A before it swapped it for ether through the router (the last block).
+    const head = Number(await provider.getBlockNumber());
+    const more = { seed: [seed, `${a("trader")}@${head - 1}`], seedAsset: a("a") };
+    const stream = await trace(await labeledStore(), "haircut", "stream", more);
+    const lazy = await trace(await labeledStore(), "haircut", "lazy", more);
+    expect(answer(lazy)).to.deep.equal(answer(stream));
+    expect(lazy.result.seedAmount).to.equal(1500n * E18);
+    const shares = (out: RunTraceOutput) =>
+      traceSummaryJson(out).holdings.map((h) => [h.token, h.address, h.bySeed]);
+    expect(shares(lazy)).to.deep.equal(shares(stream));
+    expect(lazy.result.holdings.some((h) => h.address === a("trader"))).to.equal(true);
+  });
+
   it("never asks the node for a pool's history, and a second trace reads nothing of final blocks", async function () {
     const db = await labeledStore();
     const first = new CountingRpc(chain.url, { maxRetries: 0 });
@@ -384,6 +398,43 @@ describe("lazy traces of every asset (anvil, Uniswap V2 and WETH9)", function ()
     expect(json.total).to.equal((1000n * E18).toString());
     expect(json.holdings).to.deep.equal(stream.holdings);
     expect(json.exits).to.deep.equal(stream.exits);
+  });
+
+  it("reads a router whole once it keeps something of what passed through it", async function () {
+    const rpc = new RpcClient(chain.url, { maxRetries: 0 });
+    const snapshot = await rpc.call<string>("evm_snapshot");
+    try {
+      // Dust in the router's WETH, then 10 A more for ether through it: the router's WETH is not
+      // empty at the end of that block, so the taint it keeps there (haircut) is a holding, and
+      // its whole history is read.
+      await send(call(world.weth, "transfer", deployer, a("router"), 1000n));
+      await send(
+        call(
+          world.v2Router,
+          "swapExactTokensForETH",
+          wallets.thief,
+          10n * E18,
+          0n,
+          [a("a"), a("weth")],
+          a("payee"),
+          DEADLINE,
+        ),
+      );
+      const stream = await trace(await labeledStore(), "haircut", "stream");
+      const db = await labeledStore();
+      const lazy = await trace(db, "haircut", "lazy", { finalityDepth: 0 });
+      expect(answer(lazy)).to.deep.equal(answer(stream));
+      expect(
+        lazy.result.holdings.some((h) => h.address === a("router") && h.token === a("weth")),
+      ).to.equal(true);
+      const ranges = await db.query<{ from_block: string | number; to_block: string | number }>(
+        "SELECT from_block, to_block FROM address_ranges WHERE address = $1",
+        [a("router")],
+      );
+      expect(ranges.some((r) => Number(r.to_block) - Number(r.from_block) > 10)).to.equal(true);
+    } finally {
+      await rpc.call("evm_revert", [snapshot]);
+    }
   });
 
   it("refuses other chains in one line", async function () {
