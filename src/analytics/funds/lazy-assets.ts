@@ -136,8 +136,12 @@ class WholeTransactions {
   readonly logs: RawLog[] = [];
   readonly conversions: Conversion[] = [];
   readonly skipped: SkippedLog[] = [];
-  /** Receipts the native histories read on the way, by transaction (this trace's). */
+  /**
+   * Receipts the native histories and the seeds read on the way (this trace's), by transaction,
+   * until the transaction is looked at; then only that its native movements are known.
+   */
   readonly receipts = new Map<string, RawLog[]>();
+  private readonly nativeRead = new Set<string>();
   private readonly held: ReceiptLogs;
   private readonly reader: ConversionReader;
   fromNode = 0;
@@ -178,7 +182,11 @@ class WholeTransactions {
     at: ReadonlyMap<string, { blockNumber: number; blockTime: number }>,
     always: ReadonlySet<string> = new Set(),
   ): Promise<TransferRow[]> {
-    const fresh = [...at.keys()].filter((h) => !this.examined.has(h));
+    const fresh: string[] = [];
+    for (const h of at.keys())
+      if (!this.examined.has(h)) fresh.push(h);
+      // Read again by another native history: its receipt serves no more.
+      else this.receipts.delete(h);
     if (fresh.length === 0) return [];
     for (const h of fresh) this.examined.add(h);
     const stored = await this.held.held(fresh);
@@ -186,6 +194,7 @@ class WholeTransactions {
     const ask: string[] = [];
     for (const h of fresh) {
       const known = this.receipts.get(h) ?? stored.get(h);
+      if (this.receipts.delete(h)) this.nativeRead.add(h);
       if (known === undefined) ask.push(h);
       else logsOf.set(h, known);
     }
@@ -199,12 +208,12 @@ class WholeTransactions {
     // read now.
     const blockOf = (h: string) => (at.get(h) as { blockNumber: number }).blockNumber;
     const kept = whole.filter(
-      (h) => this.final(blockOf(h)) && (this.receipts.has(h) || readWhole(stored.get(h))),
+      (h) => this.final(blockOf(h)) && (this.nativeRead.has(h) || readWhole(stored.get(h))),
     );
     for (const r of await this.native.transactions(kept)) out.push(r);
     for (const t of await wholeTransactions(
       this.rpc,
-      whole.filter((h) => !this.receipts.has(h) && !kept.includes(h)),
+      whole.filter((h) => !this.nativeRead.has(h) && !kept.includes(h)),
     )) {
       this.fromNode += t.native.length;
       for (const r of t.native) out.push(r);
