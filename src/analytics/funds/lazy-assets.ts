@@ -42,7 +42,7 @@ import {
   type Conversion,
   type SkippedLog,
 } from "../conversions.js";
-import { decodeErc20Transfers } from "../transfers.js";
+import { decodeErc20Transfers, TRANSFER_TOPIC } from "../transfers.js";
 import {
   addressHistories,
   NATIVE_ORDINALS_PER_TX,
@@ -108,11 +108,16 @@ export interface LazyAssetsOutput extends LazyAssetsRead, LazyEnd {
   scopes: string[];
 }
 
-/** topic0 of the events that make a transaction worth reading whole: conversions and bridges. */
-const WHOLE_TOPICS: ReadonlySet<string> = new Set([
-  ...Object.values(CONVERSION_TOPICS),
-  ...BRIDGE_ADAPTERS.flatMap((a) => a.topics),
-]);
+/**
+ * topic0 of the events that make a transaction worth reading whole: conversions and bridges. The
+ * ERC-20 Transfer, which Polygon PoS's child tokens burn by, is left out: every transaction of a
+ * history has one, and on one chain such a burn has no release to be paired with (it is a burn).
+ */
+const WHOLE_TOPICS: ReadonlySet<string> = new Set(
+  [...Object.values(CONVERSION_TOPICS), ...BRIDGE_ADAPTERS.flatMap((a) => a.topics)].filter(
+    (t) => t !== TRANSFER_TOPIC,
+  ),
+);
 const readWhole = (logs: readonly RawLog[] | null | undefined): logs is RawLog[] =>
   logs != null && logs.some((l) => WHOLE_TOPICS.has((l.topics[0] ?? "").toLowerCase()));
 
