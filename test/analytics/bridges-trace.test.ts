@@ -5,7 +5,7 @@
  * never filled is an exit of kind bridge naming chain B. The relayer and the SpokePools are never
  * tainted; the values add up to the theft exactly.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -287,6 +287,15 @@ describe("a trace across two chains through a bridge (anvil)", function () {
       const noUrl = await run(["--chain", `${B}`]);
       expect(noUrl.code).to.equal(2);
       expect(noUrl.stderr).to.match(/--chain must be CHAINID=URL/);
+      // The seed's own chain given again, or a chain that answers as another: refused.
+      const twice = await run(["--chain", `${A}=${a.chain.url}`]);
+      expect(twice.code).to.not.equal(0);
+      expect(twice.stderr.trim().split("\n"), twice.stderr).to.have.length(1);
+      expect(twice.stderr).to.match(/chain 31337 is given twice/);
+      const liar = await run(["--chain", `${A + 5}=${b.chain.url}`]);
+      expect(liar.code).to.not.equal(0);
+      expect(liar.stderr).to.match(/answers as chain 31339/);
+      expect(existsSync(path.join(tmp, "db-2")), "no store for a refused trace").to.equal(false);
       const oneToken = await run(["--token", a.token_, "--chain", `${B}=${b.chain.url}`]);
       expect(oneToken.code).to.equal(2);
       expect(oneToken.stderr).to.match(/need a trace of every asset/);

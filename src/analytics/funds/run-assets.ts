@@ -311,25 +311,31 @@ export async function runAssetsTrace(
   );
   if (input.read === "lazy") return runLazyAssetsTrace(input, plan, exits);
   const { chainId, fromBlock, toBlock } = plan;
+  // The other chains are named before anything is read: a chain given twice, or one that
+  // answers as another, is refused with the store untouched.
+  const others: { id: number; rpc: RpcClient }[] = [];
+  for (const other of input.chains ?? []) {
+    const id = Number(await other.rpc.firstCall<string>("eth_chainId"));
+    if (id === chainId || others.some((o) => o.id === id))
+      throw new InvalidInputError(
+        `chain ${id} is given twice (--rpc and --chain name one chain once)`,
+      );
+    if (other.chainId !== undefined && other.chainId !== id)
+      throw new InvalidInputError(`--chain ${other.chainId}=… answers as chain ${id}`);
+    others.push({ id, rpc: other.rpc });
+  }
   const chains: ChainRead[] = [await readChain(input, chainId, input.rpc, fromBlock, toBlock)];
-  if ((input.chains ?? []).length > 0) {
+  if (others.length > 0) {
     const start = await input.rpc.call<{ timestamp: string }>("eth_getBlockByNumber", [
       `0x${fromBlock.toString(16)}`,
       false,
     ]);
     const seedTime = Number(start.timestamp);
-    for (const other of input.chains ?? []) {
-      const id = Number(await other.rpc.firstCall<string>("eth_chainId"));
-      if (chains.some((c) => c.chainId === id))
-        throw new InvalidInputError(
-          `chain ${id} is given twice (--rpc and --chain name one chain once)`,
-        );
-      if (other.chainId !== undefined && other.chainId !== id)
-        throw new InvalidInputError(`--chain ${other.chainId}=… answers as chain ${id}`);
-      const head = Number(await other.rpc.call<string>("eth_blockNumber"));
+    for (const { id, rpc } of others) {
+      const head = Number(await rpc.call<string>("eth_blockNumber"));
       const to = head - (input.confirmations ?? 0);
-      const from = Math.min(await firstBlockAt(other.rpc, seedTime, head), Math.max(to, 0));
-      chains.push(await readChain(input, id, other.rpc, from, to));
+      const from = Math.min(await firstBlockAt(rpc, seedTime, head), Math.max(to, 0));
+      chains.push(await readChain(input, id, rpc, from, to));
     }
   }
   const run = await traceChains(input, plan, exits, chains, new EngineMemo(input));

@@ -352,6 +352,18 @@ export const traceCommand: Command = {
     // The node is asked about the token, the seed and the blocks before the store is opened: a
     // trace that cannot start leaves nothing behind.
     const plan = await planTrace(rpc, { token, seed, toBlock, confirmations });
+    // The other chains answer for their ids before the store is opened.
+    const named = new Set([plan.chainId]);
+    for (const c of chainClients) {
+      const id = Number(await c.rpc.firstCall<string>("eth_chainId"));
+      if (id !== c.chainId)
+        throw new InvalidInputError(`--chain ${c.chainId}=… answers as chain ${id}`);
+      if (named.has(id))
+        throw new InvalidInputError(
+          `chain ${id} is given twice (--rpc and --chain name one chain once)`,
+        );
+      named.add(id);
+    }
     const store = await openStore(values);
     try {
       await importLabelFiles(values, store, asJson);
