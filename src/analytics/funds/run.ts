@@ -3,8 +3,7 @@ import type { RpcClient } from "../../chain/rpc.js";
 import { allLabelsFor } from "../labels/chain.js";
 import { FEE_SINK, loadTransfers, streamId } from "../../db/streams.js";
 import { balancesAt, blockOfTransaction, ingestTransfers, requireBlock } from "./ingest.js";
-import { depositCandidates, type DepositCandidates } from "../cluster/deposits.js";
-import { depositExitsAmong, DepositTracker, reachedBy } from "./deposit-exits.js";
+import { DepositTracker } from "./deposit-exits.js";
 import { attributeSeeds } from "./attribution.js";
 import { DEFAULT_EXIT_CATEGORIES, exitKindOf, readExitCategories } from "./exits.js";
 import {
@@ -32,7 +31,6 @@ import {
   parseSeed,
   trace,
   ZERO_ADDRESS,
-  type DepositExit,
   type SeedShare,
   type Seed,
   type TraceResult,
@@ -229,12 +227,18 @@ async function runLazyTrace(
   const labeled = new Set<string>([ZERO_ADDRESS, FEE_SINK]);
   const lookup = (a: string) =>
     a === ZERO_ADDRESS ? undefined : engineLabel(labels.get(a), exits);
-  const depositAddresses = new Map<string, DepositExit>();
   const exchanges = new Map<string, string>();
-  const assessed = new Set<string>();
   const deposits = input.depositAddresses !== false && exits.categories.has("exchange");
   // The rows as the engine reads them: each round appends to the rows of the one before.
   const transfers: Transfer[] = [];
+  // Deposit addresses: only an address whose history is read whole can be assessed (a verdict
+  // needs all its transfers); the candidates are gathered again each round, as the rows grow.
+  const tracker = new DepositTracker(() => [[token, transfers]], {
+    exchanges,
+    maxBlocks: input.depositMaxBlocks,
+    tolerance: input.depositTolerance,
+  });
+  const depositAddresses = tracker.found;
   const lazy = await readLazily({
     rpc: input.rpc,
     db: input.db,
@@ -267,23 +271,12 @@ async function runLazyTrace(
             initialBalances,
           }),
         );
-      // The deposit heuristic's candidates: gathered again each round, as the rows grow.
-      let candidates: DepositCandidates | undefined;
+      tracker.refresh();
       for (;;) {
         const result = run();
-        if (exchanges.size === 0) return result;
-        const reached = new Set(
-          [...reachedBy(result)].filter((a) => complete.has(a) && !assessed.has(a)),
-        );
-        for (const a of reached) assessed.add(a);
-        candidates ??= depositCandidates(transfers, exchanges);
-        const found = depositExitsAmong(candidates, reached, {
-          exchanges,
-          maxBlocks: input.depositMaxBlocks,
-          tolerance: input.depositTolerance,
-        });
+        const found = tracker.next(result, (a) => complete.has(a));
+        found.accept();
         if (found.size === 0) return result;
-        for (const [a, d] of found) depositAddresses.set(a, d);
       }
     },
   });
