@@ -140,6 +140,24 @@ describe("lazy traces", function () {
       expect(lazy.result.stats.transfers).to.be.lessThan(stream.result.stats.transfers / 2);
     });
 
+  it("two seeds (the theft and what its victim kept): the stream's answer, each seed's share", async function () {
+    const { victim, seedBlock } = chain.rpc.chain.laundering;
+    const exchanges = chain.rpc.chain.laundering.exchanges;
+    const seed = [seedTx(), `${victim}@${seedBlock}`];
+    streamDb ??= await labeledStore(tmp, exchanges);
+    const stream = await trace(streamDb, "haircut", "stream", { seed });
+    const lazy = await trace(await labeledStore(tmp, exchanges), "haircut", "lazy", { seed });
+    expect(lazy.result.seeds).to.have.length(2);
+    expect(answer(lazy)).to.deep.equal(answer(stream));
+    const shares = (out: RunTraceOutput) =>
+      [...out.result.holdings, ...out.result.exits].map((x) => ({ at: x.address, by: x.bySeed }));
+    expect(shares(lazy)).to.deep.equal(shares(stream));
+    // Both seeds left taint somewhere, each named by its share.
+    const named = new Set(shares(lazy).flatMap((x) => (x.by ?? []).map((b) => b.seed)));
+    expect(named.size).to.equal(2);
+    expect(lazy.result.stats.transfers).to.be.lessThan(stream.result.stats.transfers / 2);
+  });
+
   it("reuses what it read: a second trace over the same addresses asks no logs and no balances", async function () {
     const db = await labeledStore(tmp, chain.rpc.chain.laundering.exchanges);
     const first = await trace(db, "haircut", "lazy", { finalityDepth: 0 });

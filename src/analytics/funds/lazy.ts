@@ -1,7 +1,7 @@
 /**
  * A lazy trace: instead of reading a token's whole transfer stream, read the histories of the
  * addresses the taint reaches, and only those (docs/scale.md, "Chains of mainnet size"). From the
- * seed, over and over: run the engine on the transfers read so far; every address its taint
+ * seeds, over and over: run the engine on the transfers read so far; every address its taint
  * reached whose history is not read yet joins the frontier; the frontier's histories (all its
  * transfers from the trace's first block to its last, many addresses per request) and balances
  * before the first block are read; until no new address is reached. The last run is the result.
@@ -27,12 +27,12 @@ import { addressHistories, RangeBudget, seedTransfers, type HistoryOptions } fro
 import { balancesAt } from "./ingest.js";
 import { ZERO_ADDRESS, type Seed, type TraceResult } from "./types.js";
 
-/** What a lazy trace reads: one asset of one chain, from a seed, over a block range. */
+/** What a lazy trace reads: one asset of one chain, from its seeds, over a block range. */
 export interface LazyPlan {
   chainId: number;
   /** Lower-case token address, or "native". */
   token: string;
-  seed: Seed;
+  seeds: readonly Seed[];
   fromBlock: number;
   toBlock: number;
 }
@@ -40,7 +40,7 @@ export interface LazyPlan {
 /** What has been read when the engine runs. */
 export interface LazyRead {
   /**
-   * Every transfer of the `complete` addresses within the plan's blocks, and the seed's, in the
+   * Every transfer of the `complete` addresses within the plan's blocks, and the seeds', in the
    * order read (the engine sorts them): a round only appends to what the one before was given.
    */
   transfers: readonly TransferRow[];
@@ -222,7 +222,7 @@ export function completeWarnings(
  */
 export async function readLazily(input: LazyTraceInput): Promise<LazyTraceOutput> {
   const { rpc, plan, engine } = input;
-  const { chainId, token, seed } = plan;
+  const { chainId, token, seeds } = plan;
   const kind = token === "native" ? "native" : "erc20";
   const scope = streamId({ chainId, kind, token });
   // One token's transfers are also in the histories a trace of every asset read.
@@ -259,9 +259,11 @@ export async function readLazily(input: LazyTraceInput): Promise<LazyTraceOutput
     }
   };
 
+  // A transaction seed's transfers are read; a balance seed's address is read whole at once.
   let frontier: string[] = [];
-  if (seed.kind === "tx") add(await seedTransfers(rpc, token, seed.txHash));
-  else frontier = [seed.address];
+  for (const seed of seeds)
+    if (seed.kind === "tx") add(await seedTransfers(rpc, token, seed.txHash));
+    else if (!frontier.includes(seed.address)) frontier.push(seed.address);
   for (let round = 1; ; round++) {
     if (frontier.length > 0) await readHistories(frontier);
     const read = { transfers, initialBalances, complete };

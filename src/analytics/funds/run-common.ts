@@ -81,7 +81,7 @@ export interface RunTraceInput extends PlanInput {
    * How transfers are read: "stream" (the default) reads the token's whole transfer stream from
    * the seed's block into the store first; "lazy" reads only the histories of the addresses the
    * taint reaches, and keeps them in the store for the next trace (docs/scale.md): of one token
-   * from one seed (lazy.ts), or of every asset on one chain (lazy-assets.ts).
+   * (lazy.ts), or of every asset on one chain (lazy-assets.ts).
    */
   read?: "stream" | "lazy";
   /** A lazy trace's requests: addresses per request, requests in flight, widest block range. */

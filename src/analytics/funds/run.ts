@@ -218,11 +218,7 @@ async function runLazyTrace(
   exits: ExitCategories,
 ): Promise<RunTraceOutput> {
   const { chainId, token, fromBlock, toBlock } = plan;
-  const seed = plan.seeds[0] as Seed;
-  if (plan.seeds.length !== 1)
-    throw new InvalidInputError(
-      `a lazy trace reads from one seed, ${plan.seeds.length} given (read the stream instead)`,
-    );
+  const { seeds } = plan;
   const labels = new Map<string, StoreLabel[]>();
   const labeled = new Set<string>([ZERO_ADDRESS, FEE_SINK]);
   const lookup = (a: string) =>
@@ -242,7 +238,7 @@ async function runLazyTrace(
   const lazy = await readLazily({
     rpc: input.rpc,
     db: input.db,
-    plan: { chainId, token, seed, fromBlock, toBlock },
+    plan: { chainId, token, seeds, fromBlock, toBlock },
     finalityDepth: input.finalityDepth,
     history: input.lazy,
     onRound: (p) =>
@@ -250,7 +246,8 @@ async function runLazyTrace(
     engine: async ({ transfers: rows, initialBalances, complete }) => {
       const fresh = new Set<string>();
       for (const t of rows) for (const a of [t.from, t.to]) if (!labeled.has(a)) fresh.add(a);
-      if (seed.kind === "balance" && !labeled.has(seed.address)) fresh.add(seed.address);
+      for (const seed of seeds)
+        if (seed.kind === "balance" && !labeled.has(seed.address)) fresh.add(seed.address);
       for (const a of fresh) labeled.add(a);
       for (const [a, l] of await allLabelsFor(input.db, [...fresh], chainId)) {
         labels.set(a, l);
@@ -264,7 +261,7 @@ async function runLazyTrace(
         trace(
           transfers,
           engineOptions(input, {
-            seeds: [seed],
+            seeds,
             token,
             labels: lookup,
             depositAddresses,
@@ -280,10 +277,23 @@ async function runLazyTrace(
       }
     },
   });
+  // Each seed alone reaches no address the seeds together do not: its trace over what was read
+  // is its trace over the stream.
+  const result = attributeSeeds(
+    transfers,
+    engineOptions(input, {
+      seeds,
+      token,
+      labels: lookup,
+      depositAddresses,
+      initialBalances: lazy.initialBalances,
+    }),
+    lazy.result,
+  );
   const decimals = await tokenDecimals(input.rpc, token);
   return {
     chainId,
-    result: lazy.result,
+    result,
     ingest: {
       stream: lazy.scope,
       indexedTo: toBlock,

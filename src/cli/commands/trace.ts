@@ -253,7 +253,7 @@ export const traceCommand: Command = {
     "                       accounts (deposit addresses with their evidence) and amounts",
     "  --paths N            explanation paths kept per address (default 5)",
     "  --lazy               read only the histories of the addresses the taint reaches, not the",
-    "                       whole streams; kept in the store for the next trace (one seed with",
+    "                       whole streams; kept in the store for the next trace (with",
     "                       --token ADDR|native; every asset: one chain, no --chain; the native",
     "                       coin and every asset need a node with trace_filter; docs/scale.md)",
     "  --decimals N         the seed asset's decimals for display (default: asked from the token)",
