@@ -28,6 +28,10 @@ import {
   type DefiWorld,
 } from "../helpers/defi.js";
 import { runVeritrace } from "../helpers/tracer.js";
+import { answerTrace } from "../../src/api/routes/trace.js";
+import { openApiDocument } from "../../src/api/server.js";
+import { TraceRequest, type Trace } from "../../src/api/wire.js";
+import { AnswerChecker } from "../helpers/openapi-check.js";
 
 const E18 = 10n ** 18n;
 const DEADLINE = 2n ** 40n;
@@ -339,6 +343,30 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
         r.holdings.filter((h) => h.address === position || h.token === position),
       ).to.deep.equal([]);
     });
+
+  it("POST /trace names the position as an asset, as the published schema says", async () => {
+    const answer = JSON.parse(
+      JSON.stringify(
+        await answerTrace(
+          store,
+          chain.url,
+          TraceRequest.parse({ token: "all", seed, model: "haircut" }),
+        ),
+      ),
+    ) as Trace;
+    new AnswerChecker(
+      JSON.parse(JSON.stringify(openApiDocument)) as ConstructorParameters<typeof AnswerChecker>[0],
+    ).check("POST", "/trace", { status: 200, contentType: "application/json", body: answer });
+    const position = positionAsset(manager, added.tokenId);
+    expect(answer.assets.map((a) => a.token)).to.include(position);
+    expect(answer.assets.find((a) => a.token === position)).to.deep.equal({
+      token: position,
+      decimals: null,
+      symbol: null,
+    });
+    // The tokens owed to the position passed through its own account.
+    expect(answer.nodes.map((n) => n.address)).to.include(position);
+  });
 
   it("veritrace trace --graph draws the position as an asset of its own", async () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-v3pos-"));
