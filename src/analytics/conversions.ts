@@ -10,6 +10,7 @@
 import { AbiCoder, id as keccakId } from "ethers";
 import { hasLogShape, topicAddress, type RawLog, type RpcClient } from "../chain/rpc.js";
 import type { ConversionAction, ConversionVenue } from "./funds/types.js";
+import { POSITION_TOPICS, PositionReader, type PositionRef } from "./v3-positions.js";
 
 /** topic0 of the events a conversion is read from. */
 export const CONVERSION_TOPICS = {
@@ -33,6 +34,13 @@ export const CONVERSION_TOPICS = {
 
 export type Venue = ConversionVenue;
 
+/**
+ * What a Uniswap V3 position's event does besides adding and removing liquidity: pay out the tokens
+ * owed to the position (`collect`), move the position to another owner (`position-transfer`).
+ * Neither converts: moves.ts makes ordinary transfers of them.
+ */
+export type PositionAction = "collect" | "position-transfer";
+
 /** The native coin, as a token of a conversion. */
 export const NATIVE = "native";
 
@@ -43,7 +51,7 @@ export const NATIVE = "native";
  */
 export interface Conversion {
   venue: Venue;
-  action: ConversionAction;
+  action: ConversionAction | PositionAction;
   /** The contract that converted: the wrapper, the pool, the Vault. */
   contract: string;
   txHash: string;
@@ -56,6 +64,8 @@ export interface Conversion {
   amountOut: bigint;
   /** Who the output went to, when the event says (a swap's `to`, a wrapper's depositor). */
   recipient: string | null;
+  /** A Uniswap V3 position's event: the position, its owner, the liquidity (v3-positions.ts). */
+  position?: PositionRef;
 }
 
 /** A log that carries a conversion's topic and was not read as one, and why. */
@@ -91,9 +101,30 @@ export class ConversionReader {
   private readonly wrappers = new Map<string, Promise<boolean>>();
   private readonly coins = new Map<string, Promise<string | null>>();
 
-  constructor(private readonly rpc: RpcClient) {}
+  private readonly positions: PositionReader | null;
 
-  private async view(to: string, data: string, block: number): Promise<string | null> {
+  /**
+   * `positions`: the trace's blocks, to follow Uniswap V3 positions over them (their events are
+   * then among {@link topics}); without it, their events are not read.
+   */
+  constructor(
+    private readonly rpc: RpcClient,
+    options: { positions?: { fromBlock: number; toBlock: number } } = {},
+  ) {
+    this.positions =
+      options.positions === undefined ? null : new PositionReader(rpc, this, options.positions);
+  }
+
+  /** topic0 of every event this reader reads. */
+  get topics(): string[] {
+    return [
+      ...Object.values(CONVERSION_TOPICS),
+      ...(this.positions === null ? [] : Object.values(POSITION_TOPICS)),
+    ];
+  }
+
+  /** An `eth_call`'s answer (whole words) at a block, or null when it fails. */
+  async view(to: string, data: string, block: number): Promise<string | null> {
     try {
       const out = await this.rpc.call<string>("eth_call", [
         { to, data },
@@ -188,6 +219,11 @@ export class ConversionReader {
       if (kind === "uniswapV2Mint" || kind === "uniswapV2Burn")
         for (const outcome of await this.liquidity(kind, log, at)) add(outcome, where);
       else add(await this.convert(kind, log, at), where);
+    }
+    if (this.positions !== null) {
+      const read = await this.positions.read(logs);
+      conversions.push(...read.conversions);
+      skipped.push(...read.skipped);
     }
     conversions.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
     return { conversions, skipped };

@@ -49,8 +49,10 @@ export const lowAddress = z.string().regex(/^0x[0-9a-f]{40}$/);
  */
 export const flowAddress = z
   .string()
-  .regex(/^(0x[0-9a-f]{40}|fees)$/)
-  .describe("A lowercase address, or `fees`: the gas fees paid (an exit of kind fee).");
+  .regex(/^(0x[0-9a-f]{40}|fees|v3pos:0x[0-9a-f]{40}:\d{1,78})$/)
+  .describe(
+    "A lowercase address; `fees`: the gas fees paid (an exit of kind fee); `v3pos:MANAGER:TOKENID`: a Uniswap V3 position's own account (the tokens owed to it).",
+  );
 /** An amount of base units, decimal. */
 export const amount = z.string().regex(/^\d+$/).describe("Base units, decimal.");
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a day, YYYY-MM-DD");
@@ -533,6 +535,12 @@ const TOKEN_MESSAGE = 'a token address (0x and 40 hex digits), "native" or "all"
 const tokenField = z.string(TOKEN_MESSAGE).regex(/^(all|native|0x[0-9a-fA-F]{40})$/, TOKEN_MESSAGE);
 const ASSET_MESSAGE = 'a token address (0x and 40 hex digits) or "native"';
 const assetField = z.string(ASSET_MESSAGE).regex(/^(native|0x[0-9a-fA-F]{40})$/, ASSET_MESSAGE);
+/** An asset a trace of every asset answers with: a token, the native coin, a Uniswap V3 position. */
+const TRACED_ASSET_MESSAGE =
+  'a token address (0x and 40 hex digits), "native", or a Uniswap V3 position (v3pos:MANAGER:TOKENID)';
+const tracedAssetField = z
+  .string(TRACED_ASSET_MESSAGE)
+  .regex(/^(native|0x[0-9a-fA-F]{40}|v3pos:0x[0-9a-f]{40}:\d{1,78})$/, TRACED_ASSET_MESSAGE);
 const SEED_MESSAGE = "a transaction hash or ADDRESS@BLOCK is required";
 const seedField = z
   .string(SEED_MESSAGE)
@@ -682,7 +690,7 @@ export const FlowNode = named(
     assets: z
       .array(
         z.object({
-          token: assetField,
+          token: tracedAssetField,
           taintIn: amount,
           taintOut: amount,
           held: amount.nullable(),
@@ -707,9 +715,9 @@ export const ConversionStep = named(
     action: z.enum(CONVERSION_ACTION_NAMES),
     contract: lowAddress.describe("The pool, the wrapper, the Vault."),
     logIndex: count,
-    tokenIn: assetField,
+    tokenIn: tracedAssetField,
     amountIn: amount,
-    tokenOut: assetField,
+    tokenOut: tracedAssetField,
     amountOut: amount,
     bridge: z
       .object({
@@ -737,13 +745,13 @@ export const FlowEdge = named(
     blockNumber: count,
     from: flowAddress,
     to: flowAddress,
-    token: assetField.describe("The asset moved (for a conversion: the asset that went in)."),
+    token: tracedAssetField.describe("The asset moved (for a conversion: the asset that went in)."),
     amount,
     tainted: amount,
     fate: z.enum(["seed", "carried", "exit", "beyond-hop-limit", "below-minimum"]),
     out: z
       .object({
-        token: assetField,
+        token: tracedAssetField,
         amount,
         tainted: amount,
         steps: z.array(ConversionStep),
@@ -760,14 +768,14 @@ export const FlowPath = named(
   "FlowPath",
   z.object({
     origin: flowAddress,
-    token: assetField.describe("The asset of `amount`: the holding's or exit's."),
+    token: tracedAssetField.describe("The asset of `amount`: the holding's or exit's."),
     amount,
     steps: z.array(
       z.object({
         txHash: z.string(),
         from: flowAddress,
         to: flowAddress,
-        token: assetField,
+        token: tracedAssetField,
         tainted: amount,
       }),
     ),
@@ -842,7 +850,7 @@ export const Trace = named(
     assets: z
       .array(
         z.object({
-          token: assetField,
+          token: tracedAssetField,
           decimals: count.nullable(),
           symbol: z.string().nullable(),
         }),

@@ -16,6 +16,7 @@ import {
   type TaintModelName,
   type Transfer,
 } from "../../src/analytics/funds/taint.js";
+import { positionAsset } from "../../src/analytics/funds/types.js";
 
 const a = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
 const USDC = a(0xc1);
@@ -292,5 +293,205 @@ describe("conversion moves", () => {
     );
     expect(moved.skipped).to.deep.equal([]);
     expect(held(moved.transfers)).to.deep.equal({ [accountKey("native", THIEF)]: [5n, 1000n] });
+  });
+});
+
+describe("Uniswap V3 positions as moves", () => {
+  const MANAGER = a(0x99);
+  const POOL = POOL1;
+  const POS = positionAsset(MANAGER, 7n);
+  /** The two records of a position's event (token0 USDC, token1 WETH). */
+  const event = (
+    action: "add-liquidity" | "remove-liquidity" | "collect",
+    txHash: string,
+    blockNumber: number,
+    logIndex: number,
+    amounts: [bigint, bigint],
+    owner: string,
+    liquidity: bigint,
+    recipient: string,
+  ): Conversion[] =>
+    ([USDC, WETH] as const).map((token, i) => ({
+      venue: "uniswap-v3" as const,
+      action,
+      contract: POOL,
+      txHash,
+      blockNumber,
+      logIndex,
+      tokenIn: action === "remove-liquidity" ? POS : token,
+      amountIn: action === "remove-liquidity" ? 0n : (amounts[i] as bigint),
+      tokenOut: action === "add-liquidity" ? POS : token,
+      amountOut: action === "add-liquidity" ? 0n : (amounts[i] as bigint),
+      recipient,
+      position: { manager: MANAGER, tokenId: 7n, asset: POS, owner, liquidity },
+    }));
+  const handOver = (txHash: string, blockNumber: number, from: string, to: string): Conversion => ({
+    venue: "uniswap-v3",
+    action: "position-transfer",
+    contract: MANAGER,
+    txHash,
+    blockNumber,
+    logIndex: 0,
+    tokenIn: POS,
+    amountIn: 701n,
+    tokenOut: POS,
+    amountOut: 701n,
+    recipient: to,
+    position: { manager: MANAGER, tokenId: 7n, asset: POS, owner: from, liquidity: 701n },
+  });
+
+  /**
+   * The thief (1,000 stolen USDC, 500 clean WETH) adds both for 701 of liquidity, hands the
+   * position to B; B removes it all (990 USDC, 510 WETH owed) and collects 1,000 USDC and 515 WETH
+   * (10 USDC and 5 WETH of fees).
+   */
+  const world = () => {
+    const transfers = [
+      transfer("0x01", 0, WETH, V, THIEF, 500n, 8),
+      ...theft(),
+      transfer("0x88", 0, USDC, THIEF, POOL, 1000n, 12),
+      transfer("0x88", 1, WETH, THIEF, POOL, 500n, 12),
+      transfer("0x89", 1, "native", THIEF, a(0xfee), 1n, 13),
+      transfer("0x8a", 1, "native", B, a(0xfee), 1n, 14),
+      transfer("0x8b", 0, USDC, POOL, B, 1000n, 15),
+      transfer("0x8b", 1, WETH, POOL, B, 515n, 15),
+    ];
+    const conversions = [
+      ...event("add-liquidity", "0x88", 12, 4, [1000n, 500n], THIEF, 701n, THIEF),
+      handOver("0x89", 13, THIEF, B),
+      ...event("remove-liquidity", "0x8a", 14, 0, [990n, 510n], B, 701n, POS),
+      ...event("collect", "0x8b", 15, 3, [1000n, 515n], POS, 0n, B),
+    ];
+    return { transfers, conversions };
+  };
+  const run = (transfers: Transfer[], model: TaintModelName, poolPaid = false) => {
+    const r = trace(transfers, {
+      model,
+      seed: { kind: "tx", txHash: SEED },
+      seedAsset: USDC,
+      token: ALL_ASSETS,
+    });
+    if (!poolPaid)
+      expect(
+        r.edges.map((e) => e.to),
+        "the pool never receives",
+      ).to.not.include(POOL);
+    return {
+      total: r.total,
+      held: Object.fromEntries(
+        r.holdings.map((x) => [accountKey(x.token, x.address), [x.amount, x.value]]),
+      ),
+    };
+  };
+
+  it("liquidity added buys the position for its owner (half per token); the pool takes part in nothing", () => {
+    const { transfers, conversions } = world();
+    const moved = conversionMoves(transfers, conversions.slice(0, 2));
+    expect(moved.skipped).to.deep.equal([]);
+    const moves = moved.transfers.filter((t) => t.out !== undefined);
+    // token0 buys the larger half.
+    expect(
+      moves.map((m) => [m.from, m.to, m.token, m.amount, m.out?.token, m.out?.amount]),
+    ).to.deep.equal([
+      [THIEF, THIEF, USDC, 1000n, POS, 351n],
+      [THIEF, THIEF, WETH, 500n, POS, 350n],
+    ]);
+    expect(moved.transfers.filter((t) => t.to === POOL)).to.deep.equal([]);
+    // FIFO: the USDC half is tainted, the WETH half clean.
+    expect(run(moved.transfers, "fifo").held).to.deep.equal({
+      [accountKey(POS, THIEF)]: [351n, 1000n],
+    });
+  });
+
+  for (const [model, expected] of [
+    // The position's lots [351 tainted][350 clean] go to B whole; the first half removed (351)
+    // is the 990 USDC owed, all tainted, collected first; the 10 USDC of fees after it are clean.
+    ["fifo", { usdc: [990n, 1000n] }],
+    // B's position is 351/701 tainted. The USDC half removed takes floor(351·351/701) = 175,
+    // worth floor(1000·175/351) = 498: floor(175·990/351) = 493 USDC; the WETH half the other
+    // 176 (worth 502): floor(176·510/350) = 256 WETH. Both collected whole.
+    ["haircut", { usdc: [493n, 498n], weth: [256n, 502n] }],
+    // B's whole balances: 1,000 USDC and 515 WETH; the position is B's no more.
+    ["poison", { usdc: [1000n], weth: [515n] }],
+  ] as const)
+    it(`${model}: the taint follows the position to its new owner and comes back when collected`, () => {
+      const { transfers, conversions } = world();
+      const moved = conversionMoves(transfers, conversions);
+      expect(moved.skipped).to.deep.equal([]);
+      const { held, total } = run(moved.transfers, model);
+      const want: Record<string, readonly bigint[]> = { [accountKey(USDC, B)]: expected.usdc };
+      if ("weth" in expected) want[accountKey(WETH, B)] = expected.weth;
+      if (model === "poison") {
+        expect(held[accountKey(USDC, B)]?.[0]).to.equal(1000n);
+        expect(held[accountKey(WETH, B)]?.[0]).to.equal(515n);
+        expect(held[accountKey(POS, B)]).to.equal(undefined);
+        return;
+      }
+      expect(held).to.deep.equal(want);
+      expect(total).to.equal(1000n);
+    });
+
+  it("a collect pays the principal owed first, the fees after it from no one", () => {
+    const { transfers, conversions } = world();
+    // B collects 995 USDC (the 990 owed and 5 of fees) and 515 WETH, then 5 USDC more: fees.
+    const all = [
+      ...transfers.filter((t) => t.txHash !== "0x8b"),
+      transfer("0x8b", 0, USDC, POOL, B, 995n, 15),
+      transfer("0x8b", 1, WETH, POOL, B, 515n, 15),
+      transfer("0x8c", 0, USDC, POOL, B, 5n, 16),
+    ];
+    const moved = conversionMoves(all, [
+      ...conversions.slice(0, 5),
+      ...event("collect", "0x8b", 15, 3, [995n, 515n], POS, 0n, B),
+      ...event("collect", "0x8c", 16, 2, [5n, 0n], POS, 0n, B),
+    ]);
+    expect(moved.skipped).to.deep.equal([]);
+    const paid = moved.transfers
+      .filter((t) => t.to === B && t.out === undefined && t.token !== "native" && t.token !== POS)
+      .map((t) => [t.txHash, t.token, t.from, t.amount]);
+    expect(paid).to.deep.equal([
+      ["0x8b", USDC, POS, 990n],
+      ["0x8b", USDC, ZERO_ADDRESS, 5n],
+      ["0x8b", WETH, POS, 510n],
+      ["0x8b", WETH, ZERO_ADDRESS, 5n],
+      ["0x8c", USDC, ZERO_ADDRESS, 5n],
+    ]);
+    expect(run(moved.transfers, "fifo").held).to.deep.equal({
+      [accountKey(USDC, B)]: [990n, 1000n],
+    });
+  });
+
+  it("liquidity on one side of the price: the only token paid buys all of it", () => {
+    const moved = conversionMoves(
+      [...theft(), transfer("0x88", 0, USDC, THIEF, POOL, 1000n, 12)],
+      event("add-liquidity", "0x88", 12, 4, [1000n, 0n], THIEF, 701n, THIEF),
+    );
+    expect(moved.skipped).to.deep.equal([]);
+    expect(run(moved.transfers, "haircut").held).to.deep.equal({
+      [accountKey(POS, THIEF)]: [701n, 1000n],
+    });
+  });
+
+  it("an IncreaseLiquidity whose amounts no transfer into the pool matches is listed, not guessed", () => {
+    // A contract claims 1,000 USDC bought the position; the pool was paid 900.
+    const moved = conversionMoves(
+      [
+        ...theft(),
+        transfer("0x88", 0, USDC, THIEF, POOL, 900n, 12),
+        transfer("0x88", 1, WETH, THIEF, POOL, 500n, 12),
+      ],
+      event("add-liquidity", "0x88", 12, 4, [1000n, 500n], THIEF, 701n, THIEF),
+    );
+    expect(moved.converted).to.equal(0);
+    expect(moved.skipped).to.have.length(1);
+    expect(moved.skipped[0]).to.include({ txHash: "0x88", logIndex: 4, contract: POOL });
+    expect(moved.skipped[0]?.reason).to.equal(
+      `no transfer of 1000 ${USDC} into the pool matches the liquidity added to ${POS}`,
+    );
+    // Its transfers stay what they are: the pool holds what it was paid, the position nothing.
+    expect(run(moved.transfers, "haircut", true).held).to.deep.equal({
+      [accountKey(USDC, THIEF)]: [100n, 100n],
+      [accountKey(USDC, POOL)]: [900n, 900n],
+    });
   });
 });

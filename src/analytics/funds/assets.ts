@@ -24,7 +24,8 @@ const PRINTABLE = /^[\x20-\x7e]{1,32}$/;
  * call fails or answers nothing printable.
  */
 export async function tokenSymbol(rpc: RpcClient, token: string): Promise<string | null> {
-  if (token === "native") return null;
+  // The native coin, a Uniswap V3 position (no contract of its own): no symbol to ask.
+  if (!/^0x[0-9a-fA-F]{40}$/.test(token)) return null;
   let answer: string;
   try {
     answer = await rpc.call<string>("eth_call", [{ to: token, data: "0x95d89b41" }, "latest"]);

@@ -103,8 +103,14 @@ export function assetUnits(
   return units;
 }
 
-/** An address as 0x1234…abcd; anything that is not a long hex address is kept as it is. */
+/**
+ * An address as 0x1234…abcd; a Uniswap V3 position (an asset, and the account of what it is owed:
+ * `v3pos:MANAGER:ID`) as `Uniswap V3 position #ID (0xmana…ger)`; anything else as it is.
+ */
 export function shortAddress(address: string): string {
+  const position = /^v3pos:(0x[0-9a-fA-F]{40}):(\d+)$/.exec(address);
+  if (position !== null)
+    return `Uniswap V3 position #${position[2]} (${shortAddress(position[1] ?? "")})`;
   return /^0x[0-9a-fA-F]{12,}$/.test(address)
     ? `${address.slice(0, 6)}…${address.slice(-4)}`
     : address;

@@ -5,6 +5,7 @@ import { decodeErc20Transfers, readNativeBlock, TRANSFER_TOPIC } from "../transf
 import type { Database } from "../../db/db.js";
 import type { BlockHeader } from "../../db/store.js";
 import { StreamStore, type StreamSpec, type TransferRow } from "../../db/streams.js";
+import { readPositionAsset } from "./types.js";
 
 /**
  * Transfer ingestion: a token's ERC-20 transfers, or native value transfers, of any EVM chain
@@ -138,8 +139,9 @@ const BALANCE_OF = "0x70a08231";
 
 /**
  * Balances of `addresses` at the end of `block` (for the initial balances of a trace): ERC-20
- * balanceOf through eth_call, or eth_getBalance for native value. Addresses that aren't real
- * accounts (the fee sink) are skipped.
+ * balanceOf through eth_call, or eth_getBalance for native value; of a Uniswap V3 position, its
+ * liquidity for its owner and none for anyone else. Addresses that aren't real accounts (the fee
+ * sink, a position's own account) are skipped.
  */
 export async function balancesAt(
   rpc: RpcClient,
@@ -154,6 +156,21 @@ export async function balancesAt(
     return out;
   }
   const tag = `0x${block.toString(16)}`;
+  const position = readPositionAsset(token);
+  if (position !== null) {
+    const id = position.tokenId.toString(16).padStart(64, "0");
+    const ask = (data: string) =>
+      rpc
+        .call<string>("eth_call", [{ to: position.manager, data: `${data}${id}` }, tag])
+        .catch(() => "0x");
+    // ownerOf(tokenId), positions(tokenId): its liquidity is the eighth word. Not minted yet, or
+    // burnt: no owner, no liquidity.
+    const [owner, state] = await Promise.all([ask("0x6352211e"), ask("0x99fbab88")]);
+    const liquidity = state.length >= 2 + 64 * 8 ? BigInt(`0x${state.slice(450, 514)}`) : 0n;
+    const holder = owner.length === 66 ? `0x${owner.slice(26)}`.toLowerCase() : null;
+    for (const a of real) out.set(a, a === holder ? liquidity : 0n);
+    return out;
+  }
   for (let i = 0; i < real.length; i += 200) {
     const chunk = real.slice(i, i + 200);
     const results = await rpc.batch<string>(

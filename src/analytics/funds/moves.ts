@@ -4,10 +4,18 @@
  * in to the account that was paid out, `amount` of one asset for `out.amount` of another. The pool
  * never holds what passes through it, so its reserves, its liquidity providers and later traders
  * are never tainted by a swap; a route through several pools in one transaction is one move with
- * a step per pool. Definitions and worked examples: docs/taint-models.md, "Conversions".
+ * a step per pool. A Uniswap V3 position is an asset of its own: the tokens paid in buy its
+ * liquidity, its transfer moves it, liquidity removed is owed to the position's own account and
+ * collected from there, principal first, the swap fees on top clean. Definitions and worked
+ * examples: docs/taint-models.md, "Conversions" and "Uniswap V3 positions".
  */
 import type { Conversion, SkippedLog } from "../conversions.js";
-import { ZERO_ADDRESS, type ConversionStep, type Transfer } from "./types.js";
+import {
+  ZERO_ADDRESS,
+  type ConversionAction,
+  type ConversionStep,
+  type Transfer,
+} from "./types.js";
 
 /** The native coin as Curve's pools name it among their coins. */
 const CURVE_NATIVE = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
@@ -69,6 +77,12 @@ export interface ConversionMoves {
 const NONE = -1;
 
 /**
+ * The tokens owed to each Uniswap V3 position for liquidity it removed and has not collected yet
+ * (its principal), by position and token: collected first, before its fees.
+ */
+type Owed = Map<string, bigint>;
+
+/**
  * Replaces, in `transfers` (every asset, native ordinals placed by {@link NATIVE_ORDINAL}), the
  * transfers that `conversions` explain by conversion moves.
  */
@@ -77,7 +91,11 @@ export function conversionMoves(
   conversions: readonly Conversion[],
 ): ConversionMoves {
   const byTx = new Map<string, Conversion[]>();
-  for (const c of conversions) {
+  // In chain order: what a position is owed carries from one transaction to the next.
+  const ordered = [...conversions].sort(
+    (a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex,
+  );
+  for (const c of ordered) {
     const list = byTx.get(c.txHash);
     if (list === undefined) byTx.set(c.txHash, [c]);
     else list.push(c);
@@ -93,6 +111,7 @@ export function conversionMoves(
   const dropped = new Uint8Array(transfers.length);
   const moves: Transfer[] = [];
   const skipped: SkippedLog[] = [];
+  const owed: Owed = new Map();
   let converted = 0;
   for (const [txHash, list] of byTx) {
     const own = (ofTx.get(txHash) ?? []).sort(
@@ -101,8 +120,10 @@ export function conversionMoves(
     const result = matchTransaction(
       own.map((i) => transfers[i] as Transfer),
       [...list].sort((a, b) => a.logIndex - b.logIndex),
+      owed,
     );
     skipped.push(...result.skipped);
+    moves.push(...result.plain);
     for (const k of result.consumed) dropped[own[k] as number] = 1;
     for (const node of result.nodes) {
       if (node.fed) continue;
@@ -132,15 +153,32 @@ export function conversionMoves(
   return { transfers: kept.concat(moves), converted, skipped };
 }
 
+/**
+ * The shares of `liquidity` that each token of a position's event stands for, token0's first:
+ * half each (the larger half token0's), all of it for the only token when the other's amount is
+ * zero (a range that lies on one side of the price holds one token).
+ */
+function shares(liquidity: bigint, amounts: readonly bigint[]): bigint[] {
+  const paid = amounts.filter((x) => x > 0n).length;
+  const half = liquidity / 2n;
+  let k = 0;
+  return amounts.map((x) =>
+    x === 0n ? 0n : paid === 1 ? liquidity : k++ === 0 ? liquidity - half : half,
+  );
+}
+
 /** Matches the conversions of one transaction (log order) with its transfers (ordinal order). */
 function matchTransaction(
   txs: readonly Transfer[],
   conversions: readonly Conversion[],
-): { nodes: Node[]; consumed: number[]; skipped: SkippedLog[] } {
+  owed: Owed,
+): { nodes: Node[]; plain: Transfer[]; consumed: number[]; skipped: SkippedLog[] } {
   const asInput = new Uint8Array(txs.length);
   const asOutput = new Uint8Array(txs.length);
   const outputOf = new Map<number, Node>();
   const nodes: Node[] = [];
+  /** Ordinary transfers a position's events make (its transfer, what it pays when collected). */
+  const plain: Transfer[] = [];
   const skipped: SkippedLog[] = [];
   const first = txs[0];
   if (first === undefined) {
@@ -152,7 +190,7 @@ function matchTransaction(
         contract: c.contract,
         reason: "none of the transaction's transfers was read",
       });
-    return { nodes: [], consumed: [], skipped };
+    return { nodes: [], plain: [], consumed: [], skipped };
   }
   const { txIndex, time } = first;
 
@@ -174,7 +212,8 @@ function matchTransaction(
     const n: Node = {
       step: {
         venue: c.venue,
-        action: c.action,
+        // Only liquidity added or removed is a step of a position's events.
+        action: c.action as ConversionAction,
         contract: c.contract,
         logIndex: c.logIndex,
         tokenIn: asset(c.tokenIn),
@@ -276,7 +315,8 @@ function matchTransaction(
         break;
       }
       case "add-liquidity":
-      case "remove-liquidity": {
+      case "remove-liquidity":
+      case "collect": {
         // The pair of records one Mint or Burn gave (one per token of the pair).
         const other = conversions[i + 1];
         if (other === undefined || other.logIndex !== c.logIndex || other.action !== c.action) {
@@ -284,9 +324,147 @@ function matchTransaction(
           break;
         }
         i++;
-        liquidity(c, other);
+        if (c.action === "collect") collect(c, other);
+        else if (c.position !== undefined) position(c, other);
+        else liquidity(c, other);
         break;
       }
+      case "position-transfer": {
+        // The whole position changes hands: an ordinary transfer of it.
+        const p = c.position;
+        if (p !== undefined && c.recipient !== null)
+          plain.push({
+            blockNumber: c.blockNumber,
+            txIndex,
+            ordinal: c.logIndex,
+            txHash: c.txHash,
+            token: p.asset,
+            from: p.owner,
+            to: c.recipient,
+            amount: p.liquidity,
+            time,
+          });
+        break;
+      }
+    }
+  }
+
+  /**
+   * Liquidity added to a Uniswap V3 position: the tokens paid into the pool buy its liquidity for
+   * its owner, each its share. Removed: each share of the liquidity becomes the tokens owed to the
+   * position, in the position's own account (the address {@link Conversion.position}'s asset).
+   */
+  function position(c0: Conversion, c1: Conversion): void {
+    const p = c0.position as NonNullable<Conversion["position"]>;
+    const pool = c0.contract;
+    const add = c0.action === "add-liquidity";
+    const amounts = add ? [c0.amountIn, c1.amountIn] : [c0.amountOut, c1.amountOut];
+    const share = shares(p.liquidity, amounts);
+    if (add) {
+      const inputs = [c0, c1].map((c, i) =>
+        (amounts[i] as bigint) === 0n
+          ? NONE
+          : find(
+              asInput,
+              c.logIndex,
+              (t) => t.token === asset(c.tokenIn) && t.to === pool && t.amount === c.amountIn,
+            ),
+      );
+      const missing = [c0, c1].find((c, i) => (amounts[i] as bigint) > 0n && inputs[i] === NONE);
+      if (missing !== undefined) {
+        skip(
+          c0,
+          `no transfer of ${missing.amountIn} ${asset(missing.tokenIn)} into the pool matches the liquidity added to ${p.asset}`,
+        );
+        return;
+      }
+      let second = false;
+      [c0, c1].forEach((c, i) => {
+        const k = inputs[i] as number;
+        if (k === NONE) return;
+        const n = node(
+          { ...c, amountOut: share[i] as bigint },
+          (txs[k] as Transfer).from,
+          p.owner,
+          k,
+          NONE,
+        );
+        n.second = second;
+        second = true;
+      });
+      return;
+    }
+    if (share.every((x) => x === 0n)) {
+      // Liquidity too small to be worth one unit of either token: burnt for nothing.
+      plain.push({
+        blockNumber: c0.blockNumber,
+        txIndex,
+        ordinal: c0.logIndex,
+        txHash: c0.txHash,
+        token: p.asset,
+        from: p.owner,
+        to: ZERO_ADDRESS,
+        amount: p.liquidity,
+        time,
+      });
+      return;
+    }
+    let second = false;
+    [c0, c1].forEach((c, i) => {
+      if ((amounts[i] as bigint) === 0n) return;
+      const n = node({ ...c, amountIn: share[i] as bigint }, p.owner, p.asset, NONE, NONE);
+      n.second = second;
+      second = true;
+      const key = `${p.asset}/${asset(c.tokenOut)}`;
+      owed.set(key, (owed.get(key) ?? 0n) + c.amountOut);
+    });
+  }
+
+  /**
+   * Tokens collected from a Uniswap V3 position: the pool's transfers to the recipient are paid,
+   * first, from what the position is owed for liquidity it removed (its account, with the taint
+   * that liquidity carried), the rest (the swap fees it earned) by the pool: clean.
+   */
+  function collect(c0: Conversion, c1: Conversion): void {
+    const p = c0.position as NonNullable<Conversion["position"]>;
+    const pool = c0.contract;
+    const outputs = [c0, c1].map((c) =>
+      c.amountOut === 0n
+        ? NONE
+        : find(
+            asOutput,
+            c.logIndex,
+            (t) =>
+              t.token === asset(c.tokenOut) &&
+              t.from === pool &&
+              t.to === c.recipient &&
+              t.amount === c.amountOut,
+          ),
+    );
+    const missing = [c0, c1].find((c, i) => c.amountOut > 0n && outputs[i] === NONE);
+    if (missing !== undefined) {
+      skip(
+        c0,
+        `no transfer of ${missing.amountOut} ${asset(missing.tokenOut)} out of the pool matches what ${p.asset} collected`,
+      );
+      return;
+    }
+    for (const k of outputs) {
+      if (k === NONE) continue;
+      const t = txs[k] as Transfer;
+      asOutput[k] = 1;
+      const key = `${p.asset}/${t.token}`;
+      const principal = t.amount < (owed.get(key) ?? 0n) ? t.amount : (owed.get(key) ?? 0n);
+      owed.set(key, (owed.get(key) ?? 0n) - principal);
+      if (principal > 0n) plain.push({ ...t, from: p.asset, amount: principal });
+      // The fees: the pool's own, paid as from no one.
+      if (t.amount > principal)
+        plain.push({
+          ...t,
+          from: ZERO_ADDRESS,
+          amount: t.amount - principal,
+          ordinal: t.ordinal + 0.5,
+        });
     }
   }
 
@@ -377,5 +555,5 @@ function matchTransaction(
 
   const consumed: number[] = [];
   for (let k = 0; k < txs.length; k++) if (asInput[k] === 1 || asOutput[k] === 1) consumed.push(k);
-  return { nodes, consumed, skipped };
+  return { nodes, plain, consumed, skipped };
 }

@@ -22,7 +22,7 @@ import {
 } from "../bridges/index.js";
 import { bridgeMoves, TRANSIT, type BridgeMoves } from "./bridge-moves.js";
 import { allLabelsFor } from "../labels/chain.js";
-import { CONVERSION_TOPICS, ConversionReader, type SkippedLog } from "../conversions.js";
+import { ConversionReader, type SkippedLog } from "../conversions.js";
 import type { Label as StoreLabel } from "../labels/store.js";
 import {
   FEE_SINK,
@@ -179,8 +179,10 @@ async function readChain(
       nativeTransfer,
     )),
   ];
-  const { conversions, skipped } = await new ConversionReader(rpc).read(
-    await logsOf(rpc, fromBlock, toBlock, Object.values(CONVERSION_TOPICS)),
+  // Uniswap V3 positions are followed over the trace's blocks (their transfers are read there).
+  const reader = new ConversionReader(rpc, { positions: { fromBlock, toBlock } });
+  const { conversions, skipped } = await reader.read(
+    await logsOf(rpc, fromBlock, toBlock, reader.topics),
   );
   const moved = conversionMoves(raw, conversions);
   for (const t of moved.transfers) t.chainId = chainId;

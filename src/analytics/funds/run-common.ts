@@ -191,6 +191,8 @@ export function toTransfer(t: TransferRow): Transfer {
 /** The token's decimals (ERC-20 decimals()), 18 for native, null when the token doesn't say. */
 export async function tokenDecimals(rpc: RpcClient, token: string): Promise<number | null> {
   if (token === "native") return 18;
+  // A position (liquidity units), a transit: no token to ask.
+  if (!/^0x[0-9a-fA-F]{40}$/.test(token)) return null;
   try {
     const r = await rpc.call<string>("eth_call", [{ to: token, data: "0x313ce567" }, "latest"]);
     if (r === "0x" || r.length < 3) return null;

@@ -87,6 +87,22 @@ export interface ConversionOut {
   steps: readonly ConversionStep[];
 }
 
+/**
+ * A Uniswap V3 liquidity position as an asset of a trace of every asset: the ERC-721 token
+ * `tokenId` of the NonfungiblePositionManager `manager`, measured in units of liquidity, held by
+ * the token's owner. The same name is the address of the position's own account, where the tokens
+ * its removed liquidity is owed sit until they are collected (docs/taint-models.md, "Uniswap V3
+ * positions").
+ */
+export const positionAsset = (manager: string, tokenId: bigint) =>
+  `v3pos:${manager.toLowerCase()}:${tokenId}`;
+
+/** The manager and token id of a {@link positionAsset}, or null for any other asset or address. */
+export function readPositionAsset(asset: string): { manager: string; tokenId: bigint } | null {
+  const m = /^v3pos:(0x[0-9a-f]{40}):(\d{1,78})$/.exec(asset);
+  return m === null ? null : { manager: m[1] as string, tokenId: BigInt(m[2] as string) };
+}
+
 /** The `token` of a trace that follows every asset it reaches. */
 export const ALL_ASSETS = "all";
 
