@@ -7,8 +7,18 @@
 import { z } from "zod";
 import type { Store } from "../db/store.js";
 import type { FollowerStatus } from "../ledger/indexer.js";
+import type { RunTraceInput } from "../analytics/funds/run.js";
 import { quote } from "../shared/request-checks.js";
 import { badRequest } from "./http.js";
+
+/** Another chain a trace of every asset may follow funds to over a bridge (`serve --chain`). */
+export interface TraceChain {
+  chainId: number;
+  url: string;
+}
+
+/** Bridge contracts, tables and token groups beyond the built-in registry (`serve --bridges`). */
+export type TraceBridges = Pick<RunTraceInput, "bridgeContracts" | "bridgeTables" | "bridgeTokens">;
 
 export type Method = "GET" | "POST";
 
@@ -28,6 +38,10 @@ export interface RequestContext<P extends Shape = Shape, Q extends Shape = Shape
   body: B;
   /** The server's JSON-RPC endpoint, if it has one ({@link ApiServerOptions.rpcUrl}). */
   rpcUrl?: string;
+  /** The other chains a trace may follow funds to ({@link ApiServerOptions.chains}). */
+  chains?: readonly TraceChain[];
+  /** Bridge contracts beyond the built-in registry ({@link ApiServerOptions.bridges}). */
+  bridges?: TraceBridges;
   /** The follower's progress, if one runs in this process ({@link ApiServerOptions.follower}). */
   follower?: () => FollowerStatus;
 }

@@ -62,6 +62,12 @@ export interface ApiServerOptions {
   clock?: () => number;
   /** The JSON-RPC endpoint `POST /trace` reads the chain from; without it, traces answer 503. */
   rpcUrl?: string;
+  /**
+   * Other chains `POST /trace` of every asset follows funds to over bridges (each read from its
+   * node, by the id it must answer with), and bridge contracts beyond the built-in registry.
+   */
+  chains?: readonly TraceChain[];
+  bridges?: TraceBridges;
   /** A built dashboard (static.ts) served at the paths no route claims. */
   site?: StaticSite;
   /** The progress of the follower indexing into this store in this process (serve --follow). */
@@ -69,7 +75,7 @@ export interface ApiServerOptions {
 }
 
 export type { Method, RequestContext, Route } from "./route.js";
-import type { Method, Route } from "./route.js";
+import type { Method, Route, TraceBridges, TraceChain } from "./route.js";
 
 export { HttpError };
 
@@ -354,6 +360,8 @@ export function createApiServer(store: Store, options: ApiServerOptions): Server
           query: url.searchParams,
           body,
           rpcUrl: options.rpcUrl,
+          chains: options.chains,
+          bridges: options.bridges,
           follower: options.follower,
         }),
         timeout,

@@ -43,16 +43,24 @@ const hex32 = (message: string) => z.string(message).regex(BYTES32, message);
 export const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
 /** A 20-byte address, lowercase: as the fund-flow routes answer. */
 export const lowAddress = z.string().regex(/^0x[0-9a-f]{40}$/);
+/** A chain id prefix: across chains, what is on another chain than the seed's is `CHAIN:…`. */
+const CHAIN_PREFIX = String.raw`(\d{1,20}:)?`;
 /**
  * An address of a fund flow: lowercase, or `fees`, the gas fees a tainted address paid (an exit of
- * kind fee, on native-coin traces).
+ * kind fee, on native-coin traces); across chains, prefixed by its chain when not the seed's.
  */
 export const flowAddress = z
   .string()
-  .regex(/^(0x[0-9a-f]{40}|fees|v3pos:0x[0-9a-f]{40}:\d{1,78})$/)
+  .regex(
+    new RegExp(
+      String.raw`^(bridge:[^\s]{1,200}|${CHAIN_PREFIX}(0x[0-9a-f]{40}|fees|v3pos:0x[0-9a-f]{40}:\d{1,78}))$`,
+    ),
+  )
   .describe(
-    "A lowercase address; `fees`: the gas fees paid (an exit of kind fee); `v3pos:MANAGER:TOKENID`: a Uniswap V3 position's own account (the tokens owed to it).",
+    "A lowercase address; `fees`: the gas fees paid (an exit of kind fee); `v3pos:MANAGER:TOKENID`: a Uniswap V3 position's own account (the tokens owed to it); across chains, `CHAIN:…` on another chain than the seed's, and `bridge:…`: a bridge crossing's transit between two chains.",
   );
+/** The contract of a conversion: an address, `CHAIN:address` on another chain than the seed's. */
+const flowContract = z.string().regex(new RegExp(String.raw`^${CHAIN_PREFIX}0x[0-9a-f]{40}$`));
 /** An amount of base units, decimal. */
 export const amount = z.string().regex(/^\d+$/).describe("Base units, decimal.");
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a day, YYYY-MM-DD");
@@ -530,17 +538,27 @@ export const CONVERSION_ACTION_NAMES = [
 
 /** The most seeds one trace over HTTP starts from. */
 export const MAX_TRACE_SEEDS = 100;
+/** The most other chains one trace over HTTP reads. */
+export const MAX_TRACE_CHAINS = 16;
 
 const TOKEN_MESSAGE = 'a token address (0x and 40 hex digits), "native" or "all"';
 const tokenField = z.string(TOKEN_MESSAGE).regex(/^(all|native|0x[0-9a-fA-F]{40})$/, TOKEN_MESSAGE);
 const ASSET_MESSAGE = 'a token address (0x and 40 hex digits) or "native"';
 const assetField = z.string(ASSET_MESSAGE).regex(/^(native|0x[0-9a-fA-F]{40})$/, ASSET_MESSAGE);
-/** An asset a trace of every asset answers with: a token, the native coin, a Uniswap V3 position. */
+/**
+ * An asset a trace of every asset answers with: a token, the native coin, a Uniswap V3 position;
+ * across chains, `CHAIN:…` on another chain than the seed's, and `bridge`, a crossing's transit.
+ */
 const TRACED_ASSET_MESSAGE =
-  'a token address (0x and 40 hex digits), "native", or a Uniswap V3 position (v3pos:MANAGER:TOKENID)';
+  'a token address (0x and 40 hex digits), "native", or a Uniswap V3 position (v3pos:MANAGER:TOKENID), each CHAIN:… on another chain; or "bridge"';
 const tracedAssetField = z
   .string(TRACED_ASSET_MESSAGE)
-  .regex(/^(native|0x[0-9a-fA-F]{40}|v3pos:0x[0-9a-f]{40}:\d{1,78})$/, TRACED_ASSET_MESSAGE);
+  .regex(
+    new RegExp(
+      String.raw`^(bridge|${CHAIN_PREFIX}(native|0x[0-9a-fA-F]{40}|v3pos:0x[0-9a-f]{40}:\d{1,78}))$`,
+    ),
+    TRACED_ASSET_MESSAGE,
+  );
 const SEED_MESSAGE = "a transaction hash or ADDRESS@BLOCK is required";
 const seedField = z
   .string(SEED_MESSAGE)
@@ -610,6 +628,22 @@ export const TraceRequest = named(
           .describe(
             "Whether taint stops at deposit addresses of labeled exchanges (default true; docs/clustering.md).",
           ),
+        chains: z
+          .array(
+            z.int("a chain id").min(1, "a chain id").max(Number.MAX_SAFE_INTEGER, "a chain id"),
+            "a list of chain ids",
+          )
+          .max(MAX_TRACE_CHAINS, `at most ${MAX_TRACE_CHAINS} chains`)
+          .optional()
+          .describe(
+            'With "all": the other chains to follow the funds to over bridges, by id, among those the server reads (veritrace serve --chain); default every one of them.',
+          ),
+        lazy: z
+          .boolean("true or false")
+          .optional()
+          .describe(
+            "Read only the histories of the addresses the taint reaches, not the whole streams (as veritrace trace --lazy; docs/scale.md).",
+          ),
       },
       "a JSON object {token, seed, model, hops?, …} is required",
     )
@@ -628,6 +662,14 @@ export const TraceRequest = named(
         seen.add(seedKey(seed));
       });
       const all = body.token === "all";
+      if (!all && (body.chains?.length ?? 0) > 0)
+        ctx.addIssue({
+          code: "custom",
+          path: ["chains"],
+          message: 'other chains need a trace of every asset (token "all")',
+        });
+      if (new Set(body.chains).size !== (body.chains?.length ?? 0))
+        ctx.addIssue({ code: "custom", path: ["chains"], message: "a chain is given twice" });
       if (!all && body.seedAsset !== undefined && assetKey(body.seedAsset) !== assetKey(body.token))
         ctx.addIssue({
           code: "custom",
@@ -713,7 +755,7 @@ export const ConversionStep = named(
   z.object({
     venue: z.enum(CONVERSION_VENUE_NAMES),
     action: z.enum(CONVERSION_ACTION_NAMES),
-    contract: lowAddress.describe("The pool, the wrapper, the Vault."),
+    contract: flowContract.describe("The pool, the wrapper, the Vault, the bridge's contract."),
     logIndex: count,
     tokenIn: tracedAssetField,
     amountIn: amount,

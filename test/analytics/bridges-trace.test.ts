@@ -24,6 +24,9 @@ import {
   type TestToken,
 } from "../../types/ethers-contracts/index.js";
 import { runVeritrace } from "../helpers/tracer.js";
+import type { AddressInfo } from "node:net";
+import { createApiServer, openApiDocument } from "../../src/api/server.js";
+import { AnswerChecker } from "../helpers/openapi-check.js";
 
 const A = 31_337;
 const B = 31_339;
@@ -299,6 +302,100 @@ describe("a trace across two chains through a bridge (anvil)", function () {
       const oneToken = await run(["--token", a.token_, "--chain", `${B}=${b.chain.url}`]);
       expect(oneToken.code).to.equal(2);
       expect(oneToken.stderr).to.match(/need a trace of every asset/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+  it("POST /trace on a server given the other chain (serve --chain): the command's answer, the other chain's nodes named CHAIN:address", async () => {
+    const API_TOKEN = "t".repeat(40);
+    const conformance = new AnswerChecker(
+      JSON.parse(JSON.stringify(openApiDocument)) as ConstructorParameters<typeof AnswerChecker>[0],
+    );
+    const server = createApiServer(await Store.open(await openMemoryDatabase()), {
+      tokens: [API_TOKEN],
+      rpcUrl: a.chain.url,
+      chains: [{ chainId: B, url: b.chain.url }],
+      bridges: { bridgeContracts: contracts },
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const post = async (body: unknown) => {
+      const res = await fetch(`${base}/trace`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${API_TOKEN}`, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const answer = {
+        status: res.status,
+        contentType: res.headers.get("content-type"),
+        body: (await res.json()) as Record<string, unknown>,
+      };
+      conformance.check("POST", "/trace", answer);
+      return answer;
+    };
+    try {
+      const asked = { token: "all", seed, model: "haircut" };
+      const across = await post(asked);
+      expect(across.status, JSON.stringify(across.body)).to.equal(200);
+      const expected = JSON.parse(
+        JSON.stringify(traceSummaryJson(await traceOf("haircut")), (_k, x: unknown) =>
+          typeof x === "bigint" ? x.toString() : x,
+        ),
+      ) as unknown;
+      expect(across.body["summary"]).to.deep.equal(expected);
+      const nodes = (across.body["nodes"] as { address: string }[]).map((n) => n.address);
+      expect(nodes).to.include.members([`${B}:${who["recipient"]}`, `${B}:${who["shop"]}`]);
+      expect(nodes).to.include(who["thief"]);
+      const assets = (across.body["assets"] as { token: string; symbol: string | null }[]).map(
+        (x) => [x.token, x.symbol],
+      );
+      expect(assets).to.deep.include.members([
+        [a.token_, "TKN"],
+        [`${B}:${b.token_}`, "TKN"],
+      ]);
+      // Named explicitly, the same; the seed's chain alone: the bridge's exit, no crossing.
+      const named = await post({ ...asked, chains: [B] });
+      expect(named.body["summary"]).to.deep.equal(expected);
+      const alone = await post({ ...asked, chains: [] });
+      expect(alone.status).to.equal(200);
+      const summary = alone.body["summary"] as { crossings?: unknown[]; exits: unknown[] };
+      expect(summary.crossings ?? []).to.deep.equal([]);
+      // A chain the server does not read, one given twice, other chains with one token: 400.
+      const unknown = await post({ ...asked, chains: [B + 1] });
+      expect(unknown.status).to.equal(400);
+      expect(String(unknown.body["detail"])).to.match(
+        new RegExp(`chain ${B + 1} is not one this server reads .*: ${B}$`),
+      );
+      const twice = await post({ ...asked, chains: [B, B] });
+      expect(twice.status).to.equal(400);
+      expect(String(twice.body["detail"])).to.match(/a chain is given twice/);
+      const oneToken = await post({ ...asked, token: a.token_, chains: [B] });
+      expect(oneToken.status).to.equal(400);
+      expect(String(oneToken.body["detail"])).to.match(/need a trace of every asset/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+  it("veritrace serve --chain and --bridges: refused without --rpc, a bad file named, before anything opens", async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-serve-chains-"));
+    try {
+      const db = path.join(tmp, "db");
+      const serve = (args: string[]) =>
+        runVeritrace(["serve", "--db", db, "--insecure-local", "--port", "0", ...args]);
+      const noRpc = await serve(["--chain", `${B}=${b.chain.url}`]);
+      expect(noRpc.code).to.equal(2);
+      expect(noRpc.stderr).to.match(/^veritrace serve: --chain and --bridges go with --rpc/);
+      const badChain = await serve(["--rpc", a.chain.url, "--chain", `${B}`]);
+      expect(badChain.code).to.equal(2);
+      expect(badChain.stderr).to.match(/--chain must be CHAINID=URL/);
+      const file = path.join(tmp, "bridges.json");
+      writeFileSync(file, JSON.stringify({ contracts: [{ bridge: "across" }] }));
+      const badFile = await serve(["--rpc", a.chain.url, "--bridges", file]);
+      expect(badFile.code).to.equal(2);
+      expect(badFile.stderr.trim().split("\n")).to.have.length(1);
+      expect(badFile.stderr).to.match(/--bridges .*: contracts\.0\.role: /);
+      expect(existsSync(db), "no store for a refused server").to.equal(false);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

@@ -25,11 +25,16 @@ import {
   writeGraph,
   type GraphOptions,
 } from "../../src/analytics/funds/graph.js";
-import { ALL_ASSETS, ZERO_ADDRESS, type TraceResult } from "../../src/analytics/funds/types.js";
+import { ZERO_ADDRESS, type TraceResult } from "../../src/analytics/funds/types.js";
 import {
+  ACROSS,
+  BRIDGE_TRANSIT as TRANSIT,
   DEPOSIT,
   ETH,
   EXCHANGE,
+  OTHER_BRIDGE,
+  USDC_BASE,
+  bridged,
   POOL,
   RECEIVER,
   THIEF,
@@ -42,7 +47,6 @@ import {
   holding,
   lookup,
   move,
-  onChain,
   swapped,
   swappedOptions,
   trace,
@@ -192,75 +196,6 @@ const fanOut = (() => {
     belowMinimum: 0n,
   });
 })();
-
-/**
- * Across chains, as the engine gives it (funds/bridge-moves.ts): V pays T 1,000 USDC on chain 1
- * (the seed); T bridges 800 to itself on chain 8453 by Across (USDC there is another token), two
- * moves through the crossing's transit account, and pays 600 to an exchange X there; T keeps 200
- * on 8453, and pays its last 200 into a bridge whose release was not read (an exit bound for
- * chain 10).
- */
-const USDC_BASE = addr("833b");
-const ACROSS = addr("ac20");
-const OTHER_BRIDGE = addr("b0b0");
-const TRANSIT = "bridge:1:0xfeed";
-const crossingStep = {
-  venue: "bridge",
-  action: "bridge",
-  contract: ACROSS,
-  bridge: {
-    name: "across",
-    fromChainId: 1,
-    toChainId: 8453,
-    depositTx: `0x${"d1".repeat(32)}`,
-    releaseTx: `0x${"e1".repeat(32)}`,
-    by: "id",
-    confidence: 1,
-    reason: "the deposit's id",
-  },
-} as const;
-const bridged = trace({
-  model: "haircut",
-  token: ALL_ASSETS,
-  seedAsset: USDC_TOKEN,
-  seed: { kind: "tx", txHash: `0x${"b1".repeat(32)}` },
-  seedAmount: 1000n * USDC,
-  edges: [
-    onChain(move(V, THIEF, USDC_TOKEN, 1000n * USDC, 1000n * USDC, undefined, "seed"), 1),
-    onChain(
-      move(THIEF, TRANSIT, USDC_TOKEN, 800n * USDC, 800n * USDC, {
-        token: TRANSIT_ASSET,
-        amount: 800n * USDC,
-        step: crossingStep,
-      }),
-      1,
-    ),
-    onChain(
-      move(TRANSIT, THIEF, TRANSIT_ASSET, 800n * USDC, 800n * USDC, {
-        token: USDC_BASE,
-        amount: 800n * USDC,
-        step: crossingStep,
-      }),
-      8453,
-    ),
-    onChain(move(THIEF, X, USDC_BASE, 600n * USDC, 600n * USDC, undefined, "exit"), 8453),
-    onChain(move(THIEF, OTHER_BRIDGE, USDC_TOKEN, 200n * USDC, 200n * USDC, undefined, "exit"), 1),
-  ],
-  holdings: [onChain({ ...holding(THIEF, 200n * USDC), token: USDC_BASE }, 8453)],
-  exits: [
-    onChain({ ...exit(X, "exchange", 600n * USDC, "Binance 14"), token: USDC_BASE }, 8453),
-    onChain(
-      {
-        ...exit(OTHER_BRIDGE, "bridge", 200n * USDC, "Some Bridge"),
-        token: USDC_TOKEN,
-        destinations: [{ chainId: 10, amount: 200n * USDC }],
-      },
-      1,
-    ),
-  ],
-  beyondHopLimit: 0n,
-  belowMinimum: 0n,
-});
 
 // ---------------------------------------------------------------------------------------------
 // Reading DOT, SVG and PNG.

@@ -3,6 +3,7 @@
  * pictures (test/analytics/graph.test.ts) and the dashboard's (test/web/dashboard.test.ts).
  */
 import type { GraphOptions } from "../../src/analytics/funds/graph.js";
+import { TRANSIT_ASSET } from "../../src/analytics/funds/flow.js";
 import {
   ALL_ASSETS,
   type ConversionStep,
@@ -235,3 +236,79 @@ export const swappedOptions: GraphOptions = {
 /** Gives a fixture's element the chain it is on (a trace across chains). */
 export const onChain = <T extends object>(x: T, chainId: number): T =>
   Object.assign(x, { chainId });
+
+/**
+ * Across chains, as the engine gives it (funds/bridge-moves.ts): VICTIM pays THIEF 1,000 USDC on chain 1
+ * (the seed); THIEF bridges 800 to itself on chain 8453 by Across (USDC there is another token), two
+ * moves through the crossing's transit account, and pays 600 to an exchange there; THIEF keeps 200
+ * on 8453, and pays its last 200 into a bridge whose release was not read (an exit bound for
+ * chain 10).
+ */
+export const USDC_BASE = addr("833b");
+export const ACROSS = addr("ac20");
+export const OTHER_BRIDGE = addr("b0b0");
+export const BRIDGE_TRANSIT = "bridge:1:0xfeed";
+export const BASE_EXCHANGE = addr("eeee");
+const crossingStep = {
+  venue: "bridge",
+  action: "bridge",
+  contract: ACROSS,
+  bridge: {
+    name: "across",
+    fromChainId: 1,
+    toChainId: 8453,
+    depositTx: `0x${"d1".repeat(32)}`,
+    releaseTx: `0x${"e1".repeat(32)}`,
+    by: "id",
+    confidence: 1,
+    reason: "the deposit's id",
+  },
+} as const;
+export const bridged = trace({
+  model: "haircut",
+  token: ALL_ASSETS,
+  seedAsset: USDC_TOKEN,
+  seed: { kind: "tx", txHash: `0x${"b1".repeat(32)}` },
+  seedAmount: 1000n * USDC,
+  edges: [
+    onChain(move(VICTIM, THIEF, USDC_TOKEN, 1000n * USDC, 1000n * USDC, undefined, "seed"), 1),
+    onChain(
+      move(THIEF, BRIDGE_TRANSIT, USDC_TOKEN, 800n * USDC, 800n * USDC, {
+        token: TRANSIT_ASSET,
+        amount: 800n * USDC,
+        step: crossingStep,
+      }),
+      1,
+    ),
+    onChain(
+      move(BRIDGE_TRANSIT, THIEF, TRANSIT_ASSET, 800n * USDC, 800n * USDC, {
+        token: USDC_BASE,
+        amount: 800n * USDC,
+        step: crossingStep,
+      }),
+      8453,
+    ),
+    onChain(
+      move(THIEF, BASE_EXCHANGE, USDC_BASE, 600n * USDC, 600n * USDC, undefined, "exit"),
+      8453,
+    ),
+    onChain(move(THIEF, OTHER_BRIDGE, USDC_TOKEN, 200n * USDC, 200n * USDC, undefined, "exit"), 1),
+  ],
+  holdings: [onChain({ ...holding(THIEF, 200n * USDC), token: USDC_BASE }, 8453)],
+  exits: [
+    onChain(
+      { ...exit(BASE_EXCHANGE, "exchange", 600n * USDC, "Binance 14"), token: USDC_BASE },
+      8453,
+    ),
+    onChain(
+      {
+        ...exit(OTHER_BRIDGE, "bridge", 200n * USDC, "Some Bridge"),
+        token: USDC_TOKEN,
+        destinations: [{ chainId: 10, amount: 200n * USDC }],
+      },
+      1,
+    ),
+  ],
+  beyondHopLimit: 0n,
+  belowMinimum: 0n,
+});

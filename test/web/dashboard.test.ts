@@ -33,7 +33,17 @@ import { traceAnswer } from "../../src/api/routes/trace.js";
 import { openApiDocument } from "../../src/api/server.js";
 import type { Trace } from "../../src/api/wire.js";
 import { AnswerChecker } from "../helpers/openapi-check.js";
-import { DEPOSIT, POOL, USDC_TOKEN, WETH_TOKEN, swapped } from "../helpers/trace-fixtures.js";
+import {
+  BASE_EXCHANGE,
+  DEPOSIT,
+  POOL,
+  THIEF,
+  USDC_BASE,
+  USDC_TOKEN,
+  WETH_TOKEN,
+  bridged,
+  swapped,
+} from "../helpers/trace-fixtures.js";
 
 const TOKEN = "web-test-token-0123456789abcdef";
 
@@ -788,6 +798,85 @@ describe("analyst dashboard (Chromium)", function () {
     }
   });
 
+  it("draws a trace across chains: the other chain's addresses named by their chain, the crossing through the bridge", async function () {
+    // The server's own answer (routes/trace.ts) for a result as the engine gives it across two
+    // chains: USDC stolen on chain 1, bridged by Across to chain 8453, paid to an exchange there.
+    const body = traceAnswer(
+      {
+        chainId: 1,
+        result: bridged,
+        ingest: { stream: "fixture", indexedTo: 200, rows: 5, complete: true, note: null },
+        fromBlock: 100,
+        toBlock: 200,
+        labels: new Map(),
+        initialBalances: new Map(),
+        exits: DEFAULT_EXITS,
+        depositAddresses: new Map(),
+        decimals: 6,
+        assetDecimals: new Map(),
+      },
+      new Map([
+        [USDC_TOKEN, { decimals: 6, symbol: "USDC" }],
+        [`8453:${USDC_BASE}`, { decimals: 6, symbol: "USDC" }],
+      ]),
+    );
+    const answer = JSON.parse(JSON.stringify(body)) as Trace;
+    traceChecker.check("POST", "/trace", {
+      status: 200,
+      contentType: "application/json",
+      body: answer,
+    });
+    expect(answer.nodes.map((n) => n.address)).to.include.members([
+      THIEF,
+      `8453:${THIEF}`,
+      `8453:${BASE_EXCHANGE}`,
+    ]);
+    const url = `${base}/trace`;
+    await page.route(url, (route) =>
+      route.request().method() === "POST"
+        ? route.fulfill({
+            status: 200,
+            contentType: "application/json",
+            body: JSON.stringify(answer),
+          })
+        : route.continue(),
+    );
+    try {
+      await page.goto(`${base}/#/trace`);
+      await page.getByLabel("Token (address, native or all)").fill("all");
+      await page
+        .getByLabel("Seed (transaction hash or ADDRESS@BLOCK; several: spaces between)")
+        .fill(`0x${"b1".repeat(32)}`);
+      await page.getByLabel("Read only what the taint reaches (lazily)").check();
+      const [request] = await Promise.all([
+        page.waitForRequest((r) => r.url() === url && r.method() === "POST"),
+        page.getByRole("button", { name: "Run trace" }).click(),
+      ]);
+      expect(JSON.parse(request.postData() ?? "{}")).to.include({ token: "all", lazy: true });
+      const graph = page.locator('.graph[data-graph-ready="true"]');
+      await graph.waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId("trace-caption").innerText()).to.include(
+        "on chain 1 and over bridges chain 8453,",
+      );
+      // Two USDC, one per chain; the holder and the exchange on 8453 named with their chain.
+      const legend = page.getByRole("list", { name: "Legend" });
+      expect(await legend.locator("li.asset").count()).to.equal(2);
+      const holdings = await page.getByRole("list", { name: "Holdings" }).innerText();
+      expect(holdings).to.include("8453:0x7e7e…7e7e");
+      expect(holdings).to.include("200 USDC");
+      const exits = await page.getByRole("list", { name: "Exit points" }).innerText();
+      expect(exits).to.include("8453:0xeeee…eeee");
+      // Selecting the holder on 8453 opens its own node, not the thief's on chain 1.
+      await page.getByRole("list", { name: "Holdings" }).getByRole("button").first().click();
+      const panel = page.getByRole("region", { name: "Selected address" });
+      await panel.waitFor();
+      expect(await panel.innerText()).to.include(`8453:${THIEF}`);
+      await page.screenshot({ path: path.join(SHOTS, "fund-flow-chains.png"), fullPage: true });
+    } finally {
+      await page.unroute(url);
+    }
+  });
+
   it("draws a large trace on its canvas with every node and edge, selects a clicked node, pans, and exports it as SVG", async function () {
     // A synthetic answer in the server's shape (as npm run bench:web): 1 000 addresses and
     // 4 000 transfers, past the size the dashboard draws with cytoscape.
@@ -977,8 +1066,9 @@ describe("analyst dashboard (Chromium)", function () {
       await tabOnceTo(kb, 'select[name="model"]');
       await tabOnceTo(kb, 'input[name="hops"]');
       await tabOnceTo(kb, 'input[name="minAmount"]');
+      await tabOnceTo(kb, 'input[name="lazy"]');
       await tabOnceTo(kb, 'button[type="submit"]');
-      await tabOnceTo(kb, 'input[name="minAmount"]', true);
+      await tabOnceTo(kb, 'input[name="lazy"]', true);
       await tabOnceTo(kb, 'button[type="submit"]');
       await kb.keyboard.press("Enter");
       await kb.locator('.graph[data-graph-ready="true"]').waitFor({ timeout: 60_000 });

@@ -19,9 +19,10 @@ export const formatDay = (seconds: number): string =>
   new Date(seconds * 1000).toISOString().slice(0, 10);
 
 /** 0x1234…abcd for long hex strings. */
-export const short = (hex: string | null | undefined): string =>
-  hex === null || hex === undefined
-    ? "—"
-    : /^0x[0-9a-fA-F]{12,}$/.test(hex)
-      ? `${hex.slice(0, 6)}…${hex.slice(-4)}`
-      : hex;
+export const short = (hex: string | null | undefined): string => {
+  if (hex === null || hex === undefined) return "—";
+  // Across chains, an address of another chain than the seed's is CHAIN:0x….
+  const m = /^(\d+:)?(0x[0-9a-fA-F]{12,})$/.exec(hex);
+  const bare = m?.[2];
+  return bare === undefined ? hex : `${m?.[1] ?? ""}${bare.slice(0, 6)}…${bare.slice(-4)}`;
+};

@@ -13,7 +13,7 @@ import {
   type RunTraceOutput,
 } from "../../analytics/funds/run.js";
 import { paletteEntryOf } from "../../analytics/funds/graph.js";
-import { assetsOf, places, weight } from "../../analytics/funds/flow.js";
+import { assetsOf, oneNamespace, places, splitChain, weight } from "../../analytics/funds/flow.js";
 import { describeAssets, type AssetInfo } from "../../analytics/funds/assets.js";
 import type { ExitCategories } from "../../analytics/funds/exits.js";
 import type { TaintedEdge, TaintPath, TraceResult } from "../../analytics/funds/taint.js";
@@ -21,7 +21,8 @@ import type { Label as StoreLabel } from "../../analytics/labels/store.js";
 import type { Store } from "../../db/store.js";
 import { badRequest } from "../http.js";
 import { onServerNode } from "./on-node.js";
-import { route } from "../route.js";
+import { route, type TraceBridges, type TraceChain } from "../route.js";
+import { RpcClient } from "../../chain/rpc.js";
 import {
   MAX_TRACE_EDGES,
   MAX_TRACE_NODES,
@@ -139,7 +140,16 @@ export function traceAnswer(
   out: RunTraceOutput,
   assets: ReadonlyMap<string, AssetInfo>,
 ): z.input<typeof Trace> {
-  const r = out.result;
+  // Across chains, the addresses and assets of the other chains are CHAIN:… (as the pictures
+  // name them), each labeled as its address is on its chain.
+  const { result: r, crosses } = oneNamespace(out.result, out.chainId);
+  const labels = new Map(out.labels);
+  if (crosses)
+    for (const address of places(r).keys()) {
+      const bare = splitChain(address).id;
+      const found = out.labels.get(bare);
+      if (bare !== address && found !== undefined) labels.set(address, found);
+    }
   const paths: Record<string, FlowPath[]> = {};
   for (const h of [...r.holdings, ...r.exits]) {
     paths[h.address] = [...(paths[h.address] ?? []), ...h.paths.map((p) => pathJson(p, h.token))];
@@ -165,7 +175,7 @@ export function traceAnswer(
       message: w.message,
       address: w.address ?? null,
     })),
-    nodes: flowNodes(r, out.labels, out.exits),
+    nodes: flowNodes(r, labels, out.exits),
     edges: r.edges.map(edgeJson),
     paths,
   };
@@ -176,7 +186,23 @@ export async function answerTrace(
   store: Store,
   rpcUrl: string | undefined,
   request: TraceRequest,
+  served: { chains?: readonly TraceChain[]; bridges?: TraceBridges } = {},
 ): Promise<z.input<typeof Trace>> {
+  // The other chains: those the request names among the server's, by default all of them (a
+  // trace of every asset only).
+  const known = served.chains ?? [];
+  const chains =
+    request.token !== "all"
+      ? []
+      : (request.chains ?? known.map((c) => c.chainId)).map((id) => {
+          const chain = known.find((c) => c.chainId === id);
+          if (chain === undefined)
+            throw badRequest(
+              `chain ${id} is not one this server reads (veritrace serve --chain): ` +
+                (known.length === 0 ? "it reads none" : known.map((c) => c.chainId).join(", ")),
+            );
+          return { chainId: id, rpc: new RpcClient(chain.url, { maxRetries: 2 }) };
+        });
   return onServerNode(store, rpcUrl, "traces", async (rpc) => {
     const plan = await planTrace(rpc, {
       token: request.token,
@@ -198,6 +224,9 @@ export async function answerTrace(
       maxPaths: request.paths,
       exitCategories: request.exitCategories,
       depositAddresses: request.depositAddresses,
+      chains,
+      ...served.bridges,
+      read: request.lazy === true ? "lazy" : "stream",
     });
     const r = out.result;
     const reached = places(r).size;
@@ -208,9 +237,22 @@ export async function answerTrace(
       );
     }
     // A trace of one token names its one asset by its decimals alone, as the command does.
+    // Each asset asked of its chain's node; across chains, the decimals read are keyed
+    // CHAIN:token, the seed's chain's named as its picture names them (bare).
+    const named = (key: string) => {
+      const { chain, id } = splitChain(key);
+      return chains.length > 0 && chain === out.chainId ? id : key;
+    };
     const assets =
       r.token === "all"
-        ? await describeAssets(new Map([[undefined, rpc]]), assetsOf(r), out.assetDecimals)
+        ? await describeAssets(
+            new Map<number | undefined, RpcClient>([
+              [undefined, rpc],
+              ...chains.map((c): [number, RpcClient] => [c.chainId, c.rpc]),
+            ]),
+            assetsOf(oneNamespace(r, out.chainId).result),
+            new Map([...out.assetDecimals].map(([k, d]) => [named(k), d])),
+          )
         : new Map([[r.token, { decimals: out.decimals, symbol: null }]]);
     return traceAnswer(out, assets);
   });
@@ -221,7 +263,8 @@ export const traceRoute = route({ path: "/trace", public: false }).post({
   summary: "Trace tainted funds on the server's chain (as veritrace trace --json)",
   description:
     "Reads the token's transfers (with `all`, every asset's, and the conversions between " +
-    "them) from the server's JSON-RPC node (`veritrace serve --rpc`) into the store and runs " +
+    "them, and over bridges the other chains' the server reads, `veritrace serve --chain`) " +
+    "from the server's JSON-RPC node (`veritrace serve --rpc`) into the store and runs " +
     "the taint model. `summary` is exactly the object `veritrace trace --json` prints for the " +
     "same input; `nodes`, `edges` (conversions with their steps), `paths` and `assets` draw the " +
     "flow. Traces run one at a time; a trace longer than the request timeout answers 503.",
@@ -231,5 +274,6 @@ export const traceRoute = route({ path: "/trace", public: false }).post({
   response: Trace,
   responseDescription: "The trace.",
   errors: [400, 404, 413, 415, 502],
-  handle: (ctx) => answerTrace(ctx.store, ctx.rpcUrl, ctx.body),
+  handle: (ctx) =>
+    answerTrace(ctx.store, ctx.rpcUrl, ctx.body, { chains: ctx.chains, bridges: ctx.bridges }),
 });

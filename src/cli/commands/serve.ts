@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { checkHttpUrl, flagOptions, stringOptions, type Command, type Values } from "../command.js";
 import { Follower, SYNC_HELP, SYNC_OPTIONS, readDeploymentInput, syncSettings } from "../follow.js";
+import { chainOptions, readBridgesFile } from "../bridges-option.js";
 import { inputName, oneStdin, readInputText, refuseStdout } from "../../shared/input.js";
 import { logLine } from "../../shared/format.js";
 import {
@@ -129,7 +130,7 @@ const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
 export const serveCommand: Command = {
   name: "serve",
   usage:
-    "[--db URL|DIR] [--port N] [--host HOST] [--tokens FILE] [--access-log FILE | --no-access-log] [--rate N] [--insecure-local] [--rpc URL] [--follow --deployment FILE] [--web DIR | --no-web]",
+    "[--db URL|DIR] [--port N] [--host HOST] [--tokens FILE] [--access-log FILE | --no-access-log] [--rate N] [--insecure-local] [--rpc URL [--chain ID=URL]… [--bridges FILE]] [--follow --deployment FILE] [--web DIR | --no-web]",
   help: [
     "  --db URL|DIR         store: a directory (PGlite, default .veritrace/db) or postgres://…",
     "  --port N             TCP port (default 8787; 0 for any free port)",
@@ -148,6 +149,9 @@ export const serveCommand: Command = {
     "  --insecure-local     without tokens, serve without authentication: only on 127.0.0.1,",
     "                       ::1 or localhost",
     "  --rpc URL            JSON-RPC endpoint POST /trace reads the chain from (default: no traces)",
+    "  --chain ID=URL       another chain POST /trace of every asset follows funds to over bridges",
+    "                       (repeat for more; the node must answer as chain ID; needs --rpc)",
+    "  --bridges FILE       bridge contracts beyond the built-in registry (as veritrace trace --bridges)",
     "  --follow             also index the consortium's events from --rpc into the store, following",
     "                       the head (as veritrace index --follow), in this process: an embedded store",
     "                       takes one process; GET /health shows the follower's progress",
@@ -160,7 +164,8 @@ export const serveCommand: Command = {
   ].join("\n"),
   options: {
     ...stringOptions("db", "port", "host", "tokens", "access-log", "rate"),
-    ...stringOptions("rpc", "deployment", "web"),
+    ...stringOptions("rpc", "deployment", "web", "bridges"),
+    chain: { type: "string", multiple: true },
     ...flagOptions("no-access-log", "insecure-local", "follow", "no-web"),
     ...SYNC_OPTIONS,
   },
@@ -197,6 +202,11 @@ export const serveCommand: Command = {
 
     const given = text(values, "rpc");
     const rpcUrl = given === undefined ? undefined : checkHttpUrl("rpc", given);
+    const chains = chainOptions(values);
+    const bridgesFile = text(values, "bridges");
+    if (rpcUrl === undefined && (chains.length > 0 || bridgesFile !== undefined))
+      throw new UsageError("--chain and --bridges go with --rpc, the trace's first chain");
+    const bridges = bridgesFile === undefined ? undefined : readBridgesFile(bridgesFile);
     const follow = values["follow"] === true;
     if (!follow) {
       for (const name of ["deployment", ...Object.keys(SYNC_OPTIONS)]) {
@@ -255,6 +265,16 @@ export const serveCommand: Command = {
         ...(accessLog === undefined ? {} : { accessLog }),
         ...(perMinute === undefined ? {} : { rateLimit: { perMinute } }),
         ...(rpcUrl === undefined ? {} : { rpcUrl }),
+        ...(chains.length === 0 ? {} : { chains }),
+        ...(bridges === undefined
+          ? {}
+          : {
+              bridges: {
+                bridgeContracts: bridges.contracts,
+                bridgeTables: bridges.tables,
+                bridgeTokens: bridges.tokens,
+              },
+            }),
         ...(site === undefined ? {} : { site }),
         ...(follower === undefined ? {} : { follower: () => follower.status() }),
         onError: (error) =>

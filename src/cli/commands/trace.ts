@@ -1,20 +1,8 @@
 import { readFileSync } from "node:fs";
-import { z } from "zod";
-import {
-  BRIDGE_NAMES,
-  type BridgeContract,
-  type BridgeReaderOptions,
-} from "../../analytics/bridges/index.js";
 import { extname } from "node:path";
 import type { ParseArgsConfig } from "node:util";
-import {
-  checkHttpUrl,
-  flagOptions,
-  openStore,
-  rpcUrl,
-  stringOptions,
-  type Command,
-} from "../command.js";
+import { flagOptions, openStore, rpcUrl, stringOptions, type Command } from "../command.js";
+import { chainOptions, readBridgesFile } from "../bridges-option.js";
 import {
   READING_HELP,
   READING_OPTIONS,
@@ -59,68 +47,6 @@ import {
   type TaintModelName,
   type TaintPath,
 } from "../../analytics/funds/taint.js";
-
-/** What a --bridges file may say. */
-const BridgesFile = z
-  .object({
-    contracts: z
-      .array(
-        z
-          .object({
-            bridge: z.enum(BRIDGE_NAMES),
-            role: z.string(),
-            chainId: z.number().int().positive(),
-            address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address"),
-            peerChainId: z.number().int().positive().optional(),
-          })
-          .strict(),
-      )
-      .default([]),
-    tables: z.record(z.string(), z.record(z.string(), z.number().int())).optional(),
-    tokens: z
-      .array(
-        z.array(
-          z
-            .object({
-              chainId: z.number().int().positive(),
-              token: z.string().regex(/^(native|0x[0-9a-fA-F]{40})$/, "an address or native"),
-            })
-            .strict(),
-        ),
-      )
-      .optional(),
-  })
-  .strict();
-
-/** A --bridges file, read and checked; a bad one is refused in one line naming the field. */
-function readBridgesFile(file: string) {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new UsageError(
-      `--bridges ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`,
-    );
-  }
-  const parsed = BridgesFile.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError(
-      `--bridges ${file}: ${issue?.path.join(".") || "the file"}: ${issue?.message ?? "invalid"}`,
-    );
-  }
-  const { contracts, tables, tokens } = parsed.data;
-  return {
-    contracts: contracts.map((c) => ({
-      ...c,
-      address: c.address.toLowerCase(),
-    })) as BridgeContract[],
-    tables: tables as BridgeReaderOptions["tables"],
-    tokens: tokens?.map((g) =>
-      g.map((t) => ({ chainId: t.chainId, token: t.token.toLowerCase() })),
-    ),
-  };
-}
 
 /**
  * The seeds of a --seeds file: one per line, blank lines and what follows # ignored; a bad line
@@ -265,16 +191,7 @@ export const traceCommand: Command = {
     const url = rpcUrl(values);
     const token = str(values, "token") ?? "all";
     const seedAssetArg = str(values, "seed-asset");
-    const chainArgs = (values["chain"] as string[] | undefined) ?? [];
-    const chains = chainArgs.map((text) => {
-      const m = /^(\d+)=(.+)$/.exec(text);
-      if (m === null)
-        throw new UsageError(`--chain must be CHAINID=URL, got ${JSON.stringify(text)}`);
-      return {
-        chainId: Number(m[1]),
-        url: checkHttpUrl("chain", m[2] as string),
-      };
-    });
+    const chains = chainOptions(values);
     const bridgesFile = str(values, "bridges");
     const bridges = bridgesFile === undefined ? undefined : readBridgesFile(bridgesFile);
     const seedList = [...((values["seed"] as string[] | undefined) ?? [])];

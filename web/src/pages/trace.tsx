@@ -22,6 +22,7 @@ function TraceForm({ onRun, busy }: { onRun: (r: TraceRequest) => void; busy: bo
   const [model, setModel] = useState<TraceRequest["model"]>("haircut");
   const [hops, setHops] = useState("");
   const [minAmount, setMinAmount] = useState("");
+  const [lazy, setLazy] = useState(false);
   return (
     <form
       class="trace-form"
@@ -37,11 +38,13 @@ function TraceForm({ onRun, busy }: { onRun: (r: TraceRequest) => void; busy: bo
           model,
           ...(hops === "" ? {} : { hops: Number(hops) }),
           ...(minAmount === "" ? {} : { minAmount: minAmount.trim() }),
+          ...(lazy ? { lazy } : {}),
         });
       }}
     >
       <p class="muted">
-        The chain is read from the server's JSON-RPC node (veritrace serve --rpc).
+        The chain is read from the server's JSON-RPC node (veritrace serve --rpc); a trace of every
+        asset follows bridges to the other chains the server reads (--chain).
       </p>
       <div class="fields">
         <label>
@@ -105,6 +108,15 @@ function TraceForm({ onRun, busy }: { onRun: (r: TraceRequest) => void; busy: bo
             value={minAmount}
             onInput={(e) => setMinAmount(e.currentTarget.value)}
           />
+        </label>
+        <label>
+          <input
+            name="lazy"
+            type="checkbox"
+            checked={lazy}
+            onChange={(e) => setLazy(e.currentTarget.checked)}
+          />{" "}
+          Read only what the taint reaches (lazily)
         </label>
       </div>
       <button type="submit" disabled={busy}>
@@ -271,6 +283,16 @@ export function TraceView({ answer }: { answer: TraceAnswer }) {
     viewRef.current?.select(address);
   };
   const name = `trace-${answer.summary.model}-${answer.summary.seed.slice(0, 10)}`;
+  // A holding or exit as the graph names it: on another chain than the seed's, CHAIN:address and
+  // CHAIN:token (the summary names its chain apart).
+  const named = <T extends { address: string; token: string; chainId: number }>(x: T): T =>
+    x.chainId === answer.chainId
+      ? x
+      : { ...x, address: `${x.chainId}:${x.address}`, token: `${x.chainId}:${x.token}` };
+  // The other chains the taint crossed to (their addresses are CHAIN:…).
+  const crossed = [...new Set(answer.edges.flatMap((e) => e.chainId ?? []))]
+    .filter((c) => c !== answer.chainId)
+    .sort((x, y) => x - y);
   return (
     <div class="trace-result">
       <p data-testid="trace-caption">
@@ -282,9 +304,10 @@ export function TraceView({ answer }: { answer: TraceAnswer }) {
         ) : (
           <code>{answer.summary.token}</code>
         )}{" "}
-        on chain {answer.chainId}, blocks {answer.fromBlock}–{answer.toBlock}: seed{" "}
-        {money(answer.seedAmount)}, {answer.nodes.length} addresses, {answer.edges.length}{" "}
-        transfers.
+        on chain {answer.chainId}
+        {crossed.length > 0 && ` and over bridges chain ${crossed.join(", chain ")}`}, blocks{" "}
+        {answer.fromBlock}–{answer.toBlock}: seed {money(answer.seedAmount)}, {answer.nodes.length}{" "}
+        addresses, {answer.edges.length} transfers.
       </p>
       {!answer.complete && (
         <p class="state error" role="alert">
@@ -349,7 +372,7 @@ export function TraceView({ answer }: { answer: TraceAnswer }) {
             <p class="muted">No taint reached an exit.</p>
           ) : (
             <ul class="exits" aria-label="Exit points">
-              {answer.summary.exits.map((x) => (
+              {answer.summary.exits.map(named).map((x) => (
                 <li key={`${x.token}/${x.address}`} data-address={x.address}>
                   <button type="button" class="link" onClick={() => select(x.address)}>
                     <code>{short(x.address)}</code>
@@ -361,7 +384,7 @@ export function TraceView({ answer }: { answer: TraceAnswer }) {
           )}
           <h2>Holding taint now</h2>
           <ul class="holdings" aria-label="Holdings">
-            {answer.summary.holdings.map((h) => (
+            {answer.summary.holdings.map(named).map((h) => (
               <li key={`${h.token}/${h.address}`} data-address={h.address}>
                 <button type="button" class="link" onClick={() => select(h.address)}>
                   <code>{short(h.address)}</code>
