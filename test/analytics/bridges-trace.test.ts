@@ -210,10 +210,10 @@ describe("a trace across two chains through a bridge (anvil)", function () {
     expect(crossing[1]?.out).to.include({ token: b.token_, amount: OUT, tainted: OUT });
   });
 
-  /** A lazy trace, into a store of its own, with chain B's requests counted. */
-  const lazyTrace = async (model: TaintModelName) => {
+  /** A lazy trace, into a store of its own (or `into`), with chain B's requests counted. */
+  const lazyTrace = async (model: TaintModelName, into?: Store) => {
     const rpcB = new CountingRpc(b.chain.url, { maxRetries: 0 });
-    const own = await Store.open(await openMemoryDatabase());
+    const own = into ?? (await Store.open(await openMemoryDatabase()));
     try {
       const out = await runTrace({
         rpc: a.rpc,
@@ -228,7 +228,7 @@ describe("a trace across two chains through a bridge (anvil)", function () {
       });
       return { out, rpcB };
     } finally {
-      await own.close();
+      if (into === undefined) await own.close();
     }
   };
 
@@ -244,7 +244,8 @@ describe("a trace across two chains through a bridge (anvil)", function () {
     });
 
   it("read lazily, chain B is read as far as the taint reaches: the fill by its event, never the bystanders", async () => {
-    const { out, rpcB } = await lazyTrace("haircut");
+    const kept = await Store.open(await openMemoryDatabase());
+    const { out, rpcB } = await lazyTrace("haircut", kept);
     const asked = rpcB.asked.map((c) => JSON.stringify(c.params).toLowerCase());
     for (const role of ["bystander1", "bystander2", "relayer"]) {
       const address = (who[role] as string).slice(2);
@@ -285,6 +286,18 @@ describe("a trace across two chains through a bridge (anvil)", function () {
       calls(rpcB) * 3,
       `${calls(rpcB)} lazily, ${calls(streamsB)} over the streams`,
     ).to.be.lessThan(calls(streamsB));
+    // Again on the same store: B's histories are held (in B's scopes), only the fills are asked.
+    try {
+      const again = await lazyTrace("haircut", kept);
+      expect(crossAnswer(again.out)).to.deep.equal(crossAnswer(out));
+      expect(again.rpcB.count("trace_filter")).to.equal(0);
+      const logs = again.rpcB.asked.filter((c) => c.method === "eth_getLogs");
+      expect(
+        logs.map((c) => JSON.stringify(c.params).toLowerCase().includes(b.pool_.slice(2))),
+      ).to.deep.equal([true, true]);
+    } finally {
+      await kept.close();
+    }
   });
 
   it("veritrace trace --graph across chains: a box per chain, the crossing through the bridge's node", async () => {
