@@ -9,7 +9,8 @@
  * the predicate and the other bridge contracts are never tainted. Read lazily, the trace gives the
  * same answer, each release found on its chain by its event (the recipient's topic for the
  * gateways' and the predicate's, the state id for Polygon's deposit) and the child token's burn read
- * whole; bystanders on B are never read.
+ * whole; a clean deposit to the same recipient, which the fallback weighs against the thief's, is
+ * found by its event too; bystanders on B are never read.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -97,7 +98,7 @@ describe("a trace across two chains through Arbitrum's gateways and Polygon PoS 
     a = await side(A);
     b = await side(B);
     const accounts = (await a.provider.send("eth_accounts", [])) as string[];
-    ["victim", "thief", "r1", "r2", "cashout", "bystander"].forEach((role, i) => {
+    ["victim", "thief", "r1", "r2", "cashout", "bystander", "rival"].forEach((role, i) => {
       who[role] = (accounts[i + 1] as string).toLowerCase();
     });
     const as = (s: Side, role: string) => s.provider.getSigner(who[role]);
@@ -173,6 +174,17 @@ describe("a trace across two chains through Arbitrum's gateways and Polygon PoS 
 
     seed = await step(a, async () =>
       t.connect(await as(a, "victim")).transfer(who["thief"] as string, 1000n * E18),
+    );
+    // A clean deposit of 400 to r1 through Arbitrum before the thief's: the fallback weighs it
+    // against the thief's for the one release, and takes the closer (the thief's).
+    await step(a, () => t.mint(who["rival"] as string, 400n * E18));
+    await step(a, async () =>
+      t.connect(await as(a, "rival")).approve(addr("l1Gateway"), 400n * E18),
+    );
+    await step(a, async () =>
+      l1Gateway
+        .connect(await as(a, "rival"))
+        .outboundTransfer(addr("token"), who["r1"] as string, 400n * E18),
     );
     await step(a, async () =>
       t.connect(await as(a, "thief")).approve(addr("l1Gateway"), 1000n * E18),
@@ -371,6 +383,10 @@ describe("a trace across two chains through Arbitrum's gateways and Polygon PoS 
         });
         expect(crossAnswer(lazy)).to.deep.equal(crossAnswer(await traceOf(model)));
         expect(lazy.crossings).to.have.length(4);
+        // The rival deposit was read (by its recipient's topic) and weighed, as over the streams.
+        const arbitrum = lazy.crossings?.find((p) => p.deposit.event === "DepositInitiated");
+        expect(arbitrum).to.include({ by: "fallback", confidence: 0.5 });
+        expect(arbitrum?.deposit.sender).to.equal(who["thief"]);
         // Of B, only what the taint reached: never the bystander, nor the bridges' histories.
         const asked = rpcB.asked.map((c) => JSON.stringify(c.params).toLowerCase());
         expect(

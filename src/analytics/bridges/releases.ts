@@ -14,11 +14,15 @@
  *   across recipients, and a bridge pays the recipient its deposit names). Where the event indexes
  *   the recipient, the filter names it; where it does not, the filter is the contracts and topic0
  *   alone (every such release of the chain's window).
+ *
+ * The fallback weighs the deposits to the same recipient through the same bridge against each
+ * other (the closest in time takes a release): {@link rivalFilters} finds them on the other chains,
+ * by the deposit events that index the recipient.
  */
 import { ACROSS_TOPICS } from "./across.js";
 import { ARBITRUM_TOPICS } from "./arbitrum.js";
 import { CCTP_MESSAGE_RECEIVED, CCTP_TOPICS } from "./cctp.js";
-import { pad32, type BridgeDeposit } from "./model.js";
+import { ERC20_TRANSFER, ZERO_ADDRESS, pad32, type BridgeDeposit } from "./model.js";
 import { OP_MESSENGER_TOPICS, OP_TOPICS } from "./optimism.js";
 import { FALLBACK_DEFAULTS } from "./pairing.js";
 import { POLYGON_POS_TOPICS } from "./polygon.js";
@@ -184,6 +188,44 @@ const RELEASE_EVENTS: readonly ReleaseEvent[] = [
 const fallbackFor = (d: BridgeDeposit): boolean =>
   FALLBACK_DEFAULTS[d.bridge] !== null && d.recipient !== null && d.time !== null;
 
+/** Topic0, then `recipient` (an EVM address) as topic `index`, where given. */
+function recipientTopics(topic0: string, index: number | undefined, recipient: string | null) {
+  const topics: (string | null)[] = [topic0];
+  if (index !== undefined && recipient !== null && /^0x[0-9a-f]{40}$/.test(recipient)) {
+    while (topics.length < index) topics.push(null);
+    topics.push(pad32(recipient));
+  }
+  return topics;
+}
+
+/** Filters of the same contracts and topics after topic0 as one request, their topic0s as a list. */
+function merged(filters: readonly { address: string[]; topics: (string | null)[] }[]): LogFilter[] {
+  const byRest = new Map<
+    string,
+    { address: string[]; topic0s: string[]; rest: (string | null)[] }
+  >();
+  for (const f of filters) {
+    const [topic0, ...rest] = f.topics as [string, ...(string | null)[]];
+    const key = JSON.stringify([f.address, rest]);
+    const m = byRest.get(key) ?? { address: f.address, topic0s: [], rest };
+    if (!m.topic0s.includes(topic0)) m.topic0s.push(topic0);
+    byRest.set(key, m);
+  }
+  return [...byRest.values()].map((m) => ({
+    address: m.address,
+    topics: [m.topic0s.length === 1 ? (m.topic0s[0] as string) : m.topic0s, ...m.rest],
+  }));
+}
+
+/** The contracts of `bridge` in `role` among `contracts`, each once. */
+const addressesOf = (
+  contracts: readonly BridgeContract[],
+  bridge: BridgeName,
+  role: BridgeRole,
+) => [
+  ...new Set(contracts.filter((c) => c.bridge === bridge && c.role === role).map((c) => c.address)),
+];
+
 /**
  * The filters that find, among the logs of one chain, every release `deposit` could be paired with
  * there (above); `contracts` are the bridge contracts known on that chain. None when the bridge has
@@ -199,7 +241,7 @@ export function releaseFilters(
   const { pairingId, recipient } = deposit;
   for (const e of RELEASE_EVENTS) {
     if (e.bridge !== deposit.bridge || !roles.has(e.role)) continue;
-    const address = [...new Set(own.filter((c) => c.role === e.role).map((c) => c.address))];
+    const address = addressesOf(own, e.bridge, e.role);
     const named = e.named === true || (e.named !== undefined && roles.has(e.named));
     const byId = pairingId === null || e.id === undefined ? null : e.id(pairingId);
     if (byId !== null) out.push({ address, topics: [e.topic0, ...byId] });
@@ -207,27 +249,101 @@ export function releaseFilters(
     // this filter, or by the event its id is read from).
     if (pairingId !== null && named && (e.id === undefined || byId !== null)) continue;
     if (pairingId === null && !fallbackFor(deposit)) continue;
-    const topics: (string | null)[] = [e.topic0];
-    if (e.recipient !== undefined && recipient !== null && /^0x[0-9a-f]{40}$/.test(recipient)) {
-      while (topics.length < e.recipient) topics.push(null);
-      topics.push(pad32(recipient));
-    }
-    out.push({ address, topics });
+    out.push({ address, topics: recipientTopics(e.topic0, e.recipient, recipient) });
   }
-  // Events of the same contracts filtered alike are asked for in one request.
-  const merged = new Map<
-    string,
-    { address: string[]; topic0s: string[]; rest: LogFilter["topics"] }
-  >();
-  for (const f of out) {
-    const [topic0, ...rest] = f.topics as [string, ...LogFilter["topics"]];
-    const key = JSON.stringify([f.address, rest]);
-    const m = merged.get(key) ?? { address: f.address, topic0s: [], rest };
-    if (!m.topic0s.includes(topic0)) m.topic0s.push(topic0);
-    merged.set(key, m);
+  return merged(out);
+}
+
+/** A deposit's event that indexes its recipient: where the fallback's rival deposits are found. */
+interface DepositEvent {
+  bridge: BridgeName;
+  role: BridgeRole;
+  topic0: string;
+  recipient: number;
+  /** Topics after the recipient's (a burn's zero address). */
+  after?: string[];
+}
+
+/**
+ * The deposits' events that index the recipient. Not here, so not looked for as rivals: the OP
+ * Stack's ERC-20 deposits and withdrawals and CCTP's burns (their recipient is in the data),
+ * Across's, Stargate's and Wormhole's (never paired by the fallback: their releases always have an
+ * id, or the deposit names no recipient).
+ */
+const DEPOSIT_EVENTS: readonly DepositEvent[] = [
+  {
+    bridge: "op-standard",
+    role: "standard-bridge",
+    topic0: OP_TOPICS.ethDepositInitiated,
+    recipient: 2,
+  },
+  {
+    bridge: "arbitrum",
+    role: "token-gateway",
+    topic0: ARBITRUM_TOPICS.depositInitiated,
+    recipient: 2,
+  },
+  {
+    bridge: "arbitrum",
+    role: "token-gateway",
+    topic0: ARBITRUM_TOPICS.withdrawalInitiated,
+    recipient: 2,
+  },
+  { bridge: "arbitrum", role: "arbsys", topic0: ARBITRUM_TOPICS.l2ToL1Tx, recipient: 1 },
+  {
+    bridge: "polygon-pos",
+    role: "predicate",
+    topic0: POLYGON_POS_TOPICS.lockedERC20,
+    recipient: 2,
+  },
+  {
+    bridge: "polygon-pos",
+    role: "predicate",
+    topic0: POLYGON_POS_TOPICS.lockedEther,
+    recipient: 2,
+  },
+  // A child token's burn: its burner is its recipient on the root chain.
+  {
+    bridge: "polygon-pos",
+    role: "child-token",
+    topic0: ERC20_TRANSFER,
+    recipient: 1,
+    after: [pad32(ZERO_ADDRESS)],
+  },
+];
+
+/**
+ * The filters that find, among the logs of one chain (its bridge contracts `contracts`), the other
+ * deposits the fallback weighs against `deposit` for the same release: of the same bridge, to the
+ * same recipient (the fallback never pairs across either). None when `deposit` pairs by id alone on
+ * its destination chain (whose contracts are `destination`), or not by the fallback.
+ */
+export function rivalFilters(
+  deposit: BridgeDeposit,
+  destination: readonly BridgeContract[],
+  contracts: readonly BridgeContract[],
+): LogFilter[] {
+  if (!fallbackFor(deposit) || deposit.recipient === null) return [];
+  if (deposit.pairingId !== null) {
+    // Paired by id alone if every release event on the destination always has an id.
+    const roles = new Set(
+      destination.filter((c) => c.bridge === deposit.bridge).map((c) => c.role),
+    );
+    const unnamed = RELEASE_EVENTS.some(
+      (e) =>
+        e.bridge === deposit.bridge &&
+        roles.has(e.role) &&
+        !(e.named === true || (e.named !== undefined && roles.has(e.named))),
+    );
+    if (!unnamed) return [];
   }
-  return [...merged.values()].map((m) => ({
-    address: m.address,
-    topics: [m.topic0s.length === 1 ? (m.topic0s[0] as string) : m.topic0s, ...m.rest],
-  }));
+  const out: { address: string[]; topics: (string | null)[] }[] = [];
+  for (const e of DEPOSIT_EVENTS) {
+    if (e.bridge !== deposit.bridge) continue;
+    const address = addressesOf(contracts, e.bridge, e.role);
+    const topics = recipientTopics(e.topic0, e.recipient, deposit.recipient);
+    if (address.length === 0 || topics.length === 1) continue;
+    out.push({ address, topics: [...topics, ...(e.after ?? [])] });
+  }
+  return merged(out);
 }

@@ -5,7 +5,9 @@
  * store's histories of that chain. A round reads every chain's frontier, then the bridges' events
  * of the transactions read whole; a deposit among them has its release looked for on its
  * destination chain by the release events' topics (bridges/releases.ts), never by reading that
- * chain whole, and the release's transaction is read whole there. Then the engine runs once over
+ * chain whole, and the release's transaction is read whole there (and, for a deposit the fallback
+ * may pair, the other deposits to the same recipient through the same bridge: the fallback weighs
+ * them against it). Then the engine runs once over
  * what every chain read (crossings paired as over the streams), and each chain's part of its result
  * gives that chain's next frontier: the recipient of a crossing that carried taint joins the
  * frontier of the release's chain. Rounds go on until no chain has anything left to read.
@@ -15,16 +17,19 @@
  * that taint reaches is in a transaction read whole (it has a bridge's event; a child token's burn,
  * which has none but its Transfer, is read whole when its root chain is read), and every release it
  * could be paired with over the streams is found by the filters (the same id, or the fallback's
+ * recipient), with the deposits the fallback weighs against it (where their events index the
  * recipient), so it is paired as over the streams; its release transaction, read whole, holds the
  * transfer that paid the recipient, which the crossing replaces.
  */
 import type { RpcClient } from "../../chain/rpc.js";
 import {
   releaseFilters,
+  rivalFilters,
   type BridgeContract,
   type BridgeDeposit,
   type BridgeReader,
   type BridgeReading,
+  type LogFilter,
 } from "../bridges/index.js";
 import { AssetsFrontier, type LazyAssetsPlan, type LazyAssetsRead } from "./lazy-assets.js";
 import { completeWarnings, type LazyEnd, type LazyReading } from "./lazy.js";
@@ -102,6 +107,7 @@ export async function readChainsLazily(input: LazyChainsInput): Promise<LazyChai
     );
   const many = chains.length > 1;
   const index = new Map(chains.map((c, i) => [c.plan.chainId, i]));
+  const contractsOf = (i: number) => (chains[i] as LazyChain).bridges.contracts;
   // The release events' requests learn each chain's provider's limits.
   const budgets = chains.map(() => new RangeBudget(input.history?.maxRange));
   /** Deposits whose releases were looked for. */
@@ -117,24 +123,36 @@ export async function readChainsLazily(input: LazyChainsInput): Promise<LazyChai
       ),
   );
 
-  /** The transactions of the releases `d` could be paired with, by chain (index). */
+  /** Adds to `wanted[i]` the transactions of chain `i`'s logs that `filters` find over its window. */
+  const find = async (i: number, filters: readonly LogFilter[], wanted: Set<string>[]) => {
+    const c = chains[i] as LazyChain;
+    const { fromBlock, toBlock } = (frontiers[i] as AssetsFrontier).blocks;
+    for (const filter of filters)
+      for (const log of await filteredLogs(
+        c.rpc,
+        filter,
+        { from: fromBlock, to: toBlock },
+        budgets[i] as RangeBudget,
+      ))
+        if (log.removed !== true) wanted[i]?.add(log.transactionHash.toLowerCase());
+  };
+
+  /**
+   * The transactions of the releases `d` could be paired with, and of the other deposits the
+   * fallback would weigh against it for them, by chain (index).
+   */
   const releasesOf = async (d: BridgeDeposit, wanted: Set<string>[]) => {
     const targets =
       d.destinationChainId === null
         ? chains.map((_, i) => i)
         : [index.get(d.destinationChainId)].filter((i): i is number => i !== undefined);
-    for (const i of targets) {
-      const c = chains[i] as LazyChain;
-      const { fromBlock, toBlock } = (frontiers[i] as AssetsFrontier).blocks;
-      for (const filter of releaseFilters(d, c.bridges.contracts))
-        for (const log of await filteredLogs(
-          c.rpc,
-          filter,
-          { from: fromBlock, to: toBlock },
-          budgets[i] as RangeBudget,
-        ))
-          if (log.removed !== true) wanted[i]?.add(log.transactionHash.toLowerCase());
-    }
+    for (const i of targets) await find(i, releaseFilters(d, contractsOf(i)), wanted);
+    // The fallback pairs a deposit naming no destination on its own chain only.
+    const destination = index.get(d.destinationChainId ?? d.chainId);
+    if (destination === undefined) return;
+    for (const i of chains.keys())
+      if (i !== destination)
+        await find(i, rivalFilters(d, contractsOf(destination), contractsOf(i)), wanted);
   };
 
   /**
