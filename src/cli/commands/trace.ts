@@ -254,7 +254,7 @@ export const traceCommand: Command = {
     "  --paths N            explanation paths kept per address (default 5)",
     "  --lazy               read only the histories of the addresses the taint reaches, not the",
     "                       whole streams; kept in the store for the next trace (one seed with",
-    "                       --token ADDR|native); every asset: on each --chain too, a deposit's",
+    "                       --token ADDR|native, or every asset: on each --chain too, a deposit's",
     "                       release found there by its bridge's event; the native coin and every",
     "                       asset need nodes with trace_filter; docs/scale.md)",
     "  --decimals N         the seed asset's decimals for display (default: asked from the token)",
