@@ -6,20 +6,24 @@
  * (by the state id), and part of it comes back through Arbitrum's L2 gateway (by the send tree's
  * position, paid out of the L1 gateway's escrow) and a Polygon child token's burn (by the fallback,
  * paid by the predicate). Every part is found where it is, worth what was stolen; the gateways,
- * the predicate and the other bridge contracts are never tainted.
+ * the predicate and the other bridge contracts are never tainted. Read lazily, the trace gives the
+ * same answer, each release found on its chain by its event (the recipient's topic for the
+ * gateways' and the predicate's, the state id for Polygon's deposit) and the child token's burn read
+ * whole; a clean deposit to the same recipient, which the fallback weighs against the thief's, is
+ * found by its event too; bystanders on B are never read.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { AbiCoder, JsonRpcProvider, id as keccakId } from "ethers";
+import { AbiCoder, JsonRpcProvider, Wallet, id as keccakId } from "ethers";
 import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
 import { RpcClient } from "../../src/chain/rpc.js";
 import { openMemoryDatabase } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
 import { ARBITRUM_TOPICS, type BridgeContract } from "../../src/analytics/bridges/index.js";
 import { runTrace, traceSummaryJson, type RunTraceOutput } from "../../src/analytics/funds/run.js";
-import type { TaintModelName } from "../../src/analytics/funds/taint.js";
+import { TAINT_MODELS, type TaintModelName } from "../../src/analytics/funds/taint.js";
 import {
   ArbBridgeDouble__factory,
   ArbInboxDouble__factory,
@@ -37,6 +41,7 @@ import {
   PosStateSenderDouble__factory,
   TestToken__factory,
 } from "../../types/ethers-contracts/index.js";
+import { CountingRpc, crossAnswer } from "../helpers/lazy-chains.js";
 import { runVeritrace } from "../helpers/tracer.js";
 
 const A = 31_337;
@@ -93,7 +98,7 @@ describe("a trace across two chains through Arbitrum's gateways and Polygon PoS 
     a = await side(A);
     b = await side(B);
     const accounts = (await a.provider.send("eth_accounts", [])) as string[];
-    ["victim", "thief", "r1", "r2", "cashout"].forEach((role, i) => {
+    ["victim", "thief", "r1", "r2", "cashout", "bystander", "rival"].forEach((role, i) => {
       who[role] = (accounts[i + 1] as string).toLowerCase();
     });
     const as = (s: Side, role: string) => s.provider.getSigner(who[role]);
@@ -170,6 +175,17 @@ describe("a trace across two chains through Arbitrum's gateways and Polygon PoS 
     seed = await step(a, async () =>
       t.connect(await as(a, "victim")).transfer(who["thief"] as string, 1000n * E18),
     );
+    // A clean deposit of 400 to r1 through Arbitrum before the thief's: the fallback weighs it
+    // against the thief's for the one release, and takes the closer (the thief's).
+    await step(a, () => t.mint(who["rival"] as string, 400n * E18));
+    await step(a, async () =>
+      t.connect(await as(a, "rival")).approve(addr("l1Gateway"), 400n * E18),
+    );
+    await step(a, async () =>
+      l1Gateway
+        .connect(await as(a, "rival"))
+        .outboundTransfer(addr("token"), who["r1"] as string, 400n * E18),
+    );
     await step(a, async () =>
       t.connect(await as(a, "thief")).approve(addr("l1Gateway"), 1000n * E18),
     );
@@ -225,6 +241,22 @@ describe("a trace across two chains through Arbitrum's gateways and Polygon PoS 
       outbox.executeTransaction(0, addr("l2Gateway"), addr("l1Gateway"), 0, message),
     );
     await step(a, () => manager.exit(addr("token"), who["r2"] as string, 100n * E18));
+    // A bystander on B: L2 tokens and ether it never passes to anyone the taint reaches.
+    await step(b, () =>
+      l2Gateway.finalizeInboundTransfer(
+        addr("token"),
+        who["bystander"] as string,
+        who["bystander"] as string,
+        50n * E18,
+      ),
+    );
+    for (let i = 0; i < 10; i++)
+      await step(b, async () =>
+        (await as(b, "bystander")).sendTransaction({
+          to: Wallet.createRandom().address,
+          value: 10n ** 15n,
+        }),
+      );
 
     const named = (
       bridge: BridgeContract["bridge"],
@@ -330,6 +362,50 @@ describe("a trace across two chains through Arbitrum's gateways and Polygon PoS 
         ["arbitrum", "WithdrawalInitiated", "id"],
         ["polygon-pos", "Transfer (burn)", "fallback"],
       ]);
+    });
+
+  for (const model of TAINT_MODELS)
+    it(`${model}, read lazily: the streams' holdings, tainted transfers and four crossings`, async () => {
+      const rpcB = new CountingRpc(b.chain.url, { maxRetries: 0 });
+      const own = await Store.open(await openMemoryDatabase());
+      try {
+        const lazy = await runTrace({
+          rpc: a.rpc,
+          db: own.db,
+          token: "all",
+          seed,
+          model,
+          read: "lazy",
+          finalityDepth: 0,
+          chains: [{ chainId: B, rpc: rpcB }],
+          bridgeContracts: contracts,
+          bridgeTokens: tokens,
+        });
+        expect(crossAnswer(lazy)).to.deep.equal(crossAnswer(await traceOf(model)));
+        expect(lazy.crossings).to.have.length(4);
+        // The rival deposit was read (by its recipient's topic) and weighed, as over the streams.
+        const arbitrum = lazy.crossings?.find((p) => p.deposit.event === "DepositInitiated");
+        expect(arbitrum).to.include({ by: "fallback", confidence: 0.5 });
+        expect(arbitrum?.deposit.sender).to.equal(who["thief"]);
+        // Of B, only what the taint reached: never the bystander, nor the bridges' histories.
+        const asked = rpcB.asked.map((c) => JSON.stringify(c.params).toLowerCase());
+        expect(
+          asked.filter((p) => p.includes((who["bystander"] as string).slice(2))),
+        ).to.deep.equal([]);
+        for (const name of ["l2Gateway", "stateReceiver", "childChainManager", "arbSys"])
+          expect(
+            rpcB.asked.filter(
+              (c) =>
+                (c.method === "trace_filter" || c.method === "eth_getLogs") &&
+                JSON.stringify(c.params)
+                  .toLowerCase()
+                  .includes(`0x${"0".repeat(24)}${(at[name] as string).slice(2)}`),
+            ),
+            name,
+          ).to.deep.equal([]);
+      } finally {
+        await own.close();
+      }
     });
 
   it("veritrace trace --bridges FILE takes the new bridges' contracts and token map", async () => {

@@ -3,7 +3,9 @@
  * SpokePool double takes the deposit and its relayer pays the recipient on chain B, with the
  * events of across-protocol/contracts), followed on chain B in the same result; a second deposit
  * never filled is an exit of kind bridge naming chain B. The relayer and the SpokePools are never
- * tainted; the values add up to the theft exactly.
+ * tainted; the values add up to the theft exactly. Read lazily, the trace gives the same answer and
+ * reads of chain B only what the taint reaches there: the fill, found by its event, and the
+ * recipient's and the shop's histories, never the bystanders' transfers on B.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -16,13 +18,14 @@ import { openMemoryDatabase } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
 import type { BridgeContract } from "../../src/analytics/bridges/index.js";
 import { runTrace, traceSummaryJson, type RunTraceOutput } from "../../src/analytics/funds/run.js";
-import type { TaintModelName } from "../../src/analytics/funds/taint.js";
+import { TAINT_MODELS, type TaintModelName } from "../../src/analytics/funds/taint.js";
 import {
   AcrossSpokePoolDouble__factory,
   TestToken__factory,
   type AcrossSpokePoolDouble,
   type TestToken,
 } from "../../types/ethers-contracts/index.js";
+import { CountingRpc, crossAnswer } from "../helpers/lazy-chains.js";
 import { runVeritrace } from "../helpers/tracer.js";
 import type { AddressInfo } from "node:net";
 import { createApiServer, openApiDocument } from "../../src/api/server.js";
@@ -32,6 +35,8 @@ const A = 31_337;
 const B = 31_339;
 const E18 = 10n ** 18n;
 const pad32 = (a: string) => `0x${a.toLowerCase().slice(2).padStart(64, "0")}`;
+/** Transfers of token B, and as many of ether, among bystanders on chain B. */
+const BACKGROUND = 20;
 
 interface Side {
   chain: LocalChain;
@@ -88,11 +93,13 @@ describe("a trace across two chains through a bridge (anvil)", function () {
     a = await side(A);
     b = await side(B);
     const accounts = (await a.provider.send("eth_accounts", [])) as string[];
-    ["victim", "thief", "relayer", "recipient", "shop"].forEach((role, i) => {
-      who[role] = (accounts[i + 1] as string).toLowerCase();
-    });
+    ["victim", "thief", "relayer", "recipient", "shop", "bystander1", "bystander2"].forEach(
+      (role, i) => {
+        who[role] = (accounts[i + 1] as string).toLowerCase();
+      },
+    );
     for (const role of ["victim", "thief"]) signer[role] = await a.provider.getSigner(who[role]);
-    for (const role of ["relayer", "recipient"])
+    for (const role of ["relayer", "recipient", "bystander1", "bystander2"])
       signer[role] = await b.provider.getSigner(who[role]);
     const deployerA = await a.provider.getSigner(0);
     const deployerB = await b.provider.getSigner(0);
@@ -127,6 +134,15 @@ describe("a trace across two chains through a bridge (anvil)", function () {
     await mined(
       b.token.connect(signer["recipient"] as Signer).transfer(who["shop"] as string, 100n * E18),
     );
+    // Bystanders on B, before and after: token B and ether back and forth, never tainted.
+    await mined(b.token.connect(deployerB).mint(who["bystander1"] as string, 1000n * E18));
+    for (let i = 0; i < BACKGROUND; i++) {
+      const [from, to] = i % 2 === 0 ? ["bystander1", "bystander2"] : ["bystander2", "bystander1"];
+      await mined(b.token.connect(signer[from] as Signer).transfer(who[to] as string, E18));
+      await mined(
+        (signer[from] as Signer).sendTransaction({ to: who[to] as string, value: 10n ** 15n }),
+      );
+    }
     contracts = [
       { bridge: "across", role: "spoke-pool", chainId: A, address: a.pool_ },
       { bridge: "across", role: "spoke-pool", chainId: B, address: b.pool_ },
@@ -197,6 +213,96 @@ describe("a trace across two chains through a bridge (anvil)", function () {
     expect(crossing[1]?.out).to.include({ token: b.token_, amount: OUT, tainted: OUT });
   });
 
+  /** A lazy trace, into a store of its own (or `into`), with chain B's requests counted. */
+  const lazyTrace = async (model: TaintModelName, into?: Store) => {
+    const rpcB = new CountingRpc(b.chain.url, { maxRetries: 0 });
+    const own = into ?? (await Store.open(await openMemoryDatabase()));
+    try {
+      const out = await runTrace({
+        rpc: a.rpc,
+        db: own.db,
+        token: "all",
+        seed,
+        model,
+        read: "lazy",
+        finalityDepth: 0,
+        chains: [{ chainId: B, rpc: rpcB }],
+        bridgeContracts: contracts,
+      });
+      return { out, rpcB };
+    } finally {
+      if (into === undefined) await own.close();
+    }
+  };
+
+  for (const model of TAINT_MODELS)
+    it(`${model}, read lazily: the streams' holdings, exits, tainted transfers and crossing`, async () => {
+      const { out } = await lazyTrace(model);
+      expect(crossAnswer(out)).to.deep.equal(crossAnswer(await traceOf(model)));
+      // The unfilled deposit is still an exit of kind bridge, bound for B.
+      const exit = out.result.exits.find((e) => e.kind === "bridge");
+      expect(exit).to.include({ chainId: A, address: a.pool_, amount: 300n * E18 });
+      expect(exit?.destinations).to.deep.equal([{ chainId: B, amount: 300n * E18 }]);
+      expect(out.chains?.map((c) => c.chainId)).to.deep.equal([A, B]);
+    });
+
+  it("read lazily, chain B is read as far as the taint reaches: the fill by its event, never the bystanders", async () => {
+    const kept = await Store.open(await openMemoryDatabase());
+    const { out, rpcB } = await lazyTrace("haircut", kept);
+    const asked = rpcB.asked.map((c) => JSON.stringify(c.params).toLowerCase());
+    for (const role of ["bystander1", "bystander2", "relayer"]) {
+      const address = (who[role] as string).slice(2);
+      expect(
+        asked.filter((p) => p.includes(address)),
+        role,
+      ).to.deep.equal([]);
+    }
+    // The fill was found by the SpokePool's address and the deposit's id (one request for each of
+    // the two deposits), not by its history.
+    const fills = rpcB.asked.filter(
+      (c) =>
+        c.method === "eth_getLogs" &&
+        JSON.stringify(c.params).toLowerCase().includes(b.pool_.slice(2)),
+    );
+    expect(fills).to.have.length(2);
+    const transfersOfB = out.chains?.find((c) => c.chainId === B)?.ingest.rows ?? 0;
+    expect(transfersOfB).to.be.greaterThan(0);
+    expect(transfersOfB).to.be.lessThan(BACKGROUND);
+    // Reading B's streams asks for every block's transfers: far more than the lazy reading.
+    const streamsB = new CountingRpc(b.chain.url, { maxRetries: 0 });
+    const own = await Store.open(await openMemoryDatabase());
+    try {
+      await runTrace({
+        rpc: a.rpc,
+        db: own.db,
+        token: "all",
+        seed,
+        model: "haircut",
+        chains: [{ chainId: B, rpc: streamsB }],
+        bridgeContracts: contracts,
+      });
+    } finally {
+      await own.close();
+    }
+    const calls = (c: CountingRpc) => c.asked.length;
+    expect(
+      calls(rpcB) * 3,
+      `${calls(rpcB)} lazily, ${calls(streamsB)} over the streams`,
+    ).to.be.lessThan(calls(streamsB));
+    // Again on the same store: B's histories are held (in B's scopes), only the fills are asked.
+    try {
+      const again = await lazyTrace("haircut", kept);
+      expect(crossAnswer(again.out)).to.deep.equal(crossAnswer(out));
+      expect(again.rpcB.count("trace_filter")).to.equal(0);
+      const logs = again.rpcB.asked.filter((c) => c.method === "eth_getLogs");
+      expect(
+        logs.map((c) => JSON.stringify(c.params).toLowerCase().includes(b.pool_.slice(2))),
+      ).to.deep.equal([true, true]);
+    } finally {
+      await kept.close();
+    }
+  });
+
   it("veritrace trace --graph across chains: a box per chain, the crossing through the bridge's node", async () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-bridges-picture-"));
     try {
@@ -241,6 +347,7 @@ describe("a trace across two chains through a bridge (anvil)", function () {
     try {
       const file = path.join(tmp, "bridges.json");
       writeFileSync(file, JSON.stringify({ contracts }));
+      writeFileSync(path.join(tmp, "good.json"), JSON.stringify({ contracts }));
       const run = (args: string[]) =>
         runVeritrace([
           "trace",
@@ -299,6 +406,32 @@ describe("a trace across two chains through a bridge (anvil)", function () {
       expect(liar.code).to.not.equal(0);
       expect(liar.stderr).to.match(/answers as chain 31339/);
       expect(existsSync(path.join(tmp, "db-2")), "no store for a refused trace").to.equal(false);
+      // Read lazily: the same crossing; the same refusals, before the store is opened.
+      const lazily = await run([
+        "--lazy",
+        "--chain",
+        `${B}=${b.chain.url}`,
+        "--bridges",
+        path.join(tmp, "good.json"),
+        "--json",
+      ]);
+      expect(lazily.code, lazily.stderr).to.equal(0);
+      const lazyJson = JSON.parse(lazily.stdout.trim().split("\n").pop() as string) as ReturnType<
+        typeof traceSummaryJson
+      >;
+      expect(lazyJson.crossings).to.deep.equal(json.crossings);
+      expect(lazyJson.holdings).to.deep.equal(json.holdings);
+      expect(lazyJson.exits).to.deep.equal(json.exits);
+      for (const [chain, why] of [
+        [`${A}=${a.chain.url}`, /chain 31337 is given twice/],
+        [`${A + 5}=${b.chain.url}`, /answers as chain 31339/],
+      ] as const) {
+        const refused = await run(["--lazy", "--chain", chain]);
+        expect(refused.code).to.not.equal(0);
+        expect(refused.stderr.trim().split("\n"), refused.stderr).to.have.length(1);
+        expect(refused.stderr).to.match(why);
+        expect(existsSync(path.join(tmp, "db-3")), "no store for a refused trace").to.equal(false);
+      }
       const oneToken = await run(["--token", a.token_, "--chain", `${B}=${b.chain.url}`]);
       expect(oneToken.code).to.equal(2);
       expect(oneToken.stderr).to.match(/need a trace of every asset/);

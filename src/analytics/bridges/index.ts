@@ -33,6 +33,7 @@ export {
   type BridgeName,
   type BridgeRole,
 } from "./registry.js";
+export { releaseFilters, rivalFilters, type LogFilter } from "./releases.js";
 export { STARGATE_TOPICS } from "./stargate.js";
 export {
   CCTP_DOMAINS,

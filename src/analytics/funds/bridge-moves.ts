@@ -19,6 +19,9 @@ export const TRANSIT = "bridge";
 export const transitAddress = (pair: BridgePair): string =>
   `bridge:${pair.deposit.pairingId ?? `${pair.deposit.chainId}:${pair.deposit.txHash}:${pair.deposit.logIndex}`}`;
 
+/** Whether an account's address is a crossing's transit ({@link transitAddress}). */
+export const isTransit = (address: string): boolean => address.startsWith("bridge:");
+
 export interface BridgeMoves {
   /** The transfers of every chain, the crossings' moves in place of the transfers they explain. */
   transfers: Transfer[];

@@ -120,6 +120,28 @@ async function overRange<T>(
   return out;
 }
 
+/**
+ * The logs of one eth_getLogs filter (contracts and topics) over `range`, in pieces no wider than
+ * the budget ({@link overRange}): a bridge's release events, found by their topics.
+ */
+export function filteredLogs(
+  rpc: RpcClient,
+  filter: { address: readonly string[]; topics: readonly (string | readonly string[] | null)[] },
+  range: BlockRange,
+  budget: RangeBudget,
+): Promise<RawLog[]> {
+  const ask: Ask<RawLog> = (piece) =>
+    rpc.call<RawLog[]>("eth_getLogs", [
+      {
+        address: filter.address,
+        topics: filter.topics,
+        fromBlock: hex(piece.from),
+        toBlock: hex(piece.to),
+      },
+    ]);
+  return overRange([ask], range, budget, 1);
+}
+
 /** `list` in pieces of at most `size`. */
 function chunks<T>(list: readonly T[], size: number): T[][] {
   const out: T[][] = [];

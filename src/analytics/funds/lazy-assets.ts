@@ -1,6 +1,6 @@
 /**
- * A lazy trace of every asset, on one chain (docs/scale.md, "Every asset, lazily"): the frontier
- * reader of lazy.ts over every asset at once. An address the taint reaches, in any asset, has its
+ * A lazy trace of every asset, one chain's reader (docs/scale.md, "Every asset, lazily"; several
+ * chains: lazy-chains.ts): the frontier reader of lazy.ts over every asset at once. An address the taint reaches, in any asset, has its
  * whole history read from the trace's first block: its transfers of every ERC-20 token (eth_getLogs
  * by the Transfer topic and the addresses' topics, of any contract) and of the native coin
  * (trace_filter, each transaction read whole). The receipt of every transaction of those histories
@@ -51,16 +51,15 @@ import {
   wholeTransactions,
 } from "./histories.js";
 import {
-  completeWarnings,
   lazyBlocks,
   ScopeHistories,
   storedBalances,
   type LazyBlocks,
-  type LazyEnd,
   type LazyReading,
 } from "./lazy.js";
 import { conversionMoves, placeNative } from "./moves.js";
-import { addressed, atBlock, PassThrough, type AccountAt, type Reads } from "./pass-through.js";
+import { atBlock, PassThrough, type AccountAt, type Reads } from "./pass-through.js";
+import { isTransit } from "./bridge-moves.js";
 import { toTransfer } from "./run-common.js";
 import { accountKey, type Seed, type TraceResult, type Transfer } from "./types.js";
 
@@ -88,24 +87,6 @@ export interface LazyAssetsRead {
   initialBalances: ReadonlyMap<string, bigint>;
   /** The addresses whose histories, of every asset, `transfers` holds in full. */
   complete: ReadonlySet<string>;
-}
-
-/** The seam to the engine of every asset (run-assets.ts): runs it over what has been read. */
-export type AssetsFrontierEngine = (read: LazyAssetsRead) => Promise<TraceResult>;
-
-export interface LazyAssetsInput extends LazyReading {
-  plan: LazyAssetsPlan;
-  engine: AssetsFrontierEngine;
-  /**
-   * Whether an address taint only passes through is read in those blocks alone ({@link
-   * PassThrough}): exact under haircut and FIFO, not under poison (default false).
-   */
-  passThrough?: boolean;
-}
-
-export interface LazyAssetsOutput extends LazyAssetsRead, LazyEnd {
-  /** The store's scopes of what was read: every ERC-20 token, the native coin. */
-  scopes: string[];
 }
 
 /**
@@ -136,8 +117,9 @@ function nativeMove(row: TransferRow): Transfer {
  * native history's receipt, else the node's), and those read whole.
  */
 class WholeTransactions {
-  /** Transactions looked at, and the logs of those read whole. */
+  /** Transactions looked at, those read whole, and the logs of those read whole. */
   private readonly examined = new Set<string>();
+  private readonly wholly = new Set<string>();
   readonly logs: RawLog[] = [];
   readonly conversions: Conversion[] = [];
   readonly skipped: SkippedLog[] = [];
@@ -163,10 +145,14 @@ class WholeTransactions {
   }
 
   /**
-   * The seed transactions, read whole (whatever their events); returns their transfers, of every
-   * asset.
+   * Transactions read whole whatever their events (the seeds; across chains, a bridge's release
+   * found by its event), but those looked at already; returns their transfers, of every asset.
    */
-  async seeds(hashes: readonly string[]): Promise<TransferRow[]> {
+  async always(hashes: readonly string[]): Promise<TransferRow[]> {
+    hashes = hashes.filter((h) => !this.wholly.has(h));
+    if (hashes.length === 0) return [];
+    // Looked at already, not read whole (a child token's burn has only a Transfer): looked at again.
+    for (const h of hashes) this.examined.delete(h);
     const read = await wholeTransactions(this.rpc, hashes);
     const out: TransferRow[] = [];
     for (const t of read) {
@@ -206,6 +192,7 @@ class WholeTransactions {
     for (const [h, logs] of await receiptLogs(this.rpc, ask)) logsOf.set(h, logs);
 
     const whole = fresh.filter((h) => always.has(h) || readWhole(logsOf.get(h)));
+    for (const h of whole) this.wholly.add(h);
     const out: TransferRow[] = [];
     // Native movements: a native history reads its transactions whole and keeps those of final
     // blocks (it gives back only its addresses' own), as the store keeps those of transactions
@@ -243,57 +230,127 @@ class WholeTransactions {
     return out;
   }
 
+  /** Whether transaction `hash` was read whole. */
+  isWhole(hash: string): boolean {
+    return this.wholly.has(hash);
+  }
+
   private final(block: number): boolean {
     return block <= this.blocks.finalized;
   }
 }
 
-/**
- * Traces every asset by reading only what the taint reaches (above). The result's warnings of
- * incomplete history are those of the addresses read whole.
- */
-export async function readAssetsLazily(input: LazyAssetsInput): Promise<LazyAssetsOutput> {
-  const { rpc, db, plan, engine } = input;
-  const { chainId } = plan;
-  const blocks = await lazyBlocks(rpc, plan, input.finalityDepth);
-  const scopes = [
-    streamId({ chainId, kind: "erc20", token: EVERY_TOKEN }),
-    streamId({ chainId, kind: "native", token: "native" }),
-  ];
-  const [tokens, native] = [
-    new AddressHistory(db, scopes[0] as string, EVERY_TOKEN),
-    new AddressHistory(db, scopes[1] as string, "native"),
-  ];
-  const whole = new WholeTransactions(rpc, blocks, native, db, chainId);
-  const source = (store: AddressHistory) => {
-    // ERC-20 logs and native traces: each request kind learns its own provider's limits.
-    const budget = new RangeBudget(input.history?.maxRange);
-    const read = (addresses: readonly string[], range: BlockRange) =>
-      addressHistories(rpc, store.token, addresses, range, budget, input.history, whole.receipts);
-    return new ScopeHistories(store, blocks, read);
-  };
-  const histories = [source(tokens), source(native)];
+/** One chain of a lazy trace of every asset: how it is read, and its plan (seeds only on the seed's). */
+export interface LazyAssetsChain extends LazyReading {
+  plan: LazyAssetsPlan;
+  /**
+   * Whether an address taint only passes through is read in those blocks alone ({@link
+   * PassThrough}): exact under haircut and FIFO, not under poison (default false).
+   */
+  passThrough?: boolean;
+}
 
-  const rows = new Map<string, TransferRow>();
-  const complete = new Set<string>();
-  const initialBalances = new Map<string, bigint>();
-  const add = (list: readonly TransferRow[]) => {
+/**
+ * One chain's frontier reader of a lazy trace of every asset (above): what it has read, and what
+ * the next round reads after a run of the engine (lazy-chains.ts drives one per chain read).
+ */
+export class AssetsFrontier {
+  readonly chainId: number;
+  /** The store's scopes of what is read: every ERC-20 token, the native coin. */
+  readonly scopes: string[];
+  /** The addresses whose histories, of every asset, are read in full. */
+  readonly complete = new Set<string>();
+  /** Balances at the end of the block before the first, by account ({@link accountKey}). */
+  readonly initialBalances = new Map<string, bigint>();
+  /** Addresses read whole by the last {@link read}. */
+  frontier = 0;
+  private readonly rows = new Map<string, TransferRow>();
+  private readonly whole: WholeTransactions;
+  private readonly histories: ScopeHistories[];
+  private readonly passing: PassThrough;
+  private next: Reads = { full: [], blocks: new Map() };
+  private needed: AccountAt[] = [];
+
+  private constructor(
+    private readonly input: LazyAssetsChain,
+    /** The trace's blocks on this chain, the final ones among them. */
+    readonly blocks: LazyBlocks,
+  ) {
+    const { rpc, db, plan } = input;
+    this.chainId = plan.chainId;
+    this.scopes = [
+      streamId({ chainId: this.chainId, kind: "erc20", token: EVERY_TOKEN }),
+      streamId({ chainId: this.chainId, kind: "native", token: "native" }),
+    ];
+    const [tokens, native] = [
+      new AddressHistory(db, this.scopes[0] as string, EVERY_TOKEN),
+      new AddressHistory(db, this.scopes[1] as string, "native"),
+    ];
+    this.whole = new WholeTransactions(rpc, blocks, native, db, this.chainId);
+    const source = (store: AddressHistory) => {
+      // ERC-20 logs and native traces: each request kind learns its own provider's limits.
+      const budget = new RangeBudget(input.history?.maxRange);
+      const read = (addresses: readonly string[], range: BlockRange) =>
+        addressHistories(
+          rpc,
+          store.token,
+          addresses,
+          range,
+          budget,
+          input.history,
+          this.whole.receipts,
+        );
+      return new ScopeHistories(store, blocks, read);
+    };
+    this.histories = [source(tokens), source(native)];
+    this.passing = new PassThrough(input.passThrough === true, (wanted) => this.balances(wanted));
+  }
+
+  /** A chain's reader, its last final block asked of the node. */
+  static async open(input: LazyAssetsChain): Promise<AssetsFrontier> {
+    return new AssetsFrontier(input, await lazyBlocks(input.rpc, input.plan, input.finalityDepth));
+  }
+
+  /** Reads the seed transactions whole; the seeded addresses are read by the first round. */
+  async seed(): Promise<void> {
+    const { seeds } = this.input.plan;
+    this.add(await this.whole.always(seeds.flatMap((s) => (s.kind === "tx" ? [s.txHash] : []))));
+    this.next = {
+      full: seeds.flatMap((s) => (s.kind === "balance" ? [s.address] : [])),
+      blocks: new Map(),
+    };
+  }
+
+  /** Transfers known (read from the store or the node, each once). */
+  get transfers(): number {
+    return this.rows.size;
+  }
+
+  /** Transfers read from the node (the store's are not counted). */
+  get fromNode(): number {
+    return this.whole.fromNode + this.histories.reduce((n, h) => n + h.fromNode, 0);
+  }
+
+  private add(list: readonly TransferRow[]): void {
     for (const r of list) {
       const key = `${r.token === "native" ? "n" : "e"}:${r.blockNumber}:${r.ordinal}`;
-      if (!rows.has(key)) rows.set(key, r);
+      if (!this.rows.has(key)) this.rows.set(key, r);
     }
-  };
+  }
+
   /** Reads `frontier`'s histories, then whole the transactions among them that convert or bridge. */
-  const readHistories = async (frontier: readonly string[]) => {
-    const read = await Promise.all(histories.map((h) => h.of(frontier)));
-    for (const list of read) add(list);
-    for (const a of frontier) complete.add(a);
+  private async readHistories(frontier: readonly string[]): Promise<void> {
+    const read = await Promise.all(this.histories.map((h) => h.of(frontier)));
+    for (const list of read) this.add(list);
+    for (const a of frontier) this.complete.add(a);
     const at = new Map<string, { blockNumber: number; blockTime: number }>();
     for (const r of read.flat()) at.set(r.txHash, r);
-    add(await whole.examine(at));
-  };
+    this.add(await this.whole.examine(at));
+  }
+
   /** Balances of accounts at the end of their blocks, in their order (read per token and block, kept). */
-  const balances = async (wanted: readonly AccountAt[]): Promise<bigint[]> => {
+  private async balances(wanted: readonly AccountAt[]): Promise<bigint[]> {
+    const { rpc, db } = this.input;
     const groups = new Map<string, { token: string; block: number; addresses: Set<string> }>();
     for (const w of wanted) {
       const key = `${w.token}@${w.block}`;
@@ -305,80 +362,104 @@ export async function readAssetsLazily(input: LazyAssetsInput): Promise<LazyAsse
     await Promise.all(
       [...groups.values()].map(async ({ token, block, addresses }) => {
         const kind = token === "native" ? "native" : "erc20";
-        const store = new AddressHistory(db, streamId({ chainId, kind, token }), token);
+        const store = new AddressHistory(
+          db,
+          streamId({ chainId: this.chainId, kind, token }),
+          token,
+        );
         const list = [...addresses];
-        const read = await storedBalances(rpc, store, token, list, blocks, block);
+        const read = await storedBalances(rpc, store, token, list, this.blocks, block);
         for (const a of list) got.set(atBlock({ token, address: a, block }), read.get(a) ?? 0n);
       }),
     );
     return wanted.map((w) => got.get(atBlock(w)) ?? 0n);
-  };
-  const before = blocks.fromBlock - 1;
-  const passing = new PassThrough(input.passThrough === true, balances);
+  }
+
   /** Reads the histories of `addresses` in `block` alone (addresses taint passes through). */
-  const readBlock = async (block: number, addresses: readonly string[]) => {
+  private async readBlock(block: number, addresses: readonly string[]): Promise<void> {
     const read = await Promise.all(
-      histories.map((h) => h.of(addresses, { from: block, to: block })),
+      this.histories.map((h) => h.of(addresses, { from: block, to: block })),
     );
-    for (const list of read) add(list);
+    for (const list of read) this.add(list);
     const at = new Map<string, { blockNumber: number; blockTime: number }>();
     for (const r of read.flat()) at.set(r.txHash, r);
-    add(await whole.examine(at));
-    for (const a of addresses) passing.read(a, block);
-  };
+    this.add(await this.whole.examine(at));
+    for (const a of addresses) this.passing.read(a, block);
+  }
 
-  // The seeds: their transactions read whole, their addresses' histories.
-  add(await whole.seeds(plan.seeds.flatMap((s) => (s.kind === "tx" ? [s.txHash] : []))));
-  let next: Reads = {
-    full: plan.seeds.flatMap((s) => (s.kind === "balance" ? [s.address] : [])),
-    blocks: new Map(),
-  };
-  let needed: AccountAt[] = [];
-  for (let round = 1; ; round++) {
+  /** Reads what the last run of the engine (or the seeds) asked for. */
+  async read(): Promise<void> {
+    const { next, needed } = this;
+    this.frontier = next.full.length;
+    this.next = { full: [], blocks: new Map() };
+    this.needed = [];
     await Promise.all([
-      next.full.length > 0 && readHistories(next.full),
-      ...[...next.blocks].map(([block, addresses]) => readBlock(block, addresses)),
-      balances(needed).then((got) =>
+      next.full.length > 0 && this.readHistories(next.full),
+      ...[...next.blocks].map(([block, addresses]) => this.readBlock(block, addresses)),
+      this.balances(needed).then((got) =>
         needed.forEach((x, i) =>
-          initialBalances.set(accountKey(x.token, x.address), got[i] as bigint),
+          this.initialBalances.set(accountKey(x.token, x.address), got[i] as bigint),
         ),
       ),
     ]);
+  }
+
+  /**
+   * Reads the transactions `hashes` whole now, whatever their events (a bridge's release found by
+   * its event), but those looked at already; returns whether any was read.
+   */
+  async readWhole(hashes: readonly string[]): Promise<boolean> {
+    const fresh = [...new Set(hashes)].filter((h) => !this.whole.isWhole(h));
+    if (fresh.length === 0) return false;
+    this.add(await this.whole.always(fresh));
+    return true;
+  }
+
+  /** What has been read, as the engine takes it. */
+  async view(): Promise<LazyAssetsRead> {
+    const { whole, initialBalances } = this;
     const moved = conversionMoves(
-      [...rows.values()].map((r) => (r.token === "native" ? nativeMove(r) : toTransfer(r))),
+      [...this.rows.values()].map((r) => (r.token === "native" ? nativeMove(r) : toTransfer(r))),
       whole.conversions,
     );
     // An address in a block it is read by takes part there as an address of its own, with the
     // balances it held at the end of the block before.
-    const own = passing
+    const own = this.passing
       .rename(moved.transfers)
       .filter((x) => !initialBalances.has(accountKey(x.token, `${x.address}@${x.block}`)));
-    const held = await balances(own.map((x) => ({ ...x, block: x.block - 1 })));
+    const held = await this.balances(own.map((x) => ({ ...x, block: x.block - 1 })));
     own.forEach((x, i) =>
       initialBalances.set(accountKey(x.token, `${x.address}@${x.block}`), held[i] as bigint),
     );
-    const read: LazyAssetsRead = {
+    return {
       transfers: moved.transfers,
       skipped: [...whole.skipped, ...moved.skipped],
       logs: whole.logs,
       initialBalances,
-      complete,
+      complete: this.complete,
     };
-    const result = await engine(read);
-    input.onRound?.({ round, frontier: next.full.length, transfers: rows.size });
-    next = await passing.reads(result, complete);
+  }
+
+  /**
+   * What the next round reads after `result` (the engine's run, this chain's part of it): the
+   * addresses its taint reached, whole or in some blocks, and the balances it needs; returns whether
+   * there is any.
+   */
+  async after(result: TraceResult): Promise<boolean> {
+    // A crossing's transit is no address of a chain.
+    const reached = {
+      ...result,
+      edges: result.edges.filter((e) => !isTransit(e.to)),
+      holdings: result.holdings.filter((h) => !isTransit(h.address)),
+    };
+    this.next = await this.passing.reads(reached, this.complete);
     // The accounts taint reached of the addresses read next are read with their histories.
-    const readNext = new Set([...complete, ...next.full]);
-    needed = balancesNeeded(result, readNext, initialBalances).map((x) => ({
+    const readNext = new Set([...this.complete, ...this.next.full]);
+    this.needed = balancesNeeded(result, readNext, this.initialBalances).map((x) => ({
       ...x,
-      block: before,
+      block: this.blocks.fromBlock - 1,
     }));
-    if (next.full.length === 0 && next.blocks.size === 0 && needed.length === 0) {
-      const fromNode = whole.fromNode + histories.reduce((n, h) => n + h.fromNode, 0);
-      const warnings = completeWarnings(result, complete);
-      const named = addressed({ ...result, warnings });
-      return { ...read, result: named, rounds: round, fromNode, scopes };
-    }
+    return this.next.full.length > 0 || this.next.blocks.size > 0 || this.needed.length > 0;
   }
 }
 

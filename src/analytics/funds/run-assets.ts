@@ -35,7 +35,7 @@ import { balancesAt, ingestTransfers, type IngestResult } from "./ingest.js";
 import { DepositTracker } from "./deposit-exits.js";
 import { attributeSeeds } from "./attribution.js";
 import { readExitCategories, DEFAULT_EXIT_CATEGORIES, type ExitCategories } from "./exits.js";
-import { readAssetsLazily, type LazyAssetsRead } from "./lazy-assets.js";
+import { readChainsLazily, type LazyChain } from "./lazy-chains.js";
 import { conversionMoves, placeNative } from "./moves.js";
 import {
   accountKey,
@@ -302,19 +302,14 @@ export function inflowsByAsset(transfers: readonly Transfer[]): Map<string, Tran
   return byAsset;
 }
 
-/** Runs a trace of every asset ({@link runTrace} with token "all"), across the chains given. */
-export async function runAssetsTrace(
+/**
+ * The other chains of a trace, named before anything is read: a chain given twice, or one that
+ * answers as another, is refused with the store untouched.
+ */
+async function otherChains(
   input: RunTraceInput,
-  plan: TracePlan,
-): Promise<RunTraceOutput> {
-  const exits = readExitCategories(
-    input.exitCategories ?? DEFAULT_EXIT_CATEGORIES,
-    "exitCategories",
-  );
-  if (input.read === "lazy") return runLazyAssetsTrace(input, plan, exits);
-  const { chainId, fromBlock, toBlock } = plan;
-  // The other chains are named before anything is read: a chain given twice, or one that
-  // answers as another, is refused with the store untouched.
+  chainId: number,
+): Promise<{ id: number; rpc: RpcClient }[]> {
   const others: { id: number; rpc: RpcClient }[] = [];
   for (const other of input.chains ?? []) {
     const id = Number(await other.rpc.firstCall<string>("eth_chainId"));
@@ -326,17 +321,50 @@ export async function runAssetsTrace(
       throw new InvalidInputError(`--chain ${other.chainId}=… answers as chain ${id}`);
     others.push({ id, rpc: other.rpc });
   }
+  return others;
+}
+
+/** The time of the seed's chain's block `block` (unix seconds). */
+async function blockTime(rpc: RpcClient, block: number): Promise<number> {
+  const b = await rpc.call<{ timestamp: string }>("eth_getBlockByNumber", [
+    `0x${block.toString(16)}`,
+    false,
+  ]);
+  return Number(b.timestamp);
+}
+
+/**
+ * The blocks a trace reads of another chain: from the first at or after the seed's time to its
+ * head less the confirmations.
+ */
+async function windowOf(
+  input: RunTraceInput,
+  rpc: RpcClient,
+  seedTime: number,
+): Promise<{ from: number; to: number }> {
+  const head = Number(await rpc.call<string>("eth_blockNumber"));
+  const to = head - (input.confirmations ?? 0);
+  const from = Math.min(await firstBlockAt(rpc, seedTime, head), Math.max(to, 0));
+  return { from, to };
+}
+
+/** Runs a trace of every asset ({@link runTrace} with token "all"), across the chains given. */
+export async function runAssetsTrace(
+  input: RunTraceInput,
+  plan: TracePlan,
+): Promise<RunTraceOutput> {
+  const exits = readExitCategories(
+    input.exitCategories ?? DEFAULT_EXIT_CATEGORIES,
+    "exitCategories",
+  );
+  const { chainId, fromBlock, toBlock } = plan;
+  const others = await otherChains(input, chainId);
+  if (input.read === "lazy") return runLazyAssetsTrace(input, plan, exits, others);
   const chains: ChainRead[] = [await readChain(input, chainId, input.rpc, fromBlock, toBlock)];
   if (others.length > 0) {
-    const start = await input.rpc.call<{ timestamp: string }>("eth_getBlockByNumber", [
-      `0x${fromBlock.toString(16)}`,
-      false,
-    ]);
-    const seedTime = Number(start.timestamp);
+    const seedTime = await blockTime(input.rpc, fromBlock);
     for (const { id, rpc } of others) {
-      const head = Number(await rpc.call<string>("eth_blockNumber"));
-      const to = head - (input.confirmations ?? 0);
-      const from = Math.min(await firstBlockAt(rpc, seedTime, head), Math.max(to, 0));
+      const { from, to } = await windowOf(input, rpc, seedTime);
       chains.push(await readChain(input, id, rpc, from, to));
     }
   }
@@ -345,61 +373,99 @@ export async function runAssetsTrace(
 }
 
 /**
- * {@link runAssetsTrace} reading lazily (lazy-assets.ts), on one chain: each round of the frontier
- * reader runs the engine here over what it read, bridge deposits read from the transactions it
- * read whole.
+ * {@link runAssetsTrace} reading lazily (lazy-chains.ts), on one chain or across several: each
+ * round of the frontier readers runs the engine here over what every chain read, the bridges'
+ * deposits and releases read from the transactions read whole.
  */
 async function runLazyAssetsTrace(
   input: RunTraceInput,
   plan: TracePlan,
   exits: ExitCategories,
+  others: readonly { id: number; rpc: RpcClient }[],
 ): Promise<RunTraceOutput> {
-  if ((input.chains ?? []).length > 0)
-    throw new InvalidInputError(
-      "a lazy trace of every asset reads one chain: leave out --chain, or read the streams (without --lazy)",
-    );
-  const { chainId, fromBlock, toBlock } = plan;
-  const bridges = bridgesOn(input, chainId, input.rpc);
+  const { chainId, seeds, fromBlock, toBlock } = plan;
+  const lazyChains: LazyChain[] = [
+    {
+      rpc: input.rpc,
+      plan: { chainId, seeds, fromBlock, toBlock },
+      bridges: bridgesOn(input, chainId, input.rpc),
+    },
+  ];
+  if (others.length > 0) {
+    const seedTime = await blockTime(input.rpc, fromBlock);
+    for (const { id, rpc } of others) {
+      const { from, to } = await windowOf(input, rpc, seedTime);
+      lazyChains.push({
+        rpc,
+        plan: { chainId: id, seeds: [], fromBlock: from, toBlock: to },
+        bridges: bridgesOn(input, id, rpc),
+      });
+    }
+  }
+  const many = lazyChains.length > 1;
   const memo = new EngineMemo(input);
   let last: { chains: ChainRead[]; run: EngineRun } | undefined;
-  const lazy = await readAssetsLazily({
-    rpc: input.rpc,
+  const lazy = await readChainsLazily({
     db: input.db,
-    plan,
+    chains: lazyChains,
     finalityDepth: input.finalityDepth,
     history: input.lazy,
     // Poison taints an address for good: one taint only passes through is read whole.
     passThrough: input.model !== "poison",
     onRound: (p) =>
       input.onProgress?.({ indexedTo: p.round, target: p.round + 1, rows: p.transfers }),
-    engine: async (read) => {
-      for (const t of read.transfers) t.chainId = chainId;
-      const { deposits, releases } = await bridges.reader.read(read.logs);
-      const chain: ChainRead = {
-        chainId,
-        rpc: input.rpc,
-        fromBlock,
-        toBlock,
-        ingest: { stream: "", indexedTo: toBlock, rows: 0, complete: true, note: null },
-        transfers: [...read.transfers],
-        skipped: [...read.skipped],
-        deposits,
-        releases,
-        bridgeContracts: bridges.contracts,
-      };
-      last = { chains: [chain], run: await traceChains(input, plan, exits, [chain], memo, read) };
-      return last.run.result;
+    engine: async (reads) => {
+      const chains = reads.map(({ chainId: id, read, bridges }, i): ChainRead => {
+        for (const t of read.transfers) t.chainId = id;
+        const c = lazyChains[i] as LazyChain;
+        return {
+          chainId: id,
+          rpc: c.rpc,
+          fromBlock: c.plan.fromBlock,
+          toBlock: c.plan.toBlock,
+          ingest: { stream: "", indexedTo: c.plan.toBlock, rows: 0, complete: true, note: null },
+          transfers: [...read.transfers],
+          skipped: [...read.skipped],
+          deposits: bridges.deposits,
+          releases: bridges.releases,
+          bridgeContracts: c.bridges.contracts,
+        };
+      });
+      // Across chains, an account's asset is named with its chain (as crossChains names it).
+      const initialBalances = new Map<string, bigint>();
+      for (const { chainId: id, read } of reads)
+        for (const [key, v] of read.initialBalances)
+          initialBalances.set(many ? `${id}:${key}` : key, v);
+      // A deposit address's verdict needs its whole history: on every chain it is seen on.
+      const seen = reads.map(({ read }) => {
+        const on = new Set<string>();
+        for (const t of read.transfers) on.add(t.from).add(t.to);
+        return on;
+      });
+      const complete = (a: string) =>
+        many
+          ? reads.some(({ read }) => read.complete.has(a)) &&
+            reads.every(({ read }, i) => read.complete.has(a) || !seen[i]?.has(a))
+          : (reads[0] as (typeof reads)[number]).read.complete.has(a);
+      const run = await traceChains(input, plan, exits, chains, memo, {
+        initialBalances,
+        complete,
+      });
+      last = { chains, run };
+      return run.result;
     },
   });
   const { chains, run } = last as { chains: ChainRead[]; run: EngineRun };
-  const ingest = {
-    stream: lazy.scopes.join("+"),
-    indexedTo: toBlock,
-    rows: lazy.fromNode,
-    complete: true,
-    note: null,
-  };
-  for (const c of chains) c.ingest = ingest;
+  chains.forEach((c, i) => {
+    const read = lazy.chains[i] as (typeof lazy.chains)[number];
+    c.ingest = {
+      stream: read.scopes.join("+"),
+      indexedTo: c.toBlock,
+      rows: read.fromNode,
+      complete: true,
+      note: null,
+    };
+  });
   return assetsOutput(input, plan, exits, chains, { ...run, result: lazy.result });
 }
 
@@ -424,6 +490,15 @@ class EngineMemo {
   }
 }
 
+/**
+ * What a lazy reading gives the engine besides the transfers: the balances read (by the engine's
+ * account keys), and whether an address's histories are read whole.
+ */
+interface LazyEngineRead {
+  initialBalances: ReadonlyMap<string, bigint>;
+  complete: (address: string) => boolean;
+}
+
 /** What a run of the engine over the chains read gives. */
 interface EngineRun {
   result: TraceResult;
@@ -445,7 +520,7 @@ async function traceChains(
   exits: ExitCategories,
   chains: ChainRead[],
   memo: EngineMemo,
-  lazy?: LazyAssetsRead,
+  lazy?: LazyEngineRead,
 ): Promise<EngineRun> {
   const { chainId, seeds, fromBlock } = plan;
   const chainOf = new Map(chains.map((c) => [c.chainId, c]));
@@ -507,7 +582,7 @@ async function traceChains(
       memo.exchanges.set(a, label);
   const { deposits } = memo;
   if (lazy !== undefined) deposits.refresh();
-  const assessable = lazy === undefined ? undefined : (a: string) => lazy.complete.has(a);
+  const assessable = lazy?.complete;
   const depositAddresses = deposits.found;
   const needs = (r: TraceResult): Needs => {
     // Accounts whose balance before the stream is unknown, by asset.

@@ -318,6 +318,8 @@ export interface TraceWarning {
   code: WarningCode;
   /** One sentence for a person. */
   message: string;
+  /** In a trace across chains: the chain of the account the warning is about. */
+  chainId?: number;
   address?: string;
   /** With every asset: the asset of the account the warning is about. */
   token?: string;
