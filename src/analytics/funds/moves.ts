@@ -176,6 +176,7 @@ function matchTransaction(
   const asInput = new Uint8Array(txs.length);
   const asOutput = new Uint8Array(txs.length);
   const outputOf = new Map<number, Node>();
+  const inputOf = new Map<number, Node>();
   const nodes: Node[] = [];
   /** Ordinary transfers a position's events make (its transfer, what it pays when collected). */
   const plain: Transfer[] = [];
@@ -234,6 +235,7 @@ function matchTransaction(
     };
     if (input !== NONE) {
       asInput[input] = 1;
+      inputOf.set(input, n);
       const feeding = outputOf.get(input);
       if (feeding !== undefined && feeding.next === undefined) {
         feeding.next = n;
@@ -243,11 +245,18 @@ function matchTransaction(
     if (output !== NONE) {
       asOutput[output] = 1;
       outputOf.set(output, n);
+      // A conversion matched after the one it pays (the Vault's, settled after its call's events).
+      const fed = inputOf.get(output);
+      if (fed !== undefined && !fed.fed) {
+        n.next = fed;
+        fed.fed = true;
+      }
     }
     nodes.push(n);
     return n;
   };
 
+  const vaultSwaps: Conversion[] = [];
   for (let i = 0; i < conversions.length; i++) {
     const c = conversions[i] as Conversion;
     const tokenIn = asset(c.tokenIn);
@@ -288,6 +297,10 @@ function matchTransaction(
         break;
       }
       case "swap": {
+        if (c.venue === "balancer-v2") {
+          vaultSwaps.push(c);
+          break;
+        }
         const input = find(
           asInput,
           c.logIndex,
@@ -552,6 +565,199 @@ function matchTransaction(
       node({ ...c1, amountIn: half }, from, (txs[out1] as Transfer).to, NONE, out1).second = true;
     }
   }
+
+  /**
+   * The Balancer V2 Vault's swaps. The Vault emits a `Swap` per pool as it prices it, and only then
+   * settles the call once, with its net amounts: the input pulled from the sender, the output sent
+   * to the recipient (through WETH when either is the native coin: the Vault wraps what it is paid
+   * and unwraps what it pays). A multi-hop batch swap moves no intermediate token at all. So the
+   * swaps of one call (consecutive events of one Vault, nothing read between them) are chained
+   * into routes, each swap paying the next (a batch "given out" lists its hops last first), and
+   * each route is matched with the transfers after the call's last event. Internal balances
+   * (`fromInternalBalance`, `toInternalBalance`) move no token and are not read.
+   */
+  function vault(swaps: readonly Conversion[]): void {
+    const calls: Conversion[][] = [];
+    for (const c of swaps) {
+      const call = calls[calls.length - 1];
+      const last = call?.[call.length - 1];
+      if (call !== undefined && last?.contract === c.contract && quiet(last.logIndex, c.logIndex))
+        call.push(c);
+      else calls.push([c]);
+    }
+    for (const call of calls) {
+      // What the Vault settles: per token, what it takes (positive) or pays (negative).
+      const net = new Map<string, bigint>();
+      for (const c of call) {
+        net.set(c.tokenIn, (net.get(c.tokenIn) ?? 0n) + c.amountIn);
+        net.set(c.tokenOut, (net.get(c.tokenOut) ?? 0n) - c.amountOut);
+      }
+      const routes: Conversion[][] = [];
+      for (const c of call) {
+        const route = routes[routes.length - 1];
+        const head = route?.[0];
+        const tail = route?.[route.length - 1];
+        if (route !== undefined && c.tokenIn === tail?.tokenOut && c.amountIn === tail.amountOut)
+          route.push(c);
+        else if (
+          route !== undefined &&
+          c.tokenOut === head?.tokenIn &&
+          c.amountOut === head.amountIn
+        )
+          route.unshift(c);
+        else routes.push([c]);
+      }
+      const after = (call[call.length - 1] as Conversion).logIndex;
+      for (const route of routes) settle(route, net, after);
+    }
+  }
+
+  /** Whether no transfer and no other conversion of the transaction lies between two logs. */
+  function quiet(from: number, to: number): boolean {
+    return (
+      !txs.some((t) => t.token !== "native" && t.ordinal > from && t.ordinal < to) &&
+      !conversions.some((o) => o.logIndex > from && o.logIndex < to)
+    );
+  }
+
+  /**
+   * The earliest transfer after log `after` (the native coin's at any position) matching `test`,
+   * not yet used on that side.
+   */
+  function findAfter(side: Uint8Array, after: number, test: (t: Transfer) => boolean): number {
+    for (let k = 0; k < txs.length; k++) {
+      const t = txs[k] as Transfer;
+      if (side[k] === 1 || (t.token !== "native" && t.ordinal <= after)) continue;
+      if (test(t)) return k;
+    }
+    return NONE;
+  }
+
+  /** One route of a Vault call, matched with the call's settlement (see {@link vault}). */
+  function settle(route: readonly Conversion[], net: ReadonlyMap<string, bigint>, after: number) {
+    const head = route[0] as Conversion;
+    const tail = route[route.length - 1] as Conversion;
+    const vault = head.contract;
+    const refuse = (reason: string) => {
+      for (const c of route) skip(c, reason);
+    };
+    if (
+      head.tokenIn === tail.tokenOut ||
+      net.get(head.tokenIn) !== head.amountIn ||
+      net.get(tail.tokenOut) !== -tail.amountOut
+    )
+      return refuse(
+        "a Balancer batch swap whose routes share a token: the Vault settles only their net amounts",
+      );
+    const input = findAfter(
+      asInput,
+      after,
+      (t) => t.token === head.tokenIn && t.to === vault && t.amount === head.amountIn,
+    );
+    // The native coin paid in: the Vault wraps it (WETH9's Deposit, the Vault its recipient).
+    const wrapped =
+      input !== NONE
+        ? undefined
+        : nodes.find(
+            (n) =>
+              n.step.action === "wrap" &&
+              n.step.contract === head.tokenIn &&
+              n.to === vault &&
+              n.step.amountOut === head.amountIn &&
+              n.step.logIndex > after &&
+              n.next === undefined,
+          );
+    const output = findAfter(
+      asOutput,
+      after,
+      (t) => t.token === tail.tokenOut && t.from === vault && t.amount === tail.amountOut,
+    );
+    // The native coin paid out: the Vault unwraps WETH (its Withdrawal), then pays the recipient.
+    const unwrapped =
+      output !== NONE
+        ? undefined
+        : nodes.find(
+            (n) =>
+              n.step.action === "unwrap" &&
+              n.step.contract === tail.tokenOut &&
+              n.from === vault &&
+              n.step.amountIn === tail.amountOut &&
+              n.step.logIndex > after &&
+              !n.fed,
+          );
+    const paid =
+      unwrapped === undefined
+        ? NONE
+        : findAfter(
+            asOutput,
+            after,
+            (t) => t.token === "native" && t.from === vault && t.amount === tail.amountOut,
+          );
+    if (input === NONE && wrapped === undefined)
+      return refuse(
+        `no transfer of ${head.amountIn} ${head.tokenIn} into the Vault settles the swap's input (an internal balance is not read)`,
+      );
+    if (output === NONE && paid === NONE)
+      return refuse(
+        `no transfer of ${tail.amountOut} ${tail.tokenOut} out of the Vault settles the swap's output (an internal balance is not read)`,
+      );
+    if (wrapped !== undefined)
+      wrapped.from = payerOfWrap(vault, head.tokenIn, head.amountIn) ?? wrapped.from;
+    const from = wrapped?.from ?? (txs[input] as Transfer).from;
+    const to = paid !== NONE ? (txs[paid] as Transfer).to : (txs[output] as Transfer).to;
+    let prev = wrapped;
+    route.forEach((c, i) => {
+      const n = node(
+        c,
+        i === 0 ? from : vault,
+        i === route.length - 1 ? to : vault,
+        i === 0 ? input : NONE,
+        i === route.length - 1 ? output : NONE,
+      );
+      if (prev !== undefined) {
+        prev.next = n;
+        n.fed = true;
+      }
+      prev = n;
+    });
+    if (unwrapped !== undefined && prev !== undefined) {
+      prev.next = unwrapped;
+      unwrapped.fed = true;
+      unwrapped.to = to;
+      asOutput[paid] = 1;
+    }
+  }
+
+  /**
+   * Who paid the Vault the native coin it wrapped: the transaction's value to the Vault, exactly
+   * `amount`, or more with the rest refunded to the payer (both consumed); null when neither shows.
+   */
+  function payerOfWrap(vault: string, wrapper: string, amount: bigint): string | null {
+    const value = find(
+      asInput,
+      Number.POSITIVE_INFINITY,
+      (t) => t.token === "native" && t.to === vault && t.from !== wrapper && t.amount >= amount,
+    );
+    if (value === NONE) return null;
+    const v = txs[value] as Transfer;
+    if (v.amount > amount) {
+      const refund = findAfter(
+        asOutput,
+        Number.NEGATIVE_INFINITY,
+        (t) =>
+          t.token === "native" &&
+          t.from === vault &&
+          t.to === v.from &&
+          t.amount === v.amount - amount,
+      );
+      if (refund === NONE) return null;
+      asOutput[refund] = 1;
+    }
+    asInput[value] = 1;
+    return v.from;
+  }
+
+  vault(vaultSwaps);
 
   const consumed: number[] = [];
   for (let k = 0; k < txs.length; k++) if (asInput[k] === 1 || asOutput[k] === 1) consumed.push(k);
