@@ -4,7 +4,7 @@ import { open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { ageRecipient } from "../client/age-keys.js";
+import { ageRecipient, requireEncryptionPublicKey } from "../client/age-keys.js";
 import { VeritraceError } from "../shared/errors.js";
 import { AgeStreamError, ageDecrypt, ageEncrypt, type AgeFailure } from "./age-stream.js";
 import {
@@ -98,9 +98,8 @@ export async function sealEnvelope(
   output: Writable,
   options: SealOptions,
 ): Promise<SealedEnvelope> {
-  const recipient = options.recipient.startsWith("age1")
-    ? options.recipient
-    : ageRecipient(options.recipient);
+  // Hex or age1…, checked here: a bad key is an input error, not a failure halfway through.
+  const recipient = ageRecipient(requireEncryptionPublicKey("recipient", options.recipient));
   const salt = Buffer.from(options.salt ?? randomBytes(SALT_BYTES));
   const header = encodeHeader(options.binding, salt);
   const commitment = commitmentHasher().update(header);
@@ -149,6 +148,13 @@ export async function openEnvelope(
   identities: readonly string[],
   expected: EnvelopeExpectation,
 ): Promise<OpenedEnvelope> {
+  if (identities.length === 0) throw new EnvelopeFormatError("identities: at least one is needed");
+  identities.forEach((id, i) => {
+    if (!/^AGE-SECRET-KEY-1[0-9A-Z]+$/.test(id))
+      throw new EnvelopeFormatError(
+        `identities[${i}]: not an age X25519 identity (AGE-SECRET-KEY-1…)`,
+      );
+  });
   const ciphertext = createHash("sha256");
   const commitment = commitmentHasher();
   let ciphertextBytes = 0;

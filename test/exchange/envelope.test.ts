@@ -268,6 +268,24 @@ describe("exchange: sealing and opening an envelope", function () {
     }
   });
 
+  it("refuses a malformed recipient or identity before reading anything", async function () {
+    const { stream } = sink();
+    try {
+      await sealEnvelope([], stream, { recipient: "age1nope", binding: BINDING });
+      expect.fail("sealed to a malformed recipient");
+    } catch (e) {
+      expect((e as Error).message).to.match(/^recipient: not an age X25519 recipient/);
+    }
+    for (const ids of [[], ["AGE-SECRET-KEY-PQ-1X"], ["not a key"]]) {
+      try {
+        await openEnvelope([], sink().stream, ids, expectation);
+        expect.fail(`opened with ${JSON.stringify(ids)}`);
+      } catch (e) {
+        expect((e as Error).message).to.match(/^identities/);
+      }
+    }
+  });
+
   it("opens with any of several identities (a key rotated since the envelope was sealed)", async function () {
     const other = await generateEncryptionIdentity();
     const { file } = await seal(randomBytes(100), publicKey);
