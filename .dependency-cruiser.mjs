@@ -1,11 +1,11 @@
 /**
  * The architecture, enforced (npm run lint:deps): imports point only downward,
- *   entry points (cli, api)  →  domains (ledger, analytics, matching)  →
+ *   entry points (cli, api)  →  domains (ledger, analytics, matching, exchange)  →
  *   infrastructure (chain, db)  →  shared;   client: the package institutions install (it
  *   imports only the error root, shared/errors.ts).
  * Type-only imports count (tsPreCompilationDeps): a cycle closed by types is still a cycle.
  */
-const DOMAINS = "^src/(ledger|analytics|matching)/";
+const DOMAINS = "^src/(ledger|analytics|matching|exchange)/";
 /** @type {import("dependency-cruiser").IConfiguration} */
 export default {
   forbidden: [
@@ -21,7 +21,7 @@ export default {
       severity: "error",
       comment:
         "A domain, the infrastructure, shared code and the client never import the CLI or the API.",
-      from: { path: "^src/(ledger|analytics|matching|chain|db|shared|client)/" },
+      from: { path: "^src/(ledger|analytics|matching|exchange|chain|db|shared|client)/" },
       to: { path: "^src/(cli|api)/" },
     },
     {
@@ -51,6 +51,14 @@ export default {
       comment: "The matching protocol imports neither the ledger's queries nor the analytics.",
       from: { path: "^src/matching/" },
       to: { path: "^src/(ledger|analytics)/" },
+    },
+    {
+      name: "exchange-not-analytics",
+      severity: "error",
+      comment:
+        "The data exchange between institutions does not read the analytics of other chains.",
+      from: { path: "^src/exchange/" },
+      to: { path: "^src/(analytics|matching)/" },
     },
     {
       name: "infrastructure-below-domains",

@@ -18,8 +18,11 @@ import {
   Investigator,
   Provider,
   Supervisor,
+  ageRecipient,
   connectConsortium,
   generateCaseKey,
+  generateEncryptionIdentity,
+  registerEncryptionKey,
   MATCH_FAILURE_NAMES,
   MATCH_MODES,
   hashDocument,
@@ -96,7 +99,7 @@ async function run(url: string): Promise<void> {
     ephemeral: true,
   });
   for (const [name, address] of Object.entries(record.contracts))
-    say(`   ${name.padEnd(20)} ${address}`);
+    say(`   ${name.padEnd(21)} ${address}`);
   say(`   council: ${founderNames.join(", ")} (quorum 2 of 3); start block ${record.startBlock}`);
 
   const contracts = connectConsortium(record, connection.ethers.provider);
@@ -129,6 +132,14 @@ async function run(url: string): Promise<void> {
     say(
       `   #${id} ${name.padEnd(30)} ${kind.padEnd(10)} key ${address}  (proposal ${proposalId}, 2/2 approvals)`,
     );
+  }
+  // Each institution holds its own X25519 private key and registers the public half with its own
+  // signing key: the council votes on who signs, never on what an institution can read.
+  say("   each registers its X25519 encryption key (deliveries to it are encrypted to that key):");
+  for (const i of inst) {
+    const { publicKey } = await generateEncryptionIdentity();
+    const { keyId } = await registerEncryptionKey(contracts, i.signer, publicKey);
+    say(`   #${i.id} ${i.name.padEnd(30)} key ${keyId}  ${ageRecipient(publicKey)}`);
   }
   const [police, prosecutor, bankA, bankB, telecom, water, power] = inst as [
     Institution,

@@ -8,5 +8,6 @@ export function consortiumOn(m: IgnitionModuleBuilder, registry: ContractFuture<
   const labels = m.contract("LabelRegistry", [registry, cases]);
   const freezes = m.contract("FreezeRegistry", [registry, cases]);
   const matching = m.contract("MatchingLedger", [registry, cases, access]);
-  return { cases, access, anchor, labels, freezes, matching };
+  const keys = m.contract("EncryptionKeyRegistry", [registry]);
+  return { cases, access, anchor, labels, freezes, matching, keys };
 }

@@ -147,7 +147,7 @@ export async function deployOnRegistry(
 }
 
 type Deployed = Record<
-  "registry" | "cases" | "access" | "anchor" | "labels" | "freezes" | "matching",
+  "registry" | "cases" | "access" | "anchor" | "labels" | "freezes" | "matching" | "keys",
   { getAddress(): Promise<string> }
 >;
 
@@ -159,7 +159,7 @@ async function recordOf(
   options: { ephemeral?: boolean; genesisFounders?: GenesisFounder[] },
 ): Promise<DeploymentRecord> {
   try {
-    const { registry, cases, access, anchor, labels, freezes, matching } = await deploy();
+    const { registry, cases, access, anchor, labels, freezes, matching, keys } = await deploy();
     const { chainId } = await connection.ethers.provider.getNetwork();
     const typedRegistry = ParticipantRegistry__factory.connect(
       await registry.getAddress(),
@@ -177,6 +177,7 @@ async function recordOf(
         LabelRegistry: await labels.getAddress(),
         FreezeRegistry: await freezes.getAddress(),
         MatchingLedger: await matching.getAddress(),
+        EncryptionKeyRegistry: await keys.getAddress(),
       },
       ...(options.genesisFounders === undefined
         ? {}

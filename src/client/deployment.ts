@@ -8,6 +8,8 @@ import {
   LabelRegistry__factory,
   FreezeRegistry__factory,
   MatchingLedger__factory,
+  EncryptionKeyRegistry__factory,
+  type EncryptionKeyRegistry,
   type LabelRegistry,
   type FreezeRegistry,
   type MatchingLedger,
@@ -40,6 +42,7 @@ export interface DeploymentRecord {
     LabelRegistry: string;
     FreezeRegistry: string;
     MatchingLedger: string;
+    EncryptionKeyRegistry: string;
   };
 }
 
@@ -58,6 +61,7 @@ export interface ConsortiumContracts {
   labels: LabelRegistry;
   freezes: FreezeRegistry;
   matching: MatchingLedger;
+  keys: EncryptionKeyRegistry;
 }
 
 /** The consortium's contract factories (ABI, typed `connect`), by the names the record uses. */
@@ -69,6 +73,7 @@ export const CONTRACT_FACTORIES = {
   LabelRegistry: LabelRegistry__factory,
   FreezeRegistry: FreezeRegistry__factory,
   MatchingLedger: MatchingLedger__factory,
+  EncryptionKeyRegistry: EncryptionKeyRegistry__factory,
 } as const satisfies Record<keyof DeploymentRecord["contracts"], unknown>;
 
 const CONTRACT_NAMES = Object.keys(CONTRACT_FACTORIES) as (keyof typeof CONTRACT_FACTORIES)[];
@@ -173,5 +178,6 @@ export function connectConsortium(
     labels: LabelRegistry__factory.connect(record.contracts.LabelRegistry, runner),
     freezes: FreezeRegistry__factory.connect(record.contracts.FreezeRegistry, runner),
     matching: MatchingLedger__factory.connect(record.contracts.MatchingLedger, runner),
+    keys: EncryptionKeyRegistry__factory.connect(record.contracts.EncryptionKeyRegistry, runner),
   };
 }

@@ -8,6 +8,7 @@ import {
   FreezeRegistry__factory,
   CaseRegistry__factory,
   MatchingLedger__factory,
+  EncryptionKeyRegistry__factory,
   NodeIngress__factory,
   ParticipantRegistry__factory,
 } from "../../types/ethers-contracts/index.js";
@@ -114,6 +115,7 @@ const errorFragments = dedupe([
   ...LabelRegistry__factory.abi,
   ...FreezeRegistry__factory.abi,
   ...MatchingLedger__factory.abi,
+  ...EncryptionKeyRegistry__factory.abi,
   // A SetRules execution bubbles up the ingress's refusal of the new rules.
   ...AccountIngress__factory.abi,
   ...NodeIngress__factory.abi,

@@ -49,6 +49,8 @@ const PARTIES: Record<string, { actor?: string; counterpart?: string }> = {
   MatchResponseRecorded: { actor: "providerId", counterpart: "requesterId" },
   MatchCompleted: { actor: "requesterId", counterpart: "providerId" },
   MatchFailed: { actor: "participantId" },
+  EncryptionKeyRegistered: { actor: "participantId" },
+  EncryptionKeyRevoked: { actor: "participantId" },
 };
 
 /** JSON-safe copy of decoded arguments: bigints as decimal strings, structs as objects. */

@@ -109,6 +109,7 @@ describe("RpcClient credentials", function () {
           LabelRegistry: `0x${"15".repeat(20)}`,
           FreezeRegistry: `0x${"16".repeat(20)}`,
           MatchingLedger: `0x${"17".repeat(20)}`,
+          EncryptionKeyRegistry: `0x${"18".repeat(20)}`,
         },
       };
       writeDeployment(record, deployment);

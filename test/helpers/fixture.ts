@@ -7,6 +7,7 @@ import type {
   FreezeRegistry,
   LabelRegistry,
   CaseRegistry,
+  EncryptionKeyRegistry,
   MatchingLedger,
   ParticipantRegistry,
 } from "../../types/ethers-contracts/index.js";
@@ -55,6 +56,7 @@ export interface Consortium {
   labels: LabelRegistry;
   freezes: FreezeRegistry;
   matching: MatchingLedger;
+  keys: EncryptionKeyRegistry;
   /** Founding council members (participants 1, 2, 3), quorum 2. */
   council: HardhatEthersSigner[];
   police: HardhatEthersSigner; // participant 4
@@ -135,6 +137,7 @@ export async function deployConsortium(ethers: Ethers): Promise<Consortium> {
     await cases.getAddress(),
     await access.getAddress(),
   ]);
+  const keys = await ethers.deployContract("EncryptionKeyRegistry", [await registry.getAddress()]);
   const ids = {
     police: await admit(registry, council, "POLICE", police.address),
     prosecutor: await admit(registry, council, "PROSECUTOR", prosecutor.address),
@@ -149,6 +152,7 @@ export async function deployConsortium(ethers: Ethers): Promise<Consortium> {
     labels,
     freezes,
     matching,
+    keys,
     council,
     police,
     prosecutor,

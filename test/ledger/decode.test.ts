@@ -7,6 +7,7 @@ import {
   AccessLedger__factory,
   AccessLogAnchor__factory,
   CaseRegistry__factory,
+  EncryptionKeyRegistry__factory,
   FreezeRegistry__factory,
   MatchingLedger__factory,
   ParticipantRegistry__factory,
@@ -24,6 +25,7 @@ const RECORD: DeploymentRecord = {
     LabelRegistry: "0x5000000000000000000000000000000000000005",
     FreezeRegistry: "0x6000000000000000000000000000000000000006",
     MatchingLedger: "0x7000000000000000000000000000000000000007",
+    EncryptionKeyRegistry: "0x8000000000000000000000000000000000000008",
   },
 };
 
@@ -34,6 +36,7 @@ const CONTRACTS: [address: string, iface: Interface][] = [
   [RECORD.contracts.AccessLogAnchor, new Interface(AccessLogAnchor__factory.abi)],
   [RECORD.contracts.MatchingLedger, new Interface(MatchingLedger__factory.abi)],
   [RECORD.contracts.FreezeRegistry, new Interface(FreezeRegistry__factory.abi)],
+  [RECORD.contracts.EncryptionKeyRegistry, new Interface(EncryptionKeyRegistry__factory.abi)],
 ];
 
 /** A seeded generator (mulberry32): a failing case can be replayed. */
@@ -167,6 +170,28 @@ describe("EventDecoder", function () {
       signer,
       subject: subject.toLowerCase(),
     });
+  });
+
+  it("fills the columns of an encryption key's registration and revocation", function () {
+    const iface = new Interface(EncryptionKeyRegistry__factory.abi);
+    const signer = `0x${"5a".repeat(20)}`;
+    const relayer = `0x${"6b".repeat(20)}`;
+    const key = `0x${"cd".repeat(32)}`;
+    const row = (name: string, values: unknown[]) => {
+      const fragment = iface.getEvent(name);
+      if (fragment === null) throw new Error(`no ${name}`);
+      const { topics, data } = iface.encodeEventLog(fragment, values);
+      return decoder.decode(rawLog(RECORD.contracts.EncryptionKeyRegistry, topics, data), 1234);
+    };
+    const registered = row("EncryptionKeyRegistered", [6, 3n, key, 2n, signer, relayer]);
+    expect(registered).to.include({
+      contract: "EncryptionKeyRegistry",
+      event: "EncryptionKeyRegistered",
+      actor: 6,
+      signer,
+    });
+    expect(registered?.args).to.include({ keyId: "3", publicKey: key, replacedKeyId: "2" });
+    expect(row("EncryptionKeyRevoked", [6, 3n, 4, signer])).to.include({ actor: 6, signer });
   });
 
   it("fills the columns of the council's proposal lifecycle: withdrawals, cancellations, outcomes", function () {
