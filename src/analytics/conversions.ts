@@ -9,8 +9,9 @@
  */
 import { AbiCoder, id as keccakId } from "ethers";
 import { hasLogShape, topicAddress, type RawLog, type RpcClient } from "../chain/rpc.js";
-import type { ConversionAction, ConversionVenue } from "./funds/types.js";
-import { POSITION_TOPICS, PositionReader, type PositionRef } from "./v3-positions.js";
+import type { ConversionVenue } from "./funds/types.js";
+import type { Conversion, SkippedLog } from "./conversion-types.js";
+import { POSITION_TOPICS, PositionReader } from "./v3-positions.js";
 
 /** topic0 of the events a conversion is read from. */
 export const CONVERSION_TOPICS = {
@@ -33,48 +34,10 @@ export const CONVERSION_TOPICS = {
 } as const;
 
 export type Venue = ConversionVenue;
-
-/**
- * What a Uniswap V3 position's event does besides adding and removing liquidity: pay out the tokens
- * owed to the position (`collect`), move the position to another owner (`position-transfer`).
- * Neither converts: moves.ts makes ordinary transfers of them.
- */
-export type PositionAction = "collect" | "position-transfer";
+export type { Conversion, PositionAction, SkippedLog } from "./conversion-types.js";
 
 /** The native coin, as a token of a conversion. */
 export const NATIVE = "native";
-
-/**
- * One conversion: `amountIn` of `tokenIn` became `amountOut` of `tokenOut` at `contract`. Liquidity
- * added to a Uniswap V2 pair is two conversions (each token for the pair's liquidity token, whose
- * amount the event does not say: 0n here, the mint's Transfer says), removed likewise.
- */
-export interface Conversion {
-  venue: Venue;
-  action: ConversionAction | PositionAction;
-  /** The contract that converted: the wrapper, the pool, the Vault. */
-  contract: string;
-  txHash: string;
-  blockNumber: number;
-  logIndex: number;
-  /** A token address (lower case), or {@link NATIVE}. */
-  tokenIn: string;
-  amountIn: bigint;
-  tokenOut: string;
-  amountOut: bigint;
-  /** Who the output went to, when the event says (a swap's `to`, a wrapper's depositor). */
-  recipient: string | null;
-  /** A Uniswap V3 position's event: the position, its owner, the liquidity (v3-positions.ts). */
-  position?: PositionRef;
-}
-
-/** A log that carries a conversion's topic and was not read as one, and why. */
-export interface SkippedLog {
-  txHash: string;
-  logIndex: number;
-  contract: string;
-  reason: string;
-}
 
 const TOPIC_VENUE: ReadonlyMap<string, keyof typeof CONVERSION_TOPICS> = new Map(
   Object.entries(CONVERSION_TOPICS).map(([k, t]) => [t, k as keyof typeof CONVERSION_TOPICS]),

@@ -12,7 +12,7 @@
 import { id as keccakId } from "ethers";
 import { RangeTooLargeError, topicAddress, type RawLog, type RpcClient } from "../chain/rpc.js";
 import { positionAsset } from "./funds/types.js";
-import type { Conversion, SkippedLog } from "./conversions.js";
+import type { Conversion, SkippedLog } from "./conversion-types.js";
 
 /** topic0 of the events a position is read from: the manager's, then the pool's. */
 export const POSITION_TOPICS = {
@@ -32,20 +32,6 @@ export const POSITION_TOPICS = {
 
 /** ERC-721 `Transfer(address indexed from, address indexed to, uint256 indexed tokenId)`. */
 const TRANSFER_TOPIC = keccakId("Transfer(address,address,uint256)");
-
-/** What a position's event adds to its conversion records. */
-export interface PositionRef {
-  manager: string;
-  tokenId: bigint;
-  /** The position as an asset, and the address of its own account ({@link positionAsset}). */
-  asset: string;
-  /**
-   * Its owner at the event: whose liquidity is added or removed; for a transfer, the sender.
-   */
-  owner: string;
-  /** The liquidity the event adds, removes or (a transfer) moves. */
-  liquidity: bigint;
-}
 
 /** The views a position's contracts are asked (the conversion reader's, cached there). */
 export interface PositionViews {

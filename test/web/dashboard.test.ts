@@ -32,6 +32,8 @@ import { DEFAULT_EXITS } from "../../src/analytics/funds/exits.js";
 import { traceAnswer } from "../../src/api/routes/trace.js";
 import { openApiDocument } from "../../src/api/server.js";
 import type { Trace } from "../../src/api/wire.js";
+import type { AssetInfo } from "../../src/analytics/funds/assets.js";
+import type { TraceResult } from "../../src/analytics/funds/types.js";
 import { AnswerChecker } from "../helpers/openapi-check.js";
 import {
   BASE_EXCHANGE,
@@ -52,6 +54,40 @@ const traceChecker = new AnswerChecker(
   JSON.parse(JSON.stringify(openApiDocument)) as ConstructorParameters<typeof AnswerChecker>[0],
 );
 const SHOTS = path.join(ROOT, "test", "web", "screenshots");
+
+/**
+ * The server's own answer (routes/trace.ts) for a result built by hand, on chain `chainId`, with
+ * its assets' decimals and symbols; checked against the published schema.
+ */
+function servedAnswer(
+  result: TraceResult,
+  chainId: number,
+  assets: ReadonlyMap<string, AssetInfo>,
+): Trace {
+  const body = traceAnswer(
+    {
+      chainId,
+      result,
+      ingest: { stream: "fixture", indexedTo: 200, rows: 5, complete: true, note: null },
+      fromBlock: 100,
+      toBlock: 200,
+      labels: new Map(),
+      initialBalances: new Map(),
+      exits: DEFAULT_EXITS,
+      depositAddresses: new Map(),
+      decimals: 6,
+      assetDecimals: new Map(),
+    },
+    assets,
+  );
+  const answer = JSON.parse(JSON.stringify(body)) as Trace;
+  traceChecker.check("POST", "/trace", {
+    status: 200,
+    contentType: "application/json",
+    body: answer,
+  });
+  return answer;
+}
 
 interface CliTrace {
   model: string;
@@ -708,32 +744,15 @@ describe("analyst dashboard (Chromium)", function () {
   it("draws a trace of every asset: a colour and legend entry per asset, conversion nodes, deposit addresses boxed with their exchange", async function () {
     // The server's own answer (routes/trace.ts) for a result built by hand: USDC stolen, swapped
     // on a Uniswap V2 pool for WETH, unwrapped, and ether paid to a deposit address.
-    const body = traceAnswer(
-      {
-        chainId: 31337,
-        result: swapped,
-        ingest: { stream: "fixture", indexedTo: 200, rows: 5, complete: true, note: null },
-        fromBlock: 100,
-        toBlock: 200,
-        labels: new Map(),
-        initialBalances: new Map(),
-        exits: DEFAULT_EXITS,
-        depositAddresses: new Map(),
-        decimals: 6,
-        assetDecimals: new Map(),
-      },
+    const answer = servedAnswer(
+      swapped,
+      31337,
       new Map([
         [USDC_TOKEN, { decimals: 6, symbol: "USDC" }],
         [WETH_TOKEN, { decimals: 18, symbol: "WETH" }],
         ["native", { decimals: 18, symbol: null }],
       ]),
     );
-    const answer = JSON.parse(JSON.stringify(body)) as Trace;
-    traceChecker.check("POST", "/trace", {
-      status: 200,
-      contentType: "application/json",
-      body: answer,
-    });
     const url = `${base}/trace`;
     await page.route(url, (route) =>
       route.request().method() === "POST"
@@ -801,31 +820,14 @@ describe("analyst dashboard (Chromium)", function () {
   it("draws a trace across chains: the other chain's addresses named by their chain, the crossing through the bridge", async function () {
     // The server's own answer (routes/trace.ts) for a result as the engine gives it across two
     // chains: USDC stolen on chain 1, bridged by Across to chain 8453, paid to an exchange there.
-    const body = traceAnswer(
-      {
-        chainId: 1,
-        result: bridged,
-        ingest: { stream: "fixture", indexedTo: 200, rows: 5, complete: true, note: null },
-        fromBlock: 100,
-        toBlock: 200,
-        labels: new Map(),
-        initialBalances: new Map(),
-        exits: DEFAULT_EXITS,
-        depositAddresses: new Map(),
-        decimals: 6,
-        assetDecimals: new Map(),
-      },
+    const answer = servedAnswer(
+      bridged,
+      1,
       new Map([
         [USDC_TOKEN, { decimals: 6, symbol: "USDC" }],
         [`8453:${USDC_BASE}`, { decimals: 6, symbol: "USDC" }],
       ]),
     );
-    const answer = JSON.parse(JSON.stringify(body)) as Trace;
-    traceChecker.check("POST", "/trace", {
-      status: 200,
-      contentType: "application/json",
-      body: answer,
-    });
     expect(answer.nodes.map((n) => n.address)).to.include.members([
       THIEF,
       `8453:${THIEF}`,

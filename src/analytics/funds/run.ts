@@ -235,6 +235,8 @@ async function runLazyTrace(
     tolerance: input.depositTolerance,
   });
   const depositAddresses = tracker.found;
+  const options = (initialBalances: ReadonlyMap<string, bigint>) =>
+    engineOptions(input, { seeds, token, labels: lookup, depositAddresses, initialBalances });
   const lazy = await readLazily({
     rpc: input.rpc,
     db: input.db,
@@ -257,17 +259,7 @@ async function runLazyTrace(
       }
       for (let i = transfers.length; i < rows.length; i++)
         transfers.push(toTransfer(rows[i] as TransferRow));
-      const run = () =>
-        trace(
-          transfers,
-          engineOptions(input, {
-            seeds,
-            token,
-            labels: lookup,
-            depositAddresses,
-            initialBalances,
-          }),
-        );
+      const run = () => trace(transfers, options(initialBalances));
       tracker.refresh();
       for (;;) {
         const result = run();
@@ -279,17 +271,7 @@ async function runLazyTrace(
   });
   // Each seed alone reaches no address the seeds together do not: its trace over what was read
   // is its trace over the stream.
-  const result = attributeSeeds(
-    transfers,
-    engineOptions(input, {
-      seeds,
-      token,
-      labels: lookup,
-      depositAddresses,
-      initialBalances: lazy.initialBalances,
-    }),
-    lazy.result,
-  );
+  const result = attributeSeeds(transfers, options(lazy.initialBalances), lazy.result);
   const decimals = await tokenDecimals(input.rpc, token);
   return {
     chainId,
