@@ -7,12 +7,16 @@
  * is read (a native history's own receipts serve), and a transaction with a conversion's or a
  * bridge's event is read whole: every Transfer log of its receipt and its native movements. Its
  * conversions become moves (moves.ts) as in a trace of the streams, so a pool or a wrapper never
- * receives taint through a swap, and its own history is never read.
+ * receives taint through a swap, and its own history is never read. A Uniswap V3 position the taint
+ * reaches has every event read (its manager's logs by its token id, each transaction read whole),
+ * and its own account is never read as an address.
  *
  * Why this gives the streams' answer: as for one token (lazy.ts), every address that ever holds
  * taint, in any asset, has its history read whole from the same first block; and each of its
  * transactions that converts is read whole, so its conversions are matched with the same transfers
- * as in the streams (a conversion is matched with the transfers of its own transaction only).
+ * as in the streams (a conversion is matched with the transfers of its own transaction only); a
+ * position the taint reaches has all its events, so its records are the streams' (taint reaches a
+ * position only through liquidity a tainted address pays in, in a transaction of its history).
  * Balances before the first block are read as the trace of the streams reads them: for the accounts
  * (asset, address) of addresses read whole that the taint touches or that spend more than they
  * were seen receiving, with the history for an account taint reached; a round that reads some is
