@@ -94,6 +94,10 @@ const before = (a: { block: number; index: number }, b: { block: number; index: 
 export class PositionReader {
   private readonly managers = new Map<string, Promise<string | null>>();
   private readonly pools = new Map<string, Promise<[string, string] | string>>();
+  /** The views asked, by contract, call and block (a lazy trace reads its logs again each round). */
+  private readonly answers = new Map<string, Promise<string | null>>();
+  /** The transfers of each position over the trace's blocks, by `MANAGER/ID`, asked once. */
+  private readonly transfers = new Map<string, Promise<RawLog[]>>();
 
   constructor(
     private readonly rpc: RpcClient,
@@ -111,8 +115,19 @@ export class PositionReader {
     return known;
   }
 
+  /** A view's answer at a block, asked once. */
+  private view(to: string, data: string, block: number): Promise<string | null> {
+    const key = `${to}/${data}/${block}`;
+    let known = this.answers.get(key);
+    if (known === undefined) {
+      known = this.views.view(to, data, block);
+      this.answers.set(key, known);
+    }
+    return known;
+  }
+
   private async address(to: string, data: string, block: number): Promise<string | null> {
-    const out = await this.views.view(to, data, block);
+    const out = await this.view(to, data, block);
     if (out === null || !/^0x0{24}[0-9a-fA-F]{40}/.test(out)) return null;
     const a = `0x${out.slice(26, 66)}`.toLowerCase();
     return /^0x0{40}$/.test(a) ? null : a;
@@ -130,7 +145,7 @@ export class PositionReader {
         const tokens = await this.views.poolTokens(pool, block);
         const [own, fee] = await Promise.all([
           this.address(pool, SELECTOR.factory, block),
-          this.views.view(pool, SELECTOR.fee, block),
+          this.view(pool, SELECTOR.fee, block),
         ]);
         if (tokens === null || own !== factory || fee === null)
           return "the pool does not answer token0, token1, fee and the manager's factory";
@@ -155,15 +170,24 @@ export class PositionReader {
 
   /** A position's liquidity at the end of a block (`positions`), 0 once it is burnt. */
   private async liquidityOf(manager: string, tokenId: bigint, block: number): Promise<bigint> {
-    const out = await this.views.view(manager, `${SELECTOR.positions}${word(tokenId)}`, block);
+    const out = await this.view(manager, `${SELECTOR.positions}${word(tokenId)}`, block);
     return out === null ? 0n : (words(out)[7] ?? 0n);
   }
 
-  /** The ERC-721 transfers of `ids` of `manager` over the trace's blocks. */
-  private async transfersOf(manager: string, ids: readonly bigint[]): Promise<RawLog[]> {
+  /**
+   * The logs of `manager` over the trace's blocks with one of `topic0s` and, at topic `at`, one of
+   * `ids` (a position's own events name it at topic 1, its ERC-721 transfers at topic 3).
+   */
+  private async byIds(
+    manager: string,
+    ids: readonly bigint[],
+    topic0s: readonly string[],
+    at: 1 | 3,
+  ): Promise<RawLog[]> {
     const out: RawLog[] = [];
     for (let i = 0; i < ids.length; i += IDS_PER_CALL) {
-      const topic3 = ids.slice(i, i + IDS_PER_CALL).map((n) => `0x${word(n)}`);
+      const idTopics = ids.slice(i, i + IDS_PER_CALL).map((n) => `0x${word(n)}`);
+      const topics = at === 1 ? [topic0s, idTopics] : [topic0s, null, null, idTopics];
       let span = LOG_RANGE;
       for (let a = this.range.fromBlock; a <= this.range.toBlock;) {
         const b = Math.min(this.range.toBlock, a + span - 1);
@@ -174,7 +198,7 @@ export class PositionReader {
                 fromBlock: `0x${a.toString(16)}`,
                 toBlock: `0x${b.toString(16)}`,
                 address: manager,
-                topics: [TRANSFER_TOPIC, null, null, topic3],
+                topics,
               },
             ])),
           );
@@ -186,6 +210,36 @@ export class PositionReader {
       }
     }
     return out;
+  }
+
+  /** The ERC-721 transfers of `ids` of `manager` over the trace's blocks (each position's once). */
+  private async transfersOf(manager: string, ids: readonly bigint[]): Promise<RawLog[]> {
+    const key = (id: bigint) => `${manager}/${id}`;
+    const fresh = [...new Set(ids)].filter((id) => !this.transfers.has(key(id)));
+    if (fresh.length > 0) {
+      const read = this.byIds(manager, fresh, [TRANSFER_TOPIC], 3);
+      for (const id of fresh)
+        this.transfers.set(
+          key(id),
+          read.then((logs) => logs.filter((l) => BigInt(l.topics[3] ?? "0x0") === id)),
+        );
+    }
+    return (await Promise.all(ids.map((id) => this.transfers.get(key(id)) ?? []))).flat();
+  }
+
+  /**
+   * Every event of the positions `ids` of `manager` over the trace's blocks: its own
+   * (`IncreaseLiquidity`, `DecreaseLiquidity`, `Collect`, filtered by the token id) and its ERC-721
+   * transfers. A lazy trace reads their transactions whole for the positions the taint reached,
+   * never the manager's history.
+   */
+  async eventsOf(manager: string, ids: readonly bigint[]): Promise<RawLog[]> {
+    const T = POSITION_TOPICS;
+    const [own, moved] = await Promise.all([
+      this.byIds(manager, ids, [T.increase, T.decrease, T.collect], 1),
+      this.transfersOf(manager, ids),
+    ]);
+    return [...own, ...moved];
   }
 
   /**

@@ -130,6 +130,19 @@ describe("a trace across two chains through a bridge (anvil)", function () {
     await mined(
       b.pool.connect(signer["relayer"] as Signer).fillFunds(relay(1n, 600n * E18, OUT, A)),
     );
+    // A clean crossing besides: the deployer's own 50 to a bystander on B, filled by the relayer.
+    // Paired over the streams, it is no crossing the taint followed: no trace lists it.
+    const clean = {
+      ...relay(3n, 50n * E18, 49n * E18, B),
+      depositor: pad32(await deployerA.getAddress()),
+      recipient: pad32(who["bystander1"] as string),
+    };
+    await mined(a.token.connect(deployerA).mint(await deployerA.getAddress(), 50n * E18));
+    await mined(a.token.connect(deployerA).approve(a.pool_, 50n * E18));
+    await mined(a.pool.connect(deployerA).depositFunds(clean));
+    await mined(
+      b.pool.connect(signer["relayer"] as Signer).fillFunds({ ...clean, otherChainId: A }),
+    );
     // The recipient pays a shop on B.
     await mined(
       b.token.connect(signer["recipient"] as Signer).transfer(who["shop"] as string, 100n * E18),
@@ -199,8 +212,12 @@ describe("a trace across two chains through a bridge (anvil)", function () {
       const touched = r.edges.filter((e) => e.chainId === B).flatMap((e) => [e.from, e.to]);
       expect(touched).to.not.include(who["relayer"]);
       expect(touched).to.not.include(b.pool_);
+      // The theft's crossing alone: the deployer's clean one is paired and moved, not listed.
       expect(out.crossings).to.have.length(1);
       expect(out.crossings?.[0]?.by).to.equal("id");
+      expect(out.crossings?.[0]?.deposit.sender).to.equal(who["thief"]);
+      expect(out.skippedCrossings).to.deep.equal([]);
+      expect(touched).to.not.include(who["bystander1"]);
     });
 
   it("the crossing is an edge pair through a transit, naming both chains and the pairing", async () => {

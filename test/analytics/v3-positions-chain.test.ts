@@ -32,6 +32,7 @@ import { answerTrace } from "../../src/api/routes/trace.js";
 import { openApiDocument } from "../../src/api/server.js";
 import { TraceRequest, type Trace } from "../../src/api/wire.js";
 import { AnswerChecker } from "../helpers/openapi-check.js";
+import { CountingRpc, crossAnswer } from "../helpers/lazy-chains.js";
 
 const E18 = 10n ** 18n;
 const DEADLINE = 2n ** 40n;
@@ -343,6 +344,122 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
         r.holdings.filter((h) => h.address === position || h.token === position),
       ).to.deep.equal([]);
     });
+
+  /** What the two readings must agree on: the buckets besides, and the conversions skipped. */
+  const answer = (out: RunTraceOutput) => ({
+    ...crossAnswer(out),
+    beyondHopLimit: out.result.beyondHopLimit,
+    belowMinimum: out.result.belowMinimum,
+    skipped: out.skippedConversions,
+  });
+  /** A lazy trace into a store of its own, its requests counted. */
+  const lazyTrace = async (model: TaintModelName) => {
+    const counted = new CountingRpc(chain.url, { maxRetries: 0 });
+    const own = await Store.open(await openMemoryDatabase());
+    try {
+      const out = await runTrace({
+        rpc: counted,
+        db: own.db,
+        token: "all",
+        seed,
+        model,
+        read: "lazy",
+        finalityDepth: 0,
+      });
+      return { out, counted };
+    } finally {
+      await own.close();
+    }
+  };
+  const word = (a: string) => `0x${a.slice(2).padStart(64, "0")}`;
+
+  for (const model of ["haircut", "fifo", "poison"] as const)
+    it(`${model}, read lazily: the streams' holdings, exits, values and tainted transfers, never the pool's or the manager's history`, async () => {
+      const { out, counted } = await lazyTrace(model);
+      expect(answer(out)).to.deep.equal(answer(await traceOf(model)));
+      // The position was followed: it went to the accomplice whole, and came back collected.
+      const position = positionAsset(manager, added.tokenId);
+      expect(
+        out.result.edges.some((e) => e.token === position && e.to === at["accomplice"]),
+      ).to.equal(true);
+      expect(out.result.holdings.some((h) => h.address === at["accomplice"])).to.equal(true);
+      // No history of the pool, the manager or the position's account: the manager's logs only by
+      // the position's token id.
+      for (const name of ["pool", "manager"]) {
+        const address = name === "manager" ? manager : (at[name] as string);
+        const named = counted.asked.filter(
+          (c) =>
+            (c.method === "eth_getLogs" &&
+              JSON.stringify(c.params).toLowerCase().includes(word(address))) ||
+            (c.method === "trace_filter" &&
+              JSON.stringify(c.params).toLowerCase().includes(address)),
+        );
+        expect(named, name).to.deep.equal([]);
+      }
+      const ofManager = counted.asked.filter(
+        (c) =>
+          c.method === "eth_getLogs" &&
+          (c.params[0] as { address?: string }).address?.toLowerCase() === manager,
+      );
+      expect(ofManager.length).to.be.greaterThan(0);
+      for (const c of ofManager)
+        expect(JSON.stringify(c.params), "by token id").to.include(
+          `0x${added.tokenId.toString(16).padStart(64, "0")}`,
+        );
+      expect(JSON.stringify(counted.asked)).to.not.include("v3pos:");
+    });
+
+  it("read lazily, a position emptied by an operator to a third address is followed there", async () => {
+    const snapshot = await rpc.call<string>("evm_snapshot");
+    try {
+      // The thief puts 300 X (tainted in part) and 300 clean Y into a second position and lets an
+      // operator remove it and collect it to a fence: none of it in the thief's own history.
+      await send(call(y, "transfer", deployer, at["thief"], 300n * E18));
+      const operator = new Wallet(hexlify(randomBytes(32)), provider);
+      await rpc.call("anvil_setBalance", [operator.address, "0xde0b6b3a7640000"]);
+      const fence = Wallet.createRandom().address.toLowerCase();
+      const second = await eventOf(await mint(w.thief, 300n * E18), "IncreaseLiquidity");
+      await send(call(world.v3Positions, "approve", w.thief, operator.address, second.tokenId));
+      await send(
+        call(world.v3Positions, "decreaseLiquidity", operator, {
+          tokenId: second.tokenId,
+          liquidity: second.liquidity,
+          amount0Min: 0,
+          amount1Min: 0,
+          deadline: DEADLINE,
+        }),
+      );
+      await send(
+        call(world.v3Positions, "collect", operator, {
+          tokenId: second.tokenId,
+          recipient: fence,
+          amount0Max: MAX128,
+          amount1Max: MAX128,
+        }),
+      );
+      for (const model of ["haircut", "fifo", "poison"] as const) {
+        const stream = await runTrace({
+          rpc,
+          db: (await Store.open(await openMemoryDatabase())).db,
+          token: "all",
+          seed,
+          model,
+        });
+        const { out } = await lazyTrace(model);
+        expect(answer(out), model).to.deep.equal(answer(stream));
+        expect(
+          out.result.holdings.some((h) => h.address === fence && h.token === at["x"]),
+          model,
+        ).to.equal(true);
+        const p2 = positionAsset(manager, second.tokenId);
+        expect(out.result.holdings.filter((h) => h.token === p2 || h.address === p2)).to.deep.equal(
+          [],
+        );
+      }
+    } finally {
+      await rpc.call("evm_revert", [snapshot]);
+    }
+  });
 
   it("POST /trace names the position as an asset, as the published schema says", async () => {
     const answer = JSON.parse(

@@ -10,7 +10,7 @@
  * (docs/taint-models.md, "Bridges").
  */
 import type { BridgeDeposit, BridgePair, BridgeRelease } from "../bridges/index.js";
-import { ZERO_ADDRESS, type ConversionStep, type Transfer } from "./types.js";
+import { ZERO_ADDRESS, type ConversionStep, type TaintedEdge, type Transfer } from "./types.js";
 
 /** The asset of a transit account (it has no chain). */
 export const TRANSIT = "bridge";
@@ -25,7 +25,10 @@ export const isTransit = (address: string): boolean => address.startsWith("bridg
 export interface BridgeMoves {
   /** The transfers of every chain, the crossings' moves in place of the transfers they explain. */
   transfers: Transfer[];
-  /** The crossings followed. */
+  /**
+   * The crossings moved: every pair whose transfers were found, whether taint crossed or not (the
+   * ones it followed: {@link crossingsFollowed}).
+   */
   crossed: BridgePair[];
   /** Pairs whose transfers could not be found, and why (their transfers stay as they are). */
   skipped: { pair: BridgePair; reason: string }[];
@@ -147,4 +150,22 @@ export function bridgeMoves(
     crossed,
     skipped,
   };
+}
+
+/**
+ * The crossings of `crossed` the taint followed: those whose deposit's move (into the crossing's
+ * transit) carried taint on, as the seed or carried by the model (not stopped by the hop limit or
+ * the minimum). A crossing of clean funds is none of them: which crossings a trace lists does not
+ * depend on how much of the chains it read beyond the taint.
+ */
+export function crossingsFollowed(
+  crossed: readonly BridgePair[],
+  edges: readonly TaintedEdge[],
+): BridgePair[] {
+  const carried = new Set(
+    edges
+      .filter((e) => (e.fate === "seed" || e.fate === "carried") && isTransit(e.to))
+      .map((e) => e.to),
+  );
+  return crossed.filter((p) => carried.has(transitAddress(p)));
 }

@@ -13,7 +13,7 @@ import {
   type DepositTransfer,
   type Fraction,
 } from "../cluster/deposits.js";
-import type { DepositExit, TraceResult } from "./types.js";
+import { readPositionAsset, type DepositExit, type TraceResult } from "./types.js";
 
 export interface DepositExitOptions {
   /** The label of each exchange address (lowercase), by address. */
@@ -83,7 +83,9 @@ export class DepositTracker {
     const { exchanges } = this.options;
     if (exchanges.size > 0) {
       for (const a of reachedBy(r))
-        if (!this.assessed.has(a) && (assessable?.(a) ?? true)) reached.add(a);
+        // A Uniswap V3 position's own account is no customer's (it pays what it is owed out).
+        if (!this.assessed.has(a) && readPositionAsset(a) === null && (assessable?.(a) ?? true))
+          reached.add(a);
       for (const [asset, transfers] of this.assets()) {
         let c = this.candidates.get(asset);
         if (c === undefined)

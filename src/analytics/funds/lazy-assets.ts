@@ -7,12 +7,16 @@
  * is read (a native history's own receipts serve), and a transaction with a conversion's or a
  * bridge's event is read whole: every Transfer log of its receipt and its native movements. Its
  * conversions become moves (moves.ts) as in a trace of the streams, so a pool or a wrapper never
- * receives taint through a swap, and its own history is never read.
+ * receives taint through a swap, and its own history is never read. A Uniswap V3 position the taint
+ * reaches has every event read (its manager's logs by its token id, each transaction read whole),
+ * and its own account is never read as an address.
  *
  * Why this gives the streams' answer: as for one token (lazy.ts), every address that ever holds
  * taint, in any asset, has its history read whole from the same first block; and each of its
  * transactions that converts is read whole, so its conversions are matched with the same transfers
- * as in the streams (a conversion is matched with the transfers of its own transaction only).
+ * as in the streams (a conversion is matched with the transfers of its own transaction only); a
+ * position the taint reaches has all its events, so its records are the streams' (taint reaches a
+ * position only through liquidity a tainted address pays in, in a transaction of its history).
  * Balances before the first block are read as the trace of the streams reads them: for the accounts
  * (asset, address) of addresses read whole that the taint touches or that spend more than they
  * were seen receiving, with the history for an account taint reached; a round that reads some is
@@ -43,6 +47,7 @@ import {
   type SkippedLog,
 } from "../conversions.js";
 import { decodeErc20Transfers, TRANSFER_TOPIC } from "../transfers.js";
+import { POSITION_TOPICS, PositionReader } from "../v3-positions.js";
 import {
   addressHistories,
   NATIVE_ORDINALS_PER_TX,
@@ -61,7 +66,13 @@ import { conversionMoves, placeNative } from "./moves.js";
 import { atBlock, PassThrough, type AccountAt, type Reads } from "./pass-through.js";
 import { isTransit } from "./bridge-moves.js";
 import { toTransfer } from "./run-common.js";
-import { accountKey, type Seed, type TraceResult, type Transfer } from "./types.js";
+import {
+  accountKey,
+  readPositionAsset,
+  type Seed,
+  type TraceResult,
+  type Transfer,
+} from "./types.js";
 
 /** What a lazy trace of every asset reads: one chain, from its seeds, over a block range. */
 export interface LazyAssetsPlan {
@@ -90,14 +101,18 @@ export interface LazyAssetsRead {
 }
 
 /**
- * topic0 of the events that make a transaction worth reading whole: conversions and bridges. The
- * ERC-20 Transfer, which Polygon PoS's child tokens burn by, is left out: every transaction of a
- * history has one, and on one chain such a burn has no release to be paired with (it is a burn).
+ * topic0 of the events that make a transaction worth reading whole: conversions, Uniswap V3
+ * positions' (the manager's and the pool's) and bridges. The ERC-20 Transfer, which Polygon PoS's
+ * child tokens burn by and a position changes hands by, is left out: every transaction of a history
+ * has one, and on one chain such a burn has no release to be paired with (it is a burn); a
+ * position's transfers are read by its token id ({@link PositionReader.eventsOf}).
  */
 const WHOLE_TOPICS: ReadonlySet<string> = new Set(
-  [...Object.values(CONVERSION_TOPICS), ...BRIDGE_ADAPTERS.flatMap((a) => a.topics)].filter(
-    (t) => t !== TRANSFER_TOPIC,
-  ),
+  [
+    ...Object.values(CONVERSION_TOPICS),
+    ...Object.values(POSITION_TOPICS),
+    ...BRIDGE_ADAPTERS.flatMap((a) => a.topics),
+  ].filter((t) => t !== TRANSFER_TOPIC),
 );
 const readWhole = (logs: readonly RawLog[] | null | undefined): logs is RawLog[] =>
   logs != null && logs.some((l) => WHOLE_TOPICS.has((l.topics[0] ?? "").toLowerCase()));
@@ -131,6 +146,11 @@ class WholeTransactions {
   private readonly nativeRead = new Set<string>();
   private readonly held: ReceiptLogs;
   private readonly reader: ConversionReader;
+  /**
+   * Uniswap V3 positions' events: read over every log read whole at once (a position's records
+   * depend on its other events of the same block, and on its transfers, read once).
+   */
+  readonly positions: PositionReader;
   fromNode = 0;
 
   constructor(
@@ -142,6 +162,25 @@ class WholeTransactions {
   ) {
     this.held = new ReceiptLogs(db, chainId);
     this.reader = new ConversionReader(rpc);
+    this.positions = new PositionReader(rpc, this.reader, {
+      fromBlock: blocks.fromBlock,
+      toBlock: blocks.toBlock,
+    });
+  }
+
+  /**
+   * The positions' records of the transactions read whole. A position's transfer in a transaction
+   * not read whole is left out: the taint never reached that position (the transactions of every
+   * event of a position it reached are read whole), so it moves nothing tainted.
+   */
+  async positionConversions(): Promise<{ conversions: Conversion[]; skipped: SkippedLog[] }> {
+    const read = await this.positions.read(this.logs);
+    return {
+      conversions: read.conversions.filter(
+        (c) => c.action !== "position-transfer" || this.wholly.has(c.txHash),
+      ),
+      skipped: read.skipped,
+    };
   }
 
   /**
@@ -270,6 +309,9 @@ export class AssetsFrontier {
   private readonly passing: PassThrough;
   private next: Reads = { full: [], blocks: new Map() };
   private needed: AccountAt[] = [];
+  /** The Uniswap V3 positions the taint reached (their assets), and those to read next. */
+  private readonly positions = new Set<string>();
+  private nextPositions: string[] = [];
 
   private constructor(
     private readonly input: LazyAssetsChain,
@@ -387,14 +429,37 @@ export class AssetsFrontier {
     for (const a of addresses) this.passing.read(a, block);
   }
 
+  /**
+   * Reads whole the transactions of every event of the positions `assets` (their manager's logs
+   * by token id: never the manager's nor the pool's history), so that each is followed as over the
+   * streams, whoever sent them (an operator the owner approved, a collect to a third address).
+   */
+  private async readPositions(assets: readonly string[]): Promise<void> {
+    const byManager = new Map<string, bigint[]>();
+    for (const asset of assets) {
+      const p = readPositionAsset(asset);
+      if (p === null) continue;
+      byManager.set(p.manager, [...(byManager.get(p.manager) ?? []), p.tokenId]);
+    }
+    const logs = (
+      await Promise.all(
+        [...byManager].map(([manager, ids]) => this.whole.positions.eventsOf(manager, ids)),
+      )
+    ).flat();
+    const hashes = logs.filter((l) => l.removed !== true).map((l) => l.transactionHash);
+    this.add(await this.whole.always([...new Set(hashes.map((h) => h.toLowerCase()))]));
+  }
+
   /** Reads what the last run of the engine (or the seeds) asked for. */
   async read(): Promise<void> {
-    const { next, needed } = this;
+    const { next, needed, nextPositions } = this;
     this.frontier = next.full.length;
     this.next = { full: [], blocks: new Map() };
     this.needed = [];
+    this.nextPositions = [];
     await Promise.all([
       next.full.length > 0 && this.readHistories(next.full),
+      nextPositions.length > 0 && this.readPositions(nextPositions),
       ...[...next.blocks].map(([block, addresses]) => this.readBlock(block, addresses)),
       this.balances(needed).then((got) =>
         needed.forEach((x, i) =>
@@ -418,9 +483,10 @@ export class AssetsFrontier {
   /** What has been read, as the engine takes it. */
   async view(): Promise<LazyAssetsRead> {
     const { whole, initialBalances } = this;
+    const positions = await whole.positionConversions();
     const moved = conversionMoves(
       [...this.rows.values()].map((r) => (r.token === "native" ? nativeMove(r) : toTransfer(r))),
-      whole.conversions,
+      [...whole.conversions, ...positions.conversions],
     );
     // An address in a block it is read by takes part there as an address of its own, with the
     // balances it held at the end of the block before.
@@ -433,7 +499,7 @@ export class AssetsFrontier {
     );
     return {
       transfers: moved.transfers,
-      skipped: [...whole.skipped, ...moved.skipped],
+      skipped: [...whole.skipped, ...positions.skipped, ...moved.skipped],
       logs: whole.logs,
       initialBalances,
       complete: this.complete,
@@ -459,8 +525,29 @@ export class AssetsFrontier {
       ...x,
       block: this.blocks.fromBlock - 1,
     }));
-    return this.next.full.length > 0 || this.next.blocks.size > 0 || this.needed.length > 0;
+    // A position the taint reached (its liquidity, or the tokens owed to its account) has every
+    // event read: its own account is never read as an address.
+    this.nextPositions = [...positionsReached(reached)].filter((p) => !this.positions.has(p));
+    for (const p of this.nextPositions) this.positions.add(p);
+    return (
+      this.next.full.length > 0 ||
+      this.next.blocks.size > 0 ||
+      this.needed.length > 0 ||
+      this.nextPositions.length > 0
+    );
   }
+}
+
+/** The Uniswap V3 positions (their assets) among the assets and addresses taint reached. */
+function positionsReached(result: TraceResult): Set<string> {
+  const out = new Set<string>();
+  // A position's account is never read by blocks: its name is never `ADDRESS@BLOCK`.
+  const add = (name: string | undefined) => {
+    if (name !== undefined && readPositionAsset(name) !== null) out.add(name);
+  };
+  for (const e of result.edges) for (const x of [e.token, e.out?.token, e.from, e.to]) add(x);
+  for (const h of result.holdings) for (const x of [h.token, h.address]) add(x);
+  return out;
 }
 
 /**

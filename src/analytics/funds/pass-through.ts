@@ -5,6 +5,7 @@
 import { FEE_SINK } from "../../db/streams.js";
 import {
   accountKey,
+  readPositionAsset,
   ZERO_ADDRESS,
   type TaintedEdge,
   type TaintPath,
@@ -101,8 +102,15 @@ export class PassThrough {
       list.push({ token: e.out?.token ?? e.token, address, block: e.blockNumber });
       reached.set(address, list);
     }
+    // A Uniswap V3 position's own account is no address of the chain: its events are read by
+    // the position's token id (lazy-assets.ts), never as a history.
     for (const a of [...full, ...reached.keys()])
-      if (complete.has(a) || a === ZERO_ADDRESS || a === FEE_SINK) {
+      if (
+        complete.has(a) ||
+        a === ZERO_ADDRESS ||
+        a === FEE_SINK ||
+        readPositionAsset(a) !== null
+      ) {
         full.delete(a);
         reached.delete(a);
       }

@@ -20,7 +20,7 @@ import {
   type BridgeDeposit,
   type BridgeRelease,
 } from "../bridges/index.js";
-import { bridgeMoves, TRANSIT, type BridgeMoves } from "./bridge-moves.js";
+import { bridgeMoves, crossingsFollowed, TRANSIT, type BridgeMoves } from "./bridge-moves.js";
 import { allLabelsFor } from "../labels/chain.js";
 import { ConversionReader, type SkippedLog } from "../conversions.js";
 import type { Label as StoreLabel } from "../labels/store.js";
@@ -686,7 +686,7 @@ async function assetsOutput(
       toBlock: c.toBlock,
       ingest: c.ingest,
     })),
-    crossings: crossings.crossed,
+    crossings: crossingsFollowed(crossings.crossed, result.edges),
     skippedCrossings: crossings.skipped,
   };
 }

@@ -128,7 +128,10 @@ export interface RunTraceOutput {
   skippedConversions?: SkippedLog[];
   /** Across chains: each chain read, and its blocks. */
   chains?: { chainId: number; fromBlock: number; toBlock: number; ingest: IngestResult }[];
-  /** Across chains: the bridge crossings followed, and those whose transfers were not found. */
+  /**
+   * Across chains: the bridge crossings the taint followed (whose deposit carried taint on; a
+   * crossing of clean funds is not listed), and the pairs whose transfers were not found.
+   */
   crossings?: BridgePair[];
   skippedCrossings?: { pair: BridgePair; reason: string }[];
 }
