@@ -516,19 +516,22 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     const { port } = new URL(gateway.url);
     const proxy = await cuttingProxy(Number(port), 150_000);
     const out = file("out-resumed");
+    let line: string;
     try {
-      const cut = await runVeritrace(fetchArgs(requestId, out, proxy.url), env);
-      expect(oneLine(cut)).to.match(
-        new RegExp(
-          `the transfer stopped after \\d+ of ${total} bytes; run the command again to resume$`,
-        ),
-      );
+      line = oneLine(await runVeritrace(fetchArgs(requestId, out, proxy.url), env));
     } finally {
       proxy.close();
     }
+    // How much of the 150,000 bytes the client parsed before the connection ended depends on
+    // timing; what it reports and what it kept must agree, and be resumed from.
     const partial = fetchFiles(out, requestId, 0).download;
     const kept = readFileSync(partial).length;
-    expect(kept).to.be.greaterThan(100_000).and.lessThan(total);
+    expect(line).to.match(
+      new RegExp(
+        `the transfer stopped after ${kept} of ${total} bytes; run the command again to resume$`,
+      ),
+    );
+    expect(kept).to.be.greaterThan(0).and.lessThan(total);
     const r = await runVeritrace(fetchArgs(requestId, out), env);
     expect(r.code, r.stderr).to.equal(0);
     const summary = JSON.parse(r.stdout) as Record<string, unknown>;
