@@ -139,6 +139,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     () => import("./commands/access-log.js"),
   ),
   entry(
+    "exchange serve",
+    "provider's gateway: a grant's export sealed to the requester, signed, served to it alone",
+    () => import("./commands/exchange.js"),
+  ),
+  entry(
+    "exchange fetch",
+    "requester: download a delivery, verify and decrypt it, co-sign it on the ledger",
+    () => import("./commands/exchange.js"),
+  ),
+  entry(
     "match serve",
     "answer private set intersection requests over HTTP (provider)",
     () => import("./commands/match/online.js"),

@@ -1,0 +1,389 @@
+/**
+ * The provider's gateway (docs/exchange.md, "The gateway"): it watches the access ledger for
+ * grants to its institution, turns each into an offer (the handler's export sealed to the
+ * requester's current encryption key, the `Delivery` signed with the envelope's commitment as
+ * `payloadHash`, the ciphertext's hash and size signed beside it), keeps the offers on disk, and
+ * decides, against the ledger at the time of asking, who may download them. The HTTP side is
+ * gateway-server.ts.
+ *
+ * Grants are found by polling the ledger's `AccessGranted` events filtered on the indexed
+ * `provider`: the node answers with this institution's grants alone, and the gateway needs no
+ * store of the whole consortium's events (an embedded store takes one process, which the
+ * institution's tracer may be). The offers on disk and a block cursor are its only state.
+ */
+import { createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Signer, TypedDataDomain } from "ethers";
+import type { ConsortiumContracts } from "../client/deployment.js";
+import { accessLedgerDomain, signDelivery, type Delivery } from "../client/eip712.js";
+import { currentEncryptionKey } from "../client/encryption-keys.js";
+import { VeritraceError } from "../shared/errors.js";
+import { sealEnvelope } from "./envelope.js";
+import { runHandler, HandlerError } from "./handler.js";
+import { DELIVERY_OFFER_TYPES, gatewayDomain, type DeliveryOffer, type Offer } from "./protocol.js";
+
+/** Request statuses, in the order of IAccessLedger.RequestStatus. */
+export const REQUEST_STATUS = ["None", "Pending", "Granted", "Denied", "Revoked", "Withdrawn"];
+
+/** One JSON log entry (a line of the gateway's log). */
+export type GatewayLog = (entry: Record<string, unknown>) => void;
+
+export interface GatewayOptions {
+  contracts: ConsortiumContracts;
+  /** This institution's signing key, connected to the node. */
+  signer: Signer;
+  /** The participant the key speaks for. */
+  participantId: number;
+  chainId: bigint;
+  /** Where offers and the cursor are kept. */
+  dir: string;
+  /** The handler command (run with /bin/sh -c). */
+  handler: string;
+  handlerTimeoutMs: number;
+  /** How long the requester has to acknowledge an offer, in seconds (capped by the grant). */
+  offerTtl: number;
+  /** First block to look for grants in (the deployment's start block). */
+  startBlock: number;
+  log: GatewayLog;
+}
+
+/** A refusal of an HTTP request: status, problem code and a one-line detail. */
+export class GatewayRefusal extends VeritraceError {
+  override name = "GatewayRefusal";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message, { kind: status === 404 ? "not-found" : "conflict" });
+  }
+}
+
+/** Who was let through, for the log. */
+export interface Authorized {
+  participant: number;
+  caseId: bigint;
+}
+
+/** The provider's gateway: grants in, offers out, downloads authorized against the ledger. */
+export class Gateway {
+  readonly ledgerDomain: TypedDataDomain;
+  readonly domain: TypedDataDomain;
+  private cursor: number | undefined;
+  private readonly accessLedger: string;
+
+  private constructor(
+    private readonly o: GatewayOptions,
+    accessLedger: string,
+  ) {
+    this.accessLedger = accessLedger;
+    this.ledgerDomain = accessLedgerDomain(o.chainId, accessLedger);
+    this.domain = gatewayDomain(o.chainId, accessLedger);
+  }
+
+  static async open(options: GatewayOptions): Promise<Gateway> {
+    await mkdir(path.join(options.dir, "offers"), { recursive: true, mode: 0o700 });
+    return new Gateway(options, await options.contracts.access.getAddress());
+  }
+
+  get participantId(): number {
+    return this.o.participantId;
+  }
+
+  private offerDir(requestId: bigint): string {
+    return path.join(this.o.dir, "offers", requestId.toString());
+  }
+
+  /** The file of an offer's envelope. */
+  envelopeFile(requestId: bigint, sequence: number): string {
+    return path.join(this.offerDir(requestId), `${sequence}.age`);
+  }
+
+  /** The offers made under a request, by sequence. */
+  async offers(requestId: bigint): Promise<Offer[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.offerDir(requestId));
+    } catch {
+      return [];
+    }
+    const sequences = names
+      .map((n) => /^(\d+)\.json$/.exec(n)?.[1])
+      .filter((s): s is string => s !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    return Promise.all(
+      sequences.map(
+        async (s) =>
+          JSON.parse(
+            await readFile(path.join(this.offerDir(requestId), `${s}.json`), "utf8"),
+          ) as Offer,
+      ),
+    );
+  }
+
+  private async chainNow(): Promise<bigint> {
+    const block = await this.o.contracts.access.runner?.provider?.getBlock("latest");
+    if (block === null || block === undefined)
+      throw new VeritraceError("the node returned no latest block", { kind: "unavailable" });
+    return BigInt(block.timestamp);
+  }
+
+  // ---------------------------------------------------------------- grants → offers
+
+  /**
+   * Looks for new grants to this institution from the cursor to the head, and makes an offer for
+   * each live one not offered yet, one at a time. Returns the offers made.
+   */
+  async poll(): Promise<number> {
+    const { access } = this.o.contracts;
+    const provider = access.runner?.provider;
+    if (provider === null || provider === undefined)
+      throw new VeritraceError("the contracts have no provider", { kind: "invalid-input" });
+    if (this.cursor === undefined) this.cursor = await this.readCursor();
+    const head = await provider.getBlockNumber();
+    let made = 0;
+    while (this.cursor <= head) {
+      const to = Math.min(head, this.cursor + 9_999);
+      const events = await access.queryFilter(
+        access.filters.AccessGranted(undefined, undefined, this.o.participantId),
+        this.cursor,
+        to,
+      );
+      for (const e of events) if (await this.offerGrant(e.args.requestId)) made++;
+      this.cursor = to + 1;
+      await writeFile(
+        path.join(this.o.dir, "cursor.json"),
+        `${JSON.stringify({ next: to + 1 })}\n`,
+      );
+    }
+    return made;
+  }
+
+  private async readCursor(): Promise<number> {
+    try {
+      const { next } = JSON.parse(await readFile(path.join(this.o.dir, "cursor.json"), "utf8")) as {
+        next: number;
+      };
+      if (Number.isSafeInteger(next) && next >= 0) return next;
+    } catch {
+      // No cursor yet: from the deployment's first block.
+    }
+    return this.o.startBlock;
+  }
+
+  /**
+   * Makes the offer of a grant if it is live and not offered yet; false when skipped or refused
+   * (logged). A refusal is not retried by this process (run the gateway again to retry).
+   */
+  async offerGrant(requestId: bigint): Promise<boolean> {
+    const { contracts, log } = this.o;
+    if ((await this.offers(requestId)).length > 0) return false;
+    const r = await contracts.access.getRequest(requestId);
+    const status = REQUEST_STATUS[Number(r.status)] ?? String(r.status);
+    const skip = (reason: string) => {
+      log({ level: "info", msg: "skipped", requestId, reason });
+      return false;
+    };
+    if (status !== "Granted") return skip(`the request is ${status}, not granted`);
+    const now = await this.chainNow();
+    if (now >= r.grantExpiresAt) return skip(`the grant expired at ${r.grantExpiresAt}`);
+    if (!(await contracts.cases.isActive(r.caseId)))
+      return skip(`case ${r.caseId} is not open (closed or expired)`);
+    const refuse = (reason: string, message: string) => {
+      log({ level: "warn", msg: "refused", requestId, caseId: r.caseId, reason, detail: message });
+      return false;
+    };
+
+    let key;
+    try {
+      key = await currentEncryptionKey(contracts, Number(r.requester));
+    } catch (e) {
+      return refuse(
+        "no-recipient-key",
+        `institution ${r.requester} has no current encryption key: ${(e as Error).message}`,
+      );
+    }
+    const [asked] = await contracts.access.queryFilter(
+      contracts.access.filters.AccessRequested(requestId),
+    );
+    const sequence = Number(r.deliveries);
+    const remaining = r.maxRecords - r.deliveredRecords;
+    const input = {
+      chainId: this.o.chainId.toString(),
+      accessLedger: this.accessLedger,
+      requestId: requestId.toString(),
+      caseId: r.caseId.toString(),
+      provider: Number(r.provider),
+      requester: Number(r.requester),
+      datasetId: r.datasetId.toString(),
+      dataKind: asked === undefined ? null : Number(asked.args.dataKind),
+      subjectCommitment: asked?.args.subjectCommitment ?? null,
+      purposeCode: asked === undefined ? null : Number(asked.args.purposeCode),
+      grantExpiresAt: Number(r.grantExpiresAt),
+      maxRecords: r.maxRecords.toString(),
+      remainingRecords: remaining.toString(),
+      sequence,
+    };
+
+    const dir = this.offerDir(requestId);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const partial = path.join(dir, `.${sequence}.age.partial`);
+    const binding = {
+      chainId: this.o.chainId,
+      accessLedger: this.accessLedger,
+      requestId,
+      caseId: r.caseId,
+      provider: Number(r.provider),
+      requester: Number(r.requester),
+      sequence,
+      recipientKeyId: key.keyId,
+    };
+    let run;
+    try {
+      run = await runHandler(this.o.handler, input, this.o.handlerTimeoutMs, (stdout) =>
+        sealEnvelope(stdout, createWriteStream(partial, { mode: 0o600 }), {
+          recipient: key.publicKey,
+          binding,
+        }),
+      );
+    } catch (e) {
+      await rm(partial, { force: true });
+      if (e instanceof HandlerError) return refuse(`handler-${e.reason}`, e.message);
+      throw e;
+    }
+    if (run.records > remaining) {
+      await rm(partial, { force: true });
+      return refuse(
+        "record-limit",
+        `the export has ${run.records} records; the grant allows ${remaining} more`,
+      );
+    }
+
+    const sealed = run.result;
+    const deadlineCap = BigInt(r.grantExpiresAt) - 1n;
+    const wanted = (await this.chainNow()) + BigInt(this.o.offerTtl);
+    const delivery: Delivery = {
+      requestId,
+      sequence,
+      payloadHash: sealed.commitment,
+      recordCount: run.records,
+      deadline: wanted < deadlineCap ? wanted : deadlineCap,
+    };
+    const signerAddress = await this.o.signer.getAddress();
+    const deliverySignature = await signDelivery(this.o.signer, this.ledgerDomain, delivery);
+    const offered: DeliveryOffer = {
+      requestId,
+      sequence,
+      payloadHash: sealed.commitment,
+      ciphertextHash: sealed.ciphertextHash,
+      ciphertextBytes: BigInt(sealed.ciphertextBytes),
+      recipientKeyId: key.keyId,
+    };
+    const offerSignature = await this.o.signer.signTypedData(
+      this.domain,
+      DELIVERY_OFFER_TYPES,
+      offered,
+    );
+    const offer: Offer = {
+      version: 1,
+      chainId: this.o.chainId.toString(),
+      accessLedger: this.accessLedger,
+      requestId: requestId.toString(),
+      caseId: r.caseId.toString(),
+      provider: Number(r.provider),
+      requester: Number(r.requester),
+      sequence,
+      recipientKeyId: key.keyId.toString(),
+      delivery: {
+        requestId: requestId.toString(),
+        sequence,
+        payloadHash: sealed.commitment,
+        recordCount: run.records.toString(),
+        deadline: delivery.deadline.toString(),
+      },
+      providerSignature: { signer: signerAddress, signature: deliverySignature },
+      ciphertextHash: sealed.ciphertextHash,
+      ciphertextBytes: sealed.ciphertextBytes.toString(),
+      offerSignature,
+      offeredAt: new Date().toISOString(),
+    };
+    // The envelope first, the offer last: an offer on disk always has its whole envelope.
+    await rename(partial, this.envelopeFile(requestId, sequence));
+    const json = path.join(dir, `${sequence}.json`);
+    await writeFile(`${json}.partial`, `${JSON.stringify(offer, null, 2)}\n`, { mode: 0o600 });
+    await rename(`${json}.partial`, json);
+    log({
+      level: "info",
+      msg: "offered",
+      requestId,
+      sequence,
+      caseId: r.caseId,
+      requester: Number(r.requester),
+      recipientKeyId: key.keyId,
+      recordCount: run.records,
+      plaintextBytes: sealed.plaintextBytes,
+      payloadHash: sealed.commitment,
+      // Kept here and in the signed offer: the access ledger's Delivery has no field for it.
+      ciphertextHash: sealed.ciphertextHash,
+      ciphertextBytes: sealed.ciphertextBytes,
+      deadline: delivery.deadline,
+    });
+    return true;
+  }
+
+  // ---------------------------------------------------------------- downloads
+
+  /**
+   * Whether `signer` may read the offers under `requestId` now: an active signing key of an
+   * active institution that is the request's requester, the request granted to this institution,
+   * its grant unexpired, its case open. Throws a {@link GatewayRefusal} naming the first failed
+   * check.
+   */
+  async authorize(signer: string, requestId: bigint): Promise<Authorized> {
+    const { registry, access, cases } = this.o.contracts;
+    const [participant, active] = await registry.keyStatus(signer);
+    if (participant === 0n)
+      throw new GatewayRefusal(
+        403,
+        "unknown_signer",
+        `${signer} is not a signing key of any institution`,
+      );
+    if (!active)
+      throw new GatewayRefusal(
+        403,
+        "inactive_signer",
+        `${signer} is not an active signing key of an active institution (institution ${participant})`,
+      );
+    const r = await access.getRequest(requestId);
+    if (r.status === 0n || Number(r.provider) !== this.o.participantId)
+      throw new GatewayRefusal(404, "not_found", `no request ${requestId} to this provider`);
+    if (r.requester !== participant)
+      throw new GatewayRefusal(
+        403,
+        "not_requester",
+        `institution ${participant} is not the requester of request ${requestId}`,
+      );
+    const status = REQUEST_STATUS[Number(r.status)] ?? String(r.status);
+    if (status !== "Granted")
+      throw new GatewayRefusal(
+        403,
+        "grant_not_live",
+        `request ${requestId} is ${status}, not granted`,
+      );
+    if ((await this.chainNow()) >= r.grantExpiresAt)
+      throw new GatewayRefusal(
+        403,
+        "grant_not_live",
+        `the grant of request ${requestId} expired at ${r.grantExpiresAt}`,
+      );
+    if (!(await cases.isActive(r.caseId)))
+      throw new GatewayRefusal(
+        403,
+        "case_not_open",
+        `case ${r.caseId} of request ${requestId} is not open (closed or expired)`,
+      );
+    return { participant: Number(participant), caseId: r.caseId };
+  }
+}
