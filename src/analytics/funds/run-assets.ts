@@ -503,6 +503,8 @@ interface LazyEngineRead {
 interface EngineRun {
   result: TraceResult;
   labels: Map<string, StoreLabel[]>;
+  /** The labels of each chain's addresses. */
+  chainLabels: ReadonlyMap<number, ReadonlyMap<string, StoreLabel[]>>;
   initialBalances: Map<string, bigint>;
   depositAddresses: Map<string, DepositExit>;
   crossings: BridgeMoves;
@@ -636,7 +638,7 @@ async function traceChains(
   let result = await settle(() => trace(transfers, options()), needs);
   result = attributeSeeds(transfers, options(), result);
   result = unqualified(result, split, many, pairing.unpairedDeposits);
-  return { result, labels, initialBalances, depositAddresses, crossings };
+  return { result, labels, chainLabels: labelsOf, initialBalances, depositAddresses, crossings };
 }
 
 /** The output of a trace of every asset: the engine's run, with each asset's decimals. */
@@ -648,7 +650,7 @@ async function assetsOutput(
   run: EngineRun,
 ): Promise<RunTraceOutput> {
   const { chainId, fromBlock, toBlock } = plan;
-  const { result, labels, initialBalances, depositAddresses, crossings } = run;
+  const { result, labels, chainLabels, initialBalances, depositAddresses, crossings } = run;
   const chainOf = new Map(chains.map((c) => [c.chainId, c]));
   const many = chains.length > 1;
   const decimals = new Map<string, number | null>();
@@ -674,6 +676,7 @@ async function assetsOutput(
     fromBlock,
     toBlock,
     labels,
+    ...(many ? { chainLabels } : {}),
     initialBalances,
     exits,
     depositAddresses,

@@ -112,8 +112,13 @@ export interface RunTraceOutput {
   ingest: IngestResult;
   fromBlock: number;
   toBlock: number;
-  /** Labels of every address in the result (most relevant first). */
+  /**
+   * Labels of every address in the result (most relevant first); across chains, an address's on
+   * the first chain that labels it (the seed's first): see {@link labelsAt} for one chain's.
+   */
   labels: Map<string, StoreLabel[]>;
+  /** Across chains, the labels of the addresses each chain read, by chain. */
+  chainLabels?: ReadonlyMap<number, ReadonlyMap<string, StoreLabel[]>>;
   /** Initial balances fetched from the node, by address. */
   initialBalances: Map<string, bigint>;
   /** The exit list the trace used, read. */
@@ -306,4 +311,30 @@ export function engineOptions(
     feeSink: FEE_SINK,
     maxPaths: input.maxPaths,
   };
+}
+
+/**
+ * The labels of `address` on `chainId` (the seed's chain when not given): across chains from that
+ * chain's own labels, so that an address labeled on two chains is each chain's; with one chain,
+ * the trace's labels.
+ */
+export function labelsAt(
+  out: Pick<RunTraceOutput, "chainId" | "labels" | "chainLabels">,
+  address: string,
+  chainId = out.chainId,
+): StoreLabel[] | undefined {
+  const byChain = out.chainLabels?.get(chainId);
+  return byChain === undefined ? out.labels.get(address) : byChain.get(address);
+}
+
+/**
+ * The labels of an address as the pictures and the API name it: `CHAIN:address` on another chain
+ * than the seed's, the bare address on the seed's.
+ */
+export function labelsNamed(
+  out: Pick<RunTraceOutput, "chainId" | "labels" | "chainLabels">,
+  named: string,
+): StoreLabel[] | undefined {
+  const m = /^(\d+):(0x[0-9a-f]{40})$/.exec(named);
+  return m === null ? labelsAt(out, named) : labelsAt(out, m[2] as string, Number(m[1]));
 }

@@ -7,6 +7,7 @@
  */
 import {
   engineLabel,
+  labelsNamed,
   planTrace,
   runTrace,
   traceSummaryJson,
@@ -144,12 +145,13 @@ export function traceAnswer(
   // name them), each labeled as its address is on its chain.
   const { result: r, crosses } = oneNamespace(out.result, out.chainId);
   const labels = new Map(out.labels);
-  if (crosses)
+  if (crosses) {
+    labels.clear();
     for (const address of places(r).keys()) {
-      const bare = splitChain(address).id;
-      const found = out.labels.get(bare);
-      if (bare !== address && found !== undefined) labels.set(address, found);
+      const found = labelsNamed(out, address);
+      if (found !== undefined) labels.set(address, found);
     }
+  }
   const paths: Record<string, FlowPath[]> = {};
   for (const h of [...r.holdings, ...r.exits]) {
     paths[h.address] = [...(paths[h.address] ?? []), ...h.paths.map((p) => pathJson(p, h.token))];

@@ -34,6 +34,8 @@ import {
 } from "../../analytics/funds/exits.js";
 import {
   engineLabel,
+  labelsAt,
+  labelsNamed,
   normalizeToken,
   normalizeTraceToken,
   planTrace,
@@ -332,8 +334,10 @@ export const traceCommand: Command = {
         (every ? ` ${token === "native" ? "native" : `${token.slice(0, 8)}…`}` : "") +
         (manyChains ? ` on ${chainId}` : "");
       const money = (v: bigint) => amountOf(v, r.seedAsset);
-      const labelOf = (a: string) => engineLabel(out.labels.get(a), out.exits);
-      const labelText = (a: string) => labelOf(a)?.label ?? "";
+      // An address as the picture names it (CHAIN:address on another chain than the seed's).
+      const labelOf = (a: string) => engineLabel(labelsNamed(out, a), out.exits);
+      const labelText = (x: { address: string; chainId?: number }) =>
+        engineLabel(labelsAt(out, x.address, x.chainId), out.exits)?.label ?? "";
       if (graph !== undefined) {
         // Every asset the picture shows, with its decimals (--decimals for the seed's) and, when
         // there are several, its symbol, asked of its chain's node. The picture names an asset of
@@ -383,7 +387,7 @@ export const traceCommand: Command = {
           r.exits.map((e) => [
             e.address,
             e.kind,
-            e.label ?? labelText(e.address),
+            e.label ?? labelText(e),
             amountOf(e.amount, e.token, e.chainId),
             ...valueOf(e),
             share(e.value, r.seedAmount),
@@ -417,7 +421,7 @@ export const traceCommand: Command = {
           ["address", "label", "tainted", ...valueColumns, "share of seed", "hops"],
           r.holdings.map((h) => [
             h.address,
-            labelText(h.address),
+            labelText(h),
             amountOf(h.amount, h.token, h.chainId),
             ...valueOf(h),
             share(h.value, r.seedAmount),
