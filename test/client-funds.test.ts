@@ -3,7 +3,6 @@ import { ZeroAddress, ZeroHash, encodeBytes32String } from "ethers";
 import { network } from "hardhat";
 import {
   ContractRevertError,
-  CouncilMember,
   DataKind,
   Exchange,
   InputError,
@@ -11,7 +10,6 @@ import {
   MAX_FREEZE_ITEMS,
   Provider,
   Supervisor,
-  connectConsortium,
   generateCaseKey,
   hashDocument,
   buildFreezeRequestList,
@@ -27,7 +25,7 @@ import {
   type FrozenItem,
   type LabelInput,
 } from "../src/client/index.js";
-import { deployConsortium } from "../scripts/lib/deploy.js";
+import { clientConsortium } from "./helpers/client-consortium.js";
 
 const connection = await network.create();
 const { ethers, networkHelpers } = connection;
@@ -56,29 +54,7 @@ const exits = (n: number, token = USDT) =>
 describe("client: labels and freezes against a deployed consortium", function () {
   /** The consortium deployed with Ignition, with police, prosecutor, bank and exchange, and an approved case. */
   async function consortium() {
-    const signers = await ethers.getSigners();
-    const founders = signers.slice(0, 3).map((s, i) => ({
-      kind: "AUDITOR",
-      metadataCommitment: hashDocument(`founder ${i}`),
-      signingKey: s.address,
-    }));
-    const record = await deployConsortium(connection, founders, 2);
-    const contracts = connectConsortium(record, ethers.provider);
-    const [c0, c1] = signers.slice(0, 2).map((s) => new CouncilMember(contracts, s)) as [
-      CouncilMember,
-      CouncilMember,
-    ];
-    const admit = async (kind: string, i: number) => {
-      const signer = signers[i];
-      if (signer === undefined) throw new Error("signer");
-      const id = await c0.proposeAdmit({
-        kind,
-        metadataCommitment: hashDocument(kind),
-        signingKey: signer.address,
-      });
-      await c1.approve(id);
-      return { id: await c1.executeAdmission(id), signer };
-    };
+    const { contracts, admit } = await clientConsortium(connection);
     const police = await admit("POLICE", 3);
     const prosecutor = await admit("PROSECUTOR", 4);
     const bank = await admit("BANK", 5);

@@ -17,13 +17,11 @@ import {
   canonicalJson,
   commitCaseNumber,
   commitSubject,
-  connectConsortium,
   decodeKind,
   decodeRevert,
   encodeKind,
   entryHash,
   generateCaseKey,
-  hashDocument,
   kindsOf,
   normalizeBankAccount,
   normalizeNationalId,
@@ -40,7 +38,7 @@ import {
   writeDeployment,
   type DeploymentRecord,
 } from "../src/client/index.js";
-import { deployConsortium } from "../scripts/lib/deploy.js";
+import { clientConsortium } from "./helpers/client-consortium.js";
 
 const connection = await network.create();
 const { ethers, networkHelpers } = connection;
@@ -255,27 +253,7 @@ describe("client: deployment records", function () {
 
 describe("client: roles against a deployed consortium", function () {
   async function consortium() {
-    const signers = await connection.ethers.getSigners();
-    const founders = signers.slice(0, 3).map((s, i) => ({
-      kind: "AUDITOR",
-      metadataCommitment: hashDocument(`founder ${i}`),
-      signingKey: s.address,
-    }));
-    const record = await deployConsortium(connection, founders, 2);
-    const contracts = connectConsortium(record, connection.ethers.provider);
-    const council = signers.slice(0, 3).map((s) => new CouncilMember(contracts, s));
-    const [c0, c1] = council as [CouncilMember, CouncilMember];
-    const admit = async (kind: string, i: number) => {
-      const signer = signers[i];
-      if (signer === undefined) throw new Error("signer");
-      const id = await c0.proposeAdmit({
-        kind,
-        metadataCommitment: hashDocument(kind),
-        signingKey: signer.address,
-      });
-      await c1.approve(id);
-      return { id: await c1.executeAdmission(id), signer };
-    };
+    const { signers, record, contracts, council, admit } = await clientConsortium(connection);
     const police = await admit("POLICE", 3);
     const prosecutor = await admit("PROSECUTOR", 4);
     const bank = await admit("BANK", 5);

@@ -3,18 +3,15 @@ import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } fro
 import { network } from "hardhat";
 import {
   ContractRevertError,
-  CouncilMember,
   InputError,
   VeritraceError,
   ageRecipient,
   bech32Decode,
   bech32Encode,
-  connectConsortium,
   currentEncryptionKey,
   encryptionKeyById,
   encryptionKeyHistory,
   generateEncryptionIdentity,
-  hashDocument,
   keyRegistryDomainOf,
   keyRotationDigest,
   publicKeyOfIdentity,
@@ -25,7 +22,7 @@ import {
   signKeyRotation,
   submitKeyRotation,
 } from "../src/client/index.js";
-import { deployConsortium } from "../scripts/lib/deploy.js";
+import { clientConsortium } from "./helpers/client-consortium.js";
 
 const connection = await network.create();
 const { ethers, networkHelpers } = connection;
@@ -99,29 +96,7 @@ describe("client: age keys", function () {
 
 describe("client: encryption keys on the ledger", function () {
   async function consortium() {
-    const signers = await ethers.getSigners();
-    const founders = signers.slice(0, 3).map((s, i) => ({
-      kind: "AUDITOR",
-      metadataCommitment: hashDocument(`founder ${i}`),
-      signingKey: s.address,
-    }));
-    const record = await deployConsortium(connection, founders, 2);
-    const contracts = connectConsortium(record, ethers.provider);
-    const [c0, c1] = signers.slice(0, 2).map((s) => new CouncilMember(contracts, s)) as [
-      CouncilMember,
-      CouncilMember,
-    ];
-    const admit = async (kind: string, i: number) => {
-      const signer = signers[i];
-      if (signer === undefined) throw new Error("signer");
-      const id = await c0.proposeAdmit({
-        kind,
-        metadataCommitment: hashDocument(kind),
-        signingKey: signer.address,
-      });
-      await c1.approve(id);
-      return { id: await c1.executeAdmission(id), signer };
-    };
+    const { signers, record, contracts, admit } = await clientConsortium(connection);
     const bank = await admit("BANK", 3);
     const police = await admit("POLICE", 4);
     const relayer = signers[9];

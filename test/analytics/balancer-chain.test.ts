@@ -10,22 +10,24 @@
  * computed by hand from the rule of each model (docs/taint-models.md, "Conversions").
  */
 import { expect } from "chai";
-import {
-  Contract,
-  JsonRpcProvider,
-  MaxUint256,
-  Wallet,
-  hexlify,
-  randomBytes,
-  type Signer,
-} from "ethers";
-import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
-import { RpcClient } from "../../src/chain/rpc.js";
+import { MaxUint256, Wallet, type JsonRpcProvider, type Signer } from "ethers";
+import type { LocalChain } from "../../scripts/lib/local-chain.js";
+import type { RpcClient } from "../../src/chain/rpc.js";
 import { openMemoryDatabase } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
-import { runTrace, type RunTraceOutput } from "../../src/analytics/funds/run.js";
 import { accountKey, type TaintModelName } from "../../src/analytics/funds/taint.js";
-import { deployDefi, type DefiWorld } from "../helpers/defi.js";
+import {
+  balanceOf,
+  call,
+  DEADLINE,
+  E18,
+  send,
+  startDefiChain,
+  type DefiWorld,
+} from "../helpers/defi.js";
+import { addressesIn, traceOnce } from "../helpers/asset-traces.js";
+import { addressesRead, lazyTrace } from "../helpers/lazy-chains.js";
+import { heldAmounts } from "../helpers/taint-fixtures.js";
 import {
   createWeightedPool,
   deployBalancer,
@@ -33,17 +35,6 @@ import {
   SwapKind,
   type BalancerWorld,
 } from "../helpers/balancer.js";
-
-const E18 = 10n ** 18n;
-const DEADLINE = 2n ** 40n;
-
-type Sent = Promise<{ hash: string; wait(): Promise<unknown> }>;
-/** Calls `name` on `c` as `signer` with a fixed gas limit (and `value`, when given). */
-const call = (c: Contract, name: string, signer: Signer, args: unknown[], value?: bigint): Sent =>
-  (c.connect(signer) as Contract).getFunction(name)(...args, {
-    gasLimit: 12_000_000n,
-    ...(value === undefined ? {} : { value }),
-  }) as unknown as Sent;
 
 describe("a trace of every asset through the Balancer V2 Vault (anvil)", function () {
   this.timeout(300_000);
@@ -62,23 +53,14 @@ describe("a trace of every asset through the Balancer V2 Vault (anvil)", functio
   /** The receiver's gas for its swap, paid in the native coin it holds. */
   let receiverFee = 0n;
 
-  async function send(sent: Sent): Promise<string> {
-    const tx = await sent;
-    await tx.wait();
-    return tx.hash.toLowerCase();
-  }
-  const balanceOf = async (token: Contract, who: string): Promise<bigint> =>
-    (await token.getFunction("balanceOf")(who)) as bigint;
   const nativeOf = async (who: string): Promise<bigint> =>
     BigInt(await rpc.call<string>("eth_getBalance", [who, "latest"]));
 
   before(async function () {
-    chain = await startLocalChain("anvil");
-    provider = new JsonRpcProvider(chain.url, undefined, { cacheTimeout: -1 });
-    rpc = new RpcClient(chain.url, { maxRetries: 0 });
-    const lp = await provider.getSigner(0);
+    const node = await startDefiChain();
+    ({ chain, provider, rpc, world: defi } = node);
+    const lp = node.deployer;
     address["lp"] = (await lp.getAddress()).toLowerCase();
-    defi = await deployDefi(lp);
     const [a, b, weth] = await Promise.all(
       [defi.tokenA, defi.tokenB, defi.weth].map(async (t) => (await t.getAddress()).toLowerCase()),
     );
@@ -87,8 +69,8 @@ describe("a trace of every asset through the Balancer V2 Vault (anvil)", functio
     const vault = (await balancer.vault.getAddress()).toLowerCase();
     address["vault"] = vault;
     for (const t of [defi.weth, defi.tokenA, defi.tokenB])
-      await send(call(t, "approve", lp, [vault, MaxUint256]));
-    await send(call(defi.weth, "deposit", lp, [], 200n * E18));
+      await send(call(t, "approve", lp, vault, MaxUint256));
+    await send(call(defi.weth, "deposit", lp, { value: 200n * E18 }));
     const pool = async (x: string, nx: bigint, y: string, ny: bigint) =>
       createWeightedPool(balancer, lp, [
         { address: x, amount: nx },
@@ -99,23 +81,17 @@ describe("a trace of every asset through the Balancer V2 Vault (anvil)", functio
     const aWeth = await pool(a as string, 10_000n * E18, weth as string, 100n * E18);
     Object.assign(address, { ab: ab.address, bWeth: bWeth.address, aWeth: aWeth.address });
 
-    const wallet = async () => {
-      const w = new Wallet(hexlify(randomBytes(32)), provider);
-      await rpc.call("anvil_setBalance", [w.address, "0xde0b6b3a7640000"]); // 1 ether for gas
-      return w;
-    };
-    const [victim, thief, trader] = [await wallet(), await wallet(), await wallet()];
+    const [victim, thief, trader] = [await node.wallet(), await node.wallet(), await node.wallet()];
     address["thief"] = thief.address.toLowerCase();
     address["trader"] = trader.address.toLowerCase();
     // Fresh addresses that only receive: their balances are what the swaps paid them.
     for (const role of ["fence", "receiver", "buyer"])
       address[role] = Wallet.createRandom().address.toLowerCase();
-    await send(call(defi.tokenA, "transfer", lp, [thief.address, 500n * E18]));
-    await send(call(defi.tokenA, "transfer", lp, [victim.address, 1000n * E18]));
-    await send(call(defi.tokenA, "transfer", lp, [trader.address, 100n * E18]));
-    seed = await send(call(defi.tokenA, "transfer", victim, [thief.address, 1000n * E18]));
-    for (const w of [thief, trader])
-      await send(call(defi.tokenA, "approve", w, [vault, MaxUint256]));
+    await send(call(defi.tokenA, "transfer", lp, thief.address, 500n * E18));
+    await send(call(defi.tokenA, "transfer", lp, victim.address, 1000n * E18));
+    await send(call(defi.tokenA, "transfer", lp, trader.address, 100n * E18));
+    seed = await send(call(defi.tokenA, "transfer", victim, thief.address, 1000n * E18));
+    for (const w of [thief, trader]) await send(call(defi.tokenA, "approve", w, vault, MaxUint256));
 
     const funds = (sender: string, recipient: string) => ({
       sender,
@@ -139,81 +115,85 @@ describe("a trace of every asset through the Balancer V2 Vault (anvil)", functio
       userData: "0x",
     });
     const thiefFunds = (to: string) => funds(thief.address, to);
+    /** A swap in one pool at any price, paid by `signer` to `to` (with `value` of ether sent). */
+    const swapOne = async (
+      signer: Signer,
+      swap: ReturnType<typeof single>,
+      to: string,
+      value?: bigint,
+    ) =>
+      send(
+        call(
+          balancer.vault,
+          "swap",
+          signer,
+          swap,
+          funds(await signer.getAddress(), to),
+          0n,
+          DEADLINE,
+          ...(value === undefined ? [] : [{ value }]),
+        ),
+      );
 
     // 400 A for B, to the thief.
-    await send(
-      call(balancer.vault, "swap", thief, [
-        single(ab.poolId, a as string, b as string, 400n * E18),
-        thiefFunds(thief.address),
-        0n,
-        DEADLINE,
-      ]),
-    );
+    await swapOne(thief, single(ab.poolId, a as string, b as string, 400n * E18), thief.address);
     got.single = await balanceOf(defi.tokenB, thief.address);
     // A batch swap given in: 300 A → B → WETH, to a fence (no B moves at all).
     await send(
-      call(balancer.vault, "batchSwap", thief, [
+      call(
+        balancer.vault,
+        "batchSwap",
+        thief,
         SwapKind.GivenIn,
         [step(ab.poolId, 0, 1, 300n * E18), step(bWeth.poolId, 1, 2, 0n)],
         [a, b, weth],
         thiefFunds(address["fence"] as string),
         [300n * E18, 0n, 0n],
         DEADLINE,
-      ]),
+      ),
     );
     got.batch = await balanceOf(defi.weth, address["fence"] as string);
     // 200 A for ether: the Vault unwraps the WETH the pool pays and sends the ether on.
-    await send(
-      call(balancer.vault, "swap", thief, [
-        single(aWeth.poolId, a as string, ETH_ASSET, 200n * E18),
-        thiefFunds(address["receiver"] as string),
-        0n,
-        DEADLINE,
-      ]),
+    await swapOne(
+      thief,
+      single(aWeth.poolId, a as string, ETH_ASSET, 200n * E18),
+      address["receiver"] as string,
     );
     got.eth = await nativeOf(address["receiver"] as string);
     // A batch swap given out: exactly half a WETH, its hops listed last first (B → WETH, A → B).
     const before = await balanceOf(defi.tokenA, thief.address);
     await send(
-      call(balancer.vault, "batchSwap", thief, [
+      call(
+        balancer.vault,
+        "batchSwap",
+        thief,
         SwapKind.GivenOut,
         [step(bWeth.poolId, 1, 2, E18 / 2n), step(ab.poolId, 0, 1, 0n)],
         [a, b, weth],
         thiefFunds(address["buyer"] as string),
         [100n * E18, 0n, 0n],
         DEADLINE,
-      ]),
+      ),
     );
     givenOutIn = before - (await balanceOf(defi.tokenA, thief.address));
     got.givenOut = await balanceOf(defi.weth, address["buyer"] as string);
     // The receiver swaps 1 ether of what it got for B, sending 1.5 (the Vault refunds 0.5).
     await rpc.call("anvil_impersonateAccount", [address["receiver"]]);
     const receiver = await provider.getSigner(address["receiver"]);
-    const ethIn = await send(
-      call(
-        balancer.vault,
-        "swap",
-        receiver,
-        [
-          single(bWeth.poolId, ETH_ASSET, b as string, E18),
-          funds(address["receiver"] as string, address["receiver"] as string),
-          0n,
-          DEADLINE,
-        ],
-        (3n * E18) / 2n,
-      ),
+    const ethIn = await swapOne(
+      receiver,
+      single(bWeth.poolId, ETH_ASSET, b as string, E18),
+      address["receiver"] as string,
+      (3n * E18) / 2n,
     );
     const receipt = await provider.getTransactionReceipt(ethIn);
     receiverFee = (receipt?.gasUsed ?? 0n) * (receipt?.gasPrice ?? 0n);
     got.ethIn = await balanceOf(defi.tokenB, address["receiver"] as string);
     // A later trader, clean, through the pool that took the stolen A.
-    await send(
-      call(balancer.vault, "swap", trader, [
-        single(aWeth.poolId, a as string, weth as string, 100n * E18),
-        funds(trader.address, trader.address),
-        0n,
-        DEADLINE,
-      ]),
+    await swapOne(
+      trader,
+      single(aWeth.poolId, a as string, weth as string, 100n * E18),
+      trader.address,
     );
     store = await Store.open(await openMemoryDatabase());
   });
@@ -223,23 +203,9 @@ describe("a trace of every asset through the Balancer V2 Vault (anvil)", functio
     await chain?.stop();
   });
 
-  const traces = new Map<TaintModelName, RunTraceOutput>();
-  const traceOf = async (model: TaintModelName) => {
-    let out = traces.get(model);
-    if (out === undefined) {
-      out = await runTrace({ rpc, db: store.db, token: "all", seed, model });
-      traces.set(model, out);
-    }
-    return out;
-  };
+  const traceOf = traceOnce(() => ({ rpc, db: store.db, seed }));
   /** Each holding's [amount, value], by asset and address. */
-  const held = async (model: TaintModelName) =>
-    Object.fromEntries(
-      (await traceOf(model)).result.holdings.map((h) => [
-        accountKey(h.token, h.address),
-        [h.amount, h.value],
-      ]),
-    );
+  const held = async (model: TaintModelName) => heldAmounts((await traceOf(model)).result.holdings);
   const key = (token: string, role: string) =>
     accountKey(address[token] ?? token, address[role] as string);
 
@@ -333,12 +299,7 @@ describe("a trace of every asset through the Balancer V2 Vault (anvil)", functio
   for (const model of ["haircut", "fifo", "poison"] as const)
     it(`${model}: the Vault, the pools, WETH, the liquidity provider and a later trader stay clean; every Vault swap is a move`, async () => {
       const out = await traceOf(model);
-      const r = out.result;
-      const touched = new Set([
-        ...r.holdings.map((h) => h.address),
-        ...r.exits.map((e) => e.address),
-        ...r.edges.flatMap((e) => [e.from, e.to]),
-      ]);
+      const touched = addressesIn(out.result);
       for (const role of ["vault", "ab", "bWeth", "aWeth", "weth", "lp", "trader"])
         expect(touched.has(address[role] as string), role).to.equal(false);
       expect(out.skippedConversions).to.deep.equal([]);
@@ -374,16 +335,7 @@ describe("a trace of every asset through the Balancer V2 Vault (anvil)", functio
   for (const model of ["haircut", "fifo", "poison"] as const)
     it(`${model}: read lazily (the histories the taint reaches), the same answer; the Vault's history is never read`, async () => {
       const lazyStore = await Store.open(await openMemoryDatabase());
-      const db = lazyStore.db;
-      const lazy = await runTrace({
-        rpc,
-        db,
-        token: "all",
-        seed,
-        model,
-        read: "lazy",
-        finalityDepth: 0,
-      });
+      const lazy = await lazyTrace({ rpc, seed, model }, lazyStore);
       const stream = (await traceOf(model)).result;
       const answer = (r: typeof stream) => ({
         holdings: r.holdings.map((h) => [h.token, h.address, h.amount, h.value]),
@@ -392,11 +344,7 @@ describe("a trace of every asset through the Balancer V2 Vault (anvil)", functio
       });
       expect(answer(lazy.result)).to.deep.equal(answer(stream));
       expect(lazy.skippedConversions).to.deep.equal([]);
-      const read = new Set(
-        (await db.query<{ address: string }>("SELECT DISTINCT address FROM address_ranges")).map(
-          (r) => r.address,
-        ),
-      );
+      const read = await addressesRead(lazyStore.db);
       for (const role of ["vault", "ab", "bWeth", "aWeth", "weth"])
         expect(read.has(address[role] as string), role).to.equal(false);
       expect(read.has(address["thief"] as string)).to.equal(true);

@@ -19,16 +19,15 @@ import {
   type TaintModelName,
   type Transfer,
 } from "../../src/analytics/funds/taint.js";
+import { a, THIEF, transfer as transferIn, V } from "../helpers/taint-fixtures.js";
 
-const a = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
 const USDC1 = a(0xc1);
 const USDC2 = a(0xc2);
-const V = a(1);
-const THIEF = a(0xa);
 const MINTER = a(0xb0);
 const MESSENGER = a(0xb1);
 const FEES = a(0xfe);
 
+/** A transfer on chain `chainId` at `time`, in the block of that number. */
 const transfer = (
   chainId: number,
   txHash: string,
@@ -40,15 +39,7 @@ const transfer = (
   time: number,
 ): Transfer => ({
   chainId,
-  blockNumber: time,
-  txIndex: 0,
-  ordinal,
-  txHash,
-  token,
-  from,
-  to,
-  amount,
-  time,
+  ...transferIn(txHash, ordinal, token, from, to, amount, time, time),
 });
 
 const place = { bridge: "cctp", contract: MESSENGER, logIndex: 3, pairingId: null } as const;

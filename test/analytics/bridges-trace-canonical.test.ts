@@ -22,8 +22,8 @@ import { RpcClient } from "../../src/chain/rpc.js";
 import { openMemoryDatabase } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
 import { ARBITRUM_TOPICS, type BridgeContract } from "../../src/analytics/bridges/index.js";
-import { runTrace, traceSummaryJson, type RunTraceOutput } from "../../src/analytics/funds/run.js";
-import { TAINT_MODELS, type TaintModelName } from "../../src/analytics/funds/taint.js";
+import { traceSummaryJson } from "../../src/analytics/funds/run.js";
+import { TAINT_MODELS } from "../../src/analytics/funds/taint.js";
 import {
   ArbBridgeDouble__factory,
   ArbInboxDouble__factory,
@@ -41,7 +41,8 @@ import {
   PosStateSenderDouble__factory,
   TestToken__factory,
 } from "../../types/ethers-contracts/index.js";
-import { CountingRpc, crossAnswer } from "../helpers/lazy-chains.js";
+import { CountingRpc, crossAnswer, lazyTrace } from "../helpers/lazy-chains.js";
+import { traceOnce } from "../helpers/asset-traces.js";
 import { runVeritrace } from "../helpers/tracer.js";
 
 const A = 31_337;
@@ -81,7 +82,6 @@ describe("a trace across two chains through Arbitrum's gateways and Polygon PoS 
   const at: Record<string, string> = {};
   let contracts: BridgeContract[];
   let tokens: { chainId: number; token: string }[][];
-  const traces = new Map<TaintModelName, RunTraceOutput>();
   let clock = 0;
 
   /** One transaction at the next tick of a clock both chains share (a minute apart). */
@@ -302,23 +302,15 @@ describe("a trace across two chains through Arbitrum's gateways and Polygon PoS 
     }
   });
 
-  const traceOf = async (model: TaintModelName) => {
-    let out = traces.get(model);
-    if (out === undefined) {
-      out = await runTrace({
-        rpc: a.rpc,
-        db: store.db,
-        token: "all",
-        seed,
-        model,
-        chains: [{ chainId: B, rpc: b.rpc }],
-        bridgeContracts: contracts,
-        bridgeTokens: tokens,
-      });
-      traces.set(model, out);
-    }
-    return out;
-  };
+  /** What every trace of the theft is given: chain A's node, the seed, chain B read through `rpcB`. */
+  const fromA = (rpcB: RpcClient) => ({
+    rpc: a.rpc,
+    seed,
+    chains: [{ chainId: B, rpc: rpcB }],
+    bridgeContracts: contracts,
+    bridgeTokens: tokens,
+  });
+  const traceOf = traceOnce(() => ({ ...fromA(b.rpc), db: store.db }));
 
   for (const model of ["haircut", "fifo", "poison"] as const)
     it(`${model}: the theft crosses to B through both bridges and partly back, worth what was stolen`, async () => {
@@ -367,45 +359,29 @@ describe("a trace across two chains through Arbitrum's gateways and Polygon PoS 
   for (const model of TAINT_MODELS)
     it(`${model}, read lazily: the streams' holdings, tainted transfers and four crossings`, async () => {
       const rpcB = new CountingRpc(b.chain.url, { maxRetries: 0 });
-      const own = await Store.open(await openMemoryDatabase());
-      try {
-        const lazy = await runTrace({
-          rpc: a.rpc,
-          db: own.db,
-          token: "all",
-          seed,
-          model,
-          read: "lazy",
-          finalityDepth: 0,
-          chains: [{ chainId: B, rpc: rpcB }],
-          bridgeContracts: contracts,
-          bridgeTokens: tokens,
-        });
-        expect(crossAnswer(lazy)).to.deep.equal(crossAnswer(await traceOf(model)));
-        expect(lazy.crossings).to.have.length(4);
-        // The rival deposit was read (by its recipient's topic) and weighed, as over the streams.
-        const arbitrum = lazy.crossings?.find((p) => p.deposit.event === "DepositInitiated");
-        expect(arbitrum).to.include({ by: "fallback", confidence: 0.5 });
-        expect(arbitrum?.deposit.sender).to.equal(who["thief"]);
-        // Of B, only what the taint reached: never the bystander, nor the bridges' histories.
-        const asked = rpcB.asked.map((c) => JSON.stringify(c.params).toLowerCase());
+      const lazy = await lazyTrace({ ...fromA(rpcB), model });
+      expect(crossAnswer(lazy)).to.deep.equal(crossAnswer(await traceOf(model)));
+      expect(lazy.crossings).to.have.length(4);
+      // The rival deposit was read (by its recipient's topic) and weighed, as over the streams.
+      const arbitrum = lazy.crossings?.find((p) => p.deposit.event === "DepositInitiated");
+      expect(arbitrum).to.include({ by: "fallback", confidence: 0.5 });
+      expect(arbitrum?.deposit.sender).to.equal(who["thief"]);
+      // Of B, only what the taint reached: never the bystander, nor the bridges' histories.
+      const asked = rpcB.asked.map((c) => JSON.stringify(c.params).toLowerCase());
+      expect(asked.filter((p) => p.includes((who["bystander"] as string).slice(2)))).to.deep.equal(
+        [],
+      );
+      for (const name of ["l2Gateway", "stateReceiver", "childChainManager", "arbSys"])
         expect(
-          asked.filter((p) => p.includes((who["bystander"] as string).slice(2))),
+          rpcB.asked.filter(
+            (c) =>
+              (c.method === "trace_filter" || c.method === "eth_getLogs") &&
+              JSON.stringify(c.params)
+                .toLowerCase()
+                .includes(`0x${"0".repeat(24)}${(at[name] as string).slice(2)}`),
+          ),
+          name,
         ).to.deep.equal([]);
-        for (const name of ["l2Gateway", "stateReceiver", "childChainManager", "arbSys"])
-          expect(
-            rpcB.asked.filter(
-              (c) =>
-                (c.method === "trace_filter" || c.method === "eth_getLogs") &&
-                JSON.stringify(c.params)
-                  .toLowerCase()
-                  .includes(`0x${"0".repeat(24)}${(at[name] as string).slice(2)}`),
-            ),
-            name,
-          ).to.deep.equal([]);
-      } finally {
-        await own.close();
-      }
     });
 
   it("veritrace trace --bridges FILE takes the new bridges' contracts and token map", async () => {

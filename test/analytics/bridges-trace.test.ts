@@ -17,7 +17,7 @@ import { RpcClient } from "../../src/chain/rpc.js";
 import { openMemoryDatabase } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
 import type { BridgeContract } from "../../src/analytics/bridges/index.js";
-import { runTrace, traceSummaryJson, type RunTraceOutput } from "../../src/analytics/funds/run.js";
+import { runTrace, traceSummaryJson } from "../../src/analytics/funds/run.js";
 import { TAINT_MODELS, type TaintModelName } from "../../src/analytics/funds/taint.js";
 import {
   AcrossSpokePoolDouble__factory,
@@ -25,7 +25,8 @@ import {
   type AcrossSpokePoolDouble,
   type TestToken,
 } from "../../types/ethers-contracts/index.js";
-import { CountingRpc, crossAnswer } from "../helpers/lazy-chains.js";
+import { CountingRpc, crossAnswer, lazyTrace } from "../helpers/lazy-chains.js";
+import { traceOnce } from "../helpers/asset-traces.js";
 import { runVeritrace } from "../helpers/tracer.js";
 import type { AddressInfo } from "node:net";
 import { createApiServer, openApiDocument } from "../../src/api/server.js";
@@ -84,7 +85,6 @@ describe("a trace across two chains through a bridge (anvil)", function () {
   let seed = "";
   const who: Record<string, string> = {};
   const signer: Record<string, Signer> = {};
-  const traces = new Map<TaintModelName, RunTraceOutput>();
   let contracts: BridgeContract[];
   /** What the relayer paid the recipient for the 600 bridged (0.2 % fee). */
   const OUT = (600n * E18 * 998n) / 1000n;
@@ -171,22 +171,14 @@ describe("a trace across two chains through a bridge (anvil)", function () {
     }
   });
 
-  const traceOf = async (model: TaintModelName) => {
-    let out = traces.get(model);
-    if (out === undefined) {
-      out = await runTrace({
-        rpc: a.rpc,
-        db: store.db,
-        token: "all",
-        seed,
-        model,
-        chains: [{ chainId: B, rpc: b.rpc }],
-        bridgeContracts: contracts,
-      });
-      traces.set(model, out);
-    }
-    return out;
-  };
+  /** What every trace of the theft is given: chain A's node, the seed, chain B read through `rpcB`. */
+  const fromA = (rpcB: RpcClient) => ({
+    rpc: a.rpc,
+    seed,
+    chains: [{ chainId: B, rpc: rpcB }],
+    bridgeContracts: contracts,
+  });
+  const traceOf = traceOnce(() => ({ ...fromA(b.rpc), db: store.db }));
 
   for (const model of ["haircut", "fifo"] as const)
     it(`${model}: the theft is followed over the bridge, in one result, worth what was stolen`, async () => {
@@ -231,30 +223,15 @@ describe("a trace across two chains through a bridge (anvil)", function () {
   });
 
   /** A lazy trace, into a store of its own (or `into`), with chain B's requests counted. */
-  const lazyTrace = async (model: TaintModelName, into?: Store) => {
+  const lazyTraceB = async (model: TaintModelName, into?: Store) => {
     const rpcB = new CountingRpc(b.chain.url, { maxRetries: 0 });
-    const own = into ?? (await Store.open(await openMemoryDatabase()));
-    try {
-      const out = await runTrace({
-        rpc: a.rpc,
-        db: own.db,
-        token: "all",
-        seed,
-        model,
-        read: "lazy",
-        finalityDepth: 0,
-        chains: [{ chainId: B, rpc: rpcB }],
-        bridgeContracts: contracts,
-      });
-      return { out, rpcB };
-    } finally {
-      if (into === undefined) await own.close();
-    }
+    const out = await lazyTrace({ ...fromA(rpcB), model }, into);
+    return { out, rpcB };
   };
 
   for (const model of TAINT_MODELS)
     it(`${model}, read lazily: the streams' holdings, exits, tainted transfers and crossing`, async () => {
-      const { out } = await lazyTrace(model);
+      const { out } = await lazyTraceB(model);
       expect(crossAnswer(out)).to.deep.equal(crossAnswer(await traceOf(model)));
       // The unfilled deposit is still an exit of kind bridge, bound for B.
       const exit = out.result.exits.find((e) => e.kind === "bridge");
@@ -265,7 +242,7 @@ describe("a trace across two chains through a bridge (anvil)", function () {
 
   it("read lazily, chain B is read as far as the taint reaches: the fill by its event, never the bystanders", async () => {
     const kept = await Store.open(await openMemoryDatabase());
-    const { out, rpcB } = await lazyTrace("haircut", kept);
+    const { out, rpcB } = await lazyTraceB("haircut", kept);
     const asked = rpcB.asked.map((c) => JSON.stringify(c.params).toLowerCase());
     for (const role of ["bystander1", "bystander2", "relayer"]) {
       const address = (who[role] as string).slice(2);
@@ -289,15 +266,7 @@ describe("a trace across two chains through a bridge (anvil)", function () {
     const streamsB = new CountingRpc(b.chain.url, { maxRetries: 0 });
     const own = await Store.open(await openMemoryDatabase());
     try {
-      await runTrace({
-        rpc: a.rpc,
-        db: own.db,
-        token: "all",
-        seed,
-        model: "haircut",
-        chains: [{ chainId: B, rpc: streamsB }],
-        bridgeContracts: contracts,
-      });
+      await runTrace({ ...fromA(streamsB), db: own.db, token: "all", model: "haircut" });
     } finally {
       await own.close();
     }
@@ -308,7 +277,7 @@ describe("a trace across two chains through a bridge (anvil)", function () {
     ).to.be.lessThan(calls(streamsB));
     // Again on the same store: B's histories are held (in B's scopes), only the fills are asked.
     try {
-      const again = await lazyTrace("haircut", kept);
+      const again = await lazyTraceB("haircut", kept);
       expect(crossAnswer(again.out)).to.deep.equal(crossAnswer(out));
       expect(again.rpcB.count("trace_filter")).to.equal(0);
       const logs = again.rpcB.asked.filter((c) => c.method === "eth_getLogs");

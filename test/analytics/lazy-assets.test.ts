@@ -12,8 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { Contract, JsonRpcProvider, Wallet, hexlify, randomBytes, type Signer } from "ethers";
-import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
+import { Wallet, type JsonRpcProvider, type Signer } from "ethers";
+import type { LocalChain } from "../../scripts/lib/local-chain.js";
 import { RpcClient } from "../../src/chain/rpc.js";
 import { openMemoryDatabase, type Database } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
@@ -25,42 +25,22 @@ import {
   type RunTraceOutput,
 } from "../../src/analytics/funds/run.js";
 import { TAINT_MODELS, type TaintModelName } from "../../src/analytics/funds/taint.js";
-import { approveAll, deployDefi, type DefiWorld } from "../helpers/defi.js";
+import {
+  addV2LiquidityETH,
+  approveAll,
+  balanceOf,
+  call,
+  E18,
+  send,
+  startDefiChain,
+  v2LiquidityInAndOut,
+  v2PairOf,
+  v2Swap,
+  type DefiWorld,
+  type Sent,
+} from "../helpers/defi.js";
+import { addressesRead, CountingRpc, edgeRow, holdingRow } from "../helpers/lazy-chains.js";
 import { failure, runVeritrace } from "../helpers/tracer.js";
-
-const E18 = 10n ** 18n;
-const DEADLINE = 2n ** 40n;
-
-type Sent = Promise<{ hash: string; wait(): Promise<unknown> }>;
-/** Calls `name` on `c` as `signer`, with a fixed gas limit (no estimate against an unsettled state). */
-const call = (c: Contract, name: string, signer: Signer, ...args: unknown[]): Sent => {
-  const last = args[args.length - 1];
-  const overrides =
-    typeof last === "object" && last !== null && !Array.isArray(last) && "value" in last
-      ? { ...(args.pop() as object), gasLimit: 12_000_000n }
-      : { gasLimit: 12_000_000n };
-  return (c.connect(signer) as Contract).getFunction(name)(...args, overrides) as unknown as Sent;
-};
-
-/** A JSON-RPC client that counts what it asks, by method, and keeps each call's parameters. */
-class CountingRpc extends RpcClient {
-  readonly asked: { method: string; params: readonly unknown[] }[] = [];
-  count(method: string): number {
-    return this.asked.filter((c) => c.method === method).length;
-  }
-  override call<T>(method: string, params: readonly unknown[] = [], retries?: number) {
-    this.asked.push({ method, params });
-    return super.call<T>(method, params, retries);
-  }
-  override firstCall<T>(method: string, params: readonly unknown[] = []) {
-    this.asked.push({ method, params });
-    return super.firstCall<T>(method, params);
-  }
-  override batch<T>(calls: readonly { method: string; params: readonly unknown[] }[]) {
-    this.asked.push(...calls);
-    return super.batch<T>(calls);
-  }
-}
 
 /** What the two readings must agree on: every holding and exit, the buckets, the tainted transfers. */
 function answer(out: RunTraceOutput) {
@@ -71,21 +51,9 @@ function answer(out: RunTraceOutput) {
     total: r.total,
     beyondHopLimit: r.beyondHopLimit,
     belowMinimum: r.belowMinimum,
-    holdings: r.holdings.map((h) => [h.chainId, h.token, h.address, h.amount, h.value, h.hops]),
+    holdings: r.holdings.map(holdingRow),
     exits: r.exits.map((e) => [e.token, e.address, e.kind, e.amount, e.value, e.depositOf]),
-    // Ordinals are left out: a lazy reader numbers native movements within their transaction.
-    edges: r.edges.map((e) => [
-      e.txHash,
-      e.token,
-      e.from,
-      e.to,
-      e.amount,
-      e.tainted,
-      e.fate,
-      e.out?.token,
-      e.out?.amount,
-      e.out?.tainted,
-    ]),
+    edges: r.edges.map(edgeRow),
     skipped: out.skippedConversions,
   };
 }
@@ -102,24 +70,16 @@ describe("lazy traces of every asset (anvil, Uniswap V2 and WETH9)", function ()
   const address: Record<string, string> = {};
   let seed = "";
 
-  async function send(sent: Sent): Promise<string> {
-    const tx = await sent;
-    await tx.wait();
-    return tx.hash.toLowerCase();
-  }
-  const balanceOf = async (token: Contract, who: string): Promise<bigint> =>
-    (await token.getFunction("balanceOf")(who)) as bigint;
   const a = (name: string) => address[name] as string;
+  /** The thief's swap of exactly `amount` along `route`, paid to `to`. */
+  const swap = (amount: bigint, route: string[], to: string, method?: string) =>
+    v2Swap(world, wallets.thief, amount, route, to, method);
 
   before(async function () {
-    chain = await startLocalChain("anvil");
-    provider = new JsonRpcProvider(chain.url, undefined, { cacheTimeout: -1 });
-    const rpc = new RpcClient(chain.url, { maxRetries: 0 });
-    deployer = await provider.getSigner(0);
-    world = await deployDefi(deployer);
+    const node = await startDefiChain();
+    ({ chain, provider, deployer, world } = node);
     for (const role of ["victim", "thief", "receiver", "trader"] as const) {
-      const wallet = new Wallet(hexlify(randomBytes(32)), provider);
-      await rpc.call("anvil_setBalance", [wallet.address, `0x${(3n * E18).toString(16)}`]);
+      const wallet = await node.wallet(3n * E18);
       wallets[role] = wallet;
       address[role] = wallet.address.toLowerCase();
     }
@@ -131,25 +91,9 @@ describe("lazy traces of every asset (anvil, Uniswap V2 and WETH9)", function ()
     const router = await world.v2Router.getAddress();
     address["router"] = router.toLowerCase();
     await approveAll(world, deployer, router);
-    for (const token of ["a", "b"])
-      await send(
-        call(
-          world.v2Router,
-          "addLiquidityETH",
-          deployer,
-          a(token),
-          100_000n * E18,
-          0n,
-          0n,
-          await deployer.getAddress(),
-          DEADLINE,
-          { value: 100n * E18 },
-        ),
-      );
-    const pairOf = async (token: string) =>
-      ((await world.v2Factory.getFunction("getPair")(token, a("weth"))) as string).toLowerCase();
-    address["pair"] = await pairOf(a("a"));
-    address["pair2"] = await pairOf(a("b"));
+    for (const token of ["a", "b"]) await addV2LiquidityETH(world, deployer, a(token));
+    address["pair"] = await v2PairOf(world, a("a"));
+    address["pair2"] = await v2PairOf(world, a("b"));
     await send(call(world.tokenA, "transfer", deployer, a("victim"), 1000n * E18));
     await send(call(world.tokenA, "transfer", deployer, a("trader"), 500n * E18));
     // Before the theft: clean A and clean WETH in the thief's hands.
@@ -161,12 +105,6 @@ describe("lazy traces of every asset (anvil, Uniswap V2 and WETH9)", function ()
     seed = await send(call(world.tokenA, "transfer", wallets.victim, a("thief"), 1000n * E18));
     // 600 A for WETH to the thief; the WETH sent on, unwrapped, and partly paid to an exchange.
     const before = await balanceOf(world.weth, a("thief"));
-    const swap = (
-      amount: bigint,
-      route: string[],
-      to: string,
-      method = "swapExactTokensForTokens",
-    ) => send(call(world.v2Router, method, wallets.thief, amount, 0n, route, to, DEADLINE));
     await swap(600n * E18, [a("a"), a("weth")], a("thief"));
     const swapOut = (await balanceOf(world.weth, a("thief"))) - before;
     await send(call(world.weth, "transfer", wallets.thief, a("receiver"), swapOut));
@@ -180,58 +118,16 @@ describe("lazy traces of every asset (anvil, Uniswap V2 and WETH9)", function ()
     await swap(100n * E18, [a("a"), a("weth"), a("b")], a("fence"));
     // Liquidity: 200 A and the thief's WETH in, taken out again.
     const weth = await balanceOf(world.weth, a("thief"));
-    await send(
-      call(
-        world.v2Router,
-        "addLiquidity",
-        wallets.thief,
-        a("a"),
-        a("weth"),
-        200n * E18,
-        weth,
-        0n,
-        0n,
-        a("thief"),
-        DEADLINE,
-      ),
-    );
-    const pair = new Contract(
-      a("pair"),
-      [
-        "function balanceOf(address) view returns (uint256)",
-        "function approve(address,uint256) returns (bool)",
-      ],
-      provider,
-    );
-    const liquidity = await balanceOf(pair, a("thief"));
-    await send(call(pair, "approve", wallets.thief, router, liquidity));
-    await send(
-      call(
-        world.v2Router,
-        "removeLiquidity",
-        wallets.thief,
-        a("a"),
-        a("weth"),
-        liquidity,
-        0n,
-        0n,
-        a("thief"),
-        DEADLINE,
-      ),
-    );
+    await v2LiquidityInAndOut(world, wallets.thief, a("pair"), a("a"), 200n * E18, weth);
     await send(call(world.tokenA, "transfer", wallets.thief, a("fence"), 50n * E18));
     // A clean trader afterwards, through the same router and pair.
-    await send(
-      call(
-        world.v2Router,
-        "swapExactTokensForETH",
-        wallets.trader,
-        500n * E18,
-        0n,
-        [a("a"), a("weth")],
-        a("trader"),
-        DEADLINE,
-      ),
+    await v2Swap(
+      world,
+      wallets.trader,
+      500n * E18,
+      [a("a"), a("weth")],
+      a("trader"),
+      "swapExactTokensForETH",
     );
     tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-lazy-assets-"));
     tagpack = path.join(tmp, "exchange.yaml");
@@ -276,13 +172,6 @@ describe("lazy traces of every asset (anvil, Uniswap V2 and WETH9)", function ()
       read,
       ...more,
     });
-  /** The addresses whose histories a store holds, in any scope. */
-  const readWhole = async (db: Database) =>
-    new Set(
-      (await db.query<{ address: string }>("SELECT DISTINCT address FROM address_ranges")).map(
-        (r) => r.address,
-      ),
-    );
 
   for (const model of TAINT_MODELS)
     it(`${model}: the streams' holdings, exits, values and tainted transfers`, async function () {
@@ -302,7 +191,7 @@ describe("lazy traces of every asset (anvil, Uniswap V2 and WETH9)", function ()
       );
       expect(exchange !== undefined, "exchange").to.equal(model !== "fifo");
       // No pool, wrapper or liquidity provider had its history read.
-      const read = await readWhole(db);
+      const read = await addressesRead(db);
       for (const name of ["pair", "pair2", "weth", "a", "b"])
         expect(read.has(a(name)), name).to.equal(false);
       expect(read.has(a("thief"))).to.equal(true);
@@ -408,18 +297,7 @@ describe("lazy traces of every asset (anvil, Uniswap V2 and WETH9)", function ()
       // empty at the end of that block, so the taint it keeps there (haircut) is a holding, and
       // its whole history is read.
       await send(call(world.weth, "transfer", deployer, a("router"), 1000n));
-      await send(
-        call(
-          world.v2Router,
-          "swapExactTokensForETH",
-          wallets.thief,
-          10n * E18,
-          0n,
-          [a("a"), a("weth")],
-          a("payee"),
-          DEADLINE,
-        ),
-      );
+      await swap(10n * E18, [a("a"), a("weth")], a("payee"), "swapExactTokensForETH");
       const stream = await trace(await labeledStore(), "haircut", "stream");
       const db = await labeledStore();
       const lazy = await trace(db, "haircut", "lazy", { finalityDepth: 0 });

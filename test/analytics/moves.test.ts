@@ -17,72 +17,28 @@ import {
   type Transfer,
 } from "../../src/analytics/funds/taint.js";
 import { positionAsset } from "../../src/analytics/funds/types.js";
+import {
+  a,
+  B,
+  DAI,
+  heldAmounts,
+  held,
+  SEED,
+  swap,
+  THIEF,
+  transfer,
+  TX,
+  USDC,
+  V,
+  WETH,
+} from "../helpers/taint-fixtures.js";
 
-const a = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
-const USDC = a(0xc1);
-const WETH = a(0xe1);
-const DAI = a(0xd1);
 const POOL1 = a(0xf1);
 const POOL2 = a(0xf2);
 const ROUTER = a(0x70);
-const V = a(1);
-const THIEF = a(0xa);
-const B = a(0xb);
-const SEED = "0x5eed";
-const TX = "0x77";
-
-const transfer = (
-  hash: string,
-  ordinal: number,
-  token: string,
-  from: string,
-  to: string,
-  amount: bigint,
-  block = 10,
-): Transfer => ({
-  blockNumber: block,
-  txIndex: 0,
-  ordinal,
-  txHash: hash,
-  token,
-  from,
-  to,
-  amount,
-  time: block * 12,
-});
-
-const swap = (
-  logIndex: number,
-  pool: string,
-  tokenIn: string,
-  amountIn: bigint,
-  tokenOut: string,
-  amountOut: bigint,
-  recipient: string | null,
-  venue: Conversion["venue"] = "uniswap-v2",
-): Conversion => ({
-  venue,
-  action: "swap",
-  contract: pool,
-  txHash: TX,
-  blockNumber: 11,
-  logIndex,
-  tokenIn,
-  amountIn,
-  tokenOut,
-  amountOut,
-  recipient,
-});
 
 /** The theft: 1,000 USDC to the thief, in block 9. */
 const theft = () => [transfer(SEED, 0, USDC, V, THIEF, 1000n, 9)];
-
-const held = (transfers: Transfer[], model: TaintModelName = "haircut") =>
-  Object.fromEntries(
-    trace(transfers, { model, seed: { kind: "tx", txHash: SEED }, token: ALL_ASSETS }).holdings.map(
-      (h) => [accountKey(h.token, h.address), [h.amount, h.value]],
-    ),
-  );
 
 describe("conversion moves", () => {
   it("a route through two pools is one move with a step per pool; the pools take part in none", () => {
@@ -265,9 +221,7 @@ describe("conversion moves", () => {
       // The pair never holds: no edge pays it.
       expect(r.edges.map((e) => e.to)).to.not.include(LP);
       expect(r.total).to.equal(1000n);
-      return Object.fromEntries(
-        r.holdings.map((x) => [accountKey(x.token, x.address), [x.amount, x.value]]),
-      );
+      return heldAmounts(r.holdings);
     };
     // Only the USDC was stolen: its half of the liquidity (350 of 700 LP) is tainted.
     // FIFO: the LP lots are [350 tainted][350 clean]; the first half burnt (350) becomes the 990
@@ -378,9 +332,7 @@ describe("Uniswap V3 positions as moves", () => {
       ).to.not.include(POOL);
     return {
       total: r.total,
-      held: Object.fromEntries(
-        r.holdings.map((x) => [accountKey(x.token, x.address), [x.amount, x.value]]),
-      ),
+      held: heldAmounts(r.holdings),
     };
   };
 

@@ -15,6 +15,7 @@ import {
 } from "../../src/analytics/funds/taint.js";
 import { BigBook, LimbBook } from "../../src/analytics/funds/balances.js";
 import { PathForest, ROOT, UNEXPLAINED } from "../../src/analytics/funds/paths.js";
+import { transfer } from "../helpers/taint-fixtures.js";
 
 /** An 18-decimal token (DAI) and a 6-decimal one (USDC). */
 const DAI = "0x6b175474e89094c44da98b954eedeac495271d0f";
@@ -46,17 +47,9 @@ class Ledger {
   txOf(token: string, hash: string, ...moves: Move[]): this {
     this.block++;
     moves.forEach(([from, to, amount], ordinal) =>
-      this.transfers.push({
-        blockNumber: this.block,
-        txIndex: 0,
-        ordinal,
-        txHash: hash,
-        token,
-        from,
-        to,
-        amount,
-        time: this.block * 10,
-      }),
+      this.transfers.push(
+        transfer(hash, ordinal, token, from, to, amount, this.block, this.block * 10),
+      ),
     );
     return this;
   }

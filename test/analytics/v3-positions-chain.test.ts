@@ -9,12 +9,9 @@
  * with clean funds stays clean.
  */
 import { expect } from "chai";
-import { Contract, JsonRpcProvider, Wallet, hexlify, randomBytes, type Signer } from "ethers";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
-import { RpcClient } from "../../src/chain/rpc.js";
+import { Wallet, type Contract, type JsonRpcProvider, type Signer } from "ethers";
+import type { LocalChain } from "../../scripts/lib/local-chain.js";
+import type { RpcClient } from "../../src/chain/rpc.js";
 import { openMemoryDatabase } from "../../src/db/db.js";
 import { Store } from "../../src/db/store.js";
 import { runTrace, type RunTraceOutput } from "../../src/analytics/funds/run.js";
@@ -22,27 +19,22 @@ import { accountKey, type TaintModelName } from "../../src/analytics/funds/taint
 import { positionAsset } from "../../src/analytics/funds/types.js";
 import {
   approveAll,
-  deployDefi,
-  FULL_RANGE,
-  SQRT_PRICE_1_1,
+  call,
+  createV3Pool,
+  DEADLINE,
+  E18,
+  send,
+  startDefiChain,
+  v3MintParams,
+  v3SwapParams,
+  type DefiChain,
   type DefiWorld,
 } from "../helpers/defi.js";
-import { runVeritrace } from "../helpers/tracer.js";
-import { answerTrace } from "../../src/api/routes/trace.js";
-import { openApiDocument } from "../../src/api/server.js";
-import { TraceRequest, type Trace } from "../../src/api/wire.js";
-import { AnswerChecker } from "../helpers/openapi-check.js";
-import { CountingRpc, crossAnswer } from "../helpers/lazy-chains.js";
+import { addressesIn, drawnTrace, traceAnswer, traceOnce } from "../helpers/asset-traces.js";
+import { heldAmounts } from "../helpers/taint-fixtures.js";
+import { CountingRpc, crossAnswer, lazyTrace } from "../helpers/lazy-chains.js";
 
-const E18 = 10n ** 18n;
-const DEADLINE = 2n ** 40n;
 const MAX128 = 2n ** 128n - 1n;
-
-type Sent = Promise<{ hash: string; wait(): Promise<unknown> }>;
-const call = (c: Contract, name: string, signer: Signer, ...args: unknown[]): Sent =>
-  (c.connect(signer) as Contract).getFunction(name)(...args, {
-    gasLimit: 12_000_000n,
-  }) as unknown as Sent;
 
 /** The four amounts of a position manager's event: id, liquidity (or recipient), amount0, amount1. */
 interface Amounts {
@@ -54,6 +46,7 @@ interface Amounts {
 
 describe("a trace of every asset through a Uniswap V3 position (anvil)", function () {
   this.timeout(300_000);
+  let node: DefiChain;
   let chain: LocalChain;
   let provider: JsonRpcProvider;
   let rpc: RpcClient;
@@ -70,12 +63,6 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
   let collected: Amounts;
   let clean: Amounts;
   let manager = "";
-
-  async function send(sent: Sent): Promise<string> {
-    const tx = await sent;
-    await tx.wait();
-    return tx.hash.toLowerCase();
-  }
 
   /** The named event of the position manager in a transaction's receipt. */
   async function eventOf(hash: string, name: string): Promise<Amounts> {
@@ -102,18 +89,12 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
 
   const mint = (owner: Wallet, amount: bigint) =>
     send(
-      call(world.v3Positions, "mint", owner, {
-        token0: at["x"],
-        token1: at["y"],
-        fee: 3000,
-        ...FULL_RANGE,
-        amount0Desired: amount,
-        amount1Desired: amount,
-        amount0Min: 0,
-        amount1Min: 0,
-        recipient: owner.address,
-        deadline: DEADLINE,
-      }),
+      call(
+        world.v3Positions,
+        "mint",
+        owner,
+        v3MintParams(at["x"] as string, at["y"] as string, amount, owner.address),
+      ),
     );
   const removeAll = async (owner: Wallet, a: Amounts) => {
     const decreased = await send(
@@ -137,28 +118,20 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
   };
   const swap = (trader: Wallet, tokenIn: string, tokenOut: string, amountIn: bigint) =>
     send(
-      call(world.v3Router, "exactInputSingle", trader, {
-        tokenIn,
-        tokenOut,
-        fee: 3000,
-        recipient: trader.address,
-        deadline: DEADLINE,
-        amountIn,
-        amountOutMinimum: 0,
-        sqrtPriceLimitX96: 0,
-      }),
+      call(
+        world.v3Router,
+        "exactInputSingle",
+        trader,
+        v3SwapParams(tokenIn, tokenOut, amountIn, trader.address),
+      ),
     );
 
   before(async function () {
-    chain = await startLocalChain("anvil");
-    provider = new JsonRpcProvider(chain.url, undefined, { cacheTimeout: -1 });
-    rpc = new RpcClient(chain.url, { maxRetries: 0 });
-    deployer = await provider.getSigner(0);
-    world = await deployDefi(deployer);
+    node = await startDefiChain();
+    ({ chain, provider, rpc, deployer, world } = node);
     manager = (await world.v3Positions.getAddress()).toLowerCase();
     for (const role of ["victim", "thief", "accomplice", "trader", "lp"] as const) {
-      const wallet = new Wallet(hexlify(randomBytes(32)), provider);
-      await rpc.call("anvil_setBalance", [wallet.address, "0xde0b6b3a7640000"]);
+      const wallet = await node.wallet();
       w[role] = wallet;
       at[role] = wallet.address.toLowerCase();
     }
@@ -168,35 +141,7 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
     at["x"] = aAt < bAt ? aAt : bAt;
     at["y"] = aAt < bAt ? bAt : aAt;
     // The pool at 1:1, its first liquidity provider the deployer.
-    await approveAll(world, deployer, manager);
-    await send(
-      call(
-        world.v3Positions,
-        "createAndInitializePoolIfNecessary",
-        deployer,
-        at["x"],
-        at["y"],
-        3000,
-        SQRT_PRICE_1_1,
-      ),
-    );
-    await send(
-      call(world.v3Positions, "mint", deployer, {
-        token0: at["x"],
-        token1: at["y"],
-        fee: 3000,
-        ...FULL_RANGE,
-        amount0Desired: 10_000n * E18,
-        amount1Desired: 10_000n * E18,
-        amount0Min: 0,
-        amount1Min: 0,
-        recipient: await deployer.getAddress(),
-        deadline: DEADLINE,
-      }),
-    );
-    at["pool"] = (
-      (await world.v3Factory.getFunction("getPool")(at["x"], at["y"], 3000)) as string
-    ).toLowerCase();
+    at["pool"] = await createV3Pool(world, deployer, at["x"], at["y"]);
     at["deployer"] = (await deployer.getAddress()).toLowerCase();
     // Clean funds: the thief's 500 X and 600 Y, the victim's 1,000 X, the trader's and the other
     // provider's.
@@ -243,19 +188,8 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
     await chain?.stop();
   });
 
-  const traces = new Map<TaintModelName, RunTraceOutput>();
-  const traceOf = async (model: TaintModelName) => {
-    let out = traces.get(model);
-    if (out === undefined) {
-      out = await runTrace({ rpc, db: store.db, token: "all", seed, model });
-      traces.set(model, out);
-    }
-    return out;
-  };
-  const holdingsOf = (out: RunTraceOutput) =>
-    Object.fromEntries(
-      out.result.holdings.map((h) => [accountKey(h.token, h.address), [h.amount, h.value]]),
-    );
+  const traceOf = traceOnce(() => ({ rpc, db: store.db, seed }));
+  const holdingsOf = (out: RunTraceOutput) => heldAmounts(out.result.holdings);
 
   it("the chain did what the test says: fees were earned on top of what was removed", () => {
     expect(added.amount0 > 500n * E18 && added.amount1 > 0n).to.equal(true);
@@ -318,11 +252,7 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
   for (const model of ["haircut", "fifo", "poison"] as const)
     it(`${model}: the pool, the other providers, the traders and the clean position stay clean`, async () => {
       const r = (await traceOf(model)).result;
-      const touched = new Set([
-        ...r.holdings.map((h) => h.address),
-        ...r.exits.map((e) => e.address),
-        ...r.edges.flatMap((e) => [e.to, e.from]),
-      ]);
+      const touched = addressesIn(r);
       for (const role of ["pool", "deployer", "lp", "trader"])
         expect(touched.has(at[role] as string), role).to.equal(false);
       const cleanPosition = positionAsset(manager, clean.tokenId);
@@ -353,29 +283,15 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
     skipped: out.skippedConversions,
   });
   /** A lazy trace into a store of its own, its requests counted. */
-  const lazyTrace = async (model: TaintModelName) => {
+  const countedLazyTrace = async (model: TaintModelName) => {
     const counted = new CountingRpc(chain.url, { maxRetries: 0 });
-    const own = await Store.open(await openMemoryDatabase());
-    try {
-      const out = await runTrace({
-        rpc: counted,
-        db: own.db,
-        token: "all",
-        seed,
-        model,
-        read: "lazy",
-        finalityDepth: 0,
-      });
-      return { out, counted };
-    } finally {
-      await own.close();
-    }
+    return { out: await lazyTrace({ rpc: counted, seed, model }), counted };
   };
   const word = (a: string) => `0x${a.slice(2).padStart(64, "0")}`;
 
   for (const model of ["haircut", "fifo", "poison"] as const)
     it(`${model}, read lazily: the streams' holdings, exits, values and tainted transfers, never the pool's or the manager's history`, async () => {
-      const { out, counted } = await lazyTrace(model);
+      const { out, counted } = await countedLazyTrace(model);
       expect(answer(out)).to.deep.equal(answer(await traceOf(model)));
       // The position was followed: it went to the accomplice whole, and came back collected.
       const position = positionAsset(manager, added.tokenId);
@@ -415,8 +331,7 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
       // The thief puts 300 X (tainted in part) and 300 clean Y into a second position and lets an
       // operator remove it and collect it to a fence: none of it in the thief's own history.
       await send(call(y, "transfer", deployer, at["thief"], 300n * E18));
-      const operator = new Wallet(hexlify(randomBytes(32)), provider);
-      await rpc.call("anvil_setBalance", [operator.address, "0xde0b6b3a7640000"]);
+      const operator = await node.wallet();
       const fence = Wallet.createRandom().address.toLowerCase();
       const second = await eventOf(await mint(w.thief, 300n * E18), "IncreaseLiquidity");
       await send(call(world.v3Positions, "approve", w.thief, operator.address, second.tokenId));
@@ -445,7 +360,7 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
           seed,
           model,
         });
-        const { out } = await lazyTrace(model);
+        const { out } = await countedLazyTrace(model);
         expect(answer(out), model).to.deep.equal(answer(stream));
         expect(
           out.result.holdings.some((h) => h.address === fence && h.token === at["x"]),
@@ -462,18 +377,7 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
   });
 
   it("POST /trace names the position as an asset, as the published schema says", async () => {
-    const answer = JSON.parse(
-      JSON.stringify(
-        await answerTrace(
-          store,
-          chain.url,
-          TraceRequest.parse({ token: "all", seed, model: "haircut" }),
-        ),
-      ),
-    ) as Trace;
-    new AnswerChecker(
-      JSON.parse(JSON.stringify(openApiDocument)) as ConstructorParameters<typeof AnswerChecker>[0],
-    ).check("POST", "/trace", { status: 200, contentType: "application/json", body: answer });
+    const answer = await traceAnswer(store, chain.url, { token: "all", seed, model: "haircut" });
     const position = positionAsset(manager, added.tokenId);
     expect(answer.assets.map((a) => a.token)).to.include(position);
     expect(answer.assets.find((a) => a.token === position)).to.deep.equal({
@@ -486,20 +390,9 @@ describe("a trace of every asset through a Uniswap V3 position (anvil)", functio
   });
 
   it("veritrace trace --graph draws the position as an asset of its own", async () => {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), "veritrace-v3pos-"));
-    try {
-      const file = path.join(tmp, "flow.svg");
-      const run = await runVeritrace([
-        ...["trace", "--rpc", chain.url, "--seed", seed, "--model", "haircut"],
-        ...["--db", path.join(tmp, "db"), "--graph", file, "--json"],
-      ]);
-      expect(run.code, run.stderr).to.equal(0);
-      const svg = readFileSync(file, "utf8");
-      expect(svg).to.include(`Uniswap V3 position #${added.tokenId}`);
-      expect(svg).to.include("Uniswap V3 add liquidity");
-      expect(svg).to.include("Uniswap V3 remove liquidity");
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    const svg = await drawnTrace(chain.url, seed, ["--json"]);
+    expect(svg).to.include(`Uniswap V3 position #${added.tokenId}`);
+    expect(svg).to.include("Uniswap V3 add liquidity");
+    expect(svg).to.include("Uniswap V3 remove liquidity");
   });
 });

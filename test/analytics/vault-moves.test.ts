@@ -9,21 +9,27 @@
 import { expect } from "chai";
 import type { Conversion } from "../../src/analytics/conversions.js";
 import { conversionMoves } from "../../src/analytics/funds/moves.js";
-import { accountKey, ALL_ASSETS, trace, type Transfer } from "../../src/analytics/funds/taint.js";
+import { accountKey } from "../../src/analytics/funds/taint.js";
+import {
+  a,
+  B,
+  DAI,
+  held,
+  SEED,
+  swap,
+  THIEF,
+  transfer as transferIn,
+  TX,
+  USDC,
+  V,
+  WETH,
+} from "../helpers/taint-fixtures.js";
 
-const a = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
-const USDC = a(0xc1);
-const WETH = a(0xe1);
-const DAI = a(0xd1);
 const BAL = a(0xba);
 const VAULT = a(0xb0);
 const PAIR = a(0xf1);
-const V = a(1);
-const THIEF = a(0xa);
-const B = a(0xb);
-const SEED = "0x5eed";
-const TX = "0x77";
 
+/** A transfer of transaction `hash` (TX unless told), in block 11 (the seed's in block 9). */
 const transfer = (
   ordinal: number,
   token: string,
@@ -31,57 +37,26 @@ const transfer = (
   to: string,
   amount: bigint,
   hash = TX,
-): Transfer => ({
-  blockNumber: hash === SEED ? 9 : 11,
-  txIndex: 0,
-  ordinal,
-  txHash: hash,
-  token,
-  from,
-  to,
-  amount,
-  time: 0,
-});
+) => transferIn(hash, ordinal, token, from, to, amount, hash === SEED ? 9 : 11, 0);
 
 /** The Vault's `Swap` at `logIndex`. */
-const swap = (
+const vaultSwap = (
   logIndex: number,
   tokenIn: string,
   amountIn: bigint,
   tokenOut: string,
   amountOut: bigint,
-): Conversion => ({
-  venue: "balancer-v2",
-  action: "swap",
-  contract: VAULT,
-  txHash: TX,
-  blockNumber: 11,
-  logIndex,
-  tokenIn,
-  amountIn,
-  tokenOut,
-  amountOut,
-  recipient: null,
-});
+): Conversion => swap(logIndex, VAULT, tokenIn, amountIn, tokenOut, amountOut, null, "balancer-v2");
 
 /** The theft: 1,000 USDC to the thief. */
 const theft = [transfer(0, USDC, V, THIEF, 1000n, SEED)];
-
-const held = (transfers: Transfer[]) =>
-  Object.fromEntries(
-    trace(transfers, {
-      model: "haircut",
-      seed: { kind: "tx", txHash: SEED },
-      token: ALL_ASSETS,
-    }).holdings.map((h) => [accountKey(h.token, h.address), [h.amount, h.value]]),
-  );
 
 describe("the Balancer V2 Vault's swaps as moves", () => {
   it("a batch given out lists its hops last first: one route, its steps in the order value went", () => {
     // USDC → WETH → DAI, the DAI amount given: the Vault prices WETH → DAI first.
     const moved = conversionMoves(
       [...theft, transfer(2, USDC, THIEF, VAULT, 1000n), transfer(3, DAI, VAULT, B, 990n)],
-      [swap(0, WETH, 400n, DAI, 990n), swap(1, USDC, 1000n, WETH, 400n)],
+      [vaultSwap(0, WETH, 400n, DAI, 990n), vaultSwap(1, USDC, 1000n, WETH, 400n)],
     );
     expect(moved.skipped).to.deep.equal([]);
     const move = moved.transfers.find((t) => t.out !== undefined);
@@ -102,7 +77,7 @@ describe("the Balancer V2 Vault's swaps as moves", () => {
         transfer(4, WETH, VAULT, B, 3n),
         transfer(5, DAI, VAULT, B, 70n),
       ],
-      [swap(0, USDC, 600n, WETH, 3n), swap(1, BAL, 7n, DAI, 70n)],
+      [vaultSwap(0, USDC, 600n, WETH, 3n), vaultSwap(1, BAL, 7n, DAI, 70n)],
     );
     expect(moved.skipped).to.deep.equal([]);
     expect(moved.transfers.filter((t) => t.out !== undefined)).to.have.length(2);
@@ -116,7 +91,7 @@ describe("the Balancer V2 Vault's swaps as moves", () => {
     // USDC → WETH through two pools: the Vault takes 1,000 USDC once, for both.
     const moved = conversionMoves(
       [...theft, transfer(2, USDC, THIEF, VAULT, 1000n), transfer(3, WETH, VAULT, B, 5n)],
-      [swap(0, USDC, 600n, WETH, 3n), swap(1, USDC, 400n, WETH, 2n)],
+      [vaultSwap(0, USDC, 600n, WETH, 3n), vaultSwap(1, USDC, 400n, WETH, 2n)],
     );
     expect(moved.converted).to.equal(0);
     expect(moved.skipped.map((s) => s.reason)).to.deep.equal([
@@ -130,7 +105,7 @@ describe("the Balancer V2 Vault's swaps as moves", () => {
   it("a swap paid from an internal balance (no transfer in) is refused with the reason", () => {
     const moved = conversionMoves(
       [...theft, transfer(2, WETH, VAULT, B, 3n)],
-      [swap(0, USDC, 600n, WETH, 3n)],
+      [vaultSwap(0, USDC, 600n, WETH, 3n)],
     );
     expect(moved.skipped[0]?.reason).to.match(
       /^no transfer of 600 0x0+c1 into the Vault settles the swap's input \(an internal balance is not read\)$/,
@@ -148,7 +123,7 @@ describe("the Balancer V2 Vault's swaps as moves", () => {
         transfer(4, WETH, THIEF, VAULT, 400n),
         transfer(5, DAI, VAULT, B, 990n),
       ],
-      [swap(0, USDC, 1000n, WETH, 400n), swap(3, WETH, 400n, DAI, 990n)],
+      [vaultSwap(0, USDC, 1000n, WETH, 400n), vaultSwap(3, WETH, 400n, DAI, 990n)],
     );
     expect(moved.skipped).to.deep.equal([]);
     expect(
@@ -163,7 +138,7 @@ describe("the Balancer V2 Vault's swaps as moves", () => {
   it("the Vault paying a Uniswap pair directly is one route through both (the Vault is matched last)", () => {
     // USDC → WETH in the Vault, paid to a pair; the pair swaps WETH → DAI to B.
     const pairSwap: Conversion = {
-      ...swap(4, WETH, 400n, DAI, 990n),
+      ...vaultSwap(4, WETH, 400n, DAI, 990n),
       venue: "uniswap-v2",
       contract: PAIR,
       recipient: B,
@@ -175,7 +150,7 @@ describe("the Balancer V2 Vault's swaps as moves", () => {
         transfer(2, WETH, VAULT, PAIR, 400n),
         transfer(3, DAI, PAIR, B, 990n),
       ],
-      [swap(0, USDC, 1000n, WETH, 400n), pairSwap],
+      [vaultSwap(0, USDC, 1000n, WETH, 400n), pairSwap],
     );
     expect(moved.skipped).to.deep.equal([]);
     const moves = moved.transfers.filter((t) => t.out !== undefined);
