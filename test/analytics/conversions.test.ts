@@ -19,30 +19,21 @@ import {
   FULL_RANGE,
   SQRT_PRICE_1_1,
   approveAll,
+  call,
   deployDefi,
   type DefiWorld,
+  type Sent,
 } from "../helpers/defi.js";
 
 const E18 = 10n ** 18n;
 const DEADLINE = 2n ** 40n;
 
-type Call = (...args: unknown[]) => Promise<{ hash: string; wait(): Promise<unknown> }>;
-/**
- * Calls `name` on `c` (as `signer`) with a fixed gas limit: a gas estimate made against a state
- * the node has not settled yet could fall short and revert the call (seen with a V3 swap on a
- * loaded machine).
- */
+type Call = (...args: unknown[]) => Sent;
+/** Calls `name` on `c` as `signer` (by default its own), with the DeFi tests' fixed gas limit. */
 const fn =
   (c: Contract, name: string, signer?: Signer): Call =>
-  (...args) => {
-    const last = args[args.length - 1];
-    const overrides =
-      typeof last === "object" && last !== null && !Array.isArray(last) && "value" in last
-        ? { ...(args.pop() as object), gasLimit: 12_000_000n }
-        : { gasLimit: 12_000_000n };
-    const f = (signer === undefined ? c : (c.connect(signer) as Contract)).getFunction(name);
-    return f(...args, overrides) as unknown as ReturnType<Call>;
-  };
+  (...args) =>
+    call(c, name, signer ?? (c.runner as Signer), ...args);
 
 describe("conversions from the published contracts (anvil)", function () {
   this.timeout(120_000);
