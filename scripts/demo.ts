@@ -28,7 +28,6 @@ import {
   hashDocument,
   newSessionTag,
   proofOf,
-  submitDelivery,
   type CustodyEntry,
 } from "../src/client/index.js";
 import {
@@ -41,6 +40,7 @@ import {
   type PsiMode,
 } from "../src/matching/index.js";
 import { deployConsortium } from "./lib/deploy.js";
+import { deliverThroughGateways } from "./lib/demo-gateways.js";
 import { startLocalChain } from "./lib/local-chain.js";
 import { phoneSets } from "./lib/phones.js";
 
@@ -136,8 +136,10 @@ async function run(url: string): Promise<void> {
   // Each institution holds its own X25519 private key and registers the public half with its own
   // signing key: the council votes on who signs, never on what an institution can read.
   say("   each registers its X25519 encryption key (deliveries to it are encrypted to that key):");
+  const identities = new Map<number, string>();
   for (const i of inst) {
-    const { publicKey } = await generateEncryptionIdentity();
+    const { identity, publicKey } = await generateEncryptionIdentity();
+    identities.set(i.id, identity);
     const { keyId } = await registerEncryptionKey(contracts, i.signer, publicKey);
     say(`   #${i.id} ${i.name.padEnd(30)} key ${keyId}  ${ageRecipient(publicKey)}`);
   }
@@ -150,6 +152,11 @@ async function run(url: string): Promise<void> {
     Institution,
     Institution,
   ];
+  const identityOf = (i: Institution): string => {
+    const identity = identities.get(i.id);
+    if (identity === undefined) throw new Error(`${i.name} has no encryption identity`);
+    return identity;
+  };
   const investigator = new Investigator(contracts, police.signer);
   const supervisor = new Supervisor(contracts, prosecutor.signer);
   const provider = (i: Institution) => new Provider(contracts, i.signer);
@@ -259,41 +266,21 @@ async function run(url: string): Promise<void> {
     }
   }
 
-  step(7, "Deliveries, signed by the provider and acknowledged by the police (EIP-712)");
-  const relayer = at(12);
-  const deliveryIds: bigint[] = [];
-  const log: Record<string, unknown>[] = [];
-  for (const [i, r] of granted.entries()) {
-    const records = 3 + i * 4;
-    const payload = JSON.stringify({
-      request: r.requestId.toString(),
-      kind: DATA_KIND_NAMES[r.kind],
-      records,
-    });
-    const p = provider(r.to);
-    const { delivery, signature } = await p.prepareDelivery(r.requestId, payload, records);
-    const ack = await investigator.acknowledge(delivery, payload);
-    const submitBy = i % 2 === 0 ? r.to.signer : relayer;
-    const deliveryId = await submitDelivery(
-      contracts,
-      submitBy,
-      delivery,
-      { signer: r.to.address, signature },
-      { signer: police.address, signature: ack },
-    );
-    deliveryIds.push(deliveryId);
-    log.push({
-      caseId,
-      requestId: r.requestId,
-      deliveryId,
-      payloadHash: delivery.payloadHash,
-      records,
-    });
-    say(
-      `   delivery ${deliveryId}: ${records} records from ${r.to.name}, payload ${short(delivery.payloadHash)}, ` +
-        `submitted by ${submitBy === relayer ? "a relayer" : "the provider"}`,
-    );
-  }
+  step(
+    7,
+    "Deliveries through the gateways: each provider's system exports, the gateway seals it to the police's key; the police fetch, verify and acknowledge",
+  );
+  const log = await deliverThroughGateways({
+    contracts,
+    chainId: (await connection.ethers.provider.getNetwork()).chainId,
+    startBlock: record.startBlock,
+    caseId,
+    granted,
+    police,
+    policeIdentity: identityOf(police),
+    bystander: prosecutor,
+  });
+  const deliveryIds = log.map((entry) => entry.deliveryId);
 
   step(8, "The police bureau anchors its access log (one Merkle root for the whole batch)");
   const { anchorId, batch } = await investigator.anchorLog(caseId, log);
