@@ -33,6 +33,11 @@ export interface Conversion {
   recipient: string | null;
   /** A Uniswap V3 position's event: the position, its owner, the liquidity (v3-positions.ts). */
   position?: PositionRef;
+  /**
+   * Balancer V2: the pool the Vault priced the swap in (the poolId's first 20 bytes, which are the
+   * pool's address); `contract` is the Vault, which holds and moves the tokens.
+   */
+  pool?: string;
 }
 
 /** A log that carries a conversion's topic and was not read as one, and why. */

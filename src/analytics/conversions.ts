@@ -362,6 +362,8 @@ export class ConversionReader {
           tokenOut: topicAddress(log.topics[3]),
           amountOut: amountOut as bigint,
           recipient: null,
+          // A Balancer poolId is the pool's address followed by its specialization and a nonce.
+          pool: (log.topics[1] as string).slice(0, 42).toLowerCase(),
         };
       }
     }

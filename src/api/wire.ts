@@ -756,6 +756,11 @@ export const ConversionStep = named(
     venue: z.enum(CONVERSION_VENUE_NAMES),
     action: z.enum(CONVERSION_ACTION_NAMES),
     contract: flowContract.describe("The pool, the wrapper, the Vault, the bridge's contract."),
+    pool: flowContract
+      .optional()
+      .describe(
+        "Balancer V2: the pool the Vault priced the swap in (the poolId's first 20 bytes); `contract` is the Vault.",
+      ),
     logIndex: count,
     tokenIn: tracedAssetField,
     amountIn: amount,

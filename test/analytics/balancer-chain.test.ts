@@ -25,6 +25,7 @@ import {
   startDefiChain,
   type DefiWorld,
 } from "../helpers/defi.js";
+import { mergeFlows } from "../../src/analytics/funds/flow.js";
 import { addressesIn, traceOnce } from "../helpers/asset-traces.js";
 import { addressesRead, lazyTrace } from "../helpers/lazy-chains.js";
 import { heldAmounts } from "../helpers/taint-fixtures.js";
@@ -305,28 +306,36 @@ describe("a trace of every asset through the Balancer V2 Vault (anvil)", functio
       expect(out.skippedConversions).to.deep.equal([]);
     });
 
-  it("each Vault call is one edge: the batch's hops in route order, the ether paid out through the unwrap", async () => {
+  it("each Vault call is one edge: the batch's hops in route order, each naming its pool, the ether paid out through the unwrap", async () => {
     const r = (await traceOf("poison")).result;
     const steps = (to: string, token: string) =>
       r.edges
         .find((e) => e.to === address[to] && e.out?.token === (address[token] ?? token))
-        ?.out?.steps.map((s) => [s.venue, s.action, s.contract, s.tokenIn, s.tokenOut]);
-    const { vault, a, b, weth } = address as Record<string, string>;
-    expect(steps("thief", "b")).to.deep.equal([["balancer-v2", "swap", vault, a, b]]);
+        ?.out?.steps.map((s) => [s.venue, s.action, s.contract, s.pool, s.tokenIn, s.tokenOut]);
+    const { vault, a, b, weth, ab, bWeth, aWeth } = address as Record<string, string>;
+    expect(steps("thief", "b")).to.deep.equal([["balancer-v2", "swap", vault, ab, a, b]]);
     const route = [
-      ["balancer-v2", "swap", vault, a, b],
-      ["balancer-v2", "swap", vault, b, weth],
+      ["balancer-v2", "swap", vault, ab, a, b],
+      ["balancer-v2", "swap", vault, bWeth, b, weth],
     ];
     expect(steps("fence", "weth")).to.deep.equal(route);
     expect(steps("buyer", "weth")).to.deep.equal(route);
     expect(steps("receiver", "native")).to.deep.equal([
-      ["balancer-v2", "swap", vault, a, weth],
-      ["weth", "unwrap", weth, weth, "native"],
+      ["balancer-v2", "swap", vault, aWeth, a, weth],
+      ["weth", "unwrap", weth, undefined, weth, "native"],
     ]);
     expect(steps("receiver", "b")).to.deep.equal([
-      ["weth", "wrap", weth, "native", weth],
-      ["balancer-v2", "swap", vault, weth, b],
+      ["weth", "wrap", weth, undefined, "native", weth],
+      ["balancer-v2", "swap", vault, bWeth, weth, b],
     ]);
+    // The flow picture's conversion nodes are the pools, never the Vault they all share.
+    const pictured = mergeFlows(r.edges).conversions;
+    expect([...pictured.values()].map((c) => c.contract)).to.not.include(vault);
+    for (const pool of [ab, bWeth, aWeth])
+      expect(pictured.get(`${pool}/swap`), pool).to.include({
+        contract: pool,
+        venue: "balancer-v2",
+      });
     // The receiver paid 1 ether, not the 1.5 it sent: the refund is part of the move.
     const ethIn = r.edges.find((e) => e.out?.steps[0]?.action === "wrap");
     expect(ethIn).to.include({ from: address["receiver"], token: "native", amount: E18 });

@@ -174,6 +174,7 @@ export const conversionName = (
  */
 export interface ConversionNode {
   id: string;
+  /** The wrapper, the pool (a Balancer swap's pool, not the Vault), the bridge's contract. */
   contract: string;
   venue: ConversionVenue;
   action: ConversionAction;
@@ -184,7 +185,7 @@ export interface ConversionNode {
 /** The part of a conversion step a picture reads. */
 export type FlowStep = Pick<
   ConversionStep,
-  "venue" | "action" | "contract" | "tokenOut" | "amountOut"
+  "venue" | "action" | "contract" | "tokenOut" | "amountOut" | "pool"
 > & { bridge?: Crossing };
 
 /** A tainted transfer as a picture reads it (a {@link TaintedEdge}, or the API's edge). */
@@ -222,12 +223,13 @@ export function segmentsOf(e: FlowTransfer): {
     const [amount, tainted] = out === undefined ? [e.amount, e.tainted] : [out.amount, out.tainted];
     return { segments: [{ from: e.from, to: e.to, token, amount, tainted }], conversions: [] };
   }
+  // A Balancer swap's node is its pool (where the price was set), not the Vault all pools share.
   const conversions = out.steps.map((s): ConversionNode => ({
     id:
       s.bridge === undefined
-        ? `${s.contract}/${s.action}`
+        ? `${s.pool ?? s.contract}/${s.action}`
         : `${s.contract}/${s.action}>${s.bridge.toChainId}`,
-    contract: s.contract,
+    contract: s.pool ?? s.contract,
     venue: s.venue,
     action: s.action,
     ...(s.bridge === undefined
@@ -451,6 +453,7 @@ export function oneNamespace(
             steps: e.out.steps.map((s) => ({
               ...s,
               contract: address(s.contract, s.bridge?.fromChainId ?? e.chainId),
+              ...(s.pool === undefined ? {} : { pool: address(s.pool, e.chainId) }),
               tokenIn: asset(s.tokenIn, s.bridge?.fromChainId ?? e.chainId),
               tokenOut: asset(s.tokenOut, s.bridge?.toChainId ?? e.chainId),
             })),

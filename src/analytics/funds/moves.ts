@@ -221,6 +221,7 @@ function matchTransaction(
         amountIn: c.amountIn,
         tokenOut: asset(c.tokenOut),
         amountOut: c.amountOut,
+        ...(c.pool === undefined ? {} : { pool: c.pool }),
       },
       from,
       to,

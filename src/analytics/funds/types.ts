@@ -75,6 +75,8 @@ export interface ConversionStep {
   amountOut: bigint;
   /** A bridge crossing: its two sides and how they were paired. */
   bridge?: BridgeCrossing;
+  /** Balancer V2: the pool the Vault priced the swap in (`contract` is the Vault). */
+  pool?: string;
 }
 
 /**
