@@ -31,6 +31,12 @@ export const CONVERSION_TOPICS = {
   uniswapV2Mint: keccakId("Mint(address,uint256,uint256)"),
   /** Uniswap V2 liquidity removed: `Burn(address indexed sender, uint amount0, uint amount1, address indexed to)`. */
   uniswapV2Burn: keccakId("Burn(address,uint256,uint256,address)"),
+  /**
+   * Balancer V2 Vault, liquidity added (deltas ≥ 0) or removed (≤ 0): `PoolBalanceChanged(bytes32
+   * indexed poolId, address indexed liquidityProvider, address[] tokens, int256[] deltas, uint256[]
+   * protocolFeeAmounts)`.
+   */
+  balancerV2Liquidity: keccakId("PoolBalanceChanged(bytes32,address,address[],int256[],uint256[])"),
 } as const;
 
 export type Venue = ConversionVenue;
@@ -181,6 +187,8 @@ export class ConversionReader {
       const where = { txHash: at.txHash, logIndex: at.logIndex, contract: at.contract };
       if (kind === "uniswapV2Mint" || kind === "uniswapV2Burn")
         for (const outcome of await this.liquidity(kind, log, at)) add(outcome, where);
+      else if (kind === "balancerV2Liquidity")
+        for (const outcome of balancerLiquidity(log, at)) add(outcome, where);
       else add(await this.convert(kind, log, at), where);
     }
     if (this.positions !== null) {
@@ -237,7 +245,10 @@ export class ConversionReader {
 
   /** A conversion, null for a log that is not one (another event of the same signature), or why not. */
   private async convert(
-    kind: Exclude<keyof typeof CONVERSION_TOPICS, "uniswapV2Mint" | "uniswapV2Burn">,
+    kind: Exclude<
+      keyof typeof CONVERSION_TOPICS,
+      "uniswapV2Mint" | "uniswapV2Burn" | "balancerV2Liquidity"
+    >,
     log: RawLog,
     at: { contract: string; txHash: string; blockNumber: number; logIndex: number },
   ): Promise<Conversion | string | null> {
@@ -362,10 +373,74 @@ export class ConversionReader {
           tokenOut: topicAddress(log.topics[3]),
           amountOut: amountOut as bigint,
           recipient: null,
-          // A Balancer poolId is the pool's address followed by its specialization and a nonce.
-          pool: (log.topics[1] as string).slice(0, 42).toLowerCase(),
+          pool: balancerPool(log.topics[1]),
         };
       }
     }
   }
+}
+
+/** The Balancer pool of a `poolId`: its first 20 bytes (then its specialization and a nonce). */
+const balancerPool = (poolId: string | undefined): string =>
+  (poolId ?? "0x").slice(0, 42).toLowerCase();
+
+/**
+ * Liquidity added to or removed from a Balancer V2 pool through the Vault (`PoolBalanceChanged`):
+ * one conversion per token whose balance changed, each naming the pool, whose own token (BPT) the
+ * liquidity is; or why the log is not read (deltas of both signs, arrays that disagree).
+ */
+function balancerLiquidity(
+  log: RawLog,
+  at: { contract: string; txHash: string; blockNumber: number; logIndex: number },
+): (Conversion | string | null)[] {
+  if (!hasLogShape(log, 3, 3, true)) return [null];
+  let tokens: string[];
+  let deltas: bigint[];
+  try {
+    const [t, d, fees] = coder.decode(
+      ["address[]", "int256[]", "uint256[]"],
+      log.data,
+    ) as unknown as [string[], bigint[], bigint[]];
+    if (t.length !== d.length || t.length !== fees.length)
+      return ["a PoolBalanceChanged whose tokens, deltas and fees are not of one length"];
+    tokens = t.map((x) => x.toLowerCase());
+    deltas = [...d];
+  } catch {
+    return [null];
+  }
+  const join = deltas.some((d) => d > 0n);
+  if (join && deltas.some((d) => d < 0n))
+    return ["a PoolBalanceChanged that both adds and removes tokens"];
+  const pool = balancerPool(log.topics[1]);
+  const out: Conversion[] = [];
+  tokens.forEach((token, i) => {
+    const delta = deltas[i] as bigint;
+    if (delta === 0n) return;
+    out.push(
+      join
+        ? {
+            venue: "balancer-v2",
+            action: "add-liquidity",
+            ...at,
+            tokenIn: token,
+            amountIn: delta,
+            tokenOut: pool,
+            amountOut: 0n,
+            recipient: null,
+            pool,
+          }
+        : {
+            venue: "balancer-v2",
+            action: "remove-liquidity",
+            ...at,
+            tokenIn: pool,
+            amountIn: 0n,
+            tokenOut: token,
+            amountOut: -delta,
+            recipient: null,
+            pool,
+          },
+    );
+  });
+  return out.length === 0 ? [null] : out;
 }

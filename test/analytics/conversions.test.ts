@@ -316,5 +316,43 @@ describe("conversions from the published contracts (anvil)", function () {
     expect(refused.skipped.map((s) => s.reason)).to.deep.equal([
       "a TokenExchange from a contract whose coins are unknown",
     ]);
+    // The Vault's PoolBalanceChanged: one record per token whose balance changed, naming the
+    // pool (the poolId's first 20 bytes); deltas of both signs, or arrays of unequal length, refused.
+    const poolId = `0x${"ab".repeat(20)}0002${"00".repeat(10)}`;
+    const changed = (logIndex: number, deltas: bigint[], fees = [0n, 0n, 0n]): RawLog => ({
+      ...base,
+      address: vault,
+      logIndex: `0x${logIndex.toString(16)}`,
+      topics: [CONVERSION_TOPICS.balancerV2Liquidity, poolId, pad(addr.trader)],
+      data: coder.encode(
+        ["address[]", "int256[]", "uint256[]"],
+        [[addr.a, addr.b, addr.weth], deltas, fees],
+      ),
+    });
+    const liquidity = await new ConversionReader(rpc).read([
+      changed(3, [5n, 0n, 7n]),
+      changed(4, [0n, -2n, -1n]),
+      changed(5, [5n, -1n, 0n]),
+      changed(6, [5n, 1n, 0n], [0n]),
+    ]);
+    expect(
+      liquidity.conversions.map((c) => [
+        c.action,
+        c.pool,
+        c.tokenIn,
+        c.amountIn,
+        c.tokenOut,
+        c.amountOut,
+      ]),
+    ).to.deep.equal([
+      ["add-liquidity", `0x${"ab".repeat(20)}`, addr.a, 5n, `0x${"ab".repeat(20)}`, 0n],
+      ["add-liquidity", `0x${"ab".repeat(20)}`, addr.weth, 7n, `0x${"ab".repeat(20)}`, 0n],
+      ["remove-liquidity", `0x${"ab".repeat(20)}`, `0x${"ab".repeat(20)}`, 0n, addr.b, 2n],
+      ["remove-liquidity", `0x${"ab".repeat(20)}`, `0x${"ab".repeat(20)}`, 0n, addr.weth, 1n],
+    ]);
+    expect(liquidity.skipped.map((s) => s.reason)).to.deep.equal([
+      "a PoolBalanceChanged that both adds and removes tokens",
+      "a PoolBalanceChanged whose tokens, deltas and fees are not of one length",
+    ]);
   });
 });

@@ -159,3 +159,70 @@ describe("the Balancer V2 Vault's swaps as moves", () => {
     expect(held(moved.transfers)).to.deep.equal({ [accountKey(DAI, B)]: [990n, 1000n] });
   });
 });
+
+describe("Balancer V2 liquidity (PoolBalanceChanged) as moves", () => {
+  const POOL = a(0xb1);
+  /** One record of a `PoolBalanceChanged` at `logIndex`: `token`'s delta, into or out of POOL. */
+  const leg = (logIndex: number, token: string, delta: bigint): Conversion => ({
+    venue: "balancer-v2",
+    action: delta > 0n ? "add-liquidity" : "remove-liquidity",
+    contract: VAULT,
+    txHash: TX,
+    blockNumber: 11,
+    logIndex,
+    tokenIn: delta > 0n ? token : POOL,
+    amountIn: delta > 0n ? delta : 0n,
+    tokenOut: delta > 0n ? POOL : token,
+    amountOut: delta > 0n ? 0n : -delta,
+    recipient: null,
+    pool: POOL,
+  });
+  const ZERO = a(0);
+
+  it("three tokens in: three moves, the pool token minted split in equal shares, the first taking the remainder", () => {
+    const moved = conversionMoves(
+      [
+        ...theft,
+        transfer(1, POOL, ZERO, THIEF, 100n),
+        transfer(2, USDC, THIEF, VAULT, 600n),
+        transfer(3, DAI, THIEF, VAULT, 50n),
+        transfer(4, WETH, THIEF, VAULT, 2n),
+      ],
+      [leg(5, USDC, 600n), leg(5, DAI, 50n), leg(5, WETH, 2n)],
+    );
+    expect(moved.skipped).to.deep.equal([]);
+    const moves = moved.transfers.filter((t) => t.out !== undefined);
+    expect(moves.map((t) => [t.token, t.amount, t.out?.token, t.out?.amount])).to.deep.equal([
+      [USDC, 600n, POOL, 34n],
+      [DAI, 50n, POOL, 33n],
+      [WETH, 2n, POOL, 33n],
+    ]);
+    expect(moves.map((t) => t.out?.steps[0]?.pool)).to.deep.equal([POOL, POOL, POOL]);
+    // The stolen USDC bought its share whole; the thief's other tokens were never tainted.
+    expect(held(moved.transfers)).to.deep.equal({
+      [accountKey(USDC, THIEF)]: [400n, 400n],
+      [accountKey(POOL, THIEF)]: [34n, 600n],
+    });
+  });
+
+  it("refuses liquidity added without the pool token minted, naming the pool; the transfers stay", () => {
+    const transfers = [...theft, transfer(2, USDC, THIEF, VAULT, 600n)];
+    const moved = conversionMoves(transfers, [leg(5, USDC, 600n)]);
+    expect(moved.skipped.map((x) => x.reason)).to.deep.equal([
+      `liquidity added to Balancer pool ${POOL} without the transfers into the Vault and the pool token minted that show it (ether, which the Vault wraps, or an internal balance, is not read)`,
+    ]);
+    expect(moved.transfers).to.deep.equal(transfers);
+  });
+
+  it("refuses liquidity removed when a token paid out is missing (an internal balance): nothing half-moved", () => {
+    const transfers = [
+      ...theft,
+      transfer(1, POOL, THIEF, ZERO, 10n),
+      transfer(2, USDC, VAULT, THIEF, 60n),
+    ];
+    const moved = conversionMoves(transfers, [leg(5, USDC, -60n), leg(5, DAI, -5n)]);
+    expect(moved.skipped).to.have.length(1);
+    expect(moved.skipped[0]?.reason).to.match(/^liquidity removed from Balancer pool /);
+    expect(moved.transfers).to.deep.equal(transfers);
+  });
+});

@@ -137,3 +137,60 @@ export async function createWeightedPool(
   await join.wait();
   return { address: address.toLowerCase(), poolId };
 }
+
+/** The pool's tokens, sorted as the Vault lists them. */
+const sortedAddresses = (tokens: readonly string[]) =>
+  [...tokens].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1));
+
+/**
+ * `provider` adds liquidity to `pool` (WeightedPool's JoinKind.EXACT_TOKENS_IN_FOR_BPT_OUT, 1):
+ * `amounts[i]` of `tokens[i]`, the pool token (BPT) minted to `recipient`.
+ */
+export async function joinPool(
+  world: BalancerWorld,
+  pool: WeightedPool,
+  provider: Signer,
+  tokens: readonly { address: string; amount: bigint }[],
+  recipient: string,
+): Promise<string> {
+  const assets = sortedAddresses(tokens.map((t) => t.address));
+  const amounts = assets.map((a) => tokens.find((t) => t.address === a)?.amount ?? 0n);
+  const userData = AbiCoder.defaultAbiCoder().encode(
+    ["uint256", "uint256[]", "uint256"],
+    [1n, amounts, 0n],
+  );
+  const tx = (await (world.vault.connect(provider) as Contract).getFunction("joinPool")(
+    pool.poolId,
+    await provider.getAddress(),
+    recipient,
+    { assets, maxAmountsIn: amounts, userData, fromInternalBalance: false },
+    { gasLimit: 12_000_000n },
+  )) as { hash: string; wait(): Promise<unknown> };
+  await tx.wait();
+  return tx.hash.toLowerCase();
+}
+
+/**
+ * `holder` removes liquidity from `pool` (WeightedPool's ExitKind.EXACT_BPT_IN_FOR_TOKENS_OUT, 1):
+ * `bpt` of its pool token burnt, each of `tokens` paid to `recipient` in proportion.
+ */
+export async function exitPool(
+  world: BalancerWorld,
+  pool: WeightedPool,
+  holder: Signer,
+  tokens: readonly string[],
+  bpt: bigint,
+  recipient: string,
+): Promise<string> {
+  const assets = sortedAddresses(tokens);
+  const userData = AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [1n, bpt]);
+  const tx = (await (world.vault.connect(holder) as Contract).getFunction("exitPool")(
+    pool.poolId,
+    await holder.getAddress(),
+    recipient,
+    { assets, minAmountsOut: assets.map(() => 0n), userData, toInternalBalance: false },
+    { gasLimit: 12_000_000n },
+  )) as { hash: string; wait(): Promise<unknown> };
+  await tx.wait();
+  return tx.hash.toLowerCase();
+}

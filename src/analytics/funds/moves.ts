@@ -61,8 +61,8 @@ interface Node {
   /** The conversion whose input is this one's output (a route), and whether one feeds this one. */
   next: Node | undefined;
   fed: boolean;
-  /** The second leg (token1) of a liquidity event. */
-  second: boolean;
+  /** The leg of a liquidity event: 0 for token0's (or the only one), 1 for token1's, and on. */
+  leg: number;
 }
 
 export interface ConversionMoves {
@@ -137,8 +137,8 @@ export function conversionMoves(
       moves.push({
         blockNumber: node.blockNumber,
         txIndex: node.txIndex,
-        // The two legs of a liquidity event share its log index: token0's first.
-        ordinal: last.step.logIndex + (last.second ? 0.5 : 0),
+        // The legs of a liquidity event share its log index: token0's first, each after the last.
+        ordinal: last.step.logIndex + 1 - 2 ** -last.leg,
         txHash,
         token: node.step.tokenIn,
         from: node.from,
@@ -165,6 +165,12 @@ function shares(liquidity: bigint, amounts: readonly bigint[]): bigint[] {
   return amounts.map((x) =>
     x === 0n ? 0n : paid === 1 ? liquidity : k++ === 0 ? liquidity - half : half,
   );
+}
+
+/** `amount` in `n` equal shares, the first taking the remainder. */
+function equalShares(amount: bigint, n: number): bigint[] {
+  const each = amount / BigInt(n);
+  return Array.from({ length: n }, (_, k) => (k === 0 ? amount - each * BigInt(n - 1) : each));
 }
 
 /** Matches the conversions of one transaction (log order) with its transfers (ordinal order). */
@@ -232,7 +238,7 @@ function matchTransaction(
       time,
       next: undefined,
       fed: false,
-      second: false,
+      leg: 0,
     };
     if (input !== NONE) {
       asInput[input] = 1;
@@ -331,6 +337,17 @@ function matchTransaction(
       case "add-liquidity":
       case "remove-liquidity":
       case "collect": {
+        if (c.venue === "balancer-v2") {
+          // One record per token whose balance the Vault changed.
+          const legs = [c];
+          for (let next = conversions[i + 1]; ; next = conversions[i + 1]) {
+            if (next?.logIndex !== c.logIndex || next.action !== c.action) break;
+            legs.push(next);
+            i++;
+          }
+          vaultLiquidity(legs);
+          break;
+        }
         // The pair of records one Mint or Burn gave (one per token of the pair).
         const other = conversions[i + 1];
         if (other === undefined || other.logIndex !== c.logIndex || other.action !== c.action) {
@@ -392,7 +409,7 @@ function matchTransaction(
         );
         return;
       }
-      let second = false;
+      let leg = 0;
       [c0, c1].forEach((c, i) => {
         const k = inputs[i] as number;
         if (k === NONE) return;
@@ -403,8 +420,7 @@ function matchTransaction(
           k,
           NONE,
         );
-        n.second = second;
-        second = true;
+        n.leg = leg++;
       });
       return;
     }
@@ -423,12 +439,11 @@ function matchTransaction(
       });
       return;
     }
-    let second = false;
+    let leg = 0;
     [c0, c1].forEach((c, i) => {
       if ((amounts[i] as bigint) === 0n) return;
       const n = node({ ...c, amountIn: share[i] as bigint }, p.owner, p.asset, NONE, NONE);
-      n.second = second;
-      second = true;
+      n.leg = leg++;
       const key = `${p.asset}/${asset(c.tokenOut)}`;
       owed.set(key, (owed.get(key) ?? 0n) + c.amountOut);
     });
@@ -520,7 +535,7 @@ function matchTransaction(
         return;
       }
       node({ ...c0, amountOut: m.amount - half }, (txs[in0] as Transfer).from, m.to, in0, minted);
-      node({ ...c1, amountOut: half }, (txs[in1] as Transfer).from, m.to, in1, NONE).second = true;
+      node({ ...c1, amountOut: half }, (txs[in1] as Transfer).from, m.to, in1, NONE).leg = 1;
     } else {
       // The router sends the liquidity token to the pair, which burns it.
       const burnt = find(
@@ -563,8 +578,93 @@ function matchTransaction(
       asOutput[burnt] = 1;
       const from = (txs[paid] as Transfer).from;
       node({ ...c0, amountIn: b.amount - half }, from, (txs[out0] as Transfer).to, paid, out0);
-      node({ ...c1, amountIn: half }, from, (txs[out1] as Transfer).to, NONE, out1).second = true;
+      node({ ...c1, amountIn: half }, from, (txs[out1] as Transfer).to, NONE, out1).leg = 1;
     }
+  }
+
+  /**
+   * Liquidity added to or removed from a Balancer V2 pool (`PoolBalanceChanged`; the pool mints
+   * its token, BPT, before the Vault pulls the tokens, and burns it from the provider before the
+   * Vault pays them out). Added: each token paid into the Vault buys an equal share of the BPT
+   * minted (the first the remainder). Removed: an equal share of the BPT burnt becomes each token
+   * paid out. Ether paid in or out (wrapped by the Vault) and internal balances move no token the
+   * trace reads: refused with the reason.
+   */
+  function vaultLiquidity(legs: readonly Conversion[]): void {
+    const c0 = legs[0] as Conversion;
+    const vault = c0.contract;
+    const bpt = c0.pool as string;
+    const add = c0.action === "add-liquidity";
+    const unread = `(ether, which the Vault wraps, or an internal balance, is not read)`;
+    if (add) {
+      const minted = find(
+        asOutput,
+        c0.logIndex,
+        (t) => t.token === bpt && t.from === ZERO_ADDRESS && t.to !== ZERO_ADDRESS,
+      );
+      const inputs = legs.map((c) =>
+        find(
+          asInput,
+          c0.logIndex,
+          (t) => t.token === asset(c.tokenIn) && t.to === vault && t.amount === c.amountIn,
+        ),
+      );
+      if (minted === NONE || inputs.includes(NONE)) {
+        skip(
+          c0,
+          `liquidity added to Balancer pool ${bpt} without the transfers into the Vault and the pool token minted that show it ${unread}`,
+        );
+        return;
+      }
+      const m = txs[minted] as Transfer;
+      const share = equalShares(m.amount, legs.length);
+      if (share.includes(0n)) {
+        skip(c0, `liquidity added for less than one unit of the pool token per token paid`);
+        return;
+      }
+      legs.forEach((c, k) => {
+        const input = inputs[k] as number;
+        node(
+          { ...c, amountOut: share[k] as bigint },
+          (txs[input] as Transfer).from,
+          m.to,
+          input,
+          k === 0 ? minted : NONE,
+        ).leg = k;
+      });
+      return;
+    }
+    const burnt = find(asInput, c0.logIndex, (t) => t.token === bpt && t.to === ZERO_ADDRESS);
+    const outputs = legs.map((c) =>
+      find(
+        asOutput,
+        c0.logIndex,
+        (t) => t.token === asset(c.tokenOut) && t.from === vault && t.amount === c.amountOut,
+      ),
+    );
+    if (burnt === NONE || outputs.includes(NONE)) {
+      skip(
+        c0,
+        `liquidity removed from Balancer pool ${bpt} without the pool token burnt and the transfers out of the Vault that show it ${unread}`,
+      );
+      return;
+    }
+    const b = txs[burnt] as Transfer;
+    const share = equalShares(b.amount, legs.length);
+    if (share.includes(0n)) {
+      skip(c0, `liquidity removed for less than one unit of the pool token per token paid`);
+      return;
+    }
+    legs.forEach((c, k) => {
+      const output = outputs[k] as number;
+      node(
+        { ...c, amountIn: share[k] as bigint },
+        b.from,
+        (txs[output] as Transfer).to,
+        k === 0 ? burnt : NONE,
+        output,
+      ).leg = k;
+    });
   }
 
   /**
