@@ -10,7 +10,11 @@ import {
   type BridgeDeposit,
   type BridgeRelease,
 } from "../../src/analytics/bridges/index.js";
-import { bridgeMoves, TRANSIT } from "../../src/analytics/funds/bridge-moves.js";
+import {
+  bridgeMoves,
+  skippedCrossingsReached,
+  TRANSIT,
+} from "../../src/analytics/funds/bridge-moves.js";
 import {
   accountKey,
   ALL_ASSETS,
@@ -149,5 +153,33 @@ describe("bridge moves", () => {
     });
     expect(r.exits).to.deep.equal([]);
     expect(r.holdings.map((h) => [h.chainId ?? 8453, h.amount])).to.deep.equal([[8453, 999n]]);
+  });
+
+  it("a crossing whose release paid nothing the trace read is skipped with its reason, and listed only when the taint reached its deposit", () => {
+    const { pairs } = pairBridgeTransfers([deposit], [release], { tokens });
+    // The release's transaction was not read (a lazy reading never reads it when clean).
+    const moved = bridgeMoves(
+      transfers.filter((t) => t.txHash !== "0xr1"),
+      pairs,
+    );
+    expect(moved.skipped.map((x) => x.reason)).to.deep.equal([
+      `no transfer of ${USDC2} paid the release in 0xr1`,
+    ]);
+    const traced = (seed: string) =>
+      trace(qualified(moved.transfers), {
+        model: "haircut",
+        seed: { kind: "tx", txHash: seed },
+        token: ALL_ASSETS,
+      });
+    // From the theft, the taint reaches the deposit: the skipped crossing is the trace's concern.
+    expect(skippedCrossingsReached(moved.skipped, traced("0x5eed").edges)).to.have.length(1);
+    // A trace that never reaches the deposit's transaction lists none, however much was read.
+    const elsewhere = [...transfers, transfer(1, "0x0ther", 0, USDC1, FEES, V, 5n, 200)];
+    const other = trace(qualified(bridgeMoves(elsewhere, []).transfers), {
+      model: "haircut",
+      seed: { kind: "tx", txHash: "0x0ther" },
+      token: ALL_ASSETS,
+    });
+    expect(skippedCrossingsReached(moved.skipped, other.edges)).to.deep.equal([]);
   });
 });

@@ -169,3 +169,24 @@ export function crossingsFollowed(
   );
   return crossed.filter((p) => carried.has(transitAddress(p)));
 }
+
+/**
+ * The pairs of `skipped` the taint reached: those whose deposit's transaction moved taint (a
+ * tainted edge of that transaction, on the deposit's chain). Like {@link crossingsFollowed}, what a
+ * trace lists does not depend on how much of the chains it read beyond the taint: a lazy reading,
+ * which reads no transaction the taint did not reach, lists the same ones as a reading of the
+ * streams.
+ */
+export function skippedCrossingsReached<S extends { pair: BridgePair }>(
+  skipped: readonly S[],
+  edges: readonly TaintedEdge[],
+): S[] {
+  const reached = new Set(
+    edges.filter((e) => e.tainted > 0n).map((e) => `${e.chainId ?? ""}:${e.txHash}`),
+  );
+  return skipped.filter(
+    (s) =>
+      reached.has(`${s.pair.deposit.chainId}:${s.pair.deposit.txHash}`) ||
+      reached.has(`:${s.pair.deposit.txHash}`),
+  );
+}

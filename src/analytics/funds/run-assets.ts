@@ -20,7 +20,13 @@ import {
   type BridgeDeposit,
   type BridgeRelease,
 } from "../bridges/index.js";
-import { bridgeMoves, crossingsFollowed, TRANSIT, type BridgeMoves } from "./bridge-moves.js";
+import {
+  bridgeMoves,
+  crossingsFollowed,
+  skippedCrossingsReached,
+  TRANSIT,
+  type BridgeMoves,
+} from "./bridge-moves.js";
 import { allLabelsFor } from "../labels/chain.js";
 import { ConversionReader, type SkippedLog } from "../conversions.js";
 import type { Label as StoreLabel } from "../labels/store.js";
@@ -690,7 +696,7 @@ async function assetsOutput(
       ingest: c.ingest,
     })),
     crossings: crossingsFollowed(crossings.crossed, result.edges),
-    skippedCrossings: crossings.skipped,
+    skippedCrossings: skippedCrossingsReached(crossings.skipped, result.edges),
   };
 }
 

@@ -135,7 +135,8 @@ export interface RunTraceOutput {
   chains?: { chainId: number; fromBlock: number; toBlock: number; ingest: IngestResult }[];
   /**
    * Across chains: the bridge crossings the taint followed (whose deposit carried taint on; a
-   * crossing of clean funds is not listed), and the pairs whose transfers were not found.
+   * crossing of clean funds is not listed), and the pairs whose transfers were not found (those
+   * whose deposit's transaction moved taint: a skipped crossing of clean funds is not listed).
    */
   crossings?: BridgePair[];
   skippedCrossings?: { pair: BridgePair; reason: string }[];
