@@ -54,6 +54,13 @@ export async function fetchAll(o: FetchAllOptions): Promise<{ fetched: number; f
   const settled = new Map<bigint, string>();
   let fetched = 0;
   let failed = 0;
+  // One key sends every acknowledgement: one at a time, so that their nonces follow each other.
+  let queue: Promise<unknown> = Promise.resolve();
+  const submitting = <T>(submit: () => Promise<T>): Promise<T> => {
+    const next = queue.then(submit, submit);
+    queue = next.catch(() => undefined);
+    return next;
+  };
 
   const sayOnce = (key: string, line: FetchReport) => {
     if (said.has(key)) return;
@@ -77,6 +84,7 @@ export async function fetchAll(o: FetchAllOptions): Promise<{ fetched: number; f
           outDir: o.outDir,
           fromBlock: o.fromBlock,
           signal: o.signal,
+          submitting,
           ...(o.ca === undefined ? {} : { ca: o.ca }),
           ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
         });

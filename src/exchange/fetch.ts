@@ -85,6 +85,11 @@ export interface FetchOptions {
   fromBlock?: number;
   /** Aborts a download in progress (the bytes received are kept for the next run). */
   signal?: AbortSignal;
+  /**
+   * Runs the acknowledgement's submission: fetches sharing a key pass one that runs them one at a
+   * time (a key's transactions take consecutive nonces). Default: runs it.
+   */
+  submitting?: <T>(submit: () => Promise<T>) => Promise<T>;
 }
 
 export interface FetchResult {
@@ -209,7 +214,6 @@ export async function fetchDelivery(o: FetchOptions): Promise<FetchResult> {
       `request ${requestId} is institution ${r.requester}'s, not this key's (institution ${participant})`,
     );
 
-  await mkdir(o.outDir, { recursive: true });
   // An unfinished earlier run is finished first: its acknowledgement may be on the ledger already.
   const sequence =
     o.sequence ??
@@ -367,6 +371,7 @@ export async function fetchDelivery(o: FetchOptions): Promise<FetchResult> {
     );
   const delivery = deliveryOf(offer);
   const expectedBytes = Number(offer.ciphertextBytes);
+  await mkdir(o.outDir, { recursive: true });
   if (!(await exists(files.offer)))
     await writeFile(files.offer, `${JSON.stringify(offer)}\n`, { mode: 0o600 });
 
@@ -491,6 +496,7 @@ export async function fetchDelivery(o: FetchOptions): Promise<FetchResult> {
         "unavailable",
       );
     await rm(files.download, { force: true });
+    await rm(files.offer, { force: true });
     throw e;
   }
 
@@ -502,10 +508,12 @@ export async function fetchDelivery(o: FetchOptions): Promise<FetchResult> {
   } else
     try {
       const acknowledgement = await signAcknowledgement(signer, ledgerDomain, delivery);
-      deliveryId = await submitDelivery(contracts, signer, delivery, offer.providerSignature, {
-        signer: me,
-        signature: acknowledgement,
-      });
+      const submit = () =>
+        submitDelivery(contracts, signer, delivery, offer.providerSignature, {
+          signer: me,
+          signature: acknowledgement,
+        });
+      deliveryId = await (o.submitting ? o.submitting(submit) : submit());
     } catch (e) {
       await rm(files.staged, { force: true });
       throw new FetchError(
