@@ -220,6 +220,12 @@ export async function fetchDelivery(o: FetchOptions): Promise<FetchResult> {
     (await unfinishedSequences(o.outDir, requestId)).find((s) => s < Number(r.deliveries)) ??
     Number(r.deliveries);
   const files = fetchFiles(o.outDir, requestId, sequence);
+  // A run killed while opening leaves its temporary plaintext (`.….data.verified.PID.….partial`,
+  // see envelope.ts): unverified, it is removed.
+  const stray = `${path.basename(files.staged)}.`;
+  for (const name of await readdir(o.outDir).catch(() => [] as string[]))
+    if (name.startsWith(stray) && name.endsWith(".partial"))
+      await rm(path.join(o.outDir, name), { force: true });
   const onLedger =
     sequence < Number(r.deliveries)
       ? await attestedDelivery(contracts, requestId, sequence, o.fromBlock ?? 0)

@@ -164,6 +164,7 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     expect(oneLine(r)).to.match(
       new RegExp(`request ${requestId} is institution ${node.cast.police.id}'s, not this key's`),
     );
+    expect(existsSync(file("out-telecom"))).to.equal(false);
   });
 
   it("refuses a replayed signature, a signature for another path, an unsigned request", async function () {
