@@ -127,6 +127,8 @@ describe("veritrace exchange fetch: recovery, refusals and the automatic mode, o
     expect(existsSync(files.plaintext)).to.equal(false);
     expect(existsSync(files.download)).to.equal(true);
     expect(existsSync(files.offer)).to.equal(true);
+    // As a run killed while opening would leave it: an unverified temporary plaintext.
+    writeFileSync(`${files.staged}.4242.0a1b2c.partial`, "not verified");
 
     const r = await runVeritrace(bed.fetchArgs(requestId, out), bed.env);
     expect(r.code, r.stderr).to.equal(0);
