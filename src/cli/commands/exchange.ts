@@ -10,6 +10,7 @@ import { connectInstitution, type InstitutionConnection } from "../../chain/inst
 import { createGatewayServer } from "../../exchange/gateway-server.js";
 import { Gateway } from "../../exchange/gateway.js";
 import { fetchDelivery } from "../../exchange/fetch.js";
+import { fetchAll } from "../../exchange/fetch-all.js";
 import { logLine, json } from "../../shared/format.js";
 import { readInputTextOr, refuseSigningStdin } from "../../shared/input.js";
 import { InvalidInputError, TracerError, UsageError } from "../../shared/errors.js";
@@ -222,10 +223,18 @@ function readIdentities(file: string): string[] {
 export const exchangeFetchCommand: Command = {
   name: "exchange fetch",
   usage:
-    "--request ID --gateway URL --identity FILE --out DIR --rpc URL --deployment FILE --keystore FILE [--sequence N] [--ca FILE] [--timeout S] [--json]",
+    "(--request ID --gateway URL | --all --gateway PROVIDER=URL… [--watch] [--poll S] [--concurrency N]) --identity FILE --out DIR --rpc URL --deployment FILE --keystore FILE [--sequence N] [--ca FILE] [--timeout S] [--json]",
   help: [
     "  --request ID         the granted request whose delivery to fetch",
-    "  --gateway URL        the provider's gateway (https://…; http:// on loopback only)",
+    "  --gateway URL        the provider's gateway (https://…; http:// on loopback only); with",
+    "                       --all, PROVIDER_ID=URL, repeated for each provider",
+    "  --all                every granted request of this institution, and every one an earlier",
+    "                       run left unfinished in --out: one JSON line per delivery (fetched,",
+    "                       skipped with its reason, failed with its reason); exit 1 if any failed",
+    "  --watch              with --all: keep following the ledger for new grants until SIGINT or",
+    "                       SIGTERM (a download in progress is stopped and resumed by the next run)",
+    "  --poll S             with --watch: seconds between looks at the ledger (default 5)",
+    "  --concurrency N      with --all: requests fetched at once (default 4)",
     "  --identity FILE      this institution's age identities (AGE-SECRET-KEY-1…, one a line: the",
     "                       current encryption key's and older ones)",
     "  --out DIR            where the plaintext is written (request-ID-delivery-N.data)",
@@ -238,30 +247,36 @@ export const exchangeFetchCommand: Command = {
     "institution's key), downloads the envelope (resuming an interrupted transfer), decrypts it",
     "while checking its binding, commitment and ciphertext hash, co-signs the delivery on the",
     "ledger, and only then writes the plaintext. A failure writes nothing and exits non-zero",
-    "with one line saying why. See docs/exchange.md.",
+    "with one line saying why. A run stopped after its acknowledgement reached the ledger is",
+    "finished by the next one from what it left in --out, without acknowledging twice. See",
+    "docs/exchange.md.",
   ].join("\n"),
   options: {
     ...KEY_OPTIONS,
-    ...stringOptions("request", "gateway", "identity", "out", "sequence", "ca", "timeout"),
-    ...flagOptions("json"),
+    ...stringOptions(
+      "request",
+      "identity",
+      "out",
+      "sequence",
+      "ca",
+      "timeout",
+      "poll",
+      "concurrency",
+    ),
+    gateway: { type: "string", multiple: true },
+    ...flagOptions("json", "all", "watch"),
   },
   async run(values) {
+    if (values["all"] === true) return fetchAllCommand(values);
+    for (const name of ["watch", "poll", "concurrency"])
+      if (values[name] !== undefined) throw new UsageError(`--${name} goes with --all`);
+    const gateways = gatewayValues(values);
+    if (gateways.length !== 1)
+      throw new UsageError("--gateway URL is required, once (several go with --all)");
     const requestText = required(values, "request");
     if (!/^[1-9]\d{0,76}$/.test(requestText))
       throw new UsageError(`--request must be a request id, got ${quote(requestText)}`);
-    const gatewayText = required(values, "gateway");
-    let gateway: URL;
-    try {
-      gateway = new URL(gatewayText);
-    } catch {
-      throw new UsageError(`--gateway must be a URL, got ${quote(gatewayText)}`);
-    }
-    if (gateway.protocol !== "https:" && gateway.protocol !== "http:")
-      throw new UsageError(`--gateway must be an https URL, got ${quote(gatewayText)}`);
-    if (gateway.protocol === "http:" && !LOOPBACK.test(gateway.hostname.replace(/^\[|\]$/g, "")))
-      throw new UsageError(
-        `--gateway: plain HTTP only to a loopback address; use https:// for ${quote(gateway.host)}`,
-      );
+    const gateway = gatewayUrl(gateways[0] as string);
     const identities = readIdentities(required(values, "identity"));
     const outDir = required(values, "out");
     const sequence = integer(values, "sequence");
@@ -279,6 +294,7 @@ export const exchangeFetchCommand: Command = {
         identities,
         outDir,
         timeoutMs: timeout * 1000,
+        fromBlock: connection.record.startBlock ?? 0,
         ...(sequence === undefined ? {} : { sequence }),
         ...(ca === undefined ? {} : { ca }),
       });
@@ -293,6 +309,7 @@ export const exchangeFetchCommand: Command = {
         payloadHash: result.opened.commitment,
         ciphertextHash: result.opened.ciphertextHash,
         resumedAt: result.resumedAt,
+        recovered: result.recovered,
       };
       if (values["json"] === true) console.log(json(summary));
       else
@@ -305,3 +322,80 @@ export const exchangeFetchCommand: Command = {
     }
   },
 };
+
+function gatewayValues(values: Values): string[] {
+  const v = values["gateway"] as unknown as string[] | string | undefined;
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** A gateway's URL: https, or plain http to a loopback address. */
+function gatewayUrl(text: string): URL {
+  let gateway: URL;
+  try {
+    gateway = new URL(text);
+  } catch {
+    throw new UsageError(`--gateway must be a URL, got ${quote(text)}`);
+  }
+  if (gateway.protocol !== "https:" && gateway.protocol !== "http:")
+    throw new UsageError(`--gateway must be an https URL, got ${quote(text)}`);
+  if (gateway.protocol === "http:" && !LOOPBACK.test(gateway.hostname.replace(/^\[|\]$/g, "")))
+    throw new UsageError(
+      `--gateway: plain HTTP only to a loopback address; use https:// for ${quote(gateway.host)}`,
+    );
+  return gateway;
+}
+
+/** `exchange fetch --all`: see {@link fetchAll}. */
+async function fetchAllCommand(values: Values): Promise<number> {
+  for (const name of ["request", "sequence"])
+    if (values[name] !== undefined) throw new UsageError(`--${name} does not go with --all`);
+  const gateways = new Map<number, string>();
+  for (const text of gatewayValues(values)) {
+    const m = /^([1-9]\d{0,9})=(.+)$/.exec(text);
+    if (m === null)
+      throw new UsageError(`--gateway with --all must be PROVIDER_ID=URL, got ${quote(text)}`);
+    const provider = Number(m[1]);
+    if (gateways.has(provider))
+      throw new UsageError(`--gateway: provider ${provider} is given twice`);
+    gateways.set(provider, gatewayUrl(m[2] as string).toString());
+  }
+  if (gateways.size === 0)
+    throw new UsageError("--all needs at least one --gateway PROVIDER_ID=URL");
+  const watch = values["watch"] === true;
+  if (!watch && values["poll"] !== undefined) throw new UsageError("--poll goes with --watch");
+  const poll = integer(values, "poll", 1) ?? 5;
+  const concurrency = integer(values, "concurrency", 1) ?? 4;
+  const identities = readIdentities(required(values, "identity"));
+  const outDir = required(values, "out");
+  const timeout = integer(values, "timeout", 1) ?? 60;
+  const ca = str(values, "ca") === undefined ? undefined : readPem(values, "ca");
+
+  const connection = await connect(values);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const { failed } = await fetchAll({
+      contracts: connection.contracts,
+      signer: connection.signer,
+      chainId: BigInt(connection.record.chainId),
+      gateways,
+      identities,
+      outDir,
+      timeoutMs: timeout * 1000,
+      concurrency,
+      fromBlock: connection.record.startBlock ?? 0,
+      watch,
+      pollMs: poll * 1000,
+      signal: stop.signal,
+      report: (line) => console.log(logLine(line)),
+      ...(ca === undefined ? {} : { ca }),
+    });
+    return failed > 0 && !watch ? 1 : 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    connection.close();
+  }
+}
