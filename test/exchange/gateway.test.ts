@@ -3,16 +3,13 @@
  * loopback, a handler that exports CSV) and the police's `veritrace exchange fetch`, with the
  * attacks a gateway must refuse.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpsRequest } from "node:https";
 import { createServer as createTcpServer, connect as tcpConnect, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { expect } from "chai";
-import { HDNodeWallet, Wallet, encryptKeystoreJson, type Signer } from "ethers";
+import { Wallet, type Signer } from "ethers";
 import {
   CouncilMember,
   DataKind,
@@ -21,22 +18,19 @@ import {
   Supervisor,
   generateCaseKey,
   generateEncryptionIdentity,
-  registerEncryptionKey,
-  writeDeployment,
 } from "../../src/client/index.js";
-import {
-  envelopePath,
-  gatewayDomain,
-  offersPath,
-  signedRequestHeaders,
-} from "../../src/exchange/protocol.js";
+import { envelopePath, offersPath } from "../../src/exchange/protocol.js";
 import { fetchFiles } from "../../src/exchange/fetch.js";
-import { ROOT, runVeritrace, startConsortiumNode, type ConsortiumNode } from "../helpers/tracer.js";
-
-const BIN = path.join(ROOT, "bin", "veritrace.mjs");
-const PASSWORD = "a keystore password for the test";
-const MNEMONIC = "test test test test test test test test test test test junk";
-const DAY = 86_400;
+import {
+  DAY,
+  KEYSTORE_ENV,
+  setUpExchange,
+  startGateway,
+  type ExchangeSetup,
+  type GatewayProcess,
+  type Who,
+} from "../helpers/exchange-gateway.js";
+import { runVeritrace, startConsortiumNode, type ConsortiumNode } from "../helpers/tracer.js";
 /** Purpose codes the test handler reads: a failing export, a large one; any other: three lines. */
 const FAIL = 9;
 const LARGE = 7;
@@ -64,45 +58,6 @@ process.stdin.on("data", (c) => (s += c)).on("end", () => {
   process.stdout.write(out);
 });
 `;
-
-interface Gateway {
-  child: ChildProcess;
-  url: string;
-  lines: Record<string, unknown>[];
-  stop(): Promise<void>;
-}
-
-async function startGateway(args: readonly string[], env: NodeJS.ProcessEnv): Promise<Gateway> {
-  const child = spawn(process.execPath, [BIN, "exchange", "serve", "--port", "0", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
-  const lines: Record<string, unknown>[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      lines.push(entry);
-      if (entry["msg"] === "listening") resolve(String(entry["url"]));
-    });
-    child.once("exit", (code) => reject(new Error(`exchange serve exited (${code}): ${stderr}`)));
-  });
-  return {
-    child,
-    url,
-    lines,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) resolve();
-        else {
-          child.once("exit", () => resolve());
-          child.kill("SIGTERM");
-        }
-      }),
-  };
-}
 
 /** A TCP proxy to `port` that closes each connection after `cutAfter` bytes of the answer. */
 async function cuttingProxy(
@@ -144,49 +99,18 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
   this.timeout(180_000);
   let node: ConsortiumNode;
   let dir: string;
-  let gateway: Gateway;
-  let ca: Buffer;
+  let x: ExchangeSetup;
+  let gateway: GatewayProcess;
   let caseId: bigint;
   let police: Investigator;
   let bank: Provider;
   let policeSigner: Signer;
   const file = (name: string) => path.join(dir, name);
-  const env = { VERITRACE_KEYSTORE_PASSWORD: PASSWORD };
-  const keyArgs = (who: "police" | "bank" | "telecom") => [
-    "--rpc",
-    node.url,
-    "--deployment",
-    file("deployment.json"),
-    "--keystore",
-    file(`${who}.json`),
-  ];
-
-  /** A request of the police to the bank under `c`, granted. */
-  async function grantedRequest(purposeCode: number, c = caseId): Promise<bigint> {
-    const { requestId } = await police.request({
-      caseId: c,
-      provider: node.cast.bank.id,
-      datasetId: node.cast.bank.dataset,
-      subject: { type: "bankAccount", identifier: "DE89370400440532013000" },
-      caseKey: generateCaseKey(),
-      purposeCode,
-    });
-    const now = Number(await bank.now());
-    await bank.grant(requestId, { expiresAt: now + 30 * DAY, maxRecords: 100_000 });
-    return requestId;
-  }
-
-  /** Waits for the gateway's log line about `requestId` with `msg`. */
-  async function logged(msg: string, requestId: bigint): Promise<Record<string, unknown>> {
-    for (let i = 0; i < 300; i++) {
-      const found = gateway.lines.find(
-        (l) => l["msg"] === msg && l["requestId"] === requestId.toString(),
-      );
-      if (found !== undefined) return found;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`no ${msg} for request ${requestId}: ${JSON.stringify(gateway.lines)}`);
-  }
+  const env = KEYSTORE_ENV;
+  const keyArgs = (who: Who) => x.keyArgs(who);
+  const grantedRequest = (purposeCode: number, c = caseId) =>
+    x.grantedRequest(purposeCode, { caseId: c });
+  const logged = (msg: string, requestId: bigint) => gateway.logged(msg, requestId);
 
   const fetchArgs = (
     requestId: bigint,
@@ -211,35 +135,12 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
   ];
 
   /** A GET signed by `signer` (headers may be given to replay them); status and problem. */
-  async function signedGet(
+  const signedGet = (
     p: string,
     requestId: bigint,
     signer: Signer,
     headers?: Record<string, string>,
-  ): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, string> }> {
-    const domain = gatewayDomain(node.record.chainId, node.record.contracts.AccessLedger);
-    const h =
-      headers ??
-      (await signedRequestHeaders(signer, domain, { method: "GET", path: p, requestId }));
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest(new URL(p, gateway.url), { headers: h, ca }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString();
-          let body: Record<string, unknown> = {};
-          try {
-            body = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            body = { raw: text.length };
-          }
-          resolve({ status: res.statusCode ?? 0, body, headers: h });
-        });
-      });
-      req.on("error", reject);
-      req.end();
-    });
-  }
+  ) => x.signedGet(gateway.url, p, requestId, signer, headers);
 
   /** The deliveries attested on the ledger under a request. */
   async function attested(requestId: bigint) {
@@ -250,68 +151,10 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
   before(async function () {
     dir = mkdtempSync(path.join(tmpdir(), "veritrace-exchange-"));
     node = await startConsortiumNode("anvil");
-    writeDeployment(file("deployment.json"), node.record);
-    for (const [who, index] of [
-      ["police", 3],
-      ["bank", 5],
-      ["telecom", 6],
-    ] as const) {
-      const wallet = HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`);
-      const json = await encryptKeystoreJson(
-        { address: wallet.address, privateKey: wallet.privateKey },
-        PASSWORD,
-        { scrypt: { N: 1024 } },
-      );
-      writeFileSync(file(`${who}.json`), json, { mode: 0o600 });
-    }
-    expect(HDNodeWallet.fromPhrase(MNEMONIC, undefined, "m/44'/60'/0'/0/3").address).to.equal(
-      await node.cast.police.signer.getAddress(),
-    );
-    // A self-signed certificate for 127.0.0.1.
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        file("key.pem"),
-        "-out",
-        file("cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
-    ca = readFileSync(file("cert.pem"));
+    x = await setUpExchange(node, dir);
+    ({ police, bank, caseId } = x);
+    policeSigner = node.cast.police.signer;
     writeFileSync(file("handler.cjs"), HANDLER);
-
-    const { contracts, cast } = node;
-    policeSigner = cast.police.signer;
-    police = new Investigator(contracts, cast.police.signer);
-    bank = new Provider(contracts, cast.bank.signer);
-    const { identity, publicKey } = await generateEncryptionIdentity();
-    await registerEncryptionKey(contracts, cast.police.signer, publicKey);
-    writeFileSync(file("police.age"), `# the police's encryption key\n${identity}\n`, {
-      mode: 0o600,
-    });
-    const now = Number(await police.now());
-    ({ caseId } = await police.openCase({
-      caseNumber: "EXCHANGE-1",
-      caseKey: generateCaseKey(),
-      legalBasis: "order",
-      scope: [DataKind.BankTransactions],
-      expiresAt: now + 365 * DAY,
-    }));
-    await new Supervisor(contracts, cast.prosecutor.signer).approveCase(caseId);
 
     gateway = await startGateway(
       [
@@ -319,10 +162,7 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
         `${JSON.stringify(process.execPath)} ${JSON.stringify(file("handler.cjs"))}`,
         "--dir",
         file("gateway"),
-        "--tls-cert",
-        file("cert.pem"),
-        "--tls-key",
-        file("key.pem"),
+        ...x.tlsArgs,
         "--poll",
         "1",
         ...keyArgs("bank"),
