@@ -141,7 +141,16 @@ export interface Authorized {
 export class Gateway {
   readonly ledgerDomain: TypedDataDomain;
   readonly domain: TypedDataDomain;
+  /** The block the cursor on disk names: below it, every grant is settled. */
   private cursor: number | undefined;
+  private cursorOnDisk: number | undefined;
+  private cursorSaved: Promise<void> = Promise.resolve();
+  /** The next block to look for grants in. */
+  private scanned: number | undefined;
+  /** Blocks with grants not settled yet, and how many. */
+  private readonly unsettled = new Map<number, number>();
+  /** The settlements under way. */
+  private readonly settling = new Set<Promise<void>>();
   private readonly accessLedger: string;
   /** The grants being attempted, by request id: one attempt at a time each. */
   private readonly inFlight = new Map<string, Promise<Settlement>>();
@@ -208,66 +217,109 @@ export class Gateway {
   // ---------------------------------------------------------------- grants → offers
 
   /**
-   * Looks for grants to this institution from the cursor to the head less `confirmations`, and
-   * makes an offer for each live one not offered yet, up to `concurrency` at once; then retries
-   * the refusals whose time has come. Returns the offers made. Passes may overlap (a slow handler
-   * need not hold back the grants after it): each grant is attempted by one of them at a time.
+   * Looks for grants to this institution from where the last look stopped to the head less
+   * `confirmations`, and starts the offer of each (up to `concurrency` handlers run at once; the
+   * rest wait for a slot); then starts the retries whose time has come. Returns the grants
+   * started, without waiting for them ({@link idle} does), so that a slow handler holds back no
+   * grant found later. Each grant is attempted by one attempt at a time, whoever asks.
    *
-   * The cursor moves past a block only once every grant in it is settled: offered, skipped (not
-   * live), or recorded in DIR as refused (to retry, or for good). A crash before that rescans the
-   * block, where the offers on disk and the records keep anything from being done twice.
+   * The cursor on disk moves past a block only once every grant in it is settled: offered,
+   * skipped (not live), or recorded in DIR as refused (to retry, or for good). A crash before
+   * that rescans the block, where the offers on disk and the records keep anything from being
+   * done twice.
    */
   async poll(): Promise<number> {
     const { access } = this.o.contracts;
     const provider = access.runner?.provider;
     if (provider === null || provider === undefined)
       throw new VeritraceError("the contracts have no provider", { kind: "invalid-input" });
-    if (this.cursor === undefined) this.cursor = await this.readCursor();
+    if (this.scanned === undefined) {
+      const next = await this.readCursor();
+      this.scanned ??= next;
+      this.cursor ??= next;
+    }
     const head = (await provider.getBlockNumber()) - (this.o.confirmations ?? 0);
-    let made = 0;
-    while (this.cursor <= head) {
-      const to = Math.min(head, this.cursor + 9_999);
+    let started = 0;
+    while (this.scanned <= head) {
+      const from: number = this.scanned;
+      const to = Math.min(head, from + 9_999);
       const events = await access.queryFilter(
         access.filters.AccessGranted(undefined, undefined, this.o.participantId),
-        this.cursor,
+        from,
         to,
       );
-      // Each block's grants, in order; the cursor follows the lowest block with one unsettled.
-      const pending = new Map<number, number>();
-      for (const e of events) pending.set(e.blockNumber, (pending.get(e.blockNumber) ?? 0) + 1);
-      let failed: unknown;
-      const settled = async (block: number) => {
-        const left = (pending.get(block) ?? 1) - 1;
-        if (left > 0) pending.set(block, left);
-        else pending.delete(block);
-        const lowest = Math.min(to + 1, ...pending.keys());
-        if (failed === undefined) await this.advanceCursor(lowest);
-      };
-      await Promise.all(
-        events.map(async (e) => {
-          try {
-            if ((await this.settleGrant(e.args.requestId)) === "offered") made++;
-            await settled(e.blockNumber);
-          } catch (error) {
-            // Not even recorded (the disk): the cursor stays before this block.
-            failed ??= error;
-          }
-        }),
-      );
-      if (failed !== undefined) throw failed;
-      await this.advanceCursor(to + 1);
+      // Another poll scanned these blocks meanwhile: its grants are under way.
+      if (this.scanned !== from) continue;
+      for (const e of events) {
+        this.unsettled.set(e.blockNumber, (this.unsettled.get(e.blockNumber) ?? 0) + 1);
+        this.track(e.args.requestId, e.blockNumber);
+        started++;
+      }
+      this.scanned = to + 1;
+      this.saveCursor();
     }
-    made += await this.retryDue();
-    return made;
+    for (const id of await this.dueRetries()) {
+      this.track(id, undefined, true);
+      started++;
+    }
+    return started;
   }
 
-  /** Moves the cursor forward to `next` (never back: settlements finish out of order). */
-  private async advanceCursor(next: number): Promise<void> {
+  /** Resolves once every grant started so far is settled (and the cursor saved). */
+  async idle(): Promise<void> {
+    while (this.settling.size > 0) await Promise.all(this.settling);
+    await this.cursorSaved;
+  }
+
+  /** Settles a grant in the background; once it is, the cursor may pass its block. */
+  private track(requestId: bigint, block: number | undefined, retry = false): void {
+    const done: Promise<void> = this.settleGrant(requestId, retry).then(
+      () => {
+        if (block === undefined) return;
+        const left = (this.unsettled.get(block) ?? 1) - 1;
+        if (left > 0) this.unsettled.set(block, left);
+        else this.unsettled.delete(block);
+        this.saveCursor();
+      },
+      (error: unknown) =>
+        // Not even recorded (the disk failed): the block stays unsettled, so the cursor on disk
+        // stays before it and a restart attempts the grant again.
+        this.o.log({
+          level: "error",
+          msg: "grant not settled",
+          requestId,
+          detail: (error as Error).message.split("\n")[0],
+          ...(block === undefined ? {} : { block }),
+        }),
+    );
+    this.settling.add(done);
+    void done.finally(() => this.settling.delete(done));
+  }
+
+  /**
+   * Saves the cursor: the lowest block with a grant unsettled, or the next block to scan. The
+   * writes are queued, so that none overtakes another; it never moves back.
+   */
+  private saveCursor(): void {
+    const next = Math.min(this.scanned ?? 0, ...this.unsettled.keys());
     if (this.cursor !== undefined && next <= this.cursor) return;
     this.cursor = next;
-    const file = path.join(this.o.dir, "cursor.json");
-    await writeFile(`${file}.partial`, `${JSON.stringify({ next })}\n`);
-    await rename(`${file}.partial`, file);
+    this.cursorSaved = this.cursorSaved
+      .then(async () => {
+        const value = this.cursor;
+        if (value === undefined || value === this.cursorOnDisk) return;
+        const file = path.join(this.o.dir, "cursor.json");
+        await writeFile(`${file}.partial`, `${JSON.stringify({ next: value })}\n`);
+        await rename(`${file}.partial`, file);
+        this.cursorOnDisk = value;
+      })
+      .catch((error: unknown) =>
+        this.o.log({
+          level: "error",
+          msg: "cursor not saved",
+          detail: (error as Error).message.split("\n")[0],
+        }),
+      );
   }
 
   private async readCursor(): Promise<number> {
@@ -304,24 +356,23 @@ export class Gateway {
     await rename(`${file}.partial`, file);
   }
 
-  /** Runs the grants whose retry is due (their attempts are scheduled in DIR/refusals). */
-  private async retryDue(): Promise<number> {
+  /** The grants whose retry is due (their attempts are scheduled in DIR/refusals). */
+  private async dueRetries(): Promise<bigint[]> {
     let names: string[];
     try {
       names = await readdir(path.join(this.o.dir, "refusals"));
     } catch {
-      return 0;
+      return [];
     }
     const now = Date.now();
     const due: bigint[] = [];
     for (const n of names) {
       const id = /^(\d+)\.json$/.exec(n)?.[1];
-      if (id === undefined) continue;
+      if (id === undefined || this.inFlight.has(id)) continue;
       const r = await this.refusal(BigInt(id));
       if (r?.state === "retrying" && Date.parse(r.nextAttemptAt ?? "") <= now) due.push(BigInt(id));
     }
-    const outcomes = await Promise.all(due.map((id) => this.settleGrant(id, true)));
-    return outcomes.filter((o) => o === "offered").length;
+    return due;
   }
 
   /**

@@ -222,28 +222,22 @@ export const exchangeServeCommand: Command = {
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
       });
-      // A pass every --poll seconds, without waiting for the last one to end (a slow handler
-      // holds back no later grant); at most two at once, so that a stuck pass piles up nothing.
-      const passes = new Set<Promise<void>>();
+      // A look for grants every --poll seconds; it starts their offers and returns (a slow
+      // handler holds back no later grant). On a stop, the offers under way are finished.
       const loop = (async () => {
         while (!stopping) {
-          if (passes.size < 2) {
-            const pass: Promise<void> = gateway
-              .poll()
-              .then(() => undefined)
-              .catch((e: unknown) =>
-                log({
-                  level: "error",
-                  msg: "poll failed",
-                  detail: (e as Error).message.split("\n")[0],
-                }),
-              )
-              .finally(() => passes.delete(pass));
-            passes.add(pass);
+          try {
+            await gateway.poll();
+          } catch (e) {
+            log({
+              level: "error",
+              msg: "poll failed",
+              detail: (e as Error).message.split("\n")[0],
+            });
           }
           await Promise.race([stopped, new Promise((r) => setTimeout(r, poll * 1000))]);
         }
-        await Promise.all(passes);
+        await gateway.idle();
       })();
       await stopped;
       await loop;
