@@ -90,7 +90,7 @@ export interface RefusalRecord {
 }
 
 /** How a grant was settled by one pass. */
-type Settlement = "offered" | "offered-before" | "skipped" | "recorded";
+type Settlement = "offered" | "offered-before" | "skipped" | "recorded" | "deferred";
 
 /** One attempt's outcome: a refusal says whether it is final. */
 type Attempt =
@@ -151,6 +151,7 @@ export class Gateway {
   private readonly unsettled = new Map<number, number>();
   /** The settlements under way. */
   private readonly settling = new Set<Promise<void>>();
+  private stopping = false;
   private readonly accessLedger: string;
   /** The grants being attempted, by request id: one attempt at a time each. */
   private readonly inFlight = new Map<string, Promise<Settlement>>();
@@ -265,6 +266,16 @@ export class Gateway {
     return started;
   }
 
+  /**
+   * Stops starting attempts: the ones running finish, the ones waiting for a slot are left
+   * unsettled (the cursor stays before them, so the next process attempts them). Resolves once
+   * the gateway is idle.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.idle();
+  }
+
   /** Resolves once every grant started so far is settled (and the cursor saved). */
   async idle(): Promise<void> {
     while (this.settling.size > 0) await Promise.all(this.settling);
@@ -274,8 +285,8 @@ export class Gateway {
   /** Settles a grant in the background; once it is, the cursor may pass its block. */
   private track(requestId: bigint, block: number | undefined, retry = false): void {
     const done: Promise<void> = this.settleGrant(requestId, retry).then(
-      () => {
-        if (block === undefined) return;
+      (settlement) => {
+        if (block === undefined || settlement === "deferred") return;
         const left = (this.unsettled.get(block) ?? 1) - 1;
         if (left > 0) this.unsettled.set(block, left);
         else this.unsettled.delete(block);
@@ -397,6 +408,11 @@ export class Gateway {
       if ((await this.offers(requestId)).length > 0) return "offered-before";
       const number = (before?.attempts ?? 0) + 1;
       await this.slots.acquire();
+      if (this.stopping) {
+        // Not attempted: left unsettled, for the next process.
+        this.slots.release();
+        return "deferred";
+      }
       let outcome: Attempt;
       try {
         outcome = await this.attemptOffer(requestId, number);
@@ -450,11 +466,11 @@ export class Gateway {
   }
 
   /**
-   * Makes the offer of a grant if it is live and not offered yet, now, with no retry: true when
-   * an offer was made. Polling (`poll`) is the way in that retries and records refusals.
+   * Makes the offer of a grant if it is live, not offered yet and not recorded as refused: true
+   * when an offer was made (a refusal is recorded as `poll` records it).
    */
   async offerGrant(requestId: bigint): Promise<boolean> {
-    return (await this.attemptOffer(requestId, 1)).result === "offered";
+    return (await this.settleGrant(requestId)) === "offered";
   }
 
   /** One attempt at a grant's offer; its refusal says whether another attempt could succeed. */

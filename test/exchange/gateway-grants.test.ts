@@ -184,6 +184,7 @@ describe("veritrace exchange serve: grants to offers, retries, confirmations, co
 
   describe("polls that overlap (in process)", function () {
     it("start each grant once, however many polls run at once", async function () {
+      const startBlock = (await node.head()) + 1;
       const ids = [await x.grantedRequest(SLOW), await x.grantedRequest(1)];
       const log: Record<string, unknown>[] = [];
       const gw = await Gateway.open({
@@ -195,7 +196,7 @@ describe("veritrace exchange serve: grants to offers, retries, confirmations, co
         handler: `${JSON.stringify(process.execPath)} ${JSON.stringify(file("handler.cjs"))}`,
         handlerTimeoutMs: 30_000,
         offerTtl: 86_400,
-        startBlock: node.record.startBlock ?? 0,
+        startBlock,
         concurrency: 4,
         log: (entry) => log.push(entry),
       });
@@ -223,6 +224,12 @@ describe("veritrace exchange serve: grants to offers, retries, confirmations, co
 
   describe("several grants at once", function () {
     it("offers them concurrently, never more than --concurrency handlers at a time, each once", async function () {
+      // This directory starts after the grants of the test in process (they are offered there).
+      mkdirSync(gwDir());
+      writeFileSync(
+        path.join(gwDir(), "cursor.json"),
+        `${JSON.stringify({ next: (await node.head()) + 1 })}\n`,
+      );
       const ids: bigint[] = [];
       for (let i = 0; i < 5; i++) ids.push(await x.grantedRequest(SLOW));
       const g = await serve("--concurrency", "2");
@@ -395,6 +402,9 @@ describe("veritrace exchange serve: grants to offers, retries, confirmations, co
         flag("fail", false);
         const skipped = await g.logged("skipped", id, { attempt: 2 });
         expect(String(skipped["reason"])).to.equal("the request is Revoked, not granted");
+        // The record goes once the attempt is settled, just after its log line.
+        for (let i = 0; i < 50 && existsSync(path.join(gwDir(), "refusals", `${id}.json`)); i++)
+          await sleep(100);
         expect(existsSync(path.join(gwDir(), "refusals", `${id}.json`))).to.equal(false);
         expect(runs(id)).to.have.length(1);
       } finally {

@@ -223,7 +223,8 @@ export const exchangeServeCommand: Command = {
         process.once("SIGTERM", stop);
       });
       // A look for grants every --poll seconds; it starts their offers and returns (a slow
-      // handler holds back no later grant). On a stop, the offers under way are finished.
+      // handler holds back no later grant). On a stop, the offers under way are finished, and
+      // those waiting for a handler slot are left to the next start.
       const loop = (async () => {
         while (!stopping) {
           try {
@@ -237,7 +238,7 @@ export const exchangeServeCommand: Command = {
           }
           await Promise.race([stopped, new Promise((r) => setTimeout(r, poll * 1000))]);
         }
-        await gateway.idle();
+        await gateway.stop();
       })();
       await stopped;
       await loop;
