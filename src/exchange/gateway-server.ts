@@ -24,7 +24,6 @@ import {
   GATEWAY_PREFIX,
   MAX_CLOCK_SKEW,
   NONCE_HEADER,
-  recoverRequestSigner,
   SIGNATURE_HEADER,
   SIGNER_HEADER,
   TIMESTAMP_HEADER,
@@ -155,17 +154,20 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         "stale_signature",
         `the signature's timestamp ${timestamp} is before the gateway started (${startedAt}): sign again`,
       );
-    const recovered = recoverRequestSigner(
-      gateway.domain,
+    // An EOA's signature by recovery; a contract key's by its ERC-1271 answer (bounded in gas and
+    // time): gateway.ts, `verifyRequestSignature`.
+    const verdict = await gateway.verifyRequestSignature(
+      signer,
       { method: "GET", path: target, requestId, timestamp: BigInt(timestamp), nonce },
       values[SIGNATURE_HEADER] as string,
     );
-    if (recovered === undefined || recovered.toLowerCase() !== signer.toLowerCase())
+    if (!verdict.ok)
       throw new GatewayRefusal(
         401,
         "invalid_signature",
-        `the signature is not ${signer}'s over GET ${clip(target)}, request ${requestId}, timestamp ${timestamp} and the nonce`,
+        `the signature is not ${signer}'s over GET ${clip(target)}, request ${requestId}, timestamp ${timestamp} and the nonce: ${verdict.reason}`,
       );
+    note["signatureKind"] = verdict.kind;
     // Recorded only once the signature holds, so that garbage fills no memory.
     const admitted = guard.admit(nonce, timestamp + MAX_CLOCK_SKEW, now);
     if (admitted === "full")

@@ -9,7 +9,8 @@
  * Grants are found by polling the ledger's `AccessGranted` events filtered on the indexed
  * `provider`: the node answers with this institution's grants alone, and the gateway needs no
  * store of the whole consortium's events (an embedded store takes one process, which the
- * institution's tracer may be). The offers on disk and a block cursor are its only state.
+ * institution's tracer may be). The offers on disk, a block cursor and the refusals waiting for
+ * a retry are its only state, all in its directory, which one process holds at a time.
  */
 import { createWriteStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -21,7 +22,18 @@ import { currentEncryptionKey } from "../client/encryption-keys.js";
 import { VeritraceError } from "../shared/errors.js";
 import { sealEnvelope } from "./envelope.js";
 import { runHandler, HandlerError } from "./handler.js";
-import { DELIVERY_OFFER_TYPES, gatewayDomain, type DeliveryOffer, type Offer } from "./protocol.js";
+import {
+  DELIVERY_OFFER_TYPES,
+  gatewayDomain,
+  type DeliveryOffer,
+  type GatewayRequest,
+  type Offer,
+} from "./protocol.js";
+import {
+  verifyRequestSignature,
+  type ContractSignatureLimits,
+  type SignatureVerdict,
+} from "./request-signature.js";
 
 /** Request statuses, in the order of IAccessLedger.RequestStatus. */
 export const REQUEST_STATUS = ["None", "Pending", "Granted", "Denied", "Revoked", "Withdrawn"];
@@ -45,7 +57,66 @@ export interface GatewayOptions {
   offerTtl: number;
   /** First block to look for grants in (the deployment's start block). */
   startBlock: number;
+  /** Grants offered at once (handlers running at once). Default 4. */
+  concurrency?: number;
+  /** Retries of a grant refused for a transient reason, after the first attempt. Default 0. */
+  retryMax?: number;
+  /** The wait before the first retry, doubled before each next one (capped at an hour). */
+  retryBackoffMs?: number;
+  /** Blocks a grant must be under the head before it is acted on. Default 0. */
+  confirmations?: number;
+  /** Bounds of a contract signer's ERC-1271 check. */
+  contractSignatureLimits?: ContractSignatureLimits;
   log: GatewayLog;
+}
+
+/** The longest wait between two attempts at a grant. */
+const MAX_RETRY_DELAY_MS = 3_600_000;
+
+/**
+ * A grant's refusal, kept in DIR/refusals/<requestId>.json so that a restart keeps the schedule:
+ * `retrying` until `nextAttemptAt`, `refused` for good (a permanent reason, or the retries spent).
+ * Removed once the grant is offered or found no longer live.
+ */
+export interface RefusalRecord {
+  requestId: string;
+  state: "retrying" | "refused";
+  /** Attempts made so far. */
+  attempts: number;
+  reason: string;
+  detail: string;
+  lastAttemptAt: string;
+  nextAttemptAt: string | null;
+}
+
+/** How a grant was settled by one pass. */
+type Settlement = "offered" | "offered-before" | "skipped" | "recorded" | "deferred";
+
+/** One attempt's outcome: a refusal says whether it is final. */
+type Attempt =
+  | { result: "offered" | "offered-before" | "skipped" }
+  | { result: "refused"; reason: string; detail: string; permanent: boolean; caseId?: bigint };
+
+/** At most `size` holders at once; the others wait in order. */
+class Slots {
+  private used = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.used < this.size) {
+      this.used++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    // The slot passes to the next waiter as it is.
+    if (next !== undefined) next();
+    else this.used--;
+  }
 }
 
 /** A refusal of an HTTP request: status, problem code and a one-line detail. */
@@ -70,8 +141,21 @@ export interface Authorized {
 export class Gateway {
   readonly ledgerDomain: TypedDataDomain;
   readonly domain: TypedDataDomain;
+  /** The block the cursor on disk names: below it, every grant is settled. */
   private cursor: number | undefined;
+  private cursorOnDisk: number | undefined;
+  private cursorSaved: Promise<void> = Promise.resolve();
+  /** The next block to look for grants in. */
+  private scanned: number | undefined;
+  /** Blocks with grants not settled yet, and how many. */
+  private readonly unsettled = new Map<number, number>();
+  /** The settlements under way. */
+  private readonly settling = new Set<Promise<void>>();
+  private stopping = false;
   private readonly accessLedger: string;
+  /** The grants being attempted, by request id: one attempt at a time each. */
+  private readonly inFlight = new Map<string, Promise<Settlement>>();
+  private readonly slots: Slots;
 
   private constructor(
     private readonly o: GatewayOptions,
@@ -80,6 +164,7 @@ export class Gateway {
     this.accessLedger = accessLedger;
     this.ledgerDomain = accessLedgerDomain(o.chainId, accessLedger);
     this.domain = gatewayDomain(o.chainId, accessLedger);
+    this.slots = new Slots(Math.max(1, o.concurrency ?? 4));
   }
 
   static async open(options: GatewayOptions): Promise<Gateway> {
@@ -133,32 +218,119 @@ export class Gateway {
   // ---------------------------------------------------------------- grants → offers
 
   /**
-   * Looks for new grants to this institution from the cursor to the head, and makes an offer for
-   * each live one not offered yet, one at a time. Returns the offers made.
+   * Looks for grants to this institution from where the last look stopped to the head less
+   * `confirmations`, and starts the offer of each (up to `concurrency` handlers run at once; the
+   * rest wait for a slot); then starts the retries whose time has come. Returns the grants
+   * started, without waiting for them ({@link idle} does), so that a slow handler holds back no
+   * grant found later. Each grant is attempted by one attempt at a time, whoever asks.
+   *
+   * The cursor on disk moves past a block only once every grant in it is settled: offered,
+   * skipped (not live), or recorded in DIR as refused (to retry, or for good). A crash before
+   * that rescans the block, where the offers on disk and the records keep anything from being
+   * done twice.
    */
   async poll(): Promise<number> {
     const { access } = this.o.contracts;
     const provider = access.runner?.provider;
     if (provider === null || provider === undefined)
       throw new VeritraceError("the contracts have no provider", { kind: "invalid-input" });
-    if (this.cursor === undefined) this.cursor = await this.readCursor();
-    const head = await provider.getBlockNumber();
-    let made = 0;
-    while (this.cursor <= head) {
-      const to = Math.min(head, this.cursor + 9_999);
+    if (this.scanned === undefined) {
+      const next = await this.readCursor();
+      this.scanned ??= next;
+      this.cursor ??= next;
+    }
+    const head = (await provider.getBlockNumber()) - (this.o.confirmations ?? 0);
+    let started = 0;
+    while (this.scanned <= head) {
+      const from: number = this.scanned;
+      const to = Math.min(head, from + 9_999);
       const events = await access.queryFilter(
         access.filters.AccessGranted(undefined, undefined, this.o.participantId),
-        this.cursor,
+        from,
         to,
       );
-      for (const e of events) if (await this.offerGrant(e.args.requestId)) made++;
-      this.cursor = to + 1;
-      await writeFile(
-        path.join(this.o.dir, "cursor.json"),
-        `${JSON.stringify({ next: to + 1 })}\n`,
-      );
+      // Another poll scanned these blocks meanwhile: its grants are under way.
+      if (this.scanned !== from) continue;
+      for (const e of events) {
+        this.unsettled.set(e.blockNumber, (this.unsettled.get(e.blockNumber) ?? 0) + 1);
+        this.track(e.args.requestId, e.blockNumber);
+        started++;
+      }
+      this.scanned = to + 1;
+      this.saveCursor();
     }
-    return made;
+    for (const id of await this.dueRetries()) {
+      this.track(id, undefined, true);
+      started++;
+    }
+    return started;
+  }
+
+  /**
+   * Stops starting attempts: the ones running finish, the ones waiting for a slot are left
+   * unsettled (the cursor stays before them, so the next process attempts them). Resolves once
+   * the gateway is idle.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.idle();
+  }
+
+  /** Resolves once every grant started so far is settled (and the cursor saved). */
+  async idle(): Promise<void> {
+    while (this.settling.size > 0) await Promise.all(this.settling);
+    await this.cursorSaved;
+  }
+
+  /** Settles a grant in the background; once it is, the cursor may pass its block. */
+  private track(requestId: bigint, block: number | undefined, retry = false): void {
+    const done: Promise<void> = this.settleGrant(requestId, retry).then(
+      (settlement) => {
+        if (block === undefined || settlement === "deferred") return;
+        const left = (this.unsettled.get(block) ?? 1) - 1;
+        if (left > 0) this.unsettled.set(block, left);
+        else this.unsettled.delete(block);
+        this.saveCursor();
+      },
+      (error: unknown) =>
+        // Not even recorded (the disk failed): the block stays unsettled, so the cursor on disk
+        // stays before it and a restart attempts the grant again.
+        this.o.log({
+          level: "error",
+          msg: "grant not settled",
+          requestId,
+          detail: (error as Error).message.split("\n")[0],
+          ...(block === undefined ? {} : { block }),
+        }),
+    );
+    this.settling.add(done);
+    void done.finally(() => this.settling.delete(done));
+  }
+
+  /**
+   * Saves the cursor: the lowest block with a grant unsettled, or the next block to scan. The
+   * writes are queued, so that none overtakes another; it never moves back.
+   */
+  private saveCursor(): void {
+    const next = Math.min(this.scanned ?? 0, ...this.unsettled.keys());
+    if (this.cursor !== undefined && next <= this.cursor) return;
+    this.cursor = next;
+    this.cursorSaved = this.cursorSaved
+      .then(async () => {
+        const value = this.cursor;
+        if (value === undefined || value === this.cursorOnDisk) return;
+        const file = path.join(this.o.dir, "cursor.json");
+        await writeFile(`${file}.partial`, `${JSON.stringify({ next: value })}\n`);
+        await rename(`${file}.partial`, file);
+        this.cursorOnDisk = value;
+      })
+      .catch((error: unknown) =>
+        this.o.log({
+          level: "error",
+          msg: "cursor not saved",
+          detail: (error as Error).message.split("\n")[0],
+        }),
+      );
   }
 
   private async readCursor(): Promise<number> {
@@ -173,28 +345,156 @@ export class Gateway {
     return this.o.startBlock;
   }
 
+  // ---------------------------------------------------------------- refusals and retries
+
+  private refusalFile(requestId: bigint): string {
+    return path.join(this.o.dir, "refusals", `${requestId}.json`);
+  }
+
+  /** The refusal recorded for a grant, if any. */
+  async refusal(requestId: bigint): Promise<RefusalRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(this.refusalFile(requestId), "utf8")) as RefusalRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async recordRefusal(record: RefusalRecord): Promise<void> {
+    const file = this.refusalFile(BigInt(record.requestId));
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(`${file}.partial`, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    await rename(`${file}.partial`, file);
+  }
+
+  /** The grants whose retry is due (their attempts are scheduled in DIR/refusals). */
+  private async dueRetries(): Promise<bigint[]> {
+    let names: string[];
+    try {
+      names = await readdir(path.join(this.o.dir, "refusals"));
+    } catch {
+      return [];
+    }
+    const now = Date.now();
+    const due: bigint[] = [];
+    for (const n of names) {
+      const id = /^(\d+)\.json$/.exec(n)?.[1];
+      if (id === undefined || this.inFlight.has(id)) continue;
+      const r = await this.refusal(BigInt(id));
+      if (r?.state === "retrying" && Date.parse(r.nextAttemptAt ?? "") <= now) due.push(BigInt(id));
+    }
+    return due;
+  }
+
   /**
-   * Makes the offer of a grant if it is live and not offered yet; false when skipped or refused
-   * (logged). A refusal is not retried by this process (run the gateway again to retry).
+   * Settles one grant: nothing when it is offered already, in flight, or recorded as refused
+   * (a retry waits for its time: `retry` says it has come); otherwise one attempt, whose
+   * transient failure is recorded with the time of the next attempt, and whose permanent one for
+   * good. The same grant is never attempted twice at once (the polls share the attempt).
+   */
+  private settleGrant(requestId: bigint, retry = false): Promise<Settlement> {
+    const key = requestId.toString();
+    const running = this.inFlight.get(key);
+    if (running !== undefined) return running;
+    const attempt = (async (): Promise<Settlement> => {
+      const before = await this.refusal(requestId);
+      if (
+        before !== undefined &&
+        (before.state === "refused" ||
+          !retry ||
+          Date.parse(before.nextAttemptAt ?? "") > Date.now())
+      )
+        return "recorded";
+      if ((await this.offers(requestId)).length > 0) return "offered-before";
+      const number = (before?.attempts ?? 0) + 1;
+      await this.slots.acquire();
+      if (this.stopping) {
+        // Not attempted: left unsettled, for the next process.
+        this.slots.release();
+        return "deferred";
+      }
+      let outcome: Attempt;
+      try {
+        outcome = await this.attemptOffer(requestId, number);
+      } catch (error) {
+        // The node or the disk failed mid-attempt: transient.
+        outcome = {
+          result: "refused",
+          reason: "node-error",
+          detail: (error as Error).message.split("\n")[0] ?? "",
+          permanent: false,
+        };
+      } finally {
+        this.slots.release();
+      }
+      if (outcome.result !== "refused") {
+        if (before !== undefined) await rm(this.refusalFile(requestId), { force: true });
+        return outcome.result;
+      }
+      const retryMax = this.o.retryMax ?? 0;
+      const giveUp = outcome.permanent || number > retryMax;
+      const delay = Math.min(
+        (this.o.retryBackoffMs ?? 30_000) * 2 ** (number - 1),
+        MAX_RETRY_DELAY_MS,
+      );
+      const record: RefusalRecord = {
+        requestId: key,
+        state: giveUp ? "refused" : "retrying",
+        attempts: number,
+        reason: outcome.reason,
+        detail: outcome.detail,
+        lastAttemptAt: new Date().toISOString(),
+        nextAttemptAt: giveUp ? null : new Date(Date.now() + delay).toISOString(),
+      };
+      await this.recordRefusal(record);
+      this.o.log({
+        level: "warn",
+        msg: "refused",
+        requestId,
+        attempt: number,
+        reason: outcome.reason,
+        detail: outcome.detail,
+        ...(outcome.caseId === undefined ? {} : { caseId: outcome.caseId }),
+        ...(giveUp
+          ? { retry: false, why: outcome.permanent ? "permanent" : `${retryMax} retries made` }
+          : { retry: true, nextAttemptAt: record.nextAttemptAt }),
+      });
+      return "recorded";
+    })().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, attempt);
+    return attempt;
+  }
+
+  /**
+   * Makes the offer of a grant if it is live, not offered yet and not recorded as refused: true
+   * when an offer was made (a refusal is recorded as `poll` records it).
    */
   async offerGrant(requestId: bigint): Promise<boolean> {
+    return (await this.settleGrant(requestId)) === "offered";
+  }
+
+  /** One attempt at a grant's offer; its refusal says whether another attempt could succeed. */
+  private async attemptOffer(requestId: bigint, attempt: number): Promise<Attempt> {
     const { contracts, log } = this.o;
-    if ((await this.offers(requestId)).length > 0) return false;
+    if ((await this.offers(requestId)).length > 0) return { result: "offered-before" };
     const r = await contracts.access.getRequest(requestId);
     const status = REQUEST_STATUS[Number(r.status)] ?? String(r.status);
-    const skip = (reason: string) => {
-      log({ level: "info", msg: "skipped", requestId, reason });
-      return false;
+    const skip = (reason: string): Attempt => {
+      log({ level: "info", msg: "skipped", requestId, attempt, reason });
+      return { result: "skipped" };
     };
     if (status !== "Granted") return skip(`the request is ${status}, not granted`);
     const now = await this.chainNow();
     if (now >= r.grantExpiresAt) return skip(`the grant expired at ${r.grantExpiresAt}`);
     if (!(await contracts.cases.isActive(r.caseId)))
       return skip(`case ${r.caseId} is not open (closed or expired)`);
-    const refuse = (reason: string, message: string) => {
-      log({ level: "warn", msg: "refused", requestId, caseId: r.caseId, reason, detail: message });
-      return false;
-    };
+    const refuse = (reason: string, detail: string, permanent = false): Attempt => ({
+      result: "refused",
+      reason,
+      detail,
+      permanent,
+      caseId: r.caseId,
+    });
 
     let key;
     try {
@@ -258,6 +558,7 @@ export class Gateway {
       return refuse(
         "record-limit",
         `the export has ${run.records} records; the grant allows ${remaining} more`,
+        true,
       );
     }
 
@@ -318,6 +619,7 @@ export class Gateway {
       level: "info",
       msg: "offered",
       requestId,
+      attempt,
       sequence,
       caseId: r.caseId,
       requester: Number(r.requester),
@@ -330,10 +632,32 @@ export class Gateway {
       ciphertextBytes: sealed.ciphertextBytes,
       deadline: delivery.deadline,
     });
-    return true;
+    return { result: "offered" };
   }
 
   // ---------------------------------------------------------------- downloads
+
+  /**
+   * Whether `signer` signed a download request: by ECDSA, or by ERC-1271 when it is a contract
+   * (request-signature.ts). Who the signer is, is `authorize`'s question.
+   */
+  verifyRequestSignature(
+    signer: string,
+    request: GatewayRequest,
+    signature: string,
+  ): Promise<SignatureVerdict> {
+    const provider = this.o.contracts.access.runner?.provider;
+    if (provider === null || provider === undefined)
+      throw new VeritraceError("the contracts have no provider", { kind: "invalid-input" });
+    return verifyRequestSignature(
+      provider,
+      this.domain,
+      request,
+      signer,
+      signature,
+      this.o.contractSignatureLimits,
+    );
+  }
 
   /**
    * Whether `signer` may read the offers under `requestId` now: an active signing key of an

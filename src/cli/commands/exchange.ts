@@ -4,9 +4,12 @@
  * co-signed on the access ledger. docs/exchange.md describes the protocol; src/exchange/ holds it.
  */
 import { readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { KEYSTORE_PASSWORD_ENV } from "../../client/keystore.js";
 import { connectInstitution, type InstitutionConnection } from "../../chain/institution.js";
+import { describeCommand, lockFile } from "../../db/lock.js";
 import { createGatewayServer } from "../../exchange/gateway-server.js";
 import { Gateway } from "../../exchange/gateway.js";
 import { fetchDelivery } from "../../exchange/fetch.js";
@@ -28,6 +31,9 @@ const KEY_HELP = [
 ].join("\n");
 
 const KEY_OPTIONS = stringOptions("rpc", "deployment", "keystore", "password-file");
+
+/** The lock file in a gateway's --dir. */
+const GATEWAY_LOCK = "gateway.lock";
 
 /** Addresses that only this machine reaches: where plain HTTP is allowed. */
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/i;
@@ -56,14 +62,15 @@ function readPem(values: Values, name: string): Buffer {
 export const exchangeServeCommand: Command = {
   name: "exchange serve",
   usage:
-    "--handler CMD --dir DIR --rpc URL --deployment FILE --keystore FILE [--tls-cert FILE --tls-key FILE] [--host HOST] [--port N] [--handler-timeout S] [--poll S] [--offer-ttl S] [--max-downloads N]",
+    "--handler CMD --dir DIR --rpc URL --deployment FILE --keystore FILE [--tls-cert FILE --tls-key FILE] [--host HOST] [--port N] [--handler-timeout S] [--poll S] [--offer-ttl S] [--max-downloads N] [--concurrency N] [--retry-max N] [--retry-backoff S] [--confirmations N]",
   help: [
     "  --handler CMD        the command that makes an export (run by /bin/sh -c): the request's",
     "                       fields as JSON on stdin, the export on stdout; a non-zero exit or the",
-    "                       timeout refuses the grant (logged, nothing offered). It may write the",
-    "                       record count to the file named by $VERITRACE_RECORDS_FILE (default:",
-    "                       the export's lines)",
-    "  --dir DIR            where the offers (envelopes, signed offers) and the block cursor are kept",
+    "                       timeout refuses the attempt (logged, nothing offered; retried, see",
+    "                       --retry-max). It may write the record count to the file named by",
+    "                       $VERITRACE_RECORDS_FILE (default: the export's lines)",
+    "  --dir DIR            where the offers (envelopes, signed offers), the block cursor and the",
+    "                       retry schedule are kept; one gateway process per directory (locked)",
     KEY_HELP,
     "  --tls-cert FILE      PEM certificate chain; with --tls-key, serve HTTPS",
     "  --tls-key FILE       PEM private key of the certificate",
@@ -74,6 +81,18 @@ export const exchangeServeCommand: Command = {
     "  --offer-ttl S        seconds the requester has to acknowledge an offer (default 604800,",
     "                       never past the grant's expiry)",
     "  --max-downloads N    envelopes streamed at once (default 16; more are answered 503)",
+    "  --concurrency N      grants offered at once, each handler bounded by --handler-timeout",
+    "                       (default 4)",
+    "  --retry-max N        retries of a grant refused for a transient reason: the handler failed or",
+    "                       timed out, the node failed, the requester has no encryption key yet",
+    "                       (default 5; 0: none). A record limit exceeded or a grant no longer live",
+    "                       is never retried",
+    "  --retry-backoff S    seconds before the first retry, doubled before each next one, at most",
+    "                       an hour (default 30); the schedule is kept in DIR across restarts",
+    "  --confirmations N    blocks a grant must be under the head before it is acted on (default 0).",
+    "                       0 is right on Besu/QBFT: a QBFT block is final once it is added (no",
+    "                       forks, no reorganisations), so waiting adds delay and no safety; set it",
+    "                       on a chain whose head can be replaced (Clique, proof of work or stake)",
     "Polls the access ledger for grants to the keystore's institution; for each live grant runs the",
     "handler, seals its export to the requester's current encryption key, signs the Delivery (the",
     "envelope's commitment as payloadHash) and the offer (the ciphertext's hash and size), and",
@@ -94,6 +113,10 @@ export const exchangeServeCommand: Command = {
       "poll",
       "offer-ttl",
       "max-downloads",
+      "concurrency",
+      "retry-max",
+      "retry-backoff",
+      "confirmations",
     ),
   },
   async run(values) {
@@ -117,8 +140,33 @@ export const exchangeServeCommand: Command = {
     const poll = integer(values, "poll", 1) ?? 2;
     const offerTtl = integer(values, "offer-ttl", 60) ?? 7 * 86_400;
     const maxDownloads = integer(values, "max-downloads", 1) ?? 16;
+    const concurrency = integer(values, "concurrency", 1) ?? 4;
+    if (concurrency > 256)
+      throw new UsageError(`--concurrency must be at most 256, got ${concurrency}`);
+    const retryMax = integer(values, "retry-max", 0) ?? 5;
+    const retryBackoff = integer(values, "retry-backoff", 1) ?? 30;
+    const confirmations = integer(values, "confirmations", 0) ?? 0;
 
-    const connection = await connect(values);
+    // One process per directory: two would each run the handler for the same grant, and sign two
+    // offers of one sequence.
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const lock = await lockFile(
+      path.join(dir, GATEWAY_LOCK),
+      describeCommand(),
+      {},
+      {
+        inUse: (who, holder) =>
+          `the gateway directory ${dir} is in use by ${who} (${holder.command}, since ${holder.since}): one gateway process per --dir`,
+        noHolder: (file) =>
+          `the gateway directory ${dir} has a lock file that names no process (${file}): remove it if no gateway uses the directory`,
+        unstable: (file) =>
+          `cannot lock the gateway directory ${dir}: its lock file ${file} keeps changing`,
+      },
+    );
+    const connection = await connect(values).catch((e: unknown) => {
+      lock.release();
+      throw e;
+    });
     const log = (entry: Record<string, unknown>) => console.log(logLine(entry));
     try {
       const [participantId] = await connection.contracts.registry.activeParticipantOf(
@@ -134,6 +182,10 @@ export const exchangeServeCommand: Command = {
         handlerTimeoutMs: handlerTimeout * 1000,
         offerTtl,
         startBlock: connection.record.startBlock ?? 0,
+        concurrency,
+        retryMax,
+        retryBackoffMs: retryBackoff * 1000,
+        confirmations,
         log,
       });
       let server;
@@ -171,7 +223,9 @@ export const exchangeServeCommand: Command = {
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
       });
-      // Grants are handled one at a time, between polls; downloads are served meanwhile.
+      // A look for grants every --poll seconds; it starts their offers and returns (a slow
+      // handler holds back no later grant). On a stop, the offers under way are finished, and
+      // those waiting for a handler slot are left to the next start.
       const loop = (async () => {
         while (!stopping) {
           try {
@@ -185,6 +239,7 @@ export const exchangeServeCommand: Command = {
           }
           await Promise.race([stopped, new Promise((r) => setTimeout(r, poll * 1000))]);
         }
+        await gateway.stop();
       })();
       await stopped;
       await loop;
@@ -195,6 +250,7 @@ export const exchangeServeCommand: Command = {
       return 0;
     } finally {
       connection.close();
+      lock.release();
     }
   },
 };
