@@ -5,13 +5,17 @@
  */
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { KEYSTORE_PASSWORD_ENV } from "../../client/keystore.js";
 import { connectInstitution, type InstitutionConnection } from "../../chain/institution.js";
 import { createGatewayServer } from "../../exchange/gateway-server.js";
-import { Gateway } from "../../exchange/gateway.js";
+import { DEFAULT_RETENTION, Gateway } from "../../exchange/gateway.js";
+import { GatewayAnchoring } from "../../exchange/gateway-log.js";
+import { ParticipantClient } from "../../client/roles.js";
+import { AccessLogFile } from "../../ledger/access-log.js";
 import { fetchDelivery } from "../../exchange/fetch.js";
 import { logLine, json } from "../../shared/format.js";
-import { readInputTextOr, refuseSigningStdin } from "../../shared/input.js";
+import { readInputTextOr, refuseSigningStdin, refuseStdout } from "../../shared/input.js";
 import { InvalidInputError, TracerError, UsageError } from "../../shared/errors.js";
 import { quote } from "../../shared/request-checks.js";
 import { integer, required, str } from "../../shared/options.js";
@@ -55,7 +59,7 @@ function readPem(values: Values, name: string): Buffer {
 export const exchangeServeCommand: Command = {
   name: "exchange serve",
   usage:
-    "--handler CMD --dir DIR --rpc URL --deployment FILE --keystore FILE [--tls-cert FILE --tls-key FILE] [--host HOST] [--port N] [--handler-timeout S] [--poll S] [--offer-ttl S] [--max-downloads N]",
+    "--handler CMD --dir DIR --rpc URL --deployment FILE --keystore FILE [--tls-cert FILE --tls-key FILE] [--host HOST] [--port N] [--handler-timeout S] [--poll S] [--offer-ttl S] [--max-downloads N] [--access-log FILE] [--anchor-every N] [--anchor-interval S] [--retention S]",
   help: [
     "  --handler CMD        the command that makes an export (run by /bin/sh -c): the request's",
     "                       fields as JSON on stdin, the export on stdout; a non-zero exit or the",
@@ -73,12 +77,22 @@ export const exchangeServeCommand: Command = {
     "  --offer-ttl S        seconds the requester has to acknowledge an offer (default 604800,",
     "                       never past the grant's expiry)",
     "  --max-downloads N    envelopes streamed at once (default 16; more are answered 503)",
+    "  --access-log FILE    the access log: one JSON line per offer, offer list, download, refusal",
+    "                       and purge, written before the answer (default DIR/access-log.jsonl;",
+    "                       one gateway per log; a file, never -)",
+    "  --anchor-every N     anchor the log's unanchored lines with AccessLogAnchor once N are waiting",
+    "  --anchor-interval S  and/or every S seconds when any are waiting (default: never; anchor",
+    "                       by hand with veritrace access-log anchor)",
+    `  --retention S        seconds a ciphertext is kept after its acknowledgement's block (default`,
+    `                       ${DEFAULT_RETENTION}: 30 days); deleted at once when the grant is revoked,`,
+    "                       withdrawn or expired, or the case closed or expired",
     "Polls the access ledger for grants to the keystore's institution; for each live grant runs the",
     "handler, seals its export to the requester's current encryption key, signs the Delivery (the",
     "envelope's commitment as payloadHash) and the offer (the ciphertext's hash and size), and",
     "serves them to the requester's signing keys alone, checked against the ledger on every",
-    `request. Prints one JSON line {"msg":"listening","url":…}, then one JSON line per offer,`,
-    "refusal and request; stops on SIGINT or SIGTERM. See docs/exchange.md.",
+    'request; purges on every poll. Prints one JSON line {"msg":"listening","url":…}, then one',
+    "JSON line per offer, refusal, request, purge and anchor; stops on SIGINT or SIGTERM. See",
+    "docs/exchange.md.",
   ].join("\n"),
   options: {
     ...KEY_OPTIONS,
@@ -93,6 +107,10 @@ export const exchangeServeCommand: Command = {
       "poll",
       "offer-ttl",
       "max-downloads",
+      "access-log",
+      "anchor-every",
+      "anchor-interval",
+      "retention",
     ),
   },
   async run(values) {
@@ -116,8 +134,25 @@ export const exchangeServeCommand: Command = {
     const poll = integer(values, "poll", 1) ?? 2;
     const offerTtl = integer(values, "offer-ttl", 60) ?? 7 * 86_400;
     const maxDownloads = integer(values, "max-downloads", 1) ?? 16;
+    refuseStdout(
+      values,
+      "access-log",
+      "the access log is a file the gateway keeps, locks and continues across restarts",
+    );
+    const accessLogFile = str(values, "access-log") ?? path.join(dir, "access-log.jsonl");
+    const anchorEvery = integer(values, "anchor-every", 1);
+    const anchorInterval = integer(values, "anchor-interval", 1);
+    const retention = integer(values, "retention") ?? DEFAULT_RETENTION;
 
-    const connection = await connect(values);
+    // The log first: a log in use or torn refuses the start before the chain or the password.
+    const accessLog = await AccessLogFile.open(accessLogFile);
+    let connection: InstitutionConnection;
+    try {
+      connection = await connect(values);
+    } catch (e) {
+      accessLog.close();
+      throw e;
+    }
     const log = (entry: Record<string, unknown>) => console.log(logLine(entry));
     try {
       const [participantId] = await connection.contracts.registry.activeParticipantOf(
@@ -134,10 +169,30 @@ export const exchangeServeCommand: Command = {
         offerTtl,
         startBlock: connection.record.startBlock ?? 0,
         log,
+        retention,
+        accessLog,
       });
+      const anchoring =
+        anchorEvery === undefined && anchorInterval === undefined
+          ? undefined
+          : new GatewayAnchoring(
+              accessLog,
+              new ParticipantClient(connection.contracts, connection.signer),
+              {
+                ...(anchorEvery === undefined ? {} : { every: anchorEvery }),
+                ...(anchorInterval === undefined ? {} : { intervalSeconds: anchorInterval }),
+              },
+              log,
+            );
       let server;
       try {
-        server = createGatewayServer({ gateway, log, maxDownloads, ...(tls ? { tls } : {}) });
+        server = createGatewayServer({
+          gateway,
+          log,
+          accessLog,
+          maxDownloads,
+          ...(tls ? { tls } : {}),
+        });
       } catch (e) {
         throw new InvalidInputError(`--tls-cert/--tls-key: ${(e as Error).message}`);
       }
@@ -159,6 +214,9 @@ export const exchangeServeCommand: Command = {
         url: `${tls ? "https" : "http"}://${shown}:${address.port}`,
         participant: Number(participantId),
         key: connection.signer.address,
+        accessLog: accessLog.file,
+        accessLogNext: accessLog.next,
+        retention,
       });
 
       let stopping = false;
@@ -170,18 +228,24 @@ export const exchangeServeCommand: Command = {
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
       });
-      // Grants are handled one at a time, between polls; downloads are served meanwhile.
+      // Grants are handled one at a time, between polls; downloads are served meanwhile. Each
+      // round then purges what is due (the first round at start) and anchors the log if due.
+      const attempt = async (what: string, step: () => Promise<unknown>) => {
+        try {
+          await step();
+        } catch (e) {
+          log({
+            level: "error",
+            msg: `${what} failed`,
+            detail: (e as Error).message.split("\n")[0],
+          });
+        }
+      };
       const loop = (async () => {
         while (!stopping) {
-          try {
-            await gateway.poll();
-          } catch (e) {
-            log({
-              level: "error",
-              msg: "poll failed",
-              detail: (e as Error).message.split("\n")[0],
-            });
-          }
+          await attempt("poll", () => gateway.poll());
+          await attempt("purge", () => gateway.purge());
+          if (anchoring !== undefined) await attempt("anchor", () => anchoring.maybeAnchor());
           await Promise.race([stopped, new Promise((r) => setTimeout(r, poll * 1000))]);
         }
       })();
@@ -194,6 +258,7 @@ export const exchangeServeCommand: Command = {
       return 0;
     } finally {
       connection.close();
+      accessLog.close();
     }
   },
 };
