@@ -3,106 +3,32 @@
  * loopback, a handler that exports CSV) and the police's `veritrace exchange fetch`, with the
  * attacks a gateway must refuse.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpsRequest } from "node:https";
 import { createServer as createTcpServer, connect as tcpConnect, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { expect } from "chai";
-import { HDNodeWallet, Wallet, encryptKeystoreJson, type Signer } from "ethers";
+import { Wallet, type Signer } from "ethers";
 import {
   CouncilMember,
-  DataKind,
   Investigator,
   Provider,
-  Supervisor,
-  generateCaseKey,
   generateEncryptionIdentity,
-  registerEncryptionKey,
-  writeDeployment,
 } from "../../src/client/index.js";
-import {
-  envelopePath,
-  gatewayDomain,
-  offersPath,
-  signedRequestHeaders,
-} from "../../src/exchange/protocol.js";
+import { envelopePath, offersPath } from "../../src/exchange/protocol.js";
 import { fetchFiles } from "../../src/exchange/fetch.js";
-import { ROOT, runVeritrace, startConsortiumNode, type ConsortiumNode } from "../helpers/tracer.js";
-
-const BIN = path.join(ROOT, "bin", "veritrace.mjs");
-const PASSWORD = "a keystore password for the test";
-const MNEMONIC = "test test test test test test test test test test test junk";
-const DAY = 86_400;
-/** Purpose codes the test handler reads: a failing export, a large one; any other: three lines. */
-const FAIL = 9;
-const LARGE = 7;
-const LARGE_LINES = 20_000;
-
-/** What the handler exports for a request (it must match handler.cjs below). */
-function exportOf(requestId: bigint, lines: number): string {
-  let out = "account,amount\n";
-  for (let i = 0; i < lines; i++) out += `ACC${requestId}-${i},${i * 100}\n`;
-  return out;
-}
-
-const HANDLER = `
-let s = "";
-process.stdin.on("data", (c) => (s += c)).on("end", () => {
-  const r = JSON.parse(s);
-  if (r.purposeCode === ${FAIL}) {
-    process.stderr.write("core banking: account not found\\n");
-    process.exit(3);
-  }
-  const n = r.purposeCode === ${LARGE} ? ${LARGE_LINES} : 3;
-  let out = "account,amount\\n";
-  for (let i = 0; i < n; i++) out += "ACC" + r.requestId + "-" + i + "," + i * 100 + "\\n";
-  require("node:fs").writeFileSync(process.env.VERITRACE_RECORDS_FILE, String(n));
-  process.stdout.write(out);
-});
-`;
-
-interface Gateway {
-  child: ChildProcess;
-  url: string;
-  lines: Record<string, unknown>[];
-  stop(): Promise<void>;
-}
-
-async function startGateway(args: readonly string[], env: NodeJS.ProcessEnv): Promise<Gateway> {
-  const child = spawn(process.execPath, [BIN, "exchange", "serve", "--port", "0", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
-  const lines: Record<string, unknown>[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      lines.push(entry);
-      if (entry["msg"] === "listening") resolve(String(entry["url"]));
-    });
-    child.once("exit", (code) => reject(new Error(`exchange serve exited (${code}): ${stderr}`)));
-  });
-  return {
-    child,
-    url,
-    lines,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) resolve();
-        else {
-          child.once("exit", () => resolve());
-          child.kill("SIGTERM");
-        }
-      }),
-  };
-}
+import { runVeritrace, type ConsortiumNode } from "../helpers/tracer.js";
+import {
+  FAIL,
+  GatewayWorld,
+  LARGE,
+  LARGE_LINES,
+  exportOf,
+  logged as loggedLine,
+  oneLine,
+  startGateway,
+  type GatewayProcess,
+} from "../helpers/gateway.js";
 
 /** A TCP proxy to `port` that closes each connection after `cutAfter` bytes of the answer. */
 async function cuttingProxy(
@@ -132,209 +58,44 @@ async function cuttingProxy(
   return { url: `https://127.0.0.1:${p}`, close: () => server.close() };
 }
 
-/** The last line of stderr, and that there is only one. */
-function oneLine(r: { code: number | null; stderr: string }, code = 1): string {
-  const lines = r.stderr.split("\n").filter((l) => l !== "");
-  expect(lines, r.stderr).to.have.length(1);
-  expect(r.code, r.stderr).to.equal(code);
-  return lines[0] as string;
-}
-
 describe("veritrace exchange: the provider's gateway and the requester's fetch, on anvil", function () {
   this.timeout(180_000);
+  let world: GatewayWorld;
   let node: ConsortiumNode;
-  let dir: string;
-  let gateway: Gateway;
-  let ca: Buffer;
+  let gateway: GatewayProcess;
   let caseId: bigint;
   let police: Investigator;
   let bank: Provider;
   let policeSigner: Signer;
-  const file = (name: string) => path.join(dir, name);
-  const env = { VERITRACE_KEYSTORE_PASSWORD: PASSWORD };
-  const keyArgs = (who: "police" | "bank" | "telecom") => [
-    "--rpc",
-    node.url,
-    "--deployment",
-    file("deployment.json"),
-    "--keystore",
-    file(`${who}.json`),
-  ];
-
-  /** A request of the police to the bank under `c`, granted. */
-  async function grantedRequest(purposeCode: number, c = caseId): Promise<bigint> {
-    const { requestId } = await police.request({
-      caseId: c,
-      provider: node.cast.bank.id,
-      datasetId: node.cast.bank.dataset,
-      subject: { type: "bankAccount", identifier: "DE89370400440532013000" },
-      caseKey: generateCaseKey(),
-      purposeCode,
-    });
-    const now = Number(await bank.now());
-    await bank.grant(requestId, { expiresAt: now + 30 * DAY, maxRecords: 100_000 });
-    return requestId;
-  }
-
-  /** Waits for the gateway's log line about `requestId` with `msg`. */
-  async function logged(msg: string, requestId: bigint): Promise<Record<string, unknown>> {
-    for (let i = 0; i < 300; i++) {
-      const found = gateway.lines.find(
-        (l) => l["msg"] === msg && l["requestId"] === requestId.toString(),
-      );
-      if (found !== undefined) return found;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`no ${msg} for request ${requestId}: ${JSON.stringify(gateway.lines)}`);
-  }
-
+  const file = (name: string) => world.file(name);
+  const env = () => world.env;
+  const keyArgs = (who: "police" | "bank" | "telecom") => world.keyArgs(who);
+  const grantedRequest = (purposeCode: number, c = caseId) => world.grantedRequest(purposeCode, c);
+  const logged = (msg: string, requestId: bigint) => loggedLine(gateway, msg, requestId);
   const fetchArgs = (
     requestId: bigint,
     out: string,
     url = gateway.url,
     who: "police" | "telecom" = "police",
-  ) => [
-    "exchange",
-    "fetch",
-    "--request",
-    requestId.toString(),
-    "--gateway",
-    url,
-    "--identity",
-    file("police.age"),
-    "--out",
-    out,
-    "--ca",
-    file("cert.pem"),
-    "--json",
-    ...keyArgs(who),
-  ];
-
-  /** A GET signed by `signer` (headers may be given to replay them); status and problem. */
-  async function signedGet(
+  ) => world.fetchArgs(url, requestId, out, who);
+  const signedGet = (
     p: string,
     requestId: bigint,
     signer: Signer,
     headers?: Record<string, string>,
-  ): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, string> }> {
-    const domain = gatewayDomain(node.record.chainId, node.record.contracts.AccessLedger);
-    const h =
-      headers ??
-      (await signedRequestHeaders(signer, domain, { method: "GET", path: p, requestId }));
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest(new URL(p, gateway.url), { headers: h, ca }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString();
-          let body: Record<string, unknown> = {};
-          try {
-            body = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            body = { raw: text.length };
-          }
-          resolve({ status: res.statusCode ?? 0, body, headers: h });
-        });
-      });
-      req.on("error", reject);
-      req.end();
-    });
-  }
-
-  /** The deliveries attested on the ledger under a request. */
-  async function attested(requestId: bigint) {
-    const a = node.contracts.access;
-    return a.queryFilter(a.filters.DeliveryAttested(undefined, requestId));
-  }
+  ) => world.signedGet(gateway.url, p, requestId, signer, headers);
+  const attested = (requestId: bigint) => world.attested(requestId);
 
   before(async function () {
-    dir = mkdtempSync(path.join(tmpdir(), "veritrace-exchange-"));
-    node = await startConsortiumNode("anvil");
-    writeDeployment(file("deployment.json"), node.record);
-    for (const [who, index] of [
-      ["police", 3],
-      ["bank", 5],
-      ["telecom", 6],
-    ] as const) {
-      const wallet = HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`);
-      const json = await encryptKeystoreJson(
-        { address: wallet.address, privateKey: wallet.privateKey },
-        PASSWORD,
-        { scrypt: { N: 1024 } },
-      );
-      writeFileSync(file(`${who}.json`), json, { mode: 0o600 });
-    }
-    expect(HDNodeWallet.fromPhrase(MNEMONIC, undefined, "m/44'/60'/0'/0/3").address).to.equal(
-      await node.cast.police.signer.getAddress(),
-    );
-    // A self-signed certificate for 127.0.0.1.
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        file("key.pem"),
-        "-out",
-        file("cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
-    ca = readFileSync(file("cert.pem"));
-    writeFileSync(file("handler.cjs"), HANDLER);
-
-    const { contracts, cast } = node;
-    policeSigner = cast.police.signer;
-    police = new Investigator(contracts, cast.police.signer);
-    bank = new Provider(contracts, cast.bank.signer);
-    const { identity, publicKey } = await generateEncryptionIdentity();
-    await registerEncryptionKey(contracts, cast.police.signer, publicKey);
-    writeFileSync(file("police.age"), `# the police's encryption key\n${identity}\n`, {
-      mode: 0o600,
-    });
-    const now = Number(await police.now());
-    ({ caseId } = await police.openCase({
-      caseNumber: "EXCHANGE-1",
-      caseKey: generateCaseKey(),
-      legalBasis: "order",
-      scope: [DataKind.BankTransactions],
-      expiresAt: now + 365 * DAY,
-    }));
-    await new Supervisor(contracts, cast.prosecutor.signer).approveCase(caseId);
-
-    gateway = await startGateway(
-      [
-        "--handler",
-        `${JSON.stringify(process.execPath)} ${JSON.stringify(file("handler.cjs"))}`,
-        "--dir",
-        file("gateway"),
-        "--tls-cert",
-        file("cert.pem"),
-        "--tls-key",
-        file("key.pem"),
-        "--poll",
-        "1",
-        ...keyArgs("bank"),
-      ],
-      env,
-    );
+    world = await GatewayWorld.start();
+    ({ node, caseId, police, bank } = world);
+    policeSigner = node.cast.police.signer;
+    gateway = await startGateway(world.gatewayArgs("gateway"), env());
   });
 
   after(async function () {
     await gateway?.stop();
-    await node?.stop();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await world?.stop();
   });
 
   it("serves HTTPS as the keystore's institution", function () {
@@ -355,7 +116,7 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
         "0.0.0.0",
         ...keyArgs("bank"),
       ],
-      env,
+      env(),
     );
     expect(oneLine(r, 2)).to.match(
       /plain HTTP is served on loopback only: give --tls-cert and --tls-key/,
@@ -367,7 +128,7 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     const offered = await logged("offered", requestId);
     expect(offered).to.include({ recordCount: "3", sequence: 0 });
     const out = file("out-happy");
-    const r = await runVeritrace(fetchArgs(requestId, out), env);
+    const r = await runVeritrace(fetchArgs(requestId, out), env());
     expect(r.code, r.stderr).to.equal(0);
     const summary = JSON.parse(r.stdout) as Record<string, unknown>;
     const expected = exportOf(requestId, 3);
@@ -396,7 +157,7 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     expect(String(refused["detail"])).to.equal(
       "the handler exited with code 3: core banking: account not found",
     );
-    const r = await runVeritrace(fetchArgs(requestId, file("out-fail")), env);
+    const r = await runVeritrace(fetchArgs(requestId, file("out-fail")), env());
     expect(oneLine(r)).to.match(/the gateway has no offer 0 under request \d+$/);
     expect(existsSync(file("out-fail")) ? readdirSync(file("out-fail")) : []).to.deep.equal([]);
   });
@@ -433,7 +194,7 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     // The other institution's fetch is refused before anything is asked of the gateway.
     const r = await runVeritrace(
       fetchArgs(requestId, file("out-telecom"), gateway.url, "telecom"),
-      env,
+      env(),
     );
     expect(oneLine(r)).to.match(
       new RegExp(`request ${requestId} is institution ${node.cast.police.id}'s, not this key's`),
@@ -467,28 +228,20 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     const direct = await signedGet(envelopePath(requestId, 0), requestId, policeSigner);
     expect(direct.status).to.equal(403);
     expect(direct.body).to.include({ code: "grant_not_live" });
-    const r = await runVeritrace(fetchArgs(requestId, file("out-revoked")), env);
+    const r = await runVeritrace(fetchArgs(requestId, file("out-revoked")), env());
     expect(oneLine(r)).to.match(new RegExp(`request ${requestId} is Revoked, not granted$`));
     expect(existsSync(file("out-revoked"))).to.equal(false);
   });
 
   it("after the case is closed, the download is refused", async function () {
-    const now = Number(await police.now());
-    const { caseId: other } = await police.openCase({
-      caseNumber: "EXCHANGE-2",
-      caseKey: generateCaseKey(),
-      legalBasis: "order 2",
-      scope: [DataKind.BankTransactions],
-      expiresAt: now + 365 * DAY,
-    });
-    await new Supervisor(node.contracts, node.cast.prosecutor.signer).approveCase(other);
+    const other = await world.openCase("EXCHANGE-2");
     const requestId = await grantedRequest(5, other);
     await logged("offered", requestId);
     await police.closeCase(other, 1);
     const direct = await signedGet(envelopePath(requestId, 0), requestId, policeSigner);
     expect(direct.status).to.equal(403);
     expect(direct.body).to.include({ code: "case_not_open" });
-    const r = await runVeritrace(fetchArgs(requestId, file("out-closed")), env);
+    const r = await runVeritrace(fetchArgs(requestId, file("out-closed")), env());
     expect(oneLine(r)).to.match(/case_not_open/);
     expect(existsSync(file("out-closed")) ? readdirSync(file("out-closed")) : []).to.deep.equal([]);
   });
@@ -501,7 +254,7 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     bytes[200_000] = (bytes[200_000] as number) ^ 0x01;
     writeFileSync(envelope, bytes);
     const out = file("out-tampered");
-    const r = await runVeritrace(fetchArgs(requestId, out), env);
+    const r = await runVeritrace(fetchArgs(requestId, out), env());
     expect(oneLine(r)).to.match(
       /^veritrace exchange fetch: chunk \d+ failed authentication: it was modified$/,
     );
@@ -518,7 +271,7 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     const out = file("out-resumed");
     let line: string;
     try {
-      line = oneLine(await runVeritrace(fetchArgs(requestId, out, proxy.url), env));
+      line = oneLine(await runVeritrace(fetchArgs(requestId, out, proxy.url), env()));
     } finally {
       proxy.close();
     }
@@ -532,7 +285,7 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
       ),
     );
     expect(kept).to.be.greaterThan(0).and.lessThan(total);
-    const r = await runVeritrace(fetchArgs(requestId, out), env);
+    const r = await runVeritrace(fetchArgs(requestId, out), env());
     expect(r.code, r.stderr).to.equal(0);
     const summary = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(summary["resumedAt"]).to.equal(kept);
@@ -559,7 +312,7 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     writeFileSync(file("other.age"), `${identity}\n`);
     const args = fetchArgs(requestId, file("out-wrong-key"));
     args[args.indexOf("--identity") + 1] = file("other.age");
-    const r = await runVeritrace(args, env);
+    const r = await runVeritrace(args, env());
     expect(oneLine(r)).to.match(
       /wrong recipient: the envelope is not encrypted to any of the given identities$/,
     );
