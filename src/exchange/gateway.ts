@@ -98,6 +98,11 @@ export class Gateway {
   readonly domain: TypedDataDomain;
   private cursor: number | undefined;
   private readonly accessLedger: string;
+  /** The delivery on the ledger at each acknowledged offer's sequence, by "requestId/sequence". */
+  private readonly acknowledgements = new Map<
+    string,
+    { deliveryId: bigint; payloadHash: string; at: bigint }
+  >();
 
   private constructor(
     private readonly o: GatewayOptions,
@@ -484,23 +489,36 @@ export class Gateway {
         : { reason: "case-expired", detail: `case ${r.caseId} expired at ${c.expiresAt}` };
     }
     if (BigInt(r.deliveries) <= BigInt(offer.sequence)) return undefined;
-    // The ledger is past the offer's sequence: which delivery holds it, and when.
-    const events = await access.queryFilter(access.filters.DeliveryAttested(undefined, requestId));
-    const held = events.find((e) => Number(e.args.delivery.sequence) === offer.sequence);
-    if (held === undefined) return undefined; // not indexed by the node yet: next pass
-    if (held.args.delivery.payloadHash.toLowerCase() !== offer.delivery.payloadHash.toLowerCase())
+    // The ledger is past the offer's sequence: which delivery holds it, and when (remembered:
+    // an acknowledged offer is looked at on every pass for the whole retention period).
+    const key = `${requestId}/${offer.sequence}`;
+    let ack = this.acknowledgements.get(key);
+    if (ack === undefined) {
+      const events = await access.queryFilter(
+        access.filters.DeliveryAttested(undefined, requestId),
+        this.o.startBlock,
+      );
+      const held = events.find((e) => Number(e.args.delivery.sequence) === offer.sequence);
+      if (held === undefined) return undefined; // not served by the node yet: next pass
+      ack = {
+        deliveryId: held.args.deliveryId,
+        payloadHash: held.args.delivery.payloadHash,
+        at: BigInt((await held.getBlock()).timestamp),
+      };
+      this.acknowledgements.set(key, ack);
+    }
+    if (ack.payloadHash.toLowerCase() !== offer.delivery.payloadHash.toLowerCase())
       return {
         reason: "superseded",
-        detail: `delivery ${held.args.deliveryId} holds sequence ${offer.sequence} of request ${requestId} with another payload`,
+        detail: `delivery ${ack.deliveryId} holds sequence ${offer.sequence} of request ${requestId} with another payload`,
       };
-    const block = await held.getBlock();
-    const acknowledgedAt = BigInt(block.timestamp);
+    const acknowledgedAt = ack.at;
     const retention = BigInt(this.o.retention ?? DEFAULT_RETENTION);
     if (now < acknowledgedAt + retention) return undefined;
     const at = new Date(Number(acknowledgedAt) * 1000).toISOString();
     return {
       reason: "retention-elapsed",
-      detail: `delivery ${held.args.deliveryId} was acknowledged at ${at}, more than ${retention} s ago`,
+      detail: `delivery ${ack.deliveryId} was acknowledged at ${at}, more than ${retention} s ago`,
       acknowledgedAt: at,
     };
   }
