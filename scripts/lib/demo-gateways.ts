@@ -51,6 +51,7 @@ export async function deliverThroughGateways(o: {
 }): Promise<DeliveredEntry[]> {
   const work = mkdtempSync(path.join(tmpdir(), "veritrace-demo-exchange-"));
   const servers: ReturnType<typeof createGatewayServer>[] = [];
+  const gateways: Gateway[] = [];
   const urls = new Map<number, string>();
   const quiet = () => {};
   try {
@@ -73,9 +74,12 @@ export async function deliverThroughGateways(o: {
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       urls.set(provider.id, url);
-      const offered = await gateway.poll();
+      // A look at the ledger starts the offers (handlers run concurrently); wait for them.
+      const started = await gateway.poll();
+      await gateway.idle();
+      gateways.push(gateway);
       say(
-        `   ${provider.name}: gateway at ${url}, ${offered} grant(s) exported by its handler and sealed`,
+        `   ${provider.name}: gateway at ${url}, ${started} grant(s) exported by its handler and sealed`,
       );
     }
 
@@ -128,6 +132,7 @@ export async function deliverThroughGateways(o: {
     }
     return delivered;
   } finally {
+    await Promise.all(gateways.map((g) => g.stop()));
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     rmSync(work, { recursive: true, force: true });
   }

@@ -5,6 +5,9 @@
  * `authorize`). Envelopes are streamed from disk with `Range` for resumption, never read whole;
  * the number of envelopes streaming at once is bounded. Errors are RFC 9457 problems with a
  * one-line `detail`, as the tracer's API answers them.
+ *
+ * With an access log, every answer (an offer list, a download, a refusal) is written to it before
+ * it is sent; an answer that can't be logged is not sent (503 `access_log`), as the API does.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -19,7 +22,8 @@ import { pipeline } from "node:stream/promises";
 import { problem } from "../shared/problem.js";
 import { PROBLEM_MEDIA_TYPE } from "../shared/problem-format.js";
 import { clip, headerCount } from "../shared/request-checks.js";
-import { GatewayRefusal, type Gateway } from "./gateway.js";
+import type { GatewayRecord } from "../ledger/access-log.js";
+import { GatewayRefusal, type Gateway, type GatewayAccessSink } from "./gateway.js";
 import {
   GATEWAY_PREFIX,
   MAX_CLOCK_SKEW,
@@ -27,6 +31,7 @@ import {
   SIGNATURE_HEADER,
   SIGNER_HEADER,
   TIMESTAMP_HEADER,
+  type Offer,
 } from "./protocol.js";
 
 export interface GatewayServerOptions {
@@ -39,11 +44,24 @@ export interface GatewayServerOptions {
   maxNonces?: number;
   /** One JSON log entry per request answered or refused. */
   log: (entry: Record<string, unknown>) => void;
+  /** The access log: every answer is written to it before it is sent. */
+  accessLog?: GatewayAccessSink;
   /** The clock, in unix seconds (tests). */
   clock?: () => number;
 }
 
 const MAX_TARGET = 1024;
+/** The longest request target written to the access log (as the API's). */
+const MAX_LOGGED_TARGET = 512;
+
+/** When a request arrived: wall clock (for the log) and monotonic (for its duration). */
+interface Timing {
+  startedAt: number;
+  t0: number;
+}
+
+/** The access log could not be written: the answer is withheld. */
+class AccessLogFailure extends Error {}
 const ROUTE =
   /^\/exchange\/v1\/requests\/([1-9]\d{0,76})\/offers(?:\/(0|[1-9]\d{0,9})\/envelope)?$/;
 
@@ -86,6 +104,15 @@ function byteRange(
   return { start, end };
 }
 
+/** The 410 of an offer whose envelope was purged: when and why. */
+function purgedRefusal(requestId: bigint, sequence: number, offer: Offer): GatewayRefusal {
+  return new GatewayRefusal(
+    410,
+    "gone",
+    `the envelope of offer ${sequence} under request ${requestId} was purged at ${offer.purgedAt}: ${offer.purgeDetail ?? offer.purgeReason}`,
+  );
+}
+
 /** The gateway's server; call `listen` on it. */
 export function createGatewayServer(options: GatewayServerOptions): Server {
   const { gateway, log } = options;
@@ -97,7 +124,48 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const maxDownloads = options.maxDownloads ?? 16;
   let downloads = 0;
 
-  async function handle(req: IncomingMessage, res: ServerResponse, note: Record<string, unknown>) {
+  /** The access-log record of a request, from what its note holds so far. */
+  function accessRecord(
+    req: IncomingMessage,
+    note: Record<string, unknown>,
+    timing: Timing,
+    event: "list" | "download" | "refusal",
+    fields: Partial<GatewayRecord>,
+  ): GatewayRecord {
+    const r: GatewayRecord = {
+      time: new Date(timing.startedAt).toISOString(),
+      event,
+      signer: typeof note["signer"] === "string" ? note["signer"] : null,
+      client: req.socket.remoteAddress ?? "",
+      method: clip(req.method ?? "?", 16),
+      target: clip(req.url ?? "", MAX_LOGGED_TARGET),
+      ms: Math.round(performance.now() - timing.t0),
+      ...fields,
+    };
+    if (note["requestId"] !== undefined) r.requestId = String(note["requestId"]);
+    if (typeof note["sequence"] === "number") r.sequence = note["sequence"];
+    if (typeof note["participant"] === "number") r.institution = note["participant"];
+    return r;
+  }
+
+  /** Writes a record; an {@link AccessLogFailure} when the log can't take it. */
+  function writeAccess(record: GatewayRecord): void {
+    if (options.accessLog === undefined) return;
+    try {
+      options.accessLog.write(record);
+    } catch (e) {
+      throw new AccessLogFailure((e as Error).message.split("\n")[0] ?? "");
+    }
+  }
+
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    note: Record<string, unknown>,
+    timing: Timing,
+  ) {
+    const record = (event: "list" | "download" | "refusal", fields: Partial<GatewayRecord>) =>
+      writeAccess(accessRecord(req, note, timing, event, fields));
     const target = req.url ?? "/";
     if (Buffer.byteLength(target) > MAX_TARGET)
       throw new GatewayRefusal(
@@ -183,20 +251,36 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         `the nonce ${nonce} was used before: sign each request anew`,
       );
 
-    const who = await gateway.authorize(signer, requestId);
+    let who;
+    try {
+      who = await gateway.authorize(signer, requestId);
+    } catch (e) {
+      // The requester, refused because the grant or the case is over: if the offer's envelope was
+      // purged for it, say so (410, when and why) rather than only that the grant is not live.
+      if (
+        e instanceof GatewayRefusal &&
+        (e.code === "grant_not_live" || e.code === "case_not_open") &&
+        sequence !== undefined
+      ) {
+        const gone = (await gateway.offers(requestId)).find((o) => o.sequence === sequence);
+        if (gone?.purgedAt !== undefined) throw purgedRefusal(requestId, sequence, gone);
+      }
+      throw e;
+    }
     note["participant"] = who.participant;
 
     if (sequence === undefined) {
       const offers = await gateway.offers(requestId);
       const body = JSON.stringify({ requestId: requestId.toString(), offers });
+      note["status"] = 200;
+      note["offers"] = offers.length;
+      record("list", { status: 200, bytes: Buffer.byteLength(body), offers: offers.length });
       res.writeHead(200, {
         "content-type": "application/json",
         "content-length": Buffer.byteLength(body),
         "cache-control": "no-store",
       });
       res.end(body);
-      note["status"] = 200;
-      note["offers"] = offers.length;
       return;
     }
 
@@ -204,6 +288,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const offer = offers.find((o) => o.sequence === sequence);
     if (offer === undefined)
       throw new GatewayRefusal(404, "not_found", `no offer ${sequence} under request ${requestId}`);
+    if (offer.purgedAt !== undefined) throw purgedRefusal(requestId, sequence, offer);
     const file = gateway.envelopeFile(requestId, sequence);
     let size: number;
     try {
@@ -217,9 +302,15 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     }
     const range = byteRange(req.headers.range, size);
     if (range === "unsatisfiable") {
+      note["status"] = 416;
+      record("refusal", {
+        status: 416,
+        bytes: 0,
+        code: "range_not_satisfiable",
+        detail: `the range ${clip(String(req.headers.range), 64)} is outside the envelope's ${size} bytes`,
+      });
       res.writeHead(416, { "content-range": `bytes */${size}` });
       res.end();
-      note["status"] = 416;
       return;
     }
     if (downloads >= maxDownloads)
@@ -237,9 +328,19 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         "cache-control": "no-store",
       };
       if (range !== null) headers["content-range"] = `bytes ${start}-${end}/${size}`;
-      res.writeHead(range === null ? 200 : 206, headers);
       note["status"] = range === null ? 200 : 206;
       note["range"] = `${start}-${end}/${size}`;
+      record("download", {
+        status: range === null ? 200 : 206,
+        bytes: size === 0 ? 0 : end - start + 1,
+        range: `${start}-${end}/${size}`,
+      });
+      res.writeHead(range === null ? 200 : 206, headers);
+      // A download under way is finished even if the grant is revoked meanwhile (or the purge
+      // removes the file: the open stream still reads it): the bytes were authorized and logged
+      // when asked for, only the requester can open them, and the ledger refuses its
+      // acknowledgement on a revoked grant, so its fetch writes nothing. Any new request, a
+      // resumption included, is checked against the ledger again and refused.
       if (size === 0) res.end();
       else await pipeline(createReadStream(file, { start, end }), res);
     } finally {
@@ -254,9 +355,32 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       path: clip(req.url ?? "", 200),
       remoteAddress: req.socket.remoteAddress ?? null,
     };
-    handle(req, res, note)
+    const timing: Timing = { startedAt: Date.now(), t0: performance.now() };
+    const withheld = (error: AccessLogFailure) => {
+      log({ level: "error", ...note, status: 503, code: "access_log", detail: error.message });
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const body = JSON.stringify(
+        problem(
+          503,
+          "access_log",
+          "the access log can't be written: no answer is given without its log line",
+        ),
+      );
+      res.writeHead(503, {
+        "content-type": PROBLEM_MEDIA_TYPE,
+        "content-length": Buffer.byteLength(body),
+        "cache-control": "no-store",
+        connection: "close",
+      });
+      res.end(body);
+    };
+    handle(req, res, note, timing)
       .then(() => log({ level: "info", ...note }))
       .catch((error: unknown) => {
+        if (error instanceof AccessLogFailure) return withheld(error);
         const refusal =
           error instanceof GatewayRefusal
             ? error
@@ -269,10 +393,24 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           detail: refusal.message,
         });
         if (res.headersSent) {
+          // Cut mid-answer (the client went away, the disk failed): its download line is logged.
           res.destroy();
           return;
         }
         const body = JSON.stringify(problem(refusal.status, refusal.code, refusal.message));
+        try {
+          writeAccess(
+            accessRecord(req, note, timing, "refusal", {
+              status: refusal.status,
+              bytes: Buffer.byteLength(body),
+              code: refusal.code,
+              detail: refusal.message,
+            }),
+          );
+        } catch (e) {
+          if (e instanceof AccessLogFailure) return withheld(e);
+          throw e;
+        }
         res.writeHead(refusal.status, {
           "content-type": PROBLEM_MEDIA_TYPE,
           "content-length": Buffer.byteLength(body),

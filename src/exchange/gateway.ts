@@ -13,12 +13,13 @@
  * a retry are its only state, all in its directory, which one process holds at a time.
  */
 import { createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Signer, TypedDataDomain } from "ethers";
 import type { ConsortiumContracts } from "../client/deployment.js";
 import { accessLedgerDomain, signDelivery, type Delivery } from "../client/eip712.js";
 import { currentEncryptionKey } from "../client/encryption-keys.js";
+import type { GatewayRecord } from "../ledger/access-log.js";
 import { VeritraceError } from "../shared/errors.js";
 import { sealEnvelope } from "./envelope.js";
 import { runHandler, HandlerError } from "./handler.js";
@@ -68,6 +69,13 @@ export interface GatewayOptions {
   /** Bounds of a contract signer's ERC-1271 check. */
   contractSignatureLimits?: ContractSignatureLimits;
   log: GatewayLog;
+  /**
+   * Seconds an acknowledged delivery's ciphertext is kept after the acknowledgement's block
+   * (default {@link DEFAULT_RETENTION}); see {@link Gateway.purge}.
+   */
+  retention?: number;
+  /** The access log (gateway-log.ts): offers and purges are written to it before they count. */
+  accessLog?: GatewayAccessSink;
 }
 
 /** The longest wait between two attempts at a grant. */
@@ -119,6 +127,24 @@ class Slots {
   }
 }
 
+/** Where the gateway's events are logged; `write` throws when it can't. */
+export interface GatewayAccessSink {
+  write(record: GatewayRecord): void;
+}
+
+/** The default retention after acknowledgement: 30 days. */
+export const DEFAULT_RETENTION = 30 * 86_400;
+
+/** Why an offer's ciphertext was deleted. */
+export type PurgeReason =
+  | "grant-revoked"
+  | "request-withdrawn"
+  | "grant-expired"
+  | "case-closed"
+  | "case-expired"
+  | "superseded"
+  | "retention-elapsed";
+
 /** A refusal of an HTTP request: status, problem code and a one-line detail. */
 export class GatewayRefusal extends VeritraceError {
   override name = "GatewayRefusal";
@@ -156,6 +182,12 @@ export class Gateway {
   /** The grants being attempted, by request id: one attempt at a time each. */
   private readonly inFlight = new Map<string, Promise<Settlement>>();
   private readonly slots: Slots;
+
+  /** The delivery on the ledger at each acknowledged offer's sequence, by "requestId/sequence". */
+  private readonly acknowledgements = new Map<
+    string,
+    { deliveryId: bigint; payloadHash: string; at: bigint }
+  >();
 
   private constructor(
     private readonly o: GatewayOptions,
@@ -612,6 +644,7 @@ export class Gateway {
     };
     // The envelope first, the offer last: an offer on disk always has its whole envelope.
     await rename(partial, this.envelopeFile(requestId, sequence));
+    this.logOffer(offer, run.records);
     const json = path.join(dir, `${sequence}.json`);
     await writeFile(`${json}.partial`, `${JSON.stringify(offer, null, 2)}\n`, { mode: 0o600 });
     await rename(`${json}.partial`, json);
@@ -709,5 +742,170 @@ export class Gateway {
         `case ${r.caseId} of request ${requestId} is not open (closed or expired)`,
       );
     return { participant: Number(participant), caseId: r.caseId };
+  }
+
+  // ---------------------------------------------------------------- access log and retention
+
+  /**
+   * Writes an offer to the access log before it is put in place (so every offer served was
+   * logged): a log that can't be written throws, the envelope is removed, and the grant is tried
+   * again on the next run.
+   */
+  private logOffer(offer: Offer, records: bigint): void {
+    if (this.o.accessLog === undefined) return;
+    try {
+      this.o.accessLog.write({
+        time: offer.offeredAt,
+        event: "offer",
+        requestId: offer.requestId,
+        sequence: offer.sequence,
+        caseId: offer.caseId,
+        requester: offer.requester,
+        recipientKeyId: offer.recipientKeyId,
+        recordCount: records.toString(),
+        payloadHash: offer.delivery.payloadHash,
+        ciphertextHash: offer.ciphertextHash,
+        ciphertextBytes: Number(offer.ciphertextBytes),
+      });
+    } catch (e) {
+      void rm(this.envelopeFile(BigInt(offer.requestId), offer.sequence), { force: true });
+      throw e;
+    }
+  }
+
+  /** The request ids that have offers on disk. */
+  private async offeredRequests(): Promise<bigint[]> {
+    let names: string[];
+    try {
+      names = await readdir(path.join(this.o.dir, "offers"));
+    } catch {
+      return [];
+    }
+    return names.filter((n) => /^[1-9]\d{0,76}$/.test(n)).map(BigInt);
+  }
+
+  /**
+   * Why the offer's ciphertext must go now, or undefined to keep it: at once when the grant is
+   * revoked, withdrawn or expired, when the case is closed or expired, or when the ledger holds
+   * another delivery at the offer's sequence (it can never be acknowledged); `retention` seconds
+   * after the block that acknowledged it. Times are the chain's, as the ledger's are.
+   */
+  private async purgeReason(
+    offer: Offer,
+    now: bigint,
+  ): Promise<{ reason: PurgeReason; detail: string; acknowledgedAt?: string } | undefined> {
+    const { access, cases } = this.o.contracts;
+    const requestId = BigInt(offer.requestId);
+    const r = await access.getRequest(requestId);
+    const status = REQUEST_STATUS[Number(r.status)] ?? String(r.status);
+    if (status === "Revoked")
+      return { reason: "grant-revoked", detail: `the grant of request ${requestId} was revoked` };
+    if (status === "Withdrawn")
+      return { reason: "request-withdrawn", detail: `request ${requestId} was withdrawn` };
+    if (now >= r.grantExpiresAt)
+      return {
+        reason: "grant-expired",
+        detail: `the grant of request ${requestId} expired at ${r.grantExpiresAt}`,
+      };
+    if (!(await cases.isActive(r.caseId))) {
+      const c = await cases.getCase(r.caseId);
+      return Number(c.status) === 3
+        ? { reason: "case-closed", detail: `case ${r.caseId} was closed` }
+        : { reason: "case-expired", detail: `case ${r.caseId} expired at ${c.expiresAt}` };
+    }
+    if (BigInt(r.deliveries) <= BigInt(offer.sequence)) return undefined;
+    // The ledger is past the offer's sequence: which delivery holds it, and when (remembered:
+    // an acknowledged offer is looked at on every pass for the whole retention period).
+    const key = `${requestId}/${offer.sequence}`;
+    let ack = this.acknowledgements.get(key);
+    if (ack === undefined) {
+      const events = await access.queryFilter(
+        access.filters.DeliveryAttested(undefined, requestId),
+        this.o.startBlock,
+      );
+      const held = events.find((e) => Number(e.args.delivery.sequence) === offer.sequence);
+      if (held === undefined) return undefined; // not served by the node yet: next pass
+      ack = {
+        deliveryId: held.args.deliveryId,
+        payloadHash: held.args.delivery.payloadHash,
+        at: BigInt((await held.getBlock()).timestamp),
+      };
+      this.acknowledgements.set(key, ack);
+    }
+    if (ack.payloadHash.toLowerCase() !== offer.delivery.payloadHash.toLowerCase())
+      return {
+        reason: "superseded",
+        detail: `delivery ${ack.deliveryId} holds sequence ${offer.sequence} of request ${requestId} with another payload`,
+      };
+    const acknowledgedAt = ack.at;
+    const retention = BigInt(this.o.retention ?? DEFAULT_RETENTION);
+    if (now < acknowledgedAt + retention) return undefined;
+    const at = new Date(Number(acknowledgedAt) * 1000).toISOString();
+    return {
+      reason: "retention-elapsed",
+      detail: `delivery ${ack.deliveryId} was acknowledged at ${at}, more than ${retention} s ago`,
+      acknowledgedAt: at,
+    };
+  }
+
+  /**
+   * One purge pass (docs/exchange.md, "Retention and the access log"): deletes the ciphertext of
+   * every offer whose time is up (see {@link purgeReason}). Each purge is written to the access
+   * log first (no log, no deletion: tried again next pass), then recorded in the offer's JSON
+   * (`purgedAt`, `purgeReason`, `purgeDetail`, replaced atomically: the signed custody record
+   * stays), then the envelope is removed. An offer marked purged whose envelope is still there
+   * (a crash between the two) loses it on the next pass. Returns the offers purged.
+   */
+  async purge(): Promise<number> {
+    const now = await this.chainNow();
+    let purged = 0;
+    for (const requestId of await this.offeredRequests()) {
+      for (const offer of await this.offers(requestId)) {
+        const envelope = this.envelopeFile(requestId, offer.sequence);
+        if (offer.purgedAt !== undefined) {
+          await rm(envelope, { force: true });
+          continue;
+        }
+        const why = await this.purgeReason(offer, now);
+        if (why === undefined) continue;
+        const purgedAt = new Date().toISOString();
+        this.o.accessLog?.write({
+          time: purgedAt,
+          event: "purge",
+          requestId: offer.requestId,
+          sequence: offer.sequence,
+          reason: why.reason,
+          detail: why.detail,
+          ciphertextHash: offer.ciphertextHash,
+          ...(why.acknowledgedAt === undefined ? {} : { acknowledgedAt: why.acknowledgedAt }),
+        });
+        const json = path.join(this.offerDir(requestId), `${offer.sequence}.json`);
+        const marked: Offer = {
+          ...offer,
+          purgedAt,
+          purgeReason: why.reason,
+          purgeDetail: why.detail,
+        };
+        await writeFile(`${json}.partial`, `${JSON.stringify(marked, null, 2)}\n`, { mode: 0o600 });
+        await rename(`${json}.partial`, json);
+        const existed = await stat(envelope).then(
+          () => true,
+          () => false,
+        );
+        await rm(envelope, { force: true });
+        purged++;
+        this.o.log({
+          level: "info",
+          msg: "purged",
+          requestId,
+          sequence: offer.sequence,
+          reason: why.reason,
+          detail: why.detail,
+          ciphertextHash: offer.ciphertextHash,
+          envelopeDeleted: existed,
+        });
+      }
+    }
+    return purged;
   }
 }

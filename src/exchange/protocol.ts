@@ -125,6 +125,14 @@ export interface Offer {
   offerSignature: string;
   /** When the gateway made the offer (ISO 8601). */
   offeredAt: string;
+  /**
+   * Set when the gateway deleted the envelope (retention, a revoked grant, a closed case): when,
+   * why (a code) and a one-line detail. The provider's claim, not signed; its access log (anchored)
+   * holds the same.
+   */
+  purgedAt?: string;
+  purgeReason?: string;
+  purgeDetail?: string;
 }
 
 /** The answer of `GET …/offers`. */

@@ -1,10 +1,11 @@
 /**
- * An access log held against its anchors on chain: which batch of lines each anchor covers,
- * whether the lines still hash to the anchored root, and the inclusion proof of one line. The
- * log file is the API's (ledger/access-log.ts) or any JSON-lines log numbered the same way.
+ * An access log held against its anchors on chain: the next batch anchored, which batch of lines
+ * each anchor covers, whether the lines still hash to the anchored root, and the inclusion proof
+ * of one line. The log file is the API's or the exchange gateway's (ledger/access-log.ts), or any
+ * JSON-lines log numbered the same way.
  */
-import { buildLogBatch, proofOf } from "../client/anchoring.js";
-import type { AccessLogEntry, LoggedLine } from "./access-log.js";
+import { buildLogBatch, proofOf, type LogBatch } from "../client/anchoring.js";
+import type { LogEntry, LoggedLine } from "./access-log.js";
 import { InvalidInputError, NotFoundError, VerificationFailedError } from "../shared/errors.js";
 import type { Sql } from "../db/db.js";
 
@@ -74,7 +75,7 @@ export function entriesOf(
   lines: readonly LoggedLine[],
   first: number,
   count: number,
-): { entries: AccessLogEntry[] } | { missing: string } {
+): { entries: LogEntry[] } | { missing: string } {
   const start = lines[0]?.entry.seq;
   const last = lines[lines.length - 1]?.entry.seq;
   if (start === undefined || last === undefined) return { missing: "the log is empty" };
@@ -117,7 +118,7 @@ export function proveEntry(
   lines: readonly LoggedLine[],
   anchor: AnchoredBatch,
   seq: number,
-): { index: number; entry: AccessLogEntry; proof: string[] } {
+): { index: number; entry: LogEntry; proof: string[] } {
   const end = anchor.firstSequence + anchor.entryCount - 1;
   if (seq < anchor.firstSequence || seq > end) {
     throw new InvalidInputError(
@@ -138,4 +139,70 @@ export function proveEntry(
   const entry = got.entries[index];
   if (entry === undefined) throw new NotFoundError(`no entry ${seq}`);
   return { index, entry, proof: proofOf(batch, index) };
+}
+
+/** What anchoring needs of an institution's client (ParticipantClient, client/roles.ts). */
+export interface LogAnchorer {
+  participantId(): Promise<number>;
+  /** Where this institution's anchors end. */
+  nextLogSequence(): Promise<bigint>;
+  anchorLog(
+    caseId: bigint,
+    entries: readonly unknown[],
+    firstSequence?: bigint,
+  ): Promise<{ anchorId: bigint; batch: LogBatch }>;
+}
+
+/** What {@link anchorBatch} did. */
+export type AnchorOutcome =
+  | {
+      anchored: false;
+      participant: number;
+      /** Where the institution's anchors end. */
+      next: number;
+      /** The log's last complete entry. */
+      last: number | undefined;
+    }
+  | {
+      anchored: true;
+      anchorId: bigint;
+      participant: number;
+      next: number;
+      caseId: bigint;
+      firstSequence: number;
+      lastSequence: number;
+      entryCount: number;
+      root: string;
+    };
+
+/**
+ * Anchors the log's entries `from` … `to` (default: from where the institution's anchors end to
+ * the log's last complete line) as one batch; nothing to anchor is no error. Used by `veritrace
+ * access-log anchor` and by the exchange gateway, which anchors its own log as it goes.
+ */
+export async function anchorBatch(
+  anchorer: LogAnchorer,
+  lines: readonly LoggedLine[],
+  options: { caseId: bigint; from?: number; to?: number; file: string },
+): Promise<AnchorOutcome> {
+  const participant = await anchorer.participantId();
+  const next = Number(await anchorer.nextLogSequence());
+  const from = options.from ?? next;
+  const last = lines[lines.length - 1]?.entry.seq;
+  const to = options.to ?? last ?? from - 1;
+  if (to < from) return { anchored: false, participant, next, last };
+  const got = entriesOf(lines, from, to - from + 1);
+  if ("missing" in got) throw new NotFoundError(`${options.file}: ${got.missing}`);
+  const { anchorId, batch } = await anchorer.anchorLog(options.caseId, got.entries, BigInt(from));
+  return {
+    anchored: true,
+    anchorId,
+    participant,
+    next,
+    caseId: options.caseId,
+    firstSequence: from,
+    lastSequence: to,
+    entryCount: got.entries.length,
+    root: batch.root,
+  };
 }

@@ -1,9 +1,13 @@
 /**
- * The API's access log: one JSON line per request to a data route, naming the token (by its name,
- * never the token), what was read (case, subject, institution, delivery, anchor), the answer's
- * status, size and time. Lines are numbered without gaps (`seq`) across restarts, so batches of
- * them can be anchored with AccessLogAnchor like any other access log (`veritrace access-log
- * anchor`) and any one line proved later (`veritrace access-log proof`, `veritrace verify entry`).
+ * The access logs: one JSON line per event, numbered without gaps (`seq`) across restarts, so
+ * batches of them can be anchored with AccessLogAnchor (`veritrace access-log anchor`) and any one
+ * line proved later (`veritrace access-log proof`, `veritrace verify entry`). Two writers keep one:
+ * - the API (`veritrace serve`): one line per request to a data route, naming the token (by its
+ *   name, never the token), what was read (case, subject, institution, delivery, anchor), the
+ *   answer's status, size and time ({@link AccessLogEntry});
+ * - the provider's exchange gateway (`veritrace exchange serve`): one line per offer made, offer
+ *   list or envelope served, refusal and purge ({@link GatewayLogEntry}, told apart by `event`).
+ * Reading, numbering, locking and anchoring are the same for both: a log is a log.
  *
  * Why it holds:
  * - One writer per file: the file is locked as a store is (lock.ts), so a second server on the
@@ -20,7 +24,7 @@ import path from "node:path";
 import { InvalidInputError, NotFoundError, TracerError } from "../shared/errors.js";
 import { describeCommand, lockFile, type StoreLock } from "../db/lock.js";
 
-/** One request, as logged. `seq` and `time` are set by the log. */
+/** One request to the API, as logged. `seq` is set by the log. */
 export interface AccessLogEntry {
   /** The line's number in this log, from 0, without gaps. */
   seq: number;
@@ -53,14 +57,79 @@ export interface AccessLogEntry {
 /** What the server gives for each request; the log numbers and stamps it. */
 export type AccessRecord = Omit<AccessLogEntry, "seq">;
 
+/** What the gateway logs (docs/exchange.md, "Retention and the access log"). */
+export type GatewayEvent = "offer" | "list" | "download" | "refusal" | "purge";
+
+/**
+ * One event of the exchange gateway, as logged. `seq` is set by the log. Integers that may
+ * exceed 2^53 (request and case ids, record counts) are decimal strings.
+ */
+export interface GatewayLogEntry {
+  seq: number;
+  /** When it happened (ISO 8601, UTC, milliseconds): the request's arrival, the offer, the purge. */
+  time: string;
+  event: GatewayEvent;
+  /** The request the event is about; absent on a refusal before any request id was read. */
+  requestId?: string;
+  /** The offer's sequence (the delivery's, under its request). */
+  sequence?: number;
+  /** HTTP events: the key that signed the download (null when unsigned or not yet read). */
+  signer?: string | null;
+  /** HTTP events: the signer's institution, once the ledger named it. */
+  institution?: number;
+  client?: string;
+  method?: string;
+  /** The request target as received, at most 512 characters. */
+  target?: string;
+  /** A download: the bytes served, `first-last/size`. */
+  range?: string;
+  status?: number;
+  /** The answer's body size in bytes (a download: the bytes of its range). */
+  bytes?: number;
+  ms?: number;
+  /** A refusal: the problem code and its one-line detail. */
+  code?: string;
+  detail?: string;
+  /** An offer: what was sealed for whom, as the signed offer says. */
+  caseId?: string;
+  requester?: number;
+  recipientKeyId?: string;
+  recordCount?: string;
+  payloadHash?: string;
+  ciphertextHash?: string;
+  ciphertextBytes?: number;
+  /** An offer listing: how many offers were listed. */
+  offers?: number;
+  /** A purge: why the ciphertext was deleted, and the acknowledgement it followed, if any. */
+  reason?: string;
+  acknowledgedAt?: string;
+  // The API's own fields, never on a gateway's line: declared so that code reading any log's
+  // lines may ask for them (and gets undefined here).
+  token?: never;
+  route?: never;
+  case?: never;
+  subject?: never;
+  delivery?: never;
+  anchor?: never;
+  bodySha256?: never;
+}
+
+/** What the gateway gives for each event; the log numbers it. */
+export type GatewayRecord = Omit<GatewayLogEntry, "seq">;
+
+/** Any line of an access log. */
+export type LogEntry = AccessLogEntry | GatewayLogEntry;
+
 /** Where requests are logged. */
 export interface AccessLogSink {
   /** Writes one entry; throws when it can't (the server then refuses the answer). */
   write(record: AccessRecord): void;
 }
 
-/** Keys an entry may have, and the type of each. */
-const FIELDS: Readonly<Record<string, "string" | "number" | "string|null">> = {
+type FieldType = "string" | "number" | "string|null";
+
+/** Keys an API entry may have, and the type of each. */
+const FIELDS: Readonly<Record<string, FieldType>> = {
   seq: "number",
   time: "string",
   token: "string|null",
@@ -78,6 +147,52 @@ const FIELDS: Readonly<Record<string, "string" | "number" | "string|null">> = {
   bytes: "number",
   ms: "number",
 };
+const GATEWAY_FIELDS: Readonly<Record<string, FieldType>> = {
+  seq: "number",
+  time: "string",
+  event: "string",
+  requestId: "string",
+  sequence: "number",
+  signer: "string|null",
+  institution: "number",
+  client: "string",
+  method: "string",
+  target: "string",
+  range: "string",
+  status: "number",
+  bytes: "number",
+  ms: "number",
+  code: "string",
+  detail: "string",
+  caseId: "string",
+  requester: "number",
+  recipientKeyId: "string",
+  recordCount: "string",
+  payloadHash: "string",
+  ciphertextHash: "string",
+  ciphertextBytes: "number",
+  offers: "number",
+  reason: "string",
+  acknowledgedAt: "string",
+};
+/** What each gateway event must name, beyond `seq`, `time` and `event`. */
+const GATEWAY_REQUIRED: Readonly<Record<GatewayEvent, readonly string[]>> = {
+  offer: ["requestId", "sequence", "caseId", "requester", "ciphertextHash", "payloadHash"],
+  list: ["requestId", "signer", "client", "target", "status", "bytes", "ms"],
+  download: [
+    "requestId",
+    "sequence",
+    "signer",
+    "client",
+    "target",
+    "range",
+    "status",
+    "bytes",
+    "ms",
+  ],
+  refusal: ["client", "target", "status", "code", "detail", "ms"],
+  purge: ["requestId", "sequence", "reason", "ciphertextHash"],
+};
 const REQUIRED = [
   "seq",
   "time",
@@ -94,7 +209,7 @@ const REQUIRED = [
 /** One line of a log, read back. */
 export interface LoggedLine {
   /** The entry as parsed (anchoring hashes this object's canonical JSON). */
-  entry: AccessLogEntry;
+  entry: LogEntry;
   /** 1-based line number in the file. */
   line: number;
 }
@@ -133,12 +248,27 @@ export function parseAccessLog(
   return { lines, partial: tail !== "" };
 }
 
-function checkEntry(value: unknown, where: string): AccessLogEntry {
+/**
+ * One line checked against its writer's schema: a gateway's line names its `event`, an API's
+ * has none (its format predates the gateway and stays as it was).
+ */
+function checkEntry(value: unknown, where: string): LogEntry {
   if (value === null || typeof value !== "object" || Array.isArray(value))
     throw new InvalidInputError(`${where} is not an access-log entry (a JSON object)`);
   const record = value as Record<string, unknown>;
+  const event = record["event"];
+  let fields = FIELDS;
+  let required = REQUIRED;
+  if (event !== undefined) {
+    if (typeof event !== "string" || !Object.hasOwn(GATEWAY_REQUIRED, event))
+      throw new InvalidInputError(
+        `${where}: event is not one of ${Object.keys(GATEWAY_REQUIRED).join(", ")}`,
+      );
+    fields = GATEWAY_FIELDS;
+    required = ["seq", "time", "event", ...GATEWAY_REQUIRED[event as GatewayEvent]];
+  }
   for (const [key, v] of Object.entries(record)) {
-    const type = FIELDS[key];
+    const type = fields[key];
     if (type === undefined)
       throw new InvalidInputError(`${where}: unknown field ${JSON.stringify(key)}`);
     const ok =
@@ -149,10 +279,10 @@ function checkEntry(value: unknown, where: string): AccessLogEntry {
           : typeof v === "string" || v === null;
     if (!ok) throw new InvalidInputError(`${where}: ${key} is not a valid ${type}`);
   }
-  for (const key of REQUIRED) {
+  for (const key of required) {
     if (!(key in record)) throw new InvalidInputError(`${where}: no ${key}`);
   }
-  return record as unknown as AccessLogEntry;
+  return record as unknown as LogEntry;
 }
 
 /**
@@ -230,7 +360,7 @@ export class AccessLogFile implements AccessLogSink {
     }
   }
 
-  write(record: AccessRecord): void {
+  write(record: AccessRecord | GatewayRecord): void {
     if (this.fd === null) throw new TracerError(`the access log ${this.file} is closed`);
     const entry = { seq: this.next, ...record };
     const line = Buffer.from(`${JSON.stringify(entry)}\n`, "utf8");

@@ -187,13 +187,30 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     expect(unsigned.body).to.include({ code: "unsigned" });
   });
 
+  /**
+   * A direct download after the grant or the case ended: refused 403, or 410 once the gateway's
+   * purge pass (after each poll) has deleted the envelope, naming the same reason.
+   */
+  function refusedOrPurged(
+    r: { status: number; body: Record<string, unknown> },
+    code: string,
+    why: string,
+  ) {
+    if (r.status === 410) {
+      expect(r.body).to.include({ code: "gone" });
+      expect(String(r.body["detail"])).to.match(new RegExp(`was purged at [^ ]+: ${why}$`));
+    } else {
+      expect(r.status).to.equal(403);
+      expect(r.body).to.include({ code });
+    }
+  }
+
   it("after the grant is revoked, the download is refused and nothing is written", async function () {
     const requestId = await grantedRequest(4);
     await logged("offered", requestId);
     await bank.revokeGrant(requestId, 1);
     const direct = await signedGet(envelopePath(requestId, 0), requestId, policeSigner);
-    expect(direct.status).to.equal(403);
-    expect(direct.body).to.include({ code: "grant_not_live" });
+    refusedOrPurged(direct, "grant_not_live", `the grant of request ${requestId} was revoked`);
     const r = await runVeritrace(fetchArgs(requestId, file("out-revoked")), env);
     expect(oneLine(r)).to.match(new RegExp(`request ${requestId} is Revoked, not granted$`));
     expect(existsSync(file("out-revoked"))).to.equal(false);
@@ -213,8 +230,7 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     await logged("offered", requestId);
     await police.closeCase(other, 1);
     const direct = await signedGet(envelopePath(requestId, 0), requestId, policeSigner);
-    expect(direct.status).to.equal(403);
-    expect(direct.body).to.include({ code: "case_not_open" });
+    refusedOrPurged(direct, "case_not_open", `case ${other} was closed`);
     const r = await runVeritrace(fetchArgs(requestId, file("out-closed")), env);
     expect(oneLine(r)).to.match(
       new RegExp(`case ${other} of request ${requestId} is not open \\(closed or expired\\)$`),

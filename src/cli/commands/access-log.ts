@@ -1,20 +1,20 @@
 /**
- * `veritrace access-log anchor|proof|check`: the API's access log (ledger/access-log.ts) anchored
- * on chain with AccessLogAnchor, one line proved, the whole log held against its anchors.
+ * `veritrace access-log anchor|proof|check`: an access log (the API's or the exchange gateway's,
+ * ledger/access-log.ts) anchored on chain with AccessLogAnchor, one line proved, the whole log
+ * held against its anchors.
  */
 import { writeFileSync } from "node:fs";
 import { ParticipantClient } from "../../client/roles.js";
 import { parseAccessLog, readAccessLog } from "../../ledger/access-log.js";
 import {
+  anchorBatch,
   anchorOf,
   anchorsOfParticipant,
   checkAnchor,
-  entriesOf,
   proveEntry,
 } from "../../ledger/access-log-anchors.js";
 import {
   InvalidInputError,
-  NotFoundError,
   TracerError,
   UsageError,
   VERIFY_EXIT,
@@ -31,7 +31,7 @@ import { json, table } from "../../shared/format.js";
 const DB_HELP =
   "  --db URL|DIR         store: a directory (PGlite, default .veritrace/db) or postgres://…";
 const LOG_HELP =
-  "  --log FILE|-         the access log (JSON lines, as veritrace serve writes it; - reads stdin)";
+  "  --log FILE|-         the access log (JSON lines, as veritrace serve or exchange serve write it;\n                       - reads stdin)";
 
 /** The log named by --log: a file, or stdin for `-`. */
 function readLog(file: string): ReturnType<typeof readAccessLog> {
@@ -109,29 +109,29 @@ const anchorCommand: Command = {
     });
     try {
       const client = new ParticipantClient(connection.contracts, connection.signer);
-      const participant = await client.participantId();
-      const next = Number(await client.nextLogSequence());
-      const from = fromOption ?? next;
-      const last = lines[lines.length - 1]?.entry.seq;
-      const to = toOption ?? last ?? from - 1;
-      if (to < from) {
+      const outcome = await anchorBatch(client, lines, {
+        caseId,
+        file,
+        ...(fromOption === undefined ? {} : { from: fromOption }),
+        ...(toOption === undefined ? {} : { to: toOption }),
+      });
+      const { participant, next } = outcome;
+      if (!outcome.anchored) {
         const result = { anchored: false, participant, next, logEntries: lines.length };
         if (values["json"] === true) console.log(json(result));
         else
           console.log(
             `nothing to anchor: institution ${participant}'s anchors end at entry ${next}, ` +
-              `the log's last complete entry is ${last ?? "none"}${partial ? " (a line is being written)" : ""}`,
+              `the log's last complete entry is ${outcome.last ?? "none"}${partial ? " (a line is being written)" : ""}`,
           );
         return 0;
       }
+      const { anchorId, firstSequence: from, lastSequence: to, entryCount, root } = outcome;
       if (from !== next) {
         console.error(
           `veritrace access-log anchor: warning: --from ${from} is not where institution ${participant}'s anchors end (${next}); the anchor-gap anomaly will show it`,
         );
       }
-      const got = entriesOf(lines, from, to - from + 1);
-      if ("missing" in got) throw new NotFoundError(`${file}: ${got.missing}`);
-      const { anchorId, batch } = await client.anchorLog(caseId, got.entries, BigInt(from));
       const result = {
         anchored: true,
         anchorId: anchorId.toString(),
@@ -139,14 +139,14 @@ const anchorCommand: Command = {
         caseId: caseId.toString(),
         firstSequence: from,
         lastSequence: to,
-        entryCount: got.entries.length,
-        root: batch.root,
+        entryCount,
+        root,
       };
       if (values["json"] === true) console.log(json(result));
       else
         console.log(
-          `anchored entries ${from}–${to} (${got.entries.length}) of ${file} as anchor ${anchorId} ` +
-            `(institution ${participant}, case ${caseId}, root ${batch.root})`,
+          `anchored entries ${from}–${to} (${entryCount}) of ${file} as anchor ${anchorId} ` +
+            `(institution ${participant}, case ${caseId}, root ${root})`,
         );
       return 0;
     } finally {

@@ -7,15 +7,19 @@ import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { KEYSTORE_PASSWORD_ENV } from "../../client/keystore.js";
 import { connectInstitution, type InstitutionConnection } from "../../chain/institution.js";
 import { describeCommand, lockFile } from "../../db/lock.js";
 import { createGatewayServer } from "../../exchange/gateway-server.js";
-import { Gateway } from "../../exchange/gateway.js";
+import { DEFAULT_RETENTION, Gateway } from "../../exchange/gateway.js";
+import { GatewayAnchoring } from "../../exchange/gateway-log.js";
+import { ParticipantClient } from "../../client/roles.js";
+import { AccessLogFile } from "../../ledger/access-log.js";
 import { fetchDelivery } from "../../exchange/fetch.js";
 import { fetchAll } from "../../exchange/fetch-all.js";
 import { logLine, json } from "../../shared/format.js";
-import { readInputTextOr, refuseSigningStdin } from "../../shared/input.js";
+import { readInputTextOr, refuseSigningStdin, refuseStdout } from "../../shared/input.js";
 import { InvalidInputError, TracerError, UsageError } from "../../shared/errors.js";
 import { quote } from "../../shared/request-checks.js";
 import { integer, required, str } from "../../shared/options.js";
@@ -62,7 +66,7 @@ function readPem(values: Values, name: string): Buffer {
 export const exchangeServeCommand: Command = {
   name: "exchange serve",
   usage:
-    "--handler CMD --dir DIR --rpc URL --deployment FILE --keystore FILE [--tls-cert FILE --tls-key FILE] [--host HOST] [--port N] [--handler-timeout S] [--poll S] [--offer-ttl S] [--max-downloads N] [--concurrency N] [--retry-max N] [--retry-backoff S] [--confirmations N]",
+    "--handler CMD --dir DIR --rpc URL --deployment FILE --keystore FILE [--tls-cert FILE --tls-key FILE] [--host HOST] [--port N] [--handler-timeout S] [--poll S] [--offer-ttl S] [--max-downloads N] [--concurrency N] [--retry-max N] [--retry-backoff S] [--confirmations N] [--access-log FILE] [--anchor-every N] [--anchor-interval S] [--retention S]",
   help: [
     "  --handler CMD        the command that makes an export (run by /bin/sh -c): the request's",
     "                       fields as JSON on stdin, the export on stdout; a non-zero exit or the",
@@ -93,12 +97,22 @@ export const exchangeServeCommand: Command = {
     "                       0 is right on Besu/QBFT: a QBFT block is final once it is added (no",
     "                       forks, no reorganisations), so waiting adds delay and no safety; set it",
     "                       on a chain whose head can be replaced (Clique, proof of work or stake)",
+    "  --access-log FILE    the access log: one JSON line per offer, offer list, download, refusal",
+    "                       and purge, written before the answer (default DIR/access-log.jsonl;",
+    "                       one gateway per log; a file, never -)",
+    "  --anchor-every N     anchor the log's unanchored lines with AccessLogAnchor once N are waiting",
+    "  --anchor-interval S  and/or every S seconds when any are waiting (default: never; anchor",
+    "                       by hand with veritrace access-log anchor)",
+    `  --retention S        seconds a ciphertext is kept after its acknowledgement's block (default`,
+    `                       ${DEFAULT_RETENTION}: 30 days); deleted at once when the grant is revoked,`,
+    "                       withdrawn or expired, or the case closed or expired",
     "Polls the access ledger for grants to the keystore's institution; for each live grant runs the",
     "handler, seals its export to the requester's current encryption key, signs the Delivery (the",
     "envelope's commitment as payloadHash) and the offer (the ciphertext's hash and size), and",
     "serves them to the requester's signing keys alone, checked against the ledger on every",
-    `request. Prints one JSON line {"msg":"listening","url":…}, then one JSON line per offer,`,
-    "refusal and request; stops on SIGINT or SIGTERM. See docs/exchange.md.",
+    'request; purges on every poll. Prints one JSON line {"msg":"listening","url":…}, then one',
+    "JSON line per offer, refusal, request, purge and anchor; stops on SIGINT or SIGTERM. See",
+    "docs/exchange.md.",
   ].join("\n"),
   options: {
     ...KEY_OPTIONS,
@@ -117,6 +131,10 @@ export const exchangeServeCommand: Command = {
       "retry-max",
       "retry-backoff",
       "confirmations",
+      "access-log",
+      "anchor-every",
+      "anchor-interval",
+      "retention",
     ),
   },
   async run(values) {
@@ -146,6 +164,15 @@ export const exchangeServeCommand: Command = {
     const retryMax = integer(values, "retry-max", 0) ?? 5;
     const retryBackoff = integer(values, "retry-backoff", 1) ?? 30;
     const confirmations = integer(values, "confirmations", 0) ?? 0;
+    refuseStdout(
+      values,
+      "access-log",
+      "the access log is a file the gateway keeps, locks and continues across restarts",
+    );
+    const accessLogFile = str(values, "access-log") ?? path.join(dir, "access-log.jsonl");
+    const anchorEvery = integer(values, "anchor-every", 1);
+    const anchorInterval = integer(values, "anchor-interval", 1);
+    const retention = integer(values, "retention") ?? DEFAULT_RETENTION;
 
     // One process per directory: two would each run the handler for the same grant, and sign two
     // offers of one sequence.
@@ -163,10 +190,22 @@ export const exchangeServeCommand: Command = {
           `cannot lock the gateway directory ${dir}: its lock file ${file} keeps changing`,
       },
     );
-    const connection = await connect(values).catch((e: unknown) => {
+    // Then the log: a log in use or torn refuses the start before the chain or the password.
+    let accessLog: AccessLogFile;
+    let connection: InstitutionConnection;
+    try {
+      accessLog = await AccessLogFile.open(accessLogFile);
+    } catch (e) {
       lock.release();
       throw e;
-    });
+    }
+    try {
+      connection = await connect(values);
+    } catch (e) {
+      accessLog.close();
+      lock.release();
+      throw e;
+    }
     const log = (entry: Record<string, unknown>) => console.log(logLine(entry));
     try {
       const [participantId] = await connection.contracts.registry.activeParticipantOf(
@@ -187,10 +226,30 @@ export const exchangeServeCommand: Command = {
         retryBackoffMs: retryBackoff * 1000,
         confirmations,
         log,
+        retention,
+        accessLog,
       });
+      const anchoring =
+        anchorEvery === undefined && anchorInterval === undefined
+          ? undefined
+          : new GatewayAnchoring(
+              accessLog,
+              new ParticipantClient(connection.contracts, connection.signer),
+              {
+                ...(anchorEvery === undefined ? {} : { every: anchorEvery }),
+                ...(anchorInterval === undefined ? {} : { intervalSeconds: anchorInterval }),
+              },
+              log,
+            );
       let server;
       try {
-        server = createGatewayServer({ gateway, log, maxDownloads, ...(tls ? { tls } : {}) });
+        server = createGatewayServer({
+          gateway,
+          log,
+          accessLog,
+          maxDownloads,
+          ...(tls ? { tls } : {}),
+        });
       } catch (e) {
         throw new InvalidInputError(`--tls-cert/--tls-key: ${(e as Error).message}`);
       }
@@ -212,6 +271,9 @@ export const exchangeServeCommand: Command = {
         url: `${tls ? "https" : "http"}://${shown}:${address.port}`,
         participant: Number(participantId),
         key: connection.signer.address,
+        accessLog: accessLog.file,
+        accessLogNext: accessLog.next,
+        retention,
       });
 
       let stopping = false;
@@ -224,19 +286,25 @@ export const exchangeServeCommand: Command = {
         process.once("SIGTERM", stop);
       });
       // A look for grants every --poll seconds; it starts their offers and returns (a slow
-      // handler holds back no later grant). On a stop, the offers under way are finished, and
-      // those waiting for a handler slot are left to the next start.
+      // handler holds back no later grant); downloads are served meanwhile. Each round then purges
+      // what is due (the first round at start) and anchors the log if due. On a stop, the offers
+      // under way are finished, and those waiting for a handler slot are left to the next start.
+      const attempt = async (what: string, step: () => Promise<unknown>) => {
+        try {
+          await step();
+        } catch (e) {
+          log({
+            level: "error",
+            msg: `${what} failed`,
+            detail: (e as Error).message.split("\n")[0],
+          });
+        }
+      };
       const loop = (async () => {
         while (!stopping) {
-          try {
-            await gateway.poll();
-          } catch (e) {
-            log({
-              level: "error",
-              msg: "poll failed",
-              detail: (e as Error).message.split("\n")[0],
-            });
-          }
+          await attempt("poll", () => gateway.poll());
+          await attempt("purge", () => gateway.purge());
+          if (anchoring !== undefined) await attempt("anchor", () => anchoring.maybeAnchor());
           await Promise.race([stopped, new Promise((r) => setTimeout(r, poll * 1000))]);
         }
         await gateway.stop();
@@ -250,6 +318,7 @@ export const exchangeServeCommand: Command = {
       return 0;
     } finally {
       connection.close();
+      accessLog.close();
       lock.release();
     }
   },
