@@ -7,7 +7,6 @@ import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
 import { KEYSTORE_PASSWORD_ENV } from "../../client/keystore.js";
 import { connectInstitution, type InstitutionConnection } from "../../chain/institution.js";
 import { describeCommand, lockFile } from "../../db/lock.js";
