@@ -3,16 +3,14 @@
  * loopback, a handler that exports CSV) and the police's `veritrace exchange fetch`, with the
  * attacks a gateway must refuse.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { createServer as createTcpServer, connect as tcpConnect, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { expect } from "chai";
-import { HDNodeWallet, Wallet, encryptKeystoreJson, type Signer } from "ethers";
+import { Wallet, type Signer } from "ethers";
 import {
   CouncilMember,
   DataKind,
@@ -31,11 +29,16 @@ import {
   signedRequestHeaders,
 } from "../../src/exchange/protocol.js";
 import { fetchFiles } from "../../src/exchange/fetch.js";
-import { ROOT, runVeritrace, startConsortiumNode, type ConsortiumNode } from "../helpers/tracer.js";
+import {
+  KEYSTORE_ENV,
+  nodeWallet,
+  startGateway,
+  writeKeystores,
+  writeLoopbackCertificate,
+  type GatewayProcess,
+} from "../helpers/exchange-gateway.js";
+import { runVeritrace, startConsortiumNode, type ConsortiumNode } from "../helpers/tracer.js";
 
-const BIN = path.join(ROOT, "bin", "veritrace.mjs");
-const PASSWORD = "a keystore password for the test";
-const MNEMONIC = "test test test test test test test test test test test junk";
 const DAY = 86_400;
 /** Purpose codes the test handler reads: a failing export, a large one; any other: three lines. */
 const FAIL = 9;
@@ -65,44 +68,7 @@ process.stdin.on("data", (c) => (s += c)).on("end", () => {
 });
 `;
 
-interface Gateway {
-  child: ChildProcess;
-  url: string;
-  lines: Record<string, unknown>[];
-  stop(): Promise<void>;
-}
-
-async function startGateway(args: readonly string[], env: NodeJS.ProcessEnv): Promise<Gateway> {
-  const child = spawn(process.execPath, [BIN, "exchange", "serve", "--port", "0", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
-  const lines: Record<string, unknown>[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      lines.push(entry);
-      if (entry["msg"] === "listening") resolve(String(entry["url"]));
-    });
-    child.once("exit", (code) => reject(new Error(`exchange serve exited (${code}): ${stderr}`)));
-  });
-  return {
-    child,
-    url,
-    lines,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) resolve();
-        else {
-          child.once("exit", () => resolve());
-          child.kill("SIGTERM");
-        }
-      }),
-  };
-}
+type Gateway = GatewayProcess;
 
 /** A TCP proxy to `port` that closes each connection after `cutAfter` bytes of the answer. */
 async function cuttingProxy(
@@ -151,7 +117,7 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
   let bank: Provider;
   let policeSigner: Signer;
   const file = (name: string) => path.join(dir, name);
-  const env = { VERITRACE_KEYSTORE_PASSWORD: PASSWORD };
+  const env = KEYSTORE_ENV;
   const keyArgs = (who: "police" | "bank" | "telecom") => [
     "--rpc",
     node.url,
@@ -251,46 +217,10 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     dir = mkdtempSync(path.join(tmpdir(), "veritrace-exchange-"));
     node = await startConsortiumNode("anvil");
     writeDeployment(file("deployment.json"), node.record);
-    for (const [who, index] of [
-      ["police", 3],
-      ["bank", 5],
-      ["telecom", 6],
-    ] as const) {
-      const wallet = HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`);
-      const json = await encryptKeystoreJson(
-        { address: wallet.address, privateKey: wallet.privateKey },
-        PASSWORD,
-        { scrypt: { N: 1024 } },
-      );
-      writeFileSync(file(`${who}.json`), json, { mode: 0o600 });
-    }
-    expect(HDNodeWallet.fromPhrase(MNEMONIC, undefined, "m/44'/60'/0'/0/3").address).to.equal(
-      await node.cast.police.signer.getAddress(),
-    );
+    await writeKeystores(dir);
+    expect(nodeWallet(3).address).to.equal(await node.cast.police.signer.getAddress());
     // A self-signed certificate for 127.0.0.1.
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        file("key.pem"),
-        "-out",
-        file("cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
+    writeLoopbackCertificate(dir);
     ca = readFileSync(file("cert.pem"));
     writeFileSync(file("handler.cjs"), HANDLER);
 
