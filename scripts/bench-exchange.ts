@@ -113,16 +113,24 @@ export function parseBenchExchangeArgs(args: readonly string[]): BenchExchangeOp
   return o;
 }
 
-/** The mismatch that fails the benchmark: one line, exit 1. */
-class PlaintextMismatch extends Error {}
-
 const progress = (line: string) => process.stderr.write(`bench-exchange: ${line}\n`);
 
-/** SHA-256 of a file, streamed. */
-async function fileSha256(file: string): Promise<string> {
+/**
+ * Checks that the plaintext `fetch` wrote is what the handler produced (`expected`: its SHA-256,
+ * hex): the file is hashed as it streams, never read whole. A difference throws one line.
+ */
+export async function verifyPlaintext(
+  file: string,
+  expected: string,
+  requestId: bigint,
+): Promise<void> {
   const h = createHash("sha256");
   await pipeline(createReadStream(file, { highWaterMark: MIB }), h);
-  return h.digest("hex");
+  const got = h.digest("hex");
+  if (got !== expected)
+    throw new Error(
+      `the verified plaintext of request ${requestId} is not what the handler produced: sha256 ${got}, expected ${expected}`,
+    );
 }
 
 /** Samples a process's VmHWM every 50 ms until stopped; the largest value seen, in MB. */
@@ -300,11 +308,7 @@ async function large(w: World, mib: number): Promise<LargeResult> {
     const requester = requesterRss.stop();
     if (code !== 0) throw new Error(`exchange fetch exited with ${code}: ${stderr.trim()}`);
     const file = fetchFiles(out, requestId, 0).plaintext;
-    const got = await fileSha256(file);
-    if (got !== expected)
-      throw new PlaintextMismatch(
-        `the verified plaintext of request ${requestId} is not what the handler produced: sha256 ${got}, expected ${expected}`,
-      );
+    await verifyPlaintext(file, expected, requestId);
     rmSync(file);
     return {
       plaintextBytes: bytes,
@@ -391,12 +395,7 @@ async function small(w: World, count: number, concurrency: number): Promise<Smal
     await Promise.all(Array.from({ length: concurrency }, worker));
     const seconds = (Date.now() - start) / 1000;
     for (const requestId of ids) {
-      const file = fetchFiles(out, requestId, 0).plaintext;
-      const got = await fileSha256(file);
-      if (got !== expected)
-        throw new PlaintextMismatch(
-          `the verified plaintext of request ${requestId} is not what the handler produced: sha256 ${got}, expected ${expected}`,
-        );
+      await verifyPlaintext(fetchFiles(out, requestId, 0).plaintext, expected, requestId);
     }
     return {
       deliveries: count,
