@@ -50,6 +50,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
+import { NonceManager, Wallet } from "ethers";
 import {
   DataKind,
   Investigator,
@@ -60,9 +61,12 @@ import {
   registerEncryptionKey,
   writeDeployment,
 } from "../src/client/index.js";
+import { connectInstitution } from "../src/chain/institution.js";
 import { fetchDelivery, FetchError, fetchFiles } from "../src/exchange/fetch.js";
 import {
+  ACCOUNT_INDEX,
   KEYSTORE_ENV,
+  nodeWallet,
   startGateway,
   writeKeystores,
   writeLoopbackCertificate,
@@ -363,8 +367,16 @@ async function small(w: World, count: number, concurrency: number): Promise<Smal
   const providerRss = rssSampler(gateway.child.pid as number);
   const out = w.file("out-small");
   mkdirSync(out, { recursive: true });
-  const { node } = w;
-  const chainId = BigInt(node.record.chainId);
+  // The police's key as `exchange fetch` holds it (a local wallet over the institution's
+  // connection), with one nonce counter for the loops' concurrent transactions.
+  const police = await connectInstitution({
+    rpc: w.node.url,
+    deployment: w.file("deployment.json"),
+    key: new Wallet(nodeWallet(ACCOUNT_INDEX.police).privateKey),
+  });
+  const signer = new NonceManager(police.signer);
+  const chainId = BigInt(police.record.chainId);
+  const ca = readFileSync(w.file("cert.pem"));
   try {
     let next = 0;
     let done = 0;
@@ -374,14 +386,14 @@ async function small(w: World, count: number, concurrency: number): Promise<Smal
         for (;;) {
           try {
             await fetchDelivery({
-              contracts: node.contracts,
-              signer: node.cast.police.signer,
+              contracts: police.contracts,
+              signer,
               chainId,
               gateway: gateway.url,
               requestId,
               identities: [w.identity],
               outDir: out,
-              ca: readFileSync(w.file("cert.pem")),
+              ca,
             });
             break;
           } catch (e) {
@@ -407,6 +419,7 @@ async function small(w: World, count: number, concurrency: number): Promise<Smal
   } finally {
     providerRss.stop();
     await gateway.stop();
+    police.close();
   }
 }
 
