@@ -1,4 +1,5 @@
 /** Small helpers the benchmark scripts share. */
+import { readFileSync } from "node:fs";
 
 /** A number with thousands separators and a fixed count of decimals. */
 export const fmt = (n: number, digits = 0): string =>
@@ -32,4 +33,16 @@ export function prng(seed: number): () => number {
   };
   for (let i = 0; i < 16; i++) next();
   return next;
+}
+
+/** A running process's peak resident set (VmHWM), in MB; undefined once it is gone. */
+export function peakRssMb(pid: number): number | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const m = /VmHWM:\s+(\d+) kB/.exec(status);
+  return m === null ? undefined : Math.round(Number(m[1]) / 1024);
 }

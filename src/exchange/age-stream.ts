@@ -52,13 +52,15 @@ function chunkNonce(index: number, last: boolean): Buffer {
   return nonce;
 }
 
-function sealChunk(key: Buffer, index: number, last: boolean, plaintext: Uint8Array): Buffer {
+/** A sealed chunk: its ciphertext, then its tag (two buffers, so that neither is copied). */
+function sealChunk(key: Buffer, index: number, last: boolean, plaintext: Uint8Array): Buffer[] {
   const c = createCipheriv("chacha20-poly1305", key, chunkNonce(index, last), {
     authTagLength: TAG_BYTES,
   });
   const head = c.update(plaintext);
+  // A stream cipher: final() adds no bytes, only the tag.
   const tail = c.final();
-  return Buffer.concat([head, tail, c.getAuthTag()]);
+  return tail.length === 0 ? [head, c.getAuthTag()] : [head, tail, c.getAuthTag()];
 }
 
 /** The plaintext of a chunk, or null when it does not authenticate as chunk `index`. */
@@ -70,7 +72,8 @@ function openChunk(key: Buffer, index: number, last: boolean, ciphertext: Buffer
   d.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
   try {
     const head = d.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES));
-    return Buffer.concat([head, d.final()]);
+    const tail = d.final();
+    return tail.length === 0 ? head : Buffer.concat([head, tail]);
   } catch {
     return null;
   }
@@ -129,7 +132,7 @@ export async function* ageEncrypt(
     let p = Buffer.from(piece.buffer, piece.byteOffset, piece.length);
     while (p.length > 0) {
       if (used === CHUNK_BYTES) {
-        yield sealChunk(key, index++, false, chunk);
+        yield* sealChunk(key, index++, false, chunk);
         chunk = Buffer.allocUnsafe(CHUNK_BYTES);
         used = 0;
       }
@@ -139,39 +142,51 @@ export async function* ageEncrypt(
       p = p.subarray(n);
     }
   }
-  yield sealChunk(key, index, true, chunk.subarray(0, used));
+  yield* sealChunk(key, index, true, chunk.subarray(0, used));
 }
 
 /**
- * Bytes from an async iterator, buffered as pieces and joined only when looked at, so a source of
- * small pieces costs no repeated copying.
+ * Bytes from an async iterator, buffered as pieces and joined only where a read crosses from one
+ * piece into the next, so that a chunk inside a piece is read without being copied.
  */
 class Reader {
-  private pieces: Uint8Array[] = [];
+  private pieces: Buffer[] = [];
   /** Buffered bytes. */
   length = 0;
   constructor(private readonly it: AsyncIterator<Uint8Array>) {}
-  /** The buffered bytes, joined. */
+  /** The buffered bytes, joined (the header only: they are copied when in several pieces). */
   peek(): Buffer {
-    if (this.pieces.length !== 1) this.pieces = [Buffer.concat(this.pieces, this.length)];
-    const only = this.pieces[0] as Uint8Array;
-    return Buffer.from(only.buffer, only.byteOffset, only.length);
+    if (this.pieces.length > 1) this.pieces = [Buffer.concat(this.pieces, this.length)];
+    return this.pieces[0] ?? Buffer.alloc(0);
   }
   /** Reads one more piece; false at the end of the input. */
   async more(): Promise<boolean> {
     const r = await this.it.next();
     if (r.done === true) return false;
-    this.pieces.push(r.value);
-    this.length += r.value.length;
+    const v = r.value;
+    this.pieces.push(Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.length));
+    this.length += v.length;
     return true;
   }
-  /** The first `n` buffered bytes (a view: valid until the next call). */
+  /** The first `n` buffered bytes (`n` ≤ {@link length}): a view when they lie in one piece. */
   take(n: number): Buffer {
-    const all = this.peek();
-    const rest = all.subarray(n);
-    this.pieces = rest.length === 0 ? [] : [rest];
-    this.length = rest.length;
-    return all.subarray(0, n);
+    this.length -= n;
+    const first = this.pieces[0];
+    if (first !== undefined && first.length >= n) {
+      if (first.length === n) this.pieces.shift();
+      else this.pieces[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    for (let at = 0; at < n;) {
+      const p = this.pieces[0] as Buffer;
+      const k = Math.min(p.length, n - at);
+      p.copy(out, at, 0, k);
+      at += k;
+      if (k === p.length) this.pieces.shift();
+      else this.pieces[0] = p.subarray(k);
+    }
+    return out;
   }
 }
 

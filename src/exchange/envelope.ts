@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import path from "node:path";
@@ -9,7 +9,7 @@ import { VeritraceError } from "../shared/errors.js";
 import { AgeStreamError, ageDecrypt, ageEncrypt, type AgeFailure } from "./age-stream.js";
 import {
   bindingDifferences,
-  commitmentHasher,
+  COMMITMENT_TAG,
   decodeHeader,
   encodeHeader,
   EnvelopeFormatError,
@@ -17,6 +17,7 @@ import {
   SALT_BYTES,
   type EnvelopeBinding,
 } from "./format.js";
+import { StreamHash } from "./stream-hash.js";
 
 /**
  * The delivery envelope (docs/exchange.md): the export, behind a header that binds it to one
@@ -87,6 +88,9 @@ export interface SealOptions {
   salt?: Uint8Array;
 }
 
+/** Bytes per read of an envelope file: 16 chunks a read, few copies (the Reader joins at the seams). */
+export const READ_BYTES = 1024 * 1024;
+
 const hex = (b: Buffer): `0x${string}` => `0x${b.toString("hex")}`;
 
 /**
@@ -102,34 +106,43 @@ export async function sealEnvelope(
   const recipient = ageRecipient(requireEncryptionPublicKey("recipient", options.recipient));
   const salt = Buffer.from(options.salt ?? randomBytes(SALT_BYTES));
   const header = encodeHeader(options.binding, salt);
-  const commitment = commitmentHasher().update(header);
-  const ciphertext = createHash("sha256");
+  // Both hashes run on a worker thread once the export is long (stream-hash.ts), beside the
+  // cipher on this one.
+  const commitment = new StreamHash();
+  const ciphertext = new StreamHash();
   let plaintextBytes = 0;
   let ciphertextBytes = 0;
 
   async function* plaintext(): AsyncGenerator<Uint8Array> {
+    await commitment.update(COMMITMENT_TAG);
+    await commitment.update(header);
     yield header;
     for await (const piece of source) {
-      commitment.update(piece);
+      await commitment.update(piece);
       plaintextBytes += piece.length;
       yield piece;
     }
   }
   async function* counted(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const c of chunks) {
-      ciphertext.update(c);
+      await ciphertext.update(c);
       ciphertextBytes += c.length;
       yield c;
     }
   }
-  await pipeline(counted(ageEncrypt(recipient, plaintext())), output);
-  return {
-    commitment: hex(commitment.digest()),
-    ciphertextHash: hex(ciphertext.digest()),
-    salt: hex(salt),
-    plaintextBytes,
-    ciphertextBytes,
-  };
+  try {
+    await pipeline(counted(ageEncrypt(recipient, plaintext())), output);
+    return {
+      commitment: hex(await commitment.digest()),
+      ciphertextHash: hex(await ciphertext.digest()),
+      salt: hex(salt),
+      plaintextBytes,
+      ciphertextBytes,
+    };
+  } finally {
+    commitment.dispose();
+    ciphertext.dispose();
+  }
 }
 
 /**
@@ -155,23 +168,24 @@ export async function openEnvelope(
         `identities[${i}]: not an age X25519 identity (AGE-SECRET-KEY-1…)`,
       );
   });
-  const ciphertext = createHash("sha256");
-  const commitment = commitmentHasher();
+  const ciphertext = new StreamHash();
+  const commitment = new StreamHash();
   let ciphertextBytes = 0;
   let plaintextBytes = 0;
   let opened: { binding: EnvelopeBinding; salt: Buffer } | undefined;
 
   async function* counted(): AsyncGenerator<Uint8Array> {
     for await (const piece of source) {
-      ciphertext.update(piece);
+      await ciphertext.update(piece);
       ciphertextBytes += piece.length;
       yield piece;
     }
   }
   async function* plaintext(): AsyncGenerator<Buffer> {
+    await commitment.update(COMMITMENT_TAG);
     let head = Buffer.alloc(0);
     for await (const chunk of ageDecrypt(identities, counted())) {
-      commitment.update(chunk);
+      await commitment.update(chunk);
       if (opened !== undefined) {
         plaintextBytes += chunk.length;
         yield chunk;
@@ -188,16 +202,21 @@ export async function openEnvelope(
     if (opened === undefined) opened = checkedHeader(head, expected);
   }
 
+  let digests: [Buffer, Buffer];
   try {
     await pipeline(plaintext(), output);
+    digests = [await commitment.digest(), await ciphertext.digest()];
   } catch (e) {
     throw asEnvelopeError(e);
+  } finally {
+    commitment.dispose();
+    ciphertext.dispose();
   }
   const result: OpenedEnvelope = {
     binding: (opened as { binding: EnvelopeBinding }).binding,
     salt: hex((opened as { salt: Buffer }).salt),
-    commitment: hex(commitment.digest()),
-    ciphertextHash: hex(ciphertext.digest()),
+    commitment: hex(digests[0]),
+    ciphertextHash: hex(digests[1]),
     plaintextBytes,
     ciphertextBytes,
   };
@@ -255,7 +274,9 @@ export async function sealEnvelopeFile(
   output: string,
   options: SealOptions,
 ): Promise<SealedEnvelope> {
-  return writeAtomically(output, (out) => sealEnvelope(createReadStream(input), out, options));
+  return writeAtomically(output, (out) =>
+    sealEnvelope(createReadStream(input, { highWaterMark: READ_BYTES }), out, options),
+  );
 }
 
 /**
@@ -269,7 +290,7 @@ export async function openEnvelopeFile(
   expected: EnvelopeExpectation,
 ): Promise<OpenedEnvelope> {
   return writeAtomically(output, (out) =>
-    openEnvelope(createReadStream(input), out, identities, expected),
+    openEnvelope(createReadStream(input, { highWaterMark: READ_BYTES }), out, identities, expected),
   );
 }
 

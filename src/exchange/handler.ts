@@ -80,6 +80,11 @@ export async function runHandler<T>(
       // Already gone.
     }
   };
+  // When a child exits, Node resumes each of its pipes nobody listens to yet, so their unread
+  // bytes are dropped (child_process, flushStdio): a handler that finished before `consume` began
+  // reading (`cat` of a small file, while the envelope's header is being made) would have
+  // exported nothing. A listener marks stdout as ours; it stays buffered until read.
+  child.stdout.on("readable", () => {});
   let stderr = "";
   child.stderr.on("data", (c: Buffer) => {
     stderr = (stderr + c.toString()).slice(-4096);

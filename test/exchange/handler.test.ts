@@ -29,6 +29,17 @@ describe("runHandler", function () {
     expect(run.bytes).to.equal(run.result.length);
   });
 
+  it("keeps the whole export of a handler that exits before its stdout is read", async function () {
+    // The consumer starts reading only after the handler is gone, as the gateway does when a
+    // fast handler finishes while the envelope's header is being made.
+    const run = await runHandler("printf 'a\\nb\\n'", {}, 5000, async (stdout) => {
+      await new Promise((r) => setTimeout(r, 300));
+      return collect(stdout);
+    });
+    expect(run.result).to.equal("a\nb\n");
+    expect(run.records).to.equal(2n);
+  });
+
   it("takes the record count the handler writes to $VERITRACE_RECORDS_FILE", async function () {
     const run = await runHandler(
       `printf 'h\\n1\\n2\\n'; echo 2 > "$${RECORDS_FILE_ENV}"`,
