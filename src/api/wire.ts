@@ -1139,6 +1139,7 @@ export type CaseStatus = z.output<typeof CaseStatus>;
 export type CaseSummary = z.output<typeof CaseSummary>;
 export type CustodyEntry = z.output<typeof CustodyEntry>;
 export type CaseReport = z.output<typeof CaseReport>;
+export type ExchangeState = z.output<typeof ExchangeState>;
 export type SubjectReport = z.output<typeof SubjectReport>;
 export type Institution = z.output<typeof Institution>;
 export type InstitutionCaseActivity = z.output<typeof InstitutionCaseActivity>;
