@@ -28,6 +28,9 @@
  *   the same grant: open (by the requester), recordResponse (the provider's signature, relayed)
  *   and recordResult (both signatures, relayed); first = the ledger's first session, steady =
  *   the second. No comparison: EAS has no counterpart.
+ * - The exchange ledger's offer (a sealed delivery's ciphertext hash, size and recipient key, by
+ *   the provider) and purge (its deletion, by the provider) are measured last, so that no other
+ *   figure moves: first = the ledger's first offer and purge, steady = the second. No comparison.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -89,6 +92,12 @@ export interface Target {
   met: boolean;
 }
 
+/** The provider's two exchange-ledger records of a sealed delivery. */
+export interface ExchangeGas {
+  offer: FirstAndSteady;
+  purge: FirstAndSteady;
+}
+
 /** The three recorded steps of a matching session. */
 export interface MatchingGas {
   open: FirstAndSteady;
@@ -105,6 +114,7 @@ export interface GasReport {
     anchorFirstEver: TxGas;
     batches: BatchGas[];
     matching: MatchingGas;
+    exchange: ExchangeGas;
   };
   targets: { delivery: Target; batchPerEntry: Target };
 }
@@ -515,6 +525,32 @@ export async function measureGas(
     batches.push({ entries, gas, perEntry: ceilDiv(gas.gasUsed, entries) });
   }
 
+  onProgress("measuring an exchange offer and purge");
+  const exchangeLedger = c.exchangeLedger;
+  await (await c.keys.connect(police).registerKey(commitment("police x25519"), 0n)).wait();
+  const recipientKeyId = await c.keys.latestKeyId(c.ids.police);
+  // Deliveries 0 and 1 are attested: the next sequences are 2 and 3.
+  const offer = (sequence: number): Promise<TxGas> =>
+    measure(
+      exchangeLedger
+        .connect(bank)
+        .offer(
+          requestId,
+          sequence,
+          commitment(`payload-${sequence}`),
+          commitment(`ciphertext-${sequence}`),
+          1n << 30n,
+          recipientKeyId,
+          7 * DAY,
+        ),
+    );
+  const purge = (sequence: number): Promise<TxGas> =>
+    measure(exchangeLedger.connect(bank).recordPurge(requestId, sequence, 0));
+  const exchange: ExchangeGas = {
+    offer: { first: await offer(2), steady: await offer(3) },
+    purge: { first: await purge(2), steady: await purge(3) },
+  };
+
   const easDelegated = eas.attestByDelegation.steady.gasUsed;
   const deliveryShare = Math.round((veritraceDelivery.steady.gasUsed / easDelegated) * 1e4) / 1e4;
   const largest = batches[batches.length - 1];
@@ -523,7 +559,7 @@ export async function measureGas(
     chainId: Number(chainId),
     hardfork,
     eas,
-    veritrace: { delivery: veritraceDelivery, anchorFirstEver, batches, matching },
+    veritrace: { delivery: veritraceDelivery, anchorFirstEver, batches, matching, exchange },
     targets: {
       delivery: {
         rule: `veritrace.delivery <= ${DELIVERY_SHARE_LIMIT * 100}% of eas.attestByDelegation`,
@@ -572,6 +608,9 @@ export function toJson(report: GasReport): Record<string, unknown> {
     "veritrace.matchResponse": report.veritrace.matching.recordResponse.steady.gasUsed,
     "veritrace.matchResult": report.veritrace.matching.recordResult.steady.gasUsed,
     "veritrace.matchOpenFirst": report.veritrace.matching.open.first.gasUsed,
+    "veritrace.exchangeOffer": report.veritrace.exchange.offer.steady.gasUsed,
+    "veritrace.exchangePurge": report.veritrace.exchange.purge.steady.gasUsed,
+    "veritrace.exchangeOfferFirst": report.veritrace.exchange.offer.first.gasUsed,
     "targets.delivery": report.targets.delivery,
     "targets.batchPerEntry": report.targets.batchPerEntry,
     compared: COMPARISON,
@@ -605,6 +644,8 @@ export function formatTable(report: GasReport): string {
       report.veritrace.matching.recordResult.steady,
       "",
     ],
+    ["ExchangeLedger.offer (provider)", report.veritrace.exchange.offer.steady, ""],
+    ["ExchangeLedger.recordPurge (provider)", report.veritrace.exchange.purge.steady, ""],
     ["first time: EAS attest", report.eas.attest.first, "sequence 0: a zero data word"],
     ["first time: EAS attestByDelegation", report.eas.attestByDelegation.first, "same; nonce 0→1"],
     ["first time: Veritrace attestDelivery", report.veritrace.delivery.first, "sequence 0"],
@@ -614,6 +655,7 @@ export function formatTable(report: GasReport): string {
       report.veritrace.matching.open.first,
       "session and identifier counters 0→1",
     ],
+    ["first time: ExchangeLedger.offer", report.veritrace.exchange.offer.first, "counter 0→1"],
   ];
   const header = [
     "operation (steady state unless noted)",
@@ -663,7 +705,8 @@ const USAGE = `Usage: npm run bench:gas [-- --json]
 
 Measures receipt gasUsed of EAS attest/attestByDelegation, Veritrace attestDelivery,
 AccessLogAnchor.anchor of 1, 100 and 10,000-entry Merkle trees, and the three recorded steps of a
-MatchingLedger session (open, recordResponse, recordResult) on an in-process network.
+MatchingLedger session (open, recordResponse, recordResult) and an ExchangeLedger offer and purge
+on an in-process network.
 
   --json   print one JSON object (last line of stdout) instead of the table
   --help   show this help

@@ -30,6 +30,7 @@ describe("bench:gas", function () {
     report.veritrace.anchorFirstEver,
     ...report.veritrace.batches.map((b) => b.gas),
     ...Object.values(report.veritrace.matching).flatMap((m) => [m.first, m.steady]),
+    ...Object.values(report.veritrace.exchange).flatMap((m) => [m.first, m.steady]),
   ];
 
   it("measures every transaction as a positive integer gasUsed above its intrinsic gas", function () {

@@ -193,6 +193,7 @@ describe("client: deployment records", function () {
       FreezeRegistry: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
       MatchingLedger: "0x0165878A594ca255338adfa4d48449f69242Eb8F",
       EncryptionKeyRegistry: "0xa513E6E4b8f2a923D98304ec87F64353C4D5C853",
+      ExchangeLedger: "0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6",
     },
   };
   it("round-trips through a file, leaving no temporary file", function () {

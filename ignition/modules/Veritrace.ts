@@ -3,8 +3,8 @@ import { consortiumOn } from "./consortium.js";
 
 /**
  * The whole consortium: participant registry (with its founding council), case registry,
- * access ledger, access-log anchor, label registry, freeze registry, matching ledger and
- * encryption key registry.
+ * access ledger, access-log anchor, label registry, freeze registry, matching ledger,
+ * encryption key registry and exchange ledger.
  *
  * Parameters (module "Veritrace"):
  * - founders: [{ kind: "0x…" (bytes32), metadataCommitment: "0x…", signingKey: "0x…" }, …]

@@ -9,5 +9,10 @@ export function consortiumOn(m: IgnitionModuleBuilder, registry: ContractFuture<
   const freezes = m.contract("FreezeRegistry", [registry, cases]);
   const matching = m.contract("MatchingLedger", [registry, cases, access]);
   const keys = m.contract("EncryptionKeyRegistry", [registry]);
-  return { cases, access, anchor, labels, freezes, matching, keys };
+  // Deployed last (after: matching), so that every earlier contract keeps the address and the
+  // deployer nonce it had before this one existed.
+  const exchange = m.contract("ExchangeLedger", [registry, cases, access, keys], {
+    after: [matching, keys],
+  });
+  return { cases, access, anchor, labels, freezes, matching, keys, exchange };
 }

@@ -147,7 +147,15 @@ export async function deployOnRegistry(
 }
 
 type Deployed = Record<
-  "registry" | "cases" | "access" | "anchor" | "labels" | "freezes" | "matching" | "keys",
+  | "registry"
+  | "cases"
+  | "access"
+  | "anchor"
+  | "labels"
+  | "freezes"
+  | "matching"
+  | "keys"
+  | "exchange",
   { getAddress(): Promise<string> }
 >;
 
@@ -159,7 +167,8 @@ async function recordOf(
   options: { ephemeral?: boolean; genesisFounders?: GenesisFounder[] },
 ): Promise<DeploymentRecord> {
   try {
-    const { registry, cases, access, anchor, labels, freezes, matching, keys } = await deploy();
+    const { registry, cases, access, anchor, labels, freezes, matching, keys, exchange } =
+      await deploy();
     const { chainId } = await connection.ethers.provider.getNetwork();
     const typedRegistry = ParticipantRegistry__factory.connect(
       await registry.getAddress(),
@@ -178,6 +187,7 @@ async function recordOf(
         FreezeRegistry: await freezes.getAddress(),
         MatchingLedger: await matching.getAddress(),
         EncryptionKeyRegistry: await keys.getAddress(),
+        ExchangeLedger: await exchange.getAddress(),
       },
       ...(options.genesisFounders === undefined
         ? {}

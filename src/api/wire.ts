@@ -179,8 +179,10 @@ export const CUSTODY_STEPS = [
   "withdrawal",
   "grant",
   "denial",
+  "offer",
   "delivery",
   "acknowledgement",
+  "purge",
   "revocation",
   "anchor",
   "match-opening",
@@ -216,6 +218,34 @@ export const CustodyEntry = named(
   }),
 );
 
+export const ExchangeState = named(
+  "ExchangeState",
+  z.object({
+    requestId: decimal("The request id"),
+    sequence: count,
+    provider: count.nullable(),
+    requester: count.nullable(),
+    state: z.enum(["offered", "acknowledged", "purged"]).describe("The furthest step reached."),
+    offerId: decimal("The latest offer's id").nullable(),
+    offered: z
+      .object({
+        time: count,
+        txHash: bytes32,
+        ciphertextHash: bytes32,
+        ciphertextBytes: decimal("The ciphertext's size in bytes"),
+        recipientKeyId: decimal("The requester's encryption key id"),
+        retentionSeconds: count,
+      })
+      .nullable(),
+    acknowledged: z
+      .object({ time: count, txHash: bytes32, deliveryId: decimal("The delivery id") })
+      .nullable(),
+    purged: z.object({ time: count, txHash: bytes32, reason: z.string() }).nullable(),
+    supersededOffers: z.array(decimal("An earlier offer's id")),
+  }),
+  "One delivery's exchange states: offered (ExchangeLedger), acknowledged (the co-signed delivery), purged.",
+);
+
 export const CaseReport = named(
   "CaseReport",
   z.object({
@@ -229,6 +259,7 @@ export const CaseReport = named(
     approver: count.nullable(),
     counts: z.record(z.string(), count).describe("Custody entries per step."),
     custody: page("CustodyEntryPage", CustodyEntry),
+    exchanges: z.array(ExchangeState).describe("Each delivery's exchange states."),
   }),
 );
 
@@ -447,6 +478,8 @@ export const ANOMALY_RULE_NAMES = [
   "revoked-after-delivery",
   "anchor-gap",
   "unfinished-match-session",
+  "unacknowledged-offer",
+  "ciphertext-kept",
 ] as const;
 
 export const AnomalyRule = named("AnomalyRule", z.enum(ANOMALY_RULE_NAMES));
@@ -1111,6 +1144,7 @@ export type CaseStatus = z.output<typeof CaseStatus>;
 export type CaseSummary = z.output<typeof CaseSummary>;
 export type CustodyEntry = z.output<typeof CustodyEntry>;
 export type CaseReport = z.output<typeof CaseReport>;
+export type ExchangeState = z.output<typeof ExchangeState>;
 export type SubjectReport = z.output<typeof SubjectReport>;
 export type Institution = z.output<typeof Institution>;
 export type InstitutionCaseActivity = z.output<typeof InstitutionCaseActivity>;

@@ -9,7 +9,9 @@ import {
   FreezeRegistry__factory,
   MatchingLedger__factory,
   EncryptionKeyRegistry__factory,
+  ExchangeLedger__factory,
   type EncryptionKeyRegistry,
+  type ExchangeLedger,
   type LabelRegistry,
   type FreezeRegistry,
   type MatchingLedger,
@@ -43,6 +45,7 @@ export interface DeploymentRecord {
     FreezeRegistry: string;
     MatchingLedger: string;
     EncryptionKeyRegistry: string;
+    ExchangeLedger: string;
   };
 }
 
@@ -62,6 +65,7 @@ export interface ConsortiumContracts {
   freezes: FreezeRegistry;
   matching: MatchingLedger;
   keys: EncryptionKeyRegistry;
+  exchangeLedger: ExchangeLedger;
 }
 
 /** The consortium's contract factories (ABI, typed `connect`), by the names the record uses. */
@@ -74,6 +78,7 @@ export const CONTRACT_FACTORIES = {
   FreezeRegistry: FreezeRegistry__factory,
   MatchingLedger: MatchingLedger__factory,
   EncryptionKeyRegistry: EncryptionKeyRegistry__factory,
+  ExchangeLedger: ExchangeLedger__factory,
 } as const satisfies Record<keyof DeploymentRecord["contracts"], unknown>;
 
 const CONTRACT_NAMES = Object.keys(CONTRACT_FACTORIES) as (keyof typeof CONTRACT_FACTORIES)[];
@@ -179,5 +184,6 @@ export function connectConsortium(
     freezes: FreezeRegistry__factory.connect(record.contracts.FreezeRegistry, runner),
     matching: MatchingLedger__factory.connect(record.contracts.MatchingLedger, runner),
     keys: EncryptionKeyRegistry__factory.connect(record.contracts.EncryptionKeyRegistry, runner),
+    exchangeLedger: ExchangeLedger__factory.connect(record.contracts.ExchangeLedger, runner),
   };
 }

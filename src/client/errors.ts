@@ -9,6 +9,7 @@ import {
   CaseRegistry__factory,
   MatchingLedger__factory,
   EncryptionKeyRegistry__factory,
+  ExchangeLedger__factory,
   NodeIngress__factory,
   ParticipantRegistry__factory,
 } from "../../types/ethers-contracts/index.js";
@@ -116,6 +117,7 @@ const errorFragments = dedupe([
   ...FreezeRegistry__factory.abi,
   ...MatchingLedger__factory.abi,
   ...EncryptionKeyRegistry__factory.abi,
+  ...ExchangeLedger__factory.abi,
   // A SetRules execution bubbles up the ingress's refusal of the new rules.
   ...AccountIngress__factory.abi,
   ...NodeIngress__factory.abi,

@@ -11,6 +11,7 @@ export * from "./commitments.js";
 export * from "./deployment.js";
 export * from "./eip712.js";
 export * from "./encryption-keys.js";
+export * from "./exchange-ledger.js";
 export * from "./freezes.js";
 export * from "./errors.js";
 export * from "./iban.js";

@@ -1,6 +1,7 @@
 import { InvalidInputError } from "../shared/errors.js";
 import type { Sql } from "../db/db.js";
 import { rule as anchorGap } from "./anomalies/anchor-gap.js";
+import { rule as ciphertextKept } from "./anomalies/ciphertext-kept.js";
 import { rule as approverAsProvider } from "./anomalies/approver-as-provider.js";
 import {
   DAY,
@@ -14,6 +15,7 @@ import { rule as requestsBeforeExpiry } from "./anomalies/requests-before-expiry
 import { rule as revokedAfterDelivery } from "./anomalies/revoked-after-delivery.js";
 import { rule as subjectAcrossCases } from "./anomalies/subject-across-cases.js";
 import { rule as unacknowledgedDelivery } from "./anomalies/unacknowledged-delivery.js";
+import { rule as unacknowledgedOffer } from "./anomalies/unacknowledged-offer.js";
 import { rule as unfinishedMatchSession } from "./anomalies/unfinished-match-session.js";
 
 export type {
@@ -46,6 +48,8 @@ export const DEFAULT_THRESHOLDS: Readonly<AnomalyThresholds> = Object.freeze({
   revokeMinDeliveries: 1,
   anchorMaxGap: 0,
   matchGraceSeconds: DAY,
+  offerAcknowledgeSeconds: 7 * DAY,
+  purgeGraceSeconds: DAY,
 });
 
 /** The smallest value each threshold accepts. */
@@ -60,6 +64,8 @@ const THRESHOLD_MINIMUM: Readonly<Record<keyof AnomalyThresholds, number>> = {
   revokeMinDeliveries: 1,
   anchorMaxGap: 0,
   matchGraceSeconds: 0,
+  offerAcknowledgeSeconds: 1,
+  purgeGraceSeconds: 0,
 };
 
 /** Every rule, in the order their findings are listed: one module each under anomalies/. */
@@ -72,6 +78,8 @@ export const ANOMALY_RULES: readonly Rule[] = [
   revokedAfterDelivery,
   anchorGap,
   unfinishedMatchSession,
+  unacknowledgedOffer,
+  ciphertextKept,
 ];
 
 /** What each rule is, for help texts and API listings. */

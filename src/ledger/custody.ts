@@ -2,6 +2,7 @@
 import { isHexString } from "ethers";
 import { DATA_KIND_NAMES, kindsOf } from "../client/kinds.js";
 import { MATCH_FAILURE_NAMES, MATCH_MODES } from "../client/matching.js";
+import { PURGE_REASONS } from "../client/exchange-ledger.js";
 import { ConflictError, InvalidInputError, NotFoundError } from "../shared/errors.js";
 import { StampedCache } from "./stamped-cache.js";
 import type { Sql } from "../db/db.js";
@@ -29,6 +30,35 @@ export interface CustodyEntry {
   details: Record<string, unknown>;
 }
 
+/**
+ * What became of one delivery of a request (a request and a sequence): the provider's offer of
+ * the sealed ciphertext (ExchangeLedger), the co-signed acknowledgement (AccessLedger's delivery)
+ * and the purge of the ciphertext. A delivery made outside the exchange has no offer. Fetches are
+ * not on the chain: they are in the provider's access log.
+ */
+export interface ExchangeState {
+  requestId: string;
+  sequence: number;
+  provider: number | null;
+  requester: number | null;
+  /** The furthest step reached: purged, else acknowledged, else offered. */
+  state: "offered" | "acknowledged" | "purged";
+  /** The latest offer's id (null: never offered). */
+  offerId: string | null;
+  offered: {
+    time: number;
+    txHash: string;
+    ciphertextHash: string;
+    ciphertextBytes: string;
+    recipientKeyId: string;
+    retentionSeconds: number;
+  } | null;
+  acknowledged: { time: number; txHash: string; deliveryId: string } | null;
+  purged: { time: number; txHash: string; reason: string } | null;
+  /** Earlier offers of the same delivery, purged to be re-sealed, oldest first. */
+  supersededOffers: string[];
+}
+
 export interface CaseReport {
   caseId: string;
   caseNumberCommitment: string;
@@ -40,6 +70,8 @@ export interface CaseReport {
   approver: number | null;
   counts: Record<string, number>;
   custody: CustodyEntry[];
+  /** Each delivery's exchange states, by request and sequence. */
+  exchanges: ExchangeState[];
 }
 
 /** Resolves a case given by its id or by its case number commitment (0x + 64 hex digits). */
@@ -78,7 +110,9 @@ const STEPS = {
   AccessRequestWithdrawn: "withdrawal",
   AccessGranted: "grant",
   AccessDenied: "denial",
+  DeliveryOffered: "offer",
   DeliveryAttested: "delivery",
+  DeliveryPurged: "purge",
   GrantRevoked: "revocation",
   LogAnchored: "anchor",
   MatchSessionOpened: "match-opening",
@@ -141,6 +175,10 @@ function actionOf(event: string, d: Record<string, unknown>): string {
       return `denied (reason ${String(d["reasonCode"])})`;
     case "GrantRevoked":
       return `grant revoked (reason ${String(d["reasonCode"])})`;
+    case "DeliveryOffered":
+      return `offer ${String(d["offerId"])} of delivery ${String(d["sequence"])}: ${plural(String(d["ciphertextBytes"]), "byte")} sealed to key ${String(d["recipientKeyId"])}`;
+    case "DeliveryPurged":
+      return `offer ${String(d["offerId"])} of delivery ${String(d["sequence"])} purged (${String(d["reason"])})`;
     case "LogAnchored":
       return `${plural(String(d["entryCount"]), "access-log entry", "access-log entries")} anchored`;
     case "CaseClosed":
@@ -167,6 +205,9 @@ function actionOf(event: string, d: Record<string, unknown>): string {
       return event;
   }
 }
+
+/** A purge reason by its number in the event ("retention", … "superseded"). */
+const purgeReasonName = (v: unknown): string => PURGE_REASONS[Number(v)] ?? `reason ${String(v)}`;
 
 function details(event: string, a: Record<string, unknown>): Record<string, unknown> {
   switch (event) {
@@ -202,6 +243,23 @@ function details(event: string, a: Record<string, unknown>): Record<string, unkn
     case "GrantRevoked":
     case "CaseClosed":
       return { reasonCode: Number(a["reasonCode"]) };
+    case "DeliveryOffered":
+      return {
+        offerId: a["offerId"],
+        sequence: Number(a["sequence"]),
+        requester: Number(a["requester"]),
+        payloadHash: a["payloadHash"],
+        ciphertextHash: a["ciphertextHash"],
+        ciphertextBytes: a["ciphertextBytes"],
+        recipientKeyId: a["recipientKeyId"],
+        retentionSeconds: Number(a["retentionSeconds"]),
+      };
+    case "DeliveryPurged":
+      return {
+        offerId: a["offerId"],
+        sequence: Number(a["sequence"]),
+        reason: purgeReasonName(a["reason"]),
+      };
     case "LogAnchored":
       return {
         anchorId: a["anchorId"],
@@ -293,6 +351,7 @@ async function buildCaseReport(db: Sql, caseId: string): Promise<CaseReport> {
   const counts: Record<string, number> = {};
   /** Session modes, from their openings (a completion's event does not repeat it). */
   const modes = new Map<string, string>();
+  const exchanges = new Map<string, ExchangeState>();
   for (const r of rows) {
     const a = r.args;
     const base = {
@@ -318,7 +377,11 @@ async function buildCaseReport(db: Sql, caseId: string): Promise<CaseReport> {
     } else if (r.event === "CaseClosed") {
       status = "closed";
     }
+    if (r.event === "DeliveryOffered" || r.event === "DeliveryPurged") {
+      trackExchange(exchanges, r);
+    }
     if (r.event === "DeliveryAttested") {
+      trackExchange(exchanges, r);
       const d = a["delivery"] as Record<string, unknown>;
       const p = a["provider"] as Record<string, unknown>;
       const q = a["requester"] as Record<string, unknown>;
@@ -383,5 +446,60 @@ async function buildCaseReport(db: Sql, caseId: string): Promise<CaseReport> {
     approver,
     counts,
     custody,
+    exchanges: [...exchanges.values()].sort(
+      (x, y) => compareIds(x.requestId, y.requestId) || x.sequence - y.sequence,
+    ),
   };
+}
+
+const compareIds = (a: string, b: string): number => {
+  const d = BigInt(a) - BigInt(b);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
+};
+
+/** Folds an offer, an acknowledgement (a co-signed delivery) or a purge into its delivery's state. */
+function trackExchange(exchanges: Map<string, ExchangeState>, r: EventDbRow): void {
+  const a = r.args;
+  const sequence = Number(
+    r.event === "DeliveryAttested"
+      ? (a["delivery"] as Record<string, unknown>)["sequence"]
+      : a["sequence"],
+  );
+  const requestId = String(r.request_id);
+  const key = `${requestId}:${sequence}`;
+  let x = exchanges.get(key);
+  if (x === undefined) {
+    x = {
+      requestId,
+      sequence,
+      provider: n(r.actor),
+      requester: n(r.counterpart),
+      state: "offered",
+      offerId: null,
+      offered: null,
+      acknowledged: null,
+      purged: null,
+      supersededOffers: [],
+    };
+    exchanges.set(key, x);
+  }
+  const at = { time: Number(r.block_time), txHash: r.tx_hash };
+  if (r.event === "DeliveryOffered") {
+    // A new offer of the same delivery follows the purge of the one it supersedes.
+    if (x.offerId !== null) x.supersededOffers.push(x.offerId);
+    x.offerId = String(a["offerId"]);
+    x.offered = {
+      ...at,
+      ciphertextHash: String(a["ciphertextHash"]),
+      ciphertextBytes: String(a["ciphertextBytes"]),
+      recipientKeyId: String(a["recipientKeyId"]),
+      retentionSeconds: Number(a["retentionSeconds"]),
+    };
+    x.purged = null;
+  } else if (r.event === "DeliveryAttested") {
+    x.acknowledged = { ...at, deliveryId: String(a["deliveryId"]) };
+  } else if (String(a["offerId"]) === x.offerId) {
+    x.purged = { ...at, reason: purgeReasonName(a["reason"]) };
+  }
+  x.state = x.purged !== null ? "purged" : x.acknowledged !== null ? "acknowledged" : "offered";
 }

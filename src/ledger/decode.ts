@@ -51,6 +51,9 @@ const PARTIES: Record<string, { actor?: string; counterpart?: string }> = {
   MatchFailed: { actor: "participantId" },
   EncryptionKeyRegistered: { actor: "participantId" },
   EncryptionKeyRevoked: { actor: "participantId" },
+  DeliveryOffered: { actor: "provider", counterpart: "requester" },
+  DeliveryPurged: { actor: "provider", counterpart: "requester" },
+  GatewaySet: { actor: "participantId" },
 };
 
 /** JSON-safe copy of decoded arguments: bigints as decimal strings, structs as objects. */

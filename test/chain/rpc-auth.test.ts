@@ -110,6 +110,7 @@ describe("RpcClient credentials", function () {
           FreezeRegistry: `0x${"16".repeat(20)}`,
           MatchingLedger: `0x${"17".repeat(20)}`,
           EncryptionKeyRegistry: `0x${"18".repeat(20)}`,
+          ExchangeLedger: `0x${"19".repeat(20)}`,
         },
       };
       writeDeployment(record, deployment);

@@ -61,7 +61,10 @@ export class EventLog {
     anchor: 0,
     dataset: 0,
     session: 0,
+    offer: 0,
   };
+  /** Exchange offers: their request and sequence. */
+  private readonly offers = new Map<string, { requestId: string; sequence: number }>();
   /** Matching sessions: their request. */
   private readonly sessions = new Map<string, string>();
   private readonly cases = new Map<string, CaseState>();
@@ -321,6 +324,67 @@ export class EventLog {
       },
     });
     return deliveryId;
+  }
+
+  // ------------------------------------------------------------------------------ exchange
+
+  /**
+   * DeliveryOffered by the request's provider, of its next delivery unless `sequence` says which
+   * (ExchangeLedger); returns the offer id.
+   */
+  offer(
+    requestId: string,
+    opts: { sequence?: number; retentionSeconds?: number; recipientKeyId?: number } = {},
+  ): string {
+    const r = this.requestOf(requestId);
+    const offerId = `${++this.counters.offer}`;
+    const sequence = opts.sequence ?? r.deliveries;
+    this.offers.set(offerId, { requestId, sequence });
+    this.emit("ExchangeLedger", "DeliveryOffered", {
+      caseId: r.caseId,
+      requestId,
+      actor: r.provider,
+      counterpart: r.requester,
+      args: {
+        requestId,
+        provider: `${r.provider}`,
+        requester: `${r.requester}`,
+        offerId,
+        caseId: r.caseId,
+        sequence: `${sequence}`,
+        payloadHash: keccakText(`payload of offer ${offerId}`),
+        ciphertextHash: keccakText(`ciphertext of offer ${offerId}`),
+        ciphertextBytes: "4096",
+        recipientKeyId: `${opts.recipientKeyId ?? 1}`,
+        retentionSeconds: `${opts.retentionSeconds ?? 7 * DAY}`,
+        signer: keyOf(r.provider),
+      },
+    });
+    return offerId;
+  }
+
+  /** DeliveryPurged of `offerId` by its provider; `reason` as the contract numbers it (0: retention). */
+  purge(offerId: string, reason = 0): this {
+    const o = this.offers.get(offerId);
+    if (o === undefined) throw new Error(`no offer ${offerId} in the log`);
+    const r = this.requestOf(o.requestId);
+    this.emit("ExchangeLedger", "DeliveryPurged", {
+      caseId: r.caseId,
+      requestId: o.requestId,
+      actor: r.provider,
+      counterpart: r.requester,
+      args: {
+        requestId: o.requestId,
+        provider: `${r.provider}`,
+        requester: `${r.requester}`,
+        offerId,
+        caseId: r.caseId,
+        sequence: `${o.sequence}`,
+        reason: `${reason}`,
+        signer: keyOf(r.provider),
+      },
+    });
+    return this;
   }
 
   // ------------------------------------------------------------------------------ matching

@@ -8,6 +8,7 @@ import type {
   LabelRegistry,
   CaseRegistry,
   EncryptionKeyRegistry,
+  ExchangeLedger,
   MatchingLedger,
   ParticipantRegistry,
 } from "../../types/ethers-contracts/index.js";
@@ -57,6 +58,7 @@ export interface Consortium {
   freezes: FreezeRegistry;
   matching: MatchingLedger;
   keys: EncryptionKeyRegistry;
+  exchangeLedger: ExchangeLedger;
   /** Founding council members (participants 1, 2, 3), quorum 2. */
   council: HardhatEthersSigner[];
   police: HardhatEthersSigner; // participant 4
@@ -138,6 +140,12 @@ export async function deployConsortium(ethers: Ethers): Promise<Consortium> {
     await access.getAddress(),
   ]);
   const keys = await ethers.deployContract("EncryptionKeyRegistry", [await registry.getAddress()]);
+  const exchangeLedger = await ethers.deployContract("ExchangeLedger", [
+    await registry.getAddress(),
+    await cases.getAddress(),
+    await access.getAddress(),
+    await keys.getAddress(),
+  ]);
   const ids = {
     police: await admit(registry, council, "POLICE", police.address),
     prosecutor: await admit(registry, council, "PROSECUTOR", prosecutor.address),
@@ -153,6 +161,7 @@ export async function deployConsortium(ethers: Ethers): Promise<Consortium> {
     freezes,
     matching,
     keys,
+    exchangeLedger,
     council,
     police,
     prosecutor,

@@ -737,8 +737,10 @@ describe("anomaly detection", function () {
       log.anchor(P.bank, 10);
       const unacknowledged = log.after(HOUR).request({ caseId });
       log.grant(unacknowledged);
+      log.offer(unacknowledged);
       const revoked = log.after(HOUR).request({ caseId, provider: P.telecom });
       log.grant(revoked);
+      log.offer(revoked);
       log.deliver(revoked);
       log.after(HOUR).revoke(revoked);
       log.deny(log.after(HOUR).request({ caseId, provider: P.prosecutor }));
@@ -778,6 +780,207 @@ describe("anomaly detection", function () {
     });
   });
 
+  describe("unacknowledged-offer", function () {
+    const ofRule = (found: readonly Anomaly[]): Anomaly[] =>
+      found.filter((a) => a.rule === "unacknowledged-offer");
+
+    /** A request of the police to the bank granted for 30 days; its delivery offered an hour later. */
+    function offered(grantDays = 30) {
+      const log = new EventLog();
+      const caseId = log.approvedCase();
+      const requestId = log.after(HOUR).request({ caseId });
+      const expiresAt = log.after(HOUR).now + grantDays * DAY;
+      log.grant(requestId, { expiresAt });
+      const offeredAt = log.after(HOUR).now;
+      const offerId = log.offer(requestId);
+      return { log, caseId, requestId, offerId, offeredAt, expiresAt };
+    }
+
+    it("flags an offer with no co-signed delivery 7 days after it, and not a second before", async function () {
+      const { log, caseId, requestId, offerId, offeredAt } = offered();
+      log.at(offeredAt + 7 * DAY - 1).mine();
+      expect(ofRule(await detect(log))).to.deep.equal([]);
+      log.after(1).mine();
+      const a = only(ofRule(await detect(log)));
+      expect(a.severity).to.equal("medium");
+      expect(a.caseId).to.equal(caseId);
+      expect(a.participants).to.deep.equal([P.police, P.bank]);
+      expect(eventsOf(a)).to.deep.equal(["AccessGranted", "DeliveryOffered"]);
+      expect(a.firstBlock).to.equal(a.evidence[1]?.blockNumber);
+      expect(a.details).to.deep.equal({
+        offerId,
+        requestId,
+        sequence: 0,
+        offeredAt,
+        dueAt: offeredAt + 7 * DAY,
+        secondsOverdue: 0,
+      });
+      expect(a.summary).to.equal(
+        `Participant ${P.bank} offered delivery 0 of request ${requestId} to participant ${P.police}` +
+          ` (case ${caseId}, offer ${offerId}) at 2026-01-01T03:00:00Z; it was due to be` +
+          ` acknowledged by 2026-01-08T03:00:00Z and no co-signed delivery was recorded.`,
+      );
+    });
+
+    it("does not flag an acknowledged offer, nor one superseded before its deadline", async function () {
+      const { log, requestId, offerId, offeredAt } = offered();
+      log.after(HOUR).deliver(requestId);
+      // The next delivery is offered, superseded (re-sealed) a day later, and acknowledged.
+      const second = log.after(HOUR).offer(requestId);
+      log.after(DAY).purge(second, 4);
+      log.offer(requestId, { sequence: 1, recipientKeyId: 2 });
+      log.after(HOUR).deliver(requestId);
+      log.at(offeredAt + 60 * DAY).mine();
+      expect(ofRule(await detect(log))).to.deep.equal([]);
+      expect(offerId).to.equal("1");
+    });
+
+    it("takes the grant's expiry, revocation or the case's closure as the deadline when earlier", async function () {
+      const short = offered(2);
+      short.log.at(short.expiresAt).mine();
+      expect(only(ofRule(await detect(short.log))).details["dueAt"]).to.equal(short.expiresAt);
+
+      const revoked = offered();
+      const revokedAt = revoked.log.after(DAY).now;
+      revoked.log.revoke(revoked.requestId).mine();
+      const a = only(ofRule(await detect(revoked.log)));
+      expect(a.details["dueAt"]).to.equal(revokedAt);
+      expect(eventsOf(a)).to.deep.equal(["AccessGranted", "DeliveryOffered", "GrantRevoked"]);
+
+      const closed = offered();
+      const closedAt = closed.log.after(2 * DAY).now;
+      closed.log.closeCase(closed.caseId).mine();
+      expect(only(ofRule(await detect(closed.log))).details["dueAt"]).to.equal(closedAt);
+      // Purged on the closure itself: the offer ended before it was due.
+      const purged = offered();
+      purged.log
+        .after(2 * DAY)
+        .closeCase(purged.caseId)
+        .purge(purged.offerId, 2);
+      purged.log.after(DAY).mine();
+      expect(only(ofRule(await detect(purged.log))).details["offerId"]).to.equal(purged.offerId);
+      const early = offered();
+      early.log.after(DAY).purge(early.offerId, 3);
+      early.log.after(30 * DAY).mine();
+      expect(ofRule(await detect(early.log))).to.deep.equal([]);
+    });
+
+    it("takes N from the thresholds, and judges as of `now`", async function () {
+      const { log, requestId, offeredAt } = offered();
+      log.at(offeredAt + DAY).mine();
+      expect(ofRule(await detect(log))).to.deep.equal([]);
+      expect(ofRule(await detect(log, { offerAcknowledgeSeconds: DAY }))).to.have.length(1);
+      log.after(10 * DAY).deliver(requestId);
+      expect(ofRule(await detect(log))).to.deep.equal([]);
+      expect(ofRule(await detect(log, {}, offeredAt + 8 * DAY))).to.have.length(1);
+    });
+  });
+
+  describe("ciphertext-kept", function () {
+    const ofRule = (found: readonly Anomaly[]): Anomaly[] =>
+      found.filter((a) => a.rule === "ciphertext-kept");
+
+    /** A delivery of the bank to the police offered (retention 7 days) and acknowledged an hour later. */
+    function acknowledged() {
+      const log = new EventLog();
+      const caseId = log.approvedCase();
+      const requestId = log.after(HOUR).request({ caseId });
+      log.after(HOUR).grant(requestId);
+      const offerId = log.after(HOUR).offer(requestId, { retentionSeconds: 7 * DAY });
+      const acknowledgedAt = log.after(HOUR).now;
+      log.deliver(requestId);
+      return { log, caseId, requestId, offerId, acknowledgedAt };
+    }
+
+    it("flags a ciphertext still held a day after its retention ran out, and not a second before", async function () {
+      const { log, caseId, requestId, offerId, acknowledgedAt } = acknowledged();
+      const dueAt = acknowledgedAt + 7 * DAY;
+      log.at(dueAt + DAY - 1).mine();
+      expect(ofRule(await detect(log))).to.deep.equal([]);
+      log.after(1).mine();
+      const a = only(ofRule(await detect(log)));
+      expect(a.severity).to.equal("high");
+      expect(a.caseId).to.equal(caseId);
+      expect(a.participants).to.deep.equal([P.police, P.bank]);
+      expect(eventsOf(a)).to.deep.equal(["DeliveryOffered", "DeliveryAttested"]);
+      expect(a.details).to.deep.equal({
+        offerId,
+        requestId,
+        sequence: 0,
+        dueAt,
+        secondsKept: DAY,
+      });
+      expect(a.summary).to.equal(
+        `Participant ${P.bank} was to purge the ciphertext of delivery 0 of request ${requestId}` +
+          ` to participant ${P.police} (case ${caseId}, offer ${offerId}) by 2026-01-08T04:00:00Z,` +
+          ` when its retention after the acknowledgement ran out, plus 1 day of grace; no purge is` +
+          ` recorded 1 day later.`,
+      );
+    });
+
+    it("does not flag a purge recorded in time, nor an offer not yet acknowledged", async function () {
+      const { log, offerId, acknowledgedAt } = acknowledged();
+      log.at(acknowledgedAt + 7 * DAY + HOUR).purge(offerId, 0);
+      log.after(90 * DAY).mine();
+      expect(ofRule(await detect(log))).to.deep.equal([]);
+
+      const pending = new EventLog();
+      const caseId = pending.approvedCase();
+      const requestId = pending.after(HOUR).request({ caseId });
+      pending.after(HOUR).grant(requestId);
+      pending.after(HOUR).offer(requestId);
+      pending.after(60 * DAY).mine();
+      expect(ofRule(await detect(pending))).to.deep.equal([]);
+    });
+
+    it("flags a purge recorded late with medium severity", async function () {
+      const { log, offerId, acknowledgedAt } = acknowledged();
+      const purgedAt = log.at(acknowledgedAt + 10 * DAY).now;
+      log.purge(offerId, 0);
+      const a = only(ofRule(await detect(log)));
+      expect(a.severity).to.equal("medium");
+      expect(a.details["purgedAt"]).to.equal(purgedAt);
+      expect(eventsOf(a)).to.deep.equal(["DeliveryOffered", "DeliveryAttested", "DeliveryPurged"]);
+      expect(a.summary).to.match(/its purge was recorded only at 2026-01-11T04:00:00Z\.$/);
+    });
+
+    it("makes the purge due at the grant's revocation or the case's closure, before the retention", async function () {
+      const revoked = acknowledged();
+      const revokedAt = revoked.log.after(HOUR).now;
+      revoked.log.revoke(revoked.requestId);
+      revoked.log.at(revokedAt + DAY).mine();
+      const a = only(ofRule(await detect(revoked.log)));
+      expect(a.details["dueAt"]).to.equal(revokedAt);
+      expect(a.summary).to.include("when the grant was revoked");
+
+      const closed = acknowledged();
+      const closedAt = closed.log.after(HOUR).now;
+      closed.log.closeCase(closed.caseId);
+      closed.log.at(closedAt + DAY).mine();
+      const b = only(ofRule(await detect(closed.log)));
+      expect(b.details["dueAt"]).to.equal(closedAt);
+      expect(b.summary).to.include("when the case was closed");
+      // Purged when the grace ends: in time; a second later: late.
+      closed.log.purge(closed.offerId, 2);
+      expect(ofRule(await detect(closed.log))).to.deep.equal([]);
+      const late = acknowledged();
+      late.log.after(HOUR).closeCase(late.caseId);
+      late.log.after(DAY + 1).purge(late.offerId, 2);
+      expect(only(ofRule(await detect(late.log))).severity).to.equal("medium");
+      const prompt = acknowledged();
+      prompt.log.after(HOUR).closeCase(prompt.caseId).purge(prompt.offerId, 2);
+      prompt.log.after(30 * DAY).mine();
+      expect(ofRule(await detect(prompt.log))).to.deep.equal([]);
+    });
+
+    it("takes the grace from the thresholds", async function () {
+      const { log, acknowledgedAt } = acknowledged();
+      log.at(acknowledgedAt + 7 * DAY).mine();
+      expect(ofRule(await detect(log))).to.deep.equal([]);
+      expect(ofRule(await detect(log, { purgeGraceSeconds: 0 }))).to.have.length(1);
+    });
+  });
+
   describe("thresholds", function () {
     it("defaults to DEFAULT_THRESHOLDS, overridden by the options given", function () {
       expect(resolveThresholds()).to.deep.equal(DEFAULT_THRESHOLDS);
@@ -792,6 +995,8 @@ describe("anomaly detection", function () {
         revokeMinDeliveries: 1,
         anchorMaxGap: 0,
         matchGraceSeconds: DAY,
+        offerAcknowledgeSeconds: 7 * DAY,
+        purgeGraceSeconds: DAY,
       });
       expect(resolveThresholds({ burstMaxRequests: 50, anchorMaxGap: undefined })).to.deep.equal({
         ...DEFAULT_THRESHOLDS,

@@ -8,6 +8,7 @@ import {
   AccessLogAnchor__factory,
   CaseRegistry__factory,
   EncryptionKeyRegistry__factory,
+  ExchangeLedger__factory,
   FreezeRegistry__factory,
   MatchingLedger__factory,
   ParticipantRegistry__factory,
@@ -26,6 +27,7 @@ const RECORD: DeploymentRecord = {
     FreezeRegistry: "0x6000000000000000000000000000000000000006",
     MatchingLedger: "0x7000000000000000000000000000000000000007",
     EncryptionKeyRegistry: "0x8000000000000000000000000000000000000008",
+    ExchangeLedger: "0x9000000000000000000000000000000000000009",
   },
 };
 
@@ -37,6 +39,7 @@ const CONTRACTS: [address: string, iface: Interface][] = [
   [RECORD.contracts.MatchingLedger, new Interface(MatchingLedger__factory.abi)],
   [RECORD.contracts.FreezeRegistry, new Interface(FreezeRegistry__factory.abi)],
   [RECORD.contracts.EncryptionKeyRegistry, new Interface(EncryptionKeyRegistry__factory.abi)],
+  [RECORD.contracts.ExchangeLedger, new Interface(ExchangeLedger__factory.abi)],
 ];
 
 /** A seeded generator (mulberry32): a failing case can be replayed. */
@@ -192,6 +195,58 @@ describe("EventDecoder", function () {
     });
     expect(registered?.args).to.include({ keyId: "3", publicKey: key, replacedKeyId: "2" });
     expect(row("EncryptionKeyRevoked", [6, 3n, 4, signer])).to.include({ actor: 6, signer });
+  });
+
+  it("fills the columns of an offer, a purge and a gateway: case, request, provider to requester", function () {
+    const iface = new Interface(ExchangeLedger__factory.abi);
+    const signer = `0x${"5a".repeat(20)}`;
+    const hash = (b: string) => `0x${b.repeat(32)}`;
+    const row = (name: string, values: unknown[]) => {
+      const fragment = iface.getEvent(name);
+      if (fragment === null) throw new Error(`no ${name}`);
+      const { topics, data } = iface.encodeEventLog(fragment, values);
+      return decoder.decode(rawLog(RECORD.contracts.ExchangeLedger, topics, data), 1234);
+    };
+    const offered = row("DeliveryOffered", [
+      12n,
+      6,
+      4,
+      3n,
+      9n,
+      2,
+      hash("aa"),
+      hash("bb"),
+      4096n,
+      5n,
+      86_400,
+      signer,
+    ]);
+    expect(offered).to.include({
+      contract: "ExchangeLedger",
+      event: "DeliveryOffered",
+      caseId: "9",
+      requestId: "12",
+      actor: 6,
+      counterpart: 4,
+      signer,
+    });
+    expect(offered?.args).to.include({
+      offerId: "3",
+      sequence: "2",
+      ciphertextHash: hash("bb"),
+      ciphertextBytes: "4096",
+      recipientKeyId: "5",
+      retentionSeconds: "86400",
+    });
+    expect(row("DeliveryPurged", [12n, 6, 4, 3n, 9n, 2, 1, signer])).to.include({
+      caseId: "9",
+      requestId: "12",
+      actor: 6,
+      counterpart: 4,
+    });
+    const gateway = row("GatewaySet", [6, "https://gw.example", signer]);
+    expect(gateway).to.include({ actor: 6, caseId: null, signer });
+    expect(gateway?.args).to.include({ url: "https://gw.example" });
   });
 
   it("fills the columns of the council's proposal lifecycle: withdrawals, cancellations, outcomes", function () {

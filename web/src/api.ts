@@ -107,6 +107,7 @@ export type {
   DeliveryVerification,
   EntryVerification,
   Evidence,
+  ExchangeState,
   FlowEdge,
   FlowNode,
   FlowPath,

@@ -163,7 +163,9 @@ export const caseRoute = route({
     "(the provider's `delivery` and the requester's `acknowledgement`); a matching session's " +
     "steps are `match-opening`, `match-response`, `match-completion` and `match-failure`; a freeze's " +
     "are `freeze-request`, `freeze-execution` (or `freeze-rejection`) and `freeze-acknowledgement`, " +
-    "with list and result roots only, never accounts or amounts. Each " +
+    "with list and result roots only, never accounts or amounts. A sealed delivery's `offer` and " +
+    "`purge` (ExchangeLedger) are steps too, and `exchanges` gives each delivery's states " +
+    "(offered, acknowledged, purged) with their times. Each " +
     "entry's `action` says the step in words. It is paginated with `limit` and `cursor`.",
   tags: ["cases"],
   query: pagination,

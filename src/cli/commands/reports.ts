@@ -89,6 +89,36 @@ export const caseCommand = reportCommand({
         ]),
       ),
     );
+    if (report.exchanges.length === 0) return;
+    console.log(
+      "\nexchanges (offered and purged: ExchangeLedger; acknowledged: the co-signed delivery)",
+    );
+    console.log(
+      table(
+        [
+          "request",
+          "seq",
+          "state",
+          "offered",
+          "ciphertext",
+          "bytes",
+          "key",
+          "acknowledged",
+          "purged",
+        ],
+        report.exchanges.map((x) => [
+          x.requestId,
+          x.sequence,
+          x.state,
+          x.offered === null ? "" : isoTime(x.offered.time),
+          x.offered === null ? "" : short(x.offered.ciphertextHash),
+          x.offered?.ciphertextBytes ?? "",
+          x.offered?.recipientKeyId ?? "",
+          x.acknowledged === null ? "" : isoTime(x.acknowledged.time),
+          x.purged === null ? "" : `${isoTime(x.purged.time)} (${x.purged.reason})`,
+        ]),
+      ),
+    );
   },
 });
 

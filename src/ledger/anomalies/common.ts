@@ -13,7 +13,9 @@ export type AnomalyRule =
   | "requests-before-expiry"
   | "revoked-after-delivery"
   | "anchor-gap"
-  | "unfinished-match-session";
+  | "unfinished-match-session"
+  | "unacknowledged-offer"
+  | "ciphertext-kept";
 
 /** A transaction that shows an anomaly: one stored event. */
 export interface Evidence {
@@ -80,6 +82,10 @@ export interface AnomalyThresholds {
   anchorMaxGap: number;
   /** unfinished-match-session: how long after its grant ended a session may stay unfinished. */
   matchGraceSeconds: number;
+  /** unacknowledged-offer: how long after its offer a sealed delivery may go unacknowledged. */
+  offerAcknowledgeSeconds: number;
+  /** ciphertext-kept: how long after its purge was due a ciphertext's purge may be recorded. */
+  purgeGraceSeconds: number;
 }
 
 /** A day, in seconds. */

@@ -9,6 +9,7 @@ import {
   type CustodyEntry,
   type DeliveryVerification,
   type EntryVerification,
+  type ExchangeState,
   type Institution,
 } from "../api.js";
 import { formatTime, short } from "../format.js";
@@ -324,6 +325,69 @@ function Timeline({
   );
 }
 
+/**
+ * Each delivery's exchange states: offered and purged (the provider's ExchangeLedger records),
+ * acknowledged (the co-signed delivery). Fetches are in the provider's access log, not here.
+ */
+function Exchanges({
+  exchanges,
+  who,
+}: {
+  exchanges: ExchangeState[];
+  who: Map<number, Institution>;
+}) {
+  return (
+    <table class="data" aria-label="Exchanges">
+      <thead>
+        <tr>
+          <th scope="col">Request</th>
+          <th scope="col" class="num">
+            Delivery
+          </th>
+          <th scope="col">Provider → requester</th>
+          <th scope="col">State</th>
+          <th scope="col">Offered</th>
+          <th scope="col">Ciphertext</th>
+          <th scope="col" class="num">
+            Bytes
+          </th>
+          <th scope="col" class="num">
+            Key
+          </th>
+          <th scope="col">Acknowledged</th>
+          <th scope="col">Purged</th>
+        </tr>
+      </thead>
+      <tbody>
+        {exchanges.map((x) => (
+          <tr key={`${x.requestId}:${x.sequence}`} data-state={x.state}>
+            <td>{x.requestId}</td>
+            <td class="num">{x.sequence}</td>
+            <td>
+              {institutionName(who, x.provider)} → {institutionName(who, x.requester)}
+            </td>
+            <td>
+              <span class={`badge exchange-${x.state}`}>{x.state}</span>
+            </td>
+            <td>{x.offered === null ? "—" : formatTime(x.offered.time)}</td>
+            <td>
+              {x.offered === null ? (
+                "—"
+              ) : (
+                <code title={x.offered.ciphertextHash}>{short(x.offered.ciphertextHash)}</code>
+              )}
+            </td>
+            <td class="num">{x.offered?.ciphertextBytes ?? "—"}</td>
+            <td class="num">{x.offered?.recipientKeyId ?? "—"}</td>
+            <td>{x.acknowledged === null ? "—" : formatTime(x.acknowledged.time)}</td>
+            <td>{x.purged === null ? "—" : `${formatTime(x.purged.time)} (${x.purged.reason})`}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function CasePage({ caseId, highlight }: { caseId: string; highlight: string | null }) {
   const data = useLoad(async () => {
     const custody: CustodyEntry[] = [];
@@ -368,6 +432,12 @@ export function CasePage({ caseId, highlight }: { caseId: string; highlight: str
                 </code>
               </dd>
             </dl>
+            {report.exchanges.length === 0 ? null : (
+              <>
+                <h2>Exchanges ({report.exchanges.length} deliveries)</h2>
+                <Exchanges exchanges={report.exchanges} who={who} />
+              </>
+            )}
             <h2>Chain of custody ({custody.length} entries)</h2>
             {custody.length === 0 ? (
               <Empty>No custody entries.</Empty>
