@@ -23,6 +23,7 @@ import type { ConsortiumContracts } from "../client/deployment.js";
 import { accessLedgerDomain, signAcknowledgement } from "../client/eip712.js";
 import { publicKeyOfIdentity } from "../client/age-keys.js";
 import { encryptionKeyById } from "../client/encryption-keys.js";
+import { ledgerOfferOf } from "../client/exchange-ledger.js";
 import { submitDelivery } from "../client/roles.js";
 import { VeritraceError } from "../shared/errors.js";
 import { openEnvelopeFile, type OpenedEnvelope } from "./envelope.js";
@@ -344,6 +345,27 @@ export async function fetchDelivery(o: FetchOptions): Promise<FetchResult> {
     if (keyOwner !== r.provider || !keyActive)
       throw new OfferError(
         `the offer is signed by ${providerKey}, not an active key of the request's provider (institution ${r.provider})`,
+      );
+    // The provider recorded the offer on ExchangeLedger before serving it: the ciphertext's hash
+    // and size, the commitment and the key it is sealed to must be the ones recorded, and live.
+    const recorded = await ledgerOfferOf(contracts, requestId, sequence);
+    const differs =
+      recorded === null
+        ? "it has none"
+        : recorded.state !== "offered"
+          ? `it was purged (${recorded.purgeReason ?? "?"})`
+          : recorded.ciphertextHash !== offer.ciphertextHash.toLowerCase()
+            ? `its ciphertext hash is ${recorded.ciphertextHash}`
+            : recorded.ciphertextBytes !== BigInt(offer.ciphertextBytes)
+              ? `its ciphertext is ${recorded.ciphertextBytes} bytes`
+              : recorded.payloadHash !== offer.delivery.payloadHash.toLowerCase()
+                ? `its commitment is ${recorded.payloadHash}`
+                : recorded.recipientKeyId !== BigInt(offer.recipientKeyId)
+                  ? `it is sealed to key ${recorded.recipientKeyId}`
+                  : null;
+    if (differs !== null)
+      throw new OfferError(
+        `the gateway's offer ${sequence} of request ${requestId} is not the one ExchangeLedger records: ${differs}`,
       );
   } else if (offer.delivery.payloadHash.toLowerCase() !== onLedger.payloadHash)
     throw new OfferError(

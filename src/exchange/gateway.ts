@@ -19,6 +19,12 @@ import type { Signer, TypedDataDomain } from "ethers";
 import type { ConsortiumContracts } from "../client/deployment.js";
 import { accessLedgerDomain, signDelivery, type Delivery } from "../client/eip712.js";
 import { currentEncryptionKey } from "../client/encryption-keys.js";
+import {
+  ledgerOfferOf,
+  offerOnLedger,
+  recordPurge,
+  type PurgeReason as LedgerPurgeReason,
+} from "../client/exchange-ledger.js";
 import type { GatewayRecord } from "../ledger/access-log.js";
 import { VeritraceError } from "../shared/errors.js";
 import { sealEnvelope } from "./envelope.js";
@@ -144,6 +150,17 @@ export type PurgeReason =
   | "case-expired"
   | "superseded"
   | "retention-elapsed";
+
+/** How each reason is recorded on ExchangeLedger (its enum is coarser). */
+const LEDGER_PURGE_REASON: Record<PurgeReason, LedgerPurgeReason> = {
+  "grant-revoked": "revoked",
+  "request-withdrawn": "revoked",
+  "grant-expired": "expired",
+  "case-closed": "case-closed",
+  "case-expired": "expired",
+  superseded: "superseded",
+  "retention-elapsed": "retention",
+};
 
 /** A refusal of an HTTP request: status, problem code and a one-line detail. */
 export class GatewayRefusal extends VeritraceError {
@@ -642,8 +659,18 @@ export class Gateway {
       offerSignature,
       offeredAt: new Date().toISOString(),
     };
-    // The envelope first, the offer last: an offer on disk always has its whole envelope.
+    // The envelope first, then the offer on the ledger, the offer on disk last: an offer on disk
+    // always has its whole envelope and its record on chain.
     await rename(partial, this.envelopeFile(requestId, sequence));
+    try {
+      offer.ledgerOfferId = (await this.offerOnChain(offered)).toString();
+    } catch (e) {
+      await rm(this.envelopeFile(requestId, sequence), { force: true });
+      return refuse(
+        "ledger-offer",
+        `ExchangeLedger refused the offer: ${(e as Error).message.split("\n")[0]}`,
+      );
+    }
     this.logOffer(offer, run.records);
     const json = path.join(dir, `${sequence}.json`);
     await writeFile(`${json}.partial`, `${JSON.stringify(offer, null, 2)}\n`, { mode: 0o600 });
@@ -660,12 +687,63 @@ export class Gateway {
       recordCount: run.records,
       plaintextBytes: sealed.plaintextBytes,
       payloadHash: sealed.commitment,
-      // Kept here and in the signed offer: the access ledger's Delivery has no field for it.
+      // Kept here, in the signed offer and on ExchangeLedger (the access ledger's Delivery has no
+      // field for it).
       ciphertextHash: sealed.ciphertextHash,
+      ledgerOfferId: offer.ledgerOfferId,
       ciphertextBytes: sealed.ciphertextBytes,
       deadline: delivery.deadline,
     });
     return { result: "offered" };
+  }
+
+  /**
+   * Records the offer on ExchangeLedger (the ciphertext's hash and size, the key it is sealed to,
+   * the retention), and returns its id. A live offer of the same sequence already there is one an
+   * earlier run recorded and never kept on disk (a crash between the two): its ciphertext is gone,
+   * so it is recorded purged, superseded, first.
+   */
+  private async offerOnChain(offered: DeliveryOffer): Promise<bigint> {
+    const { contracts, signer } = this.o;
+    const earlier = await ledgerOfferOf(contracts, offered.requestId, offered.sequence);
+    if (
+      earlier?.state === "offered" &&
+      earlier.ciphertextHash !== offered.ciphertextHash.toLowerCase()
+    ) {
+      await recordPurge(contracts, signer, offered.requestId, offered.sequence, "superseded");
+      this.o.log({
+        level: "warn",
+        msg: "superseded on the ledger",
+        requestId: offered.requestId,
+        sequence: offered.sequence,
+        ledgerOfferId: earlier.offerId,
+        detail: "an earlier offer of this sequence was recorded on chain but never kept on disk",
+      });
+    }
+    const { offerId } = await offerOnLedger(contracts, signer, {
+      ...offered,
+      retentionSeconds: this.o.retention ?? DEFAULT_RETENTION,
+    });
+    return offerId;
+  }
+
+  /**
+   * Records the purge of an offer (already deleted on disk) on ExchangeLedger, once: an offer the
+   * ledger shows purged already is only marked. Returns the transaction's hash, or "recorded".
+   */
+  private async purgeOnChain(offer: Offer, reason: PurgeReason): Promise<string> {
+    const { contracts, signer } = this.o;
+    const requestId = BigInt(offer.requestId);
+    const onChain = await ledgerOfferOf(contracts, requestId, offer.sequence);
+    if (onChain === null || onChain.state === "purged") return "recorded";
+    const { receipt } = await recordPurge(
+      contracts,
+      signer,
+      requestId,
+      offer.sequence,
+      LEDGER_PURGE_REASON[reason],
+    );
+    return receipt.hash;
   }
 
   // ---------------------------------------------------------------- downloads
@@ -864,6 +942,9 @@ export class Gateway {
         const envelope = this.envelopeFile(requestId, offer.sequence);
         if (offer.purgedAt !== undefined) {
           await rm(envelope, { force: true });
+          // A purge whose record on the ledger failed (the node down, a crash): tried again.
+          if (offer.ledgerOfferId !== undefined && offer.ledgerPurge === undefined)
+            await this.markLedgerPurge(requestId, offer, offer.purgeReason as PurgeReason);
           continue;
         }
         const why = await this.purgeReason(offer, now);
@@ -904,8 +985,31 @@ export class Gateway {
           ciphertextHash: offer.ciphertextHash,
           envelopeDeleted: existed,
         });
+        if (marked.ledgerOfferId !== undefined)
+          await this.markLedgerPurge(requestId, marked, why.reason);
       }
     }
     return purged;
+  }
+
+  /** Records a purge on the ledger and, once recorded, in the offer's JSON (`ledgerPurge`). */
+  private async markLedgerPurge(requestId: bigint, offer: Offer, reason: PurgeReason) {
+    let ledgerPurge: string;
+    try {
+      ledgerPurge = await this.purgeOnChain(offer, reason);
+    } catch (e) {
+      this.o.log({
+        level: "warn",
+        msg: "purge not recorded on the ledger",
+        requestId,
+        sequence: offer.sequence,
+        detail: (e as Error).message.split("\n")[0],
+      });
+      return;
+    }
+    const json = path.join(this.offerDir(requestId), `${offer.sequence}.json`);
+    const marked: Offer = { ...offer, ledgerPurge };
+    await writeFile(`${json}.partial`, `${JSON.stringify(marked, null, 2)}\n`, { mode: 0o600 });
+    await rename(`${json}.partial`, json);
   }
 }

@@ -133,6 +133,10 @@ export interface Offer {
   purgedAt?: string;
   purgeReason?: string;
   purgeDetail?: string;
+  /** The offer's id on ExchangeLedger, where the gateway records it before serving it. */
+  ledgerOfferId?: string;
+  /** The transaction that recorded the purge on ExchangeLedger (or "recorded"). */
+  ledgerPurge?: string;
 }
 
 /** The answer of `GET …/offers`. */

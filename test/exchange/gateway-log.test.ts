@@ -12,7 +12,9 @@ import type { Gateway } from "../../src/exchange/gateway.js";
 import {
   gatewayDomain,
   offersPath,
+  recoverRequestSigner,
   signedRequestHeaders,
+  type GatewayRequest,
   type Offer,
 } from "../../src/exchange/protocol.js";
 import { parseAccessLog, type GatewayRecord } from "../../src/ledger/access-log.js";
@@ -26,6 +28,15 @@ const stubGateway = {
   domain,
   participantId: 6,
   authorize: () => Promise.resolve({ participant: 4, caseId: 1n }),
+  // ECDSA alone (no node): what the gateway does for a key without code.
+  verifyRequestSignature: (signer: string, request: GatewayRequest, signature: string) => {
+    const recovered = recoverRequestSigner(domain, request, signature);
+    return Promise.resolve(
+      recovered?.toLowerCase() === signer.toLowerCase()
+        ? { ok: true, kind: "eoa" }
+        : { ok: false, reason: "not the signer's" },
+    );
+  },
   offers: () => Promise.resolve([{ sequence: 0 } as Offer]),
   envelopeFile: () => "/nonexistent/0.age",
 } as unknown as Gateway;
