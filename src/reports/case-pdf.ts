@@ -206,7 +206,9 @@ class CaseLayout {
         doc
           .font("bold")
           .fillColor(r.valid ? "black" : RED)
-          .text(`  ${t(role)}: ${r.valid ? t("valid") : t("invalid")}`, { continued: true })
+          .text(`  ${t(role)}${t("colon")}${r.valid ? t("valid") : t("invalid")}`, {
+            continued: true,
+          })
           .font("body")
           .fillColor("black")
           .text(`  ${this.institution(r.institution, this.kindOf(r.institution))}`);

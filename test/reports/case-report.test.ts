@@ -1,9 +1,18 @@
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { writeDeployment } from "../../src/client/index.js";
+import { openDatabase } from "../../src/db/db.js";
 import type { CaseReport } from "../../src/ledger/queries.js";
 import { LANGUAGES, MESSAGES } from "../../src/reports/i18n.js";
 import { runVeritrace, startConsortiumNode, type ConsortiumNode } from "../helpers/tracer.js";
@@ -127,6 +136,8 @@ describe("veritrace report case: the case report as a PDF", function () {
       // No English word of the tables is left in the Chinese report.
       for (const word of ["Chain of custody", "delivery signed", "Result:", "VALID"])
         expect(text).to.not.include(word);
+      expect(text.match(/提供方：有效/g)).to.have.length(2);
+      expect(text.match(/请求方：有效/g)).to.have.length(2);
       expectTheCase(text);
       // Every font is embedded (a subset): a reader's machine needs none of them.
       const fonts = execFileSync("pdffonts", [out.file], { encoding: "utf8" })
@@ -217,6 +228,44 @@ describe("veritrace report case: the case report as a PDF", function () {
       expect(readFileSync(path.join(out, "case-1.en.pdf")).subarray(0, 5).toString()).to.equal(
         "%PDF-",
       );
+    });
+
+    it("shows a delivery signature altered in the store as INVALID, and exits 1", async function () {
+      // A copy of the store in which delivery 1's provider signature has one hex digit changed.
+      const forged = file("forged-db");
+      cpSync(db, forged, { recursive: true });
+      const sql = await openDatabase(forged, { mustExist: true });
+      try {
+        const [row] = await sql.query<{ sig: string }>(
+          "SELECT args->'provider'->>'signature' AS sig FROM events WHERE event = 'DeliveryAttested' AND delivery_id = 1",
+        );
+        const sig = row?.sig ?? "";
+        const changed = `${sig.slice(0, 10)}${sig[10] === "0" ? "1" : "0"}${sig.slice(11)}`;
+        await sql.query(
+          "UPDATE events SET args = jsonb_set(args, '{provider,signature}', to_jsonb($1::text)) WHERE event = 'DeliveryAttested' AND delivery_id = 1",
+          [changed],
+        );
+      } finally {
+        await sql.close();
+      }
+      for (const lang of LANGUAGES) {
+        const r = await runVeritrace(
+          ["report", "case", "1", "--out", file(`forged-${lang}`), "--lang", lang, "--db", forged],
+          { SOURCE_DATE_EPOCH: "1780000000" },
+        );
+        expect(r.code, r.stderr).to.equal(1);
+        expect(r.stdout).to.match(/signature check FAILED for deliveries 1 \(see the report\)/);
+        const text = pdfText(file(`forged-${lang}/case-1.${lang}.pdf`));
+        if (lang === "en") {
+          expect(text.match(/provider: INVALID/g)).to.have.length(1);
+          expect(text).to.include(
+            "Result: VERIFICATION FAILED for at least one delivery signature.",
+          );
+        } else {
+          expect(text.match(/提供方：无效/g)).to.have.length(1);
+          expect(text).to.include("结果：至少一项交付签名验证失败。");
+        }
+      }
     });
   });
 });

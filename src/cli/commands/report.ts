@@ -69,6 +69,7 @@ export const reportCaseCommand: Command = {
     "  --json               print the file's path, SHA-256 and the report's content digest as JSON",
     "The PDF embeds its fonts. Its creation time is SOURCE_DATE_EPOCH (seconds) when set, else now;",
     "the same store and creation time give the same file, byte for byte.",
+    "Exit code 0, or 1 when a delivery's signature does not verify (the report is written and says so).",
   ].join("\n"),
   options: { ...DB_OPTION, ...JSON_OPTION, ...stringOptions("out", "lang") },
   async run(values, positionals) {
@@ -85,11 +86,17 @@ export const reportCaseCommand: Command = {
     makeDirectory(dir);
     const file = writeWhole(dir, `case-${evidence.case.caseId}.${lang}.pdf`, pdf);
     const sha256 = `0x${createHash("sha256").update(pdf).digest("hex")}`;
+    // The report is written either way (it says which check failed); the exit code tells a script.
+    const failed = evidence.deliveries.filter((d) => !d.valid).map((d) => d.deliveryId);
     if (values["json"] === true)
       console.log(
-        json({ file, sha256, caseId: evidence.case.caseId, lang, digest: evidence.digest }),
+        json({ file, sha256, caseId: evidence.case.caseId, lang, digest: evidence.digest, failed }),
       );
-    else console.log(`wrote ${file} (sha256 ${sha256})`);
-    return 0;
+    else {
+      console.log(`wrote ${file} (sha256 ${sha256})`);
+      if (failed.length > 0)
+        console.log(`signature check FAILED for deliveries ${failed.join(", ")} (see the report)`);
+    }
+    return failed.length > 0 ? 1 : 0;
   },
 };
