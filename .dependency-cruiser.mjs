@@ -1,6 +1,7 @@
 /**
  * The architecture, enforced (npm run lint:deps): imports point only downward,
- *   entry points (cli, api)  →  domains (ledger, analytics, matching, exchange)  →
+ *   entry points (cli, api)  →  reports (documents made of the domains' answers)  →
+ *   domains (ledger, analytics, matching, exchange)  →
  *   infrastructure (chain, db)  →  shared;   client: the package institutions install (it
  *   imports only the error root, shared/errors.ts).
  * Type-only imports count (tsPreCompilationDeps): a cycle closed by types is still a cycle.
@@ -21,8 +22,16 @@ export default {
       severity: "error",
       comment:
         "A domain, the infrastructure, shared code and the client never import the CLI or the API.",
-      from: { path: "^src/(ledger|analytics|matching|exchange|chain|db|shared|client)/" },
+      from: { path: "^src/(reports|ledger|analytics|matching|exchange|chain|db|shared|client)/" },
       to: { path: "^src/(cli|api)/" },
+    },
+    {
+      name: "reports-above-domains",
+      severity: "error",
+      comment:
+        "Reports are made of the domains' answers: no domain, infrastructure, shared code or client imports them.",
+      from: { path: "^src/(ledger|analytics|matching|exchange|chain|db|shared|client)/" },
+      to: { path: "^src/reports/" },
     },
     {
       name: "api-below-cli",

@@ -54,6 +54,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     () => import("./commands/reports.js"),
   ),
   entry(
+    "report case",
+    "a case's report as a PDF (English or Chinese): custody, signature checks, how to verify",
+    () => import("./commands/report.js"),
+  ),
+  entry(
     "institution",
     "what an institution requested and provided, per case",
     () => import("./commands/reports.js"),
