@@ -21,6 +21,8 @@ export const MNEMONIC = "test test test test test test test test test test test 
 export const KEYSTORE_ENV = { VERITRACE_KEYSTORE_PASSWORD: KEYSTORE_PASSWORD };
 /** The institutions' account indexes in the node's mnemonic (scripts/lib/activity.ts, `onboard`). */
 export const ACCOUNT_INDEX = { police: 3, bank: 5, telecom: 6 } as const;
+/** An institution of the exchange's set-up. */
+export type Who = keyof typeof ACCOUNT_INDEX;
 
 /** The node's account `index`, as the wallet its mnemonic derives. */
 export function nodeWallet(index: number): HDNodeWallet {
@@ -30,7 +32,7 @@ export function nodeWallet(index: number): HDNodeWallet {
 /** Writes `<dir>/<who>.json`, an encrypted keystore of each institution's signing key (mode 600). */
 export async function writeKeystores(
   dir: string,
-  who: readonly (keyof typeof ACCOUNT_INDEX)[] = ["police", "bank", "telecom"],
+  who: readonly Who[] = ["police", "bank", "telecom"],
 ): Promise<void> {
   for (const name of who) {
     const wallet = nodeWallet(ACCOUNT_INDEX[name]);
@@ -82,7 +84,16 @@ export interface GatewayProcess {
   lines: Record<string, unknown>[];
   /** Called with each line as it is printed. */
   onLine(listen: (line: Record<string, unknown>) => void): void;
-  stop(): Promise<void>;
+  /** The lines printed about `requestId`. */
+  about(requestId: bigint): Record<string, unknown>[];
+  /** The first line printed with `msg` about `requestId` (and `extra`), waited for up to 30 s. */
+  logged(
+    msg: string,
+    requestId: bigint,
+    extra?: Record<string, unknown>,
+  ): Promise<Record<string, unknown>>;
+  /** Sends `signal` (SIGTERM: a clean stop) unless it has ended; resolves once it has. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -91,7 +102,7 @@ export interface GatewayProcess {
  */
 export async function startGateway(
   args: readonly string[],
-  env: NodeJS.ProcessEnv,
+  env: NodeJS.ProcessEnv = KEYSTORE_ENV,
   entry = BIN,
 ): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [entry, "exchange", "serve", "--port", "0", ...args], {
@@ -112,17 +123,30 @@ export async function startGateway(
     });
     child.once("exit", (code) => reject(new Error(`exchange serve exited (${code}): ${stderr}`)));
   });
+  const about = (requestId: bigint) => lines.filter((l) => l["requestId"] === `${requestId}`);
   return {
     child,
     url,
     lines,
     onLine: (listen) => listeners.push(listen),
-    stop: () =>
+    about,
+    async logged(msg, requestId, extra = {}) {
+      for (let i = 0; i < 300; i++) {
+        const found = about(requestId).find(
+          (l) => l["msg"] === msg && Object.entries(extra).every(([k, v]) => l[k] === v),
+        );
+        if (found !== undefined) return found;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no ${msg} for request ${requestId}: ${JSON.stringify(lines)}`);
+    },
+    stop: (signal = "SIGTERM") =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) resolve();
+        // A process killed by a signal has no exit code, only its signal.
+        if (child.exitCode !== null || child.signalCode !== null) resolve();
         else {
           child.once("exit", () => resolve());
-          child.kill("SIGTERM");
+          child.kill(signal);
         }
       }),
   };

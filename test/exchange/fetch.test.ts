@@ -91,6 +91,7 @@ describe("veritrace exchange fetch: recovery, refusals and the automatic mode, o
 
   before(async function () {
     bed = await ExchangeBed.start();
+    await bed.serve();
   });
 
   after(async function () {
@@ -231,7 +232,7 @@ describe("veritrace exchange fetch: recovery, refusals and the automatic mode, o
       gatewayDomain(chainId, contracts.AccessLedger),
       { method: "GET", path: p, requestId },
     );
-    const direct = await bed.signedGet(p, requestId, bed.policeSigner, {
+    const direct = await bed.signedGet(bed.gateway.url, p, requestId, bed.policeSigner, {
       ...signed,
       range: `bytes=${kept}-${Number(offered["ciphertextBytes"]) - 1}`,
     });
@@ -354,12 +355,17 @@ describe("veritrace exchange fetch: recovery, refusals and the automatic mode, o
 
   it("an expired case (and with it its grant, which cannot outlive it): refused by the gateway and by the fetch, in one line, nothing written", async function () {
     const expiring = await bed.openCase("EXPIRING", 2);
-    const requestId = await bed.grantedRequest(15, expiring, 1);
+    const requestId = await bed.grantedRequest(15, { caseId: expiring, days: 1 });
     await bed.logged("offered", requestId);
     await bed.node.rpc.call("evm_increaseTime", [3 * DAY]);
     await bed.node.rpc.call("evm_mine", []);
     expect(await bed.node.contracts.cases.isActive(expiring)).to.equal(false);
-    const direct = await bed.signedGet(envelopePath(requestId, 0), requestId, bed.policeSigner);
+    const direct = await bed.signedGet(
+      bed.gateway.url,
+      envelopePath(requestId, 0),
+      requestId,
+      bed.policeSigner,
+    );
     expect(direct.status).to.equal(403);
     expect(direct.body).to.include({ code: "grant_not_live" });
     const out = file("out-expired");

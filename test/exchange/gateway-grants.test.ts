@@ -5,16 +5,7 @@
  * never, --confirmations, and downloads signed by contract (ERC-1271) signing keys.
  */
 import { createHash } from "node:crypto";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import {
@@ -33,14 +24,8 @@ import {
   AcceptAnySignature__factory,
   ERC1271Wallet__factory,
 } from "../../types/ethers-contracts/index.js";
-import {
-  KEYSTORE_ENV,
-  setUpExchange,
-  startGateway,
-  type ExchangeSetup,
-  type GatewayProcess,
-} from "../helpers/exchange-grants-bed.js";
-import { runVeritrace, startConsortiumNode, type ConsortiumNode } from "../helpers/tracer.js";
+import { ExchangeBed, KEYSTORE_ENV, type GatewayProcess } from "../helpers/exchange-gateway.js";
+import { runVeritrace, type ConsortiumNode } from "../helpers/tracer.js";
 
 /** Purpose codes the handler reads: a slow export, one that hangs while the hang flag is set. */
 const SLOW = 11;
@@ -108,26 +93,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("veritrace exchange serve: grants to offers, retries, confirmations, contract signers", function () {
   this.timeout(240_000);
   let node: ConsortiumNode;
-  let dir: string;
-  let x: ExchangeSetup;
+  let x: ExchangeBed;
   let gateway: GatewayProcess | undefined;
-  const file = (name: string) => path.join(dir, name);
+  const file = (name: string) => x.file(name);
   const gwDir = () => file("gateway");
   const ctl = () => file("ctl");
 
   /** Starts the bank's gateway on the one directory of this file, with `args` beside. */
   async function serve(...args: string[]): Promise<GatewayProcess> {
-    gateway = await startGateway([
-      "--handler",
-      `${JSON.stringify(process.execPath)} ${JSON.stringify(file("handler.cjs"))}`,
-      "--dir",
-      gwDir(),
-      ...x.tlsArgs,
-      "--poll",
-      "1",
-      ...x.keyArgs("bank"),
-      ...args,
-    ]);
+    gateway = await x.serve({ dir: "gateway", handler: file("ctl-handler.cjs") }, ...args);
     return gateway;
   }
 
@@ -165,11 +139,10 @@ describe("veritrace exchange serve: grants to offers, retries, confirmations, co
   };
 
   before(async function () {
-    dir = mkdtempSync(path.join(tmpdir(), "veritrace-gateway-grants-"));
-    node = await startConsortiumNode("anvil");
-    x = await setUpExchange(node, dir);
+    x = await ExchangeBed.start();
+    node = x.node;
     mkdirSync(ctl());
-    writeFileSync(file("handler.cjs"), handlerSource(ctl()));
+    writeFileSync(file("ctl-handler.cjs"), handlerSource(ctl()));
   });
 
   afterEach(async function () {
@@ -178,8 +151,7 @@ describe("veritrace exchange serve: grants to offers, retries, confirmations, co
   });
 
   after(async function () {
-    await node?.stop();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await x?.stop();
   });
 
   describe("polls that overlap (in process)", function () {
@@ -193,7 +165,7 @@ describe("veritrace exchange serve: grants to offers, retries, confirmations, co
         participantId: node.cast.bank.id,
         chainId: BigInt(node.record.chainId),
         dir: file("in-process"),
-        handler: `${JSON.stringify(process.execPath)} ${JSON.stringify(file("handler.cjs"))}`,
+        handler: `${JSON.stringify(process.execPath)} ${JSON.stringify(file("ctl-handler.cjs"))}`,
         handlerTimeoutMs: 30_000,
         offerTtl: 86_400,
         startBlock,

@@ -22,9 +22,9 @@ import {
   DAY,
   ExchangeBed,
   FAIL,
+  KEYSTORE_ENV,
   LARGE,
   LARGE_LINES,
-  PASSWORD,
   cuttingProxy,
   exportOf,
   oneLine,
@@ -40,9 +40,10 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
   let bank: Provider;
   let policeSigner: Signer;
   const file = (name: string) => bed.file(name);
-  const env = { VERITRACE_KEYSTORE_PASSWORD: PASSWORD };
+  const env = KEYSTORE_ENV;
   const keyArgs = (who: Who) => bed.keyArgs(who);
-  const grantedRequest = (purposeCode: number, c?: bigint) => bed.grantedRequest(purposeCode, c);
+  const grantedRequest = (purposeCode: number, c?: bigint) =>
+    bed.grantedRequest(purposeCode, { caseId: c });
   const logged = (msg: string, requestId: bigint) => bed.logged(msg, requestId);
   const fetchArgs = (requestId: bigint, out: string, url?: string, who?: "police" | "telecom") =>
     bed.fetchArgs(requestId, out, url, who);
@@ -51,11 +52,12 @@ describe("veritrace exchange: the provider's gateway and the requester's fetch, 
     requestId: bigint,
     signer: Signer,
     headers?: Record<string, string>,
-  ) => bed.signedGet(p, requestId, signer, headers);
+  ) => bed.signedGet(bed.gateway.url, p, requestId, signer, headers);
   const attested = (requestId: bigint) => bed.attested(requestId);
 
   before(async function () {
     bed = await ExchangeBed.start();
+    await bed.serve();
     ({ node, police, bank, policeSigner } = bed);
   });
 

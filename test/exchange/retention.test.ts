@@ -12,21 +12,14 @@ import { Wallet } from "ethers";
 import { parseAccessLog, type GatewayLogEntry } from "../../src/ledger/access-log.js";
 import { envelopePath, offersPath, type Offer } from "../../src/exchange/protocol.js";
 import { runVeritrace } from "../helpers/tracer.js";
-import {
-  DAY,
-  GatewayWorld,
-  logged,
-  oneLine,
-  startGateway,
-  type GatewayProcess,
-} from "../helpers/gateway.js";
+import { DAY, ExchangeBed, oneLine, type GatewayProcess } from "../helpers/exchange-gateway.js";
 
 /** Retention after acknowledgement: a day of chain time. */
 const RETENTION = DAY;
 
 describe("veritrace exchange serve: the access log and retention, on anvil", function () {
   this.timeout(300_000);
-  let world: GatewayWorld;
+  let world: ExchangeBed;
   let gateway: GatewayProcess;
   /** Fetched and acknowledged by the police in the first test. */
   let acknowledged: bigint;
@@ -42,27 +35,23 @@ describe("veritrace exchange serve: the access log and retention, on anvil", fun
   const police = () => world.node.cast.police.signer;
 
   before(async function () {
-    world = await GatewayWorld.start();
-    gateway = await startGateway(
-      world.gatewayArgs(
-        "gw",
-        ...["--access-log", accessLog(), "--retention", String(RETENTION)],
-        ...["--anchor-every", "4"],
-      ),
-      world.env,
+    world = await ExchangeBed.start();
+    gateway = await world.serve(
+      { dir: "gw" },
+      ...["--access-log", accessLog(), "--retention", String(RETENTION)],
+      ...["--anchor-every", "4"],
     );
   });
 
   after(async function () {
-    await gateway?.stop();
     await world?.stop();
   });
 
   it("logs the offer, the offer list and the download, and each refusal, numbered without gaps, before answering", async function () {
     const requestId = await world.grantedRequest(1);
     acknowledged = requestId;
-    const offered = await logged(gateway, "offered", requestId);
-    const r = await runVeritrace(world.fetchArgs(gateway.url, requestId, file("out-1")), world.env);
+    const offered = await gateway.logged("offered", requestId);
+    const r = await runVeritrace(world.fetchArgs(requestId, file("out-1"), gateway.url), world.env);
     expect(r.code, r.stderr).to.equal(0);
     // Another institution of the case, and a replayed signature.
     const telecom = await world.signedGet(
@@ -187,9 +176,9 @@ describe("veritrace exchange serve: the access log and retention, on anvil", fun
 
   it("revoking the grant deletes the envelope at once; a download then gets 410 saying when and why", async function () {
     const requestId = await world.grantedRequest(2);
-    await logged(gateway, "offered", requestId);
+    await gateway.logged("offered", requestId);
     await world.bank.revokeGrant(requestId, 1);
-    const purged = await logged(gateway, "purged", requestId);
+    const purged = await gateway.logged("purged", requestId);
     expect(purged).to.include({ reason: "grant-revoked", sequence: 0, envelopeDeleted: true });
     expect(existsSync(path.join(offerDir(requestId), "0.age"))).to.equal(false);
     // The signed offer stays, marked.
@@ -229,10 +218,10 @@ describe("veritrace exchange serve: the access log and retention, on anvil", fun
 
   it("closing the case deletes the envelope at once", async function () {
     const other = await world.openCase("RETENTION-2");
-    const requestId = await world.grantedRequest(3, other);
-    await logged(gateway, "offered", requestId);
+    const requestId = await world.grantedRequest(3, { caseId: other });
+    await gateway.logged("offered", requestId);
     await world.police.closeCase(other, 1);
-    const purged = await logged(gateway, "purged", requestId);
+    const purged = await gateway.logged("purged", requestId);
     expect(purged).to.include({ reason: "case-closed", detail: `case ${other} was closed` });
     expect(existsSync(path.join(offerDir(requestId), "0.age"))).to.equal(false);
     expect(offerJson(requestId).purgeReason).to.equal("case-closed");
@@ -247,9 +236,9 @@ describe("veritrace exchange serve: the access log and retention, on anvil", fun
     await world.node.rpc.call("evm_increaseTime", [RETENTION - 600]);
     await world.node.rpc.call("evm_mine", []);
     const marker = await world.grantedRequest(4);
-    await logged(gateway, "offered", marker);
+    await gateway.logged("offered", marker);
     await world.bank.revokeGrant(marker, 1);
-    await logged(gateway, "purged", marker);
+    await gateway.logged("purged", marker);
     const head = await world.node.connection.ethers.provider.getBlock("latest");
     expect((head?.timestamp ?? 0) - ackTime).to.be.lessThan(RETENTION);
     expect(existsSync(envelope)).to.equal(true);
@@ -261,7 +250,7 @@ describe("veritrace exchange serve: the access log and retention, on anvil", fun
 
     await world.node.rpc.call("evm_increaseTime", [1200]);
     await world.node.rpc.call("evm_mine", []);
-    const purged = await logged(gateway, "purged", acknowledged);
+    const purged = await gateway.logged("purged", acknowledged);
     expect(purged).to.include({ reason: "retention-elapsed", envelopeDeleted: true });
     expect(existsSync(envelope)).to.equal(false);
     const line = entries().find(
@@ -290,7 +279,7 @@ describe("veritrace exchange serve: the access log and retention, on anvil", fun
         "serve",
         "--port",
         "0",
-        ...world.gatewayArgs("gw-2", "--access-log", accessLog()),
+        ...world.gatewayArgs({ dir: "gw-2" }, "--access-log", accessLog()),
       ],
       world.env,
     );
@@ -302,7 +291,13 @@ describe("veritrace exchange serve: the access log and retention, on anvil", fun
     const [first] = readFileSync(accessLog(), "utf8").split("\n");
     writeFileSync(torn, `${first}\n{"seq":1,"time":"20`);
     const r = await runVeritrace(
-      ["exchange", "serve", "--port", "0", ...world.gatewayArgs("gw-3", "--access-log", torn)],
+      [
+        "exchange",
+        "serve",
+        "--port",
+        "0",
+        ...world.gatewayArgs({ dir: "gw-3" }, "--access-log", torn),
+      ],
       world.env,
     );
     expect(oneLine(r)).to.match(

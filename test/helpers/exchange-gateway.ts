@@ -1,20 +1,21 @@
 /**
- * The exchange's test bed on anvil, shared by the gateway and fetch tests: the consortium with the
- * police (requester, with an age identity registered), the bank (provider) and the telecom
- * operator (a third party of the case), their keystores, a self-signed certificate for 127.0.0.1,
- * an approved case, and the bank's `veritrace exchange serve` over HTTPS with a handler that
- * exports CSV (three lines, `LARGE_LINES` for purpose `LARGE`, a failure for purpose `FAIL`).
+ * The exchange's test bed on anvil, shared by the gateway's tests: the consortium with the police
+ * (requester, with an age identity registered), the bank (provider) and the telecom operator (a
+ * third party of the case), their keystores, a self-signed certificate for 127.0.0.1, an approved
+ * case, granted requests, the bank's `veritrace exchange serve` over HTTPS (by default with a
+ * handler that exports CSV: three lines, `LARGE_LINES` for purpose `LARGE`, a failure for purpose
+ * `FAIL`), GETs to it signed by any signer, and the police's `veritrace exchange fetch`. The
+ * processes themselves are started as `npm run bench:exchange` starts them
+ * (scripts/lib/exchange-processes.ts).
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { createServer as createTcpServer, connect as tcpConnect, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { expect } from "chai";
-import { HDNodeWallet, encryptKeystoreJson, type Signer } from "ethers";
+import type { Signer } from "ethers";
 import {
   DataKind,
   Investigator,
@@ -26,18 +27,33 @@ import {
   writeDeployment,
 } from "../../src/client/index.js";
 import { gatewayDomain, signedRequestHeaders } from "../../src/exchange/protocol.js";
-import { ROOT, startConsortiumNode, type ConsortiumNode } from "./tracer.js";
+import {
+  ACCOUNT_INDEX,
+  KEYSTORE_ENV,
+  nodeWallet,
+  startGateway,
+  writeKeystores,
+  writeLoopbackCertificate,
+  type GatewayProcess,
+  type Who,
+} from "../../scripts/lib/exchange-processes.js";
+import { startConsortiumNode, type ConsortiumNode } from "./tracer.js";
 
-export const BIN = path.join(ROOT, "bin", "veritrace.mjs");
-export const PASSWORD = "a keystore password for the test";
-const MNEMONIC = "test test test test test test test test test test test junk";
+export {
+  BIN,
+  KEYSTORE_ENV,
+  startGateway,
+  type GatewayProcess,
+  type Who,
+} from "../../scripts/lib/exchange-processes.js";
+
 export const DAY = 86_400;
 /** Purpose codes the test handler reads: a failing export, a large one; any other: three lines. */
 export const FAIL = 9;
 export const LARGE = 7;
 export const LARGE_LINES = 20_000;
 
-/** What the handler exports for a request (it must match handler.cjs below). */
+/** What the handler exports for a request (it must match HANDLER below). */
 export function exportOf(requestId: bigint, lines: number): string {
   let out = "account,amount\n";
   for (let i = 0; i < lines; i++) out += `ACC${requestId}-${i},${i * 100}\n`;
@@ -59,48 +75,6 @@ process.stdin.on("data", (c) => (s += c)).on("end", () => {
   process.stdout.write(out);
 });
 `;
-
-export interface GatewayProcess {
-  child: ChildProcess;
-  url: string;
-  lines: Record<string, unknown>[];
-  stop(): Promise<void>;
-}
-
-export async function startGateway(
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [BIN, "exchange", "serve", "--port", "0", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
-  const lines: Record<string, unknown>[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      lines.push(entry);
-      if (entry["msg"] === "listening") resolve(String(entry["url"]));
-    });
-    child.once("exit", (code) => reject(new Error(`exchange serve exited (${code}): ${stderr}`)));
-  });
-  return {
-    child,
-    url,
-    lines,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) resolve();
-        else {
-          child.once("exit", () => resolve());
-          child.kill("SIGTERM");
-        }
-      }),
-  };
-}
 
 /**
  * A TCP proxy to `port` that closes each connection after `cutAfter` bytes of the answer; with
@@ -144,21 +118,52 @@ export function oneLine(r: { code: number | null; stderr: string }, code = 1): s
   return lines[0] as string;
 }
 
-export type Who = "police" | "bank" | "telecom";
+/** A GET's answer: its status, its body as JSON (`{ raw: length }` if not), its bytes. */
+export interface SignedAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  /** The answer's bytes (an envelope). */
+  raw: Buffer;
+  /** The headers sent, to replay them. */
+  headers: Record<string, string>;
+}
 
-/** The running test bed; {@link ExchangeBed.stop} ends the gateway and the node. */
+/** Where the bank's gateway keeps its offers (in the bed's directory), and what exports them. */
+export interface GatewayOptions {
+  /** The `--dir`, a name in the bed's directory; "gateway" unless given. */
+  dir?: string;
+  /** The handler's script, run with node; the bed's CSV handler unless given. */
+  handler?: string;
+}
+
+/** The running test bed; {@link ExchangeBed.stop} ends the gateways it started and the node. */
 export class ExchangeBed {
-  readonly env = { VERITRACE_KEYSTORE_PASSWORD: PASSWORD };
+  readonly env = KEYSTORE_ENV;
+  /** --tls-cert and --tls-key of the gateway. */
+  readonly tlsArgs: string[];
+  private served: GatewayProcess[] = [];
+  private lastServe: [GatewayOptions, string[]] = [{}, []];
+  private current: GatewayProcess | undefined;
 
   private constructor(
     readonly node: ConsortiumNode,
+    /** The test's directory, removed by {@link stop}. */
     readonly dir: string,
+    /** The certificate the gateway serves (trusted by the test's requests). */
     readonly ca: Buffer,
-    readonly caseId: bigint,
     readonly police: Investigator,
     readonly bank: Provider,
-    public gateway: GatewayProcess,
-  ) {}
+    /** The approved case of the police that requests are made under by default. */
+    public caseId: bigint,
+  ) {
+    this.tlsArgs = ["--tls-cert", this.file("cert.pem"), "--tls-key", this.file("key.pem")];
+  }
+
+  /** The gateway started last by {@link serve}. */
+  get gateway(): GatewayProcess {
+    if (this.current === undefined) throw new Error("no gateway was started");
+    return this.current;
+  }
 
   get policeSigner(): Signer {
     return this.node.cast.police.signer;
@@ -168,6 +173,7 @@ export class ExchangeBed {
     return path.join(this.dir, name);
   }
 
+  /** --rpc, --deployment and --keystore of an institution. */
   keyArgs(who: Who): string[] {
     return [
       "--rpc",
@@ -179,105 +185,90 @@ export class ExchangeBed {
     ];
   }
 
-  /** The arguments of the bank's gateway (the same `--dir` on every start). */
-  gatewayArgs(): string[] {
+  /** The arguments of the bank's gateway over HTTPS, polling every second, then `more`. */
+  gatewayArgs(options: GatewayOptions = {}, ...more: string[]): string[] {
+    const handler = options.handler ?? this.file("handler.cjs");
     return [
       "--handler",
-      `${JSON.stringify(process.execPath)} ${JSON.stringify(this.file("handler.cjs"))}`,
+      `${JSON.stringify(process.execPath)} ${JSON.stringify(handler)}`,
       "--dir",
-      this.file("gateway"),
-      "--tls-cert",
-      this.file("cert.pem"),
-      "--tls-key",
-      this.file("key.pem"),
+      this.file(options.dir ?? "gateway"),
+      ...this.tlsArgs,
       "--poll",
       "1",
       ...this.keyArgs("bank"),
+      ...more,
     ];
   }
 
+  /**
+   * Writes the deployment record, the police's, bank's and telecom's keystores, the certificate
+   * and the CSV handler into a new directory, registers the police's encryption key (its identity
+   * in police.age) and opens an approved case; starts no gateway (see {@link serve}).
+   */
   static async start(): Promise<ExchangeBed> {
     const dir = mkdtempSync(path.join(tmpdir(), "veritrace-exchange-"));
     const file = (name: string) => path.join(dir, name);
     const node = await startConsortiumNode("anvil");
-    writeDeployment(file("deployment.json"), node.record);
-    for (const [who, index] of [
-      ["police", 3],
-      ["bank", 5],
-      ["telecom", 6],
-    ] as const) {
-      const wallet = HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`);
-      const json = await encryptKeystoreJson(
-        { address: wallet.address, privateKey: wallet.privateKey },
-        PASSWORD,
-        { scrypt: { N: 1024 } },
-      );
-      writeFileSync(file(`${who}.json`), json, { mode: 0o600 });
-    }
-    expect(HDNodeWallet.fromPhrase(MNEMONIC, undefined, "m/44'/60'/0'/0/3").address).to.equal(
-      await node.cast.police.signer.getAddress(),
-    );
-    // A self-signed certificate for 127.0.0.1.
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        file("key.pem"),
-        "-out",
-        file("cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
-    const ca = readFileSync(file("cert.pem"));
-    writeFileSync(file("handler.cjs"), HANDLER);
+    try {
+      writeDeployment(file("deployment.json"), node.record);
+      for (const who of ["police", "bank", "telecom"] as const)
+        expect(nodeWallet(ACCOUNT_INDEX[who]).address, who).to.equal(
+          await node.cast[who].signer.getAddress(),
+        );
+      await writeKeystores(dir);
+      writeLoopbackCertificate(dir);
+      writeFileSync(file("handler.cjs"), HANDLER);
 
-    const { contracts, cast } = node;
-    const police = new Investigator(contracts, cast.police.signer);
-    const bank = new Provider(contracts, cast.bank.signer);
-    const { identity, publicKey } = await generateEncryptionIdentity();
-    await registerEncryptionKey(contracts, cast.police.signer, publicKey);
-    writeFileSync(file("police.age"), `# the police's encryption key\n${identity}\n`, {
-      mode: 0o600,
-    });
-    const now = Number(await police.now());
-    const { caseId } = await police.openCase({
-      caseNumber: "EXCHANGE-1",
-      caseKey: generateCaseKey(),
-      legalBasis: "order",
-      scope: [DataKind.BankTransactions],
-      expiresAt: now + 365 * DAY,
-    });
-    await new Supervisor(contracts, cast.prosecutor.signer).approveCase(caseId);
-    const bed = new ExchangeBed(node, dir, ca, caseId, police, bank, undefined as never);
-    bed.gateway = await startGateway(bed.gatewayArgs(), bed.env);
-    return bed;
+      const { contracts, cast } = node;
+      const police = new Investigator(contracts, cast.police.signer);
+      const bank = new Provider(contracts, cast.bank.signer);
+      const { identity, publicKey } = await generateEncryptionIdentity();
+      await registerEncryptionKey(contracts, cast.police.signer, publicKey);
+      writeFileSync(file("police.age"), `# the police's encryption key\n${identity}\n`, {
+        mode: 0o600,
+      });
+      const bed = new ExchangeBed(node, dir, readFileSync(file("cert.pem")), police, bank, 0n);
+      bed.caseId = await bed.openCase("EXCHANGE-1");
+      return bed;
+    } catch (e) {
+      await node.stop();
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Starts the bank's gateway with {@link gatewayArgs}; it becomes {@link gateway}. */
+  async serve(options: GatewayOptions = {}, ...more: string[]): Promise<GatewayProcess> {
+    this.lastServe = [options, more];
+    const gateway = await startGateway(this.gatewayArgs(options, ...more), this.env);
+    this.served.push(gateway);
+    this.current = gateway;
+    return gateway;
+  }
+
+  /** Starts the bank's gateway again as last served (after it was stopped or killed), on a new port. */
+  async restartGateway(): Promise<GatewayProcess> {
+    const [options, more] = this.lastServe;
+    return this.serve(options, ...more);
   }
 
   async stop(): Promise<void> {
-    await this.gateway?.stop();
+    for (const gateway of this.served) await gateway.stop();
     await this.node.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Starts the bank's gateway again (after it was stopped or killed), on a new port. */
-  async restartGateway(): Promise<void> {
-    this.gateway = await startGateway(this.gatewayArgs(), this.env);
+  /** Waits for the line of the current gateway about `requestId` with `msg` (and `extra`). */
+  logged(
+    msg: string,
+    requestId: bigint,
+    extra?: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    return this.gateway.logged(msg, requestId, extra);
   }
 
-  /** A new approved case of the police, expiring in `days`. */
+  /** A new approved case of the police (scope: bank transactions), expiring in `days`. */
   async openCase(caseNumber: string, days = 365): Promise<bigint> {
     const now = Number(await this.police.now());
     const { caseId } = await this.police.openCase({
@@ -291,10 +282,13 @@ export class ExchangeBed {
     return caseId;
   }
 
-  /** A request of the police to the bank under `c`, granted for `days`. */
-  async grantedRequest(purposeCode: number, c = this.caseId, days = 30): Promise<bigint> {
+  /** A request of the police to the bank (under the bed's case unless given), granted. */
+  async grantedRequest(
+    purposeCode: number,
+    options: { caseId?: bigint; days?: number; maxRecords?: number } = {},
+  ): Promise<bigint> {
     const { requestId } = await this.police.request({
-      caseId: c,
+      caseId: options.caseId ?? this.caseId,
       provider: this.node.cast.bank.id,
       datasetId: this.node.cast.bank.dataset,
       subject: { type: "bankAccount", identifier: "DE89370400440532013000" },
@@ -302,22 +296,14 @@ export class ExchangeBed {
       purposeCode,
     });
     const now = Number(await this.bank.now());
-    await this.bank.grant(requestId, { expiresAt: now + days * DAY, maxRecords: 100_000 });
+    await this.bank.grant(requestId, {
+      expiresAt: now + (options.days ?? 30) * DAY,
+      maxRecords: options.maxRecords ?? 100_000,
+    });
     return requestId;
   }
 
-  /** Waits for the gateway's log line about `requestId` with `msg`. */
-  async logged(msg: string, requestId: bigint): Promise<Record<string, unknown>> {
-    for (let i = 0; i < 300; i++) {
-      const found = this.gateway.lines.find(
-        (l) => l["msg"] === msg && l["requestId"] === requestId.toString(),
-      );
-      if (found !== undefined) return found;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`no ${msg} for request ${requestId}: ${JSON.stringify(this.gateway.lines)}`);
-  }
-
+  /** The arguments of `veritrace exchange fetch` of `requestId` from `url` into `out`. */
   fetchArgs(
     requestId: bigint,
     out: string,
@@ -342,31 +328,32 @@ export class ExchangeBed {
     ];
   }
 
-  /** A GET signed by `signer` (headers may be given to replay them); status and problem. */
+  /** A GET of `p` on the gateway at `url`, signed by `signer` (or with `headers`, to replay them). */
   async signedGet(
+    url: string,
     p: string,
     requestId: bigint,
     signer: Signer,
     headers?: Record<string, string>,
-  ): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, string> }> {
-    const { node } = this;
-    const domain = gatewayDomain(node.record.chainId, node.record.contracts.AccessLedger);
+  ): Promise<SignedAnswer> {
+    const { chainId, contracts } = this.node.record;
+    const domain = gatewayDomain(chainId, contracts.AccessLedger);
     const h =
       headers ??
       (await signedRequestHeaders(signer, domain, { method: "GET", path: p, requestId }));
     return new Promise((resolve, reject) => {
-      const req = httpsRequest(new URL(p, this.gateway.url), { headers: h, ca: this.ca }, (res) => {
+      const req = httpsRequest(new URL(p, url), { headers: h, ca: this.ca }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
-          const text = Buffer.concat(chunks).toString();
+          const raw = Buffer.concat(chunks);
           let body: Record<string, unknown> = {};
           try {
-            body = JSON.parse(text) as Record<string, unknown>;
+            body = JSON.parse(raw.toString()) as Record<string, unknown>;
           } catch {
-            body = { raw: text.length };
+            body = { raw: raw.length };
           }
-          resolve({ status: res.statusCode ?? 0, body, headers: h });
+          resolve({ status: res.statusCode ?? 0, body, raw, headers: h });
         });
       });
       req.on("error", reject);
