@@ -199,6 +199,8 @@ export class Gateway {
   /** The grants being attempted, by request id: one attempt at a time each. */
   private readonly inFlight = new Map<string, Promise<Settlement>>();
   private readonly slots: Slots;
+  /** The last of the gateway's transactions queued (see `serially`). */
+  private sending: Promise<unknown> = Promise.resolve();
 
   /** The delivery on the ledger at each acknowledged offer's sequence, by "requestId/sequence". */
   private readonly acknowledgements = new Map<
@@ -703,7 +705,21 @@ export class Gateway {
    * earlier run recorded and never kept on disk (a crash between the two): its ciphertext is gone,
    * so it is recorded purged, superseded, first.
    */
-  private async offerOnChain(offered: DeliveryOffer): Promise<bigint> {
+  private offerOnChain(offered: DeliveryOffer): Promise<bigint> {
+    return this.serially(() => this.offerOnChainNow(offered));
+  }
+
+  /**
+   * Runs the gateway's transactions one at a time: offers made concurrently and the purge pass
+   * all send from one key, whose transactions must take consecutive nonces.
+   */
+  private serially<T>(send: () => Promise<T>): Promise<T> {
+    const run = this.sending.then(send, send);
+    this.sending = run.catch(() => undefined);
+    return run;
+  }
+
+  private async offerOnChainNow(offered: DeliveryOffer): Promise<bigint> {
     const { contracts, signer } = this.o;
     const earlier = await ledgerOfferOf(contracts, offered.requestId, offered.sequence);
     if (
@@ -731,7 +747,11 @@ export class Gateway {
    * Records the purge of an offer (already deleted on disk) on ExchangeLedger, once: an offer the
    * ledger shows purged already is only marked. Returns the transaction's hash, or "recorded".
    */
-  private async purgeOnChain(offer: Offer, reason: PurgeReason): Promise<string> {
+  private purgeOnChain(offer: Offer, reason: PurgeReason): Promise<string> {
+    return this.serially(() => this.purgeOnChainNow(offer, reason));
+  }
+
+  private async purgeOnChainNow(offer: Offer, reason: PurgeReason): Promise<string> {
     const { contracts, signer } = this.o;
     const requestId = BigInt(offer.requestId);
     const onChain = await ledgerOfferOf(contracts, requestId, offer.sequence);
