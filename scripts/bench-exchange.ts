@@ -434,15 +434,15 @@ async function main(o: BenchExchangeOptions): Promise<number> {
     const a = await large(w, o.mib);
     const b = await small(w, o.small, o.concurrency);
     const mb = a.plaintextBytes / 1e6;
-    const throughputMBps = Math.round((mb / a.seconds.endToEnd) * 10) / 10;
+    const throughputMBps = rate(mb / a.seconds.endToEnd);
     const provider = Math.max(a.peakRssMb.provider, b.providerPeakRssMb);
     const requester = a.peakRssMb.requester;
-    const perSecond = Math.round(b.perSecond * 10) / 10;
+    const perSecond = rate(b.perSecond);
     const result = {
       plaintextMiB: o.mib,
       throughputMBps,
-      sealMBps: Math.round((mb / a.seconds.seal) * 10) / 10,
-      fetchMBps: Math.round((mb / a.seconds.fetch) * 10) / 10,
+      sealMBps: rate(mb / a.seconds.seal),
+      fetchMBps: rate(mb / a.seconds.fetch),
       seconds: {
         endToEnd: round2(a.seconds.endToEnd),
         seal: round2(a.seconds.seal),
@@ -488,6 +488,8 @@ async function main(o: BenchExchangeOptions): Promise<number> {
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
+/** A rate to three significant digits (a small run's, on a loaded machine, is well under 0.1). */
+const rate = (n: number) => Number(n.toPrecision(3));
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   let options: BenchExchangeOptions;
